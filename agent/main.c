@@ -1,0 +1,88 @@
+/* rollcall-agent: the kiosk program. Global options, then one command from the table. */
+#include "commands.h"
+#include "log.h"
+#include "version.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AGENT_DEFAULT_CONFIG "/etc/rollcall/agent.json"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv, const struct agent_globals *g);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rollcall-agent [--config FILE] [--log-level LEVEL] COMMAND [ARGS]\n"
+                 "\n"
+                 "The Rollcall kiosk agent: located sign-in, recordings, signed sync.\n"
+                 "\n"
+                 "Options:\n"
+                 "  --config FILE      agent configuration (default $ROLLCALL_AGENT_CONFIG, "
+                 "else " AGENT_DEFAULT_CONFIG ")\n"
+                 "  --log-level LEVEL  error, warn, info (default) or debug\n"
+                 "  --help             this text; COMMAND --help for a command's\n"
+                 "  --version          print the version\n"
+                 "\n"
+                 "Commands:\n");
+    for (const struct command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv)
+{
+    struct agent_globals g = {0};
+    enum log_level level = LOG_LVL_INFO;
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    /* "+" stops at the command name so its own options are left for it. */
+    while ((ch = getopt_long(argc, argv, "+c:l:hV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': g.config_path = optarg; break;
+        case 'l':
+            if (log_level_parse(optarg, &level) != 0) {
+                fprintf(stderr, "rollcall-agent: unknown log level '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("rollcall-agent %s\n", ROLLCALL_VERSION); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    log_setup("rollcall-agent", level);
+    if (!g.config_path)
+        g.config_path = getenv("ROLLCALL_AGENT_CONFIG");
+    if (!g.config_path || !*g.config_path)
+        g.config_path = AGENT_DEFAULT_CONFIG;
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[optind];
+    int cmd_argc = argc - optind;
+    char **cmd_argv = argv + optind;
+    for (const struct command *c = commands; c->name; c++) {
+        if (strcmp(c->name, name) == 0) {
+            optind = 0; /* glibc: re-initialise getopt for the command's own options */
+            return c->run(cmd_argc, cmd_argv, &g);
+        }
+    }
+    fprintf(stderr, "rollcall-agent: unknown command '%s' (see --help)\n", name);
+    return EXIT_USAGE;
+}

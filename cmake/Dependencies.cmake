@@ -1,0 +1,44 @@
+# Every dependency is a Debian 12 package; a missing one stops the configure step and names
+# the package to install (scripts/install-deps.sh installs them all).
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config")
+endif()
+
+function(rollcall_require_pkg name module debian)
+  pkg_check_modules(${name} IMPORTED_TARGET ${module})
+  if(NOT ${name}_FOUND)
+    message(FATAL_ERROR "${module} not found: apt-get install ${debian}")
+  endif()
+endfunction()
+
+rollcall_require_pkg(CURL libcurl libcurl4-openssl-dev)
+rollcall_require_pkg(CJSON libcjson libcjson-dev)
+rollcall_require_pkg(GPS libgps libgps-dev)
+rollcall_require_pkg(SQLITE3 sqlite3 libsqlite3-dev)
+rollcall_require_pkg(MHD libmicrohttpd libmicrohttpd-dev)
+rollcall_require_pkg(PQ libpq libpq-dev)
+rollcall_require_pkg(ZLIB zlib zlib1g-dev)
+rollcall_require_pkg(XLSXWRITER xlsxwriter libxlsxwriter-dev)
+rollcall_require_pkg(PROJ proj libproj-dev)  # Karney geodesics (geodesic.h)
+
+# mbedTLS 2.28 ships no pkg-config file on Debian 12.
+find_path(MBEDTLS_INCLUDE_DIR mbedtls/version.h)
+find_library(MBEDCRYPTO_LIBRARY mbedcrypto)
+find_library(MBEDX509_LIBRARY mbedx509)
+find_library(MBEDTLS_LIBRARY mbedtls)
+if(NOT MBEDTLS_INCLUDE_DIR OR NOT MBEDCRYPTO_LIBRARY OR NOT MBEDX509_LIBRARY OR NOT MBEDTLS_LIBRARY)
+  message(FATAL_ERROR "mbedTLS not found: apt-get install libmbedtls-dev")
+endif()
+add_library(mbedtls::crypto UNKNOWN IMPORTED)
+set_target_properties(mbedtls::crypto PROPERTIES IMPORTED_LOCATION ${MBEDCRYPTO_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${MBEDTLS_INCLUDE_DIR})
+add_library(mbedtls::x509 UNKNOWN IMPORTED)
+set_target_properties(mbedtls::x509 PROPERTIES IMPORTED_LOCATION ${MBEDX509_LIBRARY}
+  INTERFACE_LINK_LIBRARIES mbedtls::crypto)
+add_library(mbedtls::tls UNKNOWN IMPORTED)
+set_target_properties(mbedtls::tls PROPERTIES IMPORTED_LOCATION ${MBEDTLS_LIBRARY}
+  INTERFACE_LINK_LIBRARIES mbedtls::x509)
+
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)

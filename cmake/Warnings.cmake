@@ -1,0 +1,29 @@
+# Warnings and hardening as docs STYLE.md lists them, on an interface target every target links.
+add_library(rollcall_warnings INTERFACE)
+target_compile_options(rollcall_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+  -Wformat=2 -Wundef -Wvla -Wcast-qual -Wwrite-strings -Wimplicit-fallthrough
+  -fstack-protector-strong -fPIE)
+target_compile_definitions(rollcall_warnings INTERFACE _GNU_SOURCE)
+if(ROLLCALL_WERROR)
+  target_compile_options(rollcall_warnings INTERFACE -Werror)
+endif()
+
+if(ROLLCALL_SANITIZE OR ROLLCALL_FUZZ)
+  # _FORTIFY_SOURCE and ASan check the same things in ways that conflict; sanitized builds
+  # keep ASan's.
+  set(san -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_compile_options(${san} -g -O1)
+  if(ROLLCALL_FUZZ)
+    add_compile_options(-fsanitize=fuzzer-no-link)
+  endif()
+  add_link_options(${san})
+else()
+  target_compile_definitions(rollcall_warnings INTERFACE $<$<NOT:$<CONFIG:Debug>>:_FORTIFY_SOURCE=2>)
+endif()
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+add_link_options(-pie -Wl,-z,relro,-z,now)
+
+if(NOT CMAKE_BUILD_TYPE AND NOT ROLLCALL_SANITIZE)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo)
+endif()

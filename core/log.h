@@ -1,0 +1,16 @@
+/* Program-level logging: one line per message to stderr (journald picks it up), filtered by
+ * level. Only agent/ and server/ call this; core/ modules report through err buffers.
+ * Never pass a secret or a clear ID number. */
+#ifndef ROLLCALL_LOG_H
+#define ROLLCALL_LOG_H
+
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN = 1, LOG_LVL_INFO = 2, LOG_LVL_DEBUG = 3 };
+
+/* Sets the most verbose level printed (default LOG_LVL_INFO) and the program name prefix. */
+void log_setup(const char *program, enum log_level level);
+/* Parses "error|warn|info|debug"; returns 0 and sets *out, or RC_INVAL. */
+int log_level_parse(const char *s, enum log_level *out);
+/* Prints "program: level: message" when level is enabled. Thread-safe (one write per line). */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Rollcall's build, demo and tests need.
+# Does nothing (and needs no network) when they are all present.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config clang clang-format clang-tidy libclang-rt-14-dev
+  libcurl4-openssl-dev libcjson-dev libgps-dev libsqlite3-dev sqlite3 libmbedtls-dev
+  libmicrohttpd-dev libpq-dev zlib1g-dev libxlsxwriter-dev libcmocka-dev
+  libproj-dev gpsd gpsd-clients geographiclib-tools libgeos-dev faketime openssl
+  postgresql python3 curl procps
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# gpsd's package enables a system daemon on port 2947; tests use private ports, and a kiosk
+# configures its own, so leave the system one alone rather than fight it.

@@ -1,0 +1,88 @@
+/* rollcall-server: the central collector. Global options, then one command from the table. */
+#include "commands.h"
+#include "log.h"
+#include "version.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVER_DEFAULT_DB "sqlite:/var/lib/rollcall/server.db"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv, const struct server_globals *g);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rollcall-server [--db URL] [--log-level LEVEL] COMMAND [ARGS]\n"
+                 "\n"
+                 "The Rollcall collector: verified ingest, attendance figures, reports.\n"
+                 "\n"
+                 "Options:\n"
+                 "  --db URL           sqlite:PATH or postgresql://... (default $ROLLCALL_DB, "
+                 "else " SERVER_DEFAULT_DB ")\n"
+                 "  --log-level LEVEL  error, warn, info (default) or debug\n"
+                 "  --help             this text; COMMAND --help for a command's\n"
+                 "  --version          print the version\n"
+                 "\n"
+                 "Commands:\n");
+    for (const struct command *c = commands; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv)
+{
+    struct server_globals g = {0};
+    enum log_level level = LOG_LVL_INFO;
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    /* "+" stops at the command name so its own options are left for it. */
+    while ((ch = getopt_long(argc, argv, "+d:l:hV", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'd': g.db_url = optarg; break;
+        case 'l':
+            if (log_level_parse(optarg, &level) != 0) {
+                fprintf(stderr, "rollcall-server: unknown log level '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("rollcall-server %s\n", ROLLCALL_VERSION); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    log_setup("rollcall-server", level);
+    if (!g.db_url)
+        g.db_url = getenv("ROLLCALL_DB");
+    if (!g.db_url || !*g.db_url)
+        g.db_url = SERVER_DEFAULT_DB;
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[optind];
+    int cmd_argc = argc - optind;
+    char **cmd_argv = argv + optind;
+    for (const struct command *c = commands; c->name; c++) {
+        if (strcmp(c->name, name) == 0) {
+            optind = 0; /* glibc: re-initialise getopt for the command's own options */
+            return c->run(cmd_argc, cmd_argv, &g);
+        }
+    }
+    fprintf(stderr, "rollcall-server: unknown command '%s' (see --help)\n", name);
+    return EXIT_USAGE;
+}
