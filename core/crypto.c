@@ -171,6 +171,7 @@ int crypto_base64_encode(const uint8_t *in, size_t n, char *out, size_t outsz, c
     if (n > (SIZE_MAX / 4 - 1) || outsz < crypto_base64_size(n))
         return rc_fail(err, RC_LIMIT, "base64 of %zu bytes does not fit in %zu bytes", n, outsz);
     size_t olen = 0;
+    out[0] = '\0'; /* mbedTLS writes nothing at all for n == 0 */
     int ret = mbedtls_base64_encode((unsigned char *)out, outsz, &olen, in, n);
     if (ret != 0)
         return rc_fail(err, RC_LIMIT, "base64 encoding failed (mbedtls -0x%04x)", (unsigned)-ret);
