@@ -10,4 +10,9 @@ struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
 };
 
+/* check-config [--profile FILE]: validate the agent config (or a firmware profile) only. */
+int cmd_check_config(int argc, char **argv, const struct agent_globals *g);
+/* profile-doc: print the firmware-profile key reference (markdown) from the loader table. */
+int cmd_profile_doc(int argc, char **argv, const struct agent_globals *g);
+
 #endif

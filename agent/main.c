@@ -17,6 +17,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
+    {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
     {NULL, NULL, NULL},
 };
 
@@ -35,7 +37,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n");
     for (const struct command *c = commands; c->name; c++)
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+        fprintf(out, "  %-13s %s\n", c->name, c->summary);
 }
 
 int main(int argc, char **argv)
