@@ -95,6 +95,30 @@ static void gcj_offset(double lat, double lon, double *dlat, double *dlon)
     *dlon = transform_lon(x, y) * 180.0 / (KRASOVSKY_A / sq * cos(rad) * M_PI);
 }
 
+/* Offsets are below 0.01 degree, so a point this far outside the rectangle has no preimage
+ * inside it and the inverses need not iterate. */
+static bool near_china(double lat, double lon)
+{
+    return lon >= 72.004 - 0.1 && lon <= 137.8347 + 0.1 && lat >= 0.8293 - 0.1 &&
+           lat <= 55.8271 + 0.1;
+}
+
+/* An inverse's solution on the rectangle's edge may land a rounding error outside it; such a
+ * point is moved onto the edge (by < 1e-9 degree) so that it stays inside. Returns whether the
+ * (possibly moved) point is inside. */
+static bool snap_into_china(double *lat, double *lon)
+{
+    static const double SNAP = 1e-9;
+    if (datum_in_china(*lat, *lon))
+        return true;
+    if (!(*lon >= 72.004 - SNAP && *lon <= 137.8347 + SNAP && *lat >= 0.8293 - SNAP &&
+          *lat <= 55.8271 + SNAP))
+        return false;
+    *lon = fmin(fmax(*lon, 72.004), 137.8347);
+    *lat = fmin(fmax(*lat, 0.8293), 55.8271);
+    return true;
+}
+
 static void wgs_to_gcj(double lat, double lon, double *glat, double *glon)
 {
     if (!datum_in_china(lat, lon)) {
@@ -114,6 +138,11 @@ static int gcj_to_wgs(double glat, double glon, double *lat, double *lon)
 {
     double wlat = glat, wlon = glon;
     double rlat = 0.0, rlon = 0.0;
+    if (!near_china(glat, glon)) {
+        *lat = glat;
+        *lon = glon;
+        return 0;
+    }
     for (int i = 0; i < MAX_ITER; i++) {
         double dlat, dlon;
         gcj_offset(wlat, wlon, &dlat, &dlon);
@@ -124,7 +153,7 @@ static int gcj_to_wgs(double glat, double glon, double *lat, double *lon)
         wlat -= rlat;
         wlon -= rlon;
     }
-    if (!datum_in_china(wlat, wlon)) {
+    if (!snap_into_china(&wlat, &wlon)) {
         *lat = glat;
         *lon = glon;
         return 0;
@@ -136,7 +165,8 @@ static int gcj_to_wgs(double glat, double glon, double *lat, double *lon)
     return 0;
 }
 
-static void gcj_to_bd(double glat, double glon, double *blat, double *blon)
+/* Baidu's x_pi rotation and shift of a GCJ-02 point, without the China test. */
+static void bd_forward(double glat, double glon, double *blat, double *blon)
 {
     double x = glon, y = glat;
     double z = sqrt(x * x + y * y) + 0.00002 * sin(y * BD_X_PI);
@@ -145,10 +175,28 @@ static void gcj_to_bd(double glat, double glon, double *blat, double *blon)
     *blat = z * sin(theta) + BD_DLAT;
 }
 
+/* Outside the China rectangle BD-09 is taken equal to GCJ-02 (and so to WGS-84), as
+ * eviltransform does: the offsets are a Chinese-map convention. */
+static void gcj_to_bd(double glat, double glon, double *blat, double *blon)
+{
+    if (!datum_in_china(glat, glon)) {
+        *blat = glat;
+        *blon = glon;
+        return;
+    }
+    bd_forward(glat, glon, blat, blon);
+}
+
 /* Exact inverse of gcj_to_bd: starts from Baidu's published one-step inverse (off by up to
- * ~1 m) and iterates g -= bd(g) - b. */
+ * ~1 m) and iterates g -= bd(g) - b. As for GCJ-02, a point whose solution falls outside the
+ * China rectangle is left unchanged. */
 static int bd_to_gcj(double blat, double blon, double *glat, double *glon)
 {
+    if (!near_china(blat, blon)) {
+        *glat = blat;
+        *glon = blon;
+        return 0;
+    }
     double x = blon - BD_DLON, y = blat - BD_DLAT;
     double z = sqrt(x * x + y * y) - 0.00002 * sin(y * BD_X_PI);
     double theta = atan2(y, x) - 0.000003 * cos(x * BD_X_PI);
@@ -156,13 +204,18 @@ static int bd_to_gcj(double blat, double blon, double *glat, double *glon)
     double rlat = 0.0, rlon = 0.0;
     for (int i = 0; i < MAX_ITER; i++) {
         double flat, flon;
-        gcj_to_bd(lat, lon, &flat, &flon);
+        bd_forward(lat, lon, &flat, &flon);
         rlat = flat - blat;
         rlon = flon - blon;
         if (fabs(rlat) < ITER_TOL && fabs(rlon) < ITER_TOL)
             break;
         lat -= rlat;
         lon -= rlon;
+    }
+    if (!snap_into_china(&lat, &lon)) {
+        *glat = blat;
+        *glon = blon;
+        return 0;
     }
     if (!(fabs(rlat) < INVERSE_TOL && fabs(rlon) < INVERSE_TOL))
         return RC_INVAL;
