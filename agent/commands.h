@@ -10,4 +10,7 @@ struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
 };
 
+/* fence check|convert: judge points against a fence file; convert datums (fence_cmd.c). */
+int cmd_fence(int argc, char **argv, const struct agent_globals *g);
+
 #endif

@@ -17,6 +17,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"fence", cmd_fence, "check a point against a fence, convert datums"},
     {NULL, NULL, NULL},
 };
 

@@ -1245,7 +1245,7 @@ int fence_convert_file(const char *data, size_t len, const char *label, enum dat
             goto out;
         }
         cJSON *nd = cJSON_CreateString(datum_name(to));
-        if (!nd || (dn ? !cJSON_ReplaceItemViaPointer(props, dn, nd)
+        if (!nd || (dn ? !cJSON_ReplaceItemInObjectCaseSensitive(props, "datum", nd)
                        : !cJSON_AddItemToObject(props, "datum", nd))) {
             cJSON_Delete(nd);
             rc = rc_fail(err, RC_NOMEM, "%s: out of memory", label);
