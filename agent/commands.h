@@ -14,5 +14,7 @@ struct agent_globals {
 int cmd_check_config(int argc, char **argv, const struct agent_globals *g);
 /* profile-doc: print the firmware-profile key reference (markdown) from the loader table. */
 int cmd_profile_doc(int argc, char **argv, const struct agent_globals *g);
+/* fence check|convert: judge points against a fence file; convert datums (fence_cmd.c). */
+int cmd_fence(int argc, char **argv, const struct agent_globals *g);
 
 #endif

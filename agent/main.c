@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
     {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
     {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
+    {"fence", cmd_fence, "check a point against a fence, convert datums"},
     {NULL, NULL, NULL},
 };
 
