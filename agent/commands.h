@@ -10,4 +10,7 @@ struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
 };
 
+/* gnss: watch gpsd, print fixes and quality findings (agent/gnss_cmd.c). */
+int cmd_gnss(int argc, char **argv, const struct agent_globals *g);
+
 #endif

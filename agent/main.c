@@ -17,6 +17,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"gnss", cmd_gnss, "watch gpsd and print fixes and quality findings"},
     {NULL, NULL, NULL},
 };
 
