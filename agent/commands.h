@@ -16,5 +16,7 @@ int cmd_check_config(int argc, char **argv, const struct agent_globals *g);
 int cmd_profile_doc(int argc, char **argv, const struct agent_globals *g);
 /* fence check|convert: judge points against a fence file; convert datums (fence_cmd.c). */
 int cmd_fence(int argc, char **argv, const struct agent_globals *g);
+/* gnss: watch gpsd, print fixes and quality findings (agent/gnss_cmd.c). */
+int cmd_gnss(int argc, char **argv, const struct agent_globals *g);
 
 #endif

@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
     {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
     {"fence", cmd_fence, "check a point against a fence, convert datums"},
+    {"gnss", cmd_gnss, "watch gpsd and print fixes and quality findings"},
     {NULL, NULL, NULL},
 };
 
