@@ -10,6 +10,8 @@ struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
 };
 
+/* signin|signout --trainee ID --class C [--session S] [--json] (agent/signin_cmd.c). */
+int cmd_signin(int argc, char **argv, const struct agent_globals *g);
 /* check-config [--profile FILE]: validate the agent config (or a firmware profile) only. */
 int cmd_check_config(int argc, char **argv, const struct agent_globals *g);
 /* profile-doc: print the firmware-profile key reference (markdown) from the loader table. */

@@ -17,6 +17,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"signin", cmd_signin, "record a trainee's located sign-in"},
+    {"signout", cmd_signin, "record a trainee's located sign-out"},
     {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
     {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
     {"fence", cmd_fence, "check a point against a fence, convert datums"},
