@@ -51,8 +51,8 @@ static bool ct_equal(const char *a, const char *b, size_t n)
 
 static bool id_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 bool auth_id_valid(const char *s)
@@ -84,12 +84,9 @@ static const struct {
     enum auth_role_kind kind;
     bool scoped;
 } roles[] = {
-    {"admin", AUTH_ROLE_ADMIN, false},
-    {"enroll", AUTH_ROLE_ENROLL, false},
-    {"evaluator", AUTH_ROLE_EVALUATOR, false},
-    {"institution", AUTH_ROLE_INSTITUTION, true},
-    {"district", AUTH_ROLE_DISTRICT, true},
-    {"device", AUTH_ROLE_DEVICE, true},
+    {"admin", AUTH_ROLE_ADMIN, false},         {"enroll", AUTH_ROLE_ENROLL, false},
+    {"evaluator", AUTH_ROLE_EVALUATOR, false}, {"institution", AUTH_ROLE_INSTITUTION, true},
+    {"district", AUTH_ROLE_DISTRICT, true},    {"device", AUTH_ROLE_DEVICE, true},
 };
 
 int auth_role_parse(const char *s, struct auth_role *out, char *err)
@@ -115,8 +112,7 @@ int auth_role_parse(const char *s, struct auth_role *out, char *err)
         if (out->kind == AUTH_ROLE_DISTRICT) {
             if (strlen(scope) != AUTH_DISTRICT_LEN ||
                 strspn(scope, "0123456789") != AUTH_DISTRICT_LEN)
-                return rc_fail(err, RC_INVAL, "district code must be %d digits",
-                               AUTH_DISTRICT_LEN);
+                return rc_fail(err, RC_INVAL, "district code must be %d digits", AUTH_DISTRICT_LEN);
         } else if (!auth_id_valid(scope)) {
             return rc_fail(err, RC_INVAL, "%s id must be 1..%d characters of [A-Za-z0-9._-]",
                            roles[i].name, AUTH_SCOPE_MAX);
@@ -200,8 +196,7 @@ int auth_token_create(store *st, const char *role, const char *name, char *token
     return rc;
 }
 
-int auth_authenticate(store *st, const char *authorization, struct auth_principal *who,
-                      char *err)
+int auth_authenticate(store *st, const char *authorization, struct auth_principal *who, char *err)
 {
     memset(who, 0, sizeof *who);
     if (!authorization)
@@ -228,8 +223,7 @@ int auth_authenticate(store *st, const char *authorization, struct auth_principa
         return rc_fail(err, RC_AUTH, "unknown token");
     rc = auth_role_parse(t.role, &who->role, err);
     if (rc != RC_OK)
-        return rc_fail(err, RC_CORRUPT, "token '%s' has a stored role that does not parse",
-                       t.name);
+        return rc_fail(err, RC_CORRUPT, "token '%s' has a stored role that does not parse", t.name);
     memcpy(who->name, t.name, sizeof who->name);
     return RC_OK;
 }

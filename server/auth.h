@@ -15,10 +15,10 @@
 
 enum {
     AUTH_TOKEN_RANDOM_BYTES = 32,
-    AUTH_TOKEN_LEN = 3 + 43,   /* "rc_" + base64url(32 bytes) without padding */
+    AUTH_TOKEN_LEN = 3 + 43, /* "rc_" + base64url(32 bytes) without padding */
     AUTH_SCOPE_MAX = STORE_ID_MAX,
     AUTH_DISTRICT_LEN = 6,
-    AUTH_HEADER_MAX = 256,     /* an Authorization header longer than this is refused */
+    AUTH_HEADER_MAX = 256, /* an Authorization header longer than this is refused */
 };
 
 enum auth_role_kind {
@@ -63,8 +63,7 @@ int auth_token_create(store *st, const char *role, const char *name, char *token
 /* Authenticates an Authorization header value ("Bearer TOKEN"). Returns 0 and *who, RC_AUTH
  * when the header is missing (NULL), malformed, or names no (unrevoked) token, RC_DB etc. when
  * the lookup itself failed. */
-int auth_authenticate(store *st, const char *authorization, struct auth_principal *who,
-                      char *err);
+int auth_authenticate(store *st, const char *authorization, struct auth_principal *who, char *err);
 
 /* Role predicates for route tables; who may be NULL (anonymous), which none of them accept. */
 bool auth_is(const struct auth_principal *who, enum auth_role_kind kind);

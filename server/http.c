@@ -70,8 +70,8 @@ static bool segment_char(char c)
            strchr("._~:@-", c) != NULL;
 }
 
-bool http_route_match(const char *pattern, const char *path, const char **params,
-                      size_t *nparams, char *seg_buf)
+bool http_route_match(const char *pattern, const char *path, const char **params, size_t *nparams,
+                      char *seg_buf)
 {
     const char *p = pattern;
     const char *u = path;
@@ -216,9 +216,8 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
     if (st && st->req.method) {
         char ip[64];
         client_address(c, ip, sizeof ip);
-        log_msg(LOG_LVL_DEBUG, "%s %s %u from %s%s%s", st->req.method, st->req.path,
-                res->status, ip, st->authenticated ? " token " : "",
-                st->authenticated ? st->who.name : "");
+        log_msg(LOG_LVL_DEBUG, "%s %s %u from %s%s%s", st->req.method, st->req.path, res->status,
+                ip, st->authenticated ? " token " : "", st->authenticated ? st->who.name : "");
     }
     return ok;
 }
@@ -287,8 +286,7 @@ static unsigned body_feed(struct http_server *s, struct request_state *st, const
     st->raw_len += n;
     if (!st->gzip) {
         if (!body_append(st, (const uint8_t *)data, n, cap)) {
-            snprintf(st->overflow_msg, sizeof st->overflow_msg, "request body over %zu bytes",
-                     cap);
+            snprintf(st->overflow_msg, sizeof st->overflow_msg, "request body over %zu bytes", cap);
             return MHD_HTTP_CONTENT_TOO_LARGE;
         }
         return 0;
@@ -378,8 +376,8 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
             return respond_error(s, c, st, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy");
         }
         char err[ERR_LEN];
-        const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                        MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *authz =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         int rc = auth_authenticate(db, authz, &st->who, err);
         store_pool_release(s->cfg.pool, db);
         char ip[64];
@@ -401,8 +399,8 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
             char role[STORE_ROLE_MAX + 1];
             auth_role_format(&st->who.role, role, sizeof role);
             client_address(c, ip, sizeof ip);
-            log_msg(LOG_LVL_WARN, "403 %s %s from %s: token '%s' (role %s) may not call this",
-                    m, url, ip, st->who.name, role);
+            log_msg(LOG_LVL_WARN, "403 %s %s from %s: token '%s' (role %s) may not call this", m,
+                    url, ip, st->who.name, role);
             st->early = true;
             metrics_refused(s->cfg.metrics, METRICS_REFUSED_FORBIDDEN);
             return respond_error(s, c, st, MHD_HTTP_FORBIDDEN,
@@ -410,8 +408,8 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
         }
     }
 
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end = NULL;
         errno = 0;
@@ -424,8 +422,8 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
             return respond_error(s, c, st, MHD_HTTP_CONTENT_TOO_LARGE, msg);
         }
     }
-    const char *ce = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const char *ce =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
     if (ce && (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)) {
         st->gzip = true;
         /* 15 + 16: a gzip wrapper only (RFC 1952), the largest window. */
@@ -552,8 +550,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *out, char *
     long p = strtol(port, &end, 10);
     if (!*port || *end || errno || p < 0 || p > 65535)
         return rc_fail(err, RC_INVAL, "--listen port must be 0..65535, got '%s'", port);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int gr = getaddrinfo(*h ? h : NULL, port, &hints, &res);
     if (gr != 0)
@@ -585,8 +582,10 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
     for (size_t i = 0; i < cfg->nroutes; i++) {
         const struct http_route *r = &cfg->routes[i];
         if (!r->allow || !r->handler || !r->method || !r->pattern || r->pattern[0] != '/') {
-            rc = rc_fail(err, RC_INVAL, "route %zu is incomplete (every route says who may "
-                                        "call it)", i);
+            rc = rc_fail(err, RC_INVAL,
+                         "route %zu is incomplete (every route says who may "
+                         "call it)",
+                         i);
             goto out;
         }
         char name[METRICS_ROUTE_NAME_MAX + 1];
@@ -596,8 +595,8 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
     rc = parse_listen(cfg->listen, &s->addr, err);
     if (rc != RC_OK)
         goto out;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_ITC;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (s->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (cfg->tls_cert)
@@ -610,21 +609,21 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
         {MHD_OPTION_END, 0, NULL},
     };
     if (cfg->tls_cert) {
-        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
-                                         (void *)(uintptr_t)cfg->tls_cert};
-        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
-                                         (void *)(uintptr_t)cfg->tls_key};
+        tls[0] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)cfg->tls_cert};
+        tls[1] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)cfg->tls_key};
         tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                          (void *)(uintptr_t)HTTP_TLS_PRIORITIES};
     }
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr,
-        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        cfg->conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
-        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr, MHD_OPTION_THREAD_POOL_SIZE,
+        cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_ARRAY, tls,
+        MHD_OPTION_END);
     if (!s->daemon) {
         rc = rc_fail(err, RC_NET,
                      "cannot serve on %s (address in use, bad certificate or key, or no "

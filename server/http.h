@@ -23,8 +23,8 @@
 typedef struct http_server http_server;
 
 enum {
-    HTTP_PARAMS_MAX = 4,          /* {id} segments in one route pattern */
-    HTTP_SEGMENT_MAX = 128,       /* bytes of one captured path segment */
+    HTTP_PARAMS_MAX = 4,    /* {id} segments in one route pattern */
+    HTTP_SEGMENT_MAX = 128, /* bytes of one captured path segment */
     HTTP_DEFAULT_MAX_BODY = 8 << 20,
     HTTP_DEFAULT_THREADS = 4,
     HTTP_DEFAULT_CONN_TIMEOUT_S = 30,
@@ -39,7 +39,7 @@ enum {
 /* The GnuTLS priority string for HTTPS: TLS 1.3 and 1.2 only; AEAD ciphers only (AES-GCM,
  * ChaCha20-Poly1305); forward-secret ECDHE key exchange for TLS 1.2; server's order. */
 #define HTTP_TLS_PRIORITIES                                                                        \
-    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"        \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
     "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 struct http_request {
@@ -113,7 +113,7 @@ void http_reply_error(struct http_response *res, unsigned status, const char *fm
 /* Matches path against a route pattern, capturing {..} segments into params (pointers into
  * seg_buf, which must hold HTTP_PARAMS_MAX * (HTTP_SEGMENT_MAX + 1) bytes). Returns true on a
  * match. Captured segments must be 1..HTTP_SEGMENT_MAX bytes of [A-Za-z0-9._~:@-]. */
-bool http_route_match(const char *pattern, const char *path, const char **params,
-                      size_t *nparams, char *seg_buf);
+bool http_route_match(const char *pattern, const char *path, const char **params, size_t *nparams,
+                      char *seg_buf);
 
 #endif

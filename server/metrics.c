@@ -224,8 +224,8 @@ int metrics_render(metrics *m, char **out, size_t *len, char *err)
     for (size_t b = 0; b <= METRICS_LATENCY_NBUCKETS; b++) {
         cumulative += load(&m->latency[b]);
         if (b < METRICS_LATENCY_NBUCKETS)
-            put(&t, "rollcall_ingest_latency_seconds_bucket{le=\"%g\"} %llu\n",
-                latency_bounds[b], (unsigned long long)cumulative);
+            put(&t, "rollcall_ingest_latency_seconds_bucket{le=\"%g\"} %llu\n", latency_bounds[b],
+                (unsigned long long)cumulative);
         else
             put(&t, "rollcall_ingest_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
                 (unsigned long long)cumulative);

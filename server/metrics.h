@@ -14,7 +14,7 @@
 typedef struct metrics metrics;
 
 enum {
-    METRICS_ROUTES_MAX = 32,   /* registered routes, plus one "unmatched" slot */
+    METRICS_ROUTES_MAX = 32, /* registered routes, plus one "unmatched" slot */
     METRICS_ROUTE_NAME_MAX = 64,
     METRICS_TEXT_MAX = 1 << 16, /* a rendered scrape is refused beyond this */
 };
@@ -37,7 +37,9 @@ enum metrics_refusal {
 
 /* Ingest latency buckets (seconds, upper bounds; +Inf is implicit). */
 #define METRICS_LATENCY_BUCKETS                                                                    \
-    {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0}
+    {                                                                                              \
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0               \
+    }
 enum { METRICS_LATENCY_NBUCKETS = 13 };
 
 /* Allocates a zeroed set of counters. NULL when out of memory. Free with metrics_free. */

@@ -51,8 +51,7 @@ int cmd_migrate(int argc, char **argv, const struct server_globals *g)
     if (from == to)
         printf("%s database already at schema version %d\n", store_backend(st), to);
     else
-        printf("%s database migrated from schema version %d to %d\n", store_backend(st), from,
-               to);
+        printf("%s database migrated from schema version %d to %d\n", store_backend(st), from, to);
     status = 0;
 out:
     if (status != 0)

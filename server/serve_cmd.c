@@ -55,8 +55,8 @@ static void usage(FILE *out)
 }
 
 /* Parses a whole decimal number in [min, max]. */
-static int parse_num(const char *opt, const char *s, unsigned long long min,
-                     unsigned long long max, unsigned long long *out)
+static int parse_num(const char *opt, const char *s, unsigned long long min, unsigned long long max,
+                     unsigned long long *out)
 {
     char *end = NULL;
     errno = 0;
@@ -66,8 +66,9 @@ static int parse_num(const char *opt, const char *s, unsigned long long min,
     }
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || *end || v < min || v > max) {
-        fprintf(stderr, "rollcall-server serve: %s must be a whole number in %llu..%llu, got '%s'\n",
-                opt, min, max, s);
+        fprintf(stderr,
+                "rollcall-server serve: %s must be a whole number in %llu..%llu, got '%s'\n", opt,
+                min, max, s);
         return RC_INVAL;
     }
     *out = v;
@@ -94,7 +95,9 @@ static char *read_pem(const char *path, char *err)
     if (bad || n == 0 || n > SERVE_PEM_MAX) {
         free(buf);
         rc_fail(err, RC_INVAL, "%s: %s", path,
-                bad ? "read error" : n == 0 ? "empty" : "larger than 1 MiB");
+                bad      ? "read error"
+                : n == 0 ? "empty"
+                         : "larger than 1 MiB");
         return NULL;
     }
     buf[n] = '\0';
@@ -142,9 +145,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'p': plain = true; break;
         case 'd': db_url = optarg; break;
         case 't': rc = parse_num("--threads", optarg, 1, HTTP_THREADS_MAX, &threads); break;
-        case 'b':
-            rc = parse_num("--max-body", optarg, 1, SERVE_MAX_BODY_LIMIT, &max_body);
-            break;
+        case 'b': rc = parse_num("--max-body", optarg, 1, SERVE_MAX_BODY_LIMIT, &max_body); break;
         case 'T':
             rc = parse_num("--conn-timeout", optarg, 1, SERVE_CONN_TIMEOUT_MAX, &timeout);
             break;

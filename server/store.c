@@ -141,8 +141,8 @@ int store_device_count_seen(store *st, int64_t *n, char *err)
     return st->ops->device_count_seen(st, n, err);
 }
 
-int store_device_list(store *st, size_t limit,
-                      int (*fn)(const struct store_device *d, void *ctx), void *ctx, char *err)
+int store_device_list(store *st, size_t limit, int (*fn)(const struct store_device *d, void *ctx),
+                      void *ctx, char *err)
 {
     if (!st->ops->device_list)
         return NOT_IMPLEMENTED(st, err, "devices");

@@ -99,8 +99,8 @@ int store_token_lookup(store *st, const char *hash_hex, struct store_token *out,
 int store_device_count_seen(store *st, int64_t *n, char *err);
 /* Calls fn for each enrolled device in id order, at most limit of them; fn returning non-zero
  * stops the walk and that value is returned. */
-int store_device_list(store *st, size_t limit,
-                      int (*fn)(const struct store_device *d, void *ctx), void *ctx, char *err);
+int store_device_list(store *st, size_t limit, int (*fn)(const struct store_device *d, void *ctx),
+                      void *ctx, char *err);
 
 /* The schema also holds institutions (with their pseudonym key), devices (public key PEM,
  * institution, profile, fence), events (unique (device, seq), raw bytes, hash, parsed columns),

@@ -189,8 +189,7 @@ static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
         rc = db_fail(s->db, err, "busy timeout");
         goto out;
     }
-    rc = exec(s->db,
-              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+    rc = exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
               err, path);
     if (rc != RC_OK)
         goto out;
@@ -356,8 +355,7 @@ static int column_text(sqlite3_stmt *q, int col, char *out, size_t n, char *err)
     return RC_OK;
 }
 
-static int sqlite_token_lookup(store *st, const char *hash_hex, struct store_token *out,
-                               char *err)
+static int sqlite_token_lookup(store *st, const char *hash_hex, struct store_token *out, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;

@@ -42,8 +42,7 @@ static int token_create(int argc, char **argv, const struct server_globals *g)
         case 'd': db_url = optarg; break;
         case 'h': usage(stdout); return 0;
         case ':':
-            fprintf(stderr, "rollcall-server token create: %s needs a value\n",
-                    argv[optind - 1]);
+            fprintf(stderr, "rollcall-server token create: %s needs a value\n", argv[optind - 1]);
             return EXIT_USAGE;
         default:
             fprintf(stderr, "rollcall-server token create: unknown option '%s' (see --help)\n",
@@ -52,8 +51,7 @@ static int token_create(int argc, char **argv, const struct server_globals *g)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "rollcall-server token create: unexpected argument '%s'\n",
-                argv[optind]);
+        fprintf(stderr, "rollcall-server token create: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
     if (!role || !name) {
