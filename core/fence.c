@@ -412,7 +412,7 @@ static void ring_label(const struct fence *f, uint32_t p, uint32_t r, char *buf,
 static int check_pair(struct ctx *c, const struct fence *f, const struct tseg *a,
                       const struct tseg *b)
 {
-    char la[WHERE_LEN], lb[WHERE_LEN];
+    char la[WHERE_LEN];
     bool same_ring = a->poly == b->poly && a->ring == b->ring;
     if (same_ring) {
         uint32_t i = a->idx, j = b->idx, n = a->n;
@@ -430,15 +430,17 @@ static int check_pair(struct ctx *c, const struct fence *f, const struct tseg *a
     }
     if (!segs_intersect(&a->s, &b->s))
         return 0;
-    ring_label(f, a->poly, a->ring, la, sizeof la);
-    ring_label(f, b->poly, b->ring, lb, sizeof lb);
+    if (a->poly == b->poly && !same_ring)
+        snprintf(la, sizeof la, "polygon %u", a->poly);
+    else
+        ring_label(f, a->poly, a->ring, la, sizeof la);
     if (same_ring)
         return refuse(c, RC_INVAL, "%s intersects itself (edges %u and %u)", la,
                       a->idx < b->idx ? a->idx : b->idx, a->idx < b->idx ? b->idx : a->idx);
     if (a->poly == b->poly)
-        return refuse(c, RC_INVAL, "ring %u and ring %u of %s%u intersect",
+        return refuse(c, RC_INVAL, "ring %u and ring %u of %s intersect",
                       a->ring < b->ring ? a->ring : b->ring, a->ring < b->ring ? b->ring : a->ring,
-                      f->npoly > 1 ? "polygon " : "the polygon", f->npoly > 1 ? a->poly : 0);
+                      f->npoly > 1 ? la : "the polygon");
     return refuse(c, RC_INVAL, "polygon %u and polygon %u intersect",
                   a->poly < b->poly ? a->poly : b->poly, a->poly < b->poly ? b->poly : a->poly);
 }
