@@ -38,7 +38,15 @@ enum {
  * GRID_MIN_MARGIN_M) on each side; points beyond it scan every edge. */
 #define GRID_MARGIN_SHARE 0.5
 #define GRID_MIN_MARGIN_M 200.0
+/* A cell whose every point is farther than this (metres, in the grid's frame) from every edge
+ * is wholly inside or outside; nearer, containment is computed per point. */
+#define CELL_CLEAR_M 0.01
 #define DEG_RAD (M_PI / 180.0)
+#define WGS84_A 6378137.0
+#define WGS84_F (1.0 / 298.257223563)
+/* Below this latitude difference (radians) from the fence's reference latitude a query frame
+ * comes from Taylor series instead of libm (as geodesy.c does for mid-latitudes). */
+#define TAYLOR_MAX_RAD 0.01
 
 struct seg {
     double ax, ay, bx, by; /* lon, lat of the two ends */
@@ -82,7 +90,12 @@ struct fence {
     double gx0, gy0, ginv_x, ginv_y;
     uint32_t *cell_start; /* gnx * gny + 1 offsets into cell_segs */
     uint32_t *cell_segs;
+    uint8_t *cell_state; /* CELL_OUT, CELL_IN, CELL_MIXED */
+    /* frames for queries near the fence: centre latitude and its sine and cosine */
+    double flat0, fsin0, fcos0;
 };
+
+enum { CELL_OUT = 0, CELL_IN = 1, CELL_MIXED = 2 };
 
 struct fence_set {
     size_t n;
@@ -572,6 +585,34 @@ static int build_strips(struct fence *f)
     return 0;
 }
 
+/* Distance between an axis-aligned rectangle and a segment (metres), 0 when they meet. */
+static double rect_seg_dist(double x0, double y0, double x1, double y1, const double *m)
+{
+    double ax = m[0], ay = m[1], bx = m[2], by = m[3];
+    if ((ax >= x0 && ax <= x1 && ay >= y0 && ay <= y1) ||
+        (bx >= x0 && bx <= x1 && by >= y0 && by <= y1))
+        return 0.0;
+    struct seg s = {ax, ay, bx, by};
+    const struct seg sides[4] = {
+        {x0, y0, x1, y0}, {x1, y0, x1, y1}, {x1, y1, x0, y1}, {x0, y1, x0, y0}};
+    double d = INFINITY;
+    for (int k = 0; k < 4; k++) {
+        if (segs_intersect(&s, &sides[k]))
+            return 0.0;
+        d = fmin(d, plane_dist(sides[k].ax, sides[k].ay, ax, ay, bx, by));
+    }
+    for (int k = 0; k < 2; k++) {
+        double px = k ? bx : ax, py = k ? by : ay;
+        double dx = fmax(0.0, fmax(x0 - px, px - x1)), dy = fmax(0.0, fmax(y0 - py, py - y1));
+        d = fmin(d, sqrt(dx * dx + dy * dy));
+    }
+    return d;
+}
+
+static int area_locate(const struct fence *f, double px, double py);
+
+/* The distance grid: for every cell, the edges that can be nearest to a point in it, and
+ * whether the whole cell is inside or outside (no edge comes near it) or mixed. */
 static int build_grid(struct fence *f)
 {
     struct geodesy_frame fr;
@@ -580,8 +621,8 @@ static int build_grid(struct fence *f)
     double w = (f->maxx - f->minx) * fr.kx, hgt = (f->maxy - f->miny) * fr.ky;
     double margin = fmax(GRID_MIN_MARGIN_M, GRID_MARGIN_SHARE * fmax(w, hgt));
     double gw = w + 2 * margin, gh = hgt + 2 * margin;
-    /* About two cells per edge, square-ish, within CELLS_MAX. */
-    double cells = fmin((double)CELLS_MAX, fmax(16.0, 2.0 * (double)f->nseg));
+    /* Enough cells that most hold one or two candidate edges, within CELLS_MAX. */
+    double cells = fmin((double)CELLS_MAX, fmax(64.0, 32.0 * (double)f->nseg));
     double side = sqrt(gw * gh / cells);
     size_t nx = (size_t)fmax(1.0, fmin(ceil(gw / side), (double)CELLS_MAX));
     size_t ny = (size_t)fmax(1.0, fmin(ceil(gh / side), (double)CELLS_MAX / (double)nx));
@@ -604,7 +645,8 @@ static int build_grid(struct fence *f)
     /* Segments in the frame (metres from the grid origin). */
     double *m = malloc(f->nseg * 4 * sizeof *m);
     f->cell_start = calloc(nx * ny + 1, sizeof *f->cell_start);
-    if (!m || !f->cell_start) {
+    f->cell_state = calloc(nx * ny, sizeof *f->cell_state);
+    if (!m || !f->cell_start || !f->cell_state) {
         free(m);
         return RC_NOMEM;
     }
@@ -619,21 +661,25 @@ static int build_grid(struct fence *f)
     for (size_t cy = 0; cy < ny; cy++) {
         for (size_t cx = 0; cx < nx; cx++) {
             double x0 = (double)cx * cw, y0 = (double)cy * ch, x1 = x0 + cw, y1 = y0 + ch;
-            double mx = 0.5 * (x0 + x1), my = 0.5 * (y0 + y1);
-            double best = INFINITY;
-            for (size_t i = 0; i < f->nseg; i++)
-                best = fmin(best,
-                            plane_dist(mx, my, m[4 * i], m[4 * i + 1], m[4 * i + 2], m[4 * i + 3]));
-            /* Any point of the cell is within best + half diagonal of that edge. */
-            double reach = (best + 0.5 * hypot(cw, ch)) * grow + 1e-3;
-            f->cell_start[cy * nx + cx] = (uint32_t)total;
+            /* The distance from a point to a segment is convex, so over the cell it peaks at
+             * a corner: no point of the cell is farther than reach from its nearest edge. */
+            double reach = INFINITY;
             for (size_t i = 0; i < f->nseg; i++) {
-                double sx0 = fmin(m[4 * i], m[4 * i + 2]), sx1 = fmax(m[4 * i], m[4 * i + 2]);
-                double sy0 = fmin(m[4 * i + 1], m[4 * i + 3]);
-                double sy1 = fmax(m[4 * i + 1], m[4 * i + 3]);
-                double dx = fmax(0.0, fmax(sx0 - x1, x0 - sx1));
-                double dy = fmax(0.0, fmax(sy0 - y1, y0 - sy1));
-                if (dx * dx + dy * dy > reach * reach)
+                const double *e = m + 4 * i;
+                double d = fmax(fmax(plane_dist(x0, y0, e[0], e[1], e[2], e[3]),
+                                     plane_dist(x1, y0, e[0], e[1], e[2], e[3])),
+                                fmax(plane_dist(x0, y1, e[0], e[1], e[2], e[3]),
+                                     plane_dist(x1, y1, e[0], e[1], e[2], e[3])));
+                reach = fmin(reach, d);
+            }
+            reach = reach * grow + 1e-3;
+            size_t cell = cy * nx + cx;
+            f->cell_start[cell] = (uint32_t)total;
+            bool mixed = false;
+            for (size_t i = 0; i < f->nseg; i++) {
+                double d = rect_seg_dist(x0, y0, x1, y1, m + 4 * i);
+                mixed = mixed || d <= CELL_CLEAR_M;
+                if (d > reach)
                     continue;
                 if (total == cap) {
                     size_t ncap = cap ? 2 * cap : 256;
@@ -647,12 +693,26 @@ static int build_grid(struct fence *f)
                 }
                 f->cell_segs[total++] = (uint32_t)i;
             }
+            if (mixed) {
+                f->cell_state[cell] = CELL_MIXED;
+            } else {
+                double lat = f->gy0 + 0.5 * (y0 + y1) / fr.ky,
+                       lon = f->gx0 + 0.5 * (x0 + x1) / fr.kx;
+                f->cell_state[cell] = area_locate(f, lon, lat) == 1 ? CELL_IN : CELL_OUT;
+            }
         }
     }
     f->cell_start[nx * ny] = (uint32_t)total;
 out:
     free(m);
     return rc;
+}
+
+static void set_reference_latitude(struct fence *f, double lat)
+{
+    f->flat0 = lat;
+    f->fsin0 = sin(lat * DEG_RAD);
+    f->fcos0 = cos(lat * DEG_RAD);
 }
 
 static int build_index(struct ctx *c, struct fence *f)
@@ -669,6 +729,7 @@ static int build_index(struct ctx *c, struct fence *f)
             f->segs[f->nseg++] = (struct seg){v[2 * i], v[2 * i + 1], v[2 * j], v[2 * j + 1]};
         }
     }
+    set_reference_latitude(f, 0.5 * (f->miny + f->maxy));
     int rc = build_strips(f);
     if (rc == 0)
         rc = build_grid(f);
@@ -690,6 +751,7 @@ static void fence_clear(struct fence *f)
     free(f->strip_segs);
     free(f->cell_start);
     free(f->cell_segs);
+    free(f->cell_state);
     memset(f, 0, sizeof *f);
 }
 
@@ -725,6 +787,7 @@ static int load_circle(struct ctx *c, struct fence *f, const cJSON *coords, cons
         return refuse(c, RC_LIMIT, "lies beyond latitude %g", FENCE_MAX_ABS_LAT);
     f->kind = FENCE_CIRCLE;
     f->clat = lat;
+    set_reference_latitude(f, lat);
     f->clon = lon;
     f->radius_m = radius->valuedouble;
     struct geodesy_frame fr;
@@ -1076,40 +1139,68 @@ static int area_locate(const struct fence *f, double px, double py)
     return inside;
 }
 
-/* Unsigned distance to the nearest edge among cand[0..n) (all edges when cand is NULL). */
-static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n, double lat,
-                           double lon)
+/* The frame geodesy_frame_init would give, without its trigonometry when the point is near
+ * the fence's reference latitude (the sine and cosine of the small difference by their Taylor
+ * series, whose error there is below 1e-15; the radii as geodesy.c computes them). */
+static void near_frame(const struct fence *f, double lat, double lon, struct geodesy_frame *fr)
 {
-    struct geodesy_frame fr;
-    geodesy_frame_init(&fr, lat, lon);
+    double h = (lat - f->flat0) * DEG_RAD;
+    if (!(fabs(h) < TAYLOR_MAX_RAD)) {
+        geodesy_frame_init(fr, lat, lon);
+        return;
+    }
+    double h2 = h * h;
+    double sh = h * (1.0 - h2 / 6.0 * (1.0 - h2 / 20.0));
+    double chh = 1.0 - h2 / 2.0 * (1.0 - h2 / 12.0);
+    double s = f->fsin0 * chh + f->fcos0 * sh, c = f->fcos0 * chh - f->fsin0 * sh;
+    double e2 = WGS84_F * (2.0 - WGS84_F);
+    double w = 1.0 - e2 * s * s;
+    double n = WGS84_A / sqrt(w);
+    fr->lat = lat;
+    fr->lon = lon;
+    fr->sinlat = s;
+    fr->coslat = c;
+    fr->kx = n * c * DEG_RAD;
+    fr->ky = n * (1.0 - e2) / w * DEG_RAD;
+}
+
+/* Unsigned distance to the nearest edge among cand[0..n) (all edges when cand is NULL). */
+static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n,
+                           const struct geodesy_frame *fr)
+{
+    if (n == 1) {
+        const struct seg *e = &f->segs[cand ? cand[0] : 0];
+        return geodesy_frame_edge_distance(fr, e->ay, e->ax, e->by, e->bx);
+    }
     double approx[CAND_STACK];
     double best_approx = INFINITY;
     for (size_t k = 0; k < n; k++) {
         const struct seg *e = &f->segs[cand ? cand[k] : k];
-        double a = geodesy_frame_edge_approx(&fr, e->ay, e->ax, e->by, e->bx);
+        double a = geodesy_frame_edge_approx(fr, e->ay, e->ax, e->by, e->bx);
         if (k < CAND_STACK)
             approx[k] = a;
         best_approx = fmin(best_approx, a);
     }
     /* Only edges whose estimate is within the frame's error of the best can be nearest. */
-    double limit = best_approx + 2.0 * geodesy_frame_slack(&fr, best_approx);
+    double limit = best_approx + 2.0 * geodesy_frame_slack(fr, best_approx);
     double best = INFINITY;
     for (size_t k = 0; k < n; k++) {
         const struct seg *e = &f->segs[cand ? cand[k] : k];
         double a =
-            k < CAND_STACK ? approx[k] : geodesy_frame_edge_approx(&fr, e->ay, e->ax, e->by, e->bx);
+            k < CAND_STACK ? approx[k] : geodesy_frame_edge_approx(fr, e->ay, e->ax, e->by, e->bx);
         if (a > limit)
             continue;
-        best = fmin(best, geodesy_frame_edge_distance(&fr, e->ay, e->ax, e->by, e->bx));
+        best = fmin(best, geodesy_frame_edge_distance(fr, e->ay, e->ax, e->by, e->bx));
     }
     return best;
 }
 
-static double area_distance(const struct fence *f, double lat, double lon)
+static double area_signed_distance(const struct fence *f, double lat, double lon)
 {
     bool near = lon >= f->minx - NEAR_MARGIN_DEG && lon <= f->maxx + NEAR_MARGIN_DEG &&
                 lat >= f->miny - NEAR_MARGIN_DEG && lat <= f->maxy + NEAR_MARGIN_DEG;
     if (!near) {
+        /* Far away: outside, and every edge measured without pruning. */
         double best = INFINITY;
         for (size_t i = 0; i < f->nseg; i++) {
             const struct seg *e = &f->segs[i];
@@ -1117,13 +1208,26 @@ static double area_distance(const struct fence *f, double lat, double lon)
         }
         return best;
     }
+    struct geodesy_frame fr;
     double gx = (lon - f->gx0) * f->ginv_x, gy = (lat - f->gy0) * f->ginv_y;
+    int loc;
+    double d;
     if (gx >= 0 && gy >= 0 && gx < (double)f->gnx && gy < (double)f->gny) {
         size_t cell = (size_t)gy * f->gnx + (size_t)gx;
+        loc = f->cell_state[cell] == CELL_MIXED ? area_locate(f, lon, lat) : f->cell_state[cell];
+        if (loc < 0)
+            return 0.0;
         uint32_t a = f->cell_start[cell], b = f->cell_start[cell + 1];
-        return nearest_edge(f, f->cell_segs + a, b - a, lat, lon);
+        near_frame(f, lat, lon, &fr);
+        d = nearest_edge(f, f->cell_segs + a, b - a, &fr);
+    } else {
+        loc = area_locate(f, lon, lat);
+        if (loc < 0)
+            return 0.0;
+        near_frame(f, lat, lon, &fr);
+        d = nearest_edge(f, NULL, f->nseg, &fr);
     }
-    return nearest_edge(f, NULL, f->nseg, lat, lon);
+    return loc ? -d : d;
 }
 
 double fence_signed_distance(const struct fence *f, double lat, double lon)
@@ -1132,17 +1236,13 @@ double fence_signed_distance(const struct fence *f, double lat, double lon)
         return NAN;
     if (f->kind == FENCE_CIRCLE) {
         struct geodesy_frame fr;
-        geodesy_frame_init(&fr, lat, lon);
+        near_frame(f, lat, lon, &fr);
         /* A zero-length edge at the centre: the point-to-point distance, by the same
          * mid-latitude formula near and Karney's geodesic beyond GEODESY_SHORT_M. */
         double d = geodesy_frame_edge_distance(&fr, f->clat, f->clon, f->clat, f->clon);
         return d - f->radius_m;
     }
-    int loc = area_locate(f, lon, lat);
-    if (loc < 0)
-        return 0.0;
-    double d = area_distance(f, lat, lon);
-    return loc ? -d : d;
+    return area_signed_distance(f, lat, lon);
 }
 
 int fence_judge(const struct fence *f, const struct fence_fix *fix, double assumed_eph_m,
