@@ -29,6 +29,7 @@ enum {
     STRIPS_MAX = 4096, /* containment strips per fence */
     CELLS_MAX = 4096,  /* distance grid cells per fence */
     CAND_STACK = 64,   /* candidate distances kept on the stack during a query */
+    SCALE_DEGREE = 4,  /* degree of the metres-per-degree polynomials */
 };
 
 /* Beyond this margin (degrees) around the bounding box a point is "far": every edge is
@@ -37,10 +38,13 @@ enum {
 /* The distance grid covers the bounding box plus this share of its size (and at least
  * GRID_MIN_MARGIN_M) on each side; points beyond it scan every edge. */
 #define GRID_MARGIN_SHARE 0.5
-#define GRID_MIN_MARGIN_M 200.0
+#define GRID_MIN_MARGIN_M 100.0
 /* A cell whose every point is farther than this (metres, in the grid's frame) from every edge
  * is wholly inside or outside; nearer, containment is computed per point. */
 #define CELL_CLEAR_M 0.01
+/* Queries measure with the fence's own frames up to this distance (metres; geodesy.c's
+ * mid-latitude formula holds to GEODESY_SHORT_M); beyond, through geodesy.c. */
+#define NEAR_FAST_M 10000.0
 #define DEG_RAD (M_PI / 180.0)
 #define WGS84_A 6378137.0
 #define WGS84_F (1.0 / 298.257223563)
@@ -50,6 +54,20 @@ enum {
 
 struct seg {
     double ax, ay, bx, by; /* lon, lat of the two ends */
+};
+
+/* An edge in a fixed local frame (metres east and north of the frame's origin), with what the
+ * closest-point parameter needs precomputed. */
+struct fseg {
+    double ax, ay, dx, dy, inv_len2;
+};
+
+/* Metres per degree of longitude and latitude as polynomials in (lat - lat0) degrees, for
+ * latitudes within the fence's near region (Newton form through Chebyshev nodes). */
+struct scale_poly {
+    double lat0;
+    double node[SCALE_DEGREE];
+    double cx[SCALE_DEGREE + 1], cy[SCALE_DEGREE + 1];
 };
 
 struct ring {
@@ -76,6 +94,7 @@ struct fence {
     struct poly *polys;
     size_t nring, npoly, nvert;
     struct seg *segs;
+    struct fseg *fsegs; /* the same edges in the grid's frame, for fast queries */
     size_t nseg;
     /* bounding box (degrees); for a circle it encloses the circle */
     double minx, miny, maxx, maxy;
@@ -93,6 +112,9 @@ struct fence {
     uint8_t *cell_state; /* CELL_OUT, CELL_IN, CELL_MIXED */
     /* frames for queries near the fence: centre latitude and its sine and cosine */
     double flat0, fsin0, fcos0;
+    struct scale_poly poly;        /* valid over the near region's latitudes */
+    double glat0, glon0, gkx, gky; /* the grid's frame: origin and metres per degree */
+    double gdelta;                 /* bound on that frame's relative distance error */
 };
 
 enum { CELL_OUT = 0, CELL_IN = 1, CELL_MIXED = 2 };
@@ -548,7 +570,7 @@ static double plane_dist(double px, double py, double ax, double ay, double bx, 
 
 static int build_strips(struct fence *f)
 {
-    size_t ns = f->nseg < STRIPS_MAX ? f->nseg : STRIPS_MAX;
+    size_t ns = 8 * f->nseg < STRIPS_MAX ? 8 * f->nseg : STRIPS_MAX;
     double h = (f->maxy - f->miny) / (double)ns;
     f->nstrip = ns;
     f->strip_inv_h = 1.0 / h;
@@ -621,8 +643,8 @@ static int build_grid(struct fence *f)
     double w = (f->maxx - f->minx) * fr.kx, hgt = (f->maxy - f->miny) * fr.ky;
     double margin = fmax(GRID_MIN_MARGIN_M, GRID_MARGIN_SHARE * fmax(w, hgt));
     double gw = w + 2 * margin, gh = hgt + 2 * margin;
-    /* Enough cells that most hold one or two candidate edges, within CELLS_MAX. */
-    double cells = fmin((double)CELLS_MAX, fmax(64.0, 32.0 * (double)f->nseg));
+    /* As many cells as allowed: the finer they are, the fewer candidate edges each holds. */
+    double cells = (double)CELLS_MAX;
     double side = sqrt(gw * gh / cells);
     size_t nx = (size_t)fmax(1.0, fmin(ceil(gw / side), (double)CELLS_MAX));
     size_t ny = (size_t)fmax(1.0, fmin(ceil(gh / side), (double)CELLS_MAX / (double)nx));
@@ -641,12 +663,18 @@ static int build_grid(struct fence *f)
     double tanl = fabs(tan(clat * DEG_RAD));
     double delta = 2.0 * ((tanl + 0.05) * dphi + dphi * dphi * (1 + tanl * tanl)) + 1e-6;
     double grow = (1 + delta) / (1 - delta);
+    f->gdelta = delta;
+    f->glat0 = f->gy0;
+    f->glon0 = f->gx0;
+    f->gkx = fr.kx;
+    f->gky = fr.ky;
 
     /* Segments in the frame (metres from the grid origin). */
     double *m = malloc(f->nseg * 4 * sizeof *m);
     f->cell_start = calloc(nx * ny + 1, sizeof *f->cell_start);
     f->cell_state = calloc(nx * ny, sizeof *f->cell_state);
-    if (!m || !f->cell_start || !f->cell_state) {
+    f->fsegs = malloc(f->nseg * sizeof *f->fsegs);
+    if (!m || !f->cell_start || !f->cell_state || !f->fsegs) {
         free(m);
         return RC_NOMEM;
     }
@@ -655,6 +683,12 @@ static int build_grid(struct fence *f)
         m[4 * i + 1] = (f->segs[i].ay - f->gy0) * fr.ky;
         m[4 * i + 2] = (f->segs[i].bx - f->gx0) * fr.kx;
         m[4 * i + 3] = (f->segs[i].by - f->gy0) * fr.ky;
+        struct fseg *q = &f->fsegs[i];
+        q->ax = m[4 * i];
+        q->ay = m[4 * i + 1];
+        q->dx = m[4 * i + 2] - q->ax;
+        q->dy = m[4 * i + 3] - q->ay;
+        q->inv_len2 = 1.0 / (q->dx * q->dx + q->dy * q->dy);
     }
     int rc = 0;
     size_t cap = 0, total = 0;
@@ -708,11 +742,56 @@ out:
     return rc;
 }
 
+/* Metres per degree at a latitude (the ellipsoid's radii of curvature, as geodesy.c has). */
+static void scales_at(double lat, double *kx, double *ky)
+{
+    double s = sin(lat * DEG_RAD), c = cos(lat * DEG_RAD);
+    double e2 = WGS84_F * (2.0 - WGS84_F);
+    double w = 1.0 - e2 * s * s;
+    double n = WGS84_A / sqrt(w);
+    *kx = n * c * DEG_RAD;
+    *ky = n * (1.0 - e2) / w * DEG_RAD;
+}
+
+/* Interpolates the scales over lat0 +- half (degrees) at Chebyshev nodes (Newton divided
+ * differences). Over at most +-0.5 degree the error is below 1e-12 relative. */
+static void scale_poly_init(struct scale_poly *p, double lat0, double half)
+{
+    double u[SCALE_DEGREE + 1];
+    p->lat0 = lat0;
+    for (int k = 0; k <= SCALE_DEGREE; k++) {
+        u[k] = half * cos((2.0 * k + 1.0) * M_PI / (2.0 * (SCALE_DEGREE + 1)));
+        scales_at(lat0 + u[k], &p->cx[k], &p->cy[k]);
+    }
+    for (int j = 1; j <= SCALE_DEGREE; j++)
+        for (int k = SCALE_DEGREE; k >= j; k--) {
+            p->cx[k] = (p->cx[k] - p->cx[k - 1]) / (u[k] - u[k - j]);
+            p->cy[k] = (p->cy[k] - p->cy[k - 1]) / (u[k] - u[k - j]);
+        }
+    for (int k = 0; k < SCALE_DEGREE; k++)
+        p->node[k] = u[k];
+}
+
+static void scale_poly_eval(const struct scale_poly *p, double lat, double *kx, double *ky)
+{
+    double u = lat - p->lat0;
+    double x = p->cx[SCALE_DEGREE], y = p->cy[SCALE_DEGREE];
+    for (int k = SCALE_DEGREE - 1; k >= 0; k--) {
+        x = p->cx[k] + (u - p->node[k]) * x;
+        y = p->cy[k] + (u - p->node[k]) * y;
+    }
+    *kx = x;
+    *ky = y;
+}
+
 static void set_reference_latitude(struct fence *f, double lat)
 {
     f->flat0 = lat;
     f->fsin0 = sin(lat * DEG_RAD);
     f->fcos0 = cos(lat * DEG_RAD);
+    /* The near region's latitudes: the box plus NEAR_MARGIN_DEG. */
+    double half = fmax(lat - f->miny, f->maxy - lat) + NEAR_MARGIN_DEG + 0.01;
+    scale_poly_init(&f->poly, lat, half);
 }
 
 static int build_index(struct ctx *c, struct fence *f)
@@ -747,6 +826,7 @@ static void fence_clear(struct fence *f)
     free(f->rings);
     free(f->polys);
     free(f->segs);
+    free(f->fsegs);
     free(f->strip_start);
     free(f->strip_segs);
     free(f->cell_start);
@@ -787,7 +867,6 @@ static int load_circle(struct ctx *c, struct fence *f, const cJSON *coords, cons
         return refuse(c, RC_LIMIT, "lies beyond latitude %g", FENCE_MAX_ABS_LAT);
     f->kind = FENCE_CIRCLE;
     f->clat = lat;
-    set_reference_latitude(f, lat);
     f->clon = lon;
     f->radius_m = radius->valuedouble;
     struct geodesy_frame fr;
@@ -803,6 +882,7 @@ static int load_circle(struct ctx *c, struct fence *f, const cJSON *coords, cons
     f->maxy = lat + dlat;
     f->minx = lon - dlon;
     f->maxx = lon + dlon;
+    set_reference_latitude(f, lat);
     return 0;
 }
 
@@ -1179,7 +1259,7 @@ static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n
         double a = geodesy_frame_edge_approx(fr, e->ay, e->ax, e->by, e->bx);
         if (k < CAND_STACK)
             approx[k] = a;
-        best_approx = fmin(best_approx, a);
+        best_approx = a < best_approx ? a : best_approx;
     }
     /* Only edges whose estimate is within the frame's error of the best can be nearest. */
     double limit = best_approx + 2.0 * geodesy_frame_slack(fr, best_approx);
@@ -1190,7 +1270,58 @@ static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n
             k < CAND_STACK ? approx[k] : geodesy_frame_edge_approx(fr, e->ay, e->ax, e->by, e->bx);
         if (a > limit)
             continue;
-        best = fmin(best, geodesy_frame_edge_distance(fr, e->ay, e->ax, e->by, e->bx));
+        double d = geodesy_frame_edge_distance(fr, e->ay, e->ax, e->by, e->bx);
+        best = d < best ? d : best;
+    }
+    return best;
+}
+
+/* Distance from (lat, lon) to edge i by the mid-latitude method of geodesy.c: the closest
+ * point's latitude from the grid's frame (t1), then the closest point re-solved and measured in
+ * the frame at the mid-latitude of the fix and that point, whose scales come from the fence's
+ * polynomial instead of trigonometry. For points within 10 km of the edge. */
+static double edge_distance_fast(const struct fence *f, size_t i, double t1, double lat, double lon)
+{
+    const struct seg *e = &f->segs[i];
+    double qlat = e->ay + t1 * (e->by - e->ay);
+    double kx, ky;
+    scale_poly_eval(&f->poly, 0.5 * (lat + qlat), &kx, &ky);
+    double ax = (e->ax - lon) * kx, ay = (e->ay - lat) * ky;
+    double dx = (e->bx - e->ax) * kx, dy = (e->by - e->ay) * ky;
+    double t = -(ax * dx + ay * dy) / (dx * dx + dy * dy);
+    t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
+    double x = ax + t * dx, y = ay + t * dy;
+    return sqrt(x * x + y * y);
+}
+
+/* Nearest of the cell's candidate edges for a point inside the grid. The grid's frame ranks
+ * them (its relative error is below gdelta); only those that may be nearest are measured. */
+static double grid_nearest(const struct fence *f, const uint32_t *cand, size_t n, double lat,
+                           double lon)
+{
+    double px = (lon - f->glon0) * f->gkx, py = (lat - f->glat0) * f->gky;
+    double d2s[CAND_STACK], ts[CAND_STACK];
+    double best2 = INFINITY;
+    size_t m = n < CAND_STACK ? n : CAND_STACK;
+    for (size_t k = 0; k < m; k++) {
+        const struct fseg *q = &f->fsegs[cand[k]];
+        double t = ((px - q->ax) * q->dx + (py - q->ay) * q->dy) * q->inv_len2;
+        t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
+        double x = q->ax + t * q->dx - px, y = q->ay + t * q->dy - py;
+        double d2 = x * x + y * y;
+        d2s[k] = d2;
+        ts[k] = t;
+        best2 = d2 < best2 ? d2 : best2;
+    }
+    if (m < n || best2 > NEAR_FAST_M * NEAR_FAST_M)
+        return -1.0; /* the general path */
+    double limit = sqrt(best2) * (1 + f->gdelta) / (1 - f->gdelta) + 1e-6;
+    double limit2 = limit * limit, best = INFINITY;
+    for (size_t k = 0; k < m; k++) {
+        if (d2s[k] > limit2)
+            continue;
+        double d = edge_distance_fast(f, cand[k], ts[k], lat, lon);
+        best = d < best ? d : best;
     }
     return best;
 }
@@ -1218,8 +1349,11 @@ static double area_signed_distance(const struct fence *f, double lat, double lon
         if (loc < 0)
             return 0.0;
         uint32_t a = f->cell_start[cell], b = f->cell_start[cell + 1];
-        near_frame(f, lat, lon, &fr);
-        d = nearest_edge(f, f->cell_segs + a, b - a, &fr);
+        d = grid_nearest(f, f->cell_segs + a, b - a, lat, lon);
+        if (d < 0) {
+            near_frame(f, lat, lon, &fr);
+            d = nearest_edge(f, f->cell_segs + a, b - a, &fr);
+        }
     } else {
         loc = area_locate(f, lon, lat);
         if (loc < 0)
@@ -1235,6 +1369,15 @@ double fence_signed_distance(const struct fence *f, double lat, double lon)
     if (!isfinite(lat) || !isfinite(lon))
         return NAN;
     if (f->kind == FENCE_CIRCLE) {
+        double dlat = lat - f->clat, dlon = lon - f->clon;
+        if (fabs(dlat) < NEAR_MARGIN_DEG && fabs(dlon) < NEAR_MARGIN_DEG) {
+            /* The mid-latitude formula, as geodesy.c measures short distances. */
+            double kx, ky;
+            scale_poly_eval(&f->poly, 0.5 * (lat + f->clat), &kx, &ky);
+            double x = dlon * kx, y = dlat * ky, d = sqrt(x * x + y * y);
+            if (d <= NEAR_FAST_M)
+                return d - f->radius_m;
+        }
         struct geodesy_frame fr;
         near_frame(f, lat, lon, &fr);
         /* A zero-length edge at the centre: the point-to-point distance, by the same
