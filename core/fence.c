@@ -226,19 +226,34 @@ static int refuse(struct ctx *c, int rc, const char *fmt, ...)
     return rc_fail(c->err, rc, "%s: feature %zu: %s", c->label, c->feature, msg);
 }
 
+enum { SHOWN_LEN = 41 };
+
+/* A file-supplied name as it may appear in a one-line message: control characters replaced
+ * by '?', at most SHOWN_LEN - 1 bytes. */
+static const char *shown(const char *s, char *buf)
+{
+    size_t i = 0;
+    for (; s[i] && i < SHOWN_LEN - 1; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 /* Every member name of obj is in allowed[] and appears once. */
 static int check_members(struct ctx *c, const cJSON *obj, const char *what,
                          const char *const *allowed, size_t nallowed)
 {
+    char sb[SHOWN_LEN];
     for (const cJSON *m = obj->child; m; m = m->next) {
         bool known = false;
         for (size_t i = 0; i < nallowed; i++)
             known = known || strcmp(m->string, allowed[i]) == 0;
         if (!known)
-            return refuse(c, RC_INVAL, "unknown member '%.40s' in %s", m->string, what);
+            return refuse(c, RC_INVAL, "unknown member '%s' in %s", shown(m->string, sb), what);
         for (const cJSON *o = m->next; o; o = o->next)
             if (strcmp(o->string, m->string) == 0)
-                return refuse(c, RC_INVAL, "duplicate member '%.40s' in %s", m->string, what);
+                return refuse(c, RC_INVAL, "duplicate member '%s' in %s", shown(m->string, sb),
+                              what);
     }
     return 0;
 }
@@ -269,6 +284,7 @@ struct props {
 
 static int parse_props(struct ctx *c, const cJSON *obj, struct props *pr)
 {
+    char sb[SHOWN_LEN];
     memset(pr, 0, sizeof *pr);
     if (!cJSON_IsObject(obj))
         return refuse(c, RC_INVAL, "properties must be an object");
@@ -277,7 +293,7 @@ static int parse_props(struct ctx *c, const cJSON *obj, struct props *pr)
         while (k < P_COUNT && strcmp(m->string, PROPS[k].key) != 0)
             k++;
         if (k == P_COUNT)
-            return refuse(c, RC_INVAL, "unknown property '%.40s'", m->string);
+            return refuse(c, RC_INVAL, "unknown property '%s'", shown(m->string, sb));
         if (pr->item[k])
             return refuse(c, RC_INVAL, "duplicate property '%s'", PROPS[k].key);
         const struct prop_spec *sp = &PROPS[k];
@@ -633,6 +649,16 @@ static double rect_seg_dist(double x0, double y0, double x1, double y1, const do
 
 static int area_locate(const struct fence *f, double px, double py);
 
+/* Distance between the rectangle and the bounding box of segment m (a lower bound of their
+ * distance). */
+static double box_gap(double x0, double y0, double x1, double y1, const double *m)
+{
+    double sx0 = m[0] < m[2] ? m[0] : m[2], sx1 = m[0] < m[2] ? m[2] : m[0];
+    double sy0 = m[1] < m[3] ? m[1] : m[3], sy1 = m[1] < m[3] ? m[3] : m[1];
+    double dx = fmax(0.0, fmax(sx0 - x1, x0 - sx1)), dy = fmax(0.0, fmax(sy0 - y1, y0 - sy1));
+    return sqrt(dx * dx + dy * dy);
+}
+
 /* The distance grid: for every cell, the edges that can be nearest to a point in it, and
  * whether the whole cell is inside or outside (no edge comes near it) or mixed. */
 static int build_grid(struct fence *f)
@@ -700,6 +726,10 @@ static int build_grid(struct fence *f)
             double reach = INFINITY;
             for (size_t i = 0; i < f->nseg; i++) {
                 const double *e = m + 4 * i;
+                /* The farthest corner is at least as far as the cell's box is from the edge's
+                 * box: such edges cannot lower reach. */
+                if (box_gap(x0, y0, x1, y1, e) >= reach)
+                    continue;
                 double d = fmax(fmax(plane_dist(x0, y0, e[0], e[1], e[2], e[3]),
                                      plane_dist(x1, y0, e[0], e[1], e[2], e[3])),
                                 fmax(plane_dist(x0, y1, e[0], e[1], e[2], e[3]),
@@ -707,10 +737,13 @@ static int build_grid(struct fence *f)
                 reach = fmin(reach, d);
             }
             reach = reach * grow + 1e-3;
+            double keep = fmax(reach, CELL_CLEAR_M);
             size_t cell = cy * nx + cx;
             f->cell_start[cell] = (uint32_t)total;
             bool mixed = false;
             for (size_t i = 0; i < f->nseg; i++) {
+                if (box_gap(x0, y0, x1, y1, m + 4 * i) > keep)
+                    continue;
                 double d = rect_seg_dist(x0, y0, x1, y1, m + 4 * i);
                 mixed = mixed || d <= CELL_CLEAR_M;
                 if (d > reach)
@@ -890,6 +923,7 @@ static int load_feature(struct ctx *c, const cJSON *feat, struct fence *f)
 {
     static const char *const feature_members[] = {"type", "geometry", "properties", "id", "bbox"};
     static const char *const geometry_members[] = {"type", "coordinates", "bbox"};
+    char sb[SHOWN_LEN];
     if (!cJSON_IsObject(feat))
         return refuse(c, RC_INVAL, "a feature must be an object");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(feat, "type");
@@ -927,9 +961,9 @@ static int load_feature(struct ctx *c, const cJSON *feat, struct fence *f)
         return load_circle(c, f, coords, pr.item[P_RADIUS]);
     if (!multi && strcmp(gtype->valuestring, "Polygon") != 0)
         return refuse(c, RC_INVAL,
-                      "geometry type '%.20s' is not a fence (Polygon, MultiPolygon "
+                      "geometry type '%s' is not a fence (Polygon, MultiPolygon "
                       "or Point with radius_m)",
-                      gtype->valuestring);
+                      shown(gtype->valuestring, sb));
     if (pr.item[P_RADIUS])
         return refuse(c, RC_INVAL, "property 'radius_m' applies to a Point only");
 
@@ -981,6 +1015,7 @@ static int cmp_id(const void *a, const void *b)
 int fence_set_parse(const char *data, size_t len, const char *label, fence_set **out, char *err)
 {
     static const char *const collection_members[] = {"type", "features", "bbox"};
+    char sb[SHOWN_LEN];
     struct ctx c = {.label = label ? label : "fence", .err = err};
     fence_set *set = NULL;
     const struct fence **order = NULL;
@@ -1009,8 +1044,8 @@ int fence_set_parse(const char *data, size_t len, const char *label, fence_set *
             for (size_t i = 0; i < 3; i++)
                 ok = ok || strcmp(m->string, collection_members[i]) == 0;
             if (!ok)
-                rc = rc_fail(err, RC_INVAL, "%s: unknown member '%.40s' in the collection", c.label,
-                             m->string);
+                rc = rc_fail(err, RC_INVAL, "%s: unknown member '%s' in the collection", c.label,
+                             shown(m->string, sb));
         }
         if (rc)
             goto out;
