@@ -48,9 +48,6 @@ enum {
 #define DEG_RAD (M_PI / 180.0)
 #define WGS84_A 6378137.0
 #define WGS84_F (1.0 / 298.257223563)
-/* Below this latitude difference (radians) from the fence's reference latitude a query frame
- * comes from Taylor series instead of libm (as geodesy.c does for mid-latitudes). */
-#define TAYLOR_MAX_RAD 0.01
 
 struct seg {
     double ax, ay, bx, by; /* lon, lat of the two ends */
@@ -109,9 +106,8 @@ struct fence {
     double gx0, gy0, ginv_x, ginv_y;
     uint32_t *cell_start; /* gnx * gny + 1 offsets into cell_segs */
     uint32_t *cell_segs;
-    uint8_t *cell_state; /* CELL_OUT, CELL_IN, CELL_MIXED */
-    /* frames for queries near the fence: centre latitude and its sine and cosine */
-    double flat0, fsin0, fcos0;
+    uint8_t *cell_state;           /* CELL_OUT, CELL_IN, CELL_MIXED */
+    double flat0;                  /* reference latitude of the query frames (the box's centre) */
     struct scale_poly poly;        /* valid over the near region's latitudes */
     double glat0, glon0, gkx, gky; /* the grid's frame: origin and metres per degree */
     double gdelta;                 /* bound on that frame's relative distance error */
@@ -820,8 +816,6 @@ static void scale_poly_eval(const struct scale_poly *p, double lat, double *kx, 
 static void set_reference_latitude(struct fence *f, double lat)
 {
     f->flat0 = lat;
-    f->fsin0 = sin(lat * DEG_RAD);
-    f->fcos0 = cos(lat * DEG_RAD);
     /* The near region's latitudes: the box plus NEAR_MARGIN_DEG. */
     double half = fmax(lat - f->miny, f->maxy - lat) + NEAR_MARGIN_DEG + 0.01;
     scale_poly_init(&f->poly, lat, half);
@@ -1254,31 +1248,6 @@ static int area_locate(const struct fence *f, double px, double py)
     return inside;
 }
 
-/* The frame geodesy_frame_init would give, without its trigonometry when the point is near
- * the fence's reference latitude (the sine and cosine of the small difference by their Taylor
- * series, whose error there is below 1e-15; the radii as geodesy.c computes them). */
-static void near_frame(const struct fence *f, double lat, double lon, struct geodesy_frame *fr)
-{
-    double h = (lat - f->flat0) * DEG_RAD;
-    if (!(fabs(h) < TAYLOR_MAX_RAD)) {
-        geodesy_frame_init(fr, lat, lon);
-        return;
-    }
-    double h2 = h * h;
-    double sh = h * (1.0 - h2 / 6.0 * (1.0 - h2 / 20.0));
-    double chh = 1.0 - h2 / 2.0 * (1.0 - h2 / 12.0);
-    double s = f->fsin0 * chh + f->fcos0 * sh, c = f->fcos0 * chh - f->fsin0 * sh;
-    double e2 = WGS84_F * (2.0 - WGS84_F);
-    double w = 1.0 - e2 * s * s;
-    double n = WGS84_A / sqrt(w);
-    fr->lat = lat;
-    fr->lon = lon;
-    fr->sinlat = s;
-    fr->coslat = c;
-    fr->kx = n * c * DEG_RAD;
-    fr->ky = n * (1.0 - e2) / w * DEG_RAD;
-}
-
 /* Unsigned distance to the nearest edge among cand[0..n) (all edges when cand is NULL). */
 static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n,
                            const struct geodesy_frame *fr)
@@ -1386,14 +1355,14 @@ static double area_signed_distance(const struct fence *f, double lat, double lon
         uint32_t a = f->cell_start[cell], b = f->cell_start[cell + 1];
         d = grid_nearest(f, f->cell_segs + a, b - a, lat, lon);
         if (d < 0) {
-            near_frame(f, lat, lon, &fr);
+            geodesy_frame_init(&fr, lat, lon);
             d = nearest_edge(f, f->cell_segs + a, b - a, &fr);
         }
     } else {
         loc = area_locate(f, lon, lat);
         if (loc < 0)
             return 0.0;
-        near_frame(f, lat, lon, &fr);
+        geodesy_frame_init(&fr, lat, lon);
         d = nearest_edge(f, NULL, f->nseg, &fr);
     }
     return loc ? -d : d;
@@ -1414,7 +1383,7 @@ double fence_signed_distance(const struct fence *f, double lat, double lon)
                 return d - f->radius_m;
         }
         struct geodesy_frame fr;
-        near_frame(f, lat, lon, &fr);
+        geodesy_frame_init(&fr, lat, lon);
         /* A zero-length edge at the centre: the point-to-point distance, by the same
          * mid-latitude formula near and Karney's geodesic beyond GEODESY_SHORT_M. */
         double d = geodesy_frame_edge_distance(&fr, f->clat, f->clon, f->clat, f->clon);
