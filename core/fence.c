@@ -57,6 +57,7 @@ struct seg {
  * closest-point parameter needs precomputed. */
 struct fseg {
     double ax, ay, dx, dy, inv_len2;
+    double side; /* +1 when the fence's interior lies left of A->B, -1 when right */
 };
 
 /* Metres per degree of longitude and latitude as polynomials in (lat - lat0) degrees, for
@@ -92,6 +93,7 @@ struct fence {
     size_t nring, npoly, nvert;
     struct seg *segs;
     struct fseg *fsegs; /* the same edges in the grid's frame, for fast queries */
+    double *seg_side;   /* per edge: +1 interior on its left, -1 on its right */
     size_t nseg;
     /* bounding box (degrees); for a circle it encloses the circle */
     double minx, miny, maxx, maxy;
@@ -711,6 +713,7 @@ static int build_grid(struct fence *f)
         q->dx = m[4 * i + 2] - q->ax;
         q->dy = m[4 * i + 3] - q->ay;
         q->inv_len2 = 1.0 / (q->dx * q->dx + q->dy * q->dy);
+        q->side = f->seg_side[i];
     }
     int rc = 0;
     size_t cap = 0, total = 0;
@@ -826,13 +829,26 @@ static int build_index(struct ctx *c, struct fence *f)
     f->segs = malloc(f->nvert * sizeof *f->segs);
     if (!f->segs)
         return rc_fail(c->err, RC_NOMEM, "%s: out of memory", c->label);
+    f->seg_side = malloc(f->nvert * sizeof *f->seg_side);
+    if (!f->seg_side)
+        return rc_fail(c->err, RC_NOMEM, "%s: out of memory", c->label);
     f->nseg = 0;
-    for (size_t r = 0; r < f->nring; r++) {
-        const double *v = f->xy + 2 * f->rings[r].first;
-        size_t n = f->rings[r].n;
-        for (size_t i = 0; i < n; i++) {
-            size_t j = (i + 1) % n;
-            f->segs[f->nseg++] = (struct seg){v[2 * i], v[2 * i + 1], v[2 * j], v[2 * j + 1]};
+    for (size_t p = 0; p < f->npoly; p++) {
+        for (size_t r = 0; r < f->polys[p].nring; r++) {
+            const struct ring *rg = &f->rings[f->polys[p].first_ring + r];
+            const double *v = f->xy + 2 * rg->first;
+            size_t n = rg->n;
+            /* A counter-clockwise shell has its interior on the left; a hole the other way. */
+            double area2 = 0;
+            for (size_t i = 0, j = n - 1; i < n; j = i++)
+                area2 += (v[2 * j] - v[0]) * (v[2 * i + 1] - v[1]) -
+                         (v[2 * i] - v[0]) * (v[2 * j + 1] - v[1]);
+            double side = (area2 > 0) == (r == 0) ? 1.0 : -1.0;
+            for (size_t i = 0; i < n; i++) {
+                size_t j = (i + 1) % n;
+                f->seg_side[f->nseg] = side;
+                f->segs[f->nseg++] = (struct seg){v[2 * i], v[2 * i + 1], v[2 * j], v[2 * j + 1]};
+            }
         }
     }
     set_reference_latitude(f, 0.5 * (f->miny + f->maxy));
@@ -854,6 +870,7 @@ static void fence_clear(struct fence *f)
     free(f->polys);
     free(f->segs);
     free(f->fsegs);
+    free(f->seg_side);
     free(f->strip_start);
     free(f->strip_segs);
     free(f->cell_start);
@@ -1280,33 +1297,37 @@ static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n
     return best;
 }
 
-/* Distance from (lat, lon) to edge i by the mid-latitude method of geodesy.c: the closest
- * point's latitude from the grid's frame (t1), then the closest point re-solved and measured in
- * the frame at the mid-latitude of the fix and that point, whose scales come from the fence's
- * polynomial instead of trigonometry. For points within 10 km of the edge. */
+/* Distance from (lat, lon) to edge i by the mid-latitude formula geodesy.c uses: the closest
+ * point Q = A + t1 (B - A) found in the grid's frame, measured in the frame at the mid-latitude
+ * of the fix and Q, whose scales come from the fence's polynomial instead of trigonometry. The
+ * grid's frame misplaces Q along the edge by at most gdelta * d, which changes the distance by
+ * a relative gdelta^2 / 2 (below 1e-8 for fences up to 0.5 degree); for points within
+ * NEAR_FAST_M of the edge. */
 static double edge_distance_fast(const struct fence *f, size_t i, double t1, double lat, double lon)
 {
     const struct seg *e = &f->segs[i];
-    double qlat = e->ay + t1 * (e->by - e->ay);
+    double qlat = e->ay + t1 * (e->by - e->ay), qlon = e->ax + t1 * (e->bx - e->ax);
     double kx, ky;
     scale_poly_eval(&f->poly, 0.5 * (lat + qlat), &kx, &ky);
-    double ax = (e->ax - lon) * kx, ay = (e->ay - lat) * ky;
-    double dx = (e->bx - e->ax) * kx, dy = (e->by - e->ay) * ky;
-    double t = -(ax * dx + ay * dy) / (dx * dx + dy * dy);
-    t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
-    double x = ax + t * dx, y = ay + t * dy;
+    double x = (qlon - lon) * kx, y = (qlat - lat) * ky;
     return sqrt(x * x + y * y);
 }
 
 /* Nearest of the cell's candidate edges for a point inside the grid. The grid's frame ranks
- * them (its relative error is below gdelta); only those that may be nearest are measured. */
+ * them (its relative error is below gdelta); only those that may be nearest are measured.
+ * Sets *in to the point's containment when the frame's nearest boundary point lies inside an
+ * edge (then the point is on that edge's interior side iff inside: the segment to the nearest
+ * boundary point crosses no edge; the frame is an affine image of lon/lat, so sides agree), to
+ * -1 when that cannot decide (a vertex is nearest, or the point is within 1 mm). Returns -1
+ * when the general path must measure. */
 static double grid_nearest(const struct fence *f, const uint32_t *cand, size_t n, double lat,
-                           double lon)
+                           double lon, int *in)
 {
     double px = (lon - f->glon0) * f->gkx, py = (lat - f->glat0) * f->gky;
     double d2s[CAND_STACK], ts[CAND_STACK];
     double best2 = INFINITY;
-    size_t m = n < CAND_STACK ? n : CAND_STACK;
+    size_t m = n < CAND_STACK ? n : CAND_STACK, bk = 0;
+    *in = -1;
     for (size_t k = 0; k < m; k++) {
         const struct fseg *q = &f->fsegs[cand[k]];
         double t = ((px - q->ax) * q->dx + (py - q->ay) * q->dy) * q->inv_len2;
@@ -1315,10 +1336,18 @@ static double grid_nearest(const struct fence *f, const uint32_t *cand, size_t n
         double d2 = x * x + y * y;
         d2s[k] = d2;
         ts[k] = t;
-        best2 = d2 < best2 ? d2 : best2;
+        if (d2 < best2) {
+            best2 = d2;
+            bk = k;
+        }
     }
     if (m < n || best2 > NEAR_FAST_M * NEAR_FAST_M)
         return -1.0; /* the general path */
+    if (ts[bk] > 1e-9 && ts[bk] < 1.0 - 1e-9 && best2 > 1e-6) {
+        const struct fseg *q = &f->fsegs[cand[bk]];
+        double cross = q->dx * (py - q->ay) - q->dy * (px - q->ax);
+        *in = cross * q->side > 0;
+    }
     double limit = sqrt(best2) * (1 + f->gdelta) / (1 - f->gdelta) + 1e-6;
     double limit2 = limit * limit, best = INFINITY;
     for (size_t k = 0; k < m; k++) {
@@ -1349,11 +1378,14 @@ static double area_signed_distance(const struct fence *f, double lat, double lon
     double d;
     if (gx >= 0 && gy >= 0 && gx < (double)f->gnx && gy < (double)f->gny) {
         size_t cell = (size_t)gy * f->gnx + (size_t)gx;
-        loc = f->cell_state[cell] == CELL_MIXED ? area_locate(f, lon, lat) : f->cell_state[cell];
+        uint32_t a = f->cell_start[cell], b = f->cell_start[cell + 1];
+        int side;
+        d = grid_nearest(f, f->cell_segs + a, b - a, lat, lon, &side);
+        loc = f->cell_state[cell] != CELL_MIXED ? f->cell_state[cell]
+              : side >= 0                       ? side
+                                                : area_locate(f, lon, lat);
         if (loc < 0)
             return 0.0;
-        uint32_t a = f->cell_start[cell], b = f->cell_start[cell + 1];
-        d = grid_nearest(f, f->cell_segs + a, b - a, lat, lon);
         if (d < 0) {
             geodesy_frame_init(&fr, lat, lon);
             d = nearest_edge(f, f->cell_segs + a, b - a, &fr);
