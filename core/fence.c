@@ -591,33 +591,40 @@ static int build_strips(struct fence *f)
     f->strip_start = calloc(ns + 1, sizeof *f->strip_start);
     if (!f->strip_start)
         return RC_NOMEM;
-    /* Two passes: count, then fill. A segment joins every strip its closed latitude range
-     * touches, widened by a hair so rounding in the strip lookup never loses one. */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t total = 0;
-        for (size_t s = 0; s < ns; s++) {
-            double y0 = f->miny + (double)s * h, y1 = f->miny + (double)(s + 1) * h;
-            double eps = h * 1e-6;
-            if (pass == 1)
-                f->strip_start[s] = (uint32_t)total;
-            for (size_t i = 0; i < f->nseg; i++) {
-                double sy0 = fmin(f->segs[i].ay, f->segs[i].by);
-                double sy1 = fmax(f->segs[i].ay, f->segs[i].by);
-                if (sy0 <= y1 + eps && sy1 >= y0 - eps) {
-                    if (pass == 1)
-                        f->strip_segs[total] = (uint32_t)i;
-                    total++;
-                }
-            }
-        }
-        if (pass == 0) {
-            f->strip_segs = malloc((total ? total : 1) * sizeof *f->strip_segs);
-            if (!f->strip_segs)
-                return RC_NOMEM;
-        } else {
-            f->strip_start[ns] = (uint32_t)total;
-        }
+    /* A segment joins every strip its closed latitude range touches, widened by a hair so
+     * rounding in the strip lookup never loses one: count per strip, then fill. */
+    size_t *first = malloc(f->nseg * sizeof *first), *last = malloc(f->nseg * sizeof *last);
+    if (!first || !last) {
+        free(first);
+        free(last);
+        return RC_NOMEM;
     }
+    double eps = 1e-6;
+    for (size_t i = 0; i < f->nseg; i++) {
+        double sy0 = (fmin(f->segs[i].ay, f->segs[i].by) - f->miny) / h - eps;
+        double sy1 = (fmax(f->segs[i].ay, f->segs[i].by) - f->miny) / h + eps;
+        first[i] = sy0 <= 0 ? 0 : (size_t)fmin(sy0, (double)(ns - 1));
+        last[i] = sy1 <= 0 ? 0 : (size_t)fmin(sy1, (double)(ns - 1));
+        for (size_t k = first[i]; k <= last[i]; k++)
+            f->strip_start[k + 1]++;
+    }
+    for (size_t k = 0; k < ns; k++)
+        f->strip_start[k + 1] += f->strip_start[k];
+    size_t total = f->strip_start[ns];
+    f->strip_segs = malloc((total ? total : 1) * sizeof *f->strip_segs);
+    uint32_t *fill = calloc(ns, sizeof *fill);
+    if (!f->strip_segs || !fill) {
+        free(first);
+        free(last);
+        free(fill);
+        return RC_NOMEM;
+    }
+    for (size_t i = 0; i < f->nseg; i++)
+        for (size_t k = first[i]; k <= last[i]; k++)
+            f->strip_segs[f->strip_start[k] + fill[k]++] = (uint32_t)i;
+    free(first);
+    free(last);
+    free(fill);
     return 0;
 }
 
@@ -647,14 +654,17 @@ static double rect_seg_dist(double x0, double y0, double x1, double y1, const do
 
 static int area_locate(const struct fence *f, double px, double py);
 
-/* Distance between the rectangle and the bounding box of segment m (a lower bound of their
- * distance). */
-static double box_gap(double x0, double y0, double x1, double y1, const double *m)
+/* Squared distance between the rectangle and the bounding box of segment m (a lower bound of
+ * their squared distance). */
+static double box_gap2(double x0, double y0, double x1, double y1, const double *m)
 {
     double sx0 = m[0] < m[2] ? m[0] : m[2], sx1 = m[0] < m[2] ? m[2] : m[0];
     double sy0 = m[1] < m[3] ? m[1] : m[3], sy1 = m[1] < m[3] ? m[3] : m[1];
-    double dx = fmax(0.0, fmax(sx0 - x1, x0 - sx1)), dy = fmax(0.0, fmax(sy0 - y1, y0 - sy1));
-    return sqrt(dx * dx + dy * dy);
+    double dx = sx0 - x1 > x0 - sx1 ? sx0 - x1 : x0 - sx1;
+    double dy = sy0 - y1 > y0 - sy1 ? sy0 - y1 : y0 - sy1;
+    dx = dx > 0 ? dx : 0;
+    dy = dy > 0 ? dy : 0;
+    return dx * dx + dy * dy;
 }
 
 /* The distance grid: for every cell, the edges that can be nearest to a point in it, and
@@ -717,17 +727,19 @@ static int build_grid(struct fence *f)
     }
     int rc = 0;
     size_t cap = 0, total = 0;
+    double prev_reach = INFINITY;
     for (size_t cy = 0; cy < ny; cy++) {
         for (size_t cx = 0; cx < nx; cx++) {
             double x0 = (double)cx * cw, y0 = (double)cy * ch, x1 = x0 + cw, y1 = y0 + ch;
             /* The distance from a point to a segment is convex, so over the cell it peaks at
              * a corner: no point of the cell is farther than reach from its nearest edge. */
-            double reach = INFINITY;
+            /* Seeded from the previous cell: its nearest edge is at most one cell farther. */
+            double reach = cx > 0 ? prev_reach + fmax(cw, ch) : INFINITY;
             for (size_t i = 0; i < f->nseg; i++) {
                 const double *e = m + 4 * i;
                 /* The farthest corner is at least as far as the cell's box is from the edge's
                  * box: such edges cannot lower reach. */
-                if (box_gap(x0, y0, x1, y1, e) >= reach)
+                if (box_gap2(x0, y0, x1, y1, e) >= reach * reach)
                     continue;
                 double d = fmax(fmax(plane_dist(x0, y0, e[0], e[1], e[2], e[3]),
                                      plane_dist(x1, y0, e[0], e[1], e[2], e[3])),
@@ -735,13 +747,14 @@ static int build_grid(struct fence *f)
                                      plane_dist(x1, y1, e[0], e[1], e[2], e[3])));
                 reach = fmin(reach, d);
             }
+            prev_reach = reach;
             reach = reach * grow + 1e-3;
             double keep = fmax(reach, CELL_CLEAR_M);
             size_t cell = cy * nx + cx;
             f->cell_start[cell] = (uint32_t)total;
             bool mixed = false;
             for (size_t i = 0; i < f->nseg; i++) {
-                if (box_gap(x0, y0, x1, y1, m + 4 * i) > keep)
+                if (box_gap2(x0, y0, x1, y1, m + 4 * i) > keep * keep)
                     continue;
                 double d = rect_seg_dist(x0, y0, x1, y1, m + 4 * i);
                 mixed = mixed || d <= CELL_CLEAR_M;
