@@ -48,18 +48,37 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 step "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
 CC=clang build build/fuzz -DCMAKE_BUILD_TYPE=Debug -DROLLCALL_FUZZ=ON
 shopt -s nullglob
-for target in build/fuzz/tests/fuzz_*; do
+mkdir -p build/fuzz/artifacts
+# One fuzzer per core at a time; each writes its own log, and any finding fails the suite.
+fuzz_one() {
+  local target=$1 name
   name=$(basename "$target")
-  [ -x "$target" ] || continue
-  work=build/fuzz/corpus-$name
-  mkdir -p "$work" build/fuzz/artifacts
-  seeds=tests/fuzz/corpus/$name
-  echo "fuzz: $name"
-  "$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+  local work=build/fuzz/corpus-$name
+  mkdir -p "$work"
+  if "$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix=build/fuzz/artifacts/"$name"- -print_final_stats=0 \
-    "$work" "$seeds" >"build/fuzz/$name.log" 2>&1 ||
-    { tail -50 "build/fuzz/$name.log"; echo "fuzz: $name found a failure"; exit 1; }
-  grep -E '^Done|#[0-9]+.*DONE' "build/fuzz/$name.log" | tail -1 || true
+    "$work" "tests/fuzz/corpus/$name" >"build/fuzz/$name.log" 2>&1; then
+    echo "fuzz: $name: $(grep -oE '#[0-9]+' "build/fuzz/$name.log" | tail -1 | tr -d '#') runs, no finding"
+  else
+    tail -50 "build/fuzz/$name.log"
+    echo "fuzz: $name found a failure (input in build/fuzz/artifacts/)"
+    return 1
+  fi
+}
+pids=()
+failed=0
+for target in build/fuzz/tests/fuzz_*; do
+  [ -x "$target" ] || continue
+  fuzz_one "$target" &
+  pids+=($!)
+  if [ "${#pids[@]}" -ge "$jobs" ]; then
+    wait "${pids[0]}" || failed=1
+    pids=("${pids[@]:1}")
+  fi
 done
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=1
+done
+[ "$failed" -eq 0 ] || { echo "fuzzing found a failure"; exit 1; }
 
 step "all tests passed"
