@@ -8,7 +8,7 @@ cd "$top"
 bash scripts/install-deps.sh
 mkdir -p build
 echo "building (build/release) ..."
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROLLCALL_TESTS=OFF \
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   >build/release.configure.log 2>&1 || { cat build/release.configure.log; exit 1; }
 cmake --build build/release -j "$(nproc)" --target rollcall-agent rollcall-server \
   >build/release.build.log 2>&1 || { tail -40 build/release.build.log; exit 1; }
