@@ -75,6 +75,33 @@ def profile(gpsd_port, **over):
     return p
 
 
+def wait_port(port, timeout=60):
+    """Waits until something accepts TCP connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError("nothing listens on port %d" % port)
+
+
+def gpsfake_without_fixes(scenario, workdir, name="nofix"):
+    """A started gpsfake whose log has no fix at all (gpsd then sends no TPV with a time, so
+    gpsd_harness's readiness check cannot be used): waits for gpsd to accept clients and for
+    a few sentences to have been replayed."""
+    import gpsd_harness
+    import nmea_gen
+    path = os.path.join(workdir, name + ".nmea")
+    fixes = nmea_gen.write_log(path, scenario)
+    fake = gpsd_harness.Gpsfake(path, fixes=fixes)
+    fake.start(wait=False)
+    wait_port(fake.port)
+    time.sleep(2)
+    return fake
+
+
 def write_json(path, obj):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, ensure_ascii=False, indent=1)
