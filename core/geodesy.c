@@ -45,6 +45,8 @@ void geodesy_frame_init(struct geodesy_frame *f, double lat, double lon)
     f->lon = lon;
     f->sinlat = sin(lat * DEG);
     f->coslat = cos(lat * DEG);
+    f->inv_w = 1.0 / (1.0 - wgs84_e2() * f->sinlat * f->sinlat);
+    f->ndeg = WGS84_A * sqrt(f->inv_w) * DEG;
     scales(f->sinlat, f->coslat, &f->kx, &f->ky);
 }
 
@@ -59,14 +61,20 @@ static double closest_t(double ax, double ay, double bx, double by)
     return t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
 }
 
-double geodesy_frame_edge_approx(const struct geodesy_frame *f, double alat, double alon,
-                                 double blat, double blon)
+double geodesy_frame_edge_approx2(const struct geodesy_frame *f, double alat, double alon,
+                                  double blat, double blon)
 {
     double ax = (alon - f->lon) * f->kx, ay = (alat - f->lat) * f->ky;
     double bx = (blon - f->lon) * f->kx, by = (blat - f->lat) * f->ky;
     double t = closest_t(ax, ay, bx, by);
     double x = ax + t * (bx - ax), y = ay + t * (by - ay);
-    return sqrt(x * x + y * y);
+    return x * x + y * y;
+}
+
+double geodesy_frame_edge_approx(const struct geodesy_frame *f, double alat, double alon,
+                                 double blat, double blon)
+{
+    return sqrt(geodesy_frame_edge_approx2(f, alat, alon, blat, blon));
 }
 
 double geodesy_frame_slack(const struct geodesy_frame *f, double d_approx)
@@ -103,7 +111,18 @@ double geodesy_frame_edge_distance(const struct geodesy_frame *f, double alat, d
     double sm = f->sinlat * ch + f->coslat * sh;
     double cm = f->coslat * ch - f->sinlat * sh;
     double kx, ky;
-    scales(sm, cm, &kx, &ky);
+    if (fabs(h) < TAYLOR_MAX) {
+        /* The radii at the mid-latitude from those at P: with 1 + u = w(mid)/w(P), where
+         * |u| < 7e-5 here, N = N_P (1+u)^-1/2 and M = M_P (1+u)^-3/2 to second order
+         * (error below 1e-12 relative). Saves a sqrt and a division. */
+        double u = wgs84_e2() * (f->sinlat * f->sinlat - sm * sm) * f->inv_w;
+        double rn = 1.0 - u * (0.5 - 0.375 * u);
+        double rm = 1.0 - u * (1.5 - 1.875 * u);
+        kx = f->ndeg * rn * cm;
+        ky = f->ky * rm;
+    } else {
+        scales(sm, cm, &kx, &ky);
+    }
     double ax = dalon * kx, ay = dalat * ky, bx = dblon * kx, by = dblat * ky;
     t = closest_t(ax, ay, bx, by);
     double x = ax + t * (bx - ax), y = ay + t * (by - ay);
@@ -119,4 +138,56 @@ double geodesy_point_edge_distance(double plat, double plon, double alat, double
     struct geodesy_frame f;
     geodesy_frame_init(&f, plat, plon);
     return geodesy_frame_edge_distance(&f, alat, alon, blat, blon);
+}
+
+double geodesy_frame_polyline_distance(const struct geodesy_frame *f, const double *lonlat,
+                                       size_t n, size_t *edge)
+{
+    enum { CHUNK = 64 };
+    double best = INFINITY;
+    size_t best_edge = 0;
+    /* Chunks bound the stack: each gets a cheap pass (squared estimates), then accurate
+     * distances for the edges whose estimate could still beat the best so far. An edge with
+     * estimate a is at least a - slack(a) away; a - slack(a) grows with a, so every edge below
+     * thr = best + slack(best + 2 slack(best)) is measured (slack is far below a tenth of the
+     * distance in range, which makes thr a safe inverse). */
+    for (size_t base = 0; base + 1 < n; base += CHUNK) {
+        double a2[CHUNK];
+        size_t m = n - 1 - base < CHUNK ? n - 1 - base : CHUNK;
+        double amin = INFINITY;
+        size_t imin = 0;
+        for (size_t i = 0; i < m; i++) {
+            const double *v = lonlat + 2 * (base + i);
+            a2[i] = geodesy_frame_edge_approx2(f, v[1], v[0], v[3], v[2]);
+            if (a2[i] < amin) {
+                amin = a2[i];
+                imin = i;
+            }
+        }
+        const double *v = lonlat + 2 * (base + imin);
+        double d = geodesy_frame_edge_distance(f, v[1], v[0], v[3], v[2]);
+        if (d < best) {
+            best = d;
+            best_edge = base + imin;
+        }
+        double s = geodesy_frame_slack(f, best);
+        double thr = best + geodesy_frame_slack(f, best + 2.0 * s);
+        double thr2 = thr * thr;
+        for (size_t i = 0; i < m; i++) {
+            if (i == imin || !(a2[i] < thr2))
+                continue;
+            v = lonlat + 2 * (base + i);
+            d = geodesy_frame_edge_distance(f, v[1], v[0], v[3], v[2]);
+            if (d < best) {
+                best = d;
+                best_edge = base + i;
+                s = geodesy_frame_slack(f, best);
+                thr = best + geodesy_frame_slack(f, best + 2.0 * s);
+                thr2 = thr * thr;
+            }
+        }
+    }
+    if (edge)
+        *edge = best_edge;
+    return best;
 }

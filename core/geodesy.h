@@ -12,6 +12,8 @@
 #ifndef ROLLCALL_GEODESY_H
 #define ROLLCALL_GEODESY_H
 
+#include <stddef.h>
+
 /* Up to this distance (metres) the mid-latitude formula is used (relative error below 1e-7,
  * checked against GeodSolve in tests/unit/test_geodesy.c); beyond it, geod_inverse. */
 #define GEODESY_SHORT_M 20000.0
@@ -21,6 +23,8 @@ struct geodesy_frame {
     double lat, lon;       /* the centre, degrees */
     double sinlat, coslat; /* of the centre's latitude */
     double kx, ky;         /* metres per degree of longitude and latitude at the centre */
+    double inv_w;          /* 1 / (1 - e^2 sin^2 lat) at the centre */
+    double ndeg;           /* prime-vertical radius N times pi/180 */
 };
 
 /* Geodesic distance in metres between two WGS-84 points (degrees). */
@@ -45,9 +49,21 @@ double geodesy_frame_edge_distance(const struct geodesy_frame *f, double alat, d
 double geodesy_frame_edge_approx(const struct geodesy_frame *f, double alat, double alon,
                                  double blat, double blon);
 
+/* Square of geodesy_frame_edge_approx (no sqrt): for comparisons. */
+double geodesy_frame_edge_approx2(const struct geodesy_frame *f, double alat, double alon,
+                                  double blat, double blon);
+
 /* A bound on |approx - accurate| (metres) for an approx value d_approx from this frame:
  * an edge whose approx exceeds (best accurate distance so far) + slack cannot be closer. Valid
  * for edges within 0.5 degree of the frame's centre. */
 double geodesy_frame_slack(const struct geodesy_frame *f, double d_approx);
+
+/* Distance in metres from the frame's centre to the nearest edge of a polyline given as n
+ * vertices in GeoJSON order (lonlat[2*i] = longitude, lonlat[2*i+1] = latitude; a closed ring
+ * repeats its first vertex last): the minimum of geodesy_frame_edge_distance over its n-1
+ * edges, computed accurately only for the edges the cheap estimate cannot rule out. Sets
+ * *edge (if not NULL) to the index of the nearest edge. n < 2 gives INFINITY and *edge = 0. */
+double geodesy_frame_polyline_distance(const struct geodesy_frame *f, const double *lonlat,
+                                       size_t n, size_t *edge);
 
 #endif

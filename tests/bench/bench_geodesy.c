@@ -5,6 +5,7 @@
 #include "geodesy.h"
 #include "rc.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,26 @@ int main(void)
     }
     printf("geodesy_frame_edge_approx     %7.1f ns/edge (frame init included)\n",
            (now_ns() - t0) / calls);
+
+    static double ring[2 * (EDGES + 1)];
+    for (int i = 0; i < EDGES; i++) {
+        double ang = 6.283185307179586 * i / EDGES, r = uniform(0.01, 0.02);
+        ring[2 * i] = 117.2 + r * cos(ang) / 0.776;
+        ring[2 * i + 1] = 39.12 + r * sin(ang);
+    }
+    ring[2 * EDGES] = ring[0];
+    ring[2 * EDGES + 1] = ring[1];
+    t0 = now_ns();
+    for (int r = 0; r < REPS; r++) {
+        for (int i = 0; i < FIXES; i++) {
+            struct geodesy_frame f;
+            geodesy_frame_init(&f, fx[i][0], fx[i][1]);
+            sink += geodesy_frame_polyline_distance(&f, ring, EDGES + 1, NULL);
+        }
+    }
+    printf("geodesy_frame_polyline_distance %5.1f ns/call (%d-edge ring, ~3.5 km across, frame "
+           "init included)\n",
+           (now_ns() - t0) / (FIXES * REPS), EDGES);
 
     t0 = now_ns();
     for (int r = 0; r < REPS; r++)

@@ -229,11 +229,56 @@ static void point_edge_matches_geodsolve(void **state)
     free(c);
 }
 
+/* The pruned polyline minimum equals the brute-force minimum of the (GeodSolve-checked)
+ * per-edge distance: pruning never drops the nearest edge. */
+static void polyline_minimum_is_exact(void **state)
+{
+    (void)state;
+    enum { MAXV = 150 };
+    double ring[2 * MAXV];
+    for (int trial = 0; trial < 400; trial++) {
+        size_t nv = (size_t)uniform(4.0, (double)MAXV); /* includes the closing vertex */
+        double clat = uniform(18.0, 53.0), clon = uniform(75.0, 135.0);
+        double radius = uniform(0.0005, 0.05); /* degrees: ~50 m to ~5 km */
+        for (size_t i = 0; i + 1 < nv; i++) {
+            double ang = 2.0 * M_PI * (double)i / (double)(nv - 1);
+            double r = radius * uniform(0.3, 1.0);
+            ring[2 * i] = clon + r * cos(ang) / cos(clat * M_PI / 180.0);
+            ring[2 * i + 1] = clat + r * sin(ang);
+        }
+        ring[2 * (nv - 1)] = ring[0];
+        ring[2 * (nv - 1) + 1] = ring[1];
+        for (int k = 0; k < 20; k++) {
+            struct geodesy_frame f;
+            double spread = k < 10 ? radius * 1.3 : radius * 6.0;
+            geodesy_frame_init(&f, clat + uniform(-spread, spread),
+                               clon + uniform(-spread, spread) / cos(clat * M_PI / 180.0));
+            double brute = INFINITY;
+            for (size_t i = 0; i + 1 < nv; i++) {
+                const double *v = ring + 2 * i;
+                brute = fmin(brute, geodesy_frame_edge_distance(&f, v[1], v[0], v[3], v[2]));
+            }
+            size_t edge = SIZE_MAX;
+            double d = geodesy_frame_polyline_distance(&f, ring, nv, &edge);
+            assert_true(d == brute);
+            assert_true(edge < nv - 1);
+            const double *v = ring + 2 * edge;
+            assert_true(geodesy_frame_edge_distance(&f, v[1], v[0], v[3], v[2]) == d);
+        }
+    }
+    struct geodesy_frame f;
+    geodesy_frame_init(&f, 39.1, 117.2);
+    size_t edge = 7;
+    assert_true(isinf(geodesy_frame_polyline_distance(&f, ring, 1, &edge)));
+    assert_int_equal(edge, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(distance_matches_geodsolve),
         cmocka_unit_test(point_edge_matches_geodsolve),
+        cmocka_unit_test(polyline_minimum_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
