@@ -87,7 +87,7 @@ static struct fx *fixture(void)
     for (int i = 0; i < 3; i++) {
         struct plan_trainee *t = &p->roster[p->n_roster++];
         snprintf(t->pseudonym, sizeof t->pseudonym, "%s", tp(i + 1));
-        snprintf(t->masked, sizeof t->masked, "1201**********%04d", i + 1);
+        snprintf(t->masked, sizeof t->masked, "1201**********%04u", (unsigned)(i + 1) % 10000u);
         snprintf(t->name, sizeof t->name, "%s", names[i]);
     }
     engine_policy_default(&f->pol);
