@@ -8,12 +8,13 @@
  *   made non-blocking, and gps_read() reports EAGAIN as "nothing yet", not as a failure. */
 #include "gnss.h"
 
+#include "geodesy.h"
+
 #include "log.h"
 #include "rc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <geodesic.h>
 #include <gps.h>
 #include <math.h>
 #include <poll.h>
@@ -203,15 +204,6 @@ void gnss_quality_init(struct gnss_quality *q, const struct gnss_thresholds *t)
     fix_clear(&q->prev);
 }
 
-static double geodesic_m(double lat1, double lon1, double lat2, double lon2)
-{
-    struct geod_geodesic g;
-    double s12 = 0;
-    geod_init(&g, 6378137.0, 1 / 298.257223563);
-    geod_inverse(&g, lat1, lon1, lat2, lon2, &s12, NULL, NULL);
-    return s12;
-}
-
 /* Opens an episode of kind (if none is open) and writes the finding; returns 1 if written. */
 static int open_episode(struct gnss_quality *q, enum gnss_finding_kind kind, int64_t now,
                         double value, int64_t skew_ms, struct gnss_finding *out, int max, int n,
@@ -306,7 +298,7 @@ int gnss_quality_observe(struct gnss_quality *q, const struct gnss_fix *fix,
         else if (fix->rx_mono_ms > q->prev.rx_mono_ms)
             dt = (double)(fix->rx_mono_ms - q->prev.rx_mono_ms) / 1000.0;
         if (dt > 0) {
-            double d = geodesic_m(q->prev.lat, q->prev.lon, fix->lat, fix->lon);
+            double d = geodesy_distance(q->prev.lat, q->prev.lon, fix->lat, fix->lon);
             /* Only the part of the step the two error circles cannot explain counts. */
             double excess = d - eph_or_zero(&q->prev) - eph_or_zero(fix);
             double speed = excess / dt;

@@ -1119,30 +1119,6 @@ int event_decimal(double v, int digits, int64_t *out)
     return RC_OK;
 }
 
-int event_make_id(int64_t ms, const uint8_t rnd[10], char out[EVENT_UUID_LEN + 1])
-{
-    out[0] = '\0';
-    if (ms < 0 || ms > (INT64_C(1) << 48) - 1)
-        return RC_INVAL;
-    uint8_t b[16];
-    for (int i = 0; i < 6; i++)
-        b[i] = (uint8_t)((uint64_t)ms >> (40 - 8 * i));
-    b[6] = (uint8_t)(0x70 | (rnd[0] & 0x0f));
-    b[7] = rnd[1];
-    b[8] = (uint8_t)(0x80 | (rnd[2] & 0x3f));
-    memcpy(b + 9, rnd + 3, 7);
-    char hex[33];
-    crypto_hex(b, sizeof b, hex);
-    char *p = out;
-    for (int i = 0; i < 32; i++) {
-        if (i == 8 || i == 12 || i == 16 || i == 20)
-            *p++ = '-';
-        *p++ = hex[i];
-    }
-    *p = '\0';
-    return RC_OK;
-}
-
 void event_hash_hex(const char *line, size_t len, char out[EVENT_HEX_LEN + 1])
 {
     crypto_sha256_hex(line, len, out);

@@ -177,10 +177,6 @@ const char *event_field_name(enum event_field f);
  * RC_INVAL for NaN, infinities and results beyond +-EVENT_INT_MAX. */
 int event_decimal(double v, int digits, int64_t *out);
 
-/* Writes a UUIDv7 (RFC 9562 5.7) from a unix time in ms and 10 random bytes (74 bits used):
- * 36 lower-case chars + NUL. Returns 0, or RC_INVAL when ms is outside 0..2^48-1. */
-int event_make_id(int64_t ms, const uint8_t rnd[10], char out[EVENT_UUID_LEN + 1]);
-
 /* SHA-256 of exactly len bytes of line as 64 lower-case hex + NUL: the next event's prev. */
 void event_hash_hex(const char *line, size_t len, char out[EVENT_HEX_LEN + 1]);
 
