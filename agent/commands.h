@@ -10,4 +10,15 @@ struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
 };
 
+/* signin|signout --trainee ID --class C [--session S] [--json] (agent/signin_cmd.c). */
+int cmd_signin(int argc, char **argv, const struct agent_globals *g);
+/* check-config [--profile FILE]: validate the agent config (or a firmware profile) only. */
+int cmd_check_config(int argc, char **argv, const struct agent_globals *g);
+/* profile-doc: print the firmware-profile key reference (markdown) from the loader table. */
+int cmd_profile_doc(int argc, char **argv, const struct agent_globals *g);
+/* fence check|convert: judge points against a fence file; convert datums (fence_cmd.c). */
+int cmd_fence(int argc, char **argv, const struct agent_globals *g);
+/* gnss: watch gpsd, print fixes and quality findings (agent/gnss_cmd.c). */
+int cmd_gnss(int argc, char **argv, const struct agent_globals *g);
+
 #endif

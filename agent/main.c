@@ -17,6 +17,12 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"signin", cmd_signin, "record a trainee's located sign-in"},
+    {"signout", cmd_signin, "record a trainee's located sign-out"},
+    {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
+    {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
+    {"fence", cmd_fence, "check a point against a fence, convert datums"},
+    {"gnss", cmd_gnss, "watch gpsd and print fixes and quality findings"},
     {NULL, NULL, NULL},
 };
 
@@ -35,7 +41,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n");
     for (const struct command *c = commands; c->name; c++)
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+        fprintf(out, "  %-13s %s\n", c->name, c->summary);
 }
 
 int main(int argc, char **argv)

@@ -1,6 +1,9 @@
 /* Geodetic datums used on Chinese maps: WGS-84 (GNSS), GCJ-02 (Amap, Tencent; the state
- * "Mars" offset on the Krasovsky ellipsoid) and BD-09 (Baidu). Outside mainland China GCJ-02
- * and WGS-84 coincide, so GCJ-02 conversions leave such points unchanged. Pure functions. */
+ * "Mars" offset on the Krasovsky ellipsoid) and BD-09 (Baidu). Outside mainland China (the
+ * published rectangle, datum_in_china) all three coincide, so conversions leave such points
+ * unchanged; the one exception is a point just outside the rectangle that is the GCJ-02/BD-09
+ * image of a point inside it, which the inverse maps back to that point. Invariant: inverses
+ * are exact, forward(inverse(p)) == p within 1e-9 degree. Pure functions. */
 #ifndef ROLLCALL_DATUM_H
 #define ROLLCALL_DATUM_H
 

@@ -1,0 +1,92 @@
+/* The kiosk's outbox: every event the agent records, in a SQLite database (WAL,
+ * synchronous=FULL), as the exact canonical bytes that are hashed, chained and uploaded.
+ *
+ * Invariants:
+ * - an event is appended with its seq and prev in one transaction, and is on disk (fsync'd)
+ *   when outbox_append returns 0: a sign-in answered "recorded" survives a power cut;
+ * - seq is 1, 2, 3 ... without gaps; prev is the SHA-256 of the previous event's bytes;
+ * - the outbox never deletes an unacknowledged event: over the size cap it prunes
+ *   acknowledged events oldest first, and when nothing is left to prune a new event is refused
+ *   (RC_FULL) rather than lost;
+ * - the acknowledged position only moves forward;
+ * - a database that fails PRAGMA quick_check is moved aside, reported, never replaced.
+ * One outbox handle is used by one thread at a time; several handles (processes or threads)
+ * may share a database file: appends serialise on SQLite's write lock. */
+#ifndef ROLLCALL_OUTBOX_H
+#define ROLLCALL_OUTBOX_H
+
+#include "event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct outbox outbox;
+
+enum {
+    OUTBOX_SCHEMA_VERSION = 1,
+    OUTBOX_BUSY_TIMEOUT_MS = 10000,   /* wait this long for another writer */
+    OUTBOX_STATE_VALUE_MAX = 512,     /* bytes of one state value */
+    OUTBOX_MIN_CAP_BYTES = 64 * 1024, /* the smallest size cap accepted */
+};
+
+struct outbox_options {
+    int64_t max_bytes; /* size cap of the database's used pages; 0 means no cap */
+};
+
+/* Opens (creating if missing, with mode 0600) the outbox at path and migrates its schema.
+ * An existing database is checked with PRAGMA quick_check first; a corrupt one is renamed to
+ * PATH.corrupt-<UTC time> (with its -wal/-shm) and RC_CORRUPT is returned, err naming where it
+ * went. Returns 0 and *out (free with outbox_close), RC_DB, RC_IO, RC_CORRUPT or RC_NOMEM. */
+int outbox_open(const char *path, const struct outbox_options *opt, outbox **out, char *err);
+/* Closes the database; NULL is ignored. */
+void outbox_close(outbox *ob);
+
+/* Appends ev: assigns ev->seq and ev->prev from the chain head, serialises it, stores the
+ * bytes and advances the head, in one durable transaction. The caller fills every other
+ * field (device, id, ts ...). If line is not NULL, the canonical bytes are copied there (cap
+ * EVENT_LINE_MAX + 1) with *len. Returns 0; RC_INVAL (the event is invalid: nothing stored);
+ * RC_FULL (over the cap with nothing acknowledged left to prune); RC_DB. */
+int outbox_append(outbox *ob, struct event *ev, char *line, size_t *len, char *err);
+
+struct outbox_stats {
+    int64_t head_seq;                  /* last appended seq, 0 when empty */
+    char head_hash[EVENT_HEX_LEN + 1]; /* its hash (64 zeros when empty) */
+    int64_t ack_seq;                   /* highest seq the server acknowledged */
+    int64_t queue;                     /* events not yet acknowledged */
+    int64_t oldest_unsent_ts_ms;       /* ts of the oldest unacknowledged event, 0 if none */
+    int64_t stored;                    /* events kept in the database */
+    int64_t used_bytes;                /* bytes of used database pages */
+    int64_t max_bytes;                 /* the cap in force (0: none) */
+};
+
+/* Fills *st. Returns 0 or RC_DB. */
+int outbox_stats(outbox *ob, struct outbox_stats *st, char *err);
+
+/* Called for each pending event in seq order; return non-zero to stop early (that value is
+ * returned by outbox_pending). line is valid only during the call. */
+typedef int (*outbox_line_fn)(void *ctx, int64_t seq, const char *line, size_t len);
+
+/* Visits consecutive stored events with seq > after_seq, at most max_events of them and
+ * at most max_bytes of lines (newlines counted; at least one event is visited even if it
+ * alone is larger). *visited gets the count. Returns 0, RC_DB, or the callback's value. */
+int outbox_pending(outbox *ob, int64_t after_seq, size_t max_events, size_t max_bytes,
+                   outbox_line_fn fn, void *ctx, size_t *visited, char *err);
+
+/* Records that the server holds every event up to ack_seq. A lower value than the current
+ * one is ignored; a value beyond the head is refused (RC_INVAL). Returns 0, RC_INVAL, RC_DB. */
+int outbox_ack(outbox *ob, int64_t ack_seq, char *err);
+
+/* Re-reads every stored event and checks the chain from the oldest kept one (after pruning,
+ * from the recorded prune point) to the head, and that the head matches. *count gets the
+ * events checked. Returns 0, RC_CONFLICT / RC_INVAL with brk and err set at the first broken
+ * link, or RC_DB. */
+int outbox_verify(outbox *ob, int64_t *count, struct event_chain_break *brk, char *err);
+
+/* Small persistent key/value state (last sync time, last sync error, open recordings ...).
+ * outbox_state_get copies the value into out (cap bytes); RC_NOTFOUND when unset. Writes are
+ * durable. Keys and values are bounded by OUTBOX_STATE_VALUE_MAX. */
+int outbox_state_get(outbox *ob, const char *key, char *out, size_t cap, char *err);
+int outbox_state_set(outbox *ob, const char *key, const char *value, char *err);
+int outbox_state_delete(outbox *ob, const char *key, char *err);
+
+#endif

@@ -1,0 +1,217 @@
+#include "signin.h"
+
+#include "rc.h"
+#include "timeutil.h"
+#include "trainee.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Ids of classes and sessions follow the event format's name rule. */
+static int check_name(const char *what, const char *s, char *err)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > EVENT_NAME_MAX)
+        return rc_fail(err, RC_INVAL, "%s must be 1 to %d characters", what, EVENT_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return rc_fail(err, RC_INVAL, "%s may only hold letters, digits, '.', '_' and '-'",
+                           what);
+    }
+    return RC_OK;
+}
+
+static int put_fix(struct event *ev, const struct gnss_fix *fix, char *err)
+{
+    struct event_fix *f = &ev->fix;
+    if (event_decimal(fix->lat, 8, &f->lat_e8) != RC_OK ||
+        event_decimal(fix->lon, 8, &f->lon_e8) != RC_OK)
+        return rc_fail(err, RC_INVAL, "the fix's position is not a number");
+    if (isfinite(fix->eph) && fix->eph >= 0) {
+        f->has_eph = event_decimal(fix->eph, 2, &f->eph_cm) == RC_OK;
+    }
+    f->mode = fix->mode > EVENT_MODE_MAX ? EVENT_MODE_MAX : fix->mode;
+    if (fix->sats >= 0) {
+        f->has_sats = true;
+        f->sats = fix->sats > EVENT_SATS_MAX ? EVENT_SATS_MAX : fix->sats;
+    }
+    if (fix->time_ms > 0) {
+        f->has_time = true;
+        f->time_ms = fix->time_ms;
+    }
+    f->source = fix->source == GNSS_SRC_SURVEYED ? EVENT_SOURCE_SURVEYED : EVENT_SOURCE_GNSS;
+    ev->has |= EVENT_HAS(EVENT_F_FIX);
+    return RC_OK;
+}
+
+static enum event_verdict to_event_verdict(enum fence_verdict v)
+{
+    switch (v) {
+    case FENCE_INSIDE: return EVENT_INSIDE;
+    case FENCE_OUTSIDE: return EVENT_OUTSIDE;
+    case FENCE_UNCERTAIN: return EVENT_UNCERTAIN;
+    case FENCE_NO_FIX: break;
+    }
+    return EVENT_NO_FIX;
+}
+
+int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
+                  struct signin_result *res, char *err)
+{
+    int rc;
+    char id[TRAINEE_ID_LEN + 1];
+    struct event ev;
+    memset(res, 0, sizeof *res);
+    if (req->type != EVENT_SIGNIN && req->type != EVENT_SIGNOUT)
+        return rc_fail(err, RC_INVAL, "not a sign-in or sign-out");
+    if (!k->has_inst_key || !k->venue || !k->ob)
+        return rc_fail(err, RC_STATE, "the kiosk is not ready to record sign-ins");
+    if ((rc = trainee_id_normalise(req->trainee, time(NULL), id, err)) != RC_OK)
+        return rc;
+    if ((rc = check_name("class", req->class_id, err)) != RC_OK)
+        goto out;
+    if (req->session && req->session[0] && (rc = check_name("session", req->session, err)) != RC_OK)
+        goto out;
+    if ((rc = kiosk_event_init(k, &ev, req->type, err)) != RC_OK)
+        goto out;
+    if ((rc = trainee_pseudonym(k->inst_key, sizeof k->inst_key, id, ev.trainee, err)) != RC_OK ||
+        (rc = trainee_mask(id, ev.trainee_masked, err)) != RC_OK)
+        goto out;
+    ev.has |= EVENT_HAS(EVENT_F_TRAINEE) | EVENT_HAS(EVENT_F_TRAINEE_MASKED) |
+              EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_FENCE) | EVENT_HAS(EVENT_F_VERDICT);
+    snprintf(ev.class_id, sizeof ev.class_id, "%s", req->class_id);
+    if (req->session && req->session[0]) {
+        snprintf(ev.session, sizeof ev.session, "%s", req->session);
+        ev.has |= EVENT_HAS(EVENT_F_SESSION);
+    }
+    snprintf(ev.fence, sizeof ev.fence, "%s", fence_id(k->venue));
+
+    struct fence_judgement j = {.verdict = FENCE_NO_FIX, .distance_m = NAN, .eph_m = NAN};
+    if (fix && gnss_fix_usable(fix) && fix->source != GNSS_SRC_NONE) {
+        if ((rc = put_fix(&ev, fix, err)) != RC_OK)
+            goto out;
+        /* Judge the position exactly as it is written in the event, so that the server,
+         * re-judging from the event's bytes, sees the same point. */
+        struct fence_fix ff = {.has_fix = true,
+                               .lat = (double)ev.fix.lat_e8 / 1e8,
+                               .lon = (double)ev.fix.lon_e8 / 1e8,
+                               .eph = ev.fix.has_eph ? (double)ev.fix.eph_cm / 100.0 : NAN};
+        if ((rc = fence_judge(k->venue, &ff, k->cfg.profile.gnss.assumed_eph_m, &j, err)) != RC_OK)
+            goto out;
+        if ((rc = event_decimal(j.distance_m, 3, &ev.distance_mm)) != RC_OK) {
+            rc = rc_fail(err, RC_INVAL, "the fence distance is not a number");
+            goto out;
+        }
+        ev.has |= EVENT_HAS(EVENT_F_DISTANCE_M);
+        res->has_fix = true;
+        res->fix = *fix;
+    }
+    ev.verdict = to_event_verdict(j.verdict);
+    if ((rc = outbox_append(k->ob, &ev, NULL, NULL, err)) != RC_OK)
+        goto out;
+
+    snprintf(res->event_id, sizeof res->event_id, "%s", ev.id);
+    res->seq = ev.seq;
+    res->type = req->type;
+    res->verdict = j.verdict;
+    res->distance_m = j.distance_m;
+    res->eph_m = j.eph_m;
+    snprintf(res->fence, sizeof res->fence, "%s", ev.fence);
+    snprintf(res->trainee_masked, sizeof res->trainee_masked, "%s", ev.trainee_masked);
+out:
+    memset(id, 0, sizeof id);
+    return rc;
+}
+
+static int append(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int append(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *used, cap - *used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - *used)
+        return RC_LIMIT;
+    *used += (size_t)n;
+    return RC_OK;
+}
+
+int signin_result_json(const struct signin_result *res, char *buf, size_t cap)
+{
+    size_t used = 0;
+    int rc = append(buf, cap, &used,
+                    "{\"event_id\":\"%s\",\"seq\":%lld,\"type\":\"%s\",\"verdict\":\"%s\",",
+                    res->event_id, (long long)res->seq, event_type_name(res->type),
+                    fence_verdict_name(res->verdict));
+    if (rc == RC_OK && res->has_fix)
+        rc = append(buf, cap, &used, "\"distance_m\":%.3f,", res->distance_m);
+    else if (rc == RC_OK)
+        rc = append(buf, cap, &used, "\"distance_m\":null,");
+    if (rc == RC_OK)
+        rc = append(buf, cap, &used,
+                    "\"fence\":\"%s\",\"trainee_masked\":\"%s\",\"fix\":", res->fence,
+                    res->trainee_masked);
+    if (rc != RC_OK)
+        return rc;
+    if (!res->has_fix)
+        return append(buf, cap, &used, "null}");
+    const struct gnss_fix *f = &res->fix;
+    char when[TS_UTC_LEN + 1] = "";
+    rc = append(buf, cap, &used, "{\"lat\":%.8f,\"lon\":%.8f,", f->lat, f->lon);
+    if (rc == RC_OK && isfinite(f->eph))
+        rc = append(buf, cap, &used, "\"eph\":%.2f,", f->eph);
+    else if (rc == RC_OK)
+        rc = append(buf, cap, &used, "\"eph\":null,");
+    if (rc == RC_OK)
+        rc = append(buf, cap, &used, "\"mode\":%d,", f->mode);
+    if (rc == RC_OK && f->sats >= 0)
+        rc = append(buf, cap, &used, "\"sats\":%d,", f->sats);
+    else if (rc == RC_OK)
+        rc = append(buf, cap, &used, "\"sats\":null,");
+    if (rc == RC_OK && f->time_ms > 0 && ts_format_utc(f->time_ms, when) == RC_OK)
+        rc = append(buf, cap, &used, "\"time\":\"%s\",", when);
+    else if (rc == RC_OK)
+        rc = append(buf, cap, &used, "\"time\":null,");
+    if (rc == RC_OK)
+        rc = append(buf, cap, &used, "\"source\":\"%s\"}}",
+                    f->source == GNSS_SRC_SURVEYED ? "surveyed" : "gnss");
+    return rc;
+}
+
+void signin_result_text(const struct signin_result *res, char *buf, size_t cap)
+{
+    const char *what = res->type == EVENT_SIGNIN ? "sign-in" : "sign-out";
+    switch (res->verdict) {
+    case FENCE_INSIDE:
+        snprintf(buf, cap,
+                 "recorded: %s #%lld of %s, inside %s (%.1f m from the edge, accuracy %.1f m)",
+                 what, (long long)res->seq, res->trainee_masked, res->fence, -res->distance_m,
+                 res->eph_m);
+        break;
+    case FENCE_OUTSIDE:
+        snprintf(buf, cap,
+                 "recorded, flagged for review: %s #%lld of %s is OUTSIDE %s (%.1f m beyond the "
+                 "edge, accuracy %.1f m)",
+                 what, (long long)res->seq, res->trainee_masked, res->fence, res->distance_m,
+                 res->eph_m);
+        break;
+    case FENCE_UNCERTAIN:
+        snprintf(buf, cap,
+                 "recorded, flagged for review: %s #%lld of %s is UNCERTAIN for %s (%.1f m from "
+                 "the edge, accuracy %.1f m)",
+                 what, (long long)res->seq, res->trainee_masked, res->fence, res->distance_m,
+                 res->eph_m);
+        break;
+    case FENCE_NO_FIX:
+        snprintf(buf, cap, "recorded, flagged for review: %s #%lld of %s has NO position fix", what,
+                 (long long)res->seq, res->trainee_masked);
+        break;
+    }
+}

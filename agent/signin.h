@@ -1,0 +1,55 @@
+/* Sign-in and sign-out: validate and pseudonymise the trainee's ID, judge the fix against the
+ * venue fence, append the event to the outbox durably, and describe the result. Shared by the
+ * one-shot command and the daemon's control socket.
+ * Invariant: a clear ID number never leaves this module: events carry the HMAC pseudonym and
+ * the masked form only, and errors never quote the number. */
+#ifndef ROLLCALL_AGENT_SIGNIN_H
+#define ROLLCALL_AGENT_SIGNIN_H
+
+#include "event.h"
+#include "fence.h"
+#include "gnss.h"
+#include "kiosk.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { SIGNIN_JSON_MAX = 1024 };
+
+struct signin_request {
+    enum event_type type; /* EVENT_SIGNIN or EVENT_SIGNOUT */
+    const char *trainee;  /* the 18-character resident ID as typed or read */
+    const char *class_id; /* required */
+    const char *session;  /* NULL or "" when not given */
+};
+
+struct signin_result {
+    char event_id[EVENT_UUID_LEN + 1];
+    int64_t seq;
+    enum event_type type;
+    enum fence_verdict verdict;
+    double distance_m; /* NaN for no_fix */
+    double eph_m;      /* accuracy used in the verdict; NaN for no_fix */
+    char fence[EVENT_NAME_MAX + 1];
+    char trainee_masked[EVENT_MASKED_LEN + 1];
+    bool has_fix;
+    struct gnss_fix fix;
+};
+
+/* Records a sign-in or sign-out with fix (NULL, or a fix without a usable position, records
+ * no_fix). Returns 0 with *res when the event is durably in the outbox; RC_INVAL for a bad
+ * ID, class or session (nothing recorded; err says why without quoting the number); RC_FULL
+ * when the outbox refuses; RC_DB. */
+int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
+                  struct signin_result *res, char *err);
+
+/* The INTERFACES.md JSON form of a result: {"event_id","seq","verdict","distance_m","fence",
+ * "fix":{"lat","lon","eph","mode","sats","time","source"}} (fix null without one), plus
+ * "type" and "trainee_masked". Returns 0 or RC_LIMIT. */
+int signin_result_json(const struct signin_result *res, char *buf, size_t cap);
+
+/* A one-line human summary ("recorded: sign-in #12 inside hexi-centre ..."). */
+void signin_result_text(const struct signin_result *res, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,187 @@
+/* signin / signout: through the running daemon's control socket when there is one (it has a
+ * fresh fix at once), else one-shot: open the outbox, read gpsd for up to the profile's
+ * fix_timeout_s, judge, record. */
+#include "commands.h"
+#include "control.h"
+#include "gnss.h"
+#include "kiosk.h"
+#include "log.h"
+#include "rc.h"
+#include "signin.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out, const char *name)
+{
+    fprintf(out,
+            "usage: rollcall-agent [--config FILE] %s --trainee ID --class C [--session S] "
+            "[--json]\n"
+            "\n"
+            "Records a %s of the trainee with the 18-character resident ID number, located by\n"
+            "the kiosk's current GNSS fix (or its surveyed position) and judged against the\n"
+            "venue fence. The event is recorded whatever the verdict; outside, uncertain and\n"
+            "unlocated ones are flagged for review. Goes through the running daemon when there\n"
+            "is one, else reads gpsd itself (waiting up to the profile's gnss.fix_timeout_s).\n"
+            "\n"
+            "  --trainee ID   resident identity number (GB 11643); never stored in clear\n"
+            "  --class C      class id, e.g. TJ-2026-AI-0001\n"
+            "  --session S    session id within the class (optional)\n"
+            "  --json         print the result as one JSON object\n"
+            "Exit status: 0 recorded, 1 nothing recorded (the reason is printed), 2 usage.\n",
+            name, strcmp(name, "signin") == 0 ? "sign-in" : "sign-out");
+}
+
+/* The fix for a one-shot sign-in: gpsd within the timeout, else the surveyed position, else
+ * none. Never fails: a missing fix is recorded as no_fix. */
+static void one_shot_fix(struct kiosk *k, struct gnss_fix *fix, int *have)
+{
+    struct gnss_config gc;
+    kiosk_gnss_config(k, &gc);
+    *have = 0;
+    char err[ERR_LEN];
+    if (k->cfg.profile.gnss.source == CONFIG_GNSS_GPSD) {
+        gnss_watcher *w = NULL;
+        if (gnss_create(&gc, &w, err) == RC_OK) {
+            int rc = gnss_wait_fix(w, (int)(k->cfg.profile.gnss.fix_timeout_s * 1000), fix, err);
+            gnss_destroy(w);
+            if (rc == RC_OK) {
+                *have = 1;
+                return;
+            }
+        }
+        log_msg(LOG_LVL_WARN, "no GNSS fix: %s", err);
+    }
+    if (gc.surveyed.set) {
+        gnss_select(NULL, true, gnss_mono_ms(), gc.stale_after_ms, &gc.surveyed, gnss_real_ms(),
+                    fix);
+        *have = fix->source == GNSS_SRC_SURVEYED;
+    }
+}
+
+static int via_daemon(const char *socket_path, const char *name, const char *trainee,
+                      const char *class_id, const char *session, int json, int *exit_code)
+{
+    char err[ERR_LEN];
+    char reply[CONTROL_LINE_MAX];
+    cJSON *req = cJSON_CreateObject();
+    if (!req)
+        return RC_NOMEM;
+    cJSON_AddStringToObject(req, "cmd", name);
+    cJSON_AddStringToObject(req, "trainee", trainee);
+    cJSON_AddStringToObject(req, "class", class_id);
+    if (session)
+        cJSON_AddStringToObject(req, "session", session);
+    char *line = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    if (!line)
+        return RC_NOMEM;
+    int rc = control_request(socket_path, line, reply, sizeof reply, CONTROL_TIMEOUT_MS, err);
+    memset(line, 0, strlen(line)); /* it held the clear ID number */
+    cJSON_free(line);
+    if (rc == RC_NOTFOUND)
+        return rc;
+    if (rc != RC_OK) {
+        fprintf(stderr, "rollcall-agent: %s\n", err);
+        *exit_code = EXIT_REFUSED;
+        return RC_OK;
+    }
+    cJSON *ans = cJSON_Parse(reply);
+    const cJSON *ok = cJSON_GetObjectItemCaseSensitive(ans, "ok");
+    if (!cJSON_IsBool(ok)) {
+        fprintf(stderr, "rollcall-agent: the daemon gave an unreadable answer\n");
+        *exit_code = EXIT_REFUSED;
+    } else if (cJSON_IsFalse(ok)) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(ans, "error");
+        fprintf(stderr, "rollcall-agent: %s\n", cJSON_IsString(e) ? e->valuestring : "refused");
+        *exit_code = EXIT_REFUSED;
+    } else {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(ans, "text");
+        const cJSON *result = cJSON_GetObjectItemCaseSensitive(ans, "result");
+        if (json) {
+            char *s = cJSON_PrintUnformatted(result);
+            printf("%s\n", s ? s : "null");
+            cJSON_free(s);
+        } else {
+            printf("%s\n", cJSON_IsString(text) ? text->valuestring : "recorded");
+        }
+        *exit_code = 0;
+    }
+    cJSON_Delete(ans);
+    return RC_OK;
+}
+
+int cmd_signin(int argc, char **argv, const struct agent_globals *g)
+{
+    const char *name = argv[0];
+    const char *trainee = NULL, *class_id = NULL, *session = NULL;
+    int json = 0;
+    static const struct option opts[] = {
+        {"trainee", required_argument, NULL, 't'}, {"class", required_argument, NULL, 'c'},
+        {"session", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "t:c:s:jh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 't': trainee = optarg; break;
+        case 'c': class_id = optarg; break;
+        case 's': session = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': usage(stdout, name); return 0;
+        default: usage(stderr, name); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !trainee || !class_id) {
+        fprintf(stderr, "rollcall-agent: %s needs --trainee and --class (see --help)\n", name);
+        return EXIT_USAGE;
+    }
+    enum event_type type = strcmp(name, "signin") == 0 ? EVENT_SIGNIN : EVENT_SIGNOUT;
+
+    char err[ERR_LEN];
+    struct kiosk *k = NULL;
+    /* The config says where the daemon listens; read it first (cheap), then decide. */
+    struct config_agent *cfg = malloc(sizeof *cfg);
+    if (!cfg) {
+        fprintf(stderr, "rollcall-agent: out of memory\n");
+        return EXIT_REFUSED;
+    }
+    if (config_load(g->config_path, cfg, err) != RC_OK) {
+        fprintf(stderr, "rollcall-agent: %s\n", err);
+        free(cfg);
+        return EXIT_REFUSED;
+    }
+    int exit_code = EXIT_REFUSED;
+    int rc = via_daemon(cfg->control_socket, name, trainee, class_id, session, json, &exit_code);
+    free(cfg);
+    if (rc == RC_OK)
+        return exit_code;
+
+    if (kiosk_open(g->config_path, KIOSK_OUTBOX | KIOSK_FENCE | KIOSK_INST_KEY, &k, err) != RC_OK) {
+        fprintf(stderr, "rollcall-agent: %s\n", err);
+        return EXIT_REFUSED;
+    }
+    struct gnss_fix fix;
+    int have = 0;
+    one_shot_fix(k, &fix, &have);
+    struct signin_request req = {
+        .type = type, .trainee = trainee, .class_id = class_id, .session = session};
+    struct signin_result res;
+    rc = signin_record(k, &req, have ? &fix : NULL, &res, err);
+    kiosk_close(k);
+    if (rc != RC_OK) {
+        fprintf(stderr, "rollcall-agent: nothing recorded: %s\n", err);
+        return EXIT_REFUSED;
+    }
+    char out[SIGNIN_JSON_MAX];
+    if (json)
+        signin_result_json(&res, out, sizeof out);
+    else
+        signin_result_text(&res, out, sizeof out);
+    printf("%s\n", out);
+    fflush(stdout);
+    return 0;
+}
