@@ -105,7 +105,8 @@ int store_device_list(store *st, size_t limit, int (*fn)(const struct store_devi
 /* The schema also holds institutions (with their pseudonym key), devices (public key PEM,
  * institution, profile, fence), events (unique (device, seq), raw bytes, hash, parsed columns),
  * chain heads per device, findings, and fences with their history. Their functions arrive with
- * enrolment and ingest; a back-end that lacks one answers RC_STATE through the table below. */
+ * enrolment and ingest: one wrapper here, one slot in struct store_ops (store_backend.h), one
+ * implementation per back-end; a back-end whose slot is NULL answers RC_STATE. */
 
 /* A pool of n connections to one database, for a thread pool: acquire blocks until one is
  * free. Returns 0 and *out (free with store_pool_close after every connection is released). */
