@@ -9,6 +9,7 @@
 #include "crypto.h"
 #include "event.h"
 #include "rc.h"
+#include "uuid.h"
 
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -92,17 +93,14 @@ static long parse_long(const char *opt, const char *s, long min, long max)
 
 /* Builds one canonical event through core's serialiser (the bench measures the server, the
  * tests check the format). */
-static char *make_line(const char *dev, int64_t seq, const char *prev, int64_t ms, bool signin,
-                       size_t *len)
+static char *make_line(crypto_rng *rng, const char *dev, int64_t seq, const char *prev, int64_t ms,
+                       bool signin, size_t *len)
 {
     struct event ev;
     memset(&ev, 0, sizeof ev);
-    uint8_t rnd[10];
-    for (size_t i = 0; i < sizeof rnd; i++)
-        rnd[i] = (uint8_t)rand();
     char err[ERR_LEN];
-    if (event_make_id(ms, rnd, ev.id) != RC_OK)
-        die("event id", "bad time");
+    if (uuid_v7(rng, (uint64_t)ms, ev.id, err) != RC_OK)
+        die("event id", err);
     snprintf(ev.device, sizeof ev.device, "%s", dev);
     ev.seq = seq;
     snprintf(ev.prev, sizeof ev.prev, "%s", prev);
@@ -154,7 +152,7 @@ static void build_batches(struct device *d, crypto_rng *rng, int nb, int ne)
             size_t len = 0;
             seq++;
             ms += 1000;
-            char *line = make_line(d->id, seq, prev, ms, seq % 2 == 0, &len);
+            char *line = make_line(rng, d->id, seq, prev, ms, seq % 2 == 0, &len);
             memcpy(bt->body + bt->len, line, len);
             bt->body[bt->len + len] = '\n';
             bt->len += len + 1;
