@@ -20,6 +20,16 @@ int cmd_profile_doc(int argc, char **argv, const struct agent_globals *g);
 int cmd_fence(int argc, char **argv, const struct agent_globals *g);
 /* gnss: watch gpsd, print fixes and quality findings (agent/gnss_cmd.c). */
 int cmd_gnss(int argc, char **argv, const struct agent_globals *g);
+/* init --profile F --fence F --device-id ID --institution ID --server URL ... (init_cmd.c). */
+int cmd_init(int argc, char **argv, const struct agent_globals *g);
+/* run: the daemon (agent/daemon.c). */
+int cmd_run(int argc, char **argv, const struct agent_globals *g);
+/* status [--json] (agent/status_cmd.c). */
+int cmd_status(int argc, char **argv, const struct agent_globals *g);
+/* verify [--json]: check the local hash chain (agent/status_cmd.c). */
+int cmd_verify(int argc, char **argv, const struct agent_globals *g);
+/* record start|stop|add (agent/record_cmd.c). */
+int cmd_record(int argc, char **argv, const struct agent_globals *g);
 
 /* sync [--once] [--json] [--timeout S]: upload pending events (agent/sync_cmd.c). */
 int cmd_sync(int argc, char **argv, const struct agent_globals *g);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,45 @@ int kiosk_event_init(struct kiosk *k, struct event *ev, enum event_type type, ch
     ev->type = type;
     ev->ts_ms = now;
     ev->mono_ms = ts_mono_ms();
+    return RC_OK;
+}
+
+/* Ids of classes and sessions follow the event format's name rule. */
+int kiosk_check_name(const char *what, const char *s, char *err)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > EVENT_NAME_MAX)
+        return rc_fail(err, RC_INVAL, "%s must be 1 to %d characters", what, EVENT_NAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return rc_fail(err, RC_INVAL, "%s may only hold letters, digits, '.', '_' and '-'",
+                           what);
+    }
+    return RC_OK;
+}
+
+int kiosk_event_fix(struct event *ev, const struct gnss_fix *fix, char *err)
+{
+    struct event_fix *f = &ev->fix;
+    if (event_decimal(fix->lat, 8, &f->lat_e8) != RC_OK ||
+        event_decimal(fix->lon, 8, &f->lon_e8) != RC_OK)
+        return rc_fail(err, RC_INVAL, "the fix's position is not a number");
+    if (isfinite(fix->eph) && fix->eph >= 0) {
+        f->has_eph = event_decimal(fix->eph, 2, &f->eph_cm) == RC_OK;
+    }
+    f->mode = fix->mode > EVENT_MODE_MAX ? EVENT_MODE_MAX : fix->mode;
+    if (fix->sats >= 0) {
+        f->has_sats = true;
+        f->sats = fix->sats > EVENT_SATS_MAX ? EVENT_SATS_MAX : fix->sats;
+    }
+    if (fix->time_ms > 0) {
+        f->has_time = true;
+        f->time_ms = fix->time_ms;
+    }
+    f->source = fix->source == GNSS_SRC_SURVEYED ? EVENT_SOURCE_SURVEYED : EVENT_SOURCE_GNSS;
+    ev->has |= EVENT_HAS(EVENT_F_FIX);
     return RC_OK;
 }
 

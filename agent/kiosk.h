@@ -52,6 +52,14 @@ void kiosk_close(struct kiosk *k);
  * and the boot-relative clock. seq and prev are left for outbox_append. */
 int kiosk_event_init(struct kiosk *k, struct event *ev, enum event_type type, char *err);
 
+/* Checks an id (class, session, camera) against the event format's name rule
+ * ([A-Za-z0-9._-]{1,64}); `what` names it in err. 0 or RC_INVAL. */
+int kiosk_check_name(const char *what, const char *s, char *err);
+
+/* Writes fix (usable, source gnss or surveyed) into ev's "fix" object, exactly as the event
+ * will carry it, and sets its presence bit. Returns 0 or RC_INVAL (position not a number). */
+int kiosk_event_fix(struct event *ev, const struct gnss_fix *fix, char *err);
+
 /* Reads a 32-byte key stored as 64 hex digits (one line) from path, refusing files readable by
  * group or other. Returns 0, RC_NOTFOUND, RC_AUTH or RC_INVAL. */
 int kiosk_read_inst_key(const char *path, uint8_t key[KIOSK_INST_KEY_LEN], char *err);

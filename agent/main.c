@@ -17,8 +17,13 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"init", cmd_init, "set this machine up as a kiosk from a firmware profile"},
     {"signin", cmd_signin, "record a trainee's located sign-in"},
     {"signout", cmd_signin, "record a trainee's located sign-out"},
+    {"record", cmd_record, "record start|stop|add: classroom recording metadata"},
+    {"run", cmd_run, "the daemon: gpsd watch, heartbeats, sync, recordings, control socket"},
+    {"status", cmd_status, "queue, last sync, GNSS state, chain head, clock skew"},
+    {"verify", cmd_verify, "check the local hash chain end to end"},
     {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
     {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
     {"fence", cmd_fence, "check a point against a fence, convert datums"},

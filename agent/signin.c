@@ -10,45 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Ids of classes and sessions follow the event format's name rule. */
-static int check_name(const char *what, const char *s, char *err)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > EVENT_NAME_MAX)
-        return rc_fail(err, RC_INVAL, "%s must be 1 to %d characters", what, EVENT_NAME_MAX);
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return rc_fail(err, RC_INVAL, "%s may only hold letters, digits, '.', '_' and '-'",
-                           what);
-    }
-    return RC_OK;
-}
-
-static int put_fix(struct event *ev, const struct gnss_fix *fix, char *err)
-{
-    struct event_fix *f = &ev->fix;
-    if (event_decimal(fix->lat, 8, &f->lat_e8) != RC_OK ||
-        event_decimal(fix->lon, 8, &f->lon_e8) != RC_OK)
-        return rc_fail(err, RC_INVAL, "the fix's position is not a number");
-    if (isfinite(fix->eph) && fix->eph >= 0) {
-        f->has_eph = event_decimal(fix->eph, 2, &f->eph_cm) == RC_OK;
-    }
-    f->mode = fix->mode > EVENT_MODE_MAX ? EVENT_MODE_MAX : fix->mode;
-    if (fix->sats >= 0) {
-        f->has_sats = true;
-        f->sats = fix->sats > EVENT_SATS_MAX ? EVENT_SATS_MAX : fix->sats;
-    }
-    if (fix->time_ms > 0) {
-        f->has_time = true;
-        f->time_ms = fix->time_ms;
-    }
-    f->source = fix->source == GNSS_SRC_SURVEYED ? EVENT_SOURCE_SURVEYED : EVENT_SOURCE_GNSS;
-    ev->has |= EVENT_HAS(EVENT_F_FIX);
-    return RC_OK;
-}
-
 static enum event_verdict to_event_verdict(enum fence_verdict v)
 {
     switch (v) {
@@ -73,9 +34,10 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
         return rc_fail(err, RC_STATE, "the kiosk is not ready to record sign-ins");
     if ((rc = trainee_id_normalise(req->trainee, time(NULL), id, err)) != RC_OK)
         return rc;
-    if ((rc = check_name("class", req->class_id, err)) != RC_OK)
+    if ((rc = kiosk_check_name("class", req->class_id, err)) != RC_OK)
         goto out;
-    if (req->session && req->session[0] && (rc = check_name("session", req->session, err)) != RC_OK)
+    if (req->session && req->session[0] &&
+        (rc = kiosk_check_name("session", req->session, err)) != RC_OK)
         goto out;
     if ((rc = kiosk_event_init(k, &ev, req->type, err)) != RC_OK)
         goto out;
@@ -93,7 +55,7 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
 
     struct fence_judgement j = {.verdict = FENCE_NO_FIX, .distance_m = NAN, .eph_m = NAN};
     if (fix && gnss_fix_usable(fix) && fix->source != GNSS_SRC_NONE) {
-        if ((rc = put_fix(&ev, fix, err)) != RC_OK)
+        if ((rc = kiosk_event_fix(&ev, fix, err)) != RC_OK)
             goto out;
         /* Judge the position exactly as it is written in the event, so that the server,
          * re-judging from the event's bytes, sees the same point. */

@@ -20,6 +20,9 @@ rollcall_require_pkg(MHD libmicrohttpd libmicrohttpd-dev)
 rollcall_require_pkg(PQ libpq libpq-dev)
 rollcall_require_pkg(ZLIB zlib zlib1g-dev)
 rollcall_require_pkg(XLSXWRITER xlsxwriter libxlsxwriter-dev)
+# OpenSSL's libcrypto: SHA-256 of recording files uses the CPU's SHA extensions (agent/record.c);
+# libcurl4-openssl-dev depends on it anyway.
+rollcall_require_pkg(LIBCRYPTO libcrypto libssl-dev)
 rollcall_require_pkg(PROJ proj libproj-dev)  # Karney geodesics (geodesic.h)
 
 # mbedTLS 2.28 ships no pkg-config file on Debian 12.

@@ -1,0 +1,265 @@
+#include "recwatch.h"
+
+#include "log.h"
+#include "rc.h"
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    READ_BUF = 4096,
+    CHECK_MS = 1000, /* a settling file is looked at again this often */
+};
+
+struct pending {
+    int camera;
+    char path[EVENT_FILE_MAX + 1];
+    int64_t first_seen_real_ms;
+    int64_t next_check_mono;
+    int64_t size;
+    int64_t mtime_ms;
+};
+
+struct recwatch {
+    struct kiosk *k;
+    int fd;
+    size_t n_cameras;
+    int wd[CONFIG_MAX_CAMERAS];
+    int64_t retry_mono;
+    size_t n_pending;
+    struct pending *pending; /* RECWATCH_PENDING_MAX, allocated on first use */
+};
+
+static int64_t real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void add_watches(recwatch *w, int64_t now)
+{
+    bool missing = false;
+    for (size_t i = 0; i < w->n_cameras; i++) {
+        if (w->wd[i] >= 0)
+            continue;
+        const struct config_camera *c = &w->k->cfg.profile.cameras[i];
+        w->wd[i] = inotify_add_watch(w->fd, c->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR);
+        if (w->wd[i] < 0) {
+            missing = true;
+            log_msg(LOG_LVL_WARN, "camera %s: cannot watch %s: %s (retrying every %d s)", c->id,
+                    c->dir, strerror(errno), RECWATCH_RETRY_MS / 1000);
+        } else {
+            log_msg(LOG_LVL_INFO, "camera %s: watching %s for *%s", c->id, c->dir, c->suffix);
+        }
+    }
+    w->retry_mono = missing ? now + RECWATCH_RETRY_MS : -1;
+}
+
+int recwatch_create(struct kiosk *k, recwatch **out, char *err)
+{
+    *out = NULL;
+    recwatch *w = calloc(1, sizeof *w);
+    if (!w)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    w->k = k;
+    w->fd = -1;
+    w->retry_mono = -1;
+    w->n_cameras = k->cfg.profile.n_cameras;
+    for (size_t i = 0; i < CONFIG_MAX_CAMERAS; i++)
+        w->wd[i] = -1;
+    if (w->n_cameras > 0) {
+        w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->fd < 0) {
+            int e = errno;
+            free(w);
+            return rc_fail(err, RC_IO, "inotify: %s", strerror(e));
+        }
+        add_watches(w, 0);
+    }
+    *out = w;
+    return RC_OK;
+}
+
+void recwatch_destroy(recwatch *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    free(w->pending);
+    free(w);
+}
+
+int recwatch_fd(const recwatch *w)
+{
+    return w->fd;
+}
+
+static bool has_suffix(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), s = strlen(suffix);
+    return n > s && strcmp(name + n - s, suffix) == 0 && name[0] != '.';
+}
+
+static void note_file(recwatch *w, int camera, const char *name, int64_t now)
+{
+    const struct config_camera *c = &w->k->cfg.profile.cameras[camera];
+    char path[EVENT_FILE_MAX + 1];
+    int n = snprintf(path, sizeof path, "%s/%s", c->dir, name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        log_msg(LOG_LVL_WARN, "camera %s: file name too long, not recorded", c->id);
+        return;
+    }
+    for (size_t i = 0; i < w->n_pending; i++) {
+        if (strcmp(w->pending[i].path, path) == 0) {
+            w->pending[i].next_check_mono = now + c->settle_s * 1000;
+            return;
+        }
+    }
+    if (!w->pending && !(w->pending = calloc(RECWATCH_PENDING_MAX, sizeof *w->pending))) {
+        log_msg(LOG_LVL_ERROR, "camera %s: out of memory: %s not recorded", c->id, path);
+        return;
+    }
+    if (w->n_pending == RECWATCH_PENDING_MAX) {
+        log_msg(LOG_LVL_WARN,
+                "camera %s: %d files already waiting: %s not recorded (use record add)", c->id,
+                RECWATCH_PENDING_MAX, path);
+        return;
+    }
+    struct pending *p = &w->pending[w->n_pending++];
+    memset(p, 0, sizeof *p);
+    p->camera = camera;
+    snprintf(p->path, sizeof p->path, "%s", path);
+    p->first_seen_real_ms = real_ms();
+    p->next_check_mono = now + c->settle_s * 1000;
+    p->size = -1;
+    p->mtime_ms = -1;
+}
+
+void recwatch_read(recwatch *w, int64_t now_mono_ms)
+{
+    if (w->fd < 0)
+        return;
+    char buf[READ_BUF] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t len = read(w->fd, buf, sizeof buf);
+        if (len <= 0)
+            return; /* EAGAIN: drained */
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+            p += sizeof *ev + ev->len;
+            if (ev->mask & IN_Q_OVERFLOW)
+                log_msg(LOG_LVL_WARN, "recording watch: inotify queue overflowed; files may "
+                                      "need `record add`");
+            if (ev->mask & IN_IGNORED) {
+                for (size_t i = 0; i < w->n_cameras; i++)
+                    if (w->wd[i] == ev->wd) {
+                        w->wd[i] = -1; /* the directory went away: retry later */
+                        w->retry_mono = now_mono_ms + RECWATCH_RETRY_MS;
+                    }
+                continue;
+            }
+            if (!ev->len || !(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
+                continue;
+            for (size_t i = 0; i < w->n_cameras; i++) {
+                if (w->wd[i] == ev->wd && has_suffix(ev->name, w->k->cfg.profile.cameras[i].suffix))
+                    note_file(w, (int)i, ev->name, now_mono_ms);
+            }
+        }
+    }
+}
+
+/* The file's birth time (statx), or -1 when the filesystem does not keep one. */
+static int64_t birth_ms(const char *path)
+{
+    struct statx sx;
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) != 0 ||
+        !(sx.stx_mask & STATX_BTIME))
+        return -1;
+    return (int64_t)sx.stx_btime.tv_sec * 1000 + sx.stx_btime.tv_nsec / 1000000;
+}
+
+/* 1: recorded or gone (drop it); 0: keep waiting. */
+static int check_pending(recwatch *w, struct pending *p, int64_t now)
+{
+    const struct config_camera *c = &w->k->cfg.profile.cameras[p->camera];
+    struct stat sb;
+    if (stat(p->path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 1;
+    int64_t mtime = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+    int64_t age = real_ms() - mtime;
+    if (c->settle_s > 0) {
+        /* Final once two looks agree and the last write is settle_s old. */
+        bool changed = (int64_t)sb.st_size != p->size || mtime != p->mtime_ms;
+        p->size = (int64_t)sb.st_size;
+        p->mtime_ms = mtime;
+        if (changed || age < c->settle_s * 1000) {
+            p->next_check_mono = now + CHECK_MS;
+            return 0;
+        }
+    }
+    int64_t start = birth_ms(p->path);
+    if (start < 0)
+        start = p->first_seen_real_ms;
+    char err[ERR_LEN];
+    struct record_result res;
+    int rc = record_add_watched(w->k, c->id, p->path, start, mtime, &res, err);
+    if (rc != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "camera %s: %s not recorded: %s", c->id, p->path, err);
+        if (rc == RC_FULL || rc == RC_DB) {
+            p->next_check_mono = now + RECWATCH_RETRY_MS; /* keep it: storage may recover */
+            return 0;
+        }
+        return 1;
+    }
+    log_msg(LOG_LVL_INFO, "camera %s: recorded %s (%lld bytes, event #%lld)", c->id, res.file,
+            (long long)res.bytes, (long long)res.seq);
+    return 1;
+}
+
+int recwatch_tick(recwatch *w, int64_t now_mono_ms)
+{
+    int recorded = 0;
+    if (w->retry_mono >= 0 && now_mono_ms >= w->retry_mono)
+        add_watches(w, now_mono_ms);
+    for (size_t i = 0; i < w->n_pending;) {
+        struct pending *p = &w->pending[i];
+        if (now_mono_ms < p->next_check_mono) {
+            i++;
+            continue;
+        }
+        if (check_pending(w, p, now_mono_ms)) {
+            recorded++;
+            w->pending[i] = w->pending[--w->n_pending];
+        } else {
+            i++;
+        }
+    }
+    return recorded;
+}
+
+int64_t recwatch_timeout_ms(const recwatch *w, int64_t now_mono_ms)
+{
+    int64_t t = -1;
+    if (w->retry_mono >= 0)
+        t = w->retry_mono - now_mono_ms;
+    for (size_t i = 0; i < w->n_pending; i++) {
+        int64_t d = w->pending[i].next_check_mono - now_mono_ms;
+        if (t < 0 || d < t)
+            t = d;
+    }
+    if (t != -1 && t < 0)
+        t = 0;
+    return t;
+}

@@ -1,0 +1,194 @@
+#include "status.h"
+
+#include "rc.h"
+#include "timeutil.h"
+#include "version.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *status_gnss_state_name(enum gnss_state s)
+{
+    switch (s) {
+    case GNSS_STATE_STALE: return "stale";
+    case GNSS_STATE_FRESH: return "fresh";
+    case GNSS_STATE_SURVEYED: return "surveyed";
+    case GNSS_STATE_NONE: break;
+    }
+    return "none";
+}
+
+static void add_time(cJSON *o, const char *key, int64_t ms)
+{
+    char when[TS_UTC_LEN + 1];
+    if (ms > 0 && ts_format_utc(ms, when) == RC_OK)
+        cJSON_AddStringToObject(o, key, when);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *fix_json(const struct gnss_fix *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "lat", f->lat);
+    cJSON_AddNumberToObject(o, "lon", f->lon);
+    if (isfinite(f->eph))
+        cJSON_AddNumberToObject(o, "eph", f->eph);
+    else
+        cJSON_AddNullToObject(o, "eph");
+    cJSON_AddNumberToObject(o, "mode", f->mode);
+    if (f->sats >= 0)
+        cJSON_AddNumberToObject(o, "sats", f->sats);
+    else
+        cJSON_AddNullToObject(o, "sats");
+    add_time(o, "time", f->time_ms);
+    cJSON_AddStringToObject(o, "source", gnss_source_name(f->source));
+    return o;
+}
+
+static void add_state_ms(struct kiosk *k, cJSON *o, const char *json_key, const char *state_key,
+                         bool as_time)
+{
+    char v[OUTBOX_STATE_VALUE_MAX + 1];
+    char *end = NULL;
+    if (outbox_state_get(k->ob, state_key, v, sizeof v, NULL) == RC_OK) {
+        long long ms = strtoll(v, &end, 10);
+        if (end != v && *end == '\0') {
+            if (as_time)
+                add_time(o, json_key, ms);
+            else
+                cJSON_AddNumberToObject(o, json_key, (double)ms);
+            return;
+        }
+    }
+    cJSON_AddNullToObject(o, json_key);
+}
+
+static cJSON *gnss_json(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, cJSON **skew_out)
+{
+    cJSON *g = cJSON_CreateObject();
+    if (!g)
+        return NULL;
+    *skew_out = NULL;
+    cJSON_AddStringToObject(g, "source",
+                            k->cfg.profile.gnss.source == CONFIG_GNSS_GPSD ? "gpsd" : "none");
+    if (!in_daemon) {
+        cJSON_AddStringToObject(g, "state", "not_running");
+        return g;
+    }
+    struct gnss_fix fix;
+    enum gnss_state state;
+    int64_t now = gnss_mono_ms();
+    if (gw) {
+        state = gnss_current(gw, now, &fix);
+        struct gnss_status st;
+        gnss_get_status(gw, &st);
+        cJSON_AddBoolToObject(g, "connected", st.connected);
+        cJSON_AddNumberToObject(g, "connects", (double)st.connects);
+        cJSON_AddNumberToObject(g, "fixes", (double)st.fixes);
+        if (st.last_error[0])
+            cJSON_AddStringToObject(g, "last_error", st.last_error);
+    } else {
+        struct gnss_config gc;
+        kiosk_gnss_config(k, &gc);
+        state = gnss_select(NULL, true, now, gc.stale_after_ms, &gc.surveyed, gnss_real_ms(), &fix);
+    }
+    cJSON_AddStringToObject(g, "state", status_gnss_state_name(state));
+    if (state == GNSS_STATE_NONE) {
+        cJSON_AddNullToObject(g, "fix");
+    } else {
+        cJSON_AddItemToObject(g, "fix", fix_json(&fix));
+        cJSON_AddNumberToObject(g, "fix_age_s", (double)(now - fix.rx_mono_ms) / 1000.0);
+        if (fix.source == GNSS_SRC_GNSS && fix.time_ms > 0)
+            *skew_out = cJSON_CreateNumber((double)(fix.time_ms - fix.rx_real_ms));
+    }
+    return g;
+}
+
+int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_t uptime_ms,
+                 cJSON **out, char *err)
+{
+    struct outbox_stats s;
+    int rc = outbox_stats(k->ob, &s, err);
+    if (rc != RC_OK)
+        return rc;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *chain = cJSON_CreateObject();
+    cJSON *storage = cJSON_CreateObject();
+    cJSON *skew = NULL;
+    cJSON *g = o ? gnss_json(k, in_daemon, gw, &skew) : NULL;
+    if (!o || !chain || !storage || !g) {
+        cJSON_Delete(o);
+        cJSON_Delete(chain);
+        cJSON_Delete(storage);
+        cJSON_Delete(g);
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    cJSON_AddStringToObject(o, "device", k->cfg.device_id);
+    cJSON_AddStringToObject(o, "version", ROLLCALL_VERSION);
+    cJSON_AddBoolToObject(o, "daemon", in_daemon);
+    if (in_daemon)
+        cJSON_AddNumberToObject(o, "uptime_s", (double)(uptime_ms / 1000));
+    cJSON_AddNumberToObject(o, "queue", (double)s.queue);
+    if (s.queue > 0 && s.oldest_unsent_ts_ms > 0)
+        cJSON_AddNumberToObject(o, "oldest_unsent_age_s",
+                                (double)((ts_now_ms() - s.oldest_unsent_ts_ms) / 1000));
+    else
+        cJSON_AddNullToObject(o, "oldest_unsent_age_s");
+    add_state_ms(k, o, "last_sync", "sync.last_ok_ms", true);
+    char v[OUTBOX_STATE_VALUE_MAX + 1];
+    if (outbox_state_get(k->ob, "sync.last_error", v, sizeof v, NULL) == RC_OK)
+        cJSON_AddStringToObject(o, "last_sync_error", v);
+    else
+        cJSON_AddNullToObject(o, "last_sync_error");
+    cJSON_AddNumberToObject(chain, "head_seq", (double)s.head_seq);
+    cJSON_AddStringToObject(chain, "head_hash", s.head_hash);
+    cJSON_AddNumberToObject(chain, "ack_seq", (double)s.ack_seq);
+    cJSON_AddNumberToObject(chain, "stored", (double)s.stored);
+    cJSON_AddItemToObject(o, "chain", chain);
+    cJSON_AddNumberToObject(storage, "used_bytes", (double)s.used_bytes);
+    cJSON_AddNumberToObject(storage, "max_bytes", (double)s.max_bytes);
+    cJSON_AddItemToObject(o, "storage", storage);
+    cJSON_AddItemToObject(o, "gnss", g);
+    /* GNSS time minus the system clock at the last fix; the server's view comes with sync. */
+    if (skew)
+        cJSON_AddItemToObject(o, "clock_skew_ms", skew);
+    else
+        cJSON_AddNullToObject(o, "clock_skew_ms");
+    add_state_ms(k, o, "server_clock_skew_ms", "sync.server_skew_ms", false);
+    *out = o;
+    return RC_OK;
+}
+
+static void print_value(const char *key, const cJSON *v)
+{
+    if (cJSON_IsObject(v)) {
+        for (const cJSON *c = v->child; c; c = c->next) {
+            char sub[128];
+            snprintf(sub, sizeof sub, "%s.%s", key, c->string);
+            print_value(sub, c);
+        }
+        return;
+    }
+    if (cJSON_IsString(v))
+        printf("%-24s %s\n", key, v->valuestring);
+    else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+             fabs(v->valuedouble) < 9e15)
+        printf("%-24s %.0f\n", key, v->valuedouble);
+    else if (cJSON_IsNumber(v))
+        printf("%-24s %.8g\n", key, v->valuedouble);
+    else if (cJSON_IsBool(v))
+        printf("%-24s %s\n", key, cJSON_IsTrue(v) ? "yes" : "no");
+    else
+        printf("%-24s -\n", key);
+}
+
+void status_print_text(const cJSON *st)
+{
+    for (const cJSON *c = st ? st->child : NULL; c; c = c->next)
+        print_value(c->string, c);
+}
