@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -29,6 +30,7 @@
 #define KEY_FINDING "sync.finding"
 #define KEY_NEXT_RETRY "sync.next_retry_ms"
 #define KEY_ATTEMPT "sync.attempt"
+#define KEY_SERVER_SKEW "sync.server_skew_ms"
 
 enum {
     INT_TEXT_LEN = 32,
@@ -377,6 +379,16 @@ int sync_state_load(outbox *ob, struct sync_state *st, char *err)
         (rc = state_text(ob, KEY_LAST_ERROR, st->last_error, sizeof st->last_error, err)) ||
         (rc = state_text(ob, KEY_FINDING, st->finding, sizeof st->finding, err)))
         return rc;
+    char v[INT_TEXT_LEN];
+    if (outbox_state_get(ob, KEY_SERVER_SKEW, v, sizeof v, NULL) == RC_OK) {
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (errno == 0 && end != v && *end == '\0') {
+            st->server_skew_ms = x;
+            st->has_server_skew = true;
+        }
+    }
     return RC_OK;
 }
 
@@ -393,17 +405,19 @@ static int put_int(outbox *ob, const char *key, int64_t v, char *err)
     return outbox_state_set(ob, key, s, err);
 }
 
-/* Writes the keys whose value changed from old (each write is a durable transaction). */
+/* Writes the keys whose value changed from old, each a durable transaction; a value that
+ * went back to 0 or "" is deleted (missing keys read as 0 / ""), so `status` shows null. */
 static int state_save(outbox *ob, const struct sync_state *old, const struct sync_state *st,
                       char *err)
 {
     int rc = RC_OK;
 #define PUT_INT(field, key)                                                                        \
     if (rc == RC_OK && st->field != old->field)                                                    \
-    rc = put_int(ob, key, st->field, err)
+    rc = st->field ? put_int(ob, key, st->field, err) : outbox_state_delete(ob, key, err)
 #define PUT_TEXT(field, key)                                                                       \
     if (rc == RC_OK && strcmp(st->field, old->field) != 0)                                         \
-    rc = outbox_state_set(ob, key, st->field, err)
+    rc = st->field[0] ? outbox_state_set(ob, key, st->field, err)                                  \
+                      : outbox_state_delete(ob, key, err)
     PUT_INT(last_attempt_ms, KEY_LAST_ATTEMPT);
     PUT_INT(last_ok_ms, KEY_LAST_OK);
     PUT_INT(last_error_ms, KEY_LAST_ERROR_MS);
@@ -411,6 +425,10 @@ static int state_save(outbox *ob, const struct sync_state *old, const struct syn
     PUT_INT(attempt, KEY_ATTEMPT);
     PUT_TEXT(last_error, KEY_LAST_ERROR);
     PUT_TEXT(finding, KEY_FINDING);
+    /* The skew is measured to a second (the Date header): rewrite it only when it moved. */
+    if (rc == RC_OK && st->has_server_skew &&
+        (!old->has_server_skew || llabs(st->server_skew_ms - old->server_skew_ms) >= 1000))
+        rc = put_int(ob, KEY_SERVER_SKEW, st->server_skew_ms, err);
 #undef PUT_INT
 #undef PUT_TEXT
     return rc;
@@ -491,12 +509,24 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
     struct sync_reply *x = ctx;
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
+    static const char date[] = "date:";
     if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
         size_t v = n - (sizeof name - 1);
         if (v >= sizeof x->retry_after)
             v = sizeof x->retry_after - 1;
         memcpy(x->retry_after, data + sizeof name - 1, v);
         x->retry_after[v] = '\0';
+    } else if (n > sizeof date - 1 && n < SYNC_RETRY_AFTER_LEN &&
+               strncasecmp(data, date, sizeof date - 1) == 0) {
+        char v[SYNC_RETRY_AFTER_LEN];
+        memcpy(v, data + sizeof date - 1, n - (sizeof date - 1));
+        v[n - (sizeof date - 1)] = '\0';
+        v[strcspn(v, "\r\n")] = '\0';
+        time_t t = curl_getdate(v, NULL);
+        if (t != (time_t)-1 && t > 0 && t < (time_t)(INT64_MAX / 1000 - 1000)) {
+            x->date_ms = (int64_t)t * 1000;
+            x->received_ms = ts_now_ms();
+        }
     }
     return n;
 }
@@ -535,6 +565,8 @@ int sync_http_post(CURL *h, const char *url, const char *const *headers, size_t 
     rep->overflow = false;
     rep->retry_after[0] = '\0';
     rep->curl_err[0] = '\0';
+    rep->date_ms = 0;
+    rep->received_ms = 0;
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -658,6 +690,7 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
         goto out;
 
     after = stats.ack_seq;
+    const int64_t started = ts_mono_ms();
     for (;;) {
         if (opt->stop && *opt->stop) {
             rc = rc_fail(err, RC_TIMEOUT, "sync stopped");
@@ -688,11 +721,21 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
             outcome = SYNC_OUT_ACK;
             break;
         }
+        if (opt->budget_ms > 0 && progress && ts_mono_ms() - started >= opt->budget_ms) {
+            res->budget_spent = true;
+            outcome = SYNC_OUT_ACK;
+            break;
+        }
         st.last_attempt_ms = ts_now_ms();
         if ((rc = post_batch(h, url, token, &b, k, opt->gzip, x, err)) != RC_OK)
             goto out;
         sync_parse_answer(x->status, x->body, x->len, &ans);
         res->last_status = x->status;
+        if (x->date_ms > 0) {
+            /* Date has whole seconds: the server's clock was, on average, half a second on. */
+            st.server_skew_ms = x->received_ms - (x->date_ms + 500);
+            st.has_server_skew = true;
+        }
         if (x->code == CURLE_ABORTED_BY_CALLBACK && opt->stop && *opt->stop) {
             rc = rc_fail(err, RC_TIMEOUT, "sync stopped");
             goto out;
@@ -760,7 +803,8 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
     /* The pass is over: record its result. */
     int64_t now = ts_now_ms();
     if (outcome == SYNC_OUT_ACK) {
-        st.last_ok_ms = now;
+        if (!res->budget_spent)
+            st.last_ok_ms = now;
         st.last_error[0] = '\0';
         st.finding[0] = '\0';
         st.next_retry_ms = 0;

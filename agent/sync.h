@@ -111,6 +111,8 @@ struct sync_reply {
     bool overflow;                          /* the body was longer than SYNC_ANSWER_MAX - 1 */
     char retry_after[SYNC_RETRY_AFTER_LEN]; /* the Retry-After header's value, "" when absent */
     char curl_err[CURL_ERROR_SIZE];         /* libcurl's detail for a failed transfer */
+    int64_t date_ms;                        /* the answer's Date header (UTC ms), 0 when absent */
+    int64_t received_ms;                    /* local UTC ms when that header arrived */
     const volatile sig_atomic_t *stop;      /* set by the caller: abort when *stop != 0 */
 };
 
@@ -144,7 +146,9 @@ int sync_batch_sign(struct kiosk *k, const struct sync_batch *b, char sig[CRYPTO
 /* Frees the batch's buffer and zeroes it. */
 void sync_batch_free(struct sync_batch *b);
 
-/* The persistent sync state (outbox state table keys "sync.*"); times are UTC ms, 0 = never. */
+/* The persistent sync state (outbox state table keys "sync.*": last_attempt_ms, last_ok_ms,
+ * last_error, last_error_ms, finding, next_retry_ms, attempt, server_skew_ms; `status` reads
+ * them); times are UTC ms, 0 = never. */
 struct sync_state {
     int64_t last_attempt_ms;           /* last request */
     int64_t last_ok_ms;                /* last pass that left nothing pending */
@@ -153,6 +157,8 @@ struct sync_state {
     char finding[SYNC_MESSAGE_LEN];    /* open local finding (a STOP), "" when none */
     int64_t next_retry_ms;             /* do not try before this, 0 = any time */
     int64_t attempt;                   /* consecutive failures */
+    bool has_server_skew;              /* a server Date header was seen */
+    int64_t server_skew_ms;            /* this clock minus the server's, to about 1 s */
 };
 
 /* Reads the sync state from the outbox (missing keys read as 0 / ""). Returns 0 or RC_DB. */
@@ -165,9 +171,12 @@ int64_t sync_due_ms(const struct sync_state *st, int64_t interval_ms);
 struct sync_options {
     bool gzip;                         /* send Content-Encoding: gzip bodies */
     const volatile sig_atomic_t *stop; /* non-NULL: abort soon after *stop becomes non-zero */
+    int64_t budget_ms;                 /* > 0: start no new batch this long after the pass
+                                          began (a daemon keeps serving sign-ins meanwhile) */
 };
 
 struct sync_result {
+    bool budget_spent;         /* the pass stopped at opt->budget_ms with events still pending */
     int64_t accepted;          /* events the server stored for the first time in this pass */
     int64_t duplicates;        /* events it already had */
     int64_t batches;           /* batches it acknowledged */
@@ -183,7 +192,8 @@ struct sync_result {
  * expected_seq at once. On failure the state gets the error (and, for SYNC_OUT_STOP, the
  * finding) and next_retry_ms from the backoff (Retry-After honoured on 429/503; the cap for
  * STOP); on success both are cleared. k needs KIOSK_OUTBOX | KIOSK_KEY. Returns 0 when the
- * pass ended with nothing pending; RC_NET (retryable), RC_AUTH / RC_INVAL / RC_CONFLICT /
+ * pass ended with nothing pending, or with every batch it sent acknowledged when the budget
+ * ran out (res->budget_spent); RC_NET (retryable), RC_AUTH / RC_INVAL / RC_CONFLICT /
  * RC_LIMIT (stopped: see res->outcome and err), RC_STATE (not enrolled), RC_TIMEOUT
  * (stopped by opt->stop), RC_DB, RC_NOMEM; *res is filled in every case. */
 int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_result *res,

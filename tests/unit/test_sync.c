@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -548,7 +549,13 @@ static void pass_acknowledges_batches(void **state)
     struct fixture *f = *state;
     char err[ERR_LEN];
     append_n(f, 3);
-    char *a1 = answer("200 OK", "", "{\"accepted\":2,\"duplicates\":0,\"ack_seq\":2}");
+    /* The server's clock is an hour behind this one (Date header, RFC 9110 IMF-fixdate). */
+    char date[96];
+    time_t behind = time(NULL) - 3600;
+    struct tm tm;
+    gmtime_r(&behind, &tm);
+    strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    char *a1 = answer("200 OK", date, "{\"accepted\":2,\"duplicates\":0,\"ack_seq\":2}");
     char *a2 = answer("200 OK", "", "{\"accepted\":0,\"duplicates\":1,\"ack_seq\":3}");
     struct script s = {.n = 2, .answers = {a1, a2}};
     struct sync_result res;
@@ -571,6 +578,8 @@ static void pass_acknowledges_batches(void **state)
     assert_true(st.last_ok_ms > 0);
     assert_string_equal(st.finding, "");
     assert_int_equal(st.next_retry_ms, 0);
+    assert_true(st.has_server_skew);
+    assert_true(st.server_skew_ms > 3600000 - 2000 && st.server_skew_ms < 3600000 + 2000);
     free(a1);
     free(a2);
 }
