@@ -10,4 +10,13 @@ struct server_globals {
     const char *db_url; /* --db before the command, $ROLLCALL_DB, or the default */
 };
 
+/* serve: the HTTP(S) API until SIGTERM or SIGINT (serve_cmd.c). */
+int cmd_serve(int argc, char **argv, const struct server_globals *g);
+/* migrate: bring the database schema up to date (migrate_cmd.c). */
+int cmd_migrate(int argc, char **argv, const struct server_globals *g);
+/* token create: make a bearer token, print it once (token_cmd.c). */
+int cmd_token(int argc, char **argv, const struct server_globals *g);
+/* import batches|fences FILE: an agent's export file, venue fences (import_cmd.c). */
+int cmd_import(int argc, char **argv, const struct server_globals *g);
+
 #endif

@@ -1,0 +1,265 @@
+/* Route handlers that exist so far, and the route table. Each route's allow function is the
+ * single place that says who may call it. */
+#include "api.h"
+
+#include "enroll.h"
+#include "ingest.h"
+#include "log.h"
+#include "rc.h"
+#include "timeutil.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Who may call what. */
+
+static bool allow_enroll(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    return auth_is(who, AUTH_ROLE_ENROLL);
+}
+
+static bool allow_device(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    /* Which device a batch belongs to is checked against the token's id by ingest, event by
+     * event; here any device token may knock. */
+    return auth_is(who, AUTH_ROLE_DEVICE);
+}
+
+/* Which devices a reader may see: the one place that scopes GET /v1/devices. Returns false
+ * when the caller may see none; *institution NULL means all of them. District and evaluator
+ * scopes arrive with the reports (they need the institutions' districts). */
+static bool device_scope(const struct auth_principal *who, const char **institution)
+{
+    *institution = NULL;
+    if (auth_is(who, AUTH_ROLE_ADMIN))
+        return true;
+    if (auth_is(who, AUTH_ROLE_INSTITUTION)) {
+        *institution = who->role.scope;
+        return true;
+    }
+    return false;
+}
+
+static bool allow_device_readers(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    const char *institution;
+    return device_scope(who, &institution);
+}
+
+/* Handlers. */
+
+static void handle_healthz(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    int version = 0;
+    if (store_schema_version(req->db, &version, err) != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "healthz: %s", err);
+        http_reply_error(res, 503, "database unavailable");
+        return;
+    }
+    char body[128];
+    snprintf(body, sizeof body, "{\"status\":\"ok\",\"schema\":%d}", version);
+    http_reply_json(res, 200, body);
+}
+
+static void handle_metrics(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    int64_t seen = 0;
+    if (store_device_count_seen(req->db, &seen, err) == RC_OK)
+        metrics_devices_seen(req->metrics, seen);
+    else
+        log_msg(LOG_LVL_WARN, "metrics: %s", err);
+    char *text = NULL;
+    size_t len = 0;
+    if (metrics_render(req->metrics, &text, &len, err) != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "metrics: %s", err);
+        http_reply_error(res, 500, "internal error");
+        return;
+    }
+    res->status = 200;
+    res->body = text;
+    res->len = len;
+    res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* UTC milliseconds as RFC 3339 ("2026-11-02T01:00:00.000Z"), or NULL for 0. */
+static cJSON *json_time(int64_t ms)
+{
+    if (ms <= 0)
+        return cJSON_CreateNull();
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm))
+        return cJSON_CreateNull();
+    char buf[64];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    return cJSON_CreateString(buf);
+}
+
+static int add_device(const struct store_device *d, void *ctx)
+{
+    cJSON *arr = ctx;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o))
+        goto fail;
+    if (!cJSON_AddStringToObject(o, "id", d->id) ||
+        !cJSON_AddStringToObject(o, "institution", d->institution) ||
+        !cJSON_AddStringToObject(o, "profile", d->profile) ||
+        !cJSON_AddStringToObject(o, "fence", d->fence) ||
+        !cJSON_AddItemToObject(o, "enrolled_at", json_time(d->enrolled_at_ms)) ||
+        !cJSON_AddItemToObject(o, "last_seen", json_time(d->last_seen_at_ms)) ||
+        !cJSON_AddNumberToObject(o, "head_seq", (double)d->head_seq))
+        return RC_NOMEM;
+    const struct store_device_status *s = &d->status;
+    cJSON *gnss = cJSON_CreateObject();
+    if (!gnss || !cJSON_AddItemToObject(o, "gnss", gnss)) {
+        cJSON_Delete(gnss);
+        return RC_NOMEM;
+    }
+    if (!cJSON_AddItemToObject(
+            o, "queue", s->has_queue ? cJSON_CreateNumber((double)s->queue) : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(o, "clock_skew_ms",
+                               s->has_skew ? cJSON_CreateNumber((double)s->clock_skew_ms)
+                                           : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(gnss, "last_event",
+                               s->gnss[0] ? cJSON_CreateString(s->gnss) : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(gnss, "fix_mode",
+                               s->has_fix ? cJSON_CreateNumber(s->fix_mode) : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(gnss, "fix_at", json_time(s->has_fix ? s->fix_ts_ms : 0)))
+        return RC_NOMEM;
+    return 0;
+fail:
+    cJSON_Delete(o);
+    return RC_NOMEM;
+}
+
+static void handle_devices_list(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN] = "out of memory";
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_CreateArray();
+    if (!root || !arr || !cJSON_AddItemToObject(root, "devices", arr)) {
+        cJSON_Delete(arr);
+        goto fail;
+    }
+    const char *institution = NULL;
+    if (!device_scope(req->who, &institution)) {
+        cJSON_Delete(root);
+        http_reply_error(res, 403, "this token's role may not list devices");
+        return;
+    }
+    if (store_device_list_scoped(req->db, institution, API_DEVICES_LIST_MAX, add_device, arr,
+                                 err) != RC_OK)
+        goto fail;
+    char *text = cJSON_PrintUnformatted(root);
+    if (!text)
+        goto fail;
+    cJSON_Delete(root);
+    res->status = 200;
+    res->body = text;
+    res->len = strlen(text);
+    return;
+fail:
+    cJSON_Delete(root);
+    log_msg(LOG_LVL_ERROR, "GET /v1/devices: %s", err);
+    http_reply_error(res, 500, "internal error");
+}
+
+static enum metrics_refusal refusal_reason(const struct ingest_result *r)
+{
+    switch (r->finding) {
+    case INGEST_FINDING_BAD_SIGNATURE: return METRICS_REFUSED_BAD_SIGNATURE;
+    case INGEST_FINDING_CHAIN_CONFLICT:
+    case INGEST_FINDING_CHAIN_BREAK: return METRICS_REFUSED_CHAIN_BREAK;
+    case INGEST_FINDING_FOREIGN_EVENTS: return METRICS_REFUSED_FORBIDDEN;
+    case INGEST_FINDING_BAD_EVENT:
+    case INGEST_FINDING_NONE: break;
+    }
+    if (r->status == 409)
+        return METRICS_REFUSED_CHAIN_GAP;
+    if (r->status == 413)
+        return METRICS_REFUSED_TOO_LARGE;
+    if (r->status == 403)
+        return METRICS_REFUSED_UNKNOWN_DEVICE;
+    return METRICS_REFUSED_MALFORMED;
+}
+
+/* True when the Content-Type names NDJSON (parameters such as charset allowed). */
+static bool ndjson_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, "; \t");
+    return (n == 20 && strncasecmp(ct, "application/x-ndjson", n) == 0) ||
+           (n == 18 && strncasecmp(ct, "application/ndjson", n) == 0);
+}
+
+static void handle_batches(struct http_request *req, struct http_response *res)
+{
+    if (!ndjson_type(http_header(req, "Content-Type"))) {
+        metrics_refused(req->metrics, METRICS_REFUSED_MALFORMED);
+        http_reply_error(res, 415, "Content-Type must be application/x-ndjson");
+        return;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const char *device = req->who->role.scope;
+    struct ingest_result r;
+    char err[ERR_LEN];
+    int rc = ingest_batch(req->db, device, req->body, req->body_len,
+                          http_header(req, "Rollcall-Signature"), ts_now_ms(), &r, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    metrics_ingest_latency(req->metrics, (double)(t1.tv_sec - t0.tv_sec) +
+                                             (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (rc != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "POST /v1/batches from '%s': %s", device, err);
+        http_reply_error(res, rc == RC_DB ? 503 : 500, "%s",
+                         rc == RC_DB ? "database busy, retry later" : "internal error");
+        return;
+    }
+    if (r.status != 200) {
+        metrics_refused(req->metrics, refusal_reason(&r));
+        log_msg(r.finding ? LOG_LVL_WARN : LOG_LVL_INFO, "batch from '%s' refused (%u%s%s): %s",
+                device, r.status, r.finding ? ", finding " : "", ingest_finding_name(r.finding),
+                r.reason);
+        if (r.status == 409) {
+            char body[ERR_LEN + 96];
+            snprintf(body, sizeof body,
+                     "{\"error\":\"gap: expected seq %lld\",\"expected_seq\":%lld}",
+                     (long long)r.expected_seq, (long long)r.expected_seq);
+            http_reply_json(res, 409, body);
+            return;
+        }
+        http_reply_error(res, r.status, "%s", r.reason);
+        return;
+    }
+    metrics_events_accepted(req->metrics, (uint64_t)r.accepted);
+    metrics_events_duplicate(req->metrics, (uint64_t)r.duplicates);
+    char body[160];
+    snprintf(body, sizeof body, "{\"accepted\":%lld,\"duplicates\":%lld,\"ack_seq\":%lld}",
+             (long long)r.accepted, (long long)r.duplicates, (long long)r.ack_seq);
+    http_reply_json(res, 200, body);
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/healthz", handle_healthz, http_anyone},
+    {"GET", "/metrics", handle_metrics, http_anyone},
+    {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
+    {"POST", "/v1/devices", enroll_http_post, allow_enroll},
+    {"POST", "/v1/batches", handle_batches, allow_device},
+};
+
+const struct http_route *api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}

@@ -1,0 +1,73 @@
+/* Bearer tokens and roles. A token is "rc_" + 32 random bytes in unpadded base64url (46
+ * characters); the server keeps only its SHA-256 (hex) with a name and a role, so a stolen
+ * database yields no usable token. Roles:
+ *   admin | enroll | evaluator | institution:ID | district:CODE (6 digits) | device:ID
+ * IDs are 1..64 characters of [A-Za-z0-9._-].
+ *
+ * Invariants: a token never reaches a log line or an error message; only its name does.
+ * A malformed token is refused before any lookup, exactly like an unknown one. */
+#ifndef ROLLCALL_SERVER_AUTH_H
+#define ROLLCALL_SERVER_AUTH_H
+
+#include "store.h"
+
+#include <stdbool.h>
+
+enum {
+    AUTH_TOKEN_RANDOM_BYTES = 32,
+    AUTH_TOKEN_LEN = 3 + 43, /* "rc_" + base64url(32 bytes) without padding */
+    AUTH_SCOPE_MAX = STORE_ID_MAX,
+    AUTH_DISTRICT_LEN = 6,
+    AUTH_HEADER_MAX = 256, /* an Authorization header longer than this is refused */
+};
+
+enum auth_role_kind {
+    AUTH_ROLE_ADMIN,
+    AUTH_ROLE_ENROLL,
+    AUTH_ROLE_EVALUATOR,
+    AUTH_ROLE_INSTITUTION, /* scope: institution id */
+    AUTH_ROLE_DISTRICT,    /* scope: 6-digit district code */
+    AUTH_ROLE_DEVICE,      /* scope: device id */
+};
+
+struct auth_role {
+    enum auth_role_kind kind;
+    char scope[AUTH_SCOPE_MAX + 1]; /* "" for unscoped roles */
+};
+
+/* Who is calling: the token's name (for logs) and its role. */
+struct auth_principal {
+    char name[STORE_TOKEN_NAME_MAX + 1];
+    struct auth_role role;
+};
+
+/* Parses a role string. RC_INVAL with the reason for anything else. */
+int auth_role_parse(const char *s, struct auth_role *out, char *err);
+/* Writes the canonical role string ("device:K-01") into out (n >= STORE_ROLE_MAX + 1). */
+void auth_role_format(const struct auth_role *r, char *out, size_t n);
+/* 1 when s is a valid ID (1..AUTH_SCOPE_MAX of [A-Za-z0-9._-]), else 0. */
+bool auth_id_valid(const char *s);
+/* 1 when s is a valid token name (1..STORE_TOKEN_NAME_MAX of [A-Za-z0-9._:@-]). */
+bool auth_name_valid(const char *s);
+
+/* Makes a new token from the OS random source: token (AUTH_TOKEN_LEN + 1 bytes) and its
+ * stored hash (STORE_HASH_HEX_LEN + 1). RC_IO when no randomness is available. */
+int auth_token_generate(char *token, char *hash_hex, char *err);
+/* Checks the token's shape and writes its hash. RC_AUTH when it is not a token. */
+int auth_token_hash(const char *token, char *hash_hex, char *err);
+/* Creates, stores and returns a new token for role/name: validates both, stores the hash.
+ * token receives AUTH_TOKEN_LEN + 1 bytes. RC_INVAL for a bad role or name, RC_CONFLICT for
+ * a taken name. */
+int auth_token_create(store *st, const char *role, const char *name, char *token, char *err);
+
+/* Authenticates an Authorization header value ("Bearer TOKEN"). Returns 0 and *who, RC_AUTH
+ * when the header is missing (NULL), malformed, or names no (unrevoked) token, RC_DB etc. when
+ * the lookup itself failed. */
+int auth_authenticate(store *st, const char *authorization, struct auth_principal *who, char *err);
+
+/* Role predicates for route tables; who may be NULL (anonymous), which none of them accept. */
+bool auth_is(const struct auth_principal *who, enum auth_role_kind kind);
+/* True when who is device:ID for exactly this id (constant time in the id's bytes). */
+bool auth_is_device(const struct auth_principal *who, const char *id);
+
+#endif

@@ -1,0 +1,665 @@
+/* libmicrohttpd glue. The access handler is called several times per request: once when the
+ * headers are in (route, authentication, Content-Length and Content-Encoding checks, each of
+ * which may answer at once), once per piece of body (counted and, for gzip, inflated against
+ * the cap), and once more at the end (the route's handler). State between calls lives in a
+ * struct request_state freed by MHD's request-completed callback. */
+#include "http.h"
+
+#include "log.h"
+#include "rc.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+enum {
+    LISTEN_MAX = 300,
+    ERROR_LINE_MAX = 300,
+    BODY_INITIAL = 16 << 10,
+    INFLATE_CHUNK = 16 << 10,
+};
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_config cfg;
+    int route_metric[METRICS_ROUTES_MAX];
+    unsigned port;
+    struct sockaddr_storage addr;
+};
+
+struct request_state {
+    const struct http_route *route;
+    int route_index; /* -1: unmatched */
+    bool early;      /* a response was queued before the body: ignore the rest */
+    bool overflow;   /* body over the cap while streaming: answer 413 at the end */
+    unsigned overflow_status;
+    bool gzip;
+    bool z_ready;
+    bool z_done;
+    z_stream z;
+    uint8_t *body;
+    size_t body_len;
+    size_t body_cap;
+    size_t raw_len;
+    struct auth_principal who;
+    bool authenticated;
+    struct http_request req;
+    char seg_buf[HTTP_PARAMS_MAX * (HTTP_SEGMENT_MAX + 1)];
+    char overflow_msg[ERROR_LINE_MAX];
+};
+
+bool http_anyone(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)who;
+    (void)req;
+    return true;
+}
+
+static bool segment_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           strchr("._~:@-", c) != NULL;
+}
+
+bool http_route_match(const char *pattern, const char *path, const char **params, size_t *nparams,
+                      char *seg_buf)
+{
+    const char *p = pattern;
+    const char *u = path;
+    size_t np = 0;
+    char *buf = seg_buf;
+    while (*p && *u) {
+        if (*p != '/' || *u != '/')
+            return false;
+        p++;
+        u++;
+        const char *pe = strchr(p, '/');
+        const char *ue = strchr(u, '/');
+        size_t pl = pe ? (size_t)(pe - p) : strlen(p);
+        size_t ul = ue ? (size_t)(ue - u) : strlen(u);
+        if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
+            if (ul == 0 || ul > HTTP_SEGMENT_MAX || np >= HTTP_PARAMS_MAX)
+                return false;
+            for (size_t i = 0; i < ul; i++) {
+                if (!segment_char(u[i]))
+                    return false;
+            }
+            memcpy(buf, u, ul);
+            buf[ul] = '\0';
+            params[np++] = buf;
+            buf += ul + 1;
+        } else if (pl != ul || memcmp(p, u, pl) != 0) {
+            return false;
+        }
+        p += pl;
+        u += ul;
+    }
+    if (*p || *u)
+        return false;
+    *nparams = np;
+    return true;
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
+}
+
+void http_reply_json(struct http_response *res, unsigned status, const char *json)
+{
+    free(res->body);
+    res->status = status;
+    res->content_type = NULL;
+    res->len = strlen(json);
+    res->body = malloc(res->len + 1);
+    if (!res->body) {
+        res->status = 500;
+        res->len = 0;
+        return;
+    }
+    memcpy(res->body, json, res->len + 1);
+}
+
+void http_reply_error(struct http_response *res, unsigned status, const char *fmt, ...)
+{
+    char line[ERROR_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (char *c = line; *c; c++) {
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    }
+    free(res->body);
+    res->body = NULL;
+    res->len = 0;
+    res->content_type = NULL;
+    res->status = status;
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "error", line))
+        res->body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (res->body)
+        res->len = strlen(res->body);
+    else
+        res->status = 500;
+}
+
+static void client_address(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in);
+    if (getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(out, n, "?");
+}
+
+/* Queues res (taking its body) and counts it. Returns MHD's verdict. */
+static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
+                               struct request_state *st, struct http_response *res)
+{
+    if (!res->body && res->status >= 400)
+        http_reply_error(res, res->status, "%s", res->status == 404 ? "not found" : "error");
+    struct MHD_Response *r;
+    if (res->body)
+        r = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_MUST_FREE);
+    else
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(res->body);
+        res->body = NULL;
+        return MHD_NO;
+    }
+    res->body = NULL; /* MHD owns it now */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            res->content_type ? res->content_type : "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (res->status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"rollcall\"");
+    if (res->status == MHD_HTTP_METHOD_NOT_ALLOWED && st && st->req.path) {
+        /* List the methods this path does answer. */
+        char allow[128] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < s->cfg.nroutes; i++) {
+            const char *params[HTTP_PARAMS_MAX];
+            size_t np;
+            char seg[HTTP_PARAMS_MAX * (HTTP_SEGMENT_MAX + 1)];
+            if (!http_route_match(s->cfg.routes[i].pattern, st->req.path, params, &np, seg))
+                continue;
+            int w = snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+                             s->cfg.routes[i].method);
+            if (w < 0 || (size_t)w >= sizeof allow - used)
+                break;
+            used += (size_t)w;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    enum MHD_Result ok = MHD_queue_response(c, res->status, r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES)
+        metrics_request(s->cfg.metrics, st ? st->route_index : -1, res->status);
+    if (st && st->req.method) {
+        char ip[64];
+        client_address(c, ip, sizeof ip);
+        log_msg(LOG_LVL_DEBUG, "%s %s %u from %s%s%s", st->req.method, st->req.path, res->status,
+                ip, st->authenticated ? " token " : "", st->authenticated ? st->who.name : "");
+    }
+    return ok;
+}
+
+static enum MHD_Result respond_error(struct http_server *s, struct MHD_Connection *c,
+                                     struct request_state *st, unsigned status, const char *msg)
+{
+    struct http_response res = {0};
+    http_reply_error(&res, status, "%s", msg);
+    return respond(s, c, st, &res);
+}
+
+static void state_free(struct request_state *st)
+{
+    if (!st)
+        return;
+    if (st->z_ready)
+        inflateEnd(&st->z);
+    free(st->body);
+    free(st);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    state_free(*con_cls);
+    *con_cls = NULL;
+}
+
+/* Appends n bytes of decoded body; false when the cap would be passed. */
+static bool body_append(struct request_state *st, const uint8_t *data, size_t n, size_t cap)
+{
+    if (n > cap - st->body_len)
+        return false;
+    if (st->body_len + n + 1 > st->body_cap) {
+        size_t want = st->body_cap ? st->body_cap : BODY_INITIAL;
+        while (want < st->body_len + n + 1)
+            want *= 2;
+        if (want > cap + 1)
+            want = cap + 1;
+        uint8_t *nb = realloc(st->body, want);
+        if (!nb)
+            return false;
+        st->body = nb;
+        st->body_cap = want;
+    }
+    memcpy(st->body + st->body_len, data, n);
+    st->body_len += n;
+    st->body[st->body_len] = '\0';
+    return true;
+}
+
+/* Takes one piece of the body as sent. Returns 0, or the status to answer with (413, 400),
+ * with the reason in st->overflow_msg. */
+static unsigned body_feed(struct http_server *s, struct request_state *st, const char *data,
+                          size_t n)
+{
+    size_t cap = s->cfg.max_body;
+    if (n > cap - st->raw_len) {
+        snprintf(st->overflow_msg, sizeof st->overflow_msg, "request body over %zu bytes", cap);
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    }
+    st->raw_len += n;
+    if (!st->gzip) {
+        if (!body_append(st, (const uint8_t *)data, n, cap)) {
+            snprintf(st->overflow_msg, sizeof st->overflow_msg, "request body over %zu bytes", cap);
+            return MHD_HTTP_CONTENT_TOO_LARGE;
+        }
+        return 0;
+    }
+    if (st->z_done) {
+        if (n == 0)
+            return 0;
+        snprintf(st->overflow_msg, sizeof st->overflow_msg, "data after the end of the gzip body");
+        return MHD_HTTP_BAD_REQUEST;
+    }
+    uint8_t out[INFLATE_CHUNK];
+    st->z.next_in = (Bytef *)(uintptr_t)data;
+    st->z.avail_in = (uInt)n;
+    do {
+        st->z.next_out = out;
+        st->z.avail_out = sizeof out;
+        int zr = inflate(&st->z, Z_NO_FLUSH);
+        if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+            snprintf(st->overflow_msg, sizeof st->overflow_msg, "corrupt gzip body");
+            return MHD_HTTP_BAD_REQUEST;
+        }
+        size_t got = sizeof out - st->z.avail_out;
+        if (!body_append(st, out, got, cap)) {
+            snprintf(st->overflow_msg, sizeof st->overflow_msg,
+                     "request body over %zu bytes after decompression", cap);
+            return MHD_HTTP_CONTENT_TOO_LARGE;
+        }
+        if (zr == Z_STREAM_END) {
+            st->z_done = true;
+            if (st->z.avail_in > 0) {
+                snprintf(st->overflow_msg, sizeof st->overflow_msg,
+                         "data after the end of the gzip body");
+                return MHD_HTTP_BAD_REQUEST;
+            }
+            break;
+        }
+        if (zr == Z_BUF_ERROR && st->z.avail_in == 0)
+            break;
+    } while (st->z.avail_in > 0 || st->z.avail_out == 0);
+    return 0;
+}
+
+static enum metrics_refusal refusal_for(unsigned status)
+{
+    return status == MHD_HTTP_CONTENT_TOO_LARGE ? METRICS_REFUSED_TOO_LARGE
+                                                : METRICS_REFUSED_BAD_ENCODING;
+}
+
+/* First call: route, authentication, declared size and encoding. Returns MHD_YES with or
+ * without a response queued (st->early tells), or MHD_NO to drop the connection. */
+static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *c,
+                                  struct request_state *st, const char *url, const char *method)
+{
+    const char *m = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 ? MHD_HTTP_METHOD_GET : method;
+    st->req.method = m;
+    st->req.path = url;
+    st->req.conn = c;
+    st->req.metrics = s->cfg.metrics;
+    st->req.body = (const uint8_t *)"";
+    st->route_index = -1;
+    bool path_known = false;
+    for (size_t i = 0; i < s->cfg.nroutes; i++) {
+        const struct http_route *r = &s->cfg.routes[i];
+        size_t np = 0;
+        if (!http_route_match(r->pattern, url, st->req.params, &np, st->seg_buf))
+            continue;
+        path_known = true;
+        if (strcmp(r->method, m) == 0) {
+            st->route = r;
+            st->route_index = s->route_metric[i];
+            st->req.nparams = np;
+            break;
+        }
+    }
+    if (!st->route) {
+        st->early = true;
+        if (path_known)
+            return respond_error(s, c, st, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+        return respond_error(s, c, st, MHD_HTTP_NOT_FOUND, "not found");
+    }
+
+    if (st->route->allow != http_anyone) {
+        store *db = store_pool_acquire(s->cfg.pool, HTTP_STORE_WAIT_MS);
+        if (!db) {
+            st->early = true;
+            metrics_refused(s->cfg.metrics, METRICS_REFUSED_UNAVAILABLE);
+            return respond_error(s, c, st, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy");
+        }
+        char err[ERR_LEN];
+        const char *authz =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        int rc = auth_authenticate(db, authz, &st->who, err);
+        store_pool_release(s->cfg.pool, db);
+        char ip[64];
+        if (rc == RC_AUTH) {
+            st->early = true;
+            client_address(c, ip, sizeof ip);
+            log_msg(LOG_LVL_INFO, "401 %s %s from %s: %s", m, url, ip, err);
+            metrics_refused(s->cfg.metrics, METRICS_REFUSED_UNAUTHENTICATED);
+            return respond_error(s, c, st, MHD_HTTP_UNAUTHORIZED, err);
+        }
+        if (rc != RC_OK) {
+            st->early = true;
+            log_msg(LOG_LVL_ERROR, "authenticating %s %s: %s", m, url, err);
+            return respond_error(s, c, st, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+        }
+        st->authenticated = true;
+        st->req.who = &st->who;
+        if (!st->route->allow(&st->who, &st->req)) {
+            char role[STORE_ROLE_MAX + 1];
+            auth_role_format(&st->who.role, role, sizeof role);
+            client_address(c, ip, sizeof ip);
+            log_msg(LOG_LVL_WARN, "403 %s %s from %s: token '%s' (role %s) may not call this", m,
+                    url, ip, st->who.name, role);
+            st->early = true;
+            metrics_refused(s->cfg.metrics, METRICS_REFUSED_FORBIDDEN);
+            return respond_error(s, c, st, MHD_HTTP_FORBIDDEN,
+                                 "this token's role may not call this route");
+        }
+    }
+
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(cl, &end, 10);
+        if (errno == ERANGE || (end && *end == '\0' && cl[0] != '-' && v > s->cfg.max_body)) {
+            char msg[ERROR_LINE_MAX];
+            snprintf(msg, sizeof msg, "request body over %zu bytes", s->cfg.max_body);
+            st->early = true;
+            metrics_refused(s->cfg.metrics, METRICS_REFUSED_TOO_LARGE);
+            return respond_error(s, c, st, MHD_HTTP_CONTENT_TOO_LARGE, msg);
+        }
+    }
+    const char *ce =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (ce && (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0)) {
+        st->gzip = true;
+        /* 15 + 16: a gzip wrapper only (RFC 1952), the largest window. */
+        if (inflateInit2(&st->z, 15 + 16) != Z_OK) {
+            st->early = true;
+            return respond_error(s, c, st, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        }
+        st->z_ready = true;
+    } else if (ce && strcasecmp(ce, "identity") != 0) {
+        st->early = true;
+        metrics_refused(s->cfg.metrics, METRICS_REFUSED_BAD_ENCODING);
+        return respond_error(s, c, st, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                             "unsupported Content-Encoding (gzip or identity)");
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result last_call(struct http_server *s, struct MHD_Connection *c,
+                                 struct request_state *st)
+{
+    if (st->gzip && st->raw_len > 0 && !st->z_done) {
+        metrics_refused(s->cfg.metrics, METRICS_REFUSED_BAD_ENCODING);
+        return respond_error(s, c, st, MHD_HTTP_BAD_REQUEST, "truncated gzip body");
+    }
+    if (st->body)
+        st->req.body = st->body;
+    st->req.body_len = st->body_len;
+    store *db = store_pool_acquire(s->cfg.pool, HTTP_STORE_WAIT_MS);
+    if (!db) {
+        metrics_refused(s->cfg.metrics, METRICS_REFUSED_UNAVAILABLE);
+        return respond_error(s, c, st, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy");
+    }
+    st->req.db = db;
+    struct http_response res = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR};
+    st->route->handler(&st->req, &res);
+    st->req.db = NULL;
+    store_pool_release(s->cfg.pool, db);
+    return respond(s, c, st, &res);
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct request_state *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+        return first_call(s, c, st, url, method);
+    }
+    if (st->early) {
+        /* Answered already (MHD closes the connection after the response). */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->overflow) {
+            /* Still arriving after we decided to refuse: drop the connection once the
+             * excess is as large again as the cap rather than read an endless body. */
+            if (n > s->cfg.max_body - st->raw_len)
+                return MHD_NO;
+            st->raw_len += n;
+            return MHD_YES;
+        }
+        unsigned status = body_feed(s, st, upload_data, n);
+        if (status) {
+            metrics_refused(s->cfg.metrics, refusal_for(status));
+            /* MHD 0.9.75 cannot queue a response while the body is still arriving: remember
+             * the refusal, discard the rest, answer at the end. */
+            st->overflow = true;
+            st->overflow_status = status;
+            st->raw_len = 0;
+            free(st->body);
+            st->body = NULL;
+            st->body_len = st->body_cap = 0;
+        }
+        return MHD_YES;
+    }
+    if (st->overflow)
+        return respond_error(s, c, st, st->overflow_status, st->overflow_msg);
+    return last_call(s, c, st);
+}
+
+/* MHD's own messages (TLS handshake failures, resource limits) into our log at debug level:
+ * they are about clients, and a busy server would otherwise log every port scan. */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    vsnprintf(line, sizeof line, fmt, ap);
+#pragma GCC diagnostic pop
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_msg(LOG_LVL_DEBUG, "microhttpd: %s", line);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *out, char *err)
+{
+    char host[LISTEN_MAX];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || strlen(listen) >= sizeof host)
+        return rc_fail(err, RC_INVAL, "--listen wants HOST:PORT, got '%s'", listen);
+    size_t hl = (size_t)(colon - listen);
+    memcpy(host, listen, hl);
+    host[hl] = '\0';
+    char *h = host;
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        h = host + 1;
+    }
+    const char *port = colon + 1;
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(port, &end, 10);
+    if (!*port || *end || errno || p < 0 || p > 65535)
+        return rc_fail(err, RC_INVAL, "--listen port must be 0..65535, got '%s'", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int gr = getaddrinfo(*h ? h : NULL, port, &hints, &res);
+    if (gr != 0)
+        return rc_fail(err, RC_INVAL, "--listen %s: %s", listen, gai_strerror(gr));
+    memset(out, 0, sizeof *out);
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return RC_OK;
+}
+
+int http_start(const struct http_config *cfg, http_server **out, char *err)
+{
+    int rc = RC_OK;
+    *out = NULL;
+    if (cfg->threads == 0 || cfg->threads > HTTP_THREADS_MAX)
+        return rc_fail(err, RC_INVAL, "--threads must be 1..%d", HTTP_THREADS_MAX);
+    if (cfg->max_body == 0)
+        return rc_fail(err, RC_INVAL, "--max-body must be positive");
+    if (cfg->conn_timeout_s == 0)
+        return rc_fail(err, RC_INVAL, "--conn-timeout must be positive");
+    if (cfg->nroutes > METRICS_ROUTES_MAX)
+        return rc_fail(err, RC_INVAL, "more than %d routes", METRICS_ROUTES_MAX);
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return rc_fail(err, RC_INVAL, "TLS needs both a certificate and a key");
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    s->cfg = *cfg;
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        const struct http_route *r = &cfg->routes[i];
+        if (!r->allow || !r->handler || !r->method || !r->pattern || r->pattern[0] != '/') {
+            rc = rc_fail(err, RC_INVAL,
+                         "route %zu is incomplete (every route says who may "
+                         "call it)",
+                         i);
+            goto out;
+        }
+        char name[METRICS_ROUTE_NAME_MAX + 1];
+        snprintf(name, sizeof name, "%s %s", r->method, r->pattern);
+        s->route_metric[i] = metrics_route_register(cfg->metrics, name);
+    }
+    rc = parse_listen(cfg->listen, &s->addr, err);
+    if (rc != RC_OK)
+        goto out;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    if (s->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (cfg->tls_cert)
+        flags |= MHD_USE_TLS;
+    /* TLS options travel in an array (empty without TLS); the rest as typed varargs. */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_END, 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (cfg->tls_cert) {
+        tls[0] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)cfg->tls_cert};
+        tls[1] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)cfg->tls_key};
+        tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                         (void *)(uintptr_t)HTTP_TLS_PRIORITIES};
+    }
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr, MHD_OPTION_THREAD_POOL_SIZE,
+        cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_ARRAY, tls,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        rc = rc_fail(err, RC_NET,
+                     "cannot serve on %s (address in use, bad certificate or key, or no "
+                     "permission)",
+                     cfg->listen);
+        goto out;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : 0;
+    *out = s;
+    return RC_OK;
+out:
+    free(s);
+    return rc;
+}
+
+unsigned http_port(const http_server *s)
+{
+    return s->port;
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    MHD_socket ls = MHD_quiesce_daemon(s->daemon);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    for (int waited = 0; waited < HTTP_DRAIN_MS; waited += 50) {
+        const union MHD_DaemonInfo *di =
+            MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!di || di->num_connections == 0)
+            break;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

@@ -1,0 +1,119 @@
+/* The HTTP(S) front end on libmicrohttpd: a thread pool on epoll, TLS 1.2+ (GnuTLS through
+ * MHD) or plain HTTP behind a proxy, a route table, authentication, bounded bodies.
+ *
+ * Invariants:
+ * - Every route names who may call it (http_route.allow, never NULL; http_anyone for public
+ *   routes). A request reaches a handler only after its route matched (else 404/405), its
+ *   caller was authenticated (401) and allowed (403), and its whole body arrived within
+ *   max_body bytes both as sent and after gzip decoding (else 413).
+ * - Error bodies are {"error": "<one line>"}; a token never appears in a log line.
+ * - Handlers run on MHD's worker threads, concurrently; each gets its own pooled store
+ *   connection for the request and must not keep it. */
+#ifndef ROLLCALL_SERVER_HTTP_H
+#define ROLLCALL_SERVER_HTTP_H
+
+#include "auth.h"
+#include "metrics.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct http_server http_server;
+
+enum {
+    HTTP_PARAMS_MAX = 4,    /* {id} segments in one route pattern */
+    HTTP_SEGMENT_MAX = 128, /* bytes of one captured path segment */
+    HTTP_DEFAULT_MAX_BODY = 8 << 20,
+    HTTP_DEFAULT_THREADS = 4,
+    HTTP_DEFAULT_CONN_TIMEOUT_S = 30,
+    HTTP_DEFAULT_PER_IP_LIMIT = 64,
+    HTTP_DEFAULT_MAX_CONNECTIONS = 1024,
+    HTTP_DEFAULT_CONN_MEMORY = 64 << 10, /* per connection: request line + headers + buffers */
+    HTTP_THREADS_MAX = 128,
+    HTTP_STORE_WAIT_MS = 5000, /* longer without a database connection: 503 */
+    HTTP_DRAIN_MS = 3000,      /* on shutdown, time given to requests in flight */
+};
+
+/* The GnuTLS priority string for HTTPS: TLS 1.3 and 1.2 only; AEAD ciphers only (AES-GCM,
+ * ChaCha20-Poly1305); forward-secret ECDHE key exchange for TLS 1.2; server's order. */
+#define HTTP_TLS_PRIORITIES                                                                        \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
+    "+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+struct http_request {
+    const char *method; /* "GET", "POST", ... (HEAD is served as GET) */
+    const char *path;
+    const char *params[HTTP_PARAMS_MAX]; /* the {id} segments, in pattern order */
+    size_t nparams;
+    const struct auth_principal *who; /* NULL on http_anyone routes */
+    const uint8_t *body;              /* decoded body, NUL-terminated; "" when none */
+    size_t body_len;
+    store *db; /* this request's pooled connection */
+    metrics *metrics;
+    void *conn; /* the MHD connection, for http_header */
+};
+
+/* What a handler answers. body is malloc'd (or NULL) and is freed by http.c. */
+struct http_response {
+    unsigned status;
+    char *body;
+    size_t len;
+    const char *content_type; /* static; NULL means application/json */
+};
+
+typedef void (*http_handler)(struct http_request *req, struct http_response *res);
+/* Returns true when who (NULL: no token given) may call this route for this request. */
+typedef bool (*http_allow)(const struct auth_principal *who, const struct http_request *req);
+
+struct http_route {
+    const char *method;
+    const char *pattern; /* "/v1/classes/{id}/attendance": literal segments and {name} */
+    http_handler handler;
+    http_allow allow;
+};
+
+struct http_config {
+    const char *listen;   /* HOST:PORT or [V6]:PORT; port 0 picks a free one */
+    const char *tls_cert; /* PEM text (certificate chain) or NULL for plain HTTP */
+    const char *tls_key;  /* PEM text, unencrypted */
+    unsigned threads;
+    size_t max_body;
+    unsigned conn_timeout_s;
+    unsigned per_ip_limit; /* 0: unlimited (behind a proxy every client has its address) */
+    unsigned max_connections;
+    size_t conn_memory;
+    const struct http_route *routes;
+    size_t nroutes;
+    store_pool *pool;
+    metrics *metrics;
+};
+
+/* The allow function of public routes: skips authentication entirely. */
+bool http_anyone(const struct auth_principal *who, const struct http_request *req);
+
+/* Starts serving (threads run until http_stop). Returns 0 and *out, RC_INVAL for a bad
+ * configuration, RC_NET when the address cannot be bound or MHD refuses to start. */
+int http_start(const struct http_config *cfg, http_server **out, char *err);
+/* The bound port (useful with port 0). */
+unsigned http_port(const http_server *s);
+/* Stops accepting, gives requests in flight up to HTTP_DRAIN_MS, then stops every thread and
+ * frees s. NULL is a no-op. */
+void http_stop(http_server *s);
+
+/* Looks up a request header (case-insensitive); NULL when absent. */
+const char *http_header(const struct http_request *req, const char *name);
+/* Sets res to status with a copy of the JSON text. */
+void http_reply_json(struct http_response *res, unsigned status, const char *json);
+/* Sets res to status with {"error": "<formatted one line>"}. */
+void http_reply_error(struct http_response *res, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Matches path against a route pattern, capturing {..} segments into params (pointers into
+ * seg_buf, which must hold HTTP_PARAMS_MAX * (HTTP_SEGMENT_MAX + 1) bytes). Returns true on a
+ * match. Captured segments must be 1..HTTP_SEGMENT_MAX bytes of [A-Za-z0-9._~:@-]. */
+bool http_route_match(const char *pattern, const char *path, const char **params, size_t *nparams,
+                      char *seg_buf);
+
+#endif

@@ -1,0 +1,272 @@
+/* rollcall-server serve: opens a connection pool on the database (which must be migrated),
+ * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
+#include "api.h"
+#include "commands.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "rc.h"
+#include "store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    SERVE_PEM_MAX = 1 << 20, /* a certificate chain or key file larger than this is refused */
+    SERVE_MAX_BODY_LIMIT = 1 << 30,
+    SERVE_CONN_TIMEOUT_MAX = 3600,
+    SERVE_PER_IP_MAX = 100000,
+    SERVE_CONNECTIONS_MAX = 100000,
+};
+
+#define SERVE_DEFAULT_LISTEN "127.0.0.1:8443"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rollcall-server [--db URL] serve [--listen HOST:PORT]\n"
+            "                       (--tls-cert FILE --tls-key FILE | --plain-http)\n"
+            "                       [--threads N] [--max-body BYTES] [--conn-timeout S]\n"
+            "                       [--per-ip-limit N] [--max-connections N]\n"
+            "\n"
+            "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
+            "\n"
+            "  --listen HOST:PORT   address to listen on (default " SERVE_DEFAULT_LISTEN
+            "; [::1]:PORT for IPv6;\n"
+            "                       port 0 picks a free port, logged at start)\n"
+            "  --tls-cert FILE      PEM certificate (chain) for HTTPS, TLS 1.2 and 1.3 only\n"
+            "  --tls-key FILE       PEM private key (unencrypted) for the certificate\n"
+            "  --plain-http         serve without TLS (only behind a TLS-terminating proxy)\n"
+            "  --threads N          worker threads (default %d)\n"
+            "  --max-body BYTES     largest request body, as sent and after gzip decoding\n"
+            "                       (default %d)\n"
+            "  --conn-timeout S     close a connection idle this many seconds (default %d)\n"
+            "  --per-ip-limit N     connections at once from one address, 0 = unlimited\n"
+            "                       (default %d; raise or set 0 behind a proxy)\n"
+            "  --max-connections N  connections at once in all (default %d)\n"
+            "  --db URL             database (overrides the global --db)\n",
+            HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
+            HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS);
+}
+
+/* Parses a whole decimal number in [min, max]. */
+static int parse_num(const char *opt, const char *s, unsigned long long min, unsigned long long max,
+                     unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!*s || *s == '-' || *s == '+') {
+        fprintf(stderr, "rollcall-server serve: %s wants a number, got '%s'\n", opt, s);
+        return RC_INVAL;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        fprintf(stderr,
+                "rollcall-server serve: %s must be a whole number in %llu..%llu, got '%s'\n", opt,
+                min, max, s);
+        return RC_INVAL;
+    }
+    *out = v;
+    return RC_OK;
+}
+
+/* Reads a whole file of at most SERVE_PEM_MAX bytes, NUL-terminated; caller frees. */
+static char *read_pem(const char *path, char *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rc_fail(err, RC_IO, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(SERVE_PEM_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        rc_fail(err, RC_NOMEM, "out of memory");
+        return NULL;
+    }
+    size_t n = fread(buf, 1, SERVE_PEM_MAX + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n == 0 || n > SERVE_PEM_MAX) {
+        free(buf);
+        rc_fail(err, RC_INVAL, "%s: %s", path,
+                bad      ? "read error"
+                : n == 0 ? "empty"
+                         : "larger than 1 MiB");
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (strlen(buf) != n || !strstr(buf, "-----BEGIN ")) {
+        free(buf);
+        rc_fail(err, RC_INVAL, "%s is not a PEM file", path);
+        return NULL;
+    }
+    return buf;
+}
+
+int cmd_serve(int argc, char **argv, const struct server_globals *g)
+{
+    const char *listen = SERVE_DEFAULT_LISTEN;
+    const char *cert_path = NULL;
+    const char *key_path = NULL;
+    const char *db_url = g->db_url;
+    bool plain = false;
+    unsigned long long threads = HTTP_DEFAULT_THREADS;
+    unsigned long long max_body = HTTP_DEFAULT_MAX_BODY;
+    unsigned long long timeout = HTTP_DEFAULT_CONN_TIMEOUT_S;
+    unsigned long long per_ip = HTTP_DEFAULT_PER_IP_LIMIT;
+    unsigned long long max_conn = HTTP_DEFAULT_MAX_CONNECTIONS;
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"plain-http", no_argument, NULL, 'p'},
+        {"threads", required_argument, NULL, 't'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"conn-timeout", required_argument, NULL, 'T'},
+        {"per-ip-limit", required_argument, NULL, 'i'},
+        {"max-connections", required_argument, NULL, 'm'},
+        {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        int rc = RC_OK;
+        switch (ch) {
+        case 'l': listen = optarg; break;
+        case 'c': cert_path = optarg; break;
+        case 'k': key_path = optarg; break;
+        case 'p': plain = true; break;
+        case 'd': db_url = optarg; break;
+        case 't': rc = parse_num("--threads", optarg, 1, HTTP_THREADS_MAX, &threads); break;
+        case 'b': rc = parse_num("--max-body", optarg, 1, SERVE_MAX_BODY_LIMIT, &max_body); break;
+        case 'T':
+            rc = parse_num("--conn-timeout", optarg, 1, SERVE_CONN_TIMEOUT_MAX, &timeout);
+            break;
+        case 'i': rc = parse_num("--per-ip-limit", optarg, 0, SERVE_PER_IP_MAX, &per_ip); break;
+        case 'm':
+            rc = parse_num("--max-connections", optarg, 1, SERVE_CONNECTIONS_MAX, &max_conn);
+            break;
+        case 'h': usage(stdout); return 0;
+        case ':':
+            fprintf(stderr, "rollcall-server serve: %s needs a value\n", argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "rollcall-server serve: unknown option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+        if (rc != RC_OK)
+            return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rollcall-server serve: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (plain && (cert_path || key_path)) {
+        fprintf(stderr, "rollcall-server serve: --plain-http and --tls-cert/--tls-key exclude "
+                        "each other\n");
+        return EXIT_USAGE;
+    }
+    if (!plain && (!cert_path || !key_path)) {
+        fprintf(stderr, "rollcall-server serve: refusing to serve without TLS: give "
+                        "--tls-cert and --tls-key, or --plain-http behind a TLS proxy\n");
+        return EXIT_USAGE;
+    }
+
+    int status = EXIT_REFUSED;
+    char err[ERR_LEN];
+    char *cert = NULL;
+    char *key = NULL;
+    store_pool *pool = NULL;
+    metrics *m = NULL;
+    http_server *srv = NULL;
+    store *probe = NULL;
+
+    if (!plain) {
+        cert = read_pem(cert_path, err);
+        if (!cert)
+            goto out;
+        key = read_pem(key_path, err);
+        if (!key)
+            goto out;
+    }
+    if (store_open(db_url, 0, &probe, err) != RC_OK || store_check_schema(probe, err) != RC_OK)
+        goto out;
+    const char *backend = store_backend(probe); /* static */
+    store_close(probe);
+    probe = NULL;
+    if (store_pool_open(db_url, (size_t)threads, &pool, err) != RC_OK)
+        goto out;
+    m = metrics_new();
+    if (!m) {
+        rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+
+    /* Block the stop signals before MHD starts its threads, so they inherit the mask and
+     * only this thread's sigwait sees them. A client vanishing mid-write must not kill us. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    size_t nroutes = 0;
+    const struct http_route *routes = api_routes(&nroutes);
+    struct http_config cfg = {
+        .listen = listen,
+        .tls_cert = cert,
+        .tls_key = key,
+        .threads = (unsigned)threads,
+        .max_body = (size_t)max_body,
+        .conn_timeout_s = (unsigned)timeout,
+        .per_ip_limit = (unsigned)per_ip,
+        .max_connections = (unsigned)max_conn,
+        .conn_memory = HTTP_DEFAULT_CONN_MEMORY,
+        .routes = routes,
+        .nroutes = nroutes,
+        .pool = pool,
+        .metrics = m,
+    };
+    if (http_start(&cfg, &srv, err) != RC_OK)
+        goto out;
+    /* The key is in GnuTLS's hands now; drop our copy. */
+    if (key) {
+        explicit_bzero(key, strlen(key));
+        free(key);
+        key = NULL;
+    }
+    const char *host_end = strrchr(listen, ':');
+    log_msg(LOG_LVL_INFO,
+            "listening on %s://%.*s:%u (%s database, %llu threads, max body %llu bytes)",
+            plain ? "http" : "https", (int)(host_end - listen), listen, http_port(srv), backend,
+            threads, max_body);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_msg(LOG_LVL_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_stop(srv);
+    srv = NULL;
+    log_msg(LOG_LVL_INFO, "stopped");
+    status = 0;
+out:
+    if (status != 0)
+        fprintf(stderr, "rollcall-server serve: %s\n", err);
+    http_stop(srv);
+    store_close(probe);
+    store_pool_close(pool);
+    metrics_free(m);
+    free(cert);
+    if (key) {
+        explicit_bzero(key, strlen(key));
+        free(key);
+    }
+    return status;
+}

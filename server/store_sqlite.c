@@ -1,0 +1,941 @@
+/* The SQLite back-end of store.h: all of its SQL lives in this file.
+ *
+ * Each connection: WAL journal (readers never block the writer), synchronous=FULL (an
+ * acknowledged batch survives a power cut: the agent may forget what the server acknowledged),
+ * foreign keys on, a busy timeout so concurrent writers from the pool wait instead of failing.
+ * Tables are STRICT so a wrong type is an error, not a silent conversion.
+ *
+ * Schema versions live in schema_migrations (one row per applied migration); the version is
+ * its largest number, 0 when the table does not exist. */
+#include "rc.h"
+#include "store.h"
+#include "store_backend.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+enum {
+    SQLITE_BUSY_TIMEOUT_MS = 10000,
+};
+
+struct store_sqlite {
+    struct store base; /* first: store.c sees only this */
+    sqlite3 *db;
+};
+
+struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+/* Numbered migrations, applied in order; never edit one that has shipped, add the next. */
+static const struct migration migrations[] = {
+    {1, "identities: tokens, institutions, fences, devices",
+     "CREATE TABLE tokens ("
+     "  id INTEGER PRIMARY KEY,"
+     "  hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64)," /* SHA-256 hex of the token */
+     "  name TEXT NOT NULL UNIQUE,"
+     "  role TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL," /* UTC ms */
+     "  revoked_at INTEGER"
+     ") STRICT;"
+     "CREATE TABLE institutions ("
+     "  id TEXT PRIMARY KEY,"
+     "  district TEXT CHECK (district IS NULL OR length(district) = 6),"
+     "  pseudonym_key BLOB NOT NULL CHECK (length(pseudonym_key) = 32)," /* HMAC-SHA-256 key */
+     "  created_at INTEGER NOT NULL"
+     ") STRICT;"
+     /* Every version of every venue fence; the current one has superseded_at NULL. A fence
+      * is replaced only by an admin (import fences); history is kept for re-judging. */
+     "CREATE TABLE fences ("
+     "  id TEXT NOT NULL,"
+     "  version INTEGER NOT NULL CHECK (version >= 1),"
+     "  geojson TEXT NOT NULL,"
+     "  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+     "  created_at INTEGER NOT NULL,"
+     "  created_by TEXT NOT NULL," /* token name */
+     "  superseded_at INTEGER,"
+     "  PRIMARY KEY (id, version)"
+     ") STRICT;"
+     "CREATE UNIQUE INDEX fences_current ON fences(id) WHERE superseded_at IS NULL;"
+     "CREATE TABLE devices ("
+     "  id TEXT PRIMARY KEY,"
+     "  institution TEXT NOT NULL REFERENCES institutions(id),"
+     "  public_key_pem TEXT NOT NULL,"
+     "  profile TEXT,"
+     "  fence TEXT," /* the venue fence id it was enrolled with */
+     "  enrolled_at INTEGER NOT NULL,"
+     "  last_seen_at INTEGER"
+     ") STRICT;"
+     "CREATE INDEX devices_institution ON devices(institution);"},
+    {2, "evidence: events, chain heads, findings",
+     /* Each event exactly as received (raw bytes, hashed as received) plus the columns
+      * reports query. (device, seq) is unique: the same bytes again are a duplicate, other
+      * bytes at a stored seq are a finding, never an overwrite. */
+     "CREATE TABLE events ("
+     "  id INTEGER PRIMARY KEY,"
+     "  device TEXT NOT NULL REFERENCES devices(id),"
+     "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+     "  event_id TEXT NOT NULL," /* UUIDv7 from the device */
+     "  raw BLOB NOT NULL,"
+     "  hash TEXT NOT NULL CHECK (length(hash) = 64),"
+     "  prev TEXT NOT NULL CHECK (length(prev) = 64),"
+     "  type TEXT NOT NULL,"
+     "  ts INTEGER NOT NULL," /* device clock, UTC ms */
+     "  trainee TEXT,"        /* pseudonym */
+     "  trainee_masked TEXT,"
+     "  class TEXT,"
+     "  session TEXT,"
+     "  verdict TEXT,"        /* the kiosk's advice */
+     "  server_verdict TEXT," /* re-judged from the raw fix and the server's fence copy */
+     "  distance_m REAL,"
+     "  fence TEXT,"
+     "  received_at INTEGER NOT NULL," /* server clock, UTC ms */
+     "  UNIQUE (device, seq)"
+     ") STRICT;"
+     "CREATE INDEX events_class_ts ON events(class, ts);"
+     "CREATE INDEX events_trainee_ts ON events(trainee, ts);"
+     "CREATE TABLE chain_heads ("
+     "  device TEXT PRIMARY KEY REFERENCES devices(id),"
+     "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+     "  hash TEXT NOT NULL CHECK (length(hash) = 64),"
+     "  updated_at INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE findings ("
+     "  id INTEGER PRIMARY KEY,"
+     "  kind TEXT NOT NULL,"
+     "  severity TEXT NOT NULL,"
+     "  device TEXT,"
+     "  seq INTEGER,"
+     "  institution TEXT,"
+     "  class TEXT,"
+     "  trainee TEXT,"
+     "  detail TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  reviewed_by TEXT,"
+     "  reviewed_at INTEGER,"
+     "  approved INTEGER CHECK (approved IS NULL OR approved IN (0, 1))"
+     ") STRICT;"
+     "CREATE INDEX findings_device_seq ON findings(device, seq);"
+     "CREATE INDEX findings_class ON findings(class);"},
+    {3, "ingest: device profile accuracy and health, event fix and recording columns",
+     "ALTER TABLE devices ADD COLUMN assumed_eph_m REAL;"
+     "ALTER TABLE devices ADD COLUMN status_queue INTEGER;"   /* latest heartbeat queue */
+     "ALTER TABLE devices ADD COLUMN status_skew_ms INTEGER;" /* latest clock skew_ms */
+     "ALTER TABLE devices ADD COLUMN status_gnss TEXT;"       /* latest gnss event kind */
+     "ALTER TABLE devices ADD COLUMN status_fix_mode INTEGER;"
+     "ALTER TABLE devices ADD COLUMN status_fix_ts INTEGER;"
+     "ALTER TABLE events ADD COLUMN boot TEXT;"
+     "ALTER TABLE events ADD COLUMN mono_ms INTEGER;"
+     "ALTER TABLE events ADD COLUMN fix_lat REAL;"
+     "ALTER TABLE events ADD COLUMN fix_lon REAL;"
+     "ALTER TABLE events ADD COLUMN fix_eph REAL;"
+     "ALTER TABLE events ADD COLUMN fix_mode INTEGER;"
+     "ALTER TABLE events ADD COLUMN fix_time INTEGER;"
+     "ALTER TABLE events ADD COLUMN fix_source TEXT;"
+     "ALTER TABLE events ADD COLUMN server_distance_m REAL;"
+     "ALTER TABLE events ADD COLUMN server_fence_version INTEGER;"
+     "ALTER TABLE events ADD COLUMN camera TEXT;"
+     "ALTER TABLE events ADD COLUMN file TEXT;"
+     "ALTER TABLE events ADD COLUMN start_ts INTEGER;"
+     "ALTER TABLE events ADD COLUMN end_ts INTEGER;"
+     "ALTER TABLE events ADD COLUMN kind TEXT;"
+     "CREATE INDEX events_device_type ON events(device, type, seq);"},
+};
+
+enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
+
+static struct store_sqlite *sq(store *st)
+{
+    return (struct store_sqlite *)st;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int db_fail(sqlite3 *db, char *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(db);
+    if ((code & 0xff) == SQLITE_CONSTRAINT)
+        return rc_fail(err, RC_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
+    if ((code & 0xff) == SQLITE_FULL)
+        return rc_fail(err, RC_FULL, "%s: %s", what, sqlite3_errmsg(db));
+    return rc_fail(err, RC_DB, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, const char *what)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(db, err, what);
+    return RC_OK;
+}
+
+static void sqlite_close(store *st)
+{
+    struct store_sqlite *s = sq(st);
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
+{
+    int rc = RC_OK;
+    struct store_sqlite *s = NULL;
+    struct stat sb;
+    if (!(flags & STORE_OPEN_CREATE) && stat(path, &sb) != 0)
+        return rc_fail(err, RC_NOTFOUND, "no database at %s: run 'rollcall-server migrate'", path);
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    s->base.ops = &store_sqlite_ops;
+    /* NOMUTEX: a handle is used by one thread at a time (store.h), so SQLite's own
+     * per-connection mutex would only cost time. */
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    if (flags & STORE_OPEN_CREATE)
+        oflags |= SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+        rc = rc_fail(err, RC_DB, "cannot open %s: %s", path,
+                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto out;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    if (sqlite3_busy_timeout(s->db, SQLITE_BUSY_TIMEOUT_MS) != SQLITE_OK) {
+        rc = db_fail(s->db, err, "busy timeout");
+        goto out;
+    }
+    rc = exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+              err, path);
+    if (rc != RC_OK)
+        goto out;
+    *out = &s->base;
+    return RC_OK;
+out:
+    sqlite3_close_v2(s->db);
+    free(s);
+    return rc;
+}
+
+static int sqlite_schema_version(store *st, int *version, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    *version = 0;
+    const char *sql = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                      "'schema_migrations'";
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading the schema version");
+        goto out;
+    }
+    int exists = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (!exists)
+        goto out;
+    sql = "SELECT coalesce(max(version), 0) FROM schema_migrations";
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading the schema version");
+        goto out;
+    }
+    *version = sqlite3_column_int(q, 0);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Applies one migration in its own transaction, re-reading the version under the write lock
+ * so two processes migrating at once apply each step exactly once. */
+static int apply(sqlite3 *db, store *st, const struct migration *m, char *err)
+{
+    int rc = exec(db, "BEGIN IMMEDIATE", err, "starting a migration");
+    if (rc != RC_OK)
+        return rc;
+    rc = exec(db,
+              "CREATE TABLE IF NOT EXISTS schema_migrations ("
+              "  version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL"
+              ") STRICT",
+              err, "creating schema_migrations");
+    if (rc != RC_OK)
+        goto out;
+    int v = 0;
+    rc = sqlite_schema_version(st, &v, err);
+    if (rc != RC_OK || v >= m->version)
+        goto out;
+    if (v != m->version - 1) {
+        rc = rc_fail(err, RC_CORRUPT, "schema at version %d cannot take migration %d", v,
+                     m->version);
+        goto out;
+    }
+    char what[128];
+    snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
+    rc = exec(db, m->sql, err, what);
+    if (rc != RC_OK)
+        goto out;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO schema_migrations(version, name, applied_at) "
+                           "VALUES (?1, ?2, ?3)",
+                           -1, &q, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, what);
+        goto out;
+    }
+    sqlite3_bind_int(q, 1, m->version);
+    sqlite3_bind_text(q, 2, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now_ms());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_fail(db, err, what);
+    sqlite3_finalize(q);
+out:
+    if (rc == RC_OK)
+        rc = exec(db, "COMMIT", err, "committing a migration");
+    if (rc != RC_OK)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int sqlite_migrate_to(store *st, int target, int *from, int *to, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    int rc = sqlite_schema_version(st, from, err);
+    if (rc != RC_OK)
+        return rc;
+    *to = *from;
+    if (*from > MIGRATIONS)
+        return rc_fail(err, RC_STATE,
+                       "database schema is at version %d, newer than this program's %d: "
+                       "upgrade rollcall-server",
+                       *from, MIGRATIONS);
+    for (int i = 0; i < MIGRATIONS && migrations[i].version <= target; i++) {
+        rc = apply(db, st, &migrations[i], err);
+        if (rc != RC_OK)
+            break;
+    }
+    int rc2 = sqlite_schema_version(st, to, rc == RC_OK ? err : NULL);
+    return rc != RC_OK ? rc : rc2;
+}
+
+static int sqlite_begin(store *st, char *err)
+{
+    return exec(sq(st)->db, "BEGIN IMMEDIATE", err, "begin");
+}
+
+static int sqlite_commit(store *st, char *err)
+{
+    return exec(sq(st)->db, "COMMIT", err, "commit");
+}
+
+static void sqlite_rollback(store *st)
+{
+    sqlite3_exec(sq(st)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int sqlite_token_insert(store *st, const struct store_token *t, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO tokens(hash, name, role, created_at) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "storing a token");
+    sqlite3_bind_text(q, 1, t->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, t->role, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, t->created_at_ms);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        rc = db_fail(db, err, "storing a token");
+        if (rc == RC_CONFLICT)
+            rc = rc_fail(err, RC_CONFLICT, "a token named '%s' exists already", t->name);
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Copies a text column into a fixed buffer; RC_CORRUPT when it does not fit. */
+static int column_text(sqlite3_stmt *q, int col, char *out, size_t n, char *err)
+{
+    const unsigned char *s = sqlite3_column_text(q, col);
+    size_t len = (size_t)sqlite3_column_bytes(q, col);
+    if (!s) {
+        out[0] = '\0';
+        return RC_OK;
+    }
+    if (len >= n)
+        return rc_fail(err, RC_CORRUPT, "stored value in column %d longer than %zu bytes", col,
+                       n - 1);
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return RC_OK;
+}
+
+static int sqlite_token_lookup(store *st, const char *hash_hex, struct store_token *out, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, hash, name, role, created_at FROM tokens "
+                           "WHERE hash = ?1 AND revoked_at IS NULL",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "looking up a token");
+    sqlite3_bind_text(q, 1, hash_hex, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "unknown token");
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "looking up a token");
+        goto out;
+    }
+    out->id = sqlite3_column_int64(q, 0);
+    if ((rc = column_text(q, 1, out->hash, sizeof out->hash, err)) != RC_OK ||
+        (rc = column_text(q, 2, out->name, sizeof out->name, err)) != RC_OK ||
+        (rc = column_text(q, 3, out->role, sizeof out->role, err)) != RC_OK)
+        goto out;
+    out->created_at_ms = sqlite3_column_int64(q, 4);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_device_count_seen(store *st, int64_t *n, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM devices WHERE last_seen_at IS NOT NULL", -1,
+                           &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW)
+        rc = db_fail(db, err, "counting devices");
+    else
+        *n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_device_list(store *st, const char *institution, size_t limit,
+                              int (*fn)(const struct store_device *, void *), void *ctx, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT d.id, d.institution, d.enrolled_at, "
+                           "coalesce(d.last_seen_at, 0), coalesce(h.seq, 0), "
+                           "coalesce(d.profile, ''), coalesce(d.fence, ''), d.status_queue, "
+                           "d.status_skew_ms, coalesce(d.status_gnss, ''), d.status_fix_mode, "
+                           "d.status_fix_ts "
+                           "FROM devices d LEFT JOIN chain_heads h ON h.device = d.id "
+                           "WHERE ?2 IS NULL OR d.institution = ?2 "
+                           "ORDER BY d.id LIMIT ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "listing devices");
+    sqlite3_bind_int64(q, 1, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
+    if (institution)
+        sqlite3_bind_text(q, 2, institution, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_device d = {0};
+        if ((rc = column_text(q, 0, d.id, sizeof d.id, err)) != RC_OK ||
+            (rc = column_text(q, 1, d.institution, sizeof d.institution, err)) != RC_OK ||
+            (rc = column_text(q, 5, d.profile, sizeof d.profile, err)) != RC_OK ||
+            (rc = column_text(q, 6, d.fence, sizeof d.fence, err)) != RC_OK ||
+            (rc = column_text(q, 9, d.status.gnss, sizeof d.status.gnss, err)) != RC_OK)
+            goto out;
+        d.enrolled_at_ms = sqlite3_column_int64(q, 2);
+        d.last_seen_at_ms = sqlite3_column_int64(q, 3);
+        d.head_seq = sqlite3_column_int64(q, 4);
+        d.status.has_queue = sqlite3_column_type(q, 7) != SQLITE_NULL;
+        d.status.queue = sqlite3_column_int64(q, 7);
+        d.status.has_skew = sqlite3_column_type(q, 8) != SQLITE_NULL;
+        d.status.clock_skew_ms = sqlite3_column_int64(q, 8);
+        d.status.has_fix = sqlite3_column_type(q, 10) != SQLITE_NULL;
+        d.status.fix_mode = sqlite3_column_int(q, 10);
+        d.status.fix_ts_ms = sqlite3_column_int64(q, 11);
+        if ((rc = fn(&d, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "listing devices");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* Binds s, or NULL when s is NULL or "". */
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+/* Runs a statement that returns no rows; what names it in errors. */
+static int step_done(sqlite3 *db, sqlite3_stmt *q, char *err, const char *what)
+{
+    int rc = RC_OK;
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_fail(db, err, what);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_enrolment_get(store *st, const char *id, struct store_enrolment *out, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, institution, public_key_pem, coalesce(profile, ''), "
+                           "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at "
+                           "FROM devices WHERE id = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading a device");
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "device '%s' is not enrolled", id);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading a device");
+        goto out;
+    }
+    if ((rc = column_text(q, 0, out->id, sizeof out->id, err)) != RC_OK ||
+        (rc = column_text(q, 1, out->institution, sizeof out->institution, err)) != RC_OK ||
+        (rc = column_text(q, 2, out->public_key_pem, sizeof out->public_key_pem, err)) != RC_OK ||
+        (rc = column_text(q, 3, out->profile, sizeof out->profile, err)) != RC_OK ||
+        (rc = column_text(q, 4, out->fence, sizeof out->fence, err)) != RC_OK)
+        goto out;
+    out->assumed_eph_m = sqlite3_column_double(q, 5);
+    out->enrolled_at_ms = sqlite3_column_int64(q, 6);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_enrolment_insert(store *st, const struct store_enrolment *e, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO devices(id, institution, public_key_pem, profile, fence, "
+                           "assumed_eph_m, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "enrolling a device");
+    sqlite3_bind_text(q, 1, e->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, e->institution, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, e->public_key_pem, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 4, e->profile);
+    bind_text_or_null(q, 5, e->fence);
+    sqlite3_bind_double(q, 6, e->assumed_eph_m);
+    sqlite3_bind_int64(q, 7, e->enrolled_at_ms);
+    int rc = step_done(db, q, err, "enrolling a device");
+    if (rc == RC_CONFLICT) {
+        /* Either the id is taken or the institution does not exist (foreign key). */
+        int ext = sqlite3_extended_errcode(db);
+        if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return rc_fail(err, RC_NOTFOUND, "institution '%s' does not exist", e->institution);
+        return rc_fail(err, RC_CONFLICT, "device '%s' is enrolled already", e->id);
+    }
+    return rc;
+}
+
+static int sqlite_enrolment_update(store *st, const struct store_enrolment *e, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE devices SET profile = ?2, fence = ?3, assumed_eph_m = ?4 "
+                           "WHERE id = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "updating a device");
+    sqlite3_bind_text(q, 1, e->id, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 2, e->profile);
+    bind_text_or_null(q, 3, e->fence);
+    sqlite3_bind_double(q, 4, e->assumed_eph_m);
+    int rc = step_done(db, q, err, "updating a device");
+    if (rc == RC_OK && sqlite3_changes(db) != 1)
+        rc = rc_fail(err, RC_NOTFOUND, "device '%s' is not enrolled", e->id);
+    return rc;
+}
+
+static int sqlite_institution_key(store *st, const char *id, const uint8_t *candidate,
+                                  int64_t now_ms, uint8_t *key, bool *created, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    *created = false;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO institutions(id, pseudonym_key, created_at) "
+                           "VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "creating an institution");
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, candidate, STORE_INSTITUTION_KEY_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now_ms);
+    rc = step_done(db, q, err, "creating an institution");
+    if (rc != RC_OK)
+        return rc;
+    *created = sqlite3_changes(db) == 1;
+    q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT pseudonym_key FROM institutions WHERE id = ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading an institution");
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading an institution");
+        goto out;
+    }
+    if (sqlite3_column_bytes(q, 0) != STORE_INSTITUTION_KEY_LEN) {
+        rc = rc_fail(err, RC_CORRUPT, "institution '%s' has a key of the wrong length", id);
+        goto out;
+    }
+    memcpy(key, sqlite3_column_blob(q, 0), STORE_INSTITUTION_KEY_LEN);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_head_get(store *st, const char *device, struct store_head *out, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    out->seq = 0;
+    memset(out->hash, '0', STORE_HASH_HEX_LEN);
+    out->hash[STORE_HASH_HEX_LEN] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM chain_heads WHERE device = ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading a chain head");
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        out->seq = sqlite3_column_int64(q, 0);
+        rc = column_text(q, 1, out->hash, sizeof out->hash, err);
+        if (rc == RC_OK && strlen(out->hash) != STORE_HASH_HEX_LEN)
+            rc = rc_fail(err, RC_CORRUPT, "chain head of '%s' has a malformed hash", device);
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(db, err, "reading a chain head");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_head_advance(store *st, const char *device, int64_t seq, const char *hash,
+                               int64_t now_ms, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    /* The WHERE makes a backwards move change nothing, which is then reported. */
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO chain_heads(device, seq, hash, updated_at) "
+                           "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(device) DO UPDATE SET "
+                           "seq = excluded.seq, hash = excluded.hash, "
+                           "updated_at = excluded.updated_at WHERE excluded.seq > chain_heads.seq",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "advancing a chain head");
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, seq);
+    sqlite3_bind_text(q, 3, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, now_ms);
+    int rc = step_done(db, q, err, "advancing a chain head");
+    if (rc == RC_OK && sqlite3_changes(db) != 1)
+        rc = rc_fail(err, RC_CONFLICT, "chain head of '%s' is at or beyond seq %lld already",
+                     device, (long long)seq);
+    return rc;
+}
+
+static int sqlite_event_insert(store *st, const struct store_event *e, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(
+            db,
+            "INSERT INTO events(device, seq, event_id, raw, hash, prev, type, ts, trainee, "
+            "trainee_masked, class, session, verdict, server_verdict, distance_m, fence, "
+            "received_at, boot, mono_ms, fix_lat, fix_lon, fix_eph, fix_mode, fix_time, "
+            "fix_source, server_distance_m, server_fence_version, camera, file, start_ts, "
+            "end_ts, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+            "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, "
+            "?31, ?32)",
+            -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "storing an event");
+    sqlite3_bind_text(q, 1, e->device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, e->seq);
+    sqlite3_bind_text(q, 3, e->event_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(q, 4, e->raw, e->raw_len, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, e->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, e->prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 7, e->type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 8, e->ts_ms);
+    bind_text_or_null(q, 9, e->trainee);
+    bind_text_or_null(q, 10, e->trainee_masked);
+    bind_text_or_null(q, 11, e->class_id);
+    bind_text_or_null(q, 12, e->session);
+    bind_text_or_null(q, 13, e->verdict);
+    bind_text_or_null(q, 14, e->server_verdict);
+    if (e->has_distance)
+        sqlite3_bind_double(q, 15, e->distance_m);
+    bind_text_or_null(q, 16, e->fence);
+    sqlite3_bind_int64(q, 17, e->received_at_ms);
+    bind_text_or_null(q, 18, e->boot);
+    sqlite3_bind_int64(q, 19, e->mono_ms);
+    if (e->has_fix) {
+        sqlite3_bind_double(q, 20, e->fix_lat);
+        sqlite3_bind_double(q, 21, e->fix_lon);
+        if (e->has_eph)
+            sqlite3_bind_double(q, 22, e->fix_eph);
+        sqlite3_bind_int(q, 23, e->fix_mode);
+        if (e->has_fix_time)
+            sqlite3_bind_int64(q, 24, e->fix_time_ms);
+        bind_text_or_null(q, 25, e->fix_source);
+    }
+    if (e->has_server_distance)
+        sqlite3_bind_double(q, 26, e->server_distance_m);
+    if (e->server_fence_version > 0)
+        sqlite3_bind_int(q, 27, e->server_fence_version);
+    bind_text_or_null(q, 28, e->camera);
+    bind_text_or_null(q, 29, e->file);
+    if (e->has_start)
+        sqlite3_bind_int64(q, 30, e->start_ms);
+    if (e->has_end)
+        sqlite3_bind_int64(q, 31, e->end_ms);
+    bind_text_or_null(q, 32, e->kind);
+    int rc = step_done(db, q, err, "storing an event");
+    if (rc == RC_CONFLICT)
+        rc = rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already", (long long)e->seq,
+                     e->device);
+    return rc;
+}
+
+static int sqlite_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap,
+                            size_t *len, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db, "SELECT raw FROM events WHERE device = ?1 AND seq = ?2", -1, &q,
+                           NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading an event");
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, seq);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "no event %lld of '%s'", (long long)seq, device);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading an event");
+        goto out;
+    }
+    const void *raw = sqlite3_column_blob(q, 0);
+    size_t n = (size_t)sqlite3_column_bytes(q, 0);
+    if (n >= cap) {
+        rc = rc_fail(err, RC_LIMIT, "stored event %lld of '%s' is over %zu bytes", (long long)seq,
+                     device, cap - 1);
+        goto out;
+    }
+    if (n)
+        memcpy(buf, raw, n);
+    buf[n] = '\0';
+    *len = n;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_device_seen(store *st, const char *device, const struct store_device_status *s,
+                              int64_t now_ms, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE devices SET last_seen_at = ?2, "
+                           "status_queue = CASE WHEN ?3 THEN ?4 ELSE status_queue END, "
+                           "status_skew_ms = CASE WHEN ?5 THEN ?6 ELSE status_skew_ms END, "
+                           "status_gnss = coalesce(?7, status_gnss), "
+                           "status_fix_mode = CASE WHEN ?8 THEN ?9 ELSE status_fix_mode END, "
+                           "status_fix_ts = CASE WHEN ?8 THEN ?10 ELSE status_fix_ts END "
+                           "WHERE id = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "updating a device");
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, now_ms);
+    sqlite3_bind_int(q, 3, s->has_queue);
+    sqlite3_bind_int64(q, 4, s->queue);
+    sqlite3_bind_int(q, 5, s->has_skew);
+    sqlite3_bind_int64(q, 6, s->clock_skew_ms);
+    bind_text_or_null(q, 7, s->gnss);
+    sqlite3_bind_int(q, 8, s->has_fix);
+    sqlite3_bind_int(q, 9, s->fix_mode);
+    sqlite3_bind_int64(q, 10, s->fix_ts_ms);
+    int rc = step_done(db, q, err, "updating a device");
+    if (rc == RC_OK && sqlite3_changes(db) != 1)
+        rc = rc_fail(err, RC_NOTFOUND, "device '%s' is not enrolled", device);
+    return rc;
+}
+
+static int sqlite_finding_insert(store *st, const struct store_finding *f, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO findings(kind, severity, device, seq, institution, class, "
+                           "trainee, detail, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                           "substr(?8, 1, ?10), ?9)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "recording a finding");
+    sqlite3_bind_text(q, 1, f->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, f->severity, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 3, f->device);
+    if (f->seq > 0)
+        sqlite3_bind_int64(q, 4, f->seq);
+    bind_text_or_null(q, 5, f->institution);
+    bind_text_or_null(q, 6, f->class_id);
+    bind_text_or_null(q, 7, f->trainee);
+    sqlite3_bind_text(q, 8, f->detail ? f->detail : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 9, f->created_at_ms);
+    sqlite3_bind_int(q, 10, STORE_DETAIL_MAX);
+    return step_done(db, q, err, "recording a finding");
+}
+
+static int sqlite_fence_current(store *st, const char *id, struct store_fence *out, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, version, geojson, sha256, created_at FROM fences "
+                           "WHERE id = ?1 AND superseded_at IS NULL",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading a fence");
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "no fence '%s'", id);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading a fence");
+        goto out;
+    }
+    if ((rc = column_text(q, 0, out->id, sizeof out->id, err)) != RC_OK ||
+        (rc = column_text(q, 3, out->sha256, sizeof out->sha256, err)) != RC_OK)
+        goto out;
+    out->version = sqlite3_column_int(q, 1);
+    out->created_at_ms = sqlite3_column_int64(q, 4);
+    size_t n = (size_t)sqlite3_column_bytes(q, 2);
+    const unsigned char *text = sqlite3_column_text(q, 2);
+    out->geojson = malloc(n + 1);
+    if (!out->geojson) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    if (n)
+        memcpy(out->geojson, text, n);
+    out->geojson[n] = '\0';
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_fence_put(store *st, const char *id, const char *geojson, const char *sha256,
+                            const char *created_by, int64_t now_ms, bool replace,
+                            enum store_fence_outcome *outcome, int *version, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    struct store_fence cur;
+    int rc = sqlite_fence_current(st, id, &cur, err);
+    int next = 1;
+    if (rc == RC_OK) {
+        bool same = strcmp(cur.sha256, sha256) == 0;
+        int v = cur.version;
+        store_fence_clear(&cur);
+        if (same) {
+            *outcome = STORE_FENCE_SAME;
+            *version = v;
+            return RC_OK;
+        }
+        if (!replace)
+            return rc_fail(err, RC_CONFLICT,
+                           "fence '%s' is stored with another geometry (version %d); an admin "
+                           "replaces it with 'rollcall-server import fences'",
+                           id, v);
+        if (sqlite3_prepare_v2(db,
+                               "UPDATE fences SET superseded_at = ?2 "
+                               "WHERE id = ?1 AND superseded_at IS NULL",
+                               -1, &q, NULL) != SQLITE_OK)
+            return db_fail(db, err, "replacing a fence");
+        sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, now_ms);
+        if ((rc = step_done(db, q, err, "replacing a fence")) != RC_OK)
+            return rc;
+        q = NULL;
+        next = v + 1;
+    } else if (rc != RC_NOTFOUND) {
+        return rc;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO fences(id, version, geojson, sha256, created_at, "
+                           "created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "storing a fence");
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, next);
+    sqlite3_bind_text(q, 3, geojson, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, now_ms);
+    sqlite3_bind_text(q, 6, created_by, -1, SQLITE_STATIC);
+    rc = step_done(db, q, err, "storing a fence");
+    if (rc != RC_OK)
+        return rc;
+    *outcome = next == 1 ? STORE_FENCE_NEW : STORE_FENCE_REPLACED;
+    *version = next;
+    return RC_OK;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .latest = MIGRATIONS,
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .schema_version = sqlite_schema_version,
+    .migrate_to = sqlite_migrate_to,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .token_insert = sqlite_token_insert,
+    .token_lookup = sqlite_token_lookup,
+    .device_count_seen = sqlite_device_count_seen,
+    .device_list = sqlite_device_list,
+    .enrolment_get = sqlite_enrolment_get,
+    .enrolment_insert = sqlite_enrolment_insert,
+    .enrolment_update = sqlite_enrolment_update,
+    .institution_key = sqlite_institution_key,
+    .head_get = sqlite_head_get,
+    .head_advance = sqlite_head_advance,
+    .event_insert = sqlite_event_insert,
+    .event_raw = sqlite_event_raw,
+    .device_seen = sqlite_device_seen,
+    .finding_insert = sqlite_finding_insert,
+    .fence_current = sqlite_fence_current,
+    .fence_put = sqlite_fence_put,
+};

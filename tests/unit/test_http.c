@@ -1,0 +1,73 @@
+/* http: route pattern matching ({id} captures, exact literal segments, no trailing slash, no
+ * empty or oversized or odd-character captures). The daemon itself is exercised by
+ * tests/integration/test_server_basic.py over real sockets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "http.h"
+
+#include <string.h>
+
+static void literal_and_captured_segments(void **state)
+{
+    (void)state;
+    const char *params[HTTP_PARAMS_MAX];
+    size_t n = 99;
+    char seg[HTTP_PARAMS_MAX * (HTTP_SEGMENT_MAX + 1)];
+    assert_true(http_route_match("/healthz", "/healthz", params, &n, seg));
+    assert_int_equal(n, 0);
+    assert_true(http_route_match("/v1/classes/{id}/attendance",
+                                 "/v1/classes/TJ-2026-AI-0001/attendance", params, &n, seg));
+    assert_int_equal(n, 1);
+    assert_string_equal(params[0], "TJ-2026-AI-0001");
+    assert_true(http_route_match("/a/{x}/b/{y}", "/a/1/b/two.2", params, &n, seg));
+    assert_int_equal(n, 2);
+    assert_string_equal(params[0], "1");
+    assert_string_equal(params[1], "two.2");
+}
+
+static void mismatches(void **state)
+{
+    (void)state;
+    const char *params[HTTP_PARAMS_MAX];
+    size_t n;
+    char seg[HTTP_PARAMS_MAX * (HTTP_SEGMENT_MAX + 1)];
+    const char *p = "/v1/classes/{id}/attendance";
+    const char *bad[] = {
+        "/v1/classes//attendance",
+        "/v1/classes/X/attendance/",
+        "/v1/classes/X",
+        "/v1/classes/X/attendancex",
+        "/v1/classes/X/Attendance",
+        "/v1/classes/a b/attendance",
+        "/v1/classes/a%2Fb/attendance",
+        "v1/classes/X/attendance",
+        "",
+        "/",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(http_route_match(p, bad[i], params, &n, seg));
+    assert_false(http_route_match("/healthz", "/healthz/", params, &n, seg));
+    assert_false(http_route_match("/healthz", "/healthzz", params, &n, seg));
+    assert_false(http_route_match("/healthz", "//healthz", params, &n, seg));
+    char longpath[HTTP_SEGMENT_MAX + 20] = "/x/";
+    memset(longpath + 3, 'a', HTTP_SEGMENT_MAX + 1);
+    longpath[HTTP_SEGMENT_MAX + 4] = '\0';
+    assert_false(http_route_match("/x/{id}", longpath, params, &n, seg));
+    longpath[HTTP_SEGMENT_MAX + 3] = '\0';
+    assert_true(http_route_match("/x/{id}", longpath, params, &n, seg));
+    assert_int_equal(strlen(params[0]), HTTP_SEGMENT_MAX);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(literal_and_captured_segments),
+        cmocka_unit_test(mismatches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

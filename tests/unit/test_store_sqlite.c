@@ -1,0 +1,414 @@
+/* store + store_sqlite: URLs, migrations (recorded, idempotent, staged, refused when newer),
+ * transactions, tokens, the pool under concurrent writers. The database is inspected with
+ * SQLite's own API, not through the module under test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "rc.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* SHA-256("abc") (FIPS 180-2 appendix B.1) and ("") as stand-in token hashes. */
+#define HASH_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define HASH_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    char url[160];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/rc-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/server.db", f->dir);
+    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[200];
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs a one-value integer query on the file directly. */
+static long long raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    long long v = -1;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static bool raw_table_exists(const char *path, const char *table)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", table);
+    return raw_int(path, sql) == 1;
+}
+
+static void urls_are_parsed(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open("postgresql://rollcall@db/rollcall", 0, &st, err), RC_STATE);
+    assert_string_equal(err, "PostgreSQL back-end not available yet");
+    assert_null(st);
+    assert_int_equal(store_open("postgres://x", 0, &st, err), RC_STATE);
+    assert_int_equal(store_open("mysql://x", 0, &st, err), RC_INVAL);
+    assert_int_equal(store_open("sqlite:", 0, &st, err), RC_INVAL);
+    assert_int_equal(store_open("", 0, &st, err), RC_INVAL);
+    assert_int_equal(store_open("/var/lib/x.db", 0, &st, err), RC_INVAL);
+    /* Without CREATE a missing database is not made, and the advice names migrate. */
+    assert_int_equal(store_open(f->url, 0, &st, err), RC_NOTFOUND);
+    assert_non_null(strstr(err, "migrate"));
+    assert_int_not_equal(access(f->path, F_OK), 0);
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_string_equal(store_backend(st), "sqlite");
+    store_close(st);
+    /* WAL is set on the file itself. */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+static void migrations_are_recorded_and_idempotent(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    int from = -1, to = -1, v = -1;
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    int latest = store_schema_latest(st);
+    assert_true(latest >= 2);
+    assert_int_equal(store_schema_version(st, &v, err), RC_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_non_null(strstr(err, "run 'rollcall-server migrate'"));
+
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, latest);
+    assert_int_equal(store_check_schema(st, err), RC_OK);
+    /* One row per migration, numbered 1..latest. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), latest);
+    assert_int_equal(raw_int(f->path, "SELECT min(version) FROM schema_migrations"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), latest);
+    for (const char *const *t = (const char *const[]){"tokens", "institutions", "devices", "fences",
+                                                      "events", "chain_heads", "findings", NULL};
+         *t; t++)
+        assert_true(raw_table_exists(f->path, *t));
+
+    /* Again: nothing changes. */
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, latest);
+    assert_int_equal(to, latest);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), latest);
+    store_close(st);
+
+    /* A fresh connection to the same file sees the same version. */
+    assert_int_equal(store_open(f->url, 0, &st, err), RC_OK);
+    assert_int_equal(store_schema_version(st, &v, err), RC_OK);
+    assert_int_equal(v, latest);
+    store_close(st);
+}
+
+static void migrations_can_be_staged(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    int from = -1, to = -1;
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate_to(st, 1, &from, &to, err), RC_OK);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, 1);
+    assert_true(raw_table_exists(f->path, "tokens"));
+    assert_false(raw_table_exists(f->path, "events"));
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 1);
+    assert_int_equal(to, store_schema_latest(st));
+    assert_true(raw_table_exists(f->path, "events"));
+    assert_int_equal(store_migrate_to(st, 99, NULL, NULL, err), RC_INVAL);
+    store_close(st);
+}
+
+static void newer_database_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    raw_exec(f->path, "INSERT INTO schema_migrations VALUES (99, 'from the future', 0)");
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_STATE);
+    assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), 99);
+    store_close(st);
+}
+
+static struct store_token token(const char *hash, const char *name, const char *role)
+{
+    struct store_token t = {0};
+    snprintf(t.hash, sizeof t.hash, "%s", hash);
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.role, sizeof t.role, "%s", role);
+    t.created_at_ms = 1790000000123;
+    return t;
+}
+
+static void tokens_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct store_token t = token(HASH_ABC, "ops", "admin");
+    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
+    struct store_token got;
+    assert_int_equal(store_token_lookup(st, HASH_ABC, &got, err), RC_OK);
+    assert_string_equal(got.hash, HASH_ABC);
+    assert_string_equal(got.name, "ops");
+    assert_string_equal(got.role, "admin");
+    assert_true(got.created_at_ms == 1790000000123);
+    assert_int_equal(store_token_lookup(st, HASH_EMPTY, &got, err), RC_NOTFOUND);
+    assert_int_equal(store_token_lookup(st, "abc", &got, err), RC_INVAL);
+    /* Names and hashes are unique. */
+    struct store_token same_name = token(HASH_EMPTY, "ops", "enroll");
+    assert_int_equal(store_token_insert(st, &same_name, err), RC_CONFLICT);
+    struct store_token same_hash = token(HASH_ABC, "other", "enroll");
+    assert_int_equal(store_token_insert(st, &same_hash, err), RC_CONFLICT);
+    /* A revoked token is not found. */
+    raw_exec(f->path, "UPDATE tokens SET revoked_at = 1 WHERE name = 'ops'");
+    assert_int_equal(store_token_lookup(st, HASH_ABC, &got, err), RC_NOTFOUND);
+    store_close(st);
+}
+
+static void transactions_commit_and_roll_back(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    struct store_token got;
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_STATE);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_STATE);
+    struct store_token a = token(HASH_ABC, "a", "admin");
+    assert_int_equal(store_token_insert(st, &a, err), RC_OK);
+    store_rollback(st);
+    assert_int_equal(store_token_lookup(st, HASH_ABC, &got, err), RC_NOTFOUND);
+    assert_int_equal(store_commit(st, err), RC_STATE);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_token_insert(st, &a, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tokens"), 1);
+    store_rollback(st); /* without a transaction: no-op */
+    store_close(st);
+}
+
+static void devices_empty_until_enrolment(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    int64_t n = -1;
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    assert_int_equal(store_device_count_seen(st, &n, err), RC_OK);
+    assert_int_equal(n, 0);
+    /* Enrolment is later work; put rows in directly to check the read side. */
+    raw_exec(f->path,
+             "INSERT INTO institutions VALUES ('INST-0001', '120103', zeroblob(32), 1);"
+             "INSERT INTO devices(id, institution, public_key_pem, enrolled_at, last_seen_at) "
+             "VALUES ('K-02', 'INST-0001', 'pem', 1000, NULL),"
+             "       ('K-01', 'INST-0001', 'pem', 2000, 3000);"
+             "INSERT INTO chain_heads VALUES ('K-01', 7, '" HASH_ABC "', 3000);");
+    assert_int_equal(store_device_count_seen(st, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    store_close(st);
+    /* Foreign keys are enforced: a device of an unknown institution is refused. */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db,
+                                      "INSERT INTO devices(id, institution, public_key_pem, "
+                                      "enrolled_at) VALUES ('K-9', 'NOPE', 'pem', 1)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+    /* (device, seq) is unique among events. */
+    const char *ev = "INSERT INTO events(device, seq, event_id, raw, hash, prev, type, ts, "
+                     "received_at) VALUES ('K-01', 1, 'e', x'00', '" HASH_ABC "', '" HASH_ABC
+                     "', 'heartbeat', 1, 1)";
+    assert_int_equal(sqlite3_exec(db, ev, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, ev, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+struct walk {
+    char ids[4][STORE_ID_MAX + 1];
+    int64_t heads[4];
+    int n;
+};
+
+static int collect(const struct store_device *d, void *ctx)
+{
+    struct walk *w = ctx;
+    snprintf(w->ids[w->n], sizeof w->ids[0], "%s", d->id);
+    w->heads[w->n] = d->head_seq;
+    w->n++;
+    return 0;
+}
+
+static void devices_are_listed_in_order(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    devices_empty_until_enrolment(state);
+    assert_int_equal(store_open(f->url, 0, &st, err), RC_OK);
+    struct walk w = {0};
+    assert_int_equal(store_device_list(st, 10, collect, &w, err), RC_OK);
+    assert_int_equal(w.n, 2);
+    assert_string_equal(w.ids[0], "K-01");
+    assert_int_equal(w.heads[0], 7);
+    assert_string_equal(w.ids[1], "K-02");
+    assert_int_equal(w.heads[1], 0);
+    struct walk one = {0};
+    assert_int_equal(store_device_list(st, 1, collect, &one, err), RC_OK);
+    assert_int_equal(one.n, 1);
+    store_close(st);
+}
+
+enum { WRITERS = 4, WRITES_EACH = 25 };
+
+struct writer {
+    store_pool *pool;
+    int id;
+    int failures;
+};
+
+static void *write_tokens(void *arg)
+{
+    struct writer *w = arg;
+    char err[ERR_LEN];
+    for (int i = 0; i < WRITES_EACH; i++) {
+        store *st = store_pool_acquire(w->pool, 60000);
+        if (!st) {
+            w->failures++;
+            continue;
+        }
+        struct store_token t = {0};
+        snprintf(t.hash, sizeof t.hash, "%064d", w->id * 1000 + i);
+        snprintf(t.name, sizeof t.name, "w%d-%d", w->id, i);
+        snprintf(t.role, sizeof t.role, "admin");
+        if (store_begin(st, err) != RC_OK || store_token_insert(st, &t, err) != RC_OK ||
+            store_commit(st, err) != RC_OK)
+            w->failures++;
+        store_pool_release(w->pool, st);
+    }
+    return NULL;
+}
+
+static void pool_serves_concurrent_writers(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    store_close(st);
+
+    store_pool *pool = NULL;
+    assert_int_equal(store_pool_open(f->url, 0, &pool, err), RC_INVAL);
+    assert_int_equal(store_pool_open(f->url, 2, &pool, err), RC_OK);
+    store *a = store_pool_acquire(pool, 1000);
+    store *b = store_pool_acquire(pool, 1000);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_ptr_not_equal(a, b);
+    assert_null(store_pool_acquire(pool, 10)); /* both taken: gives up */
+    /* A connection released with an open transaction comes back rolled back. */
+    assert_int_equal(store_begin(a, err), RC_OK);
+    store_pool_release(pool, a);
+    store_pool_release(pool, b);
+    store_pool_close(pool);
+
+    assert_int_equal(store_pool_open(f->url, WRITERS, &pool, err), RC_OK);
+    pthread_t th[WRITERS];
+    struct writer w[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (struct writer){.pool = pool, .id = i + 1};
+        assert_int_equal(pthread_create(&th[i], NULL, write_tokens, &w[i]), 0);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    store_pool_close(pool);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tokens"), WRITERS * WRITES_EACH);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(urls_are_parsed, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrations_are_recorded_and_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrations_can_be_staged, setup, teardown),
+        cmocka_unit_test_setup_teardown(newer_database_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(tokens_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(transactions_commit_and_roll_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(devices_empty_until_enrolment, setup, teardown),
+        cmocka_unit_test_setup_teardown(devices_are_listed_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(pool_serves_concurrent_writers, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
