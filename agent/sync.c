@@ -671,6 +671,9 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
     int64_t after;
 
     memset(res, 0, sizeof *res);
+    res->outcome = SYNC_OUT_RETRY; /* until the pass ends */
+    if (!k->ob || !k->key)
+        return rc_fail(err, RC_STATE, "sync needs the outbox and the device key open");
     if ((rc = outbox_stats(k->ob, &stats, err)) != RC_OK)
         return rc;
     res->ack_seq = stats.ack_seq;

@@ -15,6 +15,9 @@ int sync_hook_run(struct kiosk *k, int64_t *next_ms, char *err)
     int rc = sync_state_load(k->ob, &st, err);
     if (rc != RC_OK)
         return rc;
+    /* The daemon opens the signing key only when there is something to sign. */
+    if (!k->key && (rc = crypto_key_load(k->cfg.key_file, &k->key, err)) != RC_OK)
+        return rc;
     if (st.next_retry_ms > now) {
         *next_ms = st.next_retry_ms - now; /* still backing off */
         return RC_OK;

@@ -8,14 +8,16 @@ through end to end):
   pass        relay untouched
   drop        close the client's connection at once, before connecting upstream
   delay       wait before connecting upstream, then relay with a small pause per chunk
-  reset_req   relay until N bytes went upstream (client to server), then reset both sides (RST)
-  reset_resp  relay until N bytes came back downstream, then reset both sides
+  reset_req   relay until N bytes went upstream (client to server), then reset both sides (RST);
+              N is drawn from 1..--max-up
+  reset_resp  relay until N bytes came back downstream, then reset both sides; N from
+              1..--max-down
   truncate    relay until N bytes came back downstream, then close both sides cleanly (FIN)
 
 Use it as a program:
   faultproxy.py --target 127.0.0.1:8443 [--listen 127.0.0.1:0] [--seed 1] [--duration 60]
                 [--mix pass=3,drop=1,delay=1,reset_req=1,reset_resp=1,truncate=1]
-                [--max-bytes 30000] [--port-file FILE]
+                [--max-up 30000] [--max-down 4000] [--port-file FILE]
 It prints the port it listens on ("listening 127.0.0.1:PORT"), runs until --duration seconds
 pass (or SIGINT/SIGTERM), then prints a JSON summary line: connections per fault and bytes
 relayed each way. Or import it: FaultProxy(target, seed=..., mix=...).start() / .stop().
@@ -78,6 +80,7 @@ def _close(sock):
 
 class _Conn:
     def __init__(self, proxy, client, fault, limit, delay):
+        """limit: the byte count at which a reset or truncation fault fires."""
         self.proxy = proxy
         self.client = client
         self.upstream = None
@@ -169,14 +172,16 @@ class _Conn:
 class FaultProxy:
     """A seeded fault-injecting TCP proxy; start() binds and returns the listening port."""
 
-    def __init__(self, target, listen=("127.0.0.1", 0), seed=1, mix=None, max_bytes=30000):
+    def __init__(self, target, listen=("127.0.0.1", 0), seed=1, mix=None, max_up=30000,
+                 max_down=4000):
         self.target = target
         self.listen = listen
         self.rng = random.Random(seed)
         self.rng_lock = threading.Lock()
         self.mix = mix or {"pass": 3, "drop": 1, "delay": 1, "reset_req": 1, "reset_resp": 1,
                            "truncate": 1}
-        self.max_bytes = max_bytes
+        self.max_up = max_up
+        self.max_down = max_down
         self.stats = {f: 0 for f in FAULTS}
         self.fired = {f: 0 for f in FAULTS}
         self.bytes_up = 0
@@ -207,7 +212,7 @@ class FaultProxy:
             names = [f for f in FAULTS if self.mix.get(f, 0) > 0]
             weights = [self.mix[f] for f in names]
             fault = self.rng.choices(names, weights)[0]
-            limit = self.rng.randint(1, self.max_bytes)
+            limit = self.rng.randint(1, self.max_up if fault == "reset_req" else self.max_down)
             delay = self.rng.uniform(0, DELAY_MAX_S)
         return fault, limit, delay
 
@@ -263,20 +268,22 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--duration", type=float, default=60.0, help="seconds to run (max 3600)")
     ap.add_argument("--mix", default="pass=3,drop=1,delay=1,reset_req=1,reset_resp=1,truncate=1")
-    ap.add_argument("--max-bytes", type=int, default=30000,
-                    help="a reset or truncation happens after 1..this many bytes")
+    ap.add_argument("--max-up", type=int, default=30000,
+                    help="reset_req fires after 1..this many bytes sent upstream")
+    ap.add_argument("--max-down", type=int, default=4000,
+                    help="reset_resp and truncate fire after 1..this many bytes sent back")
     ap.add_argument("--port-file", help="write the listening port here")
     args = ap.parse_args()
     if not 0 < args.duration <= 3600:
         ap.error("--duration must be in (0, 3600]")
-    if args.max_bytes < 1:
-        ap.error("--max-bytes must be at least 1")
+    if args.max_up < 1 or args.max_down < 1:
+        ap.error("--max-up and --max-down must be at least 1")
     try:
         mix = parse_mix(args.mix)
     except ValueError as e:
         ap.error(str(e))
     proxy = FaultProxy(_hostport(args.target), _hostport(args.listen), args.seed, mix,
-                       args.max_bytes)
+                       args.max_up, args.max_down)
     port = proxy.start()
     print("listening %s:%d" % (proxy.listen[0], port), flush=True)
     if args.port_file:
