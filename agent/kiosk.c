@@ -29,7 +29,7 @@ void kiosk_boot_id(char out[EVENT_UUID_LEN + 1])
             for (char *p = buf; *p; p++)
                 if (*p >= 'A' && *p <= 'F')
                     *p = (char)(*p - 'A' + 'a');
-            snprintf(out, EVENT_UUID_LEN + 1, "%s", buf);
+            snprintf(out, EVENT_UUID_LEN + 1, "%.36s", buf);
         }
     }
     fclose(f);
