@@ -367,6 +367,8 @@ int gnss_create(const struct gnss_config *cfg, gnss_watcher **out, char *err)
 
 static void disconnect(gnss_watcher *w, int64_t now, const char *why)
 {
+    /* A lost connection is worth a warning; each failed retry after it is not. */
+    enum log_level lvl = w->connected ? LOG_LVL_WARN : LOG_LVL_DEBUG;
     if (w->connected) {
         (void)gps_close(&w->gd);
         w->connected = false;
@@ -375,7 +377,7 @@ static void disconnect(gnss_watcher *w, int64_t now, const char *why)
     w->gd.gps_fd = -1;
     snprintf(w->st.last_error, sizeof(w->st.last_error), "%s", why);
     w->next_connect_mono = now + w->backoff_ms;
-    log_msg(LOG_LVL_WARN, "gpsd %s:%s: %s; retrying in %lld ms", w->host, w->port, why,
+    log_msg(lvl, "gpsd %s:%s: %s; retrying in %lld ms", w->host, w->port, why,
             (long long)w->backoff_ms);
     w->backoff_ms =
         w->backoff_ms * 2 > w->cfg.backoff_max_ms ? w->cfg.backoff_max_ms : w->backoff_ms * 2;

@@ -161,12 +161,13 @@ int gnss_fd(const gnss_watcher *w);
  * deadline) at now_mono_ms; -1 when only the socket matters. */
 int64_t gnss_timeout_ms(const gnss_watcher *w, int64_t now_mono_ms);
 /* Does what is due without blocking: connects when the backoff allows, reads what gpsd has
- * sent, runs the quality checks. Returns the number of new fixes (>= 0). */
+ * sent, runs the quality checks. Returns the number of new reports queued for gnss_pop_fix()
+ * (>= 0): one per epoch, usable fixes and no-fix reports that carry a GNSS time. */
 int gnss_process(gnss_watcher *w, int64_t now_mono_ms, int64_t now_real_ms);
 /* Waits up to timeout_ms (poll() on the socket, or sleeps until the next reconnect) and then
  * calls gnss_process() with the current clocks. Returns the number of new fixes. */
 int gnss_poll_once(gnss_watcher *w, int timeout_ms);
-/* Pops the oldest undelivered new fix; false when none. */
+/* Pops the oldest undelivered report (check gnss_fix_usable()); false when none. */
 bool gnss_pop_fix(gnss_watcher *w, struct gnss_fix *out);
 /* Pops the oldest undelivered finding; false when none. */
 bool gnss_pop_finding(gnss_watcher *w, struct gnss_finding *out);

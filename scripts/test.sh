@@ -26,8 +26,10 @@ build() { # dir, cmake options...
   shift
   cmake -S "$top" -B "$dir" -DROLLCALL_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" -j "$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
-  test "${PIPESTATUS[0]}" -eq 0
+  local rc=0
+  cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || rc=$?
+  grep -vE '^\[ *[0-9]+%\]' "$dir.build.log" || true
+  return "$rc"
 }
 
 mkdir -p build

@@ -57,9 +57,10 @@ def sentences_per_fix(log_path):
     return total / rmc if rmc else max(total, 1)
 
 
-def watch_tpv(port, timeout=READY_TIMEOUT_S, want=1, host="127.0.0.1"):
-    """Connects to gpsd, enables the JSON watch and returns the first `want` TPVs that carry
-    a time; raises TimeoutError when they do not come within timeout seconds."""
+def watch_tpv(port, timeout=READY_TIMEOUT_S, want=1, host="127.0.0.1", need_time=False):
+    """Connects to gpsd, enables the JSON watch and returns the first `want` TPVs (with
+    need_time, only TPVs that carry a time: gpsd 3.22 sends none while the receiver has no
+    fix); raises TimeoutError when they do not come within timeout seconds."""
     deadline = time.monotonic() + timeout
     got = []
     while time.monotonic() < deadline:
@@ -82,7 +83,7 @@ def watch_tpv(port, timeout=READY_TIMEOUT_S, want=1, host="127.0.0.1"):
                             msg = json.loads(line)
                         except ValueError:
                             continue
-                        if msg.get("class") == "TPV" and msg.get("time"):
+                        if msg.get("class") == "TPV" and (msg.get("time") or not need_time):
                             got.append(msg)
                             if len(got) >= want:
                                 return got
@@ -118,7 +119,7 @@ class Gpsfake:
         return "127.0.0.1:%d" % self.port
 
     def start(self, wait=True, timeout=READY_TIMEOUT_S):
-        """Starts gpsfake; with wait, returns once gpsd serves a TPV (else stops it and
+        """Starts gpsfake; with wait, returns once gpsd sends a TPV (else stops it and
         raises TimeoutError)."""
         if self.proc is not None:
             raise RuntimeError("gpsfake already running")
