@@ -4,10 +4,11 @@
  *   bench_pipe fill CONFIG N
  *       records N sign-ins/sign-outs in the kiosk's outbox through signin_record (each one a
  *       durable transaction, as in production), located at the profile's surveyed position;
- *   bench_pipe insert SERVER_DB OUT_DB BATCH
+ *   bench_pipe insert SERVER_DB OUT_DB DEVICE BATCH
  *       the baseline: copies the events table's schema from the collector's database into a
  *       new database with the collector's settings (WAL, synchronous=FULL) and inserts the
- *       same rows again, BATCH rows per transaction, with one prepared statement; prints
+ *       same rows of DEVICE (every column but the rowid) again, BATCH rows per transaction, with one
+ *       prepared statement; prints
  *       {"rows","seconds","rows_per_s"}.
  * Not a test: nothing is asserted about time. */
 #include "gnss.h"
@@ -83,7 +84,7 @@ static int fill(const char *config, long n)
     return 0;
 }
 
-static int insert(const char *server_db, const char *out_db, long batch)
+static int insert(const char *server_db, const char *out_db, const char *device, long batch)
 {
     sqlite3 *src = NULL, *dst = NULL;
     sqlite3_stmt *sel = NULL, *ins = NULL, *schema = NULL;
@@ -109,21 +110,33 @@ static int insert(const char *server_db, const char *out_db, long batch)
                 strlen(fk + strlen(" REFERENCES devices(id)")) + 1);
     if (sqlite3_exec(dst, ddl, NULL, NULL, NULL) != SQLITE_OK)
         goto out;
-    static const char cols[] = "device, seq, event_id, raw, hash, prev, type, ts, trainee, "
-                               "trainee_masked, class, session, verdict, server_verdict, "
-                               "distance_m, fence, received_at";
-    char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT %s FROM events ORDER BY device, seq", cols);
+    /* Every column the collector fills (all but the rowid alias). */
+    char cols[2048] = "", marks[512] = "";
+    int ncols = 0;
+    sqlite3_stmt *info = NULL;
+    if (sqlite3_prepare_v2(src, "SELECT name FROM pragma_table_info('events') WHERE name != 'id'",
+                           -1, &info, NULL) != SQLITE_OK)
+        goto out;
+    while (sqlite3_step(info) == SQLITE_ROW) {
+        size_t cl = strlen(cols), ml = strlen(marks);
+        snprintf(cols + cl, sizeof cols - cl, "%s%s", ncols ? ", " : "",
+                 (const char *)sqlite3_column_text(info, 0));
+        snprintf(marks + ml, sizeof marks - ml, "%s?", ncols ? "," : "");
+        ncols++;
+    }
+    sqlite3_finalize(info);
+    char sql[4096];
+    snprintf(sql, sizeof sql, "SELECT %s FROM events WHERE device = ?1 ORDER BY seq", cols);
     if (sqlite3_prepare_v2(src, sql, -1, &sel, NULL) != SQLITE_OK)
         goto out;
-    snprintf(sql, sizeof sql, "INSERT INTO events (%s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-             cols);
+    sqlite3_bind_text(sel, 1, device, -1, SQLITE_STATIC);
+    snprintf(sql, sizeof sql, "INSERT INTO events (%s) VALUES (%s)", cols, marks);
     if (sqlite3_prepare_v2(dst, sql, -1, &ins, NULL) != SQLITE_OK)
         goto out;
     t0 = now_s();
     sqlite3_exec(dst, "BEGIN", NULL, NULL, NULL);
     while (sqlite3_step(sel) == SQLITE_ROW) {
-        for (int c = 0; c < 17; c++)
+        for (int c = 0; c < ncols; c++)
             sqlite3_bind_value(ins, c + 1, sqlite3_column_value(sel, c));
         if (sqlite3_step(ins) != SQLITE_DONE)
             goto out;
@@ -162,8 +175,8 @@ int main(int argc, char **argv)
     long n = argc >= 4 ? count_arg(argv[argc - 1]) : -1;
     if (argc == 4 && strcmp(argv[1], "fill") == 0 && n > 0)
         return fill(argv[2], n);
-    if (argc == 5 && strcmp(argv[1], "insert") == 0 && n > 0)
-        return insert(argv[2], argv[3], n);
-    fprintf(stderr, "usage: bench_pipe fill CONFIG N | insert SERVER_DB OUT_DB BATCH\n");
+    if (argc == 6 && strcmp(argv[1], "insert") == 0 && n > 0)
+        return insert(argv[2], argv[3], argv[4], n);
+    fprintf(stderr, "usage: bench_pipe fill CONFIG N | insert SERVER_DB OUT_DB DEVICE BATCH\n");
     return 2;
 }
