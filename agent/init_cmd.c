@@ -25,7 +25,8 @@
 enum { MADE_MAX = 8 };
 
 struct init_args {
-    const char *profile, *fence, *device_id, *institution, *server, *ca, *dir, *fence_id, *inst_key;
+    const char *profile, *fence, *device_id, *institution, *server, *ca, *dir, *fence_id, *inst_key,
+        *control_socket, *control_group;
     bool plain_http;
 };
 
@@ -62,6 +63,7 @@ static void usage(FILE *out)
             "usage: rollcall-agent [--config FILE] init --profile FILE --fence FILE\n"
             "         --device-id ID --institution ID --server URL [--ca FILE] [--dir DIR]\n"
             "         [--fence-id ID] [--institution-key FILE] [--allow-plain-http]\n"
+            "         [--control-socket PATH] [--control-group GROUP]\n"
             "\n"
             "Sets this machine up as a kiosk: writes the agent config (--config, default\n"
             "/etc/rollcall/agent.json) with a copy of the firmware profile, creates DIR (0700,\n"
@@ -82,6 +84,9 @@ static void usage(FILE *out)
             "                          0600) for a kiosk that never meets the network; else\n"
             "                          `enroll` fetches it\n"
             "  --allow-plain-http      accept an http:// server URL (tests, local TLS proxy)\n"
+            "  --control-socket PATH   the daemon's control socket (default DIR/control.sock;\n"
+            "                          with systemd: /run/rollcall/control.sock)\n"
+            "  --control-group GROUP   group allowed to use the control socket (the kiosk UI's)\n"
             "Exit status: 0 done, 1 refused (nothing left behind), 2 usage.\n");
 }
 
@@ -186,11 +191,13 @@ static int parse_args(int argc, char **argv, struct init_args *a, int *exit_code
         {"fence-id", required_argument, NULL, 'F'},
         {"institution-key", required_argument, NULL, 'k'},
         {"allow-plain-http", no_argument, NULL, 'P'},
+        {"control-socket", required_argument, NULL, 'S'},
+        {"control-group", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int ch;
-    while ((ch = getopt_long(argc, argv, "p:f:d:i:s:C:D:F:k:Ph", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "p:f:d:i:s:C:D:F:k:PS:G:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'p': a->profile = optarg; break;
         case 'f': a->fence = optarg; break;
@@ -202,6 +209,8 @@ static int parse_args(int argc, char **argv, struct init_args *a, int *exit_code
         case 'F': a->fence_id = optarg; break;
         case 'k': a->inst_key = optarg; break;
         case 'P': a->plain_http = true; break;
+        case 'S': a->control_socket = optarg; break;
+        case 'G': a->control_group = optarg; break;
         case 'h':
             usage(stdout);
             *exit_code = 0;
@@ -241,6 +250,10 @@ static int build_config(const struct init_args *a, const struct config_profile *
         {cfg->server, sizeof cfg->server, a->server, "--server"},
         {cfg->data_dir, sizeof cfg->data_dir, data_dir, "--dir"},
         {cfg->fence_id, sizeof cfg->fence_id, venue, "--fence-id"},
+        {cfg->control_socket, sizeof cfg->control_socket,
+         a->control_socket ? a->control_socket : "", "--control-socket"},
+        {cfg->control_group, sizeof cfg->control_group, a->control_group ? a->control_group : "",
+         "--control-group"},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         int n = snprintf(fields[i].dst, fields[i].cap, "%s", fields[i].src);

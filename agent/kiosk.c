@@ -29,8 +29,7 @@ void kiosk_boot_id(char out[EVENT_UUID_LEN + 1])
             for (char *p = buf; *p; p++)
                 if (*p >= 'A' && *p <= 'F')
                     *p = (char)(*p - 'A' + 'a');
-            memcpy(out, buf, EVENT_UUID_LEN); /* uuid_is_valid: exactly 36 characters */
-            out[EVENT_UUID_LEN] = '\0';
+            snprintf(out, EVENT_UUID_LEN + 1, "%.36s", buf);
         }
     }
     fclose(f);

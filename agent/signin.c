@@ -21,6 +21,20 @@ static enum event_verdict to_event_verdict(enum fence_verdict v)
     return EVENT_NO_FIX;
 }
 
+int signin_check_request(const struct signin_request *req, char *err)
+{
+    char id[TRAINEE_ID_LEN + 1];
+    if (req->type != EVENT_SIGNIN && req->type != EVENT_SIGNOUT)
+        return rc_fail(err, RC_INVAL, "not a sign-in or sign-out");
+    int rc = trainee_id_normalise(req->trainee, time(NULL), id, err);
+    memset(id, 0, sizeof id);
+    if (rc == RC_OK)
+        rc = kiosk_check_name("class", req->class_id, err);
+    if (rc == RC_OK && req->session && req->session[0])
+        rc = kiosk_check_name("session", req->session, err);
+    return rc;
+}
+
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err)
 {

@@ -37,6 +37,10 @@ struct signin_result {
     struct gnss_fix fix;
 };
 
+/* Checks a request without recording anything: type, ID number (GB 11643 check character,
+ * date, region), class and session names. 0 or RC_INVAL with err (never quoting the number). */
+int signin_check_request(const struct signin_request *req, char *err);
+
 /* Records a sign-in or sign-out with fix (NULL, or a fix without a usable position, records
  * no_fix). Returns 0 with *res when the event is durably in the outbox; RC_INVAL for a bad
  * ID, class or session (nothing recorded; err says why without quoting the number); RC_FULL

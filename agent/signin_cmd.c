@@ -140,8 +140,15 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
         return EXIT_USAGE;
     }
     enum event_type type = strcmp(name, "signin") == 0 ? EVENT_SIGNIN : EVENT_SIGNOUT;
+    struct signin_request req = {
+        .type = type, .trainee = trainee, .class_id = class_id, .session = session};
 
     char err[ERR_LEN];
+    /* Bad input is refused at once, before any wait for the daemon or a fix. */
+    if (signin_check_request(&req, err) != RC_OK) {
+        fprintf(stderr, "rollcall-agent: nothing recorded: %s\n", err);
+        return EXIT_REFUSED;
+    }
     struct kiosk *k = NULL;
     /* The config says where the daemon listens; read it first (cheap), then decide. */
     struct config_agent *cfg = malloc(sizeof *cfg);
@@ -167,8 +174,6 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
     struct gnss_fix fix;
     int have = 0;
     one_shot_fix(k, &fix, &have);
-    struct signin_request req = {
-        .type = type, .trainee = trainee, .class_id = class_id, .session = session};
     struct signin_result res;
     rc = signin_record(k, &req, have ? &fix : NULL, &res, err);
     kiosk_close(k);
