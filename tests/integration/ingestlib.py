@@ -230,3 +230,41 @@ def vm_hwm_kb(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return None
+
+
+def post_raw(port, ctx, path, headers, body):
+    """POST over a raw TLS socket that still reads the answer when the server refuses the
+    body early and stops reading it (413 on Content-Length): returns (status, JSON or None)."""
+    import socket
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=WAIT),
+                        server_hostname="127.0.0.1")
+    try:
+        head = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n" % (path, len(body))
+        head += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+        s.sendall(head.encode())
+        try:
+            s.sendall(body)
+        except (ssl.SSLError, OSError):
+            pass  # the server answered and closed: read what it said
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ssl.SSLError, OSError):
+                break
+            if not chunk:
+                break
+            data += chunk
+            hdr, sep, rest = data.partition(b"\r\n\r\n")
+            m = re.search(rb"content-length:\s*(\d+)", hdr, re.I)
+            if sep and m and len(rest) >= int(m.group(1)):
+                break
+    finally:
+        s.close()
+    hdr, _, rest = data.partition(b"\r\n\r\n")
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", hdr)
+    try:
+        parsed = json.loads(rest)
+    except ValueError:
+        parsed = None
+    return (int(m.group(1)) if m else None), parsed

@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ingestlib import (Device, Server, circle, make_pki, ndjson, post_batch, request, run,
+from ingestlib import (Device, Server, circle, make_pki, ndjson, post_batch, post_raw, request, run,
                        sha256_hex, tls_context, token, ZERO)
 
 failures = []
@@ -235,9 +235,9 @@ def test_batches(port, ctx, tokens, d, dbpath, a, b):
 
     # Oversized: a body over --max-body, and a batch over the line cap.
     big = ndjson(good) * (MAX_BODY // len(ndjson(good)) + 1)
-    st, ans = request(port, ctx, "POST", "/v1/batches", big,
-                      {"Authorization": "Bearer " + a.token,
-                       "Content-Type": "application/x-ndjson", "Rollcall-Signature": "x"})
+    st, ans = post_raw(port, ctx, "/v1/batches", {
+        "Authorization": "Bearer " + a.token, "Content-Type": "application/x-ndjson",
+        "Rollcall-Signature": "x"}, big)
     check(st == 413, "oversized body: %r %r" % (st, ans))
     many = ndjson([good[0]] * 1001)
     st, ans = request(port, ctx, "POST", "/v1/batches", many,
@@ -437,7 +437,9 @@ def main():
         try:
             venue = circle("test-venue", CENTRE[1], CENTRE[0], 100)
             a, b, c = test_enrolment(srv.port, ctx, tokens, d, dbpath, venue)
-            st, ans = post_batch(srv.port, ctx, tokens["ghost"], [b"{}"], "x")
+            ghost = Device(d, "ghost", "INST-G")
+            gl = [ghost.heartbeat(0)]
+            st, ans = post_batch(srv.port, ctx, tokens["ghost"], gl, ghost.sign(gl))
             check(st == 403 and "not enrolled" in ans.get("error", ""),
                   "unenrolled device: %r %r" % (st, ans))
             test_batches(srv.port, ctx, tokens, d, dbpath, a, b)
