@@ -31,4 +31,11 @@ int cmd_verify(int argc, char **argv, const struct agent_globals *g);
 /* record start|stop|add (agent/record_cmd.c). */
 int cmd_record(int argc, char **argv, const struct agent_globals *g);
 
+/* sync [--once] [--json] [--timeout S]: upload pending events (agent/sync_cmd.c). */
+int cmd_sync(int argc, char **argv, const struct agent_globals *g);
+/* enroll --token TOKEN: register with the collector (agent/enroll_cmd.c). */
+int cmd_enroll(int argc, char **argv, const struct agent_globals *g);
+/* export --out FILE: signed batches of unacknowledged events for USB (agent/export_cmd.c). */
+int cmd_export(int argc, char **argv, const struct agent_globals *g);
+
 #endif

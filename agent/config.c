@@ -382,6 +382,11 @@ static const struct cfgmap_entry agent_entries[] = {
      CFGMAP_F_STRING(struct config_agent, institution_key_file),
      .doc_default = "unset until enroll",
      .help = "the institution's pseudonym key, stored by enroll or given at init"},
+    {.key = "token_file",
+     CFGMAP_F_STRING(struct config_agent, token_file),
+     .doc_default = "unset until enroll",
+     .help = "the device token the collector issued at enrolment (mode 0600), sent with "
+             "every upload"},
     {.key = "control_socket",
      CFGMAP_F_STRING(struct config_agent, control_socket),
      .doc_default = "DATA_DIR/control.sock",
@@ -508,7 +513,8 @@ static int resolve_paths(struct config_agent *c, const char *path, char *err)
                       "control.sock", err)) ||
         (rc = resolve(o, "ca_file", c->ca_file, sizeof c->ca_file, base, dd, NULL, err)) ||
         (rc = resolve(o, "institution_key_file", c->institution_key_file,
-                      sizeof c->institution_key_file, base, dd, NULL, err)))
+                      sizeof c->institution_key_file, base, dd, NULL, err)) ||
+        (rc = resolve(o, "token_file", c->token_file, sizeof c->token_file, base, dd, NULL, err)))
         goto out;
 out:
     free(base);

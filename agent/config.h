@@ -112,6 +112,7 @@ struct config_agent {
     char fence_file[CONFIG_PATH_LEN];
     char fence_id[CONFIG_ID_LEN];
     char institution_key_file[CONFIG_PATH_LEN]; /* "" until enroll */
+    char token_file[CONFIG_PATH_LEN];           /* the device token; "" until enroll */
     char control_socket[CONFIG_SOCKET_LEN];
     char control_group[CONFIG_ID_LEN]; /* "" = the agent's own group */
     int log_level;                     /* enum log_level (log.h) */

@@ -28,6 +28,9 @@ static const struct command commands[] = {
     {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
     {"fence", cmd_fence, "check a point against a fence, convert datums"},
     {"gnss", cmd_gnss, "watch gpsd and print fixes and quality findings"},
+    {"enroll", cmd_enroll, "register this kiosk with the collector (--token TOKEN)"},
+    {"sync", cmd_sync, "upload pending events as signed batches"},
+    {"export", cmd_export, "write pending events as signed batches to a file (USB)"},
     {NULL, NULL, NULL},
 };
 

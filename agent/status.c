@@ -145,6 +145,12 @@ int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_
         cJSON_AddStringToObject(o, "last_sync_error", v);
     else
         cJSON_AddNullToObject(o, "last_sync_error");
+    /* A refused upload (401, 403, 413, a chain conflict ...): kept until an upload succeeds. */
+    if (outbox_state_get(k->ob, "sync.finding", v, sizeof v, NULL) == RC_OK)
+        cJSON_AddStringToObject(o, "sync_finding", v);
+    else
+        cJSON_AddNullToObject(o, "sync_finding");
+    add_state_ms(k, o, "next_sync_retry", "sync.next_retry_ms", true);
     cJSON_AddNumberToObject(chain, "head_seq", (double)s.head_seq);
     cJSON_AddStringToObject(chain, "head_hash", s.head_hash);
     cJSON_AddNumberToObject(chain, "ack_seq", (double)s.ack_seq);

@@ -1,6 +1,6 @@
 /* The daemon's periodic-sync hook: the one place where `run` hands over to the uploader.
- * The uploader (agent/sync.c, the sync issue) fills sync_hook_run() in; until then the hook
- * uploads nothing and the outbox simply keeps every event. */
+ * agent/sync_hook.c calls the uploader (agent/sync.h) with a time budget; the retry schedule
+ * after a failure comes from the outbox state. */
 #ifndef ROLLCALL_AGENT_SYNC_HOOK_H
 #define ROLLCALL_AGENT_SYNC_HOOK_H
 

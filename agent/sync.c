@@ -1,0 +1,857 @@
+#define ZLIB_CONST
+#include "sync.h"
+
+#include "crypto.h"
+#include "event.h"
+#include "log.h"
+#include "rc.h"
+#include "timeutil.h"
+#include "version.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* The state table keys (see struct sync_state). */
+#define KEY_LAST_ATTEMPT "sync.last_attempt_ms"
+#define KEY_LAST_OK "sync.last_ok_ms"
+#define KEY_LAST_ERROR "sync.last_error"
+#define KEY_LAST_ERROR_MS "sync.last_error_ms"
+#define KEY_FINDING "sync.finding"
+#define KEY_NEXT_RETRY "sync.next_retry_ms"
+#define KEY_ATTEMPT "sync.attempt"
+#define KEY_SERVER_SKEW "sync.server_skew_ms"
+
+enum {
+    INT_TEXT_LEN = 32,
+    JSON_INT_MAX_DIGITS = 16, /* 2^53 - 1 has 16 digits */
+    HEADER_LEN = 64 + SYNC_TOKEN_MAX,
+};
+
+/* ---- pure pieces ------------------------------------------------------------------------- */
+
+int64_t sync_backoff_ms(int64_t base_ms, int64_t cap_ms, unsigned attempt, uint64_t r)
+{
+    if (base_ms <= 0 || cap_ms <= 0)
+        return 0;
+    int64_t ceiling = cap_ms;
+    /* base * 2^attempt without overflow: stop doubling once it passes the cap. */
+    if (base_ms < cap_ms) {
+        int64_t v = base_ms;
+        for (unsigned i = 0; i < attempt && v < cap_ms; i++)
+            v = v > INT64_MAX / 2 ? INT64_MAX : v * 2;
+        ceiling = v < cap_ms ? v : cap_ms;
+    }
+    return (int64_t)(r % ((uint64_t)ceiling + 1));
+}
+
+int sync_retry_after_parse(const char *value, int64_t now_ms, int64_t *delay_ms)
+{
+    char buf[SYNC_RETRY_AFTER_LEN];
+    const int64_t max_ms = (int64_t)SYNC_RETRY_AFTER_MAX_S * 1000;
+    if (!value)
+        return RC_INVAL;
+    while (*value == ' ' || *value == '\t')
+        value++;
+    size_t n = strlen(value);
+    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t' || value[n - 1] == '\r' ||
+                     value[n - 1] == '\n'))
+        n--;
+    if (n == 0 || n >= sizeof buf)
+        return RC_INVAL;
+    memcpy(buf, value, n);
+    buf[n] = '\0';
+    if (isdigit((unsigned char)buf[0])) {
+        size_t i = 0;
+        while (isdigit((unsigned char)buf[i]))
+            i++;
+        if (buf[i] == '\0') {
+            /* delay-seconds: 1*DIGIT; anything past a day is clamped, so long runs of digits
+             * need no arithmetic. */
+            if (n > 9) {
+                *delay_ms = max_ms;
+                return RC_OK;
+            }
+            errno = 0;
+            long long s = strtoll(buf, NULL, 10);
+            if (errno != 0 || s < 0)
+                return RC_INVAL;
+            *delay_ms = s * 1000 > max_ms ? max_ms : s * 1000;
+            return RC_OK;
+        }
+    }
+    /* An HTTP-date starts with a day name; libcurl's parser reads all three RFC 9110 forms
+     * (and some other spellings, which is harmless for a delay hint). */
+    if (!isalpha((unsigned char)buf[0]))
+        return RC_INVAL;
+    time_t t = curl_getdate(buf, NULL);
+    if (t == (time_t)-1)
+        return RC_INVAL;
+    int64_t at = (int64_t)t;
+    if (at > INT64_MAX / 1000 - 1)
+        at = INT64_MAX / 1000 - 1;
+    int64_t d = at * 1000 - now_ms;
+    *delay_ms = d < 0 ? 0 : d > max_ms ? max_ms : d;
+    return RC_OK;
+}
+
+/* A JSON number that is a non-negative integer up to 2^53 - 1, read from its text. */
+static bool json_count(const cJSON *obj, const char *key, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v))
+        return false;
+    double d = v->valuedouble;
+    if (!(d >= 0 && d <= 9007199254740991.0) || d != (double)(int64_t)d)
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+/* Keeps a server message on one printable line. */
+static void copy_message(char *out, size_t cap, const char *s)
+{
+    size_t j = 0;
+    for (size_t i = 0; s[i] && j + 1 < cap; i++)
+        out[j++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
+    out[j] = '\0';
+}
+
+void sync_parse_answer(long status, const char *body, size_t len, struct sync_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = status;
+    if (!body || len == 0)
+        return;
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(j))
+        goto out;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    if (cJSON_IsString(e))
+        copy_message(out->error, sizeof out->error, e->valuestring);
+    out->has_ack = json_count(j, "accepted", &out->accepted) &&
+                   json_count(j, "duplicates", &out->duplicates) &&
+                   json_count(j, "ack_seq", &out->ack_seq);
+    out->has_expected = json_count(j, "expected_seq", &out->expected_seq) && out->expected_seq >= 1;
+out:
+    cJSON_Delete(j);
+}
+
+enum sync_outcome sync_classify(CURLcode curl_code, const struct sync_answer *a, int64_t first_seq,
+                                int64_t last_seq)
+{
+    (void)first_seq;
+    if (curl_code != CURLE_OK || !a || a->status == 0) {
+        switch (curl_code) {
+        /* The server's identity cannot be trusted, or this build/config cannot talk to it:
+         * the same request will fail the same way until someone acts. */
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+        case CURLE_NOT_BUILT_IN:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_CRL_BADFILE: return SYNC_OUT_STOP;
+        default: return SYNC_OUT_RETRY;
+        }
+    }
+    long s = a->status;
+    if (s >= 200 && s <= 299) {
+        if (!a->has_ack)
+            return SYNC_OUT_RETRY; /* garbled (a middlebox?): the server is idempotent */
+        return a->ack_seq >= last_seq ? SYNC_OUT_ACK : SYNC_OUT_STOP;
+    }
+    if (s == 409)
+        return a->has_expected ? SYNC_OUT_RESUME : SYNC_OUT_STOP;
+    if (s == 408 || s == 429 || s >= 500)
+        return SYNC_OUT_RETRY;
+    return SYNC_OUT_STOP; /* 400, 401, 403, 413, other 4xx, and 1xx/3xx (not followed) */
+}
+
+int sync_gzip(const void *in, size_t len, unsigned char **out, size_t *outlen, char *err)
+{
+    *out = NULL;
+    *outlen = 0;
+    if (len > UINT_MAX / 2)
+        return rc_fail(err, RC_LIMIT, "sync: a batch of %zu bytes is too large to compress", len);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+        Z_OK)
+        return rc_fail(err, RC_NOMEM, "sync: zlib: %s", zs.msg ? zs.msg : "cannot initialise");
+    int rc = RC_OK;
+    uLong bound = deflateBound(&zs, (uLong)len);
+    unsigned char *buf = malloc(bound);
+    if (!buf) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    zs.next_in = in;
+    zs.avail_in = (uInt)len;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)bound;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
+        free(buf);
+        rc = rc_fail(err, RC_NOMEM, "sync: zlib: %s", zs.msg ? zs.msg : "deflate failed");
+        goto out;
+    }
+    *out = buf;
+    *outlen = (size_t)zs.total_out;
+out:
+    deflateEnd(&zs);
+    return rc;
+}
+
+/* ---- HTTP client ------------------------------------------------------------------------- */
+
+int sync_global_init(char *err)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return rc_fail(err, RC_NOMEM, "libcurl cannot initialise");
+    return RC_OK;
+}
+
+int sync_url(const struct config_agent *cfg, const char *path, char *out, size_t cap, char *err)
+{
+    size_t n = strlen(cfg->server);
+    while (n > 0 && cfg->server[n - 1] == '/')
+        n--;
+    int w = snprintf(out, cap, "%.*s%s", (int)n, cfg->server, path);
+    if (w < 0 || (size_t)w >= cap)
+        return rc_fail(err, RC_LIMIT, "the server URL is too long");
+    return RC_OK;
+}
+
+int sync_curl_new(const struct config_agent *cfg, CURL **out, char *err)
+{
+    *out = NULL;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return rc_fail(err, RC_NOMEM, "libcurl cannot create a handle");
+    int rc = RC_OK;
+    const struct config_sync *sp = &cfg->profile.sync;
+    long timeout = (long)sp->timeout_s;
+    long connect = timeout < SYNC_CONNECT_TIMEOUT_MAX_S ? timeout : SYNC_CONNECT_TIMEOUT_MAX_S;
+    const char *protocols = cfg->allow_plain_http ? "http,https" : "https";
+    CURLcode c = CURLE_OK;
+    /* Each setopt below is a libcurl call that only fails for an unknown option or no
+     * memory; the first failure is kept. */
+#define SET(opt, val)                                                                              \
+    do {                                                                                           \
+        if (c == CURLE_OK)                                                                         \
+            c = curl_easy_setopt(h, opt, val);                                                     \
+    } while (0)
+    SET(CURLOPT_PROTOCOLS_STR, protocols);
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, protocols);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_TIMEOUT, timeout);
+    SET(CURLOPT_CONNECTTIMEOUT, connect);
+    SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_USERAGENT, "rollcall-agent/" ROLLCALL_VERSION);
+    if (cfg->ca_file[0])
+        SET(CURLOPT_CAINFO, cfg->ca_file);
+    if (cfg->pin_sha256[0]) {
+        uint8_t pin[CRYPTO_SHA256_LEN];
+        char pinstr[CRYPTO_PIN_LEN + 1] = "sha256//";
+        if (crypto_unhex(cfg->pin_sha256, pin, sizeof pin) != RC_OK ||
+            crypto_base64_encode(pin, sizeof pin, pinstr + 8, sizeof pinstr - 8, NULL) != RC_OK) {
+            rc = rc_fail(err, RC_INVAL, "pin_sha256 is not 64 hex digits");
+            goto out;
+        }
+        SET(CURLOPT_PINNEDPUBLICKEY, pinstr);
+    }
+#undef SET
+    if (c != CURLE_OK) {
+        rc = rc_fail(err, RC_NOMEM, "libcurl: %s", curl_easy_strerror(c));
+        goto out;
+    }
+    *out = h;
+    h = NULL;
+out:
+    if (h)
+        curl_easy_cleanup(h);
+    return rc;
+}
+
+int sync_read_token(const struct config_agent *cfg, char *out, size_t cap, char *err)
+{
+    if (!cfg->token_file[0])
+        return rc_fail(err, RC_STATE,
+                       "this kiosk is not enrolled (no token_file): run `rollcall-agent enroll`");
+    const char *path = cfg->token_file;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "%s: %s", path, strerror(errno));
+    int rc = RC_OK;
+    char buf[SYNC_TOKEN_MAX + 1];
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rc = rc_fail(err, RC_INVAL, "%s: not a regular file", path);
+        goto out;
+    }
+    if (sb.st_mode & 077) {
+        rc = rc_fail(err, RC_AUTH, "%s: token file is accessible by group or others (chmod 600)",
+                     path);
+        goto out;
+    }
+    ssize_t n = read(fd, buf, SYNC_TOKEN_MAX);
+    if (n < 0) {
+        rc = rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    buf[n] = '\0';
+    size_t len = strcspn(buf, "\r\n");
+    buf[len] = '\0';
+    if (len == 0 || len + 1 > cap) {
+        rc = rc_fail(err, RC_INVAL, "%s: expected one token line of 1 to %zu characters", path,
+                     cap - 1);
+        goto out;
+    }
+    for (size_t i = 0; i < len; i++) {
+        /* The token goes into an HTTP header: visible ASCII only. */
+        if (buf[i] <= ' ' || buf[i] > '~') {
+            rc = rc_fail(err, RC_INVAL, "%s: the token holds a character that is not visible ASCII",
+                         path);
+            goto out;
+        }
+    }
+    memcpy(out, buf, len + 1);
+out:
+    memset(buf, 0, sizeof buf);
+    close(fd);
+    return rc;
+}
+
+/* ---- state --------------------------------------------------------------------------------- */
+
+static int state_int(outbox *ob, const char *key, int64_t *out, char *err)
+{
+    char v[INT_TEXT_LEN];
+    *out = 0;
+    int rc = outbox_state_get(ob, key, v, sizeof v, err);
+    if (rc == RC_NOTFOUND)
+        return RC_OK;
+    if (rc != RC_OK)
+        return rc;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno == 0 && end != v && *end == '\0')
+        *out = x;
+    return RC_OK;
+}
+
+static int state_text(outbox *ob, const char *key, char *out, size_t cap, char *err)
+{
+    out[0] = '\0';
+    int rc = outbox_state_get(ob, key, out, cap, err);
+    if (rc == RC_NOTFOUND || rc == RC_LIMIT) {
+        out[0] = '\0';
+        return RC_OK;
+    }
+    return rc;
+}
+
+int sync_state_load(outbox *ob, struct sync_state *st, char *err)
+{
+    memset(st, 0, sizeof *st);
+    int rc;
+    if ((rc = state_int(ob, KEY_LAST_ATTEMPT, &st->last_attempt_ms, err)) ||
+        (rc = state_int(ob, KEY_LAST_OK, &st->last_ok_ms, err)) ||
+        (rc = state_int(ob, KEY_LAST_ERROR_MS, &st->last_error_ms, err)) ||
+        (rc = state_int(ob, KEY_NEXT_RETRY, &st->next_retry_ms, err)) ||
+        (rc = state_int(ob, KEY_ATTEMPT, &st->attempt, err)) ||
+        (rc = state_text(ob, KEY_LAST_ERROR, st->last_error, sizeof st->last_error, err)) ||
+        (rc = state_text(ob, KEY_FINDING, st->finding, sizeof st->finding, err)))
+        return rc;
+    char v[INT_TEXT_LEN];
+    if (outbox_state_get(ob, KEY_SERVER_SKEW, v, sizeof v, NULL) == RC_OK) {
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (errno == 0 && end != v && *end == '\0') {
+            st->server_skew_ms = x;
+            st->has_server_skew = true;
+        }
+    }
+    return RC_OK;
+}
+
+int64_t sync_due_ms(const struct sync_state *st, int64_t interval_ms)
+{
+    int64_t due = st->last_attempt_ms + interval_ms;
+    return st->next_retry_ms > due ? st->next_retry_ms : due;
+}
+
+static int put_int(outbox *ob, const char *key, int64_t v, char *err)
+{
+    char s[INT_TEXT_LEN];
+    snprintf(s, sizeof s, "%lld", (long long)v);
+    return outbox_state_set(ob, key, s, err);
+}
+
+/* Writes the keys whose value changed from old, each a durable transaction; a value that
+ * went back to 0 or "" is deleted (missing keys read as 0 / ""), so `status` shows null. */
+static int state_save(outbox *ob, const struct sync_state *old, const struct sync_state *st,
+                      char *err)
+{
+    int rc = RC_OK;
+#define PUT_INT(field, key)                                                                        \
+    if (rc == RC_OK && st->field != old->field)                                                    \
+    rc = st->field ? put_int(ob, key, st->field, err) : outbox_state_delete(ob, key, err)
+#define PUT_TEXT(field, key)                                                                       \
+    if (rc == RC_OK && strcmp(st->field, old->field) != 0)                                         \
+    rc = st->field[0] ? outbox_state_set(ob, key, st->field, err)                                  \
+                      : outbox_state_delete(ob, key, err)
+    PUT_INT(last_attempt_ms, KEY_LAST_ATTEMPT);
+    PUT_INT(last_ok_ms, KEY_LAST_OK);
+    PUT_INT(last_error_ms, KEY_LAST_ERROR_MS);
+    PUT_INT(next_retry_ms, KEY_NEXT_RETRY);
+    PUT_INT(attempt, KEY_ATTEMPT);
+    PUT_TEXT(last_error, KEY_LAST_ERROR);
+    PUT_TEXT(finding, KEY_FINDING);
+    /* The skew is measured to a second (the Date header): rewrite it only when it moved. */
+    if (rc == RC_OK && st->has_server_skew &&
+        (!old->has_server_skew || llabs(st->server_skew_ms - old->server_skew_ms) >= 1000))
+        rc = put_int(ob, KEY_SERVER_SKEW, st->server_skew_ms, err);
+#undef PUT_INT
+#undef PUT_TEXT
+    return rc;
+}
+
+/* ---- one pass ------------------------------------------------------------------------------ */
+
+static int batch_add(void *ctx, int64_t seq, const char *line, size_t len)
+{
+    struct sync_batch *b = ctx;
+    if (b->len + len + 1 > b->cap) {
+        size_t ncap = b->cap ? b->cap : 64 * 1024;
+        while (ncap < b->len + len + 1)
+            ncap *= 2;
+        char *nb = realloc(b->buf, ncap);
+        if (!nb)
+            return RC_NOMEM;
+        b->buf = nb;
+        b->cap = ncap;
+    }
+    if (b->count == 0)
+        b->first_seq = seq;
+    b->last_seq = seq;
+    b->last_off = b->len;
+    memcpy(b->buf + b->len, line, len);
+    b->len += len;
+    b->buf[b->len++] = '\n';
+    b->count++;
+    return 0;
+}
+
+int sync_batch_read(outbox *ob, int64_t after_seq, size_t max_events, size_t max_bytes,
+                    struct sync_batch *b, char *err)
+{
+    size_t visited = 0;
+    b->len = 0;
+    b->count = 0;
+    b->last_off = 0;
+    b->first_seq = b->last_seq = 0;
+    int rc = outbox_pending(ob, after_seq, max_events, max_bytes, batch_add, b, &visited, err);
+    if (rc == RC_NOMEM)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    return rc;
+}
+
+int sync_batch_sign(struct kiosk *k, const struct sync_batch *b, char sig[CRYPTO_SIG_B64_MAX + 1],
+                    char *err)
+{
+    uint8_t hash[CRYPTO_SHA256_LEN];
+    if (b->count == 0)
+        return rc_fail(err, RC_STATE, "an empty batch cannot be signed");
+    crypto_sha256(b->buf + b->last_off, b->len - b->last_off - 1, hash);
+    return crypto_key_sign(k->key, k->rng, hash, sig, err);
+}
+
+void sync_batch_free(struct sync_batch *b)
+{
+    free(b->buf);
+    memset(b, 0, sizeof *b);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct sync_reply *x = ctx;
+    size_t n = size * nmemb;
+    if (x->len + n > sizeof x->body - 1) {
+        x->overflow = true;
+        return 0; /* aborts the transfer */
+    }
+    memcpy(x->body + x->len, data, n);
+    x->len += n;
+    x->body[x->len] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    struct sync_reply *x = ctx;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    static const char date[] = "date:";
+    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        size_t v = n - (sizeof name - 1);
+        if (v >= sizeof x->retry_after)
+            v = sizeof x->retry_after - 1;
+        memcpy(x->retry_after, data + sizeof name - 1, v);
+        x->retry_after[v] = '\0';
+    } else if (n > sizeof date - 1 && n < SYNC_RETRY_AFTER_LEN &&
+               strncasecmp(data, date, sizeof date - 1) == 0) {
+        char v[SYNC_RETRY_AFTER_LEN];
+        memcpy(v, data + sizeof date - 1, n - (sizeof date - 1));
+        v[n - (sizeof date - 1)] = '\0';
+        v[strcspn(v, "\r\n")] = '\0';
+        time_t t = curl_getdate(v, NULL);
+        if (t != (time_t)-1 && t > 0 && t < (time_t)(INT64_MAX / 1000 - 1000)) {
+            x->date_ms = (int64_t)t * 1000;
+            x->received_ms = ts_now_ms();
+        }
+    }
+    return n;
+}
+
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt;
+    (void)dn;
+    (void)ut;
+    (void)un;
+    const struct sync_reply *x = ctx;
+    return x->stop && *x->stop ? 1 : 0;
+}
+
+int sync_http_post(CURL *h, const char *url, const char *const *headers, size_t n_headers,
+                   const void *body, size_t len, struct sync_reply *rep, char *err)
+{
+    struct curl_slist *hdr = NULL, *t;
+    int rc = RC_OK;
+    for (size_t i = 0; i < n_headers; i++) {
+        if (!(t = curl_slist_append(hdr, headers[i]))) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        hdr = t;
+    }
+    if (!(t = curl_slist_append(hdr, "Expect:"))) { /* no 100-continue round trip */
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    hdr = t;
+    rep->code = CURLE_OK;
+    rep->status = 0;
+    rep->len = 0;
+    rep->body[0] = '\0';
+    rep->overflow = false;
+    rep->retry_after[0] = '\0';
+    rep->curl_err[0] = '\0';
+    rep->date_ms = 0;
+    rep->received_ms = 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, rep);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, rep);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, rep->curl_err);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, rep);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, rep->stop ? 0L : 1L);
+    rep->code = curl_easy_perform(h);
+    if (rep->code == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
+    /* The handle outlives this call's header list and body. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+out:
+    curl_slist_free_all(hdr);
+    return rc;
+}
+
+void sync_reply_describe(const struct sync_reply *rep, char *out, size_t cap)
+{
+    struct sync_answer a;
+    if (rep->code == CURLE_WRITE_ERROR && rep->overflow) {
+        snprintf(out, cap, "the server's answer is longer than %d bytes", SYNC_ANSWER_MAX);
+        return;
+    }
+    if (rep->code != CURLE_OK) {
+        snprintf(out, cap, "network: %.200s",
+                 rep->curl_err[0] ? rep->curl_err : curl_easy_strerror(rep->code));
+        return;
+    }
+    sync_parse_answer(rep->status, rep->body, rep->len, &a);
+    if (a.error[0])
+        snprintf(out, cap, "HTTP %ld: %.200s", a.status, a.error);
+    else if (a.status >= 200 && a.status <= 299)
+        snprintf(out, cap, "HTTP %ld with an answer that is not an acknowledgement", a.status);
+    else
+        snprintf(out, cap, "HTTP %ld", a.status);
+}
+
+/* Signs, compresses and sends one batch. */
+static int post_batch(CURL *h, const char *url, const char *token, const struct sync_batch *b,
+                      struct kiosk *k, bool gzip, struct sync_reply *rep, char *err)
+{
+    char sig[CRYPTO_SIG_B64_MAX + 1];
+    char auth[HEADER_LEN], sighdr[64 + CRYPTO_SIG_B64_MAX];
+    unsigned char *z = NULL;
+    size_t zlen = 0;
+    int rc;
+    if ((rc = sync_batch_sign(k, b, sig, err)) != RC_OK)
+        return rc;
+    if (gzip && (rc = sync_gzip(b->buf, b->len, &z, &zlen, err)) != RC_OK)
+        return rc;
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    snprintf(sighdr, sizeof sighdr, "Rollcall-Signature: %s", sig);
+    const char *hdr[] = {auth, sighdr, "Content-Type: application/x-ndjson",
+                         "Content-Encoding: gzip"};
+    rc = sync_http_post(h, url, hdr, gzip ? 4 : 3, gzip ? (const void *)z : b->buf,
+                        gzip ? zlen : b->len, rep, err);
+    memset(auth, 0, sizeof auth);
+    free(z);
+    return rc;
+}
+
+static int stop_rc(CURLcode cc, long status)
+{
+    if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT || cc == CURLE_NOT_BUILT_IN)
+        return RC_INVAL; /* the configuration cannot work */
+    if (cc != CURLE_OK)
+        return RC_AUTH; /* the server's identity is not trusted */
+    switch (status) {
+    case 401:
+    case 403: return RC_AUTH;
+    case 409: return RC_CONFLICT;
+    case 413: return RC_LIMIT;
+    default: return RC_INVAL;
+    }
+}
+
+int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_result *res,
+                  char *err)
+{
+    struct sync_state old, st;
+    struct outbox_stats stats;
+    struct sync_batch b = {0};
+    struct sync_reply *x = NULL;
+    CURL *h = NULL;
+    char token[SYNC_TOKEN_MAX + 1] = "";
+    char url[CONFIG_URL_LEN + 16];
+    char msg[SYNC_MESSAGE_LEN] = "";
+    const struct config_sync *sp = &k->cfg.profile.sync;
+    int rc, resumes = 0;
+    bool progress = false;
+    enum sync_outcome outcome = SYNC_OUT_ACK;
+    struct sync_answer ans = {0};
+    int64_t after;
+
+    memset(res, 0, sizeof *res);
+    res->outcome = SYNC_OUT_RETRY; /* until the pass ends */
+    if (!k->ob || !k->key)
+        return rc_fail(err, RC_STATE, "sync needs the outbox and the device key open");
+    if ((rc = outbox_stats(k->ob, &stats, err)) != RC_OK)
+        return rc;
+    res->ack_seq = stats.ack_seq;
+    res->pending = stats.head_seq - stats.ack_seq;
+    if ((rc = sync_state_load(k->ob, &old, err)) != RC_OK)
+        return rc;
+    st = old;
+    if ((rc = sync_read_token(&k->cfg, token, sizeof token, err)) != RC_OK ||
+        (rc = sync_url(&k->cfg, "/v1/batches", url, sizeof url, err)) != RC_OK)
+        goto out;
+    if (!(x = calloc(1, sizeof *x))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    x->stop = opt->stop;
+    if ((rc = sync_curl_new(&k->cfg, &h, err)) != RC_OK)
+        goto out;
+
+    after = stats.ack_seq;
+    const int64_t started = ts_mono_ms();
+    for (;;) {
+        if (opt->stop && *opt->stop) {
+            rc = rc_fail(err, RC_TIMEOUT, "sync stopped");
+            goto out;
+        }
+        b.len = 0;
+        b.count = 0;
+        size_t visited = 0;
+        rc = outbox_pending(k->ob, after, (size_t)sp->batch_max_events, (size_t)sp->batch_max_bytes,
+                            batch_add, &b, &visited, err);
+        if (rc == RC_NOMEM) {
+            rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        if (rc == RC_NOTFOUND) {
+            /* The server asked (409) for events this kiosk pruned after an earlier ack. */
+            snprintf(msg, sizeof msg,
+                     "the server expects seq %lld, which this kiosk no longer "
+                     "stores (pruned after an earlier acknowledgement)",
+                     (long long)(after + 1));
+            outcome = SYNC_OUT_STOP;
+            rc = rc_fail(err, RC_CONFLICT, "%s", msg);
+            break;
+        }
+        if (rc != RC_OK)
+            goto out;
+        if (b.count == 0) {
+            outcome = SYNC_OUT_ACK;
+            break;
+        }
+        if (opt->budget_ms > 0 && progress && ts_mono_ms() - started >= opt->budget_ms) {
+            res->budget_spent = true;
+            outcome = SYNC_OUT_ACK;
+            break;
+        }
+        st.last_attempt_ms = ts_now_ms();
+        if ((rc = post_batch(h, url, token, &b, k, opt->gzip, x, err)) != RC_OK)
+            goto out;
+        sync_parse_answer(x->status, x->body, x->len, &ans);
+        res->last_status = x->status;
+        if (x->date_ms > 0) {
+            /* Date has whole seconds: the server's clock was, on average, half a second on. */
+            st.server_skew_ms = x->received_ms - (x->date_ms + 500);
+            st.has_server_skew = true;
+        }
+        if (x->code == CURLE_ABORTED_BY_CALLBACK && opt->stop && *opt->stop) {
+            rc = rc_fail(err, RC_TIMEOUT, "sync stopped");
+            goto out;
+        }
+        outcome = sync_classify(x->code, &ans, b.first_seq, b.last_seq);
+        if (outcome == SYNC_OUT_ACK) {
+            int64_t ack = ans.ack_seq;
+            if ((rc = outbox_stats(k->ob, &stats, err)) != RC_OK)
+                goto out;
+            if (ack > stats.head_seq) {
+                /* The server holds more of this device's chain than the kiosk made. */
+                if ((rc = outbox_ack(k->ob, b.last_seq, err)) != RC_OK)
+                    goto out;
+                res->accepted += ans.accepted;
+                res->duplicates += ans.duplicates;
+                snprintf(msg, sizeof msg,
+                         "the server's chain for this device reaches seq %lld, "
+                         "beyond this kiosk's head %lld: is another kiosk using device id %s?",
+                         (long long)ack, (long long)stats.head_seq, k->cfg.device_id);
+                outcome = SYNC_OUT_STOP;
+                rc = rc_fail(err, RC_CONFLICT, "%s", msg);
+                break;
+            }
+            if ((rc = outbox_ack(k->ob, ack, err)) != RC_OK)
+                goto out;
+            res->accepted += ans.accepted;
+            res->duplicates += ans.duplicates;
+            res->batches++;
+            after = ack;
+            progress = true;
+            resumes = 0;
+            log_msg(LOG_LVL_DEBUG, "sync: batch %lld..%lld: %lld accepted, %lld duplicates",
+                    (long long)b.first_seq, (long long)b.last_seq, (long long)ans.accepted,
+                    (long long)ans.duplicates);
+            continue;
+        }
+        if (outcome == SYNC_OUT_RESUME) {
+            int64_t want = ans.expected_seq - 1;
+            if ((rc = outbox_stats(k->ob, &stats, err)) != RC_OK)
+                goto out;
+            if (want > stats.head_seq || ++resumes > SYNC_RESUME_MAX) {
+                snprintf(msg, sizeof msg,
+                         want > stats.head_seq
+                             ? "the server expects seq %lld, beyond this kiosk's head %lld"
+                             : "the server keeps asking for seq %lld (head %lld): giving up",
+                         (long long)ans.expected_seq, (long long)stats.head_seq);
+                outcome = SYNC_OUT_STOP;
+                rc = rc_fail(err, RC_CONFLICT, "%s", msg);
+                break;
+            }
+            if (want < stats.ack_seq)
+                log_msg(LOG_LVL_WARN,
+                        "sync: the server expects seq %lld although it acknowledged up to %lld; "
+                        "sending again from there",
+                        (long long)ans.expected_seq, (long long)stats.ack_seq);
+            after = want;
+            continue;
+        }
+        sync_reply_describe(x, msg, sizeof msg);
+        rc = rc_fail(err, outcome == SYNC_OUT_RETRY ? RC_NET : stop_rc(x->code, x->status), "%s",
+                     msg);
+        break;
+    }
+
+    /* The pass is over: record its result. */
+    int64_t now = ts_now_ms();
+    if (outcome == SYNC_OUT_ACK) {
+        if (!res->budget_spent)
+            st.last_ok_ms = now;
+        st.last_error[0] = '\0';
+        st.finding[0] = '\0';
+        st.next_retry_ms = 0;
+        st.attempt = 0;
+    } else {
+        int64_t attempt = progress ? 0 : st.attempt;
+        int64_t delay;
+        if (outcome == SYNC_OUT_STOP) {
+            delay = sp->backoff_cap_ms;
+            snprintf(st.finding, sizeof st.finding, "%s", msg);
+        } else {
+            uint64_t r = 0;
+            if (crypto_rng_bytes(k->rng, &r, sizeof r, NULL) != RC_OK)
+                r = (uint64_t)now;
+            delay = sync_backoff_ms(sp->backoff_base_ms, sp->backoff_cap_ms, (unsigned)attempt, r);
+            int64_t ra;
+            if ((ans.status == 429 || ans.status == 503) && x &&
+                sync_retry_after_parse(x->retry_after, now, &ra) == RC_OK && ra > delay)
+                delay = ra;
+        }
+        st.attempt = attempt < SYNC_MAX_ATTEMPT ? attempt + 1 : SYNC_MAX_ATTEMPT;
+        snprintf(st.last_error, sizeof st.last_error, "%s", msg);
+        st.last_error_ms = now;
+        st.next_retry_ms = now + delay;
+        res->retry_in_ms = delay;
+        log_msg(LOG_LVL_WARN, "sync: %s; next try in %lld ms", msg, (long long)delay);
+    }
+    {
+        char serr[ERR_LEN];
+        int src = state_save(k->ob, &old, &st, serr);
+        if (src != RC_OK && rc == RC_OK)
+            rc = rc_fail(err, src, "%s", serr);
+    }
+out:
+    if (outbox_stats(k->ob, &stats, NULL) == RC_OK) {
+        res->ack_seq = stats.ack_seq;
+        res->pending = stats.head_seq - stats.ack_seq;
+    }
+    /* A pass cut short locally (stop, database, not enrolled) is not a success either. */
+    res->outcome = rc != RC_OK && outcome == SYNC_OUT_ACK ? SYNC_OUT_RETRY : outcome;
+    if (h)
+        curl_easy_cleanup(h);
+    free(x);
+    sync_batch_free(&b);
+    memset(token, 0, sizeof token);
+    return rc;
+}

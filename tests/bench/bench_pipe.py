@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""The pipe benchmark (docs/PERFORMANCE.md, "Pipe"): end-to-end events per second from the
+kiosk's outbox to the collector's database over TLS on loopback, against a bare SQLite
+insert of the same rows (same schema, WAL, synchronous=FULL, same rows per transaction) in
+the same run, and the agent's peak memory while it uploads.
+
+    python3 tests/bench/bench_pipe.py [--build build/rel] [--events 20000] [--batch 500]
+                                      [--runs 3] [--threads 4]
+
+Each run: a fresh kiosk is enrolled with a collector over HTTPS (a test CA), N sign-ins are
+recorded into its outbox (bench_pipe fill), then `rollcall-agent sync` uploads them all
+(timed: process start to exit; peak RSS = its VmHWM sampled every 5 ms); then bench_pipe insert re-inserts the
+rows the collector stored into a new database. Prints one JSON line per run and a summary.
+Timing only: nothing here passes or fails on speed."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def vm_hwm_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(SRC, "build", "rel"))
+    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=4)
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    os.environ["ROLLCALL_AGENT"] = os.path.join(build, "rollcall-agent")
+    os.environ["ROLLCALL_SERVER"] = os.path.join(build, "rollcall-server")
+    for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        os.environ.pop(var, None)
+    sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
+    import pipe_harness as ph
+    helper = os.path.join(build, "tests", "bench_pipe")
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="rc-bench-pipe-") as w:
+        pki = ph.make_pki(w)
+        col = ph.Collector(w, pki)
+        col.start(threads=args.threads)
+        try:
+            for run in range(args.runs):
+                k = ph.PipeKiosk(w, col.url, pki["ca"], "BENCH-%d" % run,
+                                 batch_max_events=args.batch, batch_max_bytes=16777216,
+                                 timeout_s=120)
+                k.enroll(col.token("enroll", "bench-%d" % run))
+                fill = subprocess.run([helper, "fill", k.config, str(args.events)],
+                                      capture_output=True, text=True, check=True)
+                t0 = time.monotonic()
+                p = subprocess.Popen([ph.AGENT, "--config", k.config, "sync", "--json"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                # Peak RSS: the process's VmHWM, sampled until it exits (wait4's ru_maxrss
+                # would include this Python process's RSS, carried over by fork and exec).
+                hwm = 0
+                while p.poll() is None:
+                    hwm = max(hwm, vm_hwm_kib(p.pid))
+                    time.sleep(0.005)
+                dt = time.monotonic() - t0
+                out, _ = p.communicate()
+                out = out.decode()
+                assert p.returncode == 0, out
+                assert json.loads(out)["accepted"] == args.events, out
+                ph.check_exactly_once(k, col)
+                base = subprocess.run([helper, "insert", col.db_path,
+                                       os.path.join(w, "bare-%d.db" % run), k.device_id,
+                                       str(args.batch)],
+                                      capture_output=True, text=True, check=True)
+                b = json.loads(base.stdout)
+                r = {"run": run, "events": args.events, "batch": args.batch,
+                     "fill_events_per_s": json.loads(fill.stdout)["events_per_s"],
+                     "sync_seconds": round(dt, 3), "pipe_events_per_s": round(args.events / dt, 1),
+                     "bare_rows": b["rows"], "bare_rows_per_s": b["rows_per_s"],
+                     "agent_max_rss_kib": hwm}
+                r["ratio"] = round(r["pipe_events_per_s"] / r["bare_rows_per_s"], 3)
+                results.append(r)
+                print(json.dumps(r), flush=True)
+        finally:
+            col.stop()
+    summary = {"runs": len(results),
+               "pipe_events_per_s_median": statistics.median(r["pipe_events_per_s"] for r in results),
+               "bare_rows_per_s_median": statistics.median(r["bare_rows_per_s"] for r in results),
+               "ratio_median": statistics.median(r["ratio"] for r in results),
+               "agent_max_rss_kib_max": max(r["agent_max_rss_kib"] for r in results)}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
