@@ -203,6 +203,15 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *backend = store_backend(probe); /* static */
     store_close(probe);
     probe = NULL;
+    /* Block the stop signals before any thread starts (the ingest writer, MHD's pool), so they all inherit the
+     * mask and only this thread's sigwait sees them. A client vanishing mid-write must not kill us. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     if (store_pool_open(db_url, (size_t)threads, &pool, err) != RC_OK ||
         ingest_writer_start(db_url, &writer, err) != RC_OK)
         goto out;
@@ -212,15 +221,6 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         rc_fail(err, RC_NOMEM, "out of memory");
         goto out;
     }
-
-    /* Block the stop signals before MHD starts its threads, so they inherit the mask and
-     * only this thread's sigwait sees them. A client vanishing mid-write must not kill us. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     size_t nroutes = 0;
     const struct http_route *routes = api_routes(&nroutes);
