@@ -203,8 +203,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *backend = store_backend(probe); /* static */
     store_close(probe);
     probe = NULL;
-    /* Block the stop signals before any thread starts (the ingest writer, MHD's pool), so they all inherit the
-     * mask and only this thread's sigwait sees them. A client vanishing mid-write must not kill us. */
+    /* Block the stop signals before any thread starts (the ingest writer, MHD's pool), so
+     * they all inherit the mask and only this thread's sigwait sees them. A client vanishing
+     * mid-write must not kill us. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
