@@ -177,7 +177,6 @@ class Demo:
         scenario = {"segments": [{"at": list(point), "fixes": 3600, "eph_m": 4.0,
                                   "jitter_m": 0.5}]}
         g = Gpsfake.from_scenario(scenario, self.work, name=name, fix_interval=0.05)
-        g.start()
         self.gps.append(g)
         return g
 

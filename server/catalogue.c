@@ -145,6 +145,10 @@ int catalogue_load(const char *path, struct catalogue *out, char *err)
     if (path)
         return load_path(path, out, err);
     int rc = load_path(catalogue_installed_path(), out, err);
+#ifdef ROLLCALL_SOURCE_DATADIR
+    if (rc == RC_NOTFOUND)
+        rc = load_path(ROLLCALL_SOURCE_DATADIR "/catalogue.json", out, err);
+#endif
     const char *src = getenv("ROLLCALL_SOURCE_DIR");
     if (rc == RC_NOTFOUND && src && *src) {
         char alt[4096];

@@ -54,8 +54,8 @@ struct catalogue {
 const char *catalogue_installed_path(void);
 
 /* Loads and validates a catalogue file into *out (unchanged on failure). path NULL means the
- * default: the installed path, else $ROLLCALL_SOURCE_DIR/server/catalogue.json (a source tree,
- * for tests and development). Returns 0, RC_NOTFOUND, RC_IO, RC_LIMIT, RC_INVAL or RC_NOMEM
+ * default: the installed path, else the source tree this binary was built from, else
+ * $ROLLCALL_SOURCE_DIR/server/catalogue.json (a source tree, for tests and development). Returns 0, RC_NOTFOUND, RC_IO, RC_LIMIT, RC_INVAL or RC_NOMEM
  * with err naming the file and JSON path. */
 int catalogue_load(const char *path, struct catalogue *out, char *err);
 
