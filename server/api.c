@@ -2,22 +2,20 @@
  * single place that says who may call it. */
 #include "api.h"
 
+#include "enroll.h"
+#include "ingest.h"
 #include "log.h"
 #include "rc.h"
+#include "timeutil.h"
 
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Who may call what. */
-
-static bool allow_admin(const struct auth_principal *who, const struct http_request *req)
-{
-    (void)req;
-    return auth_is(who, AUTH_ROLE_ADMIN);
-}
 
 static bool allow_enroll(const struct auth_principal *who, const struct http_request *req)
 {
@@ -31,6 +29,28 @@ static bool allow_device(const struct auth_principal *who, const struct http_req
     /* Which device a batch belongs to is checked against the token's id by ingest, event by
      * event; here any device token may knock. */
     return auth_is(who, AUTH_ROLE_DEVICE);
+}
+
+/* Which devices a reader may see: the one place that scopes GET /v1/devices. Returns false
+ * when the caller may see none; *institution NULL means all of them. District and evaluator
+ * scopes arrive with the reports (they need the institutions' districts). */
+static bool device_scope(const struct auth_principal *who, const char **institution)
+{
+    *institution = NULL;
+    if (auth_is(who, AUTH_ROLE_ADMIN))
+        return true;
+    if (auth_is(who, AUTH_ROLE_INSTITUTION)) {
+        *institution = who->role.scope;
+        return true;
+    }
+    return false;
+}
+
+static bool allow_device_readers(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    const char *institution;
+    return device_scope(who, &institution);
 }
 
 /* Handlers. */
@@ -93,9 +113,28 @@ static int add_device(const struct store_device *d, void *ctx)
         goto fail;
     if (!cJSON_AddStringToObject(o, "id", d->id) ||
         !cJSON_AddStringToObject(o, "institution", d->institution) ||
+        !cJSON_AddStringToObject(o, "profile", d->profile) ||
+        !cJSON_AddStringToObject(o, "fence", d->fence) ||
         !cJSON_AddItemToObject(o, "enrolled_at", json_time(d->enrolled_at_ms)) ||
         !cJSON_AddItemToObject(o, "last_seen", json_time(d->last_seen_at_ms)) ||
         !cJSON_AddNumberToObject(o, "head_seq", (double)d->head_seq))
+        return RC_NOMEM;
+    const struct store_device_status *s = &d->status;
+    cJSON *gnss = cJSON_CreateObject();
+    if (!gnss || !cJSON_AddItemToObject(o, "gnss", gnss)) {
+        cJSON_Delete(gnss);
+        return RC_NOMEM;
+    }
+    if (!cJSON_AddItemToObject(
+            o, "queue", s->has_queue ? cJSON_CreateNumber((double)s->queue) : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(o, "clock_skew_ms",
+                               s->has_skew ? cJSON_CreateNumber((double)s->clock_skew_ms)
+                                           : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(gnss, "last_event",
+                               s->gnss[0] ? cJSON_CreateString(s->gnss) : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(gnss, "fix_mode",
+                               s->has_fix ? cJSON_CreateNumber(s->fix_mode) : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(gnss, "fix_at", json_time(s->has_fix ? s->fix_ts_ms : 0)))
         return RC_NOMEM;
     return 0;
 fail:
@@ -112,7 +151,14 @@ static void handle_devices_list(struct http_request *req, struct http_response *
         cJSON_Delete(arr);
         goto fail;
     }
-    if (store_device_list(req->db, API_DEVICES_LIST_MAX, add_device, arr, err) != RC_OK)
+    const char *institution = NULL;
+    if (!device_scope(req->who, &institution)) {
+        cJSON_Delete(root);
+        http_reply_error(res, 403, "this token's role may not list devices");
+        return;
+    }
+    if (store_device_list_scoped(req->db, institution, API_DEVICES_LIST_MAX, add_device, arr,
+                                 err) != RC_OK)
         goto fail;
     char *text = cJSON_PrintUnformatted(root);
     if (!text)
@@ -128,20 +174,88 @@ fail:
     http_reply_error(res, 500, "internal error");
 }
 
-/* Routes whose work arrives with enrolment and ingest: they already authenticate, authorise
- * and take a bounded (decoded) body, and say so. */
-static void handle_not_yet(struct http_request *req, struct http_response *res)
+static enum metrics_refusal refusal_reason(const struct ingest_result *r)
 {
-    http_reply_error(res, 501, "%s %s is not implemented yet (received %zu body bytes)",
-                     req->method, req->path, req->body_len);
+    switch (r->finding) {
+    case INGEST_FINDING_BAD_SIGNATURE: return METRICS_REFUSED_BAD_SIGNATURE;
+    case INGEST_FINDING_CHAIN_CONFLICT:
+    case INGEST_FINDING_CHAIN_BREAK: return METRICS_REFUSED_CHAIN_BREAK;
+    case INGEST_FINDING_FOREIGN_EVENTS: return METRICS_REFUSED_FORBIDDEN;
+    case INGEST_FINDING_BAD_EVENT:
+    case INGEST_FINDING_NONE: break;
+    }
+    if (r->status == 409)
+        return METRICS_REFUSED_CHAIN_GAP;
+    if (r->status == 413)
+        return METRICS_REFUSED_TOO_LARGE;
+    if (r->status == 403)
+        return METRICS_REFUSED_UNKNOWN_DEVICE;
+    return METRICS_REFUSED_MALFORMED;
+}
+
+/* True when the Content-Type names NDJSON (parameters such as charset allowed). */
+static bool ndjson_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, "; \t");
+    return (n == 20 && strncasecmp(ct, "application/x-ndjson", n) == 0) ||
+           (n == 18 && strncasecmp(ct, "application/ndjson", n) == 0);
+}
+
+static void handle_batches(struct http_request *req, struct http_response *res)
+{
+    if (!ndjson_type(http_header(req, "Content-Type"))) {
+        metrics_refused(req->metrics, METRICS_REFUSED_MALFORMED);
+        http_reply_error(res, 415, "Content-Type must be application/x-ndjson");
+        return;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const char *device = req->who->role.scope;
+    struct ingest_result r;
+    char err[ERR_LEN];
+    int rc = ingest_batch(req->db, device, req->body, req->body_len,
+                          http_header(req, "Rollcall-Signature"), ts_now_ms(), &r, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    metrics_ingest_latency(req->metrics, (double)(t1.tv_sec - t0.tv_sec) +
+                                             (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (rc != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "POST /v1/batches from '%s': %s", device, err);
+        http_reply_error(res, rc == RC_DB ? 503 : 500, "%s",
+                         rc == RC_DB ? "database busy, retry later" : "internal error");
+        return;
+    }
+    if (r.status != 200) {
+        metrics_refused(req->metrics, refusal_reason(&r));
+        log_msg(r.finding ? LOG_LVL_WARN : LOG_LVL_INFO, "batch from '%s' refused (%u%s%s): %s",
+                device, r.status, r.finding ? ", finding " : "", ingest_finding_name(r.finding),
+                r.reason);
+        if (r.status == 409) {
+            char body[ERR_LEN + 96];
+            snprintf(body, sizeof body,
+                     "{\"error\":\"gap: expected seq %lld\",\"expected_seq\":%lld}",
+                     (long long)r.expected_seq, (long long)r.expected_seq);
+            http_reply_json(res, 409, body);
+            return;
+        }
+        http_reply_error(res, r.status, "%s", r.reason);
+        return;
+    }
+    metrics_events_accepted(req->metrics, (uint64_t)r.accepted);
+    metrics_events_duplicate(req->metrics, (uint64_t)r.duplicates);
+    char body[160];
+    snprintf(body, sizeof body, "{\"accepted\":%lld,\"duplicates\":%lld,\"ack_seq\":%lld}",
+             (long long)r.accepted, (long long)r.duplicates, (long long)r.ack_seq);
+    http_reply_json(res, 200, body);
 }
 
 static const struct http_route routes[] = {
     {"GET", "/healthz", handle_healthz, http_anyone},
     {"GET", "/metrics", handle_metrics, http_anyone},
-    {"GET", "/v1/devices", handle_devices_list, allow_admin},
-    {"POST", "/v1/devices", handle_not_yet, allow_enroll},
-    {"POST", "/v1/batches", handle_not_yet, allow_device},
+    {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
+    {"POST", "/v1/devices", enroll_http_post, allow_enroll},
+    {"POST", "/v1/batches", handle_batches, allow_device},
 };
 
 const struct http_route *api_routes(size_t *n)

@@ -144,9 +144,117 @@ int store_device_count_seen(store *st, int64_t *n, char *err)
 int store_device_list(store *st, size_t limit, int (*fn)(const struct store_device *d, void *ctx),
                       void *ctx, char *err)
 {
+    return store_device_list_scoped(st, NULL, limit, fn, ctx, err);
+}
+
+int store_device_list_scoped(store *st, const char *institution, size_t limit,
+                             int (*fn)(const struct store_device *d, void *ctx), void *ctx,
+                             char *err)
+{
     if (!st->ops->device_list)
         return NOT_IMPLEMENTED(st, err, "devices");
-    return st->ops->device_list(st, limit, fn, ctx, err);
+    return st->ops->device_list(st, institution, limit, fn, ctx, err);
+}
+
+/* The wrappers below check what every back-end would otherwise check again. */
+#define NEED(op, what)                                                                             \
+    do {                                                                                           \
+        if (!st->ops->op)                                                                          \
+            return NOT_IMPLEMENTED(st, err, what);                                                 \
+    } while (0)
+
+int store_enrolment_get(store *st, const char *id, struct store_enrolment *out, char *err)
+{
+    NEED(enrolment_get, "enrolment");
+    return st->ops->enrolment_get(st, id, out, err);
+}
+
+int store_enrolment_insert(store *st, const struct store_enrolment *e, char *err)
+{
+    NEED(enrolment_insert, "enrolment");
+    return st->ops->enrolment_insert(st, e, err);
+}
+
+int store_enrolment_update(store *st, const struct store_enrolment *e, char *err)
+{
+    NEED(enrolment_update, "enrolment");
+    return st->ops->enrolment_update(st, e, err);
+}
+
+int store_institution_key(store *st, const char *id,
+                          const uint8_t candidate[STORE_INSTITUTION_KEY_LEN], int64_t now_ms,
+                          uint8_t key[STORE_INSTITUTION_KEY_LEN], bool *created, char *err)
+{
+    NEED(institution_key, "institutions");
+    bool dummy;
+    return st->ops->institution_key(st, id, candidate, now_ms, key, created ? created : &dummy,
+                                    err);
+}
+
+int store_head_get(store *st, const char *device, struct store_head *out, char *err)
+{
+    NEED(head_get, "chain heads");
+    return st->ops->head_get(st, device, out, err);
+}
+
+int store_head_advance(store *st, const char *device, int64_t seq, const char *hash, int64_t now_ms,
+                       char *err)
+{
+    NEED(head_advance, "chain heads");
+    if (seq < 1 || strlen(hash) != STORE_HASH_HEX_LEN)
+        return rc_fail(err, RC_INVAL, "chain head needs seq >= 1 and a 64-digit hash");
+    return st->ops->head_advance(st, device, seq, hash, now_ms, err);
+}
+
+int store_event_insert(store *st, const struct store_event *e, char *err)
+{
+    NEED(event_insert, "events");
+    return st->ops->event_insert(st, e, err);
+}
+
+int store_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
+                    char *err)
+{
+    NEED(event_raw, "events");
+    return st->ops->event_raw(st, device, seq, buf, cap, len, err);
+}
+
+int store_device_seen(store *st, const char *device, const struct store_device_status *s,
+                      int64_t now_ms, char *err)
+{
+    NEED(device_seen, "devices");
+    return st->ops->device_seen(st, device, s, now_ms, err);
+}
+
+int store_finding_insert(store *st, const struct store_finding *f, char *err)
+{
+    NEED(finding_insert, "findings");
+    return st->ops->finding_insert(st, f, err);
+}
+
+int store_fence_current(store *st, const char *id, struct store_fence *out, char *err)
+{
+    NEED(fence_current, "fences");
+    return st->ops->fence_current(st, id, out, err);
+}
+
+void store_fence_clear(struct store_fence *f)
+{
+    if (!f)
+        return;
+    free(f->geojson);
+    f->geojson = NULL;
+}
+
+int store_fence_put(store *st, const char *id, const char *geojson, const char *sha256,
+                    const char *created_by, int64_t now_ms, bool replace,
+                    enum store_fence_outcome *outcome, int *version, char *err)
+{
+    NEED(fence_put, "fences");
+    enum store_fence_outcome o;
+    int v;
+    return st->ops->fence_put(st, id, geojson, sha256, created_by, now_ms, replace,
+                              outcome ? outcome : &o, version ? version : &v, err);
 }
 
 /* The pool: a fixed array of connections and a stack of free ones. */

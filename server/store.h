@@ -27,16 +27,33 @@ typedef struct store_pool store_pool;
 
 enum {
     STORE_URL_MAX = 4096,
-    STORE_ID_MAX = 64,         /* device, institution, fence, class ids */
-    STORE_TOKEN_NAME_MAX = 64, /* a token's name, as shown in logs */
-    STORE_ROLE_MAX = 80,       /* "institution:" + an id */
-    STORE_HASH_HEX_LEN = 64,   /* SHA-256 in hex, without NUL */
-    STORE_POOL_MAX = 256,      /* connections in one pool */
+    STORE_ID_MAX = 64,              /* device, institution, fence, class ids */
+    STORE_TOKEN_NAME_MAX = 64,      /* a token's name, as shown in logs */
+    STORE_ROLE_MAX = 80,            /* "institution:" + an id */
+    STORE_HASH_HEX_LEN = 64,        /* SHA-256 in hex, without NUL */
+    STORE_POOL_MAX = 256,           /* connections in one pool */
+    STORE_PROFILE_MAX = 128,        /* a kiosk's profile (model) name */
+    STORE_PEM_MAX = 512,            /* a P-256 SubjectPublicKeyInfo PEM, with its NUL */
+    STORE_KIND_MAX = 32,            /* a finding's or an event's kind */
+    STORE_INSTITUTION_KEY_LEN = 32, /* bytes of an institution's pseudonym key */
+    STORE_DETAIL_MAX = 512,         /* bytes of a finding's detail */
 };
 
 /* Flags for store_open. */
 enum {
     STORE_OPEN_CREATE = 1, /* create the database if it does not exist (migrate does) */
+};
+
+/* What a device's latest uploads said about its health; has_* false when never reported. */
+struct store_device_status {
+    bool has_queue;
+    int64_t queue; /* events waiting in the kiosk's outbox (latest heartbeat) */
+    bool has_skew;
+    int64_t clock_skew_ms;         /* latest clock event: device clock minus reference */
+    char gnss[STORE_KIND_MAX + 1]; /* kind of the latest gnss event, "" when none */
+    bool has_fix;
+    int fix_mode;      /* gpsd mode of the latest fix carried by any event */
+    int64_t fix_ts_ms; /* device time of that event */
 };
 
 /* A bearer token as stored: its hash, never the token itself. */
@@ -49,13 +66,17 @@ struct store_token {
     bool revoked;
 };
 
-/* An enrolled kiosk, as GET /v1/devices lists it. */
+/* An enrolled kiosk, as GET /v1/devices lists it. The status fields come from the latest
+ * events of their kind the device uploaded (heartbeat queue, clock skew, gnss, fixes). */
 struct store_device {
     char id[STORE_ID_MAX + 1];
     char institution[STORE_ID_MAX + 1];
     int64_t enrolled_at_ms;
     int64_t last_seen_at_ms; /* 0: never uploaded */
     int64_t head_seq;        /* last stored seq; 0: none */
+    char profile[STORE_PROFILE_MAX + 1];
+    char fence[STORE_ID_MAX + 1];
+    struct store_device_status status;
 };
 
 /* Parses a URL and opens a connection (flags: STORE_OPEN_*). Returns 0 and *out (free with
@@ -101,6 +122,139 @@ int store_device_count_seen(store *st, int64_t *n, char *err);
  * stops the walk and that value is returned. */
 int store_device_list(store *st, size_t limit, int (*fn)(const struct store_device *d, void *ctx),
                       void *ctx, char *err);
+
+/* Calls fn for each enrolled device of institution (NULL: every device) in id order, at most
+ * limit of them; as store_device_list otherwise. */
+int store_device_list_scoped(store *st, const char *institution, size_t limit,
+                             int (*fn)(const struct store_device *d, void *ctx), void *ctx,
+                             char *err);
+
+/* Enrolment: what the collector knows about a device to check its uploads. */
+struct store_enrolment {
+    char id[STORE_ID_MAX + 1];
+    char institution[STORE_ID_MAX + 1];
+    char public_key_pem[STORE_PEM_MAX]; /* SubjectPublicKeyInfo PEM, NUL-terminated */
+    char profile[STORE_PROFILE_MAX + 1];
+    char fence[STORE_ID_MAX + 1]; /* the venue fence id it was enrolled with */
+    double assumed_eph_m;         /* accuracy assumed for fixes without eph */
+    int64_t enrolled_at_ms;
+};
+
+/* Reads device id's enrolment. RC_NOTFOUND when it is not enrolled. */
+int store_enrolment_get(store *st, const char *id, struct store_enrolment *out, char *err);
+/* Enrols a new device (every field of e). RC_CONFLICT when the id exists; RC_NOTFOUND when
+ * e->institution does not exist (create it first with store_institution_key). */
+int store_enrolment_insert(store *st, const struct store_enrolment *e, char *err);
+/* Updates an enrolled device's profile, fence and assumed_eph_m (a re-enrolment with the same
+ * key); id, institution and key never change. RC_NOTFOUND when not enrolled. */
+int store_enrolment_update(store *st, const struct store_enrolment *e, char *err);
+
+/* The pseudonym key of institution id into key. When the institution is new it is created
+ * with candidate as its key (*created true). Call inside a transaction so two enrolments of
+ * a new institution agree on one key. */
+int store_institution_key(store *st, const char *id,
+                          const uint8_t candidate[STORE_INSTITUTION_KEY_LEN], int64_t now_ms,
+                          uint8_t key[STORE_INSTITUTION_KEY_LEN], bool *created, char *err);
+
+/* A device's chain head: its last stored seq (0: none) and that event's line hash (64 zeros
+ * when none). */
+struct store_head {
+    int64_t seq;
+    char hash[STORE_HASH_HEX_LEN + 1];
+};
+int store_head_get(store *st, const char *device, struct store_head *out, char *err);
+/* Moves device's head to (seq, hash). Only forward: RC_CONFLICT when seq is not above the
+ * stored head's. */
+int store_head_advance(store *st, const char *device, int64_t seq, const char *hash, int64_t now_ms,
+                       char *err);
+
+/* One stored event: the received line and the columns reports query. Strings are "" and
+ * has_* false when the event has no such field. */
+struct store_event {
+    const char *device;
+    int64_t seq;
+    const char *event_id;
+    const char *raw; /* the line's exact bytes, without newline */
+    size_t raw_len;
+    const char *hash; /* hex SHA-256 of raw */
+    const char *prev;
+    const char *type;
+    int64_t ts_ms;
+    const char *boot;
+    int64_t mono_ms;
+    const char *trainee, *trainee_masked, *class_id, *session, *fence;
+    const char *verdict; /* the kiosk's */
+    bool has_distance;
+    double distance_m; /* the kiosk's */
+    bool has_fix;
+    double fix_lat, fix_lon;
+    bool has_eph;
+    double fix_eph;
+    int fix_mode;
+    bool has_fix_time;
+    int64_t fix_time_ms;
+    const char *fix_source;
+    const char *server_verdict; /* re-judged here; "" when not judged */
+    bool has_server_distance;
+    double server_distance_m;
+    int server_fence_version; /* version of the fence that judged it, 0 when none */
+    const char *camera, *file;
+    bool has_start, has_end;
+    int64_t start_ms, end_ms;
+    const char *kind;
+    int64_t received_at_ms;
+};
+
+/* Stores one event. RC_CONFLICT when (device, seq) is stored already (never overwritten). */
+int store_event_insert(store *st, const struct store_event *e, char *err);
+/* The stored line of (device, seq) into buf (cap bytes, NUL-terminated), *len its length.
+ * RC_NOTFOUND when none, RC_LIMIT when it does not fit. */
+int store_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
+                    char *err);
+/* Records what a device's last batch said about its health, and that it was seen at now_ms.
+ * Fields whose has_* is false (gnss "") keep their stored values. */
+int store_device_seen(store *st, const char *device, const struct store_device_status *s,
+                      int64_t now_ms, char *err);
+
+/* A finding: something a reviewer should look at. seq 0 means none; strings may be "". */
+struct store_finding {
+    const char *kind;     /* chain_conflict, chain_break, bad_signature, bad_event, ... */
+    const char *severity; /* high, medium, low */
+    const char *device;
+    int64_t seq;
+    const char *institution;
+    const char *class_id;
+    const char *trainee;
+    const char *detail; /* one line, at most STORE_DETAIL_MAX bytes (longer is cut) */
+    int64_t created_at_ms;
+};
+int store_finding_insert(store *st, const struct store_finding *f, char *err);
+
+/* A venue fence as stored: one GeoJSON Feature per version; sha256 identifies its geometry
+ * (see fences.h). */
+struct store_fence {
+    char id[STORE_ID_MAX + 1];
+    int version;
+    char *geojson; /* malloc'd, NUL-terminated; free with store_fence_clear */
+    char sha256[STORE_HASH_HEX_LEN + 1];
+    int64_t created_at_ms;
+};
+/* The current version of fence id. RC_NOTFOUND when none. */
+int store_fence_current(store *st, const char *id, struct store_fence *out, char *err);
+/* Frees out->geojson. */
+void store_fence_clear(struct store_fence *f);
+
+enum store_fence_outcome {
+    STORE_FENCE_NEW,      /* first version stored */
+    STORE_FENCE_SAME,     /* the current version has this sha256: nothing changed */
+    STORE_FENCE_REPLACED, /* replace: the current version superseded by a new one */
+};
+/* Stores geojson (a Feature) as fence id with geometry digest sha256. A known id with another
+ * sha256 is RC_CONFLICT unless replace, which supersedes the current version (kept as history)
+ * with version + 1. *outcome and *version (either may be NULL) say what happened. */
+int store_fence_put(store *st, const char *id, const char *geojson, const char *sha256,
+                    const char *created_by, int64_t now_ms, bool replace,
+                    enum store_fence_outcome *outcome, int *version, char *err);
 
 /* The schema also holds institutions (with their pseudonym key), devices (public key PEM,
  * institution, profile, fence), events (unique (device, seq), raw bytes, hash, parsed columns),

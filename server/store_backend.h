@@ -21,8 +21,27 @@ struct store_ops {
     int (*token_insert)(store *st, const struct store_token *t, char *err);
     int (*token_lookup)(store *st, const char *hash_hex, struct store_token *out, char *err);
     int (*device_count_seen)(store *st, int64_t *n, char *err);
-    int (*device_list)(store *st, size_t limit, int (*fn)(const struct store_device *, void *),
-                       void *ctx, char *err);
+    /* institution NULL: every device */
+    int (*device_list)(store *st, const char *institution, size_t limit,
+                       int (*fn)(const struct store_device *, void *), void *ctx, char *err);
+    int (*enrolment_get)(store *st, const char *id, struct store_enrolment *out, char *err);
+    int (*enrolment_insert)(store *st, const struct store_enrolment *e, char *err);
+    int (*enrolment_update)(store *st, const struct store_enrolment *e, char *err);
+    int (*institution_key)(store *st, const char *id, const uint8_t *candidate, int64_t now_ms,
+                           uint8_t *key, bool *created, char *err);
+    int (*head_get)(store *st, const char *device, struct store_head *out, char *err);
+    int (*head_advance)(store *st, const char *device, int64_t seq, const char *hash,
+                        int64_t now_ms, char *err);
+    int (*event_insert)(store *st, const struct store_event *e, char *err);
+    int (*event_raw)(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
+                     char *err);
+    int (*device_seen)(store *st, const char *device, const struct store_device_status *s,
+                       int64_t now_ms, char *err);
+    int (*finding_insert)(store *st, const struct store_finding *f, char *err);
+    int (*fence_current)(store *st, const char *id, struct store_fence *out, char *err);
+    int (*fence_put)(store *st, const char *id, const char *geojson, const char *sha256,
+                     const char *created_by, int64_t now_ms, bool replace,
+                     enum store_fence_outcome *outcome, int *version, char *err);
 };
 
 struct store {

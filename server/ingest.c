@@ -1,0 +1,528 @@
+/* The batch pipeline: parse and link (stateless), verify the signature, re-judge fixes, then
+ * one write transaction against the stored chain head. See ingest.h for the invariants. */
+#include "ingest.h"
+
+#include "crypto.h"
+#include "fence.h"
+#include "fences.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    FENCES_PER_BATCH = 8, /* distinct fences re-judged in one batch before re-reading */
+};
+
+const char *ingest_finding_name(enum ingest_finding f)
+{
+    switch (f) {
+    case INGEST_FINDING_CHAIN_CONFLICT: return "chain_conflict";
+    case INGEST_FINDING_CHAIN_BREAK: return "chain_break";
+    case INGEST_FINDING_BAD_SIGNATURE: return "bad_signature";
+    case INGEST_FINDING_BAD_EVENT: return "bad_event";
+    case INGEST_FINDING_FOREIGN_EVENTS: return "foreign_events";
+    case INGEST_FINDING_NONE: break;
+    }
+    return "";
+}
+
+/* Fills res as a refusal; returns rc so callers can `return refuse(...)`. */
+__attribute__((format(printf, 6, 7))) static int refuse(struct ingest_result *res, int rc,
+                                                        unsigned status,
+                                                        enum ingest_finding finding, int64_t seq,
+                                                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->reason, sizeof res->reason, fmt, ap);
+    va_end(ap);
+    res->status = status;
+    res->finding = finding;
+    res->finding_seq = seq;
+    return rc;
+}
+
+void ingest_parsed_free(struct ingest_parsed *p)
+{
+    if (!p)
+        return;
+    free(p->lines);
+    p->lines = NULL;
+    p->n = 0;
+}
+
+int ingest_parse(const uint8_t *body, size_t len, const char *device, struct ingest_parsed *out,
+                 struct ingest_result *res)
+{
+    const char *text = (const char *)body;
+    memset(out, 0, sizeof *out);
+    memset(res, 0, sizeof *res);
+    if (len == 0)
+        return refuse(res, RC_INVAL, 400, INGEST_FINDING_NONE, 0, "empty batch");
+    if (text[len - 1] != '\n')
+        return refuse(res, RC_INVAL, 400, INGEST_FINDING_NONE, 0,
+                      "the batch's last line does not end in a newline (truncated?)");
+    size_t n = 0;
+    for (const char *p = text; p < text + len; p++) {
+        if (*p == '\n' && ++n > INGEST_LINES_MAX)
+            return refuse(res, RC_LIMIT, 413, INGEST_FINDING_NONE, 0,
+                          "batch over %d lines: send fewer events per batch", INGEST_LINES_MAX);
+    }
+    struct ingest_line *lines = calloc(n, sizeof *lines);
+    if (!lines)
+        return rc_fail(res->reason, RC_NOMEM, "out of memory");
+    int rc = RC_OK;
+    const char *p = text;
+    for (size_t i = 0; i < n; i++) {
+        const char *nl = memchr(p, '\n', (size_t)(text + len - p));
+        struct ingest_line *l = &lines[i];
+        l->bytes = p;
+        l->len = (size_t)(nl - p);
+        p = nl + 1;
+        if (l->len == 0) {
+            rc = refuse(res, RC_INVAL, 400, INGEST_FINDING_NONE, 0, "line %zu: empty line", i + 1);
+            goto out;
+        }
+        if (l->len > EVENT_LINE_MAX) {
+            rc = refuse(res, RC_LIMIT, 413, INGEST_FINDING_NONE, 0,
+                        "line %zu: longer than %d bytes", i + 1, EVENT_LINE_MAX);
+            goto out;
+        }
+        char why[ERR_LEN];
+        if (event_parse(l->bytes, l->len, &l->ev, why) != RC_OK) {
+            rc =
+                refuse(res, RC_INVAL, 400, INGEST_FINDING_BAD_EVENT, 0, "line %zu: %s", i + 1, why);
+            goto out;
+        }
+        event_hash_hex(l->bytes, l->len, l->hash);
+        const char *want = device ? device : lines[0].ev.device;
+        if (strcmp(l->ev.device, want) != 0) {
+            rc =
+                refuse(res, RC_INVAL, 403, INGEST_FINDING_FOREIGN_EVENTS, l->ev.seq,
+                       "line %zu: an event of device '%s', not of '%s'", i + 1, l->ev.device, want);
+            goto out;
+        }
+        if (i == 0)
+            continue;
+        const struct ingest_line *b = &lines[i - 1];
+        if (l->ev.seq != b->ev.seq + 1) {
+            rc = refuse(res, RC_INVAL, 400, INGEST_FINDING_CHAIN_BREAK, l->ev.seq,
+                        "line %zu: seq %lld does not follow seq %lld", i + 1, (long long)l->ev.seq,
+                        (long long)b->ev.seq);
+            goto out;
+        }
+        if (strcmp(l->ev.prev, b->hash) != 0) {
+            rc = refuse(res, RC_INVAL, 400, INGEST_FINDING_CHAIN_BREAK, l->ev.seq,
+                        "line %zu: prev of seq %lld is not the hash of seq %lld", i + 1,
+                        (long long)l->ev.seq, (long long)b->ev.seq);
+            goto out;
+        }
+    }
+    out->lines = lines;
+    out->n = n;
+    lines = NULL;
+out:
+    free(lines);
+    return rc;
+}
+
+/* The server's judgement of one line (signin/signout only). */
+struct judged {
+    const char *verdict; /* "" when not judged */
+    bool has_distance;
+    double distance_m;
+    int fence_version;
+    bool fence_unknown;
+};
+
+/* Fences used by one batch, fetched once each. */
+struct batch_fences {
+    struct fences_ref refs[FENCES_PER_BATCH];
+    char ids[FENCES_PER_BATCH][EVENT_NAME_MAX + 1];
+    bool missing[FENCES_PER_BATCH];
+    size_t n;
+};
+
+static void batch_fences_release(struct batch_fences *bf)
+{
+    for (size_t i = 0; i < bf->n; i++)
+        fences_release(&bf->refs[i]);
+    bf->n = 0;
+}
+
+/* The fence id for this batch, or NULL when the server has none. A store failure is returned
+ * as rc (err set). */
+static int batch_fence(store *st, struct batch_fences *bf, const char *id,
+                       const struct fences_ref **out, char *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < bf->n; i++) {
+        if (strcmp(bf->ids[i], id) == 0) {
+            *out = bf->missing[i] ? NULL : &bf->refs[i];
+            return RC_OK;
+        }
+    }
+    struct fences_ref ref;
+    int rc = fences_get(st, id, &ref, err);
+    if (rc != RC_OK && rc != RC_NOTFOUND)
+        return rc;
+    if (bf->n == FENCES_PER_BATCH) {
+        /* Unusual (a kiosk serves one venue): make room by forgetting the first. */
+        fences_release(&bf->refs[0]);
+        memmove(&bf->refs[0], &bf->refs[1], sizeof bf->refs[0] * (FENCES_PER_BATCH - 1));
+        memmove(&bf->ids[0], &bf->ids[1], sizeof bf->ids[0] * (FENCES_PER_BATCH - 1));
+        memmove(&bf->missing[0], &bf->missing[1], sizeof bf->missing[0] * (FENCES_PER_BATCH - 1));
+        bf->n--;
+    }
+    size_t k = bf->n++;
+    memcpy(bf->ids[k], id, strlen(id) + 1);
+    bf->missing[k] = rc == RC_NOTFOUND;
+    if (rc == RC_OK)
+        bf->refs[k] = ref;
+    else
+        memset(&bf->refs[k], 0, sizeof bf->refs[k]);
+    *out = bf->missing[k] ? NULL : &bf->refs[k];
+    return RC_OK;
+}
+
+/* Re-judges every signin/signout of the batch with the server's fences. */
+static int judge_all(store *st, const struct ingest_parsed *b, double assumed_eph_m,
+                     struct judged *j, char *err)
+{
+    struct batch_fences bf = {0};
+    int rc = RC_OK;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct event *ev = &b->lines[i].ev;
+        memset(&j[i], 0, sizeof j[i]);
+        j[i].verdict = "";
+        if (ev->type != EVENT_SIGNIN && ev->type != EVENT_SIGNOUT)
+            continue;
+        if (!(ev->has & EVENT_HAS(EVENT_F_FIX))) {
+            j[i].verdict = fence_verdict_name(FENCE_NO_FIX);
+            continue;
+        }
+        const struct fences_ref *ref = NULL;
+        rc = batch_fence(st, &bf, ev->fence, &ref, err);
+        if (rc != RC_OK)
+            goto out;
+        if (!ref) {
+            j[i].fence_unknown = true;
+            continue;
+        }
+        struct fence_fix fix = {
+            .has_fix = true,
+            .lat = (double)ev->fix.lat_e8 / 1e8,
+            .lon = (double)ev->fix.lon_e8 / 1e8,
+            .eph = ev->fix.has_eph ? (double)ev->fix.eph_cm / 100.0 : NAN,
+        };
+        struct fence_judgement fj;
+        char why[ERR_LEN];
+        if (fence_judge(ref->fence, &fix, assumed_eph_m, &fj, why) != RC_OK)
+            continue; /* cannot happen for a canonical fix; leave it unjudged */
+        j[i].verdict = fence_verdict_name(fj.verdict);
+        j[i].has_distance = isfinite(fj.distance_m);
+        j[i].distance_m = fj.distance_m;
+        j[i].fence_version = ref->version;
+    }
+out:
+    batch_fences_release(&bf);
+    return rc;
+}
+
+/* The row for line l. Strings point into l->ev and j. */
+static void event_row(const struct ingest_line *l, const struct judged *j, int64_t now_ms,
+                      struct store_event *r)
+{
+    const struct event *ev = &l->ev;
+    memset(r, 0, sizeof *r);
+    r->device = ev->device;
+    r->seq = ev->seq;
+    r->event_id = ev->id;
+    r->raw = l->bytes;
+    r->raw_len = l->len;
+    r->hash = l->hash;
+    r->prev = ev->prev;
+    r->type = event_type_name(ev->type);
+    r->ts_ms = ev->ts_ms;
+    r->boot = ev->boot;
+    r->mono_ms = ev->mono_ms;
+#define OPT(field, member) (ev->has & EVENT_HAS(field) ? ev->member : "")
+    r->trainee = OPT(EVENT_F_TRAINEE, trainee);
+    r->trainee_masked = OPT(EVENT_F_TRAINEE_MASKED, trainee_masked);
+    r->class_id = OPT(EVENT_F_CLASS, class_id);
+    r->session = OPT(EVENT_F_SESSION, session);
+    r->fence = OPT(EVENT_F_FENCE, fence);
+    r->camera = OPT(EVENT_F_CAMERA, camera);
+    r->file = OPT(EVENT_F_FILE, file);
+    r->kind = OPT(EVENT_F_KIND, kind);
+#undef OPT
+    r->verdict = ev->has & EVENT_HAS(EVENT_F_VERDICT) ? event_verdict_name(ev->verdict) : "";
+    r->has_distance = ev->has & EVENT_HAS(EVENT_F_DISTANCE_M);
+    r->distance_m = (double)ev->distance_mm / 1000.0;
+    r->has_fix = ev->has & EVENT_HAS(EVENT_F_FIX);
+    if (r->has_fix) {
+        r->fix_lat = (double)ev->fix.lat_e8 / 1e8;
+        r->fix_lon = (double)ev->fix.lon_e8 / 1e8;
+        r->has_eph = ev->fix.has_eph;
+        r->fix_eph = (double)ev->fix.eph_cm / 100.0;
+        r->fix_mode = ev->fix.mode;
+        r->has_fix_time = ev->fix.has_time;
+        r->fix_time_ms = ev->fix.time_ms;
+        r->fix_source = ev->fix.source == EVENT_SOURCE_SURVEYED ? "surveyed" : "gnss";
+    }
+    r->server_verdict = j->verdict;
+    r->has_server_distance = j->has_distance;
+    r->server_distance_m = j->distance_m;
+    r->server_fence_version = j->fence_version;
+    r->has_start = ev->has & EVENT_HAS(EVENT_F_START);
+    r->start_ms = ev->start_ms;
+    r->has_end = ev->has & EVENT_HAS(EVENT_F_END);
+    r->end_ms = ev->end_ms;
+    r->received_at_ms = now_ms;
+}
+
+/* What the new lines say about the device's health (the last of each kind wins). */
+static void device_status(const struct ingest_parsed *b, size_t from, struct store_device_status *s)
+{
+    memset(s, 0, sizeof *s);
+    for (size_t i = from; i < b->n; i++) {
+        const struct event *ev = &b->lines[i].ev;
+        if (ev->type == EVENT_HEARTBEAT && (ev->has & EVENT_HAS(EVENT_F_QUEUE))) {
+            s->has_queue = true;
+            s->queue = ev->queue;
+        }
+        if (ev->type == EVENT_CLOCK) {
+            s->has_skew = true;
+            s->clock_skew_ms = ev->skew_ms;
+        }
+        if (ev->type == EVENT_GNSS)
+            snprintf(s->gnss, sizeof s->gnss, "%s", ev->kind);
+        if (ev->has & EVENT_HAS(EVENT_F_FIX)) {
+            s->has_fix = true;
+            s->fix_mode = ev->fix.mode;
+            s->fix_ts_ms = ev->ts_ms;
+        }
+    }
+}
+
+/* Findings about accepted events, stored with them: a verdict the server does not share, a
+ * fence the server does not know. */
+static int event_findings(store *st, const char *institution, const struct ingest_line *l,
+                          const struct judged *j, int64_t now_ms, char *err)
+{
+    const struct event *ev = &l->ev;
+    char detail[STORE_DETAIL_MAX];
+    struct store_finding f = {
+        .device = ev->device,
+        .seq = ev->seq,
+        .institution = institution,
+        .class_id = ev->has & EVENT_HAS(EVENT_F_CLASS) ? ev->class_id : "",
+        .trainee = ev->has & EVENT_HAS(EVENT_F_TRAINEE) ? ev->trainee : "",
+        .detail = detail,
+        .created_at_ms = now_ms,
+    };
+    if (j->fence_unknown) {
+        f.kind = "fence_unknown";
+        f.severity = "medium";
+        snprintf(detail, sizeof detail, "%s names fence '%s', which this server does not have",
+                 event_type_name(ev->type), ev->fence);
+        return store_finding_insert(st, &f, err);
+    }
+    const char *kiosk = event_verdict_name(ev->verdict);
+    if (!*j->verdict || !kiosk || strcmp(kiosk, j->verdict) == 0)
+        return RC_OK;
+    f.kind = "verdict_mismatch";
+    f.severity = "medium";
+    if (j->has_distance)
+        snprintf(detail, sizeof detail,
+                 "kiosk said %s, the server judged %s (d = %.3f m from fence '%s' version %d)",
+                 kiosk, j->verdict, j->distance_m, ev->fence, j->fence_version);
+    else
+        snprintf(detail, sizeof detail, "kiosk said %s, the server judged %s", kiosk, j->verdict);
+    return store_finding_insert(st, &f, err);
+}
+
+/* Records a refused batch's finding in a transaction of its own. */
+static int record_refusal(store *st, const char *device, const char *institution,
+                          const struct ingest_result *res, int64_t now_ms, char *err)
+{
+    if (res->finding == INGEST_FINDING_NONE)
+        return RC_OK;
+    static const char *const severity[] = {
+        [INGEST_FINDING_CHAIN_CONFLICT] = "high", [INGEST_FINDING_CHAIN_BREAK] = "high",
+        [INGEST_FINDING_BAD_SIGNATURE] = "high",  [INGEST_FINDING_BAD_EVENT] = "medium",
+        [INGEST_FINDING_FOREIGN_EVENTS] = "high",
+    };
+    struct store_finding f = {
+        .kind = ingest_finding_name(res->finding),
+        .severity = severity[res->finding],
+        .device = device,
+        .seq = res->finding_seq,
+        .institution = institution,
+        .detail = res->reason,
+        .created_at_ms = now_ms,
+    };
+    int rc = store_begin(st, err);
+    if (rc != RC_OK)
+        return rc;
+    rc = store_finding_insert(st, &f, err);
+    if (rc == RC_OK)
+        rc = store_commit(st, err);
+    else
+        store_rollback(st);
+    return rc;
+}
+
+/* Checks the batch against the stored head and stores what is new; inside the open
+ * transaction. Returns RC_OK with res filled (accepted or refused: the caller rolls back a
+ * refusal), or a store failure. */
+static int apply(store *st, const struct store_enrolment *dev, const struct ingest_parsed *b,
+                 const struct judged *j, int64_t now_ms, struct ingest_result *res, char *err)
+{
+    struct store_head head;
+    int rc = store_head_get(st, dev->id, &head, err);
+    if (rc != RC_OK)
+        return rc;
+    int64_t first = b->lines[0].ev.seq;
+    int64_t last = b->lines[b->n - 1].ev.seq;
+    if (first > head.seq + 1) {
+        res->expected_seq = head.seq + 1;
+        refuse(res, RC_CONFLICT, 409, INGEST_FINDING_NONE, 0, "gap: expected seq %lld",
+               (long long)res->expected_seq);
+        return RC_OK;
+    }
+    /* Lines at stored seqs must be byte for byte what was stored. */
+    size_t dups = 0;
+    char *stored = malloc(EVENT_LINE_MAX + 1);
+    if (!stored)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    for (; dups < b->n && b->lines[dups].ev.seq <= head.seq; dups++) {
+        const struct ingest_line *l = &b->lines[dups];
+        size_t len = 0;
+        rc = store_event_raw(st, dev->id, l->ev.seq, stored, EVENT_LINE_MAX + 1, &len, err);
+        if (rc == RC_NOTFOUND) {
+            /* The head says stored, the events table does not: refuse rather than guess. */
+            free(stored);
+            return rc_fail(err, RC_CORRUPT, "chain head of '%s' at %lld but event %lld missing",
+                           dev->id, (long long)head.seq, (long long)l->ev.seq);
+        }
+        if (rc != RC_OK) {
+            free(stored);
+            return rc;
+        }
+        if (len != l->len || memcmp(stored, l->bytes, len) != 0) {
+            free(stored);
+            refuse(res, RC_CONFLICT, 400, INGEST_FINDING_CHAIN_CONFLICT, l->ev.seq,
+                   "conflict at seq %lld: different bytes than stored", (long long)l->ev.seq);
+            return RC_OK;
+        }
+    }
+    free(stored);
+    res->duplicates = (int64_t)dups;
+    res->ack_seq = head.seq;
+    if (dups < b->n) {
+        const struct ingest_line *l = &b->lines[dups];
+        if (strcmp(l->ev.prev, head.hash) != 0) {
+            refuse(res, RC_CONFLICT, 400, INGEST_FINDING_CHAIN_BREAK, l->ev.seq,
+                   "line %zu: prev of seq %lld is not the hash of the stored seq %lld", dups + 1,
+                   (long long)l->ev.seq, (long long)head.seq);
+            return RC_OK;
+        }
+        for (size_t i = dups; i < b->n; i++) {
+            struct store_event row;
+            event_row(&b->lines[i], &j[i], now_ms, &row);
+            if ((rc = store_event_insert(st, &row, err)) != RC_OK ||
+                (rc = event_findings(st, dev->institution, &b->lines[i], &j[i], now_ms, err)) !=
+                    RC_OK)
+                return rc;
+        }
+        rc = store_head_advance(st, dev->id, last, b->lines[b->n - 1].hash, now_ms, err);
+        if (rc != RC_OK)
+            return rc;
+        res->accepted = (int64_t)(b->n - dups);
+        res->ack_seq = last;
+    }
+    struct store_device_status s;
+    device_status(b, dups, &s);
+    rc = store_device_seen(st, dev->id, &s, now_ms, err);
+    if (rc != RC_OK)
+        return rc;
+    res->status = 200;
+    return RC_OK;
+}
+
+int ingest_batch(store *st, const char *device, const uint8_t *body, size_t len,
+                 const char *signature, int64_t now_ms, struct ingest_result *res, char *err)
+{
+    struct ingest_parsed b = {0};
+    struct store_enrolment dev;
+    struct judged *j = NULL;
+    crypto_key *key = NULL;
+    memset(res, 0, sizeof *res);
+    int rc = store_enrolment_get(st, device, &dev, err);
+    if (rc == RC_NOTFOUND) {
+        refuse(res, RC_AUTH, 403, INGEST_FINDING_NONE, 0, "device '%s' is not enrolled", device);
+        return RC_OK;
+    }
+    if (rc != RC_OK)
+        return rc;
+    if (!signature || !*signature) {
+        refuse(res, RC_INVAL, 400, INGEST_FINDING_NONE, 0, "missing Rollcall-Signature header");
+        return RC_OK;
+    }
+    rc = ingest_parse(body, len, device, &b, res);
+    if (rc == RC_NOMEM)
+        return rc_fail(err, rc, "out of memory");
+    if (rc != RC_OK)
+        goto refused;
+
+    /* The signature covers the last line's hash, hence every line before it. */
+    rc = crypto_key_from_public_pem(dev.public_key_pem, &key, err);
+    if (rc != RC_OK) {
+        rc = rc_fail(err, RC_CORRUPT, "stored key of '%s' does not load", device);
+        goto out;
+    }
+    uint8_t digest[CRYPTO_SHA256_LEN];
+    const struct ingest_line *last = &b.lines[b.n - 1];
+    crypto_sha256(last->bytes, last->len, digest);
+    char why[ERR_LEN];
+    if (crypto_key_verify(key, digest, signature, why) != RC_OK) {
+        refuse(res, RC_CRYPTO, 400, INGEST_FINDING_BAD_SIGNATURE, last->ev.seq, "bad signature");
+        goto refused;
+    }
+
+    j = calloc(b.n, sizeof *j);
+    if (!j) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = judge_all(st, &b, dev.assumed_eph_m, j, err);
+    if (rc != RC_OK)
+        goto out;
+
+    rc = store_begin(st, err);
+    if (rc != RC_OK)
+        goto out;
+    rc = apply(st, &dev, &b, j, now_ms, res, err);
+    if (rc != RC_OK) {
+        store_rollback(st);
+        goto out;
+    }
+    if (res->status != 200) {
+        store_rollback(st);
+        goto refused;
+    }
+    rc = store_commit(st, err);
+    goto out;
+
+refused:
+    rc = record_refusal(st, device, dev.institution, res, now_ms, err);
+out:
+    crypto_key_destroy(key);
+    free(j);
+    ingest_parsed_free(&b);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/* Verified, exactly-once ingest of a device's signed batch of events (docs/API.md
+ * "POST /v1/batches", PIPE-CONTRACT). One function serves the HTTP route and
+ * `rollcall-server import batches`, so both apply the same checks.
+ *
+ * A batch is NDJSON: 1..INGEST_LINES_MAX canonical event lines of one device, consecutive seq,
+ * each ending in '\n', signed (ECDSA P-256, base64 DER) over the SHA-256 of the last line.
+ *
+ * Invariants:
+ * - A batch is stored whole or not at all: every line is parsed and hashed as received, the
+ *   lines must link to each other (seq + 1, prev = hash of the line before) and to the stored
+ *   chain head, and the signature must verify with the device's enrolled key, before one
+ *   transaction stores the new lines, advances the head and commits. The answer is given only
+ *   after the commit.
+ * - Stored events are never overwritten: a line at a stored seq is a duplicate when its bytes
+ *   equal the stored ones and refuses the batch otherwise.
+ * - A refused batch leaves nothing of itself; the finding it causes (chain_conflict,
+ *   chain_break, bad_signature, bad_event, foreign_events) is committed in a transaction of
+ *   its own, after the batch's was rolled back.
+ * - What does not depend on stored state (parsing, hashing, the signature against the key,
+ *   which never changes after enrolment, and re-judging fixes) happens before the write
+ *   transaction, so the database's write lock is never held across ECDSA. */
+#ifndef ROLLCALL_SERVER_INGEST_H
+#define ROLLCALL_SERVER_INGEST_H
+
+#include "event.h"
+#include "rc.h"
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    INGEST_LINES_MAX = 1000, /* lines in one batch; more is 413 */
+};
+
+/* The finding a refused batch records for its device. */
+enum ingest_finding {
+    INGEST_FINDING_NONE,
+    INGEST_FINDING_CHAIN_CONFLICT, /* other bytes than stored at a seq */
+    INGEST_FINDING_CHAIN_BREAK,    /* seq or prev does not link */
+    INGEST_FINDING_BAD_SIGNATURE,
+    INGEST_FINDING_BAD_EVENT,      /* a line is not a canonical event */
+    INGEST_FINDING_FOREIGN_EVENTS, /* events of another device under this device's token */
+};
+
+/* The outcome of one batch: accepted (status 200) or refused (4xx, reason set). */
+struct ingest_result {
+    unsigned status;      /* 200, 400, 403, 409, 413 */
+    int64_t accepted;     /* lines newly stored */
+    int64_t duplicates;   /* lines equal to stored ones */
+    int64_t ack_seq;      /* the device's chain head after the batch */
+    int64_t expected_seq; /* on 409: the seq the next batch must start at */
+    enum ingest_finding finding;
+    int64_t finding_seq;  /* the seq the finding is about, 0 when none */
+    char reason[ERR_LEN]; /* one line, for {"error": ...} */
+};
+
+/* One received line: its bytes (pointing into the body), hash and parsed event. */
+struct ingest_line {
+    const char *bytes;
+    size_t len;
+    char hash[EVENT_HEX_LEN + 1];
+    struct event ev;
+};
+
+struct ingest_parsed {
+    struct ingest_line *lines;
+    size_t n;
+};
+
+/* The stateless step: splits body (len bytes) into lines, parses and hashes each, and checks
+ * that every event is device's (NULL: the first line's device) and that the lines link to
+ * each other. Returns 0 and *out (free with ingest_parsed_free); on a refusal RC_INVAL (or
+ * RC_LIMIT) with res->status, reason and finding set; RC_NOMEM. */
+int ingest_parse(const uint8_t *body, size_t len, const char *device, struct ingest_parsed *out,
+                 struct ingest_result *res);
+void ingest_parsed_free(struct ingest_parsed *p);
+
+/* Applies one batch from device (the authenticated device id) with its base64 signature
+ * (NULL when none was sent) at server time now_ms. Returns 0 with *res filled, whether the
+ * batch was accepted or refused (a refusal's finding is already recorded); a negative rc
+ * (RC_DB, RC_NOMEM, ...) with err when the store failed and nothing was decided. */
+int ingest_batch(store *st, const char *device, const uint8_t *body, size_t len,
+                 const char *signature, int64_t now_ms, struct ingest_result *res, char *err);
+
+/* The finding's kind as stored ("chain_conflict", ...); "" for none. Static. */
+const char *ingest_finding_name(enum ingest_finding f);
+
+#endif
