@@ -149,8 +149,8 @@ static const struct migration migrations[] = {
      "ALTER TABLE events ADD COLUMN kind TEXT;"
      "CREATE INDEX events_device_type ON events(device, type, seq);"},
     {4, "figures: classes, sessions, rosters",
-     /* The district an institution is registered in (set by its first class plan). */
-     "ALTER TABLE institutions ADD COLUMN registered_at INTEGER;"
+     /* institutions.district: the district an institution is registered in, set by its
+      * first class plan (store_institution_register). */
      /* A class plan: parsed columns plus the pseudonymised plan as JSON. gen counts changes
       * of anything the class's figures depend on; triggers below bump it. */
      "CREATE TABLE classes ("
@@ -1092,14 +1092,13 @@ static int sqlite_institution_register(store *st, const char *id, const char *di
                    : rc_fail(err, RC_CONFLICT, "institution '%s' is registered in district %s", id,
                              have);
     rc = prepare(db,
-                 "UPDATE institutions SET district = ?2, registered_at = ?3 "
+                 "UPDATE institutions SET district = ?2 "
                  "WHERE id = ?1 AND district IS NULL",
                  &q, err, "registering an institution");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, district, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, now_ms());
     return step_done(db, q, err, "registering an institution");
 }
 
