@@ -351,11 +351,35 @@ int store_assessment_list(store *st, const char *class_id,
 }
 
 int store_class_events(store *st, const char *class_id, const char *institution, int64_t from_ms,
-                       int64_t to_ms, int (*fn)(const struct store_class_event *e, void *ctx),
+                       int64_t to_ms, int (*fn)(const struct store_raw_event *e, void *ctx),
                        void *ctx, char *err)
 {
     NEED(class_events, "events");
     return st->ops->class_events(st, class_id, institution, from_ms, to_ms, fn, ctx, err);
+}
+
+int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
+                        int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx, char *err)
+{
+    NEED(device_events, "events");
+    return st->ops->device_events(st, device, from_ms, to_ms, fn, ctx, err);
+}
+
+int store_class_devices(store *st, const char *class_id, const char *institution,
+                        int (*fn)(const char *device, const char *fence, void *ctx), void *ctx,
+                        char *err)
+{
+    NEED(class_devices, "devices");
+    return st->ops->class_devices(st, class_id, institution, fn, ctx, err);
+}
+
+int store_device_conflicts(store *st, const char *device,
+                           int (*fn)(const char *device, int64_t seq, const char *event_id,
+                                     void *ctx),
+                           void *ctx, char *err)
+{
+    NEED(device_conflicts, "findings");
+    return st->ops->device_conflicts(st, device, fn, ctx, err);
 }
 
 int store_event_find(store *st, const char *event_id, struct store_event_ref *out, char *err)

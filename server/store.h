@@ -344,32 +344,36 @@ int store_assessment_list(store *st, const char *class_id,
                           int (*fn)(const struct plan_assessment *a, void *ctx), void *ctx,
                           char *err);
 
-/* An event as the figures read it. Strings are "" when the event has no such field; verdict
- * is the server's verdict when it judged the fix, else the kiosk's. */
-struct store_class_event {
-    char device[STORE_ID_MAX + 1];
-    int64_t seq;
-    char event_id[STORE_UUID_LEN + 1];
-    char type[STORE_EVENT_TYPE_MAX + 1];
-    int64_t ts_ms;
-    char trainee[STORE_PSEUDONYM_LEN + 1];
-    char trainee_masked[STORE_MASKED_LEN + 1];
-    char session[STORE_ID_MAX + 1];
-    char verdict[STORE_VERDICT_MAX + 1];
-    bool has_distance;
-    double distance_m;
-    char fence[STORE_ID_MAX + 1];
-    char camera[STORE_ID_MAX + 1];
-    bool has_start, has_end; /* recordings: rec_file's start/end */
-    int64_t start_ms, end_ms;
+/* An event as the figures read it: the stored line, the server's verdict of its fix ("" when
+ * it did not judge one) and when the server first stored it. Pointers are valid during the
+ * callback only. */
+struct store_raw_event {
+    const char *raw;
+    size_t raw_len;
+    const char *server_verdict;
+    int64_t received_at_ms;
 };
 
-/* Calls fn for each event of class_id with ts in [from_ms, to_ms) uploaded by a device of
- * institution (other institutions' devices cannot speak for its classes), in (ts, device,
- * seq) order. */
+/* Calls fn for each event naming class_id with ts in [from_ms, to_ms) uploaded by a device of
+ * institution (other institutions' devices cannot speak for its classes), by (device, seq). */
 int store_class_events(store *st, const char *class_id, const char *institution, int64_t from_ms,
-                       int64_t to_ms, int (*fn)(const struct store_class_event *e, void *ctx),
+                       int64_t to_ms, int (*fn)(const struct store_raw_event *e, void *ctx),
                        void *ctx, char *err);
+/* Calls fn for each event of device that names no class, with ts in [from_ms, to_ms)
+ * (heartbeats, clock and GNSS reports, tamper alarms), by seq. */
+int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
+                        int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,
+                        char *err);
+/* Calls fn (device id, its enrolled fence or "") for each device of institution that stands
+ * at a venue of one of class_id's offline sessions or uploaded events naming class_id, by id. */
+int store_class_devices(store *st, const char *class_id, const char *institution,
+                        int (*fn)(const char *device, const char *fence, void *ctx), void *ctx,
+                        char *err);
+/* Calls fn (device, seq, the stored event's id) for each chain_conflict finding of device. */
+int store_device_conflicts(store *st, const char *device,
+                           int (*fn)(const char *device, int64_t seq, const char *event_id,
+                                     void *ctx),
+                           void *ctx, char *err);
 
 /* A stored event found by its event id, with the class and institution it belongs to. */
 struct store_event_ref {

@@ -61,8 +61,15 @@ struct store_ops {
     int (*assessment_list)(store *st, const char *class_id,
                            int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err);
     int (*class_events)(store *st, const char *class_id, const char *institution, int64_t from_ms,
-                        int64_t to_ms, int (*fn)(const struct store_class_event *, void *),
-                        void *ctx, char *err);
+                        int64_t to_ms, int (*fn)(const struct store_raw_event *, void *), void *ctx,
+                        char *err);
+    int (*device_events)(store *st, const char *device, int64_t from_ms, int64_t to_ms,
+                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+    int (*class_devices)(store *st, const char *class_id, const char *institution,
+                         int (*fn)(const char *, const char *, void *), void *ctx, char *err);
+    int (*device_conflicts)(store *st, const char *device,
+                            int (*fn)(const char *, int64_t, const char *, void *), void *ctx,
+                            char *err);
     int (*event_find)(store *st, const char *event_id, struct store_event_ref *out, char *err);
     int (*review_insert)(store *st, struct store_review *r, char *err);
     int (*review_list)(store *st, const char *class_id,

@@ -241,6 +241,7 @@ static const struct migration migrations[] = {
      ") STRICT;"
      "CREATE INDEX reviews_class ON reviews(class, device, seq, id);"
      "CREATE INDEX events_event_id ON events(event_id);"
+     "CREATE INDEX events_device_ts ON events(device, ts);"
      "CREATE INDEX findings_institution ON findings(institution, created_at);"},
     {6, "figures: the derived figures cache and the inputs generation triggers",
      /* Derived: a class's figures under a policy at one generation of its inputs. */
@@ -1490,9 +1491,36 @@ out:
     return rc;
 }
 
+/* Runs q (raw, server verdict, received_at columns) and calls fn per row. */
+static int raw_events(sqlite3 *db, sqlite3_stmt *q,
+                      int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err,
+                      const char *what)
+{
+    int rc = RC_OK;
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *verdict = (const char *)sqlite3_column_text(q, 1);
+        struct store_raw_event e = {
+            .raw = sqlite3_column_blob(q, 0),
+            .raw_len = (size_t)sqlite3_column_bytes(q, 0),
+            .server_verdict = verdict ? verdict : "",
+            .received_at_ms = sqlite3_column_int64(q, 2),
+        };
+        if (!e.raw)
+            e.raw = "";
+        if ((rc = fn(&e, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, what);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static int sqlite_class_events(store *st, const char *class_id, const char *institution,
                                int64_t from, int64_t to,
-                               int (*fn)(const struct store_class_event *, void *), void *ctx,
+                               int (*fn)(const struct store_raw_event *, void *), void *ctx,
                                char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -1500,14 +1528,10 @@ static int sqlite_class_events(store *st, const char *class_id, const char *inst
     /* events_class_ts narrows to the class's window; the device join keeps other
      * institutions' kiosks out. */
     int rc = prepare(db,
-                     "SELECT e.device, e.seq, e.event_id, e.type, e.ts, coalesce(e.trainee, ''), "
-                     "coalesce(e.trainee_masked, ''), coalesce(e.session, ''), "
-                     "coalesce(e.server_verdict, e.verdict, ''), "
-                     "coalesce(e.server_distance_m, e.distance_m), coalesce(e.fence, ''), "
-                     "coalesce(e.camera, ''), e.start_ts, e.end_ts "
-                     "FROM events e JOIN devices d ON d.id = e.device "
+                     "SELECT e.raw, e.server_verdict, e.received_at FROM events e "
+                     "JOIN devices d ON d.id = e.device "
                      "WHERE e.class = ?1 AND e.ts >= ?2 AND e.ts < ?3 AND d.institution = ?4 "
-                     "ORDER BY e.ts, e.device, e.seq",
+                     "ORDER BY e.device, e.seq",
                      &q, err, "reading a class's events");
     if (rc != RC_OK)
         return rc;
@@ -1515,33 +1539,80 @@ static int sqlite_class_events(store *st, const char *class_id, const char *inst
     sqlite3_bind_int64(q, 2, from);
     sqlite3_bind_int64(q, 3, to);
     sqlite3_bind_text(q, 4, institution, -1, SQLITE_STATIC);
+    return raw_events(db, q, fn, ctx, err, "reading a class's events");
+}
+
+static int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to,
+                                int (*fn)(const struct store_raw_event *, void *), void *ctx,
+                                char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = prepare(db,
+                     "SELECT raw, server_verdict, received_at FROM events "
+                     "WHERE device = ?1 AND ts >= ?2 AND ts < ?3 AND class IS NULL ORDER BY seq",
+                     &q, err, "reading a device's events");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, from);
+    sqlite3_bind_int64(q, 3, to);
+    return raw_events(db, q, fn, ctx, err, "reading a device's events");
+}
+
+static int sqlite_class_devices(store *st, const char *class_id, const char *institution,
+                                int (*fn)(const char *, const char *, void *), void *ctx, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = prepare(db,
+                     "SELECT d.id, coalesce(d.fence, '') FROM devices d WHERE d.institution = ?2 "
+                     "AND (d.fence IN (SELECT fence FROM sessions WHERE class = ?1 "
+                     "AND mode = 'offline') OR d.id IN (SELECT DISTINCT device FROM events "
+                     "WHERE class = ?1)) ORDER BY d.id",
+                     &q, err, "reading a class's devices");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, institution, -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct store_class_event e;
-        memset(&e, 0, sizeof e);
-        if ((rc = column_text(q, 0, e.device, sizeof e.device, err)) != RC_OK ||
-            (rc = column_text(q, 2, e.event_id, sizeof e.event_id, err)) != RC_OK ||
-            (rc = column_text(q, 3, e.type, sizeof e.type, err)) != RC_OK ||
-            (rc = column_text(q, 5, e.trainee, sizeof e.trainee, err)) != RC_OK ||
-            (rc = column_text(q, 6, e.trainee_masked, sizeof e.trainee_masked, err)) != RC_OK ||
-            (rc = column_text(q, 7, e.session, sizeof e.session, err)) != RC_OK ||
-            (rc = column_text(q, 8, e.verdict, sizeof e.verdict, err)) != RC_OK ||
-            (rc = column_text(q, 10, e.fence, sizeof e.fence, err)) != RC_OK ||
-            (rc = column_text(q, 11, e.camera, sizeof e.camera, err)) != RC_OK)
-            goto out;
-        e.seq = sqlite3_column_int64(q, 1);
-        e.ts_ms = sqlite3_column_int64(q, 4);
-        e.has_distance = sqlite3_column_type(q, 9) != SQLITE_NULL;
-        e.distance_m = sqlite3_column_double(q, 9);
-        e.has_start = sqlite3_column_type(q, 12) != SQLITE_NULL;
-        e.start_ms = sqlite3_column_int64(q, 12);
-        e.has_end = sqlite3_column_type(q, 13) != SQLITE_NULL;
-        e.end_ms = sqlite3_column_int64(q, 13);
-        if ((rc = fn(&e, ctx)) != 0)
+        char id[STORE_ID_MAX + 1], fence[STORE_ID_MAX + 1];
+        if ((rc = column_text(q, 0, id, sizeof id, err)) != RC_OK ||
+            (rc = column_text(q, 1, fence, sizeof fence, err)) != RC_OK ||
+            (rc = fn(id, fence, ctx)) != 0)
             goto out;
     }
     if (step != SQLITE_DONE)
-        rc = db_fail(db, err, "reading a class's events");
+        rc = db_fail(db, err, "reading a class's devices");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_device_conflicts(store *st, const char *device,
+                                   int (*fn)(const char *, int64_t, const char *, void *),
+                                   void *ctx, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = prepare(db,
+                     "SELECT f.seq, coalesce(e.event_id, '') FROM findings f LEFT JOIN events e "
+                     "ON e.device = f.device AND e.seq = f.seq WHERE f.device = ?1 "
+                     "AND f.kind = 'chain_conflict' AND f.seq IS NOT NULL ORDER BY f.seq, f.id",
+                     &q, err, "reading a device's conflicts");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        char id[STORE_UUID_LEN + 1];
+        if ((rc = column_text(q, 1, id, sizeof id, err)) != RC_OK ||
+            (rc = fn(device, sqlite3_column_int64(q, 0), id, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading a device's conflicts");
 out:
     sqlite3_finalize(q);
     return rc;
@@ -1885,6 +1956,9 @@ const struct store_ops store_sqlite_ops = {
     .assessment_put = sqlite_assessment_put,
     .assessment_list = sqlite_assessment_list,
     .class_events = sqlite_class_events,
+    .device_events = sqlite_device_events,
+    .class_devices = sqlite_class_devices,
+    .device_conflicts = sqlite_device_conflicts,
     .event_find = sqlite_event_find,
     .review_insert = sqlite_review_insert,
     .review_list = sqlite_review_list,
