@@ -265,6 +265,11 @@ int store_fence_put(store *st, const char *id, const char *geojson, const char *
             return NOT_IMPLEMENTED(st, err, what);                                                 \
     } while (0)
 
+bool store_in_transaction(const store *st)
+{
+    return st->in_tx;
+}
+
 int store_begin_read(store *st, char *err)
 {
     NEED(begin_read, "read transactions");
@@ -402,10 +407,10 @@ int store_review_list(store *st, const char *class_id,
 }
 
 int store_figures_get(store *st, const char *class_id, const char *policy, int64_t gen,
-                      struct store_figures *out, bool *found, char *err)
+                      int64_t now_ms, struct store_figures *out, bool *found, char *err)
 {
     NEED(figures_get, "the figures cache");
-    return st->ops->figures_get(st, class_id, policy, gen, out, found, err);
+    return st->ops->figures_get(st, class_id, policy, gen, now_ms, out, found, err);
 }
 
 int store_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,

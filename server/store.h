@@ -276,7 +276,7 @@ enum {
     STORE_UUID_LEN = 36,
     STORE_PSEUDONYM_LEN = 64,
     STORE_MASKED_LEN = 18,
-    STORE_REASON_MAX = 500, /* bytes of a reviewer's reason */
+    STORE_REASON_MAX = 256, /* bytes of a reviewer's reason (ENGINE_REASON_MAX) */
     STORE_POLICY_MAX = 32,  /* a policy's name */
     STORE_CODE_MAX = 15,    /* an occupation code */
     STORE_TEXT_MAX = 64,    /* a platform name, a certificate number */
@@ -381,9 +381,10 @@ struct store_event_ref {
     int64_t seq;
     char event_id[STORE_UUID_LEN + 1];
     char type[STORE_EVENT_TYPE_MAX + 1];
-    char class_id[STORE_ID_MAX + 1];       /* "" when the event names none */
-    char institution[STORE_ID_MAX + 1];    /* the uploading device's */
-    char district[STORE_DISTRICT_LEN + 1]; /* that institution's registration, "" when none */
+    char class_id[STORE_ID_MAX + 1];            /* "" when the event names none */
+    char institution[STORE_ID_MAX + 1];         /* the uploading device's */
+    char district[STORE_DISTRICT_LEN + 1];      /* that institution's registration, "" when none */
+    char server_verdict[STORE_VERDICT_MAX + 1]; /* "" when the server judged no fix */
 };
 /* Finds the event whose id is event_id. RC_NOTFOUND when none; RC_CONFLICT when two devices
  * sent the same id (then it cannot be reviewed by id). */
@@ -408,24 +409,23 @@ int store_review_insert(store *st, struct store_review *r, char *err);
 int store_review_list(store *st, const char *class_id,
                       int (*fn)(const struct store_review *r, void *ctx), void *ctx, char *err);
 
-/* A class's figures as cached: sums in ms so institutions and districts aggregate them
- * hours-weighted (DOMAIN.md), and counts. */
+/* A class's figures as cached: the sums institutions and districts aggregate hours-weighted
+ * (DOMAIN.md), and counts; the fields of engine_total for one class. */
 struct store_figures {
-    int64_t scheduled_ms;        /* per trainee: the plan's total session time */
-    int64_t online_planned_ms;   /* per trainee: the plan's online session time */
-    int64_t roster_scheduled_ms; /* scheduled_ms x roster size */
-    int64_t attended_ms;         /* summed over the roster */
-    int64_t offline_ms, online_ms;
-    int64_t rec_scheduled_ms; /* offline session time */
-    int64_t rec_covered_ms;   /* of which recorded */
+    int64_t valid_until_ms;   /* the first unheld session's end (INT64_MAX: all held) */
+    int64_t minutes_per_hour; /* of the policy */
+    int64_t scheduled_ms;     /* one trainee's scheduled (held) time */
+    int64_t planned_ms, online_planned_ms;
+    int64_t offline_held_ms, recorded_ms;
+    int64_t roster_scheduled_ms, roster_attended_ms, roster_online_ms;
     int64_t enrolled, assessed, passed;
-    int64_t findings;         /* findings of the class under the policy */
-    int64_t findings_pending; /* of which flagged events not yet reviewed */
+    int64_t findings[3];      /* by severity: info, warning, serious */
+    int64_t findings_pending; /* flagged sign-ins/outs not reviewed yet */
 };
-/* The cached figures of class_id under policy, fresh only when computed at generation gen.
- * *found false when there is no fresh entry. */
+/* The cached figures of class_id under policy, fresh only when computed at generation gen and
+ * still valid at now_ms. *found false when there is no fresh entry. */
 int store_figures_get(store *st, const char *class_id, const char *policy, int64_t gen,
-                      struct store_figures *out, bool *found, char *err);
+                      int64_t now_ms, struct store_figures *out, bool *found, char *err);
 /* Caches figures of class_id under policy computed at generation gen; stores nothing when the
  * class has moved past gen meanwhile (the next reader recomputes). */
 int store_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
@@ -472,6 +472,8 @@ int store_subsidy_history(store *st, const char *institution, const char *traine
                           int (*fn)(const struct store_subsidy_past *p, void *ctx), void *ctx,
                           char *err);
 
+/* True while a transaction (read or write) is open on st. */
+bool store_in_transaction(const store *st);
 /* Opens a read transaction: every read until store_rollback sees one snapshot. */
 int store_begin_read(store *st, char *err);
 

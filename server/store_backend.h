@@ -75,7 +75,7 @@ struct store_ops {
     int (*review_list)(store *st, const char *class_id,
                        int (*fn)(const struct store_review *, void *), void *ctx, char *err);
     int (*figures_get)(store *st, const char *class_id, const char *policy, int64_t gen,
-                       struct store_figures *out, bool *found, char *err);
+                       int64_t now_ms, struct store_figures *out, bool *found, char *err);
     int (*figures_put)(store *st, const char *class_id, const char *policy, int64_t gen,
                        const struct store_figures *f, int64_t now_ms, char *err);
     int (*figures_clear)(store *st, char *err);

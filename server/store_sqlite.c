@@ -250,18 +250,22 @@ static const struct migration migrations[] = {
      "  policy TEXT NOT NULL,"
      "  gen INTEGER NOT NULL,"
      "  computed_at INTEGER NOT NULL,"
+     "  valid_until INTEGER NOT NULL,"
+     "  minutes_per_hour INTEGER NOT NULL,"
      "  scheduled_ms INTEGER NOT NULL,"
+     "  planned_ms INTEGER NOT NULL,"
      "  online_planned_ms INTEGER NOT NULL,"
+     "  offline_held_ms INTEGER NOT NULL,"
+     "  recorded_ms INTEGER NOT NULL,"
      "  roster_scheduled_ms INTEGER NOT NULL,"
-     "  attended_ms INTEGER NOT NULL,"
-     "  offline_ms INTEGER NOT NULL,"
-     "  online_ms INTEGER NOT NULL,"
-     "  rec_scheduled_ms INTEGER NOT NULL,"
-     "  rec_covered_ms INTEGER NOT NULL,"
+     "  roster_attended_ms INTEGER NOT NULL,"
+     "  roster_online_ms INTEGER NOT NULL,"
      "  enrolled INTEGER NOT NULL,"
      "  assessed INTEGER NOT NULL,"
      "  passed INTEGER NOT NULL,"
-     "  findings INTEGER NOT NULL,"
+     "  findings_info INTEGER NOT NULL,"
+     "  findings_warning INTEGER NOT NULL,"
+     "  findings_serious INTEGER NOT NULL,"
      "  findings_pending INTEGER NOT NULL,"
      "  PRIMARY KEY (class, policy)"
      ") STRICT;"
@@ -1624,13 +1628,14 @@ static int sqlite_event_find(store *st, const char *event_id, struct store_event
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     memset(out, 0, sizeof *out);
-    int rc = prepare(db,
-                     "SELECT e.device, e.seq, e.event_id, e.type, coalesce(e.class, ''), "
-                     "d.institution, coalesce(i.district, '') FROM events e "
-                     "JOIN devices d ON d.id = e.device "
-                     "LEFT JOIN institutions i ON i.id = d.institution "
-                     "WHERE e.event_id = ?1 LIMIT 2",
-                     &q, err, "finding an event");
+    int rc = prepare(
+        db,
+        "SELECT e.device, e.seq, e.event_id, e.type, coalesce(e.class, ''), "
+        "d.institution, coalesce(i.district, ''), coalesce(e.server_verdict, '') FROM events e "
+        "JOIN devices d ON d.id = e.device "
+        "LEFT JOIN institutions i ON i.id = d.institution "
+        "WHERE e.event_id = ?1 LIMIT 2",
+        &q, err, "finding an event");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, event_id, -1, SQLITE_STATIC);
@@ -1648,7 +1653,8 @@ static int sqlite_event_find(store *st, const char *event_id, struct store_event
         (rc = column_text(q, 3, out->type, sizeof out->type, err)) != RC_OK ||
         (rc = column_text(q, 4, out->class_id, sizeof out->class_id, err)) != RC_OK ||
         (rc = column_text(q, 5, out->institution, sizeof out->institution, err)) != RC_OK ||
-        (rc = column_text(q, 6, out->district, sizeof out->district, err)) != RC_OK)
+        (rc = column_text(q, 6, out->district, sizeof out->district, err)) != RC_OK ||
+        (rc = column_text(q, 7, out->server_verdict, sizeof out->server_verdict, err)) != RC_OK)
         goto out;
     out->seq = sqlite3_column_int64(q, 1);
     step = sqlite3_step(q);
@@ -1725,40 +1731,59 @@ out:
     return rc;
 }
 
+/* The cached columns, in the order of figures_values. */
+static const char FIGURES_COLUMNS[] =
+    "valid_until, minutes_per_hour, scheduled_ms, planned_ms, online_planned_ms, offline_held_ms, "
+    "recorded_ms, roster_scheduled_ms, roster_attended_ms, roster_online_ms, enrolled, assessed, "
+    "passed, findings_info, findings_warning, findings_serious, findings_pending";
+enum { FIGURES_NCOL = 17 };
+
+static void figures_values(struct store_figures *f, int64_t *v[FIGURES_NCOL])
+{
+    int64_t *p[FIGURES_NCOL] = {&f->valid_until_ms,
+                                &f->minutes_per_hour,
+                                &f->scheduled_ms,
+                                &f->planned_ms,
+                                &f->online_planned_ms,
+                                &f->offline_held_ms,
+                                &f->recorded_ms,
+                                &f->roster_scheduled_ms,
+                                &f->roster_attended_ms,
+                                &f->roster_online_ms,
+                                &f->enrolled,
+                                &f->assessed,
+                                &f->passed,
+                                &f->findings[0],
+                                &f->findings[1],
+                                &f->findings[2],
+                                &f->findings_pending};
+    memcpy(v, p, sizeof p);
+}
+
 static int sqlite_figures_get(store *st, const char *class_id, const char *policy, int64_t gen,
-                              struct store_figures *out, bool *found, char *err)
+                              int64_t now, struct store_figures *out, bool *found, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
+    char sql[1024];
     *found = false;
     memset(out, 0, sizeof *out);
-    int rc = prepare(db,
-                     "SELECT scheduled_ms, online_planned_ms, roster_scheduled_ms, attended_ms, "
-                     "offline_ms, online_ms, rec_scheduled_ms, rec_covered_ms, enrolled, "
-                     "assessed, passed, findings, findings_pending FROM class_figures "
-                     "WHERE class = ?1 AND policy = ?2 AND gen = ?3",
-                     &q, err, "reading cached figures");
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM class_figures WHERE class = ?1 AND policy = ?2 AND gen = ?3 "
+             "AND valid_until > ?4",
+             FIGURES_COLUMNS);
+    int rc = prepare(db, sql, &q, err, "reading cached figures");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, policy, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, gen);
+    sqlite3_bind_int64(q, 4, now);
     int step = sqlite3_step(q);
     if (step == SQLITE_ROW) {
-        int64_t *v[] = {&out->scheduled_ms,
-                        &out->online_planned_ms,
-                        &out->roster_scheduled_ms,
-                        &out->attended_ms,
-                        &out->offline_ms,
-                        &out->online_ms,
-                        &out->rec_scheduled_ms,
-                        &out->rec_covered_ms,
-                        &out->enrolled,
-                        &out->assessed,
-                        &out->passed,
-                        &out->findings,
-                        &out->findings_pending};
-        for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
+        int64_t *v[FIGURES_NCOL];
+        figures_values(out, v);
+        for (int i = 0; i < FIGURES_NCOL; i++)
             *v[i] = sqlite3_column_int64(q, i);
         *found = true;
     } else if (step != SQLITE_DONE) {
@@ -1773,36 +1798,25 @@ static int sqlite_figures_put(store *st, const char *class_id, const char *polic
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    /* The SELECT stores nothing when the class has moved past gen since it was read. */
-    int rc = prepare(db,
-                     "INSERT OR REPLACE INTO class_figures(class, policy, gen, computed_at, "
-                     "scheduled_ms, online_planned_ms, roster_scheduled_ms, attended_ms, "
-                     "offline_ms, online_ms, rec_scheduled_ms, rec_covered_ms, enrolled, "
-                     "assessed, passed, findings, findings_pending) SELECT ?1, ?2, ?3, ?4, ?5, "
-                     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17 FROM classes "
-                     "WHERE id = ?1 AND gen = ?3",
-                     &q, err, "caching figures");
+    char sql[1024];
+    /* The WHERE stores nothing when the class has moved past gen since it was read. */
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO class_figures(class, policy, gen, computed_at, %s) "
+             "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+             "?18, ?19, ?20, ?21 FROM classes WHERE id = ?1 AND gen = ?3",
+             FIGURES_COLUMNS);
+    int rc = prepare(db, sql, &q, err, "caching figures");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, policy, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, gen);
     sqlite3_bind_int64(q, 4, now);
-    const int64_t v[] = {f->scheduled_ms,
-                         f->online_planned_ms,
-                         f->roster_scheduled_ms,
-                         f->attended_ms,
-                         f->offline_ms,
-                         f->online_ms,
-                         f->rec_scheduled_ms,
-                         f->rec_covered_ms,
-                         f->enrolled,
-                         f->assessed,
-                         f->passed,
-                         f->findings,
-                         f->findings_pending};
-    for (int i = 0; i < (int)(sizeof v / sizeof v[0]); i++)
-        sqlite3_bind_int64(q, 5 + i, v[i]);
+    struct store_figures copy = *f;
+    int64_t *v[FIGURES_NCOL];
+    figures_values(&copy, v);
+    for (int i = 0; i < FIGURES_NCOL; i++)
+        sqlite3_bind_int64(q, 5 + i, *v[i]);
     return step_done(db, q, err, "caching figures");
 }
 
