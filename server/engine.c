@@ -1,0 +1,1441 @@
+/* The attendance engine (engine.h; docs/ATTENDANCE.md defines every figure). */
+#include "engine.h"
+
+#include "geodesy.h"
+#include "rc.h"
+#include "timeutil.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS_PER_MIN INT64_C(60000)
+#define MS_PER_DAY INT64_C(86400000)
+
+void engine_policy_default(struct engine_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "default");
+    p->version = 1;
+    p->early_window_ms = 30 * MS_PER_MIN;
+    p->late_grace_ms = 15 * MS_PER_MIN;
+    p->leave_grace_ms = 15 * MS_PER_MIN;
+    p->count_inside = true;
+    p->count_uncertain = true;
+    p->count_outside = false;
+    p->count_no_fix = false;
+    p->recording_gap_ms = 10 * MS_PER_MIN;
+    p->attendance_warning = 0.90;
+    p->attendance_serious = 0.80;
+    p->online_share_max = 0.5;
+    p->travel_speed_mps = 50.0;
+    p->travel_min_m = 1000.0;
+    p->kiosk_silence_ms = 5 * MS_PER_MIN;
+    p->clock_skew_ms = 30000;
+    p->application_lead_days = 15;
+    p->subsidy_deadline_days = 30;
+    p->minutes_per_hour = 45;
+    snprintf(p->region, sizeof p->region, "Tianjin");
+    /* Tianjin spans 38°34'..40°15' N and 116°43'..118°04' E (the municipality's own figures). */
+    p->region_min_lat = 38.0 + 34.0 / 60.0;
+    p->region_max_lat = 40.0 + 15.0 / 60.0;
+    p->region_min_lon = 116.0 + 43.0 / 60.0;
+    p->region_max_lon = 118.0 + 4.0 / 60.0;
+}
+
+static bool in_range(double v, double lo, double hi)
+{
+    return isfinite(v) && v >= lo && v <= hi;
+}
+
+int engine_policy_check(const struct engine_policy *p, char *err)
+{
+    const int64_t day = MS_PER_DAY;
+    if (!p->name[0])
+        return rc_fail(err, RC_INVAL, "policy: name is empty");
+    if (p->version < 1)
+        return rc_fail(err, RC_INVAL, "policy: version must be at least 1");
+    if (p->early_window_ms < 0 || p->early_window_ms > day / 4)
+        return rc_fail(err, RC_INVAL, "policy: early_window out of range");
+    if (p->late_grace_ms < 0 || p->late_grace_ms > day / 8 || p->leave_grace_ms < 0 ||
+        p->leave_grace_ms > day / 8)
+        return rc_fail(err, RC_INVAL, "policy: grace out of range");
+    if (p->recording_gap_ms < 0 || p->kiosk_silence_ms <= 0 || p->clock_skew_ms <= 0)
+        return rc_fail(err, RC_INVAL, "policy: gap, silence or skew threshold out of range");
+    if (!in_range(p->attendance_warning, 0, 1) || !in_range(p->attendance_serious, 0, 1) ||
+        p->attendance_serious > p->attendance_warning)
+        return rc_fail(err, RC_INVAL, "policy: attendance thresholds out of range");
+    if (!in_range(p->online_share_max, 0, 1))
+        return rc_fail(err, RC_INVAL, "policy: online_share_max out of range");
+    if (!in_range(p->travel_speed_mps, 0.1, 1000) || !in_range(p->travel_min_m, 0, 1e6))
+        return rc_fail(err, RC_INVAL, "policy: travel parameters out of range");
+    if (p->application_lead_days < 0 || p->application_lead_days > 365 ||
+        p->subsidy_deadline_days < 0 || p->subsidy_deadline_days > 365)
+        return rc_fail(err, RC_INVAL, "policy: day limits out of range");
+    if (p->minutes_per_hour < 1 || p->minutes_per_hour > 120)
+        return rc_fail(err, RC_INVAL, "policy: minutes_per_hour out of range");
+    if (!in_range(p->region_min_lat, -90, 90) || !in_range(p->region_max_lat, -90, 90) ||
+        !in_range(p->region_min_lon, -180, 180) || !in_range(p->region_max_lon, -180, 180) ||
+        p->region_min_lat >= p->region_max_lat || p->region_min_lon >= p->region_max_lon)
+        return rc_fail(err, RC_INVAL, "policy: region box out of range");
+    return RC_OK;
+}
+
+double engine_ratio(int64_t num, int64_t den, bool *defined)
+{
+    if (defined)
+        *defined = den > 0;
+    return den > 0 ? (double)num / (double)den : 0.0;
+}
+
+static const char *const finding_names[ENGINE_F_KIND_COUNT] = {
+    "signin_outside",         "signin_uncertain",        "signin_unlocated",
+    "signin_without_signout", "signin_no_session",       "signin_not_on_roster",
+    "online_share_plan",      "online_share_trainee",    "recording_gap",
+    "attendance_low",         "impossible_travel",       "kiosk_silent",
+    "clock_disagreement",     "chain_conflict",          "venue_outside_region",
+    "late_application",       "late_subsidy_application"};
+
+const char *engine_finding_name(enum engine_finding_kind k)
+{
+    return (k >= 0 && k < ENGINE_F_KIND_COUNT) ? finding_names[k] : NULL;
+}
+
+const char *engine_severity_name(enum engine_severity s)
+{
+    static const char *const names[] = {"info", "warning", "serious"};
+    return (s >= ENGINE_INFO && s <= ENGINE_SERIOUS) ? names[s] : NULL;
+}
+
+const char *engine_subject_name(enum engine_subject s)
+{
+    static const char *const names[] = {"class", "session", "trainee", "device", "venue"};
+    return (s >= ENGINE_S_CLASS && s <= ENGINE_S_VENUE) ? names[s] : NULL;
+}
+
+/* ---- working state ---------------------------------------------------------------------- */
+
+struct iv {
+    int64_t a, b;
+    const char *a_id, *b_id; /* what starts the interval, what gives its end (may be NULL) */
+};
+
+/* A sign-in or sign-out of a roster member, assigned to an offline session. */
+struct mark {
+    const struct engine_event *e;
+    size_t trainee, session;
+    bool in;
+    bool counted, counted_unreviewed;
+};
+
+struct ctx {
+    const struct engine_input *in;
+    const struct plan *p;
+    const struct engine_policy *pol;
+    struct engine_report *r;
+    const struct engine_event **ev; /* deduplicated, by (ts, id) */
+    size_t n_ev;
+    size_t cap_findings;
+    char *err;
+};
+
+static int add_finding(struct ctx *c, const struct engine_finding *f)
+{
+    struct engine_report *r = c->r;
+    if (r->n_findings == ENGINE_FINDINGS_MAX) {
+        r->findings_dropped++;
+        return RC_OK;
+    }
+    if (r->n_findings == c->cap_findings) {
+        size_t cap = c->cap_findings ? c->cap_findings * 2 : 32;
+        struct engine_finding *nf = realloc(r->findings, cap * sizeof *nf);
+        if (!nf)
+            return rc_fail(c->err, RC_NOMEM, "out of memory");
+        r->findings = nf;
+        c->cap_findings = cap;
+    }
+    r->findings[r->n_findings++] = *f;
+    return RC_OK;
+}
+
+static void finding_init(struct engine_finding *f, enum engine_finding_kind k,
+                         enum engine_severity s, enum engine_subject sk, const char *subject)
+{
+    memset(f, 0, sizeof *f);
+    f->kind = k;
+    f->severity = s;
+    f->subject_kind = sk;
+    snprintf(f->subject, sizeof f->subject, "%s", subject);
+}
+
+static void detail(struct engine_finding *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void detail(struct engine_finding *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->detail, sizeof f->detail, fmt, ap);
+    va_end(ap);
+}
+
+static void evidence(struct engine_finding *f, const char *id)
+{
+    if (!id || !id[0] || f->n_evidence == ENGINE_EVIDENCE_MAX)
+        return;
+    for (size_t i = 0; i < f->n_evidence; i++) {
+        if (strcmp(f->evidence[i], id) == 0)
+            return;
+    }
+    snprintf(f->evidence[f->n_evidence++], sizeof f->evidence[0], "%s", id);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+/* Asia/Shanghai wall time for details; "?" if out of range. */
+static const char *local(int64_t ms, char out[TS_SHANGHAI_LEN + 1])
+{
+    if (ts_format_shanghai(ms, out) != RC_OK)
+        snprintf(out, TS_SHANGHAI_LEN + 1, "?");
+    return out;
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return a < b ? -1 : a > b;
+}
+
+/* ---- deduplication ------------------------------------------------------------------------ */
+
+static int cmp_ev_id(const void *x, const void *y)
+{
+    const struct engine_event *a = *(const struct engine_event *const *)x;
+    const struct engine_event *b = *(const struct engine_event *const *)y;
+    int c = strcmp(a->ev.id, b->ev.id);
+    if (!c)
+        c = cmp_i64(a->received_ms, b->received_ms);
+    if (!c)
+        c = strcmp(a->ev.device, b->ev.device);
+    if (!c)
+        c = cmp_i64(a->ev.seq, b->ev.seq);
+    return c;
+}
+
+static int cmp_ev_time(const void *x, const void *y)
+{
+    const struct engine_event *a = *(const struct engine_event *const *)x;
+    const struct engine_event *b = *(const struct engine_event *const *)y;
+    int c = cmp_i64(a->ev.ts_ms, b->ev.ts_ms);
+    return c ? c : strcmp(a->ev.id, b->ev.id);
+}
+
+static int dedupe_events(struct ctx *c)
+{
+    const struct engine_input *in = c->in;
+    if (in->n_events == 0)
+        return RC_OK;
+    c->ev = malloc(in->n_events * sizeof *c->ev);
+    if (!c->ev)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < in->n_events; i++)
+        c->ev[i] = &in->events[i];
+    qsort(c->ev, in->n_events, sizeof *c->ev, cmp_ev_id);
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_events; i++) {
+        if (n && strcmp(c->ev[n - 1]->ev.id, c->ev[i]->ev.id) == 0)
+            continue;
+        c->ev[n++] = c->ev[i];
+    }
+    c->n_ev = n;
+    qsort(c->ev, n, sizeof *c->ev, cmp_ev_time);
+    return RC_OK;
+}
+
+/* ---- reviews -------------------------------------------------------------------------------- */
+
+static int cmp_review(const void *x, const void *y)
+{
+    const struct engine_review *a = x, *b = y;
+    int c = strcmp(a->event_id, b->event_id);
+    if (!c)
+        c = cmp_i64(a->decided_ms, b->decided_ms);
+    if (!c)
+        c = (int)b->approve - (int)a->approve; /* approvals first: a tie goes to the rejection */
+    if (!c)
+        c = strcmp(a->reviewer, b->reviewer);
+    if (!c)
+        c = strcmp(a->reason, b->reason);
+    return c;
+}
+
+/* Keeps the decision in force per event: the latest, a rejection on a tie. */
+static int effective_reviews(struct ctx *c)
+{
+    const struct engine_input *in = c->in;
+    struct engine_report *r = c->r;
+    if (in->n_reviews == 0)
+        return RC_OK;
+    r->reviews = malloc(in->n_reviews * sizeof *r->reviews);
+    if (!r->reviews)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    memcpy(r->reviews, in->reviews, in->n_reviews * sizeof *r->reviews);
+    qsort(r->reviews, in->n_reviews, sizeof *r->reviews, cmp_review);
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_reviews; i++) {
+        if (n && strcmp(r->reviews[n - 1].event_id, r->reviews[i].event_id) == 0)
+            n--;
+        r->reviews[n++] = r->reviews[i];
+    }
+    r->n_reviews = n;
+    return RC_OK;
+}
+
+static int cmp_review_key(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, ((const struct engine_review *)elem)->event_id);
+}
+
+static const struct engine_review *review_of(const struct ctx *c, const char *event_id)
+{
+    if (!c->r->n_reviews)
+        return NULL;
+    return bsearch(event_id, c->r->reviews, c->r->n_reviews, sizeof *c->r->reviews, cmp_review_key);
+}
+
+static bool verdict_counts(const struct engine_policy *pol, enum event_verdict v)
+{
+    switch (v) {
+    case EVENT_INSIDE: return pol->count_inside;
+    case EVENT_UNCERTAIN: return pol->count_uncertain;
+    case EVENT_OUTSIDE: return pol->count_outside;
+    default: return pol->count_no_fix; /* no fix, or not judged by the server */
+    }
+}
+
+static void attach_review(struct engine_finding *f, const struct engine_review *rv)
+{
+    if (!rv)
+        return;
+    f->reviewed = true;
+    f->approved = rv->approve;
+    snprintf(f->review_reason, sizeof f->review_reason, "%s", rv->reason);
+    snprintf(f->reviewer, sizeof f->reviewer, "%s", rv->reviewer);
+}
+
+/* ---- intervals ---------------------------------------------------------------------------- */
+
+static int cmp_iv(const void *x, const void *y)
+{
+    const struct iv *a = x, *b = y;
+    int c = cmp_i64(a->a, b->a);
+    if (!c)
+        c = cmp_i64(a->b, b->b);
+    if (!c)
+        c = strcmp(a->a_id ? a->a_id : "", b->a_id ? b->a_id : "");
+    return c;
+}
+
+/* Sorts and merges v in place (touching intervals merge); returns the new count. */
+static size_t merge(struct iv *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_iv);
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (v[i].a <= v[k].b) {
+            if (v[i].b > v[k].b) {
+                v[k].b = v[i].b;
+                v[k].b_id = v[i].b_id;
+            }
+        } else {
+            v[++k] = v[i];
+        }
+    }
+    return k + 1;
+}
+
+/* Measure of merged (sorted, disjoint) intervals within [lo, hi). */
+static int64_t measure(const struct iv *v, size_t n, int64_t lo, int64_t hi)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t a = v[i].a > lo ? v[i].a : lo;
+        int64_t b = v[i].b < hi ? v[i].b : hi;
+        if (b > a)
+            sum += b - a;
+    }
+    return sum;
+}
+
+/* ---- sign-ins and presence ------------------------------------------------------------------- */
+
+static bool is_sign(const struct event *e)
+{
+    return e->type == EVENT_SIGNIN || e->type == EVENT_SIGNOUT;
+}
+
+/* The offline session an event belongs to, or -1: the one it names, else by time (a sign-in:
+ * the first session whose early window or duration holds it; a sign-out: the latest session
+ * started at or before it, else one whose early window holds it). */
+static long assign_session(const struct ctx *c, const struct event *e)
+{
+    const struct plan *p = c->p;
+    if (e->has & EVENT_HAS(EVENT_F_SESSION)) {
+        for (size_t i = 0; i < p->n_sessions; i++) {
+            if (strcmp(p->sessions[i].id, e->session) == 0)
+                return p->sessions[i].mode == PLAN_OFFLINE ? (long)i : -1;
+        }
+    }
+    int64_t t = e->ts_ms;
+    if (e->type == EVENT_SIGNIN) {
+        for (size_t i = 0; i < p->n_sessions; i++) {
+            const struct plan_session *s = &p->sessions[i];
+            if (s->mode == PLAN_OFFLINE && t >= s->start_ms - c->pol->early_window_ms &&
+                t < s->end_ms)
+                return (long)i;
+        }
+        return -1;
+    }
+    long best = -1;
+    for (size_t i = 0; i < p->n_sessions; i++) {
+        const struct plan_session *s = &p->sessions[i];
+        if (s->mode == PLAN_OFFLINE && s->start_ms <= t)
+            best = (long)i;
+    }
+    if (best >= 0)
+        return best;
+    for (size_t i = 0; i < p->n_sessions; i++) {
+        const struct plan_session *s = &p->sessions[i];
+        if (s->mode == PLAN_OFFLINE && t >= s->start_ms - c->pol->early_window_ms)
+            return (long)i;
+    }
+    return -1;
+}
+
+static const char *type_word(const struct event *e)
+{
+    return e->type == EVENT_SIGNIN ? "sign-in" : "sign-out";
+}
+
+/* Findings about one sign event's location; returns whether it counts (with and without
+ * the review in force). */
+static int judge_sign(struct ctx *c, const struct engine_event *ee, const char *trainee,
+                      const char *session, bool *counted, bool *counted_unreviewed)
+{
+    const struct engine_review *rv = review_of(c, ee->ev.id);
+    bool base = verdict_counts(c->pol, ee->verdict);
+    *counted_unreviewed = base;
+    *counted = rv ? rv->approve : base;
+    enum engine_finding_kind k;
+    enum engine_severity sev;
+    const char *what;
+    switch (ee->verdict) {
+    case EVENT_INSIDE: return RC_OK;
+    case EVENT_UNCERTAIN:
+        k = ENGINE_F_SIGNIN_UNCERTAIN;
+        sev = ENGINE_INFO;
+        what = "uncertain (the accuracy circle crosses the fence)";
+        break;
+    case EVENT_OUTSIDE:
+        k = ENGINE_F_SIGNIN_OUTSIDE;
+        sev = ENGINE_WARNING;
+        what = "outside the venue fence";
+        break;
+    case EVENT_NO_FIX:
+        k = ENGINE_F_SIGNIN_UNLOCATED;
+        sev = ENGINE_WARNING;
+        what = "without a position fix";
+        break;
+    default:
+        k = ENGINE_F_SIGNIN_UNLOCATED;
+        sev = ENGINE_WARNING;
+        what = "not judged by the server (no fix or no fence)";
+        break;
+    }
+    struct engine_finding f;
+    char t[TS_SHANGHAI_LEN + 1];
+    finding_init(&f, k, sev, ENGINE_S_TRAINEE, trainee);
+    snprintf(f.trainee, sizeof f.trainee, "%s", trainee);
+    snprintf(f.session, sizeof f.session, "%s", session);
+    f.at_ms = ee->ev.ts_ms;
+    detail(&f, "%s at %s on %s: %s; %s", type_word(&ee->ev), local(ee->ev.ts_ms, t), ee->ev.device,
+           what, *counted ? "counted" : "not counted");
+    evidence(&f, ee->ev.id);
+    attach_review(&f, rv);
+    return add_finding(c, &f);
+}
+
+static int cmp_mark(const void *x, const void *y)
+{
+    const struct mark *a = x, *b = y;
+    int c = cmp_i64((int64_t)a->trainee, (int64_t)b->trainee);
+    if (!c)
+        c = cmp_i64((int64_t)a->session, (int64_t)b->session);
+    if (!c)
+        c = cmp_i64(a->e->ev.ts_ms, b->e->ev.ts_ms);
+    if (!c)
+        c = strcmp(a->e->ev.id, b->e->ev.id);
+    return c;
+}
+
+/* Presence of one trainee in one offline session from its marks m[0..n). */
+static int presence(struct ctx *c, const struct mark *m, size_t n, bool reviewed, int64_t *out)
+{
+    const struct plan_session *s = &c->p->sessions[m[0].session];
+    const struct engine_policy *pol = c->pol;
+    struct iv *v = malloc((n + 1) * sizeof *v);
+    if (!v)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    size_t k = 0;
+    bool open = false;
+    int64_t a = 0;
+    const struct engine_event *opener = NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool counts = reviewed ? m[i].counted : m[i].counted_unreviewed;
+        int64_t t = m[i].e->ev.ts_ms;
+        if (!counts)
+            continue;
+        if (m[i].in) {
+            if (t < s->start_ms - pol->early_window_ms || open)
+                continue;
+            open = true;
+            a = t;
+            opener = m[i].e;
+        } else if (open) {
+            int64_t from = a <= s->start_ms + pol->late_grace_ms ? s->start_ms : a;
+            int64_t to = t >= s->end_ms - pol->leave_grace_ms ? s->end_ms : t;
+            v[k++] = (struct iv){from, to, NULL, NULL};
+            open = false;
+        }
+    }
+    k = merge(v, k);
+    *out = measure(v, k, s->start_ms, s->end_ms);
+    free(v);
+    if (open && reviewed) {
+        struct engine_finding f;
+        char t[TS_SHANGHAI_LEN + 1];
+        const struct plan_trainee *tr = &c->p->roster[m[0].trainee];
+        finding_init(&f, ENGINE_F_SIGNIN_WITHOUT_SIGNOUT, ENGINE_WARNING, ENGINE_S_TRAINEE,
+                     tr->pseudonym);
+        snprintf(f.trainee, sizeof f.trainee, "%s", tr->pseudonym);
+        snprintf(f.session, sizeof f.session, "%s", s->id);
+        f.at_ms = opener->ev.ts_ms;
+        detail(&f, "signed in at %s for session %s and never signed out: nothing counted",
+               local(opener->ev.ts_ms, t), s->id);
+        evidence(&f, opener->ev.id);
+        return add_finding(c, &f);
+    }
+    return RC_OK;
+}
+
+static int offline_presence(struct ctx *c)
+{
+    const struct plan *p = c->p;
+    struct engine_report *r = c->r;
+    struct mark *marks = NULL;
+    size_t n = 0;
+    int rc = RC_OK;
+    if (c->n_ev) {
+        marks = malloc(c->n_ev * sizeof *marks);
+        if (!marks)
+            return rc_fail(c->err, RC_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < c->n_ev; i++) {
+        const struct engine_event *ee = c->ev[i];
+        const struct event *e = &ee->ev;
+        if (!is_sign(e) || strcmp(e->class_id, p->id) != 0)
+            continue;
+        long ti = plan_find_trainee(p, e->trainee);
+        char t[TS_SHANGHAI_LEN + 1];
+        struct engine_finding f;
+        if (ti < 0) {
+            finding_init(&f, ENGINE_F_NOT_ON_ROSTER, ENGINE_WARNING, ENGINE_S_TRAINEE, e->trainee);
+            snprintf(f.trainee, sizeof f.trainee, "%s", e->trainee);
+            f.at_ms = e->ts_ms;
+            detail(&f, "%s at %s on %s by %s, who is not on the roster", type_word(e),
+                   local(e->ts_ms, t), e->device, e->trainee_masked);
+            evidence(&f, e->id);
+            if ((rc = add_finding(c, &f)) != RC_OK)
+                goto out;
+            continue;
+        }
+        long si = assign_session(c, e);
+        bool counted, counted_unrev;
+        rc = judge_sign(c, ee, e->trainee, si >= 0 ? p->sessions[si].id : "", &counted,
+                        &counted_unrev);
+        if (rc)
+            goto out;
+        if (si < 0) {
+            finding_init(&f, ENGINE_F_NO_SESSION, ENGINE_INFO, ENGINE_S_TRAINEE, e->trainee);
+            snprintf(f.trainee, sizeof f.trainee, "%s", e->trainee);
+            f.at_ms = e->ts_ms;
+            detail(&f, "%s at %s matches no offline session: not counted", type_word(e),
+                   local(e->ts_ms, t));
+            evidence(&f, e->id);
+            if ((rc = add_finding(c, &f)) != RC_OK)
+                goto out;
+            continue;
+        }
+        marks[n++] = (struct mark){ee,      (size_t)ti,   (size_t)si, e->type == EVENT_SIGNIN,
+                                   counted, counted_unrev};
+    }
+    qsort(marks, n, sizeof *marks, cmp_mark);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && marks[j].trainee == marks[i].trainee &&
+               marks[j].session == marks[i].session)
+            j++;
+        struct engine_session *s = &r->sessions[marks[i].session];
+        struct engine_trainee *tr = &r->trainees[marks[i].trainee];
+        int64_t with = 0, without = 0;
+        if ((rc = presence(c, marks + i, j - i, true, &with)) != RC_OK ||
+            (rc = presence(c, marks + i, j - i, false, &without)) != RC_OK)
+            goto out;
+        if (s->held) {
+            tr->offline_ms += with;
+            tr->attended_unreviewed_ms += without;
+            s->attended_ms += with;
+            if (with > 0)
+                s->present++;
+        }
+        i = j;
+    }
+out:
+    free(marks);
+    return rc;
+}
+
+/* ---- online presence ------------------------------------------------------------------------ */
+
+struct orec {
+    size_t trainee;
+    struct iv iv;
+};
+
+static int cmp_orec(const void *x, const void *y)
+{
+    const struct orec *a = x, *b = y;
+    int c = cmp_i64((int64_t)a->trainee, (int64_t)b->trainee);
+    return c ? c : cmp_iv(&a->iv, &b->iv);
+}
+
+static int online_presence(struct ctx *c)
+{
+    const struct engine_input *in = c->in;
+    const struct plan *p = c->p;
+    struct engine_report *r = c->r;
+    if (in->n_online == 0)
+        return RC_OK;
+    struct orec *o = malloc(in->n_online * sizeof *o);
+    struct iv *v = malloc(in->n_online * sizeof *v);
+    int rc = RC_OK;
+    if (!o || !v) {
+        rc = rc_fail(c->err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_online; i++) {
+        const struct plan_online *rec = &in->online[i];
+        if (strcmp(rec->class_id, p->id) != 0)
+            continue;
+        long ti = plan_find_trainee(p, rec->trainee);
+        if (ti < 0 || rec->end_ms <= rec->start_ms)
+            continue;
+        o[n++] = (struct orec){(size_t)ti, {rec->start_ms, rec->end_ms, NULL, NULL}};
+    }
+    qsort(o, n, sizeof *o, cmp_orec);
+    for (size_t i = 0; i < n;) {
+        size_t j = i, k = 0;
+        while (j < n && o[j].trainee == o[i].trainee)
+            v[k++] = o[j++].iv;
+        k = merge(v, k);
+        struct engine_trainee *tr = &r->trainees[o[i].trainee];
+        for (size_t s = 0; s < r->n_sessions; s++) {
+            struct engine_session *es = &r->sessions[s];
+            if (es->mode != PLAN_ONLINE || !es->held)
+                continue;
+            int64_t got = measure(v, k, es->start_ms, es->end_ms);
+            tr->online_ms += got;
+            tr->attended_unreviewed_ms += got;
+            es->attended_ms += got;
+            if (got > 0)
+                es->present++;
+        }
+        i = j;
+    }
+out:
+    free(o);
+    free(v);
+    return rc;
+}
+
+/* ---- recordings -------------------------------------------------------------------------- */
+
+static int cmp_rec_id(const void *x, const void *y)
+{
+    const struct engine_recording *a = *(const struct engine_recording *const *)x;
+    const struct engine_recording *b = *(const struct engine_recording *const *)y;
+    int c = strcmp(a->id, b->id);
+    if (!c)
+        c = cmp_i64(a->start_ms, b->start_ms);
+    if (!c)
+        c = cmp_i64(a->end_ms, b->end_ms);
+    if (!c)
+        c = strcmp(a->camera, b->camera);
+    return c;
+}
+
+static int gap_finding(struct ctx *c, const struct engine_session *s, int64_t a, int64_t b,
+                       const char *before, const char *after)
+{
+    struct engine_finding f;
+    char t1[TS_SHANGHAI_LEN + 1], t2[TS_SHANGHAI_LEN + 1];
+    finding_init(&f, ENGINE_F_RECORDING_GAP, ENGINE_WARNING, ENGINE_S_SESSION, s->id);
+    snprintf(f.session, sizeof f.session, "%s", s->id);
+    f.at_ms = a;
+    detail(&f, "no recording from %s to %s (%lld s)", local(a, t1), local(b, t2),
+           (long long)((b - a) / 1000));
+    evidence(&f, before);
+    evidence(&f, after);
+    qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
+    return add_finding(c, &f);
+}
+
+static int recordings(struct ctx *c)
+{
+    const struct engine_input *in = c->in;
+    struct engine_report *r = c->r;
+    const struct engine_recording **rp = NULL;
+    struct iv *v = NULL;
+    int rc = RC_OK;
+    size_t n = 0;
+    if (in->n_recordings) {
+        rp = malloc(in->n_recordings * sizeof *rp);
+        v = malloc(in->n_recordings * sizeof *v);
+        if (!rp || !v) {
+            rc = rc_fail(c->err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < in->n_recordings; i++)
+            rp[i] = &in->recordings[i];
+        qsort(rp, in->n_recordings, sizeof *rp, cmp_rec_id);
+        for (size_t i = 0; i < in->n_recordings; i++) {
+            if (n && strcmp(rp[n - 1]->id, rp[i]->id) == 0)
+                continue;
+            rp[n++] = rp[i];
+        }
+    }
+    for (size_t s = 0; s < r->n_sessions; s++) {
+        struct engine_session *es = &r->sessions[s];
+        if (es->mode != PLAN_OFFLINE || !es->held)
+            continue;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            const struct engine_recording *rec = rp[i];
+            if (strcmp(rec->class_id, c->p->id) != 0)
+                continue;
+            int64_t a = rec->start_ms > es->start_ms ? rec->start_ms : es->start_ms;
+            int64_t b = rec->end_ms < es->end_ms ? rec->end_ms : es->end_ms;
+            if (b > a)
+                v[k++] = (struct iv){a, b, rec->id, rec->id};
+        }
+        k = merge(v, k);
+        es->recorded_ms = measure(v, k, es->start_ms, es->end_ms);
+        r->recorded_ms += es->recorded_ms;
+        int64_t from = es->start_ms;
+        const char *before = NULL;
+        for (size_t i = 0; i <= k; i++) {
+            int64_t to = i < k ? v[i].a : es->end_ms;
+            const char *after = i < k ? v[i].a_id : NULL;
+            if (to - from > c->pol->recording_gap_ms &&
+                (rc = gap_finding(c, es, from, to, before, after)) != RC_OK)
+                goto out;
+            if (i < k) {
+                from = v[i].b;
+                before = v[i].b_id;
+            }
+        }
+    }
+out:
+    free(rp);
+    free(v);
+    return rc;
+}
+
+/* ---- devices: silence, clocks, travel, conflicts ---------------------------------------- */
+
+static int cmp_ev_device(const void *x, const void *y)
+{
+    const struct engine_event *a = *(const struct engine_event *const *)x;
+    const struct engine_event *b = *(const struct engine_event *const *)y;
+    int c = strcmp(a->ev.device, b->ev.device);
+    return c ? c : cmp_ev_time(x, y);
+}
+
+/* [*lo, *hi) of device's events in by (sorted by device, ts, id). */
+static void device_range(const struct engine_event **by, size_t n, const char *device, size_t *lo,
+                         size_t *hi)
+{
+    size_t l = 0, h = n;
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if (strcmp(by[mid]->ev.device, device) < 0)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    *lo = l;
+    h = n;
+    while (l < h) {
+        size_t mid = l + (h - l) / 2;
+        if (strcmp(by[mid]->ev.device, device) <= 0)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    *hi = l;
+}
+
+static int kiosk_silence(struct ctx *c, const struct engine_event **by, size_t n)
+{
+    const struct engine_input *in = c->in;
+    struct engine_report *r = c->r;
+    for (size_t s = 0; s < r->n_sessions; s++) {
+        const struct engine_session *es = &r->sessions[s];
+        if (es->mode != PLAN_OFFLINE || !es->held)
+            continue;
+        for (size_t d = 0; d < in->n_devices; d++) {
+            const struct engine_device *dev = &in->devices[d];
+            if (strcmp(dev->fence, es->fence) != 0)
+                continue;
+            bool dup = false; /* a device listed twice is judged once */
+            for (size_t e = 0; e < d; e++)
+                dup = dup || (strcmp(in->devices[e].id, dev->id) == 0 &&
+                              strcmp(in->devices[e].fence, dev->fence) == 0);
+            if (dup)
+                continue;
+            size_t lo, hi;
+            device_range(by, n, dev->id, &lo, &hi);
+            int64_t from = es->start_ms, worst = 0, worst_a = 0, worst_b = 0;
+            const char *prev = NULL, *wa = NULL, *wb = NULL;
+            size_t gaps = 0;
+            for (size_t i = lo; i <= hi; i++) {
+                bool end = i == hi || by[i]->ev.ts_ms > es->end_ms;
+                if (!end && by[i]->ev.ts_ms < es->start_ms) {
+                    prev = by[i]->ev.id;
+                    continue;
+                }
+                int64_t to = end ? es->end_ms : by[i]->ev.ts_ms;
+                const char *next = end ? (i < hi ? by[i]->ev.id : NULL) : by[i]->ev.id;
+                if (to - from > c->pol->kiosk_silence_ms) {
+                    gaps++;
+                    if (to - from > worst) {
+                        worst = to - from;
+                        worst_a = from;
+                        worst_b = to;
+                        wa = prev;
+                        wb = next;
+                    }
+                }
+                if (end)
+                    break;
+                from = to;
+                prev = by[i]->ev.id;
+            }
+            if (!gaps)
+                continue;
+            struct engine_finding f;
+            char t1[TS_SHANGHAI_LEN + 1], t2[TS_SHANGHAI_LEN + 1];
+            finding_init(&f, ENGINE_F_KIOSK_SILENT, ENGINE_WARNING, ENGINE_S_DEVICE, dev->id);
+            snprintf(f.session, sizeof f.session, "%s", es->id);
+            f.at_ms = worst_a;
+            detail(&f, "no event from %s to %s (%lld s) during session %s; %zu silent stretch%s",
+                   local(worst_a, t1), local(worst_b, t2), (long long)(worst / 1000), es->id, gaps,
+                   gaps == 1 ? "" : "es");
+            evidence(&f, wa);
+            evidence(&f, wb);
+            qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
+            int rc = add_finding(c, &f);
+            if (rc)
+                return rc;
+        }
+    }
+    return RC_OK;
+}
+
+/* Devices whose clocks matter to this class: the venues' kiosks and those used to sign in. */
+static bool device_relevant(const struct ctx *c, const char *device)
+{
+    const struct engine_input *in = c->in;
+    for (size_t d = 0; d < in->n_devices; d++) {
+        if (strcmp(in->devices[d].id, device) != 0)
+            continue;
+        for (size_t s = 0; s < c->p->n_sessions; s++) {
+            if (c->p->sessions[s].mode == PLAN_OFFLINE &&
+                strcmp(c->p->sessions[s].fence, in->devices[d].fence) == 0)
+                return true;
+        }
+    }
+    for (size_t i = 0; i < c->n_ev; i++) {
+        const struct event *e = &c->ev[i]->ev;
+        if (is_sign(e) && strcmp(e->class_id, c->p->id) == 0 && strcmp(e->device, device) == 0)
+            return true;
+    }
+    return false;
+}
+
+enum { CLOCK_SKEW_EVENT, CLOCK_GNSS, CLOCK_AHEAD_OF_SERVER, CLOCK_CHECKS };
+
+static int clocks(struct ctx *c, const struct engine_event **by, size_t n)
+{
+    static const char *const what[CLOCK_CHECKS] = {
+        "clock events report the device clock off", "GNSS time differs from the device clock",
+        "device time is later than the server's receipt"};
+    const struct plan *p = c->p;
+    int64_t lo_t = p->sessions[0].start_ms - MS_PER_DAY;
+    int64_t hi_t = p->sessions[p->n_sessions - 1].end_ms + MS_PER_DAY;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(by[j]->ev.device, by[i]->ev.device) == 0)
+            j++;
+        if (!device_relevant(c, by[i]->ev.device)) {
+            i = j;
+            continue;
+        }
+        struct engine_finding f[CLOCK_CHECKS];
+        size_t count[CLOCK_CHECKS] = {0};
+        int64_t worst[CLOCK_CHECKS] = {0};
+        for (int k = 0; k < CLOCK_CHECKS; k++) {
+            finding_init(&f[k], ENGINE_F_CLOCK, ENGINE_WARNING, ENGINE_S_DEVICE, by[i]->ev.device);
+        }
+        for (size_t x = i; x < j; x++) {
+            const struct engine_event *ee = by[x];
+            const struct event *e = &ee->ev;
+            if (e->ts_ms < lo_t || e->ts_ms > hi_t)
+                continue;
+            int64_t off[CLOCK_CHECKS] = {0};
+            if (e->type == EVENT_CLOCK && (e->has & EVENT_HAS(EVENT_F_SKEW_MS)))
+                off[CLOCK_SKEW_EVENT] = e->skew_ms;
+            if ((e->has & EVENT_HAS(EVENT_F_FIX)) && e->fix.has_time)
+                off[CLOCK_GNSS] = e->fix.time_ms - e->ts_ms;
+            if (ee->received_ms > 0 && e->ts_ms - ee->received_ms > 0)
+                off[CLOCK_AHEAD_OF_SERVER] = e->ts_ms - ee->received_ms;
+            for (int k = 0; k < CLOCK_CHECKS; k++) {
+                int64_t a = off[k] < 0 ? -off[k] : off[k];
+                if (a <= c->pol->clock_skew_ms)
+                    continue;
+                if (count[k]++ == 0)
+                    f[k].at_ms = e->ts_ms;
+                if (a > worst[k])
+                    worst[k] = a;
+                evidence(&f[k], e->id);
+            }
+        }
+        for (int k = 0; k < CLOCK_CHECKS; k++) {
+            if (!count[k])
+                continue;
+            detail(&f[k], "%s: %zu event%s, by up to %lld ms", what[k], count[k],
+                   count[k] == 1 ? "" : "s", (long long)worst[k]);
+            qsort(f[k].evidence, f[k].n_evidence, sizeof f[k].evidence[0], cmp_str);
+            int rc = add_finding(c, &f[k]);
+            if (rc)
+                return rc;
+        }
+        i = j;
+    }
+    return RC_OK;
+}
+
+/* A sign event's position: its fix, else its device's venue. */
+static bool position(const struct ctx *c, const struct event *e, double *lat, double *lon,
+                     double *eph)
+{
+    *eph = 0;
+    if ((e->has & EVENT_HAS(EVENT_F_FIX)) && e->fix.mode >= 2) {
+        *lat = (double)e->fix.lat_e8 / 1e8;
+        *lon = (double)e->fix.lon_e8 / 1e8;
+        if (e->fix.has_eph)
+            *eph = (double)e->fix.eph_cm / 100.0;
+        return true;
+    }
+    const struct engine_input *in = c->in;
+    const char *fence = (e->has & EVENT_HAS(EVENT_F_FENCE)) ? e->fence : NULL;
+    for (size_t d = 0; !fence && d < in->n_devices; d++) {
+        if (strcmp(in->devices[d].id, e->device) == 0)
+            fence = in->devices[d].fence;
+    }
+    for (size_t v = 0; fence && v < in->n_venues; v++) {
+        if (strcmp(in->venues[v].fence, fence) == 0) {
+            *lat = in->venues[v].lat;
+            *lon = in->venues[v].lon;
+            return isfinite(*lat) && isfinite(*lon) && fabs(*lat) <= 90 && fabs(*lon) <= 180;
+        }
+    }
+    return false;
+}
+
+static int cmp_ev_trainee(const void *x, const void *y)
+{
+    const struct engine_event *a = *(const struct engine_event *const *)x;
+    const struct engine_event *b = *(const struct engine_event *const *)y;
+    int c = strcmp(a->ev.trainee, b->ev.trainee);
+    return c ? c : cmp_ev_time(x, y);
+}
+
+static int travel(struct ctx *c)
+{
+    const struct engine_event **s = NULL;
+    size_t n = 0;
+    int rc = RC_OK;
+    if (!c->n_ev)
+        return RC_OK;
+    s = malloc(c->n_ev * sizeof *s);
+    if (!s)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->n_ev; i++) {
+        if (is_sign(&c->ev[i]->ev) && plan_find_trainee(c->p, c->ev[i]->ev.trainee) >= 0)
+            s[n++] = c->ev[i];
+    }
+    qsort(s, n, sizeof *s, cmp_ev_trainee);
+    for (size_t i = 1; i < n; i++) {
+        const struct event *a = &s[i - 1]->ev, *b = &s[i]->ev;
+        if (strcmp(a->trainee, b->trainee) != 0 || strcmp(a->device, b->device) == 0)
+            continue;
+        double la, lo, ea, lb, lob, eb;
+        if (!position(c, a, &la, &lo, &ea) || !position(c, b, &lb, &lob, &eb))
+            continue;
+        double dist = geodesy_distance(la, lo, lb, lob);
+        double dt = (double)(b->ts_ms - a->ts_ms) / 1000.0;
+        if (!isfinite(dist) || dist < c->pol->travel_min_m ||
+            dist - ea - eb <= c->pol->travel_speed_mps * dt)
+            continue;
+        struct engine_finding f;
+        char t[TS_SHANGHAI_LEN + 1];
+        finding_init(&f, ENGINE_F_IMPOSSIBLE_TRAVEL, ENGINE_SERIOUS, ENGINE_S_TRAINEE, a->trainee);
+        snprintf(f.trainee, sizeof f.trainee, "%s", a->trainee);
+        f.at_ms = a->ts_ms;
+        detail(&f, "%s on %s then %s on %s %.0f m away %.1f s later (at %s)", type_word(a),
+               a->device, type_word(b), b->device, dist, dt, local(a->ts_ms, t));
+        evidence(&f, a->id);
+        evidence(&f, b->id);
+        qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
+        if ((rc = add_finding(c, &f)) != RC_OK)
+            break;
+    }
+    free(s);
+    return rc;
+}
+
+static int cmp_conflict(const void *x, const void *y)
+{
+    const struct engine_conflict *a = *(const struct engine_conflict *const *)x;
+    const struct engine_conflict *b = *(const struct engine_conflict *const *)y;
+    int c = strcmp(a->device, b->device);
+    if (!c)
+        c = cmp_i64(a->seq, b->seq);
+    if (!c)
+        c = strcmp(a->stored_id, b->stored_id);
+    if (!c)
+        c = strcmp(a->other_id, b->other_id);
+    return c;
+}
+
+static int conflicts(struct ctx *c)
+{
+    const struct engine_input *in = c->in;
+    if (!in->n_conflicts)
+        return RC_OK;
+    const struct engine_conflict **s = malloc(in->n_conflicts * sizeof *s);
+    if (!s)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < in->n_conflicts; i++)
+        s[i] = &in->conflicts[i];
+    qsort(s, in->n_conflicts, sizeof *s, cmp_conflict);
+    int rc = RC_OK;
+    for (size_t i = 0; i < in->n_conflicts && rc == RC_OK; i++) {
+        if (i && cmp_conflict(&s[i - 1], &s[i]) == 0)
+            continue;
+        struct engine_finding f;
+        finding_init(&f, ENGINE_F_CHAIN_CONFLICT, ENGINE_SERIOUS, ENGINE_S_DEVICE, s[i]->device);
+        detail(&f, "two different events at seq %lld (tampering or a cloned device)",
+               (long long)s[i]->seq);
+        evidence(&f, s[i]->stored_id);
+        evidence(&f, s[i]->other_id);
+        qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
+        rc = add_finding(c, &f);
+    }
+    free(s);
+    return rc;
+}
+
+/* ---- plan-level checks ---------------------------------------------------------------------- */
+
+static int venues(struct ctx *c)
+{
+    const struct plan *p = c->p;
+    const struct engine_policy *pol = c->pol;
+    for (size_t s = 0; s < p->n_sessions; s++) {
+        const char *fence = p->sessions[s].fence;
+        if (p->sessions[s].mode != PLAN_OFFLINE)
+            continue;
+        bool seen = false;
+        for (size_t q = 0; q < s; q++)
+            seen = seen || strcmp(p->sessions[q].fence, fence) == 0;
+        if (seen)
+            continue;
+        for (size_t v = 0; v < c->in->n_venues; v++) {
+            const struct engine_venue *ve = &c->in->venues[v];
+            if (strcmp(ve->fence, fence) != 0)
+                continue;
+            if (in_range(ve->min_lat, pol->region_min_lat, pol->region_max_lat) &&
+                in_range(ve->max_lat, pol->region_min_lat, pol->region_max_lat) &&
+                in_range(ve->min_lon, pol->region_min_lon, pol->region_max_lon) &&
+                in_range(ve->max_lon, pol->region_min_lon, pol->region_max_lon))
+                break;
+            struct engine_finding f;
+            finding_init(&f, ENGINE_F_VENUE_OUTSIDE_REGION, ENGINE_SERIOUS, ENGINE_S_VENUE, fence);
+            detail(&f, "venue %s (%.5f..%.5f N, %.5f..%.5f E) is not inside %s", fence, ve->min_lat,
+                   ve->max_lat, ve->min_lon, ve->max_lon, pol->region);
+            int rc = add_finding(c, &f);
+            if (rc)
+                return rc;
+            break;
+        }
+    }
+    return RC_OK;
+}
+
+/* Local midnight of the Asia/Shanghai date of ms. */
+static int64_t local_midnight(int64_t ms)
+{
+    int64_t local_ms = ms + TS_SHANGHAI_OFFSET_MS;
+    int64_t day = local_ms / MS_PER_DAY - (local_ms % MS_PER_DAY < 0);
+    return day * MS_PER_DAY - TS_SHANGHAI_OFFSET_MS;
+}
+
+static int deadlines(struct ctx *c)
+{
+    const struct plan *p = c->p;
+    struct engine_report *r = c->r;
+    char d1[TS_DATE_LEN + 1], d2[TS_DATE_LEN + 1];
+    int rc = RC_OK;
+    int64_t start_day = local_midnight(p->sessions[0].start_ms);
+    int64_t lead = (start_day - local_midnight(p->applied_on_ms)) / MS_PER_DAY;
+    if (lead < c->pol->application_lead_days) {
+        struct engine_finding f;
+        finding_init(&f, ENGINE_F_LATE_APPLICATION, ENGINE_WARNING, ENGINE_S_CLASS, p->id);
+        f.at_ms = p->applied_on_ms;
+        if (ts_format_date(p->applied_on_ms, d1) != RC_OK ||
+            ts_format_date(p->sessions[0].start_ms, d2) != RC_OK)
+            snprintf(d1, sizeof d1, "?");
+        detail(&f, "applied on %s, %lld days before the start on %s (at least %lld required)", d1,
+               (long long)lead, d2, (long long)c->pol->application_lead_days);
+        if ((rc = add_finding(c, &f)) != RC_OK)
+            return rc;
+    }
+    if (c->in->subsidy_applied_ms > 0 && r->assessed > 0) {
+        int64_t last = 0;
+        for (size_t i = 0; i < r->n_trainees; i++) {
+            if (r->trainees[i].assessed && r->trainees[i].assessed_on_ms > last)
+                last = r->trainees[i].assessed_on_ms;
+        }
+        int64_t days =
+            (local_midnight(c->in->subsidy_applied_ms) - local_midnight(last)) / MS_PER_DAY;
+        if (days > c->pol->subsidy_deadline_days) {
+            struct engine_finding f;
+            finding_init(&f, ENGINE_F_LATE_SUBSIDY, ENGINE_WARNING, ENGINE_S_CLASS, p->id);
+            f.at_ms = c->in->subsidy_applied_ms;
+            if (ts_format_date(c->in->subsidy_applied_ms, d1) != RC_OK ||
+                ts_format_date(last, d2) != RC_OK)
+                snprintf(d1, sizeof d1, "?");
+            detail(&f,
+                   "subsidy applied for on %s, %lld days after the assessment on %s (at most "
+                   "%lld allowed)",
+                   d1, (long long)days, d2, (long long)c->pol->subsidy_deadline_days);
+            rc = add_finding(c, &f);
+        }
+    }
+    return rc;
+}
+
+static void assessments(struct ctx *c)
+{
+    const struct engine_input *in = c->in;
+    struct engine_report *r = c->r;
+    for (size_t i = 0; i < in->n_assessments; i++) {
+        const struct plan_assessment *a = &in->assessments[i];
+        if (strcmp(a->class_id, c->p->id) != 0)
+            continue;
+        long ti = plan_find_trainee(c->p, a->trainee);
+        if (ti < 0)
+            continue;
+        struct engine_trainee *t = &r->trainees[ti];
+        /* A pass is kept once seen; otherwise the latest date. Order-independent. */
+        if (a->passed && (!t->passed || a->assessed_on_ms < t->assessed_on_ms))
+            t->assessed_on_ms = a->assessed_on_ms;
+        else if (!a->passed && !t->passed && a->assessed_on_ms > t->assessed_on_ms)
+            t->assessed_on_ms = a->assessed_on_ms;
+        t->assessed = true;
+        t->passed = t->passed || a->passed;
+    }
+    for (size_t i = 0; i < r->n_trainees; i++) {
+        r->assessed += r->trainees[i].assessed;
+        r->passed += r->trainees[i].passed;
+    }
+}
+
+static int figures(struct ctx *c)
+{
+    struct engine_report *r = c->r;
+    const struct engine_policy *pol = c->pol;
+    int rc = RC_OK;
+    for (size_t i = 0; i < r->n_trainees; i++) {
+        struct engine_trainee *t = &r->trainees[i];
+        t->attended_ms = t->offline_ms + t->online_ms;
+        r->roster_attended_ms += t->attended_ms;
+        r->roster_online_ms += t->online_ms;
+        double share = engine_ratio(t->online_ms, t->attended_ms, NULL);
+        if (share > pol->online_share_max) {
+            struct engine_finding f;
+            finding_init(&f, ENGINE_F_ONLINE_SHARE_TRAINEE, ENGINE_WARNING, ENGINE_S_TRAINEE,
+                         t->trainee);
+            snprintf(f.trainee, sizeof f.trainee, "%s", t->trainee);
+            detail(&f, "online %.4f h of %.4f h attended (%.1f%%), over the %.0f%% limit",
+                   (double)t->online_ms / 3600000.0, (double)t->attended_ms / 3600000.0,
+                   share * 100.0, pol->online_share_max * 100.0);
+            if ((rc = add_finding(c, &f)) != RC_OK)
+                return rc;
+        }
+    }
+    double plan_share = engine_ratio(r->online_planned_ms, r->planned_ms, NULL);
+    if (plan_share > pol->online_share_max) {
+        struct engine_finding f;
+        finding_init(&f, ENGINE_F_ONLINE_SHARE_PLAN, ENGINE_SERIOUS, ENGINE_S_CLASS, r->class_id);
+        detail(&f, "the plan puts %.4f h of %.4f h online (%.1f%%), over the %.0f%% limit",
+               (double)r->online_planned_ms / 3600000.0, (double)r->planned_ms / 3600000.0,
+               plan_share * 100.0, pol->online_share_max * 100.0);
+        if ((rc = add_finding(c, &f)) != RC_OK)
+            return rc;
+    }
+    bool defined;
+    double rate = engine_ratio(r->roster_attended_ms, r->roster_scheduled_ms, &defined);
+    if (defined && rate < pol->attendance_warning) {
+        struct engine_finding f;
+        bool serious = rate < pol->attendance_serious;
+        finding_init(&f, ENGINE_F_ATTENDANCE_LOW, serious ? ENGINE_SERIOUS : ENGINE_WARNING,
+                     ENGINE_S_CLASS, r->class_id);
+        detail(&f, "class attendance %.2f%% is below %.0f%%", rate * 100.0,
+               (serious ? pol->attendance_serious : pol->attendance_warning) * 100.0);
+        rc = add_finding(c, &f);
+    }
+    return rc;
+}
+
+static int cmp_finding(const void *x, const void *y)
+{
+    const struct engine_finding *a = x, *b = y;
+    int c = (int)b->severity - (int)a->severity;
+    if (!c)
+        c = (int)a->kind - (int)b->kind;
+    if (!c)
+        c = strcmp(a->subject, b->subject);
+    if (!c)
+        c = strcmp(a->session, b->session);
+    if (!c)
+        c = cmp_i64(a->at_ms, b->at_ms);
+    if (!c)
+        c = strcmp(a->n_evidence ? a->evidence[0] : "", b->n_evidence ? b->evidence[0] : "");
+    if (!c)
+        c = strcmp(a->detail, b->detail);
+    return c;
+}
+
+static int check_input(const struct engine_input *in, char *err)
+{
+    if (!in || !in->plan || !in->policy)
+        return rc_fail(err, RC_INVAL, "engine: plan and policy are required");
+    if (in->n_events > ENGINE_INPUT_MAX || in->n_recordings > ENGINE_INPUT_MAX ||
+        in->n_online > ENGINE_INPUT_MAX || in->n_assessments > ENGINE_INPUT_MAX ||
+        in->n_reviews > ENGINE_INPUT_MAX || in->n_devices > ENGINE_INPUT_MAX ||
+        in->n_venues > ENGINE_INPUT_MAX || in->n_conflicts > ENGINE_INPUT_MAX)
+        return rc_fail(err, RC_INVAL, "engine: more than %d items in an input list",
+                       ENGINE_INPUT_MAX);
+    if ((in->n_events && !in->events) || (in->n_recordings && !in->recordings) ||
+        (in->n_online && !in->online) || (in->n_assessments && !in->assessments) ||
+        (in->n_reviews && !in->reviews) || (in->n_devices && !in->devices) ||
+        (in->n_venues && !in->venues) || (in->n_conflicts && !in->conflicts))
+        return rc_fail(err, RC_INVAL, "engine: a list has items but no array");
+    const struct plan *p = in->plan;
+    if (p->n_sessions == 0 || p->n_sessions > PLAN_SESSIONS_MAX || p->n_roster > PLAN_ROSTER_MAX)
+        return rc_fail(err, RC_INVAL, "engine: plan %s has no sessions or too many entries", p->id);
+    for (size_t i = 0; i < p->n_sessions; i++) {
+        const struct plan_session *s = &p->sessions[i];
+        if (s->end_ms <= s->start_ms || (i && s->start_ms < p->sessions[i - 1].end_ms))
+            return rc_fail(err, RC_INVAL, "engine: plan %s: sessions unsorted or overlapping",
+                           p->id);
+    }
+    return engine_policy_check(in->policy, err);
+}
+
+int engine_run(const struct engine_input *in, struct engine_report **out, char *err)
+{
+    int rc = check_input(in, err);
+    if (rc)
+        return rc;
+    const struct plan *p = in->plan;
+    struct ctx c = {.in = in, .p = p, .pol = in->policy, .err = err};
+    struct engine_report *r = calloc(1, sizeof *r);
+    const struct engine_event **by = NULL;
+    if (!r)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    c.r = r;
+    snprintf(r->class_id, sizeof r->class_id, "%s", p->id);
+    snprintf(r->institution, sizeof r->institution, "%s", p->institution);
+    snprintf(r->district, sizeof r->district, "%s", p->district);
+    snprintf(r->occupation, sizeof r->occupation, "%s", p->occupation);
+    r->level = p->level;
+    r->policy = *in->policy;
+    r->as_of_ms = in->as_of_ms;
+    r->n_sessions = p->n_sessions;
+    r->n_trainees = p->n_roster;
+    r->enrolled = p->n_roster;
+    r->sessions = calloc(p->n_sessions, sizeof *r->sessions);
+    r->trainees = calloc(p->n_roster ? p->n_roster : 1, sizeof *r->trainees);
+    if (!r->sessions || !r->trainees) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < p->n_sessions; i++) {
+        const struct plan_session *ps = &p->sessions[i];
+        struct engine_session *s = &r->sessions[i];
+        snprintf(s->id, sizeof s->id, "%s", ps->id);
+        snprintf(s->fence, sizeof s->fence, "%s", ps->fence);
+        s->mode = ps->mode;
+        s->start_ms = ps->start_ms;
+        s->end_ms = ps->end_ms;
+        s->held = in->as_of_ms == 0 || ps->end_ms <= in->as_of_ms;
+        int64_t len = ps->end_ms - ps->start_ms;
+        r->planned_ms += len;
+        if (ps->mode == PLAN_ONLINE)
+            r->online_planned_ms += len;
+        if (s->held) {
+            r->scheduled_ms += len;
+            if (ps->mode == PLAN_OFFLINE)
+                r->offline_held_ms += len;
+        }
+    }
+    for (size_t i = 0; i < p->n_roster; i++) {
+        struct engine_trainee *t = &r->trainees[i];
+        snprintf(t->trainee, sizeof t->trainee, "%s", p->roster[i].pseudonym);
+        snprintf(t->masked, sizeof t->masked, "%s", p->roster[i].masked);
+        snprintf(t->name, sizeof t->name, "%s", p->roster[i].name);
+        t->student = p->roster[i].student;
+        t->scheduled_ms = r->scheduled_ms;
+    }
+    r->roster_scheduled_ms = r->scheduled_ms * (int64_t)p->n_roster;
+
+    if ((rc = dedupe_events(&c)) != RC_OK || (rc = effective_reviews(&c)) != RC_OK ||
+        (rc = offline_presence(&c)) != RC_OK || (rc = online_presence(&c)) != RC_OK ||
+        (rc = recordings(&c)) != RC_OK)
+        goto out;
+    if (c.n_ev) {
+        by = malloc(c.n_ev * sizeof *by);
+        if (!by) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(by, c.ev, c.n_ev * sizeof *by);
+        qsort(by, c.n_ev, sizeof *by, cmp_ev_device);
+    }
+    assessments(&c);
+    if ((rc = kiosk_silence(&c, by, c.n_ev)) != RC_OK || (rc = clocks(&c, by, c.n_ev)) != RC_OK ||
+        (rc = travel(&c)) != RC_OK || (rc = conflicts(&c)) != RC_OK || (rc = venues(&c)) != RC_OK ||
+        (rc = deadlines(&c)) != RC_OK || (rc = figures(&c)) != RC_OK)
+        goto out;
+    if (r->n_findings)
+        qsort(r->findings, r->n_findings, sizeof *r->findings, cmp_finding);
+    for (size_t i = 0; i < r->n_findings; i++)
+        r->by_severity[r->findings[i].severity]++;
+out:
+    free(by);
+    free(c.ev);
+    if (rc) {
+        engine_report_free(r);
+        return rc;
+    }
+    *out = r;
+    return RC_OK;
+}
+
+void engine_report_free(struct engine_report *r)
+{
+    if (!r)
+        return;
+    free(r->trainees);
+    free(r->sessions);
+    free(r->findings);
+    free(r->reviews);
+    free(r);
+}
+
+/* ---- aggregation ---------------------------------------------------------------------------- */
+
+static int cmp_total(const void *x, const void *y)
+{
+    return strcmp(((const struct engine_total *)x)->key, ((const struct engine_total *)y)->key);
+}
+
+int engine_aggregate(const struct engine_report *const *reports, size_t n, enum engine_group by,
+                     struct engine_total **out, size_t *n_out, char *err)
+{
+    struct engine_total *t = calloc(n ? n : 1, sizeof *t);
+    size_t k = 0;
+    if (!t)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct engine_report *r = reports[i];
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(reports[j]->class_id, r->class_id) == 0) {
+                free(t);
+                return rc_fail(err, RC_INVAL, "aggregate: class %s appears twice", r->class_id);
+            }
+        }
+        if (r->policy.minutes_per_hour != reports[0]->policy.minutes_per_hour) {
+            free(t);
+            return rc_fail(err, RC_INVAL, "aggregate: class %s counts 学时 in other minutes",
+                           r->class_id);
+        }
+        const char *key = by == ENGINE_BY_INSTITUTION ? r->institution : r->district;
+        size_t g;
+        for (g = 0; g < k; g++) {
+            if (strcmp(t[g].key, key) == 0)
+                break;
+        }
+        if (g == k)
+            snprintf(t[k++].key, sizeof t[0].key, "%s", key);
+        struct engine_total *x = &t[g];
+        x->minutes_per_hour = r->policy.minutes_per_hour;
+        x->classes++;
+        x->roster_scheduled_ms += r->roster_scheduled_ms;
+        x->roster_attended_ms += r->roster_attended_ms;
+        x->roster_online_ms += r->roster_online_ms;
+        x->offline_held_ms += r->offline_held_ms;
+        x->recorded_ms += r->recorded_ms;
+        x->planned_ms += r->planned_ms;
+        x->online_planned_ms += r->online_planned_ms;
+        x->enrolled += r->enrolled;
+        x->assessed += r->assessed;
+        x->passed += r->passed;
+        for (int s = 0; s < 3; s++)
+            x->by_severity[s] += r->by_severity[s];
+    }
+    qsort(t, k, sizeof *t, cmp_total);
+    *out = t;
+    *n_out = k;
+    return RC_OK;
+}
