@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MS_PER_DAY INT64_C(86400000)
+
 /* Grows *p (of *cap elements of size elem) to hold at least need; false when out of memory or
  * over max. */
 static bool grow(void **p, size_t *cap, size_t need, size_t elem, size_t max)
@@ -892,4 +894,184 @@ int figures_subsidy_json(const struct engine_report *r, const struct subsidy_res
 fail:
     cJSON_Delete(root);
     return rc_fail(err, RC_NOMEM, "out of memory");
+}
+
+/* ---- findings ---- */
+
+static cJSON *json_time_iso(int64_t ms)
+{
+    char buf[TS_SHANGHAI_ISO_LEN + 1];
+    if (ms <= 0 || ts_format_shanghai_iso(ms, buf) != RC_OK)
+        return cJSON_CreateNull();
+    return cJSON_CreateString(buf);
+}
+
+/* The masked form of a trainee pseudonym in r, or "". */
+static const char *masked_of(const struct engine_report *r, const char *trainee)
+{
+    for (size_t i = 0; trainee[0] && i < r->n_trainees; i++) {
+        if (strcmp(r->trainees[i].trainee, trainee) == 0)
+            return r->trainees[i].masked;
+    }
+    return "";
+}
+
+static bool reviewable(enum engine_finding_kind k)
+{
+    return k == ENGINE_F_SIGNIN_OUTSIDE || k == ENGINE_F_SIGNIN_UNCERTAIN ||
+           k == ENGINE_F_SIGNIN_UNLOCATED;
+}
+
+static bool add_engine_findings(cJSON *arr, const struct engine_report *r, size_t *count,
+                                size_t limit)
+{
+    for (size_t i = 0; i < r->n_findings && *count < limit; i++, (*count)++) {
+        const struct engine_finding *f = &r->findings[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON *ev = NULL;
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            return false;
+        }
+        bool can_review = reviewable(f->kind) && f->n_evidence > 0;
+        if (!cJSON_AddStringToObject(o, "source", "engine") ||
+            !cJSON_AddItemToObject(
+                o, "id", can_review ? cJSON_CreateString(f->evidence[0]) : cJSON_CreateNull()) ||
+            !cJSON_AddStringToObject(o, "kind", engine_finding_name(f->kind)) ||
+            !cJSON_AddStringToObject(o, "severity", engine_severity_name(f->severity)) ||
+            !cJSON_AddStringToObject(o, "class", r->class_id) ||
+            !cJSON_AddStringToObject(o, "institution", r->institution) ||
+            !cJSON_AddStringToObject(o, "subject_kind", engine_subject_name(f->subject_kind)) ||
+            !cJSON_AddStringToObject(o, "subject", f->subject) ||
+            !cJSON_AddStringToObject(o, "trainee_masked", masked_of(r, f->trainee)) ||
+            !cJSON_AddStringToObject(o, "session", f->session) ||
+            !cJSON_AddItemToObject(o, "at", json_time_iso(f->at_ms)) ||
+            !cJSON_AddStringToObject(o, "detail", f->detail) ||
+            !(ev = cJSON_AddArrayToObject(o, "evidence")) ||
+            !cJSON_AddBoolToObject(o, "reviewable", can_review) ||
+            !cJSON_AddBoolToObject(o, "reviewed", f->reviewed))
+            return false;
+        for (size_t k = 0; k < f->n_evidence; k++) {
+            cJSON *s = cJSON_CreateString(f->evidence[k]);
+            if (!s || !cJSON_AddItemToArray(ev, s)) {
+                cJSON_Delete(s);
+                return false;
+            }
+        }
+        if (f->reviewed &&
+            (!cJSON_AddStringToObject(o, "decision", f->approved ? "approve" : "reject") ||
+             !cJSON_AddStringToObject(o, "review_reason", f->review_reason) ||
+             !cJSON_AddStringToObject(o, "reviewer", f->reviewer)))
+            return false;
+    }
+    return true;
+}
+
+struct stored_ctx {
+    cJSON *arr;
+    size_t *count;
+    size_t limit;
+};
+
+static int add_stored_finding(const struct store_finding_row *r, void *ctx)
+{
+    struct stored_ctx *c = ctx;
+    if (*c->count >= c->limit)
+        return 0;
+    (*c->count)++;
+    cJSON *o = cJSON_CreateObject();
+    char id[32];
+    snprintf(id, sizeof id, "F%lld", (long long)r->id);
+    if (!o || !cJSON_AddItemToArray(c->arr, o)) {
+        cJSON_Delete(o);
+        return RC_NOMEM;
+    }
+    if (!cJSON_AddStringToObject(o, "source", "ingest") || !cJSON_AddStringToObject(o, "id", id) ||
+        !cJSON_AddStringToObject(o, "kind", r->kind) ||
+        !cJSON_AddStringToObject(o, "severity", r->severity) ||
+        !cJSON_AddStringToObject(o, "class", r->class_id) ||
+        !cJSON_AddStringToObject(o, "institution", r->institution) ||
+        !cJSON_AddStringToObject(o, "subject_kind", "device") ||
+        !cJSON_AddStringToObject(o, "subject", r->device) ||
+        !cJSON_AddNumberToObject(o, "seq", (double)r->seq) ||
+        !cJSON_AddItemToObject(o, "at", json_time_iso(r->created_at_ms)) ||
+        !cJSON_AddStringToObject(o, "detail", r->detail) ||
+        !cJSON_AddBoolToObject(o, "reviewable", false))
+        return RC_NOMEM;
+    return 0;
+}
+
+struct class_ids {
+    char (*id)[STORE_ID_MAX + 1];
+    size_t n, cap;
+};
+
+static int add_class_id(const struct store_class *c, void *ctx)
+{
+    struct class_ids *ids = ctx;
+    if (ids->n == ids->cap) {
+        size_t want = ids->cap ? ids->cap * 2 : 64;
+        void *p = realloc(ids->id, want * sizeof *ids->id);
+        if (!p)
+            return RC_NOMEM;
+        ids->id = p;
+        ids->cap = want;
+    }
+    snprintf(ids->id[ids->n++], STORE_ID_MAX + 1, "%s", c->id);
+    return 0;
+}
+
+int figures_findings(store *st, const struct store_class_filter *f, const char *class_id,
+                     int64_t since_ms, int64_t now_ms, size_t limit, cJSON **out, char *err)
+{
+    struct class_ids ids = {0};
+    struct store_class_filter cf = *f;
+    cJSON *root = NULL, *arr = NULL;
+    size_t count = 0;
+    int rc = RC_OK;
+    *out = NULL;
+    if (class_id) {
+        struct store_class c;
+        if ((rc = store_class_get(st, class_id, &c, err)) == RC_OK)
+            rc = add_class_id(&c, &ids);
+    } else {
+        if (!cf.from_ms)
+            cf.from_ms = since_ms ? since_ms : now_ms - FIGURES_FINDINGS_DAYS * MS_PER_DAY;
+        rc = store_class_list(st, &cf, FIGURES_CLASSES_MAX, add_class_id, &ids, err);
+    }
+    if (rc != RC_OK)
+        goto out;
+    root = cJSON_CreateObject();
+    if (!root || !(arr = cJSON_AddArrayToObject(root, "findings"))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ids.n && rc == RC_OK; i++) {
+        struct engine_report *r = NULL;
+        rc = figures_class_report(st, ids.id[i], now_ms, &r, NULL, NULL, err);
+        if (rc == RC_OK && !add_engine_findings(arr, r, &count, limit))
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        engine_report_free(r);
+    }
+    if (rc != RC_OK)
+        goto out;
+    struct store_finding_filter sf = {
+        .institution = f->institution,
+        .district = f->district,
+        .class_id = class_id,
+        .since_ms = since_ms,
+    };
+    struct stored_ctx sc = {.arr = arr, .count = &count, .limit = limit};
+    if ((rc = store_finding_list(st, &sf, limit, add_stored_finding, &sc, err)) != RC_OK)
+        goto out;
+    if (!cJSON_AddBoolToObject(root, "truncated", count >= limit)) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    *out = root;
+    root = NULL;
+out:
+    cJSON_Delete(root);
+    free(ids.id);
+    return rc;
 }

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "subsidy.h"
 
+#include <cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ enum {
     FIGURES_CLASSES_MAX = 100000, /* classes in one summary or listing */
     FIGURES_EVENTS_MAX = 2000000, /* events loaded for one class */
     FIGURES_FINDINGS_MAX = 10000, /* findings in one listing */
+    FIGURES_FINDINGS_DAYS = 90,   /* a findings listing without dates: the last 90 days */
 };
 
 #define FIGURES_WINDOW_MS INT64_C(86400000) /* class events read from a day before to a day after */
@@ -86,5 +88,13 @@ int figures_subsidy(store *st, const char *class_id, int64_t now_ms, int64_t cla
  * "total_yuan", "living_allowance_yuan"}; names blanked when mask. *out is caller's. */
 int figures_subsidy_json(const struct engine_report *r, const struct subsidy_result *res, size_t n,
                          int64_t claim_ms, bool mask, char **out, char *err);
+
+/* Findings of the classes matching f (or of class_id alone) whose sessions overlap [from, to)
+ * (from defaults to since_ms, else FIGURES_FINDINGS_DAYS before now), then the stored ingest
+ * findings (chain conflicts, bad signatures ...) of the same institutions since since_ms; at
+ * most limit in all. *out is {"findings": [...], "truncated": bool} (cJSON_Delete); a
+ * reviewable finding's "id" is the event id POST /v1/findings/{id}/review takes. */
+int figures_findings(store *st, const struct store_class_filter *f, const char *class_id,
+                     int64_t since_ms, int64_t now_ms, size_t limit, cJSON **out, char *err);
 
 #endif

@@ -358,130 +358,13 @@ static cJSON *json_time(int64_t ms)
     return cJSON_CreateString(buf);
 }
 
-/* The masked form of a trainee pseudonym in r, or "". */
-static const char *masked_of(const struct engine_report *r, const char *trainee)
-{
-    for (size_t i = 0; trainee[0] && i < r->n_trainees; i++) {
-        if (strcmp(r->trainees[i].trainee, trainee) == 0)
-            return r->trainees[i].masked;
-    }
-    return "";
-}
-
-static bool reviewable(enum engine_finding_kind k)
-{
-    return k == ENGINE_F_SIGNIN_OUTSIDE || k == ENGINE_F_SIGNIN_UNCERTAIN ||
-           k == ENGINE_F_SIGNIN_UNLOCATED;
-}
-
-static bool add_engine_findings(cJSON *arr, const struct engine_report *r, size_t *count)
-{
-    for (size_t i = 0; i < r->n_findings && *count < FIGURES_API_LIST_MAX; i++, (*count)++) {
-        const struct engine_finding *f = &r->findings[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON *ev = NULL;
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
-            return false;
-        }
-        bool can_review = reviewable(f->kind) && f->n_evidence > 0;
-        if (!cJSON_AddStringToObject(o, "source", "engine") ||
-            !cJSON_AddItemToObject(
-                o, "id", can_review ? cJSON_CreateString(f->evidence[0]) : cJSON_CreateNull()) ||
-            !cJSON_AddStringToObject(o, "kind", engine_finding_name(f->kind)) ||
-            !cJSON_AddStringToObject(o, "severity", engine_severity_name(f->severity)) ||
-            !cJSON_AddStringToObject(o, "class", r->class_id) ||
-            !cJSON_AddStringToObject(o, "institution", r->institution) ||
-            !cJSON_AddStringToObject(o, "subject_kind", engine_subject_name(f->subject_kind)) ||
-            !cJSON_AddStringToObject(o, "subject", f->subject) ||
-            !cJSON_AddStringToObject(o, "trainee_masked", masked_of(r, f->trainee)) ||
-            !cJSON_AddStringToObject(o, "session", f->session) ||
-            !cJSON_AddItemToObject(o, "at", json_time(f->at_ms)) ||
-            !cJSON_AddStringToObject(o, "detail", f->detail) ||
-            !(ev = cJSON_AddArrayToObject(o, "evidence")) ||
-            !cJSON_AddBoolToObject(o, "reviewable", can_review) ||
-            !cJSON_AddBoolToObject(o, "reviewed", f->reviewed))
-            return false;
-        for (size_t k = 0; k < f->n_evidence; k++) {
-            cJSON *s = cJSON_CreateString(f->evidence[k]);
-            if (!s || !cJSON_AddItemToArray(ev, s)) {
-                cJSON_Delete(s);
-                return false;
-            }
-        }
-        if (f->reviewed &&
-            (!cJSON_AddStringToObject(o, "decision", f->approved ? "approve" : "reject") ||
-             !cJSON_AddStringToObject(o, "review_reason", f->review_reason) ||
-             !cJSON_AddStringToObject(o, "reviewer", f->reviewer)))
-            return false;
-    }
-    return true;
-}
-
-struct stored_ctx {
-    cJSON *arr;
-    size_t *count;
-};
-
-static int add_stored_finding(const struct store_finding_row *r, void *ctx)
-{
-    struct stored_ctx *c = ctx;
-    if (*c->count >= FIGURES_API_LIST_MAX)
-        return 0;
-    (*c->count)++;
-    cJSON *o = cJSON_CreateObject();
-    char id[32];
-    snprintf(id, sizeof id, "F%lld", (long long)r->id);
-    if (!o || !cJSON_AddItemToArray(c->arr, o)) {
-        cJSON_Delete(o);
-        return RC_NOMEM;
-    }
-    if (!cJSON_AddStringToObject(o, "source", "ingest") || !cJSON_AddStringToObject(o, "id", id) ||
-        !cJSON_AddStringToObject(o, "kind", r->kind) ||
-        !cJSON_AddStringToObject(o, "severity", r->severity) ||
-        !cJSON_AddStringToObject(o, "class", r->class_id) ||
-        !cJSON_AddStringToObject(o, "institution", r->institution) ||
-        !cJSON_AddStringToObject(o, "subject_kind", "device") ||
-        !cJSON_AddStringToObject(o, "subject", r->device) ||
-        !cJSON_AddNumberToObject(o, "seq", (double)r->seq) ||
-        !cJSON_AddItemToObject(o, "at", json_time(r->created_at_ms)) ||
-        !cJSON_AddStringToObject(o, "detail", r->detail) ||
-        !cJSON_AddBoolToObject(o, "reviewable", false))
-        return RC_NOMEM;
-    return 0;
-}
-
-struct class_ids {
-    char (*id)[STORE_ID_MAX + 1];
-    size_t n, cap;
-};
-
-static int add_class_id(const struct store_class *c, void *ctx)
-{
-    struct class_ids *ids = ctx;
-    if (ids->n == ids->cap) {
-        size_t want = ids->cap ? ids->cap * 2 : 64;
-        void *p = realloc(ids->id, want * sizeof *ids->id);
-        if (!p)
-            return RC_NOMEM;
-        ids->id = p;
-        ids->cap = want;
-    }
-    snprintf(ids->id[ids->n++], STORE_ID_MAX + 1, "%s", c->id);
-    return 0;
-}
-
 void figures_api_findings(struct http_request *req, struct http_response *res)
 {
-    char err[ERR_LEN] = "out of memory";
+    char err[ERR_LEN];
     struct store_class_filter f;
     const char *class_id;
     int64_t since = 0;
-    int64_t now = ts_now_ms();
-    struct class_ids ids = {0};
-    cJSON *root = NULL, *arr = NULL;
-    size_t count = 0;
-    int rc = RC_OK;
+    cJSON *root = NULL;
     if (!listing_filter(req, res, &f) || !query(req, res, "class", &class_id) ||
         !query_date(req, res, "since", false, &since))
         return;
@@ -489,53 +372,20 @@ void figures_api_findings(struct http_request *req, struct http_response *res)
         struct store_class c;
         if (!class_in_scope(req, res, class_id, SCOPE_READ, &c))
             return;
-        rc = add_class_id(&c, &ids);
     } else {
-        if (!f.from_ms)
-            f.from_ms = since ? since : now - FIGURES_API_FINDINGS_DAYS * MS_PER_DAY;
-        rc = store_class_list(req->db, &f, FIGURES_CLASSES_MAX, add_class_id, &ids, err);
+        class_id = NULL;
     }
-    if (rc != RC_OK)
-        goto out;
-    root = cJSON_CreateObject();
-    if (!root || !(arr = cJSON_AddArrayToObject(root, "findings"))) {
+    int rc = figures_findings(req->db, &f, class_id, since, ts_now_ms(), FIGURES_API_LIST_MAX,
+                              &root, err);
+    char *text = rc == RC_OK ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (rc == RC_OK && !text)
         rc = rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < ids.n && rc == RC_OK; i++) {
-        struct engine_report *r = NULL;
-        rc = figures_class_report(req->db, ids.id[i], now, &r, NULL, NULL, err);
-        if (rc == RC_OK && !add_engine_findings(arr, r, &count))
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
-        engine_report_free(r);
-    }
-    if (rc != RC_OK)
-        goto out;
-    struct store_finding_filter sf = {
-        .institution = f.institution,
-        .district = f.district,
-        .class_id = class_id && *class_id ? class_id : NULL,
-        .since_ms = since,
-    };
-    struct stored_ctx sc = {.arr = arr, .count = &count};
-    if ((rc = store_finding_list(req->db, &sf, FIGURES_API_LIST_MAX, add_stored_finding, &sc,
-                                 err)) != RC_OK)
-        goto out;
-    if (!cJSON_AddBoolToObject(root, "truncated", count >= FIGURES_API_LIST_MAX)) {
-        rc = rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
-    }
-    char *text = cJSON_PrintUnformatted(root);
-    if (!text) {
-        rc = rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
     }
     reply_text(res, text, strlen(text), NULL);
-out:
-    cJSON_Delete(root);
-    free(ids.id);
-    if (rc != RC_OK)
-        fail(req, res, rc, err);
 }
 
 /* ---- subsidy ---- */

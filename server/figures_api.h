@@ -12,8 +12,6 @@ enum {
     FIGURES_API_LIST_MAX = 10000, /* findings in one GET /v1/findings answer */
 };
 
-#define FIGURES_API_FINDINGS_DAYS 90 /* GET /v1/findings without from/since: the last 90 days */
-
 /* PUT /v1/classes/{id}: a class plan (JSON, or CSV with Content-Type text/csv). */
 void figures_api_put_class(struct http_request *req, struct http_response *res);
 /* POST /v1/classes/{id}/assessments: assessment results of that class. */
