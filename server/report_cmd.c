@@ -229,7 +229,7 @@ static const char *pct(char *buf, size_t n, int64_t num, int64_t den)
 
 static void class_text(struct text *t, const struct engine_report *r)
 {
-    char a[16], b[16], c[16], d[16];
+    char a[16], b[16], c[16], d[16], e[16];
     char asof[TS_SHANGHAI_LEN + 1] = "-";
     if (r->as_of_ms > 0)
         ts_format_shanghai(r->as_of_ms, asof);
@@ -245,7 +245,7 @@ static void class_text(struct text *t, const struct engine_report *r)
        pct(b, sizeof b, r->roster_attended_ms, r->roster_scheduled_ms),
        pct(c, sizeof c, r->recorded_ms, r->offline_held_ms), r->passed, r->assessed,
        pct(d, sizeof d, (int64_t)r->passed, (int64_t)r->assessed), r->enrolled,
-       pct(a, sizeof a, (int64_t)r->passed, (int64_t)r->enrolled));
+       pct(e, sizeof e, (int64_t)r->passed, (int64_t)r->enrolled));
     tp(t, "%-18s %-16s %9s %9s %9s %9s %7s %7s %s\n", "trainee", "name", "sched h", "attend h",
        "offline h", "online h", "rate", "online", "result");
     for (size_t i = 0; i < r->n_trainees; i++) {
