@@ -78,6 +78,16 @@ static bool parse_number(const char *s, double *out)
     return true;
 }
 
+/* getopt found an unknown option or one without its value (opterr is off: one line here). */
+static int bad_option(char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    fprintf(stderr,
+            "rollcall-agent fence %s: unknown option or missing value at '%s' (see --help)\n",
+            argv[0], arg);
+    return EXIT_USAGE;
+}
+
 static bool valid_lat_lon(double lat, double lon)
 {
     return isfinite(lat) && isfinite(lon) && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180;
@@ -273,6 +283,7 @@ static int fence_check(int argc, char **argv)
     bool json = false;
     int ch;
     optind = 0;
+    opterr = 0;
     while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (ch) {
         case 'f': file = optarg; break;
@@ -283,7 +294,7 @@ static int fence_check(int argc, char **argv)
         case 'p': points = optarg; break;
         case 'j': json = true; break;
         case 'h': fputs(CHECK_USAGE, stdout); return 0;
-        default: fputs(CHECK_USAGE, stderr); return EXIT_USAGE;
+        default: return bad_option(argv);
         }
     }
     const char *me = "rollcall-agent fence check";
@@ -389,6 +400,7 @@ static int fence_convert(int argc, char **argv)
     bool json = false;
     int ch;
     optind = 0;
+    opterr = 0;
     while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (ch) {
         case 'f': from_s = optarg; break;
@@ -398,7 +410,7 @@ static int fence_convert(int argc, char **argv)
         case 'F': file = optarg; break;
         case 'j': json = true; break;
         case 'h': fputs(CONVERT_USAGE, stdout); return 0;
-        default: fputs(CONVERT_USAGE, stderr); return EXIT_USAGE;
+        default: return bad_option(argv);
         }
     }
     const char *me = "rollcall-agent fence convert";
@@ -461,7 +473,8 @@ int cmd_fence(int argc, char **argv, const struct agent_globals *g)
 {
     (void)g; /* fence commands work on files alone; no agent configuration needed */
     if (argc < 2) {
-        fputs(FENCE_USAGE, stderr);
+        fprintf(stderr, "rollcall-agent fence: a subcommand is required: check or convert "
+                        "(see --help)\n");
         return EXIT_USAGE;
     }
     const char *sub = argv[1];

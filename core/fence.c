@@ -29,6 +29,7 @@ enum {
     STRIPS_MAX = 4096, /* containment strips per fence */
     CELLS_MAX = 4096,  /* distance grid cells per fence */
     CAND_STACK = 64,   /* candidate distances kept on the stack during a query */
+    SCALE_DEGREE = 4,  /* degree of the metres-per-degree polynomials */
 };
 
 /* Beyond this margin (degrees) around the bounding box a point is "far": every edge is
@@ -37,11 +38,34 @@ enum {
 /* The distance grid covers the bounding box plus this share of its size (and at least
  * GRID_MIN_MARGIN_M) on each side; points beyond it scan every edge. */
 #define GRID_MARGIN_SHARE 0.5
-#define GRID_MIN_MARGIN_M 200.0
+#define GRID_MIN_MARGIN_M 100.0
+/* A cell whose every point is farther than this (metres, in the grid's frame) from every edge
+ * is wholly inside or outside; nearer, containment is computed per point. */
+#define CELL_CLEAR_M 0.01
+/* Queries measure with the fence's own frames up to this distance (metres; geodesy.c's
+ * mid-latitude formula holds to GEODESY_SHORT_M); beyond, through geodesy.c. */
+#define NEAR_FAST_M 10000.0
 #define DEG_RAD (M_PI / 180.0)
+#define WGS84_A 6378137.0
+#define WGS84_F (1.0 / 298.257223563)
 
 struct seg {
     double ax, ay, bx, by; /* lon, lat of the two ends */
+};
+
+/* An edge in a fixed local frame (metres east and north of the frame's origin), with what the
+ * closest-point parameter needs precomputed. */
+struct fseg {
+    double ax, ay, dx, dy, inv_len2;
+    double side; /* +1 when the fence's interior lies left of A->B, -1 when right */
+};
+
+/* Metres per degree of longitude and latitude as polynomials in (lat - lat0) degrees, for
+ * latitudes within the fence's near region (Newton form through Chebyshev nodes). */
+struct scale_poly {
+    double lat0;
+    double node[SCALE_DEGREE];
+    double cx[SCALE_DEGREE + 1], cy[SCALE_DEGREE + 1];
 };
 
 struct ring {
@@ -68,6 +92,8 @@ struct fence {
     struct poly *polys;
     size_t nring, npoly, nvert;
     struct seg *segs;
+    struct fseg *fsegs; /* the same edges in the grid's frame, for fast queries */
+    double *seg_side;   /* per edge: +1 interior on its left, -1 on its right */
     size_t nseg;
     /* bounding box (degrees); for a circle it encloses the circle */
     double minx, miny, maxx, maxy;
@@ -82,7 +108,14 @@ struct fence {
     double gx0, gy0, ginv_x, ginv_y;
     uint32_t *cell_start; /* gnx * gny + 1 offsets into cell_segs */
     uint32_t *cell_segs;
+    uint8_t *cell_state;           /* CELL_OUT, CELL_IN, CELL_MIXED */
+    double flat0;                  /* reference latitude of the query frames (the box's centre) */
+    struct scale_poly poly;        /* valid over the near region's latitudes */
+    double glat0, glon0, gkx, gky; /* the grid's frame: origin and metres per degree */
+    double gdelta;                 /* bound on that frame's relative distance error */
 };
+
+enum { CELL_OUT = 0, CELL_IN = 1, CELL_MIXED = 2 };
 
 struct fence_set {
     size_t n;
@@ -191,19 +224,34 @@ static int refuse(struct ctx *c, int rc, const char *fmt, ...)
     return rc_fail(c->err, rc, "%s: feature %zu: %s", c->label, c->feature, msg);
 }
 
+enum { SHOWN_LEN = 41 };
+
+/* A file-supplied name as it may appear in a one-line message: control characters replaced
+ * by '?', at most SHOWN_LEN - 1 bytes. */
+static const char *shown(const char *s, char *buf)
+{
+    size_t i = 0;
+    for (; s[i] && i < SHOWN_LEN - 1; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 /* Every member name of obj is in allowed[] and appears once. */
 static int check_members(struct ctx *c, const cJSON *obj, const char *what,
                          const char *const *allowed, size_t nallowed)
 {
+    char sb[SHOWN_LEN];
     for (const cJSON *m = obj->child; m; m = m->next) {
         bool known = false;
         for (size_t i = 0; i < nallowed; i++)
             known = known || strcmp(m->string, allowed[i]) == 0;
         if (!known)
-            return refuse(c, RC_INVAL, "unknown member '%.40s' in %s", m->string, what);
+            return refuse(c, RC_INVAL, "unknown member '%s' in %s", shown(m->string, sb), what);
         for (const cJSON *o = m->next; o; o = o->next)
             if (strcmp(o->string, m->string) == 0)
-                return refuse(c, RC_INVAL, "duplicate member '%.40s' in %s", m->string, what);
+                return refuse(c, RC_INVAL, "duplicate member '%s' in %s", shown(m->string, sb),
+                              what);
     }
     return 0;
 }
@@ -234,6 +282,7 @@ struct props {
 
 static int parse_props(struct ctx *c, const cJSON *obj, struct props *pr)
 {
+    char sb[SHOWN_LEN];
     memset(pr, 0, sizeof *pr);
     if (!cJSON_IsObject(obj))
         return refuse(c, RC_INVAL, "properties must be an object");
@@ -242,7 +291,7 @@ static int parse_props(struct ctx *c, const cJSON *obj, struct props *pr)
         while (k < P_COUNT && strcmp(m->string, PROPS[k].key) != 0)
             k++;
         if (k == P_COUNT)
-            return refuse(c, RC_INVAL, "unknown property '%.40s'", m->string);
+            return refuse(c, RC_INVAL, "unknown property '%s'", shown(m->string, sb));
         if (pr->item[k])
             return refuse(c, RC_INVAL, "duplicate property '%s'", PROPS[k].key);
         const struct prop_spec *sp = &PROPS[k];
@@ -412,7 +461,7 @@ static void ring_label(const struct fence *f, uint32_t p, uint32_t r, char *buf,
 static int check_pair(struct ctx *c, const struct fence *f, const struct tseg *a,
                       const struct tseg *b)
 {
-    char la[WHERE_LEN], lb[WHERE_LEN];
+    char la[WHERE_LEN];
     bool same_ring = a->poly == b->poly && a->ring == b->ring;
     if (same_ring) {
         uint32_t i = a->idx, j = b->idx, n = a->n;
@@ -430,15 +479,17 @@ static int check_pair(struct ctx *c, const struct fence *f, const struct tseg *a
     }
     if (!segs_intersect(&a->s, &b->s))
         return 0;
-    ring_label(f, a->poly, a->ring, la, sizeof la);
-    ring_label(f, b->poly, b->ring, lb, sizeof lb);
+    if (a->poly == b->poly && !same_ring)
+        snprintf(la, sizeof la, "polygon %u", a->poly);
+    else
+        ring_label(f, a->poly, a->ring, la, sizeof la);
     if (same_ring)
         return refuse(c, RC_INVAL, "%s intersects itself (edges %u and %u)", la,
                       a->idx < b->idx ? a->idx : b->idx, a->idx < b->idx ? b->idx : a->idx);
     if (a->poly == b->poly)
-        return refuse(c, RC_INVAL, "ring %u and ring %u of %s%u intersect",
+        return refuse(c, RC_INVAL, "ring %u and ring %u of %s intersect",
                       a->ring < b->ring ? a->ring : b->ring, a->ring < b->ring ? b->ring : a->ring,
-                      f->npoly > 1 ? "polygon " : "the polygon", f->npoly > 1 ? a->poly : 0);
+                      f->npoly > 1 ? la : "the polygon");
     return refuse(c, RC_INVAL, "polygon %u and polygon %u intersect",
                   a->poly < b->poly ? a->poly : b->poly, a->poly < b->poly ? b->poly : a->poly);
 }
@@ -533,43 +584,91 @@ static double plane_dist(double px, double py, double ax, double ay, double bx, 
 
 static int build_strips(struct fence *f)
 {
-    size_t ns = f->nseg < STRIPS_MAX ? f->nseg : STRIPS_MAX;
+    size_t ns = 8 * f->nseg < STRIPS_MAX ? 8 * f->nseg : STRIPS_MAX;
     double h = (f->maxy - f->miny) / (double)ns;
     f->nstrip = ns;
     f->strip_inv_h = 1.0 / h;
     f->strip_start = calloc(ns + 1, sizeof *f->strip_start);
     if (!f->strip_start)
         return RC_NOMEM;
-    /* Two passes: count, then fill. A segment joins every strip its closed latitude range
-     * touches, widened by a hair so rounding in the strip lookup never loses one. */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t total = 0;
-        for (size_t s = 0; s < ns; s++) {
-            double y0 = f->miny + (double)s * h, y1 = f->miny + (double)(s + 1) * h;
-            double eps = h * 1e-6;
-            if (pass == 1)
-                f->strip_start[s] = (uint32_t)total;
-            for (size_t i = 0; i < f->nseg; i++) {
-                double sy0 = fmin(f->segs[i].ay, f->segs[i].by);
-                double sy1 = fmax(f->segs[i].ay, f->segs[i].by);
-                if (sy0 <= y1 + eps && sy1 >= y0 - eps) {
-                    if (pass == 1)
-                        f->strip_segs[total] = (uint32_t)i;
-                    total++;
-                }
-            }
-        }
-        if (pass == 0) {
-            f->strip_segs = malloc((total ? total : 1) * sizeof *f->strip_segs);
-            if (!f->strip_segs)
-                return RC_NOMEM;
-        } else {
-            f->strip_start[ns] = (uint32_t)total;
-        }
+    /* A segment joins every strip its closed latitude range touches, widened by a hair so
+     * rounding in the strip lookup never loses one: count per strip, then fill. */
+    size_t *first = malloc(f->nseg * sizeof *first), *last = malloc(f->nseg * sizeof *last);
+    if (!first || !last) {
+        free(first);
+        free(last);
+        return RC_NOMEM;
     }
+    double eps = 1e-6;
+    for (size_t i = 0; i < f->nseg; i++) {
+        double sy0 = (fmin(f->segs[i].ay, f->segs[i].by) - f->miny) / h - eps;
+        double sy1 = (fmax(f->segs[i].ay, f->segs[i].by) - f->miny) / h + eps;
+        first[i] = sy0 <= 0 ? 0 : (size_t)fmin(sy0, (double)(ns - 1));
+        last[i] = sy1 <= 0 ? 0 : (size_t)fmin(sy1, (double)(ns - 1));
+        for (size_t k = first[i]; k <= last[i]; k++)
+            f->strip_start[k + 1]++;
+    }
+    for (size_t k = 0; k < ns; k++)
+        f->strip_start[k + 1] += f->strip_start[k];
+    size_t total = f->strip_start[ns];
+    f->strip_segs = malloc((total ? total : 1) * sizeof *f->strip_segs);
+    uint32_t *fill = calloc(ns, sizeof *fill);
+    if (!f->strip_segs || !fill) {
+        free(first);
+        free(last);
+        free(fill);
+        return RC_NOMEM;
+    }
+    for (size_t i = 0; i < f->nseg; i++)
+        for (size_t k = first[i]; k <= last[i]; k++)
+            f->strip_segs[f->strip_start[k] + fill[k]++] = (uint32_t)i;
+    free(first);
+    free(last);
+    free(fill);
     return 0;
 }
 
+/* Distance between an axis-aligned rectangle and a segment (metres), 0 when they meet. */
+static double rect_seg_dist(double x0, double y0, double x1, double y1, const double *m)
+{
+    double ax = m[0], ay = m[1], bx = m[2], by = m[3];
+    if ((ax >= x0 && ax <= x1 && ay >= y0 && ay <= y1) ||
+        (bx >= x0 && bx <= x1 && by >= y0 && by <= y1))
+        return 0.0;
+    struct seg s = {ax, ay, bx, by};
+    const struct seg sides[4] = {
+        {x0, y0, x1, y0}, {x1, y0, x1, y1}, {x1, y1, x0, y1}, {x0, y1, x0, y0}};
+    double d = INFINITY;
+    for (int k = 0; k < 4; k++) {
+        if (segs_intersect(&s, &sides[k]))
+            return 0.0;
+        d = fmin(d, plane_dist(sides[k].ax, sides[k].ay, ax, ay, bx, by));
+    }
+    for (int k = 0; k < 2; k++) {
+        double px = k ? bx : ax, py = k ? by : ay;
+        double dx = fmax(0.0, fmax(x0 - px, px - x1)), dy = fmax(0.0, fmax(y0 - py, py - y1));
+        d = fmin(d, sqrt(dx * dx + dy * dy));
+    }
+    return d;
+}
+
+static int area_locate(const struct fence *f, double px, double py);
+
+/* Squared distance between the rectangle and the bounding box of segment m (a lower bound of
+ * their squared distance). */
+static double box_gap2(double x0, double y0, double x1, double y1, const double *m)
+{
+    double sx0 = m[0] < m[2] ? m[0] : m[2], sx1 = m[0] < m[2] ? m[2] : m[0];
+    double sy0 = m[1] < m[3] ? m[1] : m[3], sy1 = m[1] < m[3] ? m[3] : m[1];
+    double dx = sx0 - x1 > x0 - sx1 ? sx0 - x1 : x0 - sx1;
+    double dy = sy0 - y1 > y0 - sy1 ? sy0 - y1 : y0 - sy1;
+    dx = dx > 0 ? dx : 0;
+    dy = dy > 0 ? dy : 0;
+    return dx * dx + dy * dy;
+}
+
+/* The distance grid: for every cell, the edges that can be nearest to a point in it, and
+ * whether the whole cell is inside or outside (no edge comes near it) or mixed. */
 static int build_grid(struct fence *f)
 {
     struct geodesy_frame fr;
@@ -578,8 +677,8 @@ static int build_grid(struct fence *f)
     double w = (f->maxx - f->minx) * fr.kx, hgt = (f->maxy - f->miny) * fr.ky;
     double margin = fmax(GRID_MIN_MARGIN_M, GRID_MARGIN_SHARE * fmax(w, hgt));
     double gw = w + 2 * margin, gh = hgt + 2 * margin;
-    /* About two cells per edge, square-ish, within CELLS_MAX. */
-    double cells = fmin((double)CELLS_MAX, fmax(16.0, 2.0 * (double)f->nseg));
+    /* As many cells as allowed: the finer they are, the fewer candidate edges each holds. */
+    double cells = (double)CELLS_MAX;
     double side = sqrt(gw * gh / cells);
     size_t nx = (size_t)fmax(1.0, fmin(ceil(gw / side), (double)CELLS_MAX));
     size_t ny = (size_t)fmax(1.0, fmin(ceil(gh / side), (double)CELLS_MAX / (double)nx));
@@ -598,11 +697,18 @@ static int build_grid(struct fence *f)
     double tanl = fabs(tan(clat * DEG_RAD));
     double delta = 2.0 * ((tanl + 0.05) * dphi + dphi * dphi * (1 + tanl * tanl)) + 1e-6;
     double grow = (1 + delta) / (1 - delta);
+    f->gdelta = delta;
+    f->glat0 = f->gy0;
+    f->glon0 = f->gx0;
+    f->gkx = fr.kx;
+    f->gky = fr.ky;
 
     /* Segments in the frame (metres from the grid origin). */
     double *m = malloc(f->nseg * 4 * sizeof *m);
     f->cell_start = calloc(nx * ny + 1, sizeof *f->cell_start);
-    if (!m || !f->cell_start) {
+    f->cell_state = calloc(nx * ny, sizeof *f->cell_state);
+    f->fsegs = malloc(f->nseg * sizeof *f->fsegs);
+    if (!m || !f->cell_start || !f->cell_state || !f->fsegs) {
         free(m);
         return RC_NOMEM;
     }
@@ -611,27 +717,48 @@ static int build_grid(struct fence *f)
         m[4 * i + 1] = (f->segs[i].ay - f->gy0) * fr.ky;
         m[4 * i + 2] = (f->segs[i].bx - f->gx0) * fr.kx;
         m[4 * i + 3] = (f->segs[i].by - f->gy0) * fr.ky;
+        struct fseg *q = &f->fsegs[i];
+        q->ax = m[4 * i];
+        q->ay = m[4 * i + 1];
+        q->dx = m[4 * i + 2] - q->ax;
+        q->dy = m[4 * i + 3] - q->ay;
+        q->inv_len2 = 1.0 / (q->dx * q->dx + q->dy * q->dy);
+        q->side = f->seg_side[i];
     }
     int rc = 0;
     size_t cap = 0, total = 0;
+    double prev_reach = INFINITY;
     for (size_t cy = 0; cy < ny; cy++) {
         for (size_t cx = 0; cx < nx; cx++) {
             double x0 = (double)cx * cw, y0 = (double)cy * ch, x1 = x0 + cw, y1 = y0 + ch;
-            double mx = 0.5 * (x0 + x1), my = 0.5 * (y0 + y1);
-            double best = INFINITY;
-            for (size_t i = 0; i < f->nseg; i++)
-                best = fmin(best,
-                            plane_dist(mx, my, m[4 * i], m[4 * i + 1], m[4 * i + 2], m[4 * i + 3]));
-            /* Any point of the cell is within best + half diagonal of that edge. */
-            double reach = (best + 0.5 * hypot(cw, ch)) * grow + 1e-3;
-            f->cell_start[cy * nx + cx] = (uint32_t)total;
+            /* The distance from a point to a segment is convex, so over the cell it peaks at
+             * a corner: no point of the cell is farther than reach from its nearest edge. */
+            /* Seeded from the previous cell: its nearest edge is at most one cell farther. */
+            double reach = cx > 0 ? prev_reach + fmax(cw, ch) : INFINITY;
             for (size_t i = 0; i < f->nseg; i++) {
-                double sx0 = fmin(m[4 * i], m[4 * i + 2]), sx1 = fmax(m[4 * i], m[4 * i + 2]);
-                double sy0 = fmin(m[4 * i + 1], m[4 * i + 3]);
-                double sy1 = fmax(m[4 * i + 1], m[4 * i + 3]);
-                double dx = fmax(0.0, fmax(sx0 - x1, x0 - sx1));
-                double dy = fmax(0.0, fmax(sy0 - y1, y0 - sy1));
-                if (dx * dx + dy * dy > reach * reach)
+                const double *e = m + 4 * i;
+                /* The farthest corner is at least as far as the cell's box is from the edge's
+                 * box: such edges cannot lower reach. */
+                if (box_gap2(x0, y0, x1, y1, e) >= reach * reach)
+                    continue;
+                double d = fmax(fmax(plane_dist(x0, y0, e[0], e[1], e[2], e[3]),
+                                     plane_dist(x1, y0, e[0], e[1], e[2], e[3])),
+                                fmax(plane_dist(x0, y1, e[0], e[1], e[2], e[3]),
+                                     plane_dist(x1, y1, e[0], e[1], e[2], e[3])));
+                reach = fmin(reach, d);
+            }
+            prev_reach = reach;
+            reach = reach * grow + 1e-3;
+            double keep = fmax(reach, CELL_CLEAR_M);
+            size_t cell = cy * nx + cx;
+            f->cell_start[cell] = (uint32_t)total;
+            bool mixed = false;
+            for (size_t i = 0; i < f->nseg; i++) {
+                if (box_gap2(x0, y0, x1, y1, m + 4 * i) > keep * keep)
+                    continue;
+                double d = rect_seg_dist(x0, y0, x1, y1, m + 4 * i);
+                mixed = mixed || d <= CELL_CLEAR_M;
+                if (d > reach)
                     continue;
                 if (total == cap) {
                     size_t ncap = cap ? 2 * cap : 256;
@@ -645,6 +772,13 @@ static int build_grid(struct fence *f)
                 }
                 f->cell_segs[total++] = (uint32_t)i;
             }
+            if (mixed) {
+                f->cell_state[cell] = CELL_MIXED;
+            } else {
+                double lat = f->gy0 + 0.5 * (y0 + y1) / fr.ky,
+                       lon = f->gx0 + 0.5 * (x0 + x1) / fr.kx;
+                f->cell_state[cell] = area_locate(f, lon, lat) == 1 ? CELL_IN : CELL_OUT;
+            }
         }
     }
     f->cell_start[nx * ny] = (uint32_t)total;
@@ -653,20 +787,84 @@ out:
     return rc;
 }
 
+/* Metres per degree at a latitude (the ellipsoid's radii of curvature, as geodesy.c has). */
+static void scales_at(double lat, double *kx, double *ky)
+{
+    double s = sin(lat * DEG_RAD), c = cos(lat * DEG_RAD);
+    double e2 = WGS84_F * (2.0 - WGS84_F);
+    double w = 1.0 - e2 * s * s;
+    double n = WGS84_A / sqrt(w);
+    *kx = n * c * DEG_RAD;
+    *ky = n * (1.0 - e2) / w * DEG_RAD;
+}
+
+/* Interpolates the scales over lat0 +- half (degrees) at Chebyshev nodes (Newton divided
+ * differences). Over at most +-0.5 degree the error is below 1e-12 relative. */
+static void scale_poly_init(struct scale_poly *p, double lat0, double half)
+{
+    double u[SCALE_DEGREE + 1];
+    p->lat0 = lat0;
+    for (int k = 0; k <= SCALE_DEGREE; k++) {
+        u[k] = half * cos((2.0 * k + 1.0) * M_PI / (2.0 * (SCALE_DEGREE + 1)));
+        scales_at(lat0 + u[k], &p->cx[k], &p->cy[k]);
+    }
+    for (int j = 1; j <= SCALE_DEGREE; j++)
+        for (int k = SCALE_DEGREE; k >= j; k--) {
+            p->cx[k] = (p->cx[k] - p->cx[k - 1]) / (u[k] - u[k - j]);
+            p->cy[k] = (p->cy[k] - p->cy[k - 1]) / (u[k] - u[k - j]);
+        }
+    for (int k = 0; k < SCALE_DEGREE; k++)
+        p->node[k] = u[k];
+}
+
+static void scale_poly_eval(const struct scale_poly *p, double lat, double *kx, double *ky)
+{
+    double u = lat - p->lat0;
+    double x = p->cx[SCALE_DEGREE], y = p->cy[SCALE_DEGREE];
+    for (int k = SCALE_DEGREE - 1; k >= 0; k--) {
+        x = p->cx[k] + (u - p->node[k]) * x;
+        y = p->cy[k] + (u - p->node[k]) * y;
+    }
+    *kx = x;
+    *ky = y;
+}
+
+static void set_reference_latitude(struct fence *f, double lat)
+{
+    f->flat0 = lat;
+    /* The near region's latitudes: the box plus NEAR_MARGIN_DEG. */
+    double half = fmax(lat - f->miny, f->maxy - lat) + NEAR_MARGIN_DEG + 0.01;
+    scale_poly_init(&f->poly, lat, half);
+}
+
 static int build_index(struct ctx *c, struct fence *f)
 {
     f->segs = malloc(f->nvert * sizeof *f->segs);
     if (!f->segs)
         return rc_fail(c->err, RC_NOMEM, "%s: out of memory", c->label);
+    f->seg_side = malloc(f->nvert * sizeof *f->seg_side);
+    if (!f->seg_side)
+        return rc_fail(c->err, RC_NOMEM, "%s: out of memory", c->label);
     f->nseg = 0;
-    for (size_t r = 0; r < f->nring; r++) {
-        const double *v = f->xy + 2 * f->rings[r].first;
-        size_t n = f->rings[r].n;
-        for (size_t i = 0; i < n; i++) {
-            size_t j = (i + 1) % n;
-            f->segs[f->nseg++] = (struct seg){v[2 * i], v[2 * i + 1], v[2 * j], v[2 * j + 1]};
+    for (size_t p = 0; p < f->npoly; p++) {
+        for (size_t r = 0; r < f->polys[p].nring; r++) {
+            const struct ring *rg = &f->rings[f->polys[p].first_ring + r];
+            const double *v = f->xy + 2 * rg->first;
+            size_t n = rg->n;
+            /* A counter-clockwise shell has its interior on the left; a hole the other way. */
+            double area2 = 0;
+            for (size_t i = 0, j = n - 1; i < n; j = i++)
+                area2 += (v[2 * j] - v[0]) * (v[2 * i + 1] - v[1]) -
+                         (v[2 * i] - v[0]) * (v[2 * j + 1] - v[1]);
+            double side = (area2 > 0) == (r == 0) ? 1.0 : -1.0;
+            for (size_t i = 0; i < n; i++) {
+                size_t j = (i + 1) % n;
+                f->seg_side[f->nseg] = side;
+                f->segs[f->nseg++] = (struct seg){v[2 * i], v[2 * i + 1], v[2 * j], v[2 * j + 1]};
+            }
         }
     }
+    set_reference_latitude(f, 0.5 * (f->miny + f->maxy));
     int rc = build_strips(f);
     if (rc == 0)
         rc = build_grid(f);
@@ -684,10 +882,13 @@ static void fence_clear(struct fence *f)
     free(f->rings);
     free(f->polys);
     free(f->segs);
+    free(f->fsegs);
+    free(f->seg_side);
     free(f->strip_start);
     free(f->strip_segs);
     free(f->cell_start);
     free(f->cell_segs);
+    free(f->cell_state);
     memset(f, 0, sizeof *f);
 }
 
@@ -738,6 +939,7 @@ static int load_circle(struct ctx *c, struct fence *f, const cJSON *coords, cons
     f->maxy = lat + dlat;
     f->minx = lon - dlon;
     f->maxx = lon + dlon;
+    set_reference_latitude(f, lat);
     return 0;
 }
 
@@ -745,6 +947,7 @@ static int load_feature(struct ctx *c, const cJSON *feat, struct fence *f)
 {
     static const char *const feature_members[] = {"type", "geometry", "properties", "id", "bbox"};
     static const char *const geometry_members[] = {"type", "coordinates", "bbox"};
+    char sb[SHOWN_LEN];
     if (!cJSON_IsObject(feat))
         return refuse(c, RC_INVAL, "a feature must be an object");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(feat, "type");
@@ -782,9 +985,9 @@ static int load_feature(struct ctx *c, const cJSON *feat, struct fence *f)
         return load_circle(c, f, coords, pr.item[P_RADIUS]);
     if (!multi && strcmp(gtype->valuestring, "Polygon") != 0)
         return refuse(c, RC_INVAL,
-                      "geometry type '%.20s' is not a fence (Polygon, MultiPolygon "
+                      "geometry type '%s' is not a fence (Polygon, MultiPolygon "
                       "or Point with radius_m)",
-                      gtype->valuestring);
+                      shown(gtype->valuestring, sb));
     if (pr.item[P_RADIUS])
         return refuse(c, RC_INVAL, "property 'radius_m' applies to a Point only");
 
@@ -836,6 +1039,7 @@ static int cmp_id(const void *a, const void *b)
 int fence_set_parse(const char *data, size_t len, const char *label, fence_set **out, char *err)
 {
     static const char *const collection_members[] = {"type", "features", "bbox"};
+    char sb[SHOWN_LEN];
     struct ctx c = {.label = label ? label : "fence", .err = err};
     fence_set *set = NULL;
     const struct fence **order = NULL;
@@ -864,8 +1068,8 @@ int fence_set_parse(const char *data, size_t len, const char *label, fence_set *
             for (size_t i = 0; i < 3; i++)
                 ok = ok || strcmp(m->string, collection_members[i]) == 0;
             if (!ok)
-                rc = rc_fail(err, RC_INVAL, "%s: unknown member '%.40s' in the collection", c.label,
-                             m->string);
+                rc = rc_fail(err, RC_INVAL, "%s: unknown member '%s' in the collection", c.label,
+                             shown(m->string, sb));
         }
         if (rc)
             goto out;
@@ -1075,39 +1279,105 @@ static int area_locate(const struct fence *f, double px, double py)
 }
 
 /* Unsigned distance to the nearest edge among cand[0..n) (all edges when cand is NULL). */
-static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n, double lat,
-                           double lon)
+static double nearest_edge(const struct fence *f, const uint32_t *cand, size_t n,
+                           const struct geodesy_frame *fr)
 {
-    struct geodesy_frame fr;
-    geodesy_frame_init(&fr, lat, lon);
+    if (n == 1) {
+        const struct seg *e = &f->segs[cand ? cand[0] : 0];
+        return geodesy_frame_edge_distance(fr, e->ay, e->ax, e->by, e->bx);
+    }
     double approx[CAND_STACK];
     double best_approx = INFINITY;
     for (size_t k = 0; k < n; k++) {
         const struct seg *e = &f->segs[cand ? cand[k] : k];
-        double a = geodesy_frame_edge_approx(&fr, e->ay, e->ax, e->by, e->bx);
+        double a = geodesy_frame_edge_approx(fr, e->ay, e->ax, e->by, e->bx);
         if (k < CAND_STACK)
             approx[k] = a;
-        best_approx = fmin(best_approx, a);
+        best_approx = a < best_approx ? a : best_approx;
     }
     /* Only edges whose estimate is within the frame's error of the best can be nearest. */
-    double limit = best_approx + 2.0 * geodesy_frame_slack(&fr, best_approx);
+    double limit = best_approx + 2.0 * geodesy_frame_slack(fr, best_approx);
     double best = INFINITY;
     for (size_t k = 0; k < n; k++) {
         const struct seg *e = &f->segs[cand ? cand[k] : k];
         double a =
-            k < CAND_STACK ? approx[k] : geodesy_frame_edge_approx(&fr, e->ay, e->ax, e->by, e->bx);
+            k < CAND_STACK ? approx[k] : geodesy_frame_edge_approx(fr, e->ay, e->ax, e->by, e->bx);
         if (a > limit)
             continue;
-        best = fmin(best, geodesy_frame_edge_distance(&fr, e->ay, e->ax, e->by, e->bx));
+        double d = geodesy_frame_edge_distance(fr, e->ay, e->ax, e->by, e->bx);
+        best = d < best ? d : best;
     }
     return best;
 }
 
-static double area_distance(const struct fence *f, double lat, double lon)
+/* Distance from (lat, lon) to edge i by the mid-latitude formula geodesy.c uses: the closest
+ * point Q = A + t1 (B - A) found in the grid's frame, measured in the frame at the mid-latitude
+ * of the fix and Q, whose scales come from the fence's polynomial instead of trigonometry. The
+ * grid's frame misplaces Q along the edge by at most gdelta * d, which changes the distance by
+ * a relative gdelta^2 / 2 (below 1e-8 for fences up to 0.5 degree); for points within
+ * NEAR_FAST_M of the edge. */
+static double edge_distance_fast(const struct fence *f, size_t i, double t1, double lat, double lon)
+{
+    const struct seg *e = &f->segs[i];
+    double qlat = e->ay + t1 * (e->by - e->ay), qlon = e->ax + t1 * (e->bx - e->ax);
+    double kx, ky;
+    scale_poly_eval(&f->poly, 0.5 * (lat + qlat), &kx, &ky);
+    double x = (qlon - lon) * kx, y = (qlat - lat) * ky;
+    return sqrt(x * x + y * y);
+}
+
+/* Nearest of the cell's candidate edges for a point inside the grid. The grid's frame ranks
+ * them (its relative error is below gdelta); only those that may be nearest are measured.
+ * Sets *in to the point's containment when the frame's nearest boundary point lies inside an
+ * edge (then the point is on that edge's interior side iff inside: the segment to the nearest
+ * boundary point crosses no edge; the frame is an affine image of lon/lat, so sides agree), to
+ * -1 when that cannot decide (a vertex is nearest, or the point is within 1 mm). Returns -1
+ * when the general path must measure. */
+static double grid_nearest(const struct fence *f, const uint32_t *cand, size_t n, double lat,
+                           double lon, int *in)
+{
+    double px = (lon - f->glon0) * f->gkx, py = (lat - f->glat0) * f->gky;
+    double d2s[CAND_STACK], ts[CAND_STACK];
+    double best2 = INFINITY;
+    size_t m = n < CAND_STACK ? n : CAND_STACK, bk = 0;
+    *in = -1;
+    for (size_t k = 0; k < m; k++) {
+        const struct fseg *q = &f->fsegs[cand[k]];
+        double t = ((px - q->ax) * q->dx + (py - q->ay) * q->dy) * q->inv_len2;
+        t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
+        double x = q->ax + t * q->dx - px, y = q->ay + t * q->dy - py;
+        double d2 = x * x + y * y;
+        d2s[k] = d2;
+        ts[k] = t;
+        if (d2 < best2) {
+            best2 = d2;
+            bk = k;
+        }
+    }
+    if (m < n || best2 > NEAR_FAST_M * NEAR_FAST_M)
+        return -1.0; /* the general path */
+    if (ts[bk] > 1e-9 && ts[bk] < 1.0 - 1e-9 && best2 > 1e-6) {
+        const struct fseg *q = &f->fsegs[cand[bk]];
+        double cross = q->dx * (py - q->ay) - q->dy * (px - q->ax);
+        *in = cross * q->side > 0;
+    }
+    double limit = sqrt(best2) * (1 + f->gdelta) / (1 - f->gdelta) + 1e-6;
+    double limit2 = limit * limit, best = INFINITY;
+    for (size_t k = 0; k < m; k++) {
+        if (d2s[k] > limit2)
+            continue;
+        double d = edge_distance_fast(f, cand[k], ts[k], lat, lon);
+        best = d < best ? d : best;
+    }
+    return best;
+}
+
+static double area_signed_distance(const struct fence *f, double lat, double lon)
 {
     bool near = lon >= f->minx - NEAR_MARGIN_DEG && lon <= f->maxx + NEAR_MARGIN_DEG &&
                 lat >= f->miny - NEAR_MARGIN_DEG && lat <= f->maxy + NEAR_MARGIN_DEG;
     if (!near) {
+        /* Far away: outside, and every edge measured without pruning. */
         double best = INFINITY;
         for (size_t i = 0; i < f->nseg; i++) {
             const struct seg *e = &f->segs[i];
@@ -1115,13 +1385,32 @@ static double area_distance(const struct fence *f, double lat, double lon)
         }
         return best;
     }
+    struct geodesy_frame fr;
     double gx = (lon - f->gx0) * f->ginv_x, gy = (lat - f->gy0) * f->ginv_y;
+    int loc;
+    double d;
     if (gx >= 0 && gy >= 0 && gx < (double)f->gnx && gy < (double)f->gny) {
         size_t cell = (size_t)gy * f->gnx + (size_t)gx;
         uint32_t a = f->cell_start[cell], b = f->cell_start[cell + 1];
-        return nearest_edge(f, f->cell_segs + a, b - a, lat, lon);
+        int side;
+        d = grid_nearest(f, f->cell_segs + a, b - a, lat, lon, &side);
+        loc = f->cell_state[cell] != CELL_MIXED ? f->cell_state[cell]
+              : side >= 0                       ? side
+                                                : area_locate(f, lon, lat);
+        if (loc < 0)
+            return 0.0;
+        if (d < 0) {
+            geodesy_frame_init(&fr, lat, lon);
+            d = nearest_edge(f, f->cell_segs + a, b - a, &fr);
+        }
+    } else {
+        loc = area_locate(f, lon, lat);
+        if (loc < 0)
+            return 0.0;
+        geodesy_frame_init(&fr, lat, lon);
+        d = nearest_edge(f, NULL, f->nseg, &fr);
     }
-    return nearest_edge(f, NULL, f->nseg, lat, lon);
+    return loc ? -d : d;
 }
 
 double fence_signed_distance(const struct fence *f, double lat, double lon)
@@ -1129,6 +1418,15 @@ double fence_signed_distance(const struct fence *f, double lat, double lon)
     if (!isfinite(lat) || !isfinite(lon))
         return NAN;
     if (f->kind == FENCE_CIRCLE) {
+        double dlat = lat - f->clat, dlon = lon - f->clon;
+        if (fabs(dlat) < NEAR_MARGIN_DEG && fabs(dlon) < NEAR_MARGIN_DEG) {
+            /* The mid-latitude formula, as geodesy.c measures short distances. */
+            double kx, ky;
+            scale_poly_eval(&f->poly, 0.5 * (lat + f->clat), &kx, &ky);
+            double x = dlon * kx, y = dlat * ky, d = sqrt(x * x + y * y);
+            if (d <= NEAR_FAST_M)
+                return d - f->radius_m;
+        }
         struct geodesy_frame fr;
         geodesy_frame_init(&fr, lat, lon);
         /* A zero-length edge at the centre: the point-to-point distance, by the same
@@ -1136,11 +1434,7 @@ double fence_signed_distance(const struct fence *f, double lat, double lon)
         double d = geodesy_frame_edge_distance(&fr, f->clat, f->clon, f->clat, f->clon);
         return d - f->radius_m;
     }
-    int loc = area_locate(f, lon, lat);
-    if (loc < 0)
-        return 0.0;
-    double d = area_distance(f, lat, lon);
-    return loc ? -d : d;
+    return area_signed_distance(f, lat, lon);
 }
 
 int fence_judge(const struct fence *f, const struct fence_fix *fix, double assumed_eph_m,

@@ -17,6 +17,14 @@
 #include <strings.h>
 #include <time.h>
 
+/* Set once by serve before the first request, read by request threads afterwards. */
+static ingest_writer *batch_writer;
+
+void api_set_ingest_writer(ingest_writer *w)
+{
+    batch_writer = w;
+}
+
 /* Who may call what. */
 
 static bool allow_enroll(const struct auth_principal *who, const struct http_request *req)
@@ -217,8 +225,11 @@ static void handle_batches(struct http_request *req, struct http_response *res)
     const char *device = req->who->role.scope;
     struct ingest_result r;
     char err[ERR_LEN];
-    int rc = ingest_batch(req->db, device, req->body, req->body_len,
-                          http_header(req, "Rollcall-Signature"), ts_now_ms(), &r, err);
+    const char *sig = http_header(req, "Rollcall-Signature");
+    int rc = batch_writer ? ingest_batch_grouped(batch_writer, req->db, device, req->body,
+                                                 req->body_len, sig, ts_now_ms(), &r, err)
+                          : ingest_batch(req->db, device, req->body, req->body_len, sig,
+                                         ts_now_ms(), &r, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_ingest_latency(req->metrics, (double)(t1.tv_sec - t0.tv_sec) +
                                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

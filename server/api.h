@@ -4,12 +4,17 @@
 #define ROLLCALL_SERVER_API_H
 
 #include "http.h"
+#include "ingest.h"
 
 #include <stddef.h>
 
 enum {
     API_DEVICES_LIST_MAX = 10000, /* GET /v1/devices answers at most this many */
 };
+
+/* Hands POST /v1/batches the collector's group committer (serve does, before serving);
+ * without one each batch commits on its request's own connection. */
+void api_set_ingest_writer(ingest_writer *w);
 
 /* The route table (static storage) and its length in *n. */
 const struct http_route *api_routes(size_t *n);

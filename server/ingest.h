@@ -31,6 +31,7 @@
 
 enum {
     INGEST_LINES_MAX = 1000, /* lines in one batch; more is 413 */
+    INGEST_GROUP_MAX = 256,  /* batches committed together by the ingest writer */
 };
 
 /* The finding a refused batch records for its device. */
@@ -82,6 +83,23 @@ void ingest_parsed_free(struct ingest_parsed *p);
  * (RC_DB, RC_NOMEM, ...) with err when the store failed and nothing was decided. */
 int ingest_batch(store *st, const char *device, const uint8_t *body, size_t len,
                  const char *signature, int64_t now_ms, struct ingest_result *res, char *err);
+
+/* The collector's group committer: one thread and one connection that applies batches from
+ * every request thread, those waiting at once in one transaction (one savepoint each, one
+ * fsync for all), and answers each only after that commit. */
+typedef struct ingest_writer ingest_writer;
+/* Opens the writer's connection to db_url and starts its thread. */
+int ingest_writer_start(const char *db_url, ingest_writer **out, char *err);
+/* Finishes the queued batches, stops the thread and frees w (after the last request thread
+ * is done with it). NULL is a no-op. */
+void ingest_writer_stop(ingest_writer *w);
+/* ingest_batch through the writer: parsing, signature and re-judging happen on the calling
+ * thread with st (reads only), the write in the writer's next group. Same contract; a
+ * refused batch's finding is inserted after its savepoint is rolled back, so it is committed
+ * without anything of the batch. */
+int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const uint8_t *body,
+                         size_t len, const char *signature, int64_t now_ms,
+                         struct ingest_result *res, char *err);
 
 /* The finding's kind as stored ("chain_conflict", ...); "" for none. Static. */
 const char *ingest_finding_name(enum ingest_finding f);

@@ -188,6 +188,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     metrics *m = NULL;
     http_server *srv = NULL;
     store *probe = NULL;
+    ingest_writer *writer = NULL;
 
     if (!plain) {
         cert = read_pem(cert_path, err);
@@ -202,8 +203,10 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *backend = store_backend(probe); /* static */
     store_close(probe);
     probe = NULL;
-    if (store_pool_open(db_url, (size_t)threads, &pool, err) != RC_OK)
+    if (store_pool_open(db_url, (size_t)threads, &pool, err) != RC_OK ||
+        ingest_writer_start(db_url, &writer, err) != RC_OK)
         goto out;
+    api_set_ingest_writer(writer);
     m = metrics_new();
     if (!m) {
         rc_fail(err, RC_NOMEM, "out of memory");
@@ -260,6 +263,8 @@ out:
     if (status != 0)
         fprintf(stderr, "rollcall-server serve: %s\n", err);
     http_stop(srv);
+    api_set_ingest_writer(NULL);
+    ingest_writer_stop(writer);
     store_close(probe);
     store_pool_close(pool);
     metrics_free(m);

@@ -118,6 +118,33 @@ void store_rollback(store *st)
     st->in_tx = false;
 }
 
+static int savepoint_op(store *st, const char *verb, const char *name, char *err)
+{
+    if (!st->ops->savepoint)
+        return NOT_IMPLEMENTED(st, err, "savepoints");
+    if (!st->in_tx)
+        return rc_fail(err, RC_STATE, "%s outside a transaction", verb);
+    size_t n = strlen(name);
+    if (n == 0 || n > 32 || strspn(name, "abcdefghijklmnopqrstuvwxyz_") != n)
+        return rc_fail(err, RC_INVAL, "savepoint names are 1..32 of [a-z_]");
+    return st->ops->savepoint(st, verb, name, err);
+}
+
+int store_savepoint(store *st, const char *name, char *err)
+{
+    return savepoint_op(st, "SAVEPOINT", name, err);
+}
+
+int store_rollback_to(store *st, const char *name, char *err)
+{
+    return savepoint_op(st, "ROLLBACK TO", name, err);
+}
+
+int store_release(store *st, const char *name, char *err)
+{
+    return savepoint_op(st, "RELEASE", name, err);
+}
+
 int store_token_insert(store *st, const struct store_token *t, char *err)
 {
     if (!st->ops->token_insert)

@@ -110,6 +110,13 @@ int store_commit(store *st, char *err);
  * on, so it returns nothing. */
 void store_rollback(store *st);
 
+/* Savepoints inside an open transaction (name: [a-z_]{1,32}): a part of the transaction that
+ * can be undone alone. rollback_to undoes everything since the savepoint and keeps it open;
+ * release forgets it (its changes stay, to be committed with the transaction). */
+int store_savepoint(store *st, const char *name, char *err);
+int store_rollback_to(store *st, const char *name, char *err);
+int store_release(store *st, const char *name, char *err);
+
 /* Stores a token (t->hash, name, role, created_at_ms; id is ignored). RC_CONFLICT when the
  * name or hash is taken. */
 int store_token_insert(store *st, const struct store_token *t, char *err);

@@ -18,6 +18,8 @@ struct store_ops {
     int (*begin)(store *st, char *err);
     int (*commit)(store *st, char *err);
     void (*rollback)(store *st);
+    /* verb: "SAVEPOINT", "ROLLBACK TO", "RELEASE"; name checked by store.c */
+    int (*savepoint)(store *st, const char *verb, const char *name, char *err);
     int (*token_insert)(store *st, const struct store_token *t, char *err);
     int (*token_lookup)(store *st, const char *hash_hex, struct store_token *out, char *err);
     int (*device_count_seen)(store *st, int64_t *n, char *err);

@@ -13,6 +13,7 @@
 #include "store.h"
 #include "store_backend.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,15 @@ enum {
 struct store_sqlite {
     struct store base; /* first: store.c sees only this */
     sqlite3 *db;
+    bool writing; /* holds write_lock (between begin and commit/rollback) */
 };
+
+/* Writers of one process queue on this mutex before BEGIN IMMEDIATE. Without it, pooled
+ * connections contending for SQLite's write lock wait in its busy handler, which sleeps in
+ * growing steps (up to 100 ms) instead of waking when the lock is free: under many concurrent
+ * uploads the collector then spends most of its time asleep. Other processes (an import, a
+ * second collector) still meet the busy timeout. */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct migration {
     int version;
@@ -315,10 +324,19 @@ static int exec(sqlite3 *db, const char *sql, char *err, const char *what)
     return RC_OK;
 }
 
+static void write_unlock(struct store_sqlite *s)
+{
+    if (s->writing) {
+        s->writing = false;
+        pthread_mutex_unlock(&write_lock);
+    }
+}
+
 static void sqlite_close(store *st)
 {
     struct store_sqlite *s = sq(st);
-    sqlite3_close_v2(s->db);
+    sqlite3_close_v2(s->db); /* rolls back an open transaction */
+    write_unlock(s);
     free(s);
 }
 
@@ -461,17 +479,36 @@ static int sqlite_migrate_to(store *st, int target, int *from, int *to, char *er
 
 static int sqlite_begin(store *st, char *err)
 {
-    return exec(sq(st)->db, "BEGIN IMMEDIATE", err, "begin");
+    struct store_sqlite *s = sq(st);
+    pthread_mutex_lock(&write_lock);
+    s->writing = true;
+    int rc = exec(s->db, "BEGIN IMMEDIATE", err, "begin");
+    if (rc != RC_OK)
+        write_unlock(s);
+    return rc;
 }
 
 static int sqlite_commit(store *st, char *err)
 {
-    return exec(sq(st)->db, "COMMIT", err, "commit");
+    struct store_sqlite *s = sq(st);
+    int rc = exec(s->db, "COMMIT", err, "commit");
+    if (rc == RC_OK)
+        write_unlock(s); /* on failure store.c rolls back, which unlocks */
+    return rc;
 }
 
 static void sqlite_rollback(store *st)
 {
-    sqlite3_exec(sq(st)->db, "ROLLBACK", NULL, NULL, NULL);
+    struct store_sqlite *s = sq(st);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    write_unlock(s);
+}
+
+static int sqlite_savepoint(store *st, const char *verb, const char *name, char *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "%s %s", verb, name); /* name is [a-z_]{1,32} (store.c) */
+    return exec(sq(st)->db, sql, err, verb);
 }
 
 static int sqlite_token_insert(store *st, const struct store_token *t, char *err)
@@ -1942,6 +1979,7 @@ const struct store_ops store_sqlite_ops = {
     .begin = sqlite_begin,
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
+    .savepoint = sqlite_savepoint,
     .token_insert = sqlite_token_insert,
     .token_lookup = sqlite_token_lookup,
     .device_count_seen = sqlite_device_count_seen,

@@ -1,0 +1,335 @@
+/* ingest: the stateless parse step's refusals, and ingest_batch against a real SQLite store:
+ * accepted, duplicates, overlap, gap (409 + expected seq), conflict at a stored seq, broken
+ * link to the head, bad signature, foreign events, unenrolled device; a refused batch stores
+ * nothing while its finding is committed; verdicts re-judged with the stored fence. Lines are
+ * built here by formatting (docs/WIRE-FORMAT.md), not by event_serialise; rows are read with
+ * SQLite's own API. Also the store's fence versions and one-way chain heads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "crypto.h"
+#include "fences.h"
+#include "ingest.h"
+#include "rc.h"
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEV "kiosk-01"
+#define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
+#define VENUE                                                                                      \
+    "{\"type\":\"Feature\",\"properties\":{\"id\":\"venue\",\"radius_m\":100},"                    \
+    "\"geometry\":{\"type\":\"Point\",\"coordinates\":[117.2,39.1]}}"
+
+struct fx {
+    char dir[64], path[128], url[160];
+    store *st;
+    crypto_rng *rng;
+    crypto_key *key;
+    /* the device's chain as this test builds it */
+    int64_t seq;
+    char head[65];
+    char lines[40][600];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    char err[ERR_LEN];
+    snprintf(f->dir, sizeof f->dir, "/tmp/rc-ingest-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/server.db", f->dir);
+    snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
+    if (store_open(f->url, STORE_OPEN_CREATE, &f->st, err) != RC_OK ||
+        store_migrate(f->st, NULL, NULL, err) != RC_OK ||
+        crypto_rng_create(&f->rng, err) != RC_OK ||
+        crypto_key_generate(f->rng, &f->key, err) != RC_OK)
+        return -1;
+    snprintf(f->head, sizeof f->head, ZEROS);
+    /* Enrol DEV through the store, with the venue fence. */
+    struct store_enrolment e = {.assumed_eph_m = 5.0, .enrolled_at_ms = 1};
+    snprintf(e.id, sizeof e.id, DEV);
+    snprintf(e.institution, sizeof e.institution, "INST");
+    snprintf(e.profile, sizeof e.profile, "test");
+    snprintf(e.fence, sizeof e.fence, "venue");
+    if (crypto_key_public_pem(f->key, e.public_key_pem, sizeof e.public_key_pem, err) != RC_OK)
+        return -1;
+    uint8_t cand[32] = {1}, key[32];
+    struct fences_item *it = NULL;
+    size_t n = 0;
+    if (fences_split(VENUE, strlen(VENUE), "venue", "venue", &it, &n, err) != RC_OK ||
+        store_institution_key(f->st, "INST", cand, 1, key, NULL, err) != RC_OK ||
+        store_fence_put(f->st, "venue", it[0].feature, it[0].sha256, "t", 1, false, NULL, NULL,
+                        err) != RC_OK ||
+        store_enrolment_insert(f->st, &e, err) != RC_OK)
+        return -1;
+    fences_items_free(it, n);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    store_close(f->st);
+    crypto_key_destroy(f->key);
+    crypto_rng_destroy(f->rng);
+    char p[200];
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Appends the next heartbeat (or, with lat != 0, a signin claiming verdict) to the chain. */
+static const char *next(struct fx *f, const char *device, double lat, const char *verdict)
+{
+    f->seq++;
+    char *l = f->lines[f->seq];
+    int n = snprintf(l, sizeof f->lines[0],
+                     "{\"id\":\"01936c1e-7f3a-7b2c-8d4e-5f6a7b8c9d%02x\",\"device\":\"%s\","
+                     "\"seq\":%lld,\"prev\":\"%s\",",
+                     (unsigned)f->seq, device, (long long)f->seq, f->head);
+    if (lat == 0)
+        snprintf(l + n, sizeof f->lines[0] - (size_t)n,
+                 "\"type\":\"heartbeat\",\"ts\":\"2026-11-02T00:55:12.345Z\",\"boot\":"
+                 "\"3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3\",\"mono_ms\":%lld,\"queue\":0}",
+                 (long long)f->seq);
+    else
+        snprintf(l + n, sizeof f->lines[0] - (size_t)n,
+                 "\"type\":\"signin\",\"ts\":\"2026-11-02T00:55:12.345Z\",\"boot\":"
+                 "\"3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3\",\"mono_ms\":%lld,\"trainee\":\"%s\","
+                 "\"trainee_masked\":\"1201**********123X\",\"class\":\"C1\",\"fix\":{\"lat\":"
+                 "%.8f,\"lon\":117.20000000,\"eph\":2.00,\"mode\":3,\"source\":\"gnss\"},"
+                 "\"fence\":\"venue\",\"verdict\":\"%s\",\"distance_m\":-1.000}",
+                 (long long)f->seq, ZEROS, lat, verdict);
+    crypto_sha256_hex(l, strlen(l), f->head);
+    return l;
+}
+
+/* NDJSON of lines from..to of the test's chain, and its signature by key. */
+static size_t body(struct fx *f, int64_t from, int64_t to, char *out, size_t cap, crypto_key *key,
+                   char sig[CRYPTO_SIG_B64_MAX + 1])
+{
+    size_t n = 0;
+    for (int64_t s = from; s <= to; s++)
+        n += (size_t)snprintf(out + n, cap - n, "%s\n", f->lines[s]);
+    uint8_t h[CRYPTO_SHA256_LEN];
+    crypto_sha256(f->lines[to], strlen(f->lines[to]), h);
+    char err[ERR_LEN];
+    assert_int_equal(crypto_key_sign(key, f->rng, h, sig, err), RC_OK);
+    return n;
+}
+
+static long long raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    long long v = -1;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+static void parse_refuses_framing(void **state)
+{
+    (void)state;
+    struct ingest_parsed p;
+    struct ingest_result r;
+    assert_int_equal(ingest_parse((const uint8_t *)"", 0, NULL, &p, &r), RC_INVAL);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.reason, "empty batch");
+    assert_int_equal(ingest_parse((const uint8_t *)"{}", 2, NULL, &p, &r), RC_INVAL);
+    assert_non_null(strstr(r.reason, "newline"));
+    assert_int_equal(ingest_parse((const uint8_t *)"\n", 1, NULL, &p, &r), RC_INVAL);
+    assert_string_equal(r.reason, "line 1: empty line");
+    assert_int_equal(r.finding, INGEST_FINDING_NONE);
+    assert_int_equal(ingest_parse((const uint8_t *)"{}\n", 3, NULL, &p, &r), RC_INVAL);
+    assert_int_equal(r.finding, INGEST_FINDING_BAD_EVENT);
+    assert_memory_equal(r.reason, "line 1: ", 8);
+    /* Over the line cap: 413 before anything is parsed. */
+    size_t n = INGEST_LINES_MAX + 1;
+    uint8_t *many = malloc(2 * n);
+    for (size_t i = 0; i < n; i++)
+        memcpy(many + 2 * i, "x\n", 2);
+    assert_int_equal(ingest_parse(many, 2 * n, NULL, &p, &r), RC_LIMIT);
+    assert_int_equal(r.status, 413);
+    free(many);
+    /* A line over EVENT_LINE_MAX. */
+    uint8_t *longl = malloc(EVENT_LINE_MAX + 2);
+    memset(longl, 'x', EVENT_LINE_MAX + 1);
+    longl[EVENT_LINE_MAX + 1] = '\n';
+    assert_int_equal(ingest_parse(longl, EVENT_LINE_MAX + 2, NULL, &p, &r), RC_LIMIT);
+    assert_int_equal(r.status, 413);
+    free(longl);
+}
+
+static void batches_apply_exactly_once(void **state)
+{
+    struct fx *f = *state;
+    char buf[20000], sig[CRYPTO_SIG_B64_MAX + 1], err[ERR_LEN];
+    struct ingest_result r;
+    for (int i = 0; i < 6; i++)
+        next(f, DEV, 0, NULL);
+    size_t n = body(f, 1, 3, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.accepted, 3);
+    assert_int_equal(r.duplicates, 0);
+    assert_int_equal(r.ack_seq, 3);
+    /* Same again: duplicates. Overlap: 2 duplicates, 2 new. */
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_true(r.status == 200 && r.accepted == 0 && r.duplicates == 3 && r.ack_seq == 3);
+    n = body(f, 2, 5, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_true(r.status == 200 && r.accepted == 2 && r.duplicates == 2 && r.ack_seq == 5);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 5);
+    assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_heads WHERE device = 'kiosk-01'"), 5);
+    /* Gap. */
+    next(f, DEV, 0, NULL);
+    n = body(f, 7, 7, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(r.status, 409);
+    assert_int_equal(r.expected_seq, 6);
+    assert_string_equal(r.reason, "gap: expected seq 6");
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings"), 0);
+    /* Bad signature: another key. Nothing stored, a finding committed. */
+    crypto_key *other = NULL;
+    assert_int_equal(crypto_key_generate(f->rng, &other, err), RC_OK);
+    n = body(f, 6, 7, buf, sizeof buf, other, sig);
+    crypto_key_destroy(other);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.reason, "bad signature");
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 5);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = "
+                                      "'bad_signature' AND device = 'kiosk-01' AND seq = 7"),
+                     1);
+    /* Conflict: other bytes at stored seq 5 (re-signed). */
+    char saved[600];
+    memcpy(saved, f->lines[5], sizeof saved);
+    char *q = strstr(f->lines[5], "\"queue\":0");
+    q[8] = '7';
+    n = body(f, 5, 5, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.reason, "conflict at seq 5: different bytes than stored");
+    assert_int_equal(r.finding, INGEST_FINDING_CHAIN_CONFLICT);
+    memcpy(f->lines[5], saved, sizeof saved);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = "
+                                      "'chain_conflict' AND seq = 5"),
+                     1);
+    /* Events of another device under this device's identity. */
+    n = body(f, 6, 7, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, "kiosk-02", (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(r.reason, "device 'kiosk-02' is not enrolled");
+    /* Finally the real 6..7. */
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_true(r.status == 200 && r.accepted == 2 && r.ack_seq == 7);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 7);
+    assert_int_equal(raw_int(f->path, "SELECT last_seen_at FROM devices"), 1000);
+}
+
+static void a_new_first_line_must_link_to_the_head(void **state)
+{
+    struct fx *f = *state;
+    char buf[20000], sig[CRYPTO_SIG_B64_MAX + 1], err[ERR_LEN];
+    struct ingest_result r;
+    next(f, DEV, 0, NULL);
+    size_t n = body(f, 1, 1, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(r.status, 200);
+    /* seq 2 whose prev is not seq 1's hash. */
+    snprintf(f->head, sizeof f->head, "%s", ZEROS);
+    f->head[0] = 'a';
+    next(f, DEV, 0, NULL);
+    n = body(f, 2, 2, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(r.finding, INGEST_FINDING_CHAIN_BREAK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'chain_break'"),
+                     1);
+}
+
+static void verdicts_are_rejudged(void **state)
+{
+    struct fx *f = *state;
+    char buf[20000], sig[CRYPTO_SIG_B64_MAX + 1], err[ERR_LEN];
+    struct ingest_result r;
+    next(f, DEV, 39.1, "outside"); /* the centre, claimed outside */
+    next(f, DEV, 39.2, "inside");  /* ~11 km north, claimed inside */
+    size_t n = body(f, 1, 2, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE seq = 1 AND "
+                                      "server_verdict = 'inside' AND server_fence_version = 1"),
+                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE seq = 2 AND "
+                                      "server_verdict = 'outside' AND verdict = 'inside'"),
+                     1);
+    assert_int_equal(
+        raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'verdict_mismatch'"), 2);
+}
+
+static void fences_keep_history(void **state)
+{
+    struct fx *f = *state;
+    char err[ERR_LEN];
+    enum store_fence_outcome o;
+    int v = 0;
+    char other[65];
+    memset(other, 'b', 64);
+    other[64] = '\0';
+    struct store_fence cur;
+    assert_int_equal(store_fence_current(f->st, "venue", &cur, err), RC_OK);
+    char sha[65];
+    memcpy(sha, cur.sha256, sizeof sha);
+    store_fence_clear(&cur);
+    assert_int_equal(store_fence_put(f->st, "venue", "{}", sha, "t", 2, false, &o, &v, err), RC_OK);
+    assert_true(o == STORE_FENCE_SAME && v == 1);
+    assert_int_equal(store_fence_put(f->st, "venue", "{}", other, "t", 2, false, &o, &v, err),
+                     RC_CONFLICT);
+    assert_int_equal(store_fence_put(f->st, "venue", "{}", other, "t", 2, true, &o, &v, err),
+                     RC_OK);
+    assert_true(o == STORE_FENCE_REPLACED && v == 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM fences WHERE id = 'venue'"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT version FROM fences WHERE superseded_at IS NULL"), 2);
+    /* A chain head only moves forward. */
+    assert_int_equal(store_head_advance(f->st, DEV, 5, other, 1, err), RC_OK);
+    assert_int_equal(store_head_advance(f->st, DEV, 5, other, 1, err), RC_CONFLICT);
+    assert_int_equal(store_head_advance(f->st, DEV, 4, other, 1, err), RC_CONFLICT);
+    struct store_head h;
+    assert_int_equal(store_head_get(f->st, DEV, &h, err), RC_OK);
+    assert_int_equal(h.seq, 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parse_refuses_framing),
+        cmocka_unit_test_setup_teardown(batches_apply_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_new_first_line_must_link_to_the_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(verdicts_are_rejudged, setup, teardown),
+        cmocka_unit_test_setup_teardown(fences_keep_history, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
