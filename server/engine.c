@@ -584,7 +584,8 @@ static int offline_presence(struct ctx *c)
         marks[n++] = (struct mark){ee,      (size_t)ti,   (size_t)si, e->type == EVENT_SIGNIN,
                                    counted, counted_unrev};
     }
-    qsort(marks, n, sizeof *marks, cmp_mark);
+    if (n)
+        qsort(marks, n, sizeof *marks, cmp_mark);
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && marks[j].trainee == marks[i].trainee &&

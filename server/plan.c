@@ -590,6 +590,15 @@ static bool row_empty(const struct csv_row *r)
     return true;
 }
 
+/* A copy of s for an error message: control characters become '?', at most n - 1 bytes. */
+static void printable(const char *s, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    out[i] = '\0';
+}
+
 struct csv_header {
     size_t n;
     char names[PLAN_CSV_FIELDS_MAX][32];
@@ -614,9 +623,12 @@ static int csv_header(struct csv *c, struct csv_row *r, struct csv_header *h,
             if (strcmp(r->f[i], known[k]) == 0)
                 break;
         }
-        if (!known[k])
-            return rc_fail(err, RC_INVAL, "%s: line %u: unknown column '%.40s'", c->origin, r->line,
-                           r->f[i]);
+        if (!known[k]) {
+            char shown[41];
+            printable(r->f[i], shown, sizeof shown);
+            return rc_fail(err, RC_INVAL, "%s: line %u: unknown column '%s'", c->origin, r->line,
+                           shown);
+        }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(h->names[j], r->f[i]) == 0)
                 return rc_fail(err, RC_INVAL, "%s: line %u: column '%s' appears twice", c->origin,
