@@ -490,22 +490,26 @@ static int prepare(store *st, const char *device, const uint8_t *body, size_t le
     crypto_key *key = NULL;
     memset(res, 0, sizeof *res);
     memset(p, 0, sizeof *p);
-    int rc = store_enrolment_get(st, device, &p->dev, err);
-    if (rc == RC_NOTFOUND) {
-        refuse(res, RC_AUTH, 403, INGEST_FINDING_NONE, 0, "device '%s' is not enrolled", device);
-        return RC_OK;
-    }
-    if (rc != RC_OK)
-        return rc;
     if (!signature || !*signature) {
         refuse(res, RC_INVAL, 400, INGEST_FINDING_NONE, 0, "missing Rollcall-Signature header");
         return RC_OK;
     }
-    rc = ingest_parse(body, len, device, &p->b, res);
-    if (rc == RC_NOMEM)
-        return rc_fail(err, rc, "out of memory");
-    if (rc != RC_OK)
+    /* The body first (stateless), then who sent it: a malformed body is answered with its
+     * reason either way, but findings are only recorded for enrolled devices. */
+    int prc = ingest_parse(body, len, device, &p->b, res);
+    if (prc == RC_NOMEM)
+        return rc_fail(err, prc, "out of memory");
+    int rc = store_enrolment_get(st, device, &p->dev, err);
+    if (rc == RC_NOTFOUND) {
+        if (prc == RC_OK) {
+            refuse(res, RC_AUTH, 403, INGEST_FINDING_NONE, 0, "device '%s' is not enrolled",
+                   device);
+        }
+        res->finding = INGEST_FINDING_NONE;
         return RC_OK;
+    }
+    if (rc != RC_OK || prc != RC_OK)
+        return rc;
 
     /* The signature covers the last line's hash, hence every line before it. */
     rc = crypto_key_from_public_pem(p->dev.public_key_pem, &key, err);

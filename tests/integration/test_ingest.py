@@ -437,7 +437,9 @@ def main():
         try:
             venue = circle("test-venue", CENTRE[1], CENTRE[0], 100)
             a, b, c = test_enrolment(srv.port, ctx, tokens, d, dbpath, venue)
-            st, ans = post_batch(srv.port, ctx, tokens["ghost"], [b"{}"], "x")
+            ghost = Device(d, "ghost", "INST-G")
+            gl = [ghost.heartbeat(0)]
+            st, ans = post_batch(srv.port, ctx, tokens["ghost"], gl, ghost.sign(gl))
             check(st == 403 and "not enrolled" in ans.get("error", ""),
                   "unenrolled device: %r %r" % (st, ans))
             test_batches(srv.port, ctx, tokens, d, dbpath, a, b)

@@ -240,7 +240,10 @@ static void batches_apply_exactly_once(void **state)
     n = body(f, 6, 7, buf, sizeof buf, f->key, sig);
     assert_int_equal(ingest_batch(f->st, "kiosk-02", (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
     assert_int_equal(r.status, 403);
-    assert_string_equal(r.reason, "device 'kiosk-02' is not enrolled");
+    assert_string_equal(r.reason, "line 1: an event of device 'kiosk-01', not of 'kiosk-02'");
+    /* kiosk-02 is not enrolled: no finding is recorded for an unknown device. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE device = 'kiosk-02'"),
+                     0);
     /* Finally the real 6..7. */
     assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
     assert_true(r.status == 200 && r.accepted == 2 && r.ack_seq == 7);
