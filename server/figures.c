@@ -197,7 +197,8 @@ static int cmp_by_device_seq(const void *x, const void *y)
  * (device, seq) first, so pairing follows each kiosk's own order. */
 static int derive_recordings(struct load *l, const char *class_id)
 {
-    qsort(l->events, l->n_events, sizeof *l->events, cmp_by_device_seq);
+    if (l->n_events)
+        qsort(l->events, l->n_events, sizeof *l->events, cmp_by_device_seq);
     for (size_t i = 0; i < l->n_events; i++) {
         const struct event *e = &l->events[i].ev;
         int rc = 0;

@@ -186,7 +186,9 @@ static void generate(store *st, long trainees, long events, char *err)
             char seed[64];
             snprintf(seed, sizeof seed, "trainee-%ld-%d", c, t);
             event_hash_hex(seed, strlen(seed), pt->pseudonym);
-            snprintf(pt->masked, sizeof pt->masked, "1201**********%03d%d", t, t % 10);
+            /* t < CLASS_SIZE: three digits and a check digit */
+            snprintf(pt->masked, sizeof pt->masked, "1201**********%03u%u",
+                     (unsigned)t % 1000u, (unsigned)t % 10u);
             snprintf(pt->name, sizeof pt->name, "学员%d", t);
         }
         char *json = classes_plan_json(p);
