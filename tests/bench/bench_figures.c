@@ -187,8 +187,8 @@ static void generate(store *st, long trainees, long events, char *err)
             snprintf(seed, sizeof seed, "trainee-%ld-%d", c, t);
             event_hash_hex(seed, strlen(seed), pt->pseudonym);
             /* t < CLASS_SIZE: three digits and a check digit */
-            snprintf(pt->masked, sizeof pt->masked, "1201**********%03u%u",
-                     (unsigned)t % 1000u, (unsigned)t % 10u);
+            snprintf(pt->masked, sizeof pt->masked, "1201**********%03u%u", (unsigned)t % 1000u,
+                     (unsigned)t % 10u);
             snprintf(pt->name, sizeof pt->name, "学员%d", t);
         }
         char *json = classes_plan_json(p);
@@ -397,6 +397,14 @@ int main(int argc, char **argv)
     snprintf(k.id, sizeof k.id, "K-00003");
     /* the generator keeps no chain heads: these events stand beyond every generated seq */
     memset(k.head, 'a', EVENT_HEX_LEN);
+    int64_t base = 1000000; /* past earlier runs on a kept database too */
+    for (;;) {
+        char raw[EVENT_LINE_MAX + 1];
+        size_t rl = 0;
+        if (store_event_raw(st, k.id, base + 1, raw, sizeof raw, &rl, err) != RC_OK)
+            break;
+        base += RUNS;
+    }
     k.head[EVENT_HEX_LEN] = '\0';
     for (int i = 0; i < RUNS; i++) {
         struct event ev;
@@ -412,7 +420,7 @@ int main(int argc, char **argv)
         ev.ts_ms = YEAR_START + 10 * 24 * H + i;
         ev.start_ms = ev.ts_ms - H;
         ev.end_ms = ev.ts_ms;
-        k.seq = 1000000 + i * 1; /* beyond every generated seq */
+        k.seq = base + i; /* beyond every generated seq */
         if (store_begin(st, err) != RC_OK)
             die("begin", err);
         put_event(st, &k, &ev, "", err);
