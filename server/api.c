@@ -3,9 +3,11 @@
 #include "api.h"
 
 #include "enroll.h"
+#include "figures_api.h"
 #include "ingest.h"
 #include "log.h"
 #include "rc.h"
+#include "scope.h"
 #include "timeutil.h"
 
 #include <cJSON.h>
@@ -267,6 +269,15 @@ static const struct http_route routes[] = {
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
     {"POST", "/v1/batches", handle_batches, allow_device},
+    {"PUT", "/v1/classes/{id}", figures_api_put_class, scope_allow_write_plan},
+    {"POST", "/v1/classes/{id}/assessments", figures_api_post_assessments,
+     scope_allow_write_assessment},
+    {"POST", "/v1/online-records", figures_api_post_online, scope_allow_write_online},
+    {"GET", "/v1/classes/{id}/attendance", figures_api_attendance, scope_allow_read},
+    {"GET", "/v1/classes/{id}/subsidy", figures_api_subsidy, scope_allow_read_subsidy},
+    {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
+    {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
+    {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
 };
 
 const struct http_route *api_routes(size_t *n)

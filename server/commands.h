@@ -4,6 +4,8 @@
 #ifndef ROLLCALL_SERVER_COMMANDS_H
 #define ROLLCALL_SERVER_COMMANDS_H
 
+#include <stdbool.h>
+
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
 struct server_globals {
@@ -18,5 +20,11 @@ int cmd_migrate(int argc, char **argv, const struct server_globals *g);
 int cmd_token(int argc, char **argv, const struct server_globals *g);
 /* import batches|fences FILE: an agent's export file, venue fences (import_cmd.c). */
 int cmd_import(int argc, char **argv, const struct server_globals *g);
+
+/* import classes|online|assessments FILE: plans and records, all or nothing (records_cmd.c);
+ * called by cmd_import. */
+int import_records(const char *db_url, const char *kind, const char *path, bool json);
+/* report attendance|subsidy|findings: figures as text, JSON, CSV or XLSX (report_cmd.c). */
+int cmd_report(int argc, char **argv, const struct server_globals *g);
 
 #endif

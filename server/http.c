@@ -114,6 +114,12 @@ const char *http_header(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_GET_ARGUMENT_KIND,
+                                       name);
+}
+
 void http_reply_json(struct http_response *res, unsigned status, const char *json)
 {
     free(res->body);

@@ -104,6 +104,8 @@ void http_stop(http_server *s);
 
 /* Looks up a request header (case-insensitive); NULL when absent. */
 const char *http_header(const struct http_request *req, const char *name);
+/* Looks up a query-string argument ("?format=csv"), decoded; NULL when absent. */
+const char *http_query(const struct http_request *req, const char *name);
 /* Sets res to status with a copy of the JSON text. */
 void http_reply_json(struct http_response *res, unsigned status, const char *json);
 /* Sets res to status with {"error": "<formatted one line>"}. */

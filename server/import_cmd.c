@@ -1,4 +1,4 @@
-/* rollcall-server import batches|fences FILE.
+/* rollcall-server import batches|fences FILE (classes|online|assessments: records_cmd.c).
  *
  * import batches: an agent's export file (`rollcall-agent export --out FILE`, PIPE-CONTRACT
  * "Export file") carried from a kiosk that never meets the network. Each batch goes through
@@ -36,6 +36,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: rollcall-server [--db URL] import batches FILE [--json] [--db URL]\n"
             "       rollcall-server [--db URL] import fences FILE [--json] [--db URL]\n"
+            "       rollcall-server [--db URL] import classes|online|assessments FILE [--json]\n"
             "\n"
             "  batches FILE  apply an agent's export file (rollcall-agent export --out FILE):\n"
             "                each batch with the same checks as POST /v1/batches, as its own\n"
@@ -43,7 +44,16 @@ static void usage(FILE *out)
             "                refused batch stops the import (earlier batches stay)\n"
             "  fences FILE   store venue fences (GeoJSON); a fence id already stored with\n"
             "                another geometry is replaced, its old version kept as history\n"
-            "  --json        one JSON object per batch or fence on stdout\n");
+            "  classes FILE      class plans (JSON object or array, or CSV; INTERFACES.md\n"
+            "                    \"Import formats\"): a class id already stored is replaced\n"
+            "  online FILE       online-platform records of stored classes\n"
+            "  assessments FILE  assessment results of stored classes (a later result for a\n"
+            "                    trainee replaces the earlier one, which is kept as history)\n"
+            "                    These three are all or nothing: one bad record refuses the\n"
+            "                    file, naming the line or JSON path. CSV may be UTF-8 (with or\n"
+            "                    without BOM) or GB18030; FILE.csv is read as CSV, FILE.json as\n"
+            "                    JSON, anything else by its first character.\n"
+            "  --json        one JSON object per batch or fence (or per file) on stdout\n");
 }
 
 /* Reads one line (without its '\n') into buf of cap bytes; *len its length. Returns 1 for a
@@ -343,7 +353,8 @@ int cmd_import(int argc, char **argv, const struct server_globals *g)
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "rollcall-server import: expected 'import batches|fences FILE'\n");
+        fprintf(stderr, "rollcall-server import: expected 'import "
+                        "batches|fences|classes|online|assessments FILE'\n");
         return EXIT_USAGE;
     }
     const char *what = argv[optind];
@@ -352,6 +363,12 @@ int cmd_import(int argc, char **argv, const struct server_globals *g)
         return import_batches(db_url, path, json);
     if (strcmp(what, "fences") == 0)
         return import_fences(db_url, path, json);
-    fprintf(stderr, "rollcall-server import: unknown kind '%s' (batches, fences)\n", what);
+    if (strcmp(what, "classes") == 0 || strcmp(what, "online") == 0 ||
+        strcmp(what, "assessments") == 0)
+        return import_records(db_url, what, path, json);
+    fprintf(stderr,
+            "rollcall-server import: unknown kind '%s' (batches, fences, classes, online, "
+            "assessments)\n",
+            what);
     return EXIT_USAGE;
 }

@@ -20,7 +20,10 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve the HTTP(S) API"},
     {"migrate", cmd_migrate, "create or upgrade the database schema"},
     {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)"},
-    {"import", cmd_import, "import batches FILE (an agent's export) | fences FILE (admin)"},
+    {"import", cmd_import,
+     "import batches FILE (an agent's export) | fences FILE (admin) | classes|online|assessments "
+     "FILE"},
+    {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX"},
     {NULL, NULL, NULL},
 };
 

@@ -284,6 +284,198 @@ int store_fence_put(store *st, const char *id, const char *geojson, const char *
                               outcome ? outcome : &o, version ? version : &v, err);
 }
 
+/* Figures. */
+
+#define NEED(op, what)                                                                             \
+    do {                                                                                           \
+        if (!st->ops->op)                                                                          \
+            return NOT_IMPLEMENTED(st, err, what);                                                 \
+    } while (0)
+
+bool store_in_transaction(const store *st)
+{
+    return st->in_tx;
+}
+
+int store_begin_read(store *st, char *err)
+{
+    NEED(begin_read, "read transactions");
+    if (st->in_tx)
+        return rc_fail(err, RC_STATE, "a transaction is already open");
+    int rc = st->ops->begin_read(st, err);
+    if (rc == RC_OK)
+        st->in_tx = true;
+    return rc;
+}
+
+int store_institution_district(store *st, const char *id, char district[STORE_DISTRICT_LEN + 1],
+                               char *err)
+{
+    NEED(institution_district, "institutions");
+    return st->ops->institution_district(st, id, district, err);
+}
+
+int store_institution_register(store *st, const char *id, const char *district, char *err)
+{
+    NEED(institution_register, "institutions");
+    if (strlen(district) != STORE_DISTRICT_LEN)
+        return rc_fail(err, RC_INVAL, "a district code has %d digits", STORE_DISTRICT_LEN);
+    return st->ops->institution_register(st, id, district, err);
+}
+
+int store_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
+                    int64_t now_ms, bool *created, char *err)
+{
+    NEED(class_put, "classes");
+    bool dummy;
+    if (!st->in_tx)
+        return rc_fail(err, RC_STATE, "store_class_put outside a transaction");
+    return st->ops->class_put(st, p, plan_json, by, now_ms, created ? created : &dummy, err);
+}
+
+int store_class_get(store *st, const char *id, struct store_class *out, char *err)
+{
+    NEED(class_get, "classes");
+    return st->ops->class_get(st, id, out, err);
+}
+
+int store_class_plan(store *st, const char *id, struct plan *out, char *err)
+{
+    NEED(class_plan, "classes");
+    return st->ops->class_plan(st, id, out, err);
+}
+
+int store_class_list(store *st, const struct store_class_filter *f, size_t limit,
+                     int (*fn)(const struct store_class *c, void *ctx), void *ctx, char *err)
+{
+    NEED(class_list, "classes");
+    return st->ops->class_list(st, f, limit, fn, ctx, err);
+}
+
+int store_online_insert(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
+                        bool *duplicate, char *err)
+{
+    NEED(online_insert, "online records");
+    bool dummy;
+    return st->ops->online_insert(st, r, by, now_ms, duplicate ? duplicate : &dummy, err);
+}
+
+int store_online_list(store *st, const char *class_id,
+                      int (*fn)(const struct plan_online *r, void *ctx), void *ctx, char *err)
+{
+    NEED(online_list, "online records");
+    return st->ops->online_list(st, class_id, fn, ctx, err);
+}
+
+int store_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now_ms,
+                         char *err)
+{
+    NEED(assessment_put, "assessments");
+    return st->ops->assessment_put(st, a, by, now_ms, err);
+}
+
+int store_assessment_list(store *st, const char *class_id,
+                          int (*fn)(const struct plan_assessment *a, void *ctx), void *ctx,
+                          char *err)
+{
+    NEED(assessment_list, "assessments");
+    return st->ops->assessment_list(st, class_id, fn, ctx, err);
+}
+
+int store_class_events(store *st, const char *class_id, const char *institution, int64_t from_ms,
+                       int64_t to_ms, int (*fn)(const struct store_raw_event *e, void *ctx),
+                       void *ctx, char *err)
+{
+    NEED(class_events, "events");
+    return st->ops->class_events(st, class_id, institution, from_ms, to_ms, fn, ctx, err);
+}
+
+int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
+                        int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx, char *err)
+{
+    NEED(device_events, "events");
+    return st->ops->device_events(st, device, from_ms, to_ms, fn, ctx, err);
+}
+
+int store_class_devices(store *st, const char *class_id, const char *institution,
+                        int (*fn)(const char *device, const char *fence, void *ctx), void *ctx,
+                        char *err)
+{
+    NEED(class_devices, "devices");
+    return st->ops->class_devices(st, class_id, institution, fn, ctx, err);
+}
+
+int store_device_conflicts(store *st, const char *device,
+                           int (*fn)(const char *device, int64_t seq, const char *event_id,
+                                     void *ctx),
+                           void *ctx, char *err)
+{
+    NEED(device_conflicts, "findings");
+    return st->ops->device_conflicts(st, device, fn, ctx, err);
+}
+
+int store_event_find(store *st, const char *event_id, struct store_event_ref *out, char *err)
+{
+    NEED(event_find, "events");
+    return st->ops->event_find(st, event_id, out, err);
+}
+
+int store_review_insert(store *st, struct store_review *r, char *err)
+{
+    NEED(review_insert, "reviews");
+    return st->ops->review_insert(st, r, err);
+}
+
+int store_review_list(store *st, const char *class_id,
+                      int (*fn)(const struct store_review *r, void *ctx), void *ctx, char *err)
+{
+    NEED(review_list, "reviews");
+    return st->ops->review_list(st, class_id, fn, ctx, err);
+}
+
+int store_figures_get(store *st, const char *class_id, const char *policy, int64_t gen,
+                      int64_t now_ms, struct store_figures *out, bool *found, char *err)
+{
+    NEED(figures_get, "the figures cache");
+    return st->ops->figures_get(st, class_id, policy, gen, now_ms, out, found, err);
+}
+
+int store_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
+                      const struct store_figures *f, int64_t now_ms, char *err)
+{
+    NEED(figures_put, "the figures cache");
+    return st->ops->figures_put(st, class_id, policy, gen, f, now_ms, err);
+}
+
+int store_figures_clear(store *st, char *err)
+{
+    NEED(figures_clear, "the figures cache");
+    return st->ops->figures_clear(st, err);
+}
+
+int store_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
+                       int (*fn)(const struct store_finding_row *r, void *ctx), void *ctx,
+                       char *err)
+{
+    NEED(finding_list, "findings");
+    return st->ops->finding_list(st, f, limit, fn, ctx, err);
+}
+
+int store_subsidy_history(store *st, const char *institution, const char *trainee,
+                          const char *except_class,
+                          int (*fn)(const struct store_subsidy_past *p, void *ctx), void *ctx,
+                          char *err)
+{
+    NEED(subsidy_history, "assessments");
+    return st->ops->subsidy_history(st, institution, trainee, except_class, fn, ctx, err);
+}
+
+int store_events_scan(store *st, int64_t *count, int64_t *sum, char *err)
+{
+    NEED(events_scan, "events");
+    return st->ops->events_scan(st, count, sum, err);
+}
+
 /* The pool: a fixed array of connections and a stack of free ones. */
 struct store_pool {
     pthread_mutex_t lock;

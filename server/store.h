@@ -263,6 +263,230 @@ int store_fence_put(store *st, const char *id, const char *geojson, const char *
                     const char *created_by, int64_t now_ms, bool replace,
                     enum store_fence_outcome *outcome, int *version, char *err);
 
+/* ---- Figures: class plans, online records, assessments, reviews, the figures cache. ----
+ * A class's plan is stored as parsed columns (classes, sessions, roster; the roster keeps the
+ * pseudonym, the masked number and the name, never the clear number) plus the pseudonymised
+ * plan as JSON. Every input a class's figures depend on (its plan, its events, online records,
+ * assessments, reviews) bumps the class's generation (classes.gen) inside the same
+ * transaction, by triggers in the schema, so no write path can forget it; the figures cache
+ * (class_figures) holds figures computed at one generation and is fresh only while the
+ * generation is unchanged. The cache is derived: dropping it changes no figure. */
+
+struct plan;
+struct plan_online;
+struct plan_assessment;
+
+enum {
+    STORE_DISTRICT_LEN = 6,
+    STORE_EVENT_TYPE_MAX = 16,
+    STORE_VERDICT_MAX = 16,
+    STORE_UUID_LEN = 36,
+    STORE_PSEUDONYM_LEN = 64,
+    STORE_MASKED_LEN = 18,
+    STORE_REASON_MAX = 256, /* bytes of a reviewer's reason (ENGINE_REASON_MAX) */
+    STORE_POLICY_MAX = 32,  /* a policy's name */
+    STORE_CODE_MAX = 15,    /* an occupation code */
+    STORE_TEXT_MAX = 64,    /* a platform name, a certificate number */
+};
+
+/* A class's parsed columns, and the district its institution is registered in. */
+struct store_class {
+    char id[STORE_ID_MAX + 1];
+    char institution[STORE_ID_MAX + 1];
+    char district[STORE_DISTRICT_LEN + 1]; /* the plan's (equal to the institution's) */
+    char occupation[STORE_CODE_MAX + 1];
+    int level;                /* enum catalogue_level */
+    int64_t applied_on_ms;    /* local midnight */
+    int64_t start_ms, end_ms; /* first session's start, last session's end */
+    int64_t n_sessions, n_roster;
+    int64_t gen; /* inputs generation */
+    int64_t updated_at_ms;
+};
+
+/* Which classes a list covers: every non-empty field narrows it; from/to (0: open) keep the
+ * classes whose sessions overlap [from_ms, to_ms). */
+struct store_class_filter {
+    const char *institution;
+    const char *district; /* the institution's registered district */
+    int64_t from_ms, to_ms;
+};
+
+/* The district institution id is registered in, into district ("" when unregistered).
+ * RC_NOTFOUND when the institution does not exist. */
+int store_institution_district(store *st, const char *id, char district[STORE_DISTRICT_LEN + 1],
+                               char *err);
+/* Registers institution id in district (it must exist). Registering again in the same district
+ * is a no-op; another district is RC_CONFLICT. */
+int store_institution_register(store *st, const char *id, const char *district, char *err);
+
+/* Stores plan p (pseudonymised; plan_json is its JSON without clear numbers), replacing the
+ * sessions and roster of an existing class of the same institution. RC_CONFLICT when the class
+ * belongs to another institution. *created (may be NULL) says whether it is new. Call in a
+ * transaction. */
+int store_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
+                    int64_t now_ms, bool *created, char *err);
+/* The parsed columns of class id. RC_NOTFOUND when there is none. */
+int store_class_get(store *st, const char *id, struct store_class *out, char *err);
+/* The plan of class id rebuilt from its tables into *out (the caller's; large: allocate it).
+ * RC_NOTFOUND when there is none. */
+int store_class_plan(store *st, const char *id, struct plan *out, char *err);
+/* Calls fn for each class matching f, by institution then start then id; at most limit. */
+int store_class_list(store *st, const struct store_class_filter *f, size_t limit,
+                     int (*fn)(const struct store_class *c, void *ctx), void *ctx, char *err);
+
+/* Stores one online record. The same record again (class, trainee, start, end, platform) is
+ * a duplicate: nothing changes and *duplicate (may be NULL) is true. RC_NOTFOUND when the
+ * class does not exist. */
+int store_online_insert(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
+                        bool *duplicate, char *err);
+/* Calls fn for each online record of class_id, by trainee then start. */
+int store_online_list(store *st, const char *class_id,
+                      int (*fn)(const struct plan_online *r, void *ctx), void *ctx, char *err);
+/* Stores a trainee's assessment result in a class; a later result replaces an earlier one
+ * (the history stays in assessment_history). RC_NOTFOUND when the class does not exist. */
+int store_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now_ms,
+                         char *err);
+/* Calls fn for each current assessment result of class_id, by trainee. */
+int store_assessment_list(store *st, const char *class_id,
+                          int (*fn)(const struct plan_assessment *a, void *ctx), void *ctx,
+                          char *err);
+
+/* An event as the figures read it: the stored line, the server's verdict of its fix ("" when
+ * it did not judge one) and when the server first stored it. Pointers are valid during the
+ * callback only. */
+struct store_raw_event {
+    const char *raw;
+    size_t raw_len;
+    const char *server_verdict;
+    int64_t received_at_ms;
+};
+
+/* Calls fn for each event naming class_id with ts in [from_ms, to_ms) uploaded by a device of
+ * institution (other institutions' devices cannot speak for its classes), by (device, seq). */
+int store_class_events(store *st, const char *class_id, const char *institution, int64_t from_ms,
+                       int64_t to_ms, int (*fn)(const struct store_raw_event *e, void *ctx),
+                       void *ctx, char *err);
+/* Calls fn for each event of device that names no class, with ts in [from_ms, to_ms)
+ * (heartbeats, clock and GNSS reports, tamper alarms), by seq. */
+int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
+                        int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,
+                        char *err);
+/* Calls fn (device id, its enrolled fence or "") for each device of institution that stands
+ * at a venue of one of class_id's offline sessions or uploaded events naming class_id, by id. */
+int store_class_devices(store *st, const char *class_id, const char *institution,
+                        int (*fn)(const char *device, const char *fence, void *ctx), void *ctx,
+                        char *err);
+/* Calls fn (device, seq, the stored event's id) for each chain_conflict finding of device. */
+int store_device_conflicts(store *st, const char *device,
+                           int (*fn)(const char *device, int64_t seq, const char *event_id,
+                                     void *ctx),
+                           void *ctx, char *err);
+
+/* A stored event found by its event id, with the class and institution it belongs to. */
+struct store_event_ref {
+    char device[STORE_ID_MAX + 1];
+    int64_t seq;
+    char event_id[STORE_UUID_LEN + 1];
+    char type[STORE_EVENT_TYPE_MAX + 1];
+    char class_id[STORE_ID_MAX + 1];            /* "" when the event names none */
+    char institution[STORE_ID_MAX + 1];         /* the uploading device's */
+    char district[STORE_DISTRICT_LEN + 1];      /* that institution's registration, "" when none */
+    char server_verdict[STORE_VERDICT_MAX + 1]; /* "" when the server judged no fix */
+};
+/* Finds the event whose id is event_id. RC_NOTFOUND when none; RC_CONFLICT when two devices
+ * sent the same id (then it cannot be reviewed by id). */
+int store_event_find(store *st, const char *event_id, struct store_event_ref *out, char *err);
+
+/* A reviewer's decision on a flagged event. */
+struct store_review {
+    int64_t id;
+    char device[STORE_ID_MAX + 1];
+    int64_t seq;
+    char event_id[STORE_UUID_LEN + 1];
+    char class_id[STORE_ID_MAX + 1];
+    bool approved;
+    char reason[STORE_REASON_MAX + 1];
+    char reviewer[STORE_TOKEN_NAME_MAX + 1]; /* the token's name */
+    int64_t reviewed_at_ms;
+};
+/* Stores a review (id is assigned into r->id). Reviews are never changed or deleted; a later
+ * review of the same event supersedes an earlier one. */
+int store_review_insert(store *st, struct store_review *r, char *err);
+/* Calls fn for the latest review of each reviewed event of class_id, by (device, seq). */
+int store_review_list(store *st, const char *class_id,
+                      int (*fn)(const struct store_review *r, void *ctx), void *ctx, char *err);
+
+/* A class's figures as cached: the sums institutions and districts aggregate hours-weighted
+ * (DOMAIN.md), and counts; the fields of engine_total for one class. */
+struct store_figures {
+    int64_t valid_until_ms;   /* the first unheld session's end (INT64_MAX: all held) */
+    int64_t minutes_per_hour; /* of the policy */
+    int64_t scheduled_ms;     /* one trainee's scheduled (held) time */
+    int64_t planned_ms, online_planned_ms;
+    int64_t offline_held_ms, recorded_ms;
+    int64_t roster_scheduled_ms, roster_attended_ms, roster_online_ms;
+    int64_t enrolled, assessed, passed;
+    int64_t findings[3];      /* by severity: info, warning, serious */
+    int64_t findings_pending; /* flagged sign-ins/outs not reviewed yet */
+};
+/* The cached figures of class_id under policy, fresh only when computed at generation gen and
+ * still valid at now_ms. *found false when there is no fresh entry. */
+int store_figures_get(store *st, const char *class_id, const char *policy, int64_t gen,
+                      int64_t now_ms, struct store_figures *out, bool *found, char *err);
+/* Caches figures of class_id under policy computed at generation gen; stores nothing when the
+ * class has moved past gen meanwhile (the next reader recomputes). */
+int store_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
+                      const struct store_figures *f, int64_t now_ms, char *err);
+/* Drops every cached figure (the cache is derived; tests compare cached with recomputed). */
+int store_figures_clear(store *st, char *err);
+
+/* A stored finding (chain conflicts, bad signatures ...) as listed. */
+struct store_finding_row {
+    int64_t id;
+    char kind[STORE_EVENT_TYPE_MAX * 2 + 1];
+    char severity[16];
+    char device[STORE_ID_MAX + 1];
+    int64_t seq;
+    char institution[STORE_ID_MAX + 1];
+    char class_id[STORE_ID_MAX + 1];
+    char detail[512];
+    int64_t created_at_ms;
+};
+/* Which stored findings a list covers; empty fields do not narrow. */
+struct store_finding_filter {
+    const char *institution;
+    const char *district;
+    const char *class_id;
+    int64_t since_ms; /* 0: all */
+};
+/* Calls fn for each stored finding matching f, newest first; at most limit. */
+int store_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
+                       int (*fn)(const struct store_finding_row *r, void *ctx), void *ctx,
+                       char *err);
+
+/* A trainee's earlier certification (the subsidy history: a passed assessment of another
+ * class of the same institution, whose pseudonyms identify the trainee). */
+struct store_subsidy_past {
+    char class_id[STORE_ID_MAX + 1];
+    char occupation[STORE_CODE_MAX + 1];
+    int level;
+    int64_t assessed_on_ms;
+};
+/* Calls fn for each passed assessment of trainee in a class of institution other than
+ * except_class, by date. */
+int store_subsidy_history(store *st, const char *institution, const char *trainee,
+                          const char *except_class,
+                          int (*fn)(const struct store_subsidy_past *p, void *ctx), void *ctx,
+                          char *err);
+
+/* True while a transaction (read or write) is open on st. */
+bool store_in_transaction(const store *st);
+/* Opens a read transaction: every read until store_rollback sees one snapshot. */
+int store_begin_read(store *st, char *err);
+
+/* The benchmarks' baseline: a plain full scan of the events table (count, sum of ts). */
+int store_events_scan(store *st, int64_t *count, int64_t *sum, char *err);
+
 /* The schema also holds institutions (with their pseudonym key), devices (public key PEM,
  * institution, profile, fence), events (unique (device, seq), raw bytes, hash, parsed columns),
  * chain heads per device, findings, and fences with their history. Their functions arrive with

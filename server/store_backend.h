@@ -44,6 +44,50 @@ struct store_ops {
     int (*fence_put)(store *st, const char *id, const char *geojson, const char *sha256,
                      const char *created_by, int64_t now_ms, bool replace,
                      enum store_fence_outcome *outcome, int *version, char *err);
+    /* figures */
+    int (*begin_read)(store *st, char *err);
+    int (*institution_district)(store *st, const char *id, char *district, char *err);
+    int (*institution_register)(store *st, const char *id, const char *district, char *err);
+    int (*class_put)(store *st, const struct plan *p, const char *plan_json, const char *by,
+                     int64_t now_ms, bool *created, char *err);
+    int (*class_get)(store *st, const char *id, struct store_class *out, char *err);
+    int (*class_plan)(store *st, const char *id, struct plan *out, char *err);
+    int (*class_list)(store *st, const struct store_class_filter *f, size_t limit,
+                      int (*fn)(const struct store_class *, void *), void *ctx, char *err);
+    int (*online_insert)(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
+                         bool *duplicate, char *err);
+    int (*online_list)(store *st, const char *class_id,
+                       int (*fn)(const struct plan_online *, void *), void *ctx, char *err);
+    int (*assessment_put)(store *st, const struct plan_assessment *a, const char *by,
+                          int64_t now_ms, char *err);
+    int (*assessment_list)(store *st, const char *class_id,
+                           int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err);
+    int (*class_events)(store *st, const char *class_id, const char *institution, int64_t from_ms,
+                        int64_t to_ms, int (*fn)(const struct store_raw_event *, void *), void *ctx,
+                        char *err);
+    int (*device_events)(store *st, const char *device, int64_t from_ms, int64_t to_ms,
+                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+    int (*class_devices)(store *st, const char *class_id, const char *institution,
+                         int (*fn)(const char *, const char *, void *), void *ctx, char *err);
+    int (*device_conflicts)(store *st, const char *device,
+                            int (*fn)(const char *, int64_t, const char *, void *), void *ctx,
+                            char *err);
+    int (*event_find)(store *st, const char *event_id, struct store_event_ref *out, char *err);
+    int (*review_insert)(store *st, struct store_review *r, char *err);
+    int (*review_list)(store *st, const char *class_id,
+                       int (*fn)(const struct store_review *, void *), void *ctx, char *err);
+    int (*figures_get)(store *st, const char *class_id, const char *policy, int64_t gen,
+                       int64_t now_ms, struct store_figures *out, bool *found, char *err);
+    int (*figures_put)(store *st, const char *class_id, const char *policy, int64_t gen,
+                       const struct store_figures *f, int64_t now_ms, char *err);
+    int (*figures_clear)(store *st, char *err);
+    int (*finding_list)(store *st, const struct store_finding_filter *f, size_t limit,
+                        int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
+    int (*subsidy_history)(store *st, const char *institution, const char *trainee,
+                           const char *except_class,
+                           int (*fn)(const struct store_subsidy_past *, void *), void *ctx,
+                           char *err);
+    int (*events_scan)(store *st, int64_t *count, int64_t *sum, char *err);
 };
 
 struct store {

@@ -376,7 +376,7 @@ def test_import(srv, ctx, d, dbpath, db, c):
     c.lines.remove(skipped)
     c.lines.remove(late[0])
     check(chain_ok(dbpath, "kiosk-c", c.lines), "nothing stored by the refused import")
-    r = run("import", "classes", path2, db=db)
+    r = run("import", "widgets", path2, db=db)
     check(r.returncode == 2, "unknown import kind: %r" % (r,))
 
 

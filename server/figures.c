@@ -1,0 +1,1078 @@
+/* Class inputs from the store into the engine, the figures cache, summaries, subsidy (see
+ * figures.h). */
+#include "figures.h"
+
+#include "catalogue.h"
+#include "classes.h"
+#include "event.h"
+#include "fence.h"
+#include "rc.h"
+#include "report.h"
+#include "timeutil.h"
+
+#include <cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS_PER_DAY INT64_C(86400000)
+
+/* Grows *p (of *cap elements of size elem) to hold at least need; false when out of memory or
+ * over max. */
+static bool grow(void **p, size_t *cap, size_t need, size_t elem, size_t max)
+{
+    if (need <= *cap)
+        return true;
+    if (need > max)
+        return false;
+    size_t want = *cap ? *cap : 64;
+    while (want < need)
+        want = want > max / 2 ? max : want * 2;
+    void *np = realloc(*p, want * elem);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = want;
+    return true;
+}
+
+/* ---- loading one class ---- */
+
+struct open_rec {
+    const struct engine_event *start;
+};
+
+struct load {
+    store *st;
+    char *err;
+    int rc;
+    struct engine_event *events;
+    size_t n_events, cap_events;
+    struct engine_recording *recs;
+    size_t n_recs, cap_recs;
+    struct plan_online *online;
+    size_t n_online, cap_online;
+    struct plan_assessment *assessments;
+    size_t n_assessments, cap_assessments;
+    struct engine_review *reviews;
+    size_t n_reviews, cap_reviews;
+    struct engine_device *devices;
+    size_t n_devices, cap_devices;
+    struct engine_venue *venues;
+    size_t n_venues, cap_venues;
+    struct engine_conflict *conflicts;
+    size_t n_conflicts, cap_conflicts;
+};
+
+static void load_free(struct load *l)
+{
+    free(l->events);
+    free(l->recs);
+    free(l->online);
+    free(l->assessments);
+    free(l->reviews);
+    free(l->devices);
+    free(l->venues);
+    free(l->conflicts);
+}
+
+static int nomem(struct load *l)
+{
+    return rc_fail(l->err, RC_NOMEM, "out of memory (or over the limit of one class's inputs)");
+}
+
+static int add_event(const struct store_raw_event *e, void *ctx)
+{
+    struct load *l = ctx;
+    if (!grow((void **)&l->events, &l->cap_events, l->n_events + 1, sizeof *l->events,
+              FIGURES_EVENTS_MAX))
+        return nomem(l);
+    struct engine_event *ee = &l->events[l->n_events];
+    memset(ee, 0, sizeof *ee);
+    char why[ERR_LEN];
+    if (event_parse(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
+        return rc_fail(l->err, RC_CORRUPT, "a stored event does not parse: %s", why);
+    enum event_verdict v;
+    ee->verdict = e->server_verdict[0] && event_verdict_parse(e->server_verdict, &v) == RC_OK
+                      ? v
+                      : (enum event_verdict)0;
+    ee->received_ms = e->received_at_ms;
+    l->n_events++;
+    return 0;
+}
+
+static int add_online(const struct plan_online *r, void *ctx)
+{
+    struct load *l = ctx;
+    if (!grow((void **)&l->online, &l->cap_online, l->n_online + 1, sizeof *l->online,
+              ENGINE_INPUT_MAX))
+        return nomem(l);
+    l->online[l->n_online++] = *r;
+    return 0;
+}
+
+static int add_assessment(const struct plan_assessment *a, void *ctx)
+{
+    struct load *l = ctx;
+    if (!grow((void **)&l->assessments, &l->cap_assessments, l->n_assessments + 1,
+              sizeof *l->assessments, ENGINE_INPUT_MAX))
+        return nomem(l);
+    l->assessments[l->n_assessments++] = *a;
+    return 0;
+}
+
+static int add_review(const struct store_review *r, void *ctx)
+{
+    struct load *l = ctx;
+    if (!grow((void **)&l->reviews, &l->cap_reviews, l->n_reviews + 1, sizeof *l->reviews,
+              ENGINE_INPUT_MAX))
+        return nomem(l);
+    struct engine_review *er = &l->reviews[l->n_reviews++];
+    memset(er, 0, sizeof *er);
+    snprintf(er->event_id, sizeof er->event_id, "%s", r->event_id);
+    er->approve = r->approved;
+    snprintf(er->reason, sizeof er->reason, "%s", r->reason);
+    snprintf(er->reviewer, sizeof er->reviewer, "%s", r->reviewer);
+    er->decided_ms = r->reviewed_at_ms;
+    return 0;
+}
+
+static int add_device(const char *device, const char *fence, void *ctx)
+{
+    struct load *l = ctx;
+    if (!grow((void **)&l->devices, &l->cap_devices, l->n_devices + 1, sizeof *l->devices,
+              ENGINE_INPUT_MAX))
+        return nomem(l);
+    struct engine_device *d = &l->devices[l->n_devices++];
+    memset(d, 0, sizeof *d);
+    snprintf(d->id, sizeof d->id, "%s", device);
+    snprintf(d->fence, sizeof d->fence, "%s", fence);
+    return 0;
+}
+
+static int add_conflict(const char *device, int64_t seq, const char *event_id, void *ctx)
+{
+    struct load *l = ctx;
+    if (!grow((void **)&l->conflicts, &l->cap_conflicts, l->n_conflicts + 1, sizeof *l->conflicts,
+              ENGINE_INPUT_MAX))
+        return nomem(l);
+    struct engine_conflict *c = &l->conflicts[l->n_conflicts++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->device, sizeof c->device, "%s", device);
+    c->seq = seq;
+    snprintf(c->stored_id, sizeof c->stored_id, "%s", event_id);
+    return 0;
+}
+
+static int add_recording(struct load *l, const char *id, const char *camera, const char *class_id,
+                         int64_t start, int64_t end)
+{
+    if (end <= start)
+        return 0;
+    if (!grow((void **)&l->recs, &l->cap_recs, l->n_recs + 1, sizeof *l->recs, ENGINE_INPUT_MAX))
+        return nomem(l);
+    struct engine_recording *r = &l->recs[l->n_recs++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->id, sizeof r->id, "%s", id);
+    snprintf(r->camera, sizeof r->camera, "%s", camera);
+    snprintf(r->class_id, sizeof r->class_id, "%s", class_id);
+    r->start_ms = start;
+    r->end_ms = end;
+    return 0;
+}
+
+static int cmp_by_device_seq(const void *x, const void *y)
+{
+    const struct engine_event *a = x;
+    const struct engine_event *b = y;
+    int c = strcmp(a->ev.device, b->ev.device);
+    if (c)
+        return c;
+    return a->ev.seq < b->ev.seq ? -1 : a->ev.seq > b->ev.seq;
+}
+
+/* Recordings: every rec_file (start..end), and every rec_start closed by the next rec_stop of
+ * the same device and camera (start field or ts .. end field or ts). Events are sorted by
+ * (device, seq) first, so pairing follows each kiosk's own order. */
+static int derive_recordings(struct load *l, const char *class_id)
+{
+    if (l->n_events)
+        qsort(l->events, l->n_events, sizeof *l->events, cmp_by_device_seq);
+    for (size_t i = 0; i < l->n_events; i++) {
+        const struct event *e = &l->events[i].ev;
+        int rc = 0;
+        if (e->type == EVENT_REC_FILE && e->start_ms && e->end_ms) {
+            rc = add_recording(l, e->id, e->camera, class_id, e->start_ms, e->end_ms);
+        } else if (e->type == EVENT_REC_START) {
+            for (size_t j = i + 1; j < l->n_events; j++) {
+                const struct event *s = &l->events[j].ev;
+                if (strcmp(s->device, e->device) != 0)
+                    break;
+                if (strcmp(s->camera, e->camera) != 0)
+                    continue;
+                if (s->type == EVENT_REC_START)
+                    break; /* restarted without a stop: the first one counts nothing */
+                if (s->type == EVENT_REC_STOP) {
+                    int64_t from = e->start_ms ? e->start_ms : e->ts_ms;
+                    int64_t to = s->end_ms ? s->end_ms : s->ts_ms;
+                    rc = add_recording(l, e->id, e->camera, class_id, from, to);
+                    break;
+                }
+            }
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The venue of a fence id: its bounding box and a point standing for it (a circle's centre,
+ * else the box's centre). Fences the store does not hold are left out. */
+static int add_venue(struct load *l, const char *fence_id)
+{
+    for (size_t i = 0; i < l->n_venues; i++) {
+        if (strcmp(l->venues[i].fence, fence_id) == 0)
+            return 0;
+    }
+    struct store_fence sf = {0};
+    char why[ERR_LEN];
+    int rc = store_fence_current(l->st, fence_id, &sf, why);
+    if (rc == RC_NOTFOUND)
+        return 0;
+    if (rc != RC_OK)
+        return rc_fail(l->err, rc, "%s", why);
+    fence_set *set = NULL;
+    rc = fence_set_parse(sf.geojson, strlen(sf.geojson), fence_id, &set, why);
+    store_fence_clear(&sf);
+    if (rc != RC_OK)
+        return rc_fail(l->err, RC_CORRUPT, "stored fence %s: %s", fence_id, why);
+    const struct fence *f = fence_set_find(set, fence_id);
+    if (!f && set)
+        f = fence_set_at(set, 0);
+    if (f) {
+        if (!grow((void **)&l->venues, &l->cap_venues, l->n_venues + 1, sizeof *l->venues,
+                  ENGINE_INPUT_MAX)) {
+            fence_set_free(set);
+            return nomem(l);
+        }
+        struct engine_venue *v = &l->venues[l->n_venues++];
+        memset(v, 0, sizeof *v);
+        snprintf(v->fence, sizeof v->fence, "%s", fence_id);
+        fence_bbox(f, &v->min_lat, &v->min_lon, &v->max_lat, &v->max_lon);
+        double r = 0;
+        if (fence_circle(f, &v->lat, &v->lon, &r) != RC_OK) {
+            v->lat = (v->min_lat + v->max_lat) / 2;
+            v->lon = (v->min_lon + v->max_lon) / 2;
+        }
+    }
+    fence_set_free(set);
+    return 0;
+}
+
+static int load_class(struct load *l, const struct plan *p, const struct store_class *c,
+                      const struct engine_policy *pol)
+{
+    int rc;
+    int64_t from = c->start_ms - FIGURES_WINDOW_MS;
+    int64_t to = c->end_ms + FIGURES_WINDOW_MS;
+    if ((rc = store_class_events(l->st, p->id, p->institution, from, to, add_event, l, l->err)) !=
+            0 ||
+        (rc = store_class_devices(l->st, p->id, p->institution, add_device, l, l->err)) != 0)
+        return rc;
+    /* The kiosks' own events (heartbeats, clocks) during each offline session. */
+    for (size_t d = 0; d < l->n_devices; d++) {
+        for (size_t s = 0; s < p->n_sessions; s++) {
+            const struct plan_session *ps = &p->sessions[s];
+            if (ps->mode != PLAN_OFFLINE)
+                continue;
+            if ((rc = store_device_events(
+                     l->st, l->devices[d].id, ps->start_ms - pol->early_window_ms,
+                     ps->end_ms + pol->leave_grace_ms, add_event, l, l->err)) != 0)
+                return rc;
+        }
+        if ((rc = store_device_conflicts(l->st, l->devices[d].id, add_conflict, l, l->err)) != 0)
+            return rc;
+    }
+    if ((rc = derive_recordings(l, p->id)) != 0)
+        return rc;
+    for (size_t s = 0; s < p->n_sessions; s++) {
+        if (p->sessions[s].fence[0] && (rc = add_venue(l, p->sessions[s].fence)) != 0)
+            return rc;
+    }
+    if ((rc = store_online_list(l->st, p->id, add_online, l, l->err)) != 0 ||
+        (rc = store_assessment_list(l->st, p->id, add_assessment, l, l->err)) != 0 ||
+        (rc = store_review_list(l->st, p->id, add_review, l, l->err)) != 0)
+        return rc;
+    return 0;
+}
+
+int figures_class_report(store *st, const char *class_id, int64_t now_ms,
+                         struct engine_report **report, struct plan **plan_out, int64_t *gen,
+                         char *err)
+{
+    struct load l = {.st = st, .err = err};
+    struct plan *p = malloc(sizeof *p);
+    struct engine_policy pol;
+    struct store_class c;
+    bool own_tx = false;
+    int rc = RC_OK;
+    *report = NULL;
+    if (plan_out)
+        *plan_out = NULL;
+    if (!p)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    engine_policy_default(&pol);
+    /* One snapshot for the class's generation and every input. */
+    if (!store_in_transaction(st)) {
+        if ((rc = store_begin_read(st, err)) != RC_OK)
+            goto out;
+        own_tx = true;
+    }
+    if ((rc = store_class_get(st, class_id, &c, err)) != RC_OK ||
+        (rc = store_class_plan(st, class_id, p, err)) != RC_OK ||
+        (rc = load_class(&l, p, &c, &pol)) != RC_OK)
+        goto out;
+    if (own_tx) {
+        store_rollback(st);
+        own_tx = false;
+    }
+    struct engine_input in = {
+        .plan = p,
+        .policy = &pol,
+        .events = l.events,
+        .n_events = l.n_events,
+        .recordings = l.recs,
+        .n_recordings = l.n_recs,
+        .online = l.online,
+        .n_online = l.n_online,
+        .assessments = l.assessments,
+        .n_assessments = l.n_assessments,
+        .reviews = l.reviews,
+        .n_reviews = l.n_reviews,
+        .devices = l.devices,
+        .n_devices = l.n_devices,
+        .venues = l.venues,
+        .n_venues = l.n_venues,
+        .conflicts = l.conflicts,
+        .n_conflicts = l.n_conflicts,
+        .as_of_ms = now_ms < c.end_ms ? now_ms : c.end_ms,
+    };
+    if ((rc = engine_run(&in, report, err)) != RC_OK)
+        goto out;
+    if (gen)
+        *gen = c.gen;
+    if (plan_out) {
+        *plan_out = p;
+        p = NULL;
+    }
+out:
+    if (own_tx)
+        store_rollback(st);
+    load_free(&l);
+    free(p);
+    return rc;
+}
+
+void figures_from_report(const struct engine_report *r, struct store_figures *f)
+{
+    memset(f, 0, sizeof *f);
+    f->valid_until_ms = INT64_MAX;
+    for (size_t s = 0; s < r->n_sessions; s++) {
+        if (!r->sessions[s].held && r->sessions[s].end_ms < f->valid_until_ms)
+            f->valid_until_ms = r->sessions[s].end_ms;
+    }
+    f->minutes_per_hour = r->policy.minutes_per_hour;
+    f->scheduled_ms = r->scheduled_ms;
+    f->planned_ms = r->planned_ms;
+    f->online_planned_ms = r->online_planned_ms;
+    f->offline_held_ms = r->offline_held_ms;
+    f->recorded_ms = r->recorded_ms;
+    f->roster_scheduled_ms = r->roster_scheduled_ms;
+    f->roster_attended_ms = r->roster_attended_ms;
+    f->roster_online_ms = r->roster_online_ms;
+    f->enrolled = (int64_t)r->enrolled;
+    f->assessed = (int64_t)r->assessed;
+    f->passed = (int64_t)r->passed;
+    for (int i = 0; i < 3; i++)
+        f->findings[i] = (int64_t)r->by_severity[i];
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const struct engine_finding *x = &r->findings[i];
+        if ((x->kind == ENGINE_F_SIGNIN_OUTSIDE || x->kind == ENGINE_F_SIGNIN_UNCERTAIN ||
+             x->kind == ENGINE_F_SIGNIN_UNLOCATED) &&
+            !x->reviewed)
+            f->findings_pending++;
+    }
+}
+
+void figures_mask_names(struct engine_report *r)
+{
+    for (size_t i = 0; i < r->n_trainees; i++)
+        r->trainees[i].name[0] = '\0';
+}
+
+/* ---- summaries ---- */
+
+struct rows {
+    struct figures_row *v;
+    size_t n, cap;
+    char *err;
+};
+
+static int add_row(const struct store_class *c, void *ctx)
+{
+    struct rows *r = ctx;
+    if (!grow((void **)&r->v, &r->cap, r->n + 1, sizeof *r->v, FIGURES_CLASSES_MAX))
+        return rc_fail(r->err, RC_LIMIT, "more than %d classes", FIGURES_CLASSES_MAX);
+    memset(&r->v[r->n], 0, sizeof r->v[r->n]);
+    r->v[r->n++].cls = *c;
+    return 0;
+}
+
+static void total_add(struct engine_total *t, const struct figures_row *row)
+{
+    const struct store_figures *f = &row->fig;
+    t->minutes_per_hour = f->minutes_per_hour;
+    t->classes++;
+    t->roster_scheduled_ms += f->roster_scheduled_ms;
+    t->roster_attended_ms += f->roster_attended_ms;
+    t->roster_online_ms += f->roster_online_ms;
+    t->offline_held_ms += f->offline_held_ms;
+    t->recorded_ms += f->recorded_ms;
+    t->planned_ms += f->planned_ms;
+    t->online_planned_ms += f->online_planned_ms;
+    t->enrolled += (size_t)f->enrolled;
+    t->assessed += (size_t)f->assessed;
+    t->passed += (size_t)f->passed;
+    for (int i = 0; i < 3; i++)
+        t->by_severity[i] += (size_t)f->findings[i];
+}
+
+static int cmp_total(const void *x, const void *y)
+{
+    return strcmp(((const struct engine_total *)x)->key, ((const struct engine_total *)y)->key);
+}
+
+/* Sums rows by institution or district into a new sorted array. */
+static int totals(const struct figures_summary *s, bool by_district, struct engine_total **out,
+                  size_t *n_out, char *err)
+{
+    struct engine_total *t = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const char *key = by_district ? s->rows[i].cls.district : s->rows[i].cls.institution;
+        size_t k = 0;
+        while (k < n && strcmp(t[k].key, key) != 0)
+            k++;
+        if (k == n) {
+            if (!grow((void **)&t, &cap, n + 1, sizeof *t, FIGURES_CLASSES_MAX)) {
+                free(t);
+                return rc_fail(err, RC_NOMEM, "out of memory");
+            }
+            memset(&t[n], 0, sizeof t[n]);
+            snprintf(t[n].key, sizeof t[n].key, "%s", key);
+            n++;
+        }
+        total_add(&t[k], &s->rows[i]);
+    }
+    if (n)
+        qsort(t, n, sizeof *t, cmp_total);
+    *out = t;
+    *n_out = n;
+    return RC_OK;
+}
+
+int figures_summary(store *st, const struct store_class_filter *f, int64_t now_ms, bool use_cache,
+                    struct figures_summary **out, char *err)
+{
+    struct engine_policy pol;
+    engine_policy_default(&pol);
+    struct figures_summary *s = calloc(1, sizeof *s);
+    struct rows rows = {.err = err};
+    int rc = RC_OK;
+    *out = NULL;
+    if (!s)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    snprintf(s->policy, sizeof s->policy, "%s", pol.name);
+    s->policy_version = pol.version;
+    if ((rc = store_class_list(st, f, FIGURES_CLASSES_MAX, add_row, &rows, err)) != RC_OK)
+        goto out;
+    s->rows = rows.v;
+    s->n = rows.n;
+    rows.v = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        struct figures_row *row = &s->rows[i];
+        bool found = false;
+        if (use_cache && (rc = store_figures_get(st, row->cls.id, pol.name, row->cls.gen, now_ms,
+                                                 &row->fig, &found, err)) != RC_OK)
+            goto out;
+        if (found) {
+            row->from_cache = true;
+            s->cached++;
+            continue;
+        }
+        struct engine_report *r = NULL;
+        int64_t gen = 0;
+        if ((rc = figures_class_report(st, row->cls.id, now_ms, &r, NULL, &gen, err)) != RC_OK)
+            goto out;
+        figures_from_report(r, &row->fig);
+        engine_report_free(r);
+        s->computed++;
+        if (use_cache && !store_in_transaction(st) &&
+            (rc = store_figures_put(st, row->cls.id, pol.name, gen, &row->fig, now_ms, err)) !=
+                RC_OK)
+            goto out;
+    }
+    if ((rc = totals(s, false, &s->institutions, &s->n_institutions, err)) != RC_OK ||
+        (rc = totals(s, true, &s->districts, &s->n_districts, err)) != RC_OK)
+        goto out;
+    *out = s;
+    s = NULL;
+out:
+    free(rows.v);
+    figures_summary_free(s);
+    return rc;
+}
+
+void figures_summary_free(struct figures_summary *s)
+{
+    if (!s)
+        return;
+    free(s->rows);
+    free(s->institutions);
+    free(s->districts);
+    free(s);
+}
+
+/* A rate as a JSON number, or null when its denominator is 0. */
+static cJSON *json_rate(int64_t num, int64_t den)
+{
+    bool defined = false;
+    double v = engine_ratio(num, den, &defined);
+    return defined ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static double hours(int64_t ms)
+{
+    return (double)ms / 3600000.0;
+}
+
+static cJSON *json_date(int64_t ms)
+{
+    char d[TS_DATE_LEN + 1];
+    if (ms <= 0 || ts_format_date(ms, d) != RC_OK)
+        return cJSON_CreateNull();
+    return cJSON_CreateString(d);
+}
+
+static bool add_figures(cJSON *o, const struct store_figures *f)
+{
+    cJSON *sev = NULL;
+    return cJSON_AddNumberToObject(o, "scheduled_hours", hours(f->roster_scheduled_ms)) &&
+           cJSON_AddNumberToObject(o, "attended_hours", hours(f->roster_attended_ms)) &&
+           cJSON_AddNumberToObject(o, "online_hours", hours(f->roster_online_ms)) &&
+           cJSON_AddItemToObject(o, "attendance_rate",
+                                 json_rate(f->roster_attended_ms, f->roster_scheduled_ms)) &&
+           cJSON_AddItemToObject(o, "online_share",
+                                 json_rate(f->roster_online_ms, f->roster_attended_ms)) &&
+           cJSON_AddItemToObject(o, "online_share_planned",
+                                 json_rate(f->online_planned_ms, f->planned_ms)) &&
+           cJSON_AddItemToObject(o, "recording_coverage",
+                                 json_rate(f->recorded_ms, f->offline_held_ms)) &&
+           cJSON_AddNumberToObject(o, "enrolled", (double)f->enrolled) &&
+           cJSON_AddNumberToObject(o, "assessed", (double)f->assessed) &&
+           cJSON_AddNumberToObject(o, "passed", (double)f->passed) &&
+           cJSON_AddItemToObject(o, "pass_rate_assessed", json_rate(f->passed, f->assessed)) &&
+           cJSON_AddItemToObject(o, "pass_rate_enrolled", json_rate(f->passed, f->enrolled)) &&
+           (sev = cJSON_AddObjectToObject(o, "findings")) &&
+           cJSON_AddNumberToObject(sev, "info", (double)f->findings[0]) &&
+           cJSON_AddNumberToObject(sev, "warning", (double)f->findings[1]) &&
+           cJSON_AddNumberToObject(sev, "serious", (double)f->findings[2]) &&
+           cJSON_AddNumberToObject(o, "pending_reviews", (double)f->findings_pending);
+}
+
+static void total_figures(const struct engine_total *t, struct store_figures *f)
+{
+    memset(f, 0, sizeof *f);
+    f->roster_scheduled_ms = t->roster_scheduled_ms;
+    f->roster_attended_ms = t->roster_attended_ms;
+    f->roster_online_ms = t->roster_online_ms;
+    f->planned_ms = t->planned_ms;
+    f->online_planned_ms = t->online_planned_ms;
+    f->offline_held_ms = t->offline_held_ms;
+    f->recorded_ms = t->recorded_ms;
+    f->enrolled = (int64_t)t->enrolled;
+    f->assessed = (int64_t)t->assessed;
+    f->passed = (int64_t)t->passed;
+    for (int i = 0; i < 3; i++)
+        f->findings[i] = (int64_t)t->by_severity[i];
+}
+
+static bool add_totals(cJSON *root, const char *name, const char *keyname,
+                       const struct engine_total *t, size_t n, const struct figures_summary *s)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, name);
+    if (!arr)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            return false;
+        }
+        struct store_figures f;
+        total_figures(&t[i], &f);
+        int64_t pending = 0;
+        for (size_t r = 0; r < s->n; r++) {
+            const char *k = strcmp(keyname, "district") == 0 ? s->rows[r].cls.district
+                                                             : s->rows[r].cls.institution;
+            if (strcmp(k, t[i].key) == 0)
+                pending += s->rows[r].fig.findings_pending;
+        }
+        f.findings_pending = pending;
+        if (!cJSON_AddStringToObject(o, keyname, t[i].key) ||
+            !cJSON_AddNumberToObject(o, "classes", (double)t[i].classes) || !add_figures(o, &f))
+            return false;
+    }
+    return true;
+}
+
+int figures_summary_json(const struct figures_summary *s, const struct store_class_filter *f,
+                         char **out, char *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *pol = NULL, *classes = NULL;
+    *out = NULL;
+    if (!root || !(pol = cJSON_AddObjectToObject(root, "policy")) ||
+        !cJSON_AddStringToObject(pol, "name", s->policy) ||
+        !cJSON_AddNumberToObject(pol, "version", (double)s->policy_version) ||
+        !cJSON_AddItemToObject(root, "district",
+                               f && f->district ? cJSON_CreateString(f->district)
+                                                : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(root, "institution",
+                               f && f->institution ? cJSON_CreateString(f->institution)
+                                                   : cJSON_CreateNull()) ||
+        !cJSON_AddItemToObject(root, "from", json_date(f ? f->from_ms : 0)) ||
+        !cJSON_AddItemToObject(root, "to", json_date(f ? f->to_ms : 0)) ||
+        !add_totals(root, "districts", "district", s->districts, s->n_districts, s) ||
+        !add_totals(root, "institutions", "institution", s->institutions, s->n_institutions, s) ||
+        !(classes = cJSON_AddArrayToObject(root, "classes")))
+        goto fail;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct figures_row *r = &s->rows[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(classes, o)) {
+            cJSON_Delete(o);
+            goto fail;
+        }
+        if (!cJSON_AddStringToObject(o, "class", r->cls.id) ||
+            !cJSON_AddStringToObject(o, "institution", r->cls.institution) ||
+            !cJSON_AddStringToObject(o, "district", r->cls.district) ||
+            !cJSON_AddStringToObject(o, "occupation", r->cls.occupation) ||
+            !cJSON_AddStringToObject(o, "level",
+                                     catalogue_level_name((enum catalogue_level)r->cls.level)) ||
+            !cJSON_AddItemToObject(o, "start", json_date(r->cls.start_ms)) ||
+            !cJSON_AddItemToObject(o, "end", json_date(r->cls.end_ms)) || !add_figures(o, &r->fig))
+            goto fail;
+    }
+    *out = cJSON_PrintUnformatted(root);
+    if (!*out)
+        goto fail;
+    cJSON_Delete(root);
+    return RC_OK;
+fail:
+    cJSON_Delete(root);
+    return rc_fail(err, RC_NOMEM, "out of memory");
+}
+
+/* Appends formatted text to a growing buffer; false when out of memory. */
+struct text {
+    char *p;
+    size_t n, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static bool tprintf(struct text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
+        va_end(ap);
+        if (w < 0)
+            return false;
+        if (t->p && (size_t)w < t->cap - t->n) {
+            t->n += (size_t)w;
+            return true;
+        }
+        size_t want = t->cap ? t->cap * 2 : 4096;
+        while (want < t->n + (size_t)w + 1)
+            want *= 2;
+        char *np = realloc(t->p, want);
+        if (!np)
+            return false;
+        t->p = np;
+        t->cap = want;
+    }
+}
+
+static void pct(char *buf, size_t n, int64_t num, int64_t den)
+{
+    bool defined = false;
+    double v = engine_ratio(num, den, &defined);
+    if (defined)
+        snprintf(buf, n, "%.1f%%", v * 100.0);
+    else
+        snprintf(buf, n, "-");
+}
+
+static bool text_line(struct text *t, const char *key, const struct store_figures *f)
+{
+    char att[16], onl[16], cov[16], pass[16];
+    pct(att, sizeof att, f->roster_attended_ms, f->roster_scheduled_ms);
+    pct(onl, sizeof onl, f->roster_online_ms, f->roster_attended_ms);
+    pct(cov, sizeof cov, f->recorded_ms, f->offline_held_ms);
+    pct(pass, sizeof pass, f->passed, f->assessed);
+    return tprintf(t, "%-24s %9.1f %9.1f %7s %7s %7s %5lld/%-5lld %6s %4lld/%lld/%lld %5lld\n", key,
+                   hours(f->roster_scheduled_ms), hours(f->roster_attended_ms), att, onl, cov,
+                   (long long)f->passed, (long long)f->assessed, pass, (long long)f->findings[2],
+                   (long long)f->findings[1], (long long)f->findings[0],
+                   (long long)f->findings_pending);
+}
+
+int figures_summary_text(const struct figures_summary *s, char **out, char *err)
+{
+    struct text t = {0};
+    static const char head[] = "%-24s %9s %9s %7s %7s %7s %11s %6s %12s %5s\n";
+    bool ok = tprintf(&t, "policy %s v%lld; hours are clock hours; findings serious/warning/info\n",
+                      s->policy, (long long)s->policy_version) &&
+              tprintf(&t, head, "class", "sched h", "attend h", "attend", "online", "rec cov",
+                      "pass/asd", "pass", "findings", "todo");
+    for (size_t i = 0; ok && i < s->n; i++)
+        ok = text_line(&t, s->rows[i].cls.id, &s->rows[i].fig);
+    ok = ok && tprintf(&t, "\n") &&
+         tprintf(&t, head, "institution", "sched h", "attend h", "attend", "online", "rec cov",
+                 "pass/asd", "pass", "findings", "todo");
+    for (size_t i = 0; ok && i < s->n_institutions; i++) {
+        struct store_figures f;
+        total_figures(&s->institutions[i], &f);
+        ok = text_line(&t, s->institutions[i].key, &f);
+    }
+    ok = ok && tprintf(&t, "\n") &&
+         tprintf(&t, head, "district", "sched h", "attend h", "attend", "online", "rec cov",
+                 "pass/asd", "pass", "findings", "todo");
+    for (size_t i = 0; ok && i < s->n_districts; i++) {
+        struct store_figures f;
+        total_figures(&s->districts[i], &f);
+        ok = text_line(&t, s->districts[i].key, &f);
+    }
+    if (!ok) {
+        free(t.p);
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    *out = t.p;
+    return RC_OK;
+}
+
+/* ---- subsidy ---- */
+
+struct history {
+    struct subsidy_history *v;
+    size_t n, cap;
+    const char *trainee;
+    char *err;
+};
+
+static int add_history(const struct store_subsidy_past *p, void *ctx)
+{
+    struct history *h = ctx;
+    if (!grow((void **)&h->v, &h->cap, h->n + 1, sizeof *h->v, SUBSIDY_HISTORY_MAX))
+        return rc_fail(h->err, RC_NOMEM, "out of memory");
+    struct subsidy_history *e = &h->v[h->n++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->trainee, sizeof e->trainee, "%s", h->trainee);
+    snprintf(e->class_id, sizeof e->class_id, "%s", p->class_id);
+    snprintf(e->occupation, sizeof e->occupation, "%s", p->occupation);
+    e->level = (enum catalogue_level)p->level;
+    e->granted_ms = p->assessed_on_ms;
+    return 0;
+}
+
+int figures_subsidy(store *st, const char *class_id, int64_t now_ms, int64_t claim_ms,
+                    struct subsidy_result **res, size_t *n, struct engine_report **report_out,
+                    struct plan **plan_out, char *err)
+{
+    struct engine_report *r = NULL;
+    struct plan *p = NULL;
+    struct history h = {.err = err};
+    int rc = figures_class_report(st, class_id, now_ms, &r, &p, NULL, err);
+    if (rc != RC_OK)
+        return rc;
+    const struct catalogue *cat = classes_catalogue(err);
+    if (!cat) {
+        rc = RC_STATE;
+        goto out;
+    }
+    for (size_t i = 0; i < p->n_roster && rc == RC_OK; i++) {
+        h.trainee = p->roster[i].pseudonym;
+        rc = store_subsidy_history(st, p->institution, h.trainee, p->id, add_history, &h, err);
+    }
+    if (rc != RC_OK)
+        goto out;
+    rc = subsidy_evaluate(r, p, cat, h.v, h.n, claim_ms, res, n, err);
+out:
+    free(h.v);
+    if (rc == RC_OK && report_out) {
+        *report_out = r;
+        r = NULL;
+    }
+    if (rc == RC_OK && plan_out) {
+        *plan_out = p;
+        p = NULL;
+    }
+    engine_report_free(r);
+    free(p);
+    return rc;
+}
+
+int figures_subsidy_json(const struct engine_report *r, const struct subsidy_result *res, size_t n,
+                         int64_t claim_ms, bool mask, char **out, char *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = NULL;
+    int64_t total = 0, living = 0;
+    *out = NULL;
+    if (!root || !cJSON_AddStringToObject(root, "class", r->class_id) ||
+        !cJSON_AddStringToObject(root, "institution", r->institution) ||
+        !cJSON_AddStringToObject(root, "occupation", r->occupation) ||
+        !cJSON_AddStringToObject(root, "level", catalogue_level_name(r->level)) ||
+        !cJSON_AddItemToObject(root, "claim_date", json_date(claim_ms)) ||
+        !(arr = cJSON_AddArrayToObject(root, "trainees")))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        const struct subsidy_result *s = &res[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON *refused = NULL;
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            goto fail;
+        }
+        if (!cJSON_AddStringToObject(o, "trainee", s->trainee) ||
+            !cJSON_AddStringToObject(o, "trainee_masked", s->masked) ||
+            (!mask && !cJSON_AddStringToObject(o, "name", s->name)) ||
+            !cJSON_AddBoolToObject(o, "student", s->student) ||
+            !cJSON_AddNumberToObject(o, "required_hours", hours(s->required_ms)) ||
+            !cJSON_AddNumberToObject(o, "attended_hours", hours(s->attended_ms)) ||
+            !cJSON_AddNumberToObject(o, "online_share", s->online_share) ||
+            !cJSON_AddBoolToObject(o, "eligible", s->eligible) ||
+            !cJSON_AddNumberToObject(o, "amount_yuan", (double)s->amount_yuan) ||
+            !cJSON_AddNumberToObject(o, "living_allowance_yuan",
+                                     (double)s->living_allowance_yuan) ||
+            !(refused = cJSON_AddArrayToObject(o, "refused")))
+            goto fail;
+        for (int k = 0; k < SUBSIDY_RULES; k++) {
+            if (!s->failed[k])
+                continue;
+            cJSON *why = cJSON_CreateObject();
+            if (!why || !cJSON_AddItemToArray(refused, why)) {
+                cJSON_Delete(why);
+                goto fail;
+            }
+            if (!cJSON_AddStringToObject(why, "rule", subsidy_rule_name((enum subsidy_rule)k)) ||
+                !cJSON_AddStringToObject(why, "detail", s->detail[k]))
+                goto fail;
+        }
+        total += s->amount_yuan;
+        living += s->living_allowance_yuan;
+    }
+    if (!cJSON_AddNumberToObject(root, "total_yuan", (double)total) ||
+        !cJSON_AddNumberToObject(root, "living_allowance_yuan", (double)living))
+        goto fail;
+    *out = cJSON_PrintUnformatted(root);
+    if (!*out)
+        goto fail;
+    cJSON_Delete(root);
+    return RC_OK;
+fail:
+    cJSON_Delete(root);
+    return rc_fail(err, RC_NOMEM, "out of memory");
+}
+
+/* ---- findings ---- */
+
+static cJSON *json_time_iso(int64_t ms)
+{
+    char buf[TS_SHANGHAI_ISO_LEN + 1];
+    if (ms <= 0 || ts_format_shanghai_iso(ms, buf) != RC_OK)
+        return cJSON_CreateNull();
+    return cJSON_CreateString(buf);
+}
+
+/* The masked form of a trainee pseudonym in r, or "". */
+static const char *masked_of(const struct engine_report *r, const char *trainee)
+{
+    for (size_t i = 0; trainee[0] && i < r->n_trainees; i++) {
+        if (strcmp(r->trainees[i].trainee, trainee) == 0)
+            return r->trainees[i].masked;
+    }
+    return "";
+}
+
+static bool reviewable(enum engine_finding_kind k)
+{
+    return k == ENGINE_F_SIGNIN_OUTSIDE || k == ENGINE_F_SIGNIN_UNCERTAIN ||
+           k == ENGINE_F_SIGNIN_UNLOCATED;
+}
+
+static bool add_engine_findings(cJSON *arr, const struct engine_report *r, size_t *count,
+                                size_t limit)
+{
+    for (size_t i = 0; i < r->n_findings && *count < limit; i++, (*count)++) {
+        const struct engine_finding *f = &r->findings[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON *ev = NULL;
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            return false;
+        }
+        bool can_review = reviewable(f->kind) && f->n_evidence > 0;
+        if (!cJSON_AddStringToObject(o, "source", "engine") ||
+            !cJSON_AddItemToObject(
+                o, "id", can_review ? cJSON_CreateString(f->evidence[0]) : cJSON_CreateNull()) ||
+            !cJSON_AddStringToObject(o, "kind", engine_finding_name(f->kind)) ||
+            !cJSON_AddStringToObject(o, "severity", engine_severity_name(f->severity)) ||
+            !cJSON_AddStringToObject(o, "class", r->class_id) ||
+            !cJSON_AddStringToObject(o, "institution", r->institution) ||
+            !cJSON_AddStringToObject(o, "subject_kind", engine_subject_name(f->subject_kind)) ||
+            !cJSON_AddStringToObject(o, "subject", f->subject) ||
+            !cJSON_AddStringToObject(o, "trainee_masked", masked_of(r, f->trainee)) ||
+            !cJSON_AddStringToObject(o, "session", f->session) ||
+            !cJSON_AddItemToObject(o, "at", json_time_iso(f->at_ms)) ||
+            !cJSON_AddStringToObject(o, "detail", f->detail) ||
+            !(ev = cJSON_AddArrayToObject(o, "evidence")) ||
+            !cJSON_AddBoolToObject(o, "reviewable", can_review) ||
+            !cJSON_AddBoolToObject(o, "reviewed", f->reviewed))
+            return false;
+        for (size_t k = 0; k < f->n_evidence; k++) {
+            cJSON *s = cJSON_CreateString(f->evidence[k]);
+            if (!s || !cJSON_AddItemToArray(ev, s)) {
+                cJSON_Delete(s);
+                return false;
+            }
+        }
+        if (f->reviewed &&
+            (!cJSON_AddStringToObject(o, "decision", f->approved ? "approve" : "reject") ||
+             !cJSON_AddStringToObject(o, "review_reason", f->review_reason) ||
+             !cJSON_AddStringToObject(o, "reviewer", f->reviewer)))
+            return false;
+    }
+    return true;
+}
+
+struct stored_ctx {
+    cJSON *arr;
+    size_t *count;
+    size_t limit;
+};
+
+static int add_stored_finding(const struct store_finding_row *r, void *ctx)
+{
+    struct stored_ctx *c = ctx;
+    if (*c->count >= c->limit)
+        return 0;
+    (*c->count)++;
+    cJSON *o = cJSON_CreateObject();
+    char id[32];
+    snprintf(id, sizeof id, "F%lld", (long long)r->id);
+    if (!o || !cJSON_AddItemToArray(c->arr, o)) {
+        cJSON_Delete(o);
+        return RC_NOMEM;
+    }
+    if (!cJSON_AddStringToObject(o, "source", "ingest") || !cJSON_AddStringToObject(o, "id", id) ||
+        !cJSON_AddStringToObject(o, "kind", r->kind) ||
+        !cJSON_AddStringToObject(o, "severity", r->severity) ||
+        !cJSON_AddStringToObject(o, "class", r->class_id) ||
+        !cJSON_AddStringToObject(o, "institution", r->institution) ||
+        !cJSON_AddStringToObject(o, "subject_kind", "device") ||
+        !cJSON_AddStringToObject(o, "subject", r->device) ||
+        !cJSON_AddNumberToObject(o, "seq", (double)r->seq) ||
+        !cJSON_AddItemToObject(o, "at", json_time_iso(r->created_at_ms)) ||
+        !cJSON_AddStringToObject(o, "detail", r->detail) ||
+        !cJSON_AddBoolToObject(o, "reviewable", false))
+        return RC_NOMEM;
+    return 0;
+}
+
+struct class_ids {
+    char (*id)[STORE_ID_MAX + 1];
+    size_t n, cap;
+};
+
+static int add_class_id(const struct store_class *c, void *ctx)
+{
+    struct class_ids *ids = ctx;
+    if (ids->n == ids->cap) {
+        size_t want = ids->cap ? ids->cap * 2 : 64;
+        void *p = realloc(ids->id, want * sizeof *ids->id);
+        if (!p)
+            return RC_NOMEM;
+        ids->id = p;
+        ids->cap = want;
+    }
+    snprintf(ids->id[ids->n++], STORE_ID_MAX + 1, "%s", c->id);
+    return 0;
+}
+
+int figures_findings(store *st, const struct store_class_filter *f, const char *class_id,
+                     int64_t since_ms, int64_t now_ms, size_t limit, cJSON **out, char *err)
+{
+    struct class_ids ids = {0};
+    struct store_class_filter cf = *f;
+    cJSON *root = NULL, *arr = NULL;
+    size_t count = 0;
+    int rc = RC_OK;
+    *out = NULL;
+    if (class_id) {
+        struct store_class c;
+        if ((rc = store_class_get(st, class_id, &c, err)) == RC_OK)
+            rc = add_class_id(&c, &ids);
+    } else {
+        if (!cf.from_ms)
+            cf.from_ms = since_ms ? since_ms : now_ms - FIGURES_FINDINGS_DAYS * MS_PER_DAY;
+        rc = store_class_list(st, &cf, FIGURES_CLASSES_MAX, add_class_id, &ids, err);
+    }
+    if (rc != RC_OK)
+        goto out;
+    root = cJSON_CreateObject();
+    if (!root || !(arr = cJSON_AddArrayToObject(root, "findings"))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ids.n && rc == RC_OK; i++) {
+        struct engine_report *r = NULL;
+        rc = figures_class_report(st, ids.id[i], now_ms, &r, NULL, NULL, err);
+        if (rc == RC_OK && !add_engine_findings(arr, r, &count, limit))
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        engine_report_free(r);
+    }
+    if (rc != RC_OK)
+        goto out;
+    struct store_finding_filter sf = {
+        .institution = f->institution,
+        .district = f->district,
+        .class_id = class_id,
+        .since_ms = since_ms,
+    };
+    struct stored_ctx sc = {.arr = arr, .count = &count, .limit = limit};
+    if ((rc = store_finding_list(st, &sf, limit, add_stored_finding, &sc, err)) != RC_OK)
+        goto out;
+    if (!cJSON_AddBoolToObject(root, "truncated", count >= limit)) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    *out = root;
+    root = NULL;
+out:
+    cJSON_Delete(root);
+    free(ids.id);
+    return rc;
+}

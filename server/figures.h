@@ -1,0 +1,100 @@
+/* The figures of classes as the server serves them: a class's inputs are loaded from the store
+ * (plan, the events naming the class, its kiosks' own events during its sessions, recordings,
+ * online records, assessments, reviews, fences, chain conflicts) and handed to the engine
+ * (engine.h) under the default policy; summaries over many classes use the per-class figures
+ * cache (store_figures) where it is fresh and recompute and refill it where it is not.
+ *
+ * Invariants:
+ * - A class's report is a function of the stored data and of as_of = min(now, the end of the
+ *   class's last session): once a class is over its report no longer depends on the clock,
+ *   so the same stored events give the same bytes whatever order they arrived in.
+ * - A class's inputs are read in one snapshot (one read transaction), together with the
+ *   class's generation; cached figures are stored only for that generation, and only while
+ *   the class has not moved past it, so the cache never serves figures of older inputs.
+ * - The cache is derived: a summary computed with the cache equals one computed without it
+ *   (figures_summary with use_cache false). */
+#ifndef ROLLCALL_SERVER_FIGURES_H
+#define ROLLCALL_SERVER_FIGURES_H
+
+#include "engine.h"
+#include "plan.h"
+#include "store.h"
+#include "subsidy.h"
+
+#include <cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    FIGURES_CLASSES_MAX = 100000, /* classes in one summary or listing */
+    FIGURES_EVENTS_MAX = 2000000, /* events loaded for one class */
+    FIGURES_FINDINGS_MAX = 10000, /* findings in one listing */
+    FIGURES_FINDINGS_DAYS = 90,   /* a findings listing without dates: the last 90 days */
+};
+
+#define FIGURES_WINDOW_MS INT64_C(86400000) /* class events read from a day before to a day after */
+
+/* Computes class_id's report at now_ms under the default policy. *report is new
+ * (engine_report_free); *plan (may be NULL) receives the plan (free()); *gen (may be NULL) the
+ * class's generation in the snapshot read. Returns 0, RC_NOTFOUND (no such class), RC_DB,
+ * RC_CORRUPT (a stored event that does not parse), RC_LIMIT or RC_NOMEM with err. */
+int figures_class_report(store *st, const char *class_id, int64_t now_ms,
+                         struct engine_report **report, struct plan **plan, int64_t *gen,
+                         char *err);
+
+/* The cacheable figures of a report. */
+void figures_from_report(const struct engine_report *r, struct store_figures *out);
+
+/* Blanks the trainees' names in r (for callers who see masked identities only). */
+void figures_mask_names(struct engine_report *r);
+
+/* One class of a summary. */
+struct figures_row {
+    struct store_class cls;
+    struct store_figures fig;
+    bool from_cache;
+};
+
+struct figures_summary {
+    char policy[ENGINE_POLICY_NAME_MAX + 1];
+    int64_t policy_version;
+    size_t n;
+    struct figures_row *rows; /* by institution, start, id */
+    size_t n_institutions, n_districts;
+    struct engine_total *institutions, *districts; /* sorted by key */
+    size_t computed, cached;                       /* how many rows came from each path */
+};
+
+/* The figures of every class matching f (at most FIGURES_CLASSES_MAX): cached where fresh,
+ * else computed and (use_cache) cached. *out is new (figures_summary_free). */
+int figures_summary(store *st, const struct store_class_filter *f, int64_t now_ms, bool use_cache,
+                    struct figures_summary **out, char *err);
+/* Frees a summary; NULL is fine. */
+void figures_summary_free(struct figures_summary *s);
+/* A summary as compact JSON (docs/REPORTS.md "Summary"); *out is caller's (free()). */
+int figures_summary_json(const struct figures_summary *s, const struct store_class_filter *f,
+                         char **out, char *err);
+/* A summary as a readable text table (one line per class, then per institution, district). */
+int figures_summary_text(const struct figures_summary *s, char **out, char *err);
+
+/* Subsidy eligibility of class_id's trainees for a claim at claim_ms, with the history of the
+ * trainees' other certifications at the same institution. *res (free()) and *n; *report and
+ * *plan (either may be NULL) as figures_class_report. */
+int figures_subsidy(store *st, const char *class_id, int64_t now_ms, int64_t claim_ms,
+                    struct subsidy_result **res, size_t *n, struct engine_report **report,
+                    struct plan **plan, char *err);
+/* Subsidy results as JSON: {"class", "claim_date", "catalogue", "trainees": [...],
+ * "total_yuan", "living_allowance_yuan"}; names blanked when mask. *out is caller's. */
+int figures_subsidy_json(const struct engine_report *r, const struct subsidy_result *res, size_t n,
+                         int64_t claim_ms, bool mask, char **out, char *err);
+
+/* Findings of the classes matching f (or of class_id alone) whose sessions overlap [from, to)
+ * (from defaults to since_ms, else FIGURES_FINDINGS_DAYS before now), then the stored ingest
+ * findings (chain conflicts, bad signatures ...) of the same institutions since since_ms; at
+ * most limit in all. *out is {"findings": [...], "truncated": bool} (cJSON_Delete); a
+ * reviewable finding's "id" is the event id POST /v1/findings/{id}/review takes. */
+int figures_findings(store *st, const struct store_class_filter *f, const char *class_id,
+                     int64_t since_ms, int64_t now_ms, size_t limit, cJSON **out, char *err);
+
+#endif

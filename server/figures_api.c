@@ -1,0 +1,534 @@
+/* HTTP handlers of the figures (see figures_api.h). */
+#include "figures_api.h"
+
+#include "classes.h"
+#include "figures.h"
+#include "log.h"
+#include "rc.h"
+#include "report.h"
+#include "scope.h"
+#include "timeutil.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MS_PER_DAY INT64_C(86400000)
+#define XLSX_TYPE "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#define CSV_TYPE "text/csv; charset=utf-8"
+
+enum { XLSX_MAX = 64 << 20 /* bytes of a workbook answer */ };
+
+/* ---- helpers ---- */
+
+static unsigned status_of(int rc)
+{
+    switch (rc) {
+    case RC_INVAL:
+    case RC_LIMIT: return 400;
+    case RC_AUTH: return 403;
+    case RC_NOTFOUND: return 404;
+    case RC_CONFLICT: return 409;
+    default: return 500;
+    }
+}
+
+/* Answers a failure: refusals with their reason, internal failures logged and hidden. */
+static void fail(struct http_request *req, struct http_response *res, int rc, const char *err)
+{
+    unsigned status = status_of(rc);
+    if (status == 403) {
+        scope_refuse(req, res, err);
+        return;
+    }
+    if (status == 500) {
+        log_msg(LOG_LVL_ERROR, "%s %s: %s", req->method, req->path, err);
+        http_reply_error(res, 500, "internal error");
+        return;
+    }
+    http_reply_error(res, status, "%s", err);
+}
+
+/* A query argument of at most FIGURES_API_QUERY_MAX bytes into *out (NULL when absent). */
+static bool query(struct http_request *req, struct http_response *res, const char *name,
+                  const char **out)
+{
+    const char *v = http_query(req, name);
+    *out = NULL;
+    if (!v)
+        return true;
+    if (strlen(v) > FIGURES_API_QUERY_MAX) {
+        http_reply_error(res, 400, "query argument %s longer than %d bytes", name,
+                         FIGURES_API_QUERY_MAX);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* A date argument (YYYY-MM-DD, Asia/Shanghai) as its local midnight; end_of_day gives the next
+ * midnight (an inclusive "to"). 0 when absent. */
+static bool query_date(struct http_request *req, struct http_response *res, const char *name,
+                       bool end_of_day, int64_t *ms)
+{
+    const char *v;
+    char why[ERR_LEN];
+    *ms = 0;
+    if (!query(req, res, name, &v))
+        return false;
+    if (!v || !*v)
+        return true;
+    if (ts_parse_date(v, ms, why) != RC_OK) {
+        http_reply_error(res, 400, "query argument %s: %s", name, why);
+        return false;
+    }
+    if (end_of_day)
+        *ms += MS_PER_DAY;
+    return true;
+}
+
+/* The format argument: json (default), csv or xlsx (when allowed). */
+enum format { FMT_JSON, FMT_CSV, FMT_XLSX };
+
+static bool query_format(struct http_request *req, struct http_response *res, bool xlsx,
+                         enum format *f)
+{
+    const char *v;
+    *f = FMT_JSON;
+    if (!query(req, res, "format", &v))
+        return false;
+    if (!v || strcmp(v, "json") == 0)
+        return true;
+    if (strcmp(v, "csv") == 0) {
+        *f = FMT_CSV;
+        return true;
+    }
+    if (xlsx && strcmp(v, "xlsx") == 0) {
+        *f = FMT_XLSX;
+        return true;
+    }
+    http_reply_error(res, 400, "format must be json, csv%s", xlsx ? " or xlsx" : "");
+    return false;
+}
+
+/* Loads class id and checks who may perform a on it. Answers (404, 403, 500) and returns false
+ * otherwise. */
+static bool class_in_scope(struct http_request *req, struct http_response *res, const char *id,
+                           enum scope_action a, struct store_class *c)
+{
+    char err[ERR_LEN];
+    char district[STORE_DISTRICT_LEN + 1] = "";
+    int rc = store_class_get(req->db, id, c, err);
+    if (rc == RC_OK)
+        rc = store_institution_district(req->db, c->institution, district, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return false;
+    }
+    if (!scope_may(req->who, a, c->institution, district)) {
+        char what[ERR_LEN];
+        snprintf(what, sizeof what, "class %s of institution %s (district %s)", c->id,
+                 c->institution, district[0] ? district : "none");
+        scope_refuse(req, res, what);
+        return false;
+    }
+    return true;
+}
+
+static void reply_text(struct http_response *res, char *body, size_t len, const char *type)
+{
+    free(res->body);
+    res->status = 200;
+    res->body = body;
+    res->len = len;
+    res->content_type = type;
+}
+
+/* Writes an XLSX workbook through a temporary file (libxlsxwriter writes files) and answers
+ * with its bytes. */
+static int xlsx_reply(struct http_response *res, const struct engine_report *const *reports,
+                      size_t n, const struct subsidy_result *sub, size_t n_sub, char *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/rollcall-xlsx-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return rc_fail(err, RC_IO, "temporary file: %s", strerror(errno));
+    close(fd);
+    char *buf = NULL;
+    int rc = report_xlsx(path, reports, n, NULL, 0, NULL, 0, sub, n_sub, err);
+    if (rc != RC_OK)
+        goto out;
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) != 0 || sb.st_size <= 0 || sb.st_size > XLSX_MAX) {
+        rc = rc_fail(err, RC_IO, "reading the workbook back failed");
+        if (f)
+            fclose(f);
+        goto out;
+    }
+    size_t len = (size_t)sb.st_size;
+    buf = malloc(len);
+    if (!buf || fread(buf, 1, len, f) != len) {
+        rc = rc_fail(err, buf ? RC_IO : RC_NOMEM, "reading the workbook back failed");
+        fclose(f);
+        goto out;
+    }
+    fclose(f);
+    reply_text(res, buf, len, XLSX_TYPE);
+    buf = NULL;
+out:
+    free(buf);
+    unlink(path);
+    return rc;
+}
+
+static enum plan_format body_format(struct http_request *req)
+{
+    const char *ct = http_header(req, "Content-Type");
+    if (ct && strncasecmp(ct, "text/csv", 8) == 0)
+        return PLAN_FORMAT_CSV;
+    if (ct && strncasecmp(ct, "application/json", 16) == 0)
+        return PLAN_FORMAT_JSON;
+    return PLAN_FORMAT_AUTO;
+}
+
+/* ---- writes ---- */
+
+static void import_body(struct http_request *req, struct http_response *res, enum classes_kind kind,
+                        const char *class_id)
+{
+    char err[ERR_LEN];
+    struct classes_result r;
+    struct classes_actor actor = {
+        .name = req->who->name,
+        .institution = req->who->role.kind == AUTH_ROLE_INSTITUTION ? req->who->role.scope : NULL,
+        .class_id = class_id,
+    };
+    int rc = classes_import(req->db, kind, (const char *)req->body, req->body_len, "body",
+                            body_format(req), &actor, &r, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    char body[256];
+    if (kind == CLASSES_PLANS) {
+        log_msg(LOG_LVL_INFO, "class %s %s by token '%s'", r.first_class,
+                r.created ? "declared" : "replaced", req->who->name);
+        snprintf(body, sizeof body, "{\"class\":\"%s\",\"created\":%s}", r.first_class,
+                 r.created ? "true" : "false");
+        http_reply_json(res, r.created ? 201 : 200, body);
+        return;
+    }
+    log_msg(LOG_LVL_INFO, "%zu %s stored (%zu duplicates) by token '%s'", r.records,
+            kind == CLASSES_ONLINE ? "online records" : "assessments", r.duplicates,
+            req->who->name);
+    snprintf(body, sizeof body, "{\"records\":%zu,\"stored\":%zu,\"duplicates\":%zu}", r.records,
+             r.records - r.duplicates, r.duplicates);
+    http_reply_json(res, 200, body);
+}
+
+void figures_api_put_class(struct http_request *req, struct http_response *res)
+{
+    import_body(req, res, CLASSES_PLANS, req->params[0]);
+}
+
+void figures_api_post_assessments(struct http_request *req, struct http_response *res)
+{
+    import_body(req, res, CLASSES_ASSESSMENTS, req->params[0]);
+}
+
+void figures_api_post_online(struct http_request *req, struct http_response *res)
+{
+    import_body(req, res, CLASSES_ONLINE, NULL);
+}
+
+/* ---- the class report ---- */
+
+static bool query_table(struct http_request *req, struct http_response *res, enum report_table *t)
+{
+    static const char *const names[] = {"classes", "sessions", "trainees", "findings"};
+    const char *v;
+    *t = REPORT_TRAINEES;
+    if (!query(req, res, "table", &v))
+        return false;
+    if (!v)
+        return true;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(v, names[i]) == 0) {
+            *t = (enum report_table)i;
+            return true;
+        }
+    }
+    http_reply_error(res, 400, "table must be classes, sessions, trainees or findings");
+    return false;
+}
+
+void figures_api_attendance(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    struct store_class c;
+    enum format fmt;
+    enum report_table table;
+    struct engine_report *r = NULL;
+    if (!query_format(req, res, true, &fmt) || !query_table(req, res, &table) ||
+        !class_in_scope(req, res, req->params[0], SCOPE_READ, &c))
+        return;
+    int rc = figures_class_report(req->db, c.id, ts_now_ms(), &r, NULL, NULL, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    if (scope_identity_for(req->who, c.institution) == SCOPE_MASKED)
+        figures_mask_names(r);
+    const struct engine_report *const list[1] = {r};
+    char *text = NULL;
+    size_t len = 0;
+    if (fmt == FMT_JSON) {
+        rc = report_json(r, &text, err);
+        if (rc == RC_OK)
+            reply_text(res, text, strlen(text), NULL);
+    } else if (fmt == FMT_CSV) {
+        rc = report_csv(list, 1, table, &text, &len, err);
+        if (rc == RC_OK)
+            reply_text(res, text, len, CSV_TYPE);
+    } else {
+        rc = xlsx_reply(res, list, 1, NULL, 0, err);
+    }
+    engine_report_free(r);
+    if (rc != RC_OK)
+        fail(req, res, rc, err);
+}
+
+/* ---- listings ---- */
+
+/* The class filter of a listing from the query, narrowed to the caller's scope. Answers and
+ * returns false on a bad argument or a request outside the scope. */
+static bool listing_filter(struct http_request *req, struct http_response *res,
+                           struct store_class_filter *f)
+{
+    const char *district, *institution;
+    memset(f, 0, sizeof *f);
+    if (!query(req, res, "district", &district) || !query(req, res, "institution", &institution) ||
+        !query_date(req, res, "from", false, &f->from_ms) ||
+        !query_date(req, res, "to", true, &f->to_ms))
+        return false;
+    if (!scope_narrow(req->who, institution, district, &f->institution, &f->district)) {
+        char what[ERR_LEN];
+        snprintf(what, sizeof what, "institution %s, district %s",
+                 institution && *institution ? institution : "(any)",
+                 district && *district ? district : "(any)");
+        scope_refuse(req, res, what);
+        return false;
+    }
+    return true;
+}
+
+void figures_api_summary(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    struct store_class_filter f;
+    struct figures_summary *s = NULL;
+    char *text = NULL;
+    if (!listing_filter(req, res, &f))
+        return;
+    int rc = figures_summary(req->db, &f, ts_now_ms(), true, &s, err);
+    if (rc == RC_OK)
+        rc = figures_summary_json(s, &f, &text, err);
+    figures_summary_free(s);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    reply_text(res, text, strlen(text), NULL);
+}
+
+static cJSON *json_time(int64_t ms)
+{
+    char buf[TS_SHANGHAI_ISO_LEN + 1];
+    if (ms <= 0 || ts_format_shanghai_iso(ms, buf) != RC_OK)
+        return cJSON_CreateNull();
+    return cJSON_CreateString(buf);
+}
+
+void figures_api_findings(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    struct store_class_filter f;
+    const char *class_id;
+    int64_t since = 0;
+    cJSON *root = NULL;
+    if (!listing_filter(req, res, &f) || !query(req, res, "class", &class_id) ||
+        !query_date(req, res, "since", false, &since))
+        return;
+    if (class_id && *class_id) {
+        struct store_class c;
+        if (!class_in_scope(req, res, class_id, SCOPE_READ, &c))
+            return;
+    } else {
+        class_id = NULL;
+    }
+    int rc = figures_findings(req->db, &f, class_id, since, ts_now_ms(), FIGURES_API_LIST_MAX,
+                              &root, err);
+    char *text = rc == RC_OK ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (rc == RC_OK && !text)
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    reply_text(res, text, strlen(text), NULL);
+}
+
+/* ---- subsidy ---- */
+
+void figures_api_subsidy(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    struct store_class c;
+    enum format fmt;
+    int64_t claim = 0;
+    int64_t now = ts_now_ms();
+    struct subsidy_result *sub = NULL;
+    size_t n = 0;
+    struct engine_report *r = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    if (!query_format(req, res, true, &fmt) || !query_date(req, res, "claim", false, &claim) ||
+        !class_in_scope(req, res, req->params[0], SCOPE_READ_SUBSIDY, &c))
+        return;
+    if (!claim) {
+        char today[TS_DATE_LEN + 1];
+        if (ts_format_date(now, today) != RC_OK || ts_parse_date(today, &claim, err) != RC_OK) {
+            http_reply_error(res, 500, "internal error");
+            return;
+        }
+    }
+    bool mask = scope_identity_for(req->who, c.institution) == SCOPE_MASKED;
+    int rc = figures_subsidy(req->db, c.id, now, claim, &sub, &n, &r, NULL, err);
+    if (rc != RC_OK)
+        goto out;
+    if (mask) {
+        figures_mask_names(r);
+        for (size_t i = 0; i < n; i++)
+            sub[i].name[0] = '\0';
+    }
+    if (fmt == FMT_JSON) {
+        if ((rc = figures_subsidy_json(r, sub, n, claim, mask, &text, err)) == RC_OK)
+            reply_text(res, text, strlen(text), NULL);
+    } else if (fmt == FMT_CSV) {
+        if ((rc = report_subsidy_csv(sub, n, &text, &len, err)) == RC_OK)
+            reply_text(res, text, len, CSV_TYPE);
+    } else {
+        const struct engine_report *const list[1] = {r};
+        rc = xlsx_reply(res, list, 1, sub, n, err);
+    }
+out:
+    free(sub);
+    engine_report_free(r);
+    if (rc != RC_OK)
+        fail(req, res, rc, err);
+}
+
+/* ---- review ---- */
+
+static bool text_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+void figures_api_review(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    struct store_event_ref ev;
+    struct store_review rv;
+    cJSON *body = cJSON_ParseWithLength((const char *)req->body, req->body_len);
+    memset(&rv, 0, sizeof rv);
+    if (!body || !cJSON_IsObject(body)) {
+        http_reply_error(res, 400, "body must be a JSON object {\"decision\", \"reason\"}");
+        goto out;
+    }
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(body, "decision");
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(body, "reason");
+    for (const cJSON *k = body->child; k; k = k->next) {
+        if (strcmp(k->string, "decision") != 0 && strcmp(k->string, "reason") != 0) {
+            http_reply_error(res, 400, "unknown key '%.64s' (decision, reason)", k->string);
+            goto out;
+        }
+    }
+    if (!cJSON_IsString(d) ||
+        (strcmp(d->valuestring, "approve") != 0 && strcmp(d->valuestring, "reject") != 0)) {
+        http_reply_error(res, 400, "decision must be \"approve\" or \"reject\"");
+        goto out;
+    }
+    if (!cJSON_IsString(why) || !why->valuestring[0] ||
+        strlen(why->valuestring) > STORE_REASON_MAX || !text_ok(why->valuestring)) {
+        http_reply_error(res, 400, "reason must be 1..%d bytes of text on one line",
+                         STORE_REASON_MAX);
+        goto out;
+    }
+    int rc = store_event_find(req->db, req->params[0], &ev, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        goto out;
+    }
+    if (!scope_may(req->who, SCOPE_REVIEW, ev.institution, ev.district)) {
+        char what[ERR_LEN];
+        snprintf(what, sizeof what, "event of institution %s (district %s)", ev.institution,
+                 ev.district[0] ? ev.district : "none");
+        scope_refuse(req, res, what);
+        goto out;
+    }
+    if ((strcmp(ev.type, "signin") != 0 && strcmp(ev.type, "signout") != 0) || !ev.class_id[0]) {
+        http_reply_error(res, 409, "event %s is not a sign-in or sign-out of a class",
+                         req->params[0]);
+        goto out;
+    }
+    if (strcmp(ev.server_verdict, "inside") == 0) {
+        http_reply_error(res, 409, "event %s is not flagged: its fix is inside the fence",
+                         req->params[0]);
+        goto out;
+    }
+    snprintf(rv.device, sizeof rv.device, "%s", ev.device);
+    rv.seq = ev.seq;
+    snprintf(rv.event_id, sizeof rv.event_id, "%s", ev.event_id);
+    snprintf(rv.class_id, sizeof rv.class_id, "%s", ev.class_id);
+    rv.approved = strcmp(d->valuestring, "approve") == 0;
+    snprintf(rv.reason, sizeof rv.reason, "%s", why->valuestring);
+    snprintf(rv.reviewer, sizeof rv.reviewer, "%s", req->who->name);
+    rv.reviewed_at_ms = ts_now_ms();
+    if ((rc = store_review_insert(req->db, &rv, err)) != RC_OK) {
+        fail(req, res, rc, err);
+        goto out;
+    }
+    log_msg(LOG_LVL_INFO, "review %lld: token '%s' %s event %s of class %s", (long long)rv.id,
+            rv.reviewer, rv.approved ? "approved" : "rejected", rv.event_id, rv.class_id);
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o && cJSON_AddNumberToObject(o, "review", (double)rv.id) &&
+        cJSON_AddStringToObject(o, "event", rv.event_id) &&
+        cJSON_AddStringToObject(o, "class", rv.class_id) &&
+        cJSON_AddStringToObject(o, "decision", rv.approved ? "approve" : "reject") &&
+        cJSON_AddStringToObject(o, "reviewer", rv.reviewer) &&
+        cJSON_AddItemToObject(o, "reviewed_at", json_time(rv.reviewed_at_ms)))
+        text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text)
+        reply_text(res, text, strlen(text), NULL);
+    else
+        http_reply_error(res, 500, "out of memory");
+out:
+    cJSON_Delete(body);
+}

@@ -1,0 +1,626 @@
+/* rollcall-server report attendance|subsidy|findings: the figures the HTTP API serves, for an
+ * operator at the collector (who sees every institution and the trainees' names). Text is the
+ * default: readable tables for a person at a terminal; --format json is the machine output
+ * (the same JSON as the HTTP routes), csv and xlsx are the spreadsheet forms. */
+#include "commands.h"
+#include "figures.h"
+#include "log.h"
+#include "rc.h"
+#include "report.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <cJSON.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MS_PER_DAY INT64_C(86400000)
+
+enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_XLSX };
+
+struct opts {
+    const char *db_url;
+    const char *class_id, *institution, *district;
+    int64_t from_ms, to_ms, since_ms, claim_ms;
+    enum format format;
+    enum report_table table;
+    bool table_set;
+    const char *out;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rollcall-server [--db URL] report attendance (--class ID | --institution ID |\n"
+            "                         --district CODE) [--from DATE] [--to DATE]\n"
+            "                         [--format text|json|csv|xlsx] [--table T] [--out FILE]\n"
+            "       rollcall-server [--db URL] report subsidy --class ID [--claim DATE]\n"
+            "                         [--format text|json|csv|xlsx] [--out FILE]\n"
+            "       rollcall-server [--db URL] report findings [--district CODE]\n"
+            "                         [--institution ID] [--class ID] [--since DATE]\n"
+            "                         [--format text|json] [--out FILE]\n"
+            "\n"
+            "Figures under the default policy, from the stored events (docs/REPORTS.md).\n"
+            "\n"
+            "  --format text   readable tables for a person (the default)\n"
+            "  --format json   machine output: the JSON of the HTTP API (GET\n"
+            "                  /v1/classes/{id}/attendance, /v1/summary-like totals, ...)\n"
+            "  --format csv    UTF-8 with BOM and Chinese headers, for Excel\n"
+            "  --format xlsx   a workbook with a sheet per level of detail (needs --out)\n"
+            "  --table T       csv: classes | sessions | trainees | findings (default trainees\n"
+            "                  for one class, classes for several)\n"
+            "  --from/--to     classes whose sessions overlap these Asia/Shanghai dates\n"
+            "                  (inclusive)\n"
+            "  --claim DATE    subsidy: the application date (default today)\n"
+            "  --since DATE    findings: classes and stored findings since this date (default\n"
+            "                  the last %d days)\n"
+            "  --out FILE      write there instead of stdout\n"
+            "  --json          same as --format json\n",
+            FIGURES_FINDINGS_DAYS);
+}
+
+static int parse_date(const char *opt, const char *v, bool end, int64_t *ms)
+{
+    char err[ERR_LEN];
+    if (ts_parse_date(v, ms, err) != RC_OK) {
+        fprintf(stderr, "rollcall-server report: %s: %s\n", opt, err);
+        return RC_INVAL;
+    }
+    if (end)
+        *ms += MS_PER_DAY;
+    return RC_OK;
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"class", required_argument, NULL, 'c'},    {"institution", required_argument, NULL, 'i'},
+        {"district", required_argument, NULL, 'D'}, {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},       {"since", required_argument, NULL, 's'},
+        {"claim", required_argument, NULL, 'C'},    {"format", required_argument, NULL, 'F'},
+        {"table", required_argument, NULL, 'T'},    {"out", required_argument, NULL, 'o'},
+        {"db", required_argument, NULL, 'd'},       {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    static const char *const tables[] = {"classes", "sessions", "trainees", "findings"};
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        int rc = RC_OK;
+        switch (ch) {
+        case 'c': o->class_id = optarg; break;
+        case 'i': o->institution = optarg; break;
+        case 'D': o->district = optarg; break;
+        case 'f': rc = parse_date("--from", optarg, false, &o->from_ms); break;
+        case 't': rc = parse_date("--to", optarg, true, &o->to_ms); break;
+        case 's': rc = parse_date("--since", optarg, false, &o->since_ms); break;
+        case 'C': rc = parse_date("--claim", optarg, false, &o->claim_ms); break;
+        case 'o': o->out = optarg; break;
+        case 'd': o->db_url = optarg; break;
+        case 'j': o->format = FMT_JSON; break;
+        case 'F':
+            if (strcmp(optarg, "text") == 0)
+                o->format = FMT_TEXT;
+            else if (strcmp(optarg, "json") == 0)
+                o->format = FMT_JSON;
+            else if (strcmp(optarg, "csv") == 0)
+                o->format = FMT_CSV;
+            else if (strcmp(optarg, "xlsx") == 0)
+                o->format = FMT_XLSX;
+            else {
+                fprintf(stderr, "rollcall-server report: --format text, json, csv or xlsx\n");
+                rc = RC_INVAL;
+            }
+            break;
+        case 'T':
+            rc = RC_INVAL;
+            for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+                if (strcmp(optarg, tables[i]) == 0) {
+                    o->table = (enum report_table)i;
+                    o->table_set = true;
+                    rc = RC_OK;
+                }
+            }
+            if (rc != RC_OK)
+                fprintf(stderr, "rollcall-server report: --table classes, sessions, trainees "
+                                "or findings\n");
+            break;
+        case 'h': usage(stdout); return 1;
+        case ':':
+            fprintf(stderr, "rollcall-server report: %s needs a value\n", argv[optind - 1]);
+            return RC_INVAL;
+        default:
+            fprintf(stderr, "rollcall-server report: unknown option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return RC_INVAL;
+        }
+        if (rc != RC_OK)
+            return rc;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rollcall-server report: unexpected argument '%s'\n", argv[optind]);
+        return RC_INVAL;
+    }
+    if (o->format == FMT_XLSX && !o->out) {
+        fprintf(stderr, "rollcall-server report: --format xlsx needs --out FILE\n");
+        return RC_INVAL;
+    }
+    return RC_OK;
+}
+
+/* Writes len bytes to --out (atomically: a temporary file renamed) or stdout. */
+static int emit(const struct opts *o, const char *data, size_t len, char *err)
+{
+    if (!o->out) {
+        if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+            return rc_fail(err, RC_IO, "writing to stdout failed");
+        return RC_OK;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", o->out);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return rc_fail(err, RC_IO, "cannot write %s", tmp);
+    bool ok = fwrite(data, 1, len, f) == len;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, o->out) != 0) {
+        unlink(tmp);
+        return rc_fail(err, RC_IO, "cannot write %s", o->out);
+    }
+    return RC_OK;
+}
+
+/* ---- text ---- */
+
+struct text {
+    char *p;
+    size_t n, cap;
+    bool oom;
+};
+
+__attribute__((format(printf, 2, 3))) static void tp(struct text *t, const char *fmt, ...)
+{
+    if (t->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
+        va_end(ap);
+        if (w < 0) {
+            t->oom = true;
+            return;
+        }
+        if (t->p && (size_t)w < t->cap - t->n) {
+            t->n += (size_t)w;
+            return;
+        }
+        size_t want = t->cap ? t->cap * 2 : 8192;
+        while (want < t->n + (size_t)w + 1)
+            want *= 2;
+        char *np = realloc(t->p, want);
+        if (!np) {
+            t->oom = true;
+            return;
+        }
+        t->p = np;
+        t->cap = want;
+    }
+}
+
+static double hours(int64_t ms)
+{
+    return (double)ms / 3600000.0;
+}
+
+static const char *pct(char *buf, size_t n, int64_t num, int64_t den)
+{
+    bool defined = false;
+    double v = engine_ratio(num, den, &defined);
+    if (defined)
+        snprintf(buf, n, "%.1f%%", v * 100.0);
+    else
+        snprintf(buf, n, "-");
+    return buf;
+}
+
+static void class_text(struct text *t, const struct engine_report *r)
+{
+    char a[16], b[16], c[16], d[16], e[16];
+    char asof[TS_SHANGHAI_LEN + 1] = "-";
+    if (r->as_of_ms > 0)
+        ts_format_shanghai(r->as_of_ms, asof);
+    tp(t, "class %s  institution %s  district %s  occupation %s %s\n", r->class_id, r->institution,
+       r->district, r->occupation, catalogue_level_name(r->level));
+    tp(t, "policy %s v%lld, as of %s (Asia/Shanghai); hours are clock hours\n", r->policy.name,
+       (long long)r->policy.version, asof);
+    tp(t,
+       "scheduled %.2f h per trainee (%.2f planned, %s online); attendance %s; recording "
+       "coverage %s; passed %zu of %zu assessed (%s), of %zu enrolled (%s)\n\n",
+       hours(r->scheduled_ms), hours(r->planned_ms),
+       pct(a, sizeof a, r->online_planned_ms, r->planned_ms),
+       pct(b, sizeof b, r->roster_attended_ms, r->roster_scheduled_ms),
+       pct(c, sizeof c, r->recorded_ms, r->offline_held_ms), r->passed, r->assessed,
+       pct(d, sizeof d, (int64_t)r->passed, (int64_t)r->assessed), r->enrolled,
+       pct(e, sizeof e, (int64_t)r->passed, (int64_t)r->enrolled));
+    tp(t, "%-18s %-16s %9s %9s %9s %9s %7s %7s %s\n", "trainee", "name", "sched h", "attend h",
+       "offline h", "online h", "rate", "online", "result");
+    for (size_t i = 0; i < r->n_trainees; i++) {
+        const struct engine_trainee *x = &r->trainees[i];
+        tp(t, "%-18s %-16s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked, x->name,
+           hours(x->scheduled_ms), hours(x->attended_ms), hours(x->offline_ms), hours(x->online_ms),
+           pct(a, sizeof a, x->attended_ms, x->scheduled_ms),
+           pct(b, sizeof b, x->online_ms, x->attended_ms),
+           !x->assessed ? "-"
+           : x->passed  ? "passed"
+                        : "failed");
+    }
+    tp(t, "\nfindings: %zu serious, %zu warning, %zu info\n", r->by_severity[ENGINE_SERIOUS],
+       r->by_severity[ENGINE_WARNING], r->by_severity[ENGINE_INFO]);
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const struct engine_finding *f = &r->findings[i];
+        tp(t, "  %-7s %-24s %s%s%s\n", engine_severity_name(f->severity),
+           engine_finding_name(f->kind), f->detail,
+           f->reviewed ? (f->approved ? " [approved: " : " [rejected: ") : "",
+           f->reviewed ? f->review_reason : "");
+        if (f->reviewed)
+            tp(t, "%s", "]\n");
+    }
+    size_t changed = 0;
+    int64_t effect = 0;
+    for (size_t i = 0; i < r->n_trainees; i++) {
+        effect += r->trainees[i].attended_ms - r->trainees[i].attended_unreviewed_ms;
+        changed += r->trainees[i].attended_ms != r->trainees[i].attended_unreviewed_ms;
+    }
+    if (r->n_reviews)
+        tp(t, "reviews: %zu decisions; they changed %zu trainees' hours by %+.2f h\n", r->n_reviews,
+           changed, hours(effect));
+}
+
+/* ---- attendance ---- */
+
+struct ids {
+    char (*id)[STORE_ID_MAX + 1];
+    size_t n, cap;
+};
+
+static int add_id(const struct store_class *c, void *ctx)
+{
+    struct ids *ids = ctx;
+    if (ids->n == ids->cap) {
+        size_t want = ids->cap ? ids->cap * 2 : 64;
+        void *p = realloc(ids->id, want * sizeof *ids->id);
+        if (!p)
+            return RC_NOMEM;
+        ids->id = p;
+        ids->cap = want;
+    }
+    snprintf(ids->id[ids->n++], STORE_ID_MAX + 1, "%s", c->id);
+    return 0;
+}
+
+static int totals_json(cJSON *root, const char *name, const struct engine_report *const *rs,
+                       size_t n, enum engine_group by, char *err)
+{
+    struct engine_total *t = NULL;
+    size_t nt = 0;
+    char *text = NULL;
+    int rc = engine_aggregate(rs, n, by, &t, &nt, err);
+    if (rc == RC_OK)
+        rc = report_totals_json(t, nt, by, &text, err);
+    free(t);
+    if (rc != RC_OK)
+        return rc;
+    cJSON *arr = cJSON_Parse(text);
+    free(text);
+    if (!arr || !cJSON_AddItemToObject(root, name, arr)) {
+        cJSON_Delete(arr);
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    return RC_OK;
+}
+
+static int attendance(store *st, const struct opts *o, char *err)
+{
+    struct ids ids = {0};
+    struct engine_report **rs = NULL;
+    size_t n = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    cJSON *root = NULL;
+    int64_t now = ts_now_ms();
+    int rc = RC_OK;
+    int given = (o->class_id != NULL) + (o->institution != NULL) + (o->district != NULL);
+    if (given != 1) {
+        fprintf(stderr, "rollcall-server report attendance: give one of --class, --institution, "
+                        "--district\n");
+        return EXIT_USAGE;
+    }
+    if (o->class_id) {
+        struct store_class c;
+        if ((rc = store_class_get(st, o->class_id, &c, err)) == RC_OK)
+            rc = add_id(&c, &ids);
+    } else {
+        struct store_class_filter f = {.institution = o->institution,
+                                       .district = o->district,
+                                       .from_ms = o->from_ms,
+                                       .to_ms = o->to_ms};
+        if (o->format == FMT_TEXT) {
+            /* A person wants the table: the cached per-class figures suffice. */
+            struct figures_summary *s = NULL;
+            if ((rc = figures_summary(st, &f, now, true, &s, err)) == RC_OK &&
+                (rc = figures_summary_text(s, &buf, err)) == RC_OK)
+                rc = emit(o, buf, strlen(buf), err);
+            figures_summary_free(s);
+            free(buf);
+            return rc == RC_OK ? 0 : EXIT_REFUSED;
+        }
+        rc = store_class_list(st, &f, FIGURES_CLASSES_MAX, add_id, &ids, err);
+    }
+    if (rc != RC_OK)
+        goto out;
+    rs = calloc(ids.n ? ids.n : 1, sizeof *rs);
+    if (!rs) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    for (; n < ids.n && rc == RC_OK; n++)
+        rc = figures_class_report(st, ids.id[n], now, &rs[n], NULL, NULL, err);
+    if (rc != RC_OK)
+        goto out;
+    const struct engine_report *const *crs = (const struct engine_report *const *)rs;
+    switch (o->format) {
+    case FMT_TEXT: {
+        struct text t = {0};
+        for (size_t i = 0; i < n; i++)
+            class_text(&t, rs[i]);
+        if (t.oom) {
+            free(t.p);
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            break;
+        }
+        buf = t.p;
+        len = t.n;
+        break;
+    }
+    case FMT_JSON:
+        if (o->class_id) {
+            if ((rc = report_json(rs[0], &buf, err)) == RC_OK)
+                len = strlen(buf);
+            break;
+        }
+        root = cJSON_CreateObject();
+        cJSON *arr = root ? cJSON_AddArrayToObject(root, "classes") : NULL;
+        if (!arr) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < n && rc == RC_OK; i++) {
+            cJSON *one = NULL;
+            if ((rc = report_json_object(rs[i], &one, err)) == RC_OK &&
+                !cJSON_AddItemToArray(arr, one)) {
+                cJSON_Delete(one);
+                rc = rc_fail(err, RC_NOMEM, "out of memory");
+            }
+        }
+        if (rc == RC_OK &&
+            (rc = totals_json(root, "institutions", crs, n, ENGINE_BY_INSTITUTION, err)) == RC_OK &&
+            (rc = totals_json(root, "districts", crs, n, ENGINE_BY_DISTRICT, err)) == RC_OK) {
+            buf = cJSON_PrintUnformatted(root);
+            if (!buf)
+                rc = rc_fail(err, RC_NOMEM, "out of memory");
+            else
+                len = strlen(buf);
+        }
+        break;
+    case FMT_CSV:
+        rc = report_csv(crs, n,
+                        o->table_set  ? o->table
+                        : o->class_id ? REPORT_TRAINEES
+                                      : REPORT_CLASSES,
+                        &buf, &len, err);
+        break;
+    case FMT_XLSX: {
+        struct engine_total *it = NULL, *dt = NULL;
+        size_t ni = 0, nd = 0;
+        if ((rc = engine_aggregate(crs, n, ENGINE_BY_INSTITUTION, &it, &ni, err)) == RC_OK &&
+            (rc = engine_aggregate(crs, n, ENGINE_BY_DISTRICT, &dt, &nd, err)) == RC_OK)
+            rc = report_xlsx(o->out, crs, n, it, ni, dt, nd, NULL, 0, err);
+        free(it);
+        free(dt);
+        goto out;
+    }
+    }
+    if (rc == RC_OK)
+        rc = emit(o, buf, len, err);
+out:
+    for (size_t i = 0; rs && i < n; i++)
+        engine_report_free(rs[i]);
+    free(rs);
+    free(ids.id);
+    free(buf);
+    cJSON_Delete(root);
+    return rc == RC_OK ? 0 : EXIT_REFUSED;
+}
+
+/* ---- subsidy ---- */
+
+static int subsidy(store *st, const struct opts *o, char *err)
+{
+    struct subsidy_result *res = NULL;
+    struct engine_report *r = NULL;
+    size_t n = 0, len = 0;
+    char *buf = NULL;
+    int64_t now = ts_now_ms();
+    int64_t claim = o->claim_ms;
+    int rc;
+    if (!o->class_id) {
+        fprintf(stderr, "rollcall-server report subsidy: --class ID is required\n");
+        return EXIT_USAGE;
+    }
+    if (!claim) {
+        char today[TS_DATE_LEN + 1];
+        if ((rc = ts_format_date(now, today)) != RC_OK ||
+            (rc = ts_parse_date(today, &claim, err)) != RC_OK)
+            goto out;
+    }
+    if ((rc = figures_subsidy(st, o->class_id, now, claim, &res, &n, &r, NULL, err)) != RC_OK)
+        goto out;
+    switch (o->format) {
+    case FMT_TEXT: {
+        struct text t = {0};
+        char d[TS_DATE_LEN + 1] = "";
+        ts_format_date(claim, d);
+        int64_t total = 0, living = 0;
+        tp(&t, "subsidy of class %s (%s %s), claim of %s\n", r->class_id, r->occupation,
+           catalogue_level_name(r->level), d);
+        tp(&t, "%-18s %-16s %8s %8s %7s %9s %8s %s\n", "trainee", "name", "need h", "attend h",
+           "online", "eligible", "yuan", "refused by");
+        for (size_t i = 0; i < n; i++) {
+            const struct subsidy_result *s = &res[i];
+            tp(&t, "%-18s %-16s %8.2f %8.2f %6.1f%% %9s %8lld %s\n", s->masked, s->name,
+               hours(s->required_ms), hours(s->attended_ms), s->online_share * 100.0,
+               s->eligible ? "yes" : "no", (long long)s->amount_yuan,
+               s->refused_by ? s->refused_by : "-");
+            total += s->amount_yuan;
+            living += s->living_allowance_yuan;
+        }
+        tp(&t, "training subsidy %lld yuan; living allowance %lld yuan\n", (long long)total,
+           (long long)living);
+        if (t.oom) {
+            free(t.p);
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        buf = t.p;
+        len = t.n;
+        break;
+    }
+    case FMT_JSON:
+        if ((rc = figures_subsidy_json(r, res, n, claim, false, &buf, err)) == RC_OK)
+            len = strlen(buf);
+        break;
+    case FMT_CSV: rc = report_subsidy_csv(res, n, &buf, &len, err); break;
+    case FMT_XLSX: {
+        const struct engine_report *const list[1] = {r};
+        rc = report_xlsx(o->out, list, 1, NULL, 0, NULL, 0, res, n, err);
+        goto out;
+    }
+    }
+    if (rc == RC_OK)
+        rc = emit(o, buf, len, err);
+out:
+    free(res);
+    free(buf);
+    engine_report_free(r);
+    return rc == RC_OK ? 0 : EXIT_REFUSED;
+}
+
+/* ---- findings ---- */
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int findings(store *st, const struct opts *o, char *err)
+{
+    cJSON *root = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    if (o->format == FMT_CSV || o->format == FMT_XLSX) {
+        fprintf(stderr, "rollcall-server report findings: --format text or json\n");
+        return EXIT_USAGE;
+    }
+    struct store_class_filter f = {.institution = o->institution,
+                                   .district = o->district,
+                                   .from_ms = o->from_ms,
+                                   .to_ms = o->to_ms};
+    int rc = figures_findings(st, &f, o->class_id, o->since_ms, ts_now_ms(), FIGURES_FINDINGS_MAX,
+                              &root, err);
+    if (rc != RC_OK)
+        goto out;
+    if (o->format == FMT_JSON) {
+        buf = cJSON_PrintUnformatted(root);
+        if (!buf) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        len = strlen(buf);
+    } else {
+        struct text t = {0};
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "findings");
+        tp(&t, "%-8s %-24s %-20s %-20s %-36s %s\n", "severity", "kind", "class", "at", "id",
+           "detail");
+        const cJSON *x;
+        size_t count = 0;
+        cJSON_ArrayForEach(x, arr)
+        {
+            const cJSON *at = cJSON_GetObjectItemCaseSensitive(x, "at");
+            tp(&t, "%-8s %-24s %-20s %-20.19s %-36s %s%s%s\n", str(x, "severity"), str(x, "kind"),
+               str(x, "class")[0] ? str(x, "class") : "-",
+               cJSON_IsString(at) ? at->valuestring : "-", str(x, "id")[0] ? str(x, "id") : "-",
+               str(x, "detail"), str(x, "decision")[0] ? " | review: " : "", str(x, "decision"));
+            count++;
+        }
+        tp(&t, "%zu findings\n", count);
+        if (t.oom) {
+            free(t.p);
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        buf = t.p;
+        len = t.n;
+    }
+    rc = emit(o, buf, len, err);
+out:
+    cJSON_Delete(root);
+    free(buf);
+    return rc == RC_OK ? 0 : EXIT_REFUSED;
+}
+
+int cmd_report(int argc, char **argv, const struct server_globals *g)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    const char *what = argv[1];
+    struct opts o = {.db_url = g->db_url, .format = FMT_TEXT};
+    int prc = parse_opts(argc - 1, argv + 1, &o);
+    if (prc == 1)
+        return 0;
+    if (prc != RC_OK)
+        return EXIT_USAGE;
+    char err[ERR_LEN];
+    store *st = NULL;
+    int status;
+    if (strcmp(what, "attendance") != 0 && strcmp(what, "subsidy") != 0 &&
+        strcmp(what, "findings") != 0) {
+        fprintf(stderr,
+                "rollcall-server report: unknown report '%s' (attendance, subsidy, "
+                "findings)\n",
+                what);
+        return EXIT_USAGE;
+    }
+    if (store_open(o.db_url, 0, &st, err) != RC_OK || store_check_schema(st, err) != RC_OK) {
+        fprintf(stderr, "rollcall-server report: %s\n", err);
+        store_close(st);
+        return EXIT_REFUSED;
+    }
+    err[0] = '\0';
+    if (strcmp(what, "attendance") == 0)
+        status = attendance(st, &o, err);
+    else if (strcmp(what, "subsidy") == 0)
+        status = subsidy(st, &o, err);
+    else
+        status = findings(st, &o, err);
+    if (status == EXIT_REFUSED)
+        fprintf(stderr, "rollcall-server report %s: %s\n", what, err);
+    store_close(st);
+    return status;
+}

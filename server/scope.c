@@ -1,0 +1,127 @@
+/* The reader roles' scopes (see scope.h). */
+#include "scope.h"
+
+#include "log.h"
+
+#include <string.h>
+
+/* Which role kinds may perform an action, and how far: ANY (every institution), OWN (the
+ * institution in the role's scope), DISTRICT (the institutions registered in the role's
+ * district), or nothing. */
+enum reach { NONE, ANY, OWN, DISTRICT };
+
+static enum reach reach_of(enum auth_role_kind k, enum scope_action a)
+{
+    switch (k) {
+    case AUTH_ROLE_ADMIN: return ANY;
+    case AUTH_ROLE_EVALUATOR: return a == SCOPE_READ || a == SCOPE_WRITE_ASSESSMENT ? ANY : NONE;
+    case AUTH_ROLE_INSTITUTION: return a == SCOPE_REVIEW ? NONE : OWN;
+    case AUTH_ROLE_DISTRICT:
+        return a == SCOPE_READ || a == SCOPE_READ_SUBSIDY || a == SCOPE_REVIEW ? DISTRICT : NONE;
+    case AUTH_ROLE_ENROLL:
+    case AUTH_ROLE_DEVICE:
+    default: return NONE;
+    }
+}
+
+bool scope_role_may(const struct auth_principal *who, enum scope_action a)
+{
+    return who && reach_of(who->role.kind, a) != NONE;
+}
+
+bool scope_may(const struct auth_principal *who, enum scope_action a, const char *institution,
+               const char *district)
+{
+    if (!who)
+        return false;
+    switch (reach_of(who->role.kind, a)) {
+    case ANY: return true;
+    case OWN: return institution && strcmp(institution, who->role.scope) == 0;
+    case DISTRICT: return district && *district && strcmp(district, who->role.scope) == 0;
+    case NONE:
+    default: return false;
+    }
+}
+
+enum scope_identity scope_identity_for(const struct auth_principal *who, const char *institution)
+{
+    if (who && who->role.kind == AUTH_ROLE_ADMIN)
+        return SCOPE_NAMES;
+    if (who && who->role.kind == AUTH_ROLE_INSTITUTION && institution &&
+        strcmp(institution, who->role.scope) == 0)
+        return SCOPE_NAMES;
+    return SCOPE_MASKED;
+}
+
+bool scope_narrow(const struct auth_principal *who, const char *want_institution,
+                  const char *want_district, const char **institution, const char **district)
+{
+    *institution = want_institution && *want_institution ? want_institution : NULL;
+    *district = want_district && *want_district ? want_district : NULL;
+    if (!who)
+        return false;
+    switch (reach_of(who->role.kind, SCOPE_READ)) {
+    case ANY: return true;
+    case OWN:
+        if (*institution && strcmp(*institution, who->role.scope) != 0)
+            return false;
+        *institution = who->role.scope;
+        return true; /* a district filter on top only narrows further */
+    case DISTRICT:
+        if (*district && strcmp(*district, who->role.scope) != 0)
+            return false;
+        *district = who->role.scope;
+        return true; /* an institution of another district simply matches nothing */
+    case NONE:
+    default: return false;
+    }
+}
+
+void scope_refuse(const struct http_request *req, struct http_response *res, const char *what)
+{
+    char role[STORE_ROLE_MAX + 1] = "none";
+    const char *name = "(anonymous)";
+    if (req->who) {
+        auth_role_format(&req->who->role, role, sizeof role);
+        name = req->who->name;
+    }
+    log_msg(LOG_LVL_WARN, "403 %s %s: token '%s' (role %s) is outside its scope: %s", req->method,
+            req->path, name, role, what);
+    http_reply_error(res, 403, "outside this token's scope: %s", what);
+}
+
+bool scope_allow_read(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    return scope_role_may(who, SCOPE_READ);
+}
+
+bool scope_allow_read_subsidy(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    return scope_role_may(who, SCOPE_READ_SUBSIDY);
+}
+
+bool scope_allow_write_plan(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    return scope_role_may(who, SCOPE_WRITE_PLAN);
+}
+
+bool scope_allow_write_online(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    return scope_role_may(who, SCOPE_WRITE_ONLINE);
+}
+
+bool scope_allow_write_assessment(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    return scope_role_may(who, SCOPE_WRITE_ASSESSMENT);
+}
+
+bool scope_allow_review(const struct auth_principal *who, const struct http_request *req)
+{
+    (void)req;
+    return scope_role_may(who, SCOPE_REVIEW);
+}

@@ -1,0 +1,450 @@
+/* The figures' benchmarks (docs/PERFORMANCE.md "Figures"), on the real store and engine:
+ *   1. a synthetic year is generated straight into the store's tables (store_class_put,
+ *      store_event_insert in large transactions; canonical event lines made with
+ *      event_serialise): TRAINEES trainees in classes of 50, 40 sessions of 3 h each, sign-ins
+ *      and sign-outs (some late, some outside the fence, some never signed out), one recording
+ *      per session and kiosk heartbeats filling up to EVENTS events;
+ *   2. a plain full scan of the events table (SELECT count(*), sum(ts) FROM events);
+ *   3. the class report of one class (50 trainees x 40 sessions), median of runs;
+ *   4. the city-wide district summary (every class, totals per institution and district):
+ *      cold (figures cache empty: every class computed from its events), warm (every class
+ *      cached), and after one new event in one class (one class recomputed);
+ * each printed in ms with its ratio to the scan. Never fails on time.
+ * Run: build/rel/tests/bench_figures [--trainees N] [--events N] [--db PATH] [--keep]
+ * (ROLLCALL_SOURCE_DIR must point at the source tree when the catalogue is not installed). */
+#include "classes.h"
+#include "event.h"
+#include "figures.h"
+#include "plan.h"
+#include "rc.h"
+#include "report.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    CLASS_SIZE = 50,
+    SESSIONS = 40,
+    TX_EVENTS = 50000, /* events per transaction while generating */
+    RUNS = 7,
+};
+
+#define H INT64_C(3600000)
+#define MIN INT64_C(60000)
+#define YEAR_START INT64_C(1767225600000) /* 2026-01-01T00:00:00Z */
+
+static const char *const districts[] = {"120101", "120102", "120103", "120104", "120105", "120106",
+                                        "120110", "120111", "120112", "120113", "120114", "120115",
+                                        "120116", "120117", "120118", "120119"};
+
+static uint64_t rng = 88172645463325252u;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what, const char *err)
+{
+    fprintf(stderr, "bench_figures: %s: %s\n", what, err);
+    exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* A kiosk's chain while generating. */
+struct kiosk {
+    char id[32];
+    int64_t seq;
+    char head[EVENT_HEX_LEN + 1];
+    int64_t mono;
+};
+
+static int64_t stored;
+
+static void put_event(store *st, struct kiosk *k, struct event *ev, const char *verdict, char *err)
+{
+    char line[EVENT_LINE_MAX + 1];
+    size_t len = 0;
+    uint8_t rnd[10];
+    for (int i = 0; i < 10; i++)
+        rnd[i] = (uint8_t)next();
+    snprintf(ev->device, sizeof ev->device, "%s", k->id);
+    ev->seq = ++k->seq;
+    snprintf(ev->prev, sizeof ev->prev, "%s", k->head);
+    snprintf(ev->boot, sizeof ev->boot, "3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3");
+    k->mono += 1000;
+    ev->mono_ms = k->mono;
+    if (event_make_id(ev->ts_ms, rnd, ev->id) != RC_OK ||
+        event_serialise(ev, line, sizeof line, &len, err) != RC_OK)
+        die("making an event", err);
+    char hash[EVENT_HEX_LEN + 1];
+    event_hash_hex(line, len, hash);
+    struct store_event se = {
+        .device = k->id,
+        .seq = ev->seq,
+        .event_id = ev->id,
+        .raw = line,
+        .raw_len = len,
+        .hash = hash,
+        .prev = ev->prev,
+        .type = event_type_name(ev->type),
+        .ts_ms = ev->ts_ms,
+        .boot = ev->boot,
+        .mono_ms = ev->mono_ms,
+        .trainee = ev->trainee,
+        .trainee_masked = ev->trainee_masked,
+        .class_id = ev->class_id,
+        .session = ev->session,
+        .fence = ev->fence,
+        .verdict = verdict,
+        .server_verdict = verdict,
+        .camera = ev->camera,
+        .file = ev->file,
+        .has_start = ev->start_ms != 0,
+        .start_ms = ev->start_ms,
+        .has_end = ev->end_ms != 0,
+        .end_ms = ev->end_ms,
+        .kind = "",
+        .received_at_ms = ev->ts_ms + 1000,
+    };
+    if (store_event_insert(st, &se, err) != RC_OK)
+        die("storing an event", err);
+    memcpy(k->head, hash, sizeof hash);
+    if (++stored % TX_EVENTS == 0 &&
+        (store_commit(st, err) != RC_OK || store_begin(st, err) != RC_OK))
+        die("committing", err);
+}
+
+static void generate(store *st, long trainees, long events, char *err)
+{
+    long classes = trainees / CLASS_SIZE;
+    long per_session = events / (classes * SESSIONS); /* events budget of one session */
+    long beats = per_session - 2 * CLASS_SIZE - 1;
+    if (beats < 1)
+        beats = 1;
+    int64_t beat_every = 3 * H / beats;
+    struct plan *p = calloc(1, sizeof *p);
+    if (!p)
+        die("generating", "out of memory");
+    if (store_begin(st, err) != RC_OK)
+        die("begin", err);
+    for (long c = 0; c < classes; c++) {
+        char inst[32];
+        snprintf(inst, sizeof inst, "INST-%03ld", c % 40);
+        const char *district = districts[(c % 40) % 16];
+        uint8_t key[STORE_INSTITUTION_KEY_LEN] = {1}, cand[STORE_INSTITUTION_KEY_LEN] = {1};
+        bool created;
+        if (store_institution_key(st, inst, cand, 1, key, &created, err) != RC_OK ||
+            store_institution_register(st, inst, district, err) != RC_OK)
+            die("institution", err);
+        memset(p, 0, sizeof *p);
+        snprintf(p->id, sizeof p->id, "C-%05ld", c);
+        snprintf(p->institution, sizeof p->institution, "%s", inst);
+        snprintf(p->district, sizeof p->district, "%s", district);
+        snprintf(p->occupation, sizeof p->occupation, "2-02-10-09");
+        p->level = CATALOGUE_JUNIOR;
+        /* classes start through the year; a session every other day, 09:00-12:00 local */
+        int64_t day0 = YEAR_START + (int64_t)(c * 300 / classes) * 24 * H;
+        p->applied_on_ms = day0 - 30 * 24 * H - 8 * H;
+        p->n_sessions = SESSIONS;
+        for (int s = 0; s < SESSIONS; s++) {
+            struct plan_session *ps = &p->sessions[s];
+            snprintf(ps->id, sizeof ps->id, "S%02d", s + 1);
+            ps->start_ms = day0 + (int64_t)s * 2 * 24 * H + 1 * H; /* 09:00+08:00 */
+            ps->end_ms = ps->start_ms + 3 * H;
+            ps->mode = PLAN_OFFLINE;
+            snprintf(ps->fence, sizeof ps->fence, "V-%05ld", c);
+        }
+        p->n_roster = CLASS_SIZE;
+        for (int t = 0; t < CLASS_SIZE; t++) {
+            struct plan_trainee *pt = &p->roster[t];
+            char seed[64];
+            snprintf(seed, sizeof seed, "trainee-%ld-%d", c, t);
+            event_hash_hex(seed, strlen(seed), pt->pseudonym);
+            /* t < CLASS_SIZE: three digits and a check digit */
+            snprintf(pt->masked, sizeof pt->masked, "1201**********%03u%u", (unsigned)t % 1000u,
+                     (unsigned)t % 10u);
+            snprintf(pt->name, sizeof pt->name, "学员%d", t);
+        }
+        char *json = classes_plan_json(p);
+        struct store_enrolment en = {0};
+        snprintf(en.id, sizeof en.id, "K-%05ld", c);
+        snprintf(en.institution, sizeof en.institution, "%s", inst);
+        snprintf(en.public_key_pem, sizeof en.public_key_pem, "pem");
+        snprintf(en.fence, sizeof en.fence, "V-%05ld", c);
+        en.assumed_eph_m = 5;
+        if (!json || store_class_put(st, p, json, "bench", 1, NULL, err) != RC_OK ||
+            store_enrolment_insert(st, &en, err) != RC_OK)
+            die("class", err);
+        free(json);
+        struct kiosk k = {.seq = 0, .mono = 0};
+        snprintf(k.id, sizeof k.id, "K-%05ld", c);
+        memset(k.head, '0', EVENT_HEX_LEN);
+        k.head[EVENT_HEX_LEN] = '\0';
+        for (int s = 0; s < SESSIONS; s++) {
+            const struct plan_session *ps = &p->sessions[s];
+            /* merge sign-ins, sign-outs, heartbeats and the recording in time order */
+            struct item {
+                int64_t ts;
+                int kind; /* 0 heartbeat, 1 signin, 2 signout, 3 rec_file */
+                int t;
+            } it[2 * CLASS_SIZE + 4096];
+            size_t n = 0;
+            for (int t = 0; t < CLASS_SIZE; t++) {
+                uint64_t r = next() % 100;
+                int64_t in = ps->start_ms - (int64_t)(next() % 20) * MIN;
+                if (r < 5)
+                    in = ps->start_ms + (20 + (int64_t)(next() % 40)) * MIN; /* late */
+                it[n++] = (struct item){in, 1, t};
+                if (r != 7 && r != 8 && r != 9) /* 3% never sign out */
+                    it[n++] = (struct item){ps->end_ms + (int64_t)(next() % 10) * MIN, 2, t};
+            }
+            for (long b = 0; b < beats && n < sizeof it / sizeof it[0] - 1; b++)
+                it[n++] = (struct item){ps->start_ms + b * beat_every, 0, 0};
+            it[n++] = (struct item){ps->end_ms + 11 * MIN, 3, 0};
+            for (size_t i = 1; i < n; i++) { /* insertion sort: n is small */
+                struct item x = it[i];
+                size_t j = i;
+                while (j > 0 && it[j - 1].ts > x.ts) {
+                    it[j] = it[j - 1];
+                    j--;
+                }
+                it[j] = x;
+            }
+            for (size_t i = 0; i < n; i++) {
+                struct event ev;
+                memset(&ev, 0, sizeof ev);
+                ev.ts_ms = it[i].ts;
+                const char *verdict = "";
+                if (it[i].kind == 0) {
+                    ev.type = EVENT_HEARTBEAT;
+                    ev.has = EVENT_HAS(EVENT_F_QUEUE);
+                } else if (it[i].kind == 3) {
+                    ev.type = EVENT_REC_FILE;
+                    ev.has = EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) |
+                             EVENT_HAS(EVENT_F_CAMERA) | EVENT_HAS(EVENT_F_FILE) |
+                             EVENT_HAS(EVENT_F_BYTES) | EVENT_HAS(EVENT_F_SHA256) |
+                             EVENT_HAS(EVENT_F_START) | EVENT_HAS(EVENT_F_END);
+                    snprintf(ev.class_id, sizeof ev.class_id, "%s", p->id);
+                    snprintf(ev.session, sizeof ev.session, "%s", ps->id);
+                    snprintf(ev.camera, sizeof ev.camera, "cam-1");
+                    snprintf(ev.file, sizeof ev.file, "/rec/%s-%s.mp4", p->id, ps->id);
+                    ev.bytes = 1000000;
+                    memset(ev.sha256, 'a', EVENT_HEX_LEN);
+                    ev.start_ms = ps->start_ms + (int64_t)(next() % 5) * MIN;
+                    ev.end_ms = ps->end_ms;
+                } else {
+                    const struct plan_trainee *pt = &p->roster[it[i].t];
+                    bool outside = next() % 50 == 0;
+                    ev.type = it[i].kind == 1 ? EVENT_SIGNIN : EVENT_SIGNOUT;
+                    ev.has = EVENT_HAS(EVENT_F_TRAINEE) | EVENT_HAS(EVENT_F_TRAINEE_MASKED) |
+                             EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) |
+                             EVENT_HAS(EVENT_F_FIX) | EVENT_HAS(EVENT_F_FENCE) |
+                             EVENT_HAS(EVENT_F_VERDICT) | EVENT_HAS(EVENT_F_DISTANCE_M);
+                    snprintf(ev.trainee, sizeof ev.trainee, "%s", pt->pseudonym);
+                    snprintf(ev.trainee_masked, sizeof ev.trainee_masked, "%s", pt->masked);
+                    snprintf(ev.class_id, sizeof ev.class_id, "%s", p->id);
+                    snprintf(ev.session, sizeof ev.session, "%s", ps->id);
+                    snprintf(ev.fence, sizeof ev.fence, "%s", ps->fence);
+                    ev.fix.lat_e8 = 3910000000 + (outside ? 1000000 : 0);
+                    ev.fix.lon_e8 = 11720000000;
+                    ev.fix.has_eph = true;
+                    ev.fix.eph_cm = 350;
+                    ev.fix.mode = 3;
+                    ev.fix.source = EVENT_SOURCE_GNSS;
+                    ev.verdict = outside ? EVENT_OUTSIDE : EVENT_INSIDE;
+                    ev.distance_mm = outside ? 1000000 : -20000;
+                    verdict = outside ? "outside" : "inside";
+                }
+                put_event(st, &k, &ev, verdict, err);
+            }
+        }
+    }
+    if (store_commit(st, err) != RC_OK)
+        die("commit", err);
+    free(p);
+}
+
+int main(int argc, char **argv)
+{
+    long trainees = 10000, events = 2000000;
+    const char *path = NULL;
+    bool keep = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--trainees") == 0 && i + 1 < argc)
+            trainees = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
+            events = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strcmp(argv[i], "--keep") == 0)
+            keep = true;
+        else {
+            fprintf(stderr, "usage: bench_figures [--trainees N] [--events N] [--db PATH] "
+                            "[--keep]\n");
+            return 2;
+        }
+    }
+    if (trainees < CLASS_SIZE || events < trainees * SESSIONS)
+        die("arguments", "need at least 50 trainees and 40 events per trainee");
+    char tmp[512], url[600], err[ERR_LEN];
+    if (!path) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(tmp, sizeof tmp, "%s/bench-figures-%ld.db", dir && *dir ? dir : "/tmp",
+                 (long)getpid());
+        path = tmp;
+    }
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    store *st = NULL;
+    bool fresh = access(path, F_OK) != 0;
+    if (store_open(url, STORE_OPEN_CREATE, &st, err) != RC_OK ||
+        store_migrate(st, NULL, NULL, err) != RC_OK)
+        die("opening the database", err);
+    double t0 = now_ms();
+    if (fresh) {
+        generate(st, trainees, events, err);
+        printf("generated %ld trainees, %lld events in %.1f s (%s)\n", trainees, (long long)stored,
+               (now_ms() - t0) / 1000, path);
+    }
+    /* warm the page cache once, then time the scan */
+    int64_t count = 0, sum = 0;
+    if (store_events_scan(st, &count, &sum, err) != RC_OK)
+        die("scan", err);
+    double v[RUNS];
+    for (int i = 0; i < RUNS; i++) {
+        double a = now_ms();
+        if (store_events_scan(st, &count, &sum, err) != RC_OK)
+            die("scan", err);
+        v[i] = now_ms() - a;
+    }
+    double scan = median(v, RUNS);
+    printf("full scan of events (%lld rows):         %9.1f ms\n", (long long)count, scan);
+
+    int64_t now = ts_now_ms();
+    for (int i = 0; i < RUNS; i++) {
+        double a = now_ms();
+        struct engine_report *r = NULL;
+        char *json = NULL;
+        if (figures_class_report(st, "C-00007", now, &r, NULL, NULL, err) != RC_OK ||
+            report_json(r, &json, err) != RC_OK)
+            die("class report", err);
+        v[i] = now_ms() - a;
+        if (i == 0)
+            printf("class report C-00007: %zu trainees x %zu sessions, %zu findings\n",
+                   r->n_trainees, r->n_sessions, r->n_findings);
+        free(json);
+        engine_report_free(r);
+    }
+    double cls = median(v, RUNS);
+    printf("class report (50 x 40, JSON):            %9.1f ms  (%.2fx the scan)\n", cls,
+           cls / scan);
+
+    if (store_figures_clear(st, err) != RC_OK)
+        die("clearing the cache", err);
+    struct figures_summary *s = NULL;
+    double a = now_ms();
+    char *json = NULL;
+    if (figures_summary(st, NULL, now, true, &s, err) != RC_OK ||
+        figures_summary_json(s, NULL, &json, err) != RC_OK)
+        die("summary", err);
+    double cold = now_ms() - a;
+    printf("city summary, cold (%zu classes computed): %9.1f ms  (%.2fx the scan)\n", s->computed,
+           cold, cold / scan);
+    size_t districts_n = s->n_districts;
+    figures_summary_free(s);
+    free(json);
+    for (int i = 0; i < RUNS; i++) {
+        a = now_ms();
+        if (figures_summary(st, NULL, now, true, &s, err) != RC_OK ||
+            figures_summary_json(s, NULL, &json, err) != RC_OK)
+            die("summary", err);
+        v[i] = now_ms() - a;
+        if (s->computed != 0)
+            die("summary", "a warm summary recomputed a class");
+        figures_summary_free(s);
+        free(json);
+    }
+    double warm = median(v, RUNS);
+    printf("city summary, warm (%zu districts):        %9.1f ms  (%.2fx the scan)\n", districts_n,
+           warm, warm / scan);
+    /* one new event in one class: that class alone is recomputed */
+    struct kiosk k = {.seq = 0};
+    snprintf(k.id, sizeof k.id, "K-00003");
+    /* the generator keeps no chain heads: these events stand beyond every generated seq */
+    memset(k.head, 'a', EVENT_HEX_LEN);
+    int64_t base = 1000000; /* past earlier runs on a kept database too */
+    for (;;) {
+        char raw[EVENT_LINE_MAX + 1];
+        size_t rl = 0;
+        if (store_event_raw(st, k.id, base + 1, raw, sizeof raw, &rl, err) != RC_OK)
+            break;
+        base += RUNS;
+    }
+    k.head[EVENT_HEX_LEN] = '\0';
+    for (int i = 0; i < RUNS; i++) {
+        struct event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = EVENT_REC_FILE;
+        ev.has = EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_CAMERA) | EVENT_HAS(EVENT_F_FILE) |
+                 EVENT_HAS(EVENT_F_BYTES) | EVENT_HAS(EVENT_F_SHA256) | EVENT_HAS(EVENT_F_START) |
+                 EVENT_HAS(EVENT_F_END);
+        snprintf(ev.class_id, sizeof ev.class_id, "C-00003");
+        snprintf(ev.camera, sizeof ev.camera, "cam-2");
+        snprintf(ev.file, sizeof ev.file, "/rec/extra-%d.mp4", i);
+        memset(ev.sha256, 'b', EVENT_HEX_LEN);
+        ev.ts_ms = YEAR_START + 10 * 24 * H + i;
+        ev.start_ms = ev.ts_ms - H;
+        ev.end_ms = ev.ts_ms;
+        k.seq = base + i; /* beyond every generated seq */
+        if (store_begin(st, err) != RC_OK)
+            die("begin", err);
+        put_event(st, &k, &ev, "", err);
+        if (store_commit(st, err) != RC_OK)
+            die("commit", err);
+        a = now_ms();
+        if (figures_summary(st, NULL, now, true, &s, err) != RC_OK ||
+            figures_summary_json(s, NULL, &json, err) != RC_OK)
+            die("summary", err);
+        v[i] = now_ms() - a;
+        figures_summary_free(s);
+        free(json);
+    }
+    double one = median(v, RUNS);
+    printf("city summary after one new event:        %9.1f ms  (%.2fx the scan)\n", one,
+           one / scan);
+    store_close(st);
+    if (!keep && fresh) {
+        char side[600];
+        unlink(path);
+        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path);
+        unlink(side);
+    }
+    return 0;
+}

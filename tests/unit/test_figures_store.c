@@ -1,0 +1,206 @@
+/* The figures' store side and scopes: the reader roles' matrix (scope.h) written out by hand
+ * from docs/API.md; the inputs generation bumped by every kind of input (triggers), the figures
+ * cache used only at its generation, and a summary with the cache equal to one without. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "classes.h"
+#include "figures.h"
+#include "rc.h"
+#include "scope.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct auth_principal who(const char *role)
+{
+    struct auth_principal p;
+    char err[ERR_LEN];
+    memset(&p, 0, sizeof p);
+    snprintf(p.name, sizeof p.name, "t");
+    assert_int_equal(auth_role_parse(role, &p.role, err), RC_OK);
+    return p;
+}
+
+static void scope_matrix(void **state)
+{
+    (void)state;
+    /* role, action, institution, district of the resource, allowed */
+    static const struct {
+        const char *role;
+        enum scope_action a;
+        const char *inst, *district;
+        bool ok;
+    } m[] = {
+        {"admin", SCOPE_READ, "A", "120103", true},
+        {"admin", SCOPE_REVIEW, "A", "", true},
+        {"institution:A", SCOPE_READ, "A", "120103", true},
+        {"institution:A", SCOPE_READ, "B", "120103", false},
+        {"institution:A", SCOPE_WRITE_PLAN, "A", "", true},
+        {"institution:A", SCOPE_WRITE_PLAN, "B", "", false},
+        {"institution:A", SCOPE_READ_SUBSIDY, "A", "120103", true},
+        {"institution:A", SCOPE_REVIEW, "A", "120103", false},
+        {"district:120103", SCOPE_READ, "B", "120103", true},
+        {"district:120103", SCOPE_READ, "B", "120104", false},
+        {"district:120103", SCOPE_READ, "B", "", false},
+        {"district:120103", SCOPE_REVIEW, "B", "120103", true},
+        {"district:120103", SCOPE_WRITE_PLAN, "B", "120103", false},
+        {"district:120103", SCOPE_READ_SUBSIDY, "B", "120103", true},
+        {"evaluator", SCOPE_READ, "B", "120104", true},
+        {"evaluator", SCOPE_READ_SUBSIDY, "B", "120104", false},
+        {"evaluator", SCOPE_WRITE_ASSESSMENT, "B", "120104", true},
+        {"evaluator", SCOPE_WRITE_ONLINE, "B", "120104", false},
+        {"evaluator", SCOPE_REVIEW, "B", "120104", false},
+        {"enroll", SCOPE_READ, "A", "120103", false},
+        {"device:K-1", SCOPE_READ, "A", "120103", false},
+        {"device:K-1", SCOPE_WRITE_ONLINE, "A", "120103", false},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        struct auth_principal p = who(m[i].role);
+        if (scope_may(&p, m[i].a, m[i].inst, m[i].district) != m[i].ok)
+            fail_msg("row %zu: %s action %d on %s/%s", i, m[i].role, (int)m[i].a, m[i].inst,
+                     m[i].district);
+    }
+    assert_false(scope_may(NULL, SCOPE_READ, "A", "120103"));
+    struct auth_principal a = who("institution:A"), d = who("district:120103"),
+                          e = who("evaluator"), ad = who("admin");
+    assert_int_equal(scope_identity_for(&a, "A"), SCOPE_NAMES);
+    assert_int_equal(scope_identity_for(&a, "B"), SCOPE_MASKED);
+    assert_int_equal(scope_identity_for(&d, "A"), SCOPE_MASKED);
+    assert_int_equal(scope_identity_for(&e, "A"), SCOPE_MASKED);
+    assert_int_equal(scope_identity_for(&ad, "A"), SCOPE_NAMES);
+    const char *inst, *dist;
+    assert_true(scope_narrow(&a, NULL, NULL, &inst, &dist));
+    assert_string_equal(inst, "A");
+    assert_null(dist);
+    assert_false(scope_narrow(&a, "B", NULL, &inst, &dist));
+    assert_true(scope_narrow(&d, NULL, NULL, &inst, &dist));
+    assert_string_equal(dist, "120103");
+    assert_false(scope_narrow(&d, NULL, "120104", &inst, &dist));
+    assert_true(scope_narrow(&e, "B", "120104", &inst, &dist));
+    assert_string_equal(inst, "B");
+}
+
+static const char PLAN[] =
+    "{\"id\": \"C-1\", \"institution\": \"INST-1\", \"district\": \"120103\","
+    " \"occupation\": \"2-02-10-09\", \"level\": \"junior\", \"applied_on\": \"2026-10-01\","
+    " \"sessions\": [{\"id\": \"S01\", \"start\": \"2026-11-02T09:00:00+08:00\","
+    " \"end\": \"2026-11-02T12:00:00+08:00\", \"mode\": \"offline\", \"fence\": \"v\"},"
+    " {\"id\": \"S02\", \"start\": \"2026-11-03T19:00:00+08:00\","
+    " \"end\": \"2026-11-03T21:00:00+08:00\", \"mode\": \"online\"}],"
+    " \"roster\": [{\"id_number\": \"120103199001011231\", \"name\": \"张三\", \"student\": "
+    "false}]}";
+
+static const char ONLINE[] = "[{\"class\": \"C-1\", \"id_number\": \"120103199001011231\","
+                             " \"start\": \"2026-11-03T19:00:00+08:00\","
+                             " \"end\": \"2026-11-03T20:00:00+08:00\", \"platform\": \"p\"}]";
+
+static int64_t gen_of(store *st)
+{
+    struct store_class c;
+    char err[ERR_LEN];
+    assert_int_equal(store_class_get(st, "C-1", &c, err), RC_OK);
+    return c.gen;
+}
+
+static void cache_follows_generations(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_figures_store_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    char url[128], err[ERR_LEN];
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    setenv("ROLLCALL_SOURCE_DIR", ROLLCALL_SOURCE_DIR, 0);
+    store *st = NULL;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct classes_actor admin = {.name = "test"};
+    struct classes_result r;
+    assert_int_equal(classes_import(st, CLASSES_PLANS, PLAN, strlen(PLAN), "plan", PLAN_FORMAT_JSON,
+                                    &admin, &r, err),
+                     RC_OK);
+    assert_int_equal(r.created, 1);
+    int64_t g0 = gen_of(st);
+
+    /* A summary fills the cache; the next one reads it; both agree with no cache at all. */
+    int64_t now = INT64_C(1798000000000); /* after the class */
+    struct figures_summary *a = NULL, *b = NULL, *c = NULL;
+    assert_int_equal(figures_summary(st, NULL, now, true, &a, err), RC_OK);
+    assert_int_equal(a->computed, 1);
+    assert_int_equal(figures_summary(st, NULL, now, true, &b, err), RC_OK);
+    assert_int_equal(b->cached, 1);
+    assert_int_equal(figures_summary(st, NULL, now, false, &c, err), RC_OK);
+    assert_int_equal(c->computed, 1);
+    char *ja = NULL, *jb = NULL, *jc = NULL;
+    assert_int_equal(figures_summary_json(a, NULL, &ja, err), RC_OK);
+    assert_int_equal(figures_summary_json(b, NULL, &jb, err), RC_OK);
+    assert_int_equal(figures_summary_json(c, NULL, &jc, err), RC_OK);
+    assert_string_equal(ja, jb);
+    assert_string_equal(ja, jc);
+    /* 5 h scheduled (3 offline + 2 online), nothing attended yet */
+    assert_int_equal(b->rows[0].fig.roster_scheduled_ms, 5 * 3600000);
+    assert_int_equal(b->rows[0].fig.roster_attended_ms, 0);
+
+    /* An online record bumps the generation: the cache is stale, the new figures show it. */
+    assert_int_equal(classes_import(st, CLASSES_ONLINE, ONLINE, strlen(ONLINE), "online",
+                                    PLAN_FORMAT_JSON, &admin, &r, err),
+                     RC_OK);
+    int64_t g1 = gen_of(st);
+    assert_true(g1 > g0);
+    struct figures_summary *d = NULL;
+    assert_int_equal(figures_summary(st, NULL, now, true, &d, err), RC_OK);
+    assert_int_equal(d->computed, 1);
+    assert_int_equal(d->rows[0].fig.roster_attended_ms, 3600000);
+    /* The same record again is a duplicate: nothing changes, the cache stays fresh. */
+    assert_int_equal(classes_import(st, CLASSES_ONLINE, ONLINE, strlen(ONLINE), "online",
+                                    PLAN_FORMAT_JSON, &admin, &r, err),
+                     RC_OK);
+    assert_int_equal(r.duplicates, 1);
+    assert_int_equal(gen_of(st), g1);
+    /* A cache row for an older generation is not stored. */
+    struct store_figures f = d->rows[0].fig;
+    assert_int_equal(store_figures_clear(st, err), RC_OK);
+    assert_int_equal(store_figures_put(st, "C-1", "default", g0, &f, now, err), RC_OK);
+    bool found = true;
+    assert_int_equal(store_figures_get(st, "C-1", "default", g0, now, &f, &found, err), RC_OK);
+    assert_false(found);
+    /* Re-declaring the plan bumps it too. */
+    assert_int_equal(classes_import(st, CLASSES_PLANS, PLAN, strlen(PLAN), "plan", PLAN_FORMAT_JSON,
+                                    &admin, &r, err),
+                     RC_OK);
+    assert_true(gen_of(st) > g1);
+
+    free(ja);
+    free(jb);
+    free(jc);
+    figures_summary_free(a);
+    figures_summary_free(b);
+    figures_summary_free(c);
+    figures_summary_free(d);
+    store_close(st);
+    unlink(path);
+    char side[160];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(scope_matrix),
+        cmocka_unit_test(cache_follows_generations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
