@@ -4,6 +4,14 @@
 
 #include <string.h>
 
+void uuid_v7_layout(uint64_t unix_ms, uint8_t b[UUID_LEN])
+{
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(unix_ms >> (40 - 8 * i));
+    b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 over the top 4 bits of rand_a */
+    b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* variant 0b10 over the top 2 bits of rand_b */
+}
+
 int uuid_v7_bytes(crypto_rng *rng, uint64_t unix_ms, uint8_t out[UUID_LEN], char *err)
 {
     if (unix_ms > UUID_V7_MAX_MS)
@@ -12,10 +20,7 @@ int uuid_v7_bytes(crypto_rng *rng, uint64_t unix_ms, uint8_t out[UUID_LEN], char
     int rc = crypto_rng_bytes(rng, out + 6, UUID_LEN - 6, err);
     if (rc != RC_OK)
         return rc;
-    for (int i = 0; i < 6; i++)
-        out[i] = (uint8_t)(unix_ms >> (40 - 8 * i));
-    out[6] = (uint8_t)(0x70 | (out[6] & 0x0f)); /* version 7 over the top 4 bits of rand_a */
-    out[8] = (uint8_t)(0x80 | (out[8] & 0x3f)); /* variant 0b10 over the top 2 bits of rand_b */
+    uuid_v7_layout(unix_ms, out);
     return RC_OK;
 }
 

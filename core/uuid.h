@@ -24,6 +24,10 @@ enum {
 /* A new UUIDv7 for Unix time unix_ms with random bits from rng, as canonical text into out.
  * RC_INVAL if unix_ms > UUID_V7_MAX_MS; RC_CRYPTO if rng fails. */
 int uuid_v7(crypto_rng *rng, uint64_t unix_ms, char out[UUID_STR_LEN + 1], char *err);
+/* Writes the UUIDv7 layout into b: the 48-bit timestamp (unix_ms, caller keeps it below
+ * 2^48) in bytes 0-5, then the version and variant bits over the caller's random bytes 6-15.
+ * For callers with their own (e.g. deterministic) randomness; cannot fail. */
+void uuid_v7_layout(uint64_t unix_ms, uint8_t b[UUID_LEN]);
 /* The same, as 16 bytes (network order). */
 int uuid_v7_bytes(crypto_rng *rng, uint64_t unix_ms, uint8_t out[UUID_LEN], char *err);
 /* Canonical text of 16 bytes into out. Cannot fail. */

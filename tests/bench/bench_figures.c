@@ -20,6 +20,7 @@
 #include "report.h"
 #include "store.h"
 #include "timeutil.h"
+#include "uuid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,17 +91,18 @@ static void put_event(store *st, struct kiosk *k, struct event *ev, const char *
 {
     char line[EVENT_LINE_MAX + 1];
     size_t len = 0;
-    uint8_t rnd[10];
-    for (int i = 0; i < 10; i++)
-        rnd[i] = (uint8_t)next();
+    uint8_t b[UUID_LEN];
+    for (int i = 0; i < UUID_LEN; i++)
+        b[i] = (uint8_t)next();
+    uuid_v7_layout((uint64_t)ev->ts_ms, b);
+    uuid_format(b, ev->id);
     snprintf(ev->device, sizeof ev->device, "%s", k->id);
     ev->seq = ++k->seq;
     snprintf(ev->prev, sizeof ev->prev, "%s", k->head);
     snprintf(ev->boot, sizeof ev->boot, "3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3");
     k->mono += 1000;
     ev->mono_ms = k->mono;
-    if (event_make_id(ev->ts_ms, rnd, ev->id) != RC_OK ||
-        event_serialise(ev, line, sizeof line, &len, err) != RC_OK)
+    if (event_serialise(ev, line, sizeof line, &len, err) != RC_OK)
         die("making an event", err);
     char hash[EVENT_HEX_LEN + 1];
     event_hash_hex(line, len, hash);

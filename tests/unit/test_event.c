@@ -692,8 +692,7 @@ static void random_events_agree_with_cjson(void **state)
         uint8_t b[UUID_LEN];
         for (int i = 0; i < UUID_LEN; i++)
             b[i] = (uint8_t)rnd();
-        b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */
-        b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* variant 10 */
+        uuid_v7_layout((uint64_t)rnd_in(0, TS_MAX_MS), b);
         uuid_format(b, ev.id);
         snprintf(ev.device, sizeof ev.device, "dev-%d", (int)rnd_in(0, 99999));
         ev.seq = rnd_in(1, EVENT_INT_MAX);

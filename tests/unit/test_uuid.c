@@ -184,12 +184,28 @@ static void python_agrees(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* uuid_v7_layout over the random bits of RFC 9562 appendix A.6 gives its example UUID. */
+static void layout_matches_rfc9562(void **state)
+{
+    (void)state;
+    uint8_t b[UUID_LEN] = {0,    0,    0,    0,    0,    0,    0x0c, 0xc3,
+                           0x18, 0xc4, 0xdc, 0x0c, 0x0c, 0x07, 0x39, 0x8f};
+    char id[UUID_STR_LEN + 1];
+    uuid_v7_layout(UINT64_C(0x017F22E279B0), b);
+    uuid_format(b, id);
+    assert_string_equal(id, "017f22e2-79b0-7cc3-98c4-dc0c0c07398f");
+    memset(b, 0xff, sizeof b);
+    uuid_v7_layout(0, b);
+    uuid_format(b, id);
+    assert_string_equal(id, "00000000-0000-7fff-bfff-ffffffffffff");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rfc9562_example),  cmocka_unit_test(refuses_non_canonical_text),
         cmocka_unit_test(timestamp_limits), cmocka_unit_test(layout_and_uniqueness),
-        cmocka_unit_test(python_agrees),
+        cmocka_unit_test(python_agrees),    cmocka_unit_test(layout_matches_rfc9562),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
