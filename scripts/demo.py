@@ -261,8 +261,8 @@ class Demo:
     def recordings(self):
         d = os.path.join(self.work, "kiosk", "rec")
         os.makedirs(d, exist_ok=True)
-        # The morning has a ten-minute gap (10:30-10:40) between two files.
-        spans = [(at(8, 58), at(10, 30)), (at(10, 40), at(12, 1)), (at(13, 59), at(17, 2))]
+        # The morning has a twenty-minute gap (10:30-10:50) between two files.
+        spans = [(at(8, 58), at(10, 30)), (at(10, 50), at(12, 1)), (at(13, 59), at(17, 2))]
         for k, (a, b) in enumerate(spans):
             path = os.path.join(d, "cam-101-%d.mp4" % k)
             with open(path, "wb") as f:
@@ -270,7 +270,7 @@ class Demo:
             self.agent_cmd(self.configs["kiosk"], "record", "add", "--camera", "cam-101",
                            "--class", CLASS_ID, "--file", path, "--start", iso(a), "--end", iso(b),
                            when=b + dt.timedelta(minutes=1))
-        say("  3 recordings added (a 10-minute gap in the morning)")
+        say("  3 recordings added (a 20-minute gap in the morning)")
 
     def online_and_assessments(self):
         online = []
@@ -317,6 +317,14 @@ class Demo:
                      "--out", os.path.join(out, "attendance.%s" % fmt))
         say("")
         say("Reports: %s/attendance.json, attendance.csv, attendance.xlsx" % out)
+        say("The collector's database is %s/server.db; the kiosks' outboxes are under %s/kiosk "
+            "and %s/mobile." % (self.work, self.work, self.work))
+        say("")
+        say("About two of the findings: the demo runs each sign-in as a one-shot command at its\n"
+            "moment of the day (libfaketime), without the kiosk daemon, so the collector sees no\n"
+            "heartbeats and rightly reports the kiosks silent during the sessions; and gpsfake\n"
+            "replays the track with today's GNSS time, which the collector rightly reports as a\n"
+            "disagreement with the kiosks' clocks set to the teaching day.")
 
     def main(self):
         t0 = time.time()
