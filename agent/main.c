@@ -18,19 +18,19 @@ struct command {
 
 static const struct command commands[] = {
     {"init", cmd_init, "set this machine up as a kiosk from a firmware profile"},
+    {"enroll", cmd_enroll, "register this kiosk with the collector (--token TOKEN)"},
     {"signin", cmd_signin, "record a trainee's located sign-in"},
     {"signout", cmd_signin, "record a trainee's located sign-out"},
     {"record", cmd_record, "record start|stop|add: classroom recording metadata"},
+    {"sync", cmd_sync, "upload pending events as signed batches"},
     {"run", cmd_run, "the daemon: gpsd watch, heartbeats, sync, recordings, control socket"},
     {"status", cmd_status, "queue, last sync, GNSS state, chain head, clock skew"},
     {"verify", cmd_verify, "check the local hash chain end to end"},
-    {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
-    {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
+    {"export", cmd_export, "write pending events as signed batches to a file (USB)"},
     {"fence", cmd_fence, "check a point against a fence, convert datums"},
     {"gnss", cmd_gnss, "watch gpsd and print fixes and quality findings"},
-    {"enroll", cmd_enroll, "register this kiosk with the collector (--token TOKEN)"},
-    {"sync", cmd_sync, "upload pending events as signed batches"},
-    {"export", cmd_export, "write pending events as signed batches to a file (USB)"},
+    {"check-config", cmd_check_config, "validate the config (or --profile FILE) and exit"},
+    {"profile-doc", cmd_profile_doc, "print the firmware-profile key reference (markdown)"},
     {NULL, NULL, NULL},
 };
 
