@@ -21,6 +21,7 @@
 
 enum {
     SQLITE_BUSY_TIMEOUT_MS = 10000,
+    SQLITE_CHECKPOINT_PAGES = 1000, /* WAL size that calls for a checkpoint (SQLite's default) */
 };
 
 /* Statements of the hot paths (authentication, ingest), prepared on a connection's first use
@@ -45,6 +46,7 @@ struct store_sqlite {
     sqlite3 *db;
     bool writing;                   /* holds write_lock (between begin and commit/rollback) */
     sqlite3_stmt *stmt[STMT_COUNT]; /* cached statements, NULL until first used */
+    int wal_frames; /* STORE_OPEN_MANUAL_CHECKPOINT: WAL frames after the last commit */
 };
 
 /* Writers of one process queue on this mutex before BEGIN IMMEDIATE. Without it, pooled
@@ -242,6 +244,16 @@ static void sqlite_close(store *st)
     free(s);
 }
 
+/* Replaces SQLite's auto-checkpoint hook on a manual-checkpoint connection: remembers the
+ * WAL's size after each commit for sqlite_checkpoint. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((struct store_sqlite *)arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
+
 static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
 {
     int rc = RC_OK;
@@ -272,6 +284,8 @@ static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
               err, path);
     if (rc != RC_OK)
         goto out;
+    if (flags & STORE_OPEN_MANUAL_CHECKPOINT)
+        sqlite3_wal_hook(s->db, wal_hook, s);
     *out = &s->base;
     return RC_OK;
 out:
@@ -411,6 +425,21 @@ static int sqlite_savepoint(store *st, const char *verb, const char *name, char 
     char sql[64];
     snprintf(sql, sizeof sql, "%s %s", verb, name); /* name is [a-z_]{1,32} (store.c) */
     return exec(sq(st)->db, sql, err, verb);
+}
+
+static int sqlite_checkpoint(store *st, bool *done, char *err)
+{
+    struct store_sqlite *s = sq(st);
+    *done = false;
+    if (s->wal_frames < SQLITE_CHECKPOINT_PAGES)
+        return RC_OK;
+    s->wal_frames = 0; /* the next commit reports the WAL's size again */
+    /* PASSIVE, as auto-checkpoint: copies what no reader still needs, never waits. */
+    int code = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (code != SQLITE_OK && code != SQLITE_BUSY)
+        return db_fail(s->db, err, "checkpoint");
+    *done = true;
+    return RC_OK;
 }
 
 static int sqlite_token_insert(store *st, const struct store_token *t, char *err)
@@ -1017,6 +1046,7 @@ const struct store_ops store_sqlite_ops = {
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .savepoint = sqlite_savepoint,
+    .checkpoint = sqlite_checkpoint,
     .token_insert = sqlite_token_insert,
     .token_lookup = sqlite_token_lookup,
     .device_count_seen = sqlite_device_count_seen,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* SHA-256("abc") (FIPS 180-2 appendix B.1) and ("") as stand-in token hashes. */
@@ -414,6 +415,56 @@ static void repeated_ingest_statements_start_clean(void **state)
     store_close(st);
 }
 
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* With STORE_OPEN_MANUAL_CHECKPOINT commits leave the WAL alone (it grows past SQLite's
+ * 1000-page auto-checkpoint) until store_checkpoint copies it into the database file. */
+static void manual_checkpoint_moves_the_wal(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN], wal[200], raw[64];
+    bool done = true;
+    static char big[3000];
+    memset(big, 'x', sizeof big);
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    store_close(st);
+    raw_exec(f->path, "INSERT INTO institutions VALUES ('INST-0001', '120103', zeroblob(32), 1);"
+                      "INSERT INTO devices(id, institution, public_key_pem, enrolled_at) "
+                      "VALUES ('K-01', 'INST-0001', 'pem', 1000);");
+    assert_int_equal(store_open(f->url, STORE_OPEN_MANUAL_CHECKPOINT, &st, err), RC_OK);
+    assert_int_equal(store_checkpoint(st, &done, err), RC_OK);
+    assert_false(done); /* nothing written yet */
+    long long db_before = file_size(f->path);
+    for (int64_t seq = 1; seq <= 1500; seq++) {
+        if (seq % 500 == 1)
+            assert_int_equal(store_begin(st, err), RC_OK);
+        struct store_event e = full_event(seq, raw, sizeof raw);
+        e.raw = big;
+        e.raw_len = sizeof big;
+        assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+        if (seq % 500 == 0) {
+            assert_int_equal(store_checkpoint(st, &done, err), RC_STATE); /* in a transaction */
+            assert_int_equal(store_commit(st, err), RC_OK);
+        }
+    }
+    /* 4.5 MB in the WAL, over 1000 pages of 4 KiB: no commit checkpointed. */
+    assert_true(file_size(wal) > 1000LL * 4096);
+    assert_int_equal(file_size(f->path), db_before);
+    assert_int_equal(store_checkpoint(st, &done, err), RC_OK);
+    assert_true(done);
+    assert_true(file_size(f->path) >= db_before + 1500LL * 3000);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE length(raw) = 3000"),
+                     1500);
+    store_close(st);
+}
+
 struct walk {
     char ids[4][STORE_ID_MAX + 1];
     int64_t heads[4];
@@ -531,6 +582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(devices_are_listed_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(pool_serves_concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(repeated_ingest_statements_start_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(manual_checkpoint_moves_the_wal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
