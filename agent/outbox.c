@@ -399,6 +399,23 @@ out:
     return rc;
 }
 
+int outbox_seqs(outbox *ob, int64_t *head_seq, int64_t *ack_seq, char *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(ob->db, "SELECT head_seq, ack_seq FROM chain", -1, &q, NULL) !=
+            SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_fail(ob, err, "reading the chain head");
+        goto out;
+    }
+    *head_seq = sqlite3_column_int64(q, 0);
+    *ack_seq = sqlite3_column_int64(q, 1);
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int outbox_pending(outbox *ob, int64_t after_seq, size_t max_events, size_t max_bytes,
                    outbox_line_fn fn, void *ctx, size_t *visited, char *err)
 {

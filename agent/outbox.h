@@ -61,6 +61,9 @@ struct outbox_stats {
 
 /* Fills *st. Returns 0 or RC_DB. */
 int outbox_stats(outbox *ob, struct outbox_stats *st, char *err);
+/* The chain's head seq and acknowledged seq only: unlike outbox_stats it reads one row, not
+ * the pending events (what a sync checks after every batch). Returns 0 or RC_DB. */
+int outbox_seqs(outbox *ob, int64_t *head_seq, int64_t *ack_seq, char *err);
 
 /* Called for each pending event in seq order; return non-zero to stop early (that value is
  * returned by outbox_pending). line is valid only during the call. */

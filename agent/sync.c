@@ -36,6 +36,9 @@ enum {
     INT_TEXT_LEN = 32,
     JSON_INT_MAX_DIGITS = 16, /* 2^53 - 1 has 16 digits */
     HEADER_LEN = 64 + SYNC_TOKEN_MAX,
+    /* zlib level for batch bodies: on NDJSON events level 1 deflates about 3x faster than the
+     * default 6 for about 13 % more bytes (docs/PERFORMANCE.md, "Pipe"). */
+    SYNC_GZIP_LEVEL = 1,
 };
 
 /* ---- pure pieces ------------------------------------------------------------------------- */
@@ -188,8 +191,7 @@ int sync_gzip(const void *in, size_t len, unsigned char **out, size_t *outlen, c
         return rc_fail(err, RC_LIMIT, "sync: a batch of %zu bytes is too large to compress", len);
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK)
+    if (deflateInit2(&zs, SYNC_GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return rc_fail(err, RC_NOMEM, "sync: zlib: %s", zs.msg ? zs.msg : "cannot initialise");
     int rc = RC_OK;
     uLong bound = deflateBound(&zs, (uLong)len);
@@ -656,7 +658,7 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
                   char *err)
 {
     struct sync_state old, st;
-    struct outbox_stats stats;
+    int64_t head_seq = 0, ack_seq = 0; /* the outbox's chain, re-read when needed */
     struct sync_batch b = {0};
     struct sync_reply *x = NULL;
     CURL *h = NULL;
@@ -674,10 +676,10 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
     res->outcome = SYNC_OUT_RETRY; /* until the pass ends */
     if (!k->ob || !k->key)
         return rc_fail(err, RC_STATE, "sync needs the outbox and the device key open");
-    if ((rc = outbox_stats(k->ob, &stats, err)) != RC_OK)
+    if ((rc = outbox_seqs(k->ob, &head_seq, &ack_seq, err)) != RC_OK)
         return rc;
-    res->ack_seq = stats.ack_seq;
-    res->pending = stats.head_seq - stats.ack_seq;
+    res->ack_seq = ack_seq;
+    res->pending = head_seq - ack_seq;
     if ((rc = sync_state_load(k->ob, &old, err)) != RC_OK)
         return rc;
     st = old;
@@ -692,7 +694,7 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
     if ((rc = sync_curl_new(&k->cfg, &h, err)) != RC_OK)
         goto out;
 
-    after = stats.ack_seq;
+    after = ack_seq;
     const int64_t started = ts_mono_ms();
     for (;;) {
         if (opt->stop && *opt->stop) {
@@ -746,9 +748,9 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
         outcome = sync_classify(x->code, &ans, b.first_seq, b.last_seq);
         if (outcome == SYNC_OUT_ACK) {
             int64_t ack = ans.ack_seq;
-            if ((rc = outbox_stats(k->ob, &stats, err)) != RC_OK)
+            if ((rc = outbox_seqs(k->ob, &head_seq, &ack_seq, err)) != RC_OK)
                 goto out;
-            if (ack > stats.head_seq) {
+            if (ack > head_seq) {
                 /* The server holds more of this device's chain than the kiosk made. */
                 if ((rc = outbox_ack(k->ob, b.last_seq, err)) != RC_OK)
                     goto out;
@@ -757,7 +759,7 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
                 snprintf(msg, sizeof msg,
                          "the server's chain for this device reaches seq %lld, "
                          "beyond this kiosk's head %lld: is another kiosk using device id %s?",
-                         (long long)ack, (long long)stats.head_seq, k->cfg.device_id);
+                         (long long)ack, (long long)head_seq, k->cfg.device_id);
                 outcome = SYNC_OUT_STOP;
                 rc = rc_fail(err, RC_CONFLICT, "%s", msg);
                 break;
@@ -777,23 +779,23 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
         }
         if (outcome == SYNC_OUT_RESUME) {
             int64_t want = ans.expected_seq - 1;
-            if ((rc = outbox_stats(k->ob, &stats, err)) != RC_OK)
+            if ((rc = outbox_seqs(k->ob, &head_seq, &ack_seq, err)) != RC_OK)
                 goto out;
-            if (want > stats.head_seq || ++resumes > SYNC_RESUME_MAX) {
+            if (want > head_seq || ++resumes > SYNC_RESUME_MAX) {
                 snprintf(msg, sizeof msg,
-                         want > stats.head_seq
+                         want > head_seq
                              ? "the server expects seq %lld, beyond this kiosk's head %lld"
                              : "the server keeps asking for seq %lld (head %lld): giving up",
-                         (long long)ans.expected_seq, (long long)stats.head_seq);
+                         (long long)ans.expected_seq, (long long)head_seq);
                 outcome = SYNC_OUT_STOP;
                 rc = rc_fail(err, RC_CONFLICT, "%s", msg);
                 break;
             }
-            if (want < stats.ack_seq)
+            if (want < ack_seq)
                 log_msg(LOG_LVL_WARN,
                         "sync: the server expects seq %lld although it acknowledged up to %lld; "
                         "sending again from there",
-                        (long long)ans.expected_seq, (long long)stats.ack_seq);
+                        (long long)ans.expected_seq, (long long)ack_seq);
             after = want;
             continue;
         }
@@ -842,9 +844,9 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
             rc = rc_fail(err, src, "%s", serr);
     }
 out:
-    if (outbox_stats(k->ob, &stats, NULL) == RC_OK) {
-        res->ack_seq = stats.ack_seq;
-        res->pending = stats.head_seq - stats.ack_seq;
+    if (outbox_seqs(k->ob, &head_seq, &ack_seq, NULL) == RC_OK) {
+        res->ack_seq = ack_seq;
+        res->pending = head_seq - ack_seq;
     }
     /* A pass cut short locally (stop, database, not enrolled) is not a success either. */
     res->outcome = rc != RC_OK && outcome == SYNC_OUT_ACK ? SYNC_OUT_RETRY : outcome;

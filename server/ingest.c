@@ -620,6 +620,22 @@ static double ms_between(const struct timespec *a, const struct timespec *b)
     return (double)(b->tv_sec - a->tv_sec) * 1e3 + (double)(b->tv_nsec - a->tv_nsec) / 1e6;
 }
 
+/* Moves the WAL into the database when it has grown (store_checkpoint); a failure is
+ * logged, not fatal: the WAL keeps the data and the next group tries again. */
+static void checkpoint(store *st)
+{
+    char err[ERR_LEN];
+    bool done = false;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = store_checkpoint(st, &done, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc != RC_OK)
+        log_msg(LOG_LVL_WARN, "ingest: %s", err);
+    else if (done)
+        log_msg(LOG_LVL_DEBUG, "ingest checkpoint: %.1f ms", ms_between(&t0, &t1));
+}
+
 static void *writer_main(void *arg)
 {
     struct ingest_writer *w = arg;
@@ -667,6 +683,10 @@ static void *writer_main(void *arg)
             jb->done = true;
         }
         pthread_cond_broadcast(&w->done);
+        /* Now that nobody waits for this group: the checkpoint the commit did not do. */
+        pthread_mutex_unlock(&w->lock);
+        checkpoint(w->st);
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -678,7 +698,7 @@ int ingest_writer_start(const char *db_url, ingest_writer **out, char *err)
     struct ingest_writer *w = calloc(1, sizeof *w);
     if (!w)
         return rc_fail(err, RC_NOMEM, "out of memory");
-    int rc = store_open(db_url, 0, &w->st, err);
+    int rc = store_open(db_url, STORE_OPEN_MANUAL_CHECKPOINT, &w->st, err);
     if (rc != RC_OK) {
         free(w);
         return rc;

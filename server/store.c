@@ -145,6 +145,19 @@ int store_release(store *st, const char *name, char *err)
     return savepoint_op(st, "RELEASE", name, err);
 }
 
+int store_checkpoint(store *st, bool *done, char *err)
+{
+    bool ran = false;
+    int rc = RC_OK;
+    if (st->in_tx)
+        return rc_fail(err, RC_STATE, "checkpoint inside a transaction");
+    if (st->ops->checkpoint)
+        rc = st->ops->checkpoint(st, &ran, err);
+    if (done)
+        *done = ran;
+    return rc;
+}
+
 int store_token_insert(store *st, const struct store_token *t, char *err)
 {
     if (!st->ops->token_insert)

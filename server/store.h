@@ -42,6 +42,9 @@ enum {
 /* Flags for store_open. */
 enum {
     STORE_OPEN_CREATE = 1, /* create the database if it does not exist (migrate does) */
+    /* Commits never move the log into the database (SQLite: no WAL auto-checkpoint); the
+     * caller does it with store_checkpoint at a moment when nobody waits for it. */
+    STORE_OPEN_MANUAL_CHECKPOINT = 2,
 };
 
 /* What a device's latest uploads said about its health; has_* false when never reported. */
@@ -116,6 +119,12 @@ void store_rollback(store *st);
 int store_savepoint(store *st, const char *name, char *err);
 int store_rollback_to(store *st, const char *name, char *err);
 int store_release(store *st, const char *name, char *err);
+
+/* Outside a transaction: moves committed data from the back-end's log into the database when
+ * the log has grown past the back-end's threshold (SQLite: a PASSIVE WAL checkpoint once the
+ * WAL holds 1000 pages, as auto-checkpoint would), else does nothing. *done (may be NULL)
+ * tells whether it ran. For connections opened with STORE_OPEN_MANUAL_CHECKPOINT. */
+int store_checkpoint(store *st, bool *done, char *err);
 
 /* Stores a token (t->hash, name, role, created_at_ms; id is ignored). RC_CONFLICT when the
  * name or hash is taken. */

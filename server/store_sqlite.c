@@ -23,12 +23,32 @@
 
 enum {
     SQLITE_BUSY_TIMEOUT_MS = 10000,
+    SQLITE_CHECKPOINT_PAGES = 1000, /* WAL size that calls for a checkpoint (SQLite's default) */
+};
+
+/* Statements of the hot paths (authentication, ingest), prepared on a connection's first use
+ * and kept until it closes: parsing SQL costs more than running these statements. A cached
+ * statement is reset and its bindings cleared after every use (cached_done), so it never
+ * holds a read transaction open nor points at a caller's strings. */
+enum stmt_id {
+    STMT_TOKEN_LOOKUP,
+    STMT_ENROLMENT_GET,
+    STMT_HEAD_GET,
+    STMT_HEAD_ADVANCE,
+    STMT_EVENT_INSERT,
+    STMT_EVENT_RAW,
+    STMT_DEVICE_SEEN,
+    STMT_FINDING_INSERT,
+    STMT_FENCE_CURRENT,
+    STMT_COUNT
 };
 
 struct store_sqlite {
     struct store base; /* first: store.c sees only this */
     sqlite3 *db;
-    bool writing; /* holds write_lock (between begin and commit/rollback) */
+    bool writing;                   /* holds write_lock (between begin and commit/rollback) */
+    sqlite3_stmt *stmt[STMT_COUNT]; /* cached statements, NULL until first used */
+    int wal_frames; /* STORE_OPEN_MANUAL_CHECKPOINT: WAL frames after the last commit */
 };
 
 /* Writers of one process queue on this mutex before BEGIN IMMEDIATE. Without it, pooled
@@ -332,12 +352,42 @@ static void write_unlock(struct store_sqlite *s)
     }
 }
 
+/* The cached statement id, prepared from sql on its first use, into *q. */
+static int cached(struct store_sqlite *s, enum stmt_id id, const char *sql, sqlite3_stmt **q,
+                  char *err, const char *what)
+{
+    if (!s->stmt[id] && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
+                                           NULL) != SQLITE_OK)
+        return db_fail(s->db, err, what);
+    *q = s->stmt[id];
+    return RC_OK;
+}
+
+/* Ends a use of a cached statement: reset, bindings cleared (unbound parameters are NULL). */
+static void cached_done(sqlite3_stmt *q)
+{
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+}
+
 static void sqlite_close(store *st)
 {
     struct store_sqlite *s = sq(st);
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
     sqlite3_close_v2(s->db); /* rolls back an open transaction */
     write_unlock(s);
     free(s);
+}
+
+/* Replaces SQLite's auto-checkpoint hook on a manual-checkpoint connection: remembers the
+ * WAL's size after each commit for sqlite_checkpoint. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)db;
+    (void)name;
+    ((struct store_sqlite *)arg)->wal_frames = frames;
+    return SQLITE_OK;
 }
 
 static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
@@ -370,6 +420,8 @@ static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
               err, path);
     if (rc != RC_OK)
         goto out;
+    if (flags & STORE_OPEN_MANUAL_CHECKPOINT)
+        sqlite3_wal_hook(s->db, wal_hook, s);
     *out = &s->base;
     return RC_OK;
 out:
@@ -511,6 +563,21 @@ static int sqlite_savepoint(store *st, const char *verb, const char *name, char 
     return exec(sq(st)->db, sql, err, verb);
 }
 
+static int sqlite_checkpoint(store *st, bool *done, char *err)
+{
+    struct store_sqlite *s = sq(st);
+    *done = false;
+    if (s->wal_frames < SQLITE_CHECKPOINT_PAGES)
+        return RC_OK;
+    s->wal_frames = 0; /* the next commit reports the WAL's size again */
+    /* PASSIVE, as auto-checkpoint: copies what no reader still needs, never waits. */
+    int code = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (code != SQLITE_OK && code != SQLITE_BUSY)
+        return db_fail(s->db, err, "checkpoint");
+    *done = true;
+    return RC_OK;
+}
+
 static int sqlite_token_insert(store *st, const struct store_token *t, char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -557,11 +624,12 @@ static int sqlite_token_lookup(store *st, const char *hash_hex, struct store_tok
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, hash, name, role, created_at FROM tokens "
-                           "WHERE hash = ?1 AND revoked_at IS NULL",
-                           -1, &q, NULL) != SQLITE_OK)
-        return db_fail(db, err, "looking up a token");
+    rc = cached(sq(st), STMT_TOKEN_LOOKUP,
+                "SELECT id, hash, name, role, created_at FROM tokens "
+                "WHERE hash = ?1 AND revoked_at IS NULL",
+                &q, err, "looking up a token");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, hash_hex, -1, SQLITE_STATIC);
     int step = sqlite3_step(q);
     if (step == SQLITE_DONE) {
@@ -579,7 +647,7 @@ static int sqlite_token_lookup(store *st, const char *hash_hex, struct store_tok
         goto out;
     out->created_at_ms = sqlite3_column_int64(q, 4);
 out:
-    sqlite3_finalize(q);
+    cached_done(q);
     return rc;
 }
 
@@ -656,7 +724,7 @@ static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s)
         sqlite3_bind_null(q, i);
 }
 
-/* Runs a statement that returns no rows; what names it in errors. */
+/* Runs a statement that returns no rows, then finalizes it; what names it in errors. */
 static int step_done(sqlite3 *db, sqlite3_stmt *q, char *err, const char *what)
 {
     int rc = RC_OK;
@@ -666,18 +734,29 @@ static int step_done(sqlite3 *db, sqlite3_stmt *q, char *err, const char *what)
     return rc;
 }
 
+/* Runs a cached statement that returns no rows, then ends its use (cached_done). */
+static int step_cached(sqlite3 *db, sqlite3_stmt *q, char *err, const char *what)
+{
+    int rc = RC_OK;
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_fail(db, err, what); /* before the reset, which keeps the message anyway */
+    cached_done(q);
+    return rc;
+}
+
 static int sqlite_enrolment_get(store *st, const char *id, struct store_enrolment *out, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, institution, public_key_pem, coalesce(profile, ''), "
-                           "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at "
-                           "FROM devices WHERE id = ?1",
-                           -1, &q, NULL) != SQLITE_OK)
-        return db_fail(db, err, "reading a device");
+    rc = cached(sq(st), STMT_ENROLMENT_GET,
+                "SELECT id, institution, public_key_pem, coalesce(profile, ''), "
+                "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at "
+                "FROM devices WHERE id = ?1",
+                &q, err, "reading a device");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int step = sqlite3_step(q);
     if (step == SQLITE_DONE) {
@@ -697,7 +776,7 @@ static int sqlite_enrolment_get(store *st, const char *id, struct store_enrolmen
     out->assumed_eph_m = sqlite3_column_double(q, 5);
     out->enrolled_at_ms = sqlite3_column_int64(q, 6);
 out:
-    sqlite3_finalize(q);
+    cached_done(q);
     return rc;
 }
 
@@ -793,9 +872,10 @@ static int sqlite_head_get(store *st, const char *device, struct store_head *out
     out->seq = 0;
     memset(out->hash, '0', STORE_HASH_HEX_LEN);
     out->hash[STORE_HASH_HEX_LEN] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM chain_heads WHERE device = ?1", -1, &q,
-                           NULL) != SQLITE_OK)
-        return db_fail(db, err, "reading a chain head");
+    rc = cached(sq(st), STMT_HEAD_GET, "SELECT seq, hash FROM chain_heads WHERE device = ?1", &q,
+                err, "reading a chain head");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
     int step = sqlite3_step(q);
     if (step == SQLITE_ROW) {
@@ -806,7 +886,7 @@ static int sqlite_head_get(store *st, const char *device, struct store_head *out
     } else if (step != SQLITE_DONE) {
         rc = db_fail(db, err, "reading a chain head");
     }
-    sqlite3_finalize(q);
+    cached_done(q);
     return rc;
 }
 
@@ -816,18 +896,19 @@ static int sqlite_head_advance(store *st, const char *device, int64_t seq, const
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     /* The WHERE makes a backwards move change nothing, which is then reported. */
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO chain_heads(device, seq, hash, updated_at) "
-                           "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(device) DO UPDATE SET "
-                           "seq = excluded.seq, hash = excluded.hash, "
-                           "updated_at = excluded.updated_at WHERE excluded.seq > chain_heads.seq",
-                           -1, &q, NULL) != SQLITE_OK)
-        return db_fail(db, err, "advancing a chain head");
+    int rc = cached(sq(st), STMT_HEAD_ADVANCE,
+                    "INSERT INTO chain_heads(device, seq, hash, updated_at) "
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(device) DO UPDATE SET "
+                    "seq = excluded.seq, hash = excluded.hash, "
+                    "updated_at = excluded.updated_at WHERE excluded.seq > chain_heads.seq",
+                    &q, err, "advancing a chain head");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, seq);
     sqlite3_bind_text(q, 3, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 4, now_ms);
-    int rc = step_done(db, q, err, "advancing a chain head");
+    rc = step_cached(db, q, err, "advancing a chain head");
     if (rc == RC_OK && sqlite3_changes(db) != 1)
         rc = rc_fail(err, RC_CONFLICT, "chain head of '%s' is at or beyond seq %lld already",
                      device, (long long)seq);
@@ -838,17 +919,18 @@ static int sqlite_event_insert(store *st, const struct store_event *e, char *err
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(
-            db,
-            "INSERT INTO events(device, seq, event_id, raw, hash, prev, type, ts, trainee, "
-            "trainee_masked, class, session, verdict, server_verdict, distance_m, fence, "
-            "received_at, boot, mono_ms, fix_lat, fix_lon, fix_eph, fix_mode, fix_time, "
-            "fix_source, server_distance_m, server_fence_version, camera, file, start_ts, "
-            "end_ts, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-            "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, "
-            "?31, ?32)",
-            -1, &q, NULL) != SQLITE_OK)
-        return db_fail(db, err, "storing an event");
+    int rc =
+        cached(sq(st), STMT_EVENT_INSERT,
+               "INSERT INTO events(device, seq, event_id, raw, hash, prev, type, ts, trainee, "
+               "trainee_masked, class, session, verdict, server_verdict, distance_m, fence, "
+               "received_at, boot, mono_ms, fix_lat, fix_lon, fix_eph, fix_mode, fix_time, "
+               "fix_source, server_distance_m, server_fence_version, camera, file, start_ts, "
+               "end_ts, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+               "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, "
+               "?31, ?32)",
+               &q, err, "storing an event");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, e->device, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, e->seq);
     sqlite3_bind_text(q, 3, e->event_id, -1, SQLITE_STATIC);
@@ -890,7 +972,7 @@ static int sqlite_event_insert(store *st, const struct store_event *e, char *err
     if (e->has_end)
         sqlite3_bind_int64(q, 31, e->end_ms);
     bind_text_or_null(q, 32, e->kind);
-    int rc = step_done(db, q, err, "storing an event");
+    rc = step_cached(db, q, err, "storing an event");
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already", (long long)e->seq,
                      e->device);
@@ -903,9 +985,10 @@ static int sqlite_event_raw(store *st, const char *device, int64_t seq, char *bu
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
-    if (sqlite3_prepare_v2(db, "SELECT raw FROM events WHERE device = ?1 AND seq = ?2", -1, &q,
-                           NULL) != SQLITE_OK)
-        return db_fail(db, err, "reading an event");
+    rc = cached(sq(st), STMT_EVENT_RAW, "SELECT raw FROM events WHERE device = ?1 AND seq = ?2", &q,
+                err, "reading an event");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, seq);
     int step = sqlite3_step(q);
@@ -929,7 +1012,7 @@ static int sqlite_event_raw(store *st, const char *device, int64_t seq, char *bu
     buf[n] = '\0';
     *len = n;
 out:
-    sqlite3_finalize(q);
+    cached_done(q);
     return rc;
 }
 
@@ -938,16 +1021,17 @@ static int sqlite_device_seen(store *st, const char *device, const struct store_
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE devices SET last_seen_at = ?2, "
-                           "status_queue = CASE WHEN ?3 THEN ?4 ELSE status_queue END, "
-                           "status_skew_ms = CASE WHEN ?5 THEN ?6 ELSE status_skew_ms END, "
-                           "status_gnss = coalesce(?7, status_gnss), "
-                           "status_fix_mode = CASE WHEN ?8 THEN ?9 ELSE status_fix_mode END, "
-                           "status_fix_ts = CASE WHEN ?8 THEN ?10 ELSE status_fix_ts END "
-                           "WHERE id = ?1",
-                           -1, &q, NULL) != SQLITE_OK)
-        return db_fail(db, err, "updating a device");
+    int rc = cached(sq(st), STMT_DEVICE_SEEN,
+                    "UPDATE devices SET last_seen_at = ?2, "
+                    "status_queue = CASE WHEN ?3 THEN ?4 ELSE status_queue END, "
+                    "status_skew_ms = CASE WHEN ?5 THEN ?6 ELSE status_skew_ms END, "
+                    "status_gnss = coalesce(?7, status_gnss), "
+                    "status_fix_mode = CASE WHEN ?8 THEN ?9 ELSE status_fix_mode END, "
+                    "status_fix_ts = CASE WHEN ?8 THEN ?10 ELSE status_fix_ts END "
+                    "WHERE id = ?1",
+                    &q, err, "updating a device");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, now_ms);
     sqlite3_bind_int(q, 3, s->has_queue);
@@ -958,7 +1042,7 @@ static int sqlite_device_seen(store *st, const char *device, const struct store_
     sqlite3_bind_int(q, 8, s->has_fix);
     sqlite3_bind_int(q, 9, s->fix_mode);
     sqlite3_bind_int64(q, 10, s->fix_ts_ms);
-    int rc = step_done(db, q, err, "updating a device");
+    rc = step_cached(db, q, err, "updating a device");
     if (rc == RC_OK && sqlite3_changes(db) != 1)
         rc = rc_fail(err, RC_NOTFOUND, "device '%s' is not enrolled", device);
     return rc;
@@ -968,12 +1052,13 @@ static int sqlite_finding_insert(store *st, const struct store_finding *f, char 
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO findings(kind, severity, device, seq, institution, class, "
-                           "trainee, detail, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                           "substr(?8, 1, ?10), ?9)",
-                           -1, &q, NULL) != SQLITE_OK)
-        return db_fail(db, err, "recording a finding");
+    int rc = cached(sq(st), STMT_FINDING_INSERT,
+                    "INSERT INTO findings(kind, severity, device, seq, institution, class, "
+                    "trainee, detail, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                    "substr(?8, 1, ?10), ?9)",
+                    &q, err, "recording a finding");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, f->kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, f->severity, -1, SQLITE_STATIC);
     bind_text_or_null(q, 3, f->device);
@@ -985,7 +1070,7 @@ static int sqlite_finding_insert(store *st, const struct store_finding *f, char 
     sqlite3_bind_text(q, 8, f->detail ? f->detail : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 9, f->created_at_ms);
     sqlite3_bind_int(q, 10, STORE_DETAIL_MAX);
-    return step_done(db, q, err, "recording a finding");
+    return step_cached(db, q, err, "recording a finding");
 }
 
 static int sqlite_fence_current(store *st, const char *id, struct store_fence *out, char *err)
@@ -994,11 +1079,12 @@ static int sqlite_fence_current(store *st, const char *id, struct store_fence *o
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, version, geojson, sha256, created_at FROM fences "
-                           "WHERE id = ?1 AND superseded_at IS NULL",
-                           -1, &q, NULL) != SQLITE_OK)
-        return db_fail(db, err, "reading a fence");
+    rc = cached(sq(st), STMT_FENCE_CURRENT,
+                "SELECT id, version, geojson, sha256, created_at FROM fences "
+                "WHERE id = ?1 AND superseded_at IS NULL",
+                &q, err, "reading a fence");
+    if (rc != RC_OK)
+        return rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int step = sqlite3_step(q);
     if (step == SQLITE_DONE) {
@@ -1025,7 +1111,7 @@ static int sqlite_fence_current(store *st, const char *id, struct store_fence *o
         memcpy(out->geojson, text, n);
     out->geojson[n] = '\0';
 out:
-    sqlite3_finalize(q);
+    cached_done(q);
     return rc;
 }
 
@@ -1980,6 +2066,7 @@ const struct store_ops store_sqlite_ops = {
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .savepoint = sqlite_savepoint,
+    .checkpoint = sqlite_checkpoint,
     .token_insert = sqlite_token_insert,
     .token_lookup = sqlite_token_lookup,
     .device_count_seen = sqlite_device_count_seen,

@@ -452,6 +452,168 @@ static void openssl_signature_verifies_here(void **state)
     crypto_key_destroy(other);
 }
 
+/* The order n of P-256 (SEC 2 version 2, section 2.4.2; FIPS 186-4 D.1.2.3). */
+static const uint8_t P256_N[32] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+};
+
+/* r and s of a DER signature (SEQUENCE of two INTEGERs, as crypto_key_sign writes it) as
+ * 32-byte big-endian numbers. */
+static void der_split(const uint8_t *der, size_t n, uint8_t r[32], uint8_t s[32])
+{
+    assert_true(n > 6 && der[0] == 0x30 && der[1] == n - 2);
+    size_t at = 2;
+    uint8_t *out[2] = {r, s};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(der[at], 0x02);
+        size_t len = der[at + 1];
+        const uint8_t *v = der + at + 2;
+        while (len > 32) {
+            assert_int_equal(*v, 0);
+            v++;
+            len--;
+        }
+        memset(out[i], 0, 32);
+        memcpy(out[i] + 32 - len, v, len);
+        at += 2 + der[at + 1];
+    }
+    assert_int_equal(at, n);
+}
+
+/* Appends an INTEGER of the 32-byte value v: minimal (pad 1: a 0x00 before a set top bit), or
+ * with pad extra zero bytes in front (pad 2: one too many), or none (pad 0). */
+static size_t put_int(uint8_t *out, const uint8_t v[32], int pad)
+{
+    size_t skip = 0;
+    while (skip < 31 && v[skip] == 0)
+        skip++;
+    size_t zeros = pad == 2 ? 1 + (v[skip] & 0x80 ? 1 : 0) : pad == 1 && (v[skip] & 0x80) ? 1 : 0;
+    size_t len = zeros + 32 - skip;
+    out[0] = 0x02;
+    out[1] = (uint8_t)len;
+    memset(out + 2, 0, zeros);
+    memcpy(out + 2 + zeros, v + skip, 32 - skip);
+    return 2 + len;
+}
+
+/* base64 of SEQUENCE { INTEGER r, INTEGER s, tail } (INTEGER forms as put_int). */
+static void sig_b64(const uint8_t r[32], int rpad, const uint8_t s[32], const uint8_t *tail,
+                    size_t tail_len, char out[CRYPTO_SIG_B64_MAX + 1])
+{
+    uint8_t der[CRYPTO_SIG_DER_MAX + 8];
+    size_t n = 2;
+    n += put_int(der + n, r, rpad);
+    n += put_int(der + n, s, 1);
+    memcpy(der + n, tail, tail_len);
+    n += tail_len;
+    der[0] = 0x30;
+    der[1] = (uint8_t)(n - 2);
+    assert_int_equal(crypto_base64_encode(der, n, out, CRYPTO_SIG_B64_MAX + 1, NULL), RC_OK);
+}
+
+/* out = a - b for 32-byte big-endian numbers, a >= b. */
+static void sub256(const uint8_t a[32], const uint8_t b[32], uint8_t out[32])
+{
+    int borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        int d = a[i] - b[i] - borrow;
+        borrow = d < 0;
+        out[i] = (uint8_t)(d + (borrow ? 256 : 0));
+    }
+}
+
+/* Which encodings of (r, s) verify: both s and n - s (ECDSA does not fix the sign of s; openssl
+ * agrees), INTEGERs with a superfluous or a missing 0x00 (read as unsigned magnitudes), not r or
+ * s outside [1, n - 1]; bytes after s inside the SEQUENCE are refused once the signature is
+ * checked, and a wrong signature stays "does not verify" whatever follows it. */
+static void signature_encodings(void **state)
+{
+    (void)state;
+    char err[ERR_LEN], sig[CRYPTO_SIG_B64_MAX + 1], b64[CRYPTO_SIG_B64_MAX + 1];
+    char pem[CRYPTO_PUBKEY_PEM_MAX];
+    uint8_t hash[CRYPTO_SHA256_LEN], der[CRYPTO_SIG_DER_MAX], r[32], s[32], x[32];
+    size_t n = 0;
+    crypto_key *k = NULL;
+    assert_int_equal(crypto_key_generate(rng, &k, err), RC_OK);
+    /* A message whose r has its top bit set (the canonical r carries a 0x00) and s not, so that
+     * every form below fits the 72 bytes of the longest canonical signature. */
+    for (unsigned i = 0;; i++) {
+        assert_true(i < 64);
+        char msg[32];
+        snprintf(msg, sizeof msg, "encodings %u", i);
+        crypto_sha256(msg, strlen(msg), hash);
+        assert_int_equal(crypto_key_sign(k, rng, hash, sig, err), RC_OK);
+        assert_int_equal(crypto_base64_decode(sig, der, sizeof der, &n, err), RC_OK);
+        der_split(der, n, r, s);
+        if ((r[0] & 0x80) && !(s[0] & 0x80))
+            break;
+    }
+    sig_b64(r, 1, s, NULL, 0, b64);
+    assert_string_equal(b64, sig); /* the helpers rebuild the canonical form */
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_OK);
+
+    /* s and n - s: both verify, here and in openssl. */
+    uint8_t high[32];
+    sub256(P256_N, s, high);
+    sig_b64(r, 1, high, NULL, 0, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_OK);
+    assert_int_equal(crypto_key_public_pem(k, pem, sizeof pem, err), RC_OK);
+    write_file(tmp("enc.pub"), pem, strlen(pem));
+    write_file(tmp("enc.hash"), hash, sizeof hash);
+    uint8_t hder[CRYPTO_SIG_DER_MAX];
+    size_t hn = 0;
+    assert_int_equal(crypto_base64_decode(b64, hder, sizeof hder, &hn, err), RC_OK);
+    write_file(tmp("enc.sig"), hder, hn);
+    assert_int_equal(sh("openssl pkeyutl -verify -pubin -inkey enc.pub -in enc.hash "
+                        "-sigfile enc.sig > /dev/null"),
+                     0);
+
+    /* r with one 0x00 too many, and r without its 0x00 (a negative DER INTEGER). */
+    sig_b64(r, 2, s, NULL, 0, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_OK);
+    sig_b64(r, 0, s, NULL, 0, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_OK);
+
+    /* r or s of 0 or n, r + n (the same value mod n): out of range. */
+    memset(x, 0, sizeof x);
+    sig_b64(x, 1, s, NULL, 0, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_CRYPTO);
+    assert_string_equal(err, "signature does not verify");
+    sig_b64(r, 1, x, NULL, 0, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_CRYPTO);
+    sig_b64(P256_N, 1, s, NULL, 0, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_CRYPTO);
+    sig_b64(r, 1, P256_N, NULL, 0, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_CRYPTO);
+
+    /* A byte after s inside the SEQUENCE (r without its 0x00 to stay within 72 bytes): refused
+     * as trailing once the signature checks out. */
+    static const uint8_t extra[] = {0x00};
+    sig_b64(r, 0, s, extra, sizeof extra, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_INVAL);
+    assert_string_equal(err, "trailing bytes after the DER signature");
+    sig_b64(r, 0, high, extra, sizeof extra, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_INVAL);
+    assert_string_equal(err, "trailing bytes after the DER signature");
+    sig_b64(x, 1, s, extra, sizeof extra, b64);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_CRYPTO);
+    assert_string_equal(err, "signature does not verify");
+
+    /* Not INTEGERs, or a SEQUENCE shorter than its content: malformed. */
+    assert_int_equal(crypto_base64_decode(sig, der, sizeof der, &n, err), RC_OK);
+    der[2] = 0x03;
+    assert_int_equal(crypto_base64_encode(der, n, b64, sizeof b64, err), RC_OK);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_INVAL);
+    assert_non_null(strstr(err, "malformed DER signature"));
+    assert_int_equal(crypto_base64_decode(sig, der, sizeof der, &n, err), RC_OK);
+    der[1] = (uint8_t)(der[1] - 1);
+    assert_int_equal(crypto_base64_encode(der, n, b64, sizeof b64, err), RC_OK);
+    assert_int_equal(crypto_key_verify(k, hash, b64, err), RC_INVAL);
+    assert_non_null(strstr(err, "malformed DER signature"));
+    crypto_key_destroy(k);
+}
+
 static void our_signature_verifies_in_openssl(void **state)
 {
     (void)state;
@@ -717,6 +879,7 @@ int main(void)
         cmocka_unit_test(rng_is_distinct_across_threads_and_fork),
         cmocka_unit_test(openssl_signature_verifies_here),
         cmocka_unit_test(our_signature_verifies_in_openssl),
+        cmocka_unit_test(signature_encodings),
         cmocka_unit_test(rfc6979_p256_sha256),
         cmocka_unit_test(key_files),
     };

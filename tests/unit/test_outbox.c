@@ -199,6 +199,10 @@ static void pending_and_ack(void **state)
     assert_int_equal(outbox_stats(ob, &st, err), RC_OK);
     assert_int_equal(st.ack_seq, 4);
     assert_int_equal(st.queue, 6);
+    int64_t head_seq = -1, ack_seq = -1;
+    assert_int_equal(outbox_seqs(ob, &head_seq, &ack_seq, err), RC_OK);
+    assert_int_equal(head_seq, 10);
+    assert_int_equal(ack_seq, 4);
     outbox_close(ob);
 }
 

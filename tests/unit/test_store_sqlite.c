@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* SHA-256("abc") (FIPS 180-2 appendix B.1) and ("") as stand-in token hashes. */
@@ -293,6 +294,177 @@ static void devices_empty_until_enrolment(void **state)
     sqlite3_close(db);
 }
 
+/* A row with every optional column set, for event i of device K-01. */
+static struct store_event full_event(int64_t seq, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "{\"seq\":%lld}", (long long)seq);
+    struct store_event e = {
+        .device = "K-01",
+        .seq = seq,
+        .event_id = "e",
+        .raw = buf,
+        .raw_len = strlen(buf),
+        .hash = HASH_ABC,
+        .prev = HASH_EMPTY,
+        .type = "signin",
+        .ts_ms = 10,
+        .boot = "b",
+        .mono_ms = 5,
+        .trainee = "t",
+        .trainee_masked = "m",
+        .class_id = "c",
+        .session = "s",
+        .fence = "f",
+        .verdict = "inside",
+        .has_distance = true,
+        .distance_m = 1.5,
+        .has_fix = true,
+        .fix_lat = 39.1,
+        .fix_lon = 117.2,
+        .has_eph = true,
+        .fix_eph = 3.0,
+        .fix_mode = 3,
+        .has_fix_time = true,
+        .fix_time_ms = 9,
+        .fix_source = "gnss",
+        .server_verdict = "inside",
+        .has_server_distance = true,
+        .server_distance_m = 1.25,
+        .server_fence_version = 2,
+        .camera = "cam",
+        .file = "file",
+        .has_start = true,
+        .has_end = true,
+        .start_ms = 1,
+        .end_ms = 2,
+        .kind = "k",
+        .received_at_ms = 20,
+    };
+    return e;
+}
+
+/* The hot statements are prepared once per connection and reused: a row without the optional
+ * columns after a full one must store NULLs (no binding carried over), reads must not hold a
+ * snapshot open (another connection's commit is seen), and errors still come through. */
+static void repeated_ingest_statements_start_clean(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL, *other = NULL;
+    char err[ERR_LEN], raw[64], raw2[64], got[64];
+    size_t len = 0;
+    struct store_head head;
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    raw_exec(f->path, "INSERT INTO institutions VALUES ('INST-0001', '120103', zeroblob(32), 1);"
+                      "INSERT INTO devices(id, institution, public_key_pem, enrolled_at) "
+                      "VALUES ('K-01', 'INST-0001', 'pem', 1000);");
+    for (int round = 0; round < 2; round++) {
+        int64_t seq = 1 + 2 * round;
+        struct store_event full = full_event(seq, raw, sizeof raw);
+        struct store_event bare = {.device = "K-01",
+                                   .seq = seq + 1,
+                                   .event_id = "e2",
+                                   .raw = raw2,
+                                   .hash = HASH_EMPTY,
+                                   .prev = HASH_ABC,
+                                   .type = "heartbeat",
+                                   .ts_ms = 11,
+                                   .received_at_ms = 21};
+        snprintf(raw2, sizeof raw2, "{\"seq\":%lld}", (long long)(seq + 1));
+        bare.raw_len = strlen(raw2);
+        assert_int_equal(store_begin(st, err), RC_OK);
+        assert_int_equal(store_event_insert(st, &full, err), RC_OK);
+        assert_int_equal(store_event_insert(st, &bare, err), RC_OK);
+        assert_int_equal(store_event_insert(st, &bare, err), RC_CONFLICT);
+        assert_non_null(strstr(err, "stored already"));
+        assert_int_equal(store_head_advance(st, "K-01", seq + 1, HASH_EMPTY, 30, err), RC_OK);
+        assert_int_equal(store_head_advance(st, "K-01", seq, HASH_ABC, 30, err), RC_CONFLICT);
+        assert_int_equal(store_commit(st, err), RC_OK);
+        assert_int_equal(store_event_raw(st, "K-01", seq + 1, got, sizeof got, &len, err), RC_OK);
+        assert_int_equal(len, strlen(raw2));
+        assert_memory_equal(got, raw2, len);
+        assert_int_equal(store_event_raw(st, "K-01", 99, got, sizeof got, &len, err), RC_NOTFOUND);
+    }
+    /* Every optional column of the bare rows is NULL, of the full rows set. */
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM events WHERE seq IN (2, 4) AND trainee IS NULL "
+                             "AND distance_m IS NULL AND fix_lat IS NULL AND fix_mode IS NULL "
+                             "AND fix_source IS NULL AND server_distance_m IS NULL "
+                             "AND server_fence_version IS NULL AND camera IS NULL "
+                             "AND start_ts IS NULL AND end_ts IS NULL AND kind IS NULL "
+                             "AND boot IS NULL"),
+                     2);
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM events WHERE seq IN (1, 3) AND trainee = 't' "
+                             "AND distance_m = 1.5 AND fix_lat = 39.1 AND fix_mode = 3 "
+                             "AND fix_source = 'gnss' AND server_distance_m = 1.25 "
+                             "AND server_fence_version = 2 AND camera = 'cam' AND start_ts = 1 "
+                             "AND end_ts = 2 AND kind = 'k' AND boot = 'b'"),
+                     2);
+    /* Another connection advances the head: this one sees it (no snapshot left open). */
+    assert_int_equal(store_head_get(st, "K-01", &head, err), RC_OK);
+    assert_int_equal(head.seq, 4);
+    assert_int_equal(store_open(f->url, 0, &other, err), RC_OK);
+    assert_int_equal(store_begin(other, err), RC_OK);
+    assert_int_equal(store_head_advance(other, "K-01", 5, HASH_ABC, 40, err), RC_OK);
+    assert_int_equal(store_commit(other, err), RC_OK);
+    store_close(other);
+    assert_int_equal(store_head_get(st, "K-01", &head, err), RC_OK);
+    assert_int_equal(head.seq, 5);
+    assert_string_equal(head.hash, HASH_ABC);
+    store_close(st);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* With STORE_OPEN_MANUAL_CHECKPOINT commits leave the WAL alone (it grows past SQLite's
+ * 1000-page auto-checkpoint) until store_checkpoint copies it into the database file. */
+static void manual_checkpoint_moves_the_wal(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN], wal[200], raw[64];
+    bool done = true;
+    static char big[3000];
+    memset(big, 'x', sizeof big);
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    store_close(st);
+    raw_exec(f->path, "INSERT INTO institutions VALUES ('INST-0001', '120103', zeroblob(32), 1);"
+                      "INSERT INTO devices(id, institution, public_key_pem, enrolled_at) "
+                      "VALUES ('K-01', 'INST-0001', 'pem', 1000);");
+    assert_int_equal(store_open(f->url, STORE_OPEN_MANUAL_CHECKPOINT, &st, err), RC_OK);
+    assert_int_equal(store_checkpoint(st, &done, err), RC_OK);
+    assert_false(done); /* nothing written yet */
+    long long db_before = file_size(f->path);
+    for (int64_t seq = 1; seq <= 1500; seq++) {
+        if (seq % 500 == 1)
+            assert_int_equal(store_begin(st, err), RC_OK);
+        struct store_event e = full_event(seq, raw, sizeof raw);
+        e.raw = big;
+        e.raw_len = sizeof big;
+        assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+        if (seq % 500 == 0) {
+            assert_int_equal(store_checkpoint(st, &done, err), RC_STATE); /* in a transaction */
+            assert_int_equal(store_commit(st, err), RC_OK);
+        }
+    }
+    /* 4.5 MB in the WAL, over 1000 pages of 4 KiB: no commit checkpointed. */
+    assert_true(file_size(wal) > 1000LL * 4096);
+    assert_int_equal(file_size(f->path), db_before);
+    assert_int_equal(store_checkpoint(st, &done, err), RC_OK);
+    assert_true(done);
+    assert_true(file_size(f->path) >= db_before + 1500LL * 3000);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE length(raw) = 3000"),
+                     1500);
+    store_close(st);
+}
+
 struct walk {
     char ids[4][STORE_ID_MAX + 1];
     int64_t heads[4];
@@ -409,6 +581,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(devices_empty_until_enrolment, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_are_listed_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(pool_serves_concurrent_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(repeated_ingest_statements_start_clean, setup, teardown),
+        cmocka_unit_test_setup_teardown(manual_checkpoint_moves_the_wal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
