@@ -505,7 +505,7 @@ static void sig_b64(const uint8_t r[32], int rpad, const uint8_t s[32], const ui
     size_t n = 2;
     n += put_int(der + n, r, rpad);
     n += put_int(der + n, s, 1);
-    if (tail_len > 0)
+    if (tail_len)
         memcpy(der + n, tail, tail_len);
     n += tail_len;
     der[0] = 0x30;
