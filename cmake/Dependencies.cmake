@@ -25,6 +25,17 @@ rollcall_require_pkg(XLSXWRITER xlsxwriter libxlsxwriter-dev)
 # libcurl4-openssl-dev depends on it anyway.
 rollcall_require_pkg(LIBCRYPTO libcrypto libssl-dev)
 rollcall_require_pkg(PROJ proj libproj-dev)  # Karney geodesics (geodesic.h)
+# core/geodesy.c loads PROJ with dlopen on first need (it is not linked; see there): the
+# soname comes from the library pkg-config points at (libproj.so -> libproj.so.25.x).
+find_library(PROJ_LIBRARY_FILE proj HINTS ${PROJ_LIBRARY_DIRS})
+if(PROJ_LIBRARY_FILE)
+  file(REAL_PATH ${PROJ_LIBRARY_FILE} _proj_real)
+  get_filename_component(_proj_name ${_proj_real} NAME)
+  string(REGEX MATCH "^libproj\\.so\\.[0-9]+" PROJ_SONAME "${_proj_name}")
+endif()
+if(NOT PROJ_SONAME)
+  message(FATAL_ERROR "cannot work out libproj's soname from '${PROJ_LIBRARY_FILE}': apt-get install libproj-dev")
+endif()
 
 # mbedTLS 2.28 ships no pkg-config file on Debian 12.
 find_path(MBEDTLS_INCLUDE_DIR mbedtls/version.h)

@@ -1,11 +1,24 @@
 /* Geodesy on WGS-84. Distances beyond GEODESY_SHORT_M use Karney's geodesic (PROJ); shorter
  * ones the ellipsoidal mid-latitude formula, whose relative error is below ~(d/R)^2 tan^2(lat)/24
- * (3e-7 at 20 km and 40 degrees) and which needs no iteration. */
+ * (3e-7 at 20 km and 40 degrees) and which needs no iteration.
+ *
+ * PROJ is loaded with dlopen on the first distance beyond GEODESY_SHORT_M, not linked: libproj
+ * brings libstdc++, libtiff, a second libcurl and more (about 10 MiB resident, measured by
+ * tests/bench/lib_rss.sh), which a kiosk daemon judging sign-ins at its own door never needs. */
 #include "geodesy.h"
 
+#include "log.h"
+
+#include <dlfcn.h>
 #include <geodesic.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#ifndef ROLLCALL_PROJ_SONAME
+#error "ROLLCALL_PROJ_SONAME (libproj's soname) comes from cmake/Dependencies.cmake"
+#endif
 
 static const double WGS84_A = 6378137.0;
 static const double WGS84_F = 1.0 / 298.257223563;
@@ -19,12 +32,41 @@ static double wgs84_e2(void)
     return WGS84_F * (2.0 - WGS84_F);
 }
 
+typedef void (*geod_init_fn)(struct geod_geodesic *g, double a, double f);
+typedef void (*geod_inverse_fn)(const struct geod_geodesic *g, double lat1, double lon1,
+                                double lat2, double lon2, double *ps12, double *pazi1,
+                                double *pazi2);
+
+static struct {
+    pthread_once_t once;
+    geod_inverse_fn inverse; /* NULL when PROJ could not be loaded */
+    struct geod_geodesic wgs84;
+} proj = {.once = PTHREAD_ONCE_INIT};
+
+static void proj_load(void)
+{
+    /* Never closed: the handle lives as long as the process. */
+    void *h = dlopen(ROLLCALL_PROJ_SONAME, RTLD_NOW | RTLD_LOCAL);
+    geod_init_fn init = h ? (geod_init_fn)(uintptr_t)dlsym(h, "geod_init") : NULL;
+    geod_inverse_fn inverse = h ? (geod_inverse_fn)(uintptr_t)dlsym(h, "geod_inverse") : NULL;
+    if (!init || !inverse) {
+        const char *why = dlerror();
+        log_msg(LOG_LVL_ERROR,
+                "cannot load %s (Debian package libproj25): %s; distances beyond %.0f km are "
+                "unknown",
+                ROLLCALL_PROJ_SONAME, why ? why : "geod_inverse missing", GEODESY_SHORT_M / 1000.0);
+        return;
+    }
+    init(&proj.wgs84, WGS84_A, WGS84_F);
+    proj.inverse = inverse;
+}
+
 double geodesy_distance(double lat1, double lon1, double lat2, double lon2)
 {
-    struct geod_geodesic g;
-    double s12 = 0.0;
-    geod_init(&g, WGS84_A, WGS84_F);
-    geod_inverse(&g, lat1, lon1, lat2, lon2, &s12, NULL, NULL);
+    double s12 = NAN;
+    (void)pthread_once(&proj.once, proj_load);
+    if (proj.inverse)
+        proj.inverse(&proj.wgs84, lat1, lon1, lat2, lon2, &s12, NULL, NULL);
     return s12;
 }
 

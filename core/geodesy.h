@@ -27,7 +27,9 @@ struct geodesy_frame {
     double ndeg;           /* prime-vertical radius N times pi/180 */
 };
 
-/* Geodesic distance in metres between two WGS-84 points (degrees). */
+/* Geodesic distance in metres between two WGS-84 points (degrees), by Karney's algorithm
+ * from PROJ, which the first call loads (dlopen); NaN, with one error logged, when PROJ
+ * cannot be loaded (a broken installation). Thread-safe. */
 double geodesy_distance(double lat1, double lon1, double lat2, double lon2);
 
 /* Shortest distance in metres from P to the edge A-B, the edge being straight in
