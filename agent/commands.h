@@ -4,10 +4,17 @@
 #ifndef ROLLCALL_AGENT_COMMANDS_H
 #define ROLLCALL_AGENT_COMMANDS_H
 
-enum { EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+#define AGENT_DEFAULT_CONFIG "/etc/rollcall/agent.json"
+
+enum {
+    EXIT_REFUSED = 1, /* refused: nothing recorded (the reason is printed) */
+    EXIT_USAGE = 2,
+    EXIT_RETRY = 3, /* record: not recorded for now (outbox full or busy), try again later */
+};
 
 struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
+    const char *program;     /* argv[0] */
 };
 
 /* signin|signout --trainee ID --class C [--session S] [--json] (agent/signin_cmd.c). */
@@ -22,8 +29,10 @@ int cmd_fence(int argc, char **argv, const struct agent_globals *g);
 int cmd_gnss(int argc, char **argv, const struct agent_globals *g);
 /* init --profile F --fence F --device-id ID --institution ID --server URL ... (init_cmd.c). */
 int cmd_init(int argc, char **argv, const struct agent_globals *g);
-/* run: the daemon (agent/daemon.c). */
+/* run: starts the daemon, rollcall-agentd, in this process (agent/run_cmd.c). */
 int cmd_run(int argc, char **argv, const struct agent_globals *g);
+/* rollcall-agentd's main: the daemon itself (agent/daemon.c). */
+int agentd_main(int argc, char **argv);
 /* status [--json] (agent/status_cmd.c). */
 int cmd_status(int argc, char **argv, const struct agent_globals *g);
 /* verify [--json]: check the local hash chain (agent/status_cmd.c). */

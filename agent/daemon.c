@@ -1,13 +1,22 @@
-/* run: the kiosk daemon. One thread, one poll() loop over
- *   - a signalfd (SIGTERM/SIGINT: clean shutdown; SIGHUP ignored),
+/* rollcall-agentd, the kiosk daemon (`rollcall-agent run` execs it). One thread, one poll()
+ * loop over
+ *   - a signalfd (SIGTERM/SIGINT: clean shutdown; SIGCHLD: a child ended; SIGHUP ignored),
  *   - the gpsd connection (libgps watcher: fixes, quality findings, reconnects),
  *   - the control socket (JSON lines: signin, signout, status) and its clients,
  *   - the recording watch (inotify on the profile's camera directories),
- *   - timers: heartbeats and the periodic sync hook.
+ *   - timers: heartbeats and the periodic sync.
  * Every event goes through the outbox, durably, before anyone is told it was recorded.
  * Clients are served one at a time with short timeouts: a request is a single line and a
- * sign-in costs one SQLite commit, so queueing them is cheaper than threads. Memory is
- * bounded: no buffers grow with traffic, and the outbox's page cache is small. */
+ * sign-in costs one SQLite commit, so queueing them is cheaper than threads.
+ *
+ * What would make the daemon slow to answer or large stays out of it (agent/child.h): the
+ * periodic sync is a `rollcall-agent sync` child (libcurl, TLS, gzip), and each finished
+ * recording a `rollcall-agent record add` child (hashing gigabytes). This program links
+ * neither libcurl nor OpenSSL, and loads PROJ only for a distance beyond 20 km
+ * (core/geodesy.c), which keeps the idle daemon's resident memory near what libc, libgps and
+ * SQLite cost (docs/PERFORMANCE.md). Memory is bounded: no buffers grow with traffic, and the
+ * outbox's page cache is small. */
+#include "child.h"
 #include "commands.h"
 #include "control.h"
 #include "gnss.h"
@@ -17,11 +26,14 @@
 #include "recwatch.h"
 #include "signin.h"
 #include "status.h"
-#include "sync_hook.h"
+#include "sync.h"
+#include "timeutil.h"
+#include "version.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,6 +42,8 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -37,6 +51,9 @@ enum {
     CLIENTS_PER_TURN = 16,    /* connections accepted per loop turn */
     MAX_SLEEP_MS = 60000,     /* the loop wakes at least this often */
     REPLY_MAX = 4 * CONTROL_LINE_MAX,
+    SYNC_PASS_MIN_S = 60,     /* a sync child's --timeout: the sync interval, at least this */
+    CHILD_GRACE_S = 30,       /* past its --timeout a sync child is killed */
+    SHUTDOWN_WAIT_MS = 10000, /* children get this long to end after SIGTERM */
 };
 
 struct daemon {
@@ -45,20 +62,32 @@ struct daemon {
     recwatch *rw;
     int sfd, lfd;
     int64_t started_mono;
-    int64_t next_heartbeat, next_sync;
-    char *reply; /* REPLY_MAX */
+    int64_t next_heartbeat, next_sync; /* monotonic ms; next_sync -1 while a sync runs */
+    char *reply;                       /* REPLY_MAX */
+    struct child_cli cli;              /* how to run rollcall-agent commands */
+    pid_t sync_pid;                    /* the running sync child, 0 when none */
+    int64_t sync_deadline;             /* monotonic ms: killed after this */
+    int64_t sync_ack_before;           /* ack_seq when it started */
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: rollcall-agent [--config FILE] run\n"
+            "usage: rollcall-agentd [--config FILE] [--log-level LEVEL] [--cli PROGRAM]\n"
+            "       (normally started as `rollcall-agent [--config FILE] run`)\n"
             "\n"
             "The kiosk daemon: watches gpsd (findings become gnss and clock events), writes\n"
-            "heartbeats at the profile's interval, calls the sync hook periodically, records\n"
-            "finished files of the profile's cameras (rec_file), and serves the control socket\n"
-            "(config control_socket, mode 0660) for signin, signout and status as JSON lines.\n"
-            "SIGTERM or SIGINT shut it down cleanly (exit 0). See docs/AGENT.md.\n");
+            "heartbeats at the profile's interval, runs `rollcall-agent sync` periodically,\n"
+            "records finished files of the profile's cameras (rec_file, through `rollcall-agent\n"
+            "record add`), and serves the control socket (config control_socket, mode 0660) for\n"
+            "signin, signout and status as JSON lines. SIGTERM or SIGINT shut it down cleanly\n"
+            "(exit 0). See docs/AGENT.md.\n"
+            "\n"
+            "  --config FILE      agent configuration (default $ROLLCALL_AGENT_CONFIG, else\n"
+            "                     /etc/rollcall/agent.json)\n"
+            "  --log-level LEVEL  error, warn, info (default) or debug\n"
+            "  --cli PROGRAM      the rollcall-agent program its children run (default: the\n"
+            "                     rollcall-agent beside this program)\n");
 }
 
 /* ---------------------------------------------------------------- events */
@@ -134,16 +163,124 @@ static void heartbeat(struct daemon *d)
     append_logged(d, &ev, "heartbeat");
 }
 
-static void run_sync(struct daemon *d, int64_t now)
+/* ---------------------------------------------------------------- children */
+
+static void start_sync(struct daemon *d, int64_t now)
 {
-    char err[ERR_LEN] = "";
-    int64_t next = d->k->cfg.profile.sync.interval_s * 1000;
-    int rc = sync_hook_run(d->k, &next, err);
-    if (rc != RC_OK)
-        log_msg(LOG_LVL_WARN, "sync: %s", err);
-    if (next < 0)
-        next = 0;
-    d->next_sync = now + next;
+    char err[ERR_LEN];
+    const struct config_sync *cs = &d->k->cfg.profile.sync;
+    struct sync_state st;
+    int64_t real = ts_now_ms();
+    d->next_sync = now + cs->interval_s * 1000;
+    if (sync_state_load(d->k->ob, &st, err) != RC_OK) {
+        log_msg(LOG_LVL_WARN, "sync not started: %s", err);
+        return;
+    }
+    if (st.next_retry_ms > real) {
+        d->next_sync = now + (st.next_retry_ms - real); /* still backing off */
+        return;
+    }
+    int64_t head = 0;
+    if (outbox_seqs(d->k->ob, &head, &d->sync_ack_before, err) != RC_OK) {
+        log_msg(LOG_LVL_WARN, "sync not started: %s", err);
+        return;
+    }
+    int64_t pass_s = cs->interval_s > SYNC_PASS_MIN_S ? cs->interval_s : SYNC_PASS_MIN_S;
+    char timeout[24];
+    snprintf(timeout, sizeof timeout, "%lld", (long long)pass_s);
+    const char *args[] = {"sync", "--once", "--timeout", timeout, NULL};
+    pid_t pid;
+    if (child_start(&d->cli, args, &pid, err) != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "sync not started: %s", err);
+        return;
+    }
+    log_msg(LOG_LVL_DEBUG, "sync child %d started", (int)pid);
+    d->sync_pid = pid;
+    d->sync_deadline = now + (pass_s + CHILD_GRACE_S) * 1000;
+    d->next_sync = -1;
+}
+
+/* The sync child ended: when to sync next. Exit 0: nothing pending, after the interval. Exit
+ * 1 (still pending): the backoff the child recorded in the sync state; without one, at once
+ * when the pass moved the acknowledged seq (a backlog that outlasted --timeout), else after
+ * the interval. */
+static void sync_ended(struct daemon *d, int status, int64_t now)
+{
+    char err[ERR_LEN], how[CHILD_STATUS_LEN];
+    int64_t interval = d->k->cfg.profile.sync.interval_s * 1000;
+    d->sync_pid = 0;
+    d->next_sync = now + interval;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return;
+    child_status_text(status, how);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != EXIT_REFUSED) {
+        log_msg(LOG_LVL_ERROR, "sync child: %s", how);
+        return;
+    }
+    struct sync_state st;
+    int64_t head = 0, ack = 0, real = ts_now_ms();
+    if (sync_state_load(d->k->ob, &st, err) == RC_OK && st.next_retry_ms > real)
+        d->next_sync = now + (st.next_retry_ms - real);
+    else if (outbox_seqs(d->k->ob, &head, &ack, err) == RC_OK && ack > d->sync_ack_before)
+        d->next_sync = now;
+}
+
+/* recwatch's start function: `rollcall-agent record add` for one settled file. */
+static int start_record(void *ctx, const char *camera, const char *path, int64_t start_ms,
+                        int64_t end_ms, pid_t *pid, char *err)
+{
+    struct daemon *d = ctx;
+    char start[TS_UTC_LEN + 1], end[TS_UTC_LEN + 1];
+    if (ts_format_utc(start_ms, start) != RC_OK || ts_format_utc(end_ms, end) != RC_OK)
+        return rc_fail(err, RC_INVAL, "file times out of range");
+    const char *args[] = {"record",  "add", "--camera", camera, "--file", path,
+                          "--start", start, "--end",    end,    NULL};
+    return child_start(&d->cli, args, pid, err);
+}
+
+static void reap_children(struct daemon *d)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        int64_t now = gnss_mono_ms();
+        if (pid == d->sync_pid) {
+            sync_ended(d, status, now);
+            continue;
+        }
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        enum recwatch_outcome o = code == 0            ? RECWATCH_RECORDED
+                                  : code == EXIT_RETRY ? RECWATCH_RETRY
+                                                       : RECWATCH_REFUSED;
+        if (!recwatch_child_exited(d->rw, pid, o, now))
+            log_msg(LOG_LVL_DEBUG, "reaped an unknown child %d", (int)pid);
+    }
+}
+
+/* SIGTERM to the children, then up to SHUTDOWN_WAIT_MS for them to end (a child killed
+ * mid-write loses nothing: its transaction rolls back, and its work is redone next start). */
+static void stop_children(struct daemon *d)
+{
+    pid_t kids[2] = {d->sync_pid, recwatch_child(d->rw)};
+    for (int i = 0; i < 2; i++)
+        if (kids[i] > 0)
+            kill(kids[i], SIGTERM);
+    int64_t until = gnss_mono_ms() + SHUTDOWN_WAIT_MS;
+    for (int i = 0; i < 2; i++) {
+        while (kids[i] > 0) {
+            pid_t r = waitpid(kids[i], NULL, WNOHANG);
+            if (r != 0)
+                break;
+            if (gnss_mono_ms() >= until) {
+                log_msg(LOG_LVL_WARN, "child %d did not stop: killed", (int)kids[i]);
+                kill(kids[i], SIGKILL);
+                (void)waitpid(kids[i], NULL, 0);
+                break;
+            }
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- control requests */
@@ -282,7 +419,16 @@ static void accept_clients(struct daemon *d)
 
 /* ---------------------------------------------------------------- the loop */
 
-static int64_t min_due(int64_t a, int64_t b)
+/* Milliseconds from now until due (monotonic ms; -1 = never), never negative; -1 for never. */
+static int64_t until_due(int64_t due, int64_t now)
+{
+    if (due < 0)
+        return -1;
+    return due > now ? due - now : 0;
+}
+
+/* The smaller of two waits, -1 meaning none. */
+static int64_t min_wait(int64_t a, int64_t b)
 {
     if (a < 0)
         return b;
@@ -301,18 +447,34 @@ static void drain_gnss(struct daemon *d)
         ; /* the daemon uses gnss_current(); the queue only matters to `gnss` */
 }
 
+/* Reads every pending signal: false to go on, true on SIGTERM or SIGINT. */
+static bool read_signals(struct daemon *d)
+{
+    struct signalfd_siginfo si;
+    bool stop = false;
+    while (read(d->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+            log_msg(LOG_LVL_INFO, "signal %u: shutting down", si.ssi_signo);
+            stop = true;
+        } else if (si.ssi_signo == SIGCHLD) {
+            reap_children(d);
+        }
+    }
+    return stop;
+}
+
 static int loop(struct daemon *d)
 {
     for (;;) {
         int64_t now = gnss_mono_ms();
         int64_t t = MAX_SLEEP_MS;
-        t = min_due(t, d->next_heartbeat - now);
-        t = min_due(t, d->next_sync - now);
+        t = min_wait(t, until_due(d->next_heartbeat, now));
+        t = min_wait(t, until_due(d->next_sync, now));
+        if (d->sync_pid)
+            t = min_wait(t, until_due(d->sync_deadline, now));
         if (d->gw)
-            t = min_due(t, gnss_timeout_ms(d->gw, now));
-        t = min_due(t, recwatch_timeout_ms(d->rw, now));
-        if (t < 0)
-            t = 0;
+            t = min_wait(t, gnss_timeout_ms(d->gw, now));
+        t = min_wait(t, recwatch_timeout_ms(d->rw, now));
         struct pollfd p[4] = {
             {.fd = d->sfd, .events = POLLIN},
             {.fd = d->lfd, .events = POLLIN},
@@ -324,14 +486,8 @@ static int loop(struct daemon *d)
             log_msg(LOG_LVL_ERROR, "poll: %s", strerror(errno));
             return RC_IO;
         }
-        if (n > 0 && (p[0].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read(d->sfd, &si, sizeof si) == (ssize_t)sizeof si &&
-                (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)) {
-                log_msg(LOG_LVL_INFO, "signal %u: shutting down", si.ssi_signo);
-                return RC_OK;
-            }
-        }
+        if (n > 0 && (p[0].revents & POLLIN) && read_signals(d))
+            return RC_OK;
         now = gnss_mono_ms();
         if (d->gw) {
             gnss_process(d->gw, now, gnss_real_ms());
@@ -347,21 +503,56 @@ static int loop(struct daemon *d)
             heartbeat(d);
             d->next_heartbeat = now + d->k->cfg.profile.heartbeat.interval_s * 1000;
         }
-        if (now >= d->next_sync)
-            run_sync(d, now);
+        if (d->sync_pid && now >= d->sync_deadline) {
+            log_msg(LOG_LVL_ERROR, "sync child %d overran its timeout: killed", (int)d->sync_pid);
+            kill(d->sync_pid, SIGKILL);
+            d->sync_deadline = now + MAX_SLEEP_MS; /* reaped on its SIGCHLD */
+        }
+        if (!d->sync_pid && d->next_sync >= 0 && now >= d->next_sync)
+            start_sync(d, now);
     }
 }
 
-int cmd_run(int argc, char **argv, const struct agent_globals *g)
+/* dir of this program + "/" + name into out. */
+static int beside_self(const char *name, char *out, size_t cap, char *err)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return rc_fail(err, RC_IO, "cannot find this program (/proc/self/exe): %s",
+                       strerror(errno));
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    int m = snprintf(out, cap, "%s/%s", self, name);
+    if (m < 0 || (size_t)m >= cap)
+        return rc_fail(err, RC_LIMIT, "path of %s too long", name);
+    return RC_OK;
+}
+
+int agentd_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
+        {"cli", required_argument, NULL, 'C'},    {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
+    const char *config = NULL, *cli = NULL;
+    enum log_level level = LOG_LVL_INFO;
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:l:C:hV", opts, NULL)) != -1) {
         switch (ch) {
+        case 'c': config = optarg; break;
+        case 'l':
+            if (log_level_parse(optarg, &level) != 0) {
+                fprintf(stderr, "rollcall-agentd: unknown log level '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'C': cli = optarg; break;
         case 'h': usage(stdout); return 0;
+        case 'V': printf("rollcall-agentd %s\n", ROLLCALL_VERSION); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
@@ -369,21 +560,42 @@ int cmd_run(int argc, char **argv, const struct agent_globals *g)
         usage(stderr);
         return EXIT_USAGE;
     }
+    log_setup("rollcall-agentd", level);
+    if (!config)
+        config = getenv("ROLLCALL_AGENT_CONFIG");
+    if (!config || !*config)
+        config = AGENT_DEFAULT_CONFIG;
     char err[ERR_LEN];
+    char cli_path[PATH_MAX];
+    if (!cli) {
+        if (beside_self("rollcall-agent", cli_path, sizeof cli_path, err) != RC_OK) {
+            fprintf(stderr, "rollcall-agentd: %s\n", err);
+            return EXIT_REFUSED;
+        }
+        cli = cli_path;
+    }
+    if (access(cli, X_OK) != 0) {
+        fprintf(stderr, "rollcall-agentd: cannot run %s (--cli): %s\n", cli, strerror(errno));
+        return EXIT_REFUSED;
+    }
     int ex = EXIT_REFUSED;
-    struct daemon d = {.sfd = -1, .lfd = -1};
+    struct daemon d = {
+        .sfd = -1,
+        .lfd = -1,
+        .cli = {.program = cli, .config = config, .log_level = log_level_name(level)}};
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGCHLD);
     signal(SIGPIPE, SIG_IGN);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
         (d.sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
-        fprintf(stderr, "rollcall-agent: signalfd: %s\n", strerror(errno));
+        fprintf(stderr, "rollcall-agentd: signalfd: %s\n", strerror(errno));
         return EXIT_REFUSED;
     }
-    if (kiosk_open(g->config_path, KIOSK_OUTBOX | KIOSK_FENCE, &d.k, err) != RC_OK)
+    if (kiosk_open(config, KIOSK_OUTBOX | KIOSK_FENCE, &d.k, err) != RC_OK)
         goto fail;
     if (d.k->cfg.institution_key_file[0]) {
         if (kiosk_read_inst_key(d.k->cfg.institution_key_file, d.k->inst_key, err) != RC_OK)
@@ -398,7 +610,7 @@ int cmd_run(int argc, char **argv, const struct agent_globals *g)
         if (gnss_create(&gc, &d.gw, err) != RC_OK)
             goto fail;
     }
-    if (recwatch_create(d.k, &d.rw, err) != RC_OK)
+    if (recwatch_create(d.k, start_record, &d, &d.rw, err) != RC_OK)
         goto fail;
     d.reply = malloc(REPLY_MAX);
     if (!d.reply) {
@@ -416,8 +628,10 @@ int cmd_run(int argc, char **argv, const struct agent_globals *g)
     unlink(d.k->cfg.control_socket);
     goto out;
 fail:
-    fprintf(stderr, "rollcall-agent: run: %s\n", err);
+    fprintf(stderr, "rollcall-agentd: %s\n", err);
 out:
+    if (d.rw)
+        stop_children(&d);
     if (d.lfd >= 0)
         close(d.lfd);
     free(d.reply);

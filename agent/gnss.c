@@ -298,7 +298,7 @@ int gnss_quality_observe(struct gnss_quality *q, const struct gnss_fix *fix,
         else if (fix->rx_mono_ms > q->prev.rx_mono_ms)
             dt = (double)(fix->rx_mono_ms - q->prev.rx_mono_ms) / 1000.0;
         if (dt > 0) {
-            double d = geodesy_distance(q->prev.lat, q->prev.lon, fix->lat, fix->lon);
+            double d = geodesy_point_distance(q->prev.lat, q->prev.lon, fix->lat, fix->lon);
             /* Only the part of the step the two error circles cannot explain counts. */
             double excess = d - eph_or_zero(&q->prev) - eph_or_zero(fix);
             double speed = excess / dt;

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AGENT_DEFAULT_CONFIG "/etc/rollcall/agent.json"
-
 struct command {
     const char *name;
     int (*run)(int argc, char **argv, const struct agent_globals *g);
@@ -54,7 +52,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    struct agent_globals g = {0};
+    struct agent_globals g = {.program = argv[0]};
     enum log_level level = LOG_LVL_INFO;
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},

@@ -17,16 +17,20 @@ static void usage(FILE *out)
             "[--session S] [--json]\n"
             "       rollcall-agent [--config FILE] record stop  --camera CAM [--file PATH] "
             "[--json]\n"
-            "       rollcall-agent [--config FILE] record add   --camera CAM --class C "
-            "[--session S]\n"
+            "       rollcall-agent [--config FILE] record add   --camera CAM [--class C "
+            "[--session S]]\n"
             "                                 --file PATH --start ISO8601 --end ISO8601 "
             "[--json]\n"
             "\n"
             "Records the metadata of classroom recordings: start (rec_start), stop (rec_stop,\n"
             "plus rec_file when the recording's file is named), or a finished file (rec_file)\n"
             "with its size and SHA-256. The file is hashed before anything is recorded.\n"
-            "Times are RFC 3339 with an offset (2026-11-02T09:00:00+08:00).\n"
-            "Exit status: 0 recorded, 1 refused (nothing recorded), 2 usage.\n");
+            "Times are RFC 3339 with an offset (2026-11-02T09:00:00+08:00). Without --class,\n"
+            "add takes the class and session of the camera's open recording (record start), if\n"
+            "any, and clamps a start after the end to the end: what the daemon's recording\n"
+            "watch runs for each finished file.\n"
+            "Exit status: 0 recorded, 1 refused (nothing recorded), 2 usage, 3 not recorded for\n"
+            "now (the outbox is full of unsent events or busy): try again later.\n");
 }
 
 static void print_result(const char *verb, const struct record_result *r, int json)
@@ -92,7 +96,7 @@ int cmd_record(int argc, char **argv, const struct agent_globals *g)
     else if (strcmp(verb, "stop") == 0)
         bad = bad || class_id || session || start || end;
     else
-        bad = bad || !class_id || !file || !start || !end;
+        bad = bad || (session && !class_id) || !file || !start || !end;
     if (bad) {
         fprintf(stderr, "rollcall-agent: record %s: wrong or missing options (see --help)\n", verb);
         return EXIT_USAGE;
@@ -121,12 +125,14 @@ int cmd_record(int argc, char **argv, const struct agent_globals *g)
         rc = record_start(k, camera, class_id, session, &res, err);
     else if (strcmp(verb, "stop") == 0)
         rc = record_stop(k, camera, file, &res, err);
-    else
+    else if (class_id)
         rc = record_add(k, camera, class_id, session, file, start_ms, end_ms, &res, err);
+    else
+        rc = record_add_watched(k, camera, file, start_ms, end_ms, &res, err);
     kiosk_close(k);
     if (rc != RC_OK) {
         fprintf(stderr, "rollcall-agent: record %s: %s\n", verb, err);
-        return EXIT_REFUSED;
+        return rc == RC_FULL || rc == RC_DB ? EXIT_RETRY : EXIT_REFUSED;
     }
     print_result(strcmp(verb, "add") == 0 ? "rec_file" : verb, &res, json);
     return 0;

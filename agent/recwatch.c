@@ -2,7 +2,6 @@
 
 #include "log.h"
 #include "rc.h"
-#include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +27,16 @@ struct pending {
     int64_t next_check_mono;
     int64_t size;
     int64_t mtime_ms;
+    bool settled;             /* final: start_ms and end_ms hold its times */
+    int64_t start_ms, end_ms; /* UTC ms, once settled */
 };
 
 struct recwatch {
     struct kiosk *k;
+    recwatch_start_fn start;
+    void *start_ctx;
+    pid_t child;       /* the child recording a file, 0 when none */
+    size_t child_slot; /* its index in pending */
     int fd;
     size_t n_cameras;
     int wd[CONFIG_MAX_CAMERAS];
@@ -66,13 +71,15 @@ static void add_watches(recwatch *w, int64_t now)
     w->retry_mono = missing ? now + RECWATCH_RETRY_MS : -1;
 }
 
-int recwatch_create(struct kiosk *k, recwatch **out, char *err)
+int recwatch_create(struct kiosk *k, recwatch_start_fn start, void *ctx, recwatch **out, char *err)
 {
     *out = NULL;
     recwatch *w = calloc(1, sizeof *w);
     if (!w)
         return rc_fail(err, RC_NOMEM, "out of memory");
     w->k = k;
+    w->start = start;
+    w->start_ctx = ctx;
     w->fd = -1;
     w->retry_mono = -1;
     w->n_cameras = k->cfg.profile.n_cameras;
@@ -123,7 +130,11 @@ static void note_file(recwatch *w, int camera, const char *name, int64_t now)
     }
     for (size_t i = 0; i < w->n_pending; i++) {
         if (strcmp(w->pending[i].path, path) == 0) {
-            w->pending[i].next_check_mono = now + c->settle_s * 1000;
+            /* Written again: settle again (unless its child is already hashing it). */
+            if (!(w->child && w->child_slot == i)) {
+                w->pending[i].settled = false;
+                w->pending[i].next_check_mono = now + c->settle_s * 1000;
+            }
             return;
         }
     }
@@ -190,7 +201,7 @@ static int64_t birth_ms(const char *path)
     return (int64_t)sx.stx_btime.tv_sec * 1000 + sx.stx_btime.tv_nsec / 1000000;
 }
 
-/* 1: recorded or gone (drop it); 0: keep waiting. */
+/* Looks at a candidate: 1 gone (drop it), 0 otherwise (settled, or look again later). */
 static int check_pending(recwatch *w, struct pending *p, int64_t now)
 {
     const struct config_camera *c = &w->k->cfg.profile.cameras[p->camera];
@@ -209,44 +220,91 @@ static int check_pending(recwatch *w, struct pending *p, int64_t now)
             return 0;
         }
     }
-    int64_t start = birth_ms(p->path);
-    if (start < 0)
-        start = p->first_seen_real_ms;
-    char err[ERR_LEN];
-    struct record_result res;
-    int rc = record_add_watched(w->k, c->id, p->path, start, mtime, &res, err);
-    if (rc != RC_OK) {
-        log_msg(LOG_LVL_ERROR, "camera %s: %s not recorded: %s", c->id, p->path, err);
-        if (rc == RC_FULL || rc == RC_DB) {
-            p->next_check_mono = now + RECWATCH_RETRY_MS; /* keep it: storage may recover */
-            return 0;
+    p->start_ms = birth_ms(p->path);
+    if (p->start_ms < 0)
+        p->start_ms = p->first_seen_real_ms;
+    p->end_ms = mtime;
+    if (p->end_ms < p->start_ms)
+        p->start_ms = p->end_ms;
+    p->settled = true;
+    return 0;
+}
+
+static void drop(recwatch *w, size_t i)
+{
+    w->pending[i] = w->pending[--w->n_pending];
+    if (w->child && w->child_slot == w->n_pending)
+        w->child_slot = i; /* the moved entry is the one a child is recording */
+}
+
+/* Starts a child for the first settled file that is due, when none is running. */
+static void start_next(recwatch *w, int64_t now)
+{
+    if (w->child)
+        return;
+    for (size_t i = 0; i < w->n_pending; i++) {
+        struct pending *p = &w->pending[i];
+        if (!p->settled || now < p->next_check_mono)
+            continue;
+        const struct config_camera *c = &w->k->cfg.profile.cameras[p->camera];
+        char err[ERR_LEN];
+        pid_t pid = 0;
+        if (w->start(w->start_ctx, c->id, p->path, p->start_ms, p->end_ms, &pid, err) != RC_OK) {
+            log_msg(LOG_LVL_ERROR, "camera %s: %s not recorded yet: %s (retrying in %d s)", c->id,
+                    p->path, err, RECWATCH_RETRY_MS / 1000);
+            p->next_check_mono = now + RECWATCH_RETRY_MS;
+            continue;
         }
-        return 1;
+        w->child = pid;
+        w->child_slot = i;
+        return;
     }
-    log_msg(LOG_LVL_INFO, "camera %s: recorded %s (%lld bytes, event #%lld)", c->id, res.file,
-            (long long)res.bytes, (long long)res.seq);
-    return 1;
+}
+
+bool recwatch_child_exited(recwatch *w, pid_t pid, enum recwatch_outcome outcome, int64_t now)
+{
+    if (!w->child || pid != w->child)
+        return false;
+    size_t i = w->child_slot;
+    struct pending *p = &w->pending[i];
+    const struct config_camera *c = &w->k->cfg.profile.cameras[p->camera];
+    w->child = 0;
+    if (outcome == RECWATCH_RETRY) {
+        /* The outbox was full or busy: storage may recover, the file is kept. */
+        log_msg(LOG_LVL_WARN, "camera %s: %s not recorded yet (retrying in %d s)", c->id, p->path,
+                RECWATCH_RETRY_MS / 1000);
+        p->next_check_mono = now + RECWATCH_RETRY_MS;
+    } else {
+        if (outcome == RECWATCH_REFUSED)
+            log_msg(LOG_LVL_ERROR, "camera %s: %s not recorded (refused, see above)", c->id,
+                    p->path);
+        drop(w, i);
+    }
+    start_next(w, now);
+    return true;
 }
 
 int recwatch_tick(recwatch *w, int64_t now_mono_ms)
 {
-    int recorded = 0;
+    int started = 0;
     if (w->retry_mono >= 0 && now_mono_ms >= w->retry_mono)
         add_watches(w, now_mono_ms);
     for (size_t i = 0; i < w->n_pending;) {
         struct pending *p = &w->pending[i];
-        if (now_mono_ms < p->next_check_mono) {
+        if (p->settled || now_mono_ms < p->next_check_mono) {
             i++;
             continue;
         }
-        if (check_pending(w, p, now_mono_ms)) {
-            recorded++;
-            w->pending[i] = w->pending[--w->n_pending];
-        } else {
+        if (check_pending(w, p, now_mono_ms))
+            drop(w, i);
+        else
             i++;
-        }
     }
-    return recorded;
+    pid_t before = w->child;
+    start_next(w, now_mono_ms);
+    if (w->child && w->child != before)
+        started++;
+    return started;
 }
 
 int64_t recwatch_timeout_ms(const recwatch *w, int64_t now_mono_ms)
@@ -255,11 +313,19 @@ int64_t recwatch_timeout_ms(const recwatch *w, int64_t now_mono_ms)
     if (w->retry_mono >= 0)
         t = w->retry_mono - now_mono_ms;
     for (size_t i = 0; i < w->n_pending; i++) {
-        int64_t d = w->pending[i].next_check_mono - now_mono_ms;
+        const struct pending *p = &w->pending[i];
+        if (p->settled && w->child)
+            continue; /* waits for the running child (its exit wakes the daemon) */
+        int64_t d = p->next_check_mono - now_mono_ms;
         if (t < 0 || d < t)
             t = d;
     }
     if (t != -1 && t < 0)
         t = 0;
     return t;
+}
+
+pid_t recwatch_child(const recwatch *w)
+{
+    return w->child;
 }

@@ -161,8 +161,21 @@ struct sync_state {
     int64_t server_skew_ms;            /* this clock minus the server's, to about 1 s */
 };
 
+/* Its keys in the outbox state table. */
+#define SYNC_KEY_LAST_ATTEMPT "sync.last_attempt_ms"
+#define SYNC_KEY_LAST_OK "sync.last_ok_ms"
+#define SYNC_KEY_LAST_ERROR "sync.last_error"
+#define SYNC_KEY_LAST_ERROR_MS "sync.last_error_ms"
+#define SYNC_KEY_FINDING "sync.finding"
+#define SYNC_KEY_NEXT_RETRY "sync.next_retry_ms"
+#define SYNC_KEY_ATTEMPT "sync.attempt"
+#define SYNC_KEY_SERVER_SKEW "sync.server_skew_ms"
+
 /* Reads the sync state from the outbox (missing keys read as 0 / ""). Returns 0 or RC_DB. */
 int sync_state_load(outbox *ob, struct sync_state *st, char *err);
+
+/* (sync_state_load and sync_due_ms live in agent/sync_state.c, which needs no libcurl: the
+ * kiosk daemon reads the state to schedule its sync children.) */
 
 /* When the daemon should next call sync_run_once: the later of last_attempt_ms + interval_ms
  * and next_retry_ms (UTC ms). */

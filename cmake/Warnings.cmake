@@ -22,7 +22,9 @@ else()
   target_compile_definitions(rollcall_warnings INTERFACE $<$<NOT:$<CONFIG:Debug>>:_FORTIFY_SOURCE=2>)
 endif()
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
-add_link_options(-pie -Wl,-z,relro,-z,now)
+# --as-needed: a program records only the shared libraries it calls (the kiosk daemon must not
+# map libcurl or OpenSSL because the agent library as a whole uses them).
+add_link_options(-pie -Wl,-z,relro,-z,now -Wl,--as-needed)
 
 if(NOT CMAKE_BUILD_TYPE AND NOT ROLLCALL_SANITIZE)
   set(CMAKE_BUILD_TYPE RelWithDebInfo)

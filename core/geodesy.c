@@ -182,6 +182,11 @@ double geodesy_point_edge_distance(double plat, double plon, double alat, double
     return geodesy_frame_edge_distance(&f, alat, alon, blat, blon);
 }
 
+double geodesy_point_distance(double lat1, double lon1, double lat2, double lon2)
+{
+    return geodesy_point_edge_distance(lat1, lon1, lat2, lon2, lat2, lon2);
+}
+
 double geodesy_frame_polyline_distance(const struct geodesy_frame *f, const double *lonlat,
                                        size_t n, size_t *edge)
 {

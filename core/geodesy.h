@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-/* Up to this distance (metres) the mid-latitude formula is used (relative error below 1e-7,
+/* Up to this distance (metres) the mid-latitude formula is used (relative error below 1e-6,
  * checked against GeodSolve in tests/unit/test_geodesy.c); beyond it, geod_inverse. */
 #define GEODESY_SHORT_M 20000.0
 
@@ -37,6 +37,12 @@ double geodesy_distance(double lat1, double lon1, double lat2, double lon2);
  * 10 km. Degrees in; edges shorter than 0.5 degree, not crossing the antimeridian. */
 double geodesy_point_edge_distance(double plat, double plon, double alat, double alon, double blat,
                                    double blon);
+
+/* Distance in metres between two points: the mid-latitude formula up to GEODESY_SHORT_M
+ * (relative error below 2e-6, tests/unit/test_geodesy.c)
+ * and PROJ not loaded; geodesy_distance beyond. What the fence measures with, for callers
+ * that compare nearby fixes many times a second (agent/gnss.c). */
+double geodesy_point_distance(double lat1, double lon1, double lat2, double lon2);
 
 /* Fills f with the local frame at (lat, lon) (degrees, |lat| < 90). */
 void geodesy_frame_init(struct geodesy_frame *f, double lat, double lon);

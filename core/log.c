@@ -19,16 +19,27 @@ void log_setup(const char *program, enum log_level level)
     log_max = level;
 }
 
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
 int log_level_parse(const char *s, enum log_level *out)
 {
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(s, names[i]) == 0) {
+    for (unsigned i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
+        if (strcmp(s, level_names[i]) == 0) {
             *out = (enum log_level)i;
             return RC_OK;
         }
     }
     return RC_INVAL;
+}
+
+enum log_level log_level_current(void)
+{
+    return log_max;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return level_names[level];
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

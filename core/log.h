@@ -10,6 +10,10 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN = 1, LOG_LVL_INFO = 2, LOG_LVL_
 void log_setup(const char *program, enum log_level level);
 /* Parses "error|warn|info|debug"; returns 0 and sets *out, or RC_INVAL. */
 int log_level_parse(const char *s, enum log_level *out);
+/* The level log_setup set. */
+enum log_level log_level_current(void);
+/* The name log_level_parse reads for level ("error" .. "debug"). */
+const char *log_level_name(enum log_level level);
 /* Prints "program: level: message" when level is enabled. Thread-safe (one write per line). */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

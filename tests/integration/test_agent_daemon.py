@@ -10,11 +10,16 @@
 - the recording watch turns finished files of a profile camera into rec_file events (size
   and SHA-256 checked with hashlib);
 - the control socket is 0660, SIGTERM stops the daemon with exit 0 and removes the socket;
-  the chain verifies.
+  the chain verifies;
+- the daemon process is rollcall-agentd and maps neither libcurl nor OpenSSL nor PROJ while
+  it watches gpsd, serves sign-ins and records files (its sync and hashing run in
+  `rollcall-agent` children); a sign-in 30 km from the fence loads PROJ on demand and its
+  distance matches GeographicLib's GeodSolve; rollcall-agentd's own refusals.
 """
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -209,6 +214,95 @@ class DaemonService(unittest.TestCase):
         files = [e["file"] for _, e in k.events("rec_file")]
         self.assertEqual(len(files), 2, files)
         self.assertEqual(k.verify().code, 0)
+
+
+def mapped_libraries(pid):
+    """The file names of the shared objects mapped into pid."""
+    with open("/proc/%d/maps" % pid) as f:
+        return {os.path.basename(line.split()[5]) for line in f if len(line.split()) > 5}
+
+
+HEAVY = ("libcurl", "libssl", "libcrypto.so", "libproj", "libnghttp2", "libz.so")
+
+
+class DaemonProcess(unittest.TestCase):
+    def heavy(self, pid):
+        return sorted(lib for lib in mapped_libraries(pid) if lib.startswith(HEAVY))
+
+    def test_daemon_maps_only_what_it_needs(self):
+        with tempfile.TemporaryDirectory(prefix="rollcall-daemon-") as wd:
+            rec = os.path.join(wd, "rec")
+            os.makedirs(rec)
+            scenario = {"segments": [{"at": list(C), "fixes": 600, "jitter_m": 0.5}]}
+            with gpsd_harness.Gpsfake.from_scenario(scenario, wd) as fake:
+                k = ah.Kiosk(wd, fake.port, profile_over={
+                    "cameras": [{"id": "front", "dir": rec, "suffix": ".mp4", "settle_s": 1}]})
+                with k:
+                    k.start_daemon()
+                    pid = k.daemon.pid
+                    self.assertEqual(os.path.basename(os.readlink("/proc/%d/exe" % pid)),
+                                     "rollcall-agentd")
+                    k.wait_gnss()
+                    for i in range(5):
+                        r = k.control({"cmd": "signin", "trainee": ah.TRAINEE, "class": "C1"})
+                        self.assertEqual(r["result"]["verdict"], "inside", r)
+                    data = os.urandom(200000)
+                    with open(os.path.join(rec, "a.mp4"), "wb") as f:
+                        f.write(data)
+                    ev = k.wait_event(lambda e: e["type"] == "rec_file", timeout=60,
+                                      what="rec_file")
+                    self.assertEqual(ev["sha256"], hashlib.sha256(data).hexdigest())
+                    libs = mapped_libraries(pid)
+                    self.assertTrue(any(lib.startswith("libgps") for lib in libs), libs)
+                    self.assertEqual(self.heavy(pid), [])
+                    self.assertEqual(k.stop_daemon(), 0)
+                    self.assertEqual(k.verify().code, 0)
+
+    def test_far_signin_loads_proj_on_demand(self):
+        far = (C[0] + 0.27, C[1])  # about 30 km north of the square
+        with tempfile.TemporaryDirectory(prefix="rollcall-daemon-") as wd:
+            k = ah.Kiosk(wd, gpsd_harness.free_port(), profile_over={
+                "gnss": {"source": "none"},
+                "surveyed": {"lat": far[0], "lon": far[1], "datum": "WGS-84", "eph_m": 5}})
+            with k:
+                k.start_daemon()
+                pid = k.daemon.pid
+                r = k.control({"cmd": "signin", "trainee": ah.TRAINEE, "class": "C1"})
+                self.assertTrue(r["ok"], r)
+                self.assertEqual(r["result"]["verdict"], "outside")
+                # due north of the square: the nearest point is on the north edge, same meridian
+                ref = subprocess.run(["GeodSolve", "-i", "-p", "6"], input="%r %r %r %r\n" % (
+                    ah.LAT_N, far[1], far[0], far[1]), capture_output=True, text=True, check=True)
+                expect = float(ref.stdout.split()[2])
+                self.assertGreater(expect, 20000)
+                self.assertAlmostEqual(r["result"]["distance_m"], expect, delta=0.01)
+                self.assertTrue(any(lib.startswith("libproj") for lib in mapped_libraries(pid)))
+                self.assertEqual(k.stop_daemon(), 0)
+
+
+class AgentdCommand(unittest.TestCase):
+    def test_refusals(self):
+        agentd = os.path.join(os.path.dirname(ah.AGENT), "rollcall-agentd")
+        r = subprocess.run([agentd, "--help"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage: rollcall-agentd", r.stdout)
+        r = subprocess.run([agentd, "--bogus"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        r = subprocess.run([agentd, "extra"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        r = subprocess.run([agentd, "--log-level", "loud"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown log level", r.stderr)
+        with tempfile.TemporaryDirectory(prefix="rollcall-agentd-") as wd:
+            r = subprocess.run([agentd, "--cli", os.path.join(wd, "none"), "--config",
+                                os.path.join(wd, "agent.json")], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("cannot run", r.stderr)
+            r = subprocess.run([agentd, "--config", os.path.join(wd, "agent.json")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("agent.json", r.stderr)
+            self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,17 @@ class FullStorage(unittest.TestCase):
         self.assertEqual(r.code, 1, r)
         self.assertIn("nothing recorded", r.err)
         self.assertEqual(len(stored_ids(k.db)), head)
+        # a recording's file: exit 3, "not recorded for now" (the daemon's recording watch
+        # keeps such a file and tries again later)
+        fd, clip = tempfile.mkstemp(suffix=".mp4")  # not on the full filesystem
+        self.addCleanup(os.unlink, clip)
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"x" * 1000)
+        r = k.run("record", "add", "--camera", "front", "--file", clip,
+                  "--start", "2026-11-02T09:00:00+08:00", "--end", "2026-11-02T09:45:00+08:00")
+        self.assertEqual(r.code, 3, r)
+        self.assertIn("full", r.err)
+        self.assertEqual(len(stored_ids(k.db)), head)
         self.assertEqual(k.verify().code, 0)
 
     def test_size_cap_refuses_and_keeps_everything(self):
