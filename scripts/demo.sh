@@ -10,7 +10,7 @@ mkdir -p build
 echo "building (build/release) ..."
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   >build/release.configure.log 2>&1 || { cat build/release.configure.log; exit 1; }
-cmake --build build/release -j "$(nproc)" --target rollcall-agent rollcall-server \
+cmake --build build/release -j "$(nproc)" --target rollcall-agent rollcall-agentd rollcall-server \
   >build/release.build.log 2>&1 || { tail -40 build/release.build.log; exit 1; }
 # Debian's interpreter: gpsfake needs its python3-gps.
 exec /usr/bin/python3 scripts/demo.py "$@"
