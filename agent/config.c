@@ -204,7 +204,7 @@ static const struct cfgmap_entry sync_entries[] = {
     {.key = "batch_max_events",
      CFGMAP_F_INT(struct config_sync, batch_max_events),
      .imin = 1,
-     .imax = 10000,
+     .imax = 1000, /* the collector takes at most INGEST_LINES_MAX lines per batch */
      .idef = 500,
      .unit = "events",
      .help = "most events in one signed batch"},

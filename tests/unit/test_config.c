@@ -211,6 +211,11 @@ static void profile_refusals_name_the_path(void **state)
     profile_refused("{\"model\":\"m\",\"gnss\":{\"source\":\"gpsd\"},\"sync\":{\"batch_max_bytes\""
                     ":1e999}}",
                     "$.sync.batch_max_bytes: expected an integer from 4096 to 16777216");
+    /* the collector takes at most 1000 lines per batch (server/ingest.h): a bigger batch could
+     * never be delivered */
+    profile_refused("{\"model\":\"m\",\"gnss\":{\"source\":\"gpsd\"},\"sync\":{\"batch_max_events\""
+                    ":1001}}",
+                    "$.sync.batch_max_events: expected an integer from 1 to 1000");
     profile_refused("{\"model\":\"m\",\"gnss\":{\"source\":\"glonass\"}}",
                     "$.gnss.source: expected one of \"gpsd\", \"none\"");
     profile_refused("{\"model\":\"m\",\"gnss\":{\"source\":\"none\"},\"surveyed\":{\"lat\":91,"
