@@ -333,12 +333,6 @@ static int attendance(store *st, const struct opts *o, char *err)
     cJSON *root = NULL;
     int64_t now = ts_now_ms();
     int rc = RC_OK;
-    int given = (o->class_id != NULL) + (o->institution != NULL) + (o->district != NULL);
-    if (given != 1) {
-        fprintf(stderr, "rollcall-server report attendance: give one of --class, --institution, "
-                        "--district\n");
-        return EXIT_USAGE;
-    }
     if (o->class_id) {
         struct store_class c;
         if ((rc = store_class_get(st, o->class_id, &c, err)) == RC_OK)
@@ -457,10 +451,6 @@ static int subsidy(store *st, const struct opts *o, char *err)
     int64_t now = ts_now_ms();
     int64_t claim = o->claim_ms;
     int rc;
-    if (!o->class_id) {
-        fprintf(stderr, "rollcall-server report subsidy: --class ID is required\n");
-        return EXIT_USAGE;
-    }
     if (!claim) {
         char today[TS_DATE_LEN + 1];
         if ((rc = ts_format_date(now, today)) != RC_OK ||
@@ -527,15 +517,32 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* What each report needs of the options, checked before the database is opened: a usage
+ * error is exit 2 whatever state the database is in. */
+static int check_opts(const char *what, const struct opts *o)
+{
+    int given = (o->class_id != NULL) + (o->institution != NULL) + (o->district != NULL);
+    if (strcmp(what, "attendance") == 0 && given != 1) {
+        fprintf(stderr, "rollcall-server report attendance: give one of --class, --institution, "
+                        "--district\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(what, "subsidy") == 0 && !o->class_id) {
+        fprintf(stderr, "rollcall-server report subsidy: --class ID is required\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(what, "findings") == 0 && (o->format == FMT_CSV || o->format == FMT_XLSX)) {
+        fprintf(stderr, "rollcall-server report findings: --format text or json\n");
+        return EXIT_USAGE;
+    }
+    return RC_OK;
+}
+
 static int findings(store *st, const struct opts *o, char *err)
 {
     cJSON *root = NULL;
     char *buf = NULL;
     size_t len = 0;
-    if (o->format == FMT_CSV || o->format == FMT_XLSX) {
-        fprintf(stderr, "rollcall-server report findings: --format text or json\n");
-        return EXIT_USAGE;
-    }
     struct store_class_filter f = {.institution = o->institution,
                                    .district = o->district,
                                    .from_ms = o->from_ms,
@@ -607,6 +614,8 @@ int cmd_report(int argc, char **argv, const struct server_globals *g)
                 what);
         return EXIT_USAGE;
     }
+    if (check_opts(what, &o) != RC_OK)
+        return EXIT_USAGE;
     if (store_open(o.db_url, 0, &st, err) != RC_OK || store_check_schema(st, err) != RC_OK) {
         fprintf(stderr, "rollcall-server report: %s\n", err);
         store_close(st);

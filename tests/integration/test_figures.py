@@ -514,6 +514,13 @@ def commands(w):
     check(r.returncode == 0 and "signin_outside" in r.stdout, "report findings: %s" % r.stderr)
     r = run("report", "attendance", db=w.db)
     check(r.returncode == 2, "report attendance without a scope is a usage error")
+    # usage errors come before the database is opened: exit 2 whatever its state
+    missing = "sqlite:/nonexistent/rollcall/no.db"
+    for args in (("attendance",), ("subsidy",), ("findings", "--format", "csv")):
+        r = run("report", *args, db=missing)
+        check(r.returncode == 2 and r.stderr.count("\n") == 1,
+              "report %s usage error before the database: %s %s" % (args, r.returncode,
+                                                                    r.stderr))
     r = run("report", "attendance", "--class", "NOPE", db=w.db)
     check(r.returncode == 1 and "NOPE" in r.stderr, "unknown class: %s" % r.stderr)
 
