@@ -12,11 +12,13 @@
 
 #include <cJSON.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #define MS_PER_DAY INT64_C(86400000)
 
@@ -211,6 +213,48 @@ __attribute__((format(printf, 2, 3))) static void tp(struct text *t, const char 
     }
 }
 
+enum { NAME_COLS = 16 }; /* the name column's width in terminal columns */
+
+/* Terminal columns of the UTF-8 text s (glibc's wcwidth under C.UTF-8: a Chinese character
+ * takes two); bytes that are not UTF-8 count one each. */
+static size_t display_width(const char *s)
+{
+    static locale_t utf8;
+    if (!utf8)
+        utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+    size_t cols = 0, len = strlen(s);
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    while (len > 0) {
+        wchar_t wc;
+        size_t n = utf8 ? mbrtowc(&wc, s, len, &st) : 1;
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+            memset(&st, 0, sizeof st);
+            n = 1;
+            cols++;
+        } else {
+            int w = utf8 ? wcwidth(wc) : 1;
+            cols += w > 0 ? (size_t)w : 0;
+        }
+        s += n;
+        len -= n;
+    }
+    if (utf8)
+        uselocale(old);
+    return cols;
+}
+
+/* s padded with spaces to NAME_COLS terminal columns (printf pads bytes, which misaligns
+ * Chinese names); longer text is left as it is. */
+static const char *name_cell(char *buf, size_t cap, const char *s)
+{
+    size_t w = display_width(s);
+    int pad = w < NAME_COLS ? (int)(NAME_COLS - w) : 0;
+    snprintf(buf, cap, "%s%*s", s, pad, "");
+    return buf;
+}
+
 static double hours(int64_t ms)
 {
     return (double)ms / 3600000.0;
@@ -246,12 +290,14 @@ static void class_text(struct text *t, const struct engine_report *r)
        pct(c, sizeof c, r->recorded_ms, r->offline_held_ms), r->passed, r->assessed,
        pct(d, sizeof d, (int64_t)r->passed, (int64_t)r->assessed), r->enrolled,
        pct(e, sizeof e, (int64_t)r->passed, (int64_t)r->enrolled));
+    char cell[PLAN_NAME_MAX + NAME_COLS + 1];
     tp(t, "%-18s %-16s %9s %9s %9s %9s %7s %7s %s\n", "trainee", "name", "sched h", "attend h",
        "offline h", "online h", "rate", "online", "result");
     for (size_t i = 0; i < r->n_trainees; i++) {
         const struct engine_trainee *x = &r->trainees[i];
-        tp(t, "%-18s %-16s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked, x->name,
-           hours(x->scheduled_ms), hours(x->attended_ms), hours(x->offline_ms), hours(x->online_ms),
+        tp(t, "%-18s %s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked,
+           name_cell(cell, sizeof cell, x->name), hours(x->scheduled_ms), hours(x->attended_ms),
+           hours(x->offline_ms), hours(x->online_ms),
            pct(a, sizeof a, x->attended_ms, x->scheduled_ms),
            pct(b, sizeof b, x->online_ms, x->attended_ms),
            !x->assessed ? "-"
@@ -463,6 +509,7 @@ static int subsidy(store *st, const struct opts *o, char *err)
     case FMT_TEXT: {
         struct text t = {0};
         char d[TS_DATE_LEN + 1] = "";
+        char cell[PLAN_NAME_MAX + NAME_COLS + 1];
         ts_format_date(claim, d);
         int64_t total = 0, living = 0;
         tp(&t, "subsidy of class %s (%s %s), claim of %s\n", r->class_id, r->occupation,
@@ -471,9 +518,9 @@ static int subsidy(store *st, const struct opts *o, char *err)
            "online", "eligible", "yuan", "refused by");
         for (size_t i = 0; i < n; i++) {
             const struct subsidy_result *s = &res[i];
-            tp(&t, "%-18s %-16s %8.2f %8.2f %6.1f%% %9s %8lld %s\n", s->masked, s->name,
-               hours(s->required_ms), hours(s->attended_ms), s->online_share * 100.0,
-               s->eligible ? "yes" : "no", (long long)s->amount_yuan,
+            tp(&t, "%-18s %s %8.2f %8.2f %6.1f%% %9s %8lld %s\n", s->masked,
+               name_cell(cell, sizeof cell, s->name), hours(s->required_ms), hours(s->attended_ms),
+               s->online_share * 100.0, s->eligible ? "yes" : "no", (long long)s->amount_yuan,
                s->refused_by ? s->refused_by : "-");
             total += s->amount_yuan;
             living += s->living_allowance_yuan;

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import io
 import json
+import re
+import unicodedata
 import os
 import shutil
 import sys
@@ -498,6 +500,20 @@ def commands(w):
     r = run("report", "attendance", "--class", "C-A", db=w.db)
     check(r.returncode == 0 and "张三" in r.stdout and "60.4%" in r.stdout,
           "report attendance text shows the table: %s" % r.stdout[:400])
+    # columns line up in a terminal: a Chinese character takes two columns
+    lines = r.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("trainee "))
+    rows = lines[head:head + 4]
+
+    def cols(text):
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    # where the right-aligned "sched h" column ends, in terminal columns (the header's
+    # "sched h" is two words)
+    at = [cols(line[:list(re.finditer(r"\S+", line))[3 if i == 0 else 2].end()])
+          for i, line in enumerate(rows)]
+    check(len(set(at)) == 1 and any(cols(x) != len(x) for x in rows),
+          "text table columns line up with Chinese names: %s %s" % (at, rows))
     r = run("report", "attendance", "--district", "120103", "--format", "csv", db=w.db)
     check(r.returncode == 0 and r.stdout.startswith("\ufeff") and "班级" in r.stdout,
           "district CSV: %s" % r.stderr)
