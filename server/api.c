@@ -42,15 +42,21 @@ static bool allow_device(const struct auth_principal *who, const struct http_req
 }
 
 /* Which devices a reader may see: the one place that scopes GET /v1/devices. Returns false
- * when the caller may see none; *institution NULL means all of them. District and evaluator
- * scopes arrive with the reports (they need the institutions' districts). */
-static bool device_scope(const struct auth_principal *who, const char **institution)
+ * when the caller may see none; a NULL *institution / *district does not narrow. Admin: all;
+ * an institution: its own; a district bureau: those of the institutions registered in its
+ * district (remote monitoring of kiosk health). Evaluators assess figures, not kiosks. */
+static bool device_scope(const struct auth_principal *who, const char **institution,
+                         const char **district)
 {
-    *institution = NULL;
+    *institution = *district = NULL;
     if (auth_is(who, AUTH_ROLE_ADMIN))
         return true;
     if (auth_is(who, AUTH_ROLE_INSTITUTION)) {
         *institution = who->role.scope;
+        return true;
+    }
+    if (auth_is(who, AUTH_ROLE_DISTRICT)) {
+        *district = who->role.scope;
         return true;
     }
     return false;
@@ -59,8 +65,8 @@ static bool device_scope(const struct auth_principal *who, const char **institut
 static bool allow_device_readers(const struct auth_principal *who, const struct http_request *req)
 {
     (void)req;
-    const char *institution;
-    return device_scope(who, &institution);
+    const char *institution, *district;
+    return device_scope(who, &institution, &district);
 }
 
 /* Handlers. */
@@ -161,14 +167,14 @@ static void handle_devices_list(struct http_request *req, struct http_response *
         cJSON_Delete(arr);
         goto fail;
     }
-    const char *institution = NULL;
-    if (!device_scope(req->who, &institution)) {
+    const char *institution = NULL, *district = NULL;
+    if (!device_scope(req->who, &institution, &district)) {
         cJSON_Delete(root);
         http_reply_error(res, 403, "this token's role may not list devices");
         return;
     }
-    if (store_device_list_scoped(req->db, institution, API_DEVICES_LIST_MAX, add_device, arr,
-                                 err) != RC_OK)
+    if (store_device_list_scoped(req->db, institution, district, API_DEVICES_LIST_MAX, add_device,
+                                 arr, err) != RC_OK)
         goto fail;
     char *text = cJSON_PrintUnformatted(root);
     if (!text)

@@ -184,16 +184,16 @@ int store_device_count_seen(store *st, int64_t *n, char *err)
 int store_device_list(store *st, size_t limit, int (*fn)(const struct store_device *d, void *ctx),
                       void *ctx, char *err)
 {
-    return store_device_list_scoped(st, NULL, limit, fn, ctx, err);
+    return store_device_list_scoped(st, NULL, NULL, limit, fn, ctx, err);
 }
 
-int store_device_list_scoped(store *st, const char *institution, size_t limit,
+int store_device_list_scoped(store *st, const char *institution, const char *district, size_t limit,
                              int (*fn)(const struct store_device *d, void *ctx), void *ctx,
                              char *err)
 {
     if (!st->ops->device_list)
         return NOT_IMPLEMENTED(st, err, "devices");
-    return st->ops->device_list(st, institution, limit, fn, ctx, err);
+    return st->ops->device_list(st, institution, district, limit, fn, ctx, err);
 }
 
 /* The wrappers below check what every back-end would otherwise check again. */

@@ -139,9 +139,10 @@ int store_device_count_seen(store *st, int64_t *n, char *err);
 int store_device_list(store *st, size_t limit, int (*fn)(const struct store_device *d, void *ctx),
                       void *ctx, char *err);
 
-/* Calls fn for each enrolled device of institution (NULL: every device) in id order, at most
- * limit of them; as store_device_list otherwise. */
-int store_device_list_scoped(store *st, const char *institution, size_t limit,
+/* Calls fn for each enrolled device of institution (NULL: any) whose institution is in district
+ * (NULL: any; the institutions' registered district) in id order, at most limit of them; as
+ * store_device_list otherwise. */
+int store_device_list_scoped(store *st, const char *institution, const char *district, size_t limit,
                              int (*fn)(const struct store_device *d, void *ctx), void *ctx,
                              char *err);
 

@@ -24,8 +24,8 @@ struct store_ops {
     int (*token_insert)(store *st, const struct store_token *t, char *err);
     int (*token_lookup)(store *st, const char *hash_hex, struct store_token *out, char *err);
     int (*device_count_seen)(store *st, int64_t *n, char *err);
-    /* institution NULL: every device */
-    int (*device_list)(store *st, const char *institution, size_t limit,
+    /* institution, district NULL: any */
+    int (*device_list)(store *st, const char *institution, const char *district, size_t limit,
                        int (*fn)(const struct store_device *, void *), void *ctx, char *err);
     int (*enrolment_get)(store *st, const char *id, struct store_enrolment *out, char *err);
     int (*enrolment_insert)(store *st, const struct store_enrolment *e, char *err);

@@ -666,8 +666,9 @@ static int sqlite_device_count_seen(store *st, int64_t *n, char *err)
     return rc;
 }
 
-static int sqlite_device_list(store *st, const char *institution, size_t limit,
-                              int (*fn)(const struct store_device *, void *), void *ctx, char *err)
+static int sqlite_device_list(store *st, const char *institution, const char *district,
+                              size_t limit, int (*fn)(const struct store_device *, void *),
+                              void *ctx, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -679,13 +680,16 @@ static int sqlite_device_list(store *st, const char *institution, size_t limit,
                            "d.status_skew_ms, coalesce(d.status_gnss, ''), d.status_fix_mode, "
                            "d.status_fix_ts "
                            "FROM devices d LEFT JOIN chain_heads h ON h.device = d.id "
-                           "WHERE ?2 IS NULL OR d.institution = ?2 "
+                           "WHERE (?2 IS NULL OR d.institution = ?2) AND (?3 IS NULL OR "
+                           "d.institution IN (SELECT id FROM institutions WHERE district = ?3)) "
                            "ORDER BY d.id LIMIT ?1",
                            -1, &q, NULL) != SQLITE_OK)
         return db_fail(db, err, "listing devices");
     sqlite3_bind_int64(q, 1, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
     if (institution)
         sqlite3_bind_text(q, 2, institution, -1, SQLITE_STATIC);
+    if (district)
+        sqlite3_bind_text(q, 3, district, -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_device d = {0};

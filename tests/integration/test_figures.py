@@ -14,6 +14,7 @@ import hmac
 import io
 import json
 import re
+import sqlite3
 import unicodedata
 import os
 import shutil
@@ -558,7 +559,8 @@ def role_walk(w, fid):
     walk = [
         ("GET", "/healthz", None, set(roles)),
         ("GET", "/metrics", None, set(roles)),
-        ("GET", "/v1/devices", None, {"admin", "inst-a", "inst-b"}),
+        ("GET", "/v1/devices", None, {"admin", "inst-a", "inst-b", "district-d",
+                                      "district-other"}),
         ("POST", "/v1/batches", b"", {"device"}),
         ("PUT", "/v1/classes/C-A", plan(), {"admin", "inst-a"}),
         ("POST", "/v1/classes/C-A/assessments", assess, {"admin", "inst-a", "evaluator"}),
@@ -587,6 +589,21 @@ def role_walk(w, fid):
         if path not in ("/healthz", "/metrics"):
             st, answer = w.req(None, method, path, body)
             check(st == 401, "%s %s without a token should be 401, got %s" % (method, path, st))
+    # GET /v1/devices: each reader sees its own institution's, or its district's, devices
+    st, everything = w.req("admin", "GET", "/v1/devices")
+    owner = {x["id"]: x["institution"] for x in everything["devices"]}
+    con = sqlite3.connect("file:%s?mode=ro" % w.db.split(":", 1)[1], uri=True)
+    district_of = dict(con.execute("SELECT id, district FROM institutions"))
+    con.close()
+    for role, keep in (("inst-a", lambda i: i == "INST-A"),
+                       ("district-d", lambda i: district_of.get(i) == "120103"),
+                       ("district-other", lambda i: district_of.get(i) == "120104")):
+        st, ans = w.req(role, "GET", "/v1/devices")
+        got = sorted(x["id"] for x in ans["devices"])
+        check(got == sorted(d for d, i in owner.items() if keep(i)),
+              "GET /v1/devices as %s: %r of %r" % (role, got, owner))
+    check(any(district_of.get(i) == "120103" for i in owner.values()),
+          "some device belongs to a district-120103 institution: %r %r" % (owner, district_of))
     # POST /v1/devices: enroll only (a new device id for the allowed call).
     for role in roles:
         kk = Kiosk(w.dir, "K-ROLE-%s" % role, "INST-A", fence="venue-a")
