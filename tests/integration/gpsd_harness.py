@@ -30,6 +30,7 @@ import time
 
 GPSFAKE = ["/usr/bin/python3", "/usr/bin/gpsfake"]
 READY_TIMEOUT_S = 60.0
+START_ATTEMPTS = 3
 STOP_TIMEOUT_S = 10.0
 
 _TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools")
@@ -110,9 +111,19 @@ class Gpsfake:
         Gpsfake (already serving TPVs) whose .fixes lists the generated fixes."""
         path = os.path.join(workdir, name + ".nmea")
         fixes = nmea_gen.write_log(path, scenario, start)
-        fake = cls(path, fixes=fixes, **kw)
-        fake.start()
-        return fake
+        # Starting the fixture is retried (on a fresh port unless one was asked for): on a
+        # loaded machine gpsfake occasionally never gets its gpsd to serve (seen once under
+        # ASan with several gpsfakes starting at once). What the tests assert is not retried.
+        for attempt in range(START_ATTEMPTS):
+            fake = cls(path, fixes=fixes, **kw)
+            try:
+                fake.start()
+                return fake
+            except TimeoutError as e:
+                if attempt + 1 == START_ATTEMPTS:
+                    raise
+                print("gpsd_harness: gpsfake start %d of %d failed, retrying: %s"
+                      % (attempt + 1, START_ATTEMPTS, str(e)[:300]), file=sys.stderr)
 
     @property
     def address(self):
