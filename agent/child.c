@@ -2,13 +2,16 @@
 
 #include "rc.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -56,6 +59,26 @@ int child_start(const struct child_cli *cli, const char *const *args, pid_t *pid
     posix_spawnattr_destroy(&attr);
     if (e != 0)
         return rc_fail(err, RC_IO, "cannot start %s: %s", cli->program, strerror(e));
+    return RC_OK;
+}
+
+int child_program_path(const char *name, char *out, size_t cap, char *err)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return rc_fail(err, RC_IO, "cannot find this program (/proc/self/exe): %s",
+                       strerror(errno));
+    self[n] = '\0';
+    int m;
+    if (!name) {
+        m = snprintf(out, cap, "%s", self);
+    } else {
+        const char *slash = strrchr(self, '/');
+        m = snprintf(out, cap, "%.*s/%s", slash ? (int)(slash - self) : 0, self, name);
+    }
+    if (m < 0 || (size_t)m >= cap)
+        return rc_fail(err, RC_LIMIT, "path of %s too long", name ? name : "this program");
     return RC_OK;
 }
 

@@ -27,6 +27,10 @@ struct child_cli {
  * CHILD_ARGS_MAX). 0 and *pid, or RC_INVAL (too many arguments) / RC_IO with err. */
 int child_start(const struct child_cli *cli, const char *const *args, pid_t *pid, char *err);
 
+/* The path of this program (name NULL), or of the program name in this program's directory
+ * (the agent's programs are installed side by side). 0, or RC_IO / RC_LIMIT with err. */
+int child_program_path(const char *name, char *out, size_t cap, char *err);
+
 /* A waitpid status as text: "exit status 1", "killed by signal 9". */
 void child_status_text(int status, char out[CHILD_STATUS_LEN]);
 

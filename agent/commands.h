@@ -4,7 +4,19 @@
 #ifndef ROLLCALL_AGENT_COMMANDS_H
 #define ROLLCALL_AGENT_COMMANDS_H
 
+#include <stdlib.h>
+
 #define AGENT_DEFAULT_CONFIG "/etc/rollcall/agent.json"
+
+/* The config file to use: given (--config) when set, else $ROLLCALL_AGENT_CONFIG, else
+ * AGENT_DEFAULT_CONFIG (rollcall-agent and rollcall-agentd alike). */
+static inline const char *agent_config_path(const char *given)
+{
+    if (given && *given)
+        return given;
+    const char *env = getenv("ROLLCALL_AGENT_CONFIG");
+    return env && *env ? env : AGENT_DEFAULT_CONFIG;
+}
 
 enum {
     EXIT_REFUSED = 1, /* refused: nothing recorded (the reason is printed) */
@@ -14,7 +26,6 @@ enum {
 
 struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
-    const char *program;     /* argv[0] */
 };
 
 /* signin|signout --trainee ID --class C [--session S] [--json] (agent/signin_cmd.c). */

@@ -513,24 +513,6 @@ static int loop(struct daemon *d)
     }
 }
 
-/* dir of this program + "/" + name into out. */
-static int beside_self(const char *name, char *out, size_t cap, char *err)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return rc_fail(err, RC_IO, "cannot find this program (/proc/self/exe): %s",
-                       strerror(errno));
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    int m = snprintf(out, cap, "%s/%s", self, name);
-    if (m < 0 || (size_t)m >= cap)
-        return rc_fail(err, RC_LIMIT, "path of %s too long", name);
-    return RC_OK;
-}
-
 int agentd_main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -561,14 +543,11 @@ int agentd_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     log_setup("rollcall-agentd", level);
-    if (!config)
-        config = getenv("ROLLCALL_AGENT_CONFIG");
-    if (!config || !*config)
-        config = AGENT_DEFAULT_CONFIG;
+    config = agent_config_path(config);
     char err[ERR_LEN];
     char cli_path[PATH_MAX];
     if (!cli) {
-        if (beside_self("rollcall-agent", cli_path, sizeof cli_path, err) != RC_OK) {
+        if (child_program_path("rollcall-agent", cli_path, sizeof cli_path, err) != RC_OK) {
             fprintf(stderr, "rollcall-agentd: %s\n", err);
             return EXIT_REFUSED;
         }

@@ -52,7 +52,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    struct agent_globals g = {.program = argv[0]};
+    struct agent_globals g = {0};
     enum log_level level = LOG_LVL_INFO;
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -78,10 +78,7 @@ int main(int argc, char **argv)
         }
     }
     log_setup("rollcall-agent", level);
-    if (!g.config_path)
-        g.config_path = getenv("ROLLCALL_AGENT_CONFIG");
-    if (!g.config_path || !*g.config_path)
-        g.config_path = AGENT_DEFAULT_CONFIG;
+    g.config_path = agent_config_path(g.config_path);
     if (optind >= argc) {
         usage(stderr);
         return EXIT_USAGE;

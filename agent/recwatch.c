@@ -223,9 +223,7 @@ static int check_pending(recwatch *w, struct pending *p, int64_t now)
     p->start_ms = birth_ms(p->path);
     if (p->start_ms < 0)
         p->start_ms = p->first_seen_real_ms;
-    p->end_ms = mtime;
-    if (p->end_ms < p->start_ms)
-        p->start_ms = p->end_ms;
+    p->end_ms = mtime; /* a start after it is clamped by `record add` (record_add_watched) */
     p->settled = true;
     return 0;
 }

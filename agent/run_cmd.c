@@ -2,8 +2,10 @@
  * this program. The daemon is a program of its own so that it maps only what it needs
  * (libgps, SQLite, mbedTLS, cJSON), not libcurl, OpenSSL or PROJ, which this program links for
  * its other commands. The pid stays the same (systemd's unit runs `rollcall-agent run`). */
+#include "child.h"
 #include "commands.h"
 #include "log.h"
+#include "rc.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -37,19 +39,10 @@ int cmd_run(int argc, char **argv, const struct agent_globals *g)
         usage(stderr);
         return EXIT_USAGE;
     }
-    char self[PATH_MAX], daemon[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) {
-        fprintf(stderr, "rollcall-agent: run: cannot find this program (/proc/self/exe): %s\n",
-                strerror(errno));
-        return EXIT_REFUSED;
-    }
-    self[n] = '\0';
-    const char *slash = strrchr(self, '/');
-    int dirlen = slash ? (int)(slash - self) : 0;
-    int m = snprintf(daemon, sizeof daemon, "%.*s/rollcall-agentd", dirlen, self);
-    if (m < 0 || (size_t)m >= sizeof daemon) {
-        fprintf(stderr, "rollcall-agent: run: path too long\n");
+    char self[PATH_MAX], daemon[PATH_MAX], err[ERR_LEN];
+    if (child_program_path(NULL, self, sizeof self, err) != RC_OK ||
+        child_program_path("rollcall-agentd", daemon, sizeof daemon, err) != RC_OK) {
+        fprintf(stderr, "rollcall-agent: run: %s\n", err);
         return EXIT_REFUSED;
     }
     const char *args[] = {daemon,
