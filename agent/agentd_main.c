@@ -1,5 +1,5 @@
 /* rollcall-agentd: the kiosk daemon as its own small program (agent/daemon.c). */
-#include "commands.h"
+#include "cmd/commands.h"
 
 int main(int argc, char **argv)
 {

@@ -1,5 +1,5 @@
 /* rollcall-agent: the kiosk program. Global options, then one command from the table. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "log.h"
 #include "version.h"
 

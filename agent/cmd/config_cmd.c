@@ -1,6 +1,6 @@
 /* check-config and profile-doc: validate configuration without running anything, and print
  * the firmware-profile key reference that firmware-profiles/README.md carries. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "config.h"
 #include "rc.h"
 

@@ -3,7 +3,7 @@
  * institution's pseudonym key and the device token the server answers with (0600, atomic
  * writes) and records both files in the config (config_save). Enrolling again with the same
  * key is idempotent on the server and just refreshes the token. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "fence.h"
 #include "kiosk.h"
 #include "log.h"

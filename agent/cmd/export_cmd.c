@@ -4,7 +4,7 @@
  * "created":TS}; per batch a header {"batch":{"first_seq":N,"count":K,"signature":B64}}
  * followed by exactly K event lines. Nothing is acknowledged: the events stay pending until
  * an upload's answer says the server has them (an import makes them duplicates). */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "kiosk.h"
 #include "rc.h"
 #include "sync.h"

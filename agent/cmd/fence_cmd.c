@@ -1,7 +1,7 @@
 /* `rollcall-agent fence check|convert`: judge points against a fence file, convert points or
  * whole fence files between datums (INTERFACES.md). Input is validated whole before any
  * output: a refused fence, row or option prints one line on stderr and nothing on stdout. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "datum.h"
 #include "fence.h"
 #include "rc.h"

@@ -1,6 +1,6 @@
 /* `rollcall-agent gnss`: watch gpsd and print every new fix and quality finding, for
  * installers checking a kiosk's receiver and for the integration tests. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "gnss.h"
 #include "rc.h"
 

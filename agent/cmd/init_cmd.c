@@ -3,7 +3,7 @@
  * device key (0600), creates the outbox, and stores the institution's pseudonym key when one
  * is given. Refuses to overwrite an existing config, key or outbox; whatever it created
  * before a failure is removed again, so a refused init can simply be run again. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "config.h"
 #include "crypto.h"
 #include "fence.h"

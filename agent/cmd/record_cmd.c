@@ -1,6 +1,6 @@
 /* record start|stop|add: recording metadata from the command line (an NVR's hook script, an
  * operator). The daemon records finished files of the profile's cameras by itself. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "kiosk.h"
 #include "rc.h"
 #include "record.h"

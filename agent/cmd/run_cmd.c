@@ -2,8 +2,8 @@
  * this program. The daemon is a program of its own so that it maps only what it needs
  * (libgps, SQLite, mbedTLS, cJSON), not libcurl, OpenSSL or PROJ, which this program links for
  * its other commands. The pid stays the same (systemd's unit runs `rollcall-agent run`). */
-#include "child.h"
-#include "commands.h"
+#include "cmd/commands.h"
+#include "daemon/child.h"
 #include "log.h"
 #include "rc.h"
 

@@ -1,7 +1,7 @@
 /* signin / signout: through the running daemon's control socket when there is one (it has a
  * fresh fix at once), else one-shot: open the outbox, read gpsd for up to the profile's
  * fix_timeout_s, judge, record. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "control.h"
 #include "gnss.h"
 #include "kiosk.h"

@@ -1,6 +1,6 @@
 /* status and verify. status asks the running daemon when there is one (it knows the GNSS
  * state), else reads the outbox itself; verify re-reads the whole local hash chain. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "control.h"
 #include "kiosk.h"
 #include "rc.h"

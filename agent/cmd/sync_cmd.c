@@ -1,7 +1,7 @@
 /* sync [--once] [--json] [--timeout S]: upload what is pending now. Without --once, keeps
  * retrying with the profile's backoff until everything pending is acknowledged (or --timeout
  * seconds pass, or SIGINT/SIGTERM). */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "kiosk.h"
 #include "log.h"
 #include "rc.h"

@@ -1,4 +1,4 @@
-#include "child.h"
+#include "daemon/child.h"
 
 #include "rc.h"
 

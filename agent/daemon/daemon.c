@@ -16,14 +16,14 @@
  * (core/geodesy.c), which keeps the idle daemon's resident memory near what libc, libgps and
  * SQLite cost (docs/PERFORMANCE.md). Memory is bounded: no buffers grow with traffic, and the
  * outbox's page cache is small. */
-#include "child.h"
-#include "commands.h"
+#include "cmd/commands.h"
 #include "control.h"
+#include "daemon/child.h"
+#include "daemon/recwatch.h"
 #include "gnss.h"
 #include "kiosk.h"
 #include "log.h"
 #include "rc.h"
-#include "recwatch.h"
 #include "signin.h"
 #include "status.h"
 #include "sync.h"

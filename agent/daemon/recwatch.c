@@ -1,4 +1,4 @@
-#include "recwatch.h"
+#include "daemon/recwatch.h"
 
 #include "log.h"
 #include "rc.h"

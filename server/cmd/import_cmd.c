@@ -8,14 +8,14 @@
  *
  * import fences: venue fences (INTERFACES.md "Fence files"); each feature replaces the fence
  * of its id (the old version is kept as history), all in one transaction. */
-#include "commands.h"
+#include "cmd/commands.h"
+#include "engine/fences.h"
 #include "event.h"
-#include "fences.h"
-#include "ingest.h"
+#include "ingest/ingest.h"
 #include "jsonin.h"
 #include "log.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 #include "timeutil.h"
 
 #include <cJSON.h>

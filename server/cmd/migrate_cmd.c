@@ -1,8 +1,8 @@
 /* rollcall-server migrate: creates the database if needed and applies every pending schema
  * migration, each in its own transaction. Running it again changes nothing. */
-#include "commands.h"
+#include "cmd/commands.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <stdio.h>

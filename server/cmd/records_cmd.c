@@ -1,11 +1,11 @@
 /* rollcall-server import classes|online|assessments FILE: class plans, online-platform
  * records or assessment results from a JSON or CSV file, all or nothing, with the checks of
  * the HTTP routes (classes.h) as an administrator (any institution). */
-#include "classes.h"
-#include "commands.h"
+#include "cmd/commands.h"
+#include "engine/classes.h"
 #include "log.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdio.h>

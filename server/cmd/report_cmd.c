@@ -2,12 +2,12 @@
  * operator at the collector (who sees every institution and the trainees' names). Text is the
  * default: readable tables for a person at a terminal; --format json is the machine output
  * (the same JSON as the HTTP routes), csv and xlsx are the spreadsheet forms. */
-#include "commands.h"
-#include "figures.h"
+#include "cmd/commands.h"
+#include "engine/figures.h"
 #include "log.h"
 #include "rc.h"
-#include "report.h"
-#include "store.h"
+#include "report/report.h"
+#include "store/store.h"
 #include "timeutil.h"
 
 #include <cJSON.h>

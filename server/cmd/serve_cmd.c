@@ -1,12 +1,12 @@
 /* rollcall-server serve: opens a connection pool on the database (which must be migrated),
  * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
-#include "api.h"
-#include "commands.h"
-#include "http.h"
+#include "cmd/commands.h"
+#include "http/api.h"
+#include "http/http.h"
+#include "http/metrics.h"
 #include "log.h"
-#include "metrics.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <getopt.h>

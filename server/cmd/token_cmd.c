@@ -1,10 +1,10 @@
 /* rollcall-server token create: makes a bearer token, stores only its SHA-256 with the name
  * and role, and prints the token once on stdout (nothing else goes to stdout). */
-#include "auth.h"
-#include "commands.h"
+#include "cmd/commands.h"
+#include "http/auth.h"
 #include "log.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "catalogue.h"
+#include "engine/catalogue.h"
 
 #include "cfgmap.h"
 #include "rc.h"
@@ -152,7 +152,7 @@ int catalogue_load(const char *path, struct catalogue *out, char *err)
     const char *src = getenv("ROLLCALL_SOURCE_DIR");
     if (rc == RC_NOTFOUND && src && *src) {
         char alt[4096];
-        int n = snprintf(alt, sizeof alt, "%s/server/catalogue.json", src);
+        int n = snprintf(alt, sizeof alt, "%s/server/engine/catalogue.json", src);
         if (n < 0 || (size_t)n >= sizeof alt)
             return rc_fail(err, RC_LIMIT, "ROLLCALL_SOURCE_DIR is too long");
         rc = load_path(alt, out, err);

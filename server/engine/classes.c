@@ -1,5 +1,5 @@
 /* Class plans, online records and assessments into the store (see classes.h). */
-#include "classes.h"
+#include "engine/classes.h"
 
 #include "rc.h"
 #include "timeutil.h"

@@ -16,9 +16,9 @@
 #ifndef ROLLCALL_SERVER_CLASSES_H
 #define ROLLCALL_SERVER_CLASSES_H
 
-#include "catalogue.h"
-#include "plan.h"
-#include "store.h"
+#include "engine/catalogue.h"
+#include "engine/plan.h"
+#include "store/store.h"
 
 #include <stddef.h>
 

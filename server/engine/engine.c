@@ -1,5 +1,5 @@
 /* The attendance engine (engine.h; docs/ATTENDANCE.md defines every figure). */
-#include "engine.h"
+#include "engine/engine.h"
 
 #include "geodesy.h"
 #include "rc.h"

@@ -14,8 +14,8 @@
 #ifndef ROLLCALL_ENGINE_H
 #define ROLLCALL_ENGINE_H
 
+#include "engine/plan.h"
 #include "event.h"
-#include "plan.h"
 
 #include <stdbool.h>
 #include <stddef.h>

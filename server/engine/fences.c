@@ -1,8 +1,8 @@
 /* Fence digests, fence files split into storable features, and the parsed-fence cache. */
-#include "fences.h"
+#include "engine/fences.h"
 
-#include "auth.h"
 #include "crypto.h"
+#include "http/auth.h"
 #include "jsonin.h"
 #include "rc.h"
 

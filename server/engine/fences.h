@@ -14,7 +14,7 @@
 #define ROLLCALL_SERVER_FENCES_H
 
 #include "fence.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stddef.h>
 

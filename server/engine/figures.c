@@ -1,13 +1,13 @@
 /* Class inputs from the store into the engine, the figures cache, summaries, subsidy (see
  * figures.h). */
-#include "figures.h"
+#include "engine/figures.h"
 
-#include "catalogue.h"
-#include "classes.h"
+#include "engine/catalogue.h"
+#include "engine/classes.h"
 #include "event.h"
 #include "fence.h"
 #include "rc.h"
-#include "report.h"
+#include "report/report.h"
 #include "timeutil.h"
 
 #include <cJSON.h>

@@ -16,10 +16,10 @@
 #ifndef ROLLCALL_SERVER_FIGURES_H
 #define ROLLCALL_SERVER_FIGURES_H
 
-#include "engine.h"
-#include "plan.h"
-#include "store.h"
-#include "subsidy.h"
+#include "engine/engine.h"
+#include "engine/plan.h"
+#include "engine/subsidy.h"
+#include "store/store.h"
 
 #include <cJSON.h>
 #include <stdbool.h>

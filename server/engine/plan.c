@@ -4,7 +4,7 @@
  * by its column names, is loaded by cfgmap into a "raw" struct (strings as written), then
  * checked and converted into the public structs. Identity numbers never enter cfgmap: they
  * are taken out of the JSON tree (or CSV row) into buffers this module wipes. */
-#include "plan.h"
+#include "engine/plan.h"
 
 #include "cfgmap.h"
 #include "rc.h"

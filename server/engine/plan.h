@@ -15,7 +15,7 @@
 #ifndef ROLLCALL_PLAN_H
 #define ROLLCALL_PLAN_H
 
-#include "catalogue.h"
+#include "engine/catalogue.h"
 #include "timeutil.h"
 #include "trainee.h"
 

@@ -1,4 +1,4 @@
-#include "subsidy.h"
+#include "engine/subsidy.h"
 
 #include "rc.h"
 #include "timeutil.h"

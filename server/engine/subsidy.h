@@ -10,8 +10,8 @@
 #ifndef ROLLCALL_SUBSIDY_H
 #define ROLLCALL_SUBSIDY_H
 
-#include "catalogue.h"
-#include "engine.h"
+#include "engine/catalogue.h"
+#include "engine/engine.h"
 
 #include <stdbool.h>
 #include <stddef.h>

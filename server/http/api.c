@@ -1,13 +1,13 @@
 /* Route handlers that exist so far, and the route table. Each route's allow function is the
  * single place that says who may call it. */
-#include "api.h"
+#include "http/api.h"
 
-#include "enroll.h"
-#include "figures_api.h"
-#include "ingest.h"
+#include "http/figures_api.h"
+#include "http/scope.h"
+#include "ingest/enroll.h"
+#include "ingest/ingest.h"
 #include "log.h"
 #include "rc.h"
-#include "scope.h"
 #include "timeutil.h"
 
 #include <cJSON.h>

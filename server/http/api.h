@@ -3,8 +3,8 @@
 #ifndef ROLLCALL_SERVER_API_H
 #define ROLLCALL_SERVER_API_H
 
-#include "http.h"
-#include "ingest.h"
+#include "http/http.h"
+#include "ingest/ingest.h"
 
 #include <stddef.h>
 

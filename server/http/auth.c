@@ -3,7 +3,7 @@
  * which tells an attacker nothing about any stored token's bytes. The one direct comparison
  * of secret-derived bytes (the returned hash against ours) is constant-time anyway, so a
  * back-end that matched loosely (a collation, a prefix index) could not let a near miss in. */
-#include "auth.h"
+#include "http/auth.h"
 
 #include "crypto.h"
 #include "rc.h"

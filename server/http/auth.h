@@ -9,7 +9,7 @@
 #ifndef ROLLCALL_SERVER_AUTH_H
 #define ROLLCALL_SERVER_AUTH_H
 
-#include "store.h"
+#include "store/store.h"
 
 #include <stdbool.h>
 

@@ -1,12 +1,12 @@
 /* HTTP handlers of the figures (see figures_api.h). */
-#include "figures_api.h"
+#include "http/figures_api.h"
 
-#include "classes.h"
-#include "figures.h"
+#include "engine/classes.h"
+#include "engine/figures.h"
+#include "http/scope.h"
 #include "log.h"
 #include "rc.h"
-#include "report.h"
-#include "scope.h"
+#include "report/report.h"
 #include "timeutil.h"
 
 #include <cJSON.h>

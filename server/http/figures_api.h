@@ -5,7 +5,7 @@
 #ifndef ROLLCALL_SERVER_FIGURES_API_H
 #define ROLLCALL_SERVER_FIGURES_API_H
 
-#include "http.h"
+#include "http/http.h"
 
 enum {
     FIGURES_API_QUERY_MAX = 128,  /* bytes of one query-string value */

@@ -3,7 +3,7 @@
  * which may answer at once), once per piece of body (counted and, for gzip, inflated against
  * the cap), and once more at the end (the route's handler). State between calls lives in a
  * struct request_state freed by MHD's request-completed callback. */
-#include "http.h"
+#include "http/http.h"
 
 #include "log.h"
 #include "rc.h"

@@ -12,9 +12,9 @@
 #ifndef ROLLCALL_SERVER_HTTP_H
 #define ROLLCALL_SERVER_HTTP_H
 
-#include "auth.h"
-#include "metrics.h"
-#include "store.h"
+#include "http/auth.h"
+#include "http/metrics.h"
+#include "store/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* The reader roles' scopes (see scope.h). */
-#include "scope.h"
+#include "http/scope.h"
 
 #include "log.h"
 

@@ -16,8 +16,8 @@
 #ifndef ROLLCALL_SERVER_SCOPE_H
 #define ROLLCALL_SERVER_SCOPE_H
 
-#include "auth.h"
-#include "http.h"
+#include "http/auth.h"
+#include "http/http.h"
 
 #include <stdbool.h>
 

@@ -1,9 +1,9 @@
 /* Enrolment: request checks, then one transaction for the institution key, the fence, the
  * device and its token. */
-#include "enroll.h"
+#include "ingest/enroll.h"
 
 #include "crypto.h"
-#include "fences.h"
+#include "engine/fences.h"
 #include "jsonin.h"
 #include "log.h"
 #include "rc.h"

@@ -13,10 +13,10 @@
 #ifndef ROLLCALL_SERVER_ENROLL_H
 #define ROLLCALL_SERVER_ENROLL_H
 
-#include "auth.h"
-#include "http.h"
+#include "http/auth.h"
+#include "http/http.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>

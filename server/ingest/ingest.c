@@ -1,10 +1,10 @@
 /* The batch pipeline: parse and link (stateless), verify the signature, re-judge fixes, then
  * one write transaction against the stored chain head. See ingest.h for the invariants. */
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 #include "crypto.h"
+#include "engine/fences.h"
 #include "fence.h"
-#include "fences.h"
 #include "log.h"
 
 #include <math.h>

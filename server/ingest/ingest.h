@@ -24,7 +24,7 @@
 
 #include "event.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Report outputs (report.h). JSON through cJSON; CSV and XLSX share one description of each
  * table (its columns and a row builder), written by a CSV sink or an XLSX sink. */
-#include "report.h"
+#include "report/report.h"
 
 #include "rc.h"
 #include "timeutil.h"

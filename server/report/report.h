@@ -11,8 +11,8 @@
 #ifndef ROLLCALL_REPORT_H
 #define ROLLCALL_REPORT_H
 
-#include "engine.h"
-#include "subsidy.h"
+#include "engine/engine.h"
+#include "engine/subsidy.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>

@@ -1,8 +1,8 @@
 /* URL parsing, dispatch to the back-end, and the connection pool. No SQL here. */
-#include "store.h"
+#include "store/store.h"
 
 #include "rc.h"
-#include "store_backend.h"
+#include "store/store_backend.h"
 
 #include <errno.h>
 #include <pthread.h>

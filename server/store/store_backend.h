@@ -5,7 +5,7 @@
 #ifndef ROLLCALL_SERVER_STORE_BACKEND_H
 #define ROLLCALL_SERVER_STORE_BACKEND_H
 
-#include "store.h"
+#include "store/store.h"
 
 struct store_ops {
     const char *name;

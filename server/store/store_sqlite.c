@@ -7,11 +7,11 @@
  *
  * Schema versions live in schema_migrations (one row per applied migration); the version is
  * its largest number, 0 when the table does not exist. */
-#include "catalogue.h"
-#include "plan.h"
+#include "engine/catalogue.h"
+#include "engine/plan.h"
 #include "rc.h"
-#include "store.h"
-#include "store_backend.h"
+#include "store/store.h"
+#include "store/store_backend.h"
 
 #include <pthread.h>
 #include <sqlite3.h>

@@ -16,7 +16,7 @@
  *
  * Run: build/rel/tests/bench_agent [ROUNDS [HASH_MIB [DIR]]]   (defaults 400, 512, /tmp)
  * The directory should be on the kiosk's real storage: fsync cost dominates the latencies. */
-#include "../../agent/commands.h" /* server/ has a commands.h too */
+#include "../../agent/cmd/commands.h" /* server/ has a cmd/commands.h too */
 #include "control.h"
 #include "crypto.h"
 #include "kiosk.h"

@@ -12,13 +12,13 @@
  * each printed in ms with its ratio to the scan. Never fails on time.
  * Run: build/rel/tests/bench_figures [--trainees N] [--events N] [--db PATH] [--keep]
  * (ROLLCALL_SOURCE_DIR must point at the source tree when the catalogue is not installed). */
-#include "classes.h"
+#include "engine/classes.h"
+#include "engine/figures.h"
+#include "engine/plan.h"
 #include "event.h"
-#include "figures.h"
-#include "plan.h"
 #include "rc.h"
-#include "report.h"
-#include "store.h"
+#include "report/report.h"
+#include "store/store.h"
 #include "timeutil.h"
 #include "uuid.h"
 

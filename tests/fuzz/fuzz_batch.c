@@ -14,7 +14,7 @@
 
 #include "crypto.h"
 #include "event.h"
-#include "ingest.h"
+#include "ingest/ingest.h"
 #include "rc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

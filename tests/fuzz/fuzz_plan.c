@@ -2,8 +2,8 @@
  * assessments, JSON or CSV: any input is imported or refused with one terminated line, and a
  * plan that imports keeps the module's invariants (sessions sorted and disjoint, occupation in
  * the catalogue, unique pseudonyms). The first byte picks the format. */
-#include "catalogue.h"
-#include "plan.h"
+#include "engine/catalogue.h"
+#include "engine/plan.h"
 #include "rc.h"
 
 #include <stdint.h>

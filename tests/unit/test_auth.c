@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "auth.h"
+#include "http/auth.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* catalogue: the shipped server/catalogue.json against annex 3 of 津人社办发〔2022〕94号
+/* catalogue: the shipped server/engine/catalogue.json against annex 3 of 津人社办发〔2022〕94号
  * (数字经济技术技能人才培训补贴标准目录), whose rows are copied by hand below in the document's
  * order: name, code, then 学时 and 补贴金额 for 初级, 中级, 高级. And the loader's refusals. */
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "catalogue.h"
+#include "engine/catalogue.h"
 #include "rc.h"
 
 #include <stdio.h>
@@ -39,7 +39,7 @@ static struct catalogue *load_shipped(void)
     struct catalogue *c = calloc(1, sizeof *c);
     char err[ERR_LEN] = "";
     assert_non_null(c);
-    int rc = catalogue_load(ROLLCALL_SOURCE_DIR "/server/catalogue.json", c, err);
+    int rc = catalogue_load(ROLLCALL_SOURCE_DIR "/server/engine/catalogue.json", c, err);
     if (rc != RC_OK)
         fail_msg("%s", err);
     return c;

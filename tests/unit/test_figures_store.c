@@ -8,11 +8,11 @@
 
 #include <cmocka.h>
 
-#include "classes.h"
-#include "figures.h"
+#include "engine/classes.h"
+#include "engine/figures.h"
+#include "http/scope.h"
 #include "rc.h"
-#include "scope.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,10 +12,10 @@
 #include <cmocka.h>
 
 #include "crypto.h"
-#include "fences.h"
-#include "ingest.h"
+#include "engine/fences.h"
+#include "ingest/ingest.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <stdio.h>

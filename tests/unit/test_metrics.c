@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "http/metrics.h"
 #include "rc.h"
 
 #include <math.h>

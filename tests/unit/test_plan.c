@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "catalogue.h"
-#include "plan.h"
+#include "engine/catalogue.h"
+#include "engine/plan.h"
 #include "rc.h"
 
 #include <stdio.h>
@@ -45,7 +45,8 @@ static int setup(void **state)
     (void)state;
     char err[ERR_LEN];
     cat = calloc(1, sizeof *cat);
-    if (!cat || catalogue_load(ROLLCALL_SOURCE_DIR "/server/catalogue.json", cat, err) != RC_OK)
+    if (!cat ||
+        catalogue_load(ROLLCALL_SOURCE_DIR "/server/engine/catalogue.json", cat, err) != RC_OK)
         return -1;
     return 0;
 }

@@ -18,10 +18,10 @@
 
 #include <cmocka.h>
 
-#include "engine.h"
+#include "engine/engine.h"
+#include "engine/subsidy.h"
 #include "rc.h"
-#include "report.h"
-#include "subsidy.h"
+#include "report/report.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -304,7 +304,8 @@ static void xlsx(void **state)
     struct subsidy_result *sub = NULL;
     struct catalogue *cat = calloc(1, sizeof *cat);
     assert_non_null(cat);
-    assert_int_equal(catalogue_load(ROLLCALL_SOURCE_DIR "/server/catalogue.json", cat, err), RC_OK);
+    assert_int_equal(catalogue_load(ROLLCALL_SOURCE_DIR "/server/engine/catalogue.json", cat, err),
+                     RC_OK);
     assert_int_equal(
         subsidy_evaluate(f->r, &f->plan, cat, NULL, 0, DAY0 + 40 * 86400000LL, &sub, &ns, err),
         RC_OK);
@@ -369,7 +370,8 @@ static void totals_and_subsidy_csv(void **state)
 
     struct catalogue *cat = calloc(1, sizeof *cat);
     assert_non_null(cat);
-    assert_int_equal(catalogue_load(ROLLCALL_SOURCE_DIR "/server/catalogue.json", cat, err), RC_OK);
+    assert_int_equal(catalogue_load(ROLLCALL_SOURCE_DIR "/server/engine/catalogue.json", cat, err),
+                     RC_OK);
     struct subsidy_result *sub = NULL;
     size_t ns = 0, len = 0;
     assert_int_equal(

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <pthread.h>
 #include <sqlite3.h>

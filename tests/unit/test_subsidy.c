@@ -10,10 +10,10 @@
 
 #include <cmocka.h>
 
-#include "catalogue.h"
-#include "engine.h"
+#include "engine/catalogue.h"
+#include "engine/engine.h"
+#include "engine/subsidy.h"
 #include "rc.h"
-#include "subsidy.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -29,7 +29,8 @@ static int setup(void **state)
     (void)state;
     char err[ERR_LEN];
     cat = calloc(1, sizeof *cat);
-    if (!cat || catalogue_load(ROLLCALL_SOURCE_DIR "/server/catalogue.json", cat, err) != RC_OK)
+    if (!cat ||
+        catalogue_load(ROLLCALL_SOURCE_DIR "/server/engine/catalogue.json", cat, err) != RC_OK)
         return -1;
     return 0;
 }
