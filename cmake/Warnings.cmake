@@ -9,7 +9,15 @@ if(ROLLCALL_WERROR)
   target_compile_options(rollcall_warnings INTERFACE -Werror)
 endif()
 
-if(ROLLCALL_SANITIZE OR ROLLCALL_FUZZ)
+if(ROLLCALL_TSAN AND (ROLLCALL_SANITIZE OR ROLLCALL_FUZZ))
+  message(FATAL_ERROR "ROLLCALL_TSAN cannot be combined with ROLLCALL_SANITIZE or ROLLCALL_FUZZ")
+endif()
+
+if(ROLLCALL_TSAN)
+  set(san -fsanitize=thread -fno-omit-frame-pointer)
+  add_compile_options(${san} -g -O1)
+  add_link_options(${san})
+elseif(ROLLCALL_SANITIZE OR ROLLCALL_FUZZ)
   # _FORTIFY_SOURCE and ASan check the same things in ways that conflict; sanitized builds
   # keep ASan's.
   set(san -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
@@ -26,6 +34,6 @@ set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 # map libcurl or OpenSSL because the agent library as a whole uses them).
 add_link_options(-pie -Wl,-z,relro,-z,now -Wl,--as-needed)
 
-if(NOT CMAKE_BUILD_TYPE AND NOT ROLLCALL_SANITIZE)
+if(NOT CMAKE_BUILD_TYPE AND NOT ROLLCALL_SANITIZE AND NOT ROLLCALL_TSAN)
   set(CMAKE_BUILD_TYPE RelWithDebInfo)
 endif()

@@ -854,6 +854,7 @@ static int parse_dec(struct parser *p, const char *key, int digits, int64_t min,
 static int parse_key(struct parser *p, const char *const *names, int count, const char *where,
                      int *index)
 {
+    *index = -1; /* set on every path: GCC 12 -O2/-O3 cannot see that perr never returns 0 */
     size_t start = p->pos;
     int rc = expect(p, NULL, '"');
     if (rc)

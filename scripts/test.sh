@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing Debian packages, checks formatting and banned calls,
-# builds and runs every test (unit, integration, fuzz-corpus replay) in a release build with
-# -Werror and again under AddressSanitizer + UndefinedBehaviorSanitizer, then runs each
+# builds and runs every test (unit, integration, fuzz-corpus replay) in a Release build with
+# -Werror and again under AddressSanitizer + UndefinedBehaviorSanitizer, runs the collector's
+# threaded tests (ctest label `collector`) under ThreadSanitizer, checks that the other CMake
+# build types (Debug, RelWithDebInfo, MinSizeRel, None) build warning-free, then runs each
 # libFuzzer target for ${ROLLCALL_FUZZ_SECONDS:-30} seconds. Exits non-zero on any failure.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +36,7 @@ build() { # dir, cmake options...
 
 mkdir -p build
 step "release build (-Werror)"
-build build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build build/release -DCMAKE_BUILD_TYPE=Release
 step "tests, release build"
 ctest --test-dir build/release -j "$jobs" --output-on-failure
 
@@ -44,6 +46,18 @@ step "tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan -j "$jobs" --output-on-failure
+
+step "ThreadSanitizer build"
+build build/tsan -DCMAKE_BUILD_TYPE=Debug -DROLLCALL_TSAN=ON
+step "the collector's threaded tests under TSan (ctest -L collector)"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir build/tsan -L collector -j "$jobs" --output-on-failure
+
+step "the other build types build warning-free (programs and tests, -Werror)"
+for type in Debug RelWithDebInfo MinSizeRel None; do
+  build "build/type-$type" -DCMAKE_BUILD_TYPE="$type"
+  echo "$type: built"
+done
 
 step "fuzzing (libFuzzer, ${fuzz_seconds}s per target)"
 CC=clang build build/fuzz -DCMAKE_BUILD_TYPE=Debug -DROLLCALL_FUZZ=ON

@@ -187,7 +187,7 @@ static int read_points(const char *path, struct row **rows_out, size_t *nrows, c
             s++;
         if (!*s)
             continue; /* blank lines are skipped */
-        char *fields[3];
+        char *fields[3] = {NULL, NULL, NULL};
         int nf = split_fields(s, fields);
         double lat, lon, eph = NAN;
         bool lat_ok = parse_number(fields[0], &lat);

@@ -568,6 +568,17 @@ static const char *const subsidy_cols[] = {
     "等级",         "要求学时",       "实出勤学时", "线上占比", "补贴资格",
     "补贴金额(元)", "生活费补贴(元)", "拒绝规则",   "说明",     NULL};
 
+/* Appends s to buf (capacity cap, *used bytes used), truncating; buf stays NUL-terminated. */
+static void append_text(char *buf, size_t cap, size_t *used, const char *s)
+{
+    size_t room = cap - 1 - *used, len = strlen(s);
+    if (len > room)
+        len = room;
+    memcpy(buf + *used, s, len);
+    *used += len;
+    buf[*used] = '\0';
+}
+
 static int subsidy_rows(struct sink *s, const struct subsidy_result *res, size_t n)
 {
     int rc = RC_OK;
@@ -578,10 +589,11 @@ static int subsidy_rows(struct sink *s, const struct subsidy_result *res, size_t
         for (int k = 0; k < SUBSIDY_RULES; k++) {
             if (!x->failed[k])
                 continue;
-            int w = snprintf(why + used, sizeof why - used, "%s%s: %s", used ? "; " : "",
-                             subsidy_rule_name((enum subsidy_rule)k), x->detail[k]);
-            if (w > 0)
-                used += (size_t)w < sizeof why - used ? (size_t)w : sizeof why - used - 1;
+            if (used)
+                append_text(why, sizeof why, &used, "; ");
+            append_text(why, sizeof why, &used, subsidy_rule_name((enum subsidy_rule)k));
+            append_text(why, sizeof why, &used, ": ");
+            append_text(why, sizeof why, &used, x->detail[k]);
         }
         struct cell c[] = {cs(x->class_id),
                            cs(x->name),

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """The figures end to end over HTTPS: class plans, events from a simulated kiosk (canonical
 lines made here and signed with the openssl CLI, uploaded through POST /v1/batches), online
 records and assessments, then the attendance report checked against figures worked out by

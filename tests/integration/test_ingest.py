@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """Enrolment and verified, exactly-once batch ingest over real HTTPS on loopback (a test CA
 made here), and `import batches|fences`. Inputs are built independently of the code under test:
 canonical lines by string formatting, keys and signatures by the openssl CLI, hashes by

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """rollcall-server over real sockets: migrate, token create, serve over HTTPS with a test CA
 made here with the openssl CLI; health, metrics, authentication and authorisation, body caps
 (Content-Length, chunked, gzip bomb), 404/405/415, idle connections cut off, TLS 1.1 refused,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """The pipe end to end over real HTTPS on loopback (a test CA made here with openssl):
 enrolment, sign-ins, sync, and the rows read back from the collector's database; a refused
 token raising a finding in `status`; export and `import batches`; a collector restored from

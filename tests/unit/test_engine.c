@@ -65,7 +65,7 @@ static const char *tp(int n)
 static void add_trainee(struct plan *p, int n, bool student)
 {
     struct plan_trainee *t = &p->roster[p->n_roster++];
-    snprintf(t->pseudonym, sizeof t->pseudonym, "%s", tp(n));
+    snprintf(t->pseudonym, sizeof t->pseudonym, "%.64s", tp(n));
     snprintf(t->masked, sizeof t->masked, "1201**********%04d", n);
     snprintf(t->name, sizeof t->name, "学员%d", n);
     t->student = student;
@@ -112,7 +112,7 @@ static struct plan_online online(const char *cls, int trainee, int64_t a, int64_
     struct plan_online o;
     memset(&o, 0, sizeof o);
     snprintf(o.class_id, sizeof o.class_id, "%s", cls);
-    snprintf(o.trainee, sizeof o.trainee, "%s", tp(trainee));
+    snprintf(o.trainee, sizeof o.trainee, "%.64s", tp(trainee));
     o.start_ms = a;
     o.end_ms = b;
     return o;

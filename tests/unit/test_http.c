@@ -1,3 +1,4 @@
+/* labels: collector */
 /* http: route pattern matching ({id} captures, exact literal segments, no trailing slash, no
  * empty or oversized or odd-character captures). The daemon itself is exercised by
  * tests/integration/test_server_basic.py over real sockets. */

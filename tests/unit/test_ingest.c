@@ -1,3 +1,4 @@
+/* labels: collector */
 /* ingest: the stateless parse step's refusals, and ingest_batch against a real SQLite store:
  * accepted, duplicates, overlap, gap (409 + expected seq), conflict at a stored seq, broken
  * link to the head, bad signature, foreign events, unenrolled device; a refused batch stores

@@ -1,3 +1,4 @@
+/* labels: collector */
 /* metrics: the exact Prometheus text exposition (format 0.0.4: HELP and TYPE lines, one
  * sample per line, cumulative histogram buckets ending at +Inf with _sum and _count), written
  * out by hand from the format's rules, and exact totals under concurrent updates. */

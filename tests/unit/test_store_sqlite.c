@@ -1,3 +1,4 @@
+/* labels: collector */
 /* store + store_sqlite: URLs, migrations (recorded, idempotent, staged, refused when newer),
  * transactions, tokens, the pool under concurrent writers. The database is inspected with
  * SQLite's own API, not through the module under test. */
