@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #define DEV "kiosk-01"
+/* The server's clock: the test lines' own time (2026-11-02T00:55:12.345Z), so no clock finding. */
+#define NOW INT64_C(1793580912345)
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 #define VENUE                                                                                      \
     "{\"type\":\"Feature\",\"properties\":{\"id\":\"venue\",\"radius_m\":100},"                    \
@@ -189,23 +191,23 @@ static void batches_apply_exactly_once(void **state)
     for (int i = 0; i < 6; i++)
         next(f, DEV, 0, NULL);
     size_t n = body(f, 1, 3, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.accepted, 3);
     assert_int_equal(r.duplicates, 0);
     assert_int_equal(r.ack_seq, 3);
     /* Same again: duplicates. Overlap: 2 duplicates, 2 new. */
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_true(r.status == 200 && r.accepted == 0 && r.duplicates == 3 && r.ack_seq == 3);
     n = body(f, 2, 5, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_true(r.status == 200 && r.accepted == 2 && r.duplicates == 2 && r.ack_seq == 5);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 5);
     assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_heads WHERE device = 'kiosk-01'"), 5);
     /* Gap. */
     next(f, DEV, 0, NULL);
     n = body(f, 7, 7, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 409);
     assert_int_equal(r.expected_seq, 6);
     assert_string_equal(r.reason, "gap: expected seq 6");
@@ -215,7 +217,7 @@ static void batches_apply_exactly_once(void **state)
     assert_int_equal(crypto_key_generate(f->rng, &other, err), RC_OK);
     n = body(f, 6, 7, buf, sizeof buf, other, sig);
     crypto_key_destroy(other);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 400);
     assert_string_equal(r.reason, "bad signature");
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 5);
@@ -228,7 +230,7 @@ static void batches_apply_exactly_once(void **state)
     char *q = strstr(f->lines[5], "\"queue\":0");
     q[8] = '7';
     n = body(f, 5, 5, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 400);
     assert_string_equal(r.reason, "conflict at seq 5: different bytes than stored");
     assert_int_equal(r.finding, INGEST_FINDING_CHAIN_CONFLICT);
@@ -238,17 +240,17 @@ static void batches_apply_exactly_once(void **state)
                      1);
     /* Events of another device under this device's identity. */
     n = body(f, 6, 7, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, "kiosk-02", (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, "kiosk-02", (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 403);
     assert_string_equal(r.reason, "line 1: an event of device 'kiosk-01', not of 'kiosk-02'");
     /* kiosk-02 is not enrolled: no finding is recorded for an unknown device. */
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE device = 'kiosk-02'"),
                      0);
     /* Finally the real 6..7. */
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_true(r.status == 200 && r.accepted == 2 && r.ack_seq == 7);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 7);
-    assert_int_equal(raw_int(f->path, "SELECT last_seen_at FROM devices"), 1000);
+    assert_int_equal(raw_int(f->path, "SELECT last_seen_at FROM devices"), NOW);
 }
 
 static void a_new_first_line_must_link_to_the_head(void **state)
@@ -258,14 +260,14 @@ static void a_new_first_line_must_link_to_the_head(void **state)
     struct ingest_result r;
     next(f, DEV, 0, NULL);
     size_t n = body(f, 1, 1, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 200);
     /* seq 2 whose prev is not seq 1's hash. */
     snprintf(f->head, sizeof f->head, "%s", ZEROS);
     f->head[0] = 'a';
     next(f, DEV, 0, NULL);
     n = body(f, 2, 2, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 400);
     assert_int_equal(r.finding, INGEST_FINDING_CHAIN_BREAK);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 1);
@@ -281,7 +283,7 @@ static void verdicts_are_rejudged(void **state)
     next(f, DEV, 39.1, "outside"); /* the centre, claimed outside */
     next(f, DEV, 39.2, "inside");  /* ~11 km north, claimed inside */
     size_t n = body(f, 1, 2, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE seq = 1 AND "
                                       "server_verdict = 'inside' AND server_fence_version = 1"),
