@@ -107,24 +107,33 @@ def clocks(w, k):
           "GET /v1/findings lists the clock findings: %s %s" % (st, kinds))
 
 
-def classes(w, ka, kb):
-    """K-A1 (INST-A) signs in for an unknown class and for INST-B's C-B; C-B's own kiosk is
-    busy all along, so C-B's report has nothing to say about K-A1."""
+def classes(w, ka, kf, kb):
+    """K-A1 (INST-A) signs in for an unknown class; K-A2, INST-A's kiosk standing in C-B's venue
+    (a shared hall), signs in for INST-B's C-B. C-B's own kiosk is busy all along, so C-B's
+    report has nothing to say about K-A2 (not silent: it was never C-B's kiosk)."""
     p = pseudonym(ka.key_hex, IDS[0])
     ka.boot = str(uuid.uuid4())  # after the jumps above: a new boot, nothing to compare
-    lines = [ka.sign("signin", DAY1 + 5 * M, p, IDS[0], "S01", LAT, "inside", cls="C-NOPE"),
-             ka.sign("signin", DAY1 + 6 * M, p, IDS[0], "S01", LAT, "inside", cls="C-B")]
-    if not upload(w.port, w.ctx, ka, lines, [2]):
+    lines = [ka.sign("signin", DAY1 + 5 * M, p, IDS[0], "S01", LAT, "inside", cls="C-NOPE")]
+    if not upload(w.port, w.ctx, ka, lines, [1]):
         return
     unk = stored_findings(w, ka.id, "unknown_class")
     check(len(unk) == 1 and unk[0][1] == "C-NOPE" and "C-NOPE" in unk[0][2],
           "unknown_class names the class: %s" % unk)
-    foreign = stored_findings(w, ka.id, "foreign_class")
+    lines = [kf.heartbeat_at(DAY1 - 40 * M),
+             kf.sign("signin", DAY1 + 6 * M, p, IDS[0], "S01", LAT, "inside", cls="C-B")]
+    if not upload(w.port, w.ctx, kf, lines, [2]):
+        return
+    foreign = stored_findings(w, kf.id, "foreign_class")
     check(len(foreign) == 1 and foreign[0][1] == "C-B" and "INST-B" in foreign[0][2] and
           "INST-A" in foreign[0][2], "foreign_class names both institutions: %s" % foreign)
-    n = db_rows(w, "SELECT count(*) FROM events WHERE device = ? AND class IN ('C-NOPE', 'C-B')",
-                ka.id)[0][0]
+    n = db_rows(w, "SELECT count(*) FROM events WHERE class IN ('C-NOPE', 'C-B')")[0][0]
     check(n == 2, "both sign-ins are stored: %s" % n)
+    check(not stored_findings(w, ka.id, "foreign_class") and
+          not stored_findings(w, kf.id, "unknown_class"), "one finding each, no more")
+    # The class's own institution sees nothing of the other's kiosk in its findings either.
+    st, fl = w.req("inst-b", "GET", "/v1/findings")
+    check(st == 200 and not [f for f in fl["findings"] if kf.id in str(f)],
+          "INST-B's findings list nothing of INST-A's kiosk: %s %s" % (st, fl))
     hb = heartbeats(kb, DAY1 - 30 * M, DAY1 + 3 * H + 10 * M)
     hb += heartbeats(kb, DAY1 + DAY - 30 * M, DAY1 + DAY + 3 * H + 10 * M)
     if not upload(w.port, w.ctx, kb, hb, [200]):
@@ -132,9 +141,11 @@ def classes(w, ka, kb):
     st, rep = w.req("admin", "GET", "/v1/classes/C-B/attendance")
     if not check(st == 200, "attendance of C-B: %s %s" % (st, rep)):
         return
-    about_a = [f for f in rep["findings"] if f["subject"] == ka.id or ka.id in f["detail"]]
+    about_a = [f for f in rep["findings"] if f["subject"] == kf.id or kf.id in f["detail"]]
     check(not about_a and not finding(rep, "kiosk_silent"),
           "C-B's report says nothing of INST-A's kiosk: %s" % about_a)
+    s01 = [s for s in rep["sessions"] if s["id"] == "S01"][0]
+    check(s01["present"] == 0, "the foreign sign-in counts nothing for C-B: %s" % s01)
 
 
 def main():
@@ -150,9 +161,10 @@ def main():
             check(st == 201, "PUT C-B: %s %s" % (st, body))
             ka = w.enrol("K-A1", "INST-A")
             kb = w.enrol("K-B1", "INST-B", fence="venue-b")
+            kf = w.enrol("K-A2", "INST-A", fence="venue-b")
             late_recording(w, ka)
             clocks(w, ka)
-            classes(w, ka, kb)
+            classes(w, ka, kf, kb)
         finally:
             code = w.stop()
             check(code == 0, "server exits 0 on SIGTERM, got %s" % code)

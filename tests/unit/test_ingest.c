@@ -327,6 +327,42 @@ static void fences_keep_history(void **state)
     assert_int_equal(h.seq, 5);
 }
 
+/* Accepted events are stored whatever their device time says; a time outside [receipt - 400
+ * days, receipt + 1 day] is a clock_implausible finding, the window's inside is not; a class
+ * this server does not have is unknown_class. Nothing is refused for it. */
+static void clock_and_class_findings(void **state)
+{
+    struct fx *f = *state;
+    char buf[20000], sig[CRYPTO_SIG_B64_MAX + 1], err[ERR_LEN];
+    struct ingest_result r;
+    const int64_t day = INT64_C(86400000);
+    const int64_t at[4] = {NOW + 399 * day, NOW + 401 * day, NOW - 2 * day, NOW};
+    next(f, DEV, 0, NULL);
+    next(f, DEV, 0, NULL);
+    next(f, DEV, 0, NULL);
+    next(f, DEV, 39.1, "inside"); /* names class C1, which is not declared */
+    for (int64_t s = 1; s <= 4; s++) {
+        size_t n = body(f, s, s, buf, sizeof buf, f->key, sig);
+        assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, at[s - 1], &r, err),
+                         RC_OK);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.accepted, 1);
+    }
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 4);
+    assert_int_equal(
+        raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'clock_implausible'"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = "
+                                      "'clock_implausible' AND seq IN (2, 3) AND detail LIKE "
+                                      "'heartbeat stamped 2026-11-02T00:55:12.345Z%'"),
+                     2);
+    /* One boot, the device clock standing still while mono_ms moves 1 ms: no jump. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'clock_jump'"),
+                     0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = "
+                                      "'unknown_class' AND seq = 4 AND class = 'C1'"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_new_first_line_must_link_to_the_head, setup, teardown),
         cmocka_unit_test_setup_teardown(verdicts_are_rejudged, setup, teardown),
         cmocka_unit_test_setup_teardown(fences_keep_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(clock_and_class_findings, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
