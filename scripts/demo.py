@@ -130,8 +130,8 @@ class Demo:
 
     def collector(self):
         self.srv("migrate")
-        self.enroll_token = self.srv("token", "create", "--role", "enroll",
-                                     "--name", "demo-installer").stdout.strip()
+        self.enroll_token = self.srv("token", "create", "--role", "enroll", "--institution",
+                                     INSTITUTION, "--name", "demo-installer").stdout.strip()
         self.port = free_port()
         log = open(os.path.join(self.work, "collector.log"), "w")
         p = subprocess.Popen([self.server, "serve", "--listen", "127.0.0.1:%d" % self.port,

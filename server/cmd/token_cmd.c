@@ -13,13 +13,19 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: rollcall-server [--db URL] token create --role ROLE --name NAME [--db URL]\n"
+            "usage: rollcall-server [--db URL] token create --role ROLE [--institution ID]\n"
+            "                          --name NAME [--db URL]\n"
             "\n"
             "Creates a bearer token and prints it once; only its hash is stored.\n"
             "\n"
-            "  --role ROLE  admin | enroll | evaluator | institution:ID | district:CODE\n"
-            "               (6 digits) | device:ID   (IDs: 1..64 of [A-Za-z0-9._-])\n"
-            "  --name NAME  unique name shown in logs (1..64 of [A-Za-z0-9._:@-])\n");
+            "  --role ROLE         admin | enroll | evaluator | institution:ID | district:CODE\n"
+            "                      (6 digits) | device:ID   (IDs: 1..64 of [A-Za-z0-9._-])\n"
+            "  --institution ID    with --role enroll (required): the one institution whose\n"
+            "                      devices the token may enrol (stored as role enroll:ID); it\n"
+            "                      hands out that institution's pseudonym key only. An enroll\n"
+            "                      token made without one (older versions) enrols nothing:\n"
+            "                      create a new one.\n"
+            "  --name NAME         unique name shown in logs (1..64 of [A-Za-z0-9._:@-])\n");
 }
 
 static int token_create(int argc, char **argv, const struct server_globals *g)
@@ -27,18 +33,18 @@ static int token_create(int argc, char **argv, const struct server_globals *g)
     const char *db_url = g->db_url;
     const char *role = NULL;
     const char *name = NULL;
+    const char *institution = NULL;
     static const struct option opts[] = {
-        {"role", required_argument, NULL, 'r'},
-        {"name", required_argument, NULL, 'n'},
-        {"db", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"role", required_argument, NULL, 'r'}, {"institution", required_argument, NULL, 'i'},
+        {"name", required_argument, NULL, 'n'}, {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (ch) {
         case 'r': role = optarg; break;
         case 'n': name = optarg; break;
+        case 'i': institution = optarg; break;
         case 'd': db_url = optarg; break;
         case 'h': usage(stdout); return 0;
         case ':':
@@ -56,6 +62,29 @@ static int token_create(int argc, char **argv, const struct server_globals *g)
     }
     if (!role || !name) {
         fprintf(stderr, "rollcall-server token create: --role and --name are required\n");
+        return EXIT_USAGE;
+    }
+    /* --role enroll --institution ID is the role enroll:ID; the institution goes with
+     * nothing else. */
+    char bound[STORE_ROLE_MAX + 1];
+    if (institution) {
+        if (strcmp(role, "enroll") != 0) {
+            fprintf(stderr, "rollcall-server token create: --institution goes with --role "
+                            "enroll only (other roles carry their scope: institution:ID)\n");
+            return EXIT_USAGE;
+        }
+        if (!auth_id_valid(institution)) {
+            fprintf(stderr,
+                    "rollcall-server token create: --institution must be 1..%d of "
+                    "[A-Za-z0-9._-]\n",
+                    AUTH_SCOPE_MAX);
+            return EXIT_USAGE;
+        }
+        snprintf(bound, sizeof bound, "enroll:%s", institution);
+        role = bound;
+    } else if (strcmp(role, "enroll") == 0) {
+        fprintf(stderr, "rollcall-server token create: --role enroll needs --institution ID "
+                        "(an enroll token enrols the devices of one institution)\n");
         return EXIT_USAGE;
     }
     char err[ERR_LEN];

@@ -27,6 +27,7 @@ void engine_policy_default(struct engine_policy *p)
     p->count_outside = false;
     p->count_no_fix = false;
     p->recording_gap_ms = 10 * MS_PER_MIN;
+    p->recording_late_ms = 24 * 60 * MS_PER_MIN;
     p->attendance_warning = 0.90;
     p->attendance_serious = 0.80;
     p->online_share_max = 0.5;
@@ -64,6 +65,8 @@ int engine_policy_check(const struct engine_policy *p, char *err)
         return rc_fail(err, RC_INVAL, "policy: grace out of range");
     if (p->recording_gap_ms < 0 || p->kiosk_silence_ms <= 0 || p->clock_skew_ms <= 0)
         return rc_fail(err, RC_INVAL, "policy: gap, silence or skew threshold out of range");
+    if (p->recording_late_ms < 0 || p->recording_late_ms > 366 * day)
+        return rc_fail(err, RC_INVAL, "policy: recording_late out of range");
     if (!in_range(p->attendance_warning, 0, 1) || !in_range(p->attendance_serious, 0, 1) ||
         p->attendance_serious > p->attendance_warning)
         return rc_fail(err, RC_INVAL, "policy: attendance thresholds out of range");
@@ -91,12 +94,12 @@ double engine_ratio(int64_t num, int64_t den, bool *defined)
 }
 
 static const char *const finding_names[ENGINE_F_KIND_COUNT] = {
-    "signin_outside",         "signin_uncertain",        "signin_unlocated",
-    "signin_without_signout", "signin_no_session",       "signin_not_on_roster",
-    "online_share_plan",      "online_share_trainee",    "recording_gap",
-    "attendance_low",         "impossible_travel",       "kiosk_silent",
-    "clock_disagreement",     "chain_conflict",          "venue_outside_region",
-    "late_application",       "late_subsidy_application"};
+    "signin_outside",         "signin_uncertain",         "signin_unlocated",
+    "signin_without_signout", "signin_no_session",        "signin_not_on_roster",
+    "online_share_plan",      "online_share_trainee",     "recording_gap",
+    "attendance_low",         "impossible_travel",        "kiosk_silent",
+    "clock_disagreement",     "chain_conflict",           "venue_outside_region",
+    "late_application",       "late_subsidy_application", "late_recording"};
 
 const char *engine_finding_name(enum engine_finding_kind k)
 {
@@ -707,6 +710,36 @@ static int gap_finding(struct ctx *c, const struct engine_session *s, int64_t a,
     return add_finding(c, &f);
 }
 
+/* A recording registered long after it ended still counts for the interval it recorded; the
+ * late registration is said, not hidden. Only recordings that cover a held offline session
+ * matter to this class. */
+static int late_finding(struct ctx *c, const struct engine_recording *rec,
+                        const struct engine_session *sessions, size_t n_sessions)
+{
+    if (!rec->registered_ms || rec->registered_ms - rec->end_ms <= c->pol->recording_late_ms)
+        return RC_OK;
+    const struct engine_session *hit = NULL;
+    for (size_t s = 0; s < n_sessions && !hit; s++) {
+        const struct engine_session *es = &sessions[s];
+        if (es->mode == PLAN_OFFLINE && es->held && rec->start_ms < es->end_ms &&
+            rec->end_ms > es->start_ms)
+            hit = es;
+    }
+    if (!hit)
+        return RC_OK;
+    struct engine_finding f;
+    char t1[TS_SHANGHAI_LEN + 1], t2[TS_SHANGHAI_LEN + 1], t3[TS_SHANGHAI_LEN + 1];
+    finding_init(&f, ENGINE_F_LATE_RECORDING, ENGINE_INFO, ENGINE_S_SESSION, hit->id);
+    snprintf(f.session, sizeof f.session, "%s", hit->id);
+    f.at_ms = rec->registered_ms;
+    detail(&f, "camera %s recorded %s to %s, registered %s (%lld h after its end); counted",
+           rec->camera, local(rec->start_ms, t1), local(rec->end_ms, t2),
+           local(rec->registered_ms, t3),
+           (long long)((rec->registered_ms - rec->end_ms) / (60 * MS_PER_MIN)));
+    evidence(&f, rec->id);
+    return add_finding(c, &f);
+}
+
 static int recordings(struct ctx *c)
 {
     const struct engine_input *in = c->in;
@@ -730,6 +763,11 @@ static int recordings(struct ctx *c)
                 continue;
             rp[n++] = rp[i];
         }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rp[i]->class_id, c->p->id) == 0 &&
+            (rc = late_finding(c, rp[i], r->sessions, r->n_sessions)) != RC_OK)
+            goto out;
     }
     for (size_t s = 0; s < r->n_sessions; s++) {
         struct engine_session *es = &r->sessions[s];

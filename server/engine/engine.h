@@ -50,6 +50,7 @@ enum engine_finding_kind {
     ENGINE_F_VENUE_OUTSIDE_REGION,   /* a venue fence not inside Tianjin */
     ENGINE_F_LATE_APPLICATION,       /* class applied for less than the lead before its start */
     ENGINE_F_LATE_SUBSIDY,           /* subsidy applied for too long after the assessment */
+    ENGINE_F_LATE_RECORDING,         /* a recording registered long after it ended (counted) */
     ENGINE_F_KIND_COUNT
 };
 
@@ -70,6 +71,7 @@ struct engine_policy {
     int64_t leave_grace_ms;  /* leaving within this of the end counts to the end */
     bool count_inside, count_uncertain, count_outside, count_no_fix; /* without a review */
     int64_t recording_gap_ms;      /* an unrecorded stretch longer than this is a finding */
+    int64_t recording_late_ms;     /* registered longer than this after its end: finding */
     double attendance_warning;     /* class rate below: warning */
     double attendance_serious;     /* class rate below: serious */
     double online_share_max;       /* online share above: finding (and no subsidy) */
@@ -98,6 +100,8 @@ struct engine_recording {
     char camera[EVENT_NAME_MAX + 1];
     char class_id[EVENT_NAME_MAX + 1];
     int64_t start_ms, end_ms;
+    int64_t registered_ms; /* device time of the declaring rec_file (or closing rec_stop); 0:
+                            * unknown. Never changes what counts, only the late finding. */
 };
 
 /* A kiosk and the venue fence it stands in. */

@@ -166,7 +166,7 @@ static int add_conflict(const char *device, int64_t seq, const char *event_id, v
 }
 
 static int add_recording(struct load *l, const char *id, const char *camera, const char *class_id,
-                         int64_t start, int64_t end)
+                         int64_t start, int64_t end, int64_t registered)
 {
     if (end <= start)
         return 0;
@@ -179,6 +179,7 @@ static int add_recording(struct load *l, const char *id, const char *camera, con
     snprintf(r->class_id, sizeof r->class_id, "%s", class_id);
     r->start_ms = start;
     r->end_ms = end;
+    r->registered_ms = registered;
     return 0;
 }
 
@@ -203,7 +204,7 @@ static int derive_recordings(struct load *l, const char *class_id)
         const struct event *e = &l->events[i].ev;
         int rc = 0;
         if (e->type == EVENT_REC_FILE && e->start_ms && e->end_ms) {
-            rc = add_recording(l, e->id, e->camera, class_id, e->start_ms, e->end_ms);
+            rc = add_recording(l, e->id, e->camera, class_id, e->start_ms, e->end_ms, e->ts_ms);
         } else if (e->type == EVENT_REC_START) {
             for (size_t j = i + 1; j < l->n_events; j++) {
                 const struct event *s = &l->events[j].ev;
@@ -216,7 +217,7 @@ static int derive_recordings(struct load *l, const char *class_id)
                 if (s->type == EVENT_REC_STOP) {
                     int64_t from = e->start_ms ? e->start_ms : e->ts_ms;
                     int64_t to = s->end_ms ? s->end_ms : s->ts_ms;
-                    rc = add_recording(l, e->id, e->camera, class_id, from, to);
+                    rc = add_recording(l, e->id, e->camera, class_id, from, to, s->ts_ms);
                     break;
                 }
             }
@@ -270,14 +271,14 @@ static int add_venue(struct load *l, const char *fence_id)
     return 0;
 }
 
-static int load_class(struct load *l, const struct plan *p, const struct store_class *c,
-                      const struct engine_policy *pol)
+static int load_class(struct load *l, const struct plan *p, const struct engine_policy *pol)
 {
     int rc;
-    int64_t from = c->start_ms - FIGURES_WINDOW_MS;
-    int64_t to = c->end_ms + FIGURES_WINDOW_MS;
-    if ((rc = store_class_events(l->st, p->id, p->institution, from, to, add_event, l, l->err)) !=
-            0 ||
+    /* Every event naming the class, whatever its device time: a recording registered a week
+     * later, or a sign-in from a kiosk whose clock was wrong, belongs to the class all the
+     * same (a recording counts for the interval it recorded; a sign-in outside every session
+     * is a signin_no_session finding), never a silent loss. */
+    if ((rc = store_class_events(l->st, p->id, p->institution, add_event, l, l->err)) != 0 ||
         (rc = store_class_devices(l->st, p->id, p->institution, add_device, l, l->err)) != 0)
         return rc;
     /* The kiosks' own events (heartbeats, clocks) during each offline session. */
@@ -331,7 +332,7 @@ int figures_class_report(store *st, const char *class_id, int64_t now_ms,
     }
     if ((rc = store_class_get(st, class_id, &c, err)) != RC_OK ||
         (rc = store_class_plan(st, class_id, p, err)) != RC_OK ||
-        (rc = load_class(&l, p, &c, &pol)) != RC_OK)
+        (rc = load_class(&l, p, &pol)) != RC_OK)
         goto out;
     if (own_tx) {
         store_rollback(st);

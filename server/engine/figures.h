@@ -33,8 +33,6 @@ enum {
     FIGURES_FINDINGS_DAYS = 90,   /* a findings listing without dates: the last 90 days */
 };
 
-#define FIGURES_WINDOW_MS INT64_C(86400000) /* class events read from a day before to a day after */
-
 /* Computes class_id's report at now_ms under the default policy. *report is new
  * (engine_report_free); *plan (may be NULL) receives the plan (free()); *gen (may be NULL) the
  * class's generation in the snapshot read. Returns 0, RC_NOTFOUND (no such class), RC_DB,

@@ -79,14 +79,20 @@ bool auth_name_valid(const char *s)
     return true;
 }
 
+/* scoped: needs ":ID"; optional: enroll, whose scope is the institution it may enrol for
+ * ("enroll" alone parses, for tokens stored before enrol tokens were bound, but
+ * auth_token_create no longer makes one and enrolment refuses it). */
 static const struct {
     const char *name;
     enum auth_role_kind kind;
-    bool scoped;
+    bool scoped, optional;
 } roles[] = {
-    {"admin", AUTH_ROLE_ADMIN, false},         {"enroll", AUTH_ROLE_ENROLL, false},
-    {"evaluator", AUTH_ROLE_EVALUATOR, false}, {"institution", AUTH_ROLE_INSTITUTION, true},
-    {"district", AUTH_ROLE_DISTRICT, true},    {"device", AUTH_ROLE_DEVICE, true},
+    {"admin", AUTH_ROLE_ADMIN, false, false},
+    {"enroll", AUTH_ROLE_ENROLL, true, true},
+    {"evaluator", AUTH_ROLE_EVALUATOR, false, false},
+    {"institution", AUTH_ROLE_INSTITUTION, true, false},
+    {"district", AUTH_ROLE_DISTRICT, true, false},
+    {"device", AUTH_ROLE_DEVICE, true, false},
 };
 
 int auth_role_parse(const char *s, struct auth_role *out, char *err)
@@ -105,6 +111,8 @@ int auth_role_parse(const char *s, struct auth_role *out, char *err)
                 return rc_fail(err, RC_INVAL, "role '%s' takes no ':' scope", roles[i].name);
             return RC_OK;
         }
+        if (!colon && roles[i].optional)
+            return RC_OK;
         if (!colon)
             return rc_fail(err, RC_INVAL, "role '%s' needs a scope: %s:%s", roles[i].name,
                            roles[i].name, out->kind == AUTH_ROLE_DISTRICT ? "CODE" : "ID");
@@ -121,7 +129,7 @@ int auth_role_parse(const char *s, struct auth_role *out, char *err)
         return RC_OK;
     }
     return rc_fail(err, RC_INVAL,
-                   "unknown role (admin, enroll, evaluator, institution:ID, district:CODE, "
+                   "unknown role (admin, enroll:ID, evaluator, institution:ID, district:CODE, "
                    "device:ID)");
 }
 
@@ -130,7 +138,7 @@ void auth_role_format(const struct auth_role *r, char *out, size_t n)
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
         if (roles[i].kind != r->kind)
             continue;
-        if (roles[i].scoped)
+        if (roles[i].scoped && r->scope[0])
             snprintf(out, n, "%s:%s", roles[i].name, r->scope);
         else
             snprintf(out, n, "%s", roles[i].name);
@@ -178,6 +186,10 @@ int auth_token_create(store *st, const char *role, const char *name, char *token
     int rc = auth_role_parse(role, &r, err);
     if (rc != RC_OK)
         return rc;
+    if (r.kind == AUTH_ROLE_ENROLL && !r.scope[0])
+        return rc_fail(err, RC_INVAL,
+                       "an enroll token is bound to one institution: --role enroll "
+                       "--institution ID (role enroll:ID)");
     if (!auth_name_valid(name))
         return rc_fail(err, RC_INVAL, "token name must be 1..%d characters of [A-Za-z0-9._:@-]",
                        STORE_TOKEN_NAME_MAX);

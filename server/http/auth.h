@@ -1,8 +1,10 @@
 /* Bearer tokens and roles. A token is "rc_" + 32 random bytes in unpadded base64url (46
  * characters); the server keeps only its SHA-256 (hex) with a name and a role, so a stolen
  * database yields no usable token. Roles:
- *   admin | enroll | evaluator | institution:ID | district:CODE (6 digits) | device:ID
- * IDs are 1..64 characters of [A-Za-z0-9._-].
+ *   admin | enroll:ID | evaluator | institution:ID | district:CODE (6 digits) | device:ID
+ * IDs are 1..64 characters of [A-Za-z0-9._-]. enroll:ID enrols devices of institution ID only
+ * (and so hands out that institution's pseudonym key only); a bare "enroll" still parses (a
+ * token stored before enrol tokens were bound) but is never created and may enrol nothing.
  *
  * Invariants: a token never reaches a log line or an error message; only its name does.
  * A malformed token is refused before any lookup, exactly like an unknown one. */
@@ -23,7 +25,7 @@ enum {
 
 enum auth_role_kind {
     AUTH_ROLE_ADMIN,
-    AUTH_ROLE_ENROLL,
+    AUTH_ROLE_ENROLL, /* scope: the institution it enrols for; "" for a legacy token */
     AUTH_ROLE_EVALUATOR,
     AUTH_ROLE_INSTITUTION, /* scope: institution id */
     AUTH_ROLE_DISTRICT,    /* scope: 6-digit district code */
@@ -56,8 +58,8 @@ int auth_token_generate(char *token, char *hash_hex, char *err);
 /* Checks the token's shape and writes its hash. RC_AUTH when it is not a token. */
 int auth_token_hash(const char *token, char *hash_hex, char *err);
 /* Creates, stores and returns a new token for role/name: validates both, stores the hash.
- * token receives AUTH_TOKEN_LEN + 1 bytes. RC_INVAL for a bad role or name, RC_CONFLICT for
- * a taken name. */
+ * token receives AUTH_TOKEN_LEN + 1 bytes. RC_INVAL for a bad role (an enroll role without an
+ * institution included) or name, RC_CONFLICT for a taken name. */
 int auth_token_create(store *st, const char *role, const char *name, char *token, char *err);
 
 /* Authenticates an Authorization header value ("Bearer TOKEN"). Returns 0 and *who, RC_AUTH

@@ -220,7 +220,7 @@ static int enrol(store *st, const struct request *r, int64_t now_ms, struct enro
     return RC_OK;
 }
 
-int enroll_device(store *st, const char *body, size_t len, int64_t now_ms,
+int enroll_device(store *st, const char *bound, const char *body, size_t len, int64_t now_ms,
                   struct enroll_answer *ans, char *err)
 {
     struct request r = {0};
@@ -235,6 +235,20 @@ int enroll_device(store *st, const char *body, size_t len, int64_t now_ms,
     rc = read_request(root, &r, ans, err);
     if (rc != RC_OK || ans->status)
         goto out;
+    /* The token decides the institution, so it hands out that institution's key only. */
+    if (!bound[0]) {
+        refuse(ans, 403,
+               "this enroll token is bound to no institution (made before enrol tokens were "
+               "bound): create one with 'rollcall-server token create --role enroll "
+               "--institution %s --name NAME'",
+               r.institution);
+        goto out;
+    }
+    if (strcmp(bound, r.institution) != 0) {
+        refuse(ans, 403, "this enroll token enrols devices of institution '%s', not '%s'", bound,
+               r.institution);
+        goto out;
+    }
     rc = store_begin(st, err);
     if (rc != RC_OK)
         goto out;
@@ -256,7 +270,8 @@ void enroll_http_post(struct http_request *req, struct http_response *res)
 {
     char err[ERR_LEN];
     struct enroll_answer ans;
-    int rc = enroll_device(req->db, (const char *)req->body, req->body_len, ts_now_ms(), &ans, err);
+    int rc = enroll_device(req->db, req->who ? req->who->role.scope : "", (const char *)req->body,
+                           req->body_len, ts_now_ms(), &ans, err);
     if (rc != RC_OK) {
         log_msg(LOG_LVL_ERROR, "POST /v1/devices: %s", err);
         http_reply_error(res, 500, "internal error");

@@ -32,9 +32,11 @@ struct enroll_answer {
     char device_token[AUTH_TOKEN_LEN + 1];
 };
 
-/* Enrols from a request body (JSON, len bytes) at now_ms. Returns 0 with *ans filled (accepted
- * or refused), or a negative rc with err when the store failed. */
-int enroll_device(store *st, const char *body, size_t len, int64_t now_ms,
+/* Enrols from a request body (JSON, len bytes) at now_ms, for a caller whose enrol token is
+ * bound to institution `bound` ("" for a legacy token bound to none, which is refused: 403, as
+ * is a request for another institution). Returns 0 with *ans filled (accepted or refused), or
+ * a negative rc with err when the store failed. */
+int enroll_device(store *st, const char *bound, const char *body, size_t len, int64_t now_ms,
                   struct enroll_answer *ans, char *err);
 
 /* The POST /v1/devices handler. */

@@ -6,6 +6,7 @@
 #include "engine/fences.h"
 #include "fence.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -348,6 +349,119 @@ static int event_findings(store *st, const char *institution, const struct inges
     return store_finding_insert(st, &f, err);
 }
 
+static const char *utc(int64_t ms, char out[TS_UTC_LEN + 1])
+{
+    if (ts_format_utc(ms, out) != RC_OK)
+        snprintf(out, TS_UTC_LEN + 1, "?");
+    return out;
+}
+
+/* Findings about an accepted event's device time: outside the plausible window around the
+ * receipt, or (prev, the device's event before it, may be NULL) a jump of the device clock
+ * against the boot clock since the previous event of the same boot. */
+static int clock_findings(store *st, const char *institution, const struct event *prev,
+                          const struct event *ev, int64_t now_ms, char *err)
+{
+    char detail[STORE_DETAIL_MAX];
+    char t1[TS_UTC_LEN + 1], t2[TS_UTC_LEN + 1];
+    struct store_finding f = {
+        .severity = "medium",
+        .device = ev->device,
+        .seq = ev->seq,
+        .institution = institution,
+        .class_id = ev->has & EVENT_HAS(EVENT_F_CLASS) ? ev->class_id : "",
+        .trainee = ev->has & EVENT_HAS(EVENT_F_TRAINEE) ? ev->trainee : "",
+        .detail = detail,
+        .created_at_ms = now_ms,
+    };
+    int rc;
+    if (ev->ts_ms < now_ms - INGEST_CLOCK_PAST_MS || ev->ts_ms > now_ms + INGEST_CLOCK_AHEAD_MS) {
+        f.kind = "clock_implausible";
+        snprintf(detail, sizeof detail,
+                 "%s stamped %s by the device clock, received %s: not a plausible time (more "
+                 "than %lld days before or %lld day after the receipt)",
+                 event_type_name(ev->type), utc(ev->ts_ms, t1), utc(now_ms, t2),
+                 (long long)(INGEST_CLOCK_PAST_MS / 86400000),
+                 (long long)(INGEST_CLOCK_AHEAD_MS / 86400000));
+        if ((rc = store_finding_insert(st, &f, err)) != RC_OK)
+            return rc;
+    }
+    if (!prev || strcmp(prev->boot, ev->boot) != 0)
+        return RC_OK; /* a new boot: its clock may have been set, nothing to compare with */
+    int64_t jump = (ev->ts_ms - prev->ts_ms) - (ev->mono_ms - prev->mono_ms);
+    if (jump >= -INGEST_CLOCK_JUMP_MS && jump <= INGEST_CLOCK_JUMP_MS)
+        return RC_OK;
+    f.kind = "clock_jump";
+    snprintf(detail, sizeof detail,
+             "device clock jumped %s %lld s between seq %lld (%s) and seq %lld (%s) of one boot",
+             jump > 0 ? "forward" : "back", (long long)((jump > 0 ? jump : -jump) / 1000),
+             (long long)prev->seq, utc(prev->ts_ms, t1), (long long)ev->seq, utc(ev->ts_ms, t2));
+    return store_finding_insert(st, &f, err);
+}
+
+/* The finding about the class an accepted event names: no such class here (unknown_class),
+ * or a class of another institution than the device's (foreign_class; its figures never read
+ * this event). *known caches the last class looked up in the batch. */
+static int class_finding(store *st, const char *institution, const struct event *ev,
+                         struct store_class *known, int64_t now_ms, char *err)
+{
+    if (!(ev->has & EVENT_HAS(EVENT_F_CLASS)))
+        return RC_OK;
+    if (strcmp(known->id, ev->class_id) != 0) {
+        int rc = store_class_get(st, ev->class_id, known, err);
+        if (rc == RC_NOTFOUND) {
+            memset(known, 0, sizeof *known);
+            snprintf(known->id, sizeof known->id, "%s", ev->class_id);
+        } else if (rc != RC_OK) {
+            memset(known, 0, sizeof *known);
+            return rc;
+        }
+    }
+    if (known->institution[0] && strcmp(known->institution, institution) == 0)
+        return RC_OK;
+    char detail[STORE_DETAIL_MAX];
+    struct store_finding f = {
+        .device = ev->device,
+        .seq = ev->seq,
+        .institution = institution,
+        .class_id = ev->class_id,
+        .trainee = ev->has & EVENT_HAS(EVENT_F_TRAINEE) ? ev->trainee : "",
+        .detail = detail,
+        .created_at_ms = now_ms,
+    };
+    if (!known->institution[0]) {
+        f.kind = "unknown_class";
+        f.severity = "medium";
+        snprintf(detail, sizeof detail,
+                 "%s names class '%s', which this server does not have (not declared yet?)",
+                 event_type_name(ev->type), ev->class_id);
+    } else {
+        f.kind = "foreign_class";
+        f.severity = "high";
+        snprintf(detail, sizeof detail,
+                 "%s names class '%s' of institution '%s', but the device belongs to '%s'; "
+                 "not counted for that class",
+                 event_type_name(ev->type), ev->class_id, known->institution, institution);
+    }
+    return store_finding_insert(st, &f, err);
+}
+
+/* The device's stored event at seq into *out (for comparing clocks across batches). Returns
+ * RC_NOTFOUND when there is none. */
+static int stored_event(store *st, const char *device, int64_t seq, char *buf, struct event *out,
+                        char *err)
+{
+    size_t len = 0;
+    int rc = store_event_raw(st, device, seq, buf, EVENT_LINE_MAX + 1, &len, err);
+    if (rc != RC_OK)
+        return rc;
+    char why[ERR_LEN];
+    if (event_parse(buf, len, out, why) != RC_OK)
+        return rc_fail(err, RC_CORRUPT, "stored event %lld of '%s' does not parse: %s",
+                       (long long)seq, device, why);
+    return RC_OK;
+}
+
 /* Inserts a refused batch's finding (none for refusals without one) into the open
  * transaction. */
 static int insert_refusal_finding(store *st, const char *device, const char *institution,
@@ -444,14 +558,41 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
                    (long long)l->ev.seq, (long long)head.seq);
             return RC_OK;
         }
+        /* The event before the first new line, for the clock jump check. */
+        struct event *before = NULL;
+        if (head.seq > 0) {
+            char *buf = malloc(EVENT_LINE_MAX + 1);
+            before = malloc(sizeof *before);
+            if (!buf || !before) {
+                free(buf);
+                free(before);
+                return rc_fail(err, RC_NOMEM, "out of memory");
+            }
+            rc = stored_event(st, dev->id, head.seq, buf, before, err);
+            free(buf);
+            if (rc != RC_OK) {
+                free(before);
+                return rc;
+            }
+        }
+        struct store_class known;
+        memset(&known, 0, sizeof known);
         for (size_t i = dups; i < b->n; i++) {
             struct store_event row;
+            const struct event *prev = i > dups ? &b->lines[i - 1].ev : before;
             event_row(&b->lines[i], &j[i], now_ms, &row);
             if ((rc = store_event_insert(st, &row, err)) != RC_OK ||
                 (rc = event_findings(st, dev->institution, &b->lines[i], &j[i], now_ms, err)) !=
-                    RC_OK)
+                    RC_OK ||
+                (rc = clock_findings(st, dev->institution, prev, &b->lines[i].ev, now_ms, err)) !=
+                    RC_OK ||
+                (rc = class_finding(st, dev->institution, &b->lines[i].ev, &known, now_ms, err)) !=
+                    RC_OK) {
+                free(before);
                 return rc;
+            }
         }
+        free(before);
         rc = store_head_advance(st, dev->id, last, b->lines[b->n - 1].hash, now_ms, err);
         if (rc != RC_OK)
             return rc;

@@ -13,6 +13,9 @@
  *   after the commit.
  * - Stored events are never overwritten: a line at a stored seq is a duplicate when its bytes
  *   equal the stored ones and refuses the batch otherwise.
+ * - Accepted events are stored whatever they say; what is wrong with them is a stored finding
+ *   next to them (verdict_mismatch, fence_unknown, clock_implausible, clock_jump,
+ *   unknown_class, foreign_class), never a silent drop.
  * - A refused batch leaves nothing of itself; the finding it causes (chain_conflict,
  *   chain_break, bad_signature, bad_event, foreign_events) is committed in a transaction of
  *   its own, after the batch's was rolled back.
@@ -33,6 +36,15 @@ enum {
     INGEST_LINES_MAX = 1000, /* lines in one batch; more is 413 */
     INGEST_GROUP_MAX = 256,  /* batches committed together by the ingest writer */
 };
+
+/* Plausible device times, relative to the server's receipt: an event stamped earlier than
+ * INGEST_CLOCK_PAST_MS before it (1970) or later than INGEST_CLOCK_AHEAD_MS after it (2100)
+ * is stored with a clock_implausible finding. Within one boot, a device clock that moves
+ * more than INGEST_CLOCK_JUMP_MS away from the boot clock between two consecutive events is a
+ * clock_jump finding (a jump and its way back are two). */
+#define INGEST_CLOCK_PAST_MS (INT64_C(400) * 86400000)
+#define INGEST_CLOCK_AHEAD_MS INT64_C(86400000)
+#define INGEST_CLOCK_JUMP_MS INT64_C(86400000)
 
 /* The finding a refused batch records for its device. */
 enum ingest_finding {

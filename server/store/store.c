@@ -395,12 +395,11 @@ int store_assessment_list(store *st, const char *class_id,
     return st->ops->assessment_list(st, class_id, fn, ctx, err);
 }
 
-int store_class_events(store *st, const char *class_id, const char *institution, int64_t from_ms,
-                       int64_t to_ms, int (*fn)(const struct store_raw_event *e, void *ctx),
-                       void *ctx, char *err)
+int store_class_events(store *st, const char *class_id, const char *institution,
+                       int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx, char *err)
 {
     NEED(class_events, "events");
-    return st->ops->class_events(st, class_id, institution, from_ms, to_ms, fn, ctx, err);
+    return st->ops->class_events(st, class_id, institution, fn, ctx, err);
 }
 
 int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,

@@ -371,11 +371,11 @@ struct store_raw_event {
     int64_t received_at_ms;
 };
 
-/* Calls fn for each event naming class_id with ts in [from_ms, to_ms) uploaded by a device of
- * institution (other institutions' devices cannot speak for its classes), by (device, seq). */
-int store_class_events(store *st, const char *class_id, const char *institution, int64_t from_ms,
-                       int64_t to_ms, int (*fn)(const struct store_raw_event *e, void *ctx),
-                       void *ctx, char *err);
+/* Calls fn for each event naming class_id uploaded by a device of institution (other
+ * institutions' devices cannot speak for its classes), whatever its device time (a recording
+ * registered late, a kiosk clock that was wrong), by (device, seq). */
+int store_class_events(store *st, const char *class_id, const char *institution,
+                       int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx, char *err);
 /* Calls fn for each event of device that names no class, with ts in [from_ms, to_ms)
  * (heartbeats, clock and GNSS reports, tamper alarms), by seq. */
 int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,

@@ -63,9 +63,8 @@ struct store_ops {
                           int64_t now_ms, char *err);
     int (*assessment_list)(store *st, const char *class_id,
                            int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err);
-    int (*class_events)(store *st, const char *class_id, const char *institution, int64_t from_ms,
-                        int64_t to_ms, int (*fn)(const struct store_raw_event *, void *), void *ctx,
-                        char *err);
+    int (*class_events)(store *st, const char *class_id, const char *institution,
+                        int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
     int (*device_events)(store *st, const char *device, int64_t from_ms, int64_t to_ms,
                          int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
     int (*class_devices)(store *st, const char *class_id, const char *institution,

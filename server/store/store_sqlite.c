@@ -1650,26 +1650,25 @@ out:
 }
 
 static int sqlite_class_events(store *st, const char *class_id, const char *institution,
-                               int64_t from, int64_t to,
                                int (*fn)(const struct store_raw_event *, void *), void *ctx,
                                char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    /* events_class_ts narrows to the class's window; the device join keeps other
-     * institutions' kiosks out. */
+    /* events_class_ts finds the class's events; no window on ts: an event's device time says
+     * when the kiosk registered it, not whether it belongs to the class (a recording exported
+     * a week later, a wrong kiosk clock). The device join keeps other institutions' kiosks
+     * out. */
     int rc = prepare(db,
                      "SELECT e.raw, e.server_verdict, e.received_at FROM events e "
                      "JOIN devices d ON d.id = e.device "
-                     "WHERE e.class = ?1 AND e.ts >= ?2 AND e.ts < ?3 AND d.institution = ?4 "
+                     "WHERE e.class = ?1 AND d.institution = ?2 "
                      "ORDER BY e.device, e.seq",
                      &q, err, "reading a class's events");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, from);
-    sqlite3_bind_int64(q, 3, to);
-    sqlite3_bind_text(q, 4, institution, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, institution, -1, SQLITE_STATIC);
     return raw_events(db, q, fn, ctx, err, "reading a class's events");
 }
 

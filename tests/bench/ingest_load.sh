@@ -28,7 +28,8 @@ openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out s
 cd - >/dev/null
 db="sqlite:$dir/server.db"
 "$bin/rollcall-server" --db "$db" migrate >/dev/null 2>&1
-token=$("$bin/rollcall-server" --db "$db" token create --role enroll --name load 2>/dev/null)
+token=$("$bin/rollcall-server" --db "$db" token create --role enroll \
+  --institution BENCH-INST --name load 2>/dev/null)
 "$bin/rollcall-server" --db "$db" --log-level "${LOG_LEVEL:-warn}" serve --listen 127.0.0.1:0 \
   --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --threads "$threads" \
   --per-ip-limit 0 --max-connections $((devices + 64)) --conn-timeout 120 \

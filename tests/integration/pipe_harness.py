@@ -89,7 +89,9 @@ class Collector:
                               input=input, timeout=WAIT_S)
 
     def token(self, role, name):
-        r = self.cmd("token", "create", "--role", role, "--name", name)
+        # An enroll token is bound to the institution the kiosks here enrol for.
+        extra = ("--institution", "INST-0001") if role == "enroll" else ()
+        r = self.cmd("token", "create", "--role", role, *extra, "--name", name)
         assert r.returncode == 0, r
         return r.stdout.strip().split()[-1]
 

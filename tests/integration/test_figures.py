@@ -205,7 +205,8 @@ class World:
         r = run("migrate", db=self.db)
         assert r.returncode == 0, r.stderr
         self.tok = {}
-        for role, nm in [("admin", "admin"), ("enroll", "enroll"),
+        for role, nm in [("admin", "admin"), ("enroll:INST-A", "enroll"),
+                         ("enroll:INST-B", "enroll-b"),
                          ("institution:INST-A", "inst-a"), ("institution:INST-B", "inst-b"),
                          ("district:120103", "district-d"), ("district:120104", "district-other"),
                          ("evaluator", "evaluator")]:
@@ -239,7 +240,9 @@ class World:
 
     def enrol(self, device_id, institution, fence="venue-a"):
         k = Kiosk(self.dir, device_id, institution, fence=fence)
-        st, body = self.req("enroll", "POST", "/v1/devices",
+        # An enroll token enrols the devices of one institution.
+        who = "enroll" if institution == "INST-A" else "enroll-b"
+        st, body = self.req(who, "POST", "/v1/devices",
                             k.enrol_body(circle(fence, LON, LAT, 100)).encode(),
                             {"Content-Type": "application/json"})
         assert st in (200, 201), (st, body)

@@ -117,13 +117,31 @@ def test_enrolment(port, ctx, tokens, d, dbpath, venue):
     check(st == 201 and ans.get("institution_key") == key_a, "same institution, same key")
     b.token = ans.get("device_token")
     c = Device(d, "kiosk-c", "INST-C")
-    st, ans = enrol(port, ctx, tokens["enroll"], c, venue)
+    st, ans = enrol(port, ctx, tokens["enroll-c"], c, venue)
     check(st == 201 and ans.get("institution_key") not in (None, key_a),
           "other institution, other key: %r" % (ans,))
     c.token = ans.get("device_token")
+    # An enroll token is bound to one institution: INST-A's may not enrol a device of INST-C
+    # (and so never hands out INST-C's key), nor create INST-Q; a token stored before the
+    # binding (role "enroll" alone) enrols nothing and says how to make a new one.
+    for dev, what in ((Device(d, "kiosk-c2", "INST-C"), "an existing institution"),
+                      (Device(d, "kiosk-q", "INST-Q"), "a new institution")):
+        st, ans = enrol(port, ctx, tokens["enroll"], dev, venue)
+        check(st == 403 and ans == {"error": "this enroll token enrols devices of institution "
+                                             "'INST-A', not '%s'" % dev.institution},
+              "enroll token of INST-A for %s refused: %r %r" % (what, st, ans))
+        check("institution_key" not in ans, "no key handed out: %r" % (ans,))
+    st, ans = enrol(port, ctx, tokens["legacy"], Device(d, "kiosk-l", "INST-A"), venue)
+    check(st == 403 and "bound to no institution" in ans.get("error", "") and
+          "--role enroll --institution INST-A" in ans.get("error", ""),
+          "legacy enroll token refused with how to re-create: %r %r" % (st, ans))
+    check(q(dbpath, "SELECT count(*) FROM devices WHERE id IN ('kiosk-c2', 'kiosk-q', "
+            "'kiosk-l')") == [(0,)] and
+          q(dbpath, "SELECT count(*) FROM institutions WHERE id = 'INST-Q'") == [(0,)],
+          "refused enrolments left nothing")
     # A different geometry under a known fence id is refused, and nothing is enrolled.
     x = Device(d, "kiosk-x", "INST-X")
-    st, ans = enrol(port, ctx, tokens["enroll"], x, circle("test-venue", CENTRE[1], CENTRE[0], 150))
+    st, ans = enrol(port, ctx, tokens["enroll-x"], x, circle("test-venue", CENTRE[1], CENTRE[0], 150))
     check(st == 409 and "another geometry" in ans.get("error", ""), "fence conflict: %r" % (ans,))
     check(q(dbpath, "SELECT count(*) FROM devices WHERE id = 'kiosk-x'") == [(0,)] and
           q(dbpath, "SELECT count(*) FROM institutions WHERE id = 'INST-X'") == [(0,)],
@@ -429,7 +447,36 @@ def main():
         if r.returncode != 0:
             print("migrate failed:", r.stderr)
             return 1
-        tokens = {"enroll": token(db, "enroll", "enroller"),
+        # token create: an enroll token needs its institution; --institution goes with
+        # enroll only.
+        r = run("token", "create", "--role", "enroll", "--name", "unbound", db=db)
+        check(r.returncode == 2 and r.stdout == "" and "--institution" in r.stderr and
+              r.stderr.count("\n") == 1, "enroll token without institution refused: %r" % (r,))
+        r = run("token", "create", "--role", "admin", "--institution", "INST-A", "--name", "x",
+                db=db)
+        check(r.returncode == 2 and "enroll only" in r.stderr, "--institution with admin: %r" % (r,))
+        r = run("token", "create", "--role", "enroll", "--institution", "bad id!", "--name", "x",
+                db=db)
+        check(r.returncode == 2 and "--institution must be" in r.stderr, "bad institution: %r" % (r,))
+        r = run("token", "create", "--role", "enroll", "--institution", "INST-A", "--name",
+                "enroller", db=db)
+        check(r.returncode == 0 and q(dbpath, "SELECT role FROM tokens WHERE name = 'enroller'") ==
+              [("enroll:INST-A",)], "enroll token bound to INST-A: %r" % (r,))
+        enroller = r.stdout.strip()
+        r2 = run("token", "create", "--role", "enroll", "--institution", "INST-A", "--name",
+                 "legacy", db=db)
+        check(r2.returncode == 0, "second enroll token: %r" % (r2,))
+        # As an older version stored it: role "enroll" with no institution.
+        con = sqlite3.connect(dbpath)
+        con.execute("UPDATE tokens SET role = 'enroll' WHERE name = 'legacy'")
+        con.commit()
+        con.close()
+        r = run("token", "create", "--help")
+        check(r.returncode == 0 and "--institution ID" in r.stdout, "token --help: %r" % (r,))
+        tokens = {"enroll": enroller,
+                  "legacy": r2.stdout.strip(),
+                  "enroll-c": token(db, "enroll:INST-C", "enroller-c"),
+                  "enroll-x": token(db, "enroll:INST-X", "enroller-x"),
                   "admin": token(db, "admin", "admin"),
                   "inst-c": token(db, "institution:INST-C", "inst-c"),
                   "ghost": token(db, "device:ghost", "ghost")}

@@ -210,7 +210,7 @@ def main():
 
         # Tokens: printed once, nothing else on stdout.
         tokens = {}
-        for role, name in (("admin", "ops"), ("device:K-01", "k01"), ("enroll", "enroller")):
+        for role, name in (("admin", "ops"), ("device:K-01", "k01"), ("enroll:INST-A", "enroller")):
             r = run("token", "create", "--role", role, "--name", name, db=db)
             ok = check(r.returncode == 0 and re.fullmatch(r"rc_[A-Za-z0-9_-]{43}\n", r.stdout),
                        "token create %s: %r" % (role, r))

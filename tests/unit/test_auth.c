@@ -26,7 +26,8 @@ static void valid_roles_parse_and_format(void **state)
         const char *scope;
     } ok[] = {
         {"admin", AUTH_ROLE_ADMIN, ""},
-        {"enroll", AUTH_ROLE_ENROLL, ""},
+        {"enroll", AUTH_ROLE_ENROLL, ""}, /* legacy, stored before the binding: parses */
+        {"enroll:INST-0001", AUTH_ROLE_ENROLL, "INST-0001"},
         {"evaluator", AUTH_ROLE_EVALUATOR, ""},
         {"institution:INST-0001", AUTH_ROLE_INSTITUTION, "INST-0001"},
         {"district:120103", AUTH_ROLE_DISTRICT, "120103"},
@@ -240,7 +241,10 @@ static void create_validates_and_never_stores_the_token(void **state)
     assert_int_equal(auth_token_create(f->st, "admin", "bad name", tok, err), RC_INVAL);
     assert_int_equal(auth_token_create(f->st, "admin", "ops", tok, err), RC_OK);
     char again[AUTH_TOKEN_LEN + 1];
-    assert_int_equal(auth_token_create(f->st, "enroll", "ops", again, err), RC_CONFLICT);
+    assert_int_equal(auth_token_create(f->st, "enroll:INST-1", "ops", again, err), RC_CONFLICT);
+    /* An enroll token is bound to one institution: one without is never made. */
+    assert_int_equal(auth_token_create(f->st, "enroll", "unbound", again, err), RC_INVAL);
+    assert_non_null(strstr(err, "--institution"));
     store_close(f->st); /* checkpoints the WAL into the file */
     f->st = NULL;
 

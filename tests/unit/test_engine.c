@@ -550,6 +550,42 @@ static void attendance_thresholds(void **state)
     free(p);
 }
 
+/* A recording registered a week after the class still counts for 09:00-12:00 (coverage 1), and
+ * its late registration is an info finding on the session it covers; one registered within the
+ * policy's 24 h is not; a late one covering no session of the class says nothing. */
+static void late_recording(void **state)
+{
+    (void)state;
+    struct plan *p = new_plan("L");
+    add_session(p, "S1", T(9, 0), T(12, 0), PLAN_OFFLINE, "F1");
+    struct engine_policy pol;
+    engine_policy_default(&pol);
+    struct engine_recording rs[3] = {
+        rec("rec-late", "cam-1", "L", T(9, 0), T(10, 30)),
+        rec("rec-soon", "cam-1", "L", T(10, 30), T(12, 0)),
+        rec("rec-elsewhere", "cam-2", "L", T(14, 0), T(15, 0)),
+    };
+    rs[0].registered_ms = T(10, 30) + 7 * 24 * 60 * MIN;
+    rs[1].registered_ms = T(10, 30) + 23 * 60 * MIN;
+    rs[2].registered_ms = T(15, 0) + 7 * 24 * 60 * MIN;
+    struct engine_input in = {.plan = p, .policy = &pol, .recordings = rs, .n_recordings = 3};
+    struct engine_report *r = run(&in);
+    assert_int_equal(r->recorded_ms, 180 * MIN);
+    assert_int_equal(r->sessions[0].recorded_ms, 180 * MIN);
+    assert_int_equal(count_kind(r, ENGINE_F_RECORDING_GAP), 0);
+    assert_int_equal(count_kind(r, ENGINE_F_LATE_RECORDING), 1);
+    const struct engine_finding *f = find(r, ENGINE_F_LATE_RECORDING, "S1");
+    assert_int_equal(f->severity, ENGINE_INFO);
+    assert_string_equal(f->session, "S1");
+    assert_int_equal(f->at_ms, rs[0].registered_ms);
+    assert_true(f->n_evidence == 1 && has_evidence(f, "rec-late"));
+    assert_non_null(strstr(f->detail, "cam-1"));
+    assert_non_null(strstr(f->detail, "registered"));
+    assert_string_equal(engine_finding_name(ENGINE_F_LATE_RECORDING), "late_recording");
+    engine_report_free(r);
+    free(p);
+}
+
 /* Online share of the plan: 60 offline + 120 online = 120/180 = 0.667 > 0.5: serious. A
  * 90/90 split (0.5 exactly) is not over the limit. */
 static void online_share_plan(void **state)
@@ -904,6 +940,7 @@ int main(void)
         cmocka_unit_test(explicit_session_and_policy),
         cmocka_unit_test(attendance_thresholds),
         cmocka_unit_test(online_share_plan),
+        cmocka_unit_test(late_recording),
         cmocka_unit_test(device_findings),
         cmocka_unit_test(deadlines),
         cmocka_unit_test(aggregation),

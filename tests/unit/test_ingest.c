@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #define DEV "kiosk-01"
+/* The server's clock: the test lines' own time (2026-11-02T00:55:12.345Z), so no clock finding. */
+#define NOW INT64_C(1793580912345)
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 #define VENUE                                                                                      \
     "{\"type\":\"Feature\",\"properties\":{\"id\":\"venue\",\"radius_m\":100},"                    \
@@ -190,23 +192,23 @@ static void batches_apply_exactly_once(void **state)
     for (int i = 0; i < 6; i++)
         next(f, DEV, 0, NULL);
     size_t n = body(f, 1, 3, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.accepted, 3);
     assert_int_equal(r.duplicates, 0);
     assert_int_equal(r.ack_seq, 3);
     /* Same again: duplicates. Overlap: 2 duplicates, 2 new. */
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_true(r.status == 200 && r.accepted == 0 && r.duplicates == 3 && r.ack_seq == 3);
     n = body(f, 2, 5, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_true(r.status == 200 && r.accepted == 2 && r.duplicates == 2 && r.ack_seq == 5);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 5);
     assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_heads WHERE device = 'kiosk-01'"), 5);
     /* Gap. */
     next(f, DEV, 0, NULL);
     n = body(f, 7, 7, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 409);
     assert_int_equal(r.expected_seq, 6);
     assert_string_equal(r.reason, "gap: expected seq 6");
@@ -216,7 +218,7 @@ static void batches_apply_exactly_once(void **state)
     assert_int_equal(crypto_key_generate(f->rng, &other, err), RC_OK);
     n = body(f, 6, 7, buf, sizeof buf, other, sig);
     crypto_key_destroy(other);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 400);
     assert_string_equal(r.reason, "bad signature");
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 5);
@@ -229,7 +231,7 @@ static void batches_apply_exactly_once(void **state)
     char *q = strstr(f->lines[5], "\"queue\":0");
     q[8] = '7';
     n = body(f, 5, 5, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 400);
     assert_string_equal(r.reason, "conflict at seq 5: different bytes than stored");
     assert_int_equal(r.finding, INGEST_FINDING_CHAIN_CONFLICT);
@@ -239,17 +241,17 @@ static void batches_apply_exactly_once(void **state)
                      1);
     /* Events of another device under this device's identity. */
     n = body(f, 6, 7, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, "kiosk-02", (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, "kiosk-02", (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 403);
     assert_string_equal(r.reason, "line 1: an event of device 'kiosk-01', not of 'kiosk-02'");
     /* kiosk-02 is not enrolled: no finding is recorded for an unknown device. */
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE device = 'kiosk-02'"),
                      0);
     /* Finally the real 6..7. */
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1000, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_true(r.status == 200 && r.accepted == 2 && r.ack_seq == 7);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 7);
-    assert_int_equal(raw_int(f->path, "SELECT last_seen_at FROM devices"), 1000);
+    assert_int_equal(raw_int(f->path, "SELECT last_seen_at FROM devices"), NOW);
 }
 
 static void a_new_first_line_must_link_to_the_head(void **state)
@@ -259,14 +261,14 @@ static void a_new_first_line_must_link_to_the_head(void **state)
     struct ingest_result r;
     next(f, DEV, 0, NULL);
     size_t n = body(f, 1, 1, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 200);
     /* seq 2 whose prev is not seq 1's hash. */
     snprintf(f->head, sizeof f->head, "%s", ZEROS);
     f->head[0] = 'a';
     next(f, DEV, 0, NULL);
     n = body(f, 2, 2, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 400);
     assert_int_equal(r.finding, INGEST_FINDING_CHAIN_BREAK);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 1);
@@ -282,7 +284,7 @@ static void verdicts_are_rejudged(void **state)
     next(f, DEV, 39.1, "outside"); /* the centre, claimed outside */
     next(f, DEV, 39.2, "inside");  /* ~11 km north, claimed inside */
     size_t n = body(f, 1, 2, buf, sizeof buf, f->key, sig);
-    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, 1, &r, err), RC_OK);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events WHERE seq = 1 AND "
                                       "server_verdict = 'inside' AND server_fence_version = 1"),
@@ -326,6 +328,42 @@ static void fences_keep_history(void **state)
     assert_int_equal(h.seq, 5);
 }
 
+/* Accepted events are stored whatever their device time says; a time outside [receipt - 400
+ * days, receipt + 1 day] is a clock_implausible finding, the window's inside is not; a class
+ * this server does not have is unknown_class. Nothing is refused for it. */
+static void clock_and_class_findings(void **state)
+{
+    struct fx *f = *state;
+    char buf[20000], sig[CRYPTO_SIG_B64_MAX + 1], err[ERR_LEN];
+    struct ingest_result r;
+    const int64_t day = INT64_C(86400000);
+    const int64_t at[4] = {NOW + 399 * day, NOW + 401 * day, NOW - 2 * day, NOW};
+    next(f, DEV, 0, NULL);
+    next(f, DEV, 0, NULL);
+    next(f, DEV, 0, NULL);
+    next(f, DEV, 39.1, "inside"); /* names class C1, which is not declared */
+    for (int64_t s = 1; s <= 4; s++) {
+        size_t n = body(f, s, s, buf, sizeof buf, f->key, sig);
+        assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, at[s - 1], &r, err),
+                         RC_OK);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.accepted, 1);
+    }
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 4);
+    assert_int_equal(
+        raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'clock_implausible'"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = "
+                                      "'clock_implausible' AND seq IN (2, 3) AND detail LIKE "
+                                      "'heartbeat stamped 2026-11-02T00:55:12.345Z%'"),
+                     2);
+    /* One boot, the device clock standing still while mono_ms moves 1 ms: no jump. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'clock_jump'"),
+                     0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = "
+                                      "'unknown_class' AND seq = 4 AND class = 'C1'"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_new_first_line_must_link_to_the_head, setup, teardown),
         cmocka_unit_test_setup_teardown(verdicts_are_rejudged, setup, teardown),
         cmocka_unit_test_setup_teardown(fences_keep_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(clock_and_class_findings, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
