@@ -631,6 +631,27 @@ static int csv_put(struct csv_sink *c, const char *s, size_t n)
     return RC_OK;
 }
 
+/* Whether Excel (or LibreOffice) could read v as a formula: it starts with = + - @ after any
+ * leading whitespace (ASCII, no-break space U+00A0, ideographic space U+3000), or with a tab
+ * or CR, which some spreadsheets strip before looking (OWASP "CSV injection"). */
+static bool csv_formula_like(const char *v)
+{
+    if (v[0] == '\t' || v[0] == '\r')
+        return true;
+    const unsigned char *p = (const unsigned char *)v;
+    for (;;) {
+        if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+            p++;
+        else if (p[0] == 0xc2 && p[1] == 0xa0)
+            p += 2;
+        else if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
+            p += 3;
+        else
+            break;
+    }
+    return *p == '=' || *p == '+' || *p == '-' || *p == '@';
+}
+
 static int csv_row(struct sink *s, const struct cell *cells, size_t n)
 {
     struct csv_sink *c = (struct csv_sink *)s;
@@ -644,9 +665,9 @@ static int csv_row(struct sink *s, const struct cell *cells, size_t n)
         switch (cells[i].k) {
         case C_STR: {
             const char *v = cells[i].s;
-            /* Quote when needed; a leading = + - @ would be read by Excel as a formula. */
+            /* Quote when needed; what Excel would read as a formula gets a leading '. */
             bool quote = strpbrk(v, ",\"\r\n") != NULL;
-            bool formula = v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@';
+            bool formula = csv_formula_like(v);
             if (!quote && !formula) {
                 rc = csv_put(c, v, strlen(v));
                 break;
