@@ -291,52 +291,6 @@ int report_json(const struct engine_report *r, char **out, char *err)
     return *out ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
 }
 
-static const char *group_name(enum engine_group by)
-{
-    return by == ENGINE_BY_INSTITUTION ? "institution" : "district";
-}
-
-int report_totals_json(const struct engine_total *t, size_t n, enum engine_group by, char **out,
-                       char *err)
-{
-    struct jb b = {false};
-    cJSON *a = cJSON_CreateArray();
-    if (!a)
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        cJSON *x = cJSON_CreateObject();
-        add_item(&b, a, x);
-        if (!x)
-            break;
-        put_str(&b, x, group_name(by), t[i].key);
-        put_num(&b, x, "classes", (double)t[i].classes);
-        put_num(&b, x, "scheduled_hours", hours(t[i].roster_scheduled_ms));
-        put_num(&b, x, "attended_hours", hours(t[i].roster_attended_ms));
-        put_rate(&b, x, "attendance_rate", t[i].roster_attended_ms, t[i].roster_scheduled_ms);
-        put_rate(&b, x, "online_share_planned", t[i].online_planned_ms, t[i].planned_ms);
-        put_rate(&b, x, "online_share_actual", t[i].roster_online_ms, t[i].roster_attended_ms);
-        put_rate(&b, x, "recording_coverage", t[i].recorded_ms, t[i].offline_held_ms);
-        put_num(&b, x, "enrolled", (double)t[i].enrolled);
-        put_num(&b, x, "assessed", (double)t[i].assessed);
-        put_num(&b, x, "passed", (double)t[i].passed);
-        put_rate(&b, x, "pass_rate_assessed", (int64_t)t[i].passed, (int64_t)t[i].assessed);
-        put_rate(&b, x, "pass_rate_enrolled", (int64_t)t[i].passed, (int64_t)t[i].enrolled);
-        cJSON *sev = add(&b, x, "findings_by_severity", cJSON_CreateObject());
-        if (sev) {
-            put_num(&b, sev, "serious", (double)t[i].by_severity[ENGINE_SERIOUS]);
-            put_num(&b, sev, "warning", (double)t[i].by_severity[ENGINE_WARNING]);
-            put_num(&b, sev, "info", (double)t[i].by_severity[ENGINE_INFO]);
-        }
-    }
-    char *text = b.oom ? NULL : cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    if (!text)
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    *out = dup_text(text);
-    cJSON_free(text);
-    return *out ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
-}
-
 /* ---- tables -------------------------------------------------------------------------------- */
 
 enum cell_kind { C_STR, C_HOURS, C_RATE, C_INT, C_NONE };
