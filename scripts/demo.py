@@ -404,11 +404,12 @@ class Demo:
         say("The collector's database is %s/server.db; the kiosks' outboxes are under %s/kiosk "
             "and %s/mobile." % (self.work, self.work, self.work))
         say("")
-        say("The day's deliberate problems: trainees 1201...1032 and ...1045 arrive late (9:10,\n"
-            "within the 15-minute grace, and 9:40), ...1058 leaves at 11:20, ...1073 misses the\n"
-            "afternoon, ...1086 signs in on the mobile terminal 400 m from the venue (outside: not\n"
-            "counted), ...1090 never signs out, and the camera stops for 20 minutes at 10:30.\n"
-            "`rollcall-server report findings` lists the findings for review.")
+        say("The day's deliberate problems (trainees by the end of their masked numbers):\n"
+            "...1032 and ...1045 arrive late (9:10, within the 15-minute grace, and 9:40),\n"
+            "...1058 leaves at 11:20, ...1073 misses the afternoon, ...1086 signs in and out on\n"
+            "the mobile terminal 400 m from the venue (outside: not counted), ...1090 never signs\n"
+            "out, and the camera stops for 20 minutes at 10:30. `rollcall-server report findings`\n"
+            "lists the findings for review.")
         self.check_findings()
 
     def check_findings(self):
