@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"signout", cmd_signin, "record a trainee's located sign-out"},
     {"record", cmd_record, "record start|stop|add: classroom recording metadata"},
     {"sync", cmd_sync, "upload pending events as signed batches"},
+    {"heartbeat", cmd_heartbeat, "record one heartbeat now (what the daemon does each interval)"},
     {"run", cmd_run, "the daemon: gpsd watch, heartbeats, sync, recordings, control socket"},
     {"status", cmd_status, "queue, last sync, GNSS state, chain head, clock skew"},
     {"verify", cmd_verify, "check the local hash chain end to end"},

@@ -127,9 +127,13 @@ int ts_parse_rfc3339(const char *s, int64_t *ms, char *err)
     size_t len = strnlen(s, TS_RFC3339_MAX + 1);
     if (len > TS_RFC3339_MAX)
         return rc_fail(err, RC_INVAL, "time longer than %d characters", TS_RFC3339_MAX);
-    /* The shortest form, "YYYY-MM-DDTHH:MM:SSZ", has 20 characters. */
-    if (len < 20)
-        return rc_fail(err, RC_INVAL, "time \"%s\" is not RFC 3339 (YYYY-MM-DDTHH:MM:SSZ)", s);
+    /* The shortest form, "YYYY-MM-DDTHH:MM:SSZ", has 20 characters; with 19 the time may be
+     * complete but for its offset, which the offset check below names. */
+    if (len < 19)
+        return rc_fail(err, RC_INVAL,
+                       "time \"%s\" is not RFC 3339 (YYYY-MM-DDTHH:MM:SSZ or "
+                       "YYYY-MM-DDTHH:MM:SS+08:00)",
+                       s);
     struct civil c;
     int rc = parse_date_part(s, &c, err);
     if (rc)
@@ -180,7 +184,9 @@ int ts_parse_rfc3339(const char *s, int64_t *ms, char *err)
         offset_min = (s[i] == '-' ? -1 : 1) * (int64_t)(oh * 60 + om);
         i += 6;
     } else {
-        return rc_fail(err, RC_INVAL, "time needs an offset: 'Z', +HH:MM or -HH:MM");
+        return rc_fail(err, RC_INVAL,
+                       "time needs an offset: Z (UTC) or +HH:MM/-HH:MM, e.g. "
+                       "2026-11-02T09:00:00+08:00 or 2026-11-02T01:00:00Z");
     }
     if (i != len)
         return rc_fail(err, RC_INVAL, "unexpected characters after the offset");

@@ -1,12 +1,18 @@
 #!/usr/bin/python3
 """The end-to-end demo (README's first command; scripts/demo.sh builds, then runs this).
 
-A collector on its embedded SQLite default with a self-signed certificate, gpsd fed by gpsfake
-replaying a generated track at a sample Tianjin venue, two enrolled kiosk agents (the
-classroom kiosk, and a mobile check-in terminal that is 400 m away), and a teaching day played
-in seconds: libfaketime sets each agent command's clock to the moment of the day, so no agent
-has, or needs, a back-dating option. Then online records and assessment results, a sync, and
-the class report and findings.
+A collector on its embedded SQLite default with a self-signed certificate, two gpsd (one per
+kiosk) fed NMEA at a sample Tianjin venue, two enrolled kiosk agents (the classroom kiosk, and
+a mobile check-in terminal that is 400 m away), and a teaching day played in seconds:
+libfaketime sets each agent command's clock to the moment of the day, so no agent has, or
+needs, a back-dating option. Then online records and assessment results, a sync, and the class
+report with its findings.
+
+The day is staged so that the findings are exactly its deliberate problems (DELIBERATE): the
+GNSS receivers report the moment of the day each command runs at (the feed follows the faked
+clock, so the collector sees no clock disagreement), and each kiosk writes the heartbeats its
+daemon would write through the sessions (`rollcall-agent heartbeat`, every four minutes), so
+that neither looks silent. The demo checks its findings and exits 1 when they differ.
 
 Everything runs under one work directory (default build/demo) on loopback, and every process
 started here is stopped on the way out.
@@ -21,16 +27,25 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "tools"))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
-from gpsd_harness import Gpsfake  # noqa: E402
+import nmea_gen  # noqa: E402
+from gpsd_harness import watch_tpv  # noqa: E402
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-DAY = dt.date(2026, 11, 2)
+# Five weeks ago: over, so its report is final; recent, so findings listings include it.
+DAY = dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=35)
+HEARTBEAT_MIN = 4   # minutes between heartbeats (the collector calls 5 minutes silent)
+# The day's deliberate problems, as the collector reports them: the mobile terminal 400 m away
+# (a sign-in and a sign-out outside the venue), a trainee who never signs out, and a 20-minute
+# gap in the morning's recording. The late arrivals and early leavers show in the hours.
+DELIBERATE = {"signin_outside": 2, "signin_without_signout": 1, "recording_gap": 1}
 CLASS_ID = "TJ-2026-AI-0001"
 INSTITUTION = "INST-0001"
 DISTRICT = "120103"
@@ -64,6 +79,63 @@ def resident_id(n):
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     total = sum(int(d) * w for d, w in zip(body, weights))
     return body + "10X98765432"[total % 11]
+
+
+class GnssFeed:
+    """gpsd reading NMEA from a TCP source this class serves: fixes at one point whose time is
+    the moment of the day the demo is at (set by at_moment) plus the real time since, so a
+    GNSS receiver and an agent under libfaketime at that moment agree."""
+
+    def __init__(self, work, name, point):
+        self.point = point
+        self.moment = None
+        self.since = time.monotonic()
+        self.stopping = False
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.port = free_port()
+        self.log = open(os.path.join(work, name + "-gpsd.log"), "w")
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+        gpsd = shutil.which("gpsd") or "/usr/sbin/gpsd"
+        self.proc = subprocess.Popen(
+            [gpsd, "-N", "-n", "-b", "-S", str(self.port),
+             "tcp://127.0.0.1:%d" % self.listener.getsockname()[1]],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        watch_tpv(self.port, need_time=True)
+
+    def at_moment(self, when):
+        self.moment = when
+        self.since = time.monotonic()
+
+    def serve(self):
+        eph = 4.0
+        hdop = nmea_gen.hdop_for(eph)
+        try:
+            conn, _ = self.listener.accept()
+            with conn:
+                while not self.stopping:
+                    base = self.moment or dt.datetime.now(dt.timezone.utc)
+                    when = base + dt.timedelta(seconds=time.monotonic() - self.since)
+                    text = nmea_gen._fix_sentences(
+                        when.astimezone(dt.timezone.utc), self.point[0], self.point[1],
+                        eph / nmea_gen.SIGMA_PER_95, hdop, 9, 0.0, 0.0)
+                    conn.sendall(("\r\n".join(text) + "\r\n").encode())
+                    time.sleep(0.1)
+        except OSError:
+            pass
+
+    def stop(self):
+        self.stopping = True
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.listener.close()
+        self.log.close()
 
 
 class Demo:
@@ -174,9 +246,7 @@ class Demo:
         self.outside = (best["lat"], best["lon"] + 400 / (111320 * 0.777))
 
     def gpsd(self, name, point):
-        scenario = {"segments": [{"at": list(point), "fixes": 3600, "eph_m": 4.0,
-                                  "jitter_m": 0.5}]}
-        g = Gpsfake.from_scenario(scenario, self.work, name=name, fix_interval=0.05)
+        g = GnssFeed(self.work, name, point)
         self.gps.append(g)
         return g
 
@@ -205,7 +275,8 @@ class Demo:
                  "徐丽", "孙涛", "胡军", "朱琳", "高峰", "林霞", "何勇", "郭玲", "马超", "罗燕",
                  "梁斌", "宋佳", "郑凯", "谢雪", "韩冰", "唐亮", "冯瑶", "于洋", "董明", "萧然"]
         plan = {"id": CLASS_ID, "institution": INSTITUTION, "district": DISTRICT,
-                "occupation": "2-02-10-09", "level": "junior", "applied_on": "2026-10-08",
+                "occupation": "2-02-10-09", "level": "junior",
+                "applied_on": (DAY - dt.timedelta(days=25)).isoformat(),
                 "sessions": [
                     {"id": "S01", "start": iso(at(9, 0)), "end": iso(at(12, 0)),
                      "mode": "offline", "fence": FENCE_ID},
@@ -245,18 +316,33 @@ class Demo:
             acts.append((in2, "signin", i, "S02", "kiosk"))
             if i != 9:                     # trainee 9 never signs out
                 acts.append((out2, "signout", i, "S02", "kiosk"))
+        # What the kiosks' daemons would write through the sessions: heartbeats.
+        for device in ("kiosk", "mobile"):
+            for start, end in ((at(9, 0), at(12, 0)), (at(14, 0), at(17, 0))):
+                t = start
+                while t <= end:
+                    acts.append((t, "heartbeat", -1, "", device))
+                    t += dt.timedelta(minutes=HEARTBEAT_MIN)
         return sorted(acts)
 
     def play_day(self):
         verdicts = {}
+        beats = 0
         for when, cmd, i, session, device in self.schedule():
             config = self.configs[device]
+            if cmd == "heartbeat":
+                self.agent_cmd(config, "heartbeat", when=when)
+                beats += 1
+                continue
+            self.feeds[device].at_moment(when)
             r = self.agent_cmd(config, cmd, "--trainee", self.trainees[i], "--class", CLASS_ID,
                                "--session", session, "--json", when=when)
             res = json.loads(r.stdout)
             verdicts[res["verdict"]] = verdicts.get(res["verdict"], 0) + 1
         say("  %d sign-ins and sign-outs recorded: %s" % (
             sum(verdicts.values()), ", ".join("%d %s" % (n, v) for v, n in sorted(verdicts.items()))))
+        say("  %d heartbeats written through the sessions (every %d minutes per kiosk)"
+            % (beats, HEARTBEAT_MIN))
 
     def recordings(self):
         d = os.path.join(self.work, "kiosk", "rec")
@@ -290,9 +376,9 @@ class Demo:
                 continue                              # not assessed
             passed = i not in (4, 7)
             row = {"class": CLASS_ID, "id_number": t, "passed": passed,
-                   "assessed_on": "2026-11-20"}
+                   "assessed_on": (DAY + dt.timedelta(days=18)).isoformat()}
             if passed:
-                row["certificate"] = "TJ-DE-2026-%05d" % (i + 1)
+                row["certificate"] = "TJ-DE-%d-%05d" % (DAY.year, i + 1)
             results.append(row)
         path = os.path.join(self.work, "assessments.json")
         with open(path, "w") as f:
@@ -310,8 +396,6 @@ class Demo:
         os.makedirs(out, exist_ok=True)
         say("")
         self.srv("report", "attendance", "--class", CLASS_ID, quiet=False)
-        say("")
-        self.srv("report", "findings", quiet=False)
         for fmt in ("json", "csv", "xlsx"):
             self.srv("report", "attendance", "--class", CLASS_ID, "--format", fmt,
                      "--out", os.path.join(out, "attendance.%s" % fmt))
@@ -320,11 +404,23 @@ class Demo:
         say("The collector's database is %s/server.db; the kiosks' outboxes are under %s/kiosk "
             "and %s/mobile." % (self.work, self.work, self.work))
         say("")
-        say("About two of the findings: the demo runs each sign-in as a one-shot command at its\n"
-            "moment of the day (libfaketime), without the kiosk daemon, so the collector sees no\n"
-            "heartbeats and rightly reports the kiosks silent during the sessions; and gpsfake\n"
-            "replays the track with today's GNSS time, which the collector rightly reports as a\n"
-            "disagreement with the kiosks' clocks set to the teaching day.")
+        say("The day's deliberate problems (trainees by the end of their masked numbers):\n"
+            "...1032 and ...1045 arrive late (9:10, within the 15-minute grace, and 9:40),\n"
+            "...1058 leaves at 11:20, ...1073 misses the afternoon, ...1086 signs in and out on\n"
+            "the mobile terminal 400 m from the venue (outside: not counted), ...1090 never signs\n"
+            "out, and the camera stops for 20 minutes at 10:30. `rollcall-server report findings`\n"
+            "lists the findings for review.")
+        self.check_findings()
+
+    def check_findings(self):
+        """The findings are exactly the deliberate ones: anything else is an artefact of the
+        staging (or a regression), and the demo says so and fails."""
+        r = self.srv("report", "findings", "--class", CLASS_ID, "--format", "json",
+                     "--since", (DAY - dt.timedelta(days=1)).isoformat())
+        got = Counter(f["kind"] for f in json.loads(r.stdout)["findings"])
+        if got != Counter(DELIBERATE):
+            raise SystemExit("demo: the findings are not the day's deliberate ones: got %s, "
+                             "want %s" % (dict(got), DELIBERATE))
 
     def main(self):
         t0 = time.time()
@@ -334,11 +430,11 @@ class Demo:
         self.collector()
         say("  collector on https://127.0.0.1:%d (SQLite %s/server.db)" % (self.port, self.work))
         self.venue_points()
-        at_venue = self.gpsd("track-venue", self.inside)
-        away = self.gpsd("track-away", self.outside)
-        say("  gpsd (gpsfake) replaying tracks at the venue and 400 m away")
-        self.configs = {"kiosk": self.kiosk("kiosk", "TJ-KIOSK-0101", at_venue),
-                        "mobile": self.kiosk("mobile", "TJ-MOBILE-0007", away)}
+        self.feeds = {"kiosk": self.gpsd("gnss-venue", self.inside),
+                      "mobile": self.gpsd("gnss-away", self.outside)}
+        say("  gpsd fed GNSS fixes at the venue and 400 m away")
+        self.configs = {"kiosk": self.kiosk("kiosk", "TJ-KIOSK-0101", self.feeds["kiosk"]),
+                        "mobile": self.kiosk("mobile", "TJ-MOBILE-0007", self.feeds["mobile"])}
         say("  two kiosks initialised and enrolled")
         self.plan()
         say("  class %s: 30 trainees, two classroom sessions and one online" % CLASS_ID)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The end-to-end demo: installs what is missing, builds, then plays a teaching day through a
-# collector (embedded SQLite, self-signed TLS), gpsd fed by gpsfake, and two kiosk agents, and
-# prints the class report and findings (scripts/demo.py says how).
+# collector (embedded SQLite, self-signed TLS), gpsd fed NMEA at the venue, and two kiosk
+# agents, and prints the class report with its findings; exits 1 when the findings are not
+# exactly the day's deliberate problems (scripts/demo.py says how).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

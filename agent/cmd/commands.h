@@ -51,6 +51,9 @@ int cmd_verify(int argc, char **argv, const struct agent_globals *g);
 /* record start|stop|add (agent/record_cmd.c). */
 int cmd_record(int argc, char **argv, const struct agent_globals *g);
 
+/* heartbeat [--json]: one heartbeat event now (agent/cmd/heartbeat_cmd.c). */
+int cmd_heartbeat(int argc, char **argv, const struct agent_globals *g);
+
 /* sync [--once] [--json] [--timeout S]: upload pending events (agent/sync_cmd.c). */
 int cmd_sync(int argc, char **argv, const struct agent_globals *g);
 /* enroll --token TOKEN: register with the collector (agent/enroll_cmd.c). */

@@ -50,7 +50,8 @@ static void usage(FILE *out)
             "\n"
             "  --format text   readable tables for a person (the default)\n"
             "  --format json   machine output: the JSON of the HTTP API (GET\n"
-            "                  /v1/classes/{id}/attendance, /v1/summary-like totals, ...)\n"
+            "                  /v1/classes/{id}/attendance; for --institution or --district\n"
+            "                  the one summary JSON of GET /v1/summary)\n"
             "  --format csv    UTF-8 with BOM and Chinese headers, for Excel\n"
             "  --format xlsx   a workbook with a sheet per level of detail (needs --out)\n"
             "  --table T       csv: classes | sessions | trainees | findings (default trainees\n"
@@ -348,27 +349,6 @@ static int add_id(const struct store_class *c, void *ctx)
     return 0;
 }
 
-static int totals_json(cJSON *root, const char *name, const struct engine_report *const *rs,
-                       size_t n, enum engine_group by, char *err)
-{
-    struct engine_total *t = NULL;
-    size_t nt = 0;
-    char *text = NULL;
-    int rc = engine_aggregate(rs, n, by, &t, &nt, err);
-    if (rc == RC_OK)
-        rc = report_totals_json(t, nt, by, &text, err);
-    free(t);
-    if (rc != RC_OK)
-        return rc;
-    cJSON *arr = cJSON_Parse(text);
-    free(text);
-    if (!arr || !cJSON_AddItemToObject(root, name, arr)) {
-        cJSON_Delete(arr);
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    }
-    return RC_OK;
-}
-
 static int attendance(store *st, const struct opts *o, char *err)
 {
     struct ids ids = {0};
@@ -376,7 +356,6 @@ static int attendance(store *st, const struct opts *o, char *err)
     size_t n = 0;
     char *buf = NULL;
     size_t len = 0;
-    cJSON *root = NULL;
     int64_t now = ts_now_ms();
     int rc = RC_OK;
     if (o->class_id) {
@@ -388,11 +367,13 @@ static int attendance(store *st, const struct opts *o, char *err)
                                        .district = o->district,
                                        .from_ms = o->from_ms,
                                        .to_ms = o->to_ms};
-        if (o->format == FMT_TEXT) {
-            /* A person wants the table: the cached per-class figures suffice. */
+        if (o->format == FMT_TEXT || o->format == FMT_JSON) {
+            /* The summary: the cached per-class figures suffice. JSON is the one summary JSON,
+             * made by the function GET /v1/summary answers with (docs/REPORTS.md). */
             struct figures_summary *s = NULL;
             if ((rc = figures_summary(st, &f, now, true, &s, err)) == RC_OK &&
-                (rc = figures_summary_text(s, &buf, err)) == RC_OK)
+                (rc = o->format == FMT_TEXT ? figures_summary_text(s, &buf, err)
+                                            : figures_summary_json(s, &f, &buf, err)) == RC_OK)
                 rc = emit(o, buf, strlen(buf), err);
             figures_summary_free(s);
             free(buf);
@@ -427,34 +408,8 @@ static int attendance(store *st, const struct opts *o, char *err)
         break;
     }
     case FMT_JSON:
-        if (o->class_id) {
-            if ((rc = report_json(rs[0], &buf, err)) == RC_OK)
-                len = strlen(buf);
-            break;
-        }
-        root = cJSON_CreateObject();
-        cJSON *arr = root ? cJSON_AddArrayToObject(root, "classes") : NULL;
-        if (!arr) {
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
-            break;
-        }
-        for (size_t i = 0; i < n && rc == RC_OK; i++) {
-            cJSON *one = NULL;
-            if ((rc = report_json_object(rs[i], &one, err)) == RC_OK &&
-                !cJSON_AddItemToArray(arr, one)) {
-                cJSON_Delete(one);
-                rc = rc_fail(err, RC_NOMEM, "out of memory");
-            }
-        }
-        if (rc == RC_OK &&
-            (rc = totals_json(root, "institutions", crs, n, ENGINE_BY_INSTITUTION, err)) == RC_OK &&
-            (rc = totals_json(root, "districts", crs, n, ENGINE_BY_DISTRICT, err)) == RC_OK) {
-            buf = cJSON_PrintUnformatted(root);
-            if (!buf)
-                rc = rc_fail(err, RC_NOMEM, "out of memory");
-            else
-                len = strlen(buf);
-        }
+        if ((rc = report_json(rs[0], &buf, err)) == RC_OK)
+            len = strlen(buf);
         break;
     case FMT_CSV:
         rc = report_csv(crs, n,
@@ -482,7 +437,6 @@ out:
     free(rs);
     free(ids.id);
     free(buf);
-    cJSON_Delete(root);
     return rc == RC_OK ? 0 : EXIT_REFUSED;
 }
 

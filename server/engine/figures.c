@@ -609,6 +609,18 @@ static void total_figures(const struct engine_total *t, struct store_figures *f)
         f->findings[i] = (int64_t)t->by_severity[i];
 }
 
+/* The pending reviews of the summary's classes in one institution or district. */
+static int64_t pending_in(const struct figures_summary *s, bool by_district, const char *key)
+{
+    int64_t pending = 0;
+    for (size_t r = 0; r < s->n; r++) {
+        const char *k = by_district ? s->rows[r].cls.district : s->rows[r].cls.institution;
+        if (strcmp(k, key) == 0)
+            pending += s->rows[r].fig.findings_pending;
+    }
+    return pending;
+}
+
 static bool add_totals(cJSON *root, const char *name, const char *keyname,
                        const struct engine_total *t, size_t n, const struct figures_summary *s)
 {
@@ -623,14 +635,7 @@ static bool add_totals(cJSON *root, const char *name, const char *keyname,
         }
         struct store_figures f;
         total_figures(&t[i], &f);
-        int64_t pending = 0;
-        for (size_t r = 0; r < s->n; r++) {
-            const char *k = strcmp(keyname, "district") == 0 ? s->rows[r].cls.district
-                                                             : s->rows[r].cls.institution;
-            if (strcmp(k, t[i].key) == 0)
-                pending += s->rows[r].fig.findings_pending;
-        }
-        f.findings_pending = pending;
+        f.findings_pending = pending_in(s, strcmp(keyname, "district") == 0, t[i].key);
         if (!cJSON_AddStringToObject(o, keyname, t[i].key) ||
             !cJSON_AddNumberToObject(o, "classes", (double)t[i].classes) || !add_figures(o, &f))
             return false;
@@ -756,6 +761,7 @@ int figures_summary_text(const struct figures_summary *s, char **out, char *err)
     for (size_t i = 0; ok && i < s->n_institutions; i++) {
         struct store_figures f;
         total_figures(&s->institutions[i], &f);
+        f.findings_pending = pending_in(s, false, s->institutions[i].key);
         ok = text_line(&t, s->institutions[i].key, &f);
     }
     ok = ok && tprintf(&t, "\n") &&
@@ -764,6 +770,7 @@ int figures_summary_text(const struct figures_summary *s, char **out, char *err)
     for (size_t i = 0; ok && i < s->n_districts; i++) {
         struct store_figures f;
         total_figures(&s->districts[i], &f);
+        f.findings_pending = pending_in(s, true, s->districts[i].key);
         ok = text_line(&t, s->districts[i].key, &f);
     }
     if (!ok) {

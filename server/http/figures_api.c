@@ -271,6 +271,16 @@ static bool query_table(struct http_request *req, struct http_response *res, enu
     return false;
 }
 
+/* Names the download: "<what>-<class>[-<table>].<ext>" (class ids are [A-Za-z0-9._-]). */
+static void download(struct http_response *res, const char *what, const char *class_id,
+                     const char *table, const char *ext)
+{
+    char name[HTTP_DISPOSITION_MAX / 2];
+    snprintf(name, sizeof name, "%s-%s%s%s.%s", what, class_id, table ? "-" : "",
+             table ? table : "", ext);
+    (void)http_set_download(res, name); /* a name over the limit: served without one */
+}
+
 void figures_api_attendance(struct http_request *req, struct http_response *res)
 {
     char err[ERR_LEN];
@@ -296,11 +306,15 @@ void figures_api_attendance(struct http_request *req, struct http_response *res)
         if (rc == RC_OK)
             reply_text(res, text, strlen(text), NULL);
     } else if (fmt == FMT_CSV) {
+        static const char *const names[] = {"classes", "sessions", NULL, "findings"};
         rc = report_csv(list, 1, table, &text, &len, err);
-        if (rc == RC_OK)
+        if (rc == RC_OK) {
             reply_text(res, text, len, CSV_TYPE);
+            download(res, "attendance", c.id, names[table], "csv");
+        }
     } else {
-        rc = xlsx_reply(res, list, 1, NULL, 0, err);
+        if ((rc = xlsx_reply(res, list, 1, NULL, 0, err)) == RC_OK)
+            download(res, "attendance", c.id, NULL, "xlsx");
     }
     engine_report_free(r);
     if (rc != RC_OK)
@@ -425,11 +439,14 @@ void figures_api_subsidy(struct http_request *req, struct http_response *res)
         if ((rc = figures_subsidy_json(r, sub, n, claim, mask, &text, err)) == RC_OK)
             reply_text(res, text, strlen(text), NULL);
     } else if (fmt == FMT_CSV) {
-        if ((rc = report_subsidy_csv(sub, n, &text, &len, err)) == RC_OK)
+        if ((rc = report_subsidy_csv(sub, n, &text, &len, err)) == RC_OK) {
             reply_text(res, text, len, CSV_TYPE);
+            download(res, "subsidy", c.id, NULL, "csv");
+        }
     } else {
         const struct engine_report *const list[1] = {r};
-        rc = xlsx_reply(res, list, 1, sub, n, err);
+        if ((rc = xlsx_reply(res, list, 1, sub, n, err)) == RC_OK)
+            download(res, "subsidy", c.id, NULL, "xlsx");
     }
 out:
     free(sub);

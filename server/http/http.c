@@ -120,11 +120,56 @@ const char *http_query(const struct http_request *req, const char *name)
                                        name);
 }
 
+int http_set_download(struct http_response *res, const char *filename)
+{
+    char v[HTTP_DISPOSITION_MAX + 1];
+    size_t n = 0;
+    bool plain = true;
+    static const char lead[] = "attachment; filename=\"";
+    memcpy(v, lead, sizeof lead - 1);
+    n = sizeof lead - 1;
+    for (const unsigned char *p = (const unsigned char *)filename; *p; p++) {
+        bool ok = *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
+        plain = plain && ok;
+        if (n + 2 > sizeof v - 1)
+            return RC_LIMIT;
+        v[n++] = ok ? (char)*p : '_';
+    }
+    v[n++] = '"';
+    if (!plain) {
+        /* RFC 8187 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"; everything else %XX. */
+        static const char keep[] = "!#$&+-.^_`|~";
+        static const char hex[] = "0123456789ABCDEF";
+        static const char star[] = "; filename*=UTF-8''";
+        if (n + sizeof star - 1 > sizeof v - 1)
+            return RC_LIMIT;
+        memcpy(v + n, star, sizeof star - 1);
+        n += sizeof star - 1;
+        for (const unsigned char *p = (const unsigned char *)filename; *p; p++) {
+            bool attr = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                        (*p >= '0' && *p <= '9') || (*p < 0x80 && strchr(keep, *p));
+            if (n + (attr ? 1 : 3) > sizeof v - 1)
+                return RC_LIMIT;
+            if (attr) {
+                v[n++] = (char)*p;
+            } else {
+                v[n++] = '%';
+                v[n++] = hex[*p >> 4];
+                v[n++] = hex[*p & 15];
+            }
+        }
+    }
+    v[n] = '\0';
+    memcpy(res->disposition, v, n + 1);
+    return RC_OK;
+}
+
 void http_reply_json(struct http_response *res, unsigned status, const char *json)
 {
     free(res->body);
     res->status = status;
     res->content_type = NULL;
+    res->disposition[0] = '\0';
     res->len = strlen(json);
     res->body = malloc(res->len + 1);
     if (!res->body) {
@@ -150,6 +195,7 @@ void http_reply_error(struct http_response *res, unsigned status, const char *fm
     res->body = NULL;
     res->len = 0;
     res->content_type = NULL;
+    res->disposition[0] = '\0';
     res->status = status;
     cJSON *o = cJSON_CreateObject();
     if (o && cJSON_AddStringToObject(o, "error", line))
@@ -193,6 +239,8 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
     res->body = NULL; /* MHD owns it now */
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             res->content_type ? res->content_type : "application/json");
+    if (res->disposition[0] && res->status == MHD_HTTP_OK)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, res->disposition);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (res->status == MHD_HTTP_UNAUTHORIZED)

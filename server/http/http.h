@@ -56,11 +56,14 @@ struct http_request {
 };
 
 /* What a handler answers. body is malloc'd (or NULL) and is freed by http.c. */
+enum { HTTP_DISPOSITION_MAX = 512 /* a Content-Disposition header value */ };
+
 struct http_response {
     unsigned status;
     char *body;
     size_t len;
-    const char *content_type; /* static; NULL means application/json */
+    const char *content_type;                   /* static; NULL means application/json */
+    char disposition[HTTP_DISPOSITION_MAX + 1]; /* Content-Disposition; "" for none */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_response *res);
@@ -106,6 +109,11 @@ void http_stop(http_server *s);
 const char *http_header(const struct http_request *req, const char *name);
 /* Looks up a query-string argument ("?format=csv"), decoded; NULL when absent. */
 const char *http_query(const struct http_request *req, const char *name);
+/* Makes res a download named filename (RFC 6266): `attachment; filename="..."`, with
+ * non-ASCII bytes, quotes and backslashes replaced by '_' there, plus filename*=UTF-8''... (RFC
+ * 8187 percent-encoding) when the name is not plain ASCII. Returns 0, or RC_LIMIT (and sets
+ * nothing) when the header would exceed HTTP_DISPOSITION_MAX. */
+int http_set_download(struct http_response *res, const char *filename);
 /* Sets res to status with a copy of the JSON text. */
 void http_reply_json(struct http_response *res, unsigned status, const char *json);
 /* Sets res to status with {"error": "<formatted one line>"}. */

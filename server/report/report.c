@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xlsxwriter.h>
 
 #define MS_PER_HOUR 3600000.0
@@ -292,55 +293,9 @@ int report_json(const struct engine_report *r, char **out, char *err)
     return *out ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
 }
 
-static const char *group_name(enum engine_group by)
-{
-    return by == ENGINE_BY_INSTITUTION ? "institution" : "district";
-}
-
-int report_totals_json(const struct engine_total *t, size_t n, enum engine_group by, char **out,
-                       char *err)
-{
-    struct jb b = {false};
-    cJSON *a = cJSON_CreateArray();
-    if (!a)
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        cJSON *x = cJSON_CreateObject();
-        add_item(&b, a, x);
-        if (!x)
-            break;
-        put_str(&b, x, group_name(by), t[i].key);
-        put_num(&b, x, "classes", (double)t[i].classes);
-        put_num(&b, x, "scheduled_hours", hours(t[i].roster_scheduled_ms));
-        put_num(&b, x, "attended_hours", hours(t[i].roster_attended_ms));
-        put_rate(&b, x, "attendance_rate", t[i].roster_attended_ms, t[i].roster_scheduled_ms);
-        put_rate(&b, x, "online_share_planned", t[i].online_planned_ms, t[i].planned_ms);
-        put_rate(&b, x, "online_share_actual", t[i].roster_online_ms, t[i].roster_attended_ms);
-        put_rate(&b, x, "recording_coverage", t[i].recorded_ms, t[i].offline_held_ms);
-        put_num(&b, x, "enrolled", (double)t[i].enrolled);
-        put_num(&b, x, "assessed", (double)t[i].assessed);
-        put_num(&b, x, "passed", (double)t[i].passed);
-        put_rate(&b, x, "pass_rate_assessed", (int64_t)t[i].passed, (int64_t)t[i].assessed);
-        put_rate(&b, x, "pass_rate_enrolled", (int64_t)t[i].passed, (int64_t)t[i].enrolled);
-        cJSON *sev = add(&b, x, "findings_by_severity", cJSON_CreateObject());
-        if (sev) {
-            put_num(&b, sev, "serious", (double)t[i].by_severity[ENGINE_SERIOUS]);
-            put_num(&b, sev, "warning", (double)t[i].by_severity[ENGINE_WARNING]);
-            put_num(&b, sev, "info", (double)t[i].by_severity[ENGINE_INFO]);
-        }
-    }
-    char *text = b.oom ? NULL : cJSON_PrintUnformatted(a);
-    cJSON_Delete(a);
-    if (!text)
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    *out = dup_text(text);
-    cJSON_free(text);
-    return *out ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
-}
-
 /* ---- tables -------------------------------------------------------------------------------- */
 
-enum cell_kind { C_STR, C_HOURS, C_RATE, C_INT, C_NONE };
+enum cell_kind { C_STR, C_HOURS, C_RATE, C_INT, C_TIME, C_NONE };
 
 struct cell {
     enum cell_kind k;
@@ -368,6 +323,12 @@ static struct cell cint(size_t v)
 static struct cell chours(int64_t ms, int64_t mph)
 {
     return (struct cell){C_HOURS, NULL, mph > 0 ? (double)ms / (double)(mph * 60000) : 0};
+}
+
+/* An instant (ms since the epoch), shown in Asia/Shanghai; 0 is an empty cell. */
+static struct cell ctime_ms(int64_t ms)
+{
+    return ms > 0 ? (struct cell){C_TIME, NULL, (double)ms} : (struct cell){C_NONE, NULL, 0};
 }
 
 static struct cell crate(int64_t num, int64_t den)
@@ -421,7 +382,6 @@ static int table_rows(struct sink *s, const struct engine_report *const *rs, siz
                       enum report_table table)
 {
     int rc = RC_OK;
-    char t1[TS_SHANGHAI_LEN + 1], t2[TS_SHANGHAI_LEN + 1];
     for (size_t k = 0; k < n && rc == RC_OK; k++) {
         const struct engine_report *r = rs[k];
         int64_t mph = r->policy.minutes_per_hour;
@@ -455,8 +415,8 @@ static int table_rows(struct sink *s, const struct engine_report *const *rs, siz
                     cs(e->id),
                     cs(off ? "线下" : "线上"),
                     cs(e->fence),
-                    cs(ts_format_shanghai(e->start_ms, t1) == RC_OK ? t1 : ""),
-                    cs(ts_format_shanghai(e->end_ms, t2) == RC_OK ? t2 : ""),
+                    ctime_ms(e->start_ms),
+                    ctime_ms(e->end_ms),
                     cs(e->held ? "是" : "否"),
                     chours(e->end_ms - e->start_ms, mph),
                     cint(e->present),
@@ -503,20 +463,19 @@ static int table_rows(struct sink *s, const struct engine_report *const *rs, siz
                 }
                 const char *subject =
                     f->subject_kind == ENGINE_S_TRAINEE ? masked_of(r, f->subject) : f->subject;
-                struct cell c[] = {
-                    cs(r->class_id),
-                    cs(severity_zh(f->severity)),
-                    cs(engine_finding_name(f->kind)),
-                    cs(engine_subject_name(f->subject_kind)),
-                    cs(subject),
-                    cs(f->trainee[0] ? masked_of(r, f->trainee) : ""),
-                    cs(f->session),
-                    cs(f->at_ms && ts_format_shanghai(f->at_ms, t1) == RC_OK ? t1 : ""),
-                    cs(f->detail),
-                    cs(ev),
-                    cs(f->reviewed ? (f->approved ? "批准" : "驳回") : ""),
-                    cs(f->review_reason),
-                    cs(f->reviewer)};
+                struct cell c[] = {cs(r->class_id),
+                                   cs(severity_zh(f->severity)),
+                                   cs(engine_finding_name(f->kind)),
+                                   cs(engine_subject_name(f->subject_kind)),
+                                   cs(subject),
+                                   cs(f->trainee[0] ? masked_of(r, f->trainee) : ""),
+                                   cs(f->session),
+                                   ctime_ms(f->at_ms),
+                                   cs(f->detail),
+                                   cs(ev),
+                                   cs(f->reviewed ? (f->approved ? "批准" : "驳回") : ""),
+                                   cs(f->review_reason),
+                                   cs(f->reviewer)};
                 rc = s->row(s, c, sizeof c / sizeof c[0]);
             }
         }
@@ -644,6 +603,27 @@ static int csv_put(struct csv_sink *c, const char *s, size_t n)
     return RC_OK;
 }
 
+/* Whether Excel (or LibreOffice) could read v as a formula: it starts with = + - @ after any
+ * leading whitespace (ASCII, no-break space U+00A0, ideographic space U+3000), or with a tab
+ * or CR, which some spreadsheets strip before looking (OWASP "CSV injection"). */
+static bool csv_formula_like(const char *v)
+{
+    if (v[0] == '\t' || v[0] == '\r')
+        return true;
+    const unsigned char *p = (const unsigned char *)v;
+    for (;;) {
+        if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+            p++;
+        else if (p[0] == 0xc2 && p[1] == 0xa0)
+            p += 2;
+        else if (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80)
+            p += 3;
+        else
+            break;
+    }
+    return *p == '=' || *p == '+' || *p == '-' || *p == '@';
+}
+
 static int csv_row(struct sink *s, const struct cell *cells, size_t n)
 {
     struct csv_sink *c = (struct csv_sink *)s;
@@ -657,9 +637,9 @@ static int csv_row(struct sink *s, const struct cell *cells, size_t n)
         switch (cells[i].k) {
         case C_STR: {
             const char *v = cells[i].s;
-            /* Quote when needed; a leading = + - @ would be read by Excel as a formula. */
+            /* Quote when needed; what Excel would read as a formula gets a leading '. */
             bool quote = strpbrk(v, ",\"\r\n") != NULL;
-            bool formula = v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@';
+            bool formula = csv_formula_like(v);
             if (!quote && !formula) {
                 rc = csv_put(c, v, strlen(v));
                 break;
@@ -684,6 +664,10 @@ static int csv_row(struct sink *s, const struct cell *cells, size_t n)
         case C_INT:
             snprintf(num, sizeof num, "%.0f", cells[i].v);
             rc = csv_put(c, num, strlen(num));
+            break;
+        case C_TIME:
+            if (ts_format_shanghai((int64_t)cells[i].v, num) == RC_OK)
+                rc = csv_put(c, num, strlen(num));
             break;
         case C_NONE: break;
         }
@@ -733,13 +717,78 @@ int report_subsidy_csv(const struct subsidy_result *res, size_t n, char **out, s
 
 /* ---- XLSX sink ------------------------------------------------------------------------------- */
 
+/* Column widths fit the widest cell as shown (in Excel's character units, a CJK character
+ * counting two), plus a little room, capped so a long detail text does not make a column
+ * wider than a screen. */
+#define XLSX_WIDTH_PAD 2.0
+#define XLSX_WIDTH_MIN 6.0
+#define XLSX_WIDTH_MAX 60.0
+#define XLSX_TIME_FORMAT "yyyy-mm-dd hh:mm:ss"
+#define SHANGHAI_OFFSET_S (8 * 3600) /* UTC+8 all year since 1991 */
+
 struct xlsx_sink {
     struct sink base;
     lxw_worksheet *ws;
-    lxw_format *pct, *num, *bold;
+    lxw_format *pct, *num, *bold, *time;
     lxw_row_t row;
+    size_t ncols;
+    double width[COLS_MAX];
     char *err;
 };
+
+/* Display width of UTF-8 text: East Asian wide and full-width characters count two. */
+static double text_width(const char *s)
+{
+    double w = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp;
+        size_t n;
+        if (*p < 0x80) {
+            cp = *p;
+            n = 1;
+        } else if ((*p & 0xe0) == 0xc0 && (p[1] & 0xc0) == 0x80) {
+            cp = (uint32_t)(*p & 0x1f) << 6 | (uint32_t)(p[1] & 0x3f);
+            n = 2;
+        } else if ((*p & 0xf0) == 0xe0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+            cp = (uint32_t)(*p & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 |
+                 (uint32_t)(p[2] & 0x3f);
+            n = 3;
+        } else if ((*p & 0xf8) == 0xf0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                   (p[3] & 0xc0) == 0x80) {
+            cp = (uint32_t)(*p & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+                 (uint32_t)(p[2] & 0x3f) << 6 | (uint32_t)(p[3] & 0x3f);
+            n = 4;
+        } else {
+            cp = '?'; /* not UTF-8: one column per byte */
+            n = 1;
+        }
+        bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+                    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+                    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+                    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+                    (cp >= 0x20000 && cp <= 0x3fffd);
+        w += wide ? 2 : 1;
+        p += n;
+    }
+    return w;
+}
+
+/* An instant as the Asia/Shanghai wall-clock date-time Excel stores (it has no zones). */
+static bool shanghai_datetime(int64_t ms, lxw_datetime *dt)
+{
+    time_t t = (time_t)(ms / 1000 + SHANGHAI_OFFSET_S);
+    struct tm tm;
+    if (ms <= 0 || !gmtime_r(&t, &tm))
+        return false;
+    *dt = (lxw_datetime){.year = tm.tm_year + 1900,
+                         .month = tm.tm_mon + 1,
+                         .day = tm.tm_mday,
+                         .hour = tm.tm_hour,
+                         .min = tm.tm_min,
+                         .sec = tm.tm_sec + (double)(ms % 1000) / 1000.0};
+    return true;
+}
 
 static int xlsx_row(struct sink *s, const struct cell *cells, size_t n)
 {
@@ -747,34 +796,69 @@ static int xlsx_row(struct sink *s, const struct cell *cells, size_t n)
     lxw_error e = LXW_NO_ERROR;
     for (size_t i = 0; i < n && e == LXW_NO_ERROR; i++) {
         lxw_col_t col = (lxw_col_t)i;
+        char shown[64] = "";
+        double w = 0;
         switch (cells[i].k) {
         case C_STR:
             if (cells[i].s[0])
                 e = worksheet_write_string(x->ws, x->row, col, cells[i].s,
                                            x->row == 0 ? x->bold : NULL);
+            w = text_width(cells[i].s);
             break;
-        case C_HOURS: e = worksheet_write_number(x->ws, x->row, col, cells[i].v, x->num); break;
-        case C_RATE: e = worksheet_write_number(x->ws, x->row, col, cells[i].v, x->pct); break;
-        case C_INT: e = worksheet_write_number(x->ws, x->row, col, cells[i].v, NULL); break;
+        case C_HOURS:
+            e = worksheet_write_number(x->ws, x->row, col, cells[i].v, x->num);
+            snprintf(shown, sizeof shown, "%.2f", cells[i].v);
+            break;
+        case C_RATE:
+            e = worksheet_write_number(x->ws, x->row, col, cells[i].v, x->pct);
+            snprintf(shown, sizeof shown, "%.2f%%", cells[i].v * 100.0);
+            break;
+        case C_INT:
+            e = worksheet_write_number(x->ws, x->row, col, cells[i].v, NULL);
+            snprintf(shown, sizeof shown, "%.0f", cells[i].v);
+            break;
+        case C_TIME: {
+            lxw_datetime dt;
+            if (shanghai_datetime((int64_t)cells[i].v, &dt)) {
+                e = worksheet_write_datetime(x->ws, x->row, col, &dt, x->time);
+                w = (double)(sizeof XLSX_TIME_FORMAT - 1);
+            }
+            break;
+        }
         case C_NONE: break;
         }
+        if (shown[0])
+            w = (double)strlen(shown);
+        if (i < COLS_MAX && w > x->width[i])
+            x->width[i] = w;
     }
     if (e != LXW_NO_ERROR)
         return rc_fail(x->err, RC_IO, "xlsx: %s", lxw_strerror(e));
+    if (n > x->ncols)
+        x->ncols = n < COLS_MAX ? n : COLS_MAX;
     x->row++;
     return RC_OK;
 }
 
+/* Sets the current sheet's column widths from the widest cells written. */
+static void fit_columns(struct xlsx_sink *x)
+{
+    for (size_t i = 0; x->ws && i < x->ncols; i++) {
+        double w = x->width[i] + XLSX_WIDTH_PAD;
+        w = w < XLSX_WIDTH_MIN ? XLSX_WIDTH_MIN : w > XLSX_WIDTH_MAX ? XLSX_WIDTH_MAX : w;
+        worksheet_set_column(x->ws, (lxw_col_t)i, (lxw_col_t)i, w, NULL);
+    }
+}
+
 static int sheet(lxw_workbook *wb, struct xlsx_sink *x, const char *name, const char *const *cols)
 {
+    fit_columns(x);
     x->ws = workbook_add_worksheet(wb, name);
     if (!x->ws)
         return rc_fail(x->err, RC_NOMEM, "xlsx: cannot add sheet %s", name);
     x->row = 0;
-    size_t n = 0;
-    while (cols[n])
-        n++;
-    worksheet_set_column(x->ws, 0, (lxw_col_t)(n - 1), 14, NULL);
+    x->ncols = 0;
+    memset(x->width, 0, sizeof x->width);
     worksheet_freeze_panes(x->ws, 1, 0);
     return header(&x->base, cols);
 }
@@ -791,14 +875,16 @@ int report_xlsx(const char *path, const struct engine_report *const *reports, si
     x.pct = workbook_add_format(wb);
     x.num = workbook_add_format(wb);
     x.bold = workbook_add_format(wb);
+    x.time = workbook_add_format(wb);
     int rc = RC_OK;
-    if (!x.pct || !x.num || !x.bold) {
+    if (!x.pct || !x.num || !x.bold || !x.time) {
         rc = rc_fail(err, RC_NOMEM, "xlsx: out of memory");
         goto out;
     }
     format_set_num_format(x.pct, "0.00%");
     format_set_num_format(x.num, "0.00");
     format_set_bold(x.bold);
+    format_set_num_format(x.time, XLSX_TIME_FORMAT);
     static const struct {
         const char *name;
         enum report_table t;
@@ -826,6 +912,8 @@ int report_xlsx(const char *path, const struct engine_report *const *reports, si
         if (!rc)
             rc = subsidy_rows(&x.base, subsidy, n_subsidy);
     }
+    if (!rc)
+        fit_columns(&x);
 out:;
     lxw_error e = workbook_close(wb);
     if (rc == RC_OK && e != LXW_NO_ERROR)

@@ -31,10 +31,6 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err);
  * RC_NOMEM. */
 int report_json(const struct engine_report *r, char **out, char *err);
 
-/* Totals by institution or district as a JSON array (caller frees with free()). */
-int report_totals_json(const struct engine_total *t, size_t n, enum engine_group by, char **out,
-                       char *err);
-
 /* One table over n reports as CSV: UTF-8 BOM, CRLF, Chinese header row; *out is caller's
  * (free()), *len its length. Returns 0, RC_INVAL (unknown table) or RC_NOMEM. */
 int report_csv(const struct engine_report *const *reports, size_t n, enum report_table table,

@@ -196,11 +196,73 @@ static void cache_follows_generations(void **state)
     unlink(side);
 }
 
+/* The last column ("todo", the pending reviews) of the text line that starts with key in the
+ * section whose header starts with section. */
+static long text_pending(const char *text, const char *section, const char *key)
+{
+    const char *sec = strstr(text, section);
+    assert_non_null(sec);
+    size_t klen = strlen(key);
+    for (const char *l = sec; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, key, klen) == 0 && l[klen] == ' ') {
+            const char *end = strchr(l, '\n');
+            const char *p = end - 1;
+            while (p > l && *p != ' ')
+                p--;
+            return strtol(p + 1, NULL, 10);
+        }
+    }
+    fail_msg("no line %s in section %s", key, section);
+    return -1;
+}
+
+/* The text summary's institution and district rows carry the pending reviews of their classes,
+ * as the JSON's do. */
+static void text_summary_counts_pending_reviews(void **state)
+{
+    (void)state;
+    struct figures_row rows[3];
+    memset(rows, 0, sizeof rows);
+    static const char *const ids[] = {"C1", "C2", "C3"}, *const inst[] = {"I1", "I1", "I2"};
+    static const int64_t pending[] = {2, 3, 4};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(rows[i].cls.id, sizeof rows[i].cls.id, "%s", ids[i]);
+        snprintf(rows[i].cls.institution, sizeof rows[i].cls.institution, "%s", inst[i]);
+        snprintf(rows[i].cls.district, sizeof rows[i].cls.district, "120103");
+        rows[i].fig.findings_pending = pending[i];
+    }
+    struct engine_total insts[2], dist[1];
+    memset(insts, 0, sizeof insts);
+    memset(dist, 0, sizeof dist);
+    snprintf(insts[0].key, sizeof insts[0].key, "I1");
+    insts[0].classes = 2;
+    snprintf(insts[1].key, sizeof insts[1].key, "I2");
+    insts[1].classes = 1;
+    snprintf(dist[0].key, sizeof dist[0].key, "120103");
+    dist[0].classes = 3;
+    struct figures_summary s = {.policy = "default",
+                                .policy_version = 1,
+                                .n = 3,
+                                .rows = rows,
+                                .n_institutions = 2,
+                                .n_districts = 1,
+                                .institutions = insts,
+                                .districts = dist};
+    char err[ERR_LEN], *text = NULL;
+    assert_int_equal(figures_summary_text(&s, &text, err), RC_OK);
+    assert_int_equal(text_pending(text, "class ", "C1"), 2);
+    assert_int_equal(text_pending(text, "institution ", "I1"), 5);
+    assert_int_equal(text_pending(text, "institution ", "I2"), 4);
+    assert_int_equal(text_pending(text, "district ", "120103"), 9);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scope_matrix),
         cmocka_unit_test(cache_follows_generations),
+        cmocka_unit_test(text_summary_counts_pending_reviews),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "http/http.h"
+#include "rc.h"
 
 #include <string.h>
 
@@ -64,11 +65,33 @@ static void mismatches(void **state)
     assert_int_equal(strlen(params[0]), HTTP_SEGMENT_MAX);
 }
 
+/* Content-Disposition (RFC 6266): a plain name as is; anything else gets an ASCII fallback and
+ * the exact name as filename* (RFC 8187); a name too long for the header sets nothing. */
+static void download_names(void **state)
+{
+    (void)state;
+    struct http_response res;
+    memset(&res, 0, sizeof res);
+    assert_int_equal(http_set_download(&res, "attendance-C-A.csv"), RC_OK);
+    assert_string_equal(res.disposition, "attachment; filename=\"attendance-C-A.csv\"");
+    assert_int_equal(http_set_download(&res, "出勤-C 1\"x\".csv"), RC_OK);
+    assert_string_equal(res.disposition, "attachment; filename=\"______-C 1_x_.csv\"; "
+                                         "filename*=UTF-8''%E5%87%BA%E5%8B%A4-C%201%22x%22.csv");
+    char longname[HTTP_DISPOSITION_MAX];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    char before[sizeof res.disposition];
+    memcpy(before, res.disposition, sizeof before);
+    assert_int_equal(http_set_download(&res, longname), RC_LIMIT);
+    assert_string_equal(res.disposition, before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(literal_and_captured_segments),
         cmocka_unit_test(mismatches),
+        cmocka_unit_test(download_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

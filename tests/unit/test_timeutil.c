@@ -168,6 +168,22 @@ static void refusals(void **state)
     assert_int_equal(ts_format_utc(INT64_MAX, out), RC_INVAL);
 }
 
+/* A time without an offset is told both forms the parser takes: Z and +08:00. */
+static void missing_offset_names_both_forms(void **state)
+{
+    (void)state;
+    static const char *const bare[] = {"2026-11-02T09:00:00", "2026-11-02T09:00:00.250"};
+    for (size_t i = 0; i < sizeof bare / sizeof bare[0]; i++) {
+        char err[ERR_LEN] = "";
+        int64_t ms = -42;
+        assert_int_equal(ts_parse_rfc3339(bare[i], &ms, err), RC_INVAL);
+        assert_int_equal(ms, -42);
+        assert_non_null(strstr(err, "Z"));
+        assert_non_null(strstr(err, "+08:00"));
+        assert_null(strchr(err, '\n'));
+    }
+}
+
 static void canonical_form_is_exact(void **state)
 {
     (void)state;
@@ -352,6 +368,7 @@ int main(void)
         cmocka_unit_test(known_constants),
         cmocka_unit_test(rfc3339_examples),
         cmocka_unit_test(refusals),
+        cmocka_unit_test(missing_offset_names_both_forms),
         cmocka_unit_test(canonical_form_is_exact),
         cmocka_unit_test(format_matches_gmtime),
         cmocka_unit_test(parse_matches_timegm),
