@@ -4,6 +4,7 @@
  * (the same JSON as the HTTP routes), csv and xlsx are the spreadsheet forms. */
 #include "cmd/commands.h"
 #include "engine/figures.h"
+#include "jsonin.h"
 #include "log.h"
 #include "rc.h"
 #include "report/report.h"
@@ -360,9 +361,12 @@ static int totals_json(cJSON *root, const char *name, const struct engine_report
     free(t);
     if (rc != RC_OK)
         return rc;
-    cJSON *arr = cJSON_Parse(text);
+    cJSON *arr = NULL;
+    rc = jsonin_parse(text, strlen(text), &arr, err);
     free(text);
-    if (!arr || !cJSON_AddItemToObject(root, name, arr)) {
+    if (rc != RC_OK)
+        return rc;
+    if (!cJSON_AddItemToObject(root, name, arr)) {
         cJSON_Delete(arr);
         return rc_fail(err, RC_NOMEM, "out of memory");
     }

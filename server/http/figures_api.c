@@ -4,6 +4,7 @@
 #include "engine/classes.h"
 #include "engine/figures.h"
 #include "http/scope.h"
+#include "jsonin.h"
 #include "log.h"
 #include "rc.h"
 #include "report/report.h"
@@ -454,9 +455,13 @@ void figures_api_review(struct http_request *req, struct http_response *res)
     char err[ERR_LEN];
     struct store_event_ref ev;
     struct store_review rv;
-    cJSON *body = cJSON_ParseWithLength((const char *)req->body, req->body_len);
+    cJSON *body = NULL;
     memset(&rv, 0, sizeof rv);
-    if (!body || !cJSON_IsObject(body)) {
+    if (jsonin_parse((const char *)req->body, req->body_len, &body, err) != RC_OK) {
+        http_reply_error(res, 400, "%s", err);
+        goto out;
+    }
+    if (!cJSON_IsObject(body)) {
         http_reply_error(res, 400, "body must be a JSON object {\"decision\", \"reason\"}");
         goto out;
     }

@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "rc.h"
+#include "utf8.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -341,7 +342,23 @@ static enum metrics_refusal refusal_for(unsigned status)
                                                 : METRICS_REFUSED_BAD_ENCODING;
 }
 
-/* First call: route, authentication, declared size and encoding. Returns MHD_YES with or
+/* Every query argument's name and decoded value through the one text validator; the first
+ * refusal goes into cls (an ERR_LEN buffer) and stops the walk. */
+static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       size_t key_size, const char *value, size_t value_size)
+{
+    char *err = cls;
+    (void)kind;
+    if (utf8_check(key, key_size, "query argument name", err) != RC_OK)
+        return MHD_NO;
+    char field[96];
+    snprintf(field, sizeof field, "query argument %.64s", key);
+    if (value && utf8_check(value, value_size, field, err) != RC_OK)
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* First call: route, authentication, query text, declared size and encoding. Returns MHD_YES with or
  * without a response queued (st->early tells), or MHD_NO to drop the connection. */
 static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *c,
                                   struct request_state *st, const char *url, const char *method)
@@ -412,6 +429,14 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
             return respond_error(s, c, st, MHD_HTTP_FORBIDDEN,
                                  "this token's role may not call this route");
         }
+    }
+
+    char qerr[ERR_LEN] = "";
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_arg_check, qerr);
+    if (qerr[0]) {
+        st->early = true;
+        metrics_refused(s->cfg.metrics, METRICS_REFUSED_MALFORMED);
+        return respond_error(s, c, st, MHD_HTTP_BAD_REQUEST, qerr);
     }
 
     const char *cl =
