@@ -321,12 +321,11 @@ static bool listing_filter(struct http_request *req, struct http_response *res,
         !query_date(req, res, "from", false, &f->from_ms) ||
         !query_date(req, res, "to", true, &f->to_ms))
         return false;
-    if (!scope_narrow(req->who, institution, district, &f->institution, &f->district)) {
-        char what[ERR_LEN];
-        snprintf(what, sizeof what, "institution %s, district %s",
-                 institution && *institution ? institution : "(any)",
-                 district && *district ? district : "(any)");
-        scope_refuse(req, res, what);
+    char err[ERR_LEN];
+    int rc =
+        scope_narrow(req->db, req->who, institution, district, &f->institution, &f->district, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
         return false;
     }
     return true;
