@@ -1,6 +1,7 @@
 #include "cfgmap.h"
 
 #include "rc.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,38 +110,15 @@ static int fail(struct ctx *c, const char *fmt, ...)
  * characters: configuration text ends up in logs, paths and HTTP headers. */
 static bool text_ok(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        unsigned char b = *p;
-        if (b < 0x80) {
-            if (b < 0x20 || b == 0x7f)
-                return false;
-            p++;
-            continue;
-        }
-        unsigned cp;
-        int more;
-        if (b >= 0xc2 && b <= 0xdf) {
-            cp = b & 0x1fu;
-            more = 1;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            cp = b & 0x0fu;
-            more = 2;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            cp = b & 0x07u;
-            more = 3;
-        } else {
+    size_t len = strlen(s);
+    if (!utf8_valid(s, len, NULL))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)s[i];
+        if (b < 0x20 || b == 0x7f)
             return false;
-        }
-        p++;
-        for (int i = 0; i < more; i++, p++) {
-            if ((*p & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (*p & 0x3fu);
-        }
-        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-            return false;
+        if (b == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f)
+            return false; /* C1 controls U+0080..U+009F */
     }
     return true;
 }
@@ -456,6 +434,15 @@ int cfgmap_load_buffer(const struct cfgmap_table *t, const char *text, size_t le
         unsigned line, col;
         line_col(copy, end ? end : copy, &line, &col);
         rc = rc_fail(err, RC_INVAL, "%s: line %u column %u: not valid JSON", origin, line, col);
+        goto out;
+    }
+    /* Every name and string, also of keys the table refuses, and no escaped U+0000 that
+     * cJSON would cut a string at. */
+    char why[ERR_LEN];
+    if (utf8_check_json(root, copy, len, why) != RC_OK) {
+        bool named = why[0] != '[' && strncmp(why, "a member", 8) != 0;
+        rc = rc_fail(err, RC_INVAL, "%s: $%s%s", origin, named ? "." : (why[0] == '[' ? "" : ": "),
+                     why);
         goto out;
     }
     rc = cfgmap_load_json(t, root, origin, "$", out, err);

@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "rc.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #define H(f) EVENT_HAS(EVENT_F_##f)
 #define BASE_FIELDS (H(ID) | H(DEVICE) | H(SEQ) | H(PREV) | H(TYPE) | H(TS) | H(BOOT) | H(MONO_MS))
@@ -116,71 +117,6 @@ static int source_parse(const char *s, enum event_fix_source *src)
         }
     }
     return RC_INVAL;
-}
-
-/* ---------- UTF-8 ---------- */
-
-/* Length (1..4) of the valid UTF-8 sequence at s (n >= 1 bytes available), or 0 with *why.
- * Refuses overlong forms, surrogates, code points beyond U+10FFFF and NUL. */
-static size_t utf8_seq(const unsigned char *s, size_t n, const char **why)
-{
-    unsigned char b = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b == 0) {
-        *why = "NUL byte";
-        return 0;
-    }
-    if (b < 0x80)
-        return 1;
-    if (b < 0xC0) {
-        *why = "bare continuation byte";
-        return 0;
-    }
-    if (b < 0xC2) {
-        *why = "overlong encoding";
-        return 0;
-    }
-    if (b < 0xE0) {
-        need = 1;
-    } else if (b < 0xF0) {
-        need = 2;
-        if (b == 0xE0)
-            lo = 0xA0; /* below is overlong */
-        if (b == 0xED)
-            hi = 0x9F; /* above is a surrogate */
-    } else if (b < 0xF5) {
-        need = 3;
-        if (b == 0xF0)
-            lo = 0x90; /* below is overlong */
-        if (b == 0xF4)
-            hi = 0x8F; /* above is beyond U+10FFFF */
-    } else {
-        *why = "byte beyond U+10FFFF";
-        return 0;
-    }
-    if (n < need + 1) {
-        *why = "truncated sequence";
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        if (s[1] < 0x80 || s[1] > 0xBF)
-            *why = "missing continuation byte";
-        else if (b == 0xED)
-            *why = "surrogate";
-        else if (b == 0xF4)
-            *why = "code point beyond U+10FFFF";
-        else
-            *why = "overlong encoding";
-        return 0;
-    }
-    for (size_t i = 2; i <= need; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            *why = "missing continuation byte";
-            return 0;
-        }
-    }
-    return need + 1;
 }
 
 /* ---------- validation ---------- */

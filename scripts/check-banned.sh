@@ -10,4 +10,15 @@ if [ -n "$hits" ]; then
   echo "$hits" >&2
   exit 1
 fi
+
+# Per-folder rule: under server/, only server/jsonin.c calls cJSON's parser (it holds the lock
+# cJSON needs and runs the one text validator, core/utf8.h, over every parsed tree).
+json_hits=$(grep -rnE '\bcJSON_Parse[A-Za-z]*[[:space:]]*\(' --include='*.c' --include='*.h' server |
+  grep -v '^server/jsonin\.c:' || true)
+if [ -n "$json_hits" ]; then
+  echo "cJSON_Parse* under server/ outside server/jsonin.c (use jsonin_parse):" >&2
+  echo "$json_hits" >&2
+  exit 1
+fi
+
 echo "no banned functions"

@@ -2,12 +2,24 @@
 #include "jsonin.h"
 
 #include "rc.h"
+#include "utf8.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Zeroes every string of a refused tree before it is freed: import bodies carry clear ID
+ * numbers (server/engine/plan.c wipes its own trees the same way). */
+static void wipe_strings(cJSON *j)
+{
+    for (; j; j = j->next) {
+        if (j->valuestring)
+            memset(j->valuestring, 0, strlen(j->valuestring));
+        wipe_strings(j->child);
+    }
+}
 
 int jsonin_parse(const char *text, size_t len, cJSON **out, char *err)
 {
@@ -30,6 +42,13 @@ int jsonin_parse(const char *text, size_t len, cJSON **out, char *err)
             cJSON_Delete(root);
             return rc_fail(err, RC_INVAL, "unexpected data after the JSON value at byte %zu", i);
         }
+    }
+    /* One text validator for every body the server reads: strict UTF-8 names and strings,
+     * no escaped U+0000 (cJSON would cut the string there). */
+    if (utf8_check_json(root, text, len, err) != RC_OK) {
+        wipe_strings(root);
+        cJSON_Delete(root);
+        return RC_INVAL;
     }
     *out = root;
     return RC_OK;

@@ -14,8 +14,9 @@
 #include <stddef.h>
 
 /* Parses exactly len bytes (need not be NUL-terminated) as one JSON value with nothing but
- * whitespace after it. Returns 0 and *out (free with cJSON_Delete), or RC_INVAL naming the
- * byte offset, RC_NOMEM. */
+ * whitespace after it, whose member names and strings all pass utf8_check_json (strict UTF-8,
+ * no escaped U+0000). Returns 0 and *out (free with cJSON_Delete), or RC_INVAL naming the
+ * byte offset or the member ("reason: contains U+0000"), RC_NOMEM. */
 int jsonin_parse(const char *text, size_t len, cJSON **out, char *err);
 
 /* fence_set_parse under the same lock; same contract. */

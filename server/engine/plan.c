@@ -7,7 +7,9 @@
 #include "engine/plan.h"
 
 #include "cfgmap.h"
+#include "jsonin.h"
 #include "rc.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -378,50 +380,6 @@ static int get_key(const struct plan_keys *keys, const char *institution, const 
 
 /* ---- text decoding ----------------------------------------------------------------------- */
 
-static bool utf8_valid(const unsigned char *p, size_t n, size_t *bad)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = p[i];
-        size_t more;
-        unsigned cp;
-        if (b < 0x80) {
-            i++;
-            continue;
-        } else if (b >= 0xc2 && b <= 0xdf) {
-            more = 1;
-            cp = b & 0x1fu;
-        } else if (b >= 0xe0 && b <= 0xef) {
-            more = 2;
-            cp = b & 0x0fu;
-        } else if (b >= 0xf0 && b <= 0xf4) {
-            more = 3;
-            cp = b & 0x07u;
-        } else {
-            *bad = i;
-            return false;
-        }
-        if (n - i <= more) {
-            *bad = i;
-            return false;
-        }
-        for (size_t k = 1; k <= more; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                *bad = i;
-                return false;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3fu);
-        }
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (more == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-            *bad = i;
-            return false;
-        }
-        i += more + 1;
-    }
-    return true;
-}
-
 static int from_gb18030(const char *in, size_t len, const char *origin, char **out, size_t *outlen,
                         char *err)
 {
@@ -474,7 +432,7 @@ int plan_decode_text(const char *data, size_t len, const char *origin, bool allo
         len -= 3;
     }
     size_t bad = 0;
-    if (utf8_valid((const unsigned char *)data, len, &bad)) {
+    if (utf8_valid(data, len, &bad)) {
         char *buf = malloc(len + 1);
         if (!buf)
             return rc_fail(err, RC_NOMEM, "%s: out of memory", origin);
@@ -486,7 +444,15 @@ int plan_decode_text(const char *data, size_t len, const char *origin, bool allo
     }
     if (bom || !allow_gb18030)
         return rc_fail(err, RC_INVAL, "%s: byte %zu: not valid UTF-8", origin, bad + (bom ? 3 : 0));
-    return from_gb18030(data, len, origin, out, outlen, err);
+    int rc = from_gb18030(data, len, origin, out, outlen, err);
+    /* What the conversion produced passes the same validator as UTF-8 input. */
+    if (rc == RC_OK && !utf8_valid(*out, *outlen, &bad)) {
+        rc = rc_fail(err, RC_INVAL, "%s: byte %zu after GB18030 conversion: not valid UTF-8",
+                     origin, bad);
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* ---- CSV reader (RFC 4180; fields may be quoted; CRLF or LF) --------------------------- */
@@ -796,13 +762,11 @@ static enum plan_format detect(const char *data, size_t len, enum plan_format fm
 static int json_top(const char *text, size_t len, const char *origin, size_t max, cJSON **out,
                     bool *array, char *err)
 {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-    if (!root) {
-        size_t off = end ? (size_t)(end - text) : 0;
-        return rc_fail(err, RC_INVAL, "%s: byte %zu: not valid JSON", origin, off);
-    }
-    int rc = RC_OK;
+    cJSON *root = NULL;
+    char why[ERR_LEN];
+    int rc = jsonin_parse(text, len, &root, why);
+    if (rc != RC_OK)
+        return rc_fail(err, rc, "%s: %s", origin, why);
     if (cJSON_IsObject(root)) {
         *array = false;
     } else if (cJSON_IsArray(root)) {

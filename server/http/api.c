@@ -173,6 +173,25 @@ static void handle_devices_list(struct http_request *req, struct http_response *
         http_reply_error(res, 403, "this token's role may not list devices");
         return;
     }
+    /* ?institution= and ?district= narrow further, under the same rule as the figures
+     * listings: a filter outside the token's scope is 403, not an empty list. */
+    const char *want_inst = http_query(req, "institution"),
+               *want_dist = http_query(req, "district");
+    if ((want_inst && strlen(want_inst) > FIGURES_API_QUERY_MAX) ||
+        (want_dist && strlen(want_dist) > FIGURES_API_QUERY_MAX)) {
+        cJSON_Delete(root);
+        http_reply_error(res, 400, "query arguments institution and district are at most %d bytes",
+                         FIGURES_API_QUERY_MAX);
+        return;
+    }
+    int rc = scope_narrow(req->db, req->who, want_inst, want_dist, &institution, &district, err);
+    if (rc == RC_AUTH) {
+        cJSON_Delete(root);
+        scope_refuse(req, res, err);
+        return;
+    }
+    if (rc != RC_OK)
+        goto fail;
     if (store_device_list_scoped(req->db, institution, district, API_DEVICES_LIST_MAX, add_device,
                                  arr, err) != RC_OK)
         goto fail;

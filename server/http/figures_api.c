@@ -4,6 +4,7 @@
 #include "engine/classes.h"
 #include "engine/figures.h"
 #include "http/scope.h"
+#include "jsonin.h"
 #include "log.h"
 #include "rc.h"
 #include "report/report.h"
@@ -334,12 +335,11 @@ static bool listing_filter(struct http_request *req, struct http_response *res,
         !query_date(req, res, "from", false, &f->from_ms) ||
         !query_date(req, res, "to", true, &f->to_ms))
         return false;
-    if (!scope_narrow(req->who, institution, district, &f->institution, &f->district)) {
-        char what[ERR_LEN];
-        snprintf(what, sizeof what, "institution %s, district %s",
-                 institution && *institution ? institution : "(any)",
-                 district && *district ? district : "(any)");
-        scope_refuse(req, res, what);
+    char err[ERR_LEN];
+    int rc =
+        scope_narrow(req->db, req->who, institution, district, &f->institution, &f->district, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
         return false;
     }
     return true;
@@ -471,9 +471,13 @@ void figures_api_review(struct http_request *req, struct http_response *res)
     char err[ERR_LEN];
     struct store_event_ref ev;
     struct store_review rv;
-    cJSON *body = cJSON_ParseWithLength((const char *)req->body, req->body_len);
+    cJSON *body = NULL;
     memset(&rv, 0, sizeof rv);
-    if (!body || !cJSON_IsObject(body)) {
+    if (jsonin_parse((const char *)req->body, req->body_len, &body, err) != RC_OK) {
+        http_reply_error(res, 400, "%s", err);
+        goto out;
+    }
+    if (!cJSON_IsObject(body)) {
         http_reply_error(res, 400, "body must be a JSON object {\"decision\", \"reason\"}");
         goto out;
     }

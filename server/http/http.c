@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "rc.h"
+#include "utf8.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -220,6 +221,60 @@ static void client_address(struct MHD_Connection *c, char *out, size_t n)
         snprintf(out, n, "?");
 }
 
+/* libmicrohttpd 0.9.75 answers some requests itself, before any access handler runs: a
+ * malformed request line or header (400), a Content-Length past 2^64 (413), a request line or
+ * headers over MHD_OPTION_CONNECTION_MEMORY_LIMIT (414, 431), an HTTP version other than 1.x
+ * (505), with fixed HTML pages and no Content-Type; its API has no hook for them. The server
+ * links MHD from its static archive with -Wl,--wrap=MHD_create_response_from_buffer
+ * (CMakeLists.txt), so every response MHD makes passes through here: one of MHD's HTML error
+ * pages becomes {"error": "<its title>"} with Content-Type application/json (MHD then queues
+ * it with its status); every other response goes through untouched. */
+struct MHD_Response *__real_MHD_create_response_from_buffer(size_t size, void *buffer,
+                                                            enum MHD_ResponseMemoryMode mode);
+struct MHD_Response *__wrap_MHD_create_response_from_buffer(size_t size, void *buffer,
+                                                            enum MHD_ResponseMemoryMode mode);
+
+struct MHD_Response *__wrap_MHD_create_response_from_buffer(size_t size, void *buffer,
+                                                            enum MHD_ResponseMemoryMode mode)
+{
+    static const char open[] = "<html><head><title>";
+    const char *b = buffer;
+    if (!b || size < sizeof open - 1 || memcmp(b, open, sizeof open - 1) != 0)
+        return __real_MHD_create_response_from_buffer(size, buffer, mode);
+    /* The page's title as one line of text ("Request malformed"; &quot; as '"'). */
+    char title[128];
+    size_t n = 0;
+    for (size_t i = sizeof open - 1; i < size && b[i] != '<' && n + 1 < sizeof title;) {
+        if (size - i >= 6 && memcmp(b + i, "&quot;", 6) == 0) {
+            title[n++] = '"';
+            i += 6;
+        } else {
+            title[n++] = b[i++];
+        }
+    }
+    title[n] = '\0';
+    if (n == 0)
+        snprintf(title, sizeof title, "request refused");
+    if (title[0] >= 'A' && title[0] <= 'Z' && !(title[1] >= 'A' && title[1] <= 'Z'))
+        title[0] = (char)(title[0] - 'A' + 'a');
+    if (mode == MHD_RESPMEM_MUST_FREE)
+        free(buffer);
+    struct http_response res = {0};
+    http_reply_error(&res, 400, "%s", title);
+    if (!res.body)
+        return NULL;
+    struct MHD_Response *r =
+        __real_MHD_create_response_from_buffer(res.len, res.body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(res.body);
+        return NULL;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    return r;
+}
+
 /* Queues res (taking its body) and counts it. Returns MHD's verdict. */
 static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
                                struct request_state *st, struct http_response *res)
@@ -389,7 +444,23 @@ static enum metrics_refusal refusal_for(unsigned status)
                                                 : METRICS_REFUSED_BAD_ENCODING;
 }
 
-/* First call: route, authentication, declared size and encoding. Returns MHD_YES with or
+/* Every query argument's name and decoded value through the one text validator; the first
+ * refusal goes into cls (an ERR_LEN buffer) and stops the walk. */
+static enum MHD_Result query_arg_check(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       size_t key_size, const char *value, size_t value_size)
+{
+    char *err = cls;
+    (void)kind;
+    if (utf8_check(key, key_size, "query argument name", err) != RC_OK)
+        return MHD_NO;
+    char field[96];
+    snprintf(field, sizeof field, "query argument %.64s", key);
+    if (value && utf8_check(value, value_size, field, err) != RC_OK)
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* First call: route, authentication, query text, declared size and encoding. Returns MHD_YES with or
  * without a response queued (st->early tells), or MHD_NO to drop the connection. */
 static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *c,
                                   struct request_state *st, const char *url, const char *method)
@@ -460,6 +531,14 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
             return respond_error(s, c, st, MHD_HTTP_FORBIDDEN,
                                  "this token's role may not call this route");
         }
+    }
+
+    char qerr[ERR_LEN] = "";
+    MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_arg_check, qerr);
+    if (qerr[0]) {
+        st->early = true;
+        metrics_refused(s->cfg.metrics, METRICS_REFUSED_MALFORMED);
+        return respond_error(s, c, st, MHD_HTTP_BAD_REQUEST, qerr);
     }
 
     const char *cl =

@@ -2,6 +2,7 @@
 #include "http/scope.h"
 
 #include "log.h"
+#include "rc.h"
 
 #include <string.h>
 
@@ -53,27 +54,58 @@ enum scope_identity scope_identity_for(const struct auth_principal *who, const c
     return SCOPE_MASKED;
 }
 
-bool scope_narrow(const struct auth_principal *who, const char *want_institution,
-                  const char *want_district, const char **institution, const char **district)
+/* The district institution is registered in ("" when unregistered or unknown). */
+static int district_of(store *db, const char *institution, char *district, char *err)
 {
+    int rc = store_institution_district(db, institution, district, err);
+    if (rc == RC_NOTFOUND) {
+        district[0] = '\0';
+        return RC_OK;
+    }
+    return rc;
+}
+
+int scope_narrow(store *db, const struct auth_principal *who, const char *want_institution,
+                 const char *want_district, const char **institution, const char **district,
+                 char *err)
+{
+    char reg[STORE_DISTRICT_LEN + 1] = "";
     *institution = want_institution && *want_institution ? want_institution : NULL;
     *district = want_district && *want_district ? want_district : NULL;
     if (!who)
-        return false;
+        return rc_fail(err, RC_AUTH, "no token");
     switch (reach_of(who->role.kind, SCOPE_READ)) {
-    case ANY: return true;
+    case ANY: return RC_OK;
     case OWN:
         if (*institution && strcmp(*institution, who->role.scope) != 0)
-            return false;
+            return rc_fail(err, RC_AUTH, "institution %s is not %s", *institution, who->role.scope);
+        if (*district) {
+            /* A district filter is in scope only when it is the institution's own. */
+            int rc = district_of(db, who->role.scope, reg, err);
+            if (rc != RC_OK)
+                return rc;
+            if (strcmp(*district, reg) != 0)
+                return rc_fail(err, RC_AUTH, "district %s is not institution %s's (%s)", *district,
+                               who->role.scope, reg[0] ? reg : "none");
+        }
         *institution = who->role.scope;
-        return true; /* a district filter on top only narrows further */
+        return RC_OK;
     case DISTRICT:
         if (*district && strcmp(*district, who->role.scope) != 0)
-            return false;
+            return rc_fail(err, RC_AUTH, "district %s is not %s", *district, who->role.scope);
+        if (*institution) {
+            /* An institution filter is in scope only when it is registered in this district. */
+            int rc = district_of(db, *institution, reg, err);
+            if (rc != RC_OK)
+                return rc;
+            if (strcmp(reg, who->role.scope) != 0)
+                return rc_fail(err, RC_AUTH, "institution %s is not registered in district %s",
+                               *institution, who->role.scope);
+        }
         *district = who->role.scope;
-        return true; /* an institution of another district simply matches nothing */
+        return RC_OK;
     case NONE:
-    default: return false;
+    default: return rc_fail(err, RC_AUTH, "this role reads no figures");
     }
 }
 

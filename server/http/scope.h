@@ -46,9 +46,13 @@ bool scope_may(const struct auth_principal *who, enum scope_action a, const char
 enum scope_identity scope_identity_for(const struct auth_principal *who, const char *institution);
 /* Narrows a listing to who's scope: want_* (NULL or "": not asked) are what the caller asked
  * for; *institution and *district receive the filter to apply (NULL: no narrowing), pointing
- * into want_* or who. Returns false when what was asked lies outside the scope. */
-bool scope_narrow(const struct auth_principal *who, const char *want_institution,
-                  const char *want_district, const char **institution, const char **district);
+ * into want_* or who. Every filter asked for must lie inside the scope: an institution token's
+ * district filter must be its institution's district, a district token's institution filter
+ * an institution registered in its district (looked up in db). Returns 0, RC_AUTH with err
+ * saying what lies outside, or a store error. */
+int scope_narrow(store *db, const struct auth_principal *who, const char *want_institution,
+                 const char *want_district, const char **institution, const char **district,
+                 char *err);
 
 /* Answers 403 and logs the refusal with the token's name, role and what was asked. */
 void scope_refuse(const struct http_request *req, struct http_response *res, const char *what);

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """Clock nonsense, foreign classes and late recordings against the real collector (docs/
 ATTENDANCE.md "Findings"): events stamped 1970 and 2100 and a kiosk clock that jumps decades
 and back are stored with clock_implausible / clock_jump findings; a sign-in naming an unknown

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """The report outputs end to end (docs/REPORTS.md), on the data of test_figures.py: the one
 summary JSON (the CLI's `report attendance --institution|--district --format json` and
 GET /v1/summary give the same bytes); the text summary's institution and district rows count

@@ -219,6 +219,8 @@ static void json_refusals(void **state)
                  "$.roster[1].id_number: the same person as $.roster[0]");
     json_refused("\"student\": true", "\"student\": \"yes\"", "$.roster[1].student");
     json_refused("\"name\": \"李四\", ", "", "$.roster[1].name");
+    /* An escaped U+0000 would cut the name at cJSON's NUL: refused by name, never truncated. */
+    json_refused("\"name\": \"李四\"", "\"name\": \"李\\u0000四\"", "name: contains U+0000");
     json_refused("\"applied_on\"", "\"extra\": 1, \"applied_on\"", "extra");
     json_refused("INST-0001", "INST-0002", "no pseudonym key for institution INST-0002");
     json_refused("\"sessions\": [", "\"sessions\": [], \"x\": [", "x");
