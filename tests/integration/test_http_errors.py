@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """Every error is JSON, also those libmicrohttpd answers itself before any handler runs
 (malformed request 400, Content-Length too large 413, URI too long 414, headers too large
 431, HTTP version not supported 505): raw requests over a TLS socket against a real

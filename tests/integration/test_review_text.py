@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """One text validator at every entry (core/utf8.h), over HTTPS against a real collector:
 review reasons holding raw 0xFF, an encoded surrogate (ED A0 80), an overlong form (C0 AF) or
 an escaped \\u0000 are refused with 400 naming the field and store nothing; /v1/findings, the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# labels: collector
 """Role x list route x filter over HTTPS against a real collector: every GET list route of
 the route table in server/http/api.c, for the roles admin, district:CODE, institution:ID,
 evaluator and enroll, with each scope filter (district, institution, class) set inside and
