@@ -4,6 +4,7 @@
 #include "cmd/commands.h"
 #include "datum.h"
 #include "fence.h"
+#include "log.h"
 #include "rc.h"
 
 #include <cjson/cJSON.h>
@@ -335,6 +336,12 @@ static int fence_check(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", me, err);
         goto out;
     }
+    for (size_t i = 0; i < fence_set_ignored_count(set) && i < FENCE_MAX_NOTES; i++)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %s (not part of a fence)", file,
+                fence_set_ignored(set, i));
+    if (fence_set_ignored_count(set) > FENCE_MAX_NOTES)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %zu more", file,
+                fence_set_ignored_count(set) - FENCE_MAX_NOTES);
     const struct fence *f = NULL;
     if (id) {
         f = fence_set_find(set, id);

@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "http/auth.h"
 #include "jsonin.h"
+#include "log.h"
 #include "rc.h"
 
 #include <math.h>
@@ -81,6 +82,13 @@ int fences_split(const char *data, size_t len, const char *label, const char *on
     int rc = jsonin_fence_parse(data, len, label, &set, err);
     if (rc != RC_OK)
         goto out;
+    /* RFC 7946 §6.1: foreign members and our-unknown properties are read past; say which. */
+    for (size_t i = 0; i < fence_set_ignored_count(set) && i < FENCE_MAX_NOTES; i++)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %s (not part of a fence)", label,
+                fence_set_ignored(set, i));
+    if (fence_set_ignored_count(set) > FENCE_MAX_NOTES)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %zu more", label,
+                fence_set_ignored_count(set) - FENCE_MAX_NOTES);
     rc = jsonin_parse(data, len, &root, err);
     if (rc != RC_OK)
         goto out;
