@@ -3,6 +3,7 @@
 
 #include "crypto.h"
 #include "event.h"
+#include "file.h"
 #include "log.h"
 #include "rc.h"
 #include "timeutil.h"
@@ -288,27 +289,11 @@ int sync_read_token(const struct config_agent *cfg, char *out, size_t cap, char 
         return rc_fail(err, RC_STATE,
                        "this kiosk is not enrolled (no token_file): run `rollcall-agent enroll`");
     const char *path = cfg->token_file;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "%s: %s", path, strerror(errno));
-    int rc = RC_OK;
-    char buf[SYNC_TOKEN_MAX + 1];
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = rc_fail(err, RC_INVAL, "%s: not a regular file", path);
-        goto out;
-    }
-    if (sb.st_mode & 077) {
-        rc = rc_fail(err, RC_AUTH, "%s: token file is accessible by group or others (chmod 600)",
-                     path);
-        goto out;
-    }
-    ssize_t n = read(fd, buf, SYNC_TOKEN_MAX);
-    if (n < 0) {
-        rc = rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    buf[n] = '\0';
+    char *buf = NULL;
+    size_t size = 0;
+    int rc = file_read_private(path, SYNC_TOKEN_MAX, &buf, &size, err);
+    if (rc != RC_OK)
+        return rc;
     size_t len = strcspn(buf, "\r\n");
     buf[len] = '\0';
     if (len == 0 || len + 1 > cap) {
@@ -326,8 +311,8 @@ int sync_read_token(const struct config_agent *cfg, char *out, size_t cap, char 
     }
     memcpy(out, buf, len + 1);
 out:
-    memset(buf, 0, sizeof buf);
-    close(fd);
+    explicit_bzero(buf, size);
+    free(buf);
     return rc;
 }
 

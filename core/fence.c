@@ -12,11 +12,11 @@
  * those further. Points far from the fence are measured against every edge. */
 #include "fence.h"
 
+#include "file.h"
 #include "geodesy.h"
 #include "rc.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1213,31 +1213,11 @@ out:
 
 int fence_set_load(const char *path, fence_set **out, char *err)
 {
-    int rc = 0;
     char *buf = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        rc = rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    buf = malloc((size_t)FENCE_MAX_FILE_BYTES + 1);
-    if (!buf) {
-        rc = rc_fail(err, RC_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, (size_t)FENCE_MAX_FILE_BYTES + 1, fp);
-    if (ferror(fp)) {
-        rc = rc_fail(err, RC_IO, "%s: read error", path);
-        goto out;
-    }
-    if (n > FENCE_MAX_FILE_BYTES) {
-        rc = rc_fail(err, RC_LIMIT, "%s: larger than %d bytes", path, FENCE_MAX_FILE_BYTES);
-        goto out;
-    }
-    rc = fence_set_parse(buf, n, path, out, err);
-out:
-    if (fp)
-        fclose(fp);
+    size_t n = 0;
+    int rc = file_read_bounded(path, FENCE_MAX_FILE_BYTES, &buf, &n, err);
+    if (rc == 0)
+        rc = fence_set_parse(buf, n, path, out, err);
     free(buf);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "cmd/commands.h"
 #include "datum.h"
 #include "fence.h"
+#include "file.h"
 #include "log.h"
 #include "rc.h"
 
@@ -102,10 +103,8 @@ static bool valid_eph(double eph)
 /* Reads a whole file (or stdin for "-") up to max bytes; caller frees *out. */
 static int read_all(const char *path, size_t max, char **out, size_t *len, char *err)
 {
-    bool is_stdin = strcmp(path, "-") == 0;
-    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!fp)
-        return rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
+    if (strcmp(path, "-") != 0)
+        return file_read_bounded(path, max, out, len, err);
     int rc = 0;
     char *buf = malloc(max + 1);
     size_t n = 0;
@@ -113,8 +112,8 @@ static int read_all(const char *path, size_t max, char **out, size_t *len, char 
         rc = rc_fail(err, RC_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    n = fread(buf, 1, max + 1, fp);
-    if (ferror(fp)) {
+    n = fread(buf, 1, max + 1, stdin);
+    if (ferror(stdin)) {
         rc = rc_fail(err, RC_IO, "%s: read error", path);
         goto out;
     }
@@ -128,8 +127,6 @@ static int read_all(const char *path, size_t max, char **out, size_t *len, char 
     buf = NULL;
 out:
     free(buf);
-    if (!is_stdin)
-        fclose(fp);
     return rc;
 }
 

@@ -831,6 +831,13 @@ static void limits_are_refused(void **state)
     assert_int_equal(fence_set_parse(buf, big, "t.geojson", &set, err), RC_LIMIT);
     assert_non_null(strstr(err, "larger than"));
     free(buf);
+    /* Loading reads only a regular file (core/file): a directory or a device is refused before
+     * any read, with one line. */
+    assert_int_equal(fence_set_load("/dev/zero", &set, err), RC_INVAL);
+    assert_string_equal(err, "/dev/zero: not a regular file");
+    assert_int_equal(fence_set_load("/tmp", &set, err), RC_INVAL);
+    assert_string_equal(err, "/tmp: not a regular file");
+    assert_null(set);
 
     /* FENCE_MAX_FEATURES + 1 small features. */
     size_t cap = (FENCE_MAX_FEATURES + 2) * 200, len = 0;
