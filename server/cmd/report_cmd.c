@@ -3,6 +3,7 @@
  * default: readable tables for a person at a terminal; --format json is the machine output
  * (the same JSON as the HTTP routes), csv and xlsx are the spreadsheet forms. */
 #include "cmd/commands.h"
+#include "dynbuf.h"
 #include "engine/figures.h"
 #include "log.h"
 #include "rc.h"
@@ -177,40 +178,40 @@ static int emit(const struct opts *o, const char *data, size_t len, char *err)
 
 /* ---- text ---- */
 
+/* Text output in memory before it is written whole; the first failure sticks. */
+enum { REPORT_TEXT_MAX = 64 << 20 };
 struct text {
-    char *p;
-    size_t n, cap;
-    bool oom;
+    struct dynbuf b;
+    int rc;
 };
+
+static void text_init(struct text *t)
+{
+    dynbuf_init(&t->b, REPORT_TEXT_MAX);
+    t->rc = RC_OK;
+}
 
 __attribute__((format(printf, 2, 3))) static void tp(struct text *t, const char *fmt, ...)
 {
-    if (t->oom)
+    if (t->rc != RC_OK)
         return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            t->oom = true;
-            return;
-        }
-        if (t->p && (size_t)w < t->cap - t->n) {
-            t->n += (size_t)w;
-            return;
-        }
-        size_t want = t->cap ? t->cap * 2 : 8192;
-        while (want < t->n + (size_t)w + 1)
-            want *= 2;
-        char *np = realloc(t->p, want);
-        if (!np) {
-            t->oom = true;
-            return;
-        }
-        t->p = np;
-        t->cap = want;
+    va_list ap;
+    va_start(ap, fmt);
+    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
+    va_end(ap);
+}
+
+/* Hands the text over (*buf, *len) or fails with what went wrong. */
+static int text_take(struct text *t, char **buf, size_t *len, char *err)
+{
+    if (t->rc != RC_OK) {
+        dynbuf_free(&t->b);
+        return t->rc == RC_LIMIT
+                   ? rc_fail(err, RC_LIMIT, "report text over %d bytes", REPORT_TEXT_MAX)
+                   : rc_fail(err, RC_NOMEM, "out of memory");
     }
+    *buf = dynbuf_take(&t->b, len);
+    return *buf ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
 }
 
 enum { NAME_COLS = 16 }; /* the name column's width in terminal columns */
@@ -414,16 +415,11 @@ static int attendance(store *st, const struct opts *o, char *err)
     const struct engine_report *const *crs = (const struct engine_report *const *)rs;
     switch (o->format) {
     case FMT_TEXT: {
-        struct text t = {0};
+        struct text t;
+        text_init(&t);
         for (size_t i = 0; i < n; i++)
             class_text(&t, rs[i]);
-        if (t.oom) {
-            free(t.p);
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
-            break;
-        }
-        buf = t.p;
-        len = t.n;
+        rc = text_take(&t, &buf, &len, err);
         break;
     }
     case FMT_JSON:
@@ -507,7 +503,8 @@ static int subsidy(store *st, const struct opts *o, char *err)
         goto out;
     switch (o->format) {
     case FMT_TEXT: {
-        struct text t = {0};
+        struct text t;
+        text_init(&t);
         char d[TS_DATE_LEN + 1] = "";
         char cell[PLAN_NAME_MAX + NAME_COLS + 1];
         ts_format_date(claim, d);
@@ -527,13 +524,8 @@ static int subsidy(store *st, const struct opts *o, char *err)
         }
         tp(&t, "training subsidy %lld yuan; living allowance %lld yuan\n", (long long)total,
            (long long)living);
-        if (t.oom) {
-            free(t.p);
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        if ((rc = text_take(&t, &buf, &len, err)) != RC_OK)
             goto out;
-        }
-        buf = t.p;
-        len = t.n;
         break;
     }
     case FMT_JSON:
@@ -606,7 +598,8 @@ static int findings(store *st, const struct opts *o, char *err)
         }
         len = strlen(buf);
     } else {
-        struct text t = {0};
+        struct text t;
+        text_init(&t);
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "findings");
         tp(&t, "%-8s %-24s %-20s %-20s %-36s %s\n", "severity", "kind", "class", "at", "id",
            "detail");
@@ -622,13 +615,8 @@ static int findings(store *st, const struct opts *o, char *err)
             count++;
         }
         tp(&t, "%zu findings\n", count);
-        if (t.oom) {
-            free(t.p);
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        if ((rc = text_take(&t, &buf, &len, err)) != RC_OK)
             goto out;
-        }
-        buf = t.p;
-        len = t.n;
     }
     rc = emit(o, buf, len, err);
 out:

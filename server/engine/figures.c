@@ -2,6 +2,7 @@
  * figures.h). */
 #include "engine/figures.h"
 
+#include "dynbuf.h"
 #include "engine/catalogue.h"
 #include "engine/classes.h"
 #include "event.h"
@@ -686,33 +687,22 @@ fail:
 }
 
 /* Appends formatted text to a growing buffer; false when out of memory. */
+/* The summary as text, bounded like every output; the first failure sticks. */
+enum { FIGURES_TEXT_MAX = 16 << 20 };
 struct text {
-    char *p;
-    size_t n, cap;
+    struct dynbuf b;
+    int rc;
 };
 
 __attribute__((format(printf, 2, 3))) static bool tprintf(struct text *t, const char *fmt, ...)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0)
-            return false;
-        if (t->p && (size_t)w < t->cap - t->n) {
-            t->n += (size_t)w;
-            return true;
-        }
-        size_t want = t->cap ? t->cap * 2 : 4096;
-        while (want < t->n + (size_t)w + 1)
-            want *= 2;
-        char *np = realloc(t->p, want);
-        if (!np)
-            return false;
-        t->p = np;
-        t->cap = want;
-    }
+    if (t->rc != RC_OK)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
+    va_end(ap);
+    return t->rc == RC_OK;
 }
 
 static void pct(char *buf, size_t n, int64_t num, int64_t den)
@@ -741,7 +731,8 @@ static bool text_line(struct text *t, const char *key, const struct store_figure
 
 int figures_summary_text(const struct figures_summary *s, char **out, char *err)
 {
-    struct text t = {0};
+    struct text t = {.rc = RC_OK};
+    dynbuf_init(&t.b, FIGURES_TEXT_MAX);
     static const char head[] = "%-24s %9s %9s %7s %7s %7s %11s %6s %12s %5s\n";
     bool ok = tprintf(&t, "policy %s v%lld; hours are clock hours; findings serious/warning/info\n",
                       s->policy, (long long)s->policy_version) &&
@@ -766,11 +757,13 @@ int figures_summary_text(const struct figures_summary *s, char **out, char *err)
         ok = text_line(&t, s->districts[i].key, &f);
     }
     if (!ok) {
-        free(t.p);
-        return rc_fail(err, RC_NOMEM, "out of memory");
+        dynbuf_free(&t.b);
+        return t.rc == RC_LIMIT
+                   ? rc_fail(err, RC_LIMIT, "summary text over %d bytes", FIGURES_TEXT_MAX)
+                   : rc_fail(err, RC_NOMEM, "out of memory");
     }
-    *out = t.p;
-    return RC_OK;
+    *out = dynbuf_take(&t.b, NULL);
+    return *out ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
 }
 
 /* ---- subsidy ---- */

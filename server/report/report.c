@@ -2,6 +2,7 @@
  * table (its columns and a row builder), written by a CSV sink or an XLSX sink. */
 #include "report/report.h"
 
+#include "dynbuf.h"
 #include "rc.h"
 #include "timeutil.h"
 
@@ -606,28 +607,17 @@ static int subsidy_rows(struct sink *s, const struct subsidy_result *res, size_t
 
 struct csv_sink {
     struct sink base;
-    char *buf;
-    size_t len, cap;
+    struct dynbuf b; /* at most CSV_MAX bytes */
     char *err;
 };
 
 static int csv_put(struct csv_sink *c, const char *s, size_t n)
 {
-    if (c->len + n + 1 > CSV_MAX)
+    int rc = dynbuf_add(&c->b, s, n);
+    if (rc == RC_LIMIT)
         return rc_fail(c->err, RC_LIMIT, "CSV output over %d bytes", CSV_MAX);
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *p = realloc(c->buf, cap);
-        if (!p)
-            return rc_fail(c->err, RC_NOMEM, "out of memory");
-        c->buf = p;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
+    if (rc != RC_OK)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
     return RC_OK;
 }
 
@@ -682,13 +672,10 @@ static int csv_row(struct sink *s, const struct cell *cells, size_t n)
 
 static int csv_finish(struct csv_sink *c, int rc, char **out, size_t *len)
 {
-    if (rc) {
-        free(c->buf);
-        return rc;
-    }
-    *out = c->buf;
-    *len = c->len;
-    return RC_OK;
+    if (!rc && !(*out = dynbuf_take(&c->b, len)))
+        rc = rc_fail(c->err, RC_NOMEM, "out of memory");
+    dynbuf_free(&c->b);
+    return rc;
 }
 
 int report_csv(const struct engine_report *const *reports, size_t n, enum report_table table,
@@ -698,6 +685,7 @@ int report_csv(const struct engine_report *const *reports, size_t n, enum report
     if (!cols)
         return rc_fail(err, RC_INVAL, "unknown report table");
     struct csv_sink c = {.base = {csv_row}, .err = err};
+    dynbuf_init(&c.b, CSV_MAX);
     int rc = csv_put(&c, "\xef\xbb\xbf", 3);
     if (!rc)
         rc = header(&c.base, cols);
@@ -710,6 +698,7 @@ int report_subsidy_csv(const struct subsidy_result *res, size_t n, char **out, s
                        char *err)
 {
     struct csv_sink c = {.base = {csv_row}, .err = err};
+    dynbuf_init(&c.b, CSV_MAX);
     int rc = csv_put(&c, "\xef\xbb\xbf", 3);
     if (!rc)
         rc = header(&c.base, subsidy_cols);
