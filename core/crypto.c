@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -280,6 +281,22 @@ void crypto_rng_destroy(crypto_rng *rng)
     pthread_mutex_destroy(&rng->mu);
     mbedtls_platform_zeroize(rng, sizeof *rng);
     free(rng);
+}
+
+int crypto_random_bytes(void *out, size_t n, char *err)
+{
+    uint8_t *p = out;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(p + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return rc_fail(err, RC_IO, "getrandom: %s", strerror(errno));
+        }
+        got += (size_t)r;
+    }
+    return RC_OK;
 }
 
 int crypto_rng_bytes(crypto_rng *rng, void *buf, size_t n, char *err)

@@ -256,11 +256,6 @@ static const char *name_cell(char *buf, size_t cap, const char *s)
     return buf;
 }
 
-static double hours(int64_t ms)
-{
-    return (double)ms / 3600000.0;
-}
-
 static const char *pct(char *buf, size_t n, int64_t num, int64_t den)
 {
     bool defined = false;
@@ -285,7 +280,7 @@ static void class_text(struct text *t, const struct engine_report *r)
     tp(t,
        "scheduled %.2f h per trainee (%.2f planned, %s online); attendance %s; recording "
        "coverage %s; passed %zu of %zu assessed (%s), of %zu enrolled (%s)\n\n",
-       hours(r->scheduled_ms), hours(r->planned_ms),
+       ts_hours(r->scheduled_ms), ts_hours(r->planned_ms),
        pct(a, sizeof a, r->online_planned_ms, r->planned_ms),
        pct(b, sizeof b, r->roster_attended_ms, r->roster_scheduled_ms),
        pct(c, sizeof c, r->recorded_ms, r->offline_held_ms), r->passed, r->assessed,
@@ -297,8 +292,8 @@ static void class_text(struct text *t, const struct engine_report *r)
     for (size_t i = 0; i < r->n_trainees; i++) {
         const struct engine_trainee *x = &r->trainees[i];
         tp(t, "%-18s %s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked,
-           name_cell(cell, sizeof cell, x->name), hours(x->scheduled_ms), hours(x->attended_ms),
-           hours(x->offline_ms), hours(x->online_ms),
+           name_cell(cell, sizeof cell, x->name), ts_hours(x->scheduled_ms),
+           ts_hours(x->attended_ms), ts_hours(x->offline_ms), ts_hours(x->online_ms),
            pct(a, sizeof a, x->attended_ms, x->scheduled_ms),
            pct(b, sizeof b, x->online_ms, x->attended_ms),
            !x->assessed ? "-"
@@ -324,7 +319,7 @@ static void class_text(struct text *t, const struct engine_report *r)
     }
     if (r->n_reviews)
         tp(t, "reviews: %zu decisions; they changed %zu trainees' hours by %+.2f h\n", r->n_reviews,
-           changed, hours(effect));
+           changed, ts_hours(effect));
 }
 
 /* ---- attendance ---- */
@@ -516,9 +511,9 @@ static int subsidy(store *st, const struct opts *o, char *err)
         for (size_t i = 0; i < n; i++) {
             const struct subsidy_result *s = &res[i];
             tp(&t, "%-18s %s %8.2f %8.2f %6.1f%% %9s %8lld %s\n", s->masked,
-               name_cell(cell, sizeof cell, s->name), hours(s->required_ms), hours(s->attended_ms),
-               s->online_share * 100.0, s->eligible ? "yes" : "no", (long long)s->amount_yuan,
-               s->refused_by ? s->refused_by : "-");
+               name_cell(cell, sizeof cell, s->name), ts_hours(s->required_ms),
+               ts_hours(s->attended_ms), s->online_share * 100.0, s->eligible ? "yes" : "no",
+               (long long)s->amount_yuan, s->refused_by ? s->refused_by : "-");
             total += s->amount_yuan;
             living += s->living_allowance_yuan;
         }

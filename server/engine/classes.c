@@ -1,6 +1,7 @@
 /* Class plans, online records and assessments into the store (see classes.h). */
 #include "engine/classes.h"
 
+#include "crypto.h"
 #include "rc.h"
 #include "timeutil.h"
 
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 enum {
@@ -67,21 +67,6 @@ struct keyring {
     char class_institution[PLAN_ID_MAX + 1];
 };
 
-static int random_bytes(uint8_t *out, size_t n, char *err)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(out + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return rc_fail(err, RC_IO, "getrandom: %s", strerror(errno));
-        }
-        got += (size_t)r;
-    }
-    return RC_OK;
-}
-
 /* plan_keys.lookup: the key of an institution (created with it when new: a plan may arrive
  * before any kiosk of its institution enrolled), or of the institution running a class. */
 static int keyring_lookup(void *arg, const char *institution, const char *class_id,
@@ -114,7 +99,7 @@ static int keyring_lookup(void *arg, const char *institution, const char *class_
     }
     uint8_t candidate[STORE_INSTITUTION_KEY_LEN];
     bool created = false;
-    int rc = random_bytes(candidate, sizeof candidate, r->err);
+    int rc = crypto_random_bytes(candidate, sizeof candidate, r->err);
     if (rc == RC_OK)
         rc = store_institution_key(r->st, institution, candidate, ts_now_ms(), r->k[r->n].key,
                                    &created, r->err);

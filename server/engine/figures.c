@@ -553,11 +553,6 @@ static cJSON *json_rate(int64_t num, int64_t den)
     return defined ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-static double hours(int64_t ms)
-{
-    return (double)ms / 3600000.0;
-}
-
 static cJSON *json_date(int64_t ms)
 {
     char d[TS_DATE_LEN + 1];
@@ -569,9 +564,9 @@ static cJSON *json_date(int64_t ms)
 static bool add_figures(cJSON *o, const struct store_figures *f)
 {
     cJSON *sev = NULL;
-    return cJSON_AddNumberToObject(o, "scheduled_hours", hours(f->roster_scheduled_ms)) &&
-           cJSON_AddNumberToObject(o, "attended_hours", hours(f->roster_attended_ms)) &&
-           cJSON_AddNumberToObject(o, "online_hours", hours(f->roster_online_ms)) &&
+    return cJSON_AddNumberToObject(o, "scheduled_hours", ts_hours(f->roster_scheduled_ms)) &&
+           cJSON_AddNumberToObject(o, "attended_hours", ts_hours(f->roster_attended_ms)) &&
+           cJSON_AddNumberToObject(o, "online_hours", ts_hours(f->roster_online_ms)) &&
            cJSON_AddItemToObject(o, "attendance_rate",
                                  json_rate(f->roster_attended_ms, f->roster_scheduled_ms)) &&
            cJSON_AddItemToObject(o, "online_share",
@@ -723,7 +718,7 @@ static bool text_line(struct text *t, const char *key, const struct store_figure
     pct(cov, sizeof cov, f->recorded_ms, f->offline_held_ms);
     pct(pass, sizeof pass, f->passed, f->assessed);
     return tprintf(t, "%-24s %9.1f %9.1f %7s %7s %7s %5lld/%-5lld %6s %4lld/%lld/%lld %5lld\n", key,
-                   hours(f->roster_scheduled_ms), hours(f->roster_attended_ms), att, onl, cov,
+                   ts_hours(f->roster_scheduled_ms), ts_hours(f->roster_attended_ms), att, onl, cov,
                    (long long)f->passed, (long long)f->assessed, pass, (long long)f->findings[2],
                    (long long)f->findings[1], (long long)f->findings[0],
                    (long long)f->findings_pending);
@@ -853,8 +848,8 @@ int figures_subsidy_json(const struct engine_report *r, const struct subsidy_res
             !cJSON_AddStringToObject(o, "trainee_masked", s->masked) ||
             (!mask && !cJSON_AddStringToObject(o, "name", s->name)) ||
             !cJSON_AddBoolToObject(o, "student", s->student) ||
-            !cJSON_AddNumberToObject(o, "required_hours", hours(s->required_ms)) ||
-            !cJSON_AddNumberToObject(o, "attended_hours", hours(s->attended_ms)) ||
+            !cJSON_AddNumberToObject(o, "required_hours", ts_hours(s->required_ms)) ||
+            !cJSON_AddNumberToObject(o, "attended_hours", ts_hours(s->attended_ms)) ||
             !cJSON_AddNumberToObject(o, "online_share", s->online_share) ||
             !cJSON_AddBoolToObject(o, "eligible", s->eligible) ||
             !cJSON_AddNumberToObject(o, "amount_yuan", (double)s->amount_yuan) ||

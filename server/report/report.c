@@ -12,8 +12,6 @@
 #include <string.h>
 #include <xlsxwriter.h>
 
-#define MS_PER_HOUR 3600000.0
-
 enum { CSV_MAX = 64 << 20 /* bytes of one CSV output */ };
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
@@ -26,11 +24,6 @@ static char *dup_text(const char *s)
     if (d)
         memcpy(d, s, n);
     return d;
-}
-
-static double hours(int64_t ms)
-{
-    return (double)ms / MS_PER_HOUR;
 }
 
 struct jb {
@@ -175,14 +168,14 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err)
     put_str(&b, o, "level", catalogue_level_name(r->level));
     add(&b, o, "policy", policy_json(&b, &r->policy));
     put_time(&b, o, "as_of", r->as_of_ms);
-    put_num(&b, o, "scheduled_hours", hours(r->scheduled_ms));
-    put_num(&b, o, "planned_hours", hours(r->planned_ms));
-    put_num(&b, o, "online_hours_planned", hours(r->online_planned_ms));
+    put_num(&b, o, "scheduled_hours", ts_hours(r->scheduled_ms));
+    put_num(&b, o, "planned_hours", ts_hours(r->planned_ms));
+    put_num(&b, o, "online_hours_planned", ts_hours(r->online_planned_ms));
     put_rate(&b, o, "online_share_planned", r->online_planned_ms, r->planned_ms);
     put_rate(&b, o, "class_attendance_rate", r->roster_attended_ms, r->roster_scheduled_ms);
     put_rate(&b, o, "online_share_actual", r->roster_online_ms, r->roster_attended_ms);
     put_rate(&b, o, "recording_coverage", r->recorded_ms, r->offline_held_ms);
-    put_num(&b, o, "recorded_hours", hours(r->recorded_ms));
+    put_num(&b, o, "recorded_hours", ts_hours(r->recorded_ms));
     put_rate(&b, o, "pass_rate_assessed", (int64_t)r->passed, (int64_t)r->assessed);
     put_rate(&b, o, "pass_rate_enrolled", (int64_t)r->passed, (int64_t)r->enrolled);
     put_num(&b, o, "enrolled", (double)r->enrolled);
@@ -203,11 +196,11 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err)
         put_time(&b, x, "start", s->start_ms);
         put_time(&b, x, "end", s->end_ms);
         put_bool(&b, x, "held", s->held);
-        put_num(&b, x, "scheduled_hours", hours(s->end_ms - s->start_ms));
-        put_num(&b, x, "attended_hours", hours(s->attended_ms));
+        put_num(&b, x, "scheduled_hours", ts_hours(s->end_ms - s->start_ms));
+        put_num(&b, x, "attended_hours", ts_hours(s->attended_ms));
         put_num(&b, x, "present", (double)s->present);
         if (s->mode == PLAN_OFFLINE) {
-            put_num(&b, x, "recorded_hours", hours(s->recorded_ms));
+            put_num(&b, x, "recorded_hours", ts_hours(s->recorded_ms));
             put_rate(&b, x, "recording_coverage", s->recorded_ms,
                      s->held ? s->end_ms - s->start_ms : 0);
         }
@@ -224,13 +217,13 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err)
         put_str(&b, x, "trainee_masked", t->masked);
         put_str(&b, x, "name", t->name);
         put_bool(&b, x, "student", t->student);
-        put_num(&b, x, "scheduled_hours", hours(t->scheduled_ms));
-        put_num(&b, x, "attended_hours", hours(t->attended_ms));
-        put_num(&b, x, "offline_hours", hours(t->offline_ms));
-        put_num(&b, x, "online_hours", hours(t->online_ms));
+        put_num(&b, x, "scheduled_hours", ts_hours(t->scheduled_ms));
+        put_num(&b, x, "attended_hours", ts_hours(t->attended_ms));
+        put_num(&b, x, "offline_hours", ts_hours(t->offline_ms));
+        put_num(&b, x, "online_hours", ts_hours(t->online_ms));
         put_rate(&b, x, "attendance_rate", t->attended_ms, t->scheduled_ms);
         put_num(&b, x, "online_share", engine_ratio(t->online_ms, t->attended_ms, NULL));
-        put_num(&b, x, "review_effect_hours", hours(t->attended_ms - t->attended_unreviewed_ms));
+        put_num(&b, x, "review_effect_hours", ts_hours(t->attended_ms - t->attended_unreviewed_ms));
         put_bool(&b, x, "assessed", t->assessed);
         put_bool(&b, x, "passed", t->passed);
         cJSON *fs = add(&b, x, "findings", cJSON_CreateArray());
@@ -311,8 +304,8 @@ int report_totals_json(const struct engine_total *t, size_t n, enum engine_group
             break;
         put_str(&b, x, group_name(by), t[i].key);
         put_num(&b, x, "classes", (double)t[i].classes);
-        put_num(&b, x, "scheduled_hours", hours(t[i].roster_scheduled_ms));
-        put_num(&b, x, "attended_hours", hours(t[i].roster_attended_ms));
+        put_num(&b, x, "scheduled_hours", ts_hours(t[i].roster_scheduled_ms));
+        put_num(&b, x, "attended_hours", ts_hours(t[i].roster_attended_ms));
         put_rate(&b, x, "attendance_rate", t[i].roster_attended_ms, t[i].roster_scheduled_ms);
         put_rate(&b, x, "online_share_planned", t[i].online_planned_ms, t[i].planned_ms);
         put_rate(&b, x, "online_share_actual", t[i].roster_online_ms, t[i].roster_attended_ms);
