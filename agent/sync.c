@@ -377,8 +377,8 @@ static int batch_add(void *ctx, int64_t seq, const char *line, size_t len)
  * (outbox_pending's rule). */
 static void batch_begin(struct sync_batch *b, size_t max_bytes)
 {
-    size_t max = max_bytes < SIZE_MAX - EVENT_LINE_MAX - 1 ? max_bytes + EVENT_LINE_MAX + 1
-                                                           : SIZE_MAX - 1;
+    size_t max =
+        max_bytes < SIZE_MAX - EVENT_LINE_MAX - 1 ? max_bytes + EVENT_LINE_MAX + 1 : SIZE_MAX - 1;
     if (b->lines.max != max) {
         dynbuf_free(&b->lines);
         dynbuf_init(&b->lines, max);

@@ -5,6 +5,7 @@
 #include "datum.h"
 #include "fence.h"
 #include "file.h"
+#include "geodesy.h"
 #include "log.h"
 #include "rc.h"
 
@@ -372,6 +373,10 @@ static int fence_check(int argc, char **argv)
         struct fence_fix fix = {true, rows[i].lat, rows[i].lon, rows[i].eph};
         struct fence_judgement j;
         if (fence_judge(f, &fix, 0.0, &j, err) != 0) {
+            fprintf(stderr, "%s: %s\n", me, err);
+            goto out;
+        }
+        if (isnan(j.distance_m) && geodesy_status(err) != RC_OK) {
             fprintf(stderr, "%s: %s\n", me, err);
             goto out;
         }

@@ -7,7 +7,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
-#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +17,33 @@ enum {
     KEYRING_MAX = 64, /* institutions' keys held during one import */
 };
 
-/* ---- the catalogue, once per process ---- */
+/* ---- the catalogue, loaded by classes_init before any thread reads it ---- */
 
-static pthread_once_t catalogue_once = PTHREAD_ONCE_INIT;
 static struct catalogue catalogue_data;
-static int catalogue_rc = RC_STATE;
-static char catalogue_err[ERR_LEN];
+static bool catalogue_loaded;
 
-static void catalogue_init(void)
+int classes_init(char *err)
 {
-    catalogue_rc = catalogue_load(NULL, &catalogue_data, catalogue_err);
+    if (catalogue_loaded)
+        return RC_OK;
+    char why[ERR_LEN];
+    int rc = catalogue_load(NULL, &catalogue_data, why);
+    if (rc != RC_OK)
+        return rc_fail(err, rc, "subsidy catalogue: %s", why);
+    catalogue_loaded = true;
+    return RC_OK;
+}
+
+void classes_fini(void)
+{
+    memset(&catalogue_data, 0, sizeof catalogue_data);
+    catalogue_loaded = false;
 }
 
 const struct catalogue *classes_catalogue(char *err)
 {
-    pthread_once(&catalogue_once, catalogue_init);
-    if (catalogue_rc != RC_OK) {
-        rc_fail(err, catalogue_rc, "subsidy catalogue: %s", catalogue_err);
+    if (!catalogue_loaded) {
+        rc_fail(err, RC_STATE, "subsidy catalogue: not loaded (classes_init was not called)");
         return NULL;
     }
     return &catalogue_data;

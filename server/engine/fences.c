@@ -144,9 +144,34 @@ struct cache_entry {
     fence_set *set;
 };
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cache_lock;
 static struct cache_entry cache[FENCES_CACHE_MAX];
 static size_t cache_n;
+static bool cache_ready;
+
+int fences_init(char *err)
+{
+    if (cache_ready)
+        return RC_OK;
+    int e = pthread_mutex_init(&cache_lock, NULL);
+    if (e != 0)
+        return rc_fail(err, RC_NOMEM, "fence cache: pthread_mutex_init: %s", strerror(e));
+    cache_n = 0;
+    cache_ready = true;
+    return RC_OK;
+}
+
+void fences_fini(void)
+{
+    if (!cache_ready)
+        return;
+    for (size_t i = 0; i < cache_n; i++)
+        fence_set_free(cache[i].set);
+    memset(cache, 0, sizeof cache);
+    cache_n = 0;
+    pthread_mutex_destroy(&cache_lock);
+    cache_ready = false;
+}
 
 static const struct fence *cache_find(const char *id, const char *sha256, int *version)
 {
@@ -165,6 +190,8 @@ static const struct fence *cache_find(const char *id, const char *sha256, int *v
 int fences_get(store *st, const char *id, struct fences_ref *ref, char *err)
 {
     memset(ref, 0, sizeof *ref);
+    if (!cache_ready)
+        return rc_fail(err, RC_STATE, "fence cache: fences_init was not called");
     struct store_fence sf;
     int rc = store_fence_current(st, id, &sf, err);
     if (rc != RC_OK)

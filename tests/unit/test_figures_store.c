@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "engine/classes.h"
+#include "engine/fences.h"
 #include "engine/figures.h"
 #include "http/scope.h"
 #include "rc.h"
@@ -196,11 +197,31 @@ static void cache_follows_generations(void **state)
     unlink(side);
 }
 
+/* The server-wide state these modules use, set up as server/main.c does. */
+static int server_state_init(void **state)
+{
+    (void)state;
+    char err[ERR_LEN] = "";
+    if (fences_init(err) != RC_OK || classes_init(err) != RC_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int server_state_fini(void **state)
+{
+    (void)state;
+    classes_fini();
+    fences_fini();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scope_matrix),
         cmocka_unit_test(cache_follows_generations),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }
