@@ -274,11 +274,11 @@ static const char *const CRS_WGS84[] = {
  * with its name. */
 static int check_crs(struct ctx *c, const cJSON *crs, bool in_feature)
 {
-    char sb[SHOWN_LEN];
+    char sb[SHOWN_LEN], quoted[SHOWN_LEN + 2];
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(crs, "properties");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(crs, "type");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(props, "name");
-    const char *what = "crs";
+    const char *what = "without a name";
     if (cJSON_IsString(type) && strcmp(type->valuestring, "name") == 0 && cJSON_IsString(name)) {
         for (size_t i = 0; i < sizeof CRS_WGS84 / sizeof CRS_WGS84[0]; i++) {
             if (strcmp(name->valuestring, CRS_WGS84[i]) == 0) {
@@ -286,14 +286,13 @@ static int check_crs(struct ctx *c, const cJSON *crs, bool in_feature)
                 return 0;
             }
         }
-        what = shown(name->valuestring, sb);
+        snprintf(quoted, sizeof quoted, "'%s'", shown(name->valuestring, sb));
+        what = quoted;
     } else if (cJSON_IsNull(crs)) {
         what = "null (no CRS)";
-    } else {
-        what = "not a named CRS";
     }
 #define CRS_REFUSED                                                                                \
-    "crs '%s' is not WGS-84 longitude/latitude: reproject to EPSG:4326 (ogr2ogr -t_srs "           \
+    "crs %s is not WGS-84 longitude/latitude: reproject to EPSG:4326 (ogr2ogr -t_srs "             \
     "EPSG:4326), or for GCJ-02/BD-09 drop the crs and declare properties.datum"
     if (in_feature)
         return refuse(c, RC_INVAL, CRS_REFUSED, what);

@@ -745,7 +745,7 @@ static const struct bad_case BAD[] = {
     /* A crs that changes what the numbers mean: named, and what to do said. */
     {COLL("{\"type\":\"Feature\",\"properties\":{\"id\":\"b\"},\"geometry\":{\"type\":"
           "\"Polygon\",\"coordinates\":[" SQ(117.3, 39.1, 117.31, 39.11) "]},\"crs\":{}}"),
-     RC_INVAL, "feature 1: crs 'not a named CRS' is not WGS-84", false},
+     RC_INVAL, "feature 1: crs without a name is not WGS-84", false},
     {COLL("{\"type\":\"Feature\",\"properties\":{\"id\":\"b\"},\"geometry\":{\"type\":"
           "\"Polygon\",\"coordinates\":[" SQ(
               117.3, 39.1, 117.31,
