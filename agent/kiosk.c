@@ -1,6 +1,7 @@
 #include "kiosk.h"
 
 #include "datum.h"
+#include "file.h"
 #include "rc.h"
 #include "timeutil.h"
 #include "uuid.h"
@@ -37,33 +38,17 @@ void kiosk_boot_id(char out[EVENT_UUID_LEN + 1])
 
 int kiosk_read_inst_key(const char *path, uint8_t key[KIOSK_INST_KEY_LEN], char *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    int rc = RC_OK;
-    char buf[KEY_FILE_MAX + 1];
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = rc_fail(err, RC_INVAL, "%s: not a regular file", path);
-        goto out;
-    }
-    if (sb.st_mode & 077) {
-        rc = rc_fail(err, RC_AUTH, "%s: key file is accessible by group or others (chmod 600)",
-                     path);
-        goto out;
-    }
-    ssize_t n = read(fd, buf, KEY_FILE_MAX);
-    if (n < 0) {
-        rc = rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    buf[n] = '\0';
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = file_read_private(path, KEY_FILE_MAX, &buf, &len, err);
+    if (rc != RC_OK)
+        return rc;
     buf[strcspn(buf, "\r\n")] = '\0';
     if (crypto_unhex(buf, key, KIOSK_INST_KEY_LEN) != RC_OK)
         rc = rc_fail(err, RC_INVAL, "%s: expected %d hex digits on one line", path,
                      2 * KIOSK_INST_KEY_LEN);
-out:
-    close(fd);
+    explicit_bzero(buf, len);
+    free(buf);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 #include "signin.h"
 
+#include "geodesy.h"
 #include "rc.h"
 #include "timeutil.h"
 #include "trainee.h"
@@ -80,7 +81,12 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
         if ((rc = fence_judge(k->venue, &ff, k->cfg.profile.gnss.assumed_eph_m, &j, err)) != RC_OK)
             goto out;
         if ((rc = event_decimal(j.distance_m, 3, &ev.distance_mm)) != RC_OK) {
-            rc = rc_fail(err, RC_INVAL, "the fence distance is not a number");
+            /* Far from the fence the distance needs PROJ; core/geodesy keeps why it failed. */
+            char why[ERR_LEN];
+            if (geodesy_status(why) != RC_OK)
+                rc = rc_fail(err, RC_INVAL, "the fence distance is unknown: %s", why);
+            else
+                rc = rc_fail(err, RC_INVAL, "the fence distance is not a number");
             goto out;
         }
         ev.has |= EVENT_HAS(EVENT_F_DISTANCE_M);

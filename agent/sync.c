@@ -3,6 +3,7 @@
 
 #include "crypto.h"
 #include "event.h"
+#include "file.h"
 #include "log.h"
 #include "rc.h"
 #include "timeutil.h"
@@ -288,27 +289,11 @@ int sync_read_token(const struct config_agent *cfg, char *out, size_t cap, char 
         return rc_fail(err, RC_STATE,
                        "this kiosk is not enrolled (no token_file): run `rollcall-agent enroll`");
     const char *path = cfg->token_file;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "%s: %s", path, strerror(errno));
-    int rc = RC_OK;
-    char buf[SYNC_TOKEN_MAX + 1];
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = rc_fail(err, RC_INVAL, "%s: not a regular file", path);
-        goto out;
-    }
-    if (sb.st_mode & 077) {
-        rc = rc_fail(err, RC_AUTH, "%s: token file is accessible by group or others (chmod 600)",
-                     path);
-        goto out;
-    }
-    ssize_t n = read(fd, buf, SYNC_TOKEN_MAX);
-    if (n < 0) {
-        rc = rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    buf[n] = '\0';
+    char *buf = NULL;
+    size_t size = 0;
+    int rc = file_read_private(path, SYNC_TOKEN_MAX, &buf, &size, err);
+    if (rc != RC_OK)
+        return rc;
     size_t len = strcspn(buf, "\r\n");
     buf[len] = '\0';
     if (len == 0 || len + 1 > cap) {
@@ -326,8 +311,8 @@ int sync_read_token(const struct config_agent *cfg, char *out, size_t cap, char 
     }
     memcpy(out, buf, len + 1);
 out:
-    memset(buf, 0, sizeof buf);
-    close(fd);
+    explicit_bzero(buf, size);
+    free(buf);
     return rc;
 }
 
@@ -374,33 +359,39 @@ static int state_save(outbox *ob, const struct sync_state *old, const struct syn
 static int batch_add(void *ctx, int64_t seq, const char *line, size_t len)
 {
     struct sync_batch *b = ctx;
-    if (b->len + len + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 64 * 1024;
-        while (ncap < b->len + len + 1)
-            ncap *= 2;
-        char *nb = realloc(b->buf, ncap);
-        if (!nb)
-            return RC_NOMEM;
-        b->buf = nb;
-        b->cap = ncap;
-    }
+    size_t off = dynbuf_len(&b->lines);
+    int rc = dynbuf_add(&b->lines, line, len);
+    if (rc == RC_OK)
+        rc = dynbuf_add(&b->lines, "\n", 1);
+    if (rc != RC_OK)
+        return rc;
     if (b->count == 0)
         b->first_seq = seq;
     b->last_seq = seq;
-    b->last_off = b->len;
-    memcpy(b->buf + b->len, line, len);
-    b->len += len;
-    b->buf[b->len++] = '\n';
+    b->last_off = off;
     b->count++;
     return 0;
+}
+
+/* Empties b for a batch of at most max_bytes, or one event when that alone is larger
+ * (outbox_pending's rule). */
+static void batch_begin(struct sync_batch *b, size_t max_bytes)
+{
+    size_t max =
+        max_bytes < SIZE_MAX - EVENT_LINE_MAX - 1 ? max_bytes + EVENT_LINE_MAX + 1 : SIZE_MAX - 1;
+    if (b->lines.max != max) {
+        dynbuf_free(&b->lines);
+        dynbuf_init(&b->lines, max);
+    }
+    dynbuf_reset(&b->lines);
+    b->count = 0;
 }
 
 int sync_batch_read(outbox *ob, int64_t after_seq, size_t max_events, size_t max_bytes,
                     struct sync_batch *b, char *err)
 {
     size_t visited = 0;
-    b->len = 0;
-    b->count = 0;
+    batch_begin(b, max_bytes);
     b->last_off = 0;
     b->first_seq = b->last_seq = 0;
     int rc = outbox_pending(ob, after_seq, max_events, max_bytes, batch_add, b, &visited, err);
@@ -415,13 +406,13 @@ int sync_batch_sign(struct kiosk *k, const struct sync_batch *b, char sig[CRYPTO
     uint8_t hash[CRYPTO_SHA256_LEN];
     if (b->count == 0)
         return rc_fail(err, RC_STATE, "an empty batch cannot be signed");
-    crypto_sha256(b->buf + b->last_off, b->len - b->last_off - 1, hash);
+    crypto_sha256(b->lines.buf + b->last_off, b->lines.len - b->last_off - 1, hash);
     return crypto_key_sign(k->key, k->rng, hash, sig, err);
 }
 
 void sync_batch_free(struct sync_batch *b)
 {
-    free(b->buf);
+    dynbuf_free(&b->lines);
     memset(b, 0, sizeof *b);
 }
 
@@ -559,14 +550,14 @@ static int post_batch(CURL *h, const char *url, const char *token, const struct 
     int rc;
     if ((rc = sync_batch_sign(k, b, sig, err)) != RC_OK)
         return rc;
-    if (gzip && (rc = sync_gzip(b->buf, b->len, &z, &zlen, err)) != RC_OK)
+    if (gzip && (rc = sync_gzip(b->lines.buf, b->lines.len, &z, &zlen, err)) != RC_OK)
         return rc;
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     snprintf(sighdr, sizeof sighdr, "Rollcall-Signature: %s", sig);
     const char *hdr[] = {auth, sighdr, "Content-Type: application/x-ndjson",
                          "Content-Encoding: gzip"};
-    rc = sync_http_post(h, url, hdr, gzip ? 4 : 3, gzip ? (const void *)z : b->buf,
-                        gzip ? zlen : b->len, rep, err);
+    rc = sync_http_post(h, url, hdr, gzip ? 4 : 3, gzip ? (const void *)z : b->lines.buf,
+                        gzip ? zlen : b->lines.len, rep, err);
     memset(auth, 0, sizeof auth);
     free(z);
     return rc;
@@ -634,8 +625,7 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
             rc = rc_fail(err, RC_TIMEOUT, "sync stopped");
             goto out;
         }
-        b.len = 0;
-        b.count = 0;
+        batch_begin(&b, (size_t)sp->batch_max_bytes);
         size_t visited = 0;
         rc = outbox_pending(k->ob, after, (size_t)sp->batch_max_events, (size_t)sp->batch_max_bytes,
                             batch_add, &b, &visited, err);

@@ -17,6 +17,7 @@
 #ifndef ROLLCALL_AGENT_SYNC_H
 #define ROLLCALL_AGENT_SYNC_H
 
+#include "dynbuf.h"
 #include "kiosk.h"
 #include "outbox.h"
 
@@ -127,8 +128,9 @@ void sync_reply_describe(const struct sync_reply *rep, char *out, size_t cap);
 
 /* Consecutive pending events read from the outbox, as the NDJSON body of one batch. */
 struct sync_batch {
-    char *buf; /* the lines, each ending in a newline (heap; sync_batch_free) */
-    size_t len, cap;
+    /* the lines, each ending in a newline (sync_batch_free); at most max_bytes, or one event
+     * when that alone is larger (EVENT_LINE_MAX + 1) */
+    struct dynbuf lines;
     size_t last_off; /* where the last line starts */
     int64_t first_seq, last_seq;
     size_t count; /* 0: nothing pending after the given seq */

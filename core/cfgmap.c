@@ -1,18 +1,15 @@
 #include "cfgmap.h"
 
+#include "file.h"
 #include "rc.h"
 #include "utf8.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* The JSON path of the value being looked at, kept as text for error messages. */
 struct jpath {
@@ -454,55 +451,7 @@ out:
 
 int cfgmap_read_file(const char *path, char **out, size_t *len, char *err)
 {
-    int rc = RC_OK;
-    char *buf = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        rc = rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "%s: cannot open: %s", path,
-                     strerror(errno));
-        goto out;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = rc_fail(err, RC_IO, "%s: cannot stat: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = rc_fail(err, RC_INVAL, "%s: not a regular file", path);
-        goto out;
-    }
-    buf = malloc((size_t)CFGMAP_FILE_MAX + 2);
-    if (!buf) {
-        rc = rc_fail(err, RC_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    size_t used = 0;
-    /* Read one byte past the limit to tell "exactly at the limit" from "over it". */
-    while (used <= (size_t)CFGMAP_FILE_MAX) {
-        ssize_t n = read(fd, buf + used, (size_t)CFGMAP_FILE_MAX + 1 - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = rc_fail(err, RC_IO, "%s: cannot read: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        used += (size_t)n;
-    }
-    if (used > (size_t)CFGMAP_FILE_MAX) {
-        rc = rc_fail(err, RC_LIMIT, "%s: larger than %d bytes", path, CFGMAP_FILE_MAX);
-        goto out;
-    }
-    buf[used] = '\0';
-    *out = buf;
-    *len = used;
-    buf = NULL;
-out:
-    free(buf);
-    if (fd >= 0)
-        close(fd);
-    return rc;
+    return file_read_bounded(path, CFGMAP_FILE_MAX, out, len, err);
 }
 
 int cfgmap_load_file(const struct cfgmap_table *t, const char *path, void *out, char *err)

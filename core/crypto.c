@@ -1,5 +1,7 @@
 #include "crypto.h"
+
 #include "crypto_key.h"
+#include "file.h"
 
 #include "rc.h"
 
@@ -19,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -280,6 +283,22 @@ void crypto_rng_destroy(crypto_rng *rng)
     free(rng);
 }
 
+int crypto_random_bytes(void *out, size_t n, char *err)
+{
+    uint8_t *p = out;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(p + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return rc_fail(err, RC_IO, "getrandom: %s", strerror(errno));
+        }
+        got += (size_t)r;
+    }
+    return RC_OK;
+}
+
 int crypto_rng_bytes(crypto_rng *rng, void *buf, size_t n, char *err)
 {
     int ret = 0;
@@ -470,67 +489,23 @@ out:
 int crypto_key_load(const char *path, crypto_key **out, char *err)
 {
     int rc = RC_OK;
-    unsigned char *buf = NULL;
+    char *buf = NULL;
     size_t len = 0;
     crypto_key *k = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        rc = rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "cannot open %s: %s", path,
-                     strerror(errno));
-        goto out;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        rc = rc_fail(err, RC_IO, "cannot stat %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = rc_fail(err, RC_INVAL, "%s is not a regular file", path);
-        goto out;
-    }
-    if ((st.st_mode & 077) != 0) {
-        rc = rc_fail(err, RC_AUTH,
-                     "private key %s is accessible by group or others (mode %04o): "
-                     "run chmod 600 on it",
-                     path, (unsigned)(st.st_mode & 07777));
-        goto out;
-    }
-    if (st.st_size > CRYPTO_KEY_FILE_MAX) {
+    rc = file_read_private(path, CRYPTO_KEY_FILE_MAX, &buf, &len, err);
+    if (rc == RC_LIMIT)
         rc = rc_fail(err, RC_INVAL, "%s is larger than %d bytes: not a key file", path,
                      CRYPTO_KEY_FILE_MAX);
+    if (rc != RC_OK)
         goto out;
-    }
-    buf = malloc(CRYPTO_KEY_FILE_MAX + 1);
-    if (!buf) {
-        rc = rc_fail(err, RC_NOMEM, "out of memory reading %s", path);
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf + len, CRYPTO_KEY_FILE_MAX + 1 - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = rc_fail(err, RC_IO, "cannot read %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > CRYPTO_KEY_FILE_MAX) {
-            rc = rc_fail(err, RC_INVAL, "%s is larger than %d bytes: not a key file", path,
-                         CRYPTO_KEY_FILE_MAX);
-            goto out;
-        }
-    }
-    buf[len] = '\0';
-    if (memchr(buf, '\0', len) || !strstr((const char *)buf, "-----BEGIN ")) {
+    if (memchr(buf, '\0', len) || !strstr(buf, "-----BEGIN ")) {
         rc = rc_fail(err, RC_INVAL, "%s is not a PEM file", path);
         goto out;
     }
     rc = key_new(&k, err);
     if (rc != RC_OK)
         goto out;
-    int ret = mbedtls_pk_parse_key(&k->pk, buf, len + 1, NULL, 0);
+    int ret = mbedtls_pk_parse_key(&k->pk, (const unsigned char *)buf, len + 1, NULL, 0);
     if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED) {
         rc = rc_fail(err, RC_INVAL, "%s is encrypted: only unencrypted keys are supported", path);
         goto out;
@@ -549,11 +524,9 @@ int crypto_key_load(const char *path, crypto_key **out, char *err)
 out:
     crypto_key_destroy(k);
     if (buf) {
-        mbedtls_platform_zeroize(buf, CRYPTO_KEY_FILE_MAX + 1);
+        mbedtls_platform_zeroize(buf, len + 1);
         free(buf);
     }
-    if (fd >= 0)
-        close(fd);
     return rc;
 }
 

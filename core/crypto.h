@@ -86,6 +86,10 @@ int crypto_rng_create(crypto_rng **out, char *err);
 void crypto_rng_destroy(crypto_rng *rng);
 /* Fills n bytes at buf with random bytes. Thread-safe. RC_CRYPTO if the DRBG fails. */
 int crypto_rng_bytes(crypto_rng *rng, void *buf, size_t n, char *err);
+/* Fills n bytes at out straight from the kernel (getrandom, blocking until it is seeded), for
+ * one-off secrets (tokens, pseudonym keys) where no generator is at hand. Thread-safe. RC_IO
+ * (with err) if the kernel refuses. */
+int crypto_random_bytes(void *out, size_t n, char *err);
 
 /* An ECDSA P-256 key: a key pair, or a public key only. */
 typedef struct crypto_key crypto_key;

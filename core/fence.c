@@ -12,11 +12,11 @@
  * those further. Points far from the fence are measured against every edge. */
 #include "fence.h"
 
+#include "file.h"
 #include "geodesy.h"
 #include "rc.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -120,6 +120,8 @@ enum { CELL_OUT = 0, CELL_IN = 1, CELL_MIXED = 2 };
 struct fence_set {
     size_t n;
     struct fence *fences;
+    size_t nignored; /* members and properties ignored (notes keeps the first ones) */
+    char notes[FENCE_MAX_NOTES][FENCE_NOTE_LEN];
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -210,6 +212,7 @@ struct ctx {
     size_t feature;
     char *err;
     size_t file_vertices;
+    fence_set *set; /* receives the notes of what was ignored */
 };
 
 static int refuse(struct ctx *c, int rc, const char *fmt, ...)
@@ -237,21 +240,95 @@ static const char *shown(const char *s, char *buf)
     return buf;
 }
 
-/* Every member name of obj is in allowed[] and appears once. */
-static int check_members(struct ctx *c, const cJSON *obj, const char *what,
-                         const char *const *allowed, size_t nallowed)
+/* Remembers that something of the file was ignored (the caller decides whether to say so). */
+static void note_ignored(struct ctx *c, bool in_feature, const char *kind, const char *name)
+{
+    char sb[SHOWN_LEN];
+    fence_set *set = c->set;
+    if (set->nignored < FENCE_MAX_NOTES) {
+        char *note = set->notes[set->nignored];
+        if (in_feature)
+            snprintf(note, FENCE_NOTE_LEN, "feature %zu: %s '%s'", c->feature, kind,
+                     shown(name, sb));
+        else
+            snprintf(note, FENCE_NOTE_LEN, "%s '%s'", kind, shown(name, sb));
+    }
+    set->nignored++;
+}
+
+/* The names GeoJSON 2008 and GDAL give WGS-84 longitude/latitude (GDAL writes the first for
+ * EPSG:4326 data; GeoJSON 2008 positions are x, y whatever the CRS's own axis order). */
+static const char *const CRS_WGS84[] = {
+    "urn:ogc:def:crs:OGC:1.3:CRS84",
+    "urn:ogc:def:crs:OGC::CRS84",
+    "urn:ogc:def:crs:EPSG::4326",
+    "urn:ogc:def:crs:EPSG:6.6:4326",
+    "EPSG:4326",
+    "OGC:CRS84",
+    "CRS84",
+    "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+};
+
+/* A pre-RFC "crs" member (GDAL writes one by default): WGS-84 longitude/latitude changes
+ * nothing and is ignored; any other CRS would change what the numbers mean, so it is refused
+ * with its name. */
+static int check_crs(struct ctx *c, const cJSON *crs, bool in_feature)
+{
+    char sb[SHOWN_LEN], quoted[SHOWN_LEN + 2];
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(crs, "properties");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(crs, "type");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(props, "name");
+    const char *what = "without a name";
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "name") == 0 && cJSON_IsString(name)) {
+        for (size_t i = 0; i < sizeof CRS_WGS84 / sizeof CRS_WGS84[0]; i++) {
+            if (strcmp(name->valuestring, CRS_WGS84[i]) == 0) {
+                note_ignored(c, in_feature, "member", "crs");
+                return 0;
+            }
+        }
+        snprintf(quoted, sizeof quoted, "'%s'", shown(name->valuestring, sb));
+        what = quoted;
+    } else if (cJSON_IsNull(crs)) {
+        what = "null (no CRS)";
+    }
+#define CRS_REFUSED                                                                                \
+    "crs %s is not WGS-84 longitude/latitude: reproject to EPSG:4326 (ogr2ogr -t_srs "             \
+    "EPSG:4326), or for GCJ-02/BD-09 drop the crs and declare properties.datum"
+    if (in_feature)
+        return refuse(c, RC_INVAL, CRS_REFUSED, what);
+    char msg[ERR_LEN];
+    snprintf(msg, sizeof msg, CRS_REFUSED, what);
+    return rc_fail(c->err, RC_INVAL, "%s: %s", c->label, msg);
+#undef CRS_REFUSED
+}
+
+/* The members of obj we read (known[]) appear once; "crs" is checked; every other member is
+ * foreign (RFC 7946 §6.1) and only noted. */
+static int check_members(struct ctx *c, const cJSON *obj, bool in_feature,
+                         const char *const *known_names, size_t nknown)
 {
     char sb[SHOWN_LEN];
     for (const cJSON *m = obj->child; m; m = m->next) {
         bool known = false;
-        for (size_t i = 0; i < nallowed; i++)
-            known = known || strcmp(m->string, allowed[i]) == 0;
-        if (!known)
-            return refuse(c, RC_INVAL, "unknown member '%s' in %s", shown(m->string, sb), what);
+        for (size_t i = 0; i < nknown; i++)
+            known = known || strcmp(m->string, known_names[i]) == 0;
+        if (!known && strcmp(m->string, "crs") == 0) {
+            int rc = check_crs(c, m, in_feature);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (!known) {
+            note_ignored(c, in_feature, "member", m->string);
+            continue;
+        }
         for (const cJSON *o = m->next; o; o = o->next)
-            if (strcmp(o->string, m->string) == 0)
-                return refuse(c, RC_INVAL, "duplicate member '%s' in %s", shown(m->string, sb),
-                              what);
+            if (strcmp(o->string, m->string) == 0) {
+                if (in_feature)
+                    return refuse(c, RC_INVAL, "duplicate member '%s'", shown(m->string, sb));
+                return rc_fail(c->err, RC_INVAL, "%s: duplicate member '%s' in the collection",
+                               c->label, shown(m->string, sb));
+            }
     }
     return 0;
 }
@@ -282,7 +359,6 @@ struct props {
 
 static int parse_props(struct ctx *c, const cJSON *obj, struct props *pr)
 {
-    char sb[SHOWN_LEN];
     memset(pr, 0, sizeof *pr);
     if (!cJSON_IsObject(obj))
         return refuse(c, RC_INVAL, "properties must be an object");
@@ -290,11 +366,17 @@ static int parse_props(struct ctx *c, const cJSON *obj, struct props *pr)
         size_t k = 0;
         while (k < P_COUNT && strcmp(m->string, PROPS[k].key) != 0)
             k++;
-        if (k == P_COUNT)
-            return refuse(c, RC_INVAL, "unknown property '%s'", shown(m->string, sb));
+        if (k == P_COUNT) {
+            /* Properties are free-form (RFC 7946 §3.2): not ours, not read. */
+            note_ignored(c, true, "property", m->string);
+            continue;
+        }
         if (pr->item[k])
             return refuse(c, RC_INVAL, "duplicate property '%s'", PROPS[k].key);
         const struct prop_spec *sp = &PROPS[k];
+        /* GDAL writes null for an unset field: an optional property left out. */
+        if (cJSON_IsNull(m) && !sp->required)
+            continue;
         if (sp->type == PROP_STRING) {
             if (!cJSON_IsString(m))
                 return refuse(c, RC_INVAL, "property '%s' must be a string", sp->key);
@@ -945,15 +1027,15 @@ static int load_circle(struct ctx *c, struct fence *f, const cJSON *coords, cons
 
 static int load_feature(struct ctx *c, const cJSON *feat, struct fence *f)
 {
-    static const char *const feature_members[] = {"type", "geometry", "properties", "id", "bbox"};
-    static const char *const geometry_members[] = {"type", "coordinates", "bbox"};
+    static const char *const feature_members[] = {"type", "geometry", "properties"};
+    static const char *const geometry_members[] = {"type", "coordinates"};
     char sb[SHOWN_LEN];
     if (!cJSON_IsObject(feat))
         return refuse(c, RC_INVAL, "a feature must be an object");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(feat, "type");
     if (!cJSON_IsString(type) || strcmp(type->valuestring, "Feature") != 0)
         return refuse(c, RC_INVAL, "type must be \"Feature\"");
-    int rc = check_members(c, feat, "the feature", feature_members, 5);
+    int rc = check_members(c, feat, true, feature_members, 3);
     if (rc)
         return rc;
     struct props pr;
@@ -971,16 +1053,20 @@ static int load_feature(struct ctx *c, const cJSON *feat, struct fence *f)
     const cJSON *geom = cJSON_GetObjectItemCaseSensitive(feat, "geometry");
     if (!cJSON_IsObject(geom))
         return refuse(c, RC_INVAL, "geometry must be an object");
-    rc = check_members(c, geom, "the geometry", geometry_members, 3);
+    rc = check_members(c, geom, true, geometry_members, 2);
     if (rc)
         return rc;
     const cJSON *gtype = cJSON_GetObjectItemCaseSensitive(geom, "type");
     const cJSON *coords = cJSON_GetObjectItemCaseSensitive(geom, "coordinates");
     if (!cJSON_IsString(gtype))
         return refuse(c, RC_INVAL, "geometry type is missing");
+    bool multi = strcmp(gtype->valuestring, "MultiPolygon") == 0;
+    if (strcmp(gtype->valuestring, "GeometryCollection") == 0)
+        return refuse(c, RC_INVAL,
+                      "a GeometryCollection is not a fence: make each polygon a "
+                      "feature of its own, or join them in one MultiPolygon");
     if (!coords)
         return refuse(c, RC_INVAL, "geometry coordinates are missing");
-    bool multi = strcmp(gtype->valuestring, "MultiPolygon") == 0;
     if (strcmp(gtype->valuestring, "Point") == 0)
         return load_circle(c, f, coords, pr.item[P_RADIUS]);
     if (!multi && strcmp(gtype->valuestring, "Polygon") != 0)
@@ -1038,8 +1124,7 @@ static int cmp_id(const void *a, const void *b)
 
 int fence_set_parse(const char *data, size_t len, const char *label, fence_set **out, char *err)
 {
-    static const char *const collection_members[] = {"type", "features", "bbox"};
-    char sb[SHOWN_LEN];
+    static const char *const collection_members[] = {"type", "features"};
     struct ctx c = {.label = label ? label : "fence", .err = err};
     fence_set *set = NULL;
     const struct fence **order = NULL;
@@ -1056,6 +1141,12 @@ int fence_set_parse(const char *data, size_t len, const char *label, fence_set *
         rc = rc_fail(err, RC_INVAL, "%s: not valid JSON (near byte %zu)", c.label, at);
         goto out;
     }
+    set = calloc(1, sizeof *set);
+    if (!set) {
+        rc = rc_fail(err, RC_NOMEM, "%s: out of memory", c.label);
+        goto out;
+    }
+    c.set = set;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     const cJSON *features = NULL;
     size_t n = 1;
@@ -1063,15 +1154,7 @@ int fence_set_parse(const char *data, size_t len, const char *label, fence_set *
         strcmp(type->valuestring, "FeatureCollection") == 0) {
         features = cJSON_GetObjectItemCaseSensitive(root, "features");
         c.feature = 0;
-        for (const cJSON *m = root->child; m && rc == 0; m = m->next) {
-            bool ok = false;
-            for (size_t i = 0; i < 3; i++)
-                ok = ok || strcmp(m->string, collection_members[i]) == 0;
-            if (!ok)
-                rc = rc_fail(err, RC_INVAL, "%s: unknown member '%s' in the collection", c.label,
-                             shown(m->string, sb));
-        }
-        if (rc)
+        if ((rc = check_members(&c, root, false, collection_members, 2)) != 0)
             goto out;
         if (!cJSON_IsArray(features) || cJSON_GetArraySize(features) < 1) {
             rc = rc_fail(err, RC_INVAL, "%s: 'features' must be a non-empty array", c.label);
@@ -1088,10 +1171,8 @@ int fence_set_parse(const char *data, size_t len, const char *label, fence_set *
         goto out;
     }
 
-    set = calloc(1, sizeof *set);
-    if (set)
-        set->fences = calloc(n, sizeof *set->fences);
-    if (!set || !set->fences) {
+    set->fences = calloc(n, sizeof *set->fences);
+    if (!set->fences) {
         rc = rc_fail(err, RC_NOMEM, "%s: out of memory", c.label);
         goto out;
     }
@@ -1131,31 +1212,11 @@ out:
 
 int fence_set_load(const char *path, fence_set **out, char *err)
 {
-    int rc = 0;
     char *buf = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        rc = rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    buf = malloc((size_t)FENCE_MAX_FILE_BYTES + 1);
-    if (!buf) {
-        rc = rc_fail(err, RC_NOMEM, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, (size_t)FENCE_MAX_FILE_BYTES + 1, fp);
-    if (ferror(fp)) {
-        rc = rc_fail(err, RC_IO, "%s: read error", path);
-        goto out;
-    }
-    if (n > FENCE_MAX_FILE_BYTES) {
-        rc = rc_fail(err, RC_LIMIT, "%s: larger than %d bytes", path, FENCE_MAX_FILE_BYTES);
-        goto out;
-    }
-    rc = fence_set_parse(buf, n, path, out, err);
-out:
-    if (fp)
-        fclose(fp);
+    size_t n = 0;
+    int rc = file_read_bounded(path, FENCE_MAX_FILE_BYTES, &buf, &n, err);
+    if (rc == 0)
+        rc = fence_set_parse(buf, n, path, out, err);
     free(buf);
     return rc;
 }
@@ -1168,6 +1229,16 @@ void fence_set_free(fence_set *set)
         fence_clear(&set->fences[i]);
     free(set->fences);
     free(set);
+}
+
+size_t fence_set_ignored_count(const fence_set *set)
+{
+    return set->nignored;
+}
+
+const char *fence_set_ignored(const fence_set *set, size_t i)
+{
+    return i < set->nignored && i < FENCE_MAX_NOTES ? set->notes[i] : NULL;
 }
 
 size_t fence_set_count(const fence_set *set)
@@ -1526,7 +1597,7 @@ int fence_convert_file(const char *data, size_t len, const char *label, enum dat
         cJSON *props = cJSON_GetObjectItemCaseSensitive(feat, "properties");
         cJSON *dn = cJSON_GetObjectItemCaseSensitive(props, "datum");
         enum datum d = DATUM_WGS84;
-        if (dn && (datum_parse(dn->valuestring, &d) != 0 || d != from)) {
+        if (cJSON_IsString(dn) && (datum_parse(dn->valuestring, &d) != 0 || d != from)) {
             rc = rc_fail(err, RC_INVAL, "%s: feature %zu: declares datum %s, not %s", label, i,
                          dn->valuestring, datum_name(from));
             goto out;
@@ -1545,13 +1616,18 @@ int fence_convert_file(const char *data, size_t len, const char *label, enum dat
             rc = rc_fail(err, RC_NOMEM, "%s: out of memory", label);
             goto out;
         }
-        /* A bbox member would now be stale. */
+        /* A bbox member would now be stale, a crs wrong once the datum is not WGS-84. */
         cJSON_DeleteItemFromObjectCaseSensitive(feat, "bbox");
+        cJSON_DeleteItemFromObjectCaseSensitive(feat, "crs");
         cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(feat, "geometry"),
                                                 "bbox");
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(feat, "geometry"),
+                                                "crs");
     }
-    if (features)
+    if (features) {
         cJSON_DeleteItemFromObjectCaseSensitive(root, "bbox");
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "crs");
+    }
     text = cJSON_Print(root);
     if (!text) {
         rc = rc_fail(err, RC_NOMEM, "%s: out of memory", label);

@@ -29,6 +29,8 @@ enum {
     FENCE_MAX_FILE_VERTICES = 100000, /* positions in one file */
     FENCE_MAX_ID = 64,                /* bytes of properties.id */
     FENCE_MAX_NAME = 256,             /* bytes of properties.name */
+    FENCE_MAX_NOTES = 32,             /* ignored members a set remembers by name */
+    FENCE_NOTE_LEN = 96,              /* bytes of one such note */
 };
 
 /* Bounds of the numeric properties and of the geometry (see docs/FENCES.md). */
@@ -66,6 +68,13 @@ int fence_set_parse(const char *data, size_t len, const char *label, fence_set *
 /* Reads (at most FENCE_MAX_FILE_BYTES) and parses a fence file; as fence_set_parse, plus
  * RC_IO when it cannot be read. */
 int fence_set_load(const char *path, fence_set **out, char *err);
+/* What the loader ignored, as RFC 7946 §6.1 allows: foreign members of the collection, a
+ * feature or a geometry (GDAL's "name", a WGS-84 "crs", geojson.io's numeric feature "id") and
+ * properties beyond ours (geojson.io's "stroke", "地址"). Notes read "feature 0: property
+ * 'stroke'"; the set keeps the first FENCE_MAX_NOTES (owned by the set), count is the total. */
+size_t fence_set_ignored_count(const fence_set *set);
+/* The i-th note (i < min(count, FENCE_MAX_NOTES)), or NULL. */
+const char *fence_set_ignored(const fence_set *set, size_t i);
 /* Frees a set and every fence in it; NULL is fine. */
 void fence_set_free(fence_set *set);
 /* Number of fences (features) in the set; at least 1. */

@@ -2,19 +2,25 @@
  * ones the ellipsoidal mid-latitude formula, whose relative error is below ~(d/R)^2 tan^2(lat)/24
  * (3e-7 at 20 km and 40 degrees) and which needs no iteration.
  *
- * PROJ is loaded with dlopen on the first distance beyond GEODESY_SHORT_M, not linked: libproj
- * brings libstdc++, libtiff, a second libcurl and more (about 10 MiB resident, measured by
- * tests/bench/lib_rss.sh), which a kiosk daemon judging sign-ins at its own door never needs. */
+ * PROJ is loaded with dlopen, not linked: libproj brings libstdc++, libtiff, a second libcurl and
+ * more (about 10 MiB resident, measured by tests/bench/lib_rss.sh), which a kiosk daemon judging
+ * sign-ins at its own door never needs. So the server loads it at start (geodesy_init, from
+ * main, and geodesy_fini at exit), while the agent leaves it to the first distance beyond
+ * GEODESY_SHORT_M: that on-demand load is this module's contract, not an oversight. Like all
+ * of core/, this module never logs: a failed load is kept for geodesy_status, and the caller
+ * says it. */
 #include "geodesy.h"
 
-#include "log.h"
+#include "rc.h"
 
 #include <dlfcn.h>
 #include <geodesic.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifndef ROLLCALL_PROJ_SONAME
 #error "ROLLCALL_PROJ_SONAME (libproj's soname) comes from cmake/Dependencies.cmake"
@@ -37,35 +43,81 @@ typedef void (*geod_inverse_fn)(const struct geod_geodesic *g, double lat1, doub
                                 double lat2, double lon2, double *ps12, double *pazi1,
                                 double *pazi2);
 
-static struct {
-    pthread_once_t once;
-    geod_inverse_fn inverse; /* NULL when PROJ could not be loaded */
-    struct geod_geodesic wgs84;
-} proj = {.once = PTHREAD_ONCE_INIT};
+enum { PROJ_UNTRIED = 0, PROJ_LOADED = 1, PROJ_FAILED = 2 };
 
-static void proj_load(void)
+/* Process-wide: geodesy_init/geodesy_fini, or the first distance that needs PROJ, change it
+ * under the lock; distances read `state` without it once it says loaded. */
+static struct {
+    pthread_mutex_t lock;
+    _Atomic int state;
+    void *handle;
+    geod_inverse_fn inverse;
+    struct geod_geodesic wgs84;
+    char why[ERR_LEN]; /* the load failure, for geodesy_status */
+} proj = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Loads PROJ unless done; returns the state. */
+static int proj_load(void)
 {
-    /* Never closed: the handle lives as long as the process. */
-    void *h = dlopen(ROLLCALL_PROJ_SONAME, RTLD_NOW | RTLD_LOCAL);
-    geod_init_fn init = h ? (geod_init_fn)(uintptr_t)dlsym(h, "geod_init") : NULL;
-    geod_inverse_fn inverse = h ? (geod_inverse_fn)(uintptr_t)dlsym(h, "geod_inverse") : NULL;
-    if (!init || !inverse) {
-        const char *why = dlerror();
-        log_msg(LOG_LVL_ERROR,
-                "cannot load %s (Debian package libproj25): %s; distances beyond %.0f km are "
-                "unknown",
-                ROLLCALL_PROJ_SONAME, why ? why : "geod_inverse missing", GEODESY_SHORT_M / 1000.0);
-        return;
+    int state = atomic_load(&proj.state);
+    if (state != PROJ_UNTRIED)
+        return state;
+    pthread_mutex_lock(&proj.lock);
+    state = atomic_load(&proj.state);
+    if (state == PROJ_UNTRIED) {
+        void *h = dlopen(ROLLCALL_PROJ_SONAME, RTLD_NOW | RTLD_LOCAL);
+        geod_init_fn init = h ? (geod_init_fn)(uintptr_t)dlsym(h, "geod_init") : NULL;
+        geod_inverse_fn inverse = h ? (geod_inverse_fn)(uintptr_t)dlsym(h, "geod_inverse") : NULL;
+        if (!init || !inverse) {
+            const char *why = dlerror();
+            snprintf(proj.why, sizeof proj.why,
+                     "cannot load %s (Debian package libproj25): %s; distances beyond %.0f km "
+                     "are unknown",
+                     ROLLCALL_PROJ_SONAME, why ? why : "geod_inverse missing",
+                     GEODESY_SHORT_M / 1000.0);
+            if (h)
+                dlclose(h);
+            state = PROJ_FAILED;
+        } else {
+            init(&proj.wgs84, WGS84_A, WGS84_F);
+            proj.handle = h;
+            proj.inverse = inverse;
+            state = PROJ_LOADED;
+        }
+        atomic_store(&proj.state, state);
     }
-    init(&proj.wgs84, WGS84_A, WGS84_F);
-    proj.inverse = inverse;
+    pthread_mutex_unlock(&proj.lock);
+    return state;
+}
+
+int geodesy_init(char *err)
+{
+    return proj_load() == PROJ_LOADED ? RC_OK : geodesy_status(err);
+}
+
+int geodesy_status(char *err)
+{
+    if (atomic_load(&proj.state) != PROJ_FAILED)
+        return RC_OK;
+    return rc_fail(err, RC_NOTFOUND, "%s", proj.why);
+}
+
+void geodesy_fini(void)
+{
+    pthread_mutex_lock(&proj.lock);
+    if (proj.handle)
+        dlclose(proj.handle);
+    proj.handle = NULL;
+    proj.inverse = NULL;
+    proj.why[0] = '\0';
+    atomic_store(&proj.state, PROJ_UNTRIED);
+    pthread_mutex_unlock(&proj.lock);
 }
 
 double geodesy_distance(double lat1, double lon1, double lat2, double lon2)
 {
     double s12 = NAN;
-    (void)pthread_once(&proj.once, proj_load);
-    if (proj.inverse)
+    if (proj_load() == PROJ_LOADED)
         proj.inverse(&proj.wgs84, lat1, lon1, lat2, lon2, &s12, NULL, NULL);
     return s12;
 }

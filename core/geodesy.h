@@ -27,9 +27,20 @@ struct geodesy_frame {
     double ndeg;           /* prime-vertical radius N times pi/180 */
 };
 
+/* Loads PROJ (dlopen) now: programs that may measure long distances call it from main, in
+ * dependency order, and geodesy_fini at exit. Idempotent, thread-safe. RC_NOTFOUND with err
+ * ("cannot load libproj.so.25 (Debian package libproj25): ...") for a broken installation;
+ * distances beyond GEODESY_SHORT_M are then NaN. */
+int geodesy_init(char *err);
+/* Unloads PROJ; a later distance or geodesy_init loads it again. */
+void geodesy_fini(void);
+/* RC_OK unless loading PROJ failed; then RC_NOTFOUND with the reason in err (this module
+ * never logs: its callers do). */
+int geodesy_status(char *err);
+
 /* Geodesic distance in metres between two WGS-84 points (degrees), by Karney's algorithm
- * from PROJ, which the first call loads (dlopen); NaN, with one error logged, when PROJ
- * cannot be loaded (a broken installation). Thread-safe. */
+ * from PROJ, loaded by geodesy_init or else on this first call; NaN when PROJ cannot be
+ * loaded (geodesy_status says why). Thread-safe. */
 double geodesy_distance(double lat1, double lon1, double lat2, double lon2);
 
 /* Shortest distance in metres from P to the edge A-B, the edge being straight in

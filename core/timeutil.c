@@ -296,6 +296,11 @@ static int64_t clock_ms(clockid_t id)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+double ts_hours(int64_t ms)
+{
+    return (double)ms / 3600000.0;
+}
+
 int64_t ts_now_ms(void)
 {
     return clock_ms(CLOCK_REALTIME);

@@ -65,6 +65,8 @@ int ts_format_date(int64_t ms, char out[TS_DATE_LEN + 1]);
 /* Wall-clock time (CLOCK_REALTIME) in ms since the epoch; may jump when the clock is set.
  * Returns -1 only if clock_gettime failed, which Linux does not do for this clock. */
 int64_t ts_now_ms(void);
+/* A duration in milliseconds as (fractional) clock hours, as reports show them. */
+double ts_hours(int64_t ms);
 
 /* Time since boot (CLOCK_BOOTTIME) in ms, counting suspend; never goes backwards within one
  * boot. Pair it with the boot id. Returns -1 only if clock_gettime failed. */

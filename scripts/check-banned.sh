@@ -21,4 +21,15 @@ if [ -n "$json_hits" ]; then
   exit 1
 fi
 
+# Per-folder rule: core/ never logs (STYLE.md rule 4). Leaf modules return the error to their
+# caller (err buffer, or a status function); agent/ and server/ decide what to log.
+# core/log.c is the logger itself.
+hits=$(grep -nE '\blog_[a-z_]+[[:space:]]*\(|#[[:space:]]*include[[:space:]]*"log\.h"' \
+  core/*.c core/*.h 2>/dev/null | grep -vE '^core/log\.(c|h):' || true)
+if [ -n "$hits" ]; then
+  echo "logging in core/ (return the error to the caller instead; only agent/ and server/ log):" >&2
+  echo "$hits" >&2
+  exit 1
+fi
+
 echo "no banned functions"

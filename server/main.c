@@ -1,6 +1,10 @@
 /* rollcall-server: the central collector. Global options, then one command from the table. */
 #include "cmd/commands.h"
+#include "engine/classes.h"
+#include "engine/fences.h"
+#include "geodesy.h"
 #include "log.h"
+#include "rc.h"
 #include "version.h"
 
 #include <getopt.h>
@@ -45,6 +49,33 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
 }
 
+/* Server-wide state, set up in dependency order before the command runs (and before any
+ * thread), torn down in reverse after it returned: geodesy (PROJ) <- the fence cache <- the
+ * subsidy catalogue. serve adds the API's state (api_init/api_fini) around serving. */
+static int run_command(const struct command *c, int argc, char **argv,
+                       const struct server_globals *g)
+{
+    char err[ERR_LEN] = "";
+    /* Without PROJ only distances beyond 20 km are unknown: say so and go on. */
+    if (geodesy_init(err) != RC_OK)
+        log_msg(LOG_LVL_ERROR, "%s", err);
+    if (fences_init(err) != RC_OK)
+        goto failed;
+    if (classes_init(err) != RC_OK) {
+        fences_fini();
+        goto failed;
+    }
+    int status = c->run(argc, argv, g);
+    classes_fini();
+    fences_fini();
+    geodesy_fini();
+    return status;
+failed:
+    fprintf(stderr, "rollcall-server: %s\n", err);
+    geodesy_fini();
+    return EXIT_REFUSED;
+}
+
 int main(int argc, char **argv)
 {
     struct server_globals g = {0};
@@ -87,7 +118,7 @@ int main(int argc, char **argv)
     for (const struct command *c = commands; c->name; c++) {
         if (strcmp(c->name, name) == 0) {
             optind = 0; /* glibc: re-initialise getopt for the command's own options */
-            return c->run(cmd_argc, cmd_argv, &g);
+            return run_command(c, cmd_argc, cmd_argv, &g);
         }
     }
     fprintf(stderr, "rollcall-server: unknown command '%s' (see --help)\n", name);

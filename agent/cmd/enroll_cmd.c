@@ -5,6 +5,7 @@
  * key is idempotent on the server and just refreshes the token. */
 #include "cmd/commands.h"
 #include "fence.h"
+#include "file.h"
 #include "kiosk.h"
 #include "log.h"
 #include "rc.h"
@@ -42,21 +43,9 @@ static cJSON *venue_feature(const char *path, const char *id, char *err)
 {
     cJSON *root = NULL, *found = NULL;
     char *data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
+    size_t n = 0;
+    if (file_read_bounded(path, FENCE_MAX_FILE_BYTES, &data, &n, err) != RC_OK)
         return NULL;
-    }
-    data = malloc((size_t)FENCE_MAX_FILE_BYTES + 1);
-    if (!data) {
-        rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
-    }
-    size_t n = fread(data, 1, (size_t)FENCE_MAX_FILE_BYTES + 1, f);
-    if (n > (size_t)FENCE_MAX_FILE_BYTES) {
-        rc_fail(err, RC_LIMIT, "%s: longer than %d bytes", path, FENCE_MAX_FILE_BYTES);
-        goto out;
-    }
     root = cJSON_ParseWithLength(data, n);
     if (!root) {
         rc_fail(err, RC_INVAL, "%s: not JSON", path);
@@ -90,7 +79,6 @@ static cJSON *venue_feature(const char *path, const char *id, char *err)
 out:
     cJSON_Delete(root);
     free(data);
-    fclose(f);
     return found;
 }
 

@@ -128,7 +128,7 @@ int cmd_export(int argc, char **argv, const struct agent_globals *g)
                      "{\"batch\":{\"first_seq\":%lld,\"count\":%zu,\"signature\":\"%s\"}}\n",
                      (long long)b.first_seq, b.count, sig);
         if (n < 0 || (size_t)n >= sizeof line || write_all(fd, line, (size_t)n) != 0 ||
-            write_all(fd, b.buf, b.len) != 0)
+            write_all(fd, b.lines.buf, b.lines.len) != 0)
             goto io;
         if (batches == 0)
             first = b.first_seq;

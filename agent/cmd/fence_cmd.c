@@ -4,6 +4,9 @@
 #include "cmd/commands.h"
 #include "datum.h"
 #include "fence.h"
+#include "file.h"
+#include "geodesy.h"
+#include "log.h"
 #include "rc.h"
 
 #include <cjson/cJSON.h>
@@ -101,10 +104,8 @@ static bool valid_eph(double eph)
 /* Reads a whole file (or stdin for "-") up to max bytes; caller frees *out. */
 static int read_all(const char *path, size_t max, char **out, size_t *len, char *err)
 {
-    bool is_stdin = strcmp(path, "-") == 0;
-    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!fp)
-        return rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
+    if (strcmp(path, "-") != 0)
+        return file_read_bounded(path, max, out, len, err);
     int rc = 0;
     char *buf = malloc(max + 1);
     size_t n = 0;
@@ -112,8 +113,8 @@ static int read_all(const char *path, size_t max, char **out, size_t *len, char 
         rc = rc_fail(err, RC_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    n = fread(buf, 1, max + 1, fp);
-    if (ferror(fp)) {
+    n = fread(buf, 1, max + 1, stdin);
+    if (ferror(stdin)) {
         rc = rc_fail(err, RC_IO, "%s: read error", path);
         goto out;
     }
@@ -127,8 +128,6 @@ static int read_all(const char *path, size_t max, char **out, size_t *len, char 
     buf = NULL;
 out:
     free(buf);
-    if (!is_stdin)
-        fclose(fp);
     return rc;
 }
 
@@ -335,6 +334,12 @@ static int fence_check(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", me, err);
         goto out;
     }
+    for (size_t i = 0; i < fence_set_ignored_count(set) && i < FENCE_MAX_NOTES; i++)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %s (not part of a fence)", file,
+                fence_set_ignored(set, i));
+    if (fence_set_ignored_count(set) > FENCE_MAX_NOTES)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %zu more", file,
+                fence_set_ignored_count(set) - FENCE_MAX_NOTES);
     const struct fence *f = NULL;
     if (id) {
         f = fence_set_find(set, id);
@@ -368,6 +373,10 @@ static int fence_check(int argc, char **argv)
         struct fence_fix fix = {true, rows[i].lat, rows[i].lon, rows[i].eph};
         struct fence_judgement j;
         if (fence_judge(f, &fix, 0.0, &j, err) != 0) {
+            fprintf(stderr, "%s: %s\n", me, err);
+            goto out;
+        }
+        if (isnan(j.distance_m) && geodesy_status(err) != RC_OK) {
             fprintf(stderr, "%s: %s\n", me, err);
             goto out;
         }

@@ -8,6 +8,7 @@
 #include "crypto.h"
 #include "fence.h"
 #include "kiosk.h"
+#include "log.h"
 #include "outbox.h"
 #include "rc.h"
 
@@ -315,6 +316,12 @@ static int run_init(const struct init_args *a, const char *config_path, struct m
     if ((rc = cfgmap_read_file(a->fence, &fence_text, &fence_len, err)) != RC_OK ||
         (rc = fence_set_parse(fence_text, fence_len, a->fence, &fences, err)) != RC_OK)
         goto out;
+    for (size_t i = 0; i < fence_set_ignored_count(fences) && i < FENCE_MAX_NOTES; i++)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %s (not part of a fence)", a->fence,
+                fence_set_ignored(fences, i));
+    if (fence_set_ignored_count(fences) > FENCE_MAX_NOTES)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %zu more", a->fence,
+                fence_set_ignored_count(fences) - FENCE_MAX_NOTES);
     const char *venue_id = a->fence_id;
     if (!venue_id) {
         if (fence_set_count(fences) != 1) {

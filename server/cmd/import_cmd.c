@@ -11,6 +11,7 @@
 #include "cmd/commands.h"
 #include "engine/fences.h"
 #include "event.h"
+#include "file.h"
 #include "ingest/ingest.h"
 #include "jsonin.h"
 #include "log.h"
@@ -263,26 +264,12 @@ static int import_fences(const char *db_url, const char *path, bool json)
     int status = EXIT_REFUSED;
     char err[ERR_LEN] = "";
     store *st = NULL;
-    FILE *f = NULL;
     char *data = NULL;
     struct fences_item *items = NULL;
     size_t n = 0;
-    f = fopen(path, "rb");
-    if (!f) {
-        rc_fail(err, RC_IO, "cannot open %s: %s", path, strerror(errno));
+    size_t len = 0;
+    if (file_read_bounded(path, FENCE_MAX_FILE_BYTES, &data, &len, err) != RC_OK)
         goto out;
-    }
-    data = malloc(FENCE_MAX_FILE_BYTES + 1);
-    if (!data) {
-        rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
-    }
-    size_t len = fread(data, 1, FENCE_MAX_FILE_BYTES + 1, f);
-    if (ferror(f) || len > FENCE_MAX_FILE_BYTES) {
-        rc_fail(err, RC_LIMIT, "%s: %s", path,
-                ferror(f) ? "read error" : "larger than the fence file limit");
-        goto out;
-    }
     if (fences_split(data, len, path, NULL, &items, &n, err) != RC_OK)
         goto out;
     if (store_open(db_url, 0, &st, err) != RC_OK || store_check_schema(st, err) != RC_OK ||
@@ -319,8 +306,6 @@ static int import_fences(const char *db_url, const char *path, bool json)
 out:
     if (status != 0)
         fprintf(stderr, "rollcall-server import fences: %s\n", err);
-    if (f)
-        fclose(f);
     free(data);
     fences_items_free(items, n);
     store_close(st);

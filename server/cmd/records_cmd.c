@@ -3,6 +3,7 @@
  * the HTTP routes (classes.h) as an administrator (any institution). */
 #include "cmd/commands.h"
 #include "engine/classes.h"
+#include "file.h"
 #include "log.h"
 #include "rc.h"
 #include "store/store.h"
@@ -16,28 +17,7 @@
 /* Reads a whole file of at most PLAN_FILE_MAX bytes; caller frees *out. */
 static int read_file(const char *path, char **out, size_t *len, char *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return rc_fail(err, RC_IO, "cannot open %s: %s", path, strerror(errno));
-    char *buf = malloc((size_t)PLAN_FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    }
-    size_t n = fread(buf, 1, (size_t)PLAN_FILE_MAX + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return rc_fail(err, RC_IO, "%s: read error", path);
-    }
-    if (n > (size_t)PLAN_FILE_MAX) {
-        free(buf);
-        return rc_fail(err, RC_LIMIT, "%s: larger than %d bytes", path, PLAN_FILE_MAX);
-    }
-    *out = buf;
-    *len = n;
-    return RC_OK;
+    return file_read_bounded(path, PLAN_FILE_MAX, out, len, err);
 }
 
 static enum plan_format format_of(const char *path)

@@ -3,6 +3,7 @@
  * default: readable tables for a person at a terminal; --format json is the machine output
  * (the same JSON as the HTTP routes), csv and xlsx are the spreadsheet forms. */
 #include "cmd/commands.h"
+#include "dynbuf.h"
 #include "engine/figures.h"
 #include "log.h"
 #include "rc.h"
@@ -178,40 +179,40 @@ static int emit(const struct opts *o, const char *data, size_t len, char *err)
 
 /* ---- text ---- */
 
+/* Text output in memory before it is written whole; the first failure sticks. */
+enum { REPORT_TEXT_MAX = 64 << 20 };
 struct text {
-    char *p;
-    size_t n, cap;
-    bool oom;
+    struct dynbuf b;
+    int rc;
 };
+
+static void text_init(struct text *t)
+{
+    dynbuf_init(&t->b, REPORT_TEXT_MAX);
+    t->rc = RC_OK;
+}
 
 __attribute__((format(printf, 2, 3))) static void tp(struct text *t, const char *fmt, ...)
 {
-    if (t->oom)
+    if (t->rc != RC_OK)
         return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            t->oom = true;
-            return;
-        }
-        if (t->p && (size_t)w < t->cap - t->n) {
-            t->n += (size_t)w;
-            return;
-        }
-        size_t want = t->cap ? t->cap * 2 : 8192;
-        while (want < t->n + (size_t)w + 1)
-            want *= 2;
-        char *np = realloc(t->p, want);
-        if (!np) {
-            t->oom = true;
-            return;
-        }
-        t->p = np;
-        t->cap = want;
+    va_list ap;
+    va_start(ap, fmt);
+    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
+    va_end(ap);
+}
+
+/* Hands the text over (*buf, *len) or fails with what went wrong. */
+static int text_take(struct text *t, char **buf, size_t *len, char *err)
+{
+    if (t->rc != RC_OK) {
+        dynbuf_free(&t->b);
+        return t->rc == RC_LIMIT
+                   ? rc_fail(err, RC_LIMIT, "report text over %d bytes", REPORT_TEXT_MAX)
+                   : rc_fail(err, RC_NOMEM, "out of memory");
     }
+    *buf = dynbuf_take(&t->b, len);
+    return *buf ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
 }
 
 enum { NAME_COLS = 16 }; /* the name column's width in terminal columns */
@@ -256,11 +257,6 @@ static const char *name_cell(char *buf, size_t cap, const char *s)
     return buf;
 }
 
-static double hours(int64_t ms)
-{
-    return (double)ms / 3600000.0;
-}
-
 static const char *pct(char *buf, size_t n, int64_t num, int64_t den)
 {
     bool defined = false;
@@ -285,7 +281,7 @@ static void class_text(struct text *t, const struct engine_report *r)
     tp(t,
        "scheduled %.2f h per trainee (%.2f planned, %s online); attendance %s; recording "
        "coverage %s; passed %zu of %zu assessed (%s), of %zu enrolled (%s)\n\n",
-       hours(r->scheduled_ms), hours(r->planned_ms),
+       ts_hours(r->scheduled_ms), ts_hours(r->planned_ms),
        pct(a, sizeof a, r->online_planned_ms, r->planned_ms),
        pct(b, sizeof b, r->roster_attended_ms, r->roster_scheduled_ms),
        pct(c, sizeof c, r->recorded_ms, r->offline_held_ms), r->passed, r->assessed,
@@ -297,8 +293,8 @@ static void class_text(struct text *t, const struct engine_report *r)
     for (size_t i = 0; i < r->n_trainees; i++) {
         const struct engine_trainee *x = &r->trainees[i];
         tp(t, "%-18s %s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked,
-           name_cell(cell, sizeof cell, x->name), hours(x->scheduled_ms), hours(x->attended_ms),
-           hours(x->offline_ms), hours(x->online_ms),
+           name_cell(cell, sizeof cell, x->name), ts_hours(x->scheduled_ms),
+           ts_hours(x->attended_ms), ts_hours(x->offline_ms), ts_hours(x->online_ms),
            pct(a, sizeof a, x->attended_ms, x->scheduled_ms),
            pct(b, sizeof b, x->online_ms, x->attended_ms),
            !x->assessed ? "-"
@@ -324,7 +320,7 @@ static void class_text(struct text *t, const struct engine_report *r)
     }
     if (r->n_reviews)
         tp(t, "reviews: %zu decisions; they changed %zu trainees' hours by %+.2f h\n", r->n_reviews,
-           changed, hours(effect));
+           changed, ts_hours(effect));
 }
 
 /* ---- attendance ---- */
@@ -395,16 +391,11 @@ static int attendance(store *st, const struct opts *o, char *err)
     const struct engine_report *const *crs = (const struct engine_report *const *)rs;
     switch (o->format) {
     case FMT_TEXT: {
-        struct text t = {0};
+        struct text t;
+        text_init(&t);
         for (size_t i = 0; i < n; i++)
             class_text(&t, rs[i]);
-        if (t.oom) {
-            free(t.p);
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
-            break;
-        }
-        buf = t.p;
-        len = t.n;
+        rc = text_take(&t, &buf, &len, err);
         break;
     }
     case FMT_JSON:
@@ -461,7 +452,8 @@ static int subsidy(store *st, const struct opts *o, char *err)
         goto out;
     switch (o->format) {
     case FMT_TEXT: {
-        struct text t = {0};
+        struct text t;
+        text_init(&t);
         char d[TS_DATE_LEN + 1] = "";
         char cell[PLAN_NAME_MAX + NAME_COLS + 1];
         ts_format_date(claim, d);
@@ -473,21 +465,16 @@ static int subsidy(store *st, const struct opts *o, char *err)
         for (size_t i = 0; i < n; i++) {
             const struct subsidy_result *s = &res[i];
             tp(&t, "%-18s %s %8.2f %8.2f %6.1f%% %9s %8lld %s\n", s->masked,
-               name_cell(cell, sizeof cell, s->name), hours(s->required_ms), hours(s->attended_ms),
-               s->online_share * 100.0, s->eligible ? "yes" : "no", (long long)s->amount_yuan,
-               s->refused_by ? s->refused_by : "-");
+               name_cell(cell, sizeof cell, s->name), ts_hours(s->required_ms),
+               ts_hours(s->attended_ms), s->online_share * 100.0, s->eligible ? "yes" : "no",
+               (long long)s->amount_yuan, s->refused_by ? s->refused_by : "-");
             total += s->amount_yuan;
             living += s->living_allowance_yuan;
         }
         tp(&t, "training subsidy %lld yuan; living allowance %lld yuan\n", (long long)total,
            (long long)living);
-        if (t.oom) {
-            free(t.p);
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        if ((rc = text_take(&t, &buf, &len, err)) != RC_OK)
             goto out;
-        }
-        buf = t.p;
-        len = t.n;
         break;
     }
     case FMT_JSON:
@@ -560,7 +547,8 @@ static int findings(store *st, const struct opts *o, char *err)
         }
         len = strlen(buf);
     } else {
-        struct text t = {0};
+        struct text t;
+        text_init(&t);
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "findings");
         tp(&t, "%-8s %-24s %-20s %-20s %-36s %s\n", "severity", "kind", "class", "at", "id",
            "detail");
@@ -576,13 +564,8 @@ static int findings(store *st, const struct opts *o, char *err)
             count++;
         }
         tp(&t, "%zu findings\n", count);
-        if (t.oom) {
-            free(t.p);
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        if ((rc = text_take(&t, &buf, &len, err)) != RC_OK)
             goto out;
-        }
-        buf = t.p;
-        len = t.n;
     }
     rc = emit(o, buf, len, err);
 out:

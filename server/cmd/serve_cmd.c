@@ -216,7 +216,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     if (store_pool_open(db_url, (size_t)threads, &pool, err) != RC_OK ||
         ingest_writer_start(db_url, &writer, err) != RC_OK)
         goto out;
-    api_set_ingest_writer(writer);
+    api_init(writer);
     m = metrics_new();
     if (!m) {
         rc_fail(err, RC_NOMEM, "out of memory");
@@ -264,7 +264,7 @@ out:
     if (status != 0)
         fprintf(stderr, "rollcall-server serve: %s\n", err);
     http_stop(srv);
-    api_set_ingest_writer(NULL);
+    api_fini();
     ingest_writer_stop(writer);
     store_close(probe);
     store_pool_close(pool);

@@ -1,39 +1,49 @@
 /* Class plans, online records and assessments into the store (see classes.h). */
 #include "engine/classes.h"
 
+#include "crypto.h"
 #include "rc.h"
 #include "timeutil.h"
 
 #include <cJSON.h>
 #include <errno.h>
-#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 enum {
     KEYRING_MAX = 64, /* institutions' keys held during one import */
 };
 
-/* ---- the catalogue, once per process ---- */
+/* ---- the catalogue, loaded by classes_init before any thread reads it ---- */
 
-static pthread_once_t catalogue_once = PTHREAD_ONCE_INIT;
 static struct catalogue catalogue_data;
-static int catalogue_rc = RC_STATE;
-static char catalogue_err[ERR_LEN];
+static bool catalogue_loaded;
 
-static void catalogue_init(void)
+int classes_init(char *err)
 {
-    catalogue_rc = catalogue_load(NULL, &catalogue_data, catalogue_err);
+    if (catalogue_loaded)
+        return RC_OK;
+    char why[ERR_LEN];
+    int rc = catalogue_load(NULL, &catalogue_data, why);
+    if (rc != RC_OK)
+        return rc_fail(err, rc, "subsidy catalogue: %s", why);
+    catalogue_loaded = true;
+    return RC_OK;
+}
+
+void classes_fini(void)
+{
+    memset(&catalogue_data, 0, sizeof catalogue_data);
+    catalogue_loaded = false;
 }
 
 const struct catalogue *classes_catalogue(char *err)
 {
-    pthread_once(&catalogue_once, catalogue_init);
-    if (catalogue_rc != RC_OK) {
-        rc_fail(err, catalogue_rc, "subsidy catalogue: %s", catalogue_err);
+    if (!catalogue_loaded) {
+        rc_fail(err, RC_STATE, "subsidy catalogue: not loaded (classes_init was not called)");
         return NULL;
     }
     return &catalogue_data;
@@ -67,21 +77,6 @@ struct keyring {
     char class_institution[PLAN_ID_MAX + 1];
 };
 
-static int random_bytes(uint8_t *out, size_t n, char *err)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(out + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return rc_fail(err, RC_IO, "getrandom: %s", strerror(errno));
-        }
-        got += (size_t)r;
-    }
-    return RC_OK;
-}
-
 /* plan_keys.lookup: the key of an institution (created with it when new: a plan may arrive
  * before any kiosk of its institution enrolled), or of the institution running a class. */
 static int keyring_lookup(void *arg, const char *institution, const char *class_id,
@@ -114,7 +109,7 @@ static int keyring_lookup(void *arg, const char *institution, const char *class_
     }
     uint8_t candidate[STORE_INSTITUTION_KEY_LEN];
     bool created = false;
-    int rc = random_bytes(candidate, sizeof candidate, r->err);
+    int rc = crypto_random_bytes(candidate, sizeof candidate, r->err);
     if (rc == RC_OK)
         rc = store_institution_key(r->st, institution, candidate, ts_now_ms(), r->k[r->n].key,
                                    &created, r->err);

@@ -39,8 +39,13 @@ struct classes_result {
     char first_class[PLAN_ID_MAX + 1];
 };
 
-/* The subsidy catalogue, loaded once per process (catalogue_load(NULL)); NULL with err when
- * it cannot be loaded. Static storage. */
+/* Loads the subsidy catalogue (catalogue_load(NULL)) for the process: called from main before
+ * any thread starts (after geodesy_init and fences_init, before serving); idempotent. Errors
+ * as catalogue_load, prefixed "subsidy catalogue: ". */
+int classes_init(char *err);
+/* Forgets the catalogue (main, at exit, after the last reader stopped). */
+void classes_fini(void);
+/* The catalogue classes_init loaded (static storage); NULL with RC_STATE in err before it. */
 const struct catalogue *classes_catalogue(char *err);
 
 /* The kind named "classes", "online" or "assessments". RC_INVAL otherwise. */

@@ -1245,8 +1245,8 @@ static int figures(struct ctx *c)
                          t->trainee);
             snprintf(f.trainee, sizeof f.trainee, "%s", t->trainee);
             detail(&f, "online %.4f h of %.4f h attended (%.1f%%), over the %.0f%% limit",
-                   (double)t->online_ms / 3600000.0, (double)t->attended_ms / 3600000.0,
-                   share * 100.0, pol->online_share_max * 100.0);
+                   ts_hours(t->online_ms), ts_hours(t->attended_ms), share * 100.0,
+                   pol->online_share_max * 100.0);
             if ((rc = add_finding(c, &f)) != RC_OK)
                 return rc;
         }
@@ -1256,8 +1256,8 @@ static int figures(struct ctx *c)
         struct engine_finding f;
         finding_init(&f, ENGINE_F_ONLINE_SHARE_PLAN, ENGINE_SERIOUS, ENGINE_S_CLASS, r->class_id);
         detail(&f, "the plan puts %.4f h of %.4f h online (%.1f%%), over the %.0f%% limit",
-               (double)r->online_planned_ms / 3600000.0, (double)r->planned_ms / 3600000.0,
-               plan_share * 100.0, pol->online_share_max * 100.0);
+               ts_hours(r->online_planned_ms), ts_hours(r->planned_ms), plan_share * 100.0,
+               pol->online_share_max * 100.0);
         if ((rc = add_finding(c, &f)) != RC_OK)
             return rc;
     }

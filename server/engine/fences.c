@@ -4,6 +4,7 @@
 #include "crypto.h"
 #include "http/auth.h"
 #include "jsonin.h"
+#include "log.h"
 #include "rc.h"
 
 #include <math.h>
@@ -81,6 +82,13 @@ int fences_split(const char *data, size_t len, const char *label, const char *on
     int rc = jsonin_fence_parse(data, len, label, &set, err);
     if (rc != RC_OK)
         goto out;
+    /* RFC 7946 §6.1: foreign members and our-unknown properties are read past; say which. */
+    for (size_t i = 0; i < fence_set_ignored_count(set) && i < FENCE_MAX_NOTES; i++)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %s (not part of a fence)", label,
+                fence_set_ignored(set, i));
+    if (fence_set_ignored_count(set) > FENCE_MAX_NOTES)
+        log_msg(LOG_LVL_DEBUG, "%s: ignored %zu more", label,
+                fence_set_ignored_count(set) - FENCE_MAX_NOTES);
     rc = jsonin_parse(data, len, &root, err);
     if (rc != RC_OK)
         goto out;
@@ -136,9 +144,34 @@ struct cache_entry {
     fence_set *set;
 };
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cache_lock;
 static struct cache_entry cache[FENCES_CACHE_MAX];
 static size_t cache_n;
+static bool cache_ready;
+
+int fences_init(char *err)
+{
+    if (cache_ready)
+        return RC_OK;
+    int e = pthread_mutex_init(&cache_lock, NULL);
+    if (e != 0)
+        return rc_fail(err, RC_NOMEM, "fence cache: pthread_mutex_init: %s", strerror(e));
+    cache_n = 0;
+    cache_ready = true;
+    return RC_OK;
+}
+
+void fences_fini(void)
+{
+    if (!cache_ready)
+        return;
+    for (size_t i = 0; i < cache_n; i++)
+        fence_set_free(cache[i].set);
+    memset(cache, 0, sizeof cache);
+    cache_n = 0;
+    pthread_mutex_destroy(&cache_lock);
+    cache_ready = false;
+}
 
 static const struct fence *cache_find(const char *id, const char *sha256, int *version)
 {
@@ -157,6 +190,8 @@ static const struct fence *cache_find(const char *id, const char *sha256, int *v
 int fences_get(store *st, const char *id, struct fences_ref *ref, char *err)
 {
     memset(ref, 0, sizeof *ref);
+    if (!cache_ready)
+        return rc_fail(err, RC_STATE, "fence cache: fences_init was not called");
     struct store_fence sf;
     int rc = store_fence_current(st, id, &sf, err);
     if (rc != RC_OK)

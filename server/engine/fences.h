@@ -6,6 +6,8 @@
  * - Two fences have the same digest exactly when they judge every fix the same: kind, WGS-84
  *   vertices (or circle centre and radius) and tolerance_m, after datum conversion. Names and
  *   other properties do not count, nor does the JSON spelling.
+ * - The cache exists between fences_init and fences_fini (called from main); fences_get
+ *   before fences_init is RC_STATE, not a hidden lazy start.
  * - A cache entry is keyed by (id, digest), so a fence replaced by `import fences` (in this or
  *   another process) is re-read, never served stale; entries are immutable and live until
  *   the process ends; the cache is bounded (FENCES_CACHE_MAX), and past it a fence is parsed
@@ -39,6 +41,12 @@ void fences_digest(const struct fence *f, char out[STORE_HASH_HEX_LEN + 1]);
 int fences_split(const char *data, size_t len, const char *label, const char *only_id,
                  struct fences_item **items, size_t *n, char *err);
 void fences_items_free(struct fences_item *items, size_t n);
+
+/* Sets up the process-wide cache: from main, before any thread, after geodesy_init;
+ * idempotent. RC_NOMEM (with err) if the lock cannot be made. */
+int fences_init(char *err);
+/* Frees every cached fence (main, at exit, once no thread holds a fences_ref). */
+void fences_fini(void);
 
 /* A fence borrowed from the cache (or parsed for this use only). */
 struct fences_ref {

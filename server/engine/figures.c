@@ -2,6 +2,7 @@
  * figures.h). */
 #include "engine/figures.h"
 
+#include "dynbuf.h"
 #include "engine/catalogue.h"
 #include "engine/classes.h"
 #include "event.h"
@@ -553,11 +554,6 @@ static cJSON *json_rate(int64_t num, int64_t den)
     return defined ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-static double hours(int64_t ms)
-{
-    return (double)ms / 3600000.0;
-}
-
 static cJSON *json_date(int64_t ms)
 {
     char d[TS_DATE_LEN + 1];
@@ -569,9 +565,9 @@ static cJSON *json_date(int64_t ms)
 static bool add_figures(cJSON *o, const struct store_figures *f)
 {
     cJSON *sev = NULL;
-    return cJSON_AddNumberToObject(o, "scheduled_hours", hours(f->roster_scheduled_ms)) &&
-           cJSON_AddNumberToObject(o, "attended_hours", hours(f->roster_attended_ms)) &&
-           cJSON_AddNumberToObject(o, "online_hours", hours(f->roster_online_ms)) &&
+    return cJSON_AddNumberToObject(o, "scheduled_hours", ts_hours(f->roster_scheduled_ms)) &&
+           cJSON_AddNumberToObject(o, "attended_hours", ts_hours(f->roster_attended_ms)) &&
+           cJSON_AddNumberToObject(o, "online_hours", ts_hours(f->roster_online_ms)) &&
            cJSON_AddItemToObject(o, "attendance_rate",
                                  json_rate(f->roster_attended_ms, f->roster_scheduled_ms)) &&
            cJSON_AddItemToObject(o, "online_share",
@@ -692,33 +688,22 @@ fail:
 }
 
 /* Appends formatted text to a growing buffer; false when out of memory. */
+/* The summary as text, bounded like every output; the first failure sticks. */
+enum { FIGURES_TEXT_MAX = 16 << 20 };
 struct text {
-    char *p;
-    size_t n, cap;
+    struct dynbuf b;
+    int rc;
 };
 
 __attribute__((format(printf, 2, 3))) static bool tprintf(struct text *t, const char *fmt, ...)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(t->p ? t->p + t->n : NULL, t->p ? t->cap - t->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0)
-            return false;
-        if (t->p && (size_t)w < t->cap - t->n) {
-            t->n += (size_t)w;
-            return true;
-        }
-        size_t want = t->cap ? t->cap * 2 : 4096;
-        while (want < t->n + (size_t)w + 1)
-            want *= 2;
-        char *np = realloc(t->p, want);
-        if (!np)
-            return false;
-        t->p = np;
-        t->cap = want;
-    }
+    if (t->rc != RC_OK)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
+    va_end(ap);
+    return t->rc == RC_OK;
 }
 
 static void pct(char *buf, size_t n, int64_t num, int64_t den)
@@ -739,7 +724,7 @@ static bool text_line(struct text *t, const char *key, const struct store_figure
     pct(cov, sizeof cov, f->recorded_ms, f->offline_held_ms);
     pct(pass, sizeof pass, f->passed, f->assessed);
     return tprintf(t, "%-24s %9.1f %9.1f %7s %7s %7s %5lld/%-5lld %6s %4lld/%lld/%lld %5lld\n", key,
-                   hours(f->roster_scheduled_ms), hours(f->roster_attended_ms), att, onl, cov,
+                   ts_hours(f->roster_scheduled_ms), ts_hours(f->roster_attended_ms), att, onl, cov,
                    (long long)f->passed, (long long)f->assessed, pass, (long long)f->findings[2],
                    (long long)f->findings[1], (long long)f->findings[0],
                    (long long)f->findings_pending);
@@ -747,7 +732,8 @@ static bool text_line(struct text *t, const char *key, const struct store_figure
 
 int figures_summary_text(const struct figures_summary *s, char **out, char *err)
 {
-    struct text t = {0};
+    struct text t = {.rc = RC_OK};
+    dynbuf_init(&t.b, FIGURES_TEXT_MAX);
     static const char head[] = "%-24s %9s %9s %7s %7s %7s %11s %6s %12s %5s\n";
     bool ok = tprintf(&t, "policy %s v%lld; hours are clock hours; findings serious/warning/info\n",
                       s->policy, (long long)s->policy_version) &&
@@ -774,11 +760,13 @@ int figures_summary_text(const struct figures_summary *s, char **out, char *err)
         ok = text_line(&t, s->districts[i].key, &f);
     }
     if (!ok) {
-        free(t.p);
-        return rc_fail(err, RC_NOMEM, "out of memory");
+        dynbuf_free(&t.b);
+        return t.rc == RC_LIMIT
+                   ? rc_fail(err, RC_LIMIT, "summary text over %d bytes", FIGURES_TEXT_MAX)
+                   : rc_fail(err, RC_NOMEM, "out of memory");
     }
-    *out = t.p;
-    return RC_OK;
+    *out = dynbuf_take(&t.b, NULL);
+    return *out ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
 }
 
 /* ---- subsidy ---- */
@@ -868,8 +856,8 @@ int figures_subsidy_json(const struct engine_report *r, const struct subsidy_res
             !cJSON_AddStringToObject(o, "trainee_masked", s->masked) ||
             (!mask && !cJSON_AddStringToObject(o, "name", s->name)) ||
             !cJSON_AddBoolToObject(o, "student", s->student) ||
-            !cJSON_AddNumberToObject(o, "required_hours", hours(s->required_ms)) ||
-            !cJSON_AddNumberToObject(o, "attended_hours", hours(s->attended_ms)) ||
+            !cJSON_AddNumberToObject(o, "required_hours", ts_hours(s->required_ms)) ||
+            !cJSON_AddNumberToObject(o, "attended_hours", ts_hours(s->attended_ms)) ||
             !cJSON_AddNumberToObject(o, "online_share", s->online_share) ||
             !cJSON_AddBoolToObject(o, "eligible", s->eligible) ||
             !cJSON_AddNumberToObject(o, "amount_yuan", (double)s->amount_yuan) ||

@@ -17,12 +17,17 @@
 #include <strings.h>
 #include <time.h>
 
-/* Set once by serve before the first request, read by request threads afterwards. */
+/* Set by api_init before the first request, read by request threads afterwards. */
 static ingest_writer *batch_writer;
 
-void api_set_ingest_writer(ingest_writer *w)
+void api_init(ingest_writer *w)
 {
     batch_writer = w;
+}
+
+void api_fini(void)
+{
+    batch_writer = NULL;
 }
 
 /* Who may call what. */

@@ -12,9 +12,12 @@ enum {
     API_DEVICES_LIST_MAX = 10000, /* GET /v1/devices answers at most this many */
 };
 
-/* Hands POST /v1/batches the collector's group committer (serve does, before serving);
- * without one each batch commits on its request's own connection. */
-void api_set_ingest_writer(ingest_writer *w);
+/* Sets up the API's process-wide state: hands POST /v1/batches the collector's group
+ * committer (serve does, after creating it and before serving; NULL: each batch commits on its
+ * request's own connection). */
+void api_init(ingest_writer *w);
+/* Ends it (serve, after the last request, before destroying the committer). */
+void api_fini(void);
 
 /* The route table (static storage) and its length in *n. */
 const struct http_route *api_routes(size_t *n);

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -150,16 +149,9 @@ void auth_role_format(const struct auth_role *r, char *out, size_t n)
 int auth_token_generate(char *token, char *hash_hex, char *err)
 {
     uint8_t raw[AUTH_TOKEN_RANDOM_BYTES];
-    size_t got = 0;
-    while (got < sizeof raw) {
-        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return rc_fail(err, RC_IO, "getrandom: %s", strerror(errno));
-        }
-        got += (size_t)n;
-    }
+    int rc = crypto_random_bytes(raw, sizeof raw, err);
+    if (rc != RC_OK)
+        return rc;
     memcpy(token, "rc_", 3);
     base64url(raw, sizeof raw, token + 3);
     explicit_bzero(raw, sizeof raw);

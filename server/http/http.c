@@ -5,6 +5,7 @@
  * struct request_state freed by MHD's request-completed callback. */
 #include "http/http.h"
 
+#include "dynbuf.h"
 #include "log.h"
 #include "rc.h"
 #include "utf8.h"
@@ -25,7 +26,6 @@
 enum {
     LISTEN_MAX = 300,
     ERROR_LINE_MAX = 300,
-    BODY_INITIAL = 16 << 10,
     INFLATE_CHUNK = 16 << 10,
 };
 
@@ -47,9 +47,7 @@ struct request_state {
     bool z_ready;
     bool z_done;
     z_stream z;
-    uint8_t *body;
-    size_t body_len;
-    size_t body_cap;
+    struct dynbuf body; /* decoded body, at most cfg.max_body bytes */
     size_t raw_len;
     struct auth_principal who;
     bool authenticated;
@@ -345,7 +343,7 @@ static void state_free(struct request_state *st)
         return;
     if (st->z_ready)
         inflateEnd(&st->z);
-    free(st->body);
+    dynbuf_free(&st->body);
     free(st);
 }
 
@@ -359,27 +357,10 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
     *con_cls = NULL;
 }
 
-/* Appends n bytes of decoded body; false when the cap would be passed. */
-static bool body_append(struct request_state *st, const uint8_t *data, size_t n, size_t cap)
+/* Appends n bytes of decoded body; false when the cap would be passed (or out of memory). */
+static bool body_append(struct request_state *st, const uint8_t *data, size_t n)
 {
-    if (n > cap - st->body_len)
-        return false;
-    if (st->body_len + n + 1 > st->body_cap) {
-        size_t want = st->body_cap ? st->body_cap : BODY_INITIAL;
-        while (want < st->body_len + n + 1)
-            want *= 2;
-        if (want > cap + 1)
-            want = cap + 1;
-        uint8_t *nb = realloc(st->body, want);
-        if (!nb)
-            return false;
-        st->body = nb;
-        st->body_cap = want;
-    }
-    memcpy(st->body + st->body_len, data, n);
-    st->body_len += n;
-    st->body[st->body_len] = '\0';
-    return true;
+    return dynbuf_add(&st->body, data, n) == RC_OK;
 }
 
 /* Takes one piece of the body as sent. Returns 0, or the status to answer with (413, 400),
@@ -394,7 +375,7 @@ static unsigned body_feed(struct http_server *s, struct request_state *st, const
     }
     st->raw_len += n;
     if (!st->gzip) {
-        if (!body_append(st, (const uint8_t *)data, n, cap)) {
+        if (!body_append(st, (const uint8_t *)data, n)) {
             snprintf(st->overflow_msg, sizeof st->overflow_msg, "request body over %zu bytes", cap);
             return MHD_HTTP_CONTENT_TOO_LARGE;
         }
@@ -418,7 +399,7 @@ static unsigned body_feed(struct http_server *s, struct request_state *st, const
             return MHD_HTTP_BAD_REQUEST;
         }
         size_t got = sizeof out - st->z.avail_out;
-        if (!body_append(st, out, got, cap)) {
+        if (!body_append(st, out, got)) {
             snprintf(st->overflow_msg, sizeof st->overflow_msg,
                      "request body over %zu bytes after decompression", cap);
             return MHD_HTTP_CONTENT_TOO_LARGE;
@@ -581,9 +562,9 @@ static enum MHD_Result last_call(struct http_server *s, struct MHD_Connection *c
         metrics_refused(s->cfg.metrics, METRICS_REFUSED_BAD_ENCODING);
         return respond_error(s, c, st, MHD_HTTP_BAD_REQUEST, "truncated gzip body");
     }
-    if (st->body)
-        st->req.body = st->body;
-    st->req.body_len = st->body_len;
+    if (st->body.buf)
+        st->req.body = (const uint8_t *)st->body.buf;
+    st->req.body_len = dynbuf_len(&st->body);
     store *db = store_pool_acquire(s->cfg.pool, HTTP_STORE_WAIT_MS);
     if (!db) {
         metrics_refused(s->cfg.metrics, METRICS_REFUSED_UNAVAILABLE);
@@ -609,6 +590,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
         st = calloc(1, sizeof *st);
         if (!st)
             return MHD_NO;
+        dynbuf_init(&st->body, s->cfg.max_body);
         *con_cls = st;
         return first_call(s, c, st, url, method);
     }
@@ -636,9 +618,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *c, const
             st->overflow = true;
             st->overflow_status = status;
             st->raw_len = 0;
-            free(st->body);
-            st->body = NULL;
-            st->body_len = st->body_cap = 0;
+            dynbuf_free(&st->body);
         }
         return MHD_YES;
     }

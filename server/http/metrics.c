@@ -1,5 +1,6 @@
 #include "http/metrics.h"
 
+#include "dynbuf.h"
 #include "rc.h"
 
 #include <math.h>
@@ -118,11 +119,9 @@ const char *metrics_refusal_name(enum metrics_refusal reason)
     return refusal_names[reason];
 }
 
-/* A bounded growable text buffer. */
+/* The exposition text, at most METRICS_TEXT_MAX bytes; the first failure sticks. */
 struct text {
-    char *buf;
-    size_t len;
-    size_t cap;
+    struct dynbuf b;
     int rc;
 };
 
@@ -130,32 +129,10 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
 {
     if (t->rc != RC_OK)
         return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->rc = RC_INVAL;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t want = t->cap * 2;
-        if (want > METRICS_TEXT_MAX || t->len + (size_t)n + 1 > METRICS_TEXT_MAX) {
-            t->rc = RC_LIMIT;
-            return;
-        }
-        char *nb = realloc(t->buf, want);
-        if (!nb) {
-            t->rc = RC_NOMEM;
-            return;
-        }
-        t->buf = nb;
-        t->cap = want;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
+    va_end(ap);
 }
 
 /* A label value from our own tables may still hold '"' or '\\' in principle; escape them as
@@ -179,13 +156,10 @@ static uint64_t load(atomic_uint_fast64_t *a)
 
 int metrics_render(metrics *m, char **out, size_t *len, char *err)
 {
-    struct text t = {.cap = 4096};
+    struct text t = {.rc = RC_OK};
     *out = NULL;
     *len = 0;
-    t.buf = malloc(t.cap);
-    if (!t.buf)
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    t.buf[0] = '\0';
+    dynbuf_init(&t.b, METRICS_TEXT_MAX);
 
     put(&t, "# HELP rollcall_http_requests_total HTTP requests by route and status.\n"
             "# TYPE rollcall_http_requests_total counter\n");
@@ -238,11 +212,11 @@ int metrics_render(metrics *m, char **out, size_t *len, char *err)
         "rollcall_devices_seen %lld\n",
         (double)load(&m->latency_sum_ns) / 1e9, (unsigned long long)cumulative,
         (long long)atomic_load_explicit(&m->devices_seen, memory_order_relaxed));
+    if (t.rc == RC_OK && !(*out = dynbuf_take(&t.b, len)))
+        t.rc = RC_NOMEM;
     if (t.rc != RC_OK) {
-        free(t.buf);
+        dynbuf_free(&t.b);
         return rc_fail(err, t.rc, "rendering metrics: %s", rc_str(t.rc));
     }
-    *out = t.buf;
-    *len = t.len;
     return RC_OK;
 }

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 __attribute__((format(printf, 3, 4))) static int refuse(struct enroll_answer *ans, unsigned status,
                                                         const char *fmt, ...)
@@ -26,21 +25,6 @@ __attribute__((format(printf, 3, 4))) static int refuse(struct enroll_answer *an
     vsnprintf(ans->reason, sizeof ans->reason, fmt, ap);
     va_end(ap);
     ans->status = status;
-    return RC_OK;
-}
-
-static int random_bytes(uint8_t *out, size_t n, char *err)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom(out + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return rc_fail(err, RC_IO, "getrandom: %s", strerror(errno));
-        }
-        got += (size_t)r;
-    }
     return RC_OK;
 }
 
@@ -168,7 +152,7 @@ static int enrol(store *st, const struct request *r, int64_t now_ms, struct enro
             return refuse(ans, 409, "device already enrolled for another institution");
     }
     uint8_t candidate[STORE_INSTITUTION_KEY_LEN], key[STORE_INSTITUTION_KEY_LEN];
-    if ((rc = random_bytes(candidate, sizeof candidate, err)) != RC_OK)
+    if ((rc = crypto_random_bytes(candidate, sizeof candidate, err)) != RC_OK)
         return rc;
     bool created = false;
     rc = store_institution_key(st, r->institution, candidate, now_ms, key, &created, err);
@@ -205,7 +189,7 @@ static int enrol(store *st, const struct request *r, int64_t now_ms, struct enro
     char role[STORE_ROLE_MAX + 1];
     snprintf(role, sizeof role, "device:%s", r->device);
     uint8_t tail[3];
-    if ((rc = random_bytes(tail, sizeof tail, err)) != RC_OK)
+    if ((rc = crypto_random_bytes(tail, sizeof tail, err)) != RC_OK)
         return rc;
     char tail_hex[7];
     crypto_hex(tail, sizeof tail, tail_hex);

@@ -2,6 +2,7 @@
  * table (its columns and a row builder), written by a CSV sink or an XLSX sink. */
 #include "report/report.h"
 
+#include "dynbuf.h"
 #include "rc.h"
 #include "timeutil.h"
 
@@ -11,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 #include <xlsxwriter.h>
-
-#define MS_PER_HOUR 3600000.0
 
 enum { CSV_MAX = 64 << 20 /* bytes of one CSV output */ };
 
@@ -26,11 +25,6 @@ static char *dup_text(const char *s)
     if (d)
         memcpy(d, s, n);
     return d;
-}
-
-static double hours(int64_t ms)
-{
-    return (double)ms / MS_PER_HOUR;
 }
 
 struct jb {
@@ -176,14 +170,14 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err)
     put_str(&b, o, "level", catalogue_level_name(r->level));
     add(&b, o, "policy", policy_json(&b, &r->policy));
     put_time(&b, o, "as_of", r->as_of_ms);
-    put_num(&b, o, "scheduled_hours", hours(r->scheduled_ms));
-    put_num(&b, o, "planned_hours", hours(r->planned_ms));
-    put_num(&b, o, "online_hours_planned", hours(r->online_planned_ms));
+    put_num(&b, o, "scheduled_hours", ts_hours(r->scheduled_ms));
+    put_num(&b, o, "planned_hours", ts_hours(r->planned_ms));
+    put_num(&b, o, "online_hours_planned", ts_hours(r->online_planned_ms));
     put_rate(&b, o, "online_share_planned", r->online_planned_ms, r->planned_ms);
     put_rate(&b, o, "class_attendance_rate", r->roster_attended_ms, r->roster_scheduled_ms);
     put_rate(&b, o, "online_share_actual", r->roster_online_ms, r->roster_attended_ms);
     put_rate(&b, o, "recording_coverage", r->recorded_ms, r->offline_held_ms);
-    put_num(&b, o, "recorded_hours", hours(r->recorded_ms));
+    put_num(&b, o, "recorded_hours", ts_hours(r->recorded_ms));
     put_rate(&b, o, "pass_rate_assessed", (int64_t)r->passed, (int64_t)r->assessed);
     put_rate(&b, o, "pass_rate_enrolled", (int64_t)r->passed, (int64_t)r->enrolled);
     put_num(&b, o, "enrolled", (double)r->enrolled);
@@ -204,11 +198,11 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err)
         put_time(&b, x, "start", s->start_ms);
         put_time(&b, x, "end", s->end_ms);
         put_bool(&b, x, "held", s->held);
-        put_num(&b, x, "scheduled_hours", hours(s->end_ms - s->start_ms));
-        put_num(&b, x, "attended_hours", hours(s->attended_ms));
+        put_num(&b, x, "scheduled_hours", ts_hours(s->end_ms - s->start_ms));
+        put_num(&b, x, "attended_hours", ts_hours(s->attended_ms));
         put_num(&b, x, "present", (double)s->present);
         if (s->mode == PLAN_OFFLINE) {
-            put_num(&b, x, "recorded_hours", hours(s->recorded_ms));
+            put_num(&b, x, "recorded_hours", ts_hours(s->recorded_ms));
             put_rate(&b, x, "recording_coverage", s->recorded_ms,
                      s->held ? s->end_ms - s->start_ms : 0);
         }
@@ -225,13 +219,13 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err)
         put_str(&b, x, "trainee_masked", t->masked);
         put_str(&b, x, "name", t->name);
         put_bool(&b, x, "student", t->student);
-        put_num(&b, x, "scheduled_hours", hours(t->scheduled_ms));
-        put_num(&b, x, "attended_hours", hours(t->attended_ms));
-        put_num(&b, x, "offline_hours", hours(t->offline_ms));
-        put_num(&b, x, "online_hours", hours(t->online_ms));
+        put_num(&b, x, "scheduled_hours", ts_hours(t->scheduled_ms));
+        put_num(&b, x, "attended_hours", ts_hours(t->attended_ms));
+        put_num(&b, x, "offline_hours", ts_hours(t->offline_ms));
+        put_num(&b, x, "online_hours", ts_hours(t->online_ms));
         put_rate(&b, x, "attendance_rate", t->attended_ms, t->scheduled_ms);
         put_num(&b, x, "online_share", engine_ratio(t->online_ms, t->attended_ms, NULL));
-        put_num(&b, x, "review_effect_hours", hours(t->attended_ms - t->attended_unreviewed_ms));
+        put_num(&b, x, "review_effect_hours", ts_hours(t->attended_ms - t->attended_unreviewed_ms));
         put_bool(&b, x, "assessed", t->assessed);
         put_bool(&b, x, "passed", t->passed);
         cJSON *fs = add(&b, x, "findings", cJSON_CreateArray());
@@ -578,28 +572,17 @@ static int subsidy_rows(struct sink *s, const struct subsidy_result *res, size_t
 
 struct csv_sink {
     struct sink base;
-    char *buf;
-    size_t len, cap;
+    struct dynbuf b; /* at most CSV_MAX bytes */
     char *err;
 };
 
 static int csv_put(struct csv_sink *c, const char *s, size_t n)
 {
-    if (c->len + n + 1 > CSV_MAX)
+    int rc = dynbuf_add(&c->b, s, n);
+    if (rc == RC_LIMIT)
         return rc_fail(c->err, RC_LIMIT, "CSV output over %d bytes", CSV_MAX);
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 4096;
-        while (cap < c->len + n + 1)
-            cap *= 2;
-        char *p = realloc(c->buf, cap);
-        if (!p)
-            return rc_fail(c->err, RC_NOMEM, "out of memory");
-        c->buf = p;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, s, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
+    if (rc != RC_OK)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
     return RC_OK;
 }
 
@@ -679,13 +662,10 @@ static int csv_row(struct sink *s, const struct cell *cells, size_t n)
 
 static int csv_finish(struct csv_sink *c, int rc, char **out, size_t *len)
 {
-    if (rc) {
-        free(c->buf);
-        return rc;
-    }
-    *out = c->buf;
-    *len = c->len;
-    return RC_OK;
+    if (!rc && !(*out = dynbuf_take(&c->b, len)))
+        rc = rc_fail(c->err, RC_NOMEM, "out of memory");
+    dynbuf_free(&c->b);
+    return rc;
 }
 
 int report_csv(const struct engine_report *const *reports, size_t n, enum report_table table,
@@ -695,6 +675,7 @@ int report_csv(const struct engine_report *const *reports, size_t n, enum report
     if (!cols)
         return rc_fail(err, RC_INVAL, "unknown report table");
     struct csv_sink c = {.base = {csv_row}, .err = err};
+    dynbuf_init(&c.b, CSV_MAX);
     int rc = csv_put(&c, "\xef\xbb\xbf", 3);
     if (!rc)
         rc = header(&c.base, cols);
@@ -707,6 +688,7 @@ int report_subsidy_csv(const struct subsidy_result *res, size_t n, char **out, s
                        char *err)
 {
     struct csv_sink c = {.base = {csv_row}, .err = err};
+    dynbuf_init(&c.b, CSV_MAX);
     int rc = csv_put(&c, "\xef\xbb\xbf", 3);
     if (!rc)
         rc = header(&c.base, subsidy_cols);

@@ -870,6 +870,22 @@ static void key_files(void **state)
     crypto_key_destroy(k);
 }
 
+/* crypto_random_bytes: the kernel's bytes, the whole length, different each call. */
+static void random_bytes_from_the_kernel(void **state)
+{
+    (void)state;
+    uint8_t a[4096], b[4096], zero[4096] = {0};
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    char err[ERR_LEN] = "";
+    assert_int_equal(crypto_random_bytes(a, sizeof a, err), RC_OK);
+    assert_int_equal(crypto_random_bytes(b, sizeof b, err), RC_OK);
+    assert_memory_not_equal(a, b, sizeof a);
+    /* the last 64 bytes were written too (all zero by chance: 2^-512) */
+    assert_memory_not_equal(a + sizeof a - 64, zero, 64);
+    assert_int_equal(crypto_random_bytes(a, 0, err), RC_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -883,6 +899,7 @@ int main(void)
         cmocka_unit_test(signature_encodings),
         cmocka_unit_test(rfc6979_p256_sha256),
         cmocka_unit_test(key_files),
+        cmocka_unit_test(random_bytes_from_the_kernel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "engine/classes.h"
+#include "engine/fences.h"
 #include "engine/figures.h"
 #include "http/scope.h"
 #include "rc.h"
@@ -260,6 +261,26 @@ static void text_summary_counts_pending_reviews(void **state)
     free(text);
 }
 
+/* The server-wide state these modules use, set up as server/main.c does. */
+static int server_state_init(void **state)
+{
+    (void)state;
+    char err[ERR_LEN] = "";
+    if (fences_init(err) != RC_OK || classes_init(err) != RC_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int server_state_fini(void **state)
+{
+    (void)state;
+    classes_fini();
+    fences_fini();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,5 +288,5 @@ int main(void)
         cmocka_unit_test(cache_follows_generations),
         cmocka_unit_test(text_summary_counts_pending_reviews),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "geodesy.h"
+#include "rc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -290,9 +291,26 @@ static void polyline_minimum_is_exact(void **state)
     assert_int_equal(edge, 0);
 }
 
+/* geodesy_init loads PROJ explicitly (as the server's main does); after geodesy_fini a
+ * distance loads it again on demand (as the agent relies on); no error is pending. */
+static void init_and_fini(void **state)
+{
+    (void)state;
+    char err[ERR_LEN] = "";
+    assert_int_equal(geodesy_init(err), RC_OK);
+    assert_int_equal(geodesy_init(err), RC_OK); /* idempotent */
+    double d = geodesy_distance(39.0, 117.0, 40.0, 117.0);
+    assert_true(d > 110000.0 && d < 112000.0);
+    geodesy_fini();
+    assert_int_equal(geodesy_status(err), RC_OK);
+    assert_true(geodesy_distance(39.0, 117.0, 40.0, 117.0) == d);
+    geodesy_fini();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(init_and_fini),
         cmocka_unit_test(distance_matches_geodsolve),
         cmocka_unit_test(point_edge_matches_geodsolve),
         cmocka_unit_test(polyline_minimum_is_exact),

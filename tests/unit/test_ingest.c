@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "crypto.h"
+#include "engine/classes.h"
 #include "engine/fences.h"
 #include "ingest/ingest.h"
 #include "rc.h"
@@ -364,6 +365,26 @@ static void clock_and_class_findings(void **state)
                      1);
 }
 
+/* The server-wide state these modules use, set up as server/main.c does. */
+static int server_state_init(void **state)
+{
+    (void)state;
+    char err[ERR_LEN] = "";
+    if (fences_init(err) != RC_OK || classes_init(err) != RC_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int server_state_fini(void **state)
+{
+    (void)state;
+    classes_fini();
+    fences_fini();
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,5 +395,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(fences_keep_history, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_and_class_findings, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }

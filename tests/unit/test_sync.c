@@ -383,15 +383,15 @@ static void batch_read_and_sign(void **state)
     assert_int_equal(b.count, 3);
     assert_int_equal(b.first_seq, 2);
     assert_int_equal(b.last_seq, 4);
-    assert_int_equal(b.buf[b.len - 1], '\n');
+    assert_int_equal(b.lines.buf[b.lines.len - 1], '\n');
     /* The lines are the stored chain: each one's prev is the hash of the one before. */
     struct event ev;
-    const char *second_nl = memchr(b.buf, '\n', b.len);
+    const char *second_nl = memchr(b.lines.buf, '\n', b.lines.len);
     assert_non_null(second_nl);
     char hex[CRYPTO_SHA256_HEX_LEN + 1];
-    crypto_sha256_hex(b.buf, (size_t)(second_nl - b.buf), hex);
+    crypto_sha256_hex(b.lines.buf, (size_t)(second_nl - b.lines.buf), hex);
     const char *l2 = second_nl + 1;
-    const char *l2_end = memchr(l2, '\n', (size_t)(b.buf + b.len - l2));
+    const char *l2_end = memchr(l2, '\n', (size_t)(b.lines.buf + b.lines.len - l2));
     assert_int_equal(event_parse(l2, (size_t)(l2_end - l2), &ev, err), RC_OK);
     assert_int_equal(ev.seq, 3);
     assert_string_equal(ev.prev, hex);
@@ -402,9 +402,9 @@ static void batch_read_and_sign(void **state)
     assert_int_equal(crypto_key_public_pem(f->k->key, pem, sizeof pem, err), RC_OK);
     assert_int_equal(crypto_key_from_public_pem(pem, &pub, err), RC_OK);
     uint8_t h[CRYPTO_SHA256_LEN];
-    crypto_sha256(b.buf + b.last_off, b.len - b.last_off - 1, h);
+    crypto_sha256(b.lines.buf + b.last_off, b.lines.len - b.last_off - 1, h);
     assert_int_equal(crypto_key_verify(pub, h, sig, err), RC_OK);
-    crypto_sha256(b.buf, b.len, h);
+    crypto_sha256(b.lines.buf, b.lines.len, h);
     assert_int_equal(crypto_key_verify(pub, h, sig, err), RC_CRYPTO);
     crypto_key_destroy(pub);
     /* The byte limit cuts before a line that does not fit, but keeps at least one. */

@@ -362,6 +362,15 @@ static void clocks(void **state)
     assert_true(mono <= (int64_t)b.tv_sec * 1000 + b.tv_nsec / 1000000);
 }
 
+static void hours_of_milliseconds(void **state)
+{
+    (void)state;
+    assert_true(ts_hours(0) == 0.0);
+    assert_true(ts_hours(3600000) == 1.0);
+    assert_true(ts_hours(5400000) == 1.5);
+    assert_true(ts_hours(-1800000) == -0.5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +384,7 @@ int main(void)
         cmocka_unit_test(shanghai_matches_tzdata),
         cmocka_unit_test(shanghai_examples_and_limits),
         cmocka_unit_test(clocks),
+        cmocka_unit_test(hours_of_milliseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
