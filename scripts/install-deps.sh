@@ -8,7 +8,7 @@ PKGS=(
   libcurl4-openssl-dev libssl-dev libcjson-dev libgps-dev libsqlite3-dev sqlite3 libmbedtls-dev
   libmicrohttpd-dev libpq-dev zlib1g-dev libxlsxwriter-dev libcmocka-dev
   libproj-dev gpsd gpsd-clients geographiclib-tools libgeos-dev faketime openssl
-  python3 python3-openpyxl curl procps tzdata
+  python3 python3-openpyxl curl procps tzdata gdal-bin
 )
 
 missing=()

@@ -1,7 +1,6 @@
 #!/usr/bin/python3
 """Fence files as other tools write them (RFC 7946 §6.1 foreign members, free-form
-properties): GDAL 3.6 (ogr2ogr -f GeoJSON, and with -lco RFC7946=YES) and geojson.io, byte for
-byte, are read by `rollcall-agent fence check|convert` and `rollcall-server import fences`;
+properties): GDAL 3.6 (files ogr2ogr writes here: -f GeoJSON, and with -lco RFC7946=YES) and geojson.io, are read by `rollcall-agent fence check|convert` and `rollcall-server import fences`;
 what was ignored is said at debug level; a crs other than WGS-84 and a GeometryCollection are
 still refused with one line that says what to do."""
 import json
@@ -27,40 +26,32 @@ def run(prog, *args):
     return p.returncode, p.stdout, p.stderr
 
 
-# ogr2ogr -f GeoJSON venues.geojson venues.shp (GDAL 3.6.2, Debian 12): a "name" and a CRS84
-# "crs" foreign member, one feature per line, null for unset fields, extra fields kept.
-GDAL_DEFAULT = (
-    '{\n'
-    '"type": "FeatureCollection",\n'
-    '"name": "venues",\n'
-    '"crs": { "type": "name", "properties": { "name": "urn:ogc:def:crs:OGC:1.3:CRS84" } },\n'
-    '"features": [\n'
-    '{ "type": "Feature", "properties": { "id": "hall-a", "name": "礼堂", "地址": "卫津路94号", '
-    '"kind": "hall", "tolerance_m": null }, "geometry": { "type": "Polygon", "coordinates": [ [ '
-    '[ 117.17, 39.1 ], [ 117.17, 39.101 ], [ 117.171, 39.101 ], [ 117.171, 39.1 ], '
-    '[ 117.17, 39.1 ] ] ] } },\n'
-    '{ "type": "Feature", "properties": { "id": "yard", "name": null, "地址": null, '
-    '"kind": "yard", "tolerance_m": 5.0 }, "geometry": { "type": "Polygon", "coordinates": [ [ '
-    '[ 117.172, 39.1 ], [ 117.172, 39.101 ], [ 117.173, 39.101 ], [ 117.173, 39.1 ], '
-    '[ 117.172, 39.1 ] ] ] } }\n'
-    ']\n'
-    '}\n')
-# ... -lco RFC7946=YES: no crs, exterior rings counterclockwise, 7 decimals.
-GDAL_RFC7946 = (
-    '{\n'
-    '"type": "FeatureCollection",\n'
-    '"name": "venues",\n'
-    '"features": [\n'
-    '{ "type": "Feature", "properties": { "id": "hall-a", "name": "礼堂", "地址": "卫津路94号", '
-    '"kind": "hall", "tolerance_m": null }, "geometry": { "type": "Polygon", "coordinates": [ [ '
-    '[ 117.17, 39.1 ], [ 117.171, 39.1 ], [ 117.171, 39.101 ], [ 117.17, 39.101 ], '
-    '[ 117.17, 39.1 ] ] ] } },\n'
-    '{ "type": "Feature", "properties": { "id": "yard", "name": null, "地址": null, '
-    '"kind": "yard", "tolerance_m": 5.0 }, "geometry": { "type": "Polygon", "coordinates": [ [ '
-    '[ 117.172, 39.1 ], [ 117.173, 39.1 ], [ 117.173, 39.101 ], [ 117.172, 39.101 ], '
-    '[ 117.172, 39.1 ] ] ] } }\n'
-    ']\n'
-    '}\n')
+# GDAL's own output, made here with Debian 12's ogr2ogr (gdal-bin, GDAL 3.6) from a CSV with a
+# WKT column: a "name" and (with -a_srs EPSG:4326) a CRS84 "crs" foreign member, the source's
+# clockwise rings kept, free-form properties (WKT, 地址, kind); with -lco RFC7946=YES no crs and
+# counterclockwise rings.
+VENUES_CSV = (
+    'WKT,id,name,地址,kind,tolerance_m\n'
+    '"POLYGON ((117.17 39.1,117.17 39.101,117.171 39.101,117.171 39.1,117.17 39.1))",'
+    'hall-a,礼堂,卫津路94号,hall,\n'
+    '"POLYGON ((117.172 39.1,117.172 39.101,117.173 39.101,117.173 39.1,117.172 39.1))",'
+    'yard,,,yard,5.0\n')
+
+
+def ogr2ogr(d, out, *options):
+    src = os.path.join(d, "venues.csv")
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(VENUES_CSV)
+    path = os.path.join(d, out)
+    p = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "-a_srs", "EPSG:4326", "-oo",
+                        "AUTODETECT_TYPE=YES", *options, path, src],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        sys.exit(f"ogr2ogr failed ({p.returncode}): {p.stderr}")
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 # geojson.io (Save > GeoJSON) after drawing a polygon and adding the id row: simplestyle
 # properties, geometry members in that order, a numeric feature id, two-space indentation.
 GEOJSON_IO = json.dumps({
@@ -78,6 +69,10 @@ INSIDE = ("39.1005", "117.1705")
 OUTSIDE = ("39.1005", "117.1685")  # about 130 m west of hall-a
 
 with tempfile.TemporaryDirectory() as d:
+    GDAL_DEFAULT = ogr2ogr(d, "gdal-made.geojson")
+    GDAL_RFC7946 = ogr2ogr(d, "gdal-rfc7946-made.geojson", "-lco", "RFC7946=YES")
+    check('"crs"' in GDAL_DEFAULT and '"name": "venues"' in GDAL_DEFAULT,
+          f"GDAL's default output has the foreign members this test is about: {GDAL_DEFAULT!r}")
     files = {}
     for name, text in (("gdal.geojson", GDAL_DEFAULT), ("gdal-rfc7946.geojson", GDAL_RFC7946),
                        ("geojson-io.geojson", GEOJSON_IO)):
