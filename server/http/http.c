@@ -237,7 +237,10 @@ struct MHD_Response *__wrap_MHD_create_response_from_buffer(size_t size, void *b
 {
     static const char open[] = "<html><head><title>";
     const char *b = buffer;
-    if (!b || size < sizeof open - 1 || memcmp(b, open, sizeof open - 1) != 0)
+    /* MHD's own error pages are static strings (MHD_RESPMEM_PERSISTENT); the pages the console
+     * will serve are not, so they are never rewritten. */
+    if (mode != MHD_RESPMEM_PERSISTENT || !b || size < sizeof open - 1 ||
+        memcmp(b, open, sizeof open - 1) != 0)
         return __real_MHD_create_response_from_buffer(size, buffer, mode);
     /* The page's title as one line of text ("Request malformed"; &quot; as '"'). */
     char title[128];
