@@ -15,12 +15,15 @@
 #include <unistd.h>
 
 enum {
-    PRUNE_CHUNK = 64,             /* acknowledged events deleted per step over the cap */
-    ROW_OVERHEAD_BYTES = 160,     /* a row's size beyond its line: id, hash, record header */
-    PATH_MAX_LEN = 4096,          /* database path */
-    WAL_AUTOCHECKPOINT = 256,     /* pages: keeps the WAL small on a kiosk's flash */
+    PRUNE_CHUNK = 64,         /* acknowledged events deleted per step over the cap */
+    ROW_OVERHEAD_BYTES = 160, /* a row's size beyond its line: id, hash, record header */
+    PATH_MAX_LEN = 4096,      /* database path */
+    /* pages: keeps the WAL small on a kiosk's flash, and bounds what a checkpoint must add to
+     * the database when the disk fills (the reserve covers it: OUTBOX_RESERVE_BYTES) */
+    WAL_AUTOCHECKPOINT = 32,
     JOURNAL_SIZE_LIMIT = 4 << 20, /* bytes a checkpointed WAL is truncated to */
     VACUUM_STEP_PAGES = 8,        /* pages returned to the filesystem per step */
+    RESERVE_BLOCK = 4096,         /* the reserve grows back by this much per step */
     INT_TEXT_LEN = 32,            /* an int64 as decimal text */
 };
 
@@ -135,8 +138,9 @@ static bool reserve_release(outbox *ob)
     return released;
 }
 
-/* Grows the reserve back towards OUTBOX_RESERVE_BYTES, a slice at a time while the
- * filesystem has room. Returns its size (0 when it cannot be created). */
+/* Grows the reserve back towards OUTBOX_RESERVE_BYTES, a block at a time while the
+ * filesystem has room (so that what a bookkeeping write left of a released slice goes back
+ * into the reserve, not to the next append). Returns its size (0 when it cannot be made). */
 static int64_t reserve_fill(outbox *ob)
 {
     int fd = open(ob->reserve, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -146,7 +150,7 @@ static int64_t reserve_fill(outbox *ob)
     int64_t size = fstat(fd, &sb) == 0 ? (int64_t)sb.st_size : 0;
     bool grown = false;
     while (size < OUTBOX_RESERVE_BYTES) {
-        int64_t want = size + OUTBOX_RESERVE_SLICE;
+        int64_t want = (size / RESERVE_BLOCK + 1) * RESERVE_BLOCK;
         if (want > OUTBOX_RESERVE_BYTES)
             want = OUTBOX_RESERVE_BYTES;
         if (posix_fallocate(fd, 0, (off_t)want) != 0) {
@@ -416,23 +420,30 @@ static int make_room(outbox *ob, int64_t need, char *err)
     }
 }
 
-/* Runs one write (fn) in its own transaction; when it fails for want of space, gives a slice
- * of the reserve back and tries again, until the reserve is spent. */
-static int with_reserve(outbox *ob, int (*fn)(outbox *, void *, char *), void *arg, char *err)
+/* Runs one write (fn) in its own transaction; when it fails for want of space and spend is
+ * set, gives a slice of the reserve back and tries again, until the reserve is spent (then
+ * once more after emptying the WAL). */
+static int with_reserve(outbox *ob, bool spend, int (*fn)(outbox *, void *, char *), void *arg,
+                        char *err)
 {
-    bool checkpointed = false;
+    bool checkpointed = false, released = false;
     for (;;) {
         int rc = exec(ob, "BEGIN IMMEDIATE", err);
         if (rc == RC_OK && (rc = fn(ob, arg, err)) == RC_OK)
             rc = exec(ob, "COMMIT", err);
-        if (rc == RC_OK)
+        if (rc == RC_OK) {
+            if (released)
+                reserve_fill(ob); /* take back what the write did not need */
             return RC_OK;
+        }
         rollback(ob);
         if (rc == RC_DB && sqlite3_errcode(ob->db) == SQLITE_FULL)
             rc = RC_FULL;
         if (rc != RC_FULL)
             return rc;
-        if (!reserve_release(ob)) {
+        if (spend && reserve_release(ob)) {
+            released = true;
+        } else {
             /* No reserve left (or none could be made): an emptied WAL may still make room. */
             if (checkpointed)
                 return rc;
@@ -483,40 +494,56 @@ static int64_t full_since(outbox *ob)
     return errno == 0 && end != v && *end == '\0' && ms > 0 ? ms : 0;
 }
 
+/* Copies the WAL into the database and truncates it. A WAL that holds pages beyond the
+ * database's end needs room to grow the database: with spend, slices of the reserve are given
+ * back until it fits (the truncated WAL then frees more than that). true when done. */
+static bool checkpoint(outbox *ob, bool spend)
+{
+    for (;;) {
+        int rc = sqlite3_wal_checkpoint_v2(ob->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return true;
+        if (!spend || (rc & 0xff) != SQLITE_FULL || !reserve_release(ob))
+            return false;
+    }
+}
+
 /* Gives pruned pages back to the filesystem (a database made with auto_vacuum=incremental)
  * and empties the WAL, a few pages at a time so that each step needs little free space.
  * Best effort: what cannot be done now is done after the next prune. */
-static void release_space(outbox *ob)
+static void release_space(outbox *ob, bool spend)
 {
     for (int i = 0; i < 100000; i++) {
-        sqlite3_wal_checkpoint_v2(ob->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        if (pragma_int(ob, "PRAGMA auto_vacuum") != 2 ||
+        if (!checkpoint(ob, spend) || pragma_int(ob, "PRAGMA auto_vacuum") != 2 ||
             pragma_int(ob, "PRAGMA freelist_count") <= 0)
             return;
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", VACUUM_STEP_PAGES);
-        if (exec(ob, sql, NULL) != RC_OK && !reserve_release(ob))
+        if (exec(ob, sql, NULL) != RC_OK && !(spend && reserve_release(ob)))
             return;
     }
 }
 
-/* After storage filled: prunes every acknowledged event (spending the reserve if it must),
- * returns the space, refills the reserve, and clears the full mark when there is room again.
- * Returns how many events were pruned (0 also when nothing could be done). */
-static int64_t recover_space(outbox *ob)
+/* Makes room: empties the WAL, prunes every acknowledged event, gives the space back to the
+ * filesystem, refills the reserve, and clears the full mark when there is room again. Only
+ * spend (after an acknowledgement) may use the reserve to get there; an append may not, so
+ * that the reserve is still there for the acknowledgement. Returns how many events were
+ * pruned. */
+static int64_t recover_space(outbox *ob, bool spend)
 {
     int64_t total = 0;
+    checkpoint(ob, spend);
     for (;;) {
         int64_t pruned = 0;
-        if (with_reserve(ob, prune_fn, &pruned, NULL) != RC_OK || pruned == 0)
+        if (with_reserve(ob, spend, prune_fn, &pruned, NULL) != RC_OK || pruned == 0)
             break;
         total += pruned;
     }
-    release_space(ob);
+    release_space(ob, spend);
     int64_t reserve = reserve_fill(ob);
     int64_t room = room_bytes(ob);
     if (reserve >= OUTBOX_RESERVE_BYTES && room >= OUTBOX_FULL_HEADROOM && full_since(ob) > 0)
-        with_reserve(ob, full_clear_fn, NULL, NULL);
+        with_reserve(ob, true, full_clear_fn, NULL, NULL);
     return total;
 }
 
@@ -597,16 +624,17 @@ int outbox_append(outbox *ob, struct event *ev, char *line, size_t *len, char *e
     if (rc == RC_FULL) {
         /* Acknowledged events (kept while there was room) and an emptied WAL may make room;
          * the reserve is refilled first, for the next acknowledgement. */
-        recover_space(ob);
+        recover_space(ob, false);
         rc = append_once(ob, ev, line, len, err);
     }
     if (rc == RC_FULL) {
         int64_t now = ts_now_ms();
-        with_reserve(ob, full_mark_fn, &now, NULL);
+        if (full_since(ob) == 0) /* the mark is small: it may spend a slice, refilled after */
+            with_reserve(ob, true, full_mark_fn, &now, NULL);
         return rc;
     }
     if (rc == RC_OK && full_since(ob) > 0)
-        with_reserve(ob, full_clear_fn, NULL, NULL); /* sign-ins are recorded again */
+        with_reserve(ob, true, full_clear_fn, NULL, NULL); /* sign-ins are recorded again */
     return rc;
 }
 
@@ -720,12 +748,12 @@ static int ack_fn(outbox *ob, void *arg, char *err)
 
 int outbox_ack(outbox *ob, int64_t ack_seq, char *err)
 {
-    int rc = with_reserve(ob, ack_fn, &ack_seq, err);
+    int rc = with_reserve(ob, true, ack_fn, &ack_seq, err);
     if (rc != RC_OK)
         return rc;
     /* Storage filled (or the reserve was spent): what the server now holds makes room. */
     if (full_since(ob) > 0 || reserve_size(ob) < OUTBOX_RESERVE_BYTES)
-        recover_space(ob);
+        recover_space(ob, true);
     return RC_OK;
 }
 

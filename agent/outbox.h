@@ -32,7 +32,7 @@ enum {
     OUTBOX_BUSY_TIMEOUT_MS = 10000,    /* wait this long for another writer */
     OUTBOX_STATE_VALUE_MAX = 512,      /* bytes of one state value */
     OUTBOX_MIN_CAP_BYTES = 64 * 1024,  /* the smallest size cap accepted */
-    OUTBOX_RESERVE_BYTES = 128 * 1024, /* PATH-reserve: space kept for acknowledgements */
+    OUTBOX_RESERVE_BYTES = 256 * 1024, /* PATH-reserve: space kept for acknowledgements */
     OUTBOX_RESERVE_SLICE = 32 * 1024,  /* given back per write that found the disk full */
     OUTBOX_FULL_HEADROOM = 16 * 1024,  /* room that ends "storage full" after a prune */
 };
