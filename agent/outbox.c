@@ -526,9 +526,9 @@ static void release_space(outbox *ob, bool spend)
 
 /* Makes room: empties the WAL, prunes every acknowledged event, gives the space back to the
  * filesystem, refills the reserve, and clears the full mark when there is room again. Only
- * spend (after an acknowledgement) may use the reserve to get there; an append may not, so
- * that the reserve is still there for the acknowledgement. Returns how many events were
- * pruned. */
+ * with spend (after an acknowledgement, or with acknowledged events to prune) may the reserve
+ * be used to get there; otherwise it stays for the next acknowledgement. Returns how many
+ * events were pruned. */
 static int64_t recover_space(outbox *ob, bool spend)
 {
     int64_t total = 0;
@@ -618,13 +618,22 @@ static int64_t reserve_size(outbox *ob)
     return stat(ob->reserve, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 
+/* Whether acknowledged events are stored that a prune may delete. */
+static bool prunable(outbox *ob)
+{
+    return pragma_int(ob, "SELECT EXISTS (SELECT 1 FROM events WHERE seq <= (SELECT ack_seq FROM "
+                          "chain) AND seq < (SELECT head_seq FROM chain))") == 1;
+}
+
 int outbox_append(outbox *ob, struct event *ev, char *line, size_t *len, char *err)
 {
     int rc = append_once(ob, ev, line, len, err);
     if (rc == RC_FULL) {
-        /* Acknowledged events (kept while there was room) and an emptied WAL may make room;
-         * the reserve is refilled first, for the next acknowledgement. */
-        recover_space(ob, false);
+        /* Acknowledged events (kept while there was room) and an emptied WAL may make room.
+         * Pruning gives back more than it costs, so with something to prune the reserve may
+         * be spent on it (it is refilled from what the prune frees, before the retry);
+         * without, it is kept for the next acknowledgement. */
+        recover_space(ob, prunable(ob));
         rc = append_once(ob, ev, line, len, err);
     }
     if (rc == RC_FULL) {

@@ -15,7 +15,10 @@ tmpfs (needs root to mount; where mounting is not permitted the test says so and
 4. nothing answered is lost: every sign-in the agent answered as recorded reaches the
    collector exactly once, the collector's chain is seq 1..N with each prev the SHA-256 of
    the previous line, and the bytes of the events the kiosk still stores match the
-   collector's. Standard library only.
+   collector's.
+5. Another file fills the disk while every stored event is acknowledged: the next sign-in
+   prunes them (spending the reserve, refilled at once) and is recorded, no sync needed.
+Standard library only.
 """
 import hashlib
 import json
@@ -166,6 +169,59 @@ class DiskFull(unittest.TestCase):
             self.assertIn(eid, server_ids)
         # the acknowledged events were pruned to make room (the kiosk keeps fewer than it sent)
         self.assertLess(len(local), head)
+
+    def test_acknowledged_events_make_room_at_once(self):
+        """The disk fills (another file grows) while every stored event is acknowledged: the
+        next sign-in prunes them and is recorded, with no sync needed."""
+        if os.geteuid() != 0:
+            print("full-disk test not run: mounting a tmpfs needs root", file=sys.stderr)
+            return
+        with tempfile.TemporaryDirectory(prefix="rollcall-diskfull-") as wd:
+            pki = ph.make_pki(wd)
+            col = ph.Collector(wd, pki)
+            col.start()
+            data = os.path.join(wd, "kiosk-acked", "data")
+            os.makedirs(data)
+            m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
+                                data], capture_output=True, text=True)
+            if m.returncode != 0:
+                col.stop()
+                print("full-disk test not run: mount refused (%s)" % m.stderr.strip(),
+                      file=sys.stderr)
+                return
+            try:
+                k = ph.PipeKiosk(wd, col.url, pki["ca"], "KIOSK-ACKED", name="kiosk-acked")
+                k.enroll(col.token("enroll", "enroll-acked"))
+                k.signins(300)
+                r = k.run("sync", "--json", "--timeout", "120", timeout=150)
+                self.assertEqual(r.code, 0, r)
+                self.assertEqual(r.json()["pending"], 0)
+                before = len(k.lines())
+                # something else fills the disk to the last byte
+                fd = os.open(os.path.join(data, "spacer"), os.O_WRONLY | os.O_CREAT, 0o600)
+                try:
+                    while os.write(fd, b"\0" * 4096) > 0:
+                        pass
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+                k.signins(5)  # asserts each one is recorded
+                self.assertLess(len(k.lines()), before)
+                self.assertEqual(k.verify().code, 0)
+                r = k.run("status", "--json")
+                self.assertFalse(r.json()["storage"]["full"], r)
+                r = k.run("sync", "--json", "--timeout", "120", timeout=150)
+                self.assertEqual(r.code, 0, r)
+                rows = col.rows(k.device_id)
+                self.assertEqual([x[0] for x in rows], list(range(1, 306)))
+                local = k.lines()
+                for seq, raw, *_ in rows:
+                    if seq in local:
+                        self.assertEqual(local[seq], bytes(raw))
+            finally:
+                col.stop()
+                subprocess.run(["umount", "-l", data], capture_output=True)
 
 
 if __name__ == "__main__":
