@@ -24,6 +24,7 @@ enum {
     JOURNAL_SIZE_LIMIT = 4 << 20, /* bytes a checkpointed WAL is truncated to */
     VACUUM_STEP_PAGES = 8,        /* pages returned to the filesystem per step */
     RESERVE_BLOCK = 4096,         /* the reserve grows back by this much per step */
+    CHECKPOINT_BUSY_MS = 1000,    /* wait this long for readers before a truncating checkpoint */
     INT_TEXT_LEN = 32,            /* an int64 as decimal text */
 };
 
@@ -499,13 +500,21 @@ static int64_t full_since(outbox *ob)
  * back until it fits (the truncated WAL then frees more than that). true when done. */
 static bool checkpoint(outbox *ob, bool spend)
 {
+    bool done = false;
+    /* Another process reading (a sync child, status) must not stall a sign-in for long: the
+     * next prune tries again. */
+    sqlite3_busy_timeout(ob->db, CHECKPOINT_BUSY_MS);
     for (;;) {
         int rc = sqlite3_wal_checkpoint_v2(ob->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-        if (rc == SQLITE_OK)
-            return true;
+        if (rc == SQLITE_OK) {
+            done = true;
+            break;
+        }
         if (!spend || (rc & 0xff) != SQLITE_FULL || !reserve_release(ob))
-            return false;
+            break;
     }
+    sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_TIMEOUT_MS);
+    return done;
 }
 
 /* Gives pruned pages back to the filesystem (a database made with auto_vacuum=incremental)
