@@ -6,19 +6,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 enum {
-    PRUNE_CHUNK = 64,             /* acknowledged events deleted per step over the cap */
-    ROW_OVERHEAD_BYTES = 160,     /* a row's size beyond its line: id, hash, record header */
-    PATH_MAX_LEN = 4096,          /* database path */
-    WAL_AUTOCHECKPOINT = 256,     /* pages: keeps the WAL small on a kiosk's flash */
+    PRUNE_CHUNK = 64,         /* acknowledged events deleted per step over the cap */
+    ROW_OVERHEAD_BYTES = 160, /* a row's size beyond its line: id, hash, record header */
+    PATH_MAX_LEN = 4096,      /* database path */
+    /* pages: keeps the WAL small on a kiosk's flash, and bounds what a checkpoint must add to
+     * the database when the disk fills (the reserve covers it: OUTBOX_RESERVE_BYTES) */
+    WAL_AUTOCHECKPOINT = 32,
     JOURNAL_SIZE_LIMIT = 4 << 20, /* bytes a checkpointed WAL is truncated to */
+    VACUUM_STEP_PAGES = 8,        /* pages returned to the filesystem per step */
+    RESERVE_BLOCK = 4096,         /* the reserve grows back by this much per step */
+    CHECKPOINT_BUSY_MS = 1000,    /* wait this long for readers before a truncating checkpoint */
+    INT_TEXT_LEN = 32,            /* an int64 as decimal text */
 };
+
+/* The state key of the storage-full mark (UTC ms of the first refusal). */
+#define FULL_SINCE_KEY "outbox.full_since_ms"
 
 /* The genesis prev: 64 zeros. */
 #define ZERO_HASH_SQL                                                                              \
@@ -49,6 +60,8 @@ static const char *const MIGRATIONS[] = {
 
 struct outbox {
     sqlite3 *db;
+    char path[PATH_MAX_LEN];
+    char reserve[PATH_MAX_LEN + 16]; /* PATH-reserve */
     int64_t max_bytes;
     sqlite3_stmt *head;
     sqlite3_stmt *insert;
@@ -98,6 +111,80 @@ static int64_t used_bytes(outbox *ob)
     if (pages < 0 || free_pages < 0 || size < 0)
         return -1;
     return (pages - free_pages) * size;
+}
+
+/* ---- the reserve -------------------------------------------------------------------------
+ * PATH-reserve is a file of OUTBOX_RESERVE_BYTES of allocated blocks that only the outbox's
+ * own bookkeeping may spend: when recording an acknowledgement, pruning acknowledged events
+ * or marking storage full fails for want of space (SQLITE_FULL), one slice of the reserve is
+ * given back to the filesystem (ftruncate) and the write is tried again. Appends never spend
+ * it, so however the disk filled, the next acknowledgement can be recorded and the events it
+ * covers pruned. It is refilled (fallocate, fsync) when the outbox opens and after a prune.
+ * A power cut at any point leaves a shorter reserve at worst, refilled at the next open. */
+
+/* Gives one slice of the reserve back to the filesystem. false when nothing is left. */
+static bool reserve_release(outbox *ob)
+{
+    int fd = open(ob->reserve, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    struct stat sb;
+    bool released = false;
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &sb) == 0 && sb.st_size > 0) {
+        off_t size = sb.st_size > OUTBOX_RESERVE_SLICE ? sb.st_size - OUTBOX_RESERVE_SLICE : 0;
+        released = ftruncate(fd, size) == 0;
+        fsync(fd);
+    }
+    close(fd);
+    return released;
+}
+
+/* Grows the reserve back towards OUTBOX_RESERVE_BYTES, a block at a time while the
+ * filesystem has room (so that what a bookkeeping write left of a released slice goes back
+ * into the reserve, not to the next append). Returns its size (0 when it cannot be made). */
+static int64_t reserve_fill(outbox *ob)
+{
+    int fd = open(ob->reserve, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat sb;
+    if (fd < 0)
+        return 0;
+    int64_t size = fstat(fd, &sb) == 0 ? (int64_t)sb.st_size : 0;
+    bool grown = false;
+    while (size < OUTBOX_RESERVE_BYTES) {
+        int64_t want = (size / RESERVE_BLOCK + 1) * RESERVE_BLOCK;
+        if (want > OUTBOX_RESERVE_BYTES)
+            want = OUTBOX_RESERVE_BYTES;
+        if (posix_fallocate(fd, 0, (off_t)want) != 0) {
+            if (ftruncate(fd, (off_t)size) != 0) /* drop a partial allocation */
+                break;
+            break;
+        }
+        size = want;
+        grown = true;
+    }
+    if (grown)
+        fsync(fd);
+    close(fd);
+    return size;
+}
+
+/* Free bytes the outbox could still use: the filesystem's free space plus the database's
+ * free pages, within the size cap. -1 when unknown. */
+static int64_t room_bytes(outbox *ob)
+{
+    int64_t free_pages = pragma_int(ob, "PRAGMA freelist_count");
+    int64_t page = pragma_int(ob, "PRAGMA page_size");
+    struct statvfs vs;
+    if (free_pages < 0 || page < 0 || statvfs(ob->path, &vs) != 0)
+        return -1;
+    int64_t room = (int64_t)vs.f_bavail * (int64_t)vs.f_frsize + free_pages * page;
+    if (ob->max_bytes > 0) {
+        int64_t used = used_bytes(ob);
+        int64_t cap_room = used < 0 ? 0 : ob->max_bytes - used;
+        if (cap_room < room)
+            room = cap_room;
+    }
+    return room;
 }
 
 /* Moves a corrupt database (and its WAL and shared-memory files) aside. */
@@ -195,6 +282,11 @@ int outbox_open(const char *path, const struct outbox_options *opt, outbox **out
     if (!ob)
         return rc_fail(err, RC_NOMEM, "outbox: out of memory");
     ob->max_bytes = opt ? opt->max_bytes : 0;
+    if (snprintf(ob->path, sizeof ob->path, "%s", path) >= (int)sizeof ob->path) {
+        rc = rc_fail(err, RC_INVAL, "outbox: path too long: %s", path);
+        goto fail;
+    }
+    snprintf(ob->reserve, sizeof ob->reserve, "%s-reserve", path);
 
     struct stat sb;
     int existed = stat(path, &sb) == 0 && sb.st_size > 0;
@@ -224,12 +316,16 @@ int outbox_open(const char *path, const struct outbox_options *opt, outbox **out
             goto fail;
         }
     }
-    char pragmas[256];
+    char pragmas[320];
+    /* A new database returns pruned pages to the filesystem (incremental vacuum after a
+     * prune, see recover_space): set before its first table. Temporary tables stay in memory,
+     * so a full disk cannot stop a query. */
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+             "%sPRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
              "PRAGMA wal_autocheckpoint = %d; PRAGMA journal_size_limit = %d;"
-             "PRAGMA cache_size = -512;",
-             WAL_AUTOCHECKPOINT, JOURNAL_SIZE_LIMIT);
+             "PRAGMA cache_size = -512; PRAGMA temp_store = MEMORY;",
+             existed ? "" : "PRAGMA auto_vacuum = INCREMENTAL; ", WAL_AUTOCHECKPOINT,
+             JOURNAL_SIZE_LIMIT);
     if ((rc = exec(ob, pragmas, err)) != RC_OK)
         goto fail;
     if ((rc = migrate(ob, err)) != RC_OK)
@@ -241,6 +337,8 @@ int outbox_open(const char *path, const struct outbox_options *opt, outbox **out
         (rc = prepare(ob, &ob->advance, "UPDATE chain SET head_seq = ?, head_hash = ?", err)) !=
             RC_OK)
         goto fail;
+    /* Best effort: on a disk already full the reserve is made after the next prune. */
+    reserve_fill(ob);
     *out = ob;
     return RC_OK;
 fail:
@@ -259,6 +357,48 @@ void outbox_close(outbox *ob)
     free(ob);
 }
 
+/* Deletes up to PRUNE_CHUNK of the oldest acknowledged events (never the head, never an
+ * unacknowledged one) and records the newest deleted one as the chain's base, so verify can
+ * start there. Runs inside the caller's transaction. *pruned gets how many went (0: none
+ * left to prune). Returns 0, RC_FULL or RC_DB. */
+static int prune_step(outbox *ob, int64_t *pruned, char *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t last = 0, n = 0;
+    char hash[EVENT_HEX_LEN + 1] = "";
+    *pruned = 0;
+    if (sqlite3_prepare_v2(ob->db,
+                           "SELECT seq, hash FROM events WHERE seq <= (SELECT ack_seq FROM "
+                           "chain) AND seq < (SELECT head_seq FROM chain) ORDER BY seq LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(ob, err, "choosing events to prune");
+    sqlite3_bind_int(st, 1, PRUNE_CHUNK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        last = sqlite3_column_int64(st, 0);
+        snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 1));
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (last == 0)
+        return RC_OK;
+    char sql[160];
+    snprintf(sql, sizeof sql, "DELETE FROM events WHERE seq <= %lld", (long long)last);
+    int rc = exec(ob, sql, err);
+    if (rc != RC_OK)
+        return rc;
+    if (sqlite3_prepare_v2(ob->db, "UPDATE chain SET base_seq = ?, base_hash = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return db_fail(ob, err, "recording the prune point");
+    sqlite3_bind_int64(st, 1, last);
+    sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE)
+        return db_fail(ob, err, "recording the prune point");
+    *pruned = n;
+    return RC_OK;
+}
+
 /* Deletes acknowledged events oldest first until `need` more bytes fit under the cap.
  * Called inside the append transaction. RC_FULL when the cap cannot be met. */
 static int make_room(outbox *ob, int64_t need, char *err)
@@ -269,44 +409,154 @@ static int make_room(outbox *ob, int64_t need, char *err)
             return db_fail(ob, err, "measuring the database");
         if (used + need <= ob->max_bytes)
             return RC_OK;
-        /* The newest pruned event becomes the chain's base, so verify can start there. */
-        sqlite3_stmt *st = NULL;
-        int64_t last = 0;
-        char hash[EVENT_HEX_LEN + 1] = "";
-        if (sqlite3_prepare_v2(ob->db,
-                               "SELECT seq, hash FROM events WHERE seq <= (SELECT ack_seq FROM "
-                               "chain) AND seq < (SELECT head_seq FROM chain) ORDER BY seq LIMIT ?",
-                               -1, &st, NULL) != SQLITE_OK)
-            return db_fail(ob, err, "choosing events to prune");
-        sqlite3_bind_int(st, 1, PRUNE_CHUNK);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            last = sqlite3_column_int64(st, 0);
-            snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 1));
-        }
-        sqlite3_finalize(st);
-        if (last == 0)
+        int64_t pruned = 0;
+        int rc = prune_step(ob, &pruned, err);
+        if (rc != RC_OK)
+            return rc;
+        if (pruned == 0)
             return rc_fail(err, RC_FULL,
                            "outbox full: %lld of %lld bytes used and every stored event is still "
                            "waiting for upload; nothing was recorded",
                            (long long)used, (long long)ob->max_bytes);
-        char sql[160];
-        snprintf(sql, sizeof sql, "DELETE FROM events WHERE seq <= %lld", (long long)last);
-        int rc = exec(ob, sql, err);
-        if (rc != RC_OK)
-            return rc;
-        if (sqlite3_prepare_v2(ob->db, "UPDATE chain SET base_seq = ?, base_hash = ?", -1, &st,
-                               NULL) != SQLITE_OK)
-            return db_fail(ob, err, "recording the prune point");
-        sqlite3_bind_int64(st, 1, last);
-        sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-        int step = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (step != SQLITE_DONE)
-            return db_fail(ob, err, "recording the prune point");
     }
 }
 
-int outbox_append(outbox *ob, struct event *ev, char *line_out, size_t *len_out, char *err)
+/* Runs one write (fn) in its own transaction; when it fails for want of space and spend is
+ * set, gives a slice of the reserve back and tries again, until the reserve is spent (then
+ * once more after emptying the WAL). */
+static int with_reserve(outbox *ob, bool spend, int (*fn)(outbox *, void *, char *), void *arg,
+                        char *err)
+{
+    bool checkpointed = false, released = false;
+    for (;;) {
+        int rc = exec(ob, "BEGIN IMMEDIATE", err);
+        if (rc == RC_OK && (rc = fn(ob, arg, err)) == RC_OK)
+            rc = exec(ob, "COMMIT", err);
+        if (rc == RC_OK) {
+            if (released)
+                reserve_fill(ob); /* take back what the write did not need */
+            return RC_OK;
+        }
+        rollback(ob);
+        if (rc == RC_DB && sqlite3_errcode(ob->db) == SQLITE_FULL)
+            rc = RC_FULL;
+        if (rc != RC_FULL)
+            return rc;
+        if (spend && reserve_release(ob)) {
+            released = true;
+        } else {
+            /* No reserve left (or none could be made): an emptied WAL may still make room. */
+            if (checkpointed)
+                return rc;
+            checkpointed = true;
+            sqlite3_wal_checkpoint_v2(ob->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        }
+    }
+}
+
+static int full_mark_fn(outbox *ob, void *arg, char *err)
+{
+    char v[INT_TEXT_LEN];
+    snprintf(v, sizeof v, "%lld", (long long)*(const int64_t *)arg);
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    /* The first refusal is "since when": a later one leaves the mark alone. */
+    if (sqlite3_prepare_v2(ob->db, "INSERT OR IGNORE INTO state (key, value) VALUES (?, ?)", -1, &q,
+                           NULL) != SQLITE_OK)
+        return db_fail(ob, err, "marking storage full");
+    sqlite3_bind_text(q, 1, FULL_SINCE_KEY, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, v, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_fail(ob, err, "marking storage full");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int full_clear_fn(outbox *ob, void *arg, char *err)
+{
+    (void)arg;
+    return exec(ob, "DELETE FROM state WHERE key = '" FULL_SINCE_KEY "'", err);
+}
+
+static int prune_fn(outbox *ob, void *arg, char *err)
+{
+    return prune_step(ob, (int64_t *)arg, err);
+}
+
+/* The storage-full mark: UTC ms of the first refusal, 0 when storage is not full. */
+static int64_t full_since(outbox *ob)
+{
+    char v[INT_TEXT_LEN];
+    if (outbox_state_get(ob, FULL_SINCE_KEY, v, sizeof v, NULL) != RC_OK)
+        return 0;
+    char *end;
+    errno = 0;
+    long long ms = strtoll(v, &end, 10);
+    return errno == 0 && end != v && *end == '\0' && ms > 0 ? ms : 0;
+}
+
+/* Copies the WAL into the database and truncates it. A WAL that holds pages beyond the
+ * database's end needs room to grow the database: with spend, slices of the reserve are given
+ * back until it fits (the truncated WAL then frees more than that). true when done. */
+static bool checkpoint(outbox *ob, bool spend)
+{
+    bool done = false;
+    /* Another process reading (a sync child, status) must not stall a sign-in for long: the
+     * next prune tries again. */
+    sqlite3_busy_timeout(ob->db, CHECKPOINT_BUSY_MS);
+    for (;;) {
+        int rc = sqlite3_wal_checkpoint_v2(ob->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            done = true;
+            break;
+        }
+        if (!spend || (rc & 0xff) != SQLITE_FULL || !reserve_release(ob))
+            break;
+    }
+    sqlite3_busy_timeout(ob->db, OUTBOX_BUSY_TIMEOUT_MS);
+    return done;
+}
+
+/* Gives pruned pages back to the filesystem (a database made with auto_vacuum=incremental)
+ * and empties the WAL, a few pages at a time so that each step needs little free space.
+ * Best effort: what cannot be done now is done after the next prune. */
+static void release_space(outbox *ob, bool spend)
+{
+    for (int i = 0; i < 100000; i++) {
+        if (!checkpoint(ob, spend) || pragma_int(ob, "PRAGMA auto_vacuum") != 2 ||
+            pragma_int(ob, "PRAGMA freelist_count") <= 0)
+            return;
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", VACUUM_STEP_PAGES);
+        if (exec(ob, sql, NULL) != RC_OK && !(spend && reserve_release(ob)))
+            return;
+    }
+}
+
+/* Makes room: empties the WAL, prunes every acknowledged event, gives the space back to the
+ * filesystem, refills the reserve, and clears the full mark when there is room again. Only
+ * with spend (after an acknowledgement, or with acknowledged events to prune) may the reserve
+ * be used to get there; otherwise it stays for the next acknowledgement. Returns how many
+ * events were pruned. */
+static int64_t recover_space(outbox *ob, bool spend)
+{
+    int64_t total = 0;
+    checkpoint(ob, spend);
+    for (;;) {
+        int64_t pruned = 0;
+        if (with_reserve(ob, spend, prune_fn, &pruned, NULL) != RC_OK || pruned == 0)
+            break;
+        total += pruned;
+    }
+    release_space(ob, spend);
+    int64_t reserve = reserve_fill(ob);
+    int64_t room = room_bytes(ob);
+    if (reserve >= OUTBOX_RESERVE_BYTES && room >= OUTBOX_FULL_HEADROOM && full_since(ob) > 0)
+        with_reserve(ob, true, full_clear_fn, NULL, NULL);
+    return total;
+}
+
+static int append_once(outbox *ob, struct event *ev, char *line_out, size_t *len_out, char *err)
 {
     char line[EVENT_LINE_MAX + 1];
     char hash[EVENT_HEX_LEN + 1];
@@ -371,6 +621,41 @@ fail:
     return rc;
 }
 
+static int64_t reserve_size(outbox *ob)
+{
+    struct stat sb;
+    return stat(ob->reserve, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+/* Whether acknowledged events are stored that a prune may delete. */
+static bool prunable(outbox *ob)
+{
+    return pragma_int(ob, "SELECT EXISTS (SELECT 1 FROM events WHERE seq <= (SELECT ack_seq FROM "
+                          "chain) AND seq < (SELECT head_seq FROM chain))") == 1;
+}
+
+int outbox_append(outbox *ob, struct event *ev, char *line, size_t *len, char *err)
+{
+    int rc = append_once(ob, ev, line, len, err);
+    if (rc == RC_FULL) {
+        /* Acknowledged events (kept while there was room) and an emptied WAL may make room.
+         * Pruning gives back more than it costs, so with something to prune the reserve may
+         * be spent on it (it is refilled from what the prune frees, before the retry);
+         * without, it is kept for the next acknowledgement. */
+        recover_space(ob, prunable(ob));
+        rc = append_once(ob, ev, line, len, err);
+    }
+    if (rc == RC_FULL) {
+        int64_t now = ts_now_ms();
+        if (full_since(ob) == 0) /* the mark is small: it may spend a slice, refilled after */
+            with_reserve(ob, true, full_mark_fn, &now, NULL);
+        return rc;
+    }
+    if (rc == RC_OK && full_since(ob) > 0)
+        with_reserve(ob, true, full_clear_fn, NULL, NULL); /* sign-ins are recorded again */
+    return rc;
+}
+
 int outbox_stats(outbox *ob, struct outbox_stats *st, char *err)
 {
     memset(st, 0, sizeof *st);
@@ -394,6 +679,8 @@ int outbox_stats(outbox *ob, struct outbox_stats *st, char *err)
     st->stored = sqlite3_column_int64(q, 5);
     st->used_bytes = used_bytes(ob);
     st->max_bytes = ob->max_bytes;
+    st->full_since_ms = full_since(ob);
+    st->reserve_bytes = reserve_size(ob);
 out:
     sqlite3_finalize(q);
     return rc;
@@ -458,8 +745,9 @@ out:
     return rc;
 }
 
-int outbox_ack(outbox *ob, int64_t ack_seq, char *err)
+static int ack_fn(outbox *ob, void *arg, char *err)
 {
+    int64_t ack_seq = *(const int64_t *)arg;
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
     if (sqlite3_prepare_v2(ob->db,
@@ -474,6 +762,17 @@ int outbox_ack(outbox *ob, int64_t ack_seq, char *err)
                      (long long)ack_seq);
     sqlite3_finalize(q);
     return rc;
+}
+
+int outbox_ack(outbox *ob, int64_t ack_seq, char *err)
+{
+    int rc = with_reserve(ob, true, ack_fn, &ack_seq, err);
+    if (rc != RC_OK)
+        return rc;
+    /* Storage filled (or the reserve was spent): what the server now holds makes room. */
+    if (full_since(ob) > 0 || reserve_size(ob) < OUTBOX_RESERVE_BYTES)
+        recover_space(ob, true);
+    return RC_OK;
 }
 
 int outbox_verify(outbox *ob, int64_t *count, struct event_chain_break *brk, char *err)

@@ -9,6 +9,11 @@
  *   acknowledged events oldest first, and when nothing is left to prune a new event is refused
  *   (RC_FULL) rather than lost;
  * - the acknowledged position only moves forward;
+ * - an acknowledgement can always be recorded: PATH-reserve holds OUTBOX_RESERVE_BYTES of
+ *   disk that only acknowledgements, pruning and the storage-full mark may spend (a slice at
+ *   a time, when SQLite reports the disk full); appends never do. When storage is full (an
+ *   event was refused), the next acknowledgement prunes every acknowledged event, gives the
+ *   space back (incremental vacuum, WAL truncated) and refills the reserve;
  * - a database that fails PRAGMA quick_check is moved aside, reported, never replaced.
  * One outbox handle is used by one thread at a time; several handles (processes or threads)
  * may share a database file: appends serialise on SQLite's write lock. */
@@ -24,9 +29,12 @@ typedef struct outbox outbox;
 
 enum {
     OUTBOX_SCHEMA_VERSION = 1,
-    OUTBOX_BUSY_TIMEOUT_MS = 10000,   /* wait this long for another writer */
-    OUTBOX_STATE_VALUE_MAX = 512,     /* bytes of one state value */
-    OUTBOX_MIN_CAP_BYTES = 64 * 1024, /* the smallest size cap accepted */
+    OUTBOX_BUSY_TIMEOUT_MS = 10000,    /* wait this long for another writer */
+    OUTBOX_STATE_VALUE_MAX = 512,      /* bytes of one state value */
+    OUTBOX_MIN_CAP_BYTES = 64 * 1024,  /* the smallest size cap accepted */
+    OUTBOX_RESERVE_BYTES = 256 * 1024, /* PATH-reserve: space kept for acknowledgements */
+    OUTBOX_RESERVE_SLICE = 32 * 1024,  /* given back per write that found the disk full */
+    OUTBOX_FULL_HEADROOM = 16 * 1024,  /* room that ends "storage full" after a prune */
 };
 
 struct outbox_options {
@@ -44,8 +52,10 @@ void outbox_close(outbox *ob);
 /* Appends ev: assigns ev->seq and ev->prev from the chain head, serialises it, stores the
  * bytes and advances the head, in one durable transaction. The caller fills every other
  * field (device, id, ts ...). If line is not NULL, the canonical bytes are copied there (cap
- * EVENT_LINE_MAX + 1) with *len. Returns 0; RC_INVAL (the event is invalid: nothing stored);
- * RC_FULL (over the cap with nothing acknowledged left to prune); RC_DB. */
+ * EVENT_LINE_MAX + 1) with *len. On a full disk, prunes acknowledged events and tries once
+ * more. Returns 0 (and clears the storage-full mark); RC_INVAL (the event is invalid:
+ * nothing stored); RC_FULL (over the cap or the disk full with nothing acknowledged left to
+ * prune: nothing stored, storage marked full since now unless already marked); RC_DB. */
 int outbox_append(outbox *ob, struct event *ev, char *line, size_t *len, char *err);
 
 struct outbox_stats {
@@ -57,6 +67,8 @@ struct outbox_stats {
     int64_t stored;                    /* events kept in the database */
     int64_t used_bytes;                /* bytes of used database pages */
     int64_t max_bytes;                 /* the cap in force (0: none) */
+    int64_t full_since_ms;             /* storage full: UTC ms of the first refusal, else 0 */
+    int64_t reserve_bytes;             /* size of the reserve file now */
 };
 
 /* Fills *st. Returns 0 or RC_DB. */
@@ -75,8 +87,12 @@ typedef int (*outbox_line_fn)(void *ctx, int64_t seq, const char *line, size_t l
 int outbox_pending(outbox *ob, int64_t after_seq, size_t max_events, size_t max_bytes,
                    outbox_line_fn fn, void *ctx, size_t *visited, char *err);
 
-/* Records that the server holds every event up to ack_seq. A lower value than the current
- * one is ignored; a value beyond the head is refused (RC_INVAL). Returns 0, RC_INVAL, RC_DB. */
+/* Records that the server holds every event up to ack_seq, spending the reserve if the disk
+ * is full. A lower value than the current one is ignored; a value beyond the head is refused
+ * (RC_INVAL). When storage is full (or the reserve was spent), then prunes every
+ * acknowledged event, returns the space to the filesystem, refills the reserve and, with
+ * room again, clears the storage-full mark. Returns 0, RC_INVAL, RC_FULL (no reserve left
+ * either), RC_DB. */
 int outbox_ack(outbox *ob, int64_t ack_seq, char *err);
 
 /* Re-reads every stored event and checks the chain from the oldest kept one (after pruning,

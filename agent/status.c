@@ -158,6 +158,11 @@ int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_
     cJSON_AddItemToObject(o, "chain", chain);
     cJSON_AddNumberToObject(storage, "used_bytes", (double)s.used_bytes);
     cJSON_AddNumberToObject(storage, "max_bytes", (double)s.max_bytes);
+    /* Full: an event was refused for want of space (the cap or the disk) and none has been
+     * recorded since, nor has an acknowledgement made room. */
+    cJSON_AddBoolToObject(storage, "full", s.full_since_ms > 0);
+    add_time(storage, "full_since", s.full_since_ms);
+    cJSON_AddNumberToObject(storage, "reserve_bytes", (double)s.reserve_bytes);
     cJSON_AddItemToObject(o, "storage", storage);
     cJSON_AddItemToObject(o, "gnss", g);
     /* GNSS time minus the system clock at the last fix; the server's view comes with sync. */
@@ -195,6 +200,14 @@ static void print_value(const char *key, const cJSON *v)
 
 void status_print_text(const cJSON *st)
 {
+    const cJSON *storage = cJSON_GetObjectItemCaseSensitive(st, "storage");
+    const cJSON *since = cJSON_GetObjectItemCaseSensitive(storage, "full_since");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(storage, "full")))
+        printf("存储已满（自 %s 起）：新签到不被记录，采集端确认上传后自动恢复 / storage full "
+               "since %s: new sign-ins are not recorded until the collector acknowledges the "
+               "upload\n",
+               cJSON_IsString(since) ? since->valuestring : "?",
+               cJSON_IsString(since) ? since->valuestring : "?");
     for (const cJSON *c = st ? st->child : NULL; c; c = c->next)
         print_value(c->string, c);
 }

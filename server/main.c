@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SERVER_DEFAULT_DB "sqlite:/var/lib/rollcall/server.db"
 
@@ -88,6 +89,10 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int ch;
+    /* Everything this program writes (the database and its -wal/-shm/-journal files, report
+     * and export files) can hold trainee names or pseudonym keys: private whatever the
+     * caller's umask. */
+    umask(077);
     /* "+" stops at the command name so its own options are left for it. */
     while ((ch = getopt_long(argc, argv, "+d:l:hV", opts, NULL)) != -1) {
         switch (ch) {

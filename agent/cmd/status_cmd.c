@@ -37,13 +37,14 @@ static int json_only_args(int argc, char **argv, int *json, void (*usage)(FILE *
 
 static void status_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: rollcall-agent [--config FILE] status [--json]\n"
-            "\n"
-            "Prints the kiosk's state: events waiting for upload (queue) and the age of the\n"
-            "oldest, the last successful sync, the GNSS state and last fix (from the running\n"
-            "daemon; \"not_running\" without one), the hash chain head, the storage used, and\n"
-            "the clock skew (GNSS time minus the system clock at the last fix).\n");
+    fprintf(out, "usage: rollcall-agent [--config FILE] status [--json]\n"
+                 "\n"
+                 "Prints the kiosk's state: events waiting for upload (queue) and the age of the\n"
+                 "oldest, the last successful sync, the GNSS state and last fix (from the running\n"
+                 "daemon; \"not_running\" without one), the hash chain head, the storage used\n"
+                 "(and, when new events are refused for want of space, storage.full and since\n"
+                 "when: the text then begins with a line saying so), and the clock skew (GNSS\n"
+                 "time minus the system clock at the last fix).\n");
 }
 
 static void print_status(cJSON *st, int json)

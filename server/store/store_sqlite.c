@@ -13,6 +13,8 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
     SQLITE_BUSY_TIMEOUT_MS = 10000,
@@ -390,6 +393,45 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+/* The database holds every institution's pseudonym key and trainee names: it and its -wal,
+ * -shm and -journal files (which SQLite creates with the main file's mode) must be private
+ * to the server's user. An existing file open to group or others is refused, not fixed
+ * behind the operator's back. */
+static int check_private(const char *path, char *err)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char f[STORE_URL_MAX + 16];
+        struct stat sb;
+        snprintf(f, sizeof f, "%s%s", path, suffixes[i]);
+        if (stat(f, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (sb.st_mode & (S_IRWXG | S_IRWXO))
+            return rc_fail(err, RC_AUTH,
+                           "database file %s has mode %04o: group or others can read or write "
+                           "it; run 'chmod 600 %s' (and check who copied it)",
+                           f, (unsigned)(sb.st_mode & 07777), f);
+    }
+    return RC_OK;
+}
+
+/* Creates a missing database file with mode 0600 whatever the umask, before SQLite opens
+ * it: SQLite gives -wal, -shm and -journal the main file's mode. */
+static int create_private(const char *path, char *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return RC_OK;
+        return rc_fail(err, RC_IO, "cannot create %s: %s", path, strerror(errno));
+    }
+    int rc = RC_OK;
+    if (fchmod(fd, 0600) != 0) /* the umask can only narrow 0600; this makes it exact */
+        rc = rc_fail(err, RC_IO, "cannot set the mode of %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
 static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
 {
     int rc = RC_OK;
@@ -397,6 +439,10 @@ static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
     struct stat sb;
     if (!(flags & STORE_OPEN_CREATE) && stat(path, &sb) != 0)
         return rc_fail(err, RC_NOTFOUND, "no database at %s: run 'rollcall-server migrate'", path);
+    if ((flags & STORE_OPEN_CREATE) && (rc = create_private(path, err)) != RC_OK)
+        return rc;
+    if ((rc = check_private(path, err)) != RC_OK)
+        return rc;
     s = calloc(1, sizeof *s);
     if (!s)
         return rc_fail(err, RC_NOMEM, "out of memory");

@@ -205,6 +205,7 @@ def collector_restored_from_backup(w, col, pki):
         if os.path.exists(col.db_path + suffix):
             os.unlink(col.db_path + suffix)
     shutil.copyfile(backup, col.db_path)
+    os.chmod(col.db_path, 0o600)  # as docs/OPERATIONS.md restores it: serve refuses others' reads
     col.start()
     assert col.head(k.device_id) == 10
     k.signins(5)

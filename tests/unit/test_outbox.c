@@ -1,6 +1,7 @@
 /* outbox: seq/prev assignment, durability across reopen, acknowledgement, pending batches,
  * the size cap (prunes acknowledged events only, refuses when nothing can go), chain
- * verification, tamper detection, and a corrupt database moved aside. */
+ * verification, tamper detection, a corrupt database moved aside, and the storage-full mark
+ * with its recovery after an acknowledgement. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -350,6 +351,64 @@ static void state_round_trip(void **state)
     outbox_close(ob);
 }
 
+/* Storage full: the first refusal marks it (and a later one keeps "since"); the reserve file
+ * is there at full size; an acknowledgement prunes what the server holds, clears the mark,
+ * and events are recorded again. */
+static void full_mark_and_recovery(void **state)
+{
+    struct fixture *f = *state;
+    char err[ERR_LEN];
+    outbox *ob = NULL;
+    struct outbox_options opt = {.max_bytes = OUTBOX_MIN_CAP_BYTES};
+    assert_int_equal(outbox_open(f->path, &opt, &ob, err), RC_OK);
+    struct outbox_stats st;
+    assert_int_equal(outbox_stats(ob, &st, err), RC_OK);
+    assert_int_equal(st.full_since_ms, 0);
+    assert_int_equal(st.reserve_bytes, OUTBOX_RESERVE_BYTES);
+    char reserve[160];
+    struct stat sb;
+    snprintf(reserve, sizeof reserve, "%s-reserve", f->path);
+    assert_int_equal(stat(reserve, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    char detail[400];
+    memset(detail, 'x', sizeof detail - 1);
+    detail[sizeof detail - 1] = '\0';
+    int rc = RC_OK;
+    for (int i = 0; i < 10000 && rc == RC_OK; i++) {
+        struct event ev;
+        make_event(f, &ev, detail);
+        rc = outbox_append(ob, &ev, NULL, NULL, err);
+    }
+    assert_int_equal(rc, RC_FULL);
+    assert_int_equal(outbox_stats(ob, &st, err), RC_OK);
+    int64_t since = st.full_since_ms;
+    assert_true(since > 0);
+    int64_t head = st.head_seq;
+
+    /* A second refusal keeps the first time. */
+    struct event ev;
+    make_event(f, &ev, detail);
+    assert_int_equal(outbox_append(ob, &ev, NULL, NULL, err), RC_FULL);
+    assert_int_equal(outbox_stats(ob, &st, err), RC_OK);
+    assert_int_equal(st.full_since_ms, since);
+    assert_int_equal(st.head_seq, head);
+
+    /* The server holds everything: pruned at once, the mark cleared, events fit again. */
+    assert_int_equal(outbox_ack(ob, head, err), RC_OK);
+    assert_int_equal(outbox_stats(ob, &st, err), RC_OK);
+    assert_int_equal(st.full_since_ms, 0);
+    assert_int_equal(st.stored, 1); /* the head is kept */
+    assert_int_equal(st.ack_seq, head);
+    assert_int_equal(st.reserve_bytes, OUTBOX_RESERVE_BYTES);
+    make_event(f, &ev, detail);
+    assert_int_equal(outbox_append(ob, &ev, NULL, NULL, err), RC_OK);
+    int64_t count = 0;
+    assert_int_equal(outbox_verify(ob, &count, NULL, err), RC_OK);
+    assert_int_equal(count, 2);
+    outbox_close(ob);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupt_database_is_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(small_cap_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(state_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(full_mark_and_recovery, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
