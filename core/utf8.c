@@ -93,6 +93,20 @@ int utf8_check(const char *s, size_t len, const char *field, char *err)
     return rc_fail(err, RC_INVAL, "%s: not valid UTF-8 (byte %zu)", field, bad);
 }
 
+#define SHOWN_MAX 48
+
+/* The first len bytes of name (valid UTF-8) as an error may show them: at most SHOWN_MAX bytes,
+ * cut at a character boundary, control characters as '?', so the error stays one line. */
+static void show_name(char shown[SHOWN_MAX + 1], const char *name, size_t len)
+{
+    size_t k = len > SHOWN_MAX ? SHOWN_MAX : len;
+    while (k > 0 && k < len && ((unsigned char)name[k] & 0xC0) == 0x80)
+        k--;
+    for (size_t i = 0; i < k; i++)
+        shown[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+    shown[k] = '\0';
+}
+
 /* Appends a member name or an index to a path, truncating with "..." past UTF8_PATH_LEN. */
 static void path_push(char *path, size_t at, const char *name, int index)
 {
@@ -102,7 +116,9 @@ static void path_push(char *path, size_t at, const char *name, int index)
         /* The name itself may be the bad text: show only its valid prefix. */
         size_t len = strlen(name), ok = len;
         (void)utf8_valid(name, len, &ok);
-        n = snprintf(path + at, room, "%s%.*s", at ? "." : "", (int)(ok > 48 ? 48 : ok), name);
+        char shown[SHOWN_MAX + 1];
+        show_name(shown, name, ok);
+        n = snprintf(path + at, room, "%s%s", at ? "." : "", shown);
     } else {
         n = snprintf(path + at, room, "[%d]", index);
     }
@@ -192,8 +208,9 @@ int utf8_check_json(const cJSON *root, const char *raw, size_t rawlen, char *err
     if (raw && find_escaped_nul(raw, rawlen, &key, &keylen)) {
         if (!key)
             return rc_fail(err, RC_INVAL, "a member name contains U+0000");
-        return rc_fail(err, RC_INVAL, "%.*s: contains U+0000", (int)(keylen > 48 ? 48 : keylen),
-                       key);
+        char shown[SHOWN_MAX + 1];
+        show_name(shown, key, keylen);
+        return rc_fail(err, RC_INVAL, "%s: contains U+0000", shown);
     }
     return RC_OK;
 }

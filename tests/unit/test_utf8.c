@@ -10,6 +10,7 @@
 #include "rc.h"
 #include "utf8.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define LIT(s) s, sizeof s - 1
@@ -136,6 +137,23 @@ static void json_walker_names_the_member(void **state)
     assert_int_equal(check_json("\"\xff\"", err), RC_INVAL);
 }
 
+/* A member name shown in an error keeps the error one line of valid UTF-8: control characters
+ * as '?', cut at a character boundary (found by fuzz_config: a key holding a raw newline). */
+static void json_walker_shows_names_safely(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    assert_int_equal(check_json("{\"m\no\":{\"source\":\"gp\xdfsd\"}}", err), RC_INVAL);
+    assert_string_equal(err, "m?o.source: not valid UTF-8 (byte 2)");
+    /* 47 ASCII bytes and a 3-byte character: the 48-byte cut falls inside it, so it is left out */
+    char text[128];
+    snprintf(text, sizeof text, "{\"%s\xe7\xbc\xba\":\"\xff\"}",
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_int_equal(check_json(text, err), RC_INVAL);
+    assert_string_equal(
+        err, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: not valid UTF-8 (byte 0)");
+}
+
 static void json_walker_refuses_escaped_nul(void **state)
 {
     (void)state;
@@ -159,6 +177,7 @@ int main(void)
         cmocka_unit_test(kuhn_5_surrogates),
         cmocka_unit_test(nul_is_refused_by_name),
         cmocka_unit_test(json_walker_names_the_member),
+        cmocka_unit_test(json_walker_shows_names_safely),
         cmocka_unit_test(json_walker_refuses_escaped_nul),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
