@@ -2216,9 +2216,9 @@ static int user_change(store *st, const char *sql, const char *name, const char 
     if (rc == RC_OK && changed == 0)
         rc = rc_fail(err, RC_NOTFOUND, "no user named '%s'", name);
     if (rc == RC_OK && end_sessions)
-        rc = write1(db,
-                    "DELETE FROM login_sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
-                    name, NULL, NULL, 0, NULL, err, what);
+        rc = write1(
+            db, "DELETE FROM login_sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)",
+            name, NULL, NULL, 0, NULL, err, what);
     if (own) {
         if (rc == RC_OK)
             rc = sqlite_commit(st, err);
@@ -2302,14 +2302,14 @@ out:
 static int sqlite_session_touch(store *st, const char *hash, int64_t now_ms, char *err)
 {
     return write1(sq(st)->db,
-                  "UPDATE login_sessions SET last_seen_at = max(last_seen_at, ?2) WHERE hash = ?1", hash,
-                  NULL, NULL, now_ms, NULL, err, "touching a session");
+                  "UPDATE login_sessions SET last_seen_at = max(last_seen_at, ?2) WHERE hash = ?1",
+                  hash, NULL, NULL, now_ms, NULL, err, "touching a session");
 }
 
 static int sqlite_session_delete(store *st, const char *hash, char *err)
 {
-    return write1(sq(st)->db, "DELETE FROM login_sessions WHERE hash = ?1", hash, NULL, NULL, 0, NULL,
-                  err, "ending a session");
+    return write1(sq(st)->db, "DELETE FROM login_sessions WHERE hash = ?1", hash, NULL, NULL, 0,
+                  NULL, err, "ending a session");
 }
 
 static int sqlite_session_purge(store *st, int64_t idle_before_ms, int64_t created_before_ms,
@@ -2318,7 +2318,8 @@ static int sqlite_session_purge(store *st, int64_t idle_before_ms, int64_t creat
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
-    if (sqlite3_prepare_v2(db, "DELETE FROM login_sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+    if (sqlite3_prepare_v2(db,
+                           "DELETE FROM login_sessions WHERE last_seen_at < ?1 OR created_at < ?2",
                            -1, &q, NULL) != SQLITE_OK)
         return db_fail(db, err, "ending expired sessions");
     sqlite3_bind_int64(q, 1, idle_before_ms);
