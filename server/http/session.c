@@ -232,6 +232,27 @@ out:
     return rc;
 }
 
+/* A failed attempt has ended: its wait counts from now, not from when it began (the hash
+ * took a while). */
+static int login_failed(store *db, const char *key, char *err)
+{
+    struct store_login_failures f;
+    int64_t now = ts_now_ms();
+    int rc = store_begin(db, err);
+    if (rc != RC_OK)
+        return rc;
+    rc = store_login_failures_get(db, key, &f, err);
+    if (rc == RC_OK && f.failures > 0 && f.last_at_ms < now) {
+        f.last_at_ms = now;
+        rc = store_login_failures_put(db, key, &f, now - SESSION_WINDOW_S * 1000, err);
+    }
+    if (rc == RC_OK)
+        rc = store_commit(db, err);
+    if (rc != RC_OK)
+        store_rollback(db);
+    return rc;
+}
+
 /* Reads {"user": "...", "password": "..."}; anything else is a 400 with its reason. */
 static int login_body(const struct http_request *req, cJSON **root, const char **user,
                       const char **password, size_t *pwlen, char *err)
@@ -326,6 +347,8 @@ void session_login(struct http_request *req, struct http_response *res)
             goto fail;
     }
     if (why) {
+        if ((rc = login_failed(req->db, key, err)) != RC_OK)
+            goto fail;
         /* Only names of existing users reach the log: an unknown one may be a password
          * typed into the wrong field. */
         if (rc == RC_NOTFOUND)
