@@ -20,6 +20,8 @@ rollcall_require_pkg(MHD libmicrohttpd libmicrohttpd-dev)
 rollcall_require_pkg(PQ libpq libpq-dev)
 rollcall_require_pkg(ZLIB zlib zlib1g-dev)
 rollcall_require_pkg(XLSXWRITER xlsxwriter libxlsxwriter-dev)
+# Argon2id for people's passwords (server/http/password.c): the reference implementation.
+rollcall_require_pkg(ARGON2 libargon2 libargon2-dev)
 # OpenSSL's libcrypto: SHA-256 of recording files uses the CPU's SHA extensions (agent/record.c),
 # ECDSA verification of batch signatures is ~35x faster than mbedTLS 2.28 (core/crypto.c);
 # libcurl4-openssl-dev depends on it anyway.

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve the HTTP(S) API"},
     {"migrate", cmd_migrate, "create or upgrade the database schema"},
     {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)"},
+    {"user", cmd_user, "people's logins: user add|list|disable|enable|passwd"},
     {"import", cmd_import,
      "import batches FILE (an agent's export) | fences FILE (admin) | classes|online|assessments "
      "FILE"},

@@ -18,6 +18,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g);
 int cmd_migrate(int argc, char **argv, const struct server_globals *g);
 /* token create: make a bearer token, print it once (token_cmd.c). */
 int cmd_token(int argc, char **argv, const struct server_globals *g);
+/* user add|list|disable|enable|passwd: people's accounts for logging in (user_cmd.c). */
+int cmd_user(int argc, char **argv, const struct server_globals *g);
 /* import batches|fences FILE: an agent's export file, venue fences (import_cmd.c). */
 int cmd_import(int argc, char **argv, const struct server_globals *g);
 

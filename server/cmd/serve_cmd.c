@@ -4,6 +4,7 @@
 #include "http/api.h"
 #include "http/http.h"
 #include "http/metrics.h"
+#include "http/session.h"
 #include "log.h"
 #include "rc.h"
 #include "store/store.h"
@@ -33,6 +34,7 @@ static void usage(FILE *out)
             "                       (--tls-cert FILE --tls-key FILE | --plain-http)\n"
             "                       [--threads N] [--max-body BYTES] [--conn-timeout S]\n"
             "                       [--per-ip-limit N] [--max-connections N]\n"
+            "                       [--session-idle S] [--session-max S]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "\n"
@@ -49,9 +51,14 @@ static void usage(FILE *out)
             "  --per-ip-limit N     connections at once from one address, 0 = unlimited\n"
             "                       (default %d; raise or set 0 behind a proxy)\n"
             "  --max-connections N  connections at once in all (default %d)\n"
+            "  --session-idle S     a login session ends after S seconds without a request\n"
+            "                       (default %d = 30 min)\n"
+            "  --session-max S      and S seconds after login in any case (default %d = 12 h;\n"
+            "                       at least --session-idle, at most %d)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
-            HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS);
+            HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
+            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -121,6 +128,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long timeout = HTTP_DEFAULT_CONN_TIMEOUT_S;
     unsigned long long per_ip = HTTP_DEFAULT_PER_IP_LIMIT;
     unsigned long long max_conn = HTTP_DEFAULT_MAX_CONNECTIONS;
+    unsigned long long session_idle = SESSION_DEFAULT_IDLE_S;
+    unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
@@ -131,6 +140,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"conn-timeout", required_argument, NULL, 'T'},
         {"per-ip-limit", required_argument, NULL, 'i'},
         {"max-connections", required_argument, NULL, 'm'},
+        {"session-idle", required_argument, NULL, 'I'},
+        {"session-max", required_argument, NULL, 'M'},
         {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -153,6 +164,12 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'm':
             rc = parse_num("--max-connections", optarg, 1, SERVE_CONNECTIONS_MAX, &max_conn);
             break;
+        case 'I':
+            rc = parse_num("--session-idle", optarg, 1, SESSION_TIME_MAX_S, &session_idle);
+            break;
+        case 'M':
+            rc = parse_num("--session-max", optarg, 1, SESSION_TIME_MAX_S, &session_max);
+            break;
         case 'h': usage(stdout); return 0;
         case ':':
             fprintf(stderr, "rollcall-server serve: %s needs a value\n", argv[optind - 1]);
@@ -167,6 +184,13 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     }
     if (optind < argc) {
         fprintf(stderr, "rollcall-server serve: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (session_max < session_idle) {
+        fprintf(stderr,
+                "rollcall-server serve: --session-max (%llu) must be at least "
+                "--session-idle (%llu)\n",
+                session_max, session_idle);
         return EXIT_USAGE;
     }
     if (plain && (cert_path || key_path)) {
@@ -217,6 +241,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         ingest_writer_start(db_url, &writer, err) != RC_OK)
         goto out;
     api_init(writer);
+    session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     m = metrics_new();
     if (!m) {
         rc_fail(err, RC_NOMEM, "out of memory");
@@ -264,6 +289,7 @@ out:
     if (status != 0)
         fprintf(stderr, "rollcall-server serve: %s\n", err);
     http_stop(srv);
+    session_fini();
     api_fini();
     ingest_writer_stop(writer);
     store_close(probe);

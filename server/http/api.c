@@ -4,6 +4,7 @@
 
 #include "http/figures_api.h"
 #include "http/scope.h"
+#include "http/session.h"
 #include "ingest/enroll.h"
 #include "ingest/ingest.h"
 #include "log.h"
@@ -296,6 +297,9 @@ static void handle_batches(struct http_request *req, struct http_response *res)
 static const struct http_route routes[] = {
     {"GET", "/healthz", handle_healthz, http_anyone},
     {"GET", "/metrics", handle_metrics, http_anyone},
+    {"POST", "/v1/login", session_login, http_anyone},
+    {"POST", "/v1/logout", session_logout, session_allow_session},
+    {"GET", "/v1/me", session_me, session_allow_caller},
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
     {"POST", "/v1/batches", handle_batches, allow_device},

@@ -15,8 +15,7 @@
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Unpadded base64url of n bytes into out (needs 4 * ceil(n / 3) + 1 bytes). */
-static void base64url(const uint8_t *in, size_t n, char *out)
+void auth_base64url(const uint8_t *in, size_t n, char *out)
 {
     size_t o = 0;
     size_t i = 0;
@@ -153,7 +152,7 @@ int auth_token_generate(char *token, char *hash_hex, char *err)
     if (rc != RC_OK)
         return rc;
     memcpy(token, "rc_", 3);
-    base64url(raw, sizeof raw, token + 3);
+    auth_base64url(raw, sizeof raw, token + 3);
     explicit_bzero(raw, sizeof raw);
     crypto_sha256_hex(token, AUTH_TOKEN_LEN, hash_hex);
     return RC_OK;

@@ -14,6 +14,8 @@
 #include "store/store.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum {
     AUTH_TOKEN_RANDOM_BYTES = 32,
@@ -21,6 +23,7 @@ enum {
     AUTH_SCOPE_MAX = STORE_ID_MAX,
     AUTH_DISTRICT_LEN = 6,
     AUTH_HEADER_MAX = 256, /* an Authorization header longer than this is refused */
+    AUTH_CSRF_LEN = 43,    /* a session's CSRF token: base64url of 32 bytes, unpadded */
 };
 
 enum auth_role_kind {
@@ -37,10 +40,15 @@ struct auth_role {
     char scope[AUTH_SCOPE_MAX + 1]; /* "" for unscoped roles */
 };
 
-/* Who is calling: the token's name (for logs) and its role. */
+/* Who is calling: the token's name (for logs) and its role; or, for a person logged in
+ * (http/session.h), "user:NAME", the user's role and the session it came with. */
 struct auth_principal {
     char name[STORE_TOKEN_NAME_MAX + 1];
     struct auth_role role;
+    bool session;                              /* a login session cookie, not a bearer token */
+    char user[STORE_USER_NAME_MAX + 1];        /* the user's name; "" for a token */
+    char session_hash[STORE_HASH_HEX_LEN + 1]; /* SHA-256 of the session id; "" for a token */
+    char csrf[AUTH_CSRF_LEN + 1];              /* the session's CSRF token; "" for a token */
 };
 
 /* Parses a role string. RC_INVAL with the reason for anything else. */
@@ -51,6 +59,9 @@ void auth_role_format(const struct auth_role *r, char *out, size_t n);
 bool auth_id_valid(const char *s);
 /* 1 when s is a valid token name (1..STORE_TOKEN_NAME_MAX of [A-Za-z0-9._:@-]). */
 bool auth_name_valid(const char *s);
+
+/* Unpadded base64url (RFC 4648 §5) of n bytes into out (4 * ceil(n / 3) + 1 bytes). */
+void auth_base64url(const uint8_t *in, size_t n, char *out);
 
 /* Makes a new token from the OS random source: token (AUTH_TOKEN_LEN + 1 bytes) and its
  * stored hash (STORE_HASH_HEX_LEN + 1). RC_IO when no randomness is available. */

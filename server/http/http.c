@@ -6,6 +6,7 @@
 #include "http/http.h"
 
 #include "dynbuf.h"
+#include "http/session.h"
 #include "log.h"
 #include "rc.h"
 #include "utf8.h"
@@ -219,6 +220,11 @@ static void client_address(struct MHD_Connection *c, char *out, size_t n)
         snprintf(out, n, "?");
 }
 
+void http_client_address(const struct http_request *req, char *out, size_t n)
+{
+    client_address((struct MHD_Connection *)req->conn, out, n);
+}
+
 /* libmicrohttpd 0.9.75 answers some requests itself, before any access handler runs: a
  * malformed request line or header (400), a Content-Length past 2^64 (413), a request line or
  * headers over MHD_OPTION_CONNECTION_MEMORY_LIMIT (414, 431), an HTTP version other than 1.x
@@ -299,6 +305,13 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, res->disposition);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (res->set_cookie[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie);
+    if (res->retry_after_s) {
+        char after[24];
+        snprintf(after, sizeof after, "%u", res->retry_after_s);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+    }
     if (res->status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"rollcall\"");
     if (res->status == MHD_HTTP_METHOD_NOT_ALLOWED && st && st->req.path) {
@@ -453,6 +466,7 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
     st->req.method = m;
     st->req.path = url;
     st->req.conn = c;
+    st->req.tls = s->cfg.tls_cert != NULL;
     st->req.metrics = s->cfg.metrics;
     st->req.body = (const uint8_t *)"";
     st->route_index = -1;
@@ -487,7 +501,10 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
         char err[ERR_LEN];
         const char *authz =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        int rc = auth_authenticate(db, authz, &st->who, err);
+        /* A bearer token when one is given; else a login session's cookie. */
+        const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
+        int rc = !authz && cookie ? session_authenticate(db, cookie, &st->who, err)
+                                  : auth_authenticate(db, authz, &st->who, err);
         store_pool_release(s->cfg.pool, db);
         char ip[64];
         if (rc == RC_AUTH) {
@@ -504,6 +521,17 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
         }
         st->authenticated = true;
         st->req.who = &st->who;
+        if (!session_csrf_ok(&st->who, m,
+                             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token"))) {
+            client_address(c, ip, sizeof ip);
+            log_msg(LOG_LVL_WARN, "403 %s %s from %s: %s without its CSRF token", m, url, ip,
+                    st->who.name);
+            st->early = true;
+            metrics_refused(s->cfg.metrics, METRICS_REFUSED_FORBIDDEN);
+            return respond_error(s, c, st, MHD_HTTP_FORBIDDEN,
+                                 "a session's request that changes data needs the session's "
+                                 "X-CSRF-Token header");
+        }
         if (!st->route->allow(&st->who, &st->req)) {
             char role[STORE_ROLE_MAX + 1];
             auth_role_format(&st->who.role, role, sizeof role);

@@ -4,7 +4,8 @@
  * Invariants:
  * - Every route names who may call it (http_route.allow, never NULL; http_anyone for public
  *   routes). A request reaches a handler only after its route matched (else 404/405), its
- *   caller was authenticated (401) and allowed (403), and its whole body arrived within
+ *   caller was authenticated by a bearer token or a login session (401; a session's writes
+ *   also need its CSRF token, else 403) and allowed (403), and its whole body arrived within
  *   max_body bytes both as sent and after gzip decoding (else 413).
  * - Error bodies are {"error": "<one line>"}; a token never appears in a log line.
  * - Handlers run on MHD's worker threads, concurrently; each gets its own pooled store
@@ -53,10 +54,14 @@ struct http_request {
     store *db; /* this request's pooled connection */
     metrics *metrics;
     void *conn; /* the MHD connection, for http_header */
+    bool tls;   /* served over HTTPS (a cookie set in the answer gets Secure) */
 };
 
 /* What a handler answers. body is malloc'd (or NULL) and is freed by http.c. */
-enum { HTTP_DISPOSITION_MAX = 512 /* a Content-Disposition header value */ };
+enum {
+    HTTP_DISPOSITION_MAX = 512, /* a Content-Disposition header value */
+    HTTP_COOKIE_MAX = 256,      /* a Set-Cookie header value */
+};
 
 struct http_response {
     unsigned status;
@@ -64,6 +69,8 @@ struct http_response {
     size_t len;
     const char *content_type;                   /* static; NULL means application/json */
     char disposition[HTTP_DISPOSITION_MAX + 1]; /* Content-Disposition; "" for none */
+    char set_cookie[HTTP_COOKIE_MAX + 1];       /* Set-Cookie; "" for none */
+    unsigned retry_after_s;                     /* Retry-After (with 429 or 503); 0 for none */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_response *res);
@@ -105,6 +112,8 @@ unsigned http_port(const http_server *s);
  * frees s. NULL is a no-op. */
 void http_stop(http_server *s);
 
+/* The caller's address as text ("127.0.0.1", "?" when unknown) into out. */
+void http_client_address(const struct http_request *req, char *out, size_t n);
 /* Looks up a request header (case-insensitive); NULL when absent. */
 const char *http_header(const struct http_request *req, const char *name);
 /* Looks up a query-string argument ("?format=csv"), decoded; NULL when absent. */

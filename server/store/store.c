@@ -488,6 +488,110 @@ int store_events_scan(store *st, int64_t *count, int64_t *sum, char *err)
     return st->ops->events_scan(st, count, sum, err);
 }
 
+/* Accounts. Hashes and keys are SHA-256 hex; a wrong length is the caller's bug. */
+static int hex_key(const char *k, char *err)
+{
+    if (strlen(k) != STORE_HASH_HEX_LEN)
+        return rc_fail(err, RC_INVAL, "key is not %d hex digits", STORE_HASH_HEX_LEN);
+    return RC_OK;
+}
+
+int store_user_insert(store *st, const struct store_user *u, char *err)
+{
+    NEED(user_insert, "accounts");
+    return st->ops->user_insert(st, u, err);
+}
+
+int store_user_get(store *st, const char *name, struct store_user *out, char *err)
+{
+    NEED(user_get, "accounts");
+    return st->ops->user_get(st, name, out, err);
+}
+
+int store_user_list(store *st, int (*fn)(const struct store_user *u, void *ctx), void *ctx,
+                    char *err)
+{
+    NEED(user_list, "accounts");
+    return st->ops->user_list(st, fn, ctx, err);
+}
+
+int store_user_set_disabled(store *st, const char *name, bool disabled, int64_t now_ms, char *err)
+{
+    NEED(user_set_disabled, "accounts");
+    return st->ops->user_set_disabled(st, name, disabled, now_ms, err);
+}
+
+int store_user_set_password(store *st, const char *name, const char *password_hash, int64_t now_ms,
+                            char *err)
+{
+    NEED(user_set_password, "accounts");
+    return st->ops->user_set_password(st, name, password_hash, now_ms, err);
+}
+
+int store_user_logged_in(store *st, const char *name, int64_t now_ms, char *err)
+{
+    NEED(user_logged_in, "accounts");
+    return st->ops->user_logged_in(st, name, now_ms, err);
+}
+
+int store_session_insert(store *st, const char *hash_hex, const char *name, int64_t now_ms,
+                         char *err)
+{
+    NEED(session_insert, "sessions");
+    int rc = hex_key(hash_hex, err);
+    return rc != RC_OK ? rc : st->ops->session_insert(st, hash_hex, name, now_ms, err);
+}
+
+int store_session_lookup(store *st, const char *hash_hex, struct store_session *out, char *err)
+{
+    NEED(session_lookup, "sessions");
+    int rc = hex_key(hash_hex, err);
+    return rc != RC_OK ? rc : st->ops->session_lookup(st, hash_hex, out, err);
+}
+
+int store_session_touch(store *st, const char *hash_hex, int64_t now_ms, char *err)
+{
+    NEED(session_touch, "sessions");
+    int rc = hex_key(hash_hex, err);
+    return rc != RC_OK ? rc : st->ops->session_touch(st, hash_hex, now_ms, err);
+}
+
+int store_session_delete(store *st, const char *hash_hex, char *err)
+{
+    NEED(session_delete, "sessions");
+    int rc = hex_key(hash_hex, err);
+    return rc != RC_OK ? rc : st->ops->session_delete(st, hash_hex, err);
+}
+
+int store_session_purge(store *st, int64_t idle_before_ms, int64_t created_before_ms, char *err)
+{
+    NEED(session_purge, "sessions");
+    return st->ops->session_purge(st, idle_before_ms, created_before_ms, err);
+}
+
+int store_login_failures_get(store *st, const char *key, struct store_login_failures *out,
+                             char *err)
+{
+    NEED(login_failures_get, "accounts");
+    int rc = hex_key(key, err);
+    return rc != RC_OK ? rc : st->ops->login_failures_get(st, key, out, err);
+}
+
+int store_login_failures_put(store *st, const char *key, const struct store_login_failures *f,
+                             int64_t forget_before_ms, char *err)
+{
+    NEED(login_failures_put, "accounts");
+    int rc = hex_key(key, err);
+    return rc != RC_OK ? rc : st->ops->login_failures_put(st, key, f, forget_before_ms, err);
+}
+
+int store_login_failures_clear(store *st, const char *key, char *err)
+{
+    NEED(login_failures_clear, "accounts");
+    int rc = hex_key(key, err);
+    return rc != RC_OK ? rc : st->ops->login_failures_clear(st, key, err);
+}
+
 /* The pool: a fixed array of connections and a stack of free ones. */
 struct store_pool {
     pthread_mutex_t lock;

@@ -503,6 +503,84 @@ int store_events_scan(store *st, int64_t *count, int64_t *sum, char *err);
  * enrolment and ingest: one wrapper here, one slot in struct store_ops (store_backend.h), one
  * implementation per back-end; a back-end whose slot is NULL answers RC_STATE. */
 
+/* ---- Accounts: people who log in with a password, their sessions, failed logins. ----
+ * A user's password is stored only as an Argon2id PHC string (http/password.h); a session
+ * only as the SHA-256 (hex) of its random id, so a copy of the database yields neither a
+ * password nor a live session. Failed logins are counted per SHA-256 of the name as typed
+ * (known or not), so throttling answers the same for every name. */
+
+enum {
+    STORE_USER_NAME_MAX = 48,      /* a login name: 1..48 of [A-Za-z0-9._@-] */
+    STORE_PASSWORD_HASH_MAX = 160, /* an Argon2id PHC string, without NUL */
+};
+
+struct store_user {
+    char name[STORE_USER_NAME_MAX + 1];
+    char role[STORE_ROLE_MAX + 1];
+    char password_hash[STORE_PASSWORD_HASH_MAX + 1];
+    int64_t created_at_ms;
+    int64_t password_changed_at_ms;
+    int64_t disabled_at_ms;   /* 0: enabled */
+    int64_t last_login_at_ms; /* 0: never */
+};
+
+/* A live session as looked up: its user's name and role (read from users at each lookup). */
+struct store_session {
+    char user[STORE_USER_NAME_MAX + 1];
+    char role[STORE_ROLE_MAX + 1];
+    int64_t created_at_ms;
+    int64_t last_seen_at_ms;
+};
+
+/* Failed logins of one name (as typed) within the current window; all 0 when none. */
+struct store_login_failures {
+    int64_t failures;
+    int64_t first_at_ms;     /* start of the counting window */
+    int64_t last_at_ms;      /* the latest attempt */
+    int64_t locked_until_ms; /* 0: not locked */
+};
+
+/* Creates a user (every field but last_login_at_ms and disabled_at_ms). RC_CONFLICT when the
+ * name is taken. */
+int store_user_insert(store *st, const struct store_user *u, char *err);
+/* Reads user name. RC_NOTFOUND when none. */
+int store_user_get(store *st, const char *name, struct store_user *out, char *err);
+/* Calls fn for each user in name order; fn returning non-zero stops the walk and that value
+ * is returned. */
+int store_user_list(store *st, int (*fn)(const struct store_user *u, void *ctx), void *ctx,
+                    char *err);
+/* Disables (disabled true; also ends every session of the user at once) or enables a user.
+ * RC_NOTFOUND when none. */
+int store_user_set_disabled(store *st, const char *name, bool disabled, int64_t now_ms, char *err);
+/* Replaces a user's password hash and ends every session of the user. RC_NOTFOUND when none. */
+int store_user_set_password(store *st, const char *name, const char *password_hash, int64_t now_ms,
+                            char *err);
+/* Records a successful login of user name at now_ms. */
+int store_user_logged_in(store *st, const char *name, int64_t now_ms, char *err);
+
+/* Stores a new session (hash_hex: SHA-256 of its id) of user name, created and seen at now_ms. */
+int store_session_insert(store *st, const char *hash_hex, const char *name, int64_t now_ms,
+                         char *err);
+/* Finds the session whose hash is hash_hex, if its user exists and is enabled. RC_NOTFOUND
+ * otherwise. Expiry is the caller's decision (http/session.c). */
+int store_session_lookup(store *st, const char *hash_hex, struct store_session *out, char *err);
+/* Marks the session seen at now_ms. */
+int store_session_touch(store *st, const char *hash_hex, int64_t now_ms, char *err);
+/* Ends one session; no error when it is gone already. */
+int store_session_delete(store *st, const char *hash_hex, char *err);
+/* Ends every session last seen before idle_before_ms or created before created_before_ms. */
+int store_session_purge(store *st, int64_t idle_before_ms, int64_t created_before_ms, char *err);
+
+/* The failed logins recorded under key (SHA-256 hex of a name as typed); zeros when none. */
+int store_login_failures_get(store *st, const char *key, struct store_login_failures *out,
+                             char *err);
+/* Records f under key, and forgets every other record last tried before forget_before_ms and
+ * not locked past it (so names tried once do not pile up). */
+int store_login_failures_put(store *st, const char *key, const struct store_login_failures *f,
+                             int64_t forget_before_ms, char *err);
+/* Forgets key's failed logins (a successful login, a new password). */
+int store_login_failures_clear(store *st, const char *key, char *err);
+
 /* A pool of n connections to one database, for a thread pool: acquire blocks until one is
  * free. Returns 0 and *out (free with store_pool_close after every connection is released). */
 int store_pool_open(const char *url, size_t n, store_pool **out, char *err);
