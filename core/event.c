@@ -16,10 +16,10 @@
 #define BASE_FIELDS (H(ID) | H(DEVICE) | H(SEQ) | H(PREV) | H(TYPE) | H(TS) | H(BOOT) | H(MONO_MS))
 
 static const char *const field_names[EVENT_F_COUNT] = {
-    "id",      "device",         "seq",   "prev",    "type",  "ts",    "boot",    "mono_ms",
-    "trainee", "trainee_masked", "class", "session", "fix",   "fence", "verdict", "distance_m",
-    "camera",  "file",           "bytes", "sha256",  "start", "end",   "kind",    "detail",
-    "skew_ms", "queue",
+    "id",       "device",         "seq",   "prev",    "type",   "ts",    "boot",    "mono_ms",
+    "trainee",  "trainee_masked", "class", "session", "fix",    "fence", "verdict", "distance_m",
+    "override", "camera",         "file",  "bytes",   "sha256", "start", "end",     "kind",
+    "detail",   "skew_ms",        "queue",
 };
 
 static const char *const type_names[] = {
@@ -48,9 +48,9 @@ static const struct {
     uint32_t required, allowed;
 } type_rules[TYPE_COUNT] = {
     [EVENT_SIGNIN] = {H(TRAINEE) | H(TRAINEE_MASKED) | H(CLASS) | H(FENCE) | H(VERDICT),
-                      H(SESSION) | H(FIX) | H(DISTANCE_M)},
+                      H(SESSION) | H(FIX) | H(DISTANCE_M) | H(OVERRIDE)},
     [EVENT_SIGNOUT] = {H(TRAINEE) | H(TRAINEE_MASKED) | H(CLASS) | H(FENCE) | H(VERDICT),
-                       H(SESSION) | H(FIX) | H(DISTANCE_M)},
+                       H(SESSION) | H(FIX) | H(DISTANCE_M) | H(OVERRIDE)},
     [EVENT_REC_START] = {H(CAMERA) | H(CLASS) | H(START), H(SESSION)},
     [EVENT_REC_STOP] = {H(CAMERA) | H(END), H(CLASS) | H(SESSION) | H(FILE)},
     [EVENT_REC_FILE] = {H(CAMERA) | H(FILE) | H(BYTES) | H(SHA256) | H(START) | H(END),
@@ -65,6 +65,12 @@ enum fix_field { FIX_LAT, FIX_LON, FIX_EPH, FIX_MODE, FIX_SATS, FIX_TIME, FIX_SO
 static const char *const fix_names[FIX_COUNT] = {"lat",  "lon",  "eph",   "mode",
                                                  "sats", "time", "source"};
 #define FIX_REQUIRED ((1u << FIX_LAT) | (1u << FIX_LON) | (1u << FIX_MODE) | (1u << FIX_SOURCE))
+
+/* The values of "override": which kiosk check an operator overrode. */
+static bool is_override(const char *s)
+{
+    return strcmp(s, "roster") == 0;
+}
 
 static const char genesis[EVENT_HEX_LEN + 1] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -309,6 +315,8 @@ int event_validate(const struct event *ev, char *err)
         (rc = check_range("distance_m", ev->distance_mm, -EVENT_DISTANCE_MM_MAX,
                           EVENT_DISTANCE_MM_MAX, err)))
         return rc;
+    if (has & H(OVERRIDE))
+        FORMAT(ev->override_check, "override", is_override(ev->override_check), "\"roster\"");
     if (has & H(CAMERA))
         FORMAT(ev->camera, "camera", is_name(ev->camera), "1..64 of [A-Za-z0-9._-]");
     if (has & H(FILE)) {
@@ -504,6 +512,7 @@ static void write_event(struct out *o, const struct event *ev)
         case EVENT_F_FENCE: put_str(o, ev->fence); break;
         case EVENT_F_VERDICT: put_str(o, verdict_names[ev->verdict]); break;
         case EVENT_F_DISTANCE_M: put_dec(o, ev->distance_mm, 3); break;
+        case EVENT_F_OVERRIDE: put_str(o, ev->override_check); break;
         case EVENT_F_CAMERA: put_str(o, ev->camera); break;
         case EVENT_F_FILE: put_str(o, ev->file); break;
         case EVENT_F_BYTES: put_int(o, ev->bytes); break;
@@ -958,6 +967,7 @@ static int parse_field(struct parser *p, int f, struct event *ev)
     case EVENT_F_DISTANCE_M:
         return parse_dec(p, name, 3, -EVENT_DISTANCE_MM_MAX, EVENT_DISTANCE_MM_MAX,
                          &ev->distance_mm);
+    case EVENT_F_OVERRIDE: return STR_INTO(ev->override_check);
     case EVENT_F_CAMERA: return STR_INTO(ev->camera);
     case EVENT_F_FILE: return STR_INTO(ev->file);
     case EVENT_F_BYTES: return parse_int(p, name, 0, EVENT_INT_MAX, &ev->bytes);

@@ -87,6 +87,7 @@ enum event_field {
     EVENT_F_FENCE,
     EVENT_F_VERDICT,
     EVENT_F_DISTANCE_M,
+    EVENT_F_OVERRIDE,
     EVENT_F_CAMERA,
     EVENT_F_FILE,
     EVENT_F_BYTES,
@@ -136,6 +137,8 @@ struct event {
     char fence[EVENT_NAME_MAX + 1];
     enum event_verdict verdict;
     int64_t distance_mm; /* signed distance to the fence boundary, metres * 1000 */
+    char override_check[EVENT_KIND_MAX + 1]; /* key "override": the kiosk check an operator
+                                                overrode; only "roster" so far */
     char camera[EVENT_NAME_MAX + 1];
     char file[EVENT_FILE_MAX + 1];
     int64_t bytes;

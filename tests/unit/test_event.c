@@ -85,6 +85,10 @@ static const char *const good_lines[] = {
     HEAD("12", PREV, "clock") ",\"kind\":\"step\",\"skew_ms\":0}",
     /* 13: tamper */
     HEAD("13", PREV, "tamper") ",\"kind\":\"case_open\",\"detail\":\"lid switch 开\"}",
+    /* 14: signin an operator let through past the kiosk's roster check */
+    HEAD("14", PREV, "signin") ",\"trainee\":\"" TRAINEE "\",\"trainee_masked\":\"1201**********"
+                               "123X\",\"class\":\"C\",\"fence\":\"F\",\"verdict\":\"no_fix\","
+                               "\"override\":\"roster\"}",
 };
 enum { GOOD_COUNT = sizeof good_lines / sizeof good_lines[0] };
 
@@ -143,6 +147,7 @@ static void check_against_cjson(const char *line, const struct event *ev)
         {EVENT_F_SHA256, offsetof(struct event, sha256)},
         {EVENT_F_KIND, offsetof(struct event, kind)},
         {EVENT_F_DETAIL, offsetof(struct event, detail)},
+        {EVENT_F_OVERRIDE, offsetof(struct event, override_check)},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         const char *name = event_field_name(strs[i].field);
@@ -292,6 +297,26 @@ static void refuse_variant(int base, const char *from, const char *to, const cha
     char *line = replace(good_lines[base], from, to);
     refuse_n(line, strlen(line), RC_INVAL, mention);
     free(line);
+}
+
+/* "override" names a known kiosk check, sits after distance_m and only in sign events. */
+static void override_key_checked(void **state)
+{
+    (void)state;
+    refuse_variant(14, "\"override\":\"roster\"", "\"override\":\"fence\"", "\"override\"");
+    refuse_variant(14, "\"override\":\"roster\"", "\"override\":\"\"", "\"override\"");
+    refuse_variant(14, "\"override\":\"roster\"", "\"override\":true", "\"override\"");
+    /* before "verdict": out of order */
+    refuse_variant(14, ",\"verdict\":\"no_fix\",\"override\":\"roster\"}",
+                   ",\"override\":\"roster\",\"verdict\":\"no_fix\"}", "order");
+    refuse_variant(8, "\"mono_ms\":123456}", "\"mono_ms\":123456,\"override\":\"roster\"}",
+                   "\"override\"");
+    struct event ev;
+    char err[ERR_LEN];
+    assert_int_equal(event_parse(good_lines[14], strlen(good_lines[14]), &ev, err), RC_OK);
+    assert_true(ev.has & EVENT_HAS(EVENT_F_OVERRIDE));
+    assert_string_equal(ev.override_check, "roster");
+    assert_string_equal(event_field_name(EVENT_F_OVERRIDE), "override");
 }
 
 static void truncated_lines_refused(void **state)
@@ -720,6 +745,7 @@ static void random_events_agree_with_cjson(void **state)
         ev.fix.source = (enum event_fix_source)rnd_in(1, 2);
         ev.verdict = (enum event_verdict)rnd_in(1, 3);
         ev.distance_mm = rnd_in(-EVENT_DISTANCE_MM_MAX, EVENT_DISTANCE_MM_MAX);
+        snprintf(ev.override_check, sizeof ev.override_check, "roster");
         do
             rnd_text(ev.file, 300);
         while (!ev.file[0]);
@@ -987,6 +1013,7 @@ int main(void)
         cmocka_unit_test(good_lines_round_trip),
         cmocka_unit_test(struct_serialises_to_expected_bytes),
         cmocka_unit_test(truncated_lines_refused),
+        cmocka_unit_test(override_key_checked),
         cmocka_unit_test(wrong_types_refused),
         cmocka_unit_test(invalid_utf8_refused),
         cmocka_unit_test(numbers_refused),
