@@ -2,6 +2,7 @@
 
 #include "crypto.h"
 #include "rc.h"
+#include "utf8.h"
 
 #include <mbedtls/platform_util.h>
 #include <string.h>
@@ -124,4 +125,44 @@ int trainee_mask(const char *id, char out[TRAINEE_ID_LEN + 1], char *err)
     }
     mbedtls_platform_zeroize(norm, sizeof norm);
     return rc;
+}
+
+int trainee_name_mask(const char *name, char *out, size_t cap, char *err)
+{
+    size_t n = strlen(name);
+    if (cap > 0)
+        out[0] = '\0';
+    if (n == 0 || !utf8_valid(name, n, NULL))
+        return rc_fail(err, RC_INVAL, "a name must be non-empty UTF-8");
+    if (cap < n + 1)
+        return rc_fail(err, RC_LIMIT, "no room for the masked name");
+    /* Where each code point starts: the first and the last are kept. */
+    size_t chars = 0, last = 0, first_len = 0;
+    for (size_t i = 0; i < n;) {
+        const char *why;
+        size_t len = utf8_seq((const unsigned char *)name + i, n - i, &why);
+        if (len == 0)
+            return rc_fail(err, RC_INVAL, "a name must be non-empty UTF-8");
+        if (chars == 0)
+            first_len = len;
+        last = i;
+        chars++;
+        i += len;
+    }
+    size_t used = 0;
+    if (chars == 1) {
+        out[used++] = '*';
+    } else {
+        memcpy(out, name, first_len);
+        used = first_len;
+        size_t stars = chars == 2 ? 1 : chars - 2;
+        memset(out + used, '*', stars);
+        used += stars;
+        if (chars > 2) {
+            memcpy(out + used, name + last, n - last);
+            used += n - last;
+        }
+    }
+    out[used] = '\0';
+    return RC_OK;
 }

@@ -36,5 +36,11 @@ int trainee_pseudonym(const uint8_t *key, size_t keylen, const char *id,
 /* Masked form of an identity number: its first 4 and last 4 characters (normalised) around
  * 10 '*', e.g. "1201**********123X". Checks the number like trainee_pseudonym. */
 int trainee_mask(const char *id, char out[TRAINEE_ID_LEN + 1], char *err);
+/* Masked form of a person's name as a kiosk shows it for confirmation: the first and last
+ * characters (UTF-8 code points) around one '*' per hidden character ("张*伟", "欧**锋"); a
+ * two-character name keeps its first ("张*"), a one-character name becomes "*". out needs
+ * at least strlen(name) + 1 bytes (a masked name is never longer) and cap says how many it has.
+ * Returns 0, RC_INVAL (not valid UTF-8, or empty) or RC_LIMIT (cap too small). */
+int trainee_name_mask(const char *name, char *out, size_t cap, char *err);
 
 #endif

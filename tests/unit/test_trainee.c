@@ -159,13 +159,33 @@ static void masks(void **state)
     assert_int_equal(trainee_mask("120103199001011230", m, err), RC_INVAL);
 }
 
+static void name_masks(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"张三伟", "张*伟"}, {"张伟", "张*"},    {"欧阳中锋", "欧**锋"},
+        {"王", "*"},         {"Li Na", "L***a"}, {"Zé", "Z*"},
+    };
+    char out[64], err[ERR_LEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(trainee_name_mask(cases[i].in, out, sizeof out, err), RC_OK);
+        assert_string_equal(out, cases[i].out);
+    }
+    assert_int_equal(trainee_name_mask("", out, sizeof out, err), RC_INVAL);
+    assert_int_equal(trainee_name_mask("\xe5\xbc", out, sizeof out, err), RC_INVAL);
+    assert_string_equal(out, "");
+    assert_int_equal(trainee_name_mask("张三伟", out, 4, err), RC_LIMIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_numbers), cmocka_unit_test(wrong_check_character),
         cmocka_unit_test(bad_dates),     cmocka_unit_test(bad_region),
         cmocka_unit_test(bad_shape),     cmocka_unit_test(pseudonyms),
-        cmocka_unit_test(masks),
+        cmocka_unit_test(masks),         cmocka_unit_test(name_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
