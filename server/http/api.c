@@ -3,6 +3,7 @@
 #include "http/api.h"
 
 #include "http/figures_api.h"
+#include "http/schedule_api.h"
 #include "http/scope.h"
 #include "http/session.h"
 #include "ingest/enroll.h"
@@ -302,6 +303,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/me", session_me, session_allow_caller},
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
+    {"GET", "/v1/devices/{id}/schedule", schedule_api_get, schedule_api_allow},
     {"POST", "/v1/batches", handle_batches, allow_device},
     {"PUT", "/v1/classes/{id}", figures_api_put_class, scope_allow_write_plan},
     {"POST", "/v1/classes/{id}/assessments", figures_api_post_assessments,

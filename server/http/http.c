@@ -196,6 +196,7 @@ void http_reply_error(struct http_response *res, unsigned status, const char *fm
     res->len = 0;
     res->content_type = NULL;
     res->disposition[0] = '\0';
+    res->etag[0] = '\0';
     res->status = status;
     cJSON *o = cJSON_CreateObject();
     if (o && cJSON_AddStringToObject(o, "error", line))
@@ -307,6 +308,8 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (res->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie);
+    if (res->etag[0] && (res->status == MHD_HTTP_OK || res->status == MHD_HTTP_NOT_MODIFIED))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
     if (res->retry_after_s) {
         char after[24];
         snprintf(after, sizeof after, "%u", res->retry_after_s);

@@ -61,6 +61,7 @@ struct http_request {
 enum {
     HTTP_DISPOSITION_MAX = 512, /* a Content-Disposition header value */
     HTTP_COOKIE_MAX = 256,      /* a Set-Cookie header value */
+    HTTP_ETAG_MAX = 80,         /* an ETag header value */
 };
 
 struct http_response {
@@ -70,6 +71,7 @@ struct http_response {
     const char *content_type;                   /* static; NULL means application/json */
     char disposition[HTTP_DISPOSITION_MAX + 1]; /* Content-Disposition; "" for none */
     char set_cookie[HTTP_COOKIE_MAX + 1];       /* Set-Cookie; "" for none */
+    char etag[HTTP_ETAG_MAX + 1];               /* ETag (with 200 or 304); "" for none */
     unsigned retry_after_s;                     /* Retry-After (with 429 or 503); 0 for none */
 };
 

@@ -312,8 +312,8 @@ static void device_status(const struct ingest_parsed *b, size_t from, struct sto
     }
 }
 
-/* Findings about accepted events, stored with them: a verdict the server does not share, a
- * fence the server does not know. */
+/* Findings about accepted events, stored with them: an operator's override of a kiosk check, a
+ * verdict the server does not share, a fence the server does not know. */
 static int event_findings(store *st, const char *institution, const struct ingest_line *l,
                           const struct judged *j, int64_t now_ms, char *err)
 {
@@ -328,6 +328,19 @@ static int event_findings(store *st, const char *institution, const struct inges
         .detail = detail,
         .created_at_ms = now_ms,
     };
+    if (ev->has & EVENT_HAS(EVENT_F_OVERRIDE)) {
+        /* An operator let this sign event past the kiosk's roster check (signin
+         * --override-roster): recorded, and shown to a reviewer. */
+        f.kind = "roster_override";
+        f.severity = "medium";
+        snprintf(detail, sizeof detail,
+                 "%s of %s for class %s recorded by an operator's override of the kiosk's %s "
+                 "check",
+                 event_type_name(ev->type), ev->trainee_masked, ev->class_id, ev->override_check);
+        int rc = store_finding_insert(st, &f, err);
+        if (rc != RC_OK)
+            return rc;
+    }
     if (j->fence_unknown) {
         f.kind = "fence_unknown";
         f.severity = "medium";
