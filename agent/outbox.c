@@ -56,6 +56,14 @@ static const char *const MIGRATIONS[] = {
     "  ack_seq INTEGER NOT NULL);"
     "INSERT INTO chain VALUES (1, 0, " ZERO_HASH_SQL ", 0, " ZERO_HASH_SQL ", 0);"
     "CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 2: the last schedule the collector sent (agent/schedule.h): its bytes, version, when
+     * they arrived (fetched) and when the collector last said they are current (checked). */
+    "CREATE TABLE schedule ("
+    "  one INTEGER PRIMARY KEY CHECK (one = 1),"
+    "  version TEXT NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  fetched_ms INTEGER NOT NULL,"
+    "  checked_ms INTEGER NOT NULL);",
 };
 
 struct outbox {
@@ -898,4 +906,111 @@ int outbox_state_set(outbox *ob, const char *key, const char *value, char *err)
 int outbox_state_delete(outbox *ob, const char *key, char *err)
 {
     return state_write(ob, "DELETE FROM state WHERE key = ?", key, NULL, err);
+}
+
+/* ---------------------------------------------------------------- the schedule */
+
+struct schedule_put {
+    const char *version;
+    const char *body;
+    size_t len;
+    int64_t now_ms;
+};
+
+static int schedule_put_fn(outbox *ob, void *arg, char *err)
+{
+    const struct schedule_put *p = arg;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(ob->db,
+                           "INSERT OR REPLACE INTO schedule (one, version, body, fetched_ms, "
+                           "checked_ms) VALUES (1, ?, ?, ?, ?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(ob, err, "storing the schedule");
+    sqlite3_bind_text(q, 1, p->version, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(q, 2, p->body, (sqlite3_uint64)p->len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, p->now_ms);
+    sqlite3_bind_int64(q, 4, p->now_ms);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_fail(ob, err, "storing the schedule");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int outbox_schedule_put(outbox *ob, const char *version, const char *body, size_t len,
+                        int64_t now_ms, char *err)
+{
+    if (len > OUTBOX_SCHEDULE_MAX || strlen(version) > OUTBOX_SCHEDULE_VERSION_MAX)
+        return rc_fail(err, RC_LIMIT, "outbox: a schedule over %d bytes is refused",
+                       OUTBOX_SCHEDULE_MAX);
+    struct schedule_put p = {.version = version, .body = body, .len = len, .now_ms = now_ms};
+    return with_reserve(ob, false, schedule_put_fn, &p, err);
+}
+
+static int schedule_touch_fn(outbox *ob, void *arg, char *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(ob->db, "UPDATE schedule SET checked_ms = ? WHERE one = 1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return db_fail(ob, err, "updating the schedule");
+    sqlite3_bind_int64(q, 1, *(const int64_t *)arg);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_fail(ob, err, "updating the schedule");
+    else if (sqlite3_changes(ob->db) == 0)
+        rc = rc_fail(err, RC_NOTFOUND, "outbox: no schedule stored");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int outbox_schedule_touch(outbox *ob, int64_t now_ms, char *err)
+{
+    return with_reserve(ob, false, schedule_touch_fn, &now_ms, err);
+}
+
+int outbox_schedule_get(outbox *ob, struct outbox_schedule_meta *meta, char **body, size_t *len,
+                        char *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(meta, 0, sizeof *meta);
+    if (body)
+        *body = NULL;
+    if (sqlite3_prepare_v2(ob->db,
+                           "SELECT version, fetched_ms, checked_ms, length(body), body "
+                           "FROM schedule WHERE one = 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(ob, err, "reading the schedule");
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "no schedule received yet");
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(ob, err, "reading the schedule");
+        goto out;
+    }
+    snprintf(meta->version, sizeof meta->version, "%s", (const char *)sqlite3_column_text(q, 0));
+    meta->fetched_ms = sqlite3_column_int64(q, 1);
+    meta->checked_ms = sqlite3_column_int64(q, 2);
+    sqlite3_int64 n = sqlite3_column_int64(q, 3);
+    if (n < 0 || n > OUTBOX_SCHEDULE_MAX) {
+        rc = rc_fail(err, RC_CORRUPT, "outbox: the stored schedule has %lld bytes", (long long)n);
+        goto out;
+    }
+    meta->bytes = (size_t)n;
+    if (body) {
+        const void *b = sqlite3_column_blob(q, 4);
+        if (!(*body = malloc((size_t)n + 1))) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
+        }
+        if (n > 0)
+            memcpy(*body, b, (size_t)n);
+        (*body)[n] = '\0';
+        *len = (size_t)n;
+    }
+out:
+    sqlite3_finalize(q);
+    return rc;
 }

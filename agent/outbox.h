@@ -28,7 +28,9 @@
 typedef struct outbox outbox;
 
 enum {
-    OUTBOX_SCHEMA_VERSION = 1,
+    OUTBOX_SCHEMA_VERSION = 2,
+    OUTBOX_SCHEDULE_MAX = 4 << 20,     /* bytes of a stored schedule */
+    OUTBOX_SCHEDULE_VERSION_MAX = 64,  /* its version: a SHA-256 in hex */
     OUTBOX_BUSY_TIMEOUT_MS = 10000,    /* wait this long for another writer */
     OUTBOX_STATE_VALUE_MAX = 512,      /* bytes of one state value */
     OUTBOX_MIN_CAP_BYTES = 64 * 1024,  /* the smallest size cap accepted */
@@ -107,5 +109,25 @@ int outbox_verify(outbox *ob, int64_t *count, struct event_chain_break *brk, cha
 int outbox_state_get(outbox *ob, const char *key, char *out, size_t cap, char *err);
 int outbox_state_set(outbox *ob, const char *key, const char *value, char *err);
 int outbox_state_delete(outbox *ob, const char *key, char *err);
+
+/* The last schedule received from the collector (agent/schedule.h), kept beside the events
+ * (schema version 2): it stays in force until a newer one arrives. */
+struct outbox_schedule_meta {
+    char version[OUTBOX_SCHEDULE_VERSION_MAX + 1];
+    int64_t fetched_ms; /* UTC ms when these bytes arrived */
+    int64_t checked_ms; /* UTC ms when the collector last confirmed them (200 or 304) */
+    size_t bytes;
+};
+/* Replaces the stored schedule with len bytes of body (at most OUTBOX_SCHEDULE_MAX; else
+ * RC_LIMIT) and its version; fetched and checked become now_ms. 0, RC_LIMIT, RC_FULL, RC_DB. */
+int outbox_schedule_put(outbox *ob, const char *version, const char *body, size_t len,
+                        int64_t now_ms, char *err);
+/* Records that the collector confirmed the stored schedule (304) at now_ms. RC_NOTFOUND when
+ * none is stored. */
+int outbox_schedule_touch(outbox *ob, int64_t now_ms, char *err);
+/* Reads the stored schedule: *meta, and when body is not NULL a malloc'd NUL-terminated copy
+ * (caller frees) of its *len bytes. RC_NOTFOUND when none was ever received; RC_DB. */
+int outbox_schedule_get(outbox *ob, struct outbox_schedule_meta *meta, char **body, size_t *len,
+                        char *err);
 
 #endif
