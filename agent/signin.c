@@ -5,9 +5,11 @@
 #include "timeutil.h"
 #include "trainee.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -36,6 +38,58 @@ int signin_check_request(const struct signin_request *req, char *err)
     return rc;
 }
 
+const char *signin_refusal_name(enum signin_refusal r)
+{
+    switch (r) {
+    case SIGNIN_REFUSED_NONE: break;
+    case SIGNIN_REFUSED_NO_SESSION: return "no_session";
+    case SIGNIN_REFUSED_NOT_ON_ROSTER: return "not_on_roster";
+    }
+    return "";
+}
+
+/* Checks the request against the kiosk's schedule, when it holds one: RC_OK (also without a
+ * schedule: a kiosk that never received one accepts as before), or RC_AUTH with res->refusal
+ * and a message in Chinese, then English. Fills res->name from the roster. */
+static int roster_check(struct kiosk *k, const struct signin_request *req, const char *pseudonym,
+                        int64_t now_ms, struct signin_result *res, char *err)
+{
+    struct schedule *s = NULL;
+    struct outbox_schedule_meta meta;
+    char why[ERR_LEN];
+    int rc = schedule_load(k->ob, &s, &meta, why);
+    if (rc == RC_NOTFOUND)
+        return RC_OK;
+    if (rc != RC_OK)
+        return rc_fail(err, rc, "the kiosk's schedule is unreadable: %s", why);
+    struct schedule_match m;
+    enum schedule_verdict v =
+        schedule_check(s, req->class_id, req->session, pseudonym, req->type, now_ms, &m);
+    const char *what = req->type == EVENT_SIGNIN ? "sign-in" : "sign-out";
+    const char *zh = req->type == EVENT_SIGNIN ? "签到" : "签退";
+    switch (v) {
+    case SCHEDULE_OK: snprintf(res->name, sizeof res->name, "%s", m.trainee->name); break;
+    case SCHEDULE_NO_SESSION:
+        res->refusal = SIGNIN_REFUSED_NO_SESSION;
+        rc =
+            rc_fail(err, RC_AUTH,
+                    "班级 %s 此时在本场地没有课，不能%s / class %s has no session at this venue "
+                    "now (%s from %lld min before the start%s)",
+                    req->class_id, zh, req->class_id, what, (long long)(s->early_window_ms / 60000),
+                    req->type == EVENT_SIGNIN ? " until the end" : " until the end + grace");
+        break;
+    case SCHEDULE_NOT_ON_ROSTER:
+        res->refusal = SIGNIN_REFUSED_NOT_ON_ROSTER;
+        rc = rc_fail(err, RC_AUTH,
+                     "不在班级 %s 的花名册中，不能%s，请联系工作人员 / not on the roster of class "
+                     "%s: ask the staff",
+                     req->class_id, zh, req->class_id);
+        break;
+    }
+    schedule_free(s);
+    return rc;
+}
+
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err)
 {
@@ -59,6 +113,13 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
     if ((rc = trainee_pseudonym(k->inst_key, sizeof k->inst_key, id, ev.trainee, err)) != RC_OK ||
         (rc = trainee_mask(id, ev.trainee_masked, err)) != RC_OK)
         goto out;
+    if (req->override_roster) {
+        snprintf(ev.override_check, sizeof ev.override_check, "roster");
+        ev.has |= EVENT_HAS(EVENT_F_OVERRIDE);
+        res->overridden = true;
+    } else if ((rc = roster_check(k, req, ev.trainee, ev.ts_ms, res, err)) != RC_OK) {
+        goto out;
+    }
     ev.has |= EVENT_HAS(EVENT_F_TRAINEE) | EVENT_HAS(EVENT_F_TRAINEE_MASKED) |
               EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_FENCE) | EVENT_HAS(EVENT_F_VERDICT);
     snprintf(ev.class_id, sizeof ev.class_id, "%s", req->class_id);
@@ -137,9 +198,20 @@ int signin_result_json(const struct signin_result *res, char *buf, size_t cap)
     else if (rc == RC_OK)
         rc = append(buf, cap, &used, "\"distance_m\":null,");
     if (rc == RC_OK)
-        rc = append(buf, cap, &used,
-                    "\"fence\":\"%s\",\"trainee_masked\":\"%s\",\"fix\":", res->fence,
+        rc = append(buf, cap, &used, "\"fence\":\"%s\",\"trainee_masked\":\"%s\",", res->fence,
                     res->trainee_masked);
+    if (rc == RC_OK && res->name[0]) {
+        /* a masked name from the roster: escape it as JSON (cJSON does it right) */
+        cJSON *n = cJSON_CreateString(res->name);
+        char *q = n ? cJSON_PrintUnformatted(n) : NULL;
+        rc = q ? append(buf, cap, &used, "\"name\":%s,", q) : RC_NOMEM;
+        cJSON_free(q);
+        cJSON_Delete(n);
+    }
+    if (rc == RC_OK && res->overridden)
+        rc = append(buf, cap, &used, "\"override\":\"roster\",");
+    if (rc == RC_OK)
+        rc = append(buf, cap, &used, "\"fix\":");
     if (rc != RC_OK)
         return rc;
     if (!res->has_fix)
@@ -196,4 +268,9 @@ void signin_result_text(const struct signin_result *res, char *buf, size_t cap)
                  (long long)res->seq, res->trainee_masked);
         break;
     }
+    size_t n = strnlen(buf, cap);
+    if (res->name[0] && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "; %s", res->name);
+    if (res->overridden && n < cap)
+        snprintf(buf + n, cap - n, "; operator override of the roster check (flagged)");
 }

@@ -10,6 +10,7 @@
 #include "fence.h"
 #include "gnss.h"
 #include "kiosk.h"
+#include "schedule.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +23,14 @@ struct signin_request {
     const char *trainee;  /* the 18-character resident ID as typed or read */
     const char *class_id; /* required */
     const char *session;  /* NULL or "" when not given */
+    bool override_roster; /* an operator's override: skip the schedule check, flag the event */
+};
+
+/* Why a request was refused by the kiosk's schedule (signin_record's RC_AUTH). */
+enum signin_refusal {
+    SIGNIN_REFUSED_NONE = 0,
+    SIGNIN_REFUSED_NO_SESSION,    /* the class has no session at this venue running now */
+    SIGNIN_REFUSED_NOT_ON_ROSTER, /* the trainee is not on the class's roster */
 };
 
 struct signin_result {
@@ -35,6 +44,9 @@ struct signin_result {
     char trainee_masked[EVENT_MASKED_LEN + 1];
     bool has_fix;
     struct gnss_fix fix;
+    char name[SCHEDULE_NAME_MAX + 1]; /* the roster's masked name ("张*伟"), "" when unknown */
+    bool overridden;                  /* recorded past the roster check by an operator */
+    enum signin_refusal refusal;      /* set when signin_record returned RC_AUTH */
 };
 
 /* Checks a request without recording anything: type, ID number (GB 11643 check character,
@@ -42,9 +54,12 @@ struct signin_result {
 int signin_check_request(const struct signin_request *req, char *err);
 
 /* Records a sign-in or sign-out with fix (NULL, or a fix without a usable position, records
- * no_fix). Returns 0 with *res when the event is durably in the outbox; RC_INVAL for a bad
- * ID, class or session (nothing recorded; err says why without quoting the number); RC_FULL
- * when the outbox refuses; RC_DB. */
+ * no_fix). When the kiosk holds a schedule (schedule.h) and the request is no override, the
+ * trainee must be on the roster of a session of the class running now. Returns 0 with *res
+ * when the event is durably in the outbox; RC_INVAL for a bad ID, class or session (nothing
+ * recorded; err says why without quoting the number); RC_AUTH when the schedule refuses it
+ * (res->refusal says why, err is one line in Chinese then English); RC_FULL when the outbox
+ * refuses; RC_DB. */
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err);
 
@@ -52,6 +67,9 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
  * "fix":{"lat","lon","eph","mode","sats","time","source"}} (fix null without one), plus
  * "type" and "trainee_masked". Returns 0 or RC_LIMIT. */
 int signin_result_json(const struct signin_result *res, char *buf, size_t cap);
+
+/* The refusal's wire name ("no_session", "not_on_roster"; "" for none). Static storage. */
+const char *signin_refusal_name(enum signin_refusal r);
 
 /* A one-line human summary ("recorded: sign-in #12 inside hexi-centre ..."). */
 void signin_result_text(const struct signin_result *res, char *buf, size_t cap);

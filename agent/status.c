@@ -1,6 +1,7 @@
 #include "status.h"
 
 #include "rc.h"
+#include "schedule.h"
 #include "timeutil.h"
 #include "version.h"
 
@@ -27,6 +28,38 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
         cJSON_AddStringToObject(o, key, when);
     else
         cJSON_AddNullToObject(o, key);
+}
+
+/* The schedule in force: its version, when it arrived, when the collector last confirmed it
+ * and how long ago that was (age_s), how many classes it has; version null when the kiosk
+ * never received one (sign-ins are then not checked against a roster). */
+static cJSON *schedule_json(struct kiosk *k)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    struct schedule *s = NULL;
+    struct outbox_schedule_meta m;
+    char err[ERR_LEN];
+    int rc = schedule_load(k->ob, &s, &m, err);
+    if (rc != RC_OK) {
+        cJSON_AddNullToObject(o, "version");
+        cJSON_AddNullToObject(o, "fetched");
+        cJSON_AddNullToObject(o, "checked");
+        cJSON_AddNullToObject(o, "age_s");
+        cJSON_AddNullToObject(o, "classes");
+        if (rc != RC_NOTFOUND)
+            cJSON_AddStringToObject(o, "error", err);
+        return o;
+    }
+    cJSON_AddStringToObject(o, "version", m.version);
+    add_time(o, "fetched", m.fetched_ms);
+    add_time(o, "checked", m.checked_ms);
+    int64_t age = ts_now_ms() - m.checked_ms;
+    cJSON_AddNumberToObject(o, "age_s", (double)((age > 0 ? age : 0) / 1000));
+    cJSON_AddNumberToObject(o, "classes", (double)s->n_classes);
+    schedule_free(s);
+    return o;
 }
 
 static cJSON *fix_json(const struct gnss_fix *f)
@@ -171,6 +204,7 @@ int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_
     else
         cJSON_AddNullToObject(o, "clock_skew_ms");
     add_state_ms(k, o, "server_clock_skew_ms", "sync.server_skew_ms", false);
+    cJSON_AddItemToObject(o, "schedule", schedule_json(k));
     *out = o;
     return RC_OK;
 }
@@ -208,6 +242,10 @@ void status_print_text(const cJSON *st)
                "upload\n",
                cJSON_IsString(since) ? since->valuestring : "?",
                cJSON_IsString(since) ? since->valuestring : "?");
+    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(st, "schedule");
+    if (sched && !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sched, "version")))
+        printf("尚未收到课表：签到不核对花名册 / no schedule received yet: sign-ins are not "
+               "checked against a roster\n");
     for (const cJSON *c = st ? st->child : NULL; c; c = c->next)
         print_value(c->string, c);
 }

@@ -21,7 +21,9 @@ static inline const char *agent_config_path(const char *given)
 enum {
     EXIT_REFUSED = 1, /* refused: nothing recorded (the reason is printed) */
     EXIT_USAGE = 2,
-    EXIT_RETRY = 3, /* record: not recorded for now (outbox full or busy), try again later */
+    EXIT_RETRY = 3,    /* record: not recorded for now (outbox full or busy), try again later */
+    EXIT_SCHEDULE = 4, /* signin/signout: refused by the kiosk's schedule (not on the roster of
+                          a class running now); nothing recorded */
 };
 
 struct agent_globals {

@@ -19,19 +19,24 @@ static void usage(FILE *out, const char *name)
 {
     fprintf(out,
             "usage: rollcall-agent [--config FILE] %s --trainee ID --class C [--session S] "
-            "[--json]\n"
+            "[--override-roster] [--json]\n"
             "\n"
             "Records a %s of the trainee with the 18-character resident ID number, located by\n"
             "the kiosk's current GNSS fix (or its surveyed position) and judged against the\n"
             "venue fence. The event is recorded whatever the verdict; outside, uncertain and\n"
             "unlocated ones are flagged for review. Goes through the running daemon when there\n"
             "is one, else reads gpsd itself (waiting up to the profile's gnss.fix_timeout_s).\n"
+            "Once the kiosk holds a schedule from the collector, the trainee must be on the\n"
+            "roster of a session of the class running now (docs/AGENT.md).\n"
             "\n"
             "  --trainee ID   resident identity number (GB 11643); never stored in clear\n"
             "  --class C      class id, e.g. TJ-2026-AI-0001\n"
             "  --session S    session id within the class (optional)\n"
+            "  --override-roster  an operator's override: record it although the schedule\n"
+            "                 refuses it; the event is flagged and the collector makes a finding\n"
             "  --json         print the result as one JSON object\n"
-            "Exit status: 0 recorded, 1 nothing recorded (the reason is printed), 2 usage.\n",
+            "Exit status: 0 recorded, 1 nothing recorded (the reason is printed), 2 usage,\n"
+            "4 refused by the kiosk's schedule (not on the roster of a class running now).\n",
             name, strcmp(name, "signin") == 0 ? "sign-in" : "sign-out");
 }
 
@@ -62,8 +67,8 @@ static void one_shot_fix(struct kiosk *k, struct gnss_fix *fix, int *have)
     }
 }
 
-static int via_daemon(const char *socket_path, const char *name, const char *trainee,
-                      const char *class_id, const char *session, int json, int *exit_code)
+static int via_daemon(const char *socket_path, const char *name, const struct signin_request *r,
+                      int json, int *exit_code)
 {
     char err[ERR_LEN];
     char reply[CONTROL_LINE_MAX];
@@ -71,10 +76,12 @@ static int via_daemon(const char *socket_path, const char *name, const char *tra
     if (!req)
         return RC_NOMEM;
     cJSON_AddStringToObject(req, "cmd", name);
-    cJSON_AddStringToObject(req, "trainee", trainee);
-    cJSON_AddStringToObject(req, "class", class_id);
-    if (session)
-        cJSON_AddStringToObject(req, "session", session);
+    cJSON_AddStringToObject(req, "trainee", r->trainee);
+    cJSON_AddStringToObject(req, "class", r->class_id);
+    if (r->session)
+        cJSON_AddStringToObject(req, "session", r->session);
+    if (r->override_roster)
+        cJSON_AddStringToObject(req, "override", "roster");
     char *line = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     if (!line)
@@ -96,8 +103,12 @@ static int via_daemon(const char *socket_path, const char *name, const char *tra
         *exit_code = EXIT_REFUSED;
     } else if (cJSON_IsFalse(ok)) {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(ans, "error");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(ans, "code");
         fprintf(stderr, "rollcall-agent: %s\n", cJSON_IsString(e) ? e->valuestring : "refused");
-        *exit_code = EXIT_REFUSED;
+        *exit_code = cJSON_IsString(code) && (strcmp(code->valuestring, "not_on_roster") == 0 ||
+                                              strcmp(code->valuestring, "no_session") == 0)
+                         ? EXIT_SCHEDULE
+                         : EXIT_REFUSED;
     } else {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(ans, "text");
         const cJSON *result = cJSON_GetObjectItemCaseSensitive(ans, "result");
@@ -118,11 +129,15 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
 {
     const char *name = argv[0];
     const char *trainee = NULL, *class_id = NULL, *session = NULL;
-    int json = 0;
+    int json = 0, override_roster = 0;
     static const struct option opts[] = {
-        {"trainee", required_argument, NULL, 't'}, {"class", required_argument, NULL, 'c'},
-        {"session", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"trainee", required_argument, NULL, 't'},
+        {"class", required_argument, NULL, 'c'},
+        {"session", required_argument, NULL, 's'},
+        {"override-roster", no_argument, NULL, 'o'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "t:c:s:jh", opts, NULL)) != -1) {
@@ -131,6 +146,7 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
         case 'c': class_id = optarg; break;
         case 's': session = optarg; break;
         case 'j': json = 1; break;
+        case 'o': override_roster = 1; break;
         case 'h': usage(stdout, name); return 0;
         default: usage(stderr, name); return EXIT_USAGE;
         }
@@ -140,8 +156,11 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
         return EXIT_USAGE;
     }
     enum event_type type = strcmp(name, "signin") == 0 ? EVENT_SIGNIN : EVENT_SIGNOUT;
-    struct signin_request req = {
-        .type = type, .trainee = trainee, .class_id = class_id, .session = session};
+    struct signin_request req = {.type = type,
+                                 .trainee = trainee,
+                                 .class_id = class_id,
+                                 .session = session,
+                                 .override_roster = override_roster != 0};
 
     char err[ERR_LEN];
     /* Bad input is refused at once, before any wait for the daemon or a fix. */
@@ -162,7 +181,7 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
         return EXIT_REFUSED;
     }
     int exit_code = EXIT_REFUSED;
-    int rc = via_daemon(cfg->control_socket, name, trainee, class_id, session, json, &exit_code);
+    int rc = via_daemon(cfg->control_socket, name, &req, json, &exit_code);
     free(cfg);
     if (rc == RC_OK)
         return exit_code;
@@ -179,7 +198,7 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
     kiosk_close(k);
     if (rc != RC_OK) {
         fprintf(stderr, "rollcall-agent: nothing recorded: %s\n", err);
-        return EXIT_REFUSED;
+        return rc == RC_AUTH && res.refusal != SIGNIN_REFUSED_NONE ? EXIT_SCHEDULE : EXIT_REFUSED;
     }
     char out[SIGNIN_JSON_MAX];
     if (json)

@@ -5,6 +5,7 @@
 #include "kiosk.h"
 #include "log.h"
 #include "rc.h"
+#include "schedule_fetch.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -42,11 +43,14 @@ static void usage(FILE *out)
         "prints how many it accepted, how many it already had (duplicates) and how many are\n"
         "still pending. Without --once, failed uploads are retried with exponential backoff\n"
         "(the profile's sync.backoff_base_ms .. backoff_cap_ms) until nothing is pending.\n"
+        "Then fetches the kiosk's schedule (classes and rosters at its venue); a failure there\n"
+        "is printed but does not change the exit status, and the last schedule stays in force.\n"
         "\n"
         "  --once       one pass: stop at the first failure\n"
         "  --timeout S  give up after S seconds (default: never)\n"
         "  --json       print {\"accepted\",\"duplicates\",\"pending\",\"ack_seq\",\"batches\",\n"
-        "               \"error\"} as one JSON object\n"
+        "               \"error\",\"schedule\",\"schedule_version\",\"schedule_error\"} as one\n"
+        "               JSON object\n"
         "Exit status: 0 nothing left pending, 1 events still pending (the reason is\n"
         "printed), 2 usage.\n");
 }
@@ -157,6 +161,16 @@ int cmd_sync(int argc, char **argv, const struct agent_globals *g)
         if (stop_flag)
             break;
     }
+    /* The schedule comes after the batches, so it never delays an upload; a collector that
+     * could not be reached for them is not asked again. */
+    enum schedule_fetch_outcome sched = SCHEDULE_FETCH_FAILED;
+    char sched_version[65] = "", sched_err[ERR_LEN] = "";
+    bool sched_tried = !stop_flag && rc != RC_NET && rc != RC_TIMEOUT && rc != RC_STATE;
+    if (sched_tried && schedule_fetch(k, &stop_flag, &sched, sched_version, sched_err) != RC_OK)
+        log_msg(LOG_LVL_WARN, "sync: %s; the last schedule stays in force", sched_err);
+    else if (!sched_tried)
+        snprintf(sched_err, sizeof sched_err,
+                 "not fetched: the upload did not reach the collector");
     alarm(0);
     if (rc != RC_OK && timed_out) {
         if (!last[0])
@@ -175,11 +189,25 @@ int cmd_sync(int argc, char **argv, const struct agent_globals *g)
             printf(",\"error\":");
             print_json_string(err);
         }
+        printf(",\"schedule\":\"%s\",\"schedule_version\":", schedule_fetch_outcome_name(sched));
+        if (sched_version[0])
+            print_json_string(sched_version);
+        else
+            printf("null");
+        if (sched == SCHEDULE_FETCH_FAILED) {
+            printf(",\"schedule_error\":");
+            print_json_string(sched_err);
+        }
         printf("}\n");
     } else {
         printf("accepted %lld, duplicates %lld, pending %lld (acknowledged up to seq %lld)\n",
                (long long)total.accepted, (long long)total.duplicates, (long long)total.pending,
                (long long)total.ack_seq);
+        if (sched == SCHEDULE_FETCH_FAILED)
+            printf("schedule: not updated (%s)\n", sched_err);
+        else
+            printf("schedule: %s (version %.12s)\n", schedule_fetch_outcome_name(sched),
+                   sched_version);
     }
     if (rc != RC_OK)
         fprintf(stderr, "rollcall-agent: sync: %s\n", err);

@@ -291,16 +291,24 @@ static const char *str_field(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Writes {"ok":false,"error":...} into d->reply. */
-static void reply_error(struct daemon *d, const char *msg)
+/* Writes {"ok":false,"error":...,"code":...} into d->reply (no "code" when code is NULL). */
+static void reply_error_code(struct daemon *d, const char *msg, const char *code)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", 0);
     cJSON_AddStringToObject(o, "error", msg);
+    if (code)
+        cJSON_AddStringToObject(o, "code", code);
     char *s = cJSON_PrintUnformatted(o);
     snprintf(d->reply, REPLY_MAX, "%s", s ? s : "{\"ok\":false,\"error\":\"out of memory\"}");
     cJSON_free(s);
     cJSON_Delete(o);
+}
+
+/* Writes {"ok":false,"error":...} into d->reply. */
+static void reply_error(struct daemon *d, const char *msg)
+{
+    reply_error_code(d, msg, NULL);
 }
 
 static void handle_signin(struct daemon *d, const cJSON *req, enum event_type type)
@@ -309,9 +317,11 @@ static void handle_signin(struct daemon *d, const cJSON *req, enum event_type ty
     const char *trainee = str_field(req, "trainee");
     const char *class_id = str_field(req, "class");
     const cJSON *sess = cJSON_GetObjectItemCaseSensitive(req, "session");
-    if (!trainee || !class_id || (sess && !cJSON_IsString(sess) && !cJSON_IsNull(sess))) {
+    const cJSON *over = cJSON_GetObjectItemCaseSensitive(req, "override");
+    if (!trainee || !class_id || (sess && !cJSON_IsString(sess) && !cJSON_IsNull(sess)) ||
+        (over && !(cJSON_IsString(over) && strcmp(over->valuestring, "roster") == 0))) {
         reply_error(d, "nothing recorded: the request needs \"trainee\" and \"class\" strings "
-                       "(\"session\" optional)");
+                       "(\"session\" optional, \"override\" only \"roster\")");
         return;
     }
     if (!d->k->has_inst_key) {
@@ -323,14 +333,16 @@ static void handle_signin(struct daemon *d, const cJSON *req, enum event_type ty
     struct signin_request r = {.type = type,
                                .trainee = trainee,
                                .class_id = class_id,
-                               .session = cJSON_IsString(sess) ? sess->valuestring : NULL};
+                               .session = cJSON_IsString(sess) ? sess->valuestring : NULL,
+                               .override_roster = over != NULL};
     struct signin_result res;
     int rc = signin_record(d->k, &r, have ? &fix : NULL, &res, err);
     if (rc != RC_OK) {
         char msg[ERR_LEN + 32];
         snprintf(msg, sizeof msg, "nothing recorded: %s", err);
         log_msg(LOG_LVL_WARN, "%s refused: %s", type == EVENT_SIGNIN ? "sign-in" : "sign-out", err);
-        reply_error(d, msg);
+        /* A schedule refusal has a code of its own, so a client can tell it apart. */
+        reply_error_code(d, msg, rc == RC_AUTH ? signin_refusal_name(res.refusal) : NULL);
         return;
     }
     char json[SIGNIN_JSON_MAX], text[SIGNIN_JSON_MAX];
