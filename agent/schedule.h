@@ -6,7 +6,8 @@
  * Invariants:
  * - the kiosk never holds a full name or a clear ID number: names arrive masked ("张*伟");
  * - the last schedule received stays in force until a newer one arrives (offline included);
- * - a kiosk that never received one checks nothing (schedule_load: RC_NOTFOUND).
+ * - a kiosk that never received one checks nothing (schedule_load: RC_NOTFOUND), nor does one
+ *   whose schedule lists no class.
  * No libcurl here: the daemon, which links this, makes no HTTP requests (sync.c fetches). */
 #ifndef ROLLCALL_AGENT_SCHEDULE_H
 #define ROLLCALL_AGENT_SCHEDULE_H
@@ -86,7 +87,9 @@ struct schedule_match {
  * pseudonym for class_id (and session, NULL or "" for any) at now_ms: the class must have a
  * session whose window holds now_ms — [start - early window, end) for a sign-in,
  * [start - early window, end + leave grace] for a sign-out — and the trainee must be on its
- * roster. Pure: reads only its arguments. */
+ * roster. A schedule without any class checks nothing: SCHEDULE_OK with an empty match (the
+ * collector knows no class at this venue, like a kiosk that never received a schedule). Pure:
+ * reads only its arguments. */
 enum schedule_verdict schedule_check(const struct schedule *s, const char *class_id,
                                      const char *session, const char *pseudonym,
                                      enum event_type type, int64_t now_ms,

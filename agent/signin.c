@@ -49,7 +49,8 @@ const char *signin_refusal_name(enum signin_refusal r)
 }
 
 /* Checks the request against the kiosk's schedule, when it holds one: RC_OK (also without a
- * schedule: a kiosk that never received one accepts as before), or RC_AUTH with res->refusal
+ * schedule, or with one listing no class: such a kiosk accepts as before), or RC_AUTH with
+ * res->refusal
  * and a message in Chinese, then English. Fills res->name from the roster. */
 static int roster_check(struct kiosk *k, const struct signin_request *req, const char *pseudonym,
                         int64_t now_ms, struct signin_result *res, char *err)
@@ -68,7 +69,10 @@ static int roster_check(struct kiosk *k, const struct signin_request *req, const
     const char *what = req->type == EVENT_SIGNIN ? "sign-in" : "sign-out";
     const char *zh = req->type == EVENT_SIGNIN ? "签到" : "签退";
     switch (v) {
-    case SCHEDULE_OK: snprintf(res->name, sizeof res->name, "%s", m.trainee->name); break;
+    case SCHEDULE_OK:
+        if (m.trainee) /* NULL when the schedule lists no class: nothing was checked */
+            snprintf(res->name, sizeof res->name, "%s", m.trainee->name);
+        break;
     case SCHEDULE_NO_SESSION:
         res->refusal = SIGNIN_REFUSED_NO_SESSION;
         rc =

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # labels: collector
 """The kiosk's schedule end to end, with the real collector (HTTPS on loopback) and the real
-agent: a class declared at the collector for the kiosk's venue, running now; `sync` fetches
+agent: before any class is declared, an empty schedule checks nothing; then a class declared
+at the collector for the kiosk's venue, running now; `sync` fetches
 the schedule (classes, sessions, rosters with masked names) and stores it in the outbox; a
 second sync gets 304 and keeps it; `status` shows its version and age. Sign-ins are checked
 against it: a trainee not on the roster is refused (exit 4, nothing recorded), one on it is
@@ -131,6 +132,16 @@ def scenarios(w, col, pki):
     check("no schedule received yet" in r.out and "尚未收到课表" in r.out, r)
     r = sign(ka, OFF)
     check(r.code == 0, r)
+    # The collector knows no class at this venue yet: an empty schedule checks nothing.
+    r = ka.run("sync", "--json", "--timeout", "120")
+    check(r.code == 0, r)
+    ans = r.json()
+    check(ans["accepted"] == 1 and ans["schedule"] == "updated", ans)
+    empty_version = ans["schedule_version"]
+    st = json.loads(ka.run("status", "--json").out)
+    check(st["schedule"]["version"] == empty_version and st["schedule"]["classes"] == 0, st)
+    r = sign(ka, OFF)
+    check(r.code == 0 and "name" not in r.json(), r)
 
     print("-- the class is declared; sync fetches the schedule", flush=True)
     st_, body = put(col, pki, "/v1/classes/" + CLASS, inst, plan(ph.ah.FENCE_ID))
@@ -140,6 +151,7 @@ def scenarios(w, col, pki):
     ans = r.json()
     check(ans["accepted"] == 1 and ans["schedule"] == "updated", ans)
     version = ans["schedule_version"]
+    check(version != empty_version, ans)
     row = outbox_schedule(ka)
     check(row is not None and row[0] == version, row)
     stored = bytes(row[1])

@@ -127,6 +127,11 @@ static void policy_defaults_and_bad_input(void **state)
     struct schedule *s = parse_ok("{\"fence\":\"f\",\"classes\":[]}");
     assert_int_equal(s->early_window_ms, SCHEDULE_EARLY_WINDOW_MS_DEFAULT);
     assert_int_equal(s->leave_grace_ms, SCHEDULE_LEAVE_GRACE_MS_DEFAULT);
+    /* no class at this venue: nothing to check against, everything passes */
+    struct schedule_match m;
+    assert_int_equal(schedule_check(s, "C1", NULL, A, EVENT_SIGNIN, 0, &m), SCHEDULE_OK);
+    assert_null(m.cls);
+    assert_null(m.trainee);
     schedule_free(s);
     static const char *const bad[] = {
         "",
