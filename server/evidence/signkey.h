@@ -3,6 +3,7 @@
  * key").
  *
  * Invariants:
+ * - The key is made only by signkey_create (`signing-key create`), never by migrate.
  * - The private key lives only in a PEM file of mode 0600 (default: beside a SQLite database
  *   as <db>.signing.key); a file readable or writable by group or others is refused, never
  *   fixed. The database holds every public key ever used, by key id, so a signature made
