@@ -299,6 +299,38 @@ static void signing_keys_rotate_and_stay(void **state)
     store_close(st);
 }
 
+/* Batch signature records: malformed ones are refused before SQL, and one for a device that
+ * is not enrolled is refused by the schema; nothing is stored either way. */
+static void batch_signatures_are_checked(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct store_batch_sig b = {.device = "kiosk-01",
+                                .first_seq = 1,
+                                .last_seq = 3,
+                                .last_hash = HASH_ABC,
+                                .signature = "MEUCIQ==",
+                                .received_at_ms = 5};
+    struct store_batch_sig bad = b;
+    bad.first_seq = 0;
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.last_seq = 0;
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.last_hash[10] = '\0';
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.signature[0] = '\0';
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_CONFLICT); /* not enrolled */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 0);
+    store_close(st);
+}
+
 static void transactions_commit_and_roll_back(void **state)
 {
     struct fixture *f = *state;
@@ -645,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(newer_database_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate_and_stay, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_signatures_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(transactions_commit_and_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_empty_until_enrolment, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_are_listed_in_order, setup, teardown),
