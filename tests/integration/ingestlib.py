@@ -18,6 +18,8 @@ import threading
 import time
 import uuid
 
+import openapi_check
+
 SERVER = os.environ.get("ROLLCALL_SERVER", "build/rel/rollcall-server")
 WAIT = 30
 ZERO = "0" * 64
@@ -103,7 +105,8 @@ def tls_context(d):
 
 
 def request(port, ctx, method, path, body=None, headers=None):
-    """One HTTPS request; returns (status, parsed JSON or raw bytes)."""
+    """One HTTPS request; returns (status, parsed JSON or raw bytes). The answer must be one
+    docs/openapi.yaml describes (openapi_check)."""
     conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=WAIT)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -111,6 +114,7 @@ def request(port, ctx, method, path, body=None, headers=None):
         data = r.read()
     finally:
         conn.close()
+    openapi_check.check(method, path, r.status, r.getheader("Content-Type"), data)
     try:
         return r.status, json.loads(data)
     except ValueError:
@@ -263,6 +267,10 @@ def post_raw(port, ctx, path, headers, body):
         s.close()
     hdr, _, rest = data.partition(b"\r\n\r\n")
     m = re.match(rb"HTTP/1\.[01] (\d{3})", hdr)
+    if m:
+        ct = re.search(rb"\r\ncontent-type:\s*([^\r]*)", hdr, re.I)
+        openapi_check.check("POST", path, int(m.group(1)), ct.group(1).decode() if ct else None,
+                            rest)
     try:
         parsed = json.loads(rest)
     except ValueError:
