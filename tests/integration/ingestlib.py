@@ -114,7 +114,8 @@ def request(port, ctx, method, path, body=None, headers=None):
         data = r.read()
     finally:
         conn.close()
-    openapi_check.check(method, path, r.status, r.getheader("Content-Type"), data)
+    openapi_check.check(method, path, r.status, r.getheader("Content-Type"), data,
+                        dict(r.getheaders()))
     try:
         return r.status, json.loads(data)
     except ValueError:
@@ -268,9 +269,10 @@ def post_raw(port, ctx, path, headers, body):
     hdr, _, rest = data.partition(b"\r\n\r\n")
     m = re.match(rb"HTTP/1\.[01] (\d{3})", hdr)
     if m:
-        ct = re.search(rb"\r\ncontent-type:\s*([^\r]*)", hdr, re.I)
-        openapi_check.check("POST", path, int(m.group(1)), ct.group(1).decode() if ct else None,
-                            rest)
+        fields = dict((k.strip().lower(), v.strip()) for k, _, v in
+                      (ln.decode("latin-1").partition(":") for ln in hdr.split(b"\r\n")[1:]))
+        openapi_check.check("POST", path, int(m.group(1)), fields.get("content-type"), rest,
+                            fields)
     try:
         parsed = json.loads(rest)
     except ValueError:

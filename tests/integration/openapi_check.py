@@ -4,7 +4,8 @@
 path template that matches, as the server's route table matches: literal segments and
 {name} segments of 1..128 bytes of [A-Za-z0-9._~:@-]), then requires that the status is one
 of the operation's documented responses, that the Content-Type is one the response documents
-(or no body where it documents none), and that a JSON body validates against the response's
+(or no body where it documents none), that the headers it marks required are there (when
+the caller passes the headers), and that a JSON body validates against the response's
 schema with Draft 2020-12 (python3-jsonschema), $refs resolved within the document.
 
 Outside the document's operations, the server's two generic answers (docs/API.md "How every
@@ -89,7 +90,7 @@ class Checker:
                 return template, item.get(m)
         return None, None
 
-    def check(self, method, path, status, content_type, body):
+    def check(self, method, path, status, content_type, body, headers=None):
         where = "%s %s -> %s" % (method, path, status)
         template, op = self.operation(method, path)
         if template is None or op is None:
@@ -110,6 +111,12 @@ class Checker:
                                % (where, status, method.upper(), template,
                                   ", ".join(sorted(responses))))
         resp, rptr = self._resolve(responses[key], pointer + "/" + key)
+        if headers is not None:
+            have = {k.lower() for k in headers}
+            for name, h in resp.get("headers", {}).items():
+                h, _ = self._resolve(h, "")
+                if h.get("required") and name.lower() not in have:
+                    raise Undocumented("%s: the document requires header %s" % (where, name))
         content = resp.get("content")
         if method.upper() == "HEAD":
             return  # no body, by definition
@@ -164,11 +171,12 @@ def checker():
         return _checker
 
 
-def check(method, path, status, content_type, body):
+def check(method, path, status, content_type, body, headers=None):
     """Validates one answer against docs/openapi.yaml; raises Undocumented (and remembers it,
-    failing the process at exit) when the document does not describe it."""
+    failing the process at exit) when the document does not describe it. headers (names in
+    any case), when given, must hold those the response marks required."""
     try:
-        checker().check(method, path, status, content_type, body)
+        checker().check(method, path, status, content_type, body, headers)
     except Undocumented as e:
         FAILURES.append(str(e))
         print("FAIL: OpenAPI: %s" % e, file=sys.stderr, flush=True)

@@ -71,7 +71,7 @@ class Client:
             headers = {k.lower(): v for k, v in r.getheaders()}
         finally:
             conn.close()
-        openapi_check.check(method, path, r.status, headers.get("content-type"), data)
+        openapi_check.check(method, path, r.status, headers.get("content-type"), data, headers)
         try:
             parsed = json.loads(data)
         except ValueError:

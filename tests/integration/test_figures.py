@@ -236,7 +236,8 @@ class World:
             conn.request("GET", path, headers={"Authorization": "Bearer " + self.tok[who]})
             r = conn.getresponse()
             data = r.read()
-            openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data)
+            openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                                dict(r.getheaders()))
             return r.status, r.getheader("Content-Type"), data
         finally:
             conn.close()

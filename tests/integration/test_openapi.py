@@ -83,6 +83,10 @@ def checker_refuses(doc):
             "application/json", b"{}")
     refuses(c, "200 for a method not in the document", "DELETE", "/v1/devices", 200,
             "application/json", b"{}")
+    refuses(c, "a 401 without its required WWW-Authenticate", "GET", "/v1/me", 401,
+            "application/json", b'{"error":"no"}', {"Content-Type": "application/json"})
+    c.check("GET", "/v1/me", 401, "application/json", b'{"error":"no"}',
+            {"www-authenticate": 'Bearer realm="rollcall"'})
     c.check("GET", "/v2/nothing", 404, "application/json", b'{"error":"not found"}')
     c.check("DELETE", "/v1/devices", 405, "application/json", b'{"error":"method not allowed"}')
     c.check("GET", "/v1/classes/C-A/attendance?format=csv", 200, "text/csv; charset=utf-8",
@@ -131,7 +135,8 @@ def raw_get(srv, ctx, path, headers=None):
         conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()
         data = r.read()
-        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data)
+        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         conn.close()

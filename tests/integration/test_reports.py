@@ -36,7 +36,8 @@ def get(w, who, path):
         conn.request("GET", path, headers={"Authorization": "Bearer " + w.tok[who]})
         r = conn.getresponse()
         data = r.read()
-        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data)
+        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         conn.close()

@@ -111,7 +111,8 @@ def request(srv, ctx, method, path, body=None, headers=None):
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
         data = r.read()
-        openapi_check.check(method, path, r.status, r.getheader("Content-Type"), data)
+        openapi_check.check(method, path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
         return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
     finally:
         conn.close()
