@@ -71,6 +71,8 @@ struct http_response {
     char disposition[HTTP_DISPOSITION_MAX + 1]; /* Content-Disposition; "" for none */
     char set_cookie[HTTP_COOKIE_MAX + 1];       /* Set-Cookie; "" for none */
     unsigned retry_after_s;                     /* Retry-After (with 429 or 503); 0 for none */
+    const char *etag;                           /* static; ETag (with 200 or 304), NULL for none */
+    const char *cache_control;                  /* static; NULL means "no-store" */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_response *res);
