@@ -8,11 +8,18 @@ PKGS=(
   libcurl4-openssl-dev libssl-dev libcjson-dev libgps-dev libsqlite3-dev sqlite3 libmbedtls-dev
   libmicrohttpd-dev libpq-dev zlib1g-dev libxlsxwriter-dev libargon2-dev libcmocka-dev
   libproj-dev gpsd gpsd-clients geographiclib-tools libgeos-dev faketime openssl
-  python3 python3-openpyxl curl procps tzdata gdal-bin
+  python3 python3-openpyxl python3-yaml python3-jsonschema curl procps tzdata gdal-bin
+  nodejs npm
 )
 
 missing=()
 for p in "${PKGS[@]}"; do
+  # NodeSource's nodejs package (a newer Node.js some machines use) ships npm itself and
+  # conflicts with Debian's npm package: a working node or npm command is enough.
+  if { [ "$p" = nodejs ] && command -v node >/dev/null; } ||
+    { [ "$p" = npm ] && command -v npm >/dev/null; }; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing Debian packages, checks formatting and banned calls,
 # builds and runs every test (unit, integration, fuzz-corpus replay) in a Release build with
-# -Werror and again under AddressSanitizer + UndefinedBehaviorSanitizer, runs the collector's
+# -Werror (with the Redocly lint of docs/openapi.yaml, ctest label `openapi`) and again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, runs the collector's
 # threaded tests (ctest label `collector`) under ThreadSanitizer, checks that the other CMake
 # build types (Debug, RelWithDebInfo, MinSizeRel, None) build warning-free, then runs each
 # libFuzzer target for ${ROLLCALL_FUZZ_SECONDS:-30} seconds. Exits non-zero on any failure.
@@ -15,6 +16,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "dependencies"
 bash scripts/install-deps.sh
+bash scripts/install-npm.sh
 
 step "formatting (clang-format) and banned functions"
 mapfile -t sources < <(git ls-files -co --exclude-standard -- '*.c' '*.h')

@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"import", cmd_import,
      "import batches FILE (an agent's export) | fences FILE (admin) | classes|online|assessments "
      "FILE"},
+    {"signing-key", cmd_signing_key, "the collector's signing key: signing-key create|rotate|list"},
     {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX"},
     {NULL, NULL, NULL},
 };
@@ -48,7 +49,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n");
     for (const struct command *c = commands; c->name; c++)
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+        fprintf(out, "  %-11s %s\n", c->name, c->summary);
 }
 
 /* Server-wide state, set up in dependency order before the command runs (and before any

@@ -20,6 +20,8 @@ int cmd_migrate(int argc, char **argv, const struct server_globals *g);
 int cmd_token(int argc, char **argv, const struct server_globals *g);
 /* user add|list|disable|enable|passwd: people's accounts for logging in (user_cmd.c). */
 int cmd_user(int argc, char **argv, const struct server_globals *g);
+/* signing-key create|rotate|list: the collector's signing key (signkey_cmd.c). */
+int cmd_signing_key(int argc, char **argv, const struct server_globals *g);
 /* import batches|fences FILE: an agent's export file, venue fences (import_cmd.c). */
 int cmd_import(int argc, char **argv, const struct server_globals *g);
 

@@ -3,6 +3,7 @@
 #include "http/api.h"
 
 #include "http/figures_api.h"
+#include "http/openapi.h"
 #include "http/schedule_api.h"
 #include "http/scope.h"
 #include "http/session.h"
@@ -298,6 +299,7 @@ static void handle_batches(struct http_request *req, struct http_response *res)
 static const struct http_route routes[] = {
     {"GET", "/healthz", handle_healthz, http_anyone},
     {"GET", "/metrics", handle_metrics, http_anyone},
+    {"GET", "/openapi.json", openapi_http_get, http_anyone},
     {"POST", "/v1/login", session_login, http_anyone},
     {"POST", "/v1/logout", session_logout, session_allow_session},
     {"GET", "/v1/me", session_me, session_allow_caller},

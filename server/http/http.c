@@ -196,7 +196,7 @@ void http_reply_error(struct http_response *res, unsigned status, const char *fm
     res->len = 0;
     res->content_type = NULL;
     res->disposition[0] = '\0';
-    res->etag[0] = '\0';
+    res->etag = res->cache_control = NULL; /* an error is never cached */
     res->status = status;
     cJSON *o = cJSON_CreateObject();
     if (o && cJSON_AddStringToObject(o, "error", line))
@@ -300,16 +300,19 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
         return MHD_NO;
     }
     res->body = NULL; /* MHD owns it now */
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            res->content_type ? res->content_type : "application/json");
+    /* A 304 has no body, so no type. */
+    if (res->status != MHD_HTTP_NOT_MODIFIED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                res->content_type ? res->content_type : "application/json");
     if (res->disposition[0] && res->status == MHD_HTTP_OK)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, res->disposition);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            res->cache_control ? res->cache_control : "no-store");
+    if (res->etag && (res->status == MHD_HTTP_OK || res->status == MHD_HTTP_NOT_MODIFIED))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (res->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie);
-    if (res->etag[0] && (res->status == MHD_HTTP_OK || res->status == MHD_HTTP_NOT_MODIFIED))
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
     if (res->retry_after_s) {
         char after[24];
         snprintf(after, sizeof after, "%u", res->retry_after_s);

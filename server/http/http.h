@@ -71,8 +71,10 @@ struct http_response {
     const char *content_type;                   /* static; NULL means application/json */
     char disposition[HTTP_DISPOSITION_MAX + 1]; /* Content-Disposition; "" for none */
     char set_cookie[HTTP_COOKIE_MAX + 1];       /* Set-Cookie; "" for none */
-    char etag[HTTP_ETAG_MAX + 1];               /* ETag (with 200 or 304); "" for none */
     unsigned retry_after_s;                     /* Retry-After (with 429 or 503); 0 for none */
+    const char *etag; /* static or etag_buf; ETag (with 200 or 304), NULL for none */
+    char etag_buf[HTTP_ETAG_MAX + 1]; /* a computed ETag: set etag to point here */
+    const char *cache_control;        /* static; NULL means "no-store" */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_response *res);

@@ -188,10 +188,11 @@ void schedule_api_get(struct http_request *req, struct http_response *res)
     char hex[CRYPTO_SHA256_HEX_LEN + 1];
     size_t len = strlen(text);
     crypto_sha256_hex(text, len, hex);
-    snprintf(res->etag, sizeof res->etag, "\"%s\"", hex);
+    snprintf(res->etag_buf, sizeof res->etag_buf, "\"%s\"", hex);
+    res->etag = res->etag_buf;
     /* The ETag is a strong validator of exactly these bytes: a kiosk holding them gets 304. */
     const char *inm = http_header(req, "If-None-Match");
-    if (inm && strstr(inm, res->etag)) {
+    if (inm && strstr(inm, res->etag_buf)) {
         cJSON_free(text);
         res->status = 304;
         return;

@@ -520,7 +520,8 @@ static int record_refusal(store *st, const char *device, const char *institution
  * transaction. Returns RC_OK with res filled (accepted or refused: the caller rolls back a
  * refusal), or a store failure. */
 static int apply(store *st, const struct store_enrolment *dev, const struct ingest_parsed *b,
-                 const struct judged *j, int64_t now_ms, struct ingest_result *res, char *err)
+                 const struct judged *j, const char *signature, int64_t now_ms,
+                 struct ingest_result *res, char *err)
 {
     struct store_head head;
     int rc = store_head_get(st, dev->id, &head, err);
@@ -609,6 +610,16 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
         rc = store_head_advance(st, dev->id, last, b->lines[b->n - 1].hash, now_ms, err);
         if (rc != RC_OK)
             return rc;
+        /* The device's proof of the whole batch (duplicates included: the signature covers
+         * every line), kept with the events it proves. A batch of duplicates only adds
+         * nothing: its events are proven by the signature stored with them. */
+        struct store_batch_sig sig = {
+            .first_seq = first, .last_seq = last, .received_at_ms = now_ms};
+        snprintf(sig.device, sizeof sig.device, "%s", dev->id);
+        snprintf(sig.last_hash, sizeof sig.last_hash, "%s", b->lines[b->n - 1].hash);
+        snprintf(sig.signature, sizeof sig.signature, "%s", signature);
+        if ((rc = store_batch_sig_insert(st, &sig, err)) != RC_OK)
+            return rc;
         res->accepted = (int64_t)(b->n - dups);
         res->ack_seq = last;
     }
@@ -626,6 +637,7 @@ struct prepared {
     struct ingest_parsed b;
     struct store_enrolment dev;
     struct judged *j;
+    const char *signature; /* the caller's, verified; stored with the batch */
 };
 
 static void prepared_free(struct prepared *p)
@@ -675,10 +687,12 @@ static int prepare(store *st, const char *device, const uint8_t *body, size_t le
     const struct ingest_line *last = &p->b.lines[p->b.n - 1];
     crypto_sha256(last->bytes, last->len, digest);
     char why[ERR_LEN];
-    if (crypto_key_verify(key, digest, signature, why) != RC_OK) {
+    if (strlen(signature) > STORE_SIG_B64_MAX ||
+        crypto_key_verify(key, digest, signature, why) != RC_OK) {
         refuse(res, RC_CRYPTO, 400, INGEST_FINDING_BAD_SIGNATURE, last->ev.seq, "bad signature");
         goto out;
     }
+    p->signature = signature;
     p->j = calloc(p->b.n, sizeof *p->j);
     if (!p->j) {
         rc = rc_fail(err, RC_NOMEM, "out of memory");
@@ -702,7 +716,7 @@ int ingest_batch(store *st, const char *device, const uint8_t *body, size_t len,
     rc = store_begin(st, err);
     if (rc != RC_OK)
         goto out;
-    rc = apply(st, &p.dev, &p.b, p.j, now_ms, res, err);
+    rc = apply(st, &p.dev, &p.b, p.j, p.signature, now_ms, res, err);
     if (rc != RC_OK) {
         store_rollback(st);
         goto out;
@@ -753,7 +767,7 @@ static void run_job(store *st, struct job *jb)
     const struct prepared *p = jb->p;
     int rc = store_savepoint(st, "batch", jb->err);
     if (rc == RC_OK) {
-        rc = apply(st, &p->dev, &p->b, p->j, jb->now_ms, jb->res, jb->err);
+        rc = apply(st, &p->dev, &p->b, p->j, p->signature, jb->now_ms, jb->res, jb->err);
         if (rc != RC_OK || jb->res->status != 200) {
             int rc2 = store_rollback_to(st, "batch", jb->err);
             if (rc == RC_OK && rc2 == RC_OK)

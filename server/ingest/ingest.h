@@ -11,6 +11,9 @@
  *   chain head, and the signature must verify with the device's enrolled key, before one
  *   transaction stores the new lines, advances the head and commits. The answer is given only
  *   after the commit.
+ * - An accepted batch that stores at least one new line also stores its signature, as received,
+ *   with the batch's whole seq range and last hash (store_batch_sig_insert), in the same
+ *   transaction; a batch of duplicates only stores none.
  * - Stored events are never overwritten: a line at a stored seq is a duplicate when its bytes
  *   equal the stored ones and refuses the batch otherwise.
  * - Accepted events are stored whatever they say; what is wrong with them is a stored finding

@@ -699,3 +699,48 @@ void store_pool_close(store_pool *p)
     free(p->free_stack);
     free(p);
 }
+
+/* Evidence. */
+int store_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err)
+{
+    NEED(batch_sig_insert, "batch signatures");
+    if (s->first_seq < 1 || s->last_seq < s->first_seq ||
+        strlen(s->last_hash) != STORE_HASH_HEX_LEN || !*s->signature)
+        return rc_fail(err, RC_INVAL, "malformed batch signature record of '%s'", s->device);
+    return st->ops->batch_sig_insert(st, s, err);
+}
+
+int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                         int (*fn)(const struct store_batch_sig *s, void *ctx), void *ctx,
+                         char *err)
+{
+    NEED(batch_sig_list, "batch signatures");
+    return st->ops->batch_sig_list(st, device, from_seq, to_seq, fn, ctx, err);
+}
+
+int store_signing_key_add(store *st, const struct store_signing_key *k, char *err)
+{
+    NEED(signing_key_add, "signing keys");
+    if (strlen(k->key_id) != STORE_KEY_ID_LEN || !*k->public_key_pem)
+        return rc_fail(err, RC_INVAL, "malformed signing key record");
+    return st->ops->signing_key_add(st, k, err);
+}
+
+int store_signing_key_get(store *st, const char *key_id, struct store_signing_key *out, char *err)
+{
+    NEED(signing_key_get, "signing keys");
+    return st->ops->signing_key_get(st, key_id, out, err);
+}
+
+int store_signing_key_current(store *st, struct store_signing_key *out, char *err)
+{
+    NEED(signing_key_current, "signing keys");
+    return st->ops->signing_key_current(st, out, err);
+}
+
+int store_signing_key_list(store *st, int (*fn)(const struct store_signing_key *k, void *ctx),
+                           void *ctx, char *err)
+{
+    NEED(signing_key_list, "signing keys");
+    return st->ops->signing_key_list(st, fn, ctx, err);
+}

@@ -581,6 +581,56 @@ int store_login_failures_put(store *st, const char *key, const struct store_logi
 /* Forgets key's failed logins (a successful login, a new password). */
 int store_login_failures_clear(store *st, const char *key, char *err);
 
+/* ---- Evidence: each accepted batch's signature, the collector's signing keys. ----
+ * A batch signature is kept exactly as the device sent it (base64 DER ECDSA over the SHA-256
+ * of the batch's last line), so anyone with the device's public key can check later that the
+ * device sent the events first_seq..last_seq: last_hash is that line's hash, and the lines
+ * before it are linked to it by their prev hashes. Rows are only ever added. */
+
+enum {
+    STORE_SIG_B64_MAX = 96, /* base64 of a DER ECDSA P-256 signature, without NUL */
+    STORE_KEY_ID_LEN = 16,  /* a signing key's id: hex digits, without NUL */
+};
+
+struct store_batch_sig {
+    char device[STORE_ID_MAX + 1];
+    int64_t first_seq;
+    int64_t last_seq;
+    char last_hash[STORE_HASH_HEX_LEN + 1]; /* SHA-256 hex of line last_seq */
+    char signature[STORE_SIG_B64_MAX + 1];  /* base64, as received */
+    int64_t received_at_ms;
+};
+
+/* Stores one accepted batch's signature (every field of s); call in the batch's transaction. */
+int store_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err);
+/* Calls fn, in first_seq order, for each stored signature of device whose range overlaps
+ * from_seq..to_seq; fn returning non-zero stops the walk and that value is returned. */
+int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                         int (*fn)(const struct store_batch_sig *s, void *ctx), void *ctx,
+                         char *err);
+
+/* A public key the collector signs (or signed) with. The private key lives in a file, never
+ * in the database (evidence/signkey.h); every public key stays, so old signatures verify. */
+struct store_signing_key {
+    char key_id[STORE_KEY_ID_LEN + 1];
+    char public_key_pem[STORE_PEM_MAX]; /* SubjectPublicKeyInfo PEM, NUL-terminated */
+    int64_t created_at_ms;
+    int64_t retired_at_ms; /* 0: the current key */
+};
+
+/* Adds k (key_id, public_key_pem, created_at_ms) as the current signing key and retires the
+ * current one (if any) at k->created_at_ms, in one transaction unless the caller holds one.
+ * RC_CONFLICT when the key id exists already. */
+int store_signing_key_add(store *st, const struct store_signing_key *k, char *err);
+/* Reads the key key_id. RC_NOTFOUND when none. */
+int store_signing_key_get(store *st, const char *key_id, struct store_signing_key *out, char *err);
+/* Reads the current (not retired) key. RC_NOTFOUND when there is none yet. */
+int store_signing_key_current(store *st, struct store_signing_key *out, char *err);
+/* Calls fn for every key, oldest first; fn returning non-zero stops the walk and that value is
+ * returned. */
+int store_signing_key_list(store *st, int (*fn)(const struct store_signing_key *k, void *ctx),
+                           void *ctx, char *err);
+
 /* A pool of n connections to one database, for a thread pool: acquire blocks until one is
  * free. Returns 0 and *out (free with store_pool_close after every connection is released). */
 int store_pool_open(const char *url, size_t n, store_pool **out, char *err);

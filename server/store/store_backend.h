@@ -106,6 +106,15 @@ struct store_ops {
     int (*login_failures_put)(store *st, const char *key, const struct store_login_failures *f,
                               int64_t forget_before_ms, char *err);
     int (*login_failures_clear)(store *st, const char *key, char *err);
+    /* evidence */
+    int (*batch_sig_insert)(store *st, const struct store_batch_sig *s, char *err);
+    int (*batch_sig_list)(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                          int (*fn)(const struct store_batch_sig *, void *), void *ctx, char *err);
+    int (*signing_key_add)(store *st, const struct store_signing_key *k, char *err);
+    int (*signing_key_get)(store *st, const char *key_id, struct store_signing_key *out, char *err);
+    int (*signing_key_current)(store *st, struct store_signing_key *out, char *err);
+    int (*signing_key_list)(store *st, int (*fn)(const struct store_signing_key *, void *),
+                            void *ctx, char *err);
 };
 
 struct store {

@@ -44,6 +44,7 @@ enum stmt_id {
     STMT_FINDING_INSERT,
     STMT_FENCE_CURRENT,
     STMT_SESSION_LOOKUP,
+    STMT_BATCH_SIG_INSERT,
     STMT_COUNT
 };
 
@@ -343,6 +344,29 @@ static const struct migration migrations[] = {
      "  last_at INTEGER NOT NULL,"
      "  locked_until INTEGER NOT NULL"
      ") STRICT;"},
+    {8, "evidence: batch signatures, the collector's signing keys",
+     /* Each accepted batch's signature as received: the device's proof of seqs
+      * first_seq..last_seq (the signature covers the last line's hash). Append-only. */
+     "CREATE TABLE batch_signatures ("
+     "  id INTEGER PRIMARY KEY,"
+     "  device TEXT NOT NULL REFERENCES devices(id),"
+     "  first_seq INTEGER NOT NULL CHECK (first_seq >= 1),"
+     "  last_seq INTEGER NOT NULL CHECK (last_seq >= first_seq),"
+     "  last_hash TEXT NOT NULL,"
+     "  signature TEXT NOT NULL,"
+     "  received_at INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE INDEX batch_signatures_range ON batch_signatures(device, last_seq, first_seq);"
+     /* Every public key the collector signs or signed with; the private key is in a file.
+      * At most one is current (retired_at NULL). */
+     "CREATE TABLE signing_keys ("
+     "  key_id TEXT PRIMARY KEY,"
+     "  public_key_pem TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  retired_at INTEGER"
+     ") STRICT;"
+     "CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys((retired_at IS NULL)) "
+     "WHERE retired_at IS NULL;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -2435,6 +2459,176 @@ static int sqlite_login_failures_clear(store *st, const char *key, char *err)
                   err, "clearing failed logins");
 }
 
+static int sqlite_batch_sig_insert(store *st, const struct store_batch_sig *b, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = cached(sq(st), STMT_BATCH_SIG_INSERT,
+                    "INSERT INTO batch_signatures(device, first_seq, last_seq, last_hash, "
+                    "signature, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    &q, err, "storing a batch signature");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, b->device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, b->first_seq);
+    sqlite3_bind_int64(q, 3, b->last_seq);
+    sqlite3_bind_text(q, 4, b->last_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, b->signature, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, b->received_at_ms);
+    return step_cached(db, q, err, "storing a batch signature");
+}
+
+static int sqlite_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                                 int (*fn)(const struct store_batch_sig *, void *), void *ctx,
+                                 char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT device, first_seq, last_seq, last_hash, signature, received_at "
+                           "FROM batch_signatures WHERE device = ?1 AND last_seq >= ?2 AND "
+                           "first_seq <= ?3 ORDER BY first_seq, last_seq, id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading batch signatures");
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, from_seq);
+    sqlite3_bind_int64(q, 3, to_seq);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_batch_sig b;
+        memset(&b, 0, sizeof b);
+        if ((rc = column_text(q, 0, b.device, sizeof b.device, err)) != RC_OK ||
+            (rc = column_text(q, 3, b.last_hash, sizeof b.last_hash, err)) != RC_OK ||
+            (rc = column_text(q, 4, b.signature, sizeof b.signature, err)) != RC_OK)
+            goto out;
+        b.first_seq = sqlite3_column_int64(q, 1);
+        b.last_seq = sqlite3_column_int64(q, 2);
+        b.received_at_ms = sqlite3_column_int64(q, 5);
+        if ((rc = fn(&b, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading batch signatures");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_signing_key_add(store *st, const struct store_signing_key *k, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    bool own = !st->in_tx;
+    int rc = RC_OK;
+    if (own && (rc = sqlite_begin(st, err)) != RC_OK)
+        return rc;
+    rc = write1(db, "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL", NULL, NULL,
+                NULL, k->created_at_ms, NULL, err, "retiring the signing key");
+    if (rc != RC_OK)
+        goto out;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO signing_keys(key_id, public_key_pem, created_at) "
+                           "VALUES (?1, ?2, ?3)",
+                           -1, &q, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "storing a signing key");
+        goto out;
+    }
+    sqlite3_bind_text(q, 1, k->key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, k->public_key_pem, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, k->created_at_ms);
+    if (sqlite3_step(q) != SQLITE_DONE) {
+        rc = db_fail(db, err, "storing a signing key");
+        if (rc == RC_CONFLICT)
+            rc = rc_fail(err, RC_CONFLICT, "a signing key with id %s exists already", k->key_id);
+    }
+out:
+    sqlite3_finalize(q);
+    if (own) {
+        if (rc == RC_OK)
+            rc = sqlite_commit(st, err);
+        if (rc != RC_OK)
+            sqlite_rollback(st);
+    }
+    return rc;
+}
+
+#define SIGNING_KEY_COLUMNS "key_id, public_key_pem, created_at, coalesce(retired_at, 0)"
+
+/* Runs a SELECT of SIGNING_KEY_COLUMNS (key bound to ?1 when given), calling fn per row. */
+static int signing_keys_walk(store *st, const char *sql, const char *key,
+                             int (*fn)(const struct store_signing_key *, void *), void *ctx,
+                             char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading signing keys");
+    if (key)
+        sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_signing_key k;
+        memset(&k, 0, sizeof k);
+        if ((rc = column_text(q, 0, k.key_id, sizeof k.key_id, err)) != RC_OK ||
+            (rc = column_text(q, 1, k.public_key_pem, sizeof k.public_key_pem, err)) != RC_OK)
+            goto out;
+        k.created_at_ms = sqlite3_column_int64(q, 2);
+        k.retired_at_ms = sqlite3_column_int64(q, 3);
+        if ((rc = fn(&k, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading signing keys");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int copy_signing_key(const struct store_signing_key *k, void *ctx)
+{
+    *(struct store_signing_key *)ctx = *k;
+    return 1;
+}
+
+static int one_signing_key(store *st, const char *sql, const char *key,
+                           struct store_signing_key *out, char *err, const char *missing)
+{
+    int rc = signing_keys_walk(st, sql, key, copy_signing_key, out, err);
+    if (rc == 1)
+        return RC_OK;
+    if (rc == RC_OK)
+        return rc_fail(err, RC_NOTFOUND, "%s", missing);
+    return rc;
+}
+
+static int sqlite_signing_key_get(store *st, const char *key_id, struct store_signing_key *out,
+                                  char *err)
+{
+    char missing[ERR_LEN];
+    snprintf(missing, sizeof missing, "no signing key with id '%.32s'", key_id);
+    return one_signing_key(st, "SELECT " SIGNING_KEY_COLUMNS " FROM signing_keys WHERE key_id = ?1",
+                           key_id, out, err, missing);
+}
+
+static int sqlite_signing_key_current(store *st, struct store_signing_key *out, char *err)
+{
+    return one_signing_key(
+        st, "SELECT " SIGNING_KEY_COLUMNS " FROM signing_keys WHERE retired_at IS NULL", NULL, out,
+        err,
+        "the collector has no signing key yet: run 'rollcall-server "
+        "signing-key create'");
+}
+
+static int sqlite_signing_key_list(store *st, int (*fn)(const struct store_signing_key *, void *),
+                                   void *ctx, char *err)
+{
+    return signing_keys_walk(
+        st, "SELECT " SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY created_at, key_id", NULL,
+        fn, ctx, err);
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .latest = MIGRATIONS,
@@ -2501,4 +2695,10 @@ const struct store_ops store_sqlite_ops = {
     .login_failures_get = sqlite_login_failures_get,
     .login_failures_put = sqlite_login_failures_put,
     .login_failures_clear = sqlite_login_failures_clear,
+    .batch_sig_insert = sqlite_batch_sig_insert,
+    .batch_sig_list = sqlite_batch_sig_list,
+    .signing_key_add = sqlite_signing_key_add,
+    .signing_key_get = sqlite_signing_key_get,
+    .signing_key_current = sqlite_signing_key_current,
+    .signing_key_list = sqlite_signing_key_list,
 };

@@ -18,6 +18,8 @@ import threading
 import time
 import uuid
 
+import openapi_check
+
 SERVER = os.environ.get("ROLLCALL_SERVER", "build/rel/rollcall-server")
 WAIT = 30
 ZERO = "0" * 64
@@ -103,7 +105,8 @@ def tls_context(d):
 
 
 def request(port, ctx, method, path, body=None, headers=None):
-    """One HTTPS request; returns (status, parsed JSON or raw bytes)."""
+    """One HTTPS request; returns (status, parsed JSON or raw bytes). The answer must be one
+    docs/openapi.yaml describes (openapi_check)."""
     conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=WAIT)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -111,6 +114,8 @@ def request(port, ctx, method, path, body=None, headers=None):
         data = r.read()
     finally:
         conn.close()
+    openapi_check.check(method, path, r.status, r.getheader("Content-Type"), data,
+                        dict(r.getheaders()))
     try:
         return r.status, json.loads(data)
     except ValueError:
@@ -263,6 +268,11 @@ def post_raw(port, ctx, path, headers, body):
         s.close()
     hdr, _, rest = data.partition(b"\r\n\r\n")
     m = re.match(rb"HTTP/1\.[01] (\d{3})", hdr)
+    if m:
+        fields = dict((k.strip().lower(), v.strip()) for k, _, v in
+                      (ln.decode("latin-1").partition(":") for ln in hdr.split(b"\r\n")[1:]))
+        openapi_check.check("POST", path, int(m.group(1)), fields.get("content-type"), rest,
+                            fields)
     try:
         parsed = json.loads(rest)
     except ValueError:

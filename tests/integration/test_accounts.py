@@ -21,6 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi_check  # noqa: E402
 from ingestlib import SERVER, WAIT, Server, make_pki, run, tls_context, token  # noqa: E402
 from test_figures import plan  # noqa: E402
 
@@ -70,6 +71,7 @@ class Client:
             headers = {k.lower(): v for k, v in r.getheaders()}
         finally:
             conn.close()
+        openapi_check.check(method, path, r.status, headers.get("content-type"), data, headers)
         try:
             parsed = json.loads(data)
         except ValueError:

@@ -24,6 +24,7 @@ import tempfile
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi_check  # noqa: E402
 from ingestlib import (Device, Server, circle, make_pki, ndjson, request, run,  # noqa: E402
                        sha256_hex, tls_context, token, ts, uuid7, fix_json)
 
@@ -234,7 +235,10 @@ class World:
         try:
             conn.request("GET", path, headers={"Authorization": "Bearer " + self.tok[who]})
             r = conn.getresponse()
-            return r.status, r.getheader("Content-Type"), r.read()
+            data = r.read()
+            openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                                dict(r.getheaders()))
+            return r.status, r.getheader("Content-Type"), data
         finally:
             conn.close()
 

@@ -7,6 +7,7 @@ hashlib; stored rows are read back with python's sqlite3. After everything, ever
 simulated kiosk recorded and the server accepted is stored exactly once, byte for byte, and
 its chain verifies from the database. Standard library only."""
 
+import base64
 import gzip
 import json
 import os
@@ -68,6 +69,35 @@ def chain_ok(path, dev, expect_lines):
     if rows:
         ok = check(hr == [(len(rows), head)], "%s: chain head %r" % (dev, hr)) and ok
     return ok
+
+
+def batch_sigs(path, dev, d):
+    """The (first_seq, last_seq) of every batch signature stored for dev, in order, after
+    checking each row: last_hash is the hash of the stored line last_seq, and the signature
+    verifies over that stored hash with the device's public key (openssl pkeyutl takes the
+    digest itself, so nothing is re-hashed from the line here)."""
+    rows = q(path, "SELECT first_seq, last_seq, last_hash, signature, received_at "
+             "FROM batch_signatures WHERE device = ? ORDER BY id", dev.id)
+    pub = os.path.join(d, "%s.pub" % dev.id)
+    with open(pub, "w") as f:
+        f.write(dev.public_pem)
+    for first, last, h, sig, received in rows:
+        raw = q(path, "SELECT raw FROM events WHERE device = ? AND seq = ?", dev.id, last)
+        check(raw and sha256_hex(bytes(raw[0][0])) == h,
+              "%s: batch %d..%d last_hash is not the stored line's hash" % (dev.id, first, last))
+        check(received > 1790000000000, "%s: batch %d..%d received_at %r" % (
+            dev.id, first, last, received))
+        digest = os.path.join(d, "digest.bin")
+        der = os.path.join(d, "sig.der")
+        with open(digest, "wb") as f:
+            f.write(bytes.fromhex(h))
+        with open(der, "wb") as f:
+            f.write(base64.b64decode(sig, validate=True))
+        r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pub, "-in",
+                            digest, "-sigfile", der], capture_output=True, text=True)
+        check(r.returncode == 0 and "Signature Verified Successfully" in r.stdout,
+              "%s: batch %d..%d signature does not verify: %r" % (dev.id, first, last, r))
+    return [(first, last) for first, last, _, _, _ in rows]
 
 
 def enrol(port, ctx, tok, dev, feature, **kw):
@@ -188,6 +218,7 @@ def test_batches(port, ctx, tokens, d, dbpath, a, b):
     check(st == 200 and ans == {"accepted": 3, "duplicates": 0, "ack_seq": 3},
           "first batch: %r %r" % (st, ans))
     check(chain_ok(dbpath, "kiosk-a", a.lines), "rows after the first batch")
+    check(batch_sigs(dbpath, a, d) == [(1, 3)], "first batch's signature kept")
     # The same batch again: duplicates, head unchanged.
     st, ans = post_batch(port, ctx, a.token, l1, a.sign(l1))
     check(st == 200 and ans == {"accepted": 0, "duplicates": 3, "ack_seq": 3},
@@ -198,6 +229,8 @@ def test_batches(port, ctx, tokens, d, dbpath, a, b):
     check(st == 200 and ans == {"accepted": 2, "duplicates": 2, "ack_seq": 5},
           "overlapping gzip batch: %r %r" % (st, ans))
     check(chain_ok(dbpath, "kiosk-a", a.lines), "rows after the overlap")
+    # The duplicate batch added no signature; the overlap's is kept with its full range.
+    check(batch_sigs(dbpath, a, d) == [(1, 3), (2, 5)], "overlap's signature kept whole")
 
     # A gap: 7..8 while 6 is missing.
     pending = [a.heartbeat(1)]
@@ -286,6 +319,10 @@ def test_batches(port, ctx, tokens, d, dbpath, a, b):
     check(row and row[0][0] == "inside" and abs(row[0][1] + 100.0) < 0.01,
           "centre judged inside at -100 m: %r" % (row,))
     check(chain_ok(dbpath, "kiosk-a", a.lines), "rows after the batches")
+    # Refused batches kept no signature.
+    sigs = batch_sigs(dbpath, a, d)
+    check(sigs == [(1, 3), (2, 5), (6, 8), (9, 9)], "kiosk-a's batch signatures: %r" % (sigs,))
+    check(batch_sigs(dbpath, b, d) == [], "no signature for b")
 
 
 def test_devices_list(port, ctx, tokens):
@@ -362,6 +399,7 @@ def test_import(srv, ctx, d, dbpath, db, c):
     check(r.returncode == 0 and [(o["accepted"], o["duplicates"], o["ack_seq"]) for o in out]
           == [(2, 0, 2), (2, 0, 4)], "import: %r" % (r,))
     check(chain_ok(dbpath, "kiosk-c", c.lines), "imported rows")
+    check(batch_sigs(dbpath, c, d) == [(1, 2), (3, 4)], "imported batches' signatures kept")
     r = run("import", "batches", path, db=db)
     check(r.returncode == 0 and r.stdout.count("accepted 0, duplicates 2") == 2,
           "re-import gives duplicates: %r" % (r,))
@@ -383,6 +421,9 @@ def test_import(srv, ctx, d, dbpath, db, c):
     r = run("import", "batches", path2, db=db)
     check(r.returncode == 0, "good import after a refused one: %r" % (r,))
     check(chain_ok(dbpath, "kiosk-c", c.lines), "import exactly once")
+    # Re-import and upload of duplicates added none; the tampered batch none either.
+    sigs = batch_sigs(dbpath, c, d)
+    check(sigs == [(1, 2), (3, 4), (5, 5), (6, 7)], "kiosk-c's batch signatures: %r" % (sigs,))
     # Not an export file, a truncated one, a gap.
     open(path2, "w").write('{"hello":1}\n')
     r = run("import", "batches", path2, db=db)
@@ -395,6 +436,7 @@ def test_import(srv, ctx, d, dbpath, db, c):
     c.lines.remove(skipped)
     c.lines.remove(late[0])
     check(chain_ok(dbpath, "kiosk-c", c.lines), "nothing stored by the refused import")
+    check(len(batch_sigs(dbpath, c, d)) == 4, "no signature kept by the refused import")
     r = run("import", "widgets", path2, db=db)
     check(r.returncode == 2, "unknown import kind: %r" % (r,))
 

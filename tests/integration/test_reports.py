@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi_check  # noqa: E402
 import test_figures as tf  # noqa: E402
 from ingestlib import make_pki, run  # noqa: E402
 
@@ -34,7 +35,10 @@ def get(w, who, path):
     try:
         conn.request("GET", path, headers={"Authorization": "Bearer " + w.tok[who]})
         r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        data = r.read()
+        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         conn.close()
 

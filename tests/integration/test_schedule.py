@@ -9,7 +9,9 @@ against it: a trainee not on the roster is refused (exit 4, nothing recorded), o
 recorded, a class not running now is refused, an operator's --override-roster is recorded
 with "override":"roster" and becomes a roster_override finding at the collector; through the
 daemon, the control socket answers the refusal with its own code. With the collector down the
-last schedule stays in force. Another device's schedule is 403. Standard library only."""
+last schedule stays in force. Another device's schedule is 403. Every answer of the schedule
+route is validated against docs/openapi.yaml (openapi_check: python3-yaml, python3-jsonschema).
+"""
 
 import hashlib
 import http.client
@@ -23,6 +25,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi_check  # noqa: E402
 import pipe_harness as ph  # noqa: E402
 
 for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
@@ -69,7 +72,11 @@ def get(col, pki, path, token, headers=None):
         h.update(headers or {})
         conn.request("GET", path, headers=h)
         r = conn.getresponse()
-        return r.status, r.getheader("ETag"), r.read()
+        data = r.read()
+        # every answer must be what docs/openapi.yaml describes
+        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
+        return r.status, r.getheader("ETag"), data
     finally:
         conn.close()
 

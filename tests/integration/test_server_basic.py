@@ -19,6 +19,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi_check  # noqa: E402
+
 SERVER = os.environ.get("ROLLCALL_SERVER", "build/rel/rollcall-server")
 MAX_BODY = 65536
 CONN_TIMEOUT = 2
@@ -107,7 +110,10 @@ def request(srv, ctx, method, path, body=None, headers=None):
     try:
         conn.request(method, path, body=body, headers=headers or {})
         r = conn.getresponse()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
+        data = r.read()
+        openapi_check.check(method, path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
     finally:
         conn.close()
 
@@ -259,6 +265,8 @@ def main():
         conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=WAIT)
         conn.request("GET", "/healthz")
         resp = conn.getresponse()
+        openapi_check.check("GET", "/healthz", resp.status, resp.getheader("Content-Type"),
+                            resp.read())
         check(resp.status == 200, "plain HTTP healthz")
         conn.close()
         code = srv.stop(signal.SIGINT)

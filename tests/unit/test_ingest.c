@@ -365,6 +365,104 @@ static void clock_and_class_findings(void **state)
                      1);
 }
 
+struct sigs {
+    struct store_batch_sig rows[8];
+    size_t n;
+};
+
+static int collect_sig(const struct store_batch_sig *s, void *ctx)
+{
+    struct sigs *c = ctx;
+    if (c->n < 8)
+        c->rows[c->n] = *s;
+    c->n++;
+    return 0;
+}
+
+/* The stored signature verifies with the device's key over the stored last hash, which is
+ * the hash of the stored line last_seq. */
+static void assert_sig_proves(struct fx *f, const struct store_batch_sig *s)
+{
+    char err[ERR_LEN];
+    uint8_t digest[CRYPTO_SHA256_LEN];
+    char want[65];
+    crypto_sha256_hex(f->lines[s->last_seq], strlen(f->lines[s->last_seq]), want);
+    assert_string_equal(s->last_hash, want);
+    assert_int_equal(crypto_unhex(s->last_hash, digest, sizeof digest), RC_OK);
+    assert_int_equal(crypto_key_verify(f->key, digest, s->signature, err), RC_OK);
+}
+
+static void batch_signatures_are_kept(void **state)
+{
+    struct fx *f = *state;
+    char buf[20000], sig[CRYPTO_SIG_B64_MAX + 1], sig13[CRYPTO_SIG_B64_MAX + 1], err[ERR_LEN];
+    struct ingest_result r;
+    struct sigs c = {0};
+    for (int i = 0; i < 7; i++)
+        next(f, DEV, 0, NULL);
+    size_t n = body(f, 1, 3, buf, sizeof buf, f->key, sig13);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig13, NOW, &r, err), RC_OK);
+    assert_int_equal(r.status, 200);
+    /* The same batch again: all duplicates, no second row. */
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig13, NOW + 1, &r, err), RC_OK);
+    assert_true(r.status == 200 && r.duplicates == 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 1);
+    /* Overlap 2..5: kept with its full range. */
+    n = body(f, 2, 5, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW + 2, &r, err), RC_OK);
+    assert_true(r.status == 200 && r.accepted == 2 && r.duplicates == 2);
+    /* A refused batch (another key) keeps nothing. */
+    crypto_key *other = NULL;
+    char bad[CRYPTO_SIG_B64_MAX + 1];
+    assert_int_equal(crypto_key_generate(f->rng, &other, err), RC_OK);
+    n = body(f, 6, 6, buf, sizeof buf, other, bad);
+    crypto_key_destroy(other);
+    assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, bad, NOW, &r, err), RC_OK);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 2);
+
+    assert_int_equal(store_batch_sig_list(f->st, DEV, 1, 100, collect_sig, &c, err), RC_OK);
+    assert_int_equal(c.n, 2);
+    assert_true(c.rows[0].first_seq == 1 && c.rows[0].last_seq == 3);
+    assert_string_equal(c.rows[0].signature, sig13);
+    assert_int_equal(c.rows[0].received_at_ms, NOW);
+    assert_string_equal(c.rows[0].device, DEV);
+    assert_true(c.rows[1].first_seq == 2 && c.rows[1].last_seq == 5);
+    assert_string_equal(c.rows[1].signature, sig);
+    assert_int_equal(c.rows[1].received_at_ms, NOW + 2);
+    assert_sig_proves(f, &c.rows[0]);
+    assert_sig_proves(f, &c.rows[1]);
+    /* Only the signatures covering the asked range. */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_batch_sig_list(f->st, DEV, 4, 4, collect_sig, &c, err), RC_OK);
+    assert_true(c.n == 1 && c.rows[0].first_seq == 2);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_batch_sig_list(f->st, DEV, 6, 9, collect_sig, &c, err), RC_OK);
+    assert_int_equal(c.n, 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_batch_sig_list(f->st, "kiosk-02", 1, 9, collect_sig, &c, err), RC_OK);
+    assert_int_equal(c.n, 0);
+
+    /* The collector's path (the group committer) keeps them the same way. */
+    ingest_writer *w = NULL;
+    assert_int_equal(ingest_writer_start(f->url, &w, err), RC_OK);
+    n = body(f, 5, 7, buf, sizeof buf, f->key, sig);
+    assert_int_equal(ingest_batch_grouped(w, f->st, DEV, (uint8_t *)buf, n, sig, NOW + 3, &r, err),
+                     RC_OK);
+    assert_true(r.status == 200 && r.accepted == 2 && r.duplicates == 1);
+    assert_int_equal(ingest_batch_grouped(w, f->st, DEV, (uint8_t *)buf, n, sig, NOW + 4, &r, err),
+                     RC_OK);
+    assert_true(r.status == 200 && r.accepted == 0);
+    ingest_writer_stop(w);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_batch_sig_list(f->st, DEV, 6, 6, collect_sig, &c, err), RC_OK);
+    assert_int_equal(c.n, 1);
+    assert_true(c.rows[0].first_seq == 5 && c.rows[0].last_seq == 7);
+    assert_int_equal(c.rows[0].received_at_ms, NOW + 3);
+    assert_sig_proves(f, &c.rows[0]);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 3);
+}
+
 /* The server-wide state these modules use, set up as server/main.c does. */
 static int server_state_init(void **state)
 {
@@ -394,6 +492,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verdicts_are_rejudged, setup, teardown),
         cmocka_unit_test_setup_teardown(fences_keep_history, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_and_class_findings, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_signatures_are_kept, setup, teardown),
     };
     return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }

@@ -79,6 +79,14 @@ static void raw_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+static void raw_exec_fails(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 static bool raw_table_exists(const char *path, const char *table)
 {
     char sql[200];
@@ -230,6 +238,96 @@ static void tokens_round_trip(void **state)
     /* A revoked token is not found. */
     raw_exec(f->path, "UPDATE tokens SET revoked_at = 1 WHERE name = 'ops'");
     assert_int_equal(store_token_lookup(st, HASH_ABC, &got, err), RC_NOTFOUND);
+    store_close(st);
+}
+
+static int collect_key(const struct store_signing_key *k, void *ctx)
+{
+    struct store_signing_key *keys = ctx;
+    for (int i = 0; i < 4; i++) {
+        if (!keys[i].key_id[0]) {
+            keys[i] = *k;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Signing keys: one current at a time, the old ones kept with their retirement time. */
+static void signing_keys_rotate_and_stay(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct store_signing_key k = {
+        .key_id = "0123456789abcdef", .public_key_pem = "PEM-A", .created_at_ms = 1000};
+    struct store_signing_key got;
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_NOTFOUND);
+    assert_non_null(strstr(err, "signing-key create"));
+    assert_int_equal(store_signing_key_add(st, &k, err), RC_OK);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
+    assert_string_equal(got.key_id, "0123456789abcdef");
+    assert_int_equal(got.retired_at_ms, 0);
+    /* The same id again is refused and changes nothing. */
+    k.created_at_ms = 1500;
+    assert_int_equal(store_signing_key_add(st, &k, err), RC_CONFLICT);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
+    assert_true(got.created_at_ms == 1000 && got.retired_at_ms == 0);
+    /* A malformed id is the caller's bug. */
+    struct store_signing_key bad = {.key_id = "abc", .public_key_pem = "P", .created_at_ms = 1};
+    assert_int_equal(store_signing_key_add(st, &bad, err), RC_INVAL);
+    struct store_signing_key k2 = {
+        .key_id = "fedcba9876543210", .public_key_pem = "PEM-B", .created_at_ms = 2000};
+    assert_int_equal(store_signing_key_add(st, &k2, err), RC_OK);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
+    assert_string_equal(got.key_id, "fedcba9876543210");
+    assert_int_equal(store_signing_key_get(st, "0123456789abcdef", &got, err), RC_OK);
+    assert_string_equal(got.public_key_pem, "PEM-A");
+    assert_true(got.created_at_ms == 1000 && got.retired_at_ms == 2000);
+    assert_int_equal(store_signing_key_get(st, "0000000000000000", &got, err), RC_NOTFOUND);
+    struct store_signing_key keys[4];
+    memset(keys, 0, sizeof keys);
+    assert_int_equal(store_signing_key_list(st, collect_key, keys, err), RC_OK);
+    assert_string_equal(keys[0].key_id, "0123456789abcdef");
+    assert_string_equal(keys[1].key_id, "fedcba9876543210");
+    assert_int_equal(keys[1].retired_at_ms, 0);
+    assert_int_equal(keys[2].key_id[0], 0);
+    /* The schema itself refuses a second current key. */
+    raw_exec_fails(f->path, "UPDATE signing_keys SET retired_at = NULL");
+    store_close(st);
+}
+
+/* Batch signature records: malformed ones are refused before SQL, and one for a device that
+ * is not enrolled is refused by the schema; nothing is stored either way. */
+static void batch_signatures_are_checked(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct store_batch_sig b = {.device = "kiosk-01",
+                                .first_seq = 1,
+                                .last_seq = 3,
+                                .last_hash = HASH_ABC,
+                                .signature = "MEUCIQ==",
+                                .received_at_ms = 5};
+    struct store_batch_sig bad = b;
+    bad.first_seq = 0;
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.last_seq = 0;
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.last_hash[10] = '\0';
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.signature[0] = '\0';
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_CONFLICT); /* not enrolled */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 0);
     store_close(st);
 }
 
@@ -578,6 +676,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrations_can_be_staged, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_database_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(signing_keys_rotate_and_stay, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_signatures_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(transactions_commit_and_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_empty_until_enrolment, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_are_listed_in_order, setup, teardown),
