@@ -370,6 +370,9 @@ void session_login(struct http_request *req, struct http_response *res)
     explicit_bzero(raw, sizeof raw);
     crypto_sha256_hex(id, SESSION_ID_LEN, hash);
     struct auth_principal who = {.session = true};
+    /* The session starts now, after the password hash (a second or more on a busy machine),
+     * not when the request arrived: its idle and total lifetimes count from here. */
+    now = ts_now_ms();
     if ((rc = store_login_failures_clear(req->db, key, err)) != RC_OK ||
         (rc = store_session_purge(req->db, now - (int64_t)cfg.idle_s * 1000,
                                   now - (int64_t)cfg.max_s * 1000, err)) != RC_OK ||
