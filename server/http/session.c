@@ -97,8 +97,9 @@ int session_authenticate(store *db, const char *cookie, struct auth_principal *w
     if (rc != RC_OK)
         return rc;
     int64_t now = ts_now_ms();
-    if (now - s.created_at_ms >= (int64_t)cfg.max_s * 1000 ||
-        now - s.last_seen_at_ms >= (int64_t)cfg.idle_s * 1000) {
+    /* The session's own lifetimes, fixed at login: a collector with other settings on the same
+     * database ends it no sooner and no later than the one that made it. */
+    if (now - s.created_at_ms >= s.max_ms || now - s.last_seen_at_ms >= s.idle_ms) {
         char derr[ERR_LEN];
         if (store_session_delete(db, hash, derr) != RC_OK)
             log_msg(LOG_LVL_WARN, "ending an expired session of '%s': %s", s.user, derr);
@@ -106,7 +107,7 @@ int session_authenticate(store *db, const char *cookie, struct auth_principal *w
     }
     if (auth_role_parse(s.role, &who->role, err) != RC_OK)
         return rc_fail(err, RC_CORRUPT, "user '%s' has a stored role that does not parse", s.user);
-    int64_t touch_ms = (int64_t)cfg.idle_s * 1000 / 4;
+    int64_t touch_ms = s.idle_ms / 4;
     if (touch_ms > SESSION_TOUCH_MAX_S * 1000)
         touch_ms = SESSION_TOUCH_MAX_S * 1000;
     if (now - s.last_seen_at_ms >= touch_ms) {
@@ -374,9 +375,9 @@ void session_login(struct http_request *req, struct http_response *res)
      * not when the request arrived: its idle and total lifetimes count from here. */
     now = ts_now_ms();
     if ((rc = store_login_failures_clear(req->db, key, err)) != RC_OK ||
-        (rc = store_session_purge(req->db, now - (int64_t)cfg.idle_s * 1000,
-                                  now - (int64_t)cfg.max_s * 1000, err)) != RC_OK ||
-        (rc = store_session_insert(req->db, hash, u.name, now, err)) != RC_OK ||
+        (rc = store_session_purge(req->db, now, err)) != RC_OK ||
+        (rc = store_session_insert(req->db, hash, u.name, now, (int64_t)cfg.idle_s * 1000,
+                                   (int64_t)cfg.max_s * 1000, err)) != RC_OK ||
         (rc = store_user_logged_in(req->db, u.name, now, err)) != RC_OK ||
         (rc = csrf_token(id, who.csrf, err)) != RC_OK ||
         (rc = auth_role_parse(u.role, &who.role, err)) != RC_OK) {

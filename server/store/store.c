@@ -535,11 +535,15 @@ int store_user_logged_in(store *st, const char *name, int64_t now_ms, char *err)
 }
 
 int store_session_insert(store *st, const char *hash_hex, const char *name, int64_t now_ms,
-                         char *err)
+                         int64_t idle_ms, int64_t max_ms, char *err)
 {
     NEED(session_insert, "sessions");
+    if (idle_ms <= 0 || max_ms < idle_ms)
+        return rc_fail(err, RC_INVAL, "session lifetimes: need 0 < idle (%lld ms) <= max (%lld ms)",
+                       (long long)idle_ms, (long long)max_ms);
     int rc = hex_key(hash_hex, err);
-    return rc != RC_OK ? rc : st->ops->session_insert(st, hash_hex, name, now_ms, err);
+    return rc != RC_OK ? rc
+                       : st->ops->session_insert(st, hash_hex, name, now_ms, idle_ms, max_ms, err);
 }
 
 int store_session_lookup(store *st, const char *hash_hex, struct store_session *out, char *err)
@@ -563,10 +567,10 @@ int store_session_delete(store *st, const char *hash_hex, char *err)
     return rc != RC_OK ? rc : st->ops->session_delete(st, hash_hex, err);
 }
 
-int store_session_purge(store *st, int64_t idle_before_ms, int64_t created_before_ms, char *err)
+int store_session_purge(store *st, int64_t now_ms, char *err)
 {
     NEED(session_purge, "sessions");
-    return st->ops->session_purge(st, idle_before_ms, created_before_ms, err);
+    return st->ops->session_purge(st, now_ms, err);
 }
 
 int store_login_failures_get(store *st, const char *key, struct store_login_failures *out,

@@ -530,6 +530,8 @@ struct store_session {
     char role[STORE_ROLE_MAX + 1];
     int64_t created_at_ms;
     int64_t last_seen_at_ms;
+    int64_t idle_ms; /* lifetimes fixed at login: ends idle_ms after last seen, */
+    int64_t max_ms;  /* or max_ms after created, whichever comes first */
 };
 
 /* Failed logins of one name (as typed) within the current window; all 0 when none. */
@@ -558,9 +560,10 @@ int store_user_set_password(store *st, const char *name, const char *password_ha
 /* Records a successful login of user name at now_ms. */
 int store_user_logged_in(store *st, const char *name, int64_t now_ms, char *err);
 
-/* Stores a new session (hash_hex: SHA-256 of its id) of user name, created and seen at now_ms. */
+/* Stores a new session (hash_hex: SHA-256 of its id) of user name, created and seen at now_ms,
+ * with its lifetimes (0 < idle_ms <= max_ms). */
 int store_session_insert(store *st, const char *hash_hex, const char *name, int64_t now_ms,
-                         char *err);
+                         int64_t idle_ms, int64_t max_ms, char *err);
 /* Finds the session whose hash is hash_hex, if its user exists and is enabled. RC_NOTFOUND
  * otherwise. Expiry is the caller's decision (http/session.c). */
 int store_session_lookup(store *st, const char *hash_hex, struct store_session *out, char *err);
@@ -568,8 +571,8 @@ int store_session_lookup(store *st, const char *hash_hex, struct store_session *
 int store_session_touch(store *st, const char *hash_hex, int64_t now_ms, char *err);
 /* Ends one session; no error when it is gone already. */
 int store_session_delete(store *st, const char *hash_hex, char *err);
-/* Ends every session last seen before idle_before_ms or created before created_before_ms. */
-int store_session_purge(store *st, int64_t idle_before_ms, int64_t created_before_ms, char *err);
+/* Ends every session that has expired by now_ms under its own lifetimes. */
+int store_session_purge(store *st, int64_t now_ms, char *err);
 
 /* The failed logins recorded under key (SHA-256 hex of a name as typed); zeros when none. */
 int store_login_failures_get(store *st, const char *key, struct store_login_failures *out,

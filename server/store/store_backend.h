@@ -96,11 +96,12 @@ struct store_ops {
     int (*user_set_password)(store *st, const char *name, const char *hash, int64_t now_ms,
                              char *err);
     int (*user_logged_in)(store *st, const char *name, int64_t now_ms, char *err);
-    int (*session_insert)(store *st, const char *hash, const char *name, int64_t now_ms, char *err);
+    int (*session_insert)(store *st, const char *hash, const char *name, int64_t now_ms,
+                          int64_t idle_ms, int64_t max_ms, char *err);
     int (*session_lookup)(store *st, const char *hash, struct store_session *out, char *err);
     int (*session_touch)(store *st, const char *hash, int64_t now_ms, char *err);
     int (*session_delete)(store *st, const char *hash, char *err);
-    int (*session_purge)(store *st, int64_t idle_before_ms, int64_t created_before_ms, char *err);
+    int (*session_purge)(store *st, int64_t now_ms, char *err);
     int (*login_failures_get)(store *st, const char *key, struct store_login_failures *out,
                               char *err);
     int (*login_failures_put)(store *st, const char *key, const struct store_login_failures *f,

@@ -333,7 +333,11 @@ static const struct migration migrations[] = {
      "  hash TEXT PRIMARY KEY,"
      "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
      "  created_at INTEGER NOT NULL,"
-     "  last_seen_at INTEGER NOT NULL"
+     "  last_seen_at INTEGER NOT NULL,"
+     /* Lifetimes fixed at login by the collector that made the session: every collector on
+      * the database ends it by these, whatever its own settings. */
+     "  idle_ms INTEGER NOT NULL CHECK (idle_ms > 0),"
+     "  max_ms INTEGER NOT NULL CHECK (max_ms >= idle_ms)"
      ") STRICT;"
      "CREATE INDEX login_sessions_user ON login_sessions(user_id);"
      /* Failed logins per SHA-256 of the name as typed, known or not. */
@@ -2325,15 +2329,27 @@ static int sqlite_user_logged_in(store *st, const char *name, int64_t now_ms, ch
 }
 
 static int sqlite_session_insert(store *st, const char *hash, const char *name, int64_t now_ms,
-                                 char *err)
+                                 int64_t idle_ms, int64_t max_ms, char *err)
 {
-    int changed = 0;
-    int rc = write1(sq(st)->db,
-                    "INSERT INTO login_sessions(hash, user_id, created_at, last_seen_at) "
-                    "SELECT ?1, id, ?3, ?3 FROM users WHERE name = ?2 AND disabled_at IS NULL",
-                    hash, name, NULL, now_ms, &changed, err, "storing a session");
-    if (rc == RC_OK && changed == 0)
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO login_sessions(hash, user_id, created_at, last_seen_at, "
+                           "idle_ms, max_ms) SELECT ?1, id, ?3, ?3, ?4, ?5 FROM users "
+                           "WHERE name = ?2 AND disabled_at IS NULL",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "storing a session");
+    sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, now_ms);
+    sqlite3_bind_int64(q, 4, idle_ms);
+    sqlite3_bind_int64(q, 5, max_ms);
+    int rc = RC_OK;
+    if (sqlite3_step(q) != SQLITE_DONE)
+        rc = db_fail(db, err, "storing a session");
+    else if (sqlite3_changes(db) == 0)
         rc = rc_fail(err, RC_NOTFOUND, "no enabled user named '%s'", name);
+    sqlite3_finalize(q);
     return rc;
 }
 
@@ -2343,7 +2359,8 @@ static int sqlite_session_lookup(store *st, const char *hash, struct store_sessi
     sqlite3_stmt *q = NULL;
     memset(out, 0, sizeof *out);
     int rc = cached(sq(st), STMT_SESSION_LOOKUP,
-                    "SELECT u.name, u.role, s.created_at, s.last_seen_at FROM login_sessions s "
+                    "SELECT u.name, u.role, s.created_at, s.last_seen_at, s.idle_ms, s.max_ms "
+                    "FROM login_sessions s "
                     "JOIN users u ON u.id = s.user_id "
                     "WHERE s.hash = ?1 AND u.disabled_at IS NULL",
                     &q, err, "looking up a session");
@@ -2364,6 +2381,8 @@ static int sqlite_session_lookup(store *st, const char *hash, struct store_sessi
         goto out;
     out->created_at_ms = sqlite3_column_int64(q, 2);
     out->last_seen_at_ms = sqlite3_column_int64(q, 3);
+    out->idle_ms = sqlite3_column_int64(q, 4);
+    out->max_ms = sqlite3_column_int64(q, 5);
 out:
     cached_done(q);
     return rc;
@@ -2382,18 +2401,17 @@ static int sqlite_session_delete(store *st, const char *hash, char *err)
                   NULL, err, "ending a session");
 }
 
-static int sqlite_session_purge(store *st, int64_t idle_before_ms, int64_t created_before_ms,
-                                char *err)
+static int sqlite_session_purge(store *st, int64_t now_ms, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
     if (sqlite3_prepare_v2(db,
-                           "DELETE FROM login_sessions WHERE last_seen_at < ?1 OR created_at < ?2",
+                           "DELETE FROM login_sessions "
+                           "WHERE last_seen_at + idle_ms <= ?1 OR created_at + max_ms <= ?1",
                            -1, &q, NULL) != SQLITE_OK)
         return db_fail(db, err, "ending expired sessions");
-    sqlite3_bind_int64(q, 1, idle_before_ms);
-    sqlite3_bind_int64(q, 2, created_before_ms);
+    sqlite3_bind_int64(q, 1, now_ms);
     if (sqlite3_step(q) != SQLITE_DONE)
         rc = db_fail(db, err, "ending expired sessions");
     sqlite3_finalize(q);

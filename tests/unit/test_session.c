@@ -67,8 +67,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Stores a session of user created at created_ms; its cookie value into id. */
-static void new_session(store *st, const char *user, int64_t created_ms, char *id)
+/* Stores a session of user created at created_ms with lifetimes idle_ms, max_ms; its cookie
+ * value into id. */
+static void new_session_for(store *st, const char *user, int64_t created_ms, int64_t idle_ms,
+                            int64_t max_ms, char *id)
 {
     char err[ERR_LEN] = "";
     uint8_t raw[SESSION_ID_BYTES];
@@ -76,7 +78,41 @@ static void new_session(store *st, const char *user, int64_t created_ms, char *i
     auth_base64url(raw, sizeof raw, id);
     char hash[STORE_HASH_HEX_LEN + 1];
     crypto_sha256_hex(id, SESSION_ID_LEN, hash);
-    assert_int_equal(store_session_insert(st, hash, user, created_ms, err), RC_OK);
+    assert_int_equal(store_session_insert(st, hash, user, created_ms, idle_ms, max_ms, err), RC_OK);
+}
+
+/* A session as this fixture's collector makes them (idle 60 s, max 600 s). */
+static void new_session(store *st, const char *user, int64_t created_ms, char *id)
+{
+    new_session_for(st, user, created_ms, 60 * 1000, 600 * 1000, id);
+}
+
+/* A session keeps the lifetimes it was made with: a collector with shorter settings on the same
+ * database neither refuses it nor purges it early, and purges what has expired by its own. */
+static void lifetimes_belong_to_the_session(void **state)
+{
+    struct fixture *f = *state;
+    char err[ERR_LEN] = "";
+    struct auth_principal who;
+    int64_t now = ts_now_ms();
+    char lasting[SESSION_ID_LEN + 1], brief[SESSION_ID_LEN + 1];
+    new_session_for(f->st, "alice", now - 30 * 1000, 60 * 1000, 600 * 1000, lasting);
+    new_session_for(f->st, "alice", now - 30 * 1000, 10 * 1000, 20 * 1000, brief);
+    session_init(&(struct session_config){.idle_s = 5, .max_s = 10}); /* another collector */
+    assert_int_equal(store_session_purge(f->st, now, err), RC_OK);
+    char hash[STORE_HASH_HEX_LEN + 1];
+    struct store_session s;
+    crypto_sha256_hex(brief, SESSION_ID_LEN, hash);
+    assert_int_equal(store_session_lookup(f->st, hash, &s, err), RC_NOTFOUND);
+    crypto_sha256_hex(lasting, SESSION_ID_LEN, hash);
+    assert_int_equal(store_session_lookup(f->st, hash, &s, err), RC_OK);
+    assert_int_equal(s.idle_ms, 60 * 1000);
+    assert_int_equal(s.max_ms, 600 * 1000);
+    assert_int_equal(session_authenticate(f->st, lasting, &who, err), RC_OK);
+    session_init(&(struct session_config){.idle_s = 60, .max_s = 600});
+    /* Lifetimes are checked where they enter. */
+    assert_int_equal(store_session_insert(f->st, hash, "alice", now, 0, 1000, err), RC_INVAL);
+    assert_int_equal(store_session_insert(f->st, hash, "alice", now, 2000, 1000, err), RC_INVAL);
 }
 
 static void authenticates_a_live_session(void **state)
@@ -153,7 +189,8 @@ static void disable_and_passwd_end_sessions(void **state)
     /* No new session for a disabled user either. */
     char hash[STORE_HASH_HEX_LEN + 1];
     crypto_sha256_hex("x", 1, hash);
-    assert_int_equal(store_session_insert(f->st, hash, "alice", ts_now_ms(), err), RC_NOTFOUND);
+    assert_int_equal(store_session_insert(f->st, hash, "alice", ts_now_ms(), 1000, 2000, err),
+                     RC_NOTFOUND);
     assert_int_equal(store_user_set_disabled(f->st, "alice", false, ts_now_ms(), err), RC_OK);
     /* Enabling again does not bring the ended session back. */
     assert_int_equal(session_authenticate(f->st, a, &who, err), RC_AUTH);
@@ -257,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(authenticates_a_live_session, setup, teardown),
         cmocka_unit_test_setup_teardown(expiry_idle_and_absolute, setup, teardown),
+        cmocka_unit_test_setup_teardown(lifetimes_belong_to_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(disable_and_passwd_end_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(csrf_is_tied_to_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_login_records, setup, teardown),
