@@ -26,6 +26,9 @@ rollcall_require_pkg(ARGON2 libargon2 libargon2-dev)
 # ECDSA verification of batch signatures is ~35x faster than mbedTLS 2.28 (core/crypto.c);
 # libcurl4-openssl-dev depends on it anyway.
 rollcall_require_pkg(LIBCRYPTO libcrypto libssl-dev)
+# sd_notify (READY, WATCHDOG, STOPPING) for Type=notify units: the collector's serve and the
+# kiosk daemon. libgps already maps libsystemd.so.0 into the daemon, so it costs nothing there.
+rollcall_require_pkg(SYSTEMD libsystemd libsystemd-dev)
 rollcall_require_pkg(PROJ proj libproj-dev)  # Karney geodesics (geodesic.h)
 # core/geodesy.c loads PROJ with dlopen on first need (it is not linked; see there): the
 # soname comes from the library pkg-config points at (libproj.so -> libproj.so.25.x).

@@ -4,7 +4,8 @@
  *   - the gpsd connection (libgps watcher: fixes, quality findings, reconnects),
  *   - the control socket (JSON lines: signin, signout, status) and its clients,
  *   - the recording watch (inotify on the profile's camera directories),
- *   - timers: heartbeats and the periodic sync.
+ *   - timers: heartbeats, the periodic sync and, under a systemd unit with WatchdogSec=, the
+ *     WATCHDOG=1 ping (every half period, from this loop: a stuck loop stops the pings).
  * Every event goes through the outbox, durably, before anyone is told it was recorded.
  * Clients are served one at a time with short timeouts: a request is a single line and a
  * sign-in costs one SQLite commit, so queueing them is cheaper than threads.
@@ -43,6 +44,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +70,8 @@ struct daemon {
     pid_t sync_pid;                    /* the running sync child, 0 when none */
     int64_t sync_deadline;             /* monotonic ms: killed after this */
     int64_t sync_ack_before;           /* ack_seq when it started */
+    int64_t watchdog_ms;               /* half of WATCHDOG_USEC; 0 without a watchdog */
+    int64_t next_watchdog;             /* monotonic ms */
 };
 
 static void usage(FILE *out)
@@ -487,6 +491,8 @@ static int loop(struct daemon *d)
         if (d->gw)
             t = min_wait(t, gnss_timeout_ms(d->gw, now));
         t = min_wait(t, recwatch_timeout_ms(d->rw, now));
+        if (d->watchdog_ms > 0)
+            t = min_wait(t, until_due(d->next_watchdog, now));
         struct pollfd p[4] = {
             {.fd = d->sfd, .events = POLLIN},
             {.fd = d->lfd, .events = POLLIN},
@@ -522,6 +528,10 @@ static int loop(struct daemon *d)
         }
         if (!d->sync_pid && d->next_sync >= 0 && now >= d->next_sync)
             start_sync(d, now);
+        if (d->watchdog_ms > 0 && now >= d->next_watchdog) {
+            sd_notify(0, "WATCHDOG=1");
+            d->next_watchdog = now + d->watchdog_ms;
+        }
     }
 }
 
@@ -615,7 +625,13 @@ int agentd_main(int argc, char **argv)
     d.next_sync = d.started_mono;
     log_msg(LOG_LVL_INFO, "kiosk %s running: control socket %s, gpsd %s", d.k->cfg.device_id,
             d.k->cfg.control_socket, d.gw ? "watched" : "not used (surveyed position)");
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
+        d.watchdog_ms = (int64_t)(wd_usec / 2000);
+    d.next_watchdog = d.started_mono;
+    sd_notifyf(0, "READY=1\nSTATUS=kiosk %s running", d.k->cfg.device_id);
     ex = loop(&d) == RC_OK ? 0 : EXIT_REFUSED;
+    sd_notify(0, "STOPPING=1");
     unlink(d.k->cfg.control_socket);
     goto out;
 fail:
