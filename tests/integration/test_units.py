@@ -65,7 +65,7 @@ class Units(unittest.TestCase):
             text = f.read()
         self.assertIn("User=rollcall-server", text)
         self.assertIn("--db sqlite:/var/lib/rollcall/server.db serve", text)
-        self.assertIn("--tls-cert /etc/rollcall/server.crt --tls-key /etc/rollcall/server.key",
+        self.assertIn("--tls-cert /etc/rollcall/server.pem --tls-key /etc/rollcall/server.key",
                       text)
         # 8443: no capability needed, and none granted.
         self.assertIn("--listen 0.0.0.0:8443", text)
