@@ -3,7 +3,8 @@
 
 End to end, with a real collector (rollcall-server serve over HTTPS on loopback) and the
 real agent daemon (its periodic `sync` children), the kiosk's data directory on a 2 MiB
-tmpfs (needs root to mount; where mounting is not permitted the test says so and passes):
+tmpfs (the test mounts it, so it needs root: without root, or if the mount is refused,
+it fails; it never passes without running):
 
 1. the collector is down; sign-ins through the daemon until the disk is full and one is
    refused ("nothing recorded");
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import unittest
+from contextlib import contextmanager
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -68,29 +70,34 @@ def wait_for(pred, timeout, what, k):
     raise AssertionError("%s not within %d s\n%s" % (what, timeout, k.daemon_log()))
 
 
+@contextmanager
+def small_disk(tc, kiosk):
+    """A work directory, a running collector and the kiosk's data directory on a 2 MiB tmpfs;
+    yields (wd, col, pki, data). Fails the test (never skips it) when the tmpfs cannot be
+    mounted."""
+    if os.geteuid() != 0:
+        tc.fail("the full-disk test mounts a tmpfs and so must run as root (the test command does)")
+    with tempfile.TemporaryDirectory(prefix="rollcall-diskfull-") as wd:
+        data = os.path.join(wd, kiosk, "data")
+        os.makedirs(data)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", data],
+                           capture_output=True, text=True)
+        if m.returncode != 0:
+            tc.fail("mounting a 2 MiB tmpfs refused: %s" % m.stderr.strip())
+        pki = ph.make_pki(wd)
+        col = ph.Collector(wd, pki)
+        try:
+            col.start()
+            yield wd, col, pki, data
+        finally:
+            col.stop()
+            subprocess.run(["umount", "-l", data], capture_output=True)
+
+
 class DiskFull(unittest.TestCase):
     def test_full_disk_recovers_without_a_hand(self):
-        if os.geteuid() != 0:
-            print("full-disk test not run: mounting a tmpfs needs root", file=sys.stderr)
-            return
-        with tempfile.TemporaryDirectory(prefix="rollcall-diskfull-") as wd:
-            pki = ph.make_pki(wd)
-            col = ph.Collector(wd, pki)
-            col.start()
-            data = os.path.join(wd, "kiosk-disk", "data")
-            os.makedirs(data)
-            m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
-                                data], capture_output=True, text=True)
-            if m.returncode != 0:
-                col.stop()
-                print("full-disk test not run: mount refused (%s)" % m.stderr.strip(),
-                      file=sys.stderr)
-                return
-            try:
-                self.scenario(wd, col, pki)
-            finally:
-                col.stop()
-                subprocess.run(["umount", "-l", data], capture_output=True)
+        with small_disk(self, "kiosk-disk") as (wd, col, pki, _):
+            self.scenario(wd, col, pki)
 
     def scenario(self, wd, col, pki):
         k = ph.PipeKiosk(wd, col.url, pki["ca"], "KIOSK-DISK", name="kiosk-disk",
@@ -173,55 +180,36 @@ class DiskFull(unittest.TestCase):
     def test_acknowledged_events_make_room_at_once(self):
         """The disk fills (another file grows) while every stored event is acknowledged: the
         next sign-in prunes them and is recorded, with no sync needed."""
-        if os.geteuid() != 0:
-            print("full-disk test not run: mounting a tmpfs needs root", file=sys.stderr)
-            return
-        with tempfile.TemporaryDirectory(prefix="rollcall-diskfull-") as wd:
-            pki = ph.make_pki(wd)
-            col = ph.Collector(wd, pki)
-            col.start()
-            data = os.path.join(wd, "kiosk-acked", "data")
-            os.makedirs(data)
-            m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs",
-                                data], capture_output=True, text=True)
-            if m.returncode != 0:
-                col.stop()
-                print("full-disk test not run: mount refused (%s)" % m.stderr.strip(),
-                      file=sys.stderr)
-                return
+        with small_disk(self, "kiosk-acked") as (wd, col, pki, data):
+            k = ph.PipeKiosk(wd, col.url, pki["ca"], "KIOSK-ACKED", name="kiosk-acked")
+            k.enroll(col.token("enroll", "enroll-acked"))
+            k.signins(300)
+            r = k.run("sync", "--json", "--timeout", "120", timeout=150)
+            self.assertEqual(r.code, 0, r)
+            self.assertEqual(r.json()["pending"], 0)
+            before = len(k.lines())
+            # something else fills the disk to the last byte
+            fd = os.open(os.path.join(data, "spacer"), os.O_WRONLY | os.O_CREAT, 0o600)
             try:
-                k = ph.PipeKiosk(wd, col.url, pki["ca"], "KIOSK-ACKED", name="kiosk-acked")
-                k.enroll(col.token("enroll", "enroll-acked"))
-                k.signins(300)
-                r = k.run("sync", "--json", "--timeout", "120", timeout=150)
-                self.assertEqual(r.code, 0, r)
-                self.assertEqual(r.json()["pending"], 0)
-                before = len(k.lines())
-                # something else fills the disk to the last byte
-                fd = os.open(os.path.join(data, "spacer"), os.O_WRONLY | os.O_CREAT, 0o600)
-                try:
-                    while os.write(fd, b"\0" * 4096) > 0:
-                        pass
-                except OSError:
+                while os.write(fd, b"\0" * 4096) > 0:
                     pass
-                finally:
-                    os.close(fd)
-                k.signins(5)  # asserts each one is recorded
-                self.assertLess(len(k.lines()), before)
-                self.assertEqual(k.verify().code, 0)
-                r = k.run("status", "--json")
-                self.assertFalse(r.json()["storage"]["full"], r)
-                r = k.run("sync", "--json", "--timeout", "120", timeout=150)
-                self.assertEqual(r.code, 0, r)
-                rows = col.rows(k.device_id)
-                self.assertEqual([x[0] for x in rows], list(range(1, 306)))
-                local = k.lines()
-                for seq, raw, *_ in rows:
-                    if seq in local:
-                        self.assertEqual(local[seq], bytes(raw))
+            except OSError:
+                pass
             finally:
-                col.stop()
-                subprocess.run(["umount", "-l", data], capture_output=True)
+                os.close(fd)
+            k.signins(5)  # asserts each one is recorded
+            self.assertLess(len(k.lines()), before)
+            self.assertEqual(k.verify().code, 0)
+            r = k.run("status", "--json")
+            self.assertFalse(r.json()["storage"]["full"], r)
+            r = k.run("sync", "--json", "--timeout", "120", timeout=150)
+            self.assertEqual(r.code, 0, r)
+            rows = col.rows(k.device_id)
+            self.assertEqual([x[0] for x in rows], list(range(1, 306)))
+            local = k.lines()
+            for seq, raw, *_ in rows:
+                if seq in local:
+                    self.assertEqual(local[seq], bytes(raw))
 
 
 if __name__ == "__main__":
