@@ -2,6 +2,7 @@
  * signs its manifests and publications (evidence/signkey.h). The private key stays in its
  * 0600 file; the database keeps every public key, so old signatures stay verifiable. */
 #include "cmd/commands.h"
+#include "cmd/listing.h"
 #include "evidence/signkey.h"
 #include "log.h"
 #include "rc.h"
@@ -38,12 +39,6 @@ static void usage(FILE *out)
             SIGNKEY_ID_LEN);
 }
 
-static void time_text(int64_t ms, char *out)
-{
-    if (ms <= 0 || ts_format_utc(ms, out) != RC_OK)
-        snprintf(out, TS_UTC_LEN + 1, "-");
-}
-
 struct listing {
     bool json;
     cJSON *arr;
@@ -53,8 +48,8 @@ static int list_one(const struct store_signing_key *k, void *ctx)
 {
     struct listing *l = ctx;
     char created[TS_UTC_LEN + 1], retired[TS_UTC_LEN + 1];
-    time_text(k->created_at_ms, created);
-    time_text(k->retired_at_ms, retired);
+    listing_time(k->created_at_ms, created);
+    listing_time(k->retired_at_ms, retired);
     const char *state = k->retired_at_ms ? "retired" : "current";
     if (!l->json) {
         printf("%-16s  %-7s  %-24s  %s\n", k->key_id, state, created, retired);
@@ -88,19 +83,9 @@ static int list(store *st, bool json, char *err)
         rc = rc_fail(err, RC_NOMEM, "out of memory");
     if (rc != RC_OK || !json)
         goto out;
-    cJSON *root = cJSON_CreateObject();
-    char *text = NULL;
-    if (root && cJSON_AddItemToObject(root, "signing_keys", l.arr)) {
-        l.arr = NULL;
-        text = cJSON_PrintUnformatted(root);
-    }
-    cJSON_Delete(root);
-    if (!text) {
-        rc = rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
-    }
-    printf("%s\n", text);
-    cJSON_free(text);
+    cJSON *arr = l.arr;
+    l.arr = NULL;
+    rc = listing_print_json("signing_keys", arr, err);
 out:
     cJSON_Delete(l.arr);
     return rc;

@@ -2,6 +2,7 @@
  * (http/session.h). A password is read from stdin (one line) or, on a terminal, asked twice
  * without echo; never from the command line, where ps and shell history would show it. */
 #include "cmd/commands.h"
+#include "cmd/listing.h"
 #include "crypto.h"
 #include "http/password.h"
 #include "http/session.h"
@@ -165,12 +166,6 @@ static int parse(const char *sub, int argc, char **argv, const char **name, cons
     return 0;
 }
 
-static void time_text(int64_t ms, char *out)
-{
-    if (ms <= 0 || ts_format_utc(ms, out) != RC_OK)
-        snprintf(out, TS_UTC_LEN + 1, "-");
-}
-
 struct listing {
     bool json;
     cJSON *arr;
@@ -180,8 +175,8 @@ static int list_one(const struct store_user *u, void *ctx)
 {
     struct listing *l = ctx;
     char created[TS_UTC_LEN + 1], last[TS_UTC_LEN + 1];
-    time_text(u->created_at_ms, created);
-    time_text(u->last_login_at_ms, last);
+    listing_time(u->created_at_ms, created);
+    listing_time(u->last_login_at_ms, last);
     const char *state = u->disabled_at_ms ? "disabled" : "active";
     if (!l->json) {
         printf("%-24s %-24s %-9s %-25s %s\n", u->name, u->role, state, created, last);
@@ -256,19 +251,10 @@ int cmd_user(int argc, char **argv, const struct server_globals *g)
         if (rc != RC_OK)
             goto out;
         if (json) {
-            cJSON *root = cJSON_CreateObject();
-            char *text = NULL;
-            if (root && cJSON_AddItemToObject(root, "users", l.arr)) {
-                l.arr = NULL;
-                text = cJSON_PrintUnformatted(root);
-            }
-            cJSON_Delete(root);
-            if (!text) {
-                rc_fail(err, RC_NOMEM, "out of memory");
+            cJSON *arr = l.arr;
+            l.arr = NULL;
+            if (listing_print_json("users", arr, err) != RC_OK)
                 goto out;
-            }
-            printf("%s\n", text);
-            cJSON_free(text);
         }
         status = 0;
         goto out;
