@@ -163,8 +163,9 @@ static int64_t reserve_fill(outbox *ob)
         if (want > OUTBOX_RESERVE_BYTES)
             want = OUTBOX_RESERVE_BYTES;
         if (posix_fallocate(fd, 0, (off_t)want) != 0) {
-            if (ftruncate(fd, (off_t)size) != 0) /* drop a partial allocation */
-                break;
+            /* drop a partial allocation; at its old size the reserve is still usable */
+            int ignored = ftruncate(fd, (off_t)size);
+            (void)ignored;
             break;
         }
         size = want;
@@ -429,6 +430,8 @@ static int make_room(outbox *ob, int64_t need, char *err)
     }
 }
 
+static bool checkpoint(outbox *ob, bool spend);
+
 /* Runs one write (fn) in its own transaction; when it fails for want of space and spend is
  * set, gives a slice of the reserve back and tries again, until the reserve is spent (then
  * once more after emptying the WAL). */
@@ -457,7 +460,7 @@ static int with_reserve(outbox *ob, bool spend, int (*fn)(outbox *, void *, char
             if (checkpointed)
                 return rc;
             checkpointed = true;
-            sqlite3_wal_checkpoint_v2(ob->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+            checkpoint(ob, false);
         }
     }
 }

@@ -19,19 +19,23 @@ struct command {
     const char *name;
     int (*run)(int argc, char **argv, const struct server_globals *g);
     const char *summary;
+    bool engine; /* needs the server-wide state of fences and figures (see run_command) */
 };
 
 static const struct command commands[] = {
-    {"serve", cmd_serve, "serve the HTTP(S) API"},
-    {"migrate", cmd_migrate, "create or upgrade the database schema"},
-    {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)"},
-    {"user", cmd_user, "people's logins: user add|list|disable|enable|passwd"},
+    {"serve", cmd_serve, "serve the HTTP(S) API", true},
+    {"migrate", cmd_migrate, "create or upgrade the database schema", false},
+    {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)", false},
+    {"user", cmd_user, "people's logins: user add|list|disable|enable|passwd", false},
     {"import", cmd_import,
      "import batches FILE (an agent's export) | fences FILE (admin) | classes|online|assessments "
-     "FILE"},
-    {"signing-key", cmd_signing_key, "the collector's signing key: signing-key create|rotate|list"},
-    {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX"},
-    {NULL, NULL, NULL},
+     "FILE",
+     true},
+    {"signing-key", cmd_signing_key, "the collector's signing key: signing-key create|rotate|list",
+     false},
+    {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX",
+     true},
+    {NULL, NULL, NULL, false},
 };
 
 static void usage(FILE *out)
@@ -52,12 +56,16 @@ static void usage(FILE *out)
         fprintf(out, "  %-11s %s\n", c->name, c->summary);
 }
 
-/* Server-wide state, set up in dependency order before the command runs (and before any
- * thread), torn down in reverse after it returned: geodesy (PROJ) <- the fence cache <- the
- * subsidy catalogue. serve adds the API's state (api_init/api_fini) around serving. */
+/* Server-wide state, set up in dependency order before a command that judges fences or
+ * computes figures runs (and before any thread), torn down in reverse after it returned:
+ * geodesy (PROJ) <- the fence cache <- the subsidy catalogue. serve adds the API's state
+ * (api_init/api_fini) around serving. Commands that only manage accounts, keys or the schema
+ * load none of it (PROJ alone maps ~10 MiB). */
 static int run_command(const struct command *c, int argc, char **argv,
                        const struct server_globals *g)
 {
+    if (!c->engine)
+        return c->run(argc, argv, g);
     char err[ERR_LEN] = "";
     /* Without PROJ only distances beyond 20 km are unknown: say so and go on. */
     if (geodesy_init(err) != RC_OK)

@@ -346,7 +346,10 @@ static void handle_signin(struct daemon *d, const cJSON *req, enum event_type ty
         snprintf(msg, sizeof msg, "nothing recorded: %s", err);
         log_msg(LOG_LVL_WARN, "%s refused: %s", type == EVENT_SIGNIN ? "sign-in" : "sign-out", err);
         /* A schedule refusal has a code of its own, so a client can tell it apart. */
-        reply_error_code(d, msg, rc == RC_AUTH ? signin_refusal_name(res.refusal) : NULL);
+        reply_error_code(d, msg,
+                         rc == RC_AUTH && res.refusal != SIGNIN_REFUSED_NONE
+                             ? signin_refusal_name(res.refusal)
+                             : NULL);
         return;
     }
     char json[SIGNIN_JSON_MAX], text[SIGNIN_JSON_MAX];

@@ -39,7 +39,7 @@ void auth_base64url(const uint8_t *in, size_t n, char *out)
     out[o] = '\0';
 }
 
-static bool ct_equal(const char *a, const char *b, size_t n)
+bool auth_ct_equal(const char *a, const char *b, size_t n)
 {
     unsigned char d = 0;
     for (size_t i = 0; i < n; i++)
@@ -222,7 +222,7 @@ int auth_authenticate(store *st, const char *authorization, struct auth_principa
         return rc_fail(err, RC_AUTH, "unknown token");
     if (rc != RC_OK)
         return rc;
-    if (!ct_equal(t.hash, hash, STORE_HASH_HEX_LEN))
+    if (!auth_ct_equal(t.hash, hash, STORE_HASH_HEX_LEN))
         return rc_fail(err, RC_AUTH, "unknown token");
     rc = auth_role_parse(t.role, &who->role, err);
     if (rc != RC_OK)
@@ -241,5 +241,5 @@ bool auth_is_device(const struct auth_principal *who, const char *id)
     if (!auth_is(who, AUTH_ROLE_DEVICE))
         return false;
     size_t n = strlen(who->role.scope);
-    return strlen(id) == n && ct_equal(who->role.scope, id, n);
+    return strlen(id) == n && auth_ct_equal(who->role.scope, id, n);
 }

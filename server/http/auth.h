@@ -62,6 +62,8 @@ bool auth_name_valid(const char *s);
 
 /* Unpadded base64url (RFC 4648 §5) of n bytes into out (4 * ceil(n / 3) + 1 bytes). */
 void auth_base64url(const uint8_t *in, size_t n, char *out);
+/* a and b agree in their first n bytes, in time that does not depend on where they differ. */
+bool auth_ct_equal(const char *a, const char *b, size_t n);
 
 /* Makes a new token from the OS random source: token (AUTH_TOKEN_LEN + 1 bytes) and its
  * stored hash (STORE_HASH_HEX_LEN + 1). RC_IO when no randomness is available. */

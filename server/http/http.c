@@ -265,8 +265,6 @@ struct MHD_Response *__wrap_MHD_create_response_from_buffer(size_t size, void *b
         snprintf(title, sizeof title, "request refused");
     if (title[0] >= 'A' && title[0] <= 'Z' && !(title[1] >= 'A' && title[1] <= 'Z'))
         title[0] = (char)(title[0] - 'A' + 'a');
-    if (mode == MHD_RESPMEM_MUST_FREE)
-        free(buffer);
     struct http_response res = {0};
     http_reply_error(&res, 400, "%s", title);
     if (!res.body)
@@ -812,4 +810,30 @@ void http_stop(http_server *s)
     }
     MHD_stop_daemon(s->daemon);
     free(s);
+}
+
+bool http_etag_matches(const char *if_none_match, const char *etag)
+{
+    if (!if_none_match)
+        return false;
+    size_t elen = strlen(etag);
+    const char *p = if_none_match;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strcspn(p, ",");
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        const char *tag = p;
+        if (n >= 2 && strncmp(tag, "W/", 2) == 0) {
+            tag += 2;
+            n -= 2;
+        }
+        if ((n == 1 && *tag == '*') || (n == elen && memcmp(tag, etag, elen) == 0))
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
 }

@@ -139,4 +139,8 @@ void http_reply_error(struct http_response *res, unsigned status, const char *fm
 bool http_route_match(const char *pattern, const char *path, const char **params, size_t *nparams,
                       char *seg_buf);
 
+/* True when an If-None-Match header value (a comma-separated list of entity tags, weak ones
+ * compared by their opaque part as RFC 9110 says, or "*") matches etag. NULL: false. */
+bool http_etag_matches(const char *if_none_match, const char *etag);
+
 #endif

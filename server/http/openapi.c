@@ -8,35 +8,9 @@
  * the collector is upgraded. */
 #define OPENAPI_CACHE_CONTROL "no-cache"
 
-bool openapi_etag_matches(const char *if_none_match, const char *etag)
-{
-    if (!if_none_match)
-        return false;
-    size_t elen = strlen(etag);
-    const char *p = if_none_match;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        size_t n = strcspn(p, ",");
-        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        const char *tag = p;
-        if (n >= 2 && strncmp(tag, "W/", 2) == 0) {
-            tag += 2;
-            n -= 2;
-        }
-        if ((n == 1 && *tag == '*') || (n == elen && memcmp(tag, etag, elen) == 0))
-            return true;
-        p += strcspn(p, ",");
-    }
-    return false;
-}
-
 void openapi_http_get(struct http_request *req, struct http_response *res)
 {
-    if (openapi_etag_matches(http_header(req, "If-None-Match"), openapi_etag)) {
+    if (http_etag_matches(http_header(req, "If-None-Match"), openapi_etag)) {
         res->status = 304;
     } else {
         char *copy = malloc(openapi_json_len + 1);

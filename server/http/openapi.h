@@ -22,8 +22,4 @@ extern const char openapi_etag[];
  * without a body when If-None-Match names the ETag (or is "*"). */
 void openapi_http_get(struct http_request *req, struct http_response *res);
 
-/* True when an If-None-Match header value (a comma-separated list of entity tags, weak ones
- * compared by their opaque part as RFC 9110 says, or "*") matches etag. NULL: false. */
-bool openapi_etag_matches(const char *if_none_match, const char *etag);
-
 #endif

@@ -15,13 +15,12 @@
 #include <string.h>
 
 #define DAY_MS INT64_C(86400000)
-#define SHANGHAI_MS INT64_C(28800000) /* UTC+08:00, no DST since 1991 */
 
 void schedule_api_window(int64_t now_ms, int64_t *from_ms, int64_t *to_ms)
 {
-    int64_t local = now_ms + SHANGHAI_MS;
+    int64_t local = now_ms + TS_SHANGHAI_OFFSET_MS;
     int64_t day = local / DAY_MS - (local % DAY_MS < 0);
-    int64_t midnight = day * DAY_MS - SHANGHAI_MS;
+    int64_t midnight = day * DAY_MS - TS_SHANGHAI_OFFSET_MS;
     *from_ms = midnight - SCHEDULE_API_DAYS_BACK * DAY_MS;
     *to_ms = midnight + (SCHEDULE_API_DAYS_AHEAD + 1) * DAY_MS;
 }
@@ -192,7 +191,7 @@ void schedule_api_get(struct http_request *req, struct http_response *res)
     res->etag = res->etag_buf;
     /* The ETag is a strong validator of exactly these bytes: a kiosk holding them gets 304. */
     const char *inm = http_header(req, "If-None-Match");
-    if (inm && strstr(inm, res->etag_buf)) {
+    if (http_etag_matches(inm, res->etag_buf)) {
         cJSON_free(text);
         res->status = 304;
         return;

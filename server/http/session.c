@@ -56,14 +56,6 @@ int session_user_role_check(const char *role, char *err)
     return RC_OK;
 }
 
-static bool ct_equal(const char *a, const char *b, size_t n)
-{
-    unsigned char d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
-}
-
 /* The CSRF token of the session whose id is id (SESSION_ID_LEN characters). */
 static int csrf_token(const char *id, char out[AUTH_CSRF_LEN + 1], char *err)
 {
@@ -132,7 +124,7 @@ bool session_csrf_ok(const struct auth_principal *who, const char *method, const
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 || strcmp(method, "OPTIONS") == 0)
         return true;
     return token && strnlen(token, AUTH_CSRF_LEN + 1) == AUTH_CSRF_LEN &&
-           ct_equal(token, who->csrf, AUTH_CSRF_LEN);
+           auth_ct_equal(token, who->csrf, AUTH_CSRF_LEN);
 }
 
 bool session_allow_session(const struct auth_principal *who, const struct http_request *req)
@@ -327,6 +319,7 @@ void session_login(struct http_request *req, struct http_response *res)
     }
     struct store_user u;
     rc = known ? store_user_get(req->db, name, &u, err) : RC_NOTFOUND;
+    bool exists = rc == RC_OK;
     if (rc != RC_OK && rc != RC_NOTFOUND)
         goto fail;
     const char *why = "unknown user";
@@ -352,7 +345,7 @@ void session_login(struct http_request *req, struct http_response *res)
             goto fail;
         /* Only names of existing users reach the log: an unknown one may be a password
          * typed into the wrong field. */
-        if (rc == RC_NOTFOUND)
+        if (!exists)
             log_msg(LOG_LVL_WARN, "login failed from %s: unknown user name (%lld failures)", ip,
                     (long long)failures);
         else

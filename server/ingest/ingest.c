@@ -572,9 +572,10 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
                    (long long)l->ev.seq, (long long)head.seq);
             return RC_OK;
         }
-        /* The event before the first new line, for the clock jump check. */
+        /* The event before the first new line, for the clock jump check: the last duplicate
+         * when the batch overlaps (parsed, and equal to the stored bytes), else read back. */
         struct event *before = NULL;
-        if (head.seq > 0) {
+        if (dups == 0 && head.seq > 0) {
             char *buf = malloc(EVENT_LINE_MAX + 1);
             before = malloc(sizeof *before);
             if (!buf || !before) {
@@ -593,7 +594,7 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
         memset(&known, 0, sizeof known);
         for (size_t i = dups; i < b->n; i++) {
             struct store_event row;
-            const struct event *prev = i > dups ? &b->lines[i - 1].ev : before;
+            const struct event *prev = i > 0 ? &b->lines[i - 1].ev : before;
             event_row(&b->lines[i], &j[i], now_ms, &row);
             if ((rc = store_event_insert(st, &row, err)) != RC_OK ||
                 (rc = event_findings(st, dev->institution, &b->lines[i], &j[i], now_ms, err)) !=
@@ -687,8 +688,8 @@ static int prepare(store *st, const char *device, const uint8_t *body, size_t le
     const struct ingest_line *last = &p->b.lines[p->b.n - 1];
     crypto_sha256(last->bytes, last->len, digest);
     char why[ERR_LEN];
-    if (strlen(signature) > STORE_SIG_B64_MAX ||
-        crypto_key_verify(key, digest, signature, why) != RC_OK) {
+    /* crypto_key_verify bounds the signature (CRYPTO_SIG_B64_MAX, the stored column's size) */
+    if (crypto_key_verify(key, digest, signature, why) != RC_OK) {
         refuse(res, RC_CRYPTO, 400, INGEST_FINDING_BAD_SIGNATURE, last->ev.seq, "bad signature");
         goto out;
     }

@@ -93,7 +93,7 @@ static cJSON *policy_json(struct jb *b, const struct engine_policy *p)
             b->oom = true;
     }
     put_num(b, o, "recording_gap_min", (double)p->recording_gap_ms / 60000.0);
-    put_num(b, o, "recording_late_h", (double)p->recording_late_ms / 3600000.0);
+    put_num(b, o, "recording_late_h", ts_hours(p->recording_late_ms));
     put_num(b, o, "attendance_warning", p->attendance_warning);
     put_num(b, o, "attendance_serious", p->attendance_serious);
     put_num(b, o, "online_share_max", p->online_share_max);

@@ -18,6 +18,8 @@
 #ifndef ROLLCALL_SERVER_STORE_H
 #define ROLLCALL_SERVER_STORE_H
 
+#include "crypto.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -591,8 +593,8 @@ int store_login_failures_clear(store *st, const char *key, char *err);
  * before it are linked to it by their prev hashes. Rows are only ever added. */
 
 enum {
-    STORE_SIG_B64_MAX = 96, /* base64 of a DER ECDSA P-256 signature, without NUL */
-    STORE_KEY_ID_LEN = 16,  /* a signing key's id: hex digits, without NUL */
+    STORE_SIG_B64_MAX = CRYPTO_SIG_B64_MAX, /* base64 of a DER ECDSA P-256 signature */
+    STORE_KEY_ID_LEN = 16,                  /* a signing key's id: hex digits, without NUL */
 };
 
 struct store_batch_sig {

@@ -384,6 +384,9 @@ def main():
         check(not any(p in logs for p in PW.values()), "no password in any log")
         check("login failed from 127.0.0.1 for 'alice': wrong password" in logs,
               "failed login logged")
+        # an unknown name may be a password typed into the wrong field: never logged
+        check("unknown user name" in logs and "'ghost'" not in logs,
+              "an unknown user name is not logged")
     finally:
         for srv_ in servers:
             if srv_.proc.poll() is None:

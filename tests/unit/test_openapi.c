@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "http/http.h"
 #include "http/openapi.h"
 
 #include <cJSON.h>
@@ -16,18 +17,18 @@ static void etag_matching(void **state)
 {
     (void)state;
     const char *e = "\"abc123\"";
-    assert_true(openapi_etag_matches("\"abc123\"", e));
-    assert_true(openapi_etag_matches("W/\"abc123\"", e));
-    assert_true(openapi_etag_matches("\"x\", \"abc123\"", e));
-    assert_true(openapi_etag_matches("\"x\",\"abc123\" ", e));
-    assert_true(openapi_etag_matches("*", e));
-    assert_false(openapi_etag_matches(NULL, e));
-    assert_false(openapi_etag_matches("", e));
-    assert_false(openapi_etag_matches(" , ,", e));
-    assert_false(openapi_etag_matches("\"abc12\"", e));
-    assert_false(openapi_etag_matches("\"abc1234\"", e));
-    assert_false(openapi_etag_matches("abc123", e));
-    assert_false(openapi_etag_matches("\"x\", W/\"abc\"", e));
+    assert_true(http_etag_matches("\"abc123\"", e));
+    assert_true(http_etag_matches("W/\"abc123\"", e));
+    assert_true(http_etag_matches("\"x\", \"abc123\"", e));
+    assert_true(http_etag_matches("\"x\",\"abc123\" ", e));
+    assert_true(http_etag_matches("*", e));
+    assert_false(http_etag_matches(NULL, e));
+    assert_false(http_etag_matches("", e));
+    assert_false(http_etag_matches(" , ,", e));
+    assert_false(http_etag_matches("\"abc12\"", e));
+    assert_false(http_etag_matches("\"abc1234\"", e));
+    assert_false(http_etag_matches("abc123", e));
+    assert_false(http_etag_matches("\"x\", W/\"abc\"", e));
 }
 
 static void built_in_document(void **state)
