@@ -3,6 +3,7 @@
 #include "datum.h"
 #include "file.h"
 #include "rc.h"
+#include "schedule.h"
 #include "timeutil.h"
 #include "uuid.h"
 
@@ -81,6 +82,7 @@ void kiosk_close(struct kiosk *k)
     if (!k)
         return;
     outbox_close(k->ob);
+    schedule_free(k->schedule);
     fence_set_free(k->fences);
     crypto_key_destroy(k->key);
     crypto_rng_destroy(k->rng);

@@ -40,6 +40,10 @@ struct kiosk {
     char boot_id[EVENT_UUID_LEN + 1];  /* this boot's id (Linux boot_id) */
     char gpsd_port[GNSS_PORT_LEN];     /* the profile's gpsd port as text */
     double surveyed_lat, surveyed_lon; /* the profile's surveyed position in WGS-84 */
+    /* The stored schedule, parsed once per version (signin.c): a long-lived daemon signs in
+     * many trainees against the same one. NULL until a sign-in needs it. */
+    struct schedule *schedule;
+    char schedule_version[OUTBOX_SCHEDULE_VERSION_MAX + 1];
 };
 
 /* Loads the config at config_path and opens the parts asked for. Returns 0 and *out (free

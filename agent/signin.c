@@ -52,13 +52,32 @@ const char *signin_refusal_name(enum signin_refusal r)
  * schedule, or with one listing no class: such a kiosk accepts as before), or RC_AUTH with
  * res->refusal
  * and a message in Chinese, then English. Fills res->name from the roster. */
+/* The kiosk's schedule, parsed again only when its stored version changed: each sign-in reads
+ * the version alone. 0 and *out (owned by k), RC_NOTFOUND (none received yet), or an rc. */
+static int kiosk_schedule(struct kiosk *k, const struct schedule **out, char *err)
+{
+    struct outbox_schedule_meta meta;
+    int rc = outbox_schedule_get(k->ob, &meta, NULL, NULL, err);
+    if (rc != RC_OK)
+        return rc;
+    if (!k->schedule || strcmp(k->schedule_version, meta.version) != 0) {
+        struct schedule *s = NULL;
+        if ((rc = schedule_load(k->ob, &s, &meta, err)) != RC_OK)
+            return rc;
+        schedule_free(k->schedule);
+        k->schedule = s;
+        snprintf(k->schedule_version, sizeof k->schedule_version, "%s", meta.version);
+    }
+    *out = k->schedule;
+    return RC_OK;
+}
+
 static int roster_check(struct kiosk *k, const struct signin_request *req, const char *pseudonym,
                         int64_t now_ms, struct signin_result *res, char *err)
 {
-    struct schedule *s = NULL;
-    struct outbox_schedule_meta meta;
+    const struct schedule *s = NULL;
     char why[ERR_LEN];
-    int rc = schedule_load(k->ob, &s, &meta, why);
+    int rc = kiosk_schedule(k, &s, why);
     if (rc == RC_NOTFOUND)
         return RC_OK;
     if (rc != RC_OK)
@@ -90,7 +109,6 @@ static int roster_check(struct kiosk *k, const struct signin_request *req, const
                      req->class_id, zh, req->class_id);
         break;
     }
-    schedule_free(s);
     return rc;
 }
 
