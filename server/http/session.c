@@ -367,13 +367,21 @@ void session_login(struct http_request *req, struct http_response *res)
     /* The session starts now, after the password hash (a second or more on a busy machine),
      * not when the request arrived: its idle and total lifetimes count from here. */
     now = ts_now_ms();
+    /* What cannot fail for want of the database first; then the writes, all or none, so a
+     * failure leaves no session whose cookie was never sent. */
+    if ((rc = csrf_token(id, who.csrf, err)) != RC_OK ||
+        (rc = auth_role_parse(u.role, &who.role, err)) != RC_OK ||
+        (rc = store_begin(req->db, err)) != RC_OK) {
+        explicit_bzero(id, sizeof id);
+        goto fail;
+    }
     if ((rc = store_login_failures_clear(req->db, key, err)) != RC_OK ||
         (rc = store_session_purge(req->db, now, err)) != RC_OK ||
         (rc = store_session_insert(req->db, hash, u.name, now, (int64_t)cfg.idle_s * 1000,
                                    (int64_t)cfg.max_s * 1000, err)) != RC_OK ||
         (rc = store_user_logged_in(req->db, u.name, now, err)) != RC_OK ||
-        (rc = csrf_token(id, who.csrf, err)) != RC_OK ||
-        (rc = auth_role_parse(u.role, &who.role, err)) != RC_OK) {
+        (rc = store_commit(req->db, err)) != RC_OK) {
+        store_rollback(req->db);
         explicit_bzero(id, sizeof id);
         goto fail;
     }
