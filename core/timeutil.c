@@ -11,10 +11,6 @@
 
 #define MS_PER_DAY INT64_C(86400000)
 
-struct civil {
-    int year, month, day, hour, minute, second, milli;
-};
-
 static int64_t days_from_civil(int y, int m, int d)
 {
     int64_t yy = (int64_t)y - (m <= 2);
@@ -52,7 +48,7 @@ static int days_in_month(int y, int m)
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
 }
 
-static void civil_from_ms(int64_t ms, struct civil *c)
+static void civil_from_ms(int64_t ms, struct ts_civil *c)
 {
     int64_t days = ms / MS_PER_DAY; /* ms >= 0 here: truncation is floor */
     int64_t rem = ms % MS_PER_DAY;
@@ -85,7 +81,7 @@ static char *put(char *p, int v, int n)
 }
 
 /* Writes "YYYY-MM-DD" and returns the position after it. */
-static char *put_date(char *p, const struct civil *c)
+static char *put_date(char *p, const struct ts_civil *c)
 {
     p = put(p, c->year, 4);
     *p++ = '-';
@@ -95,7 +91,7 @@ static char *put_date(char *p, const struct civil *c)
 }
 
 /* Writes "HH:MM:SS". */
-static char *put_time(char *p, const struct civil *c)
+static char *put_time(char *p, const struct ts_civil *c)
 {
     p = put(p, c->hour, 2);
     *p++ = ':';
@@ -105,7 +101,7 @@ static char *put_time(char *p, const struct civil *c)
 }
 
 /* Parses "YYYY-MM-DD" at s (10 chars available, checked by the caller) and validates it. */
-static int parse_date_part(const char *s, struct civil *c, char *err)
+static int parse_date_part(const char *s, struct ts_civil *c, char *err)
 {
     c->year = digits(s, 4);
     c->month = digits(s + 5, 2);
@@ -134,7 +130,7 @@ int ts_parse_rfc3339(const char *s, int64_t *ms, char *err)
                        "time \"%s\" is not RFC 3339 (YYYY-MM-DDTHH:MM:SSZ or "
                        "YYYY-MM-DDTHH:MM:SS+08:00)",
                        s);
-    struct civil c;
+    struct ts_civil c;
     int rc = parse_date_part(s, &c, err);
     if (rc)
         return rc;
@@ -204,7 +200,7 @@ int ts_format_utc(int64_t ms, char out[TS_UTC_LEN + 1])
     out[0] = '\0';
     if (ms < TS_MIN_MS || ms > TS_MAX_MS)
         return RC_INVAL;
-    struct civil c;
+    struct ts_civil c;
     civil_from_ms(ms, &c);
     char *p = put_date(out, &c);
     *p++ = 'T';
@@ -226,8 +222,7 @@ bool ts_is_canonical_utc(const char *s)
     return ts_parse_rfc3339(s, &ms, NULL) == RC_OK;
 }
 
-/* Local Asia/Shanghai civil time of ms, or RC_INVAL when it is not in years 1970..9999. */
-static int shanghai(int64_t ms, struct civil *c)
+int ts_shanghai_civil(int64_t ms, struct ts_civil *c)
 {
     if (ms < TS_MIN_MS || ms > TS_MAX_MS - TS_SHANGHAI_OFFSET_MS)
         return RC_INVAL;
@@ -237,9 +232,9 @@ static int shanghai(int64_t ms, struct civil *c)
 
 int ts_format_shanghai(int64_t ms, char out[TS_SHANGHAI_LEN + 1])
 {
-    struct civil c;
+    struct ts_civil c;
     out[0] = '\0';
-    if (shanghai(ms, &c))
+    if (ts_shanghai_civil(ms, &c))
         return RC_INVAL;
     char *p = put_date(out, &c);
     *p++ = ' ';
@@ -250,9 +245,9 @@ int ts_format_shanghai(int64_t ms, char out[TS_SHANGHAI_LEN + 1])
 
 int ts_format_shanghai_iso(int64_t ms, char out[TS_SHANGHAI_ISO_LEN + 1])
 {
-    struct civil c;
+    struct ts_civil c;
     out[0] = '\0';
-    if (shanghai(ms, &c))
+    if (ts_shanghai_civil(ms, &c))
         return RC_INVAL;
     char *p = put_date(out, &c);
     *p++ = 'T';
@@ -267,7 +262,7 @@ int ts_parse_date(const char *s, int64_t *ms, char *err)
 {
     if (!s || strnlen(s, TS_DATE_LEN + 1) != TS_DATE_LEN)
         return rc_fail(err, RC_INVAL, "date must be YYYY-MM-DD");
-    struct civil c;
+    struct ts_civil c;
     int rc = parse_date_part(s, &c, err);
     if (rc)
         return rc;
@@ -280,9 +275,9 @@ int ts_parse_date(const char *s, int64_t *ms, char *err)
 
 int ts_format_date(int64_t ms, char out[TS_DATE_LEN + 1])
 {
-    struct civil c;
+    struct ts_civil c;
     out[0] = '\0';
-    if (shanghai(ms, &c))
+    if (ts_shanghai_civil(ms, &c))
         return RC_INVAL;
     *put_date(out, &c) = '\0';
     return RC_OK;

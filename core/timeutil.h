@@ -45,6 +45,15 @@ int ts_format_utc(int64_t ms, char out[TS_UTC_LEN + 1]);
  * 'T' and 'Z', three fraction digits, a real calendar date. */
 bool ts_is_canonical_utc(const char *s);
 
+/* A calendar date and wall-clock time. */
+struct ts_civil {
+    int year, month, day, hour, minute, second, milli;
+};
+
+/* The Asia/Shanghai wall-clock time of ms into *c. Returns 0, or RC_INVAL when ms is out of
+ * range or the local time would fall after year 9999. */
+int ts_shanghai_civil(int64_t ms, struct ts_civil *c);
+
 /* Writes Asia/Shanghai wall time "YYYY-MM-DD HH:MM:SS" (seconds floored) for display.
  * Returns 0, or RC_INVAL when the local time would fall after year 9999 or ms is out of range. */
 int ts_format_shanghai(int64_t ms, char out[TS_SHANGHAI_LEN + 1]);

@@ -5,12 +5,12 @@
 #include "dynbuf.h"
 #include "rc.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <xlsxwriter.h>
 
 enum { CSV_MAX = 64 << 20 /* bytes of one CSV output */ };
@@ -706,7 +706,6 @@ int report_subsidy_csv(const struct subsidy_result *res, size_t n, char **out, s
 #define XLSX_WIDTH_MIN 6.0
 #define XLSX_WIDTH_MAX 60.0
 #define XLSX_TIME_FORMAT "yyyy-mm-dd hh:mm:ss"
-#define SHANGHAI_OFFSET_S (8 * 3600) /* UTC+8 all year since 1991 */
 
 struct xlsx_sink {
     struct sink base;
@@ -723,28 +722,16 @@ static double text_width(const char *s)
 {
     double w = 0;
     const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t cp;
-        size_t n;
-        if (*p < 0x80) {
-            cp = *p;
+    size_t left = strlen(s);
+    while (left) {
+        /* the sequence's length from core/utf8; not UTF-8: one column per byte */
+        const char *why;
+        size_t n = utf8_seq(p, left, &why);
+        uint32_t cp = n ? (uint32_t)(*p & (n == 1 ? 0x7f : 0x7f >> n)) : '?';
+        for (size_t i = 1; i < n; i++)
+            cp = cp << 6 | (uint32_t)(p[i] & 0x3f);
+        if (!n)
             n = 1;
-        } else if ((*p & 0xe0) == 0xc0 && (p[1] & 0xc0) == 0x80) {
-            cp = (uint32_t)(*p & 0x1f) << 6 | (uint32_t)(p[1] & 0x3f);
-            n = 2;
-        } else if ((*p & 0xf0) == 0xe0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
-            cp = (uint32_t)(*p & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 |
-                 (uint32_t)(p[2] & 0x3f);
-            n = 3;
-        } else if ((*p & 0xf8) == 0xf0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
-                   (p[3] & 0xc0) == 0x80) {
-            cp = (uint32_t)(*p & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-                 (uint32_t)(p[2] & 0x3f) << 6 | (uint32_t)(p[3] & 0x3f);
-            n = 4;
-        } else {
-            cp = '?'; /* not UTF-8: one column per byte */
-            n = 1;
-        }
         bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
                     (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
                     (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
@@ -752,6 +739,7 @@ static double text_width(const char *s)
                     (cp >= 0x20000 && cp <= 0x3fffd);
         w += wide ? 2 : 1;
         p += n;
+        left -= n;
     }
     return w;
 }
@@ -759,16 +747,15 @@ static double text_width(const char *s)
 /* An instant as the Asia/Shanghai wall-clock date-time Excel stores (it has no zones). */
 static bool shanghai_datetime(int64_t ms, lxw_datetime *dt)
 {
-    time_t t = (time_t)(ms / 1000 + SHANGHAI_OFFSET_S);
-    struct tm tm;
-    if (ms <= 0 || !gmtime_r(&t, &tm))
+    struct ts_civil c;
+    if (ms <= 0 || ts_shanghai_civil(ms, &c) != RC_OK)
         return false;
-    *dt = (lxw_datetime){.year = tm.tm_year + 1900,
-                         .month = tm.tm_mon + 1,
-                         .day = tm.tm_mday,
-                         .hour = tm.tm_hour,
-                         .min = tm.tm_min,
-                         .sec = tm.tm_sec + (double)(ms % 1000) / 1000.0};
+    *dt = (lxw_datetime){.year = c.year,
+                         .month = c.month,
+                         .day = c.day,
+                         .hour = c.hour,
+                         .min = c.minute,
+                         .sec = c.second + (double)c.milli / 1000.0};
     return true;
 }
 
