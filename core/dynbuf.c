@@ -119,3 +119,32 @@ char *dynbuf_take(struct dynbuf *b, size_t *len)
     dynbuf_init(b, b->max);
     return p;
 }
+
+void dyntext_init(struct dyntext *t, size_t max)
+{
+    dynbuf_init(&t->b, max);
+    t->rc = RC_OK;
+}
+
+bool dyntext_printf(struct dyntext *t, const char *fmt, ...)
+{
+    if (t->rc != RC_OK)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
+    va_end(ap);
+    return t->rc == RC_OK;
+}
+
+int dyntext_take(struct dyntext *t, const char *what, char **buf, size_t *len, char *err)
+{
+    if (t->rc != RC_OK) {
+        size_t max = t->b.max;
+        dynbuf_free(&t->b);
+        return t->rc == RC_LIMIT ? rc_fail(err, RC_LIMIT, "%s over %zu bytes", what, max)
+                                 : rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    *buf = dynbuf_take(&t->b, len);
+    return *buf ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
+}

@@ -9,6 +9,7 @@
 #define ROLLCALL_DYNBUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dynbuf {
@@ -41,5 +42,20 @@ size_t dynbuf_len(const struct dynbuf *b);
 /* Hands the content over: returns it (malloc'd, NUL-terminated; caller frees; NULL only when
  * out of memory for an empty buffer) and leaves the buffer empty. */
 char *dynbuf_take(struct dynbuf *b, size_t *len);
+
+/* Text made by many printf-style adds (report and summary tables): the first failure sticks,
+ * later adds do nothing, and the outcome is checked once, by dyntext_take. */
+struct dyntext {
+    struct dynbuf b;
+    int rc; /* 0, or the first add's failure */
+};
+
+/* Sets up empty text of at most max bytes; cannot fail. */
+void dyntext_init(struct dyntext *t, size_t max);
+/* Appends formatted text unless an earlier add failed. Returns true while nothing failed. */
+bool dyntext_printf(struct dyntext *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the text over (*buf, malloc'd, NUL-terminated; *len may be NULL) or frees it and fails:
+ * RC_LIMIT "WHAT over MAX bytes", RC_NOMEM. */
+int dyntext_take(struct dyntext *t, const char *what, char **buf, size_t *len, char *err);
 
 #endif

@@ -179,41 +179,8 @@ static int emit(const struct opts *o, const char *data, size_t len, char *err)
 
 /* ---- text ---- */
 
-/* Text output in memory before it is written whole; the first failure sticks. */
+/* Text output in memory (core/dynbuf's dyntext) before it is written whole. */
 enum { REPORT_TEXT_MAX = 64 << 20 };
-struct text {
-    struct dynbuf b;
-    int rc;
-};
-
-static void text_init(struct text *t)
-{
-    dynbuf_init(&t->b, REPORT_TEXT_MAX);
-    t->rc = RC_OK;
-}
-
-__attribute__((format(printf, 2, 3))) static void tp(struct text *t, const char *fmt, ...)
-{
-    if (t->rc != RC_OK)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
-    va_end(ap);
-}
-
-/* Hands the text over (*buf, *len) or fails with what went wrong. */
-static int text_take(struct text *t, char **buf, size_t *len, char *err)
-{
-    if (t->rc != RC_OK) {
-        dynbuf_free(&t->b);
-        return t->rc == RC_LIMIT
-                   ? rc_fail(err, RC_LIMIT, "report text over %d bytes", REPORT_TEXT_MAX)
-                   : rc_fail(err, RC_NOMEM, "out of memory");
-    }
-    *buf = dynbuf_take(&t->b, len);
-    return *buf ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
-}
 
 enum { NAME_COLS = 16 }; /* the name column's width in terminal columns */
 
@@ -268,49 +235,51 @@ static const char *pct(char *buf, size_t n, int64_t num, int64_t den)
     return buf;
 }
 
-static void class_text(struct text *t, const struct engine_report *r)
+static void class_text(struct dyntext *t, const struct engine_report *r)
 {
     char a[16], b[16], c[16], d[16], e[16];
     char asof[TS_SHANGHAI_LEN + 1] = "-";
     if (r->as_of_ms > 0)
         ts_format_shanghai(r->as_of_ms, asof);
-    tp(t, "class %s  institution %s  district %s  occupation %s %s\n", r->class_id, r->institution,
-       r->district, r->occupation, catalogue_level_name(r->level));
-    tp(t, "policy %s v%lld, as of %s (Asia/Shanghai); hours are clock hours\n", r->policy.name,
-       (long long)r->policy.version, asof);
-    tp(t,
-       "scheduled %.2f h per trainee (%.2f planned, %s online); attendance %s; recording "
-       "coverage %s; passed %zu of %zu assessed (%s), of %zu enrolled (%s)\n\n",
-       ts_hours(r->scheduled_ms), ts_hours(r->planned_ms),
-       pct(a, sizeof a, r->online_planned_ms, r->planned_ms),
-       pct(b, sizeof b, r->roster_attended_ms, r->roster_scheduled_ms),
-       pct(c, sizeof c, r->recorded_ms, r->offline_held_ms), r->passed, r->assessed,
-       pct(d, sizeof d, (int64_t)r->passed, (int64_t)r->assessed), r->enrolled,
-       pct(e, sizeof e, (int64_t)r->passed, (int64_t)r->enrolled));
+    dyntext_printf(t, "class %s  institution %s  district %s  occupation %s %s\n", r->class_id,
+                   r->institution, r->district, r->occupation, catalogue_level_name(r->level));
+    dyntext_printf(t, "policy %s v%lld, as of %s (Asia/Shanghai); hours are clock hours\n",
+                   r->policy.name, (long long)r->policy.version, asof);
+    dyntext_printf(
+        t,
+        "scheduled %.2f h per trainee (%.2f planned, %s online); attendance %s; recording "
+        "coverage %s; passed %zu of %zu assessed (%s), of %zu enrolled (%s)\n\n",
+        ts_hours(r->scheduled_ms), ts_hours(r->planned_ms),
+        pct(a, sizeof a, r->online_planned_ms, r->planned_ms),
+        pct(b, sizeof b, r->roster_attended_ms, r->roster_scheduled_ms),
+        pct(c, sizeof c, r->recorded_ms, r->offline_held_ms), r->passed, r->assessed,
+        pct(d, sizeof d, (int64_t)r->passed, (int64_t)r->assessed), r->enrolled,
+        pct(e, sizeof e, (int64_t)r->passed, (int64_t)r->enrolled));
     char cell[PLAN_NAME_MAX + NAME_COLS + 1];
-    tp(t, "%-18s %-16s %9s %9s %9s %9s %7s %7s %s\n", "trainee", "name", "sched h", "attend h",
-       "offline h", "online h", "rate", "online", "result");
+    dyntext_printf(t, "%-18s %-16s %9s %9s %9s %9s %7s %7s %s\n", "trainee", "name", "sched h",
+                   "attend h", "offline h", "online h", "rate", "online", "result");
     for (size_t i = 0; i < r->n_trainees; i++) {
         const struct engine_trainee *x = &r->trainees[i];
-        tp(t, "%-18s %s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked,
-           name_cell(cell, sizeof cell, x->name), ts_hours(x->scheduled_ms),
-           ts_hours(x->attended_ms), ts_hours(x->offline_ms), ts_hours(x->online_ms),
-           pct(a, sizeof a, x->attended_ms, x->scheduled_ms),
-           pct(b, sizeof b, x->online_ms, x->attended_ms),
-           !x->assessed ? "-"
-           : x->passed  ? "passed"
-                        : "failed");
+        dyntext_printf(t, "%-18s %s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked,
+                       name_cell(cell, sizeof cell, x->name), ts_hours(x->scheduled_ms),
+                       ts_hours(x->attended_ms), ts_hours(x->offline_ms), ts_hours(x->online_ms),
+                       pct(a, sizeof a, x->attended_ms, x->scheduled_ms),
+                       pct(b, sizeof b, x->online_ms, x->attended_ms),
+                       !x->assessed ? "-"
+                       : x->passed  ? "passed"
+                                    : "failed");
     }
-    tp(t, "\nfindings: %zu serious, %zu warning, %zu info\n", r->by_severity[ENGINE_SERIOUS],
-       r->by_severity[ENGINE_WARNING], r->by_severity[ENGINE_INFO]);
+    dyntext_printf(t, "\nfindings: %zu serious, %zu warning, %zu info\n",
+                   r->by_severity[ENGINE_SERIOUS], r->by_severity[ENGINE_WARNING],
+                   r->by_severity[ENGINE_INFO]);
     for (size_t i = 0; i < r->n_findings; i++) {
         const struct engine_finding *f = &r->findings[i];
-        tp(t, "  %-7s %-24s %s%s%s\n", engine_severity_name(f->severity),
-           engine_finding_name(f->kind), f->detail,
-           f->reviewed ? (f->approved ? " [approved: " : " [rejected: ") : "",
-           f->reviewed ? f->review_reason : "");
+        dyntext_printf(t, "  %-7s %-24s %s%s%s\n", engine_severity_name(f->severity),
+                       engine_finding_name(f->kind), f->detail,
+                       f->reviewed ? (f->approved ? " [approved: " : " [rejected: ") : "",
+                       f->reviewed ? f->review_reason : "");
         if (f->reviewed)
-            tp(t, "%s", "]\n");
+            dyntext_printf(t, "%s", "]\n");
     }
     size_t changed = 0;
     int64_t effect = 0;
@@ -319,8 +288,8 @@ static void class_text(struct text *t, const struct engine_report *r)
         changed += r->trainees[i].attended_ms != r->trainees[i].attended_unreviewed_ms;
     }
     if (r->n_reviews)
-        tp(t, "reviews: %zu decisions; they changed %zu trainees' hours by %+.2f h\n", r->n_reviews,
-           changed, ts_hours(effect));
+        dyntext_printf(t, "reviews: %zu decisions; they changed %zu trainees' hours by %+.2f h\n",
+                       r->n_reviews, changed, ts_hours(effect));
 }
 
 /* ---- attendance ---- */
@@ -391,11 +360,11 @@ static int attendance(store *st, const struct opts *o, char *err)
     const struct engine_report *const *crs = (const struct engine_report *const *)rs;
     switch (o->format) {
     case FMT_TEXT: {
-        struct text t;
-        text_init(&t);
+        struct dyntext t;
+        dyntext_init(&t, REPORT_TEXT_MAX);
         for (size_t i = 0; i < n; i++)
             class_text(&t, rs[i]);
-        rc = text_take(&t, &buf, &len, err);
+        rc = dyntext_take(&t, "report text", &buf, &len, err);
         break;
     }
     case FMT_JSON:
@@ -452,28 +421,29 @@ static int subsidy(store *st, const struct opts *o, char *err)
         goto out;
     switch (o->format) {
     case FMT_TEXT: {
-        struct text t;
-        text_init(&t);
+        struct dyntext t;
+        dyntext_init(&t, REPORT_TEXT_MAX);
         char d[TS_DATE_LEN + 1] = "";
         char cell[PLAN_NAME_MAX + NAME_COLS + 1];
         ts_format_date(claim, d);
         int64_t total = 0, living = 0;
-        tp(&t, "subsidy of class %s (%s %s), claim of %s\n", r->class_id, r->occupation,
-           catalogue_level_name(r->level), d);
-        tp(&t, "%-18s %-16s %8s %8s %7s %9s %8s %s\n", "trainee", "name", "need h", "attend h",
-           "online", "eligible", "yuan", "refused by");
+        dyntext_printf(&t, "subsidy of class %s (%s %s), claim of %s\n", r->class_id, r->occupation,
+                       catalogue_level_name(r->level), d);
+        dyntext_printf(&t, "%-18s %-16s %8s %8s %7s %9s %8s %s\n", "trainee", "name", "need h",
+                       "attend h", "online", "eligible", "yuan", "refused by");
         for (size_t i = 0; i < n; i++) {
             const struct subsidy_result *s = &res[i];
-            tp(&t, "%-18s %s %8.2f %8.2f %6.1f%% %9s %8lld %s\n", s->masked,
-               name_cell(cell, sizeof cell, s->name), ts_hours(s->required_ms),
-               ts_hours(s->attended_ms), s->online_share * 100.0, s->eligible ? "yes" : "no",
-               (long long)s->amount_yuan, s->refused_by ? s->refused_by : "-");
+            dyntext_printf(&t, "%-18s %s %8.2f %8.2f %6.1f%% %9s %8lld %s\n", s->masked,
+                           name_cell(cell, sizeof cell, s->name), ts_hours(s->required_ms),
+                           ts_hours(s->attended_ms), s->online_share * 100.0,
+                           s->eligible ? "yes" : "no", (long long)s->amount_yuan,
+                           s->refused_by ? s->refused_by : "-");
             total += s->amount_yuan;
             living += s->living_allowance_yuan;
         }
-        tp(&t, "training subsidy %lld yuan; living allowance %lld yuan\n", (long long)total,
-           (long long)living);
-        if ((rc = text_take(&t, &buf, &len, err)) != RC_OK)
+        dyntext_printf(&t, "training subsidy %lld yuan; living allowance %lld yuan\n",
+                       (long long)total, (long long)living);
+        if ((rc = dyntext_take(&t, "report text", &buf, &len, err)) != RC_OK)
             goto out;
         break;
     }
@@ -547,24 +517,25 @@ static int findings(store *st, const struct opts *o, char *err)
         }
         len = strlen(buf);
     } else {
-        struct text t;
-        text_init(&t);
+        struct dyntext t;
+        dyntext_init(&t, REPORT_TEXT_MAX);
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "findings");
-        tp(&t, "%-8s %-24s %-20s %-20s %-36s %s\n", "severity", "kind", "class", "at", "id",
-           "detail");
+        dyntext_printf(&t, "%-8s %-24s %-20s %-20s %-36s %s\n", "severity", "kind", "class", "at",
+                       "id", "detail");
         const cJSON *x;
         size_t count = 0;
         cJSON_ArrayForEach(x, arr)
         {
             const cJSON *at = cJSON_GetObjectItemCaseSensitive(x, "at");
-            tp(&t, "%-8s %-24s %-20s %-20.19s %-36s %s%s%s\n", str(x, "severity"), str(x, "kind"),
-               str(x, "class")[0] ? str(x, "class") : "-",
-               cJSON_IsString(at) ? at->valuestring : "-", str(x, "id")[0] ? str(x, "id") : "-",
-               str(x, "detail"), str(x, "decision")[0] ? " | review: " : "", str(x, "decision"));
+            dyntext_printf(&t, "%-8s %-24s %-20s %-20.19s %-36s %s%s%s\n", str(x, "severity"),
+                           str(x, "kind"), str(x, "class")[0] ? str(x, "class") : "-",
+                           cJSON_IsString(at) ? at->valuestring : "-",
+                           str(x, "id")[0] ? str(x, "id") : "-", str(x, "detail"),
+                           str(x, "decision")[0] ? " | review: " : "", str(x, "decision"));
             count++;
         }
-        tp(&t, "%zu findings\n", count);
-        if ((rc = text_take(&t, &buf, &len, err)) != RC_OK)
+        dyntext_printf(&t, "%zu findings\n", count);
+        if ((rc = dyntext_take(&t, "report text", &buf, &len, err)) != RC_OK)
             goto out;
     }
     rc = emit(o, buf, len, err);

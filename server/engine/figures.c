@@ -687,24 +687,8 @@ fail:
     return rc_fail(err, RC_NOMEM, "out of memory");
 }
 
-/* Appends formatted text to a growing buffer; false when out of memory. */
-/* The summary as text, bounded like every output; the first failure sticks. */
+/* The summary as text, bounded like every output. */
 enum { FIGURES_TEXT_MAX = 16 << 20 };
-struct text {
-    struct dynbuf b;
-    int rc;
-};
-
-__attribute__((format(printf, 2, 3))) static bool tprintf(struct text *t, const char *fmt, ...)
-{
-    if (t->rc != RC_OK)
-        return false;
-    va_list ap;
-    va_start(ap, fmt);
-    t->rc = dynbuf_vaddf(&t->b, fmt, ap);
-    va_end(ap);
-    return t->rc == RC_OK;
-}
 
 static void pct(char *buf, size_t n, int64_t num, int64_t den)
 {
@@ -716,57 +700,52 @@ static void pct(char *buf, size_t n, int64_t num, int64_t den)
         snprintf(buf, n, "-");
 }
 
-static bool text_line(struct text *t, const char *key, const struct store_figures *f)
+static bool text_line(struct dyntext *t, const char *key, const struct store_figures *f)
 {
     char att[16], onl[16], cov[16], pass[16];
     pct(att, sizeof att, f->roster_attended_ms, f->roster_scheduled_ms);
     pct(onl, sizeof onl, f->roster_online_ms, f->roster_attended_ms);
     pct(cov, sizeof cov, f->recorded_ms, f->offline_held_ms);
     pct(pass, sizeof pass, f->passed, f->assessed);
-    return tprintf(t, "%-24s %9.1f %9.1f %7s %7s %7s %5lld/%-5lld %6s %4lld/%lld/%lld %5lld\n", key,
-                   ts_hours(f->roster_scheduled_ms), ts_hours(f->roster_attended_ms), att, onl, cov,
-                   (long long)f->passed, (long long)f->assessed, pass, (long long)f->findings[2],
-                   (long long)f->findings[1], (long long)f->findings[0],
-                   (long long)f->findings_pending);
+    return dyntext_printf(
+        t, "%-24s %9.1f %9.1f %7s %7s %7s %5lld/%-5lld %6s %4lld/%lld/%lld %5lld\n", key,
+        ts_hours(f->roster_scheduled_ms), ts_hours(f->roster_attended_ms), att, onl, cov,
+        (long long)f->passed, (long long)f->assessed, pass, (long long)f->findings[2],
+        (long long)f->findings[1], (long long)f->findings[0], (long long)f->findings_pending);
 }
 
 int figures_summary_text(const struct figures_summary *s, char **out, char *err)
 {
-    struct text t = {.rc = RC_OK};
-    dynbuf_init(&t.b, FIGURES_TEXT_MAX);
+    struct dyntext t;
+    dyntext_init(&t, FIGURES_TEXT_MAX);
     static const char head[] = "%-24s %9s %9s %7s %7s %7s %11s %6s %12s %5s\n";
-    bool ok = tprintf(&t, "policy %s v%lld; hours are clock hours; findings serious/warning/info\n",
-                      s->policy, (long long)s->policy_version) &&
-              tprintf(&t, head, "class", "sched h", "attend h", "attend", "online", "rec cov",
-                      "pass/asd", "pass", "findings", "todo");
+    bool ok = dyntext_printf(
+                  &t, "policy %s v%lld; hours are clock hours; findings serious/warning/info\n",
+                  s->policy, (long long)s->policy_version) &&
+              dyntext_printf(&t, head, "class", "sched h", "attend h", "attend", "online",
+                             "rec cov", "pass/asd", "pass", "findings", "todo");
     for (size_t i = 0; ok && i < s->n; i++)
         ok = text_line(&t, s->rows[i].cls.id, &s->rows[i].fig);
-    ok = ok && tprintf(&t, "\n") &&
-         tprintf(&t, head, "institution", "sched h", "attend h", "attend", "online", "rec cov",
-                 "pass/asd", "pass", "findings", "todo");
+    ok = ok && dyntext_printf(&t, "\n") &&
+         dyntext_printf(&t, head, "institution", "sched h", "attend h", "attend", "online",
+                        "rec cov", "pass/asd", "pass", "findings", "todo");
     for (size_t i = 0; ok && i < s->n_institutions; i++) {
         struct store_figures f;
         total_figures(&s->institutions[i], &f);
         f.findings_pending = pending_in(s, false, s->institutions[i].key);
         ok = text_line(&t, s->institutions[i].key, &f);
     }
-    ok = ok && tprintf(&t, "\n") &&
-         tprintf(&t, head, "district", "sched h", "attend h", "attend", "online", "rec cov",
-                 "pass/asd", "pass", "findings", "todo");
+    ok = ok && dyntext_printf(&t, "\n") &&
+         dyntext_printf(&t, head, "district", "sched h", "attend h", "attend", "online", "rec cov",
+                        "pass/asd", "pass", "findings", "todo");
     for (size_t i = 0; ok && i < s->n_districts; i++) {
         struct store_figures f;
         total_figures(&s->districts[i], &f);
         f.findings_pending = pending_in(s, true, s->districts[i].key);
         ok = text_line(&t, s->districts[i].key, &f);
     }
-    if (!ok) {
-        dynbuf_free(&t.b);
-        return t.rc == RC_LIMIT
-                   ? rc_fail(err, RC_LIMIT, "summary text over %d bytes", FIGURES_TEXT_MAX)
-                   : rc_fail(err, RC_NOMEM, "out of memory");
-    }
-    *out = dynbuf_take(&t.b, NULL);
-    return *out ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
+    (void)ok; /* a failure sticks in t: dyntext_take reports it */
+    return dyntext_take(&t, "summary text", out, NULL, err);
 }
 
 /* ---- subsidy ---- */

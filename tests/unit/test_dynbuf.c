@@ -107,13 +107,35 @@ static void reset_and_take(void **state)
     free(p);
 }
 
+/* dyntext: the first failure sticks (later adds do nothing, even ones that would fit) and
+ * take reports it naming the text and its maximum; without a failure take hands it over. */
+static void dyntext_failure_sticks(void **state)
+{
+    (void)state;
+    char err[ERR_LEN] = "", *buf = NULL;
+    size_t len = 0;
+    struct dyntext t;
+    dyntext_init(&t, 8);
+    assert_true(dyntext_printf(&t, "%s", "abcd"));
+    assert_false(dyntext_printf(&t, "%s", "efghij")); /* 10 > 8 */
+    assert_false(dyntext_printf(&t, "%s", "e"));      /* would fit, but the text is spoilt */
+    assert_int_equal(dyntext_take(&t, "demo text", &buf, &len, err), RC_LIMIT);
+    assert_null(buf);
+    assert_string_equal(err, "demo text over 8 bytes");
+    dyntext_init(&t, 8);
+    assert_true(dyntext_printf(&t, "%d-%d", 12, 34));
+    assert_int_equal(dyntext_take(&t, "demo text", &buf, &len, err), RC_OK);
+    assert_string_equal(buf, "12-34");
+    assert_int_equal(len, 5);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(empty_buffer),
-        cmocka_unit_test(grows_to_the_max_and_not_past),
-        cmocka_unit_test(formatted_text),
-        cmocka_unit_test(reset_and_take),
+        cmocka_unit_test(empty_buffer),           cmocka_unit_test(grows_to_the_max_and_not_past),
+        cmocka_unit_test(formatted_text),         cmocka_unit_test(reset_and_take),
+        cmocka_unit_test(dyntext_failure_sticks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
