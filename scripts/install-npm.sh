@@ -11,6 +11,14 @@ want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/redocly ]; then
   exit 0
 fi
+# Redocly CLI 1.34 needs Node.js 18.17 or later (Debian 12's nodejs is 18.19; npm 9.2 is below
+# the npm it names, which npm ci only warns about). A machine's own older Node.js fails here,
+# clearly, rather than inside the lint test.
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+  process.exit(a > 18 || (a === 18 && b >= 17) ? 0 : 1)'; then
+  echo "install-npm: Node.js 18.17 or later needed, found $(node --version)" >&2
+  exit 1
+fi
 echo "install-npm: npm ci (node_modules missing or stale)" >&2
 npm ci --no-audit --no-fund --loglevel=error
 echo "$want" >"$stamp"
