@@ -27,7 +27,7 @@ int store_open(const char *url, unsigned flags, store **out, char *err)
         return store_sqlite_ops.open(path, flags, out, err);
     }
     if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-        return rc_fail(err, RC_STATE, "PostgreSQL back-end not available yet");
+        return store_pg_ops.open(url, flags, out, err);
     return rc_fail(err, RC_INVAL,
                    "unknown database URL (expected sqlite:PATH or postgresql://...)");
 }

@@ -1,5 +1,5 @@
 /* The contract between store.c (URL parsing, dispatch, pooling) and each storage back-end
- * (store_sqlite.c, later store_pg.c). A back-end allocates a struct whose first member is a
+ * (store_sqlite.c, store_pg*.c). A back-end allocates a struct whose first member is a
  * `struct store` pointing at its ops table; store.c never sees SQL. Every op follows the
  * matching store_* function's contract in store.h; a NULL op answers RC_STATE. */
 #ifndef ROLLCALL_SERVER_STORE_BACKEND_H
@@ -124,5 +124,6 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 #endif

@@ -1,0 +1,752 @@
+/* PostgreSQL back-end: institutions' districts, class plans, online records, assessments,
+ * the events the figures read, reviews, the figures cache and findings (store.h; the
+ * generation triggers are in store_pg.c's migration 6). */
+#include "engine/catalogue.h"
+#include "engine/plan.h"
+#include "rc.h"
+#include "store/store.h"
+#include "store/store_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pg_institution_district(store *st, const char *id, char *district, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    district[0] = '\0';
+    pgp_text(&p, id);
+    int rc = pg_run(pg_of(st), "SELECT coalesce(district, '') FROM institutions WHERE id = $1",
+                    &p, false, &r, err, "reading an institution");
+    if (rc != RC_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        rc = pg_col_text(r, 0, 0, district, STORE_DISTRICT_LEN + 1, err);
+    else
+        rc = rc_fail(err, RC_NOTFOUND, "institution '%s' does not exist", id);
+    PQclear(r);
+    return rc;
+}
+
+int pg_institution_register(store *st, const char *id, const char *district, char *err)
+{
+    char have[STORE_DISTRICT_LEN + 1];
+    int rc = pg_institution_district(st, id, have, err);
+    if (rc != RC_OK)
+        return rc;
+    if (have[0])
+        return strcmp(have, district) == 0
+                   ? RC_OK
+                   : rc_fail(err, RC_CONFLICT, "institution '%s' is registered in district %s", id,
+                             have);
+    struct pg_params p = {0};
+    pgp_text(&p, id);
+    pgp_text(&p, district);
+    return pg_exec(pg_of(st),
+                   "UPDATE institutions SET district = $2 WHERE id = $1 AND district IS NULL", &p,
+                   NULL, err, "registering an institution");
+}
+
+int pg_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
+                 int64_t now, bool *created, char *err)
+{
+    struct store_pg *s = pg_of(st);
+    PGresult *r = NULL;
+    char owner[STORE_ID_MAX + 1] = "";
+    struct pg_params q = {0};
+    pgp_text(&q, p->id);
+    /* FOR UPDATE: two collectors storing the same class take turns. */
+    int rc = pg_run(s, "SELECT institution FROM classes WHERE id = $1 FOR UPDATE", &q, false, &r,
+                    err, "reading a class");
+    if (rc != RC_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        rc = pg_col_text(r, 0, 0, owner, sizeof owner, err);
+    PQclear(r);
+    if (rc != RC_OK)
+        return rc;
+    if (owner[0] && strcmp(owner, p->institution) != 0)
+        return rc_fail(err, RC_CONFLICT, "class '%s' belongs to another institution", p->id);
+    *created = owner[0] == '\0';
+    const char *level = catalogue_level_name(p->level);
+    if (!level || p->n_sessions == 0)
+        return rc_fail(err, RC_INVAL, "class '%s' has no level or no sessions", p->id);
+    struct pg_params c = {0};
+    pgp_text(&c, p->id);
+    pgp_text(&c, p->institution);
+    pgp_text(&c, p->district);
+    pgp_text(&c, p->occupation);
+    pgp_text(&c, level);
+    pgp_i64(&c, p->applied_on_ms);
+    pgp_i64(&c, p->sessions[0].start_ms);
+    pgp_i64(&c, p->sessions[p->n_sessions - 1].end_ms);
+    pgp_text(&c, plan_json);
+    pgp_i64(&c, now);
+    pgp_text(&c, by);
+    rc = pg_exec(s,
+                 "INSERT INTO classes(id, institution, district, occupation, level, applied_on, "
+                 "start_at, end_at, plan_json, created_at, updated_at, updated_by) VALUES "
+                 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT (id) DO UPDATE "
+                 "SET district = excluded.district, occupation = excluded.occupation, "
+                 "level = excluded.level, applied_on = excluded.applied_on, "
+                 "start_at = excluded.start_at, end_at = excluded.end_at, "
+                 "plan_json = excluded.plan_json, updated_at = excluded.updated_at, "
+                 "updated_by = excluded.updated_by, gen = classes.gen + 1",
+                 &c, NULL, err, "storing a class");
+    if (rc == RC_CONFLICT && strcmp(s->sqlstate, "23503") == 0)
+        rc = rc_fail(err, RC_NOTFOUND, "institution '%s' does not exist", p->institution);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = pg_exec(s, "DELETE FROM sessions WHERE class = $1", &q, NULL, err,
+                      "replacing sessions")) != RC_OK ||
+        (rc = pg_exec(s, "DELETE FROM roster WHERE class = $1", &q, NULL, err,
+                      "replacing the roster")) != RC_OK)
+        return rc;
+    for (size_t i = 0; i < p->n_sessions && rc == RC_OK; i++) {
+        const struct plan_session *ps = &p->sessions[i];
+        struct pg_params v = {0};
+        pgp_text(&v, p->id);
+        pgp_text(&v, ps->id);
+        pgp_i64(&v, ps->start_ms);
+        pgp_i64(&v, ps->end_ms);
+        pgp_text(&v, plan_mode_name(ps->mode));
+        pgp_opt(&v, ps->fence);
+        rc = pg_exec(s,
+                     "INSERT INTO sessions(class, id, start_at, end_at, mode, fence) "
+                     "VALUES ($1, $2, $3, $4, $5, $6)",
+                     &v, NULL, err, "storing sessions");
+    }
+    for (size_t i = 0; i < p->n_roster && rc == RC_OK; i++) {
+        const struct plan_trainee *t = &p->roster[i];
+        struct pg_params v = {0};
+        pgp_text(&v, p->id);
+        pgp_text(&v, t->pseudonym);
+        pgp_text(&v, t->masked);
+        pgp_text(&v, t->name);
+        pgp_i64(&v, t->student ? 1 : 0);
+        pgp_i64(&v, (int64_t)i);
+        rc = pg_exec(s,
+                     "INSERT INTO roster(class, trainee, masked, name, student, position) "
+                     "VALUES ($1, $2, $3, $4, $5, $6)",
+                     &v, NULL, err, "storing the roster");
+    }
+    return rc;
+}
+
+#define CLASS_COLUMNS                                                                              \
+    "c.id, c.institution, c.district, c.occupation, c.level, c.applied_on, c.start_at, "           \
+    "c.end_at, (SELECT count(*) FROM sessions s WHERE s.class = c.id), "                           \
+    "(SELECT count(*) FROM roster r WHERE r.class = c.id), c.gen, c.updated_at"
+
+static int class_row(const PGresult *r, int i, struct store_class *c, char *err)
+{
+    char level[16];
+    int rc;
+    memset(c, 0, sizeof *c);
+    if ((rc = pg_col_text(r, i, 0, c->id, sizeof c->id, err)) != RC_OK ||
+        (rc = pg_col_text(r, i, 1, c->institution, sizeof c->institution, err)) != RC_OK ||
+        (rc = pg_col_text(r, i, 2, c->district, sizeof c->district, err)) != RC_OK ||
+        (rc = pg_col_text(r, i, 3, c->occupation, sizeof c->occupation, err)) != RC_OK ||
+        (rc = pg_col_text(r, i, 4, level, sizeof level, err)) != RC_OK)
+        return rc;
+    enum catalogue_level lv;
+    if (catalogue_level_parse(level, &lv) != RC_OK)
+        return rc_fail(err, RC_CORRUPT, "class '%s' has an unknown level", c->id);
+    c->level = (int)lv;
+    c->applied_on_ms = pg_col_i64(r, i, 5);
+    c->start_ms = pg_col_i64(r, i, 6);
+    c->end_ms = pg_col_i64(r, i, 7);
+    c->n_sessions = pg_col_i64(r, i, 8);
+    c->n_roster = pg_col_i64(r, i, 9);
+    c->gen = pg_col_i64(r, i, 10);
+    c->updated_at_ms = pg_col_i64(r, i, 11);
+    return RC_OK;
+}
+
+int pg_class_get(store *st, const char *id, struct store_class *out, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, id);
+    int rc = pg_run(pg_of(st), "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.id = $1", &p,
+                    false, &r, err, "reading a class");
+    if (rc != RC_OK)
+        return rc;
+    if (PQntuples(r) == 1)
+        rc = class_row(r, 0, out, err);
+    else
+        rc = rc_fail(err, RC_NOTFOUND, "no class '%s'", id);
+    PQclear(r);
+    return rc;
+}
+
+int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
+{
+    struct store_pg *s = pg_of(st);
+    struct store_class c;
+    PGresult *r = NULL;
+    int rc = pg_class_get(st, id, &c, err);
+    if (rc != RC_OK)
+        return rc;
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", c.id);
+    snprintf(out->institution, sizeof out->institution, "%s", c.institution);
+    snprintf(out->district, sizeof out->district, "%s", c.district);
+    snprintf(out->occupation, sizeof out->occupation, "%s", c.occupation);
+    out->level = (enum catalogue_level)c.level;
+    out->applied_on_ms = c.applied_on_ms;
+    struct pg_params p = {0};
+    pgp_text(&p, id);
+    if ((rc = pg_run(s,
+                     "SELECT id, start_at, end_at, mode, coalesce(fence, '') FROM sessions "
+                     "WHERE class = $1 ORDER BY start_at, id",
+                     &p, false, &r, err, "reading sessions")) != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (out->n_sessions >= PLAN_SESSIONS_MAX) {
+            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d sessions", id, PLAN_SESSIONS_MAX);
+            goto out;
+        }
+        struct plan_session *ps = &out->sessions[out->n_sessions++];
+        char mode[16];
+        if ((rc = pg_col_text(r, i, 0, ps->id, sizeof ps->id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 3, mode, sizeof mode, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 4, ps->fence, sizeof ps->fence, err)) != RC_OK)
+            goto out;
+        ps->start_ms = pg_col_i64(r, i, 1);
+        ps->end_ms = pg_col_i64(r, i, 2);
+        ps->mode = strcmp(mode, "online") == 0 ? PLAN_ONLINE : PLAN_OFFLINE;
+    }
+    PQclear(r);
+    r = NULL;
+    if ((rc = pg_run(s,
+                     "SELECT trainee, masked, name, student FROM roster WHERE class = $1 "
+                     "ORDER BY position",
+                     &p, false, &r, err, "reading the roster")) != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (out->n_roster >= PLAN_ROSTER_MAX) {
+            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d trainees", id, PLAN_ROSTER_MAX);
+            goto out;
+        }
+        struct plan_trainee *t = &out->roster[out->n_roster++];
+        if ((rc = pg_col_text(r, i, 0, t->pseudonym, sizeof t->pseudonym, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 1, t->masked, sizeof t->masked, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 2, t->name, sizeof t->name, err)) != RC_OK)
+            goto out;
+        t->student = pg_col_i64(r, i, 3) != 0;
+    }
+out:
+    PQclear(r);
+    return rc;
+}
+
+int pg_class_list(store *st, const struct store_class_filter *f, size_t limit,
+                  int (*fn)(const struct store_class *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_opt(&p, f ? f->institution : NULL);
+    pgp_opt(&p, f ? f->district : NULL);
+    pgp_i64(&p, f ? f->from_ms : 0);
+    pgp_i64(&p, f ? f->to_ms : 0);
+    pgp_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int rc = pg_run(pg_of(st),
+                    "SELECT " CLASS_COLUMNS " FROM classes c WHERE ($1::text IS NULL OR "
+                    "c.institution = $1) AND ($2::text IS NULL OR c.district = $2) "
+                    "AND ($3::bigint = 0 OR c.end_at > $3::bigint) "
+                    "AND ($4::bigint = 0 OR c.start_at < $4::bigint) "
+                    "ORDER BY c.institution, c.start_at, c.id LIMIT $5",
+                    &p, false, &r, err, "listing classes");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_class c;
+        if ((rc = class_row(r, i, &c, err)) != RC_OK || (rc = fn(&c, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_online_insert(store *st, const struct plan_online *o, const char *by, int64_t now,
+                     bool *duplicate, char *err)
+{
+    struct pg_params p = {0};
+    int64_t changed = 0;
+    pgp_text(&p, o->class_id);
+    pgp_text(&p, o->trainee);
+    pgp_text(&p, o->masked);
+    pgp_i64(&p, o->start_ms);
+    pgp_i64(&p, o->end_ms);
+    pgp_text(&p, o->platform);
+    pgp_i64(&p, now);
+    pgp_text(&p, by);
+    int rc = pg_exec(pg_of(st),
+                     "INSERT INTO online_records(class, trainee, masked, start_at, end_at, "
+                     "platform, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                     "ON CONFLICT (class, trainee, start_at, end_at, platform) DO NOTHING",
+                     &p, &changed, err, "storing an online record");
+    if (rc == RC_CONFLICT)
+        return rc_fail(err, RC_NOTFOUND, "no class '%s'", o->class_id);
+    if (rc == RC_OK)
+        *duplicate = changed == 0;
+    return rc;
+}
+
+int pg_online_list(store *st, const char *class_id, int (*fn)(const struct plan_online *, void *),
+                   void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, class_id);
+    int rc = pg_run(pg_of(st),
+                    "SELECT class, trainee, masked, start_at, end_at, platform FROM "
+                    "online_records WHERE class = $1 ORDER BY trainee, start_at, end_at, platform",
+                    &p, false, &r, err, "reading online records");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct plan_online o;
+        memset(&o, 0, sizeof o);
+        if ((rc = pg_col_text(r, i, 0, o.class_id, sizeof o.class_id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 1, o.trainee, sizeof o.trainee, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 2, o.masked, sizeof o.masked, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 5, o.platform, sizeof o.platform, err)) != RC_OK)
+            break;
+        o.start_ms = pg_col_i64(r, i, 3);
+        o.end_ms = pg_col_i64(r, i, 4);
+        if ((rc = fn(&o, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now,
+                      char *err)
+{
+    struct pg_params p = {0};
+    pgp_text(&p, a->class_id);
+    pgp_text(&p, a->trainee);
+    pgp_text(&p, a->masked);
+    pgp_i64(&p, a->passed ? 1 : 0);
+    pgp_i64(&p, a->assessed_on_ms);
+    pgp_text(&p, a->certificate);
+    pgp_i64(&p, now);
+    pgp_text(&p, by);
+    /* The WHERE keeps an identical re-upload from touching the row (and the history). */
+    int rc = pg_exec(pg_of(st),
+                     "INSERT INTO assessments AS a(class, trainee, masked, passed, assessed_on, "
+                     "certificate, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                     "$8) ON CONFLICT (class, trainee) DO UPDATE SET masked = excluded.masked, "
+                     "passed = excluded.passed, assessed_on = excluded.assessed_on, "
+                     "certificate = excluded.certificate, recorded_at = excluded.recorded_at, "
+                     "recorded_by = excluded.recorded_by WHERE a.passed IS DISTINCT FROM "
+                     "excluded.passed OR a.assessed_on IS DISTINCT FROM excluded.assessed_on OR "
+                     "a.certificate IS DISTINCT FROM excluded.certificate",
+                     &p, NULL, err, "storing an assessment");
+    if (rc == RC_CONFLICT)
+        return rc_fail(err, RC_NOTFOUND, "no class '%s'", a->class_id);
+    return rc;
+}
+
+int pg_assessment_list(store *st, const char *class_id,
+                       int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, class_id);
+    int rc = pg_run(pg_of(st),
+                    "SELECT class, trainee, masked, passed, assessed_on, certificate FROM "
+                    "assessments WHERE class = $1 ORDER BY trainee",
+                    &p, false, &r, err, "reading assessments");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct plan_assessment a;
+        memset(&a, 0, sizeof a);
+        if ((rc = pg_col_text(r, i, 0, a.class_id, sizeof a.class_id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 1, a.trainee, sizeof a.trainee, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 2, a.masked, sizeof a.masked, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 5, a.certificate, sizeof a.certificate, err)) != RC_OK)
+            break;
+        a.passed = pg_col_i64(r, i, 3) != 0;
+        a.assessed_on_ms = pg_col_i64(r, i, 4);
+        if ((rc = fn(&a, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Calls fn per row of a binary result of (raw, server_verdict, received_at). */
+static int raw_events(PGresult *r, int (*fn)(const struct store_raw_event *, void *), void *ctx)
+{
+    int rc = RC_OK;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_raw_event e = {
+            .raw = PQgetvalue(r, i, 0),
+            .raw_len = (size_t)PQgetlength(r, i, 0),
+            .server_verdict = PQgetisnull(r, i, 1) ? "" : PQgetvalue(r, i, 1),
+            .received_at_ms = pg_col_bin_i64(r, i, 2),
+        };
+        if ((rc = fn(&e, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_class_events(store *st, const char *class_id, const char *institution,
+                    int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, class_id);
+    pgp_text(&p, institution);
+    int rc = pg_run(pg_of(st),
+                    "SELECT e.raw, e.server_verdict, e.received_at FROM events e "
+                    "JOIN devices d ON d.id = e.device "
+                    "WHERE e.class = $1 AND d.institution = $2 ORDER BY e.device, e.seq",
+                    &p, true, &r, err, "reading a class's events");
+    return rc != RC_OK ? rc : raw_events(r, fn, ctx);
+}
+
+int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
+                     int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, device);
+    pgp_i64(&p, from);
+    pgp_i64(&p, to);
+    int rc = pg_run(pg_of(st),
+                    "SELECT raw, server_verdict, received_at FROM events WHERE device = $1 "
+                    "AND ts >= $2 AND ts < $3 AND class IS NULL ORDER BY seq",
+                    &p, true, &r, err, "reading a device's events");
+    return rc != RC_OK ? rc : raw_events(r, fn, ctx);
+}
+
+int pg_class_devices(store *st, const char *class_id, const char *institution,
+                     int (*fn)(const char *, const char *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, class_id);
+    pgp_text(&p, institution);
+    int rc = pg_run(pg_of(st),
+                    "SELECT d.id, coalesce(d.fence, '') FROM devices d WHERE d.institution = $2 "
+                    "AND (d.fence IN (SELECT fence FROM sessions WHERE class = $1 "
+                    "AND mode = 'offline') OR d.id IN (SELECT DISTINCT device FROM events "
+                    "WHERE class = $1)) ORDER BY d.id",
+                    &p, false, &r, err, "reading a class's devices");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        char id[STORE_ID_MAX + 1], fence[STORE_ID_MAX + 1];
+        if ((rc = pg_col_text(r, i, 0, id, sizeof id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 1, fence, sizeof fence, err)) != RC_OK ||
+            (rc = fn(id, fence, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_device_conflicts(store *st, const char *device,
+                        int (*fn)(const char *, int64_t, const char *, void *), void *ctx,
+                        char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, device);
+    int rc = pg_run(pg_of(st),
+                    "SELECT f.seq, coalesce(e.event_id, '') FROM findings f LEFT JOIN events e "
+                    "ON e.device = f.device AND e.seq = f.seq WHERE f.device = $1 "
+                    "AND f.kind = 'chain_conflict' AND f.seq IS NOT NULL ORDER BY f.seq, f.id",
+                    &p, false, &r, err, "reading a device's conflicts");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        char id[STORE_UUID_LEN + 1];
+        if ((rc = pg_col_text(r, i, 1, id, sizeof id, err)) != RC_OK ||
+            (rc = fn(device, pg_col_i64(r, i, 0), id, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_event_find(store *st, const char *event_id, struct store_event_ref *out, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    memset(out, 0, sizeof *out);
+    pgp_text(&p, event_id);
+    int rc = pg_run(pg_of(st),
+                    "SELECT e.device, e.seq, e.event_id, e.type, coalesce(e.class, ''), "
+                    "d.institution, coalesce(i.district, ''), coalesce(e.server_verdict, '') "
+                    "FROM events e JOIN devices d ON d.id = e.device "
+                    "LEFT JOIN institutions i ON i.id = d.institution "
+                    "WHERE e.event_id = $1 LIMIT 2",
+                    &p, false, &r, err, "finding an event");
+    if (rc != RC_OK)
+        return rc;
+    if (PQntuples(r) == 0)
+        rc = rc_fail(err, RC_NOTFOUND, "no event '%s'", event_id);
+    else if (PQntuples(r) > 1)
+        rc = rc_fail(err, RC_CONFLICT, "two devices sent event id '%s'", event_id);
+    else if ((rc = pg_col_text(r, 0, 0, out->device, sizeof out->device, err)) == RC_OK &&
+             (rc = pg_col_text(r, 0, 2, out->event_id, sizeof out->event_id, err)) == RC_OK &&
+             (rc = pg_col_text(r, 0, 3, out->type, sizeof out->type, err)) == RC_OK &&
+             (rc = pg_col_text(r, 0, 4, out->class_id, sizeof out->class_id, err)) == RC_OK &&
+             (rc = pg_col_text(r, 0, 5, out->institution, sizeof out->institution, err)) ==
+                 RC_OK &&
+             (rc = pg_col_text(r, 0, 6, out->district, sizeof out->district, err)) == RC_OK &&
+             (rc = pg_col_text(r, 0, 7, out->server_verdict, sizeof out->server_verdict, err)) ==
+                 RC_OK)
+        out->seq = pg_col_i64(r, 0, 1);
+    PQclear(r);
+    return rc;
+}
+
+int pg_review_insert(store *st, struct store_review *rv, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, rv->device);
+    pgp_i64(&p, rv->seq);
+    pgp_text(&p, rv->event_id);
+    pgp_opt(&p, rv->class_id);
+    pgp_text(&p, rv->approved ? "approve" : "reject");
+    pgp_text(&p, rv->reason);
+    pgp_text(&p, rv->reviewer);
+    pgp_i64(&p, rv->reviewed_at_ms);
+    int rc = pg_run(pg_of(st),
+                    "INSERT INTO reviews(device, seq, event_id, class, decision, reason, "
+                    "reviewer, reviewed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    &p, false, &r, err, "storing a review");
+    if (rc == RC_OK)
+        rv->id = pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+int pg_review_list(store *st, const char *class_id, int (*fn)(const struct store_review *, void *),
+                   void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, class_id);
+    int rc = pg_run(pg_of(st),
+                    "SELECT r.id, r.device, r.seq, r.event_id, coalesce(r.class, ''), "
+                    "r.decision, r.reason, r.reviewer, r.reviewed_at FROM reviews r "
+                    "WHERE r.class = $1 AND r.id = (SELECT max(id) FROM reviews l "
+                    "WHERE l.device = r.device AND l.seq = r.seq) ORDER BY r.device, r.seq",
+                    &p, false, &r, err, "reading reviews");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_review v;
+        char decision[16];
+        memset(&v, 0, sizeof v);
+        if ((rc = pg_col_text(r, i, 1, v.device, sizeof v.device, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 3, v.event_id, sizeof v.event_id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 4, v.class_id, sizeof v.class_id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 5, decision, sizeof decision, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 6, v.reason, sizeof v.reason, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 7, v.reviewer, sizeof v.reviewer, err)) != RC_OK)
+            break;
+        v.id = pg_col_i64(r, i, 0);
+        v.seq = pg_col_i64(r, i, 2);
+        v.approved = strcmp(decision, "approve") == 0;
+        v.reviewed_at_ms = pg_col_i64(r, i, 8);
+        if ((rc = fn(&v, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+#define FIGURES_COLUMNS                                                                            \
+    "valid_until, minutes_per_hour, scheduled_ms, planned_ms, online_planned_ms, "                 \
+    "offline_held_ms, recorded_ms, roster_scheduled_ms, roster_attended_ms, roster_online_ms, "    \
+    "enrolled, assessed, passed, findings_info, findings_warning, findings_serious, "              \
+    "findings_pending"
+enum { FIGURES_NCOL = 17 };
+
+static void figures_values(struct store_figures *f, int64_t *v[FIGURES_NCOL])
+{
+    int64_t *p[FIGURES_NCOL] = {
+        &f->valid_until_ms,      &f->minutes_per_hour,   &f->scheduled_ms,     &f->planned_ms,
+        &f->online_planned_ms,   &f->offline_held_ms,    &f->recorded_ms,      &f->roster_scheduled_ms,
+        &f->roster_attended_ms,  &f->roster_online_ms,   &f->enrolled,         &f->assessed,
+        &f->passed,              &f->findings[0],        &f->findings[1],      &f->findings[2],
+        &f->findings_pending};
+    memcpy(v, p, sizeof p);
+}
+
+int pg_figures_get(store *st, const char *class_id, const char *policy, int64_t gen, int64_t now,
+                   struct store_figures *out, bool *found, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    *found = false;
+    memset(out, 0, sizeof *out);
+    pgp_text(&p, class_id);
+    pgp_text(&p, policy);
+    pgp_i64(&p, gen);
+    pgp_i64(&p, now);
+    int rc = pg_run(pg_of(st),
+                    "SELECT " FIGURES_COLUMNS " FROM class_figures WHERE class = $1 AND "
+                    "policy = $2 AND gen = $3 AND valid_until > $4",
+                    &p, false, &r, err, "reading cached figures");
+    if (rc != RC_OK)
+        return rc;
+    if (PQntuples(r) == 1) {
+        int64_t *v[FIGURES_NCOL];
+        figures_values(out, v);
+        for (int i = 0; i < FIGURES_NCOL; i++)
+            *v[i] = pg_col_i64(r, 0, i);
+        *found = true;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
+                   const struct store_figures *f, int64_t now, char *err)
+{
+    struct pg_params p = {0};
+    pgp_text(&p, class_id);
+    pgp_text(&p, policy);
+    pgp_i64(&p, gen);
+    pgp_i64(&p, now);
+    struct store_figures copy = *f;
+    int64_t *v[FIGURES_NCOL];
+    figures_values(&copy, v);
+    for (int i = 0; i < FIGURES_NCOL; i++)
+        pgp_i64(&p, *v[i]);
+    /* The WHERE stores nothing when the class has moved past gen since it was read. */
+    return pg_exec(pg_of(st),
+                   "INSERT INTO class_figures(class, policy, gen, computed_at, " FIGURES_COLUMNS
+                   ") SELECT $1, $2, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7::bigint, "
+                   "$8::bigint, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::bigint, "
+                   "$14::bigint, $15::bigint, $16::bigint, $17::bigint, $18::bigint, $19::bigint, "
+                   "$20::bigint, $21::bigint FROM classes WHERE id = $1 AND gen = $3::bigint "
+                   "ON CONFLICT (class, policy) DO UPDATE SET gen = excluded.gen, "
+                   "computed_at = excluded.computed_at, valid_until = excluded.valid_until, "
+                   "minutes_per_hour = excluded.minutes_per_hour, "
+                   "scheduled_ms = excluded.scheduled_ms, planned_ms = excluded.planned_ms, "
+                   "online_planned_ms = excluded.online_planned_ms, "
+                   "offline_held_ms = excluded.offline_held_ms, "
+                   "recorded_ms = excluded.recorded_ms, "
+                   "roster_scheduled_ms = excluded.roster_scheduled_ms, "
+                   "roster_attended_ms = excluded.roster_attended_ms, "
+                   "roster_online_ms = excluded.roster_online_ms, enrolled = excluded.enrolled, "
+                   "assessed = excluded.assessed, passed = excluded.passed, "
+                   "findings_info = excluded.findings_info, "
+                   "findings_warning = excluded.findings_warning, "
+                   "findings_serious = excluded.findings_serious, "
+                   "findings_pending = excluded.findings_pending",
+                   &p, NULL, err, "caching figures");
+}
+
+int pg_figures_clear(store *st, char *err)
+{
+    return pg_exec(pg_of(st), "DELETE FROM class_figures", NULL, NULL, err,
+                   "clearing the figures cache");
+}
+
+int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
+                    int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_opt(&p, f ? f->institution : NULL);
+    pgp_opt(&p, f ? f->district : NULL);
+    pgp_opt(&p, f ? f->class_id : NULL);
+    pgp_i64(&p, f ? f->since_ms : 0);
+    pgp_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int rc = pg_run(pg_of(st),
+                    "SELECT f.id, f.kind, f.severity, coalesce(f.device, ''), coalesce(f.seq, 0), "
+                    "coalesce(f.institution, ''), coalesce(f.class, ''), f.detail, f.created_at "
+                    "FROM findings f LEFT JOIN institutions i ON i.id = f.institution "
+                    "WHERE ($1::text IS NULL OR f.institution = $1) AND ($2::text IS NULL OR "
+                    "i.district = $2) AND ($3::text IS NULL OR f.class = $3) AND "
+                    "f.created_at >= $4 ORDER BY f.id DESC LIMIT $5",
+                    &p, false, &r, err, "listing findings");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_finding_row w;
+        memset(&w, 0, sizeof w);
+        if ((rc = pg_col_text(r, i, 1, w.kind, sizeof w.kind, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 2, w.severity, sizeof w.severity, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 3, w.device, sizeof w.device, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 5, w.institution, sizeof w.institution, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 6, w.class_id, sizeof w.class_id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 7, w.detail, sizeof w.detail, err)) != RC_OK)
+            break;
+        w.id = pg_col_i64(r, i, 0);
+        w.seq = pg_col_i64(r, i, 4);
+        w.created_at_ms = pg_col_i64(r, i, 8);
+        if ((rc = fn(&w, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_subsidy_history(store *st, const char *institution, const char *trainee,
+                       const char *except_class,
+                       int (*fn)(const struct store_subsidy_past *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, trainee);
+    pgp_text(&p, institution);
+    pgp_text(&p, except_class ? except_class : "");
+    int rc = pg_run(pg_of(st),
+                    "SELECT c.id, c.occupation, c.level, a.assessed_on FROM assessments a "
+                    "JOIN classes c ON c.id = a.class WHERE a.trainee = $1 AND a.passed = 1 "
+                    "AND c.institution = $2 AND c.id <> $3 ORDER BY a.assessed_on, c.id",
+                    &p, false, &r, err, "reading the subsidy history");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_subsidy_past s;
+        char level[16];
+        memset(&s, 0, sizeof s);
+        if ((rc = pg_col_text(r, i, 0, s.class_id, sizeof s.class_id, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 1, s.occupation, sizeof s.occupation, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 2, level, sizeof level, err)) != RC_OK)
+            break;
+        enum catalogue_level lv;
+        if (catalogue_level_parse(level, &lv) != RC_OK) {
+            rc = rc_fail(err, RC_CORRUPT, "class '%s' has an unknown level", s.class_id);
+            break;
+        }
+        s.level = (int)lv;
+        s.assessed_on_ms = pg_col_i64(r, i, 3);
+        if ((rc = fn(&s, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_events_scan(store *st, int64_t *count, int64_t *sum, char *err)
+{
+    PGresult *r = NULL;
+    int rc = pg_run(pg_of(st), "SELECT count(*), coalesce(sum(ts), 0)::bigint FROM events", NULL,
+                    false, &r, err, "scanning events");
+    if (rc == RC_OK) {
+        *count = pg_col_i64(r, 0, 0);
+        *sum = pg_col_i64(r, 0, 1);
+    }
+    PQclear(r);
+    return rc;
+}
