@@ -461,7 +461,7 @@ struct store_finding_row {
     int64_t seq;
     char institution[STORE_ID_MAX + 1];
     char class_id[STORE_ID_MAX + 1];
-    char detail[512];
+    char detail[STORE_DETAIL_MAX + 1]; /* a detail cut to STORE_DETAIL_MAX fits */
     int64_t created_at_ms;
 };
 /* Which stored findings a list covers; empty fields do not narrow. */

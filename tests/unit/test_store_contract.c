@@ -1,0 +1,1040 @@
+/* labels: collector pg */
+/* The storage contract: every op of store.h against every back-end, through store.h only
+ * (the raw helpers below touch the database directly only to set up what no op can: a schema
+ * from the future). SQLite always; PostgreSQL too when ROLLCALL_TEST_PG is a postgresql://
+ * URL (scripts/pg-test-server.sh starts one; ctest's `pg` fixture sets it). Each test gets an
+ * empty database: a fresh SQLite file, or PostgreSQL's public schema dropped and re-created. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "engine/plan.h"
+#include "rc.h"
+#include "store/store.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HASH_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define HASH_B "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define HASH_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
+#define TRAINEE1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define TRAINEE2 "2222222222222222222222222222222222222222222222222222222222222222"
+
+/* The back-end under test: "sqlite" or "postgresql", and its URL for the current test. */
+static const char *backend;
+static char pg_base[1024];
+static char url[1200];
+static char sqlite_dir[64];
+
+static bool is_pg(void)
+{
+    return strcmp(backend, "postgresql") == 0;
+}
+
+/* Runs sql on the database directly (not through the store). */
+static void raw_exec(const char *sql)
+{
+    if (is_pg()) {
+        PGconn *c = PQconnectdb(url);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+        char *msg = NULL;
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+            fail_msg("%s: %s", sql, msg);
+        sqlite3_close(db);
+    }
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (is_pg()) {
+        snprintf(url, sizeof url, "%s", pg_base);
+        raw_exec("SET client_min_messages = warning; DROP SCHEMA IF EXISTS public CASCADE; "
+                 "CREATE SCHEMA public");
+    } else {
+        snprintf(sqlite_dir, sizeof sqlite_dir, "/tmp/rc-contract-XXXXXX");
+        if (!mkdtemp(sqlite_dir))
+            return -1;
+        snprintf(url, sizeof url, "sqlite:%s/server.db", sqlite_dir);
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (!is_pg()) {
+        char p[128];
+        const char *suffix[] = {"", "-wal", "-shm"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(p, sizeof p, "%s/server.db%s", sqlite_dir, suffix[i]);
+            unlink(p);
+        }
+        rmdir(sqlite_dir);
+    }
+    return 0;
+}
+
+/* A migrated store on the test's database. */
+static store *open_migrated(void)
+{
+    char err[ERR_LEN];
+    store *st = NULL;
+    if (store_open(url, STORE_OPEN_CREATE, &st, err) != RC_OK)
+        fail_msg("open %s: %s", url, err);
+    if (store_migrate(st, NULL, NULL, err) != RC_OK)
+        fail_msg("migrate: %s", err);
+    assert_string_equal(store_backend(st), backend);
+    return st;
+}
+
+/* ---- Migrations ---- */
+
+static void migrations_idempotent_staged_and_newer_refused(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = NULL;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    int v = -1, from = -1, to = -1;
+    assert_int_equal(store_schema_version(st, &v, err), RC_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_int_equal(store_migrate_to(st, 3, &from, &to, err), RC_OK);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, 3);
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 3);
+    assert_int_equal(to, store_schema_latest(st));
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, to);
+    assert_int_equal(store_check_schema(st, err), RC_OK);
+    assert_int_equal(store_migrate_to(st, 99, NULL, NULL, err), RC_INVAL);
+    raw_exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (99, 'x', 0)");
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_STATE);
+    store_close(st);
+}
+
+/* ---- Tokens ---- */
+
+static void tokens(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    struct store_token t = {.created_at_ms = 1700000000123};
+    snprintf(t.hash, sizeof t.hash, "%s", HASH_A);
+    snprintf(t.name, sizeof t.name, "admin-1");
+    snprintf(t.role, sizeof t.role, "admin");
+    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
+    assert_int_equal(store_token_insert(st, &t, err), RC_CONFLICT);
+    struct store_token got;
+    assert_int_equal(store_token_lookup(st, HASH_A, &got, err), RC_OK);
+    assert_string_equal(got.name, "admin-1");
+    assert_string_equal(got.role, "admin");
+    assert_int_equal(got.created_at_ms, 1700000000123);
+    assert_int_equal(store_token_lookup(st, HASH_B, &got, err), RC_NOTFOUND);
+    assert_int_equal(store_token_lookup(st, "abc", &got, err), RC_INVAL);
+    store_close(st);
+}
+
+/* ---- Institutions, enrolment, devices ---- */
+
+static void enrol(store *st, const char *inst, const char *id, const char *fence)
+{
+    char err[ERR_LEN];
+    uint8_t cand[STORE_INSTITUTION_KEY_LEN], key[STORE_INSTITUTION_KEY_LEN];
+    bool created;
+    memset(cand, inst[0], sizeof cand);
+    cand[0] = 0; /* a NUL byte must survive as a byte */
+    assert_int_equal(store_institution_key(st, inst, cand, 1, key, &created, err), RC_OK);
+    struct store_enrolment e = {.assumed_eph_m = 7.5, .enrolled_at_ms = 1700000000000};
+    snprintf(e.id, sizeof e.id, "%s", id);
+    snprintf(e.institution, sizeof e.institution, "%s", inst);
+    snprintf(e.public_key_pem, sizeof e.public_key_pem, "-----BEGIN PUBLIC KEY-----\nX\n");
+    snprintf(e.profile, sizeof e.profile, "x86-kiosk");
+    snprintf(e.fence, sizeof e.fence, "%s", fence);
+    if (store_enrolment_insert(st, &e, err) != RC_OK)
+        fail_msg("enrol %s: %s", id, err);
+}
+
+static int collect_devices(const struct store_device *d, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s@%lld,", d->id, (long long)d->head_seq);
+    return 0;
+}
+
+static void institutions_and_enrolment(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    uint8_t a[32], b[32], key[32];
+    bool created = false;
+    memset(a, 0xa5, sizeof a);
+    memset(b, 0x5a, sizeof b);
+    a[3] = 0;
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_institution_key(st, "I-1", a, 5, key, &created, err), RC_OK);
+    assert_true(created);
+    assert_memory_equal(key, a, 32);
+    assert_int_equal(store_institution_key(st, "I-1", b, 6, key, &created, err), RC_OK);
+    assert_false(created);
+    assert_memory_equal(key, a, 32); /* the first key stays */
+    assert_int_equal(store_commit(st, err), RC_OK);
+
+    struct store_enrolment e = {.assumed_eph_m = 4.25, .enrolled_at_ms = 42};
+    snprintf(e.id, sizeof e.id, "K-1");
+    snprintf(e.institution, sizeof e.institution, "I-NONE");
+    snprintf(e.public_key_pem, sizeof e.public_key_pem, "PEM");
+    assert_int_equal(store_enrolment_insert(st, &e, err), RC_NOTFOUND);
+    snprintf(e.institution, sizeof e.institution, "I-1");
+    assert_int_equal(store_enrolment_insert(st, &e, err), RC_OK);
+    assert_int_equal(store_enrolment_insert(st, &e, err), RC_CONFLICT);
+    struct store_enrolment got;
+    assert_int_equal(store_enrolment_get(st, "K-1", &got, err), RC_OK);
+    assert_string_equal(got.institution, "I-1");
+    assert_string_equal(got.profile, "");
+    assert_true(got.assumed_eph_m == 4.25);
+    snprintf(e.profile, sizeof e.profile, "arm");
+    snprintf(e.fence, sizeof e.fence, "F-1");
+    e.assumed_eph_m = 9;
+    assert_int_equal(store_enrolment_update(st, &e, err), RC_OK);
+    assert_int_equal(store_enrolment_get(st, "K-1", &got, err), RC_OK);
+    assert_string_equal(got.profile, "arm");
+    assert_string_equal(got.fence, "F-1");
+    assert_int_equal(store_enrolment_get(st, "K-2", &got, err), RC_NOTFOUND);
+    snprintf(e.id, sizeof e.id, "K-2");
+    assert_int_equal(store_enrolment_update(st, &e, err), RC_NOTFOUND);
+
+    /* districts */
+    char district[STORE_DISTRICT_LEN + 1];
+    assert_int_equal(store_institution_district(st, "I-1", district, err), RC_OK);
+    assert_string_equal(district, "");
+    assert_int_equal(store_institution_register(st, "I-1", "120103", err), RC_OK);
+    assert_int_equal(store_institution_register(st, "I-1", "120103", err), RC_OK);
+    assert_int_equal(store_institution_register(st, "I-1", "120104", err), RC_CONFLICT);
+    assert_int_equal(store_institution_district(st, "I-1", district, err), RC_OK);
+    assert_string_equal(district, "120103");
+    assert_int_equal(store_institution_district(st, "I-9", district, err), RC_NOTFOUND);
+
+    /* devices, seen and listed */
+    enrol(st, "I-2", "K-0", "F-2");
+    int64_t n = -1;
+    assert_int_equal(store_device_count_seen(st, &n, err), RC_OK);
+    assert_int_equal(n, 0);
+    struct store_device_status s = {.has_queue = true, .queue = 12, .gnss = "gnss_lost"};
+    assert_int_equal(store_device_seen(st, "K-1", &s, 100, err), RC_OK);
+    assert_int_equal(store_device_seen(st, "K-9", &s, 100, err), RC_NOTFOUND);
+    struct store_device_status s2 = {.has_skew = true, .clock_skew_ms = -5, .has_fix = true,
+                                     .fix_mode = 3, .fix_ts_ms = 99};
+    assert_int_equal(store_device_seen(st, "K-1", &s2, 200, err), RC_OK);
+    assert_int_equal(store_device_count_seen(st, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    char list[256] = "";
+    assert_int_equal(store_device_list(st, 10, collect_devices, list, err), RC_OK);
+    assert_string_equal(list, "K-0@0,K-1@0,");
+    list[0] = '\0';
+    assert_int_equal(store_device_list(st, 1, collect_devices, list, err), RC_OK);
+    assert_string_equal(list, "K-0@0,");
+    list[0] = '\0';
+    assert_int_equal(store_device_list_scoped(st, NULL, "120103", 10, collect_devices, list, err),
+                     RC_OK);
+    assert_string_equal(list, "K-1@0,");
+    list[0] = '\0';
+    assert_int_equal(store_device_list_scoped(st, "I-2", NULL, 10, collect_devices, list, err),
+                     RC_OK);
+    assert_string_equal(list, "K-0@0,");
+    store_close(st);
+}
+
+static int device_status(const struct store_device *d, void *ctx)
+{
+    if (strcmp(d->id, "K-1") == 0)
+        *(struct store_device *)ctx = *d;
+    return 0;
+}
+
+static void device_status_keeps_unreported_fields(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct store_device_status s = {.has_queue = true, .queue = 12, .gnss = "gnss_lost"};
+    assert_int_equal(store_device_seen(st, "K-1", &s, 100, err), RC_OK);
+    struct store_device_status s2 = {.has_skew = true, .clock_skew_ms = -5, .has_fix = true,
+                                     .fix_mode = 3, .fix_ts_ms = 99};
+    assert_int_equal(store_device_seen(st, "K-1", &s2, 200, err), RC_OK);
+    struct store_device d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(store_device_list(st, 10, device_status, &d, err), RC_OK);
+    assert_int_equal(d.last_seen_at_ms, 200);
+    assert_true(d.status.has_queue);
+    assert_int_equal(d.status.queue, 12);
+    assert_true(d.status.has_skew);
+    assert_int_equal(d.status.clock_skew_ms, -5);
+    assert_string_equal(d.status.gnss, "gnss_lost");
+    assert_true(d.status.has_fix);
+    assert_int_equal(d.status.fix_mode, 3);
+    assert_int_equal(d.status.fix_ts_ms, 99);
+    store_close(st);
+}
+
+/* ---- Events and chain heads ---- */
+
+static struct store_event event(const char *device, int64_t seq, const char *raw,
+                                const char *class_id)
+{
+    struct store_event e = {
+        .device = device,
+        .seq = seq,
+        .event_id = "0190a000-0000-7000-8000-000000000001",
+        .raw = raw,
+        .raw_len = strlen(raw),
+        .hash = HASH_A,
+        .prev = ZEROS,
+        .type = "signin",
+        .ts_ms = 1000 * seq,
+        .class_id = class_id ? class_id : "",
+        .trainee = "",
+        .trainee_masked = "",
+        .session = "",
+        .fence = "",
+        .verdict = "",
+        .server_verdict = class_id ? "inside" : "",
+        .boot = "",
+        .fix_source = "",
+        .camera = "",
+        .file = "",
+        .kind = "",
+        .received_at_ms = 5000 + seq,
+    };
+    return e;
+}
+
+static void events_exactly_once_and_heads_forward_only(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct store_head h;
+    assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
+    assert_int_equal(h.seq, 0);
+    assert_string_equal(h.hash, ZEROS);
+
+    const char *line = "{\"seq\":1,\"name\":\"张三\",\"x\":\"\\u0000\"}";
+    assert_int_equal(store_begin(st, err), RC_OK);
+    struct store_event e = event("K-1", 1, line, NULL);
+    assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    assert_int_equal(store_head_advance(st, "K-1", 1, HASH_B, 10, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+
+    /* (device, seq) is unique: the same seq again is refused, never overwritten */
+    struct store_event again = event("K-1", 1, "{\"other\":true}", NULL);
+    assert_int_equal(store_event_insert(st, &again, err), RC_CONFLICT);
+    char buf[256];
+    size_t len = 0;
+    assert_int_equal(store_event_raw(st, "K-1", 1, buf, sizeof buf, &len, err), RC_OK);
+    assert_int_equal(len, strlen(line));
+    assert_memory_equal(buf, line, len);
+    assert_int_equal(store_event_raw(st, "K-1", 1, buf, 8, &len, err), RC_LIMIT);
+    assert_int_equal(store_event_raw(st, "K-1", 2, buf, sizeof buf, &len, err), RC_NOTFOUND);
+
+    assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
+    assert_int_equal(h.seq, 1);
+    assert_string_equal(h.hash, HASH_B);
+    assert_int_equal(store_head_advance(st, "K-1", 1, HASH_C, 11, err), RC_CONFLICT);
+    assert_int_equal(store_head_advance(st, "K-1", 3, HASH_C, 11, err), RC_OK);
+    assert_int_equal(store_head_advance(st, "K-1", 2, HASH_A, 12, err), RC_CONFLICT);
+    assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
+    assert_int_equal(h.seq, 3);
+
+    /* a rolled-back transaction leaves nothing */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    struct store_event e2 = event("K-1", 2, "{\"seq\":2}", NULL);
+    assert_int_equal(store_event_insert(st, &e2, err), RC_OK);
+    store_rollback(st);
+    assert_int_equal(store_event_raw(st, "K-1", 2, buf, sizeof buf, &len, err), RC_NOTFOUND);
+
+    /* savepoints: undo part of a transaction */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_savepoint(st, "batch", err), RC_OK);
+    assert_int_equal(store_event_insert(st, &e2, err), RC_OK);
+    assert_int_equal(store_rollback_to(st, "batch", err), RC_OK);
+    assert_int_equal(store_release(st, "batch", err), RC_OK);
+    assert_int_equal(store_savepoint(st, "Bad!", err), RC_INVAL);
+    struct store_event e4 = event("K-1", 4, "{\"seq\":4}", NULL);
+    assert_int_equal(store_savepoint(st, "batch", err), RC_OK);
+    assert_int_equal(store_event_insert(st, &e4, err), RC_OK);
+    assert_int_equal(store_release(st, "batch", err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_event_raw(st, "K-1", 2, buf, sizeof buf, &len, err), RC_NOTFOUND);
+    assert_int_equal(store_event_raw(st, "K-1", 4, buf, sizeof buf, &len, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_STATE);
+    store_rollback(st);
+    assert_int_equal(store_commit(st, err), RC_STATE);
+    assert_int_equal(store_savepoint(st, "batch", err), RC_STATE);
+
+    int64_t count = 0, sum = 0;
+    assert_int_equal(store_events_scan(st, &count, &sum, err), RC_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(sum, 1000 + 4000);
+    store_close(st);
+}
+
+/* Two connections applying batches of one device: the second's write transaction must see
+ * the first's head once it may go on (SQLite: the write lock; PostgreSQL: the device row
+ * locked by store_head_get). Without that both would read head 0 and both "accept" seq 1. */
+struct racer {
+    store *st;
+    pthread_mutex_t *m;
+    pthread_cond_t *cv;
+    bool *first_has_head;
+    int64_t seen_seq;
+    int rc;
+};
+
+static void *second_writer(void *arg)
+{
+    struct racer *r = arg;
+    char err[ERR_LEN];
+    pthread_mutex_lock(r->m);
+    while (!*r->first_has_head)
+        pthread_cond_wait(r->cv, r->m);
+    pthread_mutex_unlock(r->m);
+    struct store_head h;
+    r->rc = store_begin(r->st, err);
+    if (r->rc == RC_OK)
+        r->rc = store_head_get(r->st, "K-1", &h, err);
+    if (r->rc == RC_OK)
+        r->seen_seq = h.seq;
+    store_rollback(r->st);
+    return NULL;
+}
+
+static void concurrent_writers_take_turns_on_a_device(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *a = open_migrated();
+    enrol(a, "I-1", "K-1", "F-1");
+    store *b = NULL;
+    assert_int_equal(store_open(url, 0, &b, err), RC_OK);
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    bool first_has_head = false;
+    struct racer r = {.st = b, .m = &m, .cv = &cv, .first_has_head = &first_has_head,
+                      .seen_seq = -1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, second_writer, &r), 0);
+    struct store_head h;
+    assert_int_equal(store_begin(a, err), RC_OK);
+    assert_int_equal(store_head_get(a, "K-1", &h, err), RC_OK);
+    assert_int_equal(h.seq, 0);
+    pthread_mutex_lock(&m);
+    first_has_head = true;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&m);
+    usleep(200 * 1000); /* gives the second writer time to reach its read; not asserted */
+    struct store_event e = event("K-1", 1, "{\"seq\":1}", NULL);
+    assert_int_equal(store_event_insert(a, &e, err), RC_OK);
+    assert_int_equal(store_head_advance(a, "K-1", 1, HASH_B, 1, err), RC_OK);
+    assert_int_equal(store_commit(a, err), RC_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(r.rc, RC_OK);
+    assert_int_equal(r.seen_seq, 1);
+    store_close(b);
+    store_close(a);
+}
+
+/* ---- Findings and fences ---- */
+
+static int collect_findings(const struct store_finding_row *w, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s/%s/%lld/%s/%zu,", w->kind, w->device, (long long)w->seq,
+             w->class_id, strlen(w->detail));
+    return 0;
+}
+
+static int collect_conflicts(const char *device, int64_t seq, const char *event_id, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 256 - n, "%s:%lld:%s,", device, (long long)seq, event_id);
+    return 0;
+}
+
+static void findings_and_fences(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    assert_int_equal(store_institution_register(st, "I-1", "120103", err), RC_OK);
+    struct store_event e = event("K-1", 1, "{\"seq\":1}", NULL);
+    assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    char long_detail[STORE_DETAIL_MAX + 100];
+    memset(long_detail, 'x', sizeof long_detail - 1);
+    long_detail[sizeof long_detail - 1] = '\0';
+    struct store_finding f1 = {.kind = "chain_conflict", .severity = "high", .device = "K-1",
+                               .seq = 1, .institution = "I-1", .class_id = "",
+                               .detail = long_detail, .created_at_ms = 10};
+    struct store_finding f2 = {.kind = "bad_event", .severity = "low", .device = "K-1",
+                               .institution = "I-1", .class_id = "C-1", .detail = "d",
+                               .created_at_ms = 20};
+    assert_int_equal(store_finding_insert(st, &f1, err), RC_OK);
+    assert_int_equal(store_finding_insert(st, &f2, err), RC_OK);
+    char list[512] = "";
+    assert_int_equal(store_finding_list(st, NULL, 10, collect_findings, list, err), RC_OK);
+    char want[512];
+    snprintf(want, sizeof want, "bad_event/K-1/0/C-1/1,chain_conflict/K-1/1//%d,",
+             STORE_DETAIL_MAX);
+    assert_string_equal(list, want);
+    list[0] = '\0';
+    struct store_finding_filter flt = {.district = "120103", .since_ms = 15};
+    assert_int_equal(store_finding_list(st, &flt, 10, collect_findings, list, err), RC_OK);
+    assert_string_equal(list, "bad_event/K-1/0/C-1/1,");
+    list[0] = '\0';
+    struct store_finding_filter other = {.district = "120199"};
+    assert_int_equal(store_finding_list(st, &other, 10, collect_findings, list, err), RC_OK);
+    assert_string_equal(list, "");
+    assert_int_equal(store_device_conflicts(st, "K-1", collect_conflicts, list, err), RC_OK);
+    assert_string_equal(list, "K-1:1:0190a000-0000-7000-8000-000000000001,");
+
+    enum store_fence_outcome o;
+    int v = 0;
+    assert_int_equal(
+        store_fence_put(st, "F-1", "{\"type\":\"Feature\"}", HASH_A, "adm", 1, false, &o, &v, err),
+        RC_OK);
+    assert_int_equal(o, STORE_FENCE_NEW);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_fence_put(st, "F-1", "{}", HASH_A, "adm", 2, false, &o, &v, err), RC_OK);
+    assert_int_equal(o, STORE_FENCE_SAME);
+    assert_int_equal(store_fence_put(st, "F-1", "{}", HASH_B, "adm", 3, false, &o, &v, err),
+                     RC_CONFLICT);
+    assert_int_equal(store_fence_put(st, "F-1", "{\"v\":2}", HASH_B, "adm", 4, true, &o, &v, err),
+                     RC_OK);
+    assert_int_equal(o, STORE_FENCE_REPLACED);
+    assert_int_equal(v, 2);
+    struct store_fence cur;
+    assert_int_equal(store_fence_current(st, "F-1", &cur, err), RC_OK);
+    assert_int_equal(cur.version, 2);
+    assert_string_equal(cur.geojson, "{\"v\":2}");
+    assert_string_equal(cur.sha256, HASH_B);
+    store_fence_clear(&cur);
+    assert_int_equal(store_fence_current(st, "F-9", &cur, err), RC_NOTFOUND);
+    store_close(st);
+}
+
+/* ---- Classes, inputs, the generation and the figures cache ---- */
+
+static struct plan *make_plan(const char *id, const char *inst)
+{
+    struct plan *p = calloc(1, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->institution, sizeof p->institution, "%s", inst);
+    snprintf(p->district, sizeof p->district, "120103");
+    snprintf(p->occupation, sizeof p->occupation, "4-01-02-01");
+    p->level = CATALOGUE_INTERMEDIATE;
+    p->applied_on_ms = 1790000000000;
+    p->n_sessions = 2;
+    snprintf(p->sessions[0].id, sizeof p->sessions[0].id, "S1");
+    p->sessions[0].start_ms = 1790000000000;
+    p->sessions[0].end_ms = 1790003600000;
+    p->sessions[0].mode = PLAN_OFFLINE;
+    snprintf(p->sessions[0].fence, sizeof p->sessions[0].fence, "F-1");
+    snprintf(p->sessions[1].id, sizeof p->sessions[1].id, "S2");
+    p->sessions[1].start_ms = 1790086400000;
+    p->sessions[1].end_ms = 1790090000000;
+    p->sessions[1].mode = PLAN_ONLINE;
+    p->n_roster = 2;
+    snprintf(p->roster[0].pseudonym, sizeof p->roster[0].pseudonym, TRAINEE1);
+    snprintf(p->roster[0].masked, sizeof p->roster[0].masked, "120101********123X");
+    snprintf(p->roster[0].name, sizeof p->roster[0].name, "张三");
+    p->roster[0].student = true;
+    snprintf(p->roster[1].pseudonym, sizeof p->roster[1].pseudonym, TRAINEE2);
+    snprintf(p->roster[1].masked, sizeof p->roster[1].masked, "120101********4567");
+    snprintf(p->roster[1].name, sizeof p->roster[1].name, "李四");
+    return p;
+}
+
+static int64_t gen_of(store *st, const char *id)
+{
+    char err[ERR_LEN];
+    struct store_class c;
+    if (store_class_get(st, id, &c, err) != RC_OK)
+        fail_msg("class_get: %s", err);
+    return c.gen;
+}
+
+static int count_cb(const void *row, void *ctx)
+{
+    (void)row;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static int count_online(const struct plan_online *o, void *ctx)
+{
+    return count_cb(o, ctx);
+}
+static int count_assess(const struct plan_assessment *a, void *ctx)
+{
+    return count_cb(a, ctx);
+}
+static int count_raw(const struct store_raw_event *e, void *ctx)
+{
+    assert_true(e->raw_len > 0);
+    return count_cb(e, ctx);
+}
+static int count_reviews(const struct store_review *r, void *ctx)
+{
+    assert_string_equal(r->reason, "照片清楚 clear photo");
+    return count_cb(r, ctx);
+}
+static int count_classes(const struct store_class *c, void *ctx)
+{
+    return count_cb(c, ctx);
+}
+static int count_devices(const char *d, const char *f, void *ctx)
+{
+    (void)f;
+    return count_cb(d, ctx);
+}
+static int count_past(const struct store_subsidy_past *p, void *ctx)
+{
+    assert_string_equal(p->class_id, "C-OLD");
+    return count_cb(p, ctx);
+}
+
+static void classes_inputs_and_generations(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    enrol(st, "I-2", "K-2", "F-9");
+    struct plan *p = make_plan("C-1", "I-1");
+    bool created = false;
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, &created, err), RC_STATE);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, &created, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_true(created);
+    struct store_class c;
+    assert_int_equal(store_class_get(st, "C-1", &c, err), RC_OK);
+    assert_int_equal(c.gen, 1);
+    assert_int_equal(c.n_sessions, 2);
+    assert_int_equal(c.n_roster, 2);
+    assert_int_equal(c.level, CATALOGUE_INTERMEDIATE);
+    assert_int_equal(c.start_ms, 1790000000000);
+    assert_int_equal(c.end_ms, 1790090000000);
+    assert_int_equal(store_class_get(st, "C-9", &c, err), RC_NOTFOUND);
+
+    struct plan *back = calloc(1, sizeof *back);
+    assert_int_equal(store_class_plan(st, "C-1", back, err), RC_OK);
+    assert_int_equal(back->n_sessions, 2);
+    assert_string_equal(back->sessions[0].fence, "F-1");
+    assert_int_equal(back->sessions[1].mode, PLAN_ONLINE);
+    assert_string_equal(back->roster[0].name, "张三");
+    assert_true(back->roster[0].student);
+    assert_false(back->roster[1].student);
+
+    /* another institution cannot take the class; a new plan bumps the generation */
+    struct plan *q = make_plan("C-1", "I-2");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, q, "{}", "adm", 2, &created, err), RC_CONFLICT);
+    store_rollback(st);
+    p->n_roster = 1;
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 2, &created, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_false(created);
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    assert_int_equal(store_class_get(st, "C-1", &c, err), RC_OK);
+    assert_int_equal(c.n_roster, 1);
+
+    /* every input bumps it, in the same transaction */
+    struct store_event e = event("K-1", 1, "{\"class\":\"C-1\"}", "C-1");
+    assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+    struct store_event nc = event("K-1", 2, "{\"hb\":1}", NULL);
+    assert_int_equal(store_event_insert(st, &nc, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+    struct plan_online o = {.start_ms = 1790086400000, .end_ms = 1790088000000};
+    snprintf(o.class_id, sizeof o.class_id, "C-1");
+    snprintf(o.trainee, sizeof o.trainee, TRAINEE1);
+    snprintf(o.masked, sizeof o.masked, "120101********123X");
+    snprintf(o.platform, sizeof o.platform, "zhijiao");
+    bool dup = true;
+    assert_int_equal(store_online_insert(st, &o, "adm", 3, &dup, err), RC_OK);
+    assert_false(dup);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+    assert_int_equal(store_online_insert(st, &o, "adm", 3, &dup, err), RC_OK);
+    assert_true(dup);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+    snprintf(o.class_id, sizeof o.class_id, "C-9");
+    assert_int_equal(store_online_insert(st, &o, "adm", 3, &dup, err), RC_NOTFOUND);
+    struct plan_assessment a = {.passed = true, .assessed_on_ms = 1790100000000};
+    snprintf(a.class_id, sizeof a.class_id, "C-1");
+    snprintf(a.trainee, sizeof a.trainee, TRAINEE1);
+    snprintf(a.masked, sizeof a.masked, "120101********123X");
+    snprintf(a.certificate, sizeof a.certificate, "CERT-1");
+    assert_int_equal(store_assessment_put(st, &a, "ev", 4, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+    assert_int_equal(store_assessment_put(st, &a, "ev", 5, err), RC_OK); /* identical */
+    assert_int_equal(gen_of(st, "C-1"), 5);
+    a.passed = false;
+    a.certificate[0] = '\0';
+    assert_int_equal(store_assessment_put(st, &a, "ev", 6, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 6);
+    snprintf(a.class_id, sizeof a.class_id, "C-9");
+    assert_int_equal(store_assessment_put(st, &a, "ev", 6, err), RC_NOTFOUND);
+    struct store_review rv = {.seq = 1, .approved = true, .reviewed_at_ms = 7};
+    snprintf(rv.device, sizeof rv.device, "K-1");
+    snprintf(rv.event_id, sizeof rv.event_id, "%s", e.event_id);
+    snprintf(rv.class_id, sizeof rv.class_id, "C-1");
+    snprintf(rv.reason, sizeof rv.reason, "照片清楚 clear photo");
+    snprintf(rv.reviewer, sizeof rv.reviewer, "district-1");
+    assert_int_equal(store_review_insert(st, &rv, err), RC_OK);
+    assert_true(rv.id > 0);
+    int64_t first_id = rv.id;
+    assert_int_equal(store_review_insert(st, &rv, err), RC_OK);
+    assert_true(rv.id > first_id);
+    assert_int_equal(gen_of(st, "C-1"), 8);
+    rv.seq = 99; /* no such event */
+    assert_int_equal(store_review_insert(st, &rv, err), RC_CONFLICT);
+
+    int n = 0;
+    assert_int_equal(store_online_list(st, "C-1", count_online, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_assessment_list(st, "C-1", count_assess, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_review_list(st, "C-1", count_reviews, &n, err), RC_OK);
+    assert_int_equal(n, 1); /* the latest review per event */
+    n = 0;
+    assert_int_equal(store_class_events(st, "C-1", "I-1", count_raw, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_class_events(st, "C-1", "I-2", count_raw, &n, err), RC_OK);
+    assert_int_equal(n, 0);
+    n = 0;
+    assert_int_equal(store_device_events(st, "K-1", 0, 10000, count_raw, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_class_devices(st, "C-1", "I-1", count_devices, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    struct store_class_filter flt = {.institution = "I-1", .from_ms = 1790000000001};
+    assert_int_equal(store_class_list(st, &flt, 10, count_classes, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    struct store_class_filter late = {.from_ms = 1800000000000};
+    assert_int_equal(store_class_list(st, &late, 10, count_classes, &n, err), RC_OK);
+    assert_int_equal(n, 0);
+
+    struct store_event_ref ref;
+    assert_int_equal(store_event_find(st, e.event_id, &ref, err), RC_CONFLICT); /* seq 1 and 2 */
+    struct store_event e3 = event("K-2", 1, "{\"x\":1}", NULL);
+    e3.event_id = "0190a000-0000-7000-8000-00000000000f";
+    assert_int_equal(store_event_find(st, e3.event_id, &ref, err), RC_NOTFOUND);
+    assert_int_equal(store_event_insert(st, &e3, err), RC_OK);
+    assert_int_equal(store_event_find(st, e3.event_id, &ref, err), RC_OK);
+    assert_string_equal(ref.device, "K-2");
+    assert_string_equal(ref.institution, "I-2");
+
+    /* the figures cache: fresh only at its generation and before valid_until */
+    struct store_figures fig = {.valid_until_ms = 1000, .minutes_per_hour = 45, .enrolled = 2,
+                                .findings = {1, 2, 3}, .findings_pending = 4};
+    bool found = true;
+    struct store_figures got;
+    int64_t g = gen_of(st, "C-1");
+    assert_int_equal(store_figures_get(st, "C-1", "default", g, 10, &got, &found, err), RC_OK);
+    assert_false(found);
+    assert_int_equal(store_figures_put(st, "C-1", "default", g, &fig, 10, err), RC_OK);
+    assert_int_equal(store_figures_get(st, "C-1", "default", g, 10, &got, &found, err), RC_OK);
+    assert_true(found);
+    assert_memory_equal(&got, &fig, sizeof fig);
+    assert_int_equal(store_figures_get(st, "C-1", "default", g, 1000, &got, &found, err), RC_OK);
+    assert_false(found); /* expired */
+    assert_int_equal(store_figures_put(st, "C-1", "default", g - 1, &fig, 10, err), RC_OK);
+    assert_int_equal(store_figures_get(st, "C-1", "default", g, 10, &got, &found, err), RC_OK);
+    assert_true(found); /* a stale put stored nothing */
+    assert_int_equal(store_figures_get(st, "C-1", "default", g - 1, 10, &got, &found, err), RC_OK);
+    assert_false(found);
+    assert_int_equal(store_figures_clear(st, err), RC_OK);
+    assert_int_equal(store_figures_get(st, "C-1", "default", g, 10, &got, &found, err), RC_OK);
+    assert_false(found);
+
+    /* subsidy history: a passed assessment of another class of the institution */
+    struct plan *old = make_plan("C-OLD", "I-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, old, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    struct plan_assessment pa = {.passed = true, .assessed_on_ms = 1700000000000};
+    snprintf(pa.class_id, sizeof pa.class_id, "C-OLD");
+    snprintf(pa.trainee, sizeof pa.trainee, TRAINEE2);
+    snprintf(pa.masked, sizeof pa.masked, "120101********4567");
+    snprintf(pa.certificate, sizeof pa.certificate, "CERT-OLD");
+    assert_int_equal(store_assessment_put(st, &pa, "ev", 1, err), RC_OK);
+    n = 0;
+    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE2, "C-1", count_past, &n, err),
+                     RC_OK);
+    assert_int_equal(n, 1);
+    n = 0;
+    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE2, "C-OLD", count_past, &n, err),
+                     RC_OK);
+    assert_int_equal(n, 0);
+
+    /* a read transaction is one snapshot */
+    assert_int_equal(store_begin_read(st, err), RC_OK);
+    assert_true(store_in_transaction(st));
+    assert_int_equal(store_class_get(st, "C-1", &c, err), RC_OK);
+    store_rollback(st);
+    assert_false(store_in_transaction(st));
+    free(old);
+    free(back);
+    free(q);
+    free(p);
+    store_close(st);
+}
+
+/* ---- Accounts ---- */
+
+static int count_users(const struct store_user *u, void *ctx)
+{
+    return count_cb(u, ctx);
+}
+
+static void accounts(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    struct store_user u = {.created_at_ms = 1, .password_changed_at_ms = 1};
+    snprintf(u.name, sizeof u.name, "wang.li");
+    snprintf(u.role, sizeof u.role, "district:120103");
+    snprintf(u.password_hash, sizeof u.password_hash, "$argon2id$v=19$m=65536,t=3,p=1$x$y");
+    assert_int_equal(store_user_insert(st, &u, err), RC_OK);
+    assert_int_equal(store_user_insert(st, &u, err), RC_CONFLICT);
+    struct store_user got;
+    assert_int_equal(store_user_get(st, "wang.li", &got, err), RC_OK);
+    assert_string_equal(got.role, "district:120103");
+    assert_int_equal(got.last_login_at_ms, 0);
+    assert_int_equal(store_user_get(st, "nobody", &got, err), RC_NOTFOUND);
+    int n = 0;
+    assert_int_equal(store_user_list(st, count_users, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_user_logged_in(st, "wang.li", 50, err), RC_OK);
+    assert_int_equal(store_user_get(st, "wang.li", &got, err), RC_OK);
+    assert_int_equal(got.last_login_at_ms, 50);
+
+    assert_int_equal(store_session_insert(st, HASH_A, "wang.li", 100, 10, 100, err), RC_OK);
+    assert_int_equal(store_session_insert(st, HASH_B, "nobody", 100, 10, 100, err), RC_NOTFOUND);
+    assert_int_equal(store_session_insert(st, HASH_B, "wang.li", 100, 0, 100, err), RC_INVAL);
+    struct store_session s;
+    assert_int_equal(store_session_lookup(st, HASH_A, &s, err), RC_OK);
+    assert_string_equal(s.user, "wang.li");
+    assert_int_equal(s.idle_ms, 10);
+    assert_int_equal(store_session_touch(st, HASH_A, 105, err), RC_OK);
+    assert_int_equal(store_session_touch(st, HASH_A, 103, err), RC_OK); /* never backwards */
+    assert_int_equal(store_session_lookup(st, HASH_A, &s, err), RC_OK);
+    assert_int_equal(s.last_seen_at_ms, 105);
+    assert_int_equal(store_session_purge(st, 114, err), RC_OK);
+    assert_int_equal(store_session_lookup(st, HASH_A, &s, err), RC_OK);
+    assert_int_equal(store_session_purge(st, 115, err), RC_OK);
+    assert_int_equal(store_session_lookup(st, HASH_A, &s, err), RC_NOTFOUND);
+    assert_int_equal(store_session_delete(st, HASH_A, err), RC_OK);
+
+    /* disabling ends sessions and hides the user's sessions; a new password too */
+    assert_int_equal(store_session_insert(st, HASH_A, "wang.li", 200, 10, 100, err), RC_OK);
+    assert_int_equal(store_user_set_disabled(st, "wang.li", true, 201, err), RC_OK);
+    assert_int_equal(store_session_lookup(st, HASH_A, &s, err), RC_NOTFOUND);
+    assert_int_equal(store_session_insert(st, HASH_A, "wang.li", 202, 10, 100, err), RC_NOTFOUND);
+    assert_int_equal(store_user_set_disabled(st, "wang.li", false, 203, err), RC_OK);
+    assert_int_equal(store_user_set_disabled(st, "nobody", true, 203, err), RC_NOTFOUND);
+    assert_int_equal(store_session_insert(st, HASH_A, "wang.li", 204, 10, 100, err), RC_OK);
+    assert_int_equal(store_user_set_password(st, "wang.li", "$argon2id$new", 205, err), RC_OK);
+    assert_int_equal(store_session_lookup(st, HASH_A, &s, err), RC_NOTFOUND);
+    assert_int_equal(store_user_get(st, "wang.li", &got, err), RC_OK);
+    assert_string_equal(got.password_hash, "$argon2id$new");
+    assert_int_equal(got.password_changed_at_ms, 205);
+    assert_int_equal(store_user_set_password(st, "nobody", "x", 205, err), RC_NOTFOUND);
+
+    struct store_login_failures lf = {.failures = 3, .first_at_ms = 10, .last_at_ms = 20,
+                                      .locked_until_ms = 0};
+    struct store_login_failures lg;
+    assert_int_equal(store_login_failures_get(st, HASH_C, &lg, err), RC_OK);
+    assert_int_equal(lg.failures, 0);
+    assert_int_equal(store_login_failures_put(st, HASH_C, &lf, 0, err), RC_OK);
+    assert_int_equal(store_login_failures_put(st, HASH_B, &lf, 0, err), RC_OK);
+    assert_int_equal(store_login_failures_get(st, HASH_C, &lg, err), RC_OK);
+    assert_int_equal(lg.failures, 3);
+    assert_int_equal(lg.last_at_ms, 20);
+    lf.failures = 4;
+    lf.last_at_ms = 30;
+    assert_int_equal(store_login_failures_put(st, HASH_C, &lf, 25, err), RC_OK);
+    assert_int_equal(store_login_failures_get(st, HASH_B, &lg, err), RC_OK);
+    assert_int_equal(lg.failures, 0); /* forgotten: last tried before 25 */
+    assert_int_equal(store_login_failures_clear(st, HASH_C, err), RC_OK);
+    assert_int_equal(store_login_failures_get(st, HASH_C, &lg, err), RC_OK);
+    assert_int_equal(lg.failures, 0);
+    store_close(st);
+}
+
+/* ---- Evidence ---- */
+
+static int collect_sigs(const struct store_batch_sig *b, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 128 - n, "%lld-%lld,", (long long)b->first_seq, (long long)b->last_seq);
+    return 0;
+}
+
+static int count_keys(const struct store_signing_key *k, void *ctx)
+{
+    return count_cb(k, ctx);
+}
+
+static void evidence(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct store_batch_sig b = {.first_seq = 1, .last_seq = 5, .received_at_ms = 9};
+    snprintf(b.device, sizeof b.device, "K-1");
+    snprintf(b.last_hash, sizeof b.last_hash, HASH_A);
+    snprintf(b.signature, sizeof b.signature, "MEUCIQ==");
+    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_OK);
+    b.first_seq = 6;
+    b.last_seq = 9;
+    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_OK);
+    snprintf(b.device, sizeof b.device, "K-404");
+    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_CONFLICT);
+    b.first_seq = 0;
+    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_INVAL);
+    char list[128] = "";
+    assert_int_equal(store_batch_sig_list(st, "K-1", 5, 6, collect_sigs, list, err), RC_OK);
+    assert_string_equal(list, "1-5,6-9,");
+    list[0] = '\0';
+    assert_int_equal(store_batch_sig_list(st, "K-1", 7, 100, collect_sigs, list, err), RC_OK);
+    assert_string_equal(list, "6-9,");
+
+    struct store_signing_key k = {.created_at_ms = 100}, got;
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_NOTFOUND);
+    snprintf(k.key_id, sizeof k.key_id, "0123456789abcdef");
+    snprintf(k.public_key_pem, sizeof k.public_key_pem, "PEM-1");
+    assert_int_equal(store_signing_key_add(st, &k, err), RC_OK);
+    assert_int_equal(store_signing_key_add(st, &k, err), RC_CONFLICT);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK); /* rolled back: kept */
+    assert_string_equal(got.key_id, "0123456789abcdef");
+    snprintf(k.key_id, sizeof k.key_id, "fedcba9876543210");
+    k.created_at_ms = 200;
+    assert_int_equal(store_signing_key_add(st, &k, err), RC_OK);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
+    assert_string_equal(got.key_id, "fedcba9876543210");
+    assert_int_equal(store_signing_key_get(st, "0123456789abcdef", &got, err), RC_OK);
+    assert_int_equal(got.retired_at_ms, 200);
+    assert_int_equal(store_signing_key_get(st, "0000000000000000", &got, err), RC_NOTFOUND);
+    int n = 0;
+    assert_int_equal(store_signing_key_list(st, count_keys, &n, err), RC_OK);
+    assert_int_equal(n, 2);
+    store_close(st);
+}
+
+/* ---- Opening ---- */
+
+static void urls_and_connection_errors(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = NULL;
+    assert_int_equal(store_open("", 0, &st, err), RC_INVAL);
+    assert_int_equal(store_open("mysql://x", 0, &st, err), RC_INVAL);
+    assert_int_equal(store_open("sqlite:", 0, &st, err), RC_INVAL);
+    assert_int_equal(store_open("sqlite:/nonexistent/dir/x.db", 0, &st, err), RC_NOTFOUND);
+    /* nothing listens on port 1: a clear refusal, one line */
+    assert_int_equal(store_open("postgresql://127.0.0.1:1/rollcall?connect_timeout=5", 0, &st, err),
+                     RC_DB);
+    assert_non_null(strstr(err, "cannot connect to PostgreSQL"));
+    assert_null(strchr(err, '\n'));
+    if (is_pg()) {
+        /* the same server, a database that does not exist */
+        char bad[1300];
+        const char *q = strchr(pg_base + strlen("postgresql://"), '/');
+        assert_non_null(q);
+        const char *rest = strchr(q, '?');
+        snprintf(bad, sizeof bad, "%.*s/no_such_db%s", (int)(q - pg_base), pg_base,
+                 rest ? rest : "");
+        assert_int_equal(store_open(bad, 0, &st, err), RC_NOTFOUND);
+        assert_non_null(strstr(err, "no_such_db"));
+        assert_null(strchr(err, '\n'));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(urls_and_connection_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrations_idempotent_staged_and_newer_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(institutions_and_enrolment, setup, teardown),
+        cmocka_unit_test_setup_teardown(device_status_keeps_unreported_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(events_exactly_once_and_heads_forward_only, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writers_take_turns_on_a_device, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(findings_and_fences, setup, teardown),
+        cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
+        cmocka_unit_test_setup_teardown(accounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(evidence, setup, teardown),
+    };
+    backend = "sqlite";
+    int failed = cmocka_run_group_tests_name("store contract: sqlite", tests, NULL, NULL);
+    const char *pg = getenv("ROLLCALL_TEST_PG");
+    if (pg && *pg) {
+        if (strncmp(pg, "postgresql://", 13) != 0 || strlen(pg) >= sizeof pg_base) {
+            fprintf(stderr, "ROLLCALL_TEST_PG must be a postgresql:// URL\n");
+            return 1;
+        }
+        snprintf(pg_base, sizeof pg_base, "%s", pg);
+        backend = "postgresql";
+        failed += cmocka_run_group_tests_name("store contract: postgresql", tests, NULL, NULL);
+    } else {
+        printf("store contract: ROLLCALL_TEST_PG not set, PostgreSQL not tested here "
+               "(ctest -L pg runs it against a server of its own)\n");
+    }
+    return failed;
+}
