@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# labels: collector
+# labels: collector pg
 """The figures end to end over HTTPS: class plans, events from a simulated kiosk (canonical
 lines made here and signed with the openssl CLI, uploaded through POST /v1/batches), online
 records and assessments, then the attendance report checked against figures worked out by
@@ -15,7 +15,6 @@ import hmac
 import io
 import json
 import re
-import sqlite3
 import unicodedata
 import os
 import shutil
@@ -25,6 +24,7 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import openapi_check  # noqa: E402
+import pglib  # noqa: E402
 from ingestlib import (Device, Server, circle, make_pki, ndjson, request, run,  # noqa: E402
                        sha256_hex, tls_context, token, ts, uuid7, fix_json)
 
@@ -195,11 +195,9 @@ class World:
         os.makedirs(self.dir)
         for f in ("ca.pem", "server.pem", "server.key"):
             shutil.copy(os.path.join(d, f), self.dir)
-        self.db = "sqlite:" + os.path.join(self.dir, "server.db")
+        self.db = pglib.new_db(BACKEND, self.dir, "rc_fig_" + name.replace("-", "_"),
+                               template=base.db if base else None)
         if base:
-            for f in os.listdir(base.dir):
-                if f.startswith("server.db"):
-                    shutil.copy(os.path.join(base.dir, f), self.dir)
             self.tok = dict(base.tok)
             self.start()
             return
@@ -276,14 +274,20 @@ def trainee(rep, idn):
     return None
 
 
+BACKEND = "sqlite"
+
+
 def main():
-    d = tempfile.mkdtemp(prefix="rollcall-figures-")
-    try:
-        make_pki(d)
-        figures(d)
-        property_test(d)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    global BACKEND
+    for BACKEND in pglib.backends():
+        print("== back-end: %s" % BACKEND, flush=True)
+        d = tempfile.mkdtemp(prefix="rollcall-figures-")
+        try:
+            make_pki(d)
+            figures(d)
+            property_test(d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
     if failures:
         print("%d failure(s)" % len(failures))
         return 1
@@ -600,9 +604,7 @@ def role_walk(w, fid):
     # GET /v1/devices: each reader sees its own institution's, or its district's, devices
     st, everything = w.req("admin", "GET", "/v1/devices")
     owner = {x["id"]: x["institution"] for x in everything["devices"]}
-    con = sqlite3.connect("file:%s?mode=ro" % w.db.split(":", 1)[1], uri=True)
-    district_of = dict(con.execute("SELECT id, district FROM institutions"))
-    con.close()
+    district_of = dict(pglib.query(w.db, "SELECT id, district FROM institutions"))
     for role, keep in (("inst-a", lambda i: i == "INST-A"),
                        ("district-d", lambda i: district_of.get(i) == "120103"),
                        ("district-other", lambda i: district_of.get(i) == "120104")):
