@@ -35,6 +35,7 @@ static const struct command commands[] = {
      false},
     {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX",
      true},
+    {"copy", cmd_copy, "move a collector: copy --from sqlite:PATH --to postgresql://...", true},
     {NULL, NULL, NULL, false},
 };
 

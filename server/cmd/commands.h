@@ -28,6 +28,8 @@ int cmd_import(int argc, char **argv, const struct server_globals *g);
 /* import classes|online|assessments FILE: plans and records, all or nothing (records_cmd.c);
  * called by cmd_import. */
 int import_records(const char *db_url, const char *kind, const char *path, bool json);
+/* copy --from sqlite:PATH --to postgresql://...: move a collector's database (copy_cmd.c). */
+int cmd_copy(int argc, char **argv, const struct server_globals *g);
 /* report attendance|subsidy|findings: figures as text, JSON, CSV or XLSX (report_cmd.c). */
 int cmd_report(int argc, char **argv, const struct server_globals *g);
 

@@ -20,9 +20,9 @@ enum {
 struct store_pg {
     struct store base; /* first: store.c sees only this */
     PGconn *conn;
-    bool writing;          /* a write transaction is open (store_begin, not begin_read) */
-    char sqlstate[6];      /* of the last failed statement, "" after a success */
-    int nprep;             /* statements prepared on this connection */
+    bool writing;     /* a write transaction is open (store_begin, not begin_read) */
+    char sqlstate[6]; /* of the last failed statement, "" after a success */
+    int nprep;        /* statements prepared on this connection */
     const char *prep[PG_STMTS_MAX];
 };
 
@@ -130,8 +130,8 @@ int pg_event_find(store *st, const char *event_id, struct store_event_ref *out, 
 int pg_review_insert(store *st, struct store_review *r, char *err);
 int pg_review_list(store *st, const char *class_id, int (*fn)(const struct store_review *, void *),
                    void *ctx, char *err);
-int pg_figures_get(store *st, const char *class_id, const char *policy, int64_t gen,
-                   int64_t now_ms, struct store_figures *out, bool *found, char *err);
+int pg_figures_get(store *st, const char *class_id, const char *policy, int64_t gen, int64_t now_ms,
+                   struct store_figures *out, bool *found, char *err);
 int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
                    const struct store_figures *f, int64_t now_ms, char *err);
 int pg_figures_clear(store *st, char *err);
@@ -139,16 +139,14 @@ int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limi
                     int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
 int pg_subsidy_history(store *st, const char *institution, const char *trainee,
                        const char *except_class,
-                       int (*fn)(const struct store_subsidy_past *, void *), void *ctx,
-                       char *err);
+                       int (*fn)(const struct store_subsidy_past *, void *), void *ctx, char *err);
 int pg_events_scan(store *st, int64_t *count, int64_t *sum, char *err);
 
 int pg_user_insert(store *st, const struct store_user *u, char *err);
 int pg_user_get(store *st, const char *name, struct store_user *out, char *err);
 int pg_user_list(store *st, int (*fn)(const struct store_user *, void *), void *ctx, char *err);
 int pg_user_set_disabled(store *st, const char *name, bool disabled, int64_t now_ms, char *err);
-int pg_user_set_password(store *st, const char *name, const char *hash, int64_t now_ms,
-                         char *err);
+int pg_user_set_password(store *st, const char *name, const char *hash, int64_t now_ms, char *err);
 int pg_user_logged_in(store *st, const char *name, int64_t now_ms, char *err);
 int pg_session_insert(store *st, const char *hash, const char *name, int64_t now_ms,
                       int64_t idle_ms, int64_t max_ms, char *err);
@@ -156,8 +154,7 @@ int pg_session_lookup(store *st, const char *hash, struct store_session *out, ch
 int pg_session_touch(store *st, const char *hash, int64_t now_ms, char *err);
 int pg_session_delete(store *st, const char *hash, char *err);
 int pg_session_purge(store *st, int64_t now_ms, char *err);
-int pg_login_failures_get(store *st, const char *key, struct store_login_failures *out,
-                          char *err);
+int pg_login_failures_get(store *st, const char *key, struct store_login_failures *out, char *err);
 int pg_login_failures_put(store *st, const char *key, const struct store_login_failures *f,
                           int64_t forget_before_ms, char *err);
 int pg_login_failures_clear(store *st, const char *key, char *err);

@@ -50,8 +50,8 @@ int pg_token_lookup(store *st, const char *hash_hex, struct store_token *out, ch
 int pg_device_count_seen(store *st, int64_t *n, char *err)
 {
     PGresult *r = NULL;
-    int rc = pg_run(pg_of(st), "SELECT count(*) FROM devices WHERE last_seen_at IS NOT NULL",
-                    NULL, false, &r, err, "counting devices");
+    int rc = pg_run(pg_of(st), "SELECT count(*) FROM devices WHERE last_seen_at IS NOT NULL", NULL,
+                    false, &r, err, "counting devices");
     if (rc == RC_OK)
         *n = pg_col_i64(r, 0, 0);
     PQclear(r);
@@ -119,8 +119,7 @@ int pg_enrolment_get(store *st, const char *id, struct store_enrolment *out, cha
     if (PQntuples(r) == 0)
         rc = rc_fail(err, RC_NOTFOUND, "device '%s' is not enrolled", id);
     else if ((rc = pg_col_text(r, 0, 0, out->id, sizeof out->id, err)) == RC_OK &&
-             (rc = pg_col_text(r, 0, 1, out->institution, sizeof out->institution, err)) ==
-                 RC_OK &&
+             (rc = pg_col_text(r, 0, 1, out->institution, sizeof out->institution, err)) == RC_OK &&
              (rc = pg_col_text(r, 0, 2, out->public_key_pem, sizeof out->public_key_pem, err)) ==
                  RC_OK &&
              (rc = pg_col_text(r, 0, 3, out->profile, sizeof out->profile, err)) == RC_OK &&

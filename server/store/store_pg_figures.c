@@ -17,8 +17,8 @@ int pg_institution_district(store *st, const char *id, char *district, char *err
     PGresult *r = NULL;
     district[0] = '\0';
     pgp_text(&p, id);
-    int rc = pg_run(pg_of(st), "SELECT coalesce(district, '') FROM institutions WHERE id = $1",
-                    &p, false, &r, err, "reading an institution");
+    int rc = pg_run(pg_of(st), "SELECT coalesce(district, '') FROM institutions WHERE id = $1", &p,
+                    false, &r, err, "reading an institution");
     if (rc != RC_OK)
         return rc;
     if (PQntuples(r) == 1)
@@ -169,8 +169,8 @@ int pg_class_get(store *st, const char *id, struct store_class *out, char *err)
     struct pg_params p = {0};
     PGresult *r = NULL;
     pgp_text(&p, id);
-    int rc = pg_run(pg_of(st), "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.id = $1", &p,
-                    false, &r, err, "reading a class");
+    int rc = pg_run(pg_of(st), "SELECT " CLASS_COLUMNS " FROM classes c WHERE c.id = $1", &p, false,
+                    &r, err, "reading a class");
     if (rc != RC_OK)
         return rc;
     if (PQntuples(r) == 1)
@@ -502,8 +502,7 @@ int pg_event_find(store *st, const char *event_id, struct store_event_ref *out, 
              (rc = pg_col_text(r, 0, 2, out->event_id, sizeof out->event_id, err)) == RC_OK &&
              (rc = pg_col_text(r, 0, 3, out->type, sizeof out->type, err)) == RC_OK &&
              (rc = pg_col_text(r, 0, 4, out->class_id, sizeof out->class_id, err)) == RC_OK &&
-             (rc = pg_col_text(r, 0, 5, out->institution, sizeof out->institution, err)) ==
-                 RC_OK &&
+             (rc = pg_col_text(r, 0, 5, out->institution, sizeof out->institution, err)) == RC_OK &&
              (rc = pg_col_text(r, 0, 6, out->district, sizeof out->district, err)) == RC_OK &&
              (rc = pg_col_text(r, 0, 7, out->server_verdict, sizeof out->server_verdict, err)) ==
                  RC_OK)
@@ -579,12 +578,23 @@ enum { FIGURES_NCOL = 17 };
 
 static void figures_values(struct store_figures *f, int64_t *v[FIGURES_NCOL])
 {
-    int64_t *p[FIGURES_NCOL] = {
-        &f->valid_until_ms,      &f->minutes_per_hour,   &f->scheduled_ms,     &f->planned_ms,
-        &f->online_planned_ms,   &f->offline_held_ms,    &f->recorded_ms,      &f->roster_scheduled_ms,
-        &f->roster_attended_ms,  &f->roster_online_ms,   &f->enrolled,         &f->assessed,
-        &f->passed,              &f->findings[0],        &f->findings[1],      &f->findings[2],
-        &f->findings_pending};
+    int64_t *p[FIGURES_NCOL] = {&f->valid_until_ms,
+                                &f->minutes_per_hour,
+                                &f->scheduled_ms,
+                                &f->planned_ms,
+                                &f->online_planned_ms,
+                                &f->offline_held_ms,
+                                &f->recorded_ms,
+                                &f->roster_scheduled_ms,
+                                &f->roster_attended_ms,
+                                &f->roster_online_ms,
+                                &f->enrolled,
+                                &f->assessed,
+                                &f->passed,
+                                &f->findings[0],
+                                &f->findings[1],
+                                &f->findings[2],
+                                &f->findings_pending};
     memcpy(v, p, sizeof p);
 }
 

@@ -248,8 +248,8 @@ static void institutions_and_enrolment(void **state)
     struct store_device_status s = {.has_queue = true, .queue = 12, .gnss = "gnss_lost"};
     assert_int_equal(store_device_seen(st, "K-1", &s, 100, err), RC_OK);
     assert_int_equal(store_device_seen(st, "K-9", &s, 100, err), RC_NOTFOUND);
-    struct store_device_status s2 = {.has_skew = true, .clock_skew_ms = -5, .has_fix = true,
-                                     .fix_mode = 3, .fix_ts_ms = 99};
+    struct store_device_status s2 = {
+        .has_skew = true, .clock_skew_ms = -5, .has_fix = true, .fix_mode = 3, .fix_ts_ms = 99};
     assert_int_equal(store_device_seen(st, "K-1", &s2, 200, err), RC_OK);
     assert_int_equal(store_device_count_seen(st, &n, err), RC_OK);
     assert_int_equal(n, 1);
@@ -285,8 +285,8 @@ static void device_status_keeps_unreported_fields(void **state)
     enrol(st, "I-1", "K-1", "F-1");
     struct store_device_status s = {.has_queue = true, .queue = 12, .gnss = "gnss_lost"};
     assert_int_equal(store_device_seen(st, "K-1", &s, 100, err), RC_OK);
-    struct store_device_status s2 = {.has_skew = true, .clock_skew_ms = -5, .has_fix = true,
-                                     .fix_mode = 3, .fix_ts_ms = 99};
+    struct store_device_status s2 = {
+        .has_skew = true, .clock_skew_ms = -5, .has_fix = true, .fix_mode = 3, .fix_ts_ms = 99};
     assert_int_equal(store_device_seen(st, "K-1", &s2, 200, err), RC_OK);
     struct store_device d;
     memset(&d, 0, sizeof d);
@@ -448,8 +448,8 @@ static void concurrent_writers_take_turns_on_a_device(void **state)
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
     bool first_has_head = false;
-    struct racer r = {.st = b, .m = &m, .cv = &cv, .first_has_head = &first_has_head,
-                      .seen_seq = -1};
+    struct racer r = {
+        .st = b, .m = &m, .cv = &cv, .first_has_head = &first_has_head, .seen_seq = -1};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, second_writer, &r), 0);
     struct store_head h;
@@ -503,11 +503,20 @@ static void findings_and_fences(void **state)
     char long_detail[STORE_DETAIL_MAX + 100];
     memset(long_detail, 'x', sizeof long_detail - 1);
     long_detail[sizeof long_detail - 1] = '\0';
-    struct store_finding f1 = {.kind = "chain_conflict", .severity = "high", .device = "K-1",
-                               .seq = 1, .institution = "I-1", .class_id = "",
-                               .detail = long_detail, .created_at_ms = 10};
-    struct store_finding f2 = {.kind = "bad_event", .severity = "low", .device = "K-1",
-                               .institution = "I-1", .class_id = "C-1", .detail = "d",
+    struct store_finding f1 = {.kind = "chain_conflict",
+                               .severity = "high",
+                               .device = "K-1",
+                               .seq = 1,
+                               .institution = "I-1",
+                               .class_id = "",
+                               .detail = long_detail,
+                               .created_at_ms = 10};
+    struct store_finding f2 = {.kind = "bad_event",
+                               .severity = "low",
+                               .device = "K-1",
+                               .institution = "I-1",
+                               .class_id = "C-1",
+                               .detail = "d",
                                .created_at_ms = 20};
     assert_int_equal(store_finding_insert(st, &f1, err), RC_OK);
     assert_int_equal(store_finding_insert(st, &f2, err), RC_OK);
@@ -773,8 +782,11 @@ static void classes_inputs_and_generations(void **state)
     assert_string_equal(ref.institution, "I-2");
 
     /* the figures cache: fresh only at its generation and before valid_until */
-    struct store_figures fig = {.valid_until_ms = 1000, .minutes_per_hour = 45, .enrolled = 2,
-                                .findings = {1, 2, 3}, .findings_pending = 4};
+    struct store_figures fig = {.valid_until_ms = 1000,
+                                .minutes_per_hour = 45,
+                                .enrolled = 2,
+                                .findings = {1, 2, 3},
+                                .findings_pending = 4};
     bool found = true;
     struct store_figures got;
     int64_t g = gen_of(st, "C-1");
@@ -807,8 +819,7 @@ static void classes_inputs_and_generations(void **state)
     snprintf(pa.certificate, sizeof pa.certificate, "CERT-OLD");
     assert_int_equal(store_assessment_put(st, &pa, "ev", 1, err), RC_OK);
     n = 0;
-    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE2, "C-1", count_past, &n, err),
-                     RC_OK);
+    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE2, "C-1", count_past, &n, err), RC_OK);
     assert_int_equal(n, 1);
     n = 0;
     assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE2, "C-OLD", count_past, &n, err),
@@ -890,8 +901,8 @@ static void accounts(void **state)
     assert_int_equal(got.password_changed_at_ms, 205);
     assert_int_equal(store_user_set_password(st, "nobody", "x", 205, err), RC_NOTFOUND);
 
-    struct store_login_failures lf = {.failures = 3, .first_at_ms = 10, .last_at_ms = 20,
-                                      .locked_until_ms = 0};
+    struct store_login_failures lf = {
+        .failures = 3, .first_at_ms = 10, .last_at_ms = 20, .locked_until_ms = 0};
     struct store_login_failures lg;
     assert_int_equal(store_login_failures_get(st, HASH_C, &lg, err), RC_OK);
     assert_int_equal(lg.failures, 0);
@@ -1014,8 +1025,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(device_status_keeps_unreported_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(events_exactly_once_and_heads_forward_only, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(concurrent_writers_take_turns_on_a_device, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writers_take_turns_on_a_device, setup, teardown),
         cmocka_unit_test_setup_teardown(findings_and_fences, setup, teardown),
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
