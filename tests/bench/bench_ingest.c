@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -167,7 +168,7 @@ static void build_batches(struct device *d, crypto_rng *rng, int nb, int ne)
 }
 
 struct config {
-    const char *url, *cacert, *enroll_token, *db;
+    const char *url, *url2, *cacert, *enroll_token, *db; /* url2: a second collector, or NULL */
     long devices, batches, events, pid;
 };
 
@@ -333,6 +334,47 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* What the database holds of the bench devices: events, distinct (device, seq), heads at
+ * per_device, devices with exactly 1..per_device; from the SQLite file or PostgreSQL URL. */
+#define STORED_SQL(P)                                                                              \
+    "SELECT count(*), count(DISTINCT device || ':' || seq), "                                      \
+    "(SELECT count(*) FROM chain_heads WHERE device LIKE 'bench-%' AND seq = " P "), "             \
+    "(SELECT count(*) FROM (SELECT device FROM events WHERE device LIKE 'bench-%' GROUP BY "       \
+    "device HAVING count(*) = " P " AND max(seq) = " P ") AS d) "                                  \
+    "FROM events WHERE device LIKE 'bench-%'"
+
+static void stored_counts_sqlite(const char *path, long per_device, long long out[4])
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, STORED_SQL("?1"), -1, &q, NULL) != SQLITE_OK)
+        die("database", sqlite3_errmsg(db));
+    sqlite3_bind_int64(q, 1, per_device);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        for (int i = 0; i < 4; i++)
+            out[i] = sqlite3_column_int64(q, i);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+static void stored_counts_pg(const char *url, long per_device, long long out[4])
+{
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        die("database", PQerrorMessage(c));
+    char n[32];
+    snprintf(n, sizeof n, "%ld", per_device);
+    const char *v[1] = {n};
+    PGresult *r = PQexecParams(c, STORED_SQL("$1::bigint"), 1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        die("database", PQerrorMessage(c));
+    for (int i = 0; i < 4; i++)
+        out[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+}
+
 int main(int argc, char **argv)
 {
     struct config c = {.devices = 1000, .batches = 5, .events = 5};
@@ -341,6 +383,7 @@ int main(int argc, char **argv)
         {"cacert", required_argument, NULL, 'c'},
         {"enroll-token", required_argument, NULL, 't'},
         {"db", required_argument, NULL, 'd'},
+        {"url2", required_argument, NULL, 'U'},
         {"server-pid", required_argument, NULL, 'p'},
         {"devices", required_argument, NULL, 'n'},
         {"batches", required_argument, NULL, 'b'},
@@ -351,6 +394,7 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'u': c.url = optarg; break;
+        case 'U': c.url2 = optarg; break;
         case 'c': c.cacert = optarg; break;
         case 't': c.enroll_token = optarg; break;
         case 'd': c.db = optarg; break;
@@ -363,8 +407,8 @@ int main(int argc, char **argv)
     }
     if (!c.url || !c.cacert || !c.enroll_token || !c.db || !c.pid) {
         fprintf(stderr, "usage: bench_ingest --url https://127.0.0.1:PORT --cacert CA.pem "
-                        "--enroll-token T --db SERVER.db --server-pid PID [--devices N] "
-                        "[--batches B] [--events E]\n");
+                        "--enroll-token T --db SERVER.db|postgresql://... --server-pid PID "
+                        "[--url2 URL] [--devices N] [--batches B] [--events E]\n");
         return 2;
     }
     /* One socket per device, plus files: raise the soft limit to the hard one. */
@@ -405,8 +449,9 @@ int main(int argc, char **argv)
     /* The load: every device at once, each sending its batches in order. */
     CURLM *m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)c.devices + 16);
-    char url[512];
+    char url[512], url2[512];
     snprintf(url, sizeof url, "%s/v1/batches", c.url);
+    snprintf(url2, sizeof url2, "%s/v1/batches", c.url2 ? c.url2 : c.url);
     size_t nreq = (size_t)(c.devices * c.batches);
     double *lat = calloc(nreq + (size_t)c.devices * MAX_RETRIES, sizeof *lat);
     double *start = calloc((size_t)c.devices, sizeof *start);
@@ -418,7 +463,8 @@ int main(int argc, char **argv)
         struct device *d = &devs[i];
         d->h = curl_easy_init();
         common(d->h, d, &c);
-        curl_easy_setopt(d->h, CURLOPT_URL, url);
+        /* With two collectors, devices alternate between them (a balancer by connection). */
+        curl_easy_setopt(d->h, CURLOPT_URL, i % 2 ? url2 : url);
         send_next(m, d, &start[i]);
     }
     while (finished < c.devices) {
@@ -481,32 +527,18 @@ int main(int argc, char **argv)
            base_rss, rss_peak_kb, hwm);
 
     /* Exactly once: every device's events 1..B*E, each once, head at B*E. */
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    if (sqlite3_open_v2(c.db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db,
-                           "SELECT count(*), count(DISTINCT device || ':' || seq), "
-                           "(SELECT count(*) FROM chain_heads WHERE device LIKE 'bench-%' AND "
-                           "seq = ?1), "
-                           "(SELECT count(*) FROM (SELECT device FROM events WHERE device LIKE "
-                           "'bench-%' GROUP BY device HAVING count(*) = ?1 AND max(seq) = ?1)) "
-                           "FROM events WHERE device LIKE 'bench-%'",
-                           -1, &q, NULL) != SQLITE_OK)
-        die("database", sqlite3_errmsg(db));
-    sqlite3_bind_int64(q, 1, c.batches * c.events);
-    int verdict = 1;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        long long rows = sqlite3_column_int64(q, 0), distinct = sqlite3_column_int64(q, 1);
-        long long heads = sqlite3_column_int64(q, 2), full = sqlite3_column_int64(q, 3);
-        long long want = c.devices * c.batches * c.events;
-        verdict = !(rows == want && distinct == want && heads == c.devices && full == c.devices);
-        printf("stored: %lld events (%lld distinct, %lld expected), %lld/%ld devices complete "
-               "with heads at %ld: %s\n",
-               rows, distinct, want, full, c.devices, c.batches * c.events,
-               verdict ? "MISMATCH" : "every event exactly once");
-    }
-    sqlite3_finalize(q);
-    sqlite3_close(db);
+    long long counts[4] = {-1, -1, -1, -1};
+    if (strncmp(c.db, "postgresql://", 13) == 0)
+        stored_counts_pg(c.db, c.batches * c.events, counts);
+    else
+        stored_counts_sqlite(c.db, c.batches * c.events, counts);
+    long long want = c.devices * c.batches * c.events;
+    int verdict = !(counts[0] == want && counts[1] == want && counts[2] == c.devices &&
+                    counts[3] == c.devices);
+    printf("stored: %lld events (%lld distinct, %lld expected), %lld/%ld devices complete "
+           "with heads at %ld: %s\n",
+           counts[0], counts[1], want, counts[3], c.devices, c.batches * c.events,
+           verdict ? "MISMATCH" : "every event exactly once");
     for (long i = 0; i < c.devices; i++) {
         curl_easy_cleanup(devs[i].h);
         curl_slist_free_all(devs[i].hdrs);

@@ -3,6 +3,8 @@
 # database, `rollcall-server serve` over HTTPS on loopback, and bench_ingest driving N
 # concurrent simulated kiosks against it. Usage (from the repository root, after a release
 # build): tests/bench/ingest_load.sh [DEVICES [BATCHES [EVENTS [THREADS]]]]
+# On PostgreSQL: ROLLCALL_BENCH_PG=postgresql://.../EMPTY_DB (migrated here; the script does
+# not empty it), and COLLECTORS=2 for two `serve` processes on it, devices alternating.
 set -eu
 devices=${1:-1000}
 batches=${2:-5}
@@ -11,8 +13,11 @@ threads=${4:-4}
 bin=${ROLLCALL_BINARY_DIR:-build/rel}
 dir=$(mktemp -d /tmp/rc-load-XXXXXX)
 pid=
+pid2=
+collectors=${COLLECTORS:-1}
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  [ -n "$pid2" ] && kill "$pid2" 2>/dev/null && wait "$pid2" 2>/dev/null || true
   [ -n "${SERVER_LOG:-}" ] && cp "$dir/server.log" "$SERVER_LOG" || true
   rm -rf "$dir"
 }
@@ -26,24 +31,43 @@ echo "subjectAltName=IP:127.0.0.1" > ext.cnf
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
   -days 2 -extfile ext.cnf 2>/dev/null
 cd - >/dev/null
-db="sqlite:$dir/server.db"
+db=${ROLLCALL_BENCH_PG:-"sqlite:$dir/server.db"}
 "$bin/rollcall-server" --db "$db" migrate >/dev/null 2>&1
 token=$("$bin/rollcall-server" --db "$db" token create --role enroll \
   --institution BENCH-INST --name load 2>/dev/null)
-"$bin/rollcall-server" --db "$db" --log-level "${LOG_LEVEL:-warn}" serve --listen 127.0.0.1:0 \
-  --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --threads "$threads" \
-  --per-ip-limit 0 --max-connections $((devices + 64)) --conn-timeout 120 \
-  2>"$dir/server.log" &
+start_collector() { # LOG: starts one collector in the background
+  "$bin/rollcall-server" --db "$db" --log-level "${LOG_LEVEL:-warn}" serve --listen 127.0.0.1:0 \
+    --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --threads "$threads" \
+    --per-ip-limit 0 --max-connections $((devices + 64)) --conn-timeout 120 \
+    2>"$1" &
+}
+port_of() { # PID: the port it listens on, waiting up to 10 s
+  p=
+  for _ in $(seq 1 100); do
+    p=$(ss -ltnp 2>/dev/null | awk -v w="pid=$1," '$0 ~ w {split($4, a, ":"); print a[2]}' | head -1)
+    [ -n "$p" ] && break
+    sleep 0.1
+  done
+  echo "$p"
+}
+start_collector "$dir/server.log"
 pid=$!
-port=
-for _ in $(seq 1 100); do
-  port=$("$bin/rollcall-server" --version >/dev/null 2>&1; \
-    ss -ltnp 2>/dev/null | awk -v p="pid=$pid," '$0 ~ p {split($4, a, ":"); print a[2]}' | head -1)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
+port=$(port_of "$pid")
 [ -n "$port" ] || { echo "server did not start"; cat "$dir/server.log"; exit 1; }
-echo "rollcall-server pid $pid on 127.0.0.1:$port, $threads threads, $(nproc) cores"
-"$bin/tests/bench_ingest" --url "https://127.0.0.1:$port" --cacert "$dir/ca.pem" \
-  --enroll-token "$token" --db "$dir/server.db" --server-pid "$pid" \
+url2=
+if [ "$collectors" = 2 ]; then
+  start_collector "$dir/server2.log"
+  pid2=$!
+  port2=$(port_of "$pid2")
+  [ -n "$port2" ] || { echo "second server did not start"; cat "$dir/server2.log"; exit 1; }
+  url2="--url2 https://127.0.0.1:$port2"
+  echo "second rollcall-server pid $pid2 on 127.0.0.1:$port2"
+fi
+echo "rollcall-server pid $pid on 127.0.0.1:$port, $threads threads, $(nproc) cores, $db" |
+  sed 's/password=[^&]*/password=.../'
+check_db=$db
+case "$db" in sqlite:*) check_db=$dir/server.db ;; esac
+# shellcheck disable=SC2086
+"$bin/tests/bench_ingest" --url "https://127.0.0.1:$port" $url2 --cacert "$dir/ca.pem" \
+  --enroll-token "$token" --db "$check_db" --server-pid "$pid" \
   --devices "$devices" --batches "$batches" --events "$events"
