@@ -752,14 +752,25 @@ struct job {
     struct job *next;
 };
 
+/* One writer thread and its connection. SQLite has one (its writers are serialised anyway);
+ * PostgreSQL has INGEST_PG_WRITERS taking groups from the same queue at once: a batch locks
+ * its device's row when it reads the chain head (store_pg.c), so two groups holding batches
+ * of one device take turns, and groups of different devices commit in parallel. */
+struct writer_thread {
+    struct ingest_writer *w;
+    store *st;
+    pthread_t thread;
+    bool started;
+};
+
 struct ingest_writer {
     pthread_mutex_t lock;
     pthread_cond_t work; /* a job was queued, or stop */
     pthread_cond_t done; /* a group finished */
     struct job *head, *tail;
     bool stop;
-    store *st;
-    pthread_t thread;
+    size_t n;
+    struct writer_thread t[INGEST_PG_WRITERS];
 };
 
 /* Applies one job inside the group's transaction. */
@@ -807,7 +818,9 @@ static void checkpoint(store *st)
 
 static void *writer_main(void *arg)
 {
-    struct ingest_writer *w = arg;
+    struct writer_thread *self = arg;
+    struct ingest_writer *w = self->w;
+    store *st = self->st;
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->head && !w->stop)
@@ -827,15 +840,15 @@ static void *writer_main(void *arg)
         char err[ERR_LEN];
         struct timespec t0, t1, t2;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        int rc = store_begin(w->st, err);
+        int rc = store_begin(st, err);
         size_t n = 0;
         for (struct job *jb = group; rc == RC_OK && jb; jb = jb->next, n++)
-            run_job(w->st, jb);
+            run_job(st, jb);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (rc == RC_OK)
-            rc = store_commit(w->st, err);
+            rc = store_commit(st, err);
         else
-            store_rollback(w->st);
+            store_rollback(st);
         clock_gettime(CLOCK_MONOTONIC, &t2);
         log_msg(LOG_LVL_DEBUG, "ingest group: %zu batches applied in %.1f ms, commit %.1f ms%s%s",
                 n, ms_between(&t0, &t1), ms_between(&t1, &t2), rc == RC_OK ? "" : ": ",
@@ -854,37 +867,11 @@ static void *writer_main(void *arg)
         pthread_cond_broadcast(&w->done);
         /* Now that nobody waits for this group: the checkpoint the commit did not do. */
         pthread_mutex_unlock(&w->lock);
-        checkpoint(w->st);
+        checkpoint(st);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
-}
-
-int ingest_writer_start(const char *db_url, ingest_writer **out, char *err)
-{
-    *out = NULL;
-    struct ingest_writer *w = calloc(1, sizeof *w);
-    if (!w)
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    int rc = store_open(db_url, STORE_OPEN_MANUAL_CHECKPOINT, &w->st, err);
-    if (rc != RC_OK) {
-        free(w);
-        return rc;
-    }
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->work, NULL);
-    pthread_cond_init(&w->done, NULL);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        store_close(w->st);
-        pthread_cond_destroy(&w->done);
-        pthread_cond_destroy(&w->work);
-        pthread_mutex_destroy(&w->lock);
-        free(w);
-        return rc_fail(err, RC_NOMEM, "cannot start the ingest writer thread");
-    }
-    *out = w;
-    return RC_OK;
 }
 
 void ingest_writer_stop(ingest_writer *w)
@@ -893,14 +880,51 @@ void ingest_writer_stop(ingest_writer *w)
         return;
     pthread_mutex_lock(&w->lock);
     w->stop = true;
-    pthread_cond_signal(&w->work);
+    pthread_cond_broadcast(&w->work);
     pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
-    store_close(w->st);
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->t[i].started)
+            pthread_join(w->t[i].thread, NULL);
+        store_close(w->t[i].st);
+    }
     pthread_cond_destroy(&w->done);
     pthread_cond_destroy(&w->work);
     pthread_mutex_destroy(&w->lock);
     free(w);
+}
+
+int ingest_writer_start(const char *db_url, ingest_writer **out, char *err)
+{
+    *out = NULL;
+    struct ingest_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->done, NULL);
+    int rc = RC_OK;
+    size_t want = 1;
+    for (size_t i = 0; i < want; i++) {
+        rc = store_open(db_url, STORE_OPEN_MANUAL_CHECKPOINT, &w->t[i].st, err);
+        if (rc != RC_OK)
+            goto fail;
+        w->t[i].w = w;
+        w->n = i + 1;
+        if (i == 0 && strcmp(store_backend(w->t[0].st), "postgresql") == 0)
+            want = INGEST_PG_WRITERS;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        if (pthread_create(&w->t[i].thread, NULL, writer_main, &w->t[i]) != 0) {
+            rc = rc_fail(err, RC_NOMEM, "cannot start the ingest writer thread");
+            goto fail;
+        }
+        w->t[i].started = true;
+    }
+    *out = w;
+    return RC_OK;
+fail:
+    ingest_writer_stop(w);
+    return rc;
 }
 
 int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const uint8_t *body,

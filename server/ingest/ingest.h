@@ -38,6 +38,7 @@
 enum {
     INGEST_LINES_MAX = 1000, /* lines in one batch; more is 413 */
     INGEST_GROUP_MAX = 256,  /* batches committed together by the ingest writer */
+    INGEST_PG_WRITERS = 4,   /* writer threads (connections) on PostgreSQL; SQLite has one */
 };
 
 /* Plausible device times, relative to the server's receipt: an event stamped earlier than
@@ -99,11 +100,12 @@ void ingest_parsed_free(struct ingest_parsed *p);
 int ingest_batch(store *st, const char *device, const uint8_t *body, size_t len,
                  const char *signature, int64_t now_ms, struct ingest_result *res, char *err);
 
-/* The collector's group committer: one thread and one connection that applies batches from
- * every request thread, those waiting at once in one transaction (one savepoint each, one
- * fsync for all), and answers each only after that commit. */
+/* The collector's group committer: a thread and a connection (SQLite: one; PostgreSQL:
+ * INGEST_PG_WRITERS of them on one queue) that apply batches from every request thread, those
+ * waiting at once in one transaction (one savepoint each, one fsync for all), and answer each
+ * only after that commit. */
 typedef struct ingest_writer ingest_writer;
-/* Opens the writer's connection to db_url and starts its thread. */
+/* Opens the writers' connections to db_url and starts their threads. */
 int ingest_writer_start(const char *db_url, ingest_writer **out, char *err);
 /* Finishes the queued batches, stops the thread and frees w (after the last request thread
  * is done with it). NULL is a no-op. */
