@@ -307,7 +307,8 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--keep") == 0)
             keep = true;
         else {
-            fprintf(stderr, "usage: bench_figures [--trainees N] [--events N] [--db PATH] "
+            fprintf(stderr, "usage: bench_figures [--trainees N] [--events N] "
+                            "[--db PATH|postgresql://...] "
                             "[--keep]\n");
             return 2;
         }
@@ -321,9 +322,11 @@ int main(int argc, char **argv)
                  (long)getpid());
         path = tmp;
     }
-    snprintf(url, sizeof url, "sqlite:%s", path);
+    /* --db postgresql://... runs on PostgreSQL: an empty database is generated into. */
+    bool pg = strncmp(path, "postgresql://", 13) == 0;
+    snprintf(url, sizeof url, "%s%s", pg ? "" : "sqlite:", path);
     store *st = NULL;
-    bool fresh = access(path, F_OK) != 0;
+    bool fresh = pg || access(path, F_OK) != 0;
     if (store_open(url, STORE_OPEN_CREATE, &st, err) != RC_OK ||
         store_migrate(st, NULL, NULL, err) != RC_OK)
         die("opening the database", err);
@@ -440,7 +443,7 @@ int main(int argc, char **argv)
     printf("city summary after one new event:        %9.1f ms  (%.2fx the scan)\n", one,
            one / scan);
     store_close(st);
-    if (!keep && fresh) {
+    if (!keep && fresh && !pg) {
         char side[600];
         unlink(path);
         snprintf(side, sizeof side, "%s-wal", path);
