@@ -6,6 +6,8 @@
 # threaded tests (ctest label `collector`) under ThreadSanitizer, checks that the other CMake
 # build types (Debug, RelWithDebInfo, MinSizeRel, None) build warning-free, then runs each
 # libFuzzer target for ${ROLLCALL_FUZZ_SECONDS:-30} seconds. Exits non-zero on any failure.
+# Each ctest run starts its own throwaway PostgreSQL 15 for the tests labelled `pg` (fixture
+# pg/start, pg/stop: scripts/pg-test-server.sh) and stops it afterwards.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
