@@ -266,12 +266,13 @@ static int pg_open(const char *url, unsigned flags, store **out, char *err)
         const char *msg = PQerrorMessage(s->conn);
         first_line(msg, line, sizeof line);
         /* The message names host and database, never the password. */
-        if (strstr(msg, "does not exist") && strstr(msg, "database"))
+        if (strstr(msg, "does not exist") && strstr(msg, "database \""))
             rc = rc_fail(err, RC_NOTFOUND,
                          "PostgreSQL: %s (create it with createdb, then run 'rollcall-server "
                          "migrate')",
                          line);
         else if (strstr(msg, "password authentication failed") ||
+                 (strstr(msg, "role \"") && strstr(msg, "does not exist")) ||
                  strstr(msg, "no password supplied") || strstr(msg, "no pg_hba.conf entry"))
             rc = rc_fail(err, RC_AUTH, "PostgreSQL refused the login: %s", line);
         else

@@ -1011,6 +1011,12 @@ static void urls_and_connection_errors(void **state)
         assert_int_equal(store_open(bad, 0, &st, err), RC_NOTFOUND);
         assert_non_null(strstr(err, "no_such_db"));
         assert_null(strchr(err, '\n'));
+        /* a login the server does not know: refused, and said so */
+        char who[1400];
+        snprintf(who, sizeof who, "%s%cuser=no_such_role", pg_base, rest ? '&' : '?');
+        assert_int_equal(store_open(who, 0, &st, err), RC_AUTH);
+        assert_non_null(strstr(err, "refused the login"));
+        assert_null(strchr(err, '\n'));
     }
 }
 
