@@ -5,10 +5,12 @@ go to either (a load balancer that does not stick): batches alternate between th
 batch is sent to both at once, gaps are refused by both, and collectors are SIGKILLed at
 random points mid-request and restarted, the kiosk re-sending what was not acknowledged as an
 agent does. At the end every event is stored exactly once with its exact bytes, the chain
-head is the kiosk's, and both collectors answer the same for the device list and findings.
+head is the kiosk's, and both collectors answer the same for the device list, the findings and
+the class's figures (one of them having cached them midway).
 The database is read back with psql."""
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -21,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingestlib import (Device, Server, circle, make_pki, post_batch, request,  # noqa: E402
                        run, tls_context, token)
 import pglib  # noqa: E402
+import test_figures as tf  # noqa: E402
 
 CENTRE = (39.1, 117.2)
 failures = []
@@ -30,6 +33,16 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print("FAIL:", what)
+
+
+CLASS = "TJ-2026-AI-0001"  # the class Device.signin names
+
+
+def attendance(srv, ctx, tok):
+    st, ans = request(srv.port, ctx, "GET", "/v1/classes/%s/attendance" % CLASS, None,
+                      {"Authorization": "Bearer " + tok})
+    check(st == 200, "attendance: %r %r" % (st, ans))
+    return json.dumps(ans, sort_keys=True)
 
 
 def seq_of(line):
@@ -55,6 +68,7 @@ def main():
         check(r.returncode == 0, "migrate: %r" % (r,))
         enroller = token(db, "enroll:INST-A", "enroller")
         admin = token(db, "admin", "admin")
+        inst = token(db, "institution:INST-A", "inst-a")
         ctx = tls_context(d)
         srv = [Server(db, d), Server(db, d)]
         try:
@@ -66,12 +80,29 @@ def main():
             check(st == 201, "enrol on collector 0: %r %r" % (st, ans))
             k.token = ans["device_token"]
 
+            # The class the kiosk's sign-ins name, stored through collector 1, with a session
+            # around the kiosk's clock.
+            plan = tf.plan(class_id=CLASS, fence="test-venue")
+            start = 1795000000000 - 3600000
+            for i, sess in enumerate(plan["sessions"]):
+                sess["start"] = tf.iso(start + i * tf.DAY)
+                sess["end"] = tf.iso(start + i * tf.DAY + 3 * tf.H)
+            st, ans = request(srv[1].port, ctx, "PUT", "/v1/classes/" + CLASS,
+                              json.dumps(plan).encode(),
+                              {"Authorization": "Bearer " + inst,
+                               "Content-Type": "application/json"})
+            check(st == 201, "class stored through collector 1: %r %r" % (st, ans))
+
             # 1. batches alternate between the collectors
             for i in range(10):
                 lines = batch(k, 3)
                 st, ans = post_batch(srv[i % 2].port, ctx, k.token, lines, k.sign(lines))
                 check(st == 200 and ans == {"accepted": 3, "duplicates": 0, "ack_seq": k.seq},
                       "alternating batch %d: %r %r" % (i, st, ans))
+
+            # Figures computed (and cached) by collector 0 now; later events arrive through
+            # both, so its cache must not outlive them.
+            midway = attendance(srv[0], ctx, admin)
 
             # 2. the same batch to both at once: one stores it, the other sees duplicates
             for i in range(10):
@@ -167,6 +198,9 @@ def main():
                 check(st1 == 200 and st2 == 200, "lists: %r %r" % (st1, st2))
                 answers.append((devs, finds))
             check(answers[0] == answers[1], "both collectors answer alike: %r" % (answers,))
+            final = [attendance(s, ctx, admin) for s in srv]
+            check(final[0] == final[1], "the class's figures are the same from either collector")
+            check(final[0] != midway, "the figures moved on since the first collector cached them")
         finally:
             for s in srv:
                 if s.proc.poll() is None:
