@@ -1,6 +1,8 @@
 /* The collector's storage interface. One `store` is one connection to one database, chosen
- * by URL: `sqlite:PATH` (store_sqlite.c) or `postgresql://...` (recognised; its back-end is a
- * later file implementing the same function table). No SQL appears outside a back-end file.
+ * by URL: `sqlite:PATH` (store_sqlite.c) or `postgresql://...` / `postgres://...`
+ * (store_pg*.c, libpq), both implementing the function table of store_backend.h and held to
+ * one contract suite (tests/unit/test_store_contract.c). No SQL appears outside a back-end
+ * file (and store_copy.c, which moves a database from one back-end to the other).
  *
  * Invariants:
  * - A store handle is used by one thread at a time; it is not itself locked. Threads share
@@ -108,7 +110,9 @@ int store_migrate_to(store *st, int target, int *from, int *to, char *err);
 int store_check_schema(store *st, char *err);
 
 /* Transactions. begin takes the write lock at once (SQLite: BEGIN IMMEDIATE) so two writers
- * never deadlock upgrading a read lock. Nested begin is RC_STATE. */
+ * never deadlock upgrading a read lock; on PostgreSQL (READ COMMITTED) store_head_get in a
+ * write transaction locks the device's row instead, which is what keeps two writers (two
+ * collectors) from both accepting one seq. Nested begin is RC_STATE. */
 int store_begin(store *st, char *err);
 int store_commit(store *st, char *err);
 /* Rolls back the open transaction; a no-op without one. Cannot fail in a way callers can act
