@@ -127,19 +127,40 @@ static int fail_res(struct store_pg *s, PGresult *r, char *err, const char *what
 
 /* ---- Statements ---- */
 
+/* Re-opens a connection the server dropped (a restart, a failover, an idle timeout); its
+ * prepared statements went with it. True when it is usable again. */
+static int session_setup(struct store_pg *s, char *err);
+
+static bool reconnect(struct store_pg *s)
+{
+    PQreset(s->conn);
+    s->nprep = 0;
+    return PQstatus(s->conn) == CONNECTION_OK && session_setup(s, NULL) == RC_OK;
+}
+
+static int run_once(struct store_pg *s, const char *sql, const struct pg_params *p, bool binary,
+                    PGresult **res, char *err, const char *what);
+
 int pg_run(struct store_pg *s, const char *sql, const struct pg_params *p, bool binary,
            PGresult **res, char *err, const char *what)
+{
+    int rc = run_once(s, sql, p, binary, res, err, what);
+    /* Outside a transaction a statement that met a dropped connection is tried once more on
+     * a new one; inside one the transaction is gone and the caller must hear it. */
+    if (rc == RC_DB && PQstatus(s->conn) == CONNECTION_BAD && !s->base.in_tx && reconnect(s))
+        rc = run_once(s, sql, p, binary, res, err, what);
+    return rc;
+}
+
+static int run_once(struct store_pg *s, const char *sql, const struct pg_params *p, bool binary,
+                    PGresult **res, char *err, const char *what)
 {
     *res = NULL;
     s->sqlstate[0] = '\0';
     /* A connection lost between transactions is re-opened; inside one the transaction is
      * gone with it and the caller's rollback says so. */
-    if (PQstatus(s->conn) == CONNECTION_BAD && !s->base.in_tx) {
-        PQreset(s->conn);
-        s->nprep = 0;
-        if (PQstatus(s->conn) != CONNECTION_OK)
-            return fail_res(s, NULL, err, what);
-    }
+    if (PQstatus(s->conn) == CONNECTION_BAD && !s->base.in_tx && !reconnect(s))
+        return fail_res(s, NULL, err, what);
     int i = 0;
     while (i < s->nprep && s->prep[i] != sql)
         i++;
@@ -248,6 +269,16 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
+/* What every connection (and every re-opened one) sets first. */
+static int session_setup(struct store_pg *s, char *err)
+{
+    if (PQsetClientEncoding(s->conn, "UTF8") != 0)
+        return rc_fail(err, RC_DB, "PostgreSQL: cannot set the client encoding to UTF8");
+    /* Times are integers (UTC ms) everywhere; the session's time zone changes nothing, but
+     * a fixed one keeps a DBA's psql and the collector's view of now() alike. */
+    return pg_simple(s, "SET TIME ZONE 'UTC'", err, "PostgreSQL");
+}
+
 static int pg_open(const char *url, unsigned flags, store **out, char *err)
 {
     (void)flags; /* the database is created by its administrator (createdb), not here */
@@ -280,13 +311,7 @@ static int pg_open(const char *url, unsigned flags, store **out, char *err)
         goto out;
     }
     PQsetNoticeProcessor(s->conn, quiet, NULL);
-    if (PQsetClientEncoding(s->conn, "UTF8") != 0) {
-        rc = rc_fail(err, RC_DB, "PostgreSQL: cannot set the client encoding to UTF8");
-        goto out;
-    }
-    /* Times are integers (UTC ms) everywhere; the session's time zone changes nothing, but
-     * a fixed one keeps a DBA's psql and the collector's view of now() alike. */
-    if ((rc = pg_simple(s, "SET TIME ZONE 'UTC'", err, "PostgreSQL")) != RC_OK)
+    if ((rc = session_setup(s, err)) != RC_OK)
         goto out;
     *out = &s->base;
     return RC_OK;
@@ -673,14 +698,22 @@ static int pg_migrate_to(store *st, int target, int *from, int *to, char *err)
 
 /* ---- Transactions ---- */
 
+/* BEGIN, on a new connection when the server dropped the old one (nothing is lost: no
+ * transaction was open). */
+static int begin_as(struct store_pg *s, const char *sql, char *err)
+{
+    if (PQstatus(s->conn) == CONNECTION_BAD)
+        reconnect(s);
+    int rc = pg_simple(s, sql, err, "begin");
+    if (rc == RC_DB && PQstatus(s->conn) == CONNECTION_BAD && reconnect(s))
+        rc = pg_simple(s, sql, err, "begin");
+    return rc;
+}
+
 static int pg_begin(store *st, char *err)
 {
     struct store_pg *s = pg_of(st);
-    if (PQstatus(s->conn) == CONNECTION_BAD) {
-        PQreset(s->conn);
-        s->nprep = 0;
-    }
-    int rc = pg_simple(s, "BEGIN", err, "begin");
+    int rc = begin_as(s, "BEGIN", err);
     s->writing = rc == RC_OK;
     return rc;
 }
@@ -688,12 +721,8 @@ static int pg_begin(store *st, char *err)
 static int pg_begin_read(store *st, char *err)
 {
     struct store_pg *s = pg_of(st);
-    if (PQstatus(s->conn) == CONNECTION_BAD) {
-        PQreset(s->conn);
-        s->nprep = 0;
-    }
     s->writing = false;
-    return pg_simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, "begin");
+    return begin_as(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 }
 
 static int pg_commit(store *st, char *err)

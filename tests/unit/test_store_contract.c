@@ -984,6 +984,48 @@ static void evidence(void **state)
     store_close(st);
 }
 
+/* ---- A dropped connection ---- */
+
+static void kill_other_sessions(void)
+{
+    if (is_pg()) /* the server ends every other session of this database, as a restart would */
+        raw_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                 "current_database() AND pid <> pg_backend_pid()");
+}
+
+static void dropped_connection_is_reopened_between_transactions(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    struct store_token t = {.created_at_ms = 1}, got;
+    snprintf(t.hash, sizeof t.hash, "%s", HASH_A);
+    snprintf(t.name, sizeof t.name, "one");
+    snprintf(t.role, sizeof t.role, "admin");
+    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
+    assert_int_equal(store_token_lookup(st, HASH_A, &got, err), RC_OK);
+    kill_other_sessions();
+    /* between transactions: the next statement runs on a new connection */
+    assert_int_equal(store_token_lookup(st, HASH_A, &got, err), RC_OK);
+    kill_other_sessions();
+    assert_int_equal(store_begin(st, err), RC_OK);
+    snprintf(t.hash, sizeof t.hash, "%s", HASH_B);
+    snprintf(t.name, sizeof t.name, "two");
+    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    /* inside a transaction the loss is reported, and nothing of it stays */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    snprintf(t.hash, sizeof t.hash, "%s", HASH_C);
+    snprintf(t.name, sizeof t.name, "three");
+    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
+    kill_other_sessions();
+    int rc = store_commit(st, err);
+    assert_int_equal(rc, is_pg() ? RC_DB : RC_OK);
+    assert_int_equal(store_token_lookup(st, HASH_B, &got, err), RC_OK);
+    assert_int_equal(store_token_lookup(st, HASH_C, &got, err), is_pg() ? RC_NOTFOUND : RC_OK);
+    store_close(st);
+}
+
 /* ---- Opening ---- */
 
 static void urls_and_connection_errors(void **state)
@@ -1036,6 +1078,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(dropped_connection_is_reopened_between_transactions, setup,
+                                        teardown),
     };
     backend = "sqlite";
     int failed = cmocka_run_group_tests_name("store contract: sqlite", tests, NULL, NULL);
