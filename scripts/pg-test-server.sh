@@ -12,7 +12,8 @@ if [ -z "$cmd" ] || [ -z "$dir" ]; then
   echo "usage: $0 start|stop|url DIR" >&2
   exit 2
 fi
-port=5432 # names the socket file in DIR; nothing listens on TCP
+dir=$(realpath -m "$dir") # the URL and the server need it absolute
+port=5432                # names the socket file in DIR; nothing listens on TCP
 url() { printf 'postgresql:///rollcall?host=%s&port=%s&user=rollcall\n' "$dir/sock" "$port"; }
 
 as_owner() {
