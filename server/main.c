@@ -33,6 +33,8 @@ static const struct command commands[] = {
      true},
     {"signing-key", cmd_signing_key, "the collector's signing key: signing-key create|rotate|list",
      false},
+    {"evidence", cmd_evidence,
+     "evidence --class ID --out FILE: a signed bundle rollcall-verify checks", true},
     {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX",
      true},
     {NULL, NULL, NULL, false},

@@ -614,6 +614,26 @@ int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_
                          int (*fn)(const struct store_batch_sig *s, void *ctx), void *ctx,
                          char *err);
 
+/* One stored event of a device as the evidence bundle needs it: the line as received and the
+ * collector's own record of it (its fence judgement, when it first received it). */
+struct store_event_record {
+    int64_t seq;
+    const char *raw; /* valid during the callback only */
+    size_t raw_len;
+    const char *server_verdict; /* "" when it judged no fix */
+    bool has_server_distance;
+    double server_distance_m;
+    int server_fence_version; /* 0: none */
+    int64_t received_at_ms;
+};
+/* Calls fn for each stored event of device with seq in from_seq..to_seq, by seq; fn returning
+ * non-zero stops the walk and that value is returned. */
+int store_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                      int (*fn)(const struct store_event_record *e, void *ctx), void *ctx,
+                      char *err);
+/* Version version of fence id (current or superseded). RC_NOTFOUND when none. */
+int store_fence_version(store *st, const char *id, int version, struct store_fence *out, char *err);
+
 /* A public key the collector signs (or signed) with. The private key lives in a file, never
  * in the database (evidence/signkey.h); every public key stays, so old signatures verify. */
 struct store_signing_key {

@@ -2533,6 +2533,90 @@ out:
     return rc;
 }
 
+static int sqlite_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                              int (*fn)(const struct store_event_record *, void *), void *ctx,
+                              char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, raw, coalesce(server_verdict, ''), server_distance_m, "
+                           "coalesce(server_fence_version, 0), received_at FROM events "
+                           "WHERE device = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading events");
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, from_seq);
+    sqlite3_bind_int64(q, 3, to_seq);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_event_record e = {
+            .seq = sqlite3_column_int64(q, 0),
+            .raw = sqlite3_column_blob(q, 1),
+            .raw_len = (size_t)sqlite3_column_bytes(q, 1),
+            .server_verdict = (const char *)sqlite3_column_text(q, 2),
+            .has_server_distance = sqlite3_column_type(q, 3) != SQLITE_NULL,
+            .server_distance_m = sqlite3_column_double(q, 3),
+            .server_fence_version = sqlite3_column_int(q, 4),
+            .received_at_ms = sqlite3_column_int64(q, 5),
+        };
+        if (!e.raw)
+            e.raw = "";
+        if (!e.server_verdict)
+            e.server_verdict = "";
+        if ((rc = fn(&e, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading events");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_fence_version(store *st, const char *id, int version, struct store_fence *out,
+                                char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, version, geojson, sha256, created_at FROM fences "
+                           "WHERE id = ?1 AND version = ?2",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading a fence");
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, version);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "no fence '%s' version %d", id, version);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading a fence");
+        goto out;
+    }
+    if ((rc = column_text(q, 0, out->id, sizeof out->id, err)) != RC_OK ||
+        (rc = column_text(q, 3, out->sha256, sizeof out->sha256, err)) != RC_OK)
+        goto out;
+    out->version = sqlite3_column_int(q, 1);
+    out->created_at_ms = sqlite3_column_int64(q, 4);
+    size_t n = (size_t)sqlite3_column_bytes(q, 2);
+    const unsigned char *text = sqlite3_column_text(q, 2);
+    if (!(out->geojson = malloc(n + 1))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    if (n)
+        memcpy(out->geojson, text, n);
+    out->geojson[n] = '\0';
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static int sqlite_signing_key_add(store *st, const struct store_signing_key *k, char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -2715,6 +2799,8 @@ const struct store_ops store_sqlite_ops = {
     .login_failures_clear = sqlite_login_failures_clear,
     .batch_sig_insert = sqlite_batch_sig_insert,
     .batch_sig_list = sqlite_batch_sig_list,
+    .event_range = sqlite_event_range,
+    .fence_version = sqlite_fence_version,
     .signing_key_add = sqlite_signing_key_add,
     .signing_key_get = sqlite_signing_key_get,
     .signing_key_current = sqlite_signing_key_current,
