@@ -62,6 +62,7 @@ struct ctx {
     size_t n_devs;
     fence_set **fence_sets; /* parallel to b.fences; NULL when it does not parse */
     bool inputs_ok;         /* every input member parsed: the figures can be recomputed */
+    bool lines_ok;          /* every event line linked and signed: the figures rest on them */
 };
 
 static const struct bundle_device *find_device(const struct bundle_inputs *b, const char *id)
@@ -291,8 +292,10 @@ static void check_device(struct ctx *c, const struct tar_member *t)
         l->bytes = p;
         l->len = (size_t)(nlp - p);
         p = nlp + 1;
-        if (broken)
+        if (broken) {
+            c->lines_ok = false;
             continue;
+        }
         if (d->n == 1) {
             /* The run starts after the event its first prev names (proved by the signatures
              * that follow, not by anything before it). */
@@ -317,8 +320,10 @@ static void check_device(struct ctx *c, const struct tar_member *t)
         l->linked = true;
         r->events++;
     }
-    if (!d->key)
+    if (!d->key) {
+        c->lines_ok = false;
         return;
+    }
     /* Batch signatures whose last line is in this run. */
     size_t tried = 0, good = 0;
     int64_t signed_to = 0;
@@ -348,6 +353,8 @@ static void check_device(struct ctx *c, const struct tar_member *t)
         if (bb->last_seq > signed_to)
             signed_to = bb->last_seq;
     }
+    if (good < tried)
+        c->lines_ok = false;
     if (tried > 0 && good == 0) {
         problem(r, BUNDLE_M_DEVICES,
                 "the key of %s verifies none of its %zu batch signatures in batches.json", dev_id,
@@ -368,21 +375,23 @@ static void check_device(struct ctx *c, const struct tar_member *t)
                         dev_id, (long long)bb->first_seq, (long long)bb->last_seq);
         }
     }
-    size_t unsigned_from = 0;
-    bool any_unsigned = false;
+    int64_t unsigned_from = 0, unsigned_to = 0;
     for (size_t i = 0; i < d->n; i++) {
         struct line *l = &d->lines[i];
         l->signed_ = l->linked && l->ev.seq <= signed_to;
-        if (l->linked && !l->signed_ && !any_unsigned) {
-            any_unsigned = true;
-            unsigned_from = i;
+        if (l->linked && !l->signed_) {
+            if (!unsigned_from)
+                unsigned_from = l->ev.seq;
+            unsigned_to = l->ev.seq;
         }
     }
-    if (any_unsigned)
+    if (unsigned_from) {
+        c->lines_ok = false;
         problem(r, t->name,
                 "seq %lld..%lld are not covered by a batch signature that verifies (the kiosk "
                 "never vouched for them)",
-                (long long)d->lines[unsigned_from].ev.seq, (long long)d->lines[d->n - 1].ev.seq);
+                (long long)unsigned_from, (long long)unsigned_to);
+    }
 }
 
 /* ---- fence judgements ---- */
@@ -631,7 +640,7 @@ out:
 
 int verify_bundle(const char *data, size_t len, const char *pinned_pem, struct verify_result *res)
 {
-    struct ctx c = {.res = res};
+    struct ctx c = {.res = res, .lines_ok = true};
     struct tar_member *m = NULL;
     size_t n = 0;
     char err[ERR_LEN];
@@ -661,10 +670,13 @@ int verify_bundle(const char *data, size_t len, const char *pinned_pem, struct v
         if (strncmp(m[i].name, BUNDLE_EVENTS_DIR, strlen(BUNDLE_EVENTS_DIR)) == 0)
             check_device(&c, &m[i]);
     }
-    if (c.inputs_ok && c.b.plan)
-        check_figures(&c, m, n);
-    else
+    if (!c.inputs_ok || !c.b.plan)
         problem(res, BUNDLE_M_REPORT, "not recomputed: an input member above did not read");
+    else if (!c.lines_ok)
+        problem(res, BUNDLE_M_REPORT,
+                "not recomputed: the event lines above are not all proven by the kiosks");
+    else
+        check_figures(&c, m, n);
 out:
     for (size_t i = 0; i < c.n_devs; i++) {
         crypto_key_destroy(c.devs[i].key);
