@@ -35,6 +35,8 @@ static const struct command commands[] = {
      false},
     {"evidence", cmd_evidence,
      "evidence --class ID --out FILE: a signed bundle rollcall-verify checks", true},
+    {"publish", cmd_publish, "publish --year YYYY: freeze and sign a year's evaluation results",
+     true},
     {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX",
      true},
     {NULL, NULL, NULL, false},

@@ -6,6 +6,7 @@
 #include "engine/fences.h"
 #include "event.h"
 #include "evidence/bundle.h"
+#include "evidence/publication.h"
 #include "evidence/tar.h"
 #include "jsonin.h"
 #include "rc.h"
@@ -522,7 +523,8 @@ static void diff(struct ctx *c, const cJSON *want, const cJSON *got, char *path,
     (*n)++;
 }
 
-static void check_figures(struct ctx *c, const struct tar_member *m, size_t n)
+static void check_figures(struct ctx *c, const struct tar_member *m, size_t n,
+                          struct engine_report **report_out)
 {
     struct verify_result *r = c->res;
     struct bundle_inputs *b = &c->b;
@@ -628,6 +630,10 @@ static void check_figures(struct ctx *c, const struct tar_member *m, size_t n)
         problem(r, BUNDLE_M_REPORT, "more than %d values differ; the first %d are listed",
                 DIFFS_MAX, DIFFS_MAX);
     r->figures = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(want, "trainees"));
+    if (report_out) {
+        *report_out = report;
+        report = NULL;
+    }
 out:
     cJSON_Delete(want);
     cJSON_Delete(got);
@@ -638,8 +644,11 @@ out:
     free(events);
 }
 
-int verify_bundle(const char *data, size_t len, const char *pinned_pem, struct verify_result *res)
+int verify_bundle(const char *data, size_t len, const char *pinned_pem, struct verify_result *res,
+                  struct engine_report **report)
 {
+    if (report)
+        *report = NULL;
     struct ctx c = {.res = res, .lines_ok = true};
     struct tar_member *m = NULL;
     size_t n = 0;
@@ -676,7 +685,7 @@ int verify_bundle(const char *data, size_t len, const char *pinned_pem, struct v
         problem(res, BUNDLE_M_REPORT,
                 "not recomputed: the event lines above are not all proven by the kiosks");
     else
-        check_figures(&c, m, n);
+        check_figures(&c, m, n, report);
 out:
     for (size_t i = 0; i < c.n_devs; i++) {
         crypto_key_destroy(c.devs[i].key);
@@ -689,4 +698,120 @@ out:
     bundle_inputs_clear(&c.b);
     free(m);
     return rc == RC_NOMEM ? rc : RC_OK;
+}
+
+/* ---- publications ---- */
+
+int verify_publication(const char *data, size_t len, const char *pinned_pem,
+                       const char *const *manifests, const struct engine_report *const *reports,
+                       size_t n, struct verify_result *res, size_t *rows_checked)
+{
+    static const char M[] = "publication";
+    char err[ERR_LEN];
+    cJSON *o = NULL;
+    struct publication_row *rows = NULL;
+    size_t n_rows = 0;
+    int year = 0;
+    crypto_key *key = NULL, *pin = NULL;
+    *rows_checked = 0;
+    if (jsonin_parse(data, len, &o, err) != RC_OK) {
+        problem(res, M, "not JSON: %s", err);
+        return RC_OK;
+    }
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(o, "publication");
+    const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signature");
+    const cJSON *pem = cJSON_GetObjectItemCaseSensitive(sig, "public_key");
+    const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(sig, "signature");
+    const cJSON *kid = cJSON_GetObjectItemCaseSensitive(sig, "key_id");
+    if (!cJSON_IsString(text) || !cJSON_IsString(pem) || !cJSON_IsString(b64) ||
+        !cJSON_IsString(kid)) {
+        problem(res, M, "not a " PUBLICATION_FORMAT " document (publication, signature)");
+        goto out;
+    }
+    /* The collector's signature over the publication text's exact bytes. */
+    char fp[CRYPTO_SHA256_HEX_LEN + 1], pin_fp[CRYPTO_SHA256_HEX_LEN + 1];
+    uint8_t digest[CRYPTO_SHA256_LEN];
+    if (crypto_key_from_public_pem(pem->valuestring, &key, err) != RC_OK ||
+        crypto_key_fingerprint(key, fp, err) != RC_OK) {
+        problem(res, M, "signature.public_key: %s", err);
+        goto out;
+    }
+    if (strncmp(fp, kid->valuestring, 16) != 0 || strlen(kid->valuestring) != 16)
+        problem(res, M, "key_id %.20s is not the id of its public key (%.16s)", kid->valuestring,
+                fp);
+    if (pinned_pem) {
+        if (crypto_key_from_public_pem(pinned_pem, &pin, err) != RC_OK ||
+            crypto_key_fingerprint(pin, pin_fp, err) != RC_OK)
+            problem(res, M, "the pinned key does not load: %s", err);
+        else if (strcmp(pin_fp, fp) != 0)
+            problem(res, M, "signed by key %.16s, not by the pinned collector key %.16s", fp,
+                    pin_fp);
+    }
+    crypto_sha256(text->valuestring, strlen(text->valuestring), digest);
+    if (crypto_key_verify(key, digest, b64->valuestring, err) != RC_OK)
+        problem(res, M, "the collector's signature does not match the publication (key %.16s)",
+                kid->valuestring);
+    if (publication_parse(text->valuestring, strlen(text->valuestring), &year, &rows, &n_rows,
+                          err) != RC_OK) {
+        problem(res, M, "%s", err);
+        goto out;
+    }
+    /* Each bundle is named by a row; each row whose bundles are all here adds up. */
+    for (size_t b = 0; b < n; b++) {
+        bool named = false;
+        for (size_t i = 0; i < n_rows && !named; i++) {
+            for (size_t k = 0; k < rows[i].n_bundles && !named; k++)
+                named = strcmp(rows[i].bundles[k][1], manifests[b]) == 0;
+        }
+        if (!named)
+            problem(res, M, "no row of %d names the bundle whose manifest is %.16s...", year,
+                    manifests[b]);
+    }
+    for (size_t i = 0; i < n_rows; i++) {
+        const struct publication_row *row = &rows[i];
+        const struct engine_report **sel = calloc(row->n_bundles ? row->n_bundles : 1, sizeof *sel);
+        size_t got = 0;
+        for (size_t k = 0; sel && k < row->n_bundles; k++) {
+            for (size_t b = 0; b < n; b++) {
+                if (strcmp(row->bundles[k][1], manifests[b]) == 0 && reports[b]) {
+                    sel[got++] = reports[b];
+                    break;
+                }
+            }
+        }
+        if (!sel || got != row->n_bundles || got == 0) {
+            free(sel);
+            continue; /* not every bundle of the row is here: its totals are not checked */
+        }
+        struct engine_total *t = NULL;
+        size_t n_t = 0;
+        if (engine_aggregate(sel, got, ENGINE_BY_INSTITUTION, &t, &n_t, err) != RC_OK || n_t != 1) {
+            problem(res, M, "institution %s: its bundles do not add up: %s", row->institution,
+                    n_t == 1 ? err : "they are of several institutions");
+        } else {
+            (*rows_checked)++;
+#define SAME(field, value)                                                                         \
+    if ((int64_t)(value) != (int64_t)row->field)                                                   \
+        problem(res, M, "institution %s: %s published %lld, recomputed from the bundles %lld",     \
+                row->institution, #field, (long long)row->field, (long long)(value));
+            SAME(scheduled_ms, t[0].roster_scheduled_ms)
+            SAME(attended_ms, t[0].roster_attended_ms)
+            SAME(enrolled, t[0].enrolled)
+            SAME(assessed, t[0].assessed)
+            SAME(passed, t[0].passed)
+            SAME(classes, t[0].classes)
+#undef SAME
+            if (strcmp(t[0].key, row->institution) != 0)
+                problem(res, M, "row %s: its bundles are of institution %s", row->institution,
+                        t[0].key);
+        }
+        free(t);
+        free(sel);
+    }
+out:
+    crypto_key_destroy(key);
+    crypto_key_destroy(pin);
+    publication_rows_free(rows, n_rows);
+    cJSON_Delete(o);
+    return RC_OK;
 }

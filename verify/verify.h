@@ -14,6 +14,7 @@
 #define ROLLCALL_VERIFY_H
 
 #include "crypto.h"
+#include "engine/engine.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,11 +41,20 @@ struct verify_result {
 };
 
 /* Checks the bundle of len bytes at data; pinned_pem (NUL-terminated PEM, may be NULL) is the
- * collector's public key to require. Fills *res (the caller's; large). Returns 0 when the checks
- * ran (res->n_problems says whether everything holds) or RC_NOMEM. */
-int verify_bundle(const char *data, size_t len, const char *pinned_pem, struct verify_result *res);
+ * collector's public key to require. Fills *res (the caller's; large). *report (report may be
+ * NULL) receives the recomputed report when the figures were recomputed, else NULL
+ * (engine_report_free). Returns 0 when the checks ran (res->n_problems says whether everything
+ * holds) or RC_NOMEM. */
+int verify_bundle(const char *data, size_t len, const char *pinned_pem, struct verify_result *res,
+                  struct engine_report **report);
 
-/* The report's figures of a verified bundle, for checking a publication: the class, its
- * institution and the sums that institution rows add up. Filled by verify_bundle. */
+/* Checks a publication (the JSON GET /public/evaluation/{year} serves, len bytes) against the
+ * bundles already verified: its signature (against pinned_pem when given), that each bundle's
+ * manifest hash is named by a row, and each row whose bundles were all given against the sums
+ * of their recomputed reports. Problems go to res (member "publication"); *rows_checked counts
+ * the rows recomputed. Returns 0 or RC_NOMEM. */
+int verify_publication(const char *data, size_t len, const char *pinned_pem,
+                       const char *const *manifests, const struct engine_report *const *reports,
+                       size_t n, struct verify_result *res, size_t *rows_checked);
 
 #endif

@@ -225,7 +225,7 @@ static int add_json_member(struct pack *p, const struct bundle_inputs *b, const 
 
 int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t now_ms, bool names,
                           char **out, size_t *len, char manifest_sha256[CRYPTO_SHA256_HEX_LEN + 1],
-                          char *err)
+                          struct engine_report **report_out, char *err)
 {
     struct figures_input *fi = NULL;
     struct engine_report *report = NULL;
@@ -237,6 +237,8 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
     int rc;
     *out = NULL;
     *len = 0;
+    if (report_out)
+        *report_out = NULL;
     dynbuf_init(&g.lines, BUNDLE_MEMBER_MAX);
     if (!members || !archive) {
         rc = rc_fail(err, RC_NOMEM, "out of memory");
@@ -244,7 +246,6 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
     }
     dynbuf_init(&members->tar, BUNDLE_MAX);
     dynbuf_init(&archive->tar, BUNDLE_MAX);
-    members->mtime_s = archive->mtime_s = now_ms / 1000;
     /* The inputs, the lines and the signatures from one snapshot. */
     if (!store_in_transaction(st)) {
         if ((rc = store_begin_read(st, err)) != RC_OK)
@@ -259,7 +260,10 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
     struct bundle_inputs *b = &g.b;
     snprintf(b->class_id, sizeof b->class_id, "%s", fi->plan->id);
     b->as_of_ms = fi->in.as_of_ms;
-    b->created_at_ms = now_ms;
+    /* The archive's time is the report's as_of, not the moment of writing: a finished
+     * class's bundle has the same manifest whenever it is asked for (its signature differs:
+     * ECDSA is randomised), so a publication can name it by its manifest's hash. */
+    members->mtime_s = archive->mtime_s = b->as_of_ms / 1000;
     b->names = names;
     b->policy = *fi->in.policy;
     if (!(b->plan = dup(fi->plan, 1, sizeof *fi->plan)) ||
@@ -380,6 +384,10 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
     *out = dynbuf_take(&archive->tar, len);
     if (!*out)
         rc = rc_fail(err, RC_NOMEM, "out of memory");
+    else if (report_out) {
+        *report_out = report;
+        report = NULL;
+    }
 out:
     if (own_tx)
         store_rollback(st);

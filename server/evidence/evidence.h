@@ -17,6 +17,7 @@
 #define ROLLCALL_SERVER_EVIDENCE_EVIDENCE_H
 
 #include "crypto.h"
+#include "engine/engine.h"
 #include "evidence/signkey.h"
 #include "store/store.h"
 
@@ -25,11 +26,12 @@
 #include <stdint.h>
 
 /* The bundle (a ustar archive) of class_id at now_ms, signed with key: *out (free()) of *len
- * bytes; manifest_sha256 (may be NULL) receives the hex SHA-256 of its manifest.json. names:
- * include the roster's names. Returns 0, RC_NOTFOUND (no such class), RC_LIMIT (over
+ * bytes; manifest_sha256 (may be NULL) receives the hex SHA-256 of its manifest.json; *report
+ * (report may be NULL) the bundled report (engine_report_free). names: include the roster's
+ * names. Returns 0, RC_NOTFOUND (no such class), RC_LIMIT (over
  * BUNDLE_MAX), RC_DB, RC_CORRUPT or RC_NOMEM with err. */
 int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t now_ms, bool names,
                           char **out, size_t *len, char manifest_sha256[CRYPTO_SHA256_HEX_LEN + 1],
-                          char *err);
+                          struct engine_report **report, char *err);
 
 #endif

@@ -317,6 +317,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
+    {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
 };
 
 const struct http_route *api_routes(size_t *n)

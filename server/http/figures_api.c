@@ -4,6 +4,7 @@
 #include "engine/classes.h"
 #include "engine/figures.h"
 #include "evidence/evidence.h"
+#include "evidence/publication.h"
 #include "evidence/signkey.h"
 #include "http/scope.h"
 #include "jsonin.h"
@@ -13,6 +14,7 @@
 #include "timeutil.h"
 
 #include <cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -355,7 +357,7 @@ void figures_api_evidence(struct http_request *req, struct http_response *res)
     bool names = scope_identity_for(req->who, c.institution) != SCOPE_MASKED;
     char *tar = NULL;
     size_t len = 0;
-    rc = evidence_class_bundle(req->db, key, c.id, ts_now_ms(), names, &tar, &len, NULL, err);
+    rc = evidence_class_bundle(req->db, key, c.id, ts_now_ms(), names, &tar, &len, NULL, NULL, err);
     signkey_free(key);
     if (rc != RC_OK) {
         fail(req, res, rc, err);
@@ -363,6 +365,41 @@ void figures_api_evidence(struct http_request *req, struct http_response *res)
     }
     reply_text(res, tar, len, "application/x-tar");
     download(res, "evidence", c.id, NULL, "tar");
+}
+
+void figures_api_publication(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    const char *y = req->params[0], *fmt = http_query(req, "format");
+    size_t n = strlen(y);
+    bool csv = n == 8 && strcmp(y + 4, ".csv") == 0;
+    if (!(n == 4 || csv) || y[0] < '2' || y[0] > '9' || !isdigit((unsigned char)y[1]) ||
+        !isdigit((unsigned char)y[2]) || !isdigit((unsigned char)y[3])) {
+        http_reply_error(res, 400, "the year must be YYYY or YYYY.csv");
+        return;
+    }
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        http_reply_error(res, 400, "format must be json or csv");
+        return;
+    }
+    csv = csv || (fmt && strcmp(fmt, "csv") == 0);
+    int year = (y[0] - '0') * 1000 + (y[1] - '0') * 100 + (y[2] - '0') * 10 + (y[3] - '0');
+    char *text = NULL;
+    size_t len = 0;
+    int rc = csv ? publication_csv(req->db, year, &text, &len, err)
+                 : publication_json(req->db, year, &text, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    if (csv) {
+        reply_text(res, text, len, CSV_TYPE);
+        char name[64];
+        snprintf(name, sizeof name, "evaluation-%d.csv", year);
+        (void)http_set_download(res, name);
+    } else {
+        reply_text(res, text, strlen(text), NULL);
+    }
 }
 
 /* ---- listings ---- */

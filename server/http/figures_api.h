@@ -37,4 +37,8 @@ void figures_api_set_signing_key(const char *path);
  * only for a role that may see them (docs/EVIDENCE.md). */
 void figures_api_evidence(struct http_request *req, struct http_response *res);
 
+/* GET /public/evaluation/{year} (no login): the year's signed publication as JSON, or CSV with
+ * ?format=csv or a {year} of the form YYYY.csv. */
+void figures_api_publication(struct http_request *req, struct http_response *res);
+
 #endif

@@ -736,6 +736,20 @@ int store_fence_version(store *st, const char *id, int version, struct store_fen
     return st->ops->fence_version(st, id, version, out, err);
 }
 
+int store_publication_put(store *st, const struct store_publication *p, char *err)
+{
+    NEED(publication_put, "publications");
+    if (!p->body || !*p->body || strlen(p->key_id) != STORE_KEY_ID_LEN || !*p->signature)
+        return rc_fail(err, RC_INVAL, "malformed publication of %d", p->year);
+    return st->ops->publication_put(st, p, err);
+}
+
+int store_publication_get(store *st, int year, struct store_publication *out, char *err)
+{
+    NEED(publication_get, "publications");
+    return st->ops->publication_get(st, year, out, err);
+}
+
 int store_signing_key_add(store *st, const struct store_signing_key *k, char *err)
 {
     NEED(signing_key_add, "signing keys");

@@ -634,6 +634,20 @@ int store_event_range(store *st, const char *device, int64_t from_seq, int64_t t
 /* Version version of fence id (current or superseded). RC_NOTFOUND when none. */
 int store_fence_version(store *st, const char *id, int version, struct store_fence *out, char *err);
 
+/* A year's signed publication of evaluation results (rollcall-server publish): the exact bytes
+ * signed, the signing key's id and the signature. Frozen: never changed or deleted. */
+struct store_publication {
+    int year;
+    char *body; /* NUL-terminated; from store_publication_get: malloc'd, free() it */
+    char key_id[STORE_KEY_ID_LEN + 1];
+    char signature[STORE_SIG_B64_MAX + 1];
+    int64_t published_at_ms;
+};
+/* Stores p. RC_CONFLICT when the year is published already. */
+int store_publication_put(store *st, const struct store_publication *p, char *err);
+/* The publication of year into *out (free out->body). RC_NOTFOUND when none. */
+int store_publication_get(store *st, int year, struct store_publication *out, char *err);
+
 /* A public key the collector signs (or signed) with. The private key lives in a file, never
  * in the database (evidence/signkey.h); every public key stays, so old signatures verify. */
 struct store_signing_key {

@@ -115,6 +115,8 @@ struct store_ops {
                        int (*fn)(const struct store_event_record *, void *), void *ctx, char *err);
     int (*fence_version)(store *st, const char *id, int version, struct store_fence *out,
                          char *err);
+    int (*publication_put)(store *st, const struct store_publication *p, char *err);
+    int (*publication_get)(store *st, int year, struct store_publication *out, char *err);
     int (*signing_key_add)(store *st, const struct store_signing_key *k, char *err);
     int (*signing_key_get)(store *st, const char *key_id, struct store_signing_key *out, char *err);
     int (*signing_key_current)(store *st, struct store_signing_key *out, char *err);

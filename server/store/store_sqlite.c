@@ -371,6 +371,16 @@ static const struct migration migrations[] = {
      ") STRICT;"
      "CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys((retired_at IS NULL)) "
      "WHERE retired_at IS NULL;"},
+    {9, "evidence: signed publications of a year's evaluation results",
+     /* One frozen, signed publication per year (rollcall-server publish): the exact bytes
+      * signed and the signature; never changed or deleted. */
+     "CREATE TABLE publications ("
+     "  year INTEGER PRIMARY KEY,"
+     "  body TEXT NOT NULL,"
+     "  key_id TEXT NOT NULL,"
+     "  signature TEXT NOT NULL,"
+     "  published_at INTEGER NOT NULL"
+     ") STRICT;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -2731,6 +2741,73 @@ static int sqlite_signing_key_list(store *st, int (*fn)(const struct store_signi
         fn, ctx, err);
 }
 
+static int sqlite_publication_put(store *st, const struct store_publication *p, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO publications(year, body, key_id, signature, published_at) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "storing a publication");
+    sqlite3_bind_int(q, 1, p->year);
+    sqlite3_bind_text(q, 2, p->body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, p->key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, p->signature, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, p->published_at_ms);
+    int step = sqlite3_step(q);
+    int rc = RC_OK;
+    if (step == SQLITE_CONSTRAINT)
+        rc =
+            rc_fail(err, RC_CONFLICT, "%d is published already (a publication is frozen)", p->year);
+    else if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "storing a publication");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_publication_get(store *st, int year, struct store_publication *out, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT body, key_id, signature, published_at FROM publications "
+                           "WHERE year = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading a publication");
+    sqlite3_bind_int(q, 1, year);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "nothing is published for %d", year);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading a publication");
+        goto out;
+    }
+    out->year = year;
+    if ((rc = column_text(q, 1, out->key_id, sizeof out->key_id, err)) != RC_OK ||
+        (rc = column_text(q, 2, out->signature, sizeof out->signature, err)) != RC_OK)
+        goto out;
+    out->published_at_ms = sqlite3_column_int64(q, 3);
+    size_t n = (size_t)sqlite3_column_bytes(q, 0);
+    const unsigned char *text = sqlite3_column_text(q, 0);
+    char *body = malloc(n + 1);
+    if (!body) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    if (n)
+        memcpy(body, text, n);
+    body[n] = '\0';
+    out->body = body;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .latest = MIGRATIONS,
@@ -2801,6 +2878,8 @@ const struct store_ops store_sqlite_ops = {
     .batch_sig_list = sqlite_batch_sig_list,
     .event_range = sqlite_event_range,
     .fence_version = sqlite_fence_version,
+    .publication_put = sqlite_publication_put,
+    .publication_get = sqlite_publication_get,
     .signing_key_add = sqlite_signing_key_add,
     .signing_key_get = sqlite_signing_key_get,
     .signing_key_current = sqlite_signing_key_current,

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     static struct verify_result r;
-    if (verify_bundle(p, size, NULL, &r) != RC_OK)
+    if (verify_bundle(p, size, NULL, &r, NULL) != RC_OK)
         return 0; /* out of memory */
     for (size_t i = 0; i < r.n_problems; i++) {
         if (!r.problems[i].member[0] || !memchr(r.problems[i].text, '\0', VERIFY_TEXT_MAX))

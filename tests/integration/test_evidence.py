@@ -370,6 +370,93 @@ def generated_in(w, d):
           % outp)
 
     tampering(d, data, key_file, k.key)
+    publication(w, d, key_file, pub, ev_path)
+
+
+def anon_get(w, path):
+    """GET without credentials: status, content type, bytes (checked against the document)."""
+    import http.client
+    import openapi_check
+    conn = http.client.HTTPSConnection("127.0.0.1", w.port, context=w.ctx, timeout=60)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        data = r.read()
+        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
+        return r.status, r.getheader("Content-Type"), data
+    finally:
+        conn.close()
+
+
+def publication(w, d, key_file, pub, ev_path):
+    pub_dir = os.path.join(d, "published")
+    r = run("publish", "--year", "2026", "--out", pub_dir, db=w.db)
+    check(r.returncode == 0 and r.stdout.startswith("published 2026: 2 classes"),
+          "publish --year 2026: %s %s" % (r.stdout, r.stderr))
+    r = run("publish", "--year", "2026", db=w.db)
+    check(r.returncode == 1 and "published already" in r.stderr and
+          len(r.stderr.strip().splitlines()) == 1, "a year is published once: %s" % r.stderr)
+    r = run("publish", "--year", "1999", db=w.db)
+    check(r.returncode == 2, "a year out of range is a usage error: %s" % r.stderr)
+    st, ctype, body = anon_get(w, "/public/evaluation/2026")
+    check(st == 200 and ctype.startswith("application/json"), "the publication, no login: %s %s"
+          % (st, ctype))
+    doc = json.loads(body)
+    inner = json.loads(doc["publication"])
+    rows = {x["institution"]: x for x in inner["institutions"]}
+    check(set(rows) == {"INST-A", "INST-B"} and rows["INST-A"]["classes"] == 1 and
+          rows["INST-A"]["trainees"] == 3 and rows["INST-A"]["passed"] == 1 and
+          not any(n in doc["publication"] for n in tf.NAMES) and
+          tf.IDS[0] not in doc["publication"], "the rows, no personal data: %s" % inner)
+    pub_file = os.path.join(d, "evaluation-2026.json")
+    with open(pub_file, "wb") as f:
+        f.write(body)
+    st, ctype, csv1 = anon_get(w, "/public/evaluation/2026?format=csv")
+    st2, _, csv2 = anon_get(w, "/public/evaluation/2026.csv")
+    check(st == 200 and st2 == 200 and ctype.startswith("text/csv") and csv1 == csv2 and
+          csv1.startswith(b"\xef\xbb\xbf") and csv1.count(b"\r\n") == 3 and b"INST-A,1,3," in csv1,
+          "the CSV: %s %r" % (st, csv1[:300]))
+    st, _, _ = anon_get(w, "/public/evaluation/2025")
+    check(st == 404, "an unpublished year: 404 (%s)" % st)
+    st, _, _ = anon_get(w, "/public/evaluation/20x6")
+    check(st == 400, "not a year: 400 (%s)" % st)
+    bundles = [os.path.join(pub_dir, "C-A.tar"), os.path.join(pub_dir, "C-B.tar")]
+    code, out, err = verify(bundles[1], "--publication", pub_file, bundles[0])
+    check(code == 0 and "2 bundles verified, 2 institution rows recomputed" in out,
+          "the publication against its bundles: %s %s %s" % (code, out, err))
+    # The evaluator's bundle fetched before publishing is the same evidence (same manifest).
+    code, out, err = verify(ev_path, "--publication", pub_file)
+    check(code == 0 and "1 institution rows recomputed" in out,
+          "the publication ties to the bundle fetched over HTTP: %s %s %s" % (code, out, err))
+    # A published figure changed and signed again by the collector: refuted by the bundles.
+    inner["institutions"][0]["attended_ms"] += 3600000
+    text = json.dumps(inner, separators=(",", ":"), ensure_ascii=False)
+    forged = dict(doc, publication=text)
+    forged["signature"] = dict(doc["signature"], signature=openssl_sign(key_file, text.encode()))
+    forged_file = os.path.join(d, "forged.json")
+    with open(forged_file, "w") as f:
+        json.dump(forged, f, ensure_ascii=False)
+    code, out, _ = verify(bundles[0], "--publication", forged_file, bundles[1])
+    check(code == 1 and "publication: institution INST-A: attended_ms published" in out,
+          "a changed published figure is refuted: %s %s" % (code, out))
+    # After a rotation the old publication is served unchanged and still verifies against the
+    # old (pinned) key; new bundles are signed by the new key, with the same manifests.
+    r = run("signing-key", "rotate", db=w.db)
+    check(r.returncode == 0, "rotate: %s" % r.stderr)
+    st, _, body2 = anon_get(w, "/public/evaluation/2026")
+    check(st == 200 and body2 == body, "the publication is served byte for byte after a rotation")
+    code, out, err = verify(bundles[0], "--key", pub, "--publication", pub_file, bundles[1])
+    check(code == 0, "the old publication verifies after the rotation: %s %s %s" % (code, out, err))
+    st, _, fresh = w.raw("evaluator", "/v1/classes/C-A/evidence")
+    fresh_path = os.path.join(d, "after-rotation.tar")
+    with open(fresh_path, "wb") as f:
+        f.write(fresh)
+    code, out, _ = verify(fresh_path, "--publication", pub_file)
+    check(code == 0, "a bundle signed by the new key ties to the old publication: %s" % out)
+    code, out, _ = verify(fresh_path, "--key", pub)
+    check(code == 1 and out.startswith("manifest.sig: signed by key"),
+          "the new bundle is not signed by the old key: %s" % out)
 
 
 # ---- the demo's class ----

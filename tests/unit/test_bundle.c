@@ -70,7 +70,6 @@ static void inputs_round_trip(void **state)
     char err[ERR_LEN];
     snprintf(b.class_id, sizeof b.class_id, "C-A");
     b.as_of_ms = 1793592000000;
-    b.created_at_ms = 1793600000000;
     engine_policy_default(&b.policy);
     b.plan = calloc(1, sizeof *b.plan);
     snprintf(b.plan->id, sizeof b.plan->id, "C-A");
