@@ -506,9 +506,10 @@ static void diff(struct ctx *c, const cJSON *want, const cJSON *got, char *path,
     }
     if (cJSON_IsArray(want) && cJSON_IsArray(got) &&
         cJSON_GetArraySize(want) == cJSON_GetArraySize(got)) {
-        for (int i = 0; i < cJSON_GetArraySize(want); i++) {
-            snprintf(path + base, cap - base, "[%d]", i);
-            diff(c, cJSON_GetArrayItem(want, i), cJSON_GetArrayItem(got, i), path, cap, n);
+        int i = 0;
+        for (const cJSON *w = want->child, *g = got->child; w && g; w = w->next, g = g->next) {
+            snprintf(path + base, cap - base, "[%d]", i++);
+            diff(c, w, g, path, cap, n);
         }
         path[base] = '\0';
         return;

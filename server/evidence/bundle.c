@@ -498,15 +498,18 @@ static int parse_rows(struct bundle_inputs *b, const cJSON *a, struct rd *r)
     const char *m = r->member;
     int rc = RC_OK;
     int64_t v;
+    const cJSON *item = NULL;
     char decision[16];
+/* Rows are walked by the list's own links: cJSON_GetArrayItem is linear in the index. */
 #define EACH(arr, n)                                                                               \
     free(b->arr);                                                                                  \
     b->arr = NULL;                                                                                 \
     b->n = 0;                                                                                      \
     if ((rc = rows_alloc(r, a, sizeof *b->arr, (void **)&b->arr, &b->n)))                          \
         return rc;                                                                                 \
-    for (r->row = 0; (size_t)r->row < b->n && rc == RC_OK; r->row++)
-#define X cJSON_GetArrayItem(a, (int)r->row)
+    item = a->child;                                                                               \
+    for (r->row = 0; (size_t)r->row < b->n && rc == RC_OK; r->row++, item = item->next)
+#define X item
     if (strcmp(m, BUNDLE_M_FENCES) == 0) {
         for (size_t i = 0; i < b->n_fences; i++)
             free(b->fences[i].geojson);
