@@ -295,7 +295,8 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
             goto out;
         i = j;
     }
-    qsort(b->devices, b->n_devices, sizeof *b->devices, cmp_device);
+    if (b->n_devices > 1)
+        qsort(b->devices, b->n_devices, sizeof *b->devices, cmp_device);
     /* Fences: every version that judged a bundled line, and the venues' current versions. */
     for (size_t i = 0; i < b->n_judgements; i++) {
         if (!b->judgements[i].fence_version)
