@@ -64,7 +64,8 @@ static int one(store *st, signkey *key, const char *class_id, bool names, const 
 {
     char *tar = NULL, sha[CRYPTO_SHA256_HEX_LEN + 1];
     size_t len = 0;
-    int rc = evidence_class_bundle(st, key, class_id, ts_now_ms(), names, &tar, &len, sha, NULL, err);
+    int rc =
+        evidence_class_bundle(st, key, class_id, ts_now_ms(), names, &tar, &len, sha, NULL, err);
     if (rc == RC_OK)
         rc = write_file(path, tar, len, err);
     free(tar);

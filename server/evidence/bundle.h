@@ -104,7 +104,7 @@ struct bundle_inputs {
     /* bundle.json */
     char format[32];
     char class_id[EVENT_NAME_MAX + 1];
-    int64_t as_of_ms; /* the report's as_of; also the archive's time stamps */
+    int64_t as_of_ms;             /* the report's as_of; also the archive's time stamps */
     bool names;                   /* the roster's names are included (else blank) */
     struct engine_device *kiosks; /* the kiosks whose own events the engine read */
     size_t n_kiosks;
