@@ -193,7 +193,9 @@ static cJSON *rows_object(const struct bundle_inputs *b, const char *m)
                 !add_str(r, "fence", d->fence) ||
                 !cJSON_AddNumberToObject(r, "assumed_eph_m", d->assumed_eph_m) ||
                 !add_i64(r, "enrolled_at_ms", d->enrolled_at_ms) ||
-                !cJSON_AddNullToObject(r, "enrolled_by"))
+                !cJSON_AddItemToObject(r, "enrolled_by",
+                                       d->enrolled_by[0] ? cJSON_CreateString(d->enrolled_by)
+                                                         : cJSON_CreateNull()))
                 goto fail;
         }
     } else if (strcmp(m, BUNDLE_M_BATCHES) == 0) {
@@ -545,6 +547,14 @@ static int parse_rows(struct bundle_inputs *b, const cJSON *a, struct rd *r)
                 (rc = get_dbl(r, X, "assumed_eph_m", &d->assumed_eph_m)) ||
                 (rc = get_i64(r, X, "enrolled_at_ms", &d->enrolled_at_ms)))
                 break;
+            const cJSON *by = cJSON_GetObjectItemCaseSensitive(X, "enrolled_by");
+            if (cJSON_IsString(by)) {
+                if ((rc = get_str(r, X, "enrolled_by", d->enrolled_by, sizeof d->enrolled_by)))
+                    break;
+            } else if (!cJSON_IsNull(by)) {
+                rc = bad(r, "enrolled_by", "must be a string or null");
+                break;
+            }
         }
     } else if (strcmp(m, BUNDLE_M_BATCHES) == 0) {
         EACH(batches, n_batches)

@@ -70,6 +70,7 @@ struct bundle_device {
     char fence[EVENT_NAME_MAX + 1];
     double assumed_eph_m;
     int64_t enrolled_at_ms;
+    char enrolled_by[EVENT_NAME_MAX + 1]; /* the enrol token's name; "" when not recorded */
 };
 
 /* A kept batch signature (store_batch_sig). */

@@ -138,6 +138,7 @@ static int add_device(struct gather *g, const char *id)
     snprintf(d->fence, sizeof d->fence, "%s", e.fence);
     d->assumed_eph_m = e.assumed_eph_m;
     d->enrolled_at_ms = e.enrolled_at_ms;
+    snprintf(d->enrolled_by, sizeof d->enrolled_by, "%s", e.enrolled_by);
     return 0;
 }
 

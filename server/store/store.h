@@ -157,6 +157,9 @@ struct store_enrolment {
     char fence[STORE_ID_MAX + 1]; /* the venue fence id it was enrolled with */
     double assumed_eph_m;         /* accuracy assumed for fixes without eph */
     int64_t enrolled_at_ms;
+    char enrolled_by[STORE_TOKEN_NAME_MAX + 1]; /* the enrol token's name ("" when not known:
+                                                 * enrolled before schema 9); set on insert, kept
+                                                 * by a re-enrolment */
 };
 
 /* Reads device id's enrolment. RC_NOTFOUND when it is not enrolled. */

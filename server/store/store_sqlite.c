@@ -371,7 +371,9 @@ static const struct migration migrations[] = {
      ") STRICT;"
      "CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys((retired_at IS NULL)) "
      "WHERE retired_at IS NULL;"},
-    {9, "evidence: signed publications of a year's evaluation results",
+    {9, "evidence: signed publications, who enrolled each device",
+     /* The enrol token's name that enrolled a device (NULL: enrolled before version 9). */
+     "ALTER TABLE devices ADD COLUMN enrolled_by TEXT;"
      /* One frozen, signed publication per year (rollcall-server publish): the exact bytes
       * signed and the signature; never changed or deleted. */
      "CREATE TABLE publications ("
@@ -869,8 +871,8 @@ static int sqlite_enrolment_get(store *st, const char *id, struct store_enrolmen
     memset(out, 0, sizeof *out);
     rc = cached(sq(st), STMT_ENROLMENT_GET,
                 "SELECT id, institution, public_key_pem, coalesce(profile, ''), "
-                "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at "
-                "FROM devices WHERE id = ?1",
+                "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at, "
+                "coalesce(enrolled_by, '') FROM devices WHERE id = ?1",
                 &q, err, "reading a device");
     if (rc != RC_OK)
         return rc;
@@ -888,7 +890,8 @@ static int sqlite_enrolment_get(store *st, const char *id, struct store_enrolmen
         (rc = column_text(q, 1, out->institution, sizeof out->institution, err)) != RC_OK ||
         (rc = column_text(q, 2, out->public_key_pem, sizeof out->public_key_pem, err)) != RC_OK ||
         (rc = column_text(q, 3, out->profile, sizeof out->profile, err)) != RC_OK ||
-        (rc = column_text(q, 4, out->fence, sizeof out->fence, err)) != RC_OK)
+        (rc = column_text(q, 4, out->fence, sizeof out->fence, err)) != RC_OK ||
+        (rc = column_text(q, 7, out->enrolled_by, sizeof out->enrolled_by, err)) != RC_OK)
         goto out;
     out->assumed_eph_m = sqlite3_column_double(q, 5);
     out->enrolled_at_ms = sqlite3_column_int64(q, 6);
@@ -903,7 +906,8 @@ static int sqlite_enrolment_insert(store *st, const struct store_enrolment *e, c
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO devices(id, institution, public_key_pem, profile, fence, "
-                           "assumed_eph_m, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           "assumed_eph_m, enrolled_at, enrolled_by) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                            -1, &q, NULL) != SQLITE_OK)
         return db_fail(db, err, "enrolling a device");
     sqlite3_bind_text(q, 1, e->id, -1, SQLITE_STATIC);
@@ -913,6 +917,7 @@ static int sqlite_enrolment_insert(store *st, const struct store_enrolment *e, c
     bind_text_or_null(q, 5, e->fence);
     sqlite3_bind_double(q, 6, e->assumed_eph_m);
     sqlite3_bind_int64(q, 7, e->enrolled_at_ms);
+    bind_text_or_null(q, 8, e->enrolled_by);
     int rc = step_done(db, q, err, "enrolling a device");
     if (rc == RC_CONFLICT) {
         /* Either the id is taken or the institution does not exist (foreign key). */

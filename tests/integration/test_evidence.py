@@ -315,6 +315,11 @@ def generated_in(w, d):
           "the evaluator's bundle holds no names: %s %s" % (names, rep_names))
     check(not any(n.encode() in data for n in tf.NAMES), "no name anywhere in the bytes")
     check(len(json.loads(members["reviews.json"])) == 1, "the review is in the bundle")
+    devs = json.loads(members["devices.json"])
+    check([(x["id"], x["institution"], x["enrolled_by"]) for x in devs] ==
+          [("K-A1", "INST-A", "enroll")] and devs[0]["public_key"] == k.public_pem and
+          devs[0]["enrolled_at_ms"] > 0,
+          "the kiosk's key and enrolment (who, when, under which token): %s" % devs)
     st, _, data_inst = w.raw("inst-a", "/v1/classes/C-A/evidence")
     inst_names = [t["name"] for t in json.loads(dict(read_tar(data_inst))["plan.json"])["roster"]]
     check(st == 200 and inst_names == tf.NAMES, "the institution's bundle names its trainees: %s"
