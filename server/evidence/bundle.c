@@ -650,6 +650,29 @@ static int parse_rows(struct bundle_inputs *b, const cJSON *a, struct rd *r)
     }
 #undef EACH
 #undef X
+    if (rc != RC_OK) {
+        /* A member that did not read holds nothing: no half-filled rows for a caller that
+         * carries on with the other checks. */
+        if (strcmp(m, BUNDLE_M_FENCES) == 0) {
+            for (size_t i = 0; i < b->n_fences; i++)
+                free(b->fences[i].geojson);
+            b->n_fences = 0;
+        } else if (strcmp(m, BUNDLE_M_DEVICES) == 0) {
+            b->n_devices = 0;
+        } else if (strcmp(m, BUNDLE_M_BATCHES) == 0) {
+            b->n_batches = 0;
+        } else if (strcmp(m, BUNDLE_M_JUDGEMENTS) == 0) {
+            b->n_judgements = 0;
+        } else if (strcmp(m, BUNDLE_M_ONLINE) == 0) {
+            b->n_online = 0;
+        } else if (strcmp(m, BUNDLE_M_ASSESSMENTS) == 0) {
+            b->n_assessments = 0;
+        } else if (strcmp(m, BUNDLE_M_REVIEWS) == 0) {
+            b->n_reviews = 0;
+        } else if (strcmp(m, BUNDLE_M_CONFLICTS) == 0) {
+            b->n_conflicts = 0;
+        }
+    }
     return rc;
 }
 
