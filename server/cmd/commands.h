@@ -22,6 +22,11 @@ int cmd_token(int argc, char **argv, const struct server_globals *g);
 int cmd_user(int argc, char **argv, const struct server_globals *g);
 /* signing-key create|rotate|list: the collector's signing key (signkey_cmd.c). */
 int cmd_signing_key(int argc, char **argv, const struct server_globals *g);
+/* evidence --class ID --out FILE | --institution ID --year YYYY --out DIR: signed evidence
+ * bundles (evidence_cmd.c). */
+int cmd_evidence(int argc, char **argv, const struct server_globals *g);
+/* publish --year YYYY [--out DIR]: freeze and sign a year's results (publish_cmd.c). */
+int cmd_publish(int argc, char **argv, const struct server_globals *g);
 /* import batches|fences FILE: an agent's export file, venue fences (import_cmd.c). */
 int cmd_import(int argc, char **argv, const struct server_globals *g);
 

@@ -1,7 +1,9 @@
 /* rollcall-server serve: opens a connection pool on the database (which must be migrated),
  * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
 #include "cmd/commands.h"
+#include "evidence/signkey.h"
 #include "http/api.h"
+#include "http/figures_api.h"
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/session.h"
@@ -60,7 +62,7 @@ static void usage(FILE *out)
             "                       (--tls-cert FILE --tls-key FILE | --plain-http)\n"
             "                       [--threads N] [--max-body BYTES] [--conn-timeout S]\n"
             "                       [--per-ip-limit N] [--max-connections N]\n"
-            "                       [--session-idle S] [--session-max S]\n"
+            "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "\n"
@@ -81,6 +83,8 @@ static void usage(FILE *out)
             "                       (default %d = 30 min)\n"
             "  --session-max S      and S seconds after login in any case (default %d = 12 h;\n"
             "                       at least --session-idle, at most %d)\n"
+            "  --signing-key FILE   the collector's signing key for evidence bundles (default\n"
+            "                       <db>.signing.key; read at each GET .../evidence)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
@@ -148,6 +152,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *cert_path = NULL;
     const char *key_path = NULL;
     const char *db_url = g->db_url;
+    const char *signing_key = NULL;
     bool plain = false;
     unsigned long long threads = HTTP_DEFAULT_THREADS;
     unsigned long long max_body = HTTP_DEFAULT_MAX_BODY;
@@ -168,6 +173,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"max-connections", required_argument, NULL, 'm'},
         {"session-idle", required_argument, NULL, 'I'},
         {"session-max", required_argument, NULL, 'M'},
+        {"signing-key", required_argument, NULL, 'S'},
         {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -181,6 +187,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
         case 'd': db_url = optarg; break;
+        case 'S': signing_key = optarg; break;
         case 't': rc = parse_num("--threads", optarg, 1, HTTP_THREADS_MAX, &threads); break;
         case 'b': rc = parse_num("--max-body", optarg, 1, SERVE_MAX_BODY_LIMIT, &max_body); break;
         case 'T':
@@ -267,6 +274,15 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         ingest_writer_start(db_url, &writer, err) != RC_OK)
         goto out;
     api_init(writer);
+    {
+        /* The evidence route signs with this key, loaded per request (docs/EVIDENCE.md). */
+        char sk[SIGNKEY_PATH_MAX] = "", why[ERR_LEN];
+        if (signing_key)
+            snprintf(sk, sizeof sk, "%s", signing_key);
+        else if (signkey_default_path(db_url, sk, why) != RC_OK)
+            sk[0] = '\0'; /* not a file database and no --signing-key: the route answers 503 */
+        figures_api_set_signing_key(sk);
+    }
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     m = metrics_new();
     if (!m) {

@@ -1478,3 +1478,98 @@ int engine_aggregate(const struct engine_report *const *reports, size_t n, enum 
     *n_out = k;
     return RC_OK;
 }
+
+/* ---- inputs shared with the offline verifier ---- */
+
+static int cmp_by_device_seq(const void *x, const void *y)
+{
+    const struct engine_event *a = x;
+    const struct engine_event *b = y;
+    int c = strcmp(a->ev.device, b->ev.device);
+    if (c)
+        return c;
+    return a->ev.seq < b->ev.seq ? -1 : a->ev.seq > b->ev.seq;
+}
+
+struct recs {
+    struct engine_recording *v;
+    size_t n, cap;
+};
+
+static int recs_add(struct recs *r, const char *id, const char *camera, const char *class_id,
+                    int64_t start, int64_t end, int64_t registered, char *err)
+{
+    if (end <= start)
+        return 0;
+    if (r->n == r->cap) {
+        size_t want = r->cap ? r->cap * 2 : 64;
+        if (want > ENGINE_INPUT_MAX)
+            return rc_fail(err, RC_LIMIT, "more than %d recordings", ENGINE_INPUT_MAX);
+        struct engine_recording *nv = realloc(r->v, want * sizeof *nv);
+        if (!nv)
+            return rc_fail(err, RC_NOMEM, "out of memory");
+        r->v = nv;
+        r->cap = want;
+    }
+    struct engine_recording *x = &r->v[r->n++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->id, sizeof x->id, "%s", id);
+    snprintf(x->camera, sizeof x->camera, "%s", camera);
+    snprintf(x->class_id, sizeof x->class_id, "%s", class_id);
+    x->start_ms = start;
+    x->end_ms = end;
+    x->registered_ms = registered;
+    return 0;
+}
+
+int engine_recordings_derive(struct engine_event *events, size_t n_events, const char *class_id,
+                             struct engine_recording **out, size_t *n, char *err)
+{
+    struct recs r = {0};
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    if (n_events)
+        qsort(events, n_events, sizeof *events, cmp_by_device_seq);
+    for (size_t i = 0; i < n_events && rc == 0; i++) {
+        const struct event *e = &events[i].ev;
+        if (e->type == EVENT_REC_FILE && e->start_ms && e->end_ms) {
+            rc = recs_add(&r, e->id, e->camera, class_id, e->start_ms, e->end_ms, e->ts_ms, err);
+        } else if (e->type == EVENT_REC_START) {
+            for (size_t j = i + 1; j < n_events; j++) {
+                const struct event *s = &events[j].ev;
+                if (strcmp(s->device, e->device) != 0)
+                    break;
+                if (strcmp(s->camera, e->camera) != 0)
+                    continue;
+                if (s->type == EVENT_REC_START)
+                    break; /* restarted without a stop: the first one counts nothing */
+                if (s->type == EVENT_REC_STOP) {
+                    int64_t from = e->start_ms ? e->start_ms : e->ts_ms;
+                    int64_t to = s->end_ms ? s->end_ms : s->ts_ms;
+                    rc = recs_add(&r, e->id, e->camera, class_id, from, to, s->ts_ms, err);
+                    break;
+                }
+            }
+        }
+    }
+    if (rc != 0) {
+        free(r.v);
+        return rc;
+    }
+    *out = r.v;
+    *n = r.n;
+    return 0;
+}
+
+void engine_venue_of(const struct fence *f, const char *id, struct engine_venue *v)
+{
+    memset(v, 0, sizeof *v);
+    snprintf(v->fence, sizeof v->fence, "%s", id);
+    fence_bbox(f, &v->min_lat, &v->min_lon, &v->max_lat, &v->max_lon);
+    double r = 0;
+    if (fence_circle(f, &v->lat, &v->lon, &r) != RC_OK) {
+        v->lat = (v->min_lat + v->max_lat) / 2;
+        v->lon = (v->min_lon + v->max_lon) / 2;
+    }
+}

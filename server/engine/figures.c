@@ -166,71 +166,7 @@ static int add_conflict(const char *device, int64_t seq, const char *event_id, v
     return 0;
 }
 
-static int add_recording(struct load *l, const char *id, const char *camera, const char *class_id,
-                         int64_t start, int64_t end, int64_t registered)
-{
-    if (end <= start)
-        return 0;
-    if (!grow((void **)&l->recs, &l->cap_recs, l->n_recs + 1, sizeof *l->recs, ENGINE_INPUT_MAX))
-        return nomem(l);
-    struct engine_recording *r = &l->recs[l->n_recs++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->id, sizeof r->id, "%s", id);
-    snprintf(r->camera, sizeof r->camera, "%s", camera);
-    snprintf(r->class_id, sizeof r->class_id, "%s", class_id);
-    r->start_ms = start;
-    r->end_ms = end;
-    r->registered_ms = registered;
-    return 0;
-}
-
-static int cmp_by_device_seq(const void *x, const void *y)
-{
-    const struct engine_event *a = x;
-    const struct engine_event *b = y;
-    int c = strcmp(a->ev.device, b->ev.device);
-    if (c)
-        return c;
-    return a->ev.seq < b->ev.seq ? -1 : a->ev.seq > b->ev.seq;
-}
-
-/* Recordings: every rec_file (start..end), and every rec_start closed by the next rec_stop of
- * the same device and camera (start field or ts .. end field or ts). Events are sorted by
- * (device, seq) first, so pairing follows each kiosk's own order. */
-static int derive_recordings(struct load *l, const char *class_id)
-{
-    if (l->n_events)
-        qsort(l->events, l->n_events, sizeof *l->events, cmp_by_device_seq);
-    for (size_t i = 0; i < l->n_events; i++) {
-        const struct event *e = &l->events[i].ev;
-        int rc = 0;
-        if (e->type == EVENT_REC_FILE && e->start_ms && e->end_ms) {
-            rc = add_recording(l, e->id, e->camera, class_id, e->start_ms, e->end_ms, e->ts_ms);
-        } else if (e->type == EVENT_REC_START) {
-            for (size_t j = i + 1; j < l->n_events; j++) {
-                const struct event *s = &l->events[j].ev;
-                if (strcmp(s->device, e->device) != 0)
-                    break;
-                if (strcmp(s->camera, e->camera) != 0)
-                    continue;
-                if (s->type == EVENT_REC_START)
-                    break; /* restarted without a stop: the first one counts nothing */
-                if (s->type == EVENT_REC_STOP) {
-                    int64_t from = e->start_ms ? e->start_ms : e->ts_ms;
-                    int64_t to = s->end_ms ? s->end_ms : s->ts_ms;
-                    rc = add_recording(l, e->id, e->camera, class_id, from, to, s->ts_ms);
-                    break;
-                }
-            }
-        }
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* The venue of a fence id: its bounding box and a point standing for it (a circle's centre,
- * else the box's centre). Fences the store does not hold are left out. */
+/* The venue of a fence id (engine_venue_of). Fences the store does not hold are left out. */
 static int add_venue(struct load *l, const char *fence_id)
 {
     for (size_t i = 0; i < l->n_venues; i++) {
@@ -258,15 +194,7 @@ static int add_venue(struct load *l, const char *fence_id)
             fence_set_free(set);
             return nomem(l);
         }
-        struct engine_venue *v = &l->venues[l->n_venues++];
-        memset(v, 0, sizeof *v);
-        snprintf(v->fence, sizeof v->fence, "%s", fence_id);
-        fence_bbox(f, &v->min_lat, &v->min_lon, &v->max_lat, &v->max_lon);
-        double r = 0;
-        if (fence_circle(f, &v->lat, &v->lon, &r) != RC_OK) {
-            v->lat = (v->min_lat + v->max_lat) / 2;
-            v->lon = (v->min_lon + v->max_lon) / 2;
-        }
+        engine_venue_of(f, fence_id, &l->venues[l->n_venues++]);
     }
     fence_set_free(set);
     return 0;
@@ -296,7 +224,10 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
         if ((rc = store_device_conflicts(l->st, l->devices[d].id, add_conflict, l, l->err)) != 0)
             return rc;
     }
-    if ((rc = derive_recordings(l, p->id)) != 0)
+    free(l->recs);
+    l->recs = NULL;
+    if ((rc = engine_recordings_derive(l->events, l->n_events, p->id, &l->recs, &l->n_recs,
+                                       l->err)) != 0)
         return rc;
     for (size_t s = 0; s < p->n_sessions; s++) {
         if (p->sessions[s].fence[0] && (rc = add_venue(l, p->sessions[s].fence)) != 0)
@@ -309,70 +240,99 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
     return 0;
 }
 
-int figures_class_report(store *st, const char *class_id, int64_t now_ms,
-                         struct engine_report **report, struct plan **plan_out, int64_t *gen,
-                         char *err)
+struct figures_input_own {
+    struct figures_input pub;
+    struct load l;
+    struct engine_policy policy;
+};
+
+void figures_input_free(struct figures_input *in)
 {
-    struct load l = {.st = st, .err = err};
-    struct plan *p = malloc(sizeof *p);
-    struct engine_policy pol;
-    struct store_class c;
+    if (!in)
+        return;
+    struct figures_input_own *o = (struct figures_input_own *)in;
+    load_free(&o->l);
+    free(in->plan);
+    free(o);
+}
+
+int figures_class_input(store *st, const char *class_id, int64_t now_ms, struct figures_input **out,
+                        char *err)
+{
+    struct figures_input_own *o = calloc(1, sizeof *o);
     bool own_tx = false;
     int rc = RC_OK;
-    *report = NULL;
-    if (plan_out)
-        *plan_out = NULL;
-    if (!p)
+    *out = NULL;
+    if (!o || !(o->pub.plan = malloc(sizeof *o->pub.plan))) {
+        free(o);
         return rc_fail(err, RC_NOMEM, "out of memory");
-    engine_policy_default(&pol);
+    }
+    o->l.st = st;
+    o->l.err = err;
+    engine_policy_default(&o->policy);
     /* One snapshot for the class's generation and every input. */
     if (!store_in_transaction(st)) {
         if ((rc = store_begin_read(st, err)) != RC_OK)
             goto out;
         own_tx = true;
     }
-    if ((rc = store_class_get(st, class_id, &c, err)) != RC_OK ||
-        (rc = store_class_plan(st, class_id, p, err)) != RC_OK ||
-        (rc = load_class(&l, p, &pol)) != RC_OK)
+    if ((rc = store_class_get(st, class_id, &o->pub.cls, err)) != RC_OK ||
+        (rc = store_class_plan(st, class_id, o->pub.plan, err)) != RC_OK ||
+        (rc = load_class(&o->l, o->pub.plan, &o->policy)) != RC_OK)
         goto out;
-    if (own_tx) {
-        store_rollback(st);
-        own_tx = false;
-    }
-    struct engine_input in = {
-        .plan = p,
-        .policy = &pol,
-        .events = l.events,
-        .n_events = l.n_events,
-        .recordings = l.recs,
-        .n_recordings = l.n_recs,
-        .online = l.online,
-        .n_online = l.n_online,
-        .assessments = l.assessments,
-        .n_assessments = l.n_assessments,
-        .reviews = l.reviews,
-        .n_reviews = l.n_reviews,
-        .devices = l.devices,
-        .n_devices = l.n_devices,
-        .venues = l.venues,
-        .n_venues = l.n_venues,
-        .conflicts = l.conflicts,
-        .n_conflicts = l.n_conflicts,
-        .as_of_ms = now_ms < c.end_ms ? now_ms : c.end_ms,
+    struct load *l = &o->l;
+    o->pub.in = (struct engine_input){
+        .plan = o->pub.plan,
+        .policy = &o->policy,
+        .events = l->events,
+        .n_events = l->n_events,
+        .recordings = l->recs,
+        .n_recordings = l->n_recs,
+        .online = l->online,
+        .n_online = l->n_online,
+        .assessments = l->assessments,
+        .n_assessments = l->n_assessments,
+        .reviews = l->reviews,
+        .n_reviews = l->n_reviews,
+        .devices = l->devices,
+        .n_devices = l->n_devices,
+        .venues = l->venues,
+        .n_venues = l->n_venues,
+        .conflicts = l->conflicts,
+        .n_conflicts = l->n_conflicts,
+        .as_of_ms = now_ms < o->pub.cls.end_ms ? now_ms : o->pub.cls.end_ms,
     };
-    if ((rc = engine_run(&in, report, err)) != RC_OK)
-        goto out;
-    if (gen)
-        *gen = c.gen;
-    if (plan_out) {
-        *plan_out = p;
-        p = NULL;
-    }
 out:
     if (own_tx)
         store_rollback(st);
-    load_free(&l);
-    free(p);
+    if (rc != RC_OK) {
+        figures_input_free(&o->pub);
+        return rc;
+    }
+    *out = &o->pub;
+    return RC_OK;
+}
+
+int figures_class_report(store *st, const char *class_id, int64_t now_ms,
+                         struct engine_report **report, struct plan **plan_out, int64_t *gen,
+                         char *err)
+{
+    struct figures_input *in = NULL;
+    *report = NULL;
+    if (plan_out)
+        *plan_out = NULL;
+    int rc = figures_class_input(st, class_id, now_ms, &in, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = engine_run(&in->in, report, err)) == RC_OK) {
+        if (gen)
+            *gen = in->cls.gen;
+        if (plan_out) {
+            *plan_out = in->plan;
+            in->plan = NULL;
+        }
+    }
+    figures_input_free(in);
     return rc;
 }
 

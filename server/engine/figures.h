@@ -33,6 +33,20 @@ enum {
     FIGURES_FINDINGS_DAYS = 90,   /* a findings listing without dates: the last 90 days */
 };
 
+/* Everything class_id's report at now_ms is computed from, read in one snapshot: the engine's
+ * input (under the default policy, as_of = min(now, the class's end)), the plan and the class's
+ * columns (cls.gen: the generation read). The evidence bundle writes exactly these. *out is
+ * new (figures_input_free). Returns as figures_class_report. */
+struct figures_input {
+    struct engine_input in; /* points into this struct's own arrays */
+    struct plan *plan;
+    struct store_class cls;
+};
+int figures_class_input(store *st, const char *class_id, int64_t now_ms, struct figures_input **out,
+                        char *err);
+/* Frees in and everything it holds; NULL is fine. */
+void figures_input_free(struct figures_input *in);
+
 /* Computes class_id's report at now_ms under the default policy. *report is new
  * (engine_report_free); *plan (may be NULL) receives the plan (free()); *gen (may be NULL) the
  * class's generation in the snapshot read. Returns 0, RC_NOTFOUND (no such class), RC_DB,

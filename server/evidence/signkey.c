@@ -235,3 +235,8 @@ int signkey_public(store *st, const char *key_id, crypto_key **out, struct store
     *out = key;
     return RC_OK;
 }
+
+int signkey_public_pem(signkey *k, char *out, size_t n, char *err)
+{
+    return crypto_key_public_pem(k->key, out, n, err);
+}

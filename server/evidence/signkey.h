@@ -59,6 +59,9 @@ int signkey_load(store *st, const char *path, signkey **out, char *err);
 void signkey_free(signkey *k);
 /* The loaded key's id (owned by k). */
 const char *signkey_id(const signkey *k);
+/* The loaded key's public key as PEM SubjectPublicKeyInfo into out (n bytes;
+ * CRYPTO_PUBKEY_PEM_MAX is enough). */
+int signkey_public_pem(signkey *k, char *out, size_t n, char *err);
 /* Signs the SHA-256 of len bytes at data: base64 DER ECDSA into sig, the signing key's id into
  * key_id (may be NULL). Thread-safe. */
 int signkey_sign(signkey *k, const void *data, size_t len, char sig[CRYPTO_SIG_B64_MAX + 1],

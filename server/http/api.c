@@ -312,10 +312,12 @@ static const struct http_route routes[] = {
      scope_allow_write_assessment},
     {"POST", "/v1/online-records", figures_api_post_online, scope_allow_write_online},
     {"GET", "/v1/classes/{id}/attendance", figures_api_attendance, scope_allow_read},
+    {"GET", "/v1/classes/{id}/evidence", figures_api_evidence, scope_allow_read},
     {"GET", "/v1/classes/{id}/subsidy", figures_api_subsidy, scope_allow_read_subsidy},
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
+    {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
 };
 
 const struct http_route *api_routes(size_t *n)

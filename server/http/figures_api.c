@@ -3,6 +3,9 @@
 
 #include "engine/classes.h"
 #include "engine/figures.h"
+#include "evidence/evidence.h"
+#include "evidence/publication.h"
+#include "evidence/signkey.h"
 #include "http/scope.h"
 #include "jsonin.h"
 #include "log.h"
@@ -11,6 +14,7 @@
 #include "timeutil.h"
 
 #include <cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -320,6 +324,82 @@ void figures_api_attendance(struct http_request *req, struct http_response *res)
     engine_report_free(r);
     if (rc != RC_OK)
         fail(req, res, rc, err);
+}
+
+/* ---- evidence ---- */
+
+/* Written by serve before the first request, read by request threads afterwards. */
+static char signing_key_path[SIGNKEY_PATH_MAX];
+
+void figures_api_set_signing_key(const char *path)
+{
+    snprintf(signing_key_path, sizeof signing_key_path, "%s", path ? path : "");
+}
+
+void figures_api_evidence(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    struct store_class c;
+    if (!class_in_scope(req, res, req->params[0], SCOPE_READ, &c))
+        return;
+    /* The key is loaded per request: a rotation (signing-key rotate) takes effect at once, and
+     * a key file that does not match the database's current key signs nothing. */
+    signkey *key = NULL;
+    int rc = signing_key_path[0] ? signkey_load(req->db, signing_key_path, &key, err)
+                                 : rc_fail(err, RC_NOTFOUND, "no signing key file configured");
+    if (rc != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "%s %s: the signing key: %s", req->method, req->path, err);
+        http_reply_error(res, 503,
+                         "the collector cannot sign evidence: its signing key is missing or not "
+                         "current (rollcall-server signing-key check)");
+        return;
+    }
+    bool names = scope_identity_for(req->who, c.institution) != SCOPE_MASKED;
+    char *tar = NULL;
+    size_t len = 0;
+    rc = evidence_class_bundle(req->db, key, c.id, ts_now_ms(), names, &tar, &len, NULL, NULL, err);
+    signkey_free(key);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    reply_text(res, tar, len, "application/x-tar");
+    download(res, "evidence", c.id, NULL, "tar");
+}
+
+void figures_api_publication(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    const char *y = req->params[0], *fmt = http_query(req, "format");
+    size_t n = strlen(y);
+    bool csv = n == 8 && strcmp(y + 4, ".csv") == 0;
+    if (!(n == 4 || csv) || y[0] < '2' || y[0] > '9' || !isdigit((unsigned char)y[1]) ||
+        !isdigit((unsigned char)y[2]) || !isdigit((unsigned char)y[3])) {
+        http_reply_error(res, 400, "the year must be YYYY or YYYY.csv");
+        return;
+    }
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        http_reply_error(res, 400, "format must be json or csv");
+        return;
+    }
+    csv = csv || (fmt && strcmp(fmt, "csv") == 0);
+    int year = (y[0] - '0') * 1000 + (y[1] - '0') * 100 + (y[2] - '0') * 10 + (y[3] - '0');
+    char *text = NULL;
+    size_t len = 0;
+    int rc = csv ? publication_csv(req->db, year, &text, &len, err)
+                 : publication_json(req->db, year, &text, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    if (csv) {
+        reply_text(res, text, len, CSV_TYPE);
+        char name[64];
+        snprintf(name, sizeof name, "evaluation-%d.csv", year);
+        (void)http_set_download(res, name);
+    } else {
+        reply_text(res, text, strlen(text), NULL);
+    }
 }
 
 /* ---- listings ---- */

@@ -30,4 +30,15 @@ void figures_api_subsidy(struct http_request *req, struct http_response *res);
  * flagged sign-in or sign-out whose event id is {id}. */
 void figures_api_review(struct http_request *req, struct http_response *res);
 
+/* The collector's signing key file the evidence route signs with (serve sets it before serving;
+ * "" or never set: the route answers 503). */
+void figures_api_set_signing_key(const char *path);
+/* GET /v1/classes/{id}/evidence: the class's signed evidence bundle (application/x-tar), names
+ * only for a role that may see them (docs/EVIDENCE.md). */
+void figures_api_evidence(struct http_request *req, struct http_response *res);
+
+/* GET /public/evaluation/{year} (no login): the year's signed publication as JSON, or CSV with
+ * ?format=csv or a {year} of the form YYYY.csv. */
+void figures_api_publication(struct http_request *req, struct http_response *res);
+
 #endif

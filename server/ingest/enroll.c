@@ -134,8 +134,8 @@ static int stored_fingerprint(const char *pem, char out[CRYPTO_SHA256_HEX_LEN + 
 }
 
 /* Inside the transaction. Fills ans (accepted or refused) or returns a store failure. */
-static int enrol(store *st, const struct request *r, int64_t now_ms, struct enroll_answer *ans,
-                 char *err)
+static int enrol(store *st, const struct request *r, const char *by, int64_t now_ms,
+                 struct enroll_answer *ans, char *err)
 {
     struct store_enrolment cur;
     int rc = store_enrolment_get(st, r->device, &cur, err);
@@ -181,6 +181,7 @@ static int enrol(store *st, const struct request *r, int64_t now_ms, struct enro
     snprintf(e.public_key_pem, sizeof e.public_key_pem, "%s", r->pem);
     snprintf(e.profile, sizeof e.profile, "%s", r->profile);
     snprintf(e.fence, sizeof e.fence, "%s", r->fence_id);
+    snprintf(e.enrolled_by, sizeof e.enrolled_by, "%s", by ? by : "");
     rc = known ? store_enrolment_update(st, &e, err) : store_enrolment_insert(st, &e, err);
     if (rc != RC_OK)
         return rc;
@@ -204,8 +205,8 @@ static int enrol(store *st, const struct request *r, int64_t now_ms, struct enro
     return RC_OK;
 }
 
-int enroll_device(store *st, const char *bound, const char *body, size_t len, int64_t now_ms,
-                  struct enroll_answer *ans, char *err)
+int enroll_device(store *st, const char *bound, const char *by, const char *body, size_t len,
+                  int64_t now_ms, struct enroll_answer *ans, char *err)
 {
     struct request r = {0};
     cJSON *root = NULL;
@@ -236,7 +237,7 @@ int enroll_device(store *st, const char *bound, const char *body, size_t len, in
     rc = store_begin(st, err);
     if (rc != RC_OK)
         goto out;
-    rc = enrol(st, &r, now_ms, ans, err);
+    rc = enrol(st, &r, by, now_ms, ans, err);
     if (rc != RC_OK || ans->status >= 300) {
         store_rollback(st);
         goto out;
@@ -254,8 +255,9 @@ void enroll_http_post(struct http_request *req, struct http_response *res)
 {
     char err[ERR_LEN];
     struct enroll_answer ans;
-    int rc = enroll_device(req->db, req->who ? req->who->role.scope : "", (const char *)req->body,
-                           req->body_len, ts_now_ms(), &ans, err);
+    int rc =
+        enroll_device(req->db, req->who ? req->who->role.scope : "", req->who ? req->who->name : "",
+                      (const char *)req->body, req->body_len, ts_now_ms(), &ans, err);
     if (rc != RC_OK) {
         log_msg(LOG_LVL_ERROR, "POST /v1/devices: %s", err);
         http_reply_error(res, 500, "internal error");

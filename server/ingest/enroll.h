@@ -34,10 +34,11 @@ struct enroll_answer {
 
 /* Enrols from a request body (JSON, len bytes) at now_ms, for a caller whose enrol token is
  * bound to institution `bound` ("" for a legacy token bound to none, which is refused: 403, as
- * is a request for another institution). Returns 0 with *ans filled (accepted or refused), or
- * a negative rc with err when the store failed. */
-int enroll_device(store *st, const char *bound, const char *body, size_t len, int64_t now_ms,
-                  struct enroll_answer *ans, char *err);
+ * is a request for another institution) and named `by` (recorded as who enrolled the device).
+ * Returns 0 with *ans filled (accepted or refused), or a negative rc with err when the store
+ * failed. */
+int enroll_device(store *st, const char *bound, const char *by, const char *body, size_t len,
+                  int64_t now_ms, struct enroll_answer *ans, char *err);
 
 /* The POST /v1/devices handler. */
 void enroll_http_post(struct http_request *req, struct http_response *res);

@@ -722,6 +722,34 @@ int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_
     return st->ops->batch_sig_list(st, device, from_seq, to_seq, fn, ctx, err);
 }
 
+int store_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                      int (*fn)(const struct store_event_record *e, void *ctx), void *ctx,
+                      char *err)
+{
+    NEED(event_range, "events");
+    return st->ops->event_range(st, device, from_seq, to_seq, fn, ctx, err);
+}
+
+int store_fence_version(store *st, const char *id, int version, struct store_fence *out, char *err)
+{
+    NEED(fence_version, "fences");
+    return st->ops->fence_version(st, id, version, out, err);
+}
+
+int store_publication_put(store *st, const struct store_publication *p, char *err)
+{
+    NEED(publication_put, "publications");
+    if (!p->body || !*p->body || strlen(p->key_id) != STORE_KEY_ID_LEN || !*p->signature)
+        return rc_fail(err, RC_INVAL, "malformed publication of %d", p->year);
+    return st->ops->publication_put(st, p, err);
+}
+
+int store_publication_get(store *st, int year, struct store_publication *out, char *err)
+{
+    NEED(publication_get, "publications");
+    return st->ops->publication_get(st, year, out, err);
+}
+
 int store_signing_key_add(store *st, const struct store_signing_key *k, char *err)
 {
     NEED(signing_key_add, "signing keys");

@@ -161,6 +161,9 @@ struct store_enrolment {
     char fence[STORE_ID_MAX + 1]; /* the venue fence id it was enrolled with */
     double assumed_eph_m;         /* accuracy assumed for fixes without eph */
     int64_t enrolled_at_ms;
+    char enrolled_by[STORE_TOKEN_NAME_MAX + 1]; /* the enrol token's name ("" when not known:
+                                                 * enrolled before schema 9); set on insert, kept
+                                                 * by a re-enrolment */
 };
 
 /* Reads device id's enrolment. RC_NOTFOUND when it is not enrolled. */
@@ -617,6 +620,40 @@ int store_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err
 int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
                          int (*fn)(const struct store_batch_sig *s, void *ctx), void *ctx,
                          char *err);
+
+/* One stored event of a device as the evidence bundle needs it: the line as received and the
+ * collector's own record of it (its fence judgement, when it first received it). */
+struct store_event_record {
+    int64_t seq;
+    const char *raw; /* valid during the callback only */
+    size_t raw_len;
+    const char *server_verdict; /* "" when it judged no fix */
+    bool has_server_distance;
+    double server_distance_m;
+    int server_fence_version; /* 0: none */
+    int64_t received_at_ms;
+};
+/* Calls fn for each stored event of device with seq in from_seq..to_seq, by seq; fn returning
+ * non-zero stops the walk and that value is returned. */
+int store_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                      int (*fn)(const struct store_event_record *e, void *ctx), void *ctx,
+                      char *err);
+/* Version version of fence id (current or superseded). RC_NOTFOUND when none. */
+int store_fence_version(store *st, const char *id, int version, struct store_fence *out, char *err);
+
+/* A year's signed publication of evaluation results (rollcall-server publish): the exact bytes
+ * signed, the signing key's id and the signature. Frozen: never changed or deleted. */
+struct store_publication {
+    int year;
+    char *body; /* NUL-terminated; from store_publication_get: malloc'd, free() it */
+    char key_id[STORE_KEY_ID_LEN + 1];
+    char signature[STORE_SIG_B64_MAX + 1];
+    int64_t published_at_ms;
+};
+/* Stores p. RC_CONFLICT when the year is published already. */
+int store_publication_put(store *st, const struct store_publication *p, char *err);
+/* The publication of year into *out (free out->body). RC_NOTFOUND when none. */
+int store_publication_get(store *st, int year, struct store_publication *out, char *err);
 
 /* A public key the collector signs (or signed) with. The private key lives in a file, never
  * in the database (evidence/signkey.h); every public key stays, so old signatures verify. */

@@ -371,6 +371,18 @@ static const struct migration migrations[] = {
      ") STRICT;"
      "CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys((retired_at IS NULL)) "
      "WHERE retired_at IS NULL;"},
+    {9, "evidence: signed publications, who enrolled each device",
+     /* The enrol token's name that enrolled a device (NULL: enrolled before version 9). */
+     "ALTER TABLE devices ADD COLUMN enrolled_by TEXT;"
+     /* One frozen, signed publication per year (rollcall-server publish): the exact bytes
+      * signed and the signature; never changed or deleted. */
+     "CREATE TABLE publications ("
+     "  year INTEGER PRIMARY KEY,"
+     "  body TEXT NOT NULL,"
+     "  key_id TEXT NOT NULL,"
+     "  signature TEXT NOT NULL,"
+     "  published_at INTEGER NOT NULL"
+     ") STRICT;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -859,8 +871,8 @@ static int sqlite_enrolment_get(store *st, const char *id, struct store_enrolmen
     memset(out, 0, sizeof *out);
     rc = cached(sq(st), STMT_ENROLMENT_GET,
                 "SELECT id, institution, public_key_pem, coalesce(profile, ''), "
-                "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at "
-                "FROM devices WHERE id = ?1",
+                "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at, "
+                "coalesce(enrolled_by, '') FROM devices WHERE id = ?1",
                 &q, err, "reading a device");
     if (rc != RC_OK)
         return rc;
@@ -878,7 +890,8 @@ static int sqlite_enrolment_get(store *st, const char *id, struct store_enrolmen
         (rc = column_text(q, 1, out->institution, sizeof out->institution, err)) != RC_OK ||
         (rc = column_text(q, 2, out->public_key_pem, sizeof out->public_key_pem, err)) != RC_OK ||
         (rc = column_text(q, 3, out->profile, sizeof out->profile, err)) != RC_OK ||
-        (rc = column_text(q, 4, out->fence, sizeof out->fence, err)) != RC_OK)
+        (rc = column_text(q, 4, out->fence, sizeof out->fence, err)) != RC_OK ||
+        (rc = column_text(q, 7, out->enrolled_by, sizeof out->enrolled_by, err)) != RC_OK)
         goto out;
     out->assumed_eph_m = sqlite3_column_double(q, 5);
     out->enrolled_at_ms = sqlite3_column_int64(q, 6);
@@ -893,7 +906,8 @@ static int sqlite_enrolment_insert(store *st, const struct store_enrolment *e, c
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO devices(id, institution, public_key_pem, profile, fence, "
-                           "assumed_eph_m, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           "assumed_eph_m, enrolled_at, enrolled_by) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                            -1, &q, NULL) != SQLITE_OK)
         return db_fail(db, err, "enrolling a device");
     sqlite3_bind_text(q, 1, e->id, -1, SQLITE_STATIC);
@@ -903,6 +917,7 @@ static int sqlite_enrolment_insert(store *st, const struct store_enrolment *e, c
     bind_text_or_null(q, 5, e->fence);
     sqlite3_bind_double(q, 6, e->assumed_eph_m);
     sqlite3_bind_int64(q, 7, e->enrolled_at_ms);
+    bind_text_or_null(q, 8, e->enrolled_by);
     int rc = step_done(db, q, err, "enrolling a device");
     if (rc == RC_CONFLICT) {
         /* Either the id is taken or the institution does not exist (foreign key). */
@@ -2533,6 +2548,90 @@ out:
     return rc;
 }
 
+static int sqlite_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                              int (*fn)(const struct store_event_record *, void *), void *ctx,
+                              char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, raw, coalesce(server_verdict, ''), server_distance_m, "
+                           "coalesce(server_fence_version, 0), received_at FROM events "
+                           "WHERE device = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading events");
+    sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, from_seq);
+    sqlite3_bind_int64(q, 3, to_seq);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_event_record e = {
+            .seq = sqlite3_column_int64(q, 0),
+            .raw = sqlite3_column_blob(q, 1),
+            .raw_len = (size_t)sqlite3_column_bytes(q, 1),
+            .server_verdict = (const char *)sqlite3_column_text(q, 2),
+            .has_server_distance = sqlite3_column_type(q, 3) != SQLITE_NULL,
+            .server_distance_m = sqlite3_column_double(q, 3),
+            .server_fence_version = sqlite3_column_int(q, 4),
+            .received_at_ms = sqlite3_column_int64(q, 5),
+        };
+        if (!e.raw)
+            e.raw = "";
+        if (!e.server_verdict)
+            e.server_verdict = "";
+        if ((rc = fn(&e, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading events");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_fence_version(store *st, const char *id, int version, struct store_fence *out,
+                                char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, version, geojson, sha256, created_at FROM fences "
+                           "WHERE id = ?1 AND version = ?2",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading a fence");
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, version);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "no fence '%s' version %d", id, version);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading a fence");
+        goto out;
+    }
+    if ((rc = column_text(q, 0, out->id, sizeof out->id, err)) != RC_OK ||
+        (rc = column_text(q, 3, out->sha256, sizeof out->sha256, err)) != RC_OK)
+        goto out;
+    out->version = sqlite3_column_int(q, 1);
+    out->created_at_ms = sqlite3_column_int64(q, 4);
+    size_t n = (size_t)sqlite3_column_bytes(q, 2);
+    const unsigned char *text = sqlite3_column_text(q, 2);
+    if (!(out->geojson = malloc(n + 1))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    if (n)
+        memcpy(out->geojson, text, n);
+    out->geojson[n] = '\0';
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static int sqlite_signing_key_add(store *st, const struct store_signing_key *k, char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -2647,6 +2746,73 @@ static int sqlite_signing_key_list(store *st, int (*fn)(const struct store_signi
         fn, ctx, err);
 }
 
+static int sqlite_publication_put(store *st, const struct store_publication *p, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO publications(year, body, key_id, signature, published_at) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "storing a publication");
+    sqlite3_bind_int(q, 1, p->year);
+    sqlite3_bind_text(q, 2, p->body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, p->key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, p->signature, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, p->published_at_ms);
+    int step = sqlite3_step(q);
+    int rc = RC_OK;
+    if (step == SQLITE_CONSTRAINT)
+        rc =
+            rc_fail(err, RC_CONFLICT, "%d is published already (a publication is frozen)", p->year);
+    else if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "storing a publication");
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_publication_get(store *st, int year, struct store_publication *out, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT body, key_id, signature, published_at FROM publications "
+                           "WHERE year = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading a publication");
+    sqlite3_bind_int(q, 1, year);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE) {
+        rc = rc_fail(err, RC_NOTFOUND, "nothing is published for %d", year);
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(db, err, "reading a publication");
+        goto out;
+    }
+    out->year = year;
+    if ((rc = column_text(q, 1, out->key_id, sizeof out->key_id, err)) != RC_OK ||
+        (rc = column_text(q, 2, out->signature, sizeof out->signature, err)) != RC_OK)
+        goto out;
+    out->published_at_ms = sqlite3_column_int64(q, 3);
+    size_t n = (size_t)sqlite3_column_bytes(q, 0);
+    const unsigned char *text = sqlite3_column_text(q, 0);
+    char *body = malloc(n + 1);
+    if (!body) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    if (n)
+        memcpy(body, text, n);
+    body[n] = '\0';
+    out->body = body;
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .latest = MIGRATIONS,
@@ -2715,6 +2881,10 @@ const struct store_ops store_sqlite_ops = {
     .login_failures_clear = sqlite_login_failures_clear,
     .batch_sig_insert = sqlite_batch_sig_insert,
     .batch_sig_list = sqlite_batch_sig_list,
+    .event_range = sqlite_event_range,
+    .fence_version = sqlite_fence_version,
+    .publication_put = sqlite_publication_put,
+    .publication_get = sqlite_publication_get,
     .signing_key_add = sqlite_signing_key_add,
     .signing_key_get = sqlite_signing_key_get,
     .signing_key_current = sqlite_signing_key_current,
