@@ -29,7 +29,7 @@
 struct kiosk;
 
 enum {
-    ROLLCALL_ID_MAX = 8,     /* "R1".."R8" */
+    ROLLCALL_ID_MAX = 12,    /* "R1".."R8"; room for any "R%d" */
     ROLLCALL_LIST_MAX = 32,  /* open roll-calls listed at once */
     ROLLCALL_IDLE_MS = 60000 /* rollcall_tick asks to be called again within this */
 };
