@@ -1,7 +1,6 @@
 /* Random roll-calls at the kiosk (see rollcall.h). */
 #include "rollcall.h"
 
-#include "kiosk.h"
 #include "rc.h"
 
 #include <errno.h>
@@ -132,12 +131,12 @@ int rollcall_draw(crypto_rng *rng, const struct schedule_class *c, const struct 
 }
 
 /* Records roll-call i of d (class c, session s) as a rollcall event. */
-static int record_one(struct kiosk *k, const struct schedule_class *c,
+static int record_one(outbox *ob, const struct kiosk_stamp *stamp, const struct schedule_class *c,
                       const struct schedule_session *s, const struct rollcall_draw *d, int i,
                       char *err)
 {
     struct event ev;
-    int rc = kiosk_event_init(k, &ev, EVENT_ROLLCALL, err);
+    int rc = kiosk_stamp_event(stamp, &ev, EVENT_ROLLCALL, err);
     if (rc != RC_OK)
         return rc;
     ev.has |= EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) | EVENT_HAS(EVENT_F_ROLLCALL) |
@@ -147,7 +146,7 @@ static int record_one(struct kiosk *k, const struct schedule_class *c,
     snprintf(ev.rollcall, sizeof ev.rollcall, "R%d", i + 1);
     ev.start_ms = d->opens_ms[i];
     ev.end_ms = d->opens_ms[i] + d->window_ms;
-    return outbox_append(k->ob, &ev, NULL, NULL, err);
+    return outbox_append(ob, &ev, NULL, NULL, err);
 }
 
 static bool due(const struct schedule *sched, const struct schedule_session *s, int64_t now_ms)
@@ -155,8 +154,8 @@ static bool due(const struct schedule *sched, const struct schedule_session *s, 
     return now_ms >= s->start_ms - sched->early_window_ms && now_ms < s->end_ms;
 }
 
-int rollcall_tick(struct kiosk *k, const struct schedule *sched, int64_t now_ms, int64_t *next_ms,
-                  char *err)
+int rollcall_tick(outbox *ob, const struct kiosk_stamp *stamp, const struct schedule *sched,
+                  int64_t now_ms, int64_t *next_ms, char *err)
 {
     *next_ms = now_ms + ROLLCALL_IDLE_MS;
     for (size_t ci = 0; ci < sched->n_classes; ci++) {
@@ -172,10 +171,10 @@ int rollcall_tick(struct kiosk *k, const struct schedule *sched, int64_t now_ms,
                 continue;
             }
             struct rollcall_draw d;
-            int rc = draw_get(k->ob, c->id, s->id, &d, err);
+            int rc = draw_get(ob, c->id, s->id, &d, err);
             if (rc == RC_NOTFOUND) {
-                if ((rc = rollcall_draw(k->rng, c, s, now_ms, &d, err)) != RC_OK ||
-                    (rc = draw_put(k->ob, c->id, s->id, &d, err)) != RC_OK)
+                if ((rc = rollcall_draw(stamp->rng, c, s, now_ms, &d, err)) != RC_OK ||
+                    (rc = draw_put(ob, c->id, s->id, &d, err)) != RC_OK)
                     return rc;
             } else if (rc != RC_OK) {
                 return rc;
@@ -183,14 +182,14 @@ int rollcall_tick(struct kiosk *k, const struct schedule *sched, int64_t now_ms,
             bool changed = false;
             while (d.handled < d.n && d.opens_ms[d.handled] <= now_ms) {
                 if (now_ms < d.opens_ms[d.handled] + d.window_ms &&
-                    (rc = record_one(k, c, s, &d, d.handled, err)) != RC_OK)
+                    (rc = record_one(ob, stamp, c, s, &d, d.handled, err)) != RC_OK)
                     break;
                 d.handled++;
                 changed = true;
             }
             if (changed) {
                 char e2[ERR_LEN];
-                int rc2 = draw_put(k->ob, c->id, s->id, &d, rc ? e2 : err);
+                int rc2 = draw_put(ob, c->id, s->id, &d, rc ? e2 : err);
                 if (rc == RC_OK)
                     rc = rc2;
             }

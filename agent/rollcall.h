@@ -20,13 +20,12 @@
 
 #include "crypto.h"
 #include "event.h"
+#include "kiosk.h"
 #include "outbox.h"
 #include "schedule.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-struct kiosk;
 
 enum {
     ROLLCALL_ID_MAX = 12,    /* "R1".."R8"; room for any "R%d" */
@@ -56,11 +55,11 @@ int rollcall_draw(crypto_rng *rng, const struct schedule_class *c, const struct 
                   int64_t now_ms, struct rollcall_draw *out, char *err);
 
 /* Makes sure every session of sched that is due (now within [start - early window, end)) has
- * its draw, and records the roll-calls that opened by now_ms. *next_ms gets when to call again
+ * its draw (kept in ob, drawn with stamp's generator), and records the roll-calls that opened by now_ms. *next_ms gets when to call again
  * (UTC ms: the next opening, at most ROLLCALL_IDLE_MS away). Returns 0 or the first error
  * (RC_DB, RC_FULL: the roll-call is tried again on the next call). */
-int rollcall_tick(struct kiosk *k, const struct schedule *sched, int64_t now_ms, int64_t *next_ms,
-                  char *err);
+int rollcall_tick(outbox *ob, const struct kiosk_stamp *stamp, const struct schedule *sched,
+                  int64_t now_ms, int64_t *next_ms, char *err);
 
 /* Lists the roll-calls of sched open at now_ms (recorded, window holding now) into out (cap
  * entries), in order of opening. Returns 0 with *n, or RC_DB. */

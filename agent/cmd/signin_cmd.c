@@ -56,16 +56,15 @@ static void usage(FILE *out, const char *name)
 
 /* The fix for a one-shot sign-in: gpsd within the timeout, else the surveyed position, else
  * none. Never fails: a missing fix is recorded as no_fix. */
-static void one_shot_fix(struct kiosk *k, struct gnss_fix *fix, int *have)
+static void one_shot_fix(const struct config_gnss *cg, const struct gnss_config *gc,
+                         struct gnss_fix *fix, int *have)
 {
-    struct gnss_config gc;
-    kiosk_gnss_config(k, &gc);
     *have = 0;
     char err[ERR_LEN];
-    if (k->cfg.profile.gnss.source == CONFIG_GNSS_GPSD) {
+    if (cg->source == CONFIG_GNSS_GPSD) {
         gnss_watcher *w = NULL;
-        if (gnss_create(&gc, &w, err) == RC_OK) {
-            int rc = gnss_wait_fix(w, (int)(k->cfg.profile.gnss.fix_timeout_s * 1000), fix, err);
+        if (gnss_create(gc, &w, err) == RC_OK) {
+            int rc = gnss_wait_fix(w, (int)(cg->fix_timeout_s * 1000), fix, err);
             gnss_destroy(w);
             if (rc == RC_OK) {
                 *have = 1;
@@ -74,8 +73,8 @@ static void one_shot_fix(struct kiosk *k, struct gnss_fix *fix, int *have)
         }
         log_msg(LOG_LVL_WARN, "no GNSS fix: %s", err);
     }
-    if (gc.surveyed.set) {
-        gnss_select(NULL, true, gnss_mono_ms(), gc.stale_after_ms, &gc.surveyed, gnss_real_ms(),
+    if (gc->surveyed.set) {
+        gnss_select(NULL, true, gnss_mono_ms(), gc->stale_after_ms, &gc->surveyed, gnss_real_ms(),
                     fix);
         *have = fix->source == GNSS_SRC_SURVEYED;
     }
@@ -222,7 +221,9 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
     }
     struct gnss_fix fix;
     int have = 0;
-    one_shot_fix(k, &fix, &have);
+    struct gnss_config gc;
+    kiosk_gnss_config(k, &gc);
+    one_shot_fix(&k->cfg.profile.gnss, &gc, &fix, &have);
     struct signin_result res;
     rc = signin_record(k, &req, have ? &fix : NULL, &res, err);
     kiosk_close(k);

@@ -330,8 +330,10 @@ static void rollcall_due(struct daemon *d)
     int rc = signin_schedule(d->k, &s, err);
     if (rc == RC_NOTFOUND)
         return;
-    if (rc == RC_OK)
-        rc = rollcall_tick(d->k, s, now, &d->next_rollcall, err);
+    if (rc == RC_OK) {
+        const struct kiosk_stamp stamp = kiosk_stamp_of(d->k);
+        rc = rollcall_tick(d->k->ob, &stamp, s, now, &d->next_rollcall, err);
+    }
     if (rc != RC_OK)
         log_msg(LOG_LVL_ERROR, "roll-calls: %s", err);
 }
@@ -439,7 +441,8 @@ static void handle_status(struct daemon *d)
 {
     char err[ERR_LEN];
     cJSON *st = NULL;
-    if (status_build(d->k, true, d->gw, gnss_mono_ms() - d->started_mono, &st, err) != RC_OK) {
+    const struct status_env env = status_env_of(d->k);
+    if (status_build(&env, true, d->gw, gnss_mono_ms() - d->started_mono, &st, err) != RC_OK) {
         reply_error(d, err);
         return;
     }
@@ -690,7 +693,8 @@ int agentd_main(int argc, char **argv)
         if (gnss_create(&gc, &d.gw, err) != RC_OK)
             goto fail;
     }
-    if (recwatch_create(d.k, start_record, &d, &d.rw, err) != RC_OK)
+    if (recwatch_create(d.k->cfg.profile.cameras, d.k->cfg.profile.n_cameras, start_record, &d,
+                        &d.rw, err) != RC_OK)
         goto fail;
     d.reply = malloc(REPLY_MAX);
     if (!d.reply) {

@@ -42,6 +42,7 @@ struct fixture {
     char dir[64];
     char path[128];
     struct kiosk *k;
+    struct kiosk_stamp stamp;
     struct schedule *s;
 };
 
@@ -69,6 +70,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->k->cfg.device_id, sizeof f->k->cfg.device_id, "k1");
     kiosk_boot_id(f->k->boot_id);
+    f->stamp = kiosk_stamp_of(f->k);
     unsetenv("ROLLCALL_AGENT_TEST_ROLLCALL_OFFSETS_S");
     *state = f;
     return 0;
@@ -180,14 +182,16 @@ static void tick_record_lookup(void **state)
     char err[ERR_LEN], val[OUTBOX_STATE_VALUE_MAX + 1];
     int64_t next = 0;
     /* before the early window (08:30): nothing drawn */
-    assert_int_equal(rollcall_tick(f->k, f->s, at("2026-12-07T08:00:00Z"), &next, err), RC_OK);
+    assert_int_equal(
+        rollcall_tick(f->k->ob, &f->stamp, f->s, at("2026-12-07T08:00:00Z"), &next, err), RC_OK);
     assert_int_equal(next, at("2026-12-07T08:01:00Z")); /* idle: at most a minute */
     assert_int_equal(outbox_state_get(f->k->ob, "rollcall/C1/S01", val, sizeof val, err),
                      RC_NOTFOUND);
     assert_int_equal(outbox_state_get(f->k->ob, "rollcall/C2/S01", val, sizeof val, err),
                      RC_NOTFOUND);
     /* in it: drawn, stored, nothing recorded yet, told when the first opens */
-    assert_int_equal(rollcall_tick(f->k, f->s, at("2026-12-07T08:40:00Z"), &next, err), RC_OK);
+    assert_int_equal(
+        rollcall_tick(f->k->ob, &f->stamp, f->s, at("2026-12-07T08:40:00Z"), &next, err), RC_OK);
     stored(f, val, sizeof val);
     long long w, handled, t1, t2;
     assert_int_equal(sscanf(val, "%lld %lld %lld %lld", &w, &handled, &t1, &t2), 4);
@@ -198,15 +202,16 @@ static void tick_record_lookup(void **state)
     assert_int_equal(head(f), 0);
     lookup(f, "R1", t1, ROLLCALL_UNKNOWN); /* not announced before the tick that opens it */
     /* a second tick (or a restarted daemon) keeps the draw */
-    assert_int_equal(rollcall_tick(f->k, f->s, at("2026-12-07T08:50:00Z"), &next, err), RC_OK);
+    assert_int_equal(
+        rollcall_tick(f->k->ob, &f->stamp, f->s, at("2026-12-07T08:50:00Z"), &next, err), RC_OK);
     char again[OUTBOX_STATE_VALUE_MAX + 1];
     stored(f, again, sizeof again);
     assert_string_equal(again, val);
 
     /* R1 opens: recorded once */
-    assert_int_equal(rollcall_tick(f->k, f->s, t1, &next, err), RC_OK);
+    assert_int_equal(rollcall_tick(f->k->ob, &f->stamp, f->s, t1, &next, err), RC_OK);
     assert_int_equal(head(f), 1);
-    assert_int_equal(rollcall_tick(f->k, f->s, t1, &next, err), RC_OK);
+    assert_int_equal(rollcall_tick(f->k->ob, &f->stamp, f->s, t1, &next, err), RC_OK);
     assert_int_equal(head(f), 1);
     lookup(f, "R1", t1 - 1, ROLLCALL_UNKNOWN);
     lookup(f, "R1", t1, ROLLCALL_IS_OPEN);
@@ -242,7 +247,8 @@ static void tick_record_lookup(void **state)
 
     /* no daemon while R2's whole window passed: skipped, never recorded late */
     if (t2 > t1) {
-        assert_int_equal(rollcall_tick(f->k, f->s, t2 + 10 * MIN, &next, err), RC_OK);
+        assert_int_equal(rollcall_tick(f->k->ob, &f->stamp, f->s, t2 + 10 * MIN, &next, err),
+                         RC_OK);
         assert_int_equal(head(f), 1);
         lookup(f, "R2", t2 + 10 * MIN, ROLLCALL_CLOSED);
         assert_int_equal(
@@ -261,10 +267,14 @@ static void corrupt_state(void **state)
     char err[ERR_LEN];
     int64_t next;
     assert_int_equal(outbox_state_set(f->k->ob, "rollcall/C1/S01", "600000 5 1 2", err), RC_OK);
-    assert_int_equal(rollcall_tick(f->k, f->s, at("2026-12-07T09:00:00Z"), &next, err), RC_CORRUPT);
+    assert_int_equal(
+        rollcall_tick(f->k->ob, &f->stamp, f->s, at("2026-12-07T09:00:00Z"), &next, err),
+        RC_CORRUPT);
     assert_non_null(strstr(err, "roll-call draw"));
     assert_int_equal(outbox_state_set(f->k->ob, "rollcall/C1/S01", "600000 0 abc", err), RC_OK);
-    assert_int_equal(rollcall_tick(f->k, f->s, at("2026-12-07T09:00:00Z"), &next, err), RC_CORRUPT);
+    assert_int_equal(
+        rollcall_tick(f->k->ob, &f->stamp, f->s, at("2026-12-07T09:00:00Z"), &next, err),
+        RC_CORRUPT);
 }
 
 int main(void)
