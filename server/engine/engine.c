@@ -150,6 +150,9 @@ struct ctx {
     size_t n_ev;
     struct roll *rolls; /* by (session, opening, device, id); one per (device, session, id) */
     size_t n_rolls;
+    const struct engine_event **confs; /* the class's rollcall_confirm, by (trainee, session,
+                                          ts, id) */
+    size_t n_confs;
     size_t cap_findings;
     char *err;
 };
@@ -496,36 +499,83 @@ static int cmp_mark(const void *x, const void *y)
     return c;
 }
 
-/* Whether the trainee of marks m confirmed roll-call r with a confirmation that counts (its
- * server verdict under the policy, or the review in force), inside r's window. */
+/* The class's confirmations by trainee and session: [*lo, *hi) of c->confs. */
+static void conf_range(const struct ctx *c, const char *trainee, const char *session, size_t *lo,
+                       size_t *hi)
+{
+    size_t a = 0, b = c->n_confs;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        const struct event *e = &c->confs[mid]->ev;
+        int k = strcmp(e->trainee, trainee);
+        if (!k)
+            k = strcmp(e->session, session);
+        if (k < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (b < c->n_confs && strcmp(c->confs[b]->ev.trainee, trainee) == 0 &&
+           strcmp(c->confs[b]->ev.session, session) == 0)
+        b++;
+    *hi = b;
+}
+
+/* The roll-calls of session si: [*lo, *hi) of c->rolls. */
+static void roll_range(const struct ctx *c, size_t si, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = c->n_rolls;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (c->rolls[mid].session < si)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (b < c->n_rolls && c->rolls[b].session == si)
+        b++;
+    *hi = b;
+}
+
+/* Whether confirmation ee counts: its server verdict under the policy, or the review in force
+ * (reviewed) approves it. */
+static bool conf_counts(const struct ctx *c, const struct engine_event *ee, bool reviewed)
+{
+    const struct engine_review *rv = reviewed ? review_of(c, ee->ev.id) : NULL;
+    return rv ? rv->approve : verdict_counts(c->pol, ee->verdict);
+}
+
+/* Whether confirmation e answers roll-call r: same session, id and device, inside its window. */
+static bool answers(const struct event *e, const struct roll *r)
+{
+    const struct event *re = &r->e->ev;
+    return strcmp(e->session, re->session) == 0 && strcmp(e->rollcall, re->rollcall) == 0 &&
+           strcmp(e->device, re->device) == 0 && e->ts_ms >= re->start_ms && e->ts_ms <= re->end_ms;
+}
+
+/* Whether the trainee of marks m confirmed roll-call r with a confirmation that counts, inside
+ * r's window. */
 static bool confirmed(const struct ctx *c, const struct mark *m, const struct roll *r,
                       bool reviewed)
 {
-    const struct event *re = &r->e->ev;
-    const char *trainee = c->p->roster[m->trainee].pseudonym;
-    for (size_t i = 0; i < c->n_ev; i++) {
-        const struct engine_event *ee = c->ev[i];
-        const struct event *e = &ee->ev;
-        if (e->type != EVENT_ROLLCALL_CONFIRM || strcmp(e->trainee, trainee) != 0 ||
-            strcmp(e->class_id, re->class_id) != 0 || strcmp(e->session, re->session) != 0 ||
-            strcmp(e->rollcall, re->rollcall) != 0 || strcmp(e->device, re->device) != 0 ||
-            e->ts_ms < re->start_ms || e->ts_ms > re->end_ms)
-            continue;
-        const struct engine_review *rv = reviewed ? review_of(c, e->id) : NULL;
-        if (rv ? rv->approve : verdict_counts(c->pol, ee->verdict))
+    size_t lo, hi;
+    conf_range(c, c->p->roster[m->trainee].pseudonym, r->e->ev.session, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        if (answers(&c->confs[i]->ev, r) && conf_counts(c, c->confs[i], reviewed))
             return true;
     }
     return false;
 }
 
-/* Whether confirmation e answers one of the class's roll-calls inside its window. */
-static bool in_window(const struct ctx *c, const struct event *e)
+/* Whether confirmation e answers one of session si's roll-calls inside its window. */
+static bool in_window(const struct ctx *c, size_t si, const struct event *e)
 {
-    for (size_t i = 0; i < c->n_rolls; i++) {
-        const struct event *re = &c->rolls[i].e->ev;
-        if (strcmp(e->session, re->session) == 0 && strcmp(e->rollcall, re->rollcall) == 0 &&
-            strcmp(e->device, re->device) == 0 && e->ts_ms >= re->start_ms &&
-            e->ts_ms <= re->end_ms)
+    size_t lo, hi;
+    roll_range(c, si, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        if (answers(e, &c->rolls[i]))
             return true;
     }
     return false;
@@ -538,22 +588,18 @@ static int64_t resume_after(const struct ctx *c, const struct mark *m, size_t n,
                             int64_t t)
 {
     const struct plan_session *s = &c->p->sessions[m[0].session];
-    const char *trainee = c->p->roster[m[0].trainee].pseudonym;
     int64_t best = s->end_ms;
     for (size_t i = 0; i < n; i++) {
         bool counts = reviewed ? m[i].counted : m[i].counted_unreviewed;
         if (m[i].in && counts && m[i].e->ev.ts_ms > t && m[i].e->ev.ts_ms < best)
             best = m[i].e->ev.ts_ms;
     }
-    for (size_t i = 0; i < c->n_ev; i++) {
-        const struct engine_event *ee = c->ev[i];
-        const struct event *e = &ee->ev;
-        if (e->type != EVENT_ROLLCALL_CONFIRM || e->ts_ms <= t || e->ts_ms >= best ||
-            strcmp(e->trainee, trainee) != 0 || strcmp(e->class_id, c->p->id) != 0 ||
-            strcmp(e->session, s->id) != 0 || !in_window(c, e))
-            continue;
-        const struct engine_review *rv = reviewed ? review_of(c, e->id) : NULL;
-        if (rv ? rv->approve : verdict_counts(c->pol, ee->verdict))
+    size_t lo, hi;
+    conf_range(c, c->p->roster[m[0].trainee].pseudonym, s->id, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        const struct event *e = &c->confs[i]->ev;
+        if (e->ts_ms > t && e->ts_ms < best && in_window(c, m[0].session, e) &&
+            conf_counts(c, c->confs[i], reviewed))
             best = e->ts_ms;
     }
     return best;
@@ -570,11 +616,11 @@ static int rollcall_cut(struct ctx *c, const struct mark *m, size_t n, bool revi
     bool held = c->r->sessions[m[0].session].held;
     struct iv cut[PLAN_ROLLCALLS_MAX * 4];
     size_t nc = 0;
-    for (size_t i = 0; i < c->n_rolls; i++) {
+    size_t lo, hi;
+    roll_range(c, m[0].session, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
         const struct roll *r = &c->rolls[i];
         int64_t at = r->e->ev.start_ms;
-        if (r->session != m[0].session)
-            continue;
         bool due = false;
         for (size_t j = 0; j < k && !due; j++)
             due = v[j].a <= at && at < v[j].b;
@@ -695,8 +741,46 @@ static int cmp_roll(const void *x, const void *y)
     return c;
 }
 
+/* The identity of a roll-call: (session, device, id). */
+static int cmp_roll_same(const struct roll *a, const struct roll *b)
+{
+    int c = cmp_i64((int64_t)a->session, (int64_t)b->session);
+    if (!c)
+        c = strcmp(a->e->ev.device, b->e->ev.device);
+    if (!c)
+        c = strcmp(a->e->ev.rollcall, b->e->ev.rollcall);
+    return c;
+}
+
+/* By identity, then the (ts, id) order of c->ev: the first of each identity is the earliest. */
+static int cmp_roll_key(const void *x, const void *y)
+{
+    const struct roll *a = x, *b = y;
+    int c = cmp_roll_same(a, b);
+    if (!c)
+        c = cmp_i64(a->e->ev.ts_ms, b->e->ev.ts_ms);
+    if (!c)
+        c = strcmp(a->e->ev.id, b->e->ev.id);
+    return c;
+}
+
+static int cmp_conf(const void *x, const void *y)
+{
+    const struct event *a = &(*(const struct engine_event *const *)x)->ev;
+    const struct event *b = &(*(const struct engine_event *const *)y)->ev;
+    int c = strcmp(a->trainee, b->trainee);
+    if (!c)
+        c = strcmp(a->session, b->session);
+    if (!c)
+        c = cmp_i64(a->ts_ms, b->ts_ms);
+    if (!c)
+        c = strcmp(a->id, b->id);
+    return c;
+}
+
 /* The class's roll-calls: rollcall events naming one of its offline sessions, one per
- * (device, session, roll-call id) (the earliest, by the (ts, id) order of c->ev). */
+ * (device, session, roll-call id) (the earliest, by the (ts, id) order of c->ev); and, when
+ * there are any, its confirmations (indexed by trainee and session). */
 static int collect_rolls(struct ctx *c)
 {
     for (size_t i = 0; i < c->n_ev; i++) {
@@ -706,20 +790,32 @@ static int collect_rolls(struct ctx *c)
         long si = assign_session(c, e);
         if (si < 0)
             continue;
-        bool seen = false;
-        for (size_t j = 0; j < c->n_rolls && !seen; j++) {
-            const struct event *o = &c->rolls[j].e->ev;
-            seen = strcmp(o->device, e->device) == 0 && strcmp(o->session, e->session) == 0 &&
-                   strcmp(o->rollcall, e->rollcall) == 0;
-        }
-        if (seen)
-            continue;
         if (!c->rolls && !(c->rolls = malloc(c->n_ev * sizeof *c->rolls)))
             return rc_fail(c->err, RC_NOMEM, "out of memory");
         c->rolls[c->n_rolls++] = (struct roll){c->ev[i], (size_t)si};
     }
-    if (c->n_rolls)
+    /* One per (device, session, id): the earliest (a kiosk that crashed between recording
+     * one and counting it records it again). */
+    if (c->n_rolls) {
+        qsort(c->rolls, c->n_rolls, sizeof *c->rolls, cmp_roll_key);
+        size_t k = 1;
+        for (size_t i = 1; i < c->n_rolls; i++) {
+            if (cmp_roll_same(&c->rolls[k - 1], &c->rolls[i]) != 0)
+                c->rolls[k++] = c->rolls[i];
+        }
+        c->n_rolls = k;
         qsort(c->rolls, c->n_rolls, sizeof *c->rolls, cmp_roll);
+    }
+    for (size_t i = 0; c->n_rolls && i < c->n_ev; i++) {
+        const struct event *e = &c->ev[i]->ev;
+        if (e->type != EVENT_ROLLCALL_CONFIRM || strcmp(e->class_id, c->p->id) != 0)
+            continue;
+        if (!c->confs && !(c->confs = malloc(c->n_ev * sizeof *c->confs)))
+            return rc_fail(c->err, RC_NOMEM, "out of memory");
+        c->confs[c->n_confs++] = c->ev[i];
+    }
+    if (c->n_confs)
+        qsort(c->confs, c->n_confs, sizeof *c->confs, cmp_conf);
     return RC_OK;
 }
 
@@ -1590,6 +1686,7 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
 out:
     free(by);
     free(c.rolls);
+    free(c.confs);
     free(c.ev);
     if (rc) {
         engine_report_free(r);
