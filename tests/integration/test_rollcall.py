@@ -198,6 +198,13 @@ def scenarios(w, col, pki):
     check(len(missed) == 1 and missed[0]["evidence"] == [rolls[1]["id"]], missed)
     check("R2" in missed[0]["detail"] and missed[0]["severity"] == "warning", missed)
     check([f["kind"] for f in ta["findings"]].count("rollcall_missed") == 1, ta["findings"])
+    r = col.cmd("report", "attendance", "--class", CLASS)
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0 and any(x.startswith("trainee ") and " missed " in x for x in lines),
+          r.stdout[:600] + r.stderr)
+    row_a = next(x for x in lines if x.startswith(ta["trainee_masked"]))
+    row_b = next(x for x in lines if x.startswith(tb["trainee_masked"]))
+    check(row_a.split()[-2] == "1" and row_b.split()[-2] == "0", (row_a, row_b))
     r = col.cmd("report", "attendance", "--class", CLASS, "--format", "csv", "--table",
                 "trainees")
     check(r.returncode == 0 and "未应点名" in r.stdout.splitlines()[0], r.stdout[:300] + r.stderr)
