@@ -148,17 +148,29 @@ fail:
     return rc;
 }
 
+struct kiosk_stamp kiosk_stamp_of(struct kiosk *k)
+{
+    return (struct kiosk_stamp){.device = k->cfg.device_id, .boot_id = k->boot_id, .rng = k->rng};
+}
+
 int kiosk_event_init(struct kiosk *k, struct event *ev, enum event_type type, char *err)
+{
+    struct kiosk_stamp s = kiosk_stamp_of(k);
+    return kiosk_stamp_event(&s, ev, type, err);
+}
+
+int kiosk_stamp_event(const struct kiosk_stamp *s, struct event *ev, enum event_type type,
+                      char *err)
 {
     memset(ev, 0, sizeof *ev);
     int64_t now = ts_now_ms();
     if (now < 0)
         return rc_fail(err, RC_STATE, "the system clock is before 1970");
-    int rc = uuid_v7(k->rng, (uint64_t)now, ev->id, err);
+    int rc = uuid_v7(s->rng, (uint64_t)now, ev->id, err);
     if (rc != RC_OK)
         return rc;
-    snprintf(ev->device, sizeof ev->device, "%s", k->cfg.device_id);
-    snprintf(ev->boot, sizeof ev->boot, "%s", k->boot_id);
+    snprintf(ev->device, sizeof ev->device, "%s", s->device);
+    snprintf(ev->boot, sizeof ev->boot, "%s", s->boot_id);
     ev->type = type;
     ev->ts_ms = now;
     ev->mono_ms = ts_mono_ms();

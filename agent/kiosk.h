@@ -1,6 +1,9 @@
 /* The kiosk's runtime: the loaded agent configuration and what is opened from it (outbox,
- * venue fence, device key, institution pseudonym key, random generator), shared by every
- * command and the daemon. A kiosk handle is used by one thread at a time. */
+ * venue fence, device key, institution pseudonym key, random generator). Commands open it;
+ * the modules they call take only the part they need: an event stamp (struct kiosk_stamp,
+ * below), the recording settings (record.h, struct record_env), the status settings (status.h,
+ * struct status_env), the cameras (daemon/recwatch.h). A kiosk handle is used by one thread at
+ * a time. */
 #ifndef ROLLCALL_AGENT_KIOSK_H
 #define ROLLCALL_AGENT_KIOSK_H
 
@@ -52,8 +55,23 @@ int kiosk_open(const char *config_path, unsigned parts, struct kiosk **out, char
 /* Closes everything; NULL is ignored. Key material is wiped. */
 void kiosk_close(struct kiosk *k);
 
+/* What every event needs from the kiosk, and no more: the device id, this boot's id and the
+ * generator of event ids (pointers into the kiosk: valid while it is open). Modules that
+ * record events take this rather than the whole struct kiosk. */
+struct kiosk_stamp {
+    const char *device;
+    const char *boot_id;
+    crypto_rng *rng;
+};
+
+/* k's stamp. */
+struct kiosk_stamp kiosk_stamp_of(struct kiosk *k);
+
 /* Starts an event of the given type: a fresh UUIDv7 id, the device, the UTC time, the boot id
  * and the boot-relative clock. seq and prev are left for outbox_append. */
+int kiosk_stamp_event(const struct kiosk_stamp *s, struct event *ev, enum event_type type,
+                      char *err);
+/* The same with k's stamp. */
 int kiosk_event_init(struct kiosk *k, struct event *ev, enum event_type type, char *err);
 
 /* Checks an id (class, session, camera) against the event format's name rule

@@ -19,6 +19,8 @@ static const struct command commands[] = {
     {"enroll", cmd_enroll, "register this kiosk with the collector (--token TOKEN)"},
     {"signin", cmd_signin, "record a trainee's located sign-in"},
     {"signout", cmd_signin, "record a trainee's located sign-out"},
+    {"rollcall", cmd_rollcall, "list the random roll-calls (随机点名) open now"},
+    {"confirm", cmd_signin, "record a trainee's answer to an open roll-call"},
     {"record", cmd_record, "record start|stop|add: classroom recording metadata"},
     {"sync", cmd_sync, "upload pending events as signed batches"},
     {"heartbeat", cmd_heartbeat, "record one heartbeat now (what the daemon does each interval)"},

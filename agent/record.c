@@ -81,21 +81,28 @@ out:
     return rc;
 }
 
-int record_check_camera(const struct kiosk *k, const char *camera, char *err)
+struct record_env record_env_of(struct kiosk *k)
+{
+    return (struct record_env){.ob = k->ob,
+                               .stamp = kiosk_stamp_of(k),
+                               .cameras = k->cfg.profile.cameras,
+                               .n_cameras = k->cfg.profile.n_cameras};
+}
+
+int record_check_camera(const struct record_env *e, const char *camera, char *err)
 {
     int rc = kiosk_check_name("camera", camera, err);
     if (rc != RC_OK)
         return rc;
-    const struct config_profile *p = &k->cfg.profile;
-    if (p->n_cameras == 0)
+    if (e->n_cameras == 0)
         return RC_OK;
-    for (size_t i = 0; i < p->n_cameras; i++)
-        if (strcmp(p->cameras[i].id, camera) == 0)
+    for (size_t i = 0; i < e->n_cameras; i++)
+        if (strcmp(e->cameras[i].id, camera) == 0)
             return RC_OK;
     char list[CONFIG_MAX_CAMERAS * (CONFIG_ID_LEN + 2)] = "";
     size_t used = 0;
-    for (size_t i = 0; i < p->n_cameras && used < sizeof list; i++) {
-        int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", p->cameras[i].id);
+    for (size_t i = 0; i < e->n_cameras && used < sizeof list; i++) {
+        int n = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", e->cameras[i].id);
         if (n < 0)
             break;
         used += (size_t)n;
@@ -172,8 +179,8 @@ static int file_name(const char *path, char out[EVENT_FILE_MAX + 1], char *err)
 }
 
 /* Fills a rec_file event for path (hashing it) between start_ms and end_ms. */
-static int file_event(struct kiosk *k, struct event *ev, const char *camera, const char *path,
-                      int64_t start_ms, int64_t end_ms, char *err)
+static int file_event(const struct record_env *e, struct event *ev, const char *camera,
+                      const char *path, int64_t start_ms, int64_t end_ms, char *err)
 {
     int rc;
     char name[EVENT_FILE_MAX + 1];
@@ -182,7 +189,7 @@ static int file_event(struct kiosk *k, struct event *ev, const char *camera, con
     if ((rc = file_name(path, name, err)) != RC_OK ||
         (rc = record_hash_file(name, hex, &bytes, err)) != RC_OK)
         return rc;
-    if ((rc = kiosk_event_init(k, ev, EVENT_REC_FILE, err)) != RC_OK)
+    if ((rc = kiosk_stamp_event(&e->stamp, ev, EVENT_REC_FILE, err)) != RC_OK)
         return rc;
     snprintf(ev->camera, sizeof ev->camera, "%s", camera);
     snprintf(ev->file, sizeof ev->file, "%s", name);
@@ -206,43 +213,43 @@ static void note(struct record_result *res, const struct event *ev)
     }
 }
 
-int record_start(struct kiosk *k, const char *camera, const char *class_id, const char *session,
-                 struct record_result *res, char *err)
+int record_start(const struct record_env *e, const char *camera, const char *class_id,
+                 const char *session, struct record_result *res, char *err)
 {
     int rc;
     struct event ev;
     char key[STATE_KEY_LEN], value[OUTBOX_STATE_VALUE_MAX + 1];
     memset(res, 0, sizeof *res);
-    if ((rc = record_check_camera(k, camera, err)) != RC_OK)
+    if ((rc = record_check_camera(e, camera, err)) != RC_OK)
         return rc;
     if (!class_id || !class_id[0])
         return rc_fail(err, RC_INVAL, "record start needs a class");
     if ((rc = check_ids(class_id, session, err)) != RC_OK)
         return rc;
     state_key(camera, key);
-    rc = outbox_state_get(k->ob, key, value, sizeof value, err);
+    rc = outbox_state_get(e->ob, key, value, sizeof value, err);
     if (rc == RC_OK)
         return rc_fail(err, RC_STATE,
                        "camera %s is already recording (record stop --camera %s first)", camera,
                        camera);
     if (rc != RC_NOTFOUND)
         return rc;
-    if ((rc = kiosk_event_init(k, &ev, EVENT_REC_START, err)) != RC_OK)
+    if ((rc = kiosk_stamp_event(&e->stamp, &ev, EVENT_REC_START, err)) != RC_OK)
         return rc;
     snprintf(ev.camera, sizeof ev.camera, "%s", camera);
     ev.start_ms = ev.ts_ms;
     ev.has |= EVENT_HAS(EVENT_F_CAMERA) | EVENT_HAS(EVENT_F_START);
     put_ids(&ev, class_id, session);
-    if ((rc = outbox_append(k->ob, &ev, NULL, NULL, err)) != RC_OK)
+    if ((rc = outbox_append(e->ob, &ev, NULL, NULL, err)) != RC_OK)
         return rc;
     note(res, &ev);
     snprintf(value, sizeof value, "%lld %s%s%s", (long long)ev.start_ms, class_id,
              session && session[0] ? " " : "", session && session[0] ? session : "");
-    return outbox_state_set(k->ob, key, value, err);
+    return outbox_state_set(e->ob, key, value, err);
 }
 
-int record_stop(struct kiosk *k, const char *camera, const char *file, struct record_result *res,
-                char *err)
+int record_stop(const struct record_env *e, const char *camera, const char *file,
+                struct record_result *res, char *err)
 {
     int rc;
     struct event stop, fev;
@@ -250,10 +257,10 @@ int record_stop(struct kiosk *k, const char *camera, const char *file, struct re
     char class_id[EVENT_NAME_MAX + 1], session[EVENT_NAME_MAX + 1];
     int64_t start_ms = 0;
     memset(res, 0, sizeof *res);
-    if ((rc = record_check_camera(k, camera, err)) != RC_OK)
+    if ((rc = record_check_camera(e, camera, err)) != RC_OK)
         return rc;
     state_key(camera, key);
-    rc = outbox_state_get(k->ob, key, value, sizeof value, err);
+    rc = outbox_state_get(e->ob, key, value, sizeof value, err);
     if (rc == RC_NOTFOUND)
         return rc_fail(err, RC_STATE, "camera %s has no open recording (record start first)",
                        camera);
@@ -261,7 +268,7 @@ int record_stop(struct kiosk *k, const char *camera, const char *file, struct re
         return rc;
     if (parse_open(value, &start_ms, class_id, session) != RC_OK)
         return rc_fail(err, RC_CORRUPT, "the open recording of camera %s is unreadable", camera);
-    if ((rc = kiosk_event_init(k, &stop, EVENT_REC_STOP, err)) != RC_OK)
+    if ((rc = kiosk_stamp_event(&e->stamp, &stop, EVENT_REC_STOP, err)) != RC_OK)
         return rc;
     snprintf(stop.camera, sizeof stop.camera, "%s", camera);
     stop.end_ms = stop.ts_ms < start_ms ? start_ms : stop.ts_ms;
@@ -269,57 +276,57 @@ int record_stop(struct kiosk *k, const char *camera, const char *file, struct re
     put_ids(&stop, class_id, session);
     if (file) {
         /* Hash first: a bad file refuses the whole stop with nothing recorded. */
-        if ((rc = file_event(k, &fev, camera, file, start_ms, stop.end_ms, err)) != RC_OK)
+        if ((rc = file_event(e, &fev, camera, file, start_ms, stop.end_ms, err)) != RC_OK)
             return rc;
         put_ids(&fev, class_id, session);
         snprintf(stop.file, sizeof stop.file, "%s", fev.file);
         stop.has |= EVENT_HAS(EVENT_F_FILE);
     }
-    if ((rc = outbox_append(k->ob, &stop, NULL, NULL, err)) != RC_OK)
+    if ((rc = outbox_append(e->ob, &stop, NULL, NULL, err)) != RC_OK)
         return rc;
     note(res, &stop);
     if (file) {
-        if ((rc = outbox_append(k->ob, &fev, NULL, NULL, err)) != RC_OK)
+        if ((rc = outbox_append(e->ob, &fev, NULL, NULL, err)) != RC_OK)
             return rc;
         note(res, &fev);
     }
-    return outbox_state_delete(k->ob, key, err);
+    return outbox_state_delete(e->ob, key, err);
 }
 
-int record_add(struct kiosk *k, const char *camera, const char *class_id, const char *session,
-               const char *file, int64_t start_ms, int64_t end_ms, struct record_result *res,
-               char *err)
+int record_add(const struct record_env *e, const char *camera, const char *class_id,
+               const char *session, const char *file, int64_t start_ms, int64_t end_ms,
+               struct record_result *res, char *err)
 {
     int rc;
     struct event ev;
     memset(res, 0, sizeof *res);
-    if ((rc = record_check_camera(k, camera, err)) != RC_OK ||
+    if ((rc = record_check_camera(e, camera, err)) != RC_OK ||
         (rc = check_ids(class_id, session, err)) != RC_OK)
         return rc;
     if (start_ms < TS_MIN_MS || end_ms > TS_MAX_MS || end_ms < start_ms)
         return rc_fail(err, RC_INVAL, "the recording must end at or after its start");
-    if ((rc = file_event(k, &ev, camera, file, start_ms, end_ms, err)) != RC_OK)
+    if ((rc = file_event(e, &ev, camera, file, start_ms, end_ms, err)) != RC_OK)
         return rc;
     put_ids(&ev, class_id, session);
-    if ((rc = outbox_append(k->ob, &ev, NULL, NULL, err)) != RC_OK)
+    if ((rc = outbox_append(e->ob, &ev, NULL, NULL, err)) != RC_OK)
         return rc;
     note(res, &ev);
     return RC_OK;
 }
 
-int record_add_watched(struct kiosk *k, const char *camera, const char *file, int64_t start_ms,
-                       int64_t end_ms, struct record_result *res, char *err)
+int record_add_watched(const struct record_env *e, const char *camera, const char *file,
+                       int64_t start_ms, int64_t end_ms, struct record_result *res, char *err)
 {
     char key[STATE_KEY_LEN], value[OUTBOX_STATE_VALUE_MAX + 1];
     char class_id[EVENT_NAME_MAX + 1] = "", session[EVENT_NAME_MAX + 1] = "";
     int64_t open_ms = 0;
     state_key(camera, key);
-    int rc = outbox_state_get(k->ob, key, value, sizeof value, err);
+    int rc = outbox_state_get(e->ob, key, value, sizeof value, err);
     if (rc == RC_OK && parse_open(value, &open_ms, class_id, session) != RC_OK)
         class_id[0] = session[0] = '\0';
     else if (rc != RC_OK && rc != RC_NOTFOUND)
         return rc;
     if (end_ms < start_ms)
         start_ms = end_ms;
-    return record_add(k, camera, class_id, session, file, start_ms, end_ms, res, err);
+    return record_add(e, camera, class_id, session, file, start_ms, end_ms, res, err);
 }

@@ -13,11 +13,24 @@
 
 #include "kiosk.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
     RECORD_HASH_BUF = 1 << 20, /* read size when hashing a file */
 };
+
+/* What the recording commands need from the kiosk: its outbox, the event stamp and the
+ * profile's cameras (pointers into the kiosk: valid while it is open). */
+struct record_env {
+    outbox *ob;
+    struct kiosk_stamp stamp;
+    const struct config_camera *cameras;
+    size_t n_cameras;
+};
+
+/* k's recording settings. */
+struct record_env record_env_of(struct kiosk *k);
 
 /* SHA-256 of the regular file at path, streamed (OpenSSL EVP: see record.c for why), as 64
  * lower-case hex digits; *bytes gets its size. RC_NOTFOUND, RC_INVAL (not a regular file),
@@ -26,7 +39,7 @@ int record_hash_file(const char *path, char hex[EVENT_HEX_LEN + 1], int64_t *byt
 
 /* Checks that camera is a usable camera name (and one of the profile's cameras when the
  * profile lists any). 0 or RC_INVAL. */
-int record_check_camera(const struct kiosk *k, const char *camera, char *err);
+int record_check_camera(const struct record_env *e, const char *camera, char *err);
 
 /* What a recording command appended. */
 struct record_result {
@@ -39,24 +52,24 @@ struct record_result {
 
 /* rec_start: camera starts recording for class (session optional) now. RC_STATE when the
  * camera already has an open recording. */
-int record_start(struct kiosk *k, const char *camera, const char *class_id, const char *session,
-                 struct record_result *res, char *err);
+int record_start(const struct record_env *e, const char *camera, const char *class_id,
+                 const char *session, struct record_result *res, char *err);
 
 /* rec_stop of the camera's open recording now; with file (may be NULL), also a rec_file from
  * the recording's start to now. RC_STATE when the camera has no open recording. */
-int record_stop(struct kiosk *k, const char *camera, const char *file, struct record_result *res,
-                char *err);
+int record_stop(const struct record_env *e, const char *camera, const char *file,
+                struct record_result *res, char *err);
 
 /* rec_file: a finished recording file of camera between start_ms and end_ms (UTC ms,
  * start <= end); class_id and session may be NULL or "". */
-int record_add(struct kiosk *k, const char *camera, const char *class_id, const char *session,
-               const char *file, int64_t start_ms, int64_t end_ms, struct record_result *res,
-               char *err);
+int record_add(const struct record_env *e, const char *camera, const char *class_id,
+               const char *session, const char *file, int64_t start_ms, int64_t end_ms,
+               struct record_result *res, char *err);
 
 /* rec_file for a file found by the daemon's directory watch: like record_add, with the class
  * and session of the camera's open recording when there is one (else none). A start after
  * the end is clamped to the end. */
-int record_add_watched(struct kiosk *k, const char *camera, const char *file, int64_t start_ms,
-                       int64_t end_ms, struct record_result *res, char *err);
+int record_add_watched(const struct record_env *e, const char *camera, const char *file,
+                       int64_t start_ms, int64_t end_ms, struct record_result *res, char *err);
 
 #endif

@@ -65,6 +65,21 @@ static int parse_class(const cJSON *co, size_t index, struct schedule_class *c, 
     int rc = get_str(co, "id", c->id, EVENT_NAME_MAX, where, err);
     if (rc != RC_OK)
         return rc;
+    /* Random roll-calls: absent in a schedule from a collector that predates them. */
+    const cJSON *rcn = cJSON_GetObjectItemCaseSensitive(co, "rollcalls");
+    const cJSON *rcw = cJSON_GetObjectItemCaseSensitive(co, "rollcall_window_min");
+    if (rcn && (!cJSON_IsNumber(rcn) || rcn->valuedouble < 0 ||
+                rcn->valuedouble > SCHEDULE_ROLLCALLS_MAX ||
+                rcn->valuedouble != (double)(int)rcn->valuedouble))
+        return rc_fail(err, RC_INVAL, "schedule: %s.rollcalls must be 0..%d", where,
+                       SCHEDULE_ROLLCALLS_MAX);
+    if (rcw && (!cJSON_IsNumber(rcw) || rcw->valuedouble < 1 ||
+                rcw->valuedouble > SCHEDULE_ROLLCALL_WINDOW_MAX_MIN ||
+                rcw->valuedouble != (double)(int)rcw->valuedouble))
+        return rc_fail(err, RC_INVAL, "schedule: %s.rollcall_window_min must be 1..%d", where,
+                       SCHEDULE_ROLLCALL_WINDOW_MAX_MIN);
+    c->rollcalls = rcn ? (int)rcn->valuedouble : 0;
+    c->rollcall_window_ms = (rcw ? (int64_t)rcw->valuedouble : 10) * 60000;
     const cJSON *ss = cJSON_GetObjectItemCaseSensitive(co, "sessions");
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(co, "roster");
     if (!cJSON_IsArray(ss) || !cJSON_IsArray(rs))

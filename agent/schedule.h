@@ -26,6 +26,8 @@ enum {
     SCHEDULE_ROSTER_MAX = 500,         /* trainees of one class */
     SCHEDULE_NAME_MAX = 96,            /* bytes of a masked name */
     SCHEDULE_WINDOW_MAX_MIN = 24 * 60, /* the policy windows the kiosk accepts, minutes */
+    SCHEDULE_ROLLCALLS_MAX = 8,        /* random roll-calls per session (plan PLAN_ROLLCALLS_MAX) */
+    SCHEDULE_ROLLCALL_WINDOW_MAX_MIN = 60,
 };
 
 /* The policy's windows when a schedule does not say (docs/ATTENDANCE.md, policy default). */
@@ -45,6 +47,8 @@ struct schedule_trainee {
 
 struct schedule_class {
     char id[EVENT_NAME_MAX + 1];
+    int rollcalls;              /* random roll-calls per session (随机点名); 0 when absent */
+    int64_t rollcall_window_ms; /* how long a trainee has to confirm one */
     size_t n_sessions;
     struct schedule_session *sessions;
     size_t n_roster;

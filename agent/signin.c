@@ -2,6 +2,7 @@
 
 #include "geodesy.h"
 #include "rc.h"
+#include "rollcall.h"
 #include "timeutil.h"
 #include "trainee.h"
 
@@ -27,14 +28,22 @@ static enum event_verdict to_event_verdict(enum fence_verdict v)
 int signin_check_request(const struct signin_request *req, char *err)
 {
     char id[TRAINEE_ID_LEN + 1];
-    if (req->type != EVENT_SIGNIN && req->type != EVENT_SIGNOUT)
-        return rc_fail(err, RC_INVAL, "not a sign-in or sign-out");
+    if (req->type != EVENT_SIGNIN && req->type != EVENT_SIGNOUT &&
+        req->type != EVENT_ROLLCALL_CONFIRM)
+        return rc_fail(err, RC_INVAL, "not a sign-in, sign-out or roll-call confirmation");
+    if (req->type == EVENT_ROLLCALL_CONFIRM &&
+        (!req->session || !req->session[0] || !req->rollcall || req->override_roster))
+        return rc_fail(err, RC_INVAL,
+                       "a roll-call confirmation needs its session and roll-call, and takes no "
+                       "override");
     int rc = trainee_id_normalise(req->trainee, time(NULL), id, err);
     memset(id, 0, sizeof id);
     if (rc == RC_OK)
         rc = kiosk_check_name("class", req->class_id, err);
     if (rc == RC_OK && req->session && req->session[0])
         rc = kiosk_check_name("session", req->session, err);
+    if (rc == RC_OK && req->type == EVENT_ROLLCALL_CONFIRM)
+        rc = kiosk_check_name("rollcall", req->rollcall, err);
     return rc;
 }
 
@@ -44,6 +53,8 @@ const char *signin_refusal_name(enum signin_refusal r)
     case SIGNIN_REFUSED_NONE: break;
     case SIGNIN_REFUSED_NO_SESSION: return "no_session";
     case SIGNIN_REFUSED_NOT_ON_ROSTER: return "not_on_roster";
+    case SIGNIN_REFUSED_NO_ROLLCALL: return "no_rollcall";
+    case SIGNIN_REFUSED_ROLLCALL_CLOSED: return "rollcall_closed";
     }
     return "";
 }
@@ -54,7 +65,7 @@ const char *signin_refusal_name(enum signin_refusal r)
  * and a message in Chinese, then English. Fills res->name from the roster. */
 /* The kiosk's schedule, parsed again only when its stored version changed: each sign-in reads
  * the version alone. 0 and *out (owned by k), RC_NOTFOUND (none received yet), or an rc. */
-static int kiosk_schedule(struct kiosk *k, const struct schedule **out, char *err)
+int signin_schedule(struct kiosk *k, const struct schedule **out, char *err)
 {
     struct outbox_schedule_meta meta;
     int rc = outbox_schedule_get(k->ob, &meta, NULL, NULL, err);
@@ -77,16 +88,22 @@ static int roster_check(struct kiosk *k, const struct signin_request *req, const
 {
     const struct schedule *s = NULL;
     char why[ERR_LEN];
-    int rc = kiosk_schedule(k, &s, why);
+    int rc = signin_schedule(k, &s, why);
     if (rc == RC_NOTFOUND)
         return RC_OK;
     if (rc != RC_OK)
         return rc_fail(err, rc, "the kiosk's schedule is unreadable: %s", why);
     struct schedule_match m;
+    /* A confirmation is checked like a sign-in: the trainee of a class running now. */
+    enum event_type as = req->type == EVENT_SIGNOUT ? EVENT_SIGNOUT : EVENT_SIGNIN;
     enum schedule_verdict v =
-        schedule_check(s, req->class_id, req->session, pseudonym, req->type, now_ms, &m);
-    const char *what = req->type == EVENT_SIGNIN ? "sign-in" : "sign-out";
-    const char *zh = req->type == EVENT_SIGNIN ? "签到" : "签退";
+        schedule_check(s, req->class_id, req->session, pseudonym, as, now_ms, &m);
+    const char *what = req->type == EVENT_SIGNIN    ? "sign-in"
+                       : req->type == EVENT_SIGNOUT ? "sign-out"
+                                                    : "confirm a roll-call";
+    const char *zh = req->type == EVENT_SIGNIN    ? "签到"
+                     : req->type == EVENT_SIGNOUT ? "签退"
+                                                  : "应答点名";
     switch (v) {
     case SCHEDULE_OK:
         if (m.trainee) /* NULL when the schedule lists no class: nothing was checked */
@@ -99,7 +116,7 @@ static int roster_check(struct kiosk *k, const struct signin_request *req, const
                     "班级 %s 此时在本场地没有课，不能%s / class %s has no session at this venue "
                     "now (%s from %lld min before the start%s)",
                     req->class_id, zh, req->class_id, what, (long long)(s->early_window_ms / 60000),
-                    req->type == EVENT_SIGNIN ? " until the end" : " until the end + grace");
+                    as == EVENT_SIGNIN ? " until the end" : " until the end + grace");
         break;
     case SCHEDULE_NOT_ON_ROSTER:
         res->refusal = SIGNIN_REFUSED_NOT_ON_ROSTER;
@@ -112,6 +129,31 @@ static int roster_check(struct kiosk *k, const struct signin_request *req, const
     return rc;
 }
 
+/* A confirmation's roll-call must be open now: RC_OK, or RC_AUTH with the refusal. */
+static int rollcall_check(struct kiosk *k, const struct signin_request *req, int64_t now_ms,
+                          struct signin_result *res, char *err)
+{
+    struct rollcall_open o;
+    enum rollcall_status st;
+    int rc =
+        rollcall_lookup(k->ob, req->class_id, req->session, req->rollcall, now_ms, &o, &st, err);
+    if (rc != RC_OK)
+        return rc;
+    if (st == ROLLCALL_CLOSED) {
+        res->refusal = SIGNIN_REFUSED_ROLLCALL_CLOSED;
+        return rc_fail(err, RC_AUTH,
+                       "点名 %s 已结束，不能再应答 / roll-call %s of session %s has closed", o.id,
+                       o.id, req->session);
+    }
+    if (st != ROLLCALL_IS_OPEN) {
+        res->refusal = SIGNIN_REFUSED_NO_ROLLCALL;
+        return rc_fail(err, RC_AUTH,
+                       "现在没有点名 %s / no roll-call %s is open for class %s session %s",
+                       req->rollcall, req->rollcall, req->class_id, req->session);
+    }
+    return RC_OK;
+}
+
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err)
 {
@@ -119,17 +161,12 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
     char id[TRAINEE_ID_LEN + 1];
     struct event ev;
     memset(res, 0, sizeof *res);
-    if (req->type != EVENT_SIGNIN && req->type != EVENT_SIGNOUT)
-        return rc_fail(err, RC_INVAL, "not a sign-in or sign-out");
+    if ((rc = signin_check_request(req, err)) != RC_OK)
+        return rc;
     if (!k->has_inst_key || !k->venue || !k->ob)
         return rc_fail(err, RC_STATE, "the kiosk is not ready to record sign-ins");
     if ((rc = trainee_id_normalise(req->trainee, time(NULL), id, err)) != RC_OK)
         return rc;
-    if ((rc = kiosk_check_name("class", req->class_id, err)) != RC_OK)
-        goto out;
-    if (req->session && req->session[0] &&
-        (rc = kiosk_check_name("session", req->session, err)) != RC_OK)
-        goto out;
     if ((rc = kiosk_event_init(k, &ev, req->type, err)) != RC_OK)
         goto out;
     if ((rc = trainee_pseudonym(k->inst_key, sizeof k->inst_key, id, ev.trainee, err)) != RC_OK ||
@@ -141,6 +178,12 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
         res->overridden = true;
     } else if ((rc = roster_check(k, req, ev.trainee, ev.ts_ms, res, err)) != RC_OK) {
         goto out;
+    }
+    if (req->type == EVENT_ROLLCALL_CONFIRM) {
+        if ((rc = rollcall_check(k, req, ev.ts_ms, res, err)) != RC_OK)
+            goto out;
+        snprintf(ev.rollcall, sizeof ev.rollcall, "%s", req->rollcall);
+        ev.has |= EVENT_HAS(EVENT_F_ROLLCALL);
     }
     ev.has |= EVENT_HAS(EVENT_F_TRAINEE) | EVENT_HAS(EVENT_F_TRAINEE_MASKED) |
               EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_FENCE) | EVENT_HAS(EVENT_F_VERDICT);
@@ -188,6 +231,10 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
     res->eph_m = j.eph_m;
     snprintf(res->fence, sizeof res->fence, "%s", ev.fence);
     snprintf(res->trainee_masked, sizeof res->trainee_masked, "%s", ev.trainee_masked);
+    snprintf(res->session, sizeof res->session, "%s",
+             ev.has & EVENT_HAS(EVENT_F_SESSION) ? ev.session : "");
+    snprintf(res->rollcall, sizeof res->rollcall, "%s",
+             ev.has & EVENT_HAS(EVENT_F_ROLLCALL) ? ev.rollcall : "");
 out:
     memset(id, 0, sizeof id);
     return rc;
@@ -232,6 +279,9 @@ int signin_result_json(const struct signin_result *res, char *buf, size_t cap)
     }
     if (rc == RC_OK && res->overridden)
         rc = append(buf, cap, &used, "\"override\":\"roster\",");
+    if (rc == RC_OK && res->rollcall[0])
+        rc = append(buf, cap, &used, "\"session\":\"%s\",\"rollcall\":\"%s\",", res->session,
+                    res->rollcall);
     if (rc == RC_OK)
         rc = append(buf, cap, &used, "\"fix\":");
     if (rc != RC_OK)
@@ -263,7 +313,9 @@ int signin_result_json(const struct signin_result *res, char *buf, size_t cap)
 
 void signin_result_text(const struct signin_result *res, char *buf, size_t cap)
 {
-    const char *what = res->type == EVENT_SIGNIN ? "sign-in" : "sign-out";
+    const char *what = res->type == EVENT_SIGNIN    ? "sign-in"
+                       : res->type == EVENT_SIGNOUT ? "sign-out"
+                                                    : "roll-call confirmation";
     switch (res->verdict) {
     case FENCE_INSIDE:
         snprintf(buf, cap,

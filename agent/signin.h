@@ -1,4 +1,4 @@
-/* Sign-in and sign-out: validate and pseudonymise the trainee's ID, judge the fix against the
+/* Sign-in, sign-out and roll-call confirmation: validate and pseudonymise the trainee's ID, judge the fix against the
  * venue fence, append the event to the outbox durably, and describe the result. Shared by the
  * one-shot command and the daemon's control socket.
  * Invariant: a clear ID number never leaves this module: events carry the HMAC pseudonym and
@@ -19,18 +19,21 @@
 enum { SIGNIN_JSON_MAX = 1024 };
 
 struct signin_request {
-    enum event_type type; /* EVENT_SIGNIN or EVENT_SIGNOUT */
+    enum event_type type; /* EVENT_SIGNIN, EVENT_SIGNOUT or EVENT_ROLLCALL_CONFIRM */
     const char *trainee;  /* the 18-character resident ID as typed or read */
     const char *class_id; /* required */
     const char *session;  /* NULL or "" when not given */
     bool override_roster; /* an operator's override: skip the schedule check, flag the event */
+    const char *rollcall; /* EVENT_ROLLCALL_CONFIRM: the roll-call ("R1"); session required */
 };
 
 /* Why a request was refused by the kiosk's schedule (signin_record's RC_AUTH). */
 enum signin_refusal {
     SIGNIN_REFUSED_NONE = 0,
-    SIGNIN_REFUSED_NO_SESSION,    /* the class has no session at this venue running now */
-    SIGNIN_REFUSED_NOT_ON_ROSTER, /* the trainee is not on the class's roster */
+    SIGNIN_REFUSED_NO_SESSION,      /* the class has no session at this venue running now */
+    SIGNIN_REFUSED_NOT_ON_ROSTER,   /* the trainee is not on the class's roster */
+    SIGNIN_REFUSED_NO_ROLLCALL,     /* a confirmation of a roll-call that is not open (yet) */
+    SIGNIN_REFUSED_ROLLCALL_CLOSED, /* a confirmation after the roll-call's window */
 };
 
 struct signin_result {
@@ -44,22 +47,29 @@ struct signin_result {
     char trainee_masked[EVENT_MASKED_LEN + 1];
     bool has_fix;
     struct gnss_fix fix;
-    char name[SCHEDULE_NAME_MAX + 1]; /* the roster's masked name ("张*伟"), "" when unknown */
-    bool overridden;                  /* recorded past the roster check by an operator */
-    enum signin_refusal refusal;      /* set when signin_record returned RC_AUTH */
+    char name[SCHEDULE_NAME_MAX + 1];  /* the roster's masked name ("张*伟"), "" when unknown */
+    bool overridden;                   /* recorded past the roster check by an operator */
+    enum signin_refusal refusal;       /* set when signin_record returned RC_AUTH */
+    char session[EVENT_NAME_MAX + 1];  /* as recorded, "" when none */
+    char rollcall[EVENT_NAME_MAX + 1]; /* a confirmation's roll-call */
 };
 
 /* Checks a request without recording anything: type, ID number (GB 11643 check character,
  * date, region), class and session names. 0 or RC_INVAL with err (never quoting the number). */
 int signin_check_request(const struct signin_request *req, char *err);
 
-/* Records a sign-in or sign-out with fix (NULL, or a fix without a usable position, records
+/* The kiosk's stored schedule, parsed again only when its version changed (cached in k).
+ * 0 and *out (owned by k), RC_NOTFOUND (none received yet), or an rc. */
+int signin_schedule(struct kiosk *k, const struct schedule **out, char *err);
+
+/* Records a sign-in, sign-out or roll-call confirmation with fix (NULL, or a fix without a usable position, records
  * no_fix). When the kiosk holds a schedule (schedule.h) and the request is no override, the
  * trainee must be on the roster of a session of the class running now. Returns 0 with *res
  * when the event is durably in the outbox; RC_INVAL for a bad ID, class or session (nothing
  * recorded; err says why without quoting the number); RC_AUTH when the schedule refuses it
  * (res->refusal says why, err is one line in Chinese then English); RC_FULL when the outbox
- * refuses; RC_DB. */
+ * refuses; RC_DB. A confirmation also needs its roll-call open now (rollcall.h): else RC_AUTH
+ * with refusal no_rollcall or rollcall_closed; it takes no override. */
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err);
 
@@ -68,7 +78,8 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
  * "type" and "trainee_masked". Returns 0 or RC_LIMIT. */
 int signin_result_json(const struct signin_result *res, char *buf, size_t cap);
 
-/* The refusal's wire name ("no_session", "not_on_roster"; "" for none). Static storage. */
+/* The refusal's wire name ("no_session", "not_on_roster", "no_rollcall", "rollcall_closed";
+ * "" for none). Static storage. */
 const char *signin_refusal_name(enum signin_refusal r);
 
 /* A one-line human summary ("recorded: sign-in #12 inside hexi-centre ..."). */

@@ -33,7 +33,7 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
 /* The schedule in force: its version, when it arrived, when the collector last confirmed it
  * and how long ago that was (age_s), how many classes it has; version null when the kiosk
  * never received one (sign-ins are then not checked against a roster). */
-static cJSON *schedule_json(struct kiosk *k)
+static cJSON *schedule_json(outbox *ob)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -41,7 +41,7 @@ static cJSON *schedule_json(struct kiosk *k)
     struct schedule *s = NULL;
     struct outbox_schedule_meta m;
     char err[ERR_LEN];
-    int rc = schedule_load(k->ob, &s, &m, err);
+    int rc = schedule_load(ob, &s, &m, err);
     if (rc != RC_OK) {
         cJSON_AddNullToObject(o, "version");
         cJSON_AddNullToObject(o, "fetched");
@@ -83,12 +83,12 @@ static cJSON *fix_json(const struct gnss_fix *f)
     return o;
 }
 
-static void add_state_ms(struct kiosk *k, cJSON *o, const char *json_key, const char *state_key,
+static void add_state_ms(outbox *ob, cJSON *o, const char *json_key, const char *state_key,
                          bool as_time)
 {
     char v[OUTBOX_STATE_VALUE_MAX + 1];
     char *end = NULL;
-    if (outbox_state_get(k->ob, state_key, v, sizeof v, NULL) == RC_OK) {
+    if (outbox_state_get(ob, state_key, v, sizeof v, NULL) == RC_OK) {
         long long ms = strtoll(v, &end, 10);
         if (end != v && *end == '\0') {
             if (as_time)
@@ -101,14 +101,14 @@ static void add_state_ms(struct kiosk *k, cJSON *o, const char *json_key, const 
     cJSON_AddNullToObject(o, json_key);
 }
 
-static cJSON *gnss_json(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, cJSON **skew_out)
+static cJSON *gnss_json(const struct status_env *e, bool in_daemon, const gnss_watcher *gw,
+                        cJSON **skew_out)
 {
     cJSON *g = cJSON_CreateObject();
     if (!g)
         return NULL;
     *skew_out = NULL;
-    cJSON_AddStringToObject(g, "source",
-                            k->cfg.profile.gnss.source == CONFIG_GNSS_GPSD ? "gpsd" : "none");
+    cJSON_AddStringToObject(g, "source", e->gpsd ? "gpsd" : "none");
     if (!in_daemon) {
         cJSON_AddStringToObject(g, "state", "not_running");
         return g;
@@ -126,9 +126,8 @@ static cJSON *gnss_json(struct kiosk *k, bool in_daemon, const gnss_watcher *gw,
         if (st.last_error[0])
             cJSON_AddStringToObject(g, "last_error", st.last_error);
     } else {
-        struct gnss_config gc;
-        kiosk_gnss_config(k, &gc);
-        state = gnss_select(NULL, true, now, gc.stale_after_ms, &gc.surveyed, gnss_real_ms(), &fix);
+        state = gnss_select(NULL, true, now, e->gnss.stale_after_ms, &e->gnss.surveyed,
+                            gnss_real_ms(), &fix);
     }
     cJSON_AddStringToObject(g, "state", status_gnss_state_name(state));
     if (state == GNSS_STATE_NONE) {
@@ -142,18 +141,27 @@ static cJSON *gnss_json(struct kiosk *k, bool in_daemon, const gnss_watcher *gw,
     return g;
 }
 
-int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_t uptime_ms,
-                 cJSON **out, char *err)
+struct status_env status_env_of(struct kiosk *k)
+{
+    struct status_env e = {.ob = k->ob,
+                           .device = k->cfg.device_id,
+                           .gpsd = k->cfg.profile.gnss.source == CONFIG_GNSS_GPSD};
+    kiosk_gnss_config(k, &e.gnss);
+    return e;
+}
+
+int status_build(const struct status_env *e, bool in_daemon, const gnss_watcher *gw,
+                 int64_t uptime_ms, cJSON **out, char *err)
 {
     struct outbox_stats s;
-    int rc = outbox_stats(k->ob, &s, err);
+    int rc = outbox_stats(e->ob, &s, err);
     if (rc != RC_OK)
         return rc;
     cJSON *o = cJSON_CreateObject();
     cJSON *chain = cJSON_CreateObject();
     cJSON *storage = cJSON_CreateObject();
     cJSON *skew = NULL;
-    cJSON *g = o ? gnss_json(k, in_daemon, gw, &skew) : NULL;
+    cJSON *g = o ? gnss_json(e, in_daemon, gw, &skew) : NULL;
     if (!o || !chain || !storage || !g) {
         cJSON_Delete(o);
         cJSON_Delete(chain);
@@ -161,7 +169,7 @@ int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_
         cJSON_Delete(g);
         return rc_fail(err, RC_NOMEM, "out of memory");
     }
-    cJSON_AddStringToObject(o, "device", k->cfg.device_id);
+    cJSON_AddStringToObject(o, "device", e->device);
     cJSON_AddStringToObject(o, "version", ROLLCALL_VERSION);
     cJSON_AddBoolToObject(o, "daemon", in_daemon);
     if (in_daemon)
@@ -172,18 +180,18 @@ int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_
                                 (double)((ts_now_ms() - s.oldest_unsent_ts_ms) / 1000));
     else
         cJSON_AddNullToObject(o, "oldest_unsent_age_s");
-    add_state_ms(k, o, "last_sync", "sync.last_ok_ms", true);
+    add_state_ms(e->ob, o, "last_sync", "sync.last_ok_ms", true);
     char v[OUTBOX_STATE_VALUE_MAX + 1];
-    if (outbox_state_get(k->ob, "sync.last_error", v, sizeof v, NULL) == RC_OK)
+    if (outbox_state_get(e->ob, "sync.last_error", v, sizeof v, NULL) == RC_OK)
         cJSON_AddStringToObject(o, "last_sync_error", v);
     else
         cJSON_AddNullToObject(o, "last_sync_error");
     /* A refused upload (401, 403, 413, a chain conflict ...): kept until an upload succeeds. */
-    if (outbox_state_get(k->ob, "sync.finding", v, sizeof v, NULL) == RC_OK)
+    if (outbox_state_get(e->ob, "sync.finding", v, sizeof v, NULL) == RC_OK)
         cJSON_AddStringToObject(o, "sync_finding", v);
     else
         cJSON_AddNullToObject(o, "sync_finding");
-    add_state_ms(k, o, "next_sync_retry", "sync.next_retry_ms", true);
+    add_state_ms(e->ob, o, "next_sync_retry", "sync.next_retry_ms", true);
     cJSON_AddNumberToObject(chain, "head_seq", (double)s.head_seq);
     cJSON_AddStringToObject(chain, "head_hash", s.head_hash);
     cJSON_AddNumberToObject(chain, "ack_seq", (double)s.ack_seq);
@@ -203,8 +211,8 @@ int status_build(struct kiosk *k, bool in_daemon, const gnss_watcher *gw, int64_
         cJSON_AddItemToObject(o, "clock_skew_ms", skew);
     else
         cJSON_AddNullToObject(o, "clock_skew_ms");
-    add_state_ms(k, o, "server_clock_skew_ms", "sync.server_skew_ms", false);
-    cJSON_AddItemToObject(o, "schedule", schedule_json(k));
+    add_state_ms(e->ob, o, "server_clock_skew_ms", "sync.server_skew_ms", false);
+    cJSON_AddItemToObject(o, "schedule", schedule_json(e->ob));
     *out = o;
     return RC_OK;
 }

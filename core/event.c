@@ -16,16 +16,24 @@
 #define BASE_FIELDS (H(ID) | H(DEVICE) | H(SEQ) | H(PREV) | H(TYPE) | H(TS) | H(BOOT) | H(MONO_MS))
 
 static const char *const field_names[EVENT_F_COUNT] = {
-    "id",       "device",         "seq",   "prev",    "type",   "ts",    "boot",    "mono_ms",
-    "trainee",  "trainee_masked", "class", "session", "fix",    "fence", "verdict", "distance_m",
-    "override", "camera",         "file",  "bytes",   "sha256", "start", "end",     "kind",
-    "detail",   "skew_ms",        "queue",
+    "id",         "device",         "seq",     "prev",    "type",     "ts",     "boot",  "mono_ms",
+    "trainee",    "trainee_masked", "class",   "session", "rollcall", "fix",    "fence", "verdict",
+    "distance_m", "override",       "camera",  "file",    "bytes",    "sha256", "start", "end",
+    "kind",       "detail",         "skew_ms", "queue",
 };
 
 static const char *const type_names[] = {
-    [EVENT_SIGNIN] = "signin",     [EVENT_SIGNOUT] = "signout",   [EVENT_REC_START] = "rec_start",
-    [EVENT_REC_STOP] = "rec_stop", [EVENT_REC_FILE] = "rec_file", [EVENT_HEARTBEAT] = "heartbeat",
-    [EVENT_GNSS] = "gnss",         [EVENT_CLOCK] = "clock",       [EVENT_TAMPER] = "tamper",
+    [EVENT_SIGNIN] = "signin",
+    [EVENT_SIGNOUT] = "signout",
+    [EVENT_REC_START] = "rec_start",
+    [EVENT_REC_STOP] = "rec_stop",
+    [EVENT_REC_FILE] = "rec_file",
+    [EVENT_HEARTBEAT] = "heartbeat",
+    [EVENT_GNSS] = "gnss",
+    [EVENT_CLOCK] = "clock",
+    [EVENT_TAMPER] = "tamper",
+    [EVENT_ROLLCALL] = "rollcall",
+    [EVENT_ROLLCALL_CONFIRM] = "rollcall_confirm",
 };
 enum { TYPE_COUNT = sizeof type_names / sizeof type_names[0] };
 
@@ -59,6 +67,11 @@ static const struct {
     [EVENT_GNSS] = {H(KIND) | H(DETAIL), H(FIX)},
     [EVENT_CLOCK] = {H(KIND) | H(SKEW_MS), H(DETAIL)},
     [EVENT_TAMPER] = {H(KIND) | H(DETAIL), 0},
+    /* The roll-call's window: it opens at start and closes at end. */
+    [EVENT_ROLLCALL] = {H(CLASS) | H(SESSION) | H(ROLLCALL) | H(START) | H(END), 0},
+    [EVENT_ROLLCALL_CONFIRM] = {H(TRAINEE) | H(TRAINEE_MASKED) | H(CLASS) | H(SESSION) |
+                                    H(ROLLCALL) | H(FENCE) | H(VERDICT),
+                                H(FIX) | H(DISTANCE_M)},
 };
 
 enum fix_field { FIX_LAT, FIX_LON, FIX_EPH, FIX_MODE, FIX_SATS, FIX_TIME, FIX_SOURCE, FIX_COUNT };
@@ -80,6 +93,11 @@ static const char genesis[EVENT_HEX_LEN + 1] =
 const char *event_type_name(enum event_type t)
 {
     return t > 0 && (size_t)t < TYPE_COUNT ? type_names[t] : NULL;
+}
+
+bool event_is_located(enum event_type t)
+{
+    return t == EVENT_SIGNIN || t == EVENT_SIGNOUT || t == EVENT_ROLLCALL_CONFIRM;
 }
 
 int event_type_parse(const char *s, enum event_type *t)
@@ -278,9 +296,9 @@ int event_validate(const struct event *ev, char *err)
     uint32_t has = ev->has & ~(uint32_t)BASE_FIELDS;
     uint32_t required = type_rules[ev->type].required;
     uint32_t allowed = required | type_rules[ev->type].allowed;
-    bool no_fix = (ev->type == EVENT_SIGNIN || ev->type == EVENT_SIGNOUT) && (has & H(VERDICT)) &&
-                  ev->verdict == EVENT_NO_FIX;
-    if ((ev->type == EVENT_SIGNIN || ev->type == EVENT_SIGNOUT) && (has & H(VERDICT))) {
+    bool located = event_is_located(ev->type);
+    bool no_fix = located && (has & H(VERDICT)) && ev->verdict == EVENT_NO_FIX;
+    if (located && (has & H(VERDICT))) {
         if (no_fix)
             allowed &= ~(uint32_t)(H(FIX) | H(DISTANCE_M));
         else
@@ -305,6 +323,8 @@ int event_validate(const struct event *ev, char *err)
         FORMAT(ev->class_id, "class", is_name(ev->class_id), "1..64 of [A-Za-z0-9._-]");
     if (has & H(SESSION))
         FORMAT(ev->session, "session", is_name(ev->session), "1..64 of [A-Za-z0-9._-]");
+    if (has & H(ROLLCALL))
+        FORMAT(ev->rollcall, "rollcall", is_name(ev->rollcall), "1..64 of [A-Za-z0-9._-]");
     if ((has & H(FIX)) && (rc = validate_fix(&ev->fix, err)))
         return rc;
     if (has & H(FENCE))
@@ -332,6 +352,8 @@ int event_validate(const struct event *ev, char *err)
         return rc;
     if ((has & H(END)) && (rc = check_ts("end", ev->end_ms, err)))
         return rc;
+    if (ev->type == EVENT_ROLLCALL && ev->end_ms <= ev->start_ms)
+        return rc_fail(err, RC_INVAL, "\"end\": a roll-call must close after it opens");
     if (has & H(KIND))
         FORMAT(ev->kind, "kind", is_kind(ev->kind), "1..32 of [a-z_]");
     if (has & H(DETAIL)) {
@@ -508,6 +530,7 @@ static void write_event(struct out *o, const struct event *ev)
         case EVENT_F_TRAINEE_MASKED: put_str(o, ev->trainee_masked); break;
         case EVENT_F_CLASS: put_str(o, ev->class_id); break;
         case EVENT_F_SESSION: put_str(o, ev->session); break;
+        case EVENT_F_ROLLCALL: put_str(o, ev->rollcall); break;
         case EVENT_F_FIX: put_fix(o, &ev->fix); break;
         case EVENT_F_FENCE: put_str(o, ev->fence); break;
         case EVENT_F_VERDICT: put_str(o, verdict_names[ev->verdict]); break;
@@ -929,7 +952,7 @@ static int parse_fix(struct parser *p, struct event_fix *f)
 static int parse_field(struct parser *p, int f, struct event *ev)
 {
     const char *name = field_names[f];
-    char tmp[16];
+    char tmp[24]; /* the longest type or verdict name ("rollcall_confirm") and more */
     size_t at = p->pos;
     int rc = no_ws(p, name);
     if (rc)
@@ -954,6 +977,7 @@ static int parse_field(struct parser *p, int f, struct event *ev)
     case EVENT_F_TRAINEE_MASKED: return STR_INTO(ev->trainee_masked);
     case EVENT_F_CLASS: return STR_INTO(ev->class_id);
     case EVENT_F_SESSION: return STR_INTO(ev->session);
+    case EVENT_F_ROLLCALL: return STR_INTO(ev->rollcall);
     case EVENT_F_FIX: return parse_fix(p, &ev->fix);
     case EVENT_F_FENCE: return STR_INTO(ev->fence);
     case EVENT_F_VERDICT:

@@ -55,6 +55,8 @@ enum event_type {
     EVENT_GNSS,
     EVENT_CLOCK,
     EVENT_TAMPER,
+    EVENT_ROLLCALL,         /* a random roll-call opened (随机点名) */
+    EVENT_ROLLCALL_CONFIRM, /* a trainee answered one */
 };
 
 enum event_verdict {
@@ -83,6 +85,7 @@ enum event_field {
     EVENT_F_TRAINEE_MASKED,
     EVENT_F_CLASS,
     EVENT_F_SESSION,
+    EVENT_F_ROLLCALL,
     EVENT_F_FIX,
     EVENT_F_FENCE,
     EVENT_F_VERDICT,
@@ -133,6 +136,7 @@ struct event {
     char trainee_masked[EVENT_MASKED_LEN + 1];
     char class_id[EVENT_NAME_MAX + 1]; /* key "class" */
     char session[EVENT_NAME_MAX + 1];
+    char rollcall[EVENT_NAME_MAX + 1]; /* a roll-call's id within its session: R1, R2 ... */
     struct event_fix fix;
     char fence[EVENT_NAME_MAX + 1];
     enum event_verdict verdict;
@@ -168,6 +172,10 @@ int event_validate(const struct event *ev, char *err);
 const char *event_type_name(enum event_type t);
 /* Looks up a wire name; returns 0 and *t, or RC_INVAL if s is not a type name. */
 int event_type_parse(const char *s, enum event_type *t);
+
+/* True for the types a kiosk stamps with a fix and judges against its fence: sign-in, sign-out
+ * and a roll-call confirmation. */
+bool event_is_located(enum event_type t);
 /* Wire name of a verdict ("inside", ...) or NULL. Static storage. */
 const char *event_verdict_name(enum event_verdict v);
 /* Looks up a verdict name; returns 0 and *v, or RC_INVAL. */

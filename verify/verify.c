@@ -406,7 +406,7 @@ static enum event_verdict rejudge(struct ctx *c, struct devlines *d, struct line
         problem(r, BUNDLE_M_JUDGEMENTS, "no record of %s seq %lld", d->dev->id, (long long)ev->seq);
         return 0;
     }
-    if (ev->type != EVENT_SIGNIN && ev->type != EVENT_SIGNOUT)
+    if (!event_is_located(ev->type))
         return 0;
     if (!(ev->has & EVENT_HAS(EVENT_F_FIX))) {
         if (strcmp(j->verdict, "no_fix") != 0)

@@ -22,16 +22,20 @@ enum {
     EXIT_REFUSED = 1, /* refused: nothing recorded (the reason is printed) */
     EXIT_USAGE = 2,
     EXIT_RETRY = 3,    /* record: not recorded for now (outbox full or busy), try again later */
-    EXIT_SCHEDULE = 4, /* signin/signout: refused by the kiosk's schedule (not on the roster of
-                          a class running now); nothing recorded */
+    EXIT_SCHEDULE = 4, /* signin/signout/confirm: refused by the kiosk's schedule (not on the
+                          roster of a class running now) or, for confirm, no such roll-call
+                          open; nothing recorded */
 };
 
 struct agent_globals {
     const char *config_path; /* --config, $ROLLCALL_AGENT_CONFIG, or the default */
 };
 
-/* signin|signout --trainee ID --class C [--session S] [--json] (agent/signin_cmd.c). */
+/* signin|signout --trainee ID --class C [--session S] [--json], and confirm --trainee ID
+ * --class C --session S --rollcall R [--json] (agent/cmd/signin_cmd.c). */
 int cmd_signin(int argc, char **argv, const struct agent_globals *g);
+/* rollcall [--json]: the random roll-calls open now (agent/cmd/signin_cmd.c). */
+int cmd_rollcall(int argc, char **argv, const struct agent_globals *g);
 /* check-config [--profile FILE]: validate the agent config (or a firmware profile) only. */
 int cmd_check_config(int argc, char **argv, const struct agent_globals *g);
 /* profile-doc: print the firmware-profile key reference (markdown) from the loader table. */

@@ -121,14 +121,15 @@ int cmd_record(int argc, char **argv, const struct agent_globals *g)
     }
     struct record_result res;
     int rc;
+    const struct record_env env = record_env_of(k);
     if (strcmp(verb, "start") == 0)
-        rc = record_start(k, camera, class_id, session, &res, err);
+        rc = record_start(&env, camera, class_id, session, &res, err);
     else if (strcmp(verb, "stop") == 0)
-        rc = record_stop(k, camera, file, &res, err);
+        rc = record_stop(&env, camera, file, &res, err);
     else if (class_id)
-        rc = record_add(k, camera, class_id, session, file, start_ms, end_ms, &res, err);
+        rc = record_add(&env, camera, class_id, session, file, start_ms, end_ms, &res, err);
     else
-        rc = record_add_watched(k, camera, file, start_ms, end_ms, &res, err);
+        rc = record_add_watched(&env, camera, file, start_ms, end_ms, &res, err);
     kiosk_close(k);
     if (rc != RC_OK) {
         fprintf(stderr, "rollcall-agent: record %s: %s\n", verb, err);

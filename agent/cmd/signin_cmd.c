@@ -1,4 +1,4 @@
-/* signin / signout: through the running daemon's control socket when there is one (it has a
+/* signin / signout / confirm (a roll-call), and rollcall (the open ones): through the running daemon's control socket when there is one (it has a
  * fresh fix at once), else one-shot: open the outbox, read gpsd for up to the profile's
  * fix_timeout_s, judge, record. */
 #include "cmd/commands.h"
@@ -7,7 +7,9 @@
 #include "kiosk.h"
 #include "log.h"
 #include "rc.h"
+#include "rollcall.h"
 #include "signin.h"
+#include "timeutil.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -17,6 +19,18 @@
 
 static void usage(FILE *out, const char *name)
 {
+    if (strcmp(name, "confirm") == 0) {
+        fprintf(out,
+                "usage: rollcall-agent [--config FILE] confirm --trainee ID --class C --session S "
+                "--rollcall R [--json]\n"
+                "\n"
+                "Records the trainee's answer to the random roll-call (随机点名) R of the class's\n"
+                "session S, located and judged like a sign-in. The roll-call must be open now\n"
+                "(`rollcall-agent rollcall` lists the open ones) and the trainee on the roster.\n"
+                "Exit status: 0 recorded, 1 nothing recorded, 2 usage, 4 refused (not on the\n"
+                "roster, no such roll-call open, or its window has closed).\n");
+        return;
+    }
     fprintf(out,
             "usage: rollcall-agent [--config FILE] %s --trainee ID --class C [--session S] "
             "[--override-roster] [--json]\n"
@@ -42,16 +56,15 @@ static void usage(FILE *out, const char *name)
 
 /* The fix for a one-shot sign-in: gpsd within the timeout, else the surveyed position, else
  * none. Never fails: a missing fix is recorded as no_fix. */
-static void one_shot_fix(struct kiosk *k, struct gnss_fix *fix, int *have)
+static void one_shot_fix(const struct config_gnss *cg, const struct gnss_config *gc,
+                         struct gnss_fix *fix, int *have)
 {
-    struct gnss_config gc;
-    kiosk_gnss_config(k, &gc);
     *have = 0;
     char err[ERR_LEN];
-    if (k->cfg.profile.gnss.source == CONFIG_GNSS_GPSD) {
+    if (cg->source == CONFIG_GNSS_GPSD) {
         gnss_watcher *w = NULL;
-        if (gnss_create(&gc, &w, err) == RC_OK) {
-            int rc = gnss_wait_fix(w, (int)(k->cfg.profile.gnss.fix_timeout_s * 1000), fix, err);
+        if (gnss_create(gc, &w, err) == RC_OK) {
+            int rc = gnss_wait_fix(w, (int)(cg->fix_timeout_s * 1000), fix, err);
             gnss_destroy(w);
             if (rc == RC_OK) {
                 *have = 1;
@@ -60,11 +73,22 @@ static void one_shot_fix(struct kiosk *k, struct gnss_fix *fix, int *have)
         }
         log_msg(LOG_LVL_WARN, "no GNSS fix: %s", err);
     }
-    if (gc.surveyed.set) {
-        gnss_select(NULL, true, gnss_mono_ms(), gc.stale_after_ms, &gc.surveyed, gnss_real_ms(),
+    if (gc->surveyed.set) {
+        gnss_select(NULL, true, gnss_mono_ms(), gc->stale_after_ms, &gc->surveyed, gnss_real_ms(),
                     fix);
         *have = fix->source == GNSS_SRC_SURVEYED;
     }
+}
+
+/* The daemon's refusal codes that mean "refused by the schedule or the roll-call". */
+static bool schedule_code(const char *code)
+{
+    static const char *const codes[] = {"not_on_roster", "no_session", "no_rollcall",
+                                        "rollcall_closed", NULL};
+    for (size_t i = 0; codes[i]; i++)
+        if (strcmp(code, codes[i]) == 0)
+            return true;
+    return false;
 }
 
 static int via_daemon(const char *socket_path, const char *name, const struct signin_request *r,
@@ -82,6 +106,8 @@ static int via_daemon(const char *socket_path, const char *name, const struct si
         cJSON_AddStringToObject(req, "session", r->session);
     if (r->override_roster)
         cJSON_AddStringToObject(req, "override", "roster");
+    if (r->rollcall)
+        cJSON_AddStringToObject(req, "rollcall", r->rollcall);
     char *line = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     if (!line)
@@ -105,10 +131,8 @@ static int via_daemon(const char *socket_path, const char *name, const struct si
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(ans, "error");
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(ans, "code");
         fprintf(stderr, "rollcall-agent: %s\n", cJSON_IsString(e) ? e->valuestring : "refused");
-        *exit_code = cJSON_IsString(code) && (strcmp(code->valuestring, "not_on_roster") == 0 ||
-                                              strcmp(code->valuestring, "no_session") == 0)
-                         ? EXIT_SCHEDULE
-                         : EXIT_REFUSED;
+        *exit_code =
+            cJSON_IsString(code) && schedule_code(code->valuestring) ? EXIT_SCHEDULE : EXIT_REFUSED;
     } else {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(ans, "text");
         const cJSON *result = cJSON_GetObjectItemCaseSensitive(ans, "result");
@@ -128,16 +152,13 @@ static int via_daemon(const char *socket_path, const char *name, const struct si
 int cmd_signin(int argc, char **argv, const struct agent_globals *g)
 {
     const char *name = argv[0];
-    const char *trainee = NULL, *class_id = NULL, *session = NULL;
+    const char *trainee = NULL, *class_id = NULL, *session = NULL, *rollcall = NULL;
     int json = 0, override_roster = 0;
     static const struct option opts[] = {
-        {"trainee", required_argument, NULL, 't'},
-        {"class", required_argument, NULL, 'c'},
-        {"session", required_argument, NULL, 's'},
-        {"override-roster", no_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"trainee", required_argument, NULL, 't'},  {"class", required_argument, NULL, 'c'},
+        {"session", required_argument, NULL, 's'},  {"override-roster", no_argument, NULL, 'o'},
+        {"rollcall", required_argument, NULL, 'r'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "t:c:s:jh", opts, NULL)) != -1) {
@@ -147,20 +168,28 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
         case 's': session = optarg; break;
         case 'j': json = 1; break;
         case 'o': override_roster = 1; break;
+        case 'r': rollcall = optarg; break;
         case 'h': usage(stdout, name); return 0;
         default: usage(stderr, name); return EXIT_USAGE;
         }
     }
-    if (optind != argc || !trainee || !class_id) {
-        fprintf(stderr, "rollcall-agent: %s needs --trainee and --class (see --help)\n", name);
+    bool confirm = strcmp(name, "confirm") == 0;
+    if (optind != argc || !trainee || !class_id || (confirm && (!session || !rollcall)) ||
+        (!confirm && rollcall) || (confirm && override_roster)) {
+        fprintf(stderr, "rollcall-agent: %s needs --trainee and --class%s (see --help)\n", name,
+                confirm ? ", --session and --rollcall, and takes no --override-roster"
+                        : "; --rollcall is for confirm");
         return EXIT_USAGE;
     }
-    enum event_type type = strcmp(name, "signin") == 0 ? EVENT_SIGNIN : EVENT_SIGNOUT;
+    enum event_type type = confirm                       ? EVENT_ROLLCALL_CONFIRM
+                           : strcmp(name, "signin") == 0 ? EVENT_SIGNIN
+                                                         : EVENT_SIGNOUT;
     struct signin_request req = {.type = type,
                                  .trainee = trainee,
                                  .class_id = class_id,
                                  .session = session,
-                                 .override_roster = override_roster != 0};
+                                 .override_roster = override_roster != 0,
+                                 .rollcall = rollcall};
 
     char err[ERR_LEN];
     /* Bad input is refused at once, before any wait for the daemon or a fix. */
@@ -192,7 +221,9 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
     }
     struct gnss_fix fix;
     int have = 0;
-    one_shot_fix(k, &fix, &have);
+    struct gnss_config gc;
+    kiosk_gnss_config(k, &gc);
+    one_shot_fix(&k->cfg.profile.gnss, &gc, &fix, &have);
     struct signin_result res;
     rc = signin_record(k, &req, have ? &fix : NULL, &res, err);
     kiosk_close(k);
@@ -207,5 +238,126 @@ int cmd_signin(int argc, char **argv, const struct agent_globals *g)
         signin_result_text(&res, out, sizeof out);
     printf("%s\n", out);
     fflush(stdout);
+    return 0;
+}
+
+static void rollcall_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rollcall-agent [--config FILE] rollcall [--json]\n"
+            "\n"
+            "Lists the random roll-calls (随机点名) open now: class, session, roll-call id and\n"
+            "its window. Asks the running daemon (which records each roll-call as it opens);\n"
+            "without one, reads what the kiosk stored. Confirm one with `rollcall-agent\n"
+            "confirm`.\n");
+}
+
+static void print_open(const char *class_id, const char *session, const char *id, const char *opens,
+                       const char *closes)
+{
+    printf("%s %s %s %s .. %s\n", class_id, session, id, opens, closes);
+}
+
+int cmd_rollcall(int argc, char **argv, const struct agent_globals *g)
+{
+    int json = 0;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'j': json = 1; break;
+        case 'h': rollcall_usage(stdout); return 0;
+        default: rollcall_usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        rollcall_usage(stderr);
+        return EXIT_USAGE;
+    }
+    char err[ERR_LEN];
+    char reply[CONTROL_LINE_MAX];
+    struct kiosk *k = NULL;
+    if (kiosk_open(g->config_path, KIOSK_OUTBOX, &k, err) != RC_OK) {
+        fprintf(stderr, "rollcall-agent: %s\n", err);
+        return EXIT_REFUSED;
+    }
+    int rc = control_request(k->cfg.control_socket, "{\"cmd\":\"rollcall\"}", reply, sizeof reply,
+                             CONTROL_TIMEOUT_MS, err);
+    cJSON *ans = NULL;
+    if (rc == RC_OK) {
+        ans = cJSON_Parse(reply);
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(ans, "ok");
+        if (!cJSON_IsTrue(ok)) {
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(ans, "error");
+            fprintf(stderr, "rollcall-agent: %s\n",
+                    cJSON_IsString(e) ? e->valuestring : "the daemon gave an unreadable answer");
+            cJSON_Delete(ans);
+            kiosk_close(k);
+            return EXIT_REFUSED;
+        }
+    } else if (rc == RC_NOTFOUND) {
+        /* no daemon: what the kiosk stored (nothing new is recorded without one) */
+        const struct schedule *s = NULL;
+        struct rollcall_open open[ROLLCALL_LIST_MAX];
+        size_t n = 0;
+        rc = signin_schedule(k, &s, err);
+        if (rc == RC_OK)
+            rc = rollcall_list(k->ob, s, ts_now_ms(), open, ROLLCALL_LIST_MAX, &n, err);
+        if (rc != RC_OK && rc != RC_NOTFOUND) {
+            fprintf(stderr, "rollcall-agent: %s\n", err);
+            kiosk_close(k);
+            return EXIT_REFUSED;
+        }
+        ans = cJSON_CreateObject();
+        cJSON_AddBoolToObject(ans, "ok", 1);
+        cJSON *arr = cJSON_AddArrayToObject(ans, "rollcalls");
+        for (size_t i = 0; arr && i < n; i++) {
+            char t1[TS_UTC_LEN + 1], t2[TS_UTC_LEN + 1];
+            cJSON *r = cJSON_CreateObject();
+            if (!r || !cJSON_AddItemToArray(arr, r) ||
+                ts_format_utc(open[i].opens_ms, t1) != RC_OK ||
+                ts_format_utc(open[i].closes_ms, t2) != RC_OK)
+                break;
+            cJSON_AddStringToObject(r, "class", open[i].class_id);
+            cJSON_AddStringToObject(r, "session", open[i].session);
+            cJSON_AddStringToObject(r, "rollcall", open[i].id);
+            cJSON_AddStringToObject(r, "opens", t1);
+            cJSON_AddStringToObject(r, "closes", t2);
+        }
+    } else {
+        fprintf(stderr, "rollcall-agent: %s\n", err);
+        kiosk_close(k);
+        return EXIT_REFUSED;
+    }
+    kiosk_close(k);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ans, "rollcalls");
+    if (json) {
+        char *s = cJSON_PrintUnformatted(list);
+        printf("%s\n", s ? s : "[]");
+        cJSON_free(s);
+    } else {
+        const cJSON *it;
+        int count = 0;
+        cJSON_ArrayForEach(it, list)
+        {
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "class");
+            const cJSON *se = cJSON_GetObjectItemCaseSensitive(it, "session");
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "rollcall");
+            const cJSON *o = cJSON_GetObjectItemCaseSensitive(it, "opens");
+            const cJSON *cl = cJSON_GetObjectItemCaseSensitive(it, "closes");
+            if (cJSON_IsString(c) && cJSON_IsString(se) && cJSON_IsString(id) &&
+                cJSON_IsString(o) && cJSON_IsString(cl))
+                print_open(c->valuestring, se->valuestring, id->valuestring, o->valuestring,
+                           cl->valuestring);
+            count++;
+        }
+        if (!count)
+            printf("现在没有点名 / no roll-call is open\n");
+    }
+    cJSON_Delete(ans);
     return 0;
 }

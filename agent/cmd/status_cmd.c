@@ -89,8 +89,13 @@ int cmd_status(int argc, char **argv, const struct agent_globals *g)
     kiosk_close(k);
     k = NULL;
     cJSON *st = NULL;
-    if (kiosk_open(g->config_path, KIOSK_OUTBOX, &k, err) != RC_OK ||
-        status_build(k, false, NULL, 0, &st, err) != RC_OK) {
+    if (kiosk_open(g->config_path, KIOSK_OUTBOX, &k, err) != RC_OK) {
+        fprintf(stderr, "rollcall-agent: %s\n", err);
+        ex = EXIT_REFUSED;
+        goto out;
+    }
+    const struct status_env env = status_env_of(k);
+    if (status_build(&env, false, NULL, 0, &st, err) != RC_OK) {
         fprintf(stderr, "rollcall-agent: %s\n", err);
         ex = EXIT_REFUSED;
         goto out;

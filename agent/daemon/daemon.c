@@ -2,7 +2,9 @@
  * loop over
  *   - a signalfd (SIGTERM/SIGINT: clean shutdown; SIGCHLD: a child ended; SIGHUP ignored),
  *   - the gpsd connection (libgps watcher: fixes, quality findings, reconnects),
- *   - the control socket (JSON lines: signin, signout, status) and its clients,
+ *   - the control socket (JSON lines: signin, signout, confirm, rollcall, status) and its
+ *     clients,
+ *   - random roll-calls (rollcall.h): drawn, recorded as they open, announced on request,
  *   - the recording watch (inotify on the profile's camera directories),
  *   - timers: heartbeats, the periodic sync and, under a systemd unit with WatchdogSec=, the
  *     WATCHDOG=1 ping (every half period, from this loop: a stuck loop stops the pings).
@@ -25,6 +27,7 @@
 #include "kiosk.h"
 #include "log.h"
 #include "rc.h"
+#include "rollcall.h"
 #include "signin.h"
 #include "status.h"
 #include "sync.h"
@@ -72,6 +75,7 @@ struct daemon {
     int64_t sync_ack_before;           /* ack_seq when it started */
     int64_t watchdog_ms;               /* half of WATCHDOG_USEC; 0 without a watchdog */
     int64_t next_watchdog;             /* monotonic ms */
+    int64_t next_rollcall;             /* UTC ms: when rollcall_tick is due */
 };
 
 static void usage(FILE *out)
@@ -83,9 +87,10 @@ static void usage(FILE *out)
             "The kiosk daemon: watches gpsd (findings become gnss and clock events), writes\n"
             "heartbeats at the profile's interval, runs `rollcall-agent sync` periodically,\n"
             "records finished files of the profile's cameras (rec_file, through `rollcall-agent\n"
-            "record add`), and serves the control socket (config control_socket, mode 0660) for\n"
-            "signin, signout and status as JSON lines. SIGTERM or SIGINT shut it down cleanly\n"
-            "(exit 0). See docs/AGENT.md.\n"
+            "record add`), opens the classes' random roll-calls (rollcall events), and serves\n"
+            "the control socket (config control_socket, mode 0660) for signin, signout,\n"
+            "rollcall, confirm and status as JSON lines. SIGTERM or SIGINT shut it down\n"
+            "cleanly (exit 0). See docs/AGENT.md.\n"
             "\n"
             "  --config FILE      agent configuration (default $ROLLCALL_AGENT_CONFIG, else\n"
             "                     /etc/rollcall/agent.json)\n"
@@ -210,6 +215,7 @@ static void start_sync(struct daemon *d, int64_t now)
  * the interval. */
 static void sync_ended(struct daemon *d, int status, int64_t now)
 {
+    d->next_rollcall = 0; /* a new schedule may bring roll-calls to draw */
     char err[ERR_LEN], how[CHILD_STATUS_LEN];
     int64_t interval = d->k->cfg.profile.sync.interval_s * 1000;
     d->sync_pid = 0;
@@ -315,6 +321,62 @@ static void reply_error(struct daemon *d, const char *msg)
     reply_error_code(d, msg, NULL);
 }
 
+/* Draws and records the roll-calls due now (rollcall.h); sets when to come back. */
+static void rollcall_due(struct daemon *d)
+{
+    char err[ERR_LEN];
+    const struct schedule *s = NULL;
+    int64_t now = ts_now_ms();
+    d->next_rollcall = now + ROLLCALL_IDLE_MS;
+    int rc = signin_schedule(d->k, &s, err);
+    if (rc == RC_NOTFOUND)
+        return;
+    if (rc == RC_OK) {
+        const struct kiosk_stamp stamp = kiosk_stamp_of(d->k);
+        rc = rollcall_tick(d->k->ob, &stamp, s, now, &d->next_rollcall, err);
+    }
+    if (rc != RC_OK)
+        log_msg(LOG_LVL_ERROR, "roll-calls: %s", err);
+}
+
+static void handle_rollcall(struct daemon *d)
+{
+    char err[ERR_LEN];
+    const struct schedule *s = NULL;
+    struct rollcall_open open[ROLLCALL_LIST_MAX];
+    size_t n = 0;
+    rollcall_due(d); /* what opened by now is recorded before it is announced */
+    int rc = signin_schedule(d->k, &s, err);
+    if (rc == RC_OK)
+        rc = rollcall_list(d->k->ob, s, ts_now_ms(), open, ROLLCALL_LIST_MAX, &n, err);
+    if (rc != RC_OK && rc != RC_NOTFOUND) {
+        reply_error(d, err);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = o ? cJSON_AddArrayToObject(o, "rollcalls") : NULL;
+    cJSON_AddBoolToObject(o, "ok", 1);
+    for (size_t i = 0; arr && i < n; i++) {
+        char t1[TS_UTC_LEN + 1], t2[TS_UTC_LEN + 1];
+        cJSON *r = cJSON_CreateObject();
+        if (!r || !cJSON_AddItemToArray(arr, r) || ts_format_utc(open[i].opens_ms, t1) != RC_OK ||
+            ts_format_utc(open[i].closes_ms, t2) != RC_OK)
+            break;
+        cJSON_AddStringToObject(r, "class", open[i].class_id);
+        cJSON_AddStringToObject(r, "session", open[i].session);
+        cJSON_AddStringToObject(r, "rollcall", open[i].id);
+        cJSON_AddStringToObject(r, "opens", t1);
+        cJSON_AddStringToObject(r, "closes", t2);
+    }
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    if (!text || strlen(text) >= REPLY_MAX)
+        reply_error(d, "roll-call list too large");
+    else
+        snprintf(d->reply, REPLY_MAX, "%s", text);
+    cJSON_free(text);
+    cJSON_Delete(o);
+}
+
 static void handle_signin(struct daemon *d, const cJSON *req, enum event_type type)
 {
     char err[ERR_LEN];
@@ -322,12 +384,21 @@ static void handle_signin(struct daemon *d, const cJSON *req, enum event_type ty
     const char *class_id = str_field(req, "class");
     const cJSON *sess = cJSON_GetObjectItemCaseSensitive(req, "session");
     const cJSON *over = cJSON_GetObjectItemCaseSensitive(req, "override");
+    const char *rollcall = str_field(req, "rollcall");
+    if (type == EVENT_ROLLCALL_CONFIRM &&
+        (!trainee || !class_id || !cJSON_IsString(sess) || !rollcall || over)) {
+        reply_error(d, "nothing recorded: a confirmation needs \"trainee\", \"class\", "
+                       "\"session\" and \"rollcall\" strings (and no \"override\")");
+        return;
+    }
     if (!trainee || !class_id || (sess && !cJSON_IsString(sess) && !cJSON_IsNull(sess)) ||
         (over && !(cJSON_IsString(over) && strcmp(over->valuestring, "roster") == 0))) {
         reply_error(d, "nothing recorded: the request needs \"trainee\" and \"class\" strings "
                        "(\"session\" optional, \"override\" only \"roster\")");
         return;
     }
+    if (type == EVENT_ROLLCALL_CONFIRM)
+        rollcall_due(d); /* a roll-call that opened a moment ago is recorded first */
     if (!d->k->has_inst_key) {
         reply_error(d, "nothing recorded: this kiosk has no institution key yet (enroll first)");
         return;
@@ -338,13 +409,14 @@ static void handle_signin(struct daemon *d, const cJSON *req, enum event_type ty
                                .trainee = trainee,
                                .class_id = class_id,
                                .session = cJSON_IsString(sess) ? sess->valuestring : NULL,
-                               .override_roster = over != NULL};
+                               .override_roster = over != NULL,
+                               .rollcall = rollcall};
     struct signin_result res;
     int rc = signin_record(d->k, &r, have ? &fix : NULL, &res, err);
     if (rc != RC_OK) {
         char msg[ERR_LEN + 32];
         snprintf(msg, sizeof msg, "nothing recorded: %s", err);
-        log_msg(LOG_LVL_WARN, "%s refused: %s", type == EVENT_SIGNIN ? "sign-in" : "sign-out", err);
+        log_msg(LOG_LVL_WARN, "%s refused: %s", event_type_name(type), err);
         /* A schedule refusal has a code of its own, so a client can tell it apart. */
         reply_error_code(d, msg,
                          rc == RC_AUTH && res.refusal != SIGNIN_REFUSED_NONE
@@ -370,7 +442,8 @@ static void handle_status(struct daemon *d)
 {
     char err[ERR_LEN];
     cJSON *st = NULL;
-    if (status_build(d->k, true, d->gw, gnss_mono_ms() - d->started_mono, &st, err) != RC_OK) {
+    const struct status_env env = status_env_of(d->k);
+    if (status_build(&env, true, d->gw, gnss_mono_ms() - d->started_mono, &st, err) != RC_OK) {
         reply_error(d, err);
         return;
     }
@@ -396,10 +469,14 @@ static void handle_request(struct daemon *d, char *line)
         handle_signin(d, req, EVENT_SIGNIN);
     else if (strcmp(cmd, "signout") == 0)
         handle_signin(d, req, EVENT_SIGNOUT);
+    else if (strcmp(cmd, "confirm") == 0)
+        handle_signin(d, req, EVENT_ROLLCALL_CONFIRM);
+    else if (strcmp(cmd, "rollcall") == 0)
+        handle_rollcall(d);
     else if (strcmp(cmd, "status") == 0)
         handle_status(d);
     else
-        reply_error(d, "unknown cmd (signin, signout, status)");
+        reply_error(d, "unknown cmd (signin, signout, confirm, rollcall, status)");
     /* The request held a clear ID number: wipe every copy. */
     const cJSON *t = req ? cJSON_GetObjectItemCaseSensitive(req, "trainee") : NULL;
     if (cJSON_IsString(t))
@@ -496,6 +573,7 @@ static int loop(struct daemon *d)
         t = min_wait(t, recwatch_timeout_ms(d->rw, now));
         if (d->watchdog_ms > 0)
             t = min_wait(t, until_due(d->next_watchdog, now));
+        t = min_wait(t, until_due(d->next_rollcall, ts_now_ms()));
         struct pollfd p[4] = {
             {.fd = d->sfd, .events = POLLIN},
             {.fd = d->lfd, .events = POLLIN},
@@ -531,6 +609,8 @@ static int loop(struct daemon *d)
         }
         if (!d->sync_pid && d->next_sync >= 0 && now >= d->next_sync)
             start_sync(d, now);
+        if (ts_now_ms() >= d->next_rollcall)
+            rollcall_due(d);
         if (d->watchdog_ms > 0 && now >= d->next_watchdog) {
             sd_notify(0, "WATCHDOG=1");
             d->next_watchdog = now + d->watchdog_ms;
@@ -614,7 +694,8 @@ int agentd_main(int argc, char **argv)
         if (gnss_create(&gc, &d.gw, err) != RC_OK)
             goto fail;
     }
-    if (recwatch_create(d.k, start_record, &d, &d.rw, err) != RC_OK)
+    if (recwatch_create(d.k->cfg.profile.cameras, d.k->cfg.profile.n_cameras, start_record, &d,
+                        &d.rw, err) != RC_OK)
         goto fail;
     d.reply = malloc(REPLY_MAX);
     if (!d.reply) {

@@ -1,4 +1,5 @@
 #include "daemon/recwatch.h"
+#include "event.h"
 
 #include "log.h"
 #include "rc.h"
@@ -32,7 +33,7 @@ struct pending {
 };
 
 struct recwatch {
-    struct kiosk *k;
+    const struct config_camera *cameras; /* the profile's, n_cameras of them */
     recwatch_start_fn start;
     void *start_ctx;
     pid_t child;       /* the child recording a file, 0 when none */
@@ -58,7 +59,7 @@ static void add_watches(recwatch *w, int64_t now)
     for (size_t i = 0; i < w->n_cameras; i++) {
         if (w->wd[i] >= 0)
             continue;
-        const struct config_camera *c = &w->k->cfg.profile.cameras[i];
+        const struct config_camera *c = &w->cameras[i];
         w->wd[i] = inotify_add_watch(w->fd, c->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR);
         if (w->wd[i] < 0) {
             missing = true;
@@ -71,18 +72,19 @@ static void add_watches(recwatch *w, int64_t now)
     w->retry_mono = missing ? now + RECWATCH_RETRY_MS : -1;
 }
 
-int recwatch_create(struct kiosk *k, recwatch_start_fn start, void *ctx, recwatch **out, char *err)
+int recwatch_create(const struct config_camera *cameras, size_t n_cameras, recwatch_start_fn start,
+                    void *ctx, recwatch **out, char *err)
 {
     *out = NULL;
     recwatch *w = calloc(1, sizeof *w);
     if (!w)
         return rc_fail(err, RC_NOMEM, "out of memory");
-    w->k = k;
+    w->cameras = cameras;
     w->start = start;
     w->start_ctx = ctx;
     w->fd = -1;
     w->retry_mono = -1;
-    w->n_cameras = k->cfg.profile.n_cameras;
+    w->n_cameras = n_cameras;
     for (size_t i = 0; i < CONFIG_MAX_CAMERAS; i++)
         w->wd[i] = -1;
     if (w->n_cameras > 0) {
@@ -121,7 +123,7 @@ static bool has_suffix(const char *name, const char *suffix)
 
 static void note_file(recwatch *w, int camera, const char *name, int64_t now)
 {
-    const struct config_camera *c = &w->k->cfg.profile.cameras[camera];
+    const struct config_camera *c = &w->cameras[camera];
     char path[EVENT_FILE_MAX + 1];
     int n = snprintf(path, sizeof path, "%s/%s", c->dir, name);
     if (n < 0 || (size_t)n >= sizeof path) {
@@ -184,7 +186,7 @@ void recwatch_read(recwatch *w, int64_t now_mono_ms)
             if (!ev->len || !(ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)))
                 continue;
             for (size_t i = 0; i < w->n_cameras; i++) {
-                if (w->wd[i] == ev->wd && has_suffix(ev->name, w->k->cfg.profile.cameras[i].suffix))
+                if (w->wd[i] == ev->wd && has_suffix(ev->name, w->cameras[i].suffix))
                     note_file(w, (int)i, ev->name, now_mono_ms);
             }
         }
@@ -204,7 +206,7 @@ static int64_t birth_ms(const char *path)
 /* Looks at a candidate: 1 gone (drop it), 0 otherwise (settled, or look again later). */
 static int check_pending(recwatch *w, struct pending *p, int64_t now)
 {
-    const struct config_camera *c = &w->k->cfg.profile.cameras[p->camera];
+    const struct config_camera *c = &w->cameras[p->camera];
     struct stat sb;
     if (stat(p->path, &sb) != 0 || !S_ISREG(sb.st_mode))
         return 1;
@@ -244,7 +246,7 @@ static void start_next(recwatch *w, int64_t now)
         struct pending *p = &w->pending[i];
         if (!p->settled || now < p->next_check_mono)
             continue;
-        const struct config_camera *c = &w->k->cfg.profile.cameras[p->camera];
+        const struct config_camera *c = &w->cameras[p->camera];
         char err[ERR_LEN];
         pid_t pid = 0;
         if (w->start(w->start_ctx, c->id, p->path, p->start_ms, p->end_ms, &pid, err) != RC_OK) {
@@ -265,7 +267,7 @@ bool recwatch_child_exited(recwatch *w, pid_t pid, enum recwatch_outcome outcome
         return false;
     size_t i = w->child_slot;
     struct pending *p = &w->pending[i];
-    const struct config_camera *c = &w->k->cfg.profile.cameras[p->camera];
+    const struct config_camera *c = &w->cameras[p->camera];
     w->child = 0;
     if (outcome == RECWATCH_RETRY) {
         /* The outbox was full or busy: storage may recover, the file is kept. */

@@ -13,9 +13,10 @@
 #ifndef ROLLCALL_AGENT_RECWATCH_H
 #define ROLLCALL_AGENT_RECWATCH_H
 
-#include "kiosk.h"
+#include "config.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,7 +41,8 @@ typedef int (*recwatch_start_fn)(void *ctx, const char *camera, const char *path
 
 /* Creates the watch for k's cameras (none: a watch that does nothing), handing settled files
  * to start(ctx, ...). 0 and *out (free with recwatch_destroy) or RC_IO / RC_NOMEM. */
-int recwatch_create(struct kiosk *k, recwatch_start_fn start, void *ctx, recwatch **out, char *err);
+int recwatch_create(const struct config_camera *cameras, size_t n_cameras, recwatch_start_fn start,
+                    void *ctx, recwatch **out, char *err);
 /* Frees the watch; NULL is ignored. */
 void recwatch_destroy(recwatch *w);
 /* The inotify descriptor to poll() for reading, or -1 when no camera is configured. */

@@ -256,15 +256,15 @@ static void class_text(struct dyntext *t, const struct engine_report *r)
         pct(d, sizeof d, (int64_t)r->passed, (int64_t)r->assessed), r->enrolled,
         pct(e, sizeof e, (int64_t)r->passed, (int64_t)r->enrolled));
     char cell[PLAN_NAME_MAX + NAME_COLS + 1];
-    dyntext_printf(t, "%-18s %-16s %9s %9s %9s %9s %7s %7s %s\n", "trainee", "name", "sched h",
-                   "attend h", "offline h", "online h", "rate", "online", "result");
+    dyntext_printf(t, "%-18s %-16s %9s %9s %9s %9s %7s %7s %6s %s\n", "trainee", "name", "sched h",
+                   "attend h", "offline h", "online h", "rate", "online", "missed", "result");
     for (size_t i = 0; i < r->n_trainees; i++) {
         const struct engine_trainee *x = &r->trainees[i];
-        dyntext_printf(t, "%-18s %s %9.2f %9.2f %9.2f %9.2f %7s %7s %s\n", x->masked,
+        dyntext_printf(t, "%-18s %s %9.2f %9.2f %9.2f %9.2f %7s %7s %6zu %s\n", x->masked,
                        name_cell(cell, sizeof cell, x->name), ts_hours(x->scheduled_ms),
                        ts_hours(x->attended_ms), ts_hours(x->offline_ms), ts_hours(x->online_ms),
                        pct(a, sizeof a, x->attended_ms, x->scheduled_ms),
-                       pct(b, sizeof b, x->online_ms, x->attended_ms),
+                       pct(b, sizeof b, x->online_ms, x->attended_ms), x->rollcalls_missed,
                        !x->assessed ? "-"
                        : x->passed  ? "passed"
                                     : "failed");

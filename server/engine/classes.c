@@ -159,6 +159,8 @@ char *classes_plan_json(const struct plan *p)
         !cJSON_AddStringToObject(o, "occupation", p->occupation) ||
         !cJSON_AddStringToObject(o, "level", catalogue_level_name(p->level)) ||
         !cJSON_AddStringToObject(o, "applied_on", date) ||
+        !cJSON_AddNumberToObject(o, "rollcalls", (double)p->rollcalls) ||
+        !cJSON_AddNumberToObject(o, "rollcall_window_min", (double)p->rollcall_window_min) ||
         !(sessions = cJSON_AddArrayToObject(o, "sessions")) ||
         !(roster = cJSON_AddArrayToObject(o, "roster")))
         goto out;

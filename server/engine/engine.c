@@ -38,6 +38,7 @@ void engine_policy_default(struct engine_policy *p)
     p->application_lead_days = 15;
     p->subsidy_deadline_days = 30;
     p->minutes_per_hour = 45;
+    p->rollcall_missed_ends_presence = true;
     snprintf(p->region, sizeof p->region, "Tianjin");
     /* Tianjin spans 38°34'..40°15' N and 116°43'..118°04' E (the municipality's own figures). */
     p->region_min_lat = 38.0 + 34.0 / 60.0;
@@ -99,7 +100,8 @@ static const char *const finding_names[ENGINE_F_KIND_COUNT] = {
     "online_share_plan",      "online_share_trainee",     "recording_gap",
     "attendance_low",         "impossible_travel",        "kiosk_silent",
     "clock_disagreement",     "chain_conflict",           "venue_outside_region",
-    "late_application",       "late_subsidy_application", "late_recording"};
+    "late_application",       "late_subsidy_application", "late_recording",
+    "rollcall_missed"};
 
 const char *engine_finding_name(enum engine_finding_kind k)
 {
@@ -133,6 +135,12 @@ struct mark {
     bool counted, counted_unreviewed;
 };
 
+/* A roll-call a kiosk opened for an offline session of the class (a rollcall event). */
+struct roll {
+    const struct engine_event *e; /* its rollcall event: device, session, rollcall, start, end */
+    size_t session;
+};
+
 struct ctx {
     const struct engine_input *in;
     const struct plan *p;
@@ -140,6 +148,11 @@ struct ctx {
     struct engine_report *r;
     const struct engine_event **ev; /* deduplicated, by (ts, id) */
     size_t n_ev;
+    struct roll *rolls; /* by (session, opening, device, id); one per (device, session, id) */
+    size_t n_rolls;
+    const struct engine_event **confs; /* the class's rollcall_confirm, by (trainee, session,
+                                          ts, id) */
+    size_t n_confs;
     size_t cap_findings;
     char *err;
 };
@@ -486,6 +499,180 @@ static int cmp_mark(const void *x, const void *y)
     return c;
 }
 
+/* The class's confirmations by trainee and session: [*lo, *hi) of c->confs. */
+static void conf_range(const struct ctx *c, const char *trainee, const char *session, size_t *lo,
+                       size_t *hi)
+{
+    size_t a = 0, b = c->n_confs;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        const struct event *e = &c->confs[mid]->ev;
+        int k = strcmp(e->trainee, trainee);
+        if (!k)
+            k = strcmp(e->session, session);
+        if (k < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (b < c->n_confs && strcmp(c->confs[b]->ev.trainee, trainee) == 0 &&
+           strcmp(c->confs[b]->ev.session, session) == 0)
+        b++;
+    *hi = b;
+}
+
+/* The roll-calls of session si: [*lo, *hi) of c->rolls. */
+static void roll_range(const struct ctx *c, size_t si, size_t *lo, size_t *hi)
+{
+    size_t a = 0, b = c->n_rolls;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (c->rolls[mid].session < si)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (b < c->n_rolls && c->rolls[b].session == si)
+        b++;
+    *hi = b;
+}
+
+/* Whether confirmation ee counts: its server verdict under the policy, or the review in force
+ * (reviewed) approves it. */
+static bool conf_counts(const struct ctx *c, const struct engine_event *ee, bool reviewed)
+{
+    const struct engine_review *rv = reviewed ? review_of(c, ee->ev.id) : NULL;
+    return rv ? rv->approve : verdict_counts(c->pol, ee->verdict);
+}
+
+/* Whether confirmation e answers roll-call r: same session, id and device, inside its window. */
+static bool answers(const struct event *e, const struct roll *r)
+{
+    const struct event *re = &r->e->ev;
+    return strcmp(e->session, re->session) == 0 && strcmp(e->rollcall, re->rollcall) == 0 &&
+           strcmp(e->device, re->device) == 0 && e->ts_ms >= re->start_ms && e->ts_ms <= re->end_ms;
+}
+
+/* Whether the trainee of marks m confirmed roll-call r with a confirmation that counts, inside
+ * r's window. */
+static bool confirmed(const struct ctx *c, const struct mark *m, const struct roll *r,
+                      bool reviewed)
+{
+    size_t lo, hi;
+    conf_range(c, c->p->roster[m->trainee].pseudonym, r->e->ev.session, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        if (answers(&c->confs[i]->ev, r) && conf_counts(c, c->confs[i], reviewed))
+            return true;
+    }
+    return false;
+}
+
+/* Whether confirmation e answers one of session si's roll-calls inside its window. */
+static bool in_window(const struct ctx *c, size_t si, const struct event *e)
+{
+    size_t lo, hi;
+    roll_range(c, si, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        if (answers(e, &c->rolls[i]))
+            return true;
+    }
+    return false;
+}
+
+/* When presence resumes after a roll-call missed at t: the trainee's next counted sign-in or
+ * counted confirmation (inside its roll-call's window) in the session after t, else the
+ * session's end. */
+static int64_t resume_after(const struct ctx *c, const struct mark *m, size_t n, bool reviewed,
+                            int64_t t)
+{
+    const struct plan_session *s = &c->p->sessions[m[0].session];
+    int64_t best = s->end_ms;
+    for (size_t i = 0; i < n; i++) {
+        bool counts = reviewed ? m[i].counted : m[i].counted_unreviewed;
+        if (m[i].in && counts && m[i].e->ev.ts_ms > t && m[i].e->ev.ts_ms < best)
+            best = m[i].e->ev.ts_ms;
+    }
+    size_t lo, hi;
+    conf_range(c, c->p->roster[m[0].trainee].pseudonym, s->id, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        const struct event *e = &c->confs[i]->ev;
+        if (e->ts_ms > t && e->ts_ms < best && in_window(c, m[0].session, e) &&
+            conf_counts(c, c->confs[i], reviewed))
+            best = e->ts_ms;
+    }
+    return best;
+}
+
+/* Roll-calls of the session of marks m: each one opening while the trainee is present (v[0..k),
+ * merged) is held for them; one not confirmed is missed (a finding, once) and, under the
+ * policy, takes [opening, resume) out of *out. */
+static int rollcall_cut(struct ctx *c, const struct mark *m, size_t n, bool reviewed,
+                        const struct iv *v, size_t k, int64_t *out)
+{
+    const struct plan_session *s = &c->p->sessions[m[0].session];
+    struct engine_trainee *tr = &c->r->trainees[m[0].trainee];
+    bool held = c->r->sessions[m[0].session].held;
+    struct iv cut[PLAN_ROLLCALLS_MAX * 4];
+    size_t nc = 0;
+    size_t lo, hi;
+    roll_range(c, m[0].session, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        const struct roll *r = &c->rolls[i];
+        int64_t at = r->e->ev.start_ms;
+        bool due = false;
+        for (size_t j = 0; j < k && !due; j++)
+            due = v[j].a <= at && at < v[j].b;
+        if (!due)
+            continue;
+        bool ok = confirmed(c, m, r, reviewed);
+        if (reviewed && held) {
+            tr->rollcalls_held++;
+            if (!ok)
+                tr->rollcalls_missed++;
+        }
+        if (ok)
+            continue;
+        if (reviewed) {
+            struct engine_finding f;
+            char t1[TS_SHANGHAI_LEN + 1], t2[TS_SHANGHAI_LEN + 1];
+            finding_init(&f, ENGINE_F_ROLLCALL_MISSED, ENGINE_WARNING, ENGINE_S_TRAINEE,
+                         tr->trainee);
+            snprintf(f.trainee, sizeof f.trainee, "%s", tr->trainee);
+            snprintf(f.session, sizeof f.session, "%s", s->id);
+            f.at_ms = at;
+            detail(&f, "roll-call %s of session %s on %s (%s to %s) not answered%s",
+                   r->e->ev.rollcall, s->id, r->e->ev.device, local(at, t1),
+                   local(r->e->ev.end_ms, t2),
+                   c->pol->rollcall_missed_ends_presence ? ": presence ends at its opening" : "");
+            evidence(&f, r->e->ev.id);
+            int rc = add_finding(c, &f);
+            if (rc != RC_OK)
+                return rc;
+        }
+        if (c->pol->rollcall_missed_ends_presence && nc < sizeof cut / sizeof cut[0])
+            cut[nc++] = (struct iv){at, resume_after(c, m, n, reviewed, at), NULL, NULL};
+    }
+    if (!nc)
+        return RC_OK;
+    nc = merge(cut, nc);
+    /* Both lists are disjoint: take out what they share. */
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = 0; j < nc; j++) {
+            int64_t a = v[i].a > cut[j].a ? v[i].a : cut[j].a;
+            int64_t b = v[i].b < cut[j].b ? v[i].b : cut[j].b;
+            if (a < s->start_ms)
+                a = s->start_ms;
+            if (b > s->end_ms)
+                b = s->end_ms;
+            if (b > a)
+                *out -= b - a;
+        }
+    }
+    return RC_OK;
+}
+
 /* Presence of one trainee in one offline session from its marks m[0..n). */
 static int presence(struct ctx *c, const struct mark *m, size_t n, bool reviewed, int64_t *out)
 {
@@ -518,7 +705,10 @@ static int presence(struct ctx *c, const struct mark *m, size_t n, bool reviewed
     }
     k = merge(v, k);
     *out = measure(v, k, s->start_ms, s->end_ms);
+    int rc = rollcall_cut(c, m, n, reviewed, v, k, out);
     free(v);
+    if (rc != RC_OK)
+        return rc;
     if (open && reviewed) {
         struct engine_finding f;
         char t[TS_SHANGHAI_LEN + 1];
@@ -533,6 +723,99 @@ static int presence(struct ctx *c, const struct mark *m, size_t n, bool reviewed
         evidence(&f, opener->ev.id);
         return add_finding(c, &f);
     }
+    return RC_OK;
+}
+
+static int cmp_roll(const void *x, const void *y)
+{
+    const struct roll *a = x, *b = y;
+    int c = cmp_i64((int64_t)a->session, (int64_t)b->session);
+    if (!c)
+        c = cmp_i64(a->e->ev.start_ms, b->e->ev.start_ms);
+    if (!c)
+        c = strcmp(a->e->ev.device, b->e->ev.device);
+    if (!c)
+        c = strcmp(a->e->ev.rollcall, b->e->ev.rollcall);
+    if (!c)
+        c = strcmp(a->e->ev.id, b->e->ev.id);
+    return c;
+}
+
+/* The identity of a roll-call: (session, device, id). */
+static int cmp_roll_same(const struct roll *a, const struct roll *b)
+{
+    int c = cmp_i64((int64_t)a->session, (int64_t)b->session);
+    if (!c)
+        c = strcmp(a->e->ev.device, b->e->ev.device);
+    if (!c)
+        c = strcmp(a->e->ev.rollcall, b->e->ev.rollcall);
+    return c;
+}
+
+/* By identity, then the (ts, id) order of c->ev: the first of each identity is the earliest. */
+static int cmp_roll_key(const void *x, const void *y)
+{
+    const struct roll *a = x, *b = y;
+    int c = cmp_roll_same(a, b);
+    if (!c)
+        c = cmp_i64(a->e->ev.ts_ms, b->e->ev.ts_ms);
+    if (!c)
+        c = strcmp(a->e->ev.id, b->e->ev.id);
+    return c;
+}
+
+static int cmp_conf(const void *x, const void *y)
+{
+    const struct event *a = &(*(const struct engine_event *const *)x)->ev;
+    const struct event *b = &(*(const struct engine_event *const *)y)->ev;
+    int c = strcmp(a->trainee, b->trainee);
+    if (!c)
+        c = strcmp(a->session, b->session);
+    if (!c)
+        c = cmp_i64(a->ts_ms, b->ts_ms);
+    if (!c)
+        c = strcmp(a->id, b->id);
+    return c;
+}
+
+/* The class's roll-calls: rollcall events naming one of its offline sessions, one per
+ * (device, session, roll-call id) (the earliest, by the (ts, id) order of c->ev); and, when
+ * there are any, its confirmations (indexed by trainee and session). */
+static int collect_rolls(struct ctx *c)
+{
+    for (size_t i = 0; i < c->n_ev; i++) {
+        const struct event *e = &c->ev[i]->ev;
+        if (e->type != EVENT_ROLLCALL || strcmp(e->class_id, c->p->id) != 0)
+            continue;
+        long si = assign_session(c, e);
+        if (si < 0)
+            continue;
+        if (!c->rolls && !(c->rolls = malloc(c->n_ev * sizeof *c->rolls)))
+            return rc_fail(c->err, RC_NOMEM, "out of memory");
+        c->rolls[c->n_rolls++] = (struct roll){c->ev[i], (size_t)si};
+    }
+    /* One per (device, session, id): the earliest (a kiosk that crashed between recording
+     * one and counting it records it again). */
+    if (c->n_rolls) {
+        qsort(c->rolls, c->n_rolls, sizeof *c->rolls, cmp_roll_key);
+        size_t k = 1;
+        for (size_t i = 1; i < c->n_rolls; i++) {
+            if (cmp_roll_same(&c->rolls[k - 1], &c->rolls[i]) != 0)
+                c->rolls[k++] = c->rolls[i];
+        }
+        c->n_rolls = k;
+        qsort(c->rolls, c->n_rolls, sizeof *c->rolls, cmp_roll);
+    }
+    for (size_t i = 0; c->n_rolls && i < c->n_ev; i++) {
+        const struct event *e = &c->ev[i]->ev;
+        if (e->type != EVENT_ROLLCALL_CONFIRM || strcmp(e->class_id, c->p->id) != 0)
+            continue;
+        if (!c->confs && !(c->confs = malloc(c->n_ev * sizeof *c->confs)))
+            return rc_fail(c->err, RC_NOMEM, "out of memory");
+        c->confs[c->n_confs++] = c->ev[i];
+    }
+    if (c->n_confs)
+        qsort(c->confs, c->n_confs, sizeof *c->confs, cmp_conf);
     return RC_OK;
 }
 
@@ -1379,8 +1662,8 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
     r->roster_scheduled_ms = r->scheduled_ms * (int64_t)p->n_roster;
 
     if ((rc = dedupe_events(&c)) != RC_OK || (rc = effective_reviews(&c)) != RC_OK ||
-        (rc = offline_presence(&c)) != RC_OK || (rc = online_presence(&c)) != RC_OK ||
-        (rc = recordings(&c)) != RC_OK)
+        (rc = collect_rolls(&c)) != RC_OK || (rc = offline_presence(&c)) != RC_OK ||
+        (rc = online_presence(&c)) != RC_OK || (rc = recordings(&c)) != RC_OK)
         goto out;
     if (c.n_ev) {
         by = malloc(c.n_ev * sizeof *by);
@@ -1402,6 +1685,8 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
         r->by_severity[r->findings[i].severity]++;
 out:
     free(by);
+    free(c.rolls);
+    free(c.confs);
     free(c.ev);
     if (rc) {
         engine_report_free(r);

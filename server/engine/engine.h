@@ -52,6 +52,7 @@ enum engine_finding_kind {
     ENGINE_F_LATE_APPLICATION,       /* class applied for less than the lead before its start */
     ENGINE_F_LATE_SUBSIDY,           /* subsidy applied for too long after the assessment */
     ENGINE_F_LATE_RECORDING,         /* a recording registered long after it ended (counted) */
+    ENGINE_F_ROLLCALL_MISSED,        /* a trainee present at a roll-call did not answer it */
     ENGINE_F_KIND_COUNT
 };
 
@@ -83,6 +84,9 @@ struct engine_policy {
     int64_t application_lead_days; /* class applied for at least this many days before */
     int64_t subsidy_deadline_days; /* subsidy applied for within this many days after */
     int64_t minutes_per_hour;      /* minutes of one 学时 */
+    /* A missed random roll-call (随机点名) ends presence at its opening until the trainee's
+     * next counted confirmation or sign-in; off: it is only a finding. */
+    bool rollcall_missed_ends_presence;
     char region[ENGINE_POLICY_NAME_MAX + 1];
     double region_min_lat, region_max_lat, region_min_lon, region_max_lon; /* WGS-84 box */
 };
@@ -181,6 +185,8 @@ struct engine_trainee {
     bool student;
     int64_t scheduled_ms, attended_ms, offline_ms, online_ms;
     int64_t attended_unreviewed_ms; /* what attended_ms would be without any review */
+    size_t rollcalls_held;          /* roll-calls of held sessions opened while signed in */
+    size_t rollcalls_missed;        /* of those, not answered by a counted confirmation */
     bool assessed, passed;
     int64_t assessed_on_ms; /* the passing assessment's date, else the latest one; 0 if none */
 };

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <iconv.h>
+#include <inttypes.h>
 #include <mbedtls/platform_util.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ struct raw_header {
     char occupation[CATALOGUE_CODE_MAX + 1];
     int level;
     char applied_on[TS_DATE_LEN + 1];
+    int64_t rollcalls;
+    int64_t rollcall_window_min;
 };
 
 struct raw_session {
@@ -128,9 +131,20 @@ static const char *check_text(const char *v)
          CFGMAP_F_ENUM(ST, P level, level_names),                                                  \
          .required = true,                                                                         \
          .help = "junior, intermediate or senior"},                                                \
+        {.key = "applied_on",                                                                      \
+         CFGMAP_F_STRING(ST, P applied_on),                                                        \
+         .required = true,                                                                         \
+         .help = "date the class was applied for"},                                                \
+        {.key = "rollcalls",                                                                       \
+         CFGMAP_F_INT(ST, P rollcalls),                                                            \
+         .imin = 0,                                                                                \
+         .imax = PLAN_ROLLCALLS_MAX,                                                               \
+         .idef = 0,                                                                                \
+         .help = "random roll-calls per offline session"},                                         \
     {                                                                                              \
-        .key = "applied_on", CFGMAP_F_STRING(ST, P applied_on), .required = true,                  \
-        .help = "date the class was applied for"                                                   \
+        .key = "rollcall_window_min", CFGMAP_F_INT(ST, P rollcall_window_min), .imin = 1,          \
+        .imax = PLAN_ROLLCALL_WINDOW_MAX_MIN, .idef = PLAN_ROLLCALL_WINDOW_DEFAULT_MIN,            \
+        .unit = "min", .help = "minutes to confirm a roll-call"                                    \
     }
 
 static const struct cfgmap_entry header_entries[] = {
@@ -665,6 +679,12 @@ struct colmap {
     bool boolean;
 };
 
+/* The columns holding a whole number: the cell's digits become a JSON number. */
+static bool integer_column(const char *column)
+{
+    return strcmp(column, "rollcalls") == 0 || strcmp(column, "rollcall_window_min") == 0;
+}
+
 /* Builds the JSON object of a CSV row from the columns in map (empty cells are absent). */
 static int row_object(const struct csv_row *r, const struct csv_header *h, const struct colmap *map,
                       const char *where, cJSON **out, char *err)
@@ -685,6 +705,15 @@ static int row_object(const struct csv_row *r, const struct csv_header *h, const
                                   "expected true or false (or 1/0, yes/no, 是/否)");
             }
             item = cJSON_CreateBool(b);
+        } else if (integer_column(m->column)) {
+            char *end = NULL;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (errno || end == v || *end || n < 0 || n > 1000000) {
+                delete_json(o);
+                return field_fail(err, where, true, m->column, "expected a whole number");
+            }
+            item = cJSON_CreateNumber((double)n);
         } else {
             item = cJSON_CreateString(v);
         }
@@ -820,6 +849,8 @@ static int convert_plan(struct raw_plan *r, struct raw_extra *x, const struct sr
     rc = parse_date(r->h.applied_on, &p->applied_on_ms, where, s->csv, "applied_on", err);
     if (rc)
         goto out;
+    p->rollcalls = r->h.rollcalls;
+    p->rollcall_window_min = r->h.rollcall_window_min;
 
     if (r->n_sessions == 0) {
         rc = field_fail(err, where, s->csv, s->csv ? NULL : "sessions",
@@ -860,6 +891,16 @@ static int convert_plan(struct raw_plan *r, struct raw_extra *x, const struct sr
             goto out;
         }
         snprintf(ps->fence, sizeof ps->fence, "%s", rs->fence);
+        /* A roll-call opens at a random time in [start, end - window] (docs/ATTENDANCE.md):
+         * the window must fit inside every offline session. */
+        if (ps->mode == PLAN_OFFLINE && p->rollcalls > 0 &&
+            ps->end_ms - ps->start_ms <= p->rollcall_window_min * 60000) {
+            rc = field_fail(err, where, s->csv, "end",
+                            "the session is not longer than rollcall_window_min (%" PRId64
+                            " minutes): no room for a roll-call",
+                            p->rollcall_window_min);
+            goto out;
+        }
     }
     p->n_sessions = r->n_sessions;
     /* Sort by start (insertion: at most PLAN_SESSIONS_MAX), then refuse overlaps. */
@@ -980,8 +1021,9 @@ out:
 }
 
 static const char *const class_columns[] = {
-    "kind",  "class", "institution", "district", "occupation", "level", "applied_on", "session",
-    "start", "end",   "mode",        "fence",    "id_number",  "name",  "student",    NULL};
+    "kind",       "class",     "institution",         "district", "occupation", "level",
+    "applied_on", "rollcalls", "rollcall_window_min", "session",  "start",      "end",
+    "mode",       "fence",     "id_number",           "name",     "student",    NULL};
 static const char *const class_required[] = {"kind", "class", NULL};
 static const struct colmap header_map[] = {{"class", "id", false},
                                            {"institution", "institution", false},
@@ -989,14 +1031,17 @@ static const struct colmap header_map[] = {{"class", "id", false},
                                            {"occupation", "occupation", false},
                                            {"level", "level", false},
                                            {"applied_on", "applied_on", false},
+                                           {"rollcalls", "rollcalls", false},
+                                           {"rollcall_window_min", "rollcall_window_min", false},
                                            {NULL, NULL, false}};
 static const struct colmap session_map[] = {{"session", "id", false},  {"start", "start", false},
                                             {"end", "end", false},     {"mode", "mode", false},
                                             {"fence", "fence", false}, {NULL, NULL, false}};
 static const struct colmap trainee_map[] = {
     {"name", "name", false}, {"student", "student", true}, {NULL, NULL, false}};
-static const char *const header_cols[] = {"kind",       "class", "institution", "district",
-                                          "occupation", "level", "applied_on",  NULL};
+static const char *const header_cols[] = {
+    "kind",       "class",     "institution",         "district", "occupation", "level",
+    "applied_on", "rollcalls", "rollcall_window_min", NULL};
 static const char *const session_cols[] = {"kind", "class", "session", "start",
                                            "end",  "mode",  "fence",   NULL};
 static const char *const trainee_cols[] = {"kind", "class", "id_number", "name", "student", NULL};

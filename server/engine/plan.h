@@ -36,6 +36,9 @@ enum {
     PLAN_RECORDS_MAX = 100000,   /* online records or assessments in one import file */
     PLAN_CSV_FIELDS_MAX = 32,    /* columns of a CSV file */
     PLAN_CSV_RECORD_MAX = 4096,  /* bytes of one CSV record */
+    PLAN_ROLLCALLS_MAX = 8,      /* random roll-calls per offline session */
+    PLAN_ROLLCALL_WINDOW_DEFAULT_MIN = 10, /* minutes to confirm a roll-call, by default */
+    PLAN_ROLLCALL_WINDOW_MAX_MIN = 60,     /* the longest confirmation window */
 };
 
 #define PLAN_SESSION_MAX_MS INT64_C(43200000)  /* a session lasts at most 12 h */
@@ -65,8 +68,10 @@ struct plan {
     char district[PLAN_DISTRICT_LEN + 1];
     char occupation[CATALOGUE_CODE_MAX + 1];
     enum catalogue_level level;
-    int64_t applied_on_ms;                           /* local midnight of the application date */
-    size_t n_sessions;                               /* 1.. */
+    int64_t applied_on_ms;       /* local midnight of the application date */
+    int64_t rollcalls;           /* random roll-calls per offline session (随机点名), 0.. */
+    int64_t rollcall_window_min; /* minutes a trainee has to confirm one */
+    size_t n_sessions;           /* 1.. */
     struct plan_session sessions[PLAN_SESSIONS_MAX]; /* sorted by start, disjoint */
     size_t n_roster;
     struct plan_trainee roster[PLAN_ROSTER_MAX]; /* file order; pseudonyms unique */

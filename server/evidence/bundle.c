@@ -69,6 +69,8 @@ static const struct {
     {"count_uncertain", P_BOOL, offsetof(struct engine_policy, count_uncertain)},
     {"count_outside", P_BOOL, offsetof(struct engine_policy, count_outside)},
     {"count_no_fix", P_BOOL, offsetof(struct engine_policy, count_no_fix)},
+    {"rollcall_missed_ends_presence", P_BOOL,
+     offsetof(struct engine_policy, rollcall_missed_ends_presence)},
     {"recording_gap_ms", P_I64, offsetof(struct engine_policy, recording_gap_ms)},
     {"recording_late_ms", P_I64, offsetof(struct engine_policy, recording_late_ms)},
     {"attendance_warning", P_DBL, offsetof(struct engine_policy, attendance_warning)},
@@ -145,7 +147,8 @@ static cJSON *plan_object(const struct plan *p, bool names)
     if (!o || !add_str(o, "id", p->id) || !add_str(o, "institution", p->institution) ||
         !add_str(o, "district", p->district) || !add_str(o, "occupation", p->occupation) ||
         !add_str(o, "level", catalogue_level_name(p->level)) ||
-        !add_i64(o, "applied_on_ms", p->applied_on_ms) ||
+        !add_i64(o, "applied_on_ms", p->applied_on_ms) || !add_i64(o, "rollcalls", p->rollcalls) ||
+        !add_i64(o, "rollcall_window_min", p->rollcall_window_min) ||
         !(ss = cJSON_AddArrayToObject(o, "sessions")) ||
         !(rs = cJSON_AddArrayToObject(o, "roster")))
         goto fail;
@@ -425,7 +428,9 @@ static int parse_plan(struct bundle_inputs *b, const cJSON *o, struct rd *r)
         (rc = get_str(r, o, "district", p->district, sizeof p->district)) ||
         (rc = get_str(r, o, "occupation", p->occupation, sizeof p->occupation)) ||
         (rc = get_str(r, o, "level", level, sizeof level)) ||
-        (rc = get_i64(r, o, "applied_on_ms", &p->applied_on_ms)))
+        (rc = get_i64(r, o, "applied_on_ms", &p->applied_on_ms)) ||
+        (rc = get_i64(r, o, "rollcalls", &p->rollcalls)) ||
+        (rc = get_i64(r, o, "rollcall_window_min", &p->rollcall_window_min)))
         return rc;
     if (catalogue_level_parse(level, &p->level) != RC_OK)
         return bad(r, "level", "is not a level");

@@ -68,6 +68,11 @@ static int add_class(cJSON *classes, const struct plan *p, const char *fence, in
                 return rc_fail(err, RC_NOMEM, "out of memory");
             }
             if (!cJSON_AddStringToObject(c, "id", p->id) ||
+                !cJSON_AddNumberToObject(c, "rollcalls", (double)p->rollcalls) ||
+                !cJSON_AddNumberToObject(c, "rollcall_window_min",
+                                         (double)(p->rollcall_window_min > 0
+                                                      ? p->rollcall_window_min
+                                                      : PLAN_ROLLCALL_WINDOW_DEFAULT_MIN)) ||
                 !(sessions = cJSON_AddArrayToObject(c, "sessions")))
                 return rc_fail(err, RC_NOMEM, "out of memory");
         }

@@ -192,7 +192,7 @@ static int batch_fence(store *st, struct batch_fences *bf, const char *id,
     return RC_OK;
 }
 
-/* Re-judges every signin/signout of the batch with the server's fences. */
+/* Re-judges every signin/signout/rollcall_confirm of the batch with the server's fences. */
 static int judge_all(store *st, const struct ingest_parsed *b, double assumed_eph_m,
                      struct judged *j, char *err)
 {
@@ -202,7 +202,7 @@ static int judge_all(store *st, const struct ingest_parsed *b, double assumed_ep
         const struct event *ev = &b->lines[i].ev;
         memset(&j[i], 0, sizeof j[i]);
         j[i].verdict = "";
-        if (ev->type != EVENT_SIGNIN && ev->type != EVENT_SIGNOUT)
+        if (!event_is_located(ev->type))
             continue;
         if (!(ev->has & EVENT_HAS(EVENT_F_FIX))) {
             j[i].verdict = fence_verdict_name(FENCE_NO_FIX);

@@ -104,6 +104,7 @@ static cJSON *policy_json(struct jb *b, const struct engine_policy *p)
     put_num(b, o, "application_lead_days", (double)p->application_lead_days);
     put_num(b, o, "subsidy_deadline_days", (double)p->subsidy_deadline_days);
     put_num(b, o, "minutes_per_hour", (double)p->minutes_per_hour);
+    put_bool(b, o, "rollcall_missed_ends_presence", p->rollcall_missed_ends_presence);
     cJSON *reg = add(b, o, "region", cJSON_CreateObject());
     if (reg) {
         put_str(b, reg, "name", p->region);
@@ -226,6 +227,8 @@ int report_json_object(const struct engine_report *r, cJSON **out, char *err)
         put_rate(&b, x, "attendance_rate", t->attended_ms, t->scheduled_ms);
         put_num(&b, x, "online_share", engine_ratio(t->online_ms, t->attended_ms, NULL));
         put_num(&b, x, "review_effect_hours", ts_hours(t->attended_ms - t->attended_unreviewed_ms));
+        put_num(&b, x, "rollcalls_held", (double)t->rollcalls_held);
+        put_num(&b, x, "rollcalls_missed", (double)t->rollcalls_missed);
         put_bool(&b, x, "assessed", t->assessed);
         put_bool(&b, x, "passed", t->passed);
         cJSON *fs = add(&b, x, "findings", cJSON_CreateArray());
@@ -366,8 +369,9 @@ static const char *const sessions_cols[] = {
     "班级",     "场次",     "方式",       "围栏",     "开始",       "结束", "已举行",
     "计划学时", "出勤人数", "实出勤学时", "录像学时", "录像覆盖率", NULL};
 static const char *const trainees_cols[] = {
-    "班级",     "学员",   "证件号",   "在校学生",     "应出勤学时", "实出勤学时", "线下学时",
-    "线上学时", "出勤率", "线上占比", "复核影响学时", "考核",       "问题数",     NULL};
+    "班级",         "学员",     "证件号",   "在校学生", "应出勤学时",
+    "实出勤学时",   "线下学时", "线上学时", "出勤率",   "线上占比",
+    "复核影响学时", "考核",     "未应点名", "问题数",   NULL};
 static const char *const findings_cols[] = {"班级", "级别",     "类型",   "对象类型", "对象",
                                             "学员", "场次",     "时间",   "说明",     "证据",
                                             "复核", "复核理由", "复核人", NULL};
@@ -441,6 +445,7 @@ static int table_rows(struct sink *s, const struct engine_report *const *rs, siz
                     cs(t->passed     ? "通过"
                        : t->assessed ? "未通过"
                                      : "未考核"),
+                    cint(t->rollcalls_missed),
                     cint(nf)};
                 rc = s->row(s, c, sizeof c / sizeof c[0]);
             }

@@ -383,6 +383,11 @@ static const struct migration migrations[] = {
      "  signature TEXT NOT NULL,"
      "  published_at INTEGER NOT NULL"
      ") STRICT;"},
+    {10, "random roll-calls: a class's count per offline session and confirmation window",
+     "ALTER TABLE classes ADD COLUMN rollcalls INTEGER NOT NULL DEFAULT 0 "
+     "CHECK (rollcalls >= 0);"
+     "ALTER TABLE classes ADD COLUMN rollcall_window_min INTEGER NOT NULL DEFAULT 10 "
+     "CHECK (rollcall_window_min > 0);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -1380,11 +1385,15 @@ static int sqlite_class_put(store *st, const struct plan *p, const char *plan_js
         return rc_fail(err, RC_INVAL, "class '%s' has no level or no sessions", p->id);
     rc = prepare(db,
                  "INSERT INTO classes(id, institution, district, occupation, level, applied_on, "
-                 "start_at, end_at, plan_json, created_at, updated_at, updated_by) VALUES "
-                 "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) ON CONFLICT(id) DO UPDATE "
+                 "start_at, end_at, plan_json, created_at, updated_at, updated_by, rollcalls, "
+                 "rollcall_window_min) VALUES "
+                 "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13) "
+                 "ON CONFLICT(id) DO UPDATE "
                  "SET district = excluded.district, occupation = excluded.occupation, "
                  "level = excluded.level, applied_on = excluded.applied_on, "
                  "start_at = excluded.start_at, end_at = excluded.end_at, "
+                 "rollcalls = excluded.rollcalls, "
+                 "rollcall_window_min = excluded.rollcall_window_min, "
                  "plan_json = excluded.plan_json, updated_at = excluded.updated_at, "
                  "updated_by = excluded.updated_by, gen = classes.gen + 1",
                  &q, err, "storing a class");
@@ -1401,6 +1410,10 @@ static int sqlite_class_put(store *st, const struct plan *p, const char *plan_js
     sqlite3_bind_text(q, 9, plan_json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 10, now);
     sqlite3_bind_text(q, 11, by, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 12, p->rollcalls);
+    sqlite3_bind_int64(q, 13,
+                       p->rollcall_window_min > 0 ? p->rollcall_window_min
+                                                  : PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
     rc = step_done(db, q, err, "storing a class");
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_NOTFOUND, "institution '%s' does not exist", p->institution);
@@ -1527,6 +1540,20 @@ static int sqlite_class_plan(store *st, const char *id, struct plan *out, char *
     snprintf(out->occupation, sizeof out->occupation, "%s", c.occupation);
     out->level = (enum catalogue_level)c.level;
     out->applied_on_ms = c.applied_on_ms;
+    if ((rc = prepare(db, "SELECT rollcalls, rollcall_window_min FROM classes WHERE id = ?1", &q,
+                      err, "reading a class")) != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        out->rollcalls = sqlite3_column_int64(q, 0);
+        out->rollcall_window_min = sqlite3_column_int64(q, 1);
+    } else {
+        rc = db_fail(db, err, "reading a class");
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (rc != RC_OK)
+        return rc;
     if ((rc = prepare(db,
                       "SELECT id, start_at, end_at, mode, coalesce(fence, '') FROM sessions "
                       "WHERE class = ?1 ORDER BY start_at, id",

@@ -9,8 +9,12 @@
  *   4. the city-wide district summary (every class, totals per institution and district):
  *      cold (figures cache empty: every class computed from its events), warm (every class
  *      cached), and after one new event in one class (one class recomputed);
- * each printed in ms with its ratio to the scan. Never fails on time.
- * Run: build/rel/tests/bench_figures [--trainees N] [--events N] [--db PATH] [--keep]
+ * each printed in ms with its ratio to the scan. Never fails on time. With --rollcalls N every
+ * class asks for N random roll-calls per session: each session gets N rollcall events and
+ * about 90 % of the trainees confirm each one (rollcall_confirm), so the class report pays for
+ * the roll-call rules too.
+ * Run: build/rel/tests/bench_figures [--trainees N] [--events N] [--rollcalls N] [--db PATH]
+ *      [--keep]
  * (ROLLCALL_SOURCE_DIR must point at the source tree when the catalogue is not installed). */
 #include "engine/classes.h"
 #include "engine/figures.h"
@@ -142,7 +146,7 @@ static void put_event(store *st, struct kiosk *k, struct event *ev, const char *
         die("committing", err);
 }
 
-static void generate(store *st, long trainees, long events, char *err)
+static void generate(store *st, long trainees, long events, int rollcalls, char *err)
 {
     long classes = trainees / CLASS_SIZE;
     long per_session = events / (classes * SESSIONS); /* events budget of one session */
@@ -173,6 +177,8 @@ static void generate(store *st, long trainees, long events, char *err)
         /* classes start through the year; a session every other day, 09:00-12:00 local */
         int64_t day0 = YEAR_START + (int64_t)(c * 300 / classes) * 24 * H;
         p->applied_on_ms = day0 - 30 * 24 * H - 8 * H;
+        p->rollcalls = rollcalls;
+        p->rollcall_window_min = PLAN_ROLLCALL_WINDOW_DEFAULT_MIN;
         p->n_sessions = SESSIONS;
         for (int s = 0; s < SESSIONS; s++) {
             struct plan_session *ps = &p->sessions[s];
@@ -213,22 +219,33 @@ static void generate(store *st, long trainees, long events, char *err)
             /* merge sign-ins, sign-outs, heartbeats and the recording in time order */
             struct item {
                 int64_t ts;
-                int kind; /* 0 heartbeat, 1 signin, 2 signout, 3 rec_file */
+                int kind; /* 0 heartbeat, 1 signin, 2 signout, 3 rec_file, 4 rollcall, 5 its
+                           * confirmation */
                 int t;
-            } it[2 * CLASS_SIZE + 4096];
+                int rc;        /* roll-call number (4, 5) */
+                int64_t opens; /* its opening (4, 5) */
+            } it[2 * CLASS_SIZE + 4096 + PLAN_ROLLCALLS_MAX * (CLASS_SIZE + 1)];
             size_t n = 0;
+            for (int r = 0; r < rollcalls; r++) {
+                int64_t opens = ps->start_ms + (int64_t)(next() % (uint64_t)(170 * MIN));
+                it[n++] = (struct item){opens, 4, 0, r + 1, opens};
+                for (int t = 0; t < CLASS_SIZE; t++)
+                    if (next() % 10 != 0)
+                        it[n++] = (struct item){opens + (int64_t)(next() % (uint64_t)(9 * MIN)), 5,
+                                                t, r + 1, opens};
+            }
             for (int t = 0; t < CLASS_SIZE; t++) {
                 uint64_t r = next() % 100;
                 int64_t in = ps->start_ms - (int64_t)(next() % 20) * MIN;
                 if (r < 5)
                     in = ps->start_ms + (20 + (int64_t)(next() % 40)) * MIN; /* late */
-                it[n++] = (struct item){in, 1, t};
+                it[n++] = (struct item){in, 1, t, 0, 0};
                 if (r != 7 && r != 8 && r != 9) /* 3% never sign out */
-                    it[n++] = (struct item){ps->end_ms + (int64_t)(next() % 10) * MIN, 2, t};
+                    it[n++] = (struct item){ps->end_ms + (int64_t)(next() % 10) * MIN, 2, t, 0, 0};
             }
             for (long b = 0; b < beats && n < sizeof it / sizeof it[0] - 1; b++)
-                it[n++] = (struct item){ps->start_ms + b * beat_every, 0, 0};
-            it[n++] = (struct item){ps->end_ms + 11 * MIN, 3, 0};
+                it[n++] = (struct item){ps->start_ms + b * beat_every, 0, 0, 0, 0};
+            it[n++] = (struct item){ps->end_ms + 11 * MIN, 3, 0, 0, 0};
             for (size_t i = 1; i < n; i++) { /* insertion sort: n is small */
                 struct item x = it[i];
                 size_t j = i;
@@ -246,6 +263,16 @@ static void generate(store *st, long trainees, long events, char *err)
                 if (it[i].kind == 0) {
                     ev.type = EVENT_HEARTBEAT;
                     ev.has = EVENT_HAS(EVENT_F_QUEUE);
+                } else if (it[i].kind == 4) {
+                    ev.type = EVENT_ROLLCALL;
+                    ev.has = EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) |
+                             EVENT_HAS(EVENT_F_ROLLCALL) | EVENT_HAS(EVENT_F_START) |
+                             EVENT_HAS(EVENT_F_END);
+                    snprintf(ev.class_id, sizeof ev.class_id, "%s", p->id);
+                    snprintf(ev.session, sizeof ev.session, "%s", ps->id);
+                    snprintf(ev.rollcall, sizeof ev.rollcall, "R%d", it[i].rc);
+                    ev.start_ms = it[i].opens;
+                    ev.end_ms = it[i].opens + 10 * MIN;
                 } else if (it[i].kind == 3) {
                     ev.type = EVENT_REC_FILE;
                     ev.has = EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) |
@@ -263,7 +290,9 @@ static void generate(store *st, long trainees, long events, char *err)
                 } else {
                     const struct plan_trainee *pt = &p->roster[it[i].t];
                     bool outside = next() % 50 == 0;
-                    ev.type = it[i].kind == 1 ? EVENT_SIGNIN : EVENT_SIGNOUT;
+                    ev.type = it[i].kind == 1   ? EVENT_SIGNIN
+                              : it[i].kind == 2 ? EVENT_SIGNOUT
+                                                : EVENT_ROLLCALL_CONFIRM;
                     ev.has = EVENT_HAS(EVENT_F_TRAINEE) | EVENT_HAS(EVENT_F_TRAINEE_MASKED) |
                              EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) |
                              EVENT_HAS(EVENT_F_FIX) | EVENT_HAS(EVENT_F_FENCE) |
@@ -282,6 +311,10 @@ static void generate(store *st, long trainees, long events, char *err)
                     ev.verdict = outside ? EVENT_OUTSIDE : EVENT_INSIDE;
                     ev.distance_mm = outside ? 1000000 : -20000;
                     verdict = outside ? "outside" : "inside";
+                    if (it[i].kind == 5) {
+                        ev.has |= EVENT_HAS(EVENT_F_ROLLCALL);
+                        snprintf(ev.rollcall, sizeof ev.rollcall, "R%d", it[i].rc);
+                    }
                 }
                 put_event(st, &k, &ev, verdict, err);
             }
@@ -295,6 +328,7 @@ static void generate(store *st, long trainees, long events, char *err)
 int main(int argc, char **argv)
 {
     long trainees = 10000, events = 2000000;
+    int rollcalls = 0;
     const char *path = NULL;
     bool keep = false;
     for (int i = 1; i < argc; i++) {
@@ -302,19 +336,22 @@ int main(int argc, char **argv)
             trainees = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc)
             events = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--rollcalls") == 0 && i + 1 < argc)
+            rollcalls = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
             path = argv[++i];
         else if (strcmp(argv[i], "--keep") == 0)
             keep = true;
         else {
-            fprintf(stderr, "usage: bench_figures [--trainees N] [--events N] "
-                            "[--db PATH|postgresql://...] "
-                            "[--keep]\n");
+            fprintf(stderr, "usage: bench_figures [--trainees N] [--events N] [--rollcalls N] "
+                            "[--db PATH|postgresql://...] [--keep]\n");
             return 2;
         }
     }
     if (trainees < CLASS_SIZE || events < trainees * SESSIONS)
         die("arguments", "need at least 50 trainees and 40 events per trainee");
+    if (rollcalls < 0 || rollcalls > PLAN_ROLLCALLS_MAX)
+        die("arguments", "--rollcalls: 0..8");
     char tmp[512], url[600], err[ERR_LEN];
     if (!path) {
         const char *dir = getenv("TMPDIR");
@@ -332,7 +369,7 @@ int main(int argc, char **argv)
         die("opening the database", err);
     double t0 = now_ms();
     if (fresh) {
-        generate(st, trainees, events, err);
+        generate(st, trainees, events, rollcalls, err);
         printf("generated %ld trainees, %lld events in %.1f s (%s)\n", trainees, (long long)stored,
                (now_ms() - t0) / 1000, path);
     }

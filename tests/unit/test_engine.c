@@ -521,6 +521,160 @@ static void explicit_session_and_policy(void **state)
     free(p);
 }
 
+static uint64_t rnd(void);
+
+static struct engine_event *rollcall(struct evs *v, const char *cls, const char *session,
+                                     const char *id, int64_t opens, int64_t closes)
+{
+    struct engine_event *ee = add_ev(v, EVENT_ROLLCALL, "K1", opens);
+    ee->ev.has = EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) |
+                 EVENT_HAS(EVENT_F_ROLLCALL) | EVENT_HAS(EVENT_F_START) | EVENT_HAS(EVENT_F_END);
+    snprintf(ee->ev.class_id, sizeof ee->ev.class_id, "%s", cls);
+    snprintf(ee->ev.session, sizeof ee->ev.session, "%s", session);
+    snprintf(ee->ev.rollcall, sizeof ee->ev.rollcall, "%s", id);
+    ee->ev.start_ms = opens;
+    ee->ev.end_ms = closes;
+    return ee;
+}
+
+static struct engine_event *confirm(struct evs *v, const char *cls, const char *session,
+                                    const char *id, int trainee, int64_t ts,
+                                    enum event_verdict verdict)
+{
+    struct engine_event *ee = sign(v, true, cls, trainee, ts, verdict);
+    ee->ev.type = EVENT_ROLLCALL_CONFIRM;
+    ee->ev.has |= EVENT_HAS(EVENT_F_SESSION) | EVENT_HAS(EVENT_F_ROLLCALL);
+    snprintf(ee->ev.session, sizeof ee->ev.session, "%s", session);
+    snprintf(ee->ev.rollcall, sizeof ee->ev.rollcall, "%s", id);
+    return ee;
+}
+
+/* Random roll-calls (随机点名). Session S1 09:00-12:00 (180 min), roll-calls R1 opening 10:00
+ * (to 10:10) and R2 opening 11:00 (to 11:10). Trainee 1: in 09:00, out 12:00, confirms R1 at
+ * 10:05 and R2 at 11:02: 180 min, nothing missed. Trainee 2: in 09:00, out 12:00, confirms R1
+ * at 10:03, misses R2: presence ends at 11:00 and nothing resumes it: 120 min. Trainee 3: in
+ * 09:00, misses R1, signs in again at 10:30 (resumes), confirms R2 outside the fence at 11:05
+ * (not counted: missed, cut from 11:00 to the session end), out 12:00: 60 + 30 = 90 min.
+ * Trainee 4: signs in only at 11:30 (after both roll-calls opened): neither is held, 30 min.
+ * Trainee 5: in 09:00, out 12:00, confirms R1 only at 10:20, after it closed: not counted,
+ * and it does not resume presence; R2 missed too: 60 min. Missed: 1 + 2 + 2 = 5 findings. */
+static void rollcalls(void **state)
+{
+    (void)state;
+    struct plan *p = new_plan("RC");
+    add_session(p, "S1", T(9, 0), T(12, 0), PLAN_OFFLINE, "F1");
+    for (int i = 1; i <= 5; i++)
+        add_trainee(p, i, false);
+    p->rollcalls = 2;
+    p->rollcall_window_min = 10;
+    struct engine_policy pol;
+    engine_policy_default(&pol);
+    assert_true(pol.rollcall_missed_ends_presence);
+    struct evs v = {0};
+    struct engine_event *r1 = rollcall(&v, "RC", "S1", "R1", T(10, 0), T(10, 10));
+    struct engine_event *r2 = rollcall(&v, "RC", "S1", "R2", T(11, 0), T(11, 10));
+    /* the same roll-call recorded twice (a retry) is one roll-call */
+    rollcall(&v, "RC", "S1", "R2", T(11, 0), T(11, 10));
+    for (int i = 1; i <= 3; i++) {
+        sign(&v, true, "RC", i, T(9, 0), EVENT_INSIDE);
+        sign(&v, false, "RC", i, T(12, 0), EVENT_INSIDE);
+    }
+    confirm(&v, "RC", "S1", "R1", 1, T(10, 5), EVENT_INSIDE);
+    confirm(&v, "RC", "S1", "R2", 1, T(11, 2), EVENT_UNCERTAIN);
+    confirm(&v, "RC", "S1", "R1", 2, T(10, 3), EVENT_INSIDE);
+    sign(&v, true, "RC", 3, T(10, 30), EVENT_INSIDE);
+    confirm(&v, "RC", "S1", "R2", 3, T(11, 5), EVENT_OUTSIDE);
+    sign(&v, true, "RC", 4, T(11, 30), EVENT_INSIDE);
+    sign(&v, false, "RC", 4, T(12, 0), EVENT_INSIDE);
+    sign(&v, true, "RC", 5, T(9, 0), EVENT_INSIDE);
+    sign(&v, false, "RC", 5, T(12, 0), EVENT_INSIDE);
+    confirm(&v, "RC", "S1", "R1", 5, T(10, 20), EVENT_INSIDE);
+    /* another class's roll-call changes nothing here */
+    rollcall(&v, "OTHER", "S1", "R9", T(9, 30), T(9, 40));
+    struct engine_input in = {.plan = p, .policy = &pol, .events = v.e, .n_events = v.n};
+    struct engine_report *r = run(&in);
+    const double want[] = {180, 120, 90, 30, 60};
+    const size_t held[] = {2, 2, 2, 0, 2}, missed[] = {0, 1, 2, 0, 2};
+    for (size_t i = 0; i < 5; i++) {
+        near((double)r->trainees[i].attended_ms / (double)MIN, want[i]);
+        assert_int_equal(r->trainees[i].rollcalls_held, held[i]);
+        assert_int_equal(r->trainees[i].rollcalls_missed, missed[i]);
+    }
+    near((double)r->sessions[0].attended_ms / (double)MIN, 180 + 120 + 90 + 30 + 60);
+    assert_int_equal(count_kind(r, ENGINE_F_ROLLCALL_MISSED), 5);
+    const struct engine_finding *f = find(r, ENGINE_F_ROLLCALL_MISSED, tp(2));
+    assert_true(has_evidence(f, r2->ev.id));
+    assert_int_equal(f->at_ms, T(11, 0));
+    assert_string_equal(f->session, "S1");
+    assert_non_null(strstr(f->detail, "R2"));
+    assert_int_equal(f->severity, ENGINE_WARNING);
+    f = find(r, ENGINE_F_ROLLCALL_MISSED, tp(5));
+    assert_true(has_evidence(f, r1->ev.id));
+    assert_string_equal(engine_finding_name(ENGINE_F_ROLLCALL_MISSED), "rollcall_missed");
+    engine_report_free(r);
+
+    /* The same events shuffled, some twice (the roll-call retry included): the same figures. */
+    static struct engine_event buf[2 * sizeof v.e / sizeof v.e[0]];
+    for (int round = 0; round < 50; round++) {
+        size_t m = 0;
+        for (size_t i = 0; i < v.n; i++) {
+            buf[m++] = v.e[i];
+            if (rnd() % 3 == 0) {
+                buf[m] = v.e[i];
+                buf[m++].received_ms += 3600000;
+            }
+        }
+        for (size_t i = m; i > 1; i--) {
+            size_t j = (size_t)(rnd() % i);
+            struct engine_event tmp = buf[i - 1];
+            buf[i - 1] = buf[j];
+            buf[j] = tmp;
+        }
+        struct engine_input in2 = in;
+        in2.events = buf;
+        in2.n_events = m;
+        r = run(&in2);
+        for (size_t i = 0; i < 5; i++) {
+            near((double)r->trainees[i].attended_ms / (double)MIN, want[i]);
+            assert_int_equal(r->trainees[i].rollcalls_missed, missed[i]);
+        }
+        assert_int_equal(count_kind(r, ENGINE_F_ROLLCALL_MISSED), 5);
+        engine_report_free(r);
+    }
+
+    /* With the option off, a missed roll-call is a finding only: every trainee keeps the
+     * sign-in figures (3 x 180 for 1, 2, 5; trainee 3 in at 09:00 stays in: 180; 4: 30). */
+    pol.rollcall_missed_ends_presence = false;
+    r = run(&in);
+    const double keep[] = {180, 180, 180, 30, 180};
+    for (size_t i = 0; i < 5; i++) {
+        near((double)r->trainees[i].attended_ms / (double)MIN, keep[i]);
+        assert_int_equal(r->trainees[i].rollcalls_missed, missed[i]);
+    }
+    assert_int_equal(count_kind(r, ENGINE_F_ROLLCALL_MISSED), 5);
+    engine_report_free(r);
+
+    /* A reviewer approving trainee 3's outside confirmation makes R2 answered: presence runs
+     * 10:30-12:00 after the R1 cut: 60 + 90 = 150. */
+    pol.rollcall_missed_ends_presence = true;
+    const struct engine_event *c3 = NULL;
+    for (size_t i = 0; i < v.n; i++) {
+        if (v.e[i].ev.type == EVENT_ROLLCALL_CONFIRM && strcmp(v.e[i].ev.trainee, tp(3)) == 0)
+            c3 = &v.e[i];
+    }
+    assert_non_null(c3);
+    struct engine_review rv = {.approve = true, .decided_ms = T(13, 0)};
+    snprintf(rv.event_id, sizeof rv.event_id, "%s", c3->ev.id);
+    snprintf(rv.reviewer, sizeof rv.reviewer, "rev");
+    in.reviews = &rv;
+    in.n_reviews = 1;
+    r = run(&in);
+    near((double)r->trainees[2].attended_ms / (double)MIN, 150);
+    assert_int_equal(r->trainees[2].rollcalls_missed, 1);
+    engine_report_free(r);
+    free(p);
+}
+
 /* Attendance thresholds: 150/180 = 0.8333 is a warning; 162/180 = 0.9 exactly is none;
  * 143/180 = 0.794 is serious. */
 static void attendance_thresholds(void **state)
@@ -938,6 +1092,7 @@ int main(void)
         cmocka_unit_test(reviews),
         cmocka_unit_test(as_of),
         cmocka_unit_test(explicit_session_and_policy),
+        cmocka_unit_test(rollcalls),
         cmocka_unit_test(attendance_thresholds),
         cmocka_unit_test(online_share_plan),
         cmocka_unit_test(late_recording),

@@ -89,6 +89,17 @@ static const char *const good_lines[] = {
     HEAD("14", PREV, "signin") ",\"trainee\":\"" TRAINEE "\",\"trainee_masked\":\"1201**********"
                                "123X\",\"class\":\"C\",\"fence\":\"F\",\"verdict\":\"no_fix\","
                                "\"override\":\"roster\"}",
+    /* 15: rollcall: a random roll-call opened, its window in start..end */
+    HEAD("15", PREV, "rollcall") ",\"class\":\"C\",\"session\":\"S01\",\"rollcall\":\"R1\","
+                                 "\"start\":\"2026-11-02T01:20:00.000Z\",\"end\":\"2026-11-02T01:"
+                                 "30:00.000Z\"}",
+    /* 16: rollcall_confirm, with a fix */
+    HEAD("16", PREV, "rollcall_confirm") ",\"trainee\":\"" TRAINEE "\",\"trainee_masked\":"
+                                         "\"1201**********123X\",\"class\":\"C\",\"session\":"
+                                         "\"S01\",\"rollcall\":\"R1\",\"fix\":{\"lat\":"
+                                         "39.12345678,\"lon\":117.20000000,\"mode\":3,\"source\":"
+                                         "\"gnss\"},\"fence\":\"F\",\"verdict\":\"inside\","
+                                         "\"distance_m\":-1.000}",
 };
 enum { GOOD_COUNT = sizeof good_lines / sizeof good_lines[0] };
 
@@ -141,6 +152,7 @@ static void check_against_cjson(const char *line, const struct event *ev)
         {EVENT_F_TRAINEE_MASKED, offsetof(struct event, trainee_masked)},
         {EVENT_F_CLASS, offsetof(struct event, class_id)},
         {EVENT_F_SESSION, offsetof(struct event, session)},
+        {EVENT_F_ROLLCALL, offsetof(struct event, rollcall)},
         {EVENT_F_FENCE, offsetof(struct event, fence)},
         {EVENT_F_CAMERA, offsetof(struct event, camera)},
         {EVENT_F_FILE, offsetof(struct event, file)},
@@ -317,6 +329,30 @@ static void override_key_checked(void **state)
     assert_true(ev.has & EVENT_HAS(EVENT_F_OVERRIDE));
     assert_string_equal(ev.override_check, "roster");
     assert_string_equal(event_field_name(EVENT_F_OVERRIDE), "override");
+}
+
+/* "rollcall" sits after "session", names a roll-call, and only in roll-call events; a
+ * roll-call closes after it opens; a confirmation needs the roll-call and a verdict. */
+static void rollcall_keys_checked(void **state)
+{
+    (void)state;
+    refuse_variant(15, "\"rollcall\":\"R1\"", "\"rollcall\":\"R 1\"", "\"rollcall\"");
+    refuse_variant(15, ",\"rollcall\":\"R1\"", "", "\"rollcall\"");
+    refuse_variant(15, "\"end\":\"2026-11-02T01:30:00.000Z\"",
+                   "\"end\":\"2026-11-02T01:20:00.000Z\"", "\"end\"");
+    refuse_variant(15, ",\"session\":\"S01\",\"rollcall\":\"R1\"",
+                   ",\"rollcall\":\"R1\",\"session\":\"S01\"", "order");
+    refuse_variant(16, ",\"rollcall\":\"R1\"", "", "\"rollcall\"");
+    refuse_variant(16, ",\"fence\":\"F\",\"verdict\":\"inside\",\"distance_m\":-1.000",
+                   ",\"fence\":\"F\",\"distance_m\":-1.000", "\"verdict\"");
+    refuse_variant(0, "\"session\":\"S01\"", "\"session\":\"S01\",\"rollcall\":\"R1\"",
+                   "\"rollcall\"");
+    struct event ev;
+    char err[ERR_LEN];
+    assert_int_equal(event_parse(good_lines[16], strlen(good_lines[16]), &ev, err), RC_OK);
+    assert_int_equal(ev.type, EVENT_ROLLCALL_CONFIRM);
+    assert_string_equal(ev.rollcall, "R1");
+    assert_string_equal(event_field_name(EVENT_F_ROLLCALL), "rollcall");
 }
 
 static void truncated_lines_refused(void **state)
@@ -794,9 +830,10 @@ static void random_events_agree_with_cjson(void **state)
 static void names_and_helpers(void **state)
 {
     (void)state;
-    static const char *const names[] = {"signin",    "signout", "rec_start", "rec_stop", "rec_file",
-                                        "heartbeat", "gnss",    "clock",     "tamper"};
-    for (int i = 0; i < 9; i++) {
+    static const char *const names[] = {
+        "signin", "signout", "rec_start", "rec_stop", "rec_file",        "heartbeat",
+        "gnss",   "clock",   "tamper",    "rollcall", "rollcall_confirm"};
+    for (int i = 0; i < 11; i++) {
         enum event_type t;
         assert_int_equal(event_type_parse(names[i], &t), RC_OK);
         assert_int_equal(t, EVENT_SIGNIN + i);
@@ -807,7 +844,7 @@ static void names_and_helpers(void **state)
     assert_int_equal(event_type_parse("", &t), RC_INVAL);
     assert_int_equal(event_type_parse(NULL, &t), RC_INVAL);
     assert_null(event_type_name((enum event_type)0));
-    assert_null(event_type_name((enum event_type)10));
+    assert_null(event_type_name((enum event_type)12));
     enum event_verdict v;
     assert_int_equal(event_verdict_parse("no_fix", &v), RC_OK);
     assert_int_equal(v, EVENT_NO_FIX);
@@ -1012,6 +1049,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(good_lines_round_trip),
         cmocka_unit_test(struct_serialises_to_expected_bytes),
+        cmocka_unit_test(rollcall_keys_checked),
         cmocka_unit_test(truncated_lines_refused),
         cmocka_unit_test(override_key_checked),
         cmocka_unit_test(wrong_types_refused),

@@ -243,6 +243,69 @@ static void json_refusals(void **state)
     classes_refused(gb, strlen(gb), PLAN_FORMAT_AUTO, "not valid UTF-8");
 }
 
+/* Random roll-calls: default none with a 10-minute window; set, bounded, and the window must
+ * fit in every offline session; CSV carries them as optional class columns. */
+static void rollcall_settings(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const char *t = JSON_EXAMPLE;
+    struct plan *p = classes_ok(t, strlen(t), PLAN_FORMAT_AUTO, &n);
+    assert_int_equal(p->rollcalls, 0);
+    assert_int_equal(p->rollcall_window_min, PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
+    assert_int_equal(PLAN_ROLLCALL_WINDOW_DEFAULT_MIN, 10);
+    free(p);
+    const char *from = "\"applied_on\": \"2026-10-01\",";
+    char buf[4096];
+    const char *at = strstr(t, from);
+    assert_non_null(at);
+    snprintf(buf, sizeof buf, "%.*s%s \"rollcalls\": 2, \"rollcall_window_min\": 15,%s",
+             (int)(at - t), t, from, at + strlen(from));
+    p = classes_ok(buf, strlen(buf), PLAN_FORMAT_AUTO, &n);
+    assert_int_equal(p->rollcalls, 2);
+    assert_int_equal(p->rollcall_window_min, 15);
+    free(p);
+    json_refused("\"applied_on\": \"2026-10-01\",",
+                 "\"applied_on\": \"2026-10-01\", \"rollcalls\": 9,", "$.rollcalls");
+    json_refused("\"applied_on\": \"2026-10-01\",",
+                 "\"applied_on\": \"2026-10-01\", \"rollcalls\": -1,", "$.rollcalls");
+    json_refused("\"applied_on\": \"2026-10-01\",",
+                 "\"applied_on\": \"2026-10-01\", \"rollcalls\": \"2\",", "$.rollcalls");
+    json_refused("\"applied_on\": \"2026-10-01\",",
+                 "\"applied_on\": \"2026-10-01\", \"rollcall_window_min\": 0,",
+                 "$.rollcall_window_min");
+    json_refused("\"applied_on\": \"2026-10-01\",",
+                 "\"applied_on\": \"2026-10-01\", \"rollcall_window_min\": 61,",
+                 "$.rollcall_window_min");
+    /* S01 lasts 3 h: a 60-minute window fits; shortened to 1 h it does not. */
+    snprintf(buf, sizeof buf, "%.*s%s \"rollcalls\": 1, \"rollcall_window_min\": 60,%s",
+             (int)(at - t), t, from, at + strlen(from));
+    p = classes_ok(buf, strlen(buf), PLAN_FORMAT_AUTO, &n);
+    free(p);
+    char *b2 = strstr(buf, "2026-11-02T12:00:00+08:00");
+    assert_non_null(b2);
+    memcpy(b2, "2026-11-02T10:00:00+08:00", 25);
+    classes_refused(buf, strlen(buf), PLAN_FORMAT_AUTO,
+                    "$.sessions[1].end: the session is not longer than rollcall_window_min (60");
+    /* CSV */
+    const char *csv = "kind,class,institution,district,occupation,level,applied_on,rollcalls,"
+                      "rollcall_window_min,session,start,end,mode,fence,id_number,name,student\r\n"
+                      "class,TJ-1,INST-0001,120103,2-02-10-09,初级,2026-10-01,3,5,,,,,,,,\r\n"
+                      "session,TJ-1,,,,,,,,S01,2026-11-02T09:00:00+08:00,2026-11-02T12:00:00+08:00,"
+                      "offline,hexi-centre,,,\r\n";
+    p = classes_ok(csv, strlen(csv), PLAN_FORMAT_CSV, &n);
+    assert_int_equal(p->rollcalls, 3);
+    assert_int_equal(p->rollcall_window_min, 5);
+    free(p);
+    char bad[1024];
+    snprintf(bad, sizeof bad, "%s", csv);
+    char *x = strstr(bad, ",3,5,");
+    assert_non_null(x);
+    x[1] = 'x';
+    classes_refused(bad, strlen(bad), PLAN_FORMAT_CSV,
+                    "line 2: column rollcalls: expected a whole number");
+}
+
 #define CSV_HEADER                                                                                 \
     "kind,class,institution,district,occupation,level,applied_on,session,start,end,mode,fence,"    \
     "id_number,name,student\r\n"
@@ -536,10 +599,15 @@ static void decode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(json_example),  cmocka_unit_test(json_array_and_levels),
-        cmocka_unit_test(json_refusals), cmocka_unit_test(csv_utf8_bom_gb18030),
-        cmocka_unit_test(csv_refusals),  cmocka_unit_test(online_records),
-        cmocka_unit_test(assessments),   cmocka_unit_test(decode),
+        cmocka_unit_test(json_example),
+        cmocka_unit_test(json_array_and_levels),
+        cmocka_unit_test(json_refusals),
+        cmocka_unit_test(rollcall_settings),
+        cmocka_unit_test(csv_utf8_bom_gb18030),
+        cmocka_unit_test(csv_refusals),
+        cmocka_unit_test(online_records),
+        cmocka_unit_test(assessments),
+        cmocka_unit_test(decode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -189,6 +189,29 @@ static void migrations_can_be_staged(void **state)
     store_close(st);
 }
 
+/* Migration 10 gives a class stored before random roll-calls none, with the default window. */
+static void migration_10_defaults_rollcalls(void **state)
+{
+    struct fixture *f = *state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate_to(st, 8, NULL, NULL, err), RC_OK);
+    raw_exec(f->path, "INSERT INTO institutions(id, district, pseudonym_key, created_at) VALUES "
+                      "('I', '120103', zeroblob(32), 1);"
+                      "INSERT INTO classes(id, institution, district, occupation, level, "
+                      "applied_on, start_at, end_at, plan_json, created_at, updated_at, "
+                      "updated_by) VALUES ('C', 'I', '120103', '2-02-10-09', 'junior', 1, 2, 3, "
+                      "'{}', 1, 1, 'test');");
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    assert_int_equal(raw_int(f->path, "SELECT rollcalls FROM classes WHERE id = 'C'"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT rollcall_window_min FROM classes WHERE id = 'C'"),
+                     10);
+    raw_exec_fails(f->path, "UPDATE classes SET rollcall_window_min = 0");
+    raw_exec_fails(f->path, "UPDATE classes SET rollcalls = -1");
+    store_close(st);
+}
+
 static void newer_database_is_refused(void **state)
 {
     struct fixture *f = *state;
@@ -675,6 +698,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(urls_are_parsed, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_are_recorded_and_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_can_be_staged, setup, teardown),
+        cmocka_unit_test_setup_teardown(migration_10_defaults_rollcalls, setup, teardown),
         cmocka_unit_test_setup_teardown(newer_database_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(signing_keys_rotate_and_stay, setup, teardown),
