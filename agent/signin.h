@@ -19,11 +19,13 @@
 enum { SIGNIN_JSON_MAX = 1024 };
 
 struct signin_request {
-    enum event_type type; /* EVENT_SIGNIN or EVENT_SIGNOUT */
-    const char *trainee;  /* the 18-character resident ID as typed or read */
-    const char *class_id; /* required */
-    const char *session;  /* NULL or "" when not given */
-    bool override_roster; /* an operator's override: skip the schedule check, flag the event */
+    enum event_type type;     /* EVENT_SIGNIN or EVENT_SIGNOUT */
+    const char *trainee;      /* the 18-character resident ID as typed or read */
+    const char *class_id;     /* required */
+    const char *session;      /* NULL or "" when not given */
+    bool override_roster;     /* an operator's override: skip the schedule check, flag the event */
+    const char *photo_sha256; /* NULL, or the hash of a photo stored by the screen (photo.h) */
+    const char *no_photo;     /* NULL, or why the screen has none: no_camera, refused, failed */
 };
 
 /* Why a request was refused by the kiosk's schedule (signin_record's RC_AUTH). */
@@ -46,7 +48,9 @@ struct signin_result {
     struct gnss_fix fix;
     char name[SCHEDULE_NAME_MAX + 1]; /* the roster's masked name ("张*伟"), "" when unknown */
     bool overridden;                  /* recorded past the roster check by an operator */
-    enum signin_refusal refusal;      /* set when signin_record returned RC_AUTH */
+    char photo_sha256[EVENT_HEX_LEN + 1]; /* the photo the event names, "" when none */
+    char no_photo[EVENT_KIND_MAX + 1];    /* why there is none, "" when not said */
+    enum signin_refusal refusal;          /* set when signin_record returned RC_AUTH */
 };
 
 /* Checks a request without recording anything: type, ID number (GB 11643 check character,
@@ -59,7 +63,9 @@ int signin_check_request(const struct signin_request *req, char *err);
  * when the event is durably in the outbox; RC_INVAL for a bad ID, class or session (nothing
  * recorded; err says why without quoting the number); RC_AUTH when the schedule refuses it
  * (res->refusal says why, err is one line in Chinese then English); RC_FULL when the outbox
- * refuses; RC_DB. */
+ * refuses; RC_DB. With photo_sha256 the photo must be stored under the data directory with
+ * that hash (photo_check: RC_NOTFOUND, RC_CONFLICT); the event carries the hash, or the
+ * no_photo reason. */
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err);
 
