@@ -26,6 +26,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
     STATE_REPLY_MAX = 4 * CONTROL_LINE_MAX, /* the daemon's status answer */
@@ -266,6 +267,13 @@ static enum MHD_Result api_lookup(struct screen *s, struct MHD_Connection *c, cJ
     return ret;
 }
 
+static void drop_photo(struct screen *s, const char *hex)
+{
+    char path[PHOTO_PATH_MAX], err[ERR_LEN];
+    if (photo_path(s->k->cfg.data_dir, hex, path, sizeof path, err) == RC_OK)
+        (void)unlink(path);
+}
+
 /* POST /api/signin|signout|confirm and GET /api/rollcall: the request for the daemon is built
  * here from the known keys only, sent over the control socket, and its answer passed on. */
 static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, const char *cmd,
@@ -308,6 +316,9 @@ static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, c
     } else {
         ret = answer_json(c, 200, reply);
     }
+    /* A photo no recorded event names is not kept. */
+    if (photo && photo[0] && (rc != RC_OK || !strstr(reply, "\"ok\":true")))
+        drop_photo(s, photo);
     free(reply);
     return ret;
 }
