@@ -12,6 +12,9 @@ roster the kiosk received with its schedule.
   those bytes;
 - an ID typed as a card reader does (a burst and Enter): sign-out recorded with its photo;
 - a trainee not on the roster: refused on screen, why and what to do, nothing recorded;
+- sync uploads the photos after their events: the collector's copies match, the kiosk's are
+  deleted; an institution reads one (GET /v1/events/{id}/photo), an evaluator may not; a photo
+  that is not the event's is refused (422), an upload resumes at the collector's offset (409);
 - the collector down: a warning on screen, sign-ins still recorded, synced once it is back;
 - a screen sign-in without a photo (no_photo) is a no_photo finding at the collector;
 - the position outside the fence / with a poor accuracy: recorded, "不在场地内" / "位置不确定";
@@ -39,6 +42,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agent_harness as ah  # noqa: E402
 import gpsd_harness  # noqa: E402
+import openapi_check  # noqa: E402
 import pipe_harness as ph  # noqa: E402
 
 for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
@@ -215,6 +219,39 @@ def wait_fix_at(k, lat, timeout=WAIT_S):
     raise TimeoutError("no fresh fix at %s: %s" % (lat, st and st["gnss"]))
 
 
+def get_photo(col, pki, event_id, token):
+    ctx = ssl.create_default_context(cafile=pki["ca"])
+    conn = http.client.HTTPSConnection("127.0.0.1", col.port, context=ctx, timeout=60)
+    try:
+        path = "/v1/events/%s/photo" % event_id
+        conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+        r = conn.getresponse()
+        data = r.read()
+        openapi_check.check("GET", path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
+        return r.status, data
+    finally:
+        conn.close()
+
+
+def put_photo(col, pki, event_id, token, body, content_range=None):
+    ctx = ssl.create_default_context(cafile=pki["ca"])
+    conn = http.client.HTTPSConnection("127.0.0.1", col.port, context=ctx, timeout=60)
+    try:
+        path = "/v1/events/%s/photo" % event_id
+        h = {"Authorization": "Bearer " + token, "Content-Type": "image/jpeg"}
+        if content_range:
+            h["Content-Range"] = content_range
+        conn.request("PUT", path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        openapi_check.check("PUT", path, r.status, r.getheader("Content-Type"), data,
+                            dict(r.getheaders()))
+        return r.status, data
+    finally:
+        conn.close()
+
+
 def findings(col, device, kind):
     import sqlite3
     con = sqlite3.connect("file:%s?mode=ro" % col.db_path, uri=True, timeout=30)
@@ -328,10 +365,49 @@ def scenarios(w, col, pki, b, shots):
         check(len(k.events()) == n1, "a refusal recorded something")
         b("click", action="done")
 
-        print("-- sync: the events reach the collector", flush=True)
+        print("-- sync: the events reach the collector, then their photos", flush=True)
+        photos = {}
+        for h in (h1, h2):
+            with open(k.photo_path(h), "rb") as f:
+                photos[h] = f.read()
         r = k.run("sync", "--json", "--timeout", "120")
-        check(r.code == 0, r)
+        check(r.code == 0 and r.json()["photos_uploaded"] == 2, r)
         ph.check_exactly_once(k, col)
+        for h, data in photos.items():
+            check(not os.path.exists(k.photo_path(h)), "an uploaded photo stayed on the kiosk")
+            p = os.path.join(col.photo_dir, h + ".jpg")
+            with open(p, "rb") as f:
+                check(f.read() == data, "the collector's photo differs from the kiosk's")
+            check(stat.S_IMODE(os.stat(p).st_mode) == 0o600, "collector photo mode")
+        ev1 = [e for _, e in k.events() if e.get("photo_sha256") == h1][0]
+        st_, data = get_photo(col, pki, ev1["id"], inst)
+        check(st_ == 200 and hashlib.sha256(data).hexdigest() == h1, st_)
+        st_, _ = get_photo(col, pki, ev1["id"], col.token("evaluator", "eval-screen"))
+        check(st_ == 403, "an evaluator read a photo: %s" % st_)
+        # resumable and checked: a wrong photo for an event is refused, a resumed one stored
+        dev = k.config_json()["token_file"]
+        with open(dev) as f:
+            dtok = f.read().strip()
+        fake_jpeg = b"\xff\xd8\xff" + b"x" * 1000
+        st_, _ = put_photo(col, pki, ev1["id"], dtok, b"\xff\xd8\xffnot-it")
+        check(st_ == 200, "an already stored photo: %s" % st_)  # stored: nothing to do
+        ev2 = [e for _, e in k.events() if e.get("photo_sha256") == h2][0]
+        os.unlink(os.path.join(col.photo_dir, h2 + ".jpg"))
+        st_, body = put_photo(col, pki, ev2["id"], dtok, fake_jpeg)
+        check(st_ == 422, "a photo not matching its event: %s %s" % (st_, body))
+        d2 = photos[h2]
+        half = len(d2) // 2
+        st_, body = put_photo(col, pki, ev2["id"], dtok, d2[:half],
+                              "bytes 0-%d/%d" % (half - 1, len(d2)))
+        check(st_ == 202 and json.loads(body)["expected_offset"] == half, (st_, body))
+        st_, body = put_photo(col, pki, ev2["id"], dtok, d2[half + 1:],
+                              "bytes %d-%d/%d" % (half + 1, len(d2) - 1, len(d2)))
+        check(st_ == 409 and json.loads(body)["expected_offset"] == half, (st_, body))
+        st_, body = put_photo(col, pki, ev2["id"], dtok, d2[half:],
+                              "bytes %d-%d/%d" % (half, len(d2) - 1, len(d2)))
+        check(st_ == 201, (st_, body))
+        with open(os.path.join(col.photo_dir, h2 + ".jpg"), "rb") as f:
+            check(f.read() == d2, "the resumed photo differs")
         rows = col.rows("KIOSK-SCREEN")
         raws = [bytes(x[1]).decode() for x in rows]
         check(any('"photo_sha256":"%s"' % h1 in x for x in raws), "photo hash not at the collector")
@@ -360,10 +436,12 @@ def scenarios(w, col, pki, b, shots):
         b("click", action="done")
         col.start()
         r = k.run("sync", "--json", "--timeout", "120")
-        check(r.code == 0, r)
+        check(r.code == 0 and r.json()["photos_uploaded"] == 2, r)
         ph.check_exactly_once(k, col)
         raws = [bytes(x[1]).decode() for x in col.rows("KIOSK-SCREEN")]
         check(any(h3 in x for x in raws) and any(h4 in x for x in raws), "offline photos lost")
+        for h in (h3, h4):
+            check(os.path.exists(os.path.join(col.photo_dir, h + ".jpg")), "offline photo lost")
 
         print("-- a screen sign-in without a photo is a finding", flush=True)
         port = k.port
@@ -475,6 +553,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="rc-screen-") as w:
         pki = ph.make_pki(w)
         col = ph.Collector(w, pki)
+        col.photo_dir = os.path.join(w, "photos")
+        col.extra_args = ["--photo-dir", col.photo_dir, "--photo-retention-days", "30"]
         col.start()
         b = Browser()
         try:
