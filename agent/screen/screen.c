@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -376,6 +378,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         for (size_t i = 0; i < sizeof s->files / sizeof s->files[0]; i++)
             if (strcmp(path, s->files[i].path) == 0)
                 return answer(c, 200, s->files[i].type, s->files[i].body, s->files[i].len, false);
+        if (strcmp(url, "/healthz") == 0)
+            return answer_json(c, 200, "{\"ok\":true}");
         if (strcmp(url, "/api/state") == 0)
             return api_state(s, c);
         if (strcmp(url, "/api/rollcall") == 0)
@@ -472,6 +476,27 @@ static int load_files(struct screen *s, const char *dir, char *err)
     return RC_OK;
 }
 
+/* The watchdog's proof of life: the server answers GET /healthz on loopback. */
+static bool self_check(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char req[96], buf[16] = "";
+    int n = snprintf(req, sizeof req, "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:%u\r\n\r\n", port);
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+              send(fd, req, (size_t)n, MSG_NOSIGNAL) == n && recv(fd, buf, sizeof buf - 1, 0) > 0 &&
+              strncmp(buf, "HTTP/1.", 7) == 0 && strstr(buf, " 200") != NULL;
+    close(fd);
+    return ok;
+}
+
 int screen_run(const struct screen_options *opt, char *err)
 {
     struct screen s = {0};
@@ -519,10 +544,19 @@ int screen_run(const struct screen_options *opt, char *err)
     log_msg(LOG_LVL_INFO, "listening on http://%s/ (kiosk %s, daemon at %s)", s.host_ip,
             s.k->cfg.device_id, s.k->cfg.control_socket);
     sd_notifyf(0, "READY=1\nSTATUS=kiosk screen on http://%s/", s.host_ip);
+    uint64_t wd_usec = 0;
+    bool wd = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
+    struct timespec tick = {.tv_sec = 1};
+    if (wd) {
+        tick.tv_sec = (time_t)(wd_usec / 2000000);
+        tick.tv_nsec = (long)(wd_usec / 2 % 1000000) * 1000;
+    }
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) == 0 && sig != SIGHUP)
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT)
             break;
+        if (wd && self_check(bound))
+            sd_notify(0, "WATCHDOG=1");
     }
     sd_notify(0, "STOPPING=1");
     log_msg(LOG_LVL_INFO, "stopping");

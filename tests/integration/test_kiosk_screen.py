@@ -360,7 +360,7 @@ def scenarios(w, col, pki, b, shots):
         b("click", action="signin")
         a = b("answer")["answer"]
         check(not a["ok"] and a["code"] == "not_on_roster", a)
-        check("不在班级" in a["who"] and "联系工作人员" in a["todo"], a)
+        check("不在本班花名册" in a["who"] and "联系工作人员" in a["todo"], a)
         shots("05-refused-not-on-roster-1080x1920")
         check(len(k.events()) == n1, "a refusal recorded something")
         b("click", action="done")

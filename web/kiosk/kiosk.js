@@ -93,7 +93,12 @@ function onIdChanged() {
     lookupFor = '';
   }
   renderCheck();
-  if (el.value.length === 18 && idCheck(el.value) && session) lookup(el.value);
+  if (el.value.length === 18 && idCheck(el.value)) {
+    prepareStill();
+    if (session) lookup(el.value);
+  } else {
+    still = null;
+  }
 }
 
 async function lookup(id) {
@@ -148,17 +153,39 @@ async function openCamera() {
   }
 }
 
-// A still from the live preview as JPEG, stored by the screen's server: {photo_sha256} or
-// {no_photo: reason}. Never blocks a sign-in: any failure is a reason.
+// A still from the live preview as a JPEG blob, or null. Taken as soon as a complete ID is on
+// the screen (the trainee is facing it, reading the name) so that the click does not wait for
+// the encoder; a still older than STILL_MAX_AGE_MS is taken again at the click.
+const STILL_MAX_AGE_MS = 5000;
+let still = null; // {blob, at}
+
+async function capture() {
+  if (!camera.stream) return null;
+  const video = $('camera');
+  const canvas = $('still');
+  canvas.width = video.videoWidth || PHOTO_W;
+  canvas.height = video.videoHeight || PHOTO_H;
+  canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
+  return new Promise((res) => canvas.toBlob(res, 'image/jpeg', PHOTO_QUALITY));
+}
+
+async function prepareStill() {
+  try {
+    const blob = await capture();
+    still = blob ? { blob, at: performance.now() } : null;
+  } catch {
+    still = null;
+  }
+}
+
+// The still stored by the screen's server: {photo_sha256} or {no_photo: reason}. Never blocks
+// a sign-in: any failure is a reason.
 async function takePhoto() {
   if (!camera.stream) return { no_photo: camera.reason };
   try {
-    const video = $('camera');
-    const canvas = $('still');
-    canvas.width = video.videoWidth || PHOTO_W;
-    canvas.height = video.videoHeight || PHOTO_H;
-    canvas.getContext('2d').drawImage(video, 0, 0, canvas.width, canvas.height);
-    const blob = await new Promise((res) => canvas.toBlob(res, 'image/jpeg', PHOTO_QUALITY));
+    let blob = still && performance.now() - still.at < STILL_MAX_AGE_MS ? still.blob : null;
+    still = null;
+    if (!blob) blob = await capture();
     if (!blob) return { no_photo: 'failed' };
     const r = await fetch('/api/photo', {
       method: 'POST', headers: { 'Content-Type': 'image/jpeg' }, body: blob,
@@ -240,11 +267,14 @@ function showAnswer(cmd, reply) {
     $('answer-todo').textContent = '';
   } else {
     $('answer-title').textContent = t('refused');
-    $('answer-who').textContent = reply?.error ?? '';
+    const code = reply?.code;
+    // the kiosk's own words for a schedule refusal; anything else as the daemon put it
+    $('answer-who').textContent = code === 'not_on_roster' ? t('why_roster')
+      : code === 'no_session' ? t('why_session')
+        : (reply?.error ?? '').replace(/^nothing recorded: /, '');
     $('answer-when').textContent = '';
     $('answer-where').textContent = '';
     $('answer-where').dataset.verdict = '';
-    const code = reply?.code;
     $('answer-todo').textContent = t(code === 'not_on_roster' ? 'todo_roster'
       : code === 'no_session' ? 'todo_session' : /身份证|ID number/.test(reply?.error ?? '')
         ? 'todo_id' : 'todo_other');
