@@ -17,6 +17,7 @@ roster the kiosk received with its schedule.
   that is not the event's is refused (422), an upload resumes at the collector's offset (409);
 - the collector down: a warning on screen, sign-ins still recorded, synced once it is back;
 - a screen sign-in without a photo (no_photo) is a no_photo finding at the collector;
+- a photo older than the collector's retention is purged (404 afterwards);
 - the position outside the fence / with a poor accuracy: recorded, "不在场地内" / "位置不确定";
 - English by the switch, 1080x1920 portrait and 1280x800 landscape;
 - the screen's server refuses other origins (Host, Origin, Sec-Fetch-Site) and a non-loopback
@@ -463,6 +464,18 @@ def scenarios(w, col, pki, b, shots):
         check(r.code == 0, r)
         f = findings(col, "KIOSK-SCREEN", "no_photo")
         check(len(f) == 1 and "refused" in f[0][1], f)
+
+        print("-- photos are kept for the retention (30 days here), then purged", flush=True)
+        col.stop()
+        old_p = os.path.join(col.photo_dir, h3 + ".jpg")
+        t = time.time() - 31 * 86400
+        os.utime(old_p, (t, t))
+        col.start()
+        check(not os.path.exists(old_p), "a photo past its retention was kept")
+        check(os.path.exists(os.path.join(col.photo_dir, h4 + ".jpg")), "a recent photo purged")
+        ev3 = [e for _, e in k.events() if e.get("photo_sha256") == h3][0]
+        st_, _ = get_photo(col, pki, ev3["id"], inst)
+        check(st_ == 404, "a purged photo answered %s" % st_)
 
         print("-- outside the fence, and an uncertain position", flush=True)
         fake = move_gps(fake, k, w, OUTSIDE, name="outside")
