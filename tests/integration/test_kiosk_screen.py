@@ -307,6 +307,9 @@ def scenarios(w, col, pki, b, shots):
         b("waitText", selector="#session-list", contains=CLASS)
         b("waitText", selector="#gnss", contains="定位正常")
         b("waitText", selector=".photo-note", contains="拍摄")
+        # this daemon knows no roll-call command: the banner stays hidden
+        check(b("eval", js="document.getElementById('rollcall').hidden")["value"],
+              "a roll-call banner without roll-calls")
         shots("01-start-1080x1920")
 
         print("-- keypad: check digit, masked name, sign-in with photo", flush=True)
