@@ -7,6 +7,7 @@
 //   {"op":"keypad","id":"110..."}                taps the on-screen keys
 //   {"op":"key","key":"clear"}                   taps one key (clear, back, 0-9, X)
 //   {"op":"card","id":"110..."}                  types the digits and Enter fast (a card reader)
+//   {"op":"press","key":"Tab"}                   one key on the keyboard; answers what has focus
 //   {"op":"click","action":"signin"}             clicks [data-action=...]; "answer" waits for it
 //   {"op":"answer"}                              waits for the answer screen, returns its text
 //   {"op":"text","selector":S}                   the text of S
@@ -87,6 +88,10 @@ const ops = {
     await page.keyboard.type(c.id, { delay: 0 });
     await page.keyboard.press('Enter');
     return { ok: true, value: await page.inputValue('input[name="trainee"]') };
+  },
+  async press(c) {
+    await page.keyboard.press(c.key);
+    return { ok: true, focused: await page.evaluate(() => document.activeElement?.dataset?.action ?? document.activeElement?.name ?? '') };
   },
   async click(c) {
     await page.click(`[data-action="${c.action}"]`);

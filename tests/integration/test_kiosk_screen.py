@@ -19,7 +19,8 @@ roster the kiosk received with its schedule.
 - a screen sign-in without a photo (no_photo) is a no_photo finding at the collector;
 - a photo older than the collector's retention is purged (404 afterwards);
 - the position outside the fence / with a poor accuracy: recorded, "不在场地内" / "位置不确定";
-- English by the switch, 1080x1920 portrait and 1280x800 landscape;
+- English by the switch, 1080x1920 portrait and 1280x800 landscape, the keyboard alone (Tab,
+  Enter);
 - the screen's server refuses other origins (Host, Origin, Sec-Fetch-Site) and a non-loopback
   --listen.
 Screenshots of each state go to $ROLLCALL_SCREENSHOTS (docs/kiosk/ in the repository) when set.
@@ -511,7 +512,10 @@ def scenarios(w, col, pki, b, shots):
         b("card", id=ON)
         b("waitText", selector="#who", contains=MASKED_NAME)
         shots("11-confirm-name-1280x800")
-        b("click", action="signin")
+        # keyboard only: Tab from the ID field reaches 签到, Enter presses it
+        f = b("press", key="Tab")["focused"]
+        check(f == "signin", "Tab from the ID field went to %r" % f)
+        b("press", key="Enter")
         a = b("answer")["answer"]
         check(a["ok"] and a["verdict"] == "inside", a)
         shots("12-recorded-inside-1280x800")
