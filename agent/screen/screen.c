@@ -503,6 +503,7 @@ int screen_run(const struct screen_options *opt, char *err)
     uint32_t addr;
     uint16_t port;
     struct MHD_Daemon *d = NULL;
+    int lfd = -1;
     int rc = screen_parse_listen(opt->listen, &addr, &port, err);
     if (rc != RC_OK)
         return rc;
@@ -524,23 +525,34 @@ int screen_run(const struct screen_options *opt, char *err)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    /* The socket is bound here, before MHD's threads start, so the address the origin checks
+     * compare with (its port may have been 0) is set before any request can arrive. */
     struct sockaddr_in sa = {
         .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(addr)};
-    d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
-        NULL, handle, &s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)SCREEN_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
-    if (!d) {
+    socklen_t salen = sizeof sa;
+    int one = 1;
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 64) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0) {
         rc = rc_fail(err, RC_IO, "cannot listen on %s: %s", opt->listen, strerror(errno));
         goto out;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned bound = info ? info->port : port;
+    unsigned bound = ntohs(sa.sin_port);
     char ip[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
     snprintf(s.host_ip, sizeof s.host_ip, "%s:%u", ip, bound);
     snprintf(s.host_name, sizeof s.host_name, "localhost:%u", bound);
+    d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
+        NULL, handle, &s, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)SCREEN_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+    if (!d) {
+        rc = rc_fail(err, RC_IO, "cannot serve on %s", opt->listen);
+        goto out;
+    }
+    lfd = -1; /* MHD_stop_daemon closes it */
     log_msg(LOG_LVL_INFO, "listening on http://%s/ (kiosk %s, daemon at %s)", s.host_ip,
             s.k->cfg.device_id, s.k->cfg.control_socket);
     sd_notifyf(0, "READY=1\nSTATUS=kiosk screen on http://%s/", s.host_ip);
@@ -564,6 +576,8 @@ int screen_run(const struct screen_options *opt, char *err)
 out:
     if (d)
         MHD_stop_daemon(d);
+    if (lfd >= 0)
+        close(lfd); /* never handed to MHD */
     for (size_t i = 0; i < sizeof s.files / sizeof s.files[0]; i++)
         free(s.files[i].body);
     kiosk_close(s.k);

@@ -551,6 +551,10 @@ def scenarios(w, col, pki, b, shots):
         for line in k.screen_lines + [k.daemon_log()]:
             for idn in (ON, ON2, OFF):
                 check(idn not in line, "a clear ID number in a log")
+    except Exception:
+        print("screen log (tail):\n" + "".join(k.screen_lines[-60:]))
+        print("daemon log (tail):\n" + k.daemon_log()[-2000:])
+        raise
     finally:
         k.stop_screen()
         k.close()
