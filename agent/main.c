@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"sync", cmd_sync, "upload pending events as signed batches"},
     {"heartbeat", cmd_heartbeat, "record one heartbeat now (what the daemon does each interval)"},
     {"run", cmd_run, "the daemon: gpsd watch, heartbeats, sync, recordings, control socket"},
+    {"screen", cmd_screen, "serve the kiosk screen (trainees sign in there) on loopback"},
     {"status", cmd_status, "queue, last sync, GNSS state, chain head, clock skew"},
     {"verify", cmd_verify, "check the local hash chain end to end"},
     {"export", cmd_export, "write pending events as signed batches to a file (USB)"},

@@ -1,5 +1,7 @@
 #include "signin.h"
 
+#include "photo.h"
+
 #include "geodesy.h"
 #include "rc.h"
 #include "rollcall.h"
@@ -154,6 +156,24 @@ static int rollcall_check(struct kiosk *k, const struct signin_request *req, int
     return RC_OK;
 }
 
+/* The photo of a screen sign-in: a stored photo whose bytes match its hash, or why there is
+ * none. Checked before the event is started, so a bad one records nothing. */
+static int photo_fields(const struct kiosk *k, const struct signin_request *req, char *err)
+{
+    bool has_photo = req->photo_sha256 && req->photo_sha256[0];
+    bool has_reason = req->no_photo && req->no_photo[0];
+    if (has_photo && has_reason)
+        return rc_fail(err, RC_INVAL, "photo_sha256 and no_photo: give one, not both");
+    if (has_reason && !photo_reason_ok(req->no_photo))
+        return rc_fail(err, RC_INVAL, "no_photo must be no_camera, refused or failed");
+    if (has_photo) {
+        int rc = photo_check(k->cfg.data_dir, req->photo_sha256, err);
+        if (rc != RC_OK)
+            return rc;
+    }
+    return RC_OK;
+}
+
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err)
 {
@@ -167,6 +187,8 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
         return rc_fail(err, RC_STATE, "the kiosk is not ready to record sign-ins");
     if ((rc = trainee_id_normalise(req->trainee, time(NULL), id, err)) != RC_OK)
         return rc;
+    if ((rc = photo_fields(k, req, err)) != RC_OK)
+        goto out;
     if ((rc = kiosk_event_init(k, &ev, req->type, err)) != RC_OK)
         goto out;
     if ((rc = trainee_pseudonym(k->inst_key, sizeof k->inst_key, id, ev.trainee, err)) != RC_OK ||
@@ -193,6 +215,13 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
         ev.has |= EVENT_HAS(EVENT_F_SESSION);
     }
     snprintf(ev.fence, sizeof ev.fence, "%s", fence_id(k->venue));
+    if (req->photo_sha256 && req->photo_sha256[0]) {
+        snprintf(ev.photo_sha256, sizeof ev.photo_sha256, "%s", req->photo_sha256);
+        ev.has |= EVENT_HAS(EVENT_F_PHOTO_SHA256);
+    } else if (req->no_photo && req->no_photo[0]) {
+        snprintf(ev.no_photo, sizeof ev.no_photo, "%s", req->no_photo);
+        ev.has |= EVENT_HAS(EVENT_F_NO_PHOTO);
+    }
 
     struct fence_judgement j = {.verdict = FENCE_NO_FIX, .distance_m = NAN, .eph_m = NAN};
     if (fix && gnss_fix_usable(fix) && fix->source != GNSS_SRC_NONE) {
@@ -235,6 +264,8 @@ int signin_record(struct kiosk *k, const struct signin_request *req, const struc
              ev.has & EVENT_HAS(EVENT_F_SESSION) ? ev.session : "");
     snprintf(res->rollcall, sizeof res->rollcall, "%s",
              ev.has & EVENT_HAS(EVENT_F_ROLLCALL) ? ev.rollcall : "");
+    snprintf(res->photo_sha256, sizeof res->photo_sha256, "%s", ev.photo_sha256);
+    snprintf(res->no_photo, sizeof res->no_photo, "%s", ev.no_photo);
 out:
     memset(id, 0, sizeof id);
     return rc;
@@ -282,6 +313,10 @@ int signin_result_json(const struct signin_result *res, char *buf, size_t cap)
     if (rc == RC_OK && res->rollcall[0])
         rc = append(buf, cap, &used, "\"session\":\"%s\",\"rollcall\":\"%s\",", res->session,
                     res->rollcall);
+    if (rc == RC_OK && res->photo_sha256[0])
+        rc = append(buf, cap, &used, "\"photo_sha256\":\"%s\",", res->photo_sha256);
+    if (rc == RC_OK && res->no_photo[0])
+        rc = append(buf, cap, &used, "\"no_photo\":\"%s\",", res->no_photo);
     if (rc == RC_OK)
         rc = append(buf, cap, &used, "\"fix\":");
     if (rc != RC_OK)

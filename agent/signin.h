@@ -19,12 +19,14 @@
 enum { SIGNIN_JSON_MAX = 1024 };
 
 struct signin_request {
-    enum event_type type; /* EVENT_SIGNIN, EVENT_SIGNOUT or EVENT_ROLLCALL_CONFIRM */
-    const char *trainee;  /* the 18-character resident ID as typed or read */
-    const char *class_id; /* required */
-    const char *session;  /* NULL or "" when not given */
-    bool override_roster; /* an operator's override: skip the schedule check, flag the event */
-    const char *rollcall; /* EVENT_ROLLCALL_CONFIRM: the roll-call ("R1"); session required */
+    enum event_type type;     /* EVENT_SIGNIN, EVENT_SIGNOUT or EVENT_ROLLCALL_CONFIRM */
+    const char *trainee;      /* the 18-character resident ID as typed or read */
+    const char *class_id;     /* required */
+    const char *session;      /* NULL or "" when not given */
+    bool override_roster;     /* an operator's override: skip the schedule check, flag the event */
+    const char *rollcall;     /* EVENT_ROLLCALL_CONFIRM: the roll-call ("R1"); session required */
+    const char *photo_sha256; /* NULL, or the hash of a photo stored by the screen (photo.h) */
+    const char *no_photo;     /* NULL, or why the screen has none: no_camera, refused, failed */
 };
 
 /* Why a request was refused by the kiosk's schedule (signin_record's RC_AUTH). */
@@ -52,6 +54,8 @@ struct signin_result {
     enum signin_refusal refusal;       /* set when signin_record returned RC_AUTH */
     char session[EVENT_NAME_MAX + 1];  /* as recorded, "" when none */
     char rollcall[EVENT_NAME_MAX + 1]; /* a confirmation's roll-call */
+    char photo_sha256[EVENT_HEX_LEN + 1]; /* the photo the event names, "" when none */
+    char no_photo[EVENT_KIND_MAX + 1];    /* why there is none, "" when not said */
 };
 
 /* Checks a request without recording anything: type, ID number (GB 11643 check character,
@@ -69,7 +73,9 @@ int signin_schedule(struct kiosk *k, const struct schedule **out, char *err);
  * recorded; err says why without quoting the number); RC_AUTH when the schedule refuses it
  * (res->refusal says why, err is one line in Chinese then English); RC_FULL when the outbox
  * refuses; RC_DB. A confirmation also needs its roll-call open now (rollcall.h): else RC_AUTH
- * with refusal no_rollcall or rollcall_closed; it takes no override. */
+ * with refusal no_rollcall or rollcall_closed; it takes no override. With photo_sha256 the photo must be
+ * stored under the data directory with that hash (photo_check: RC_NOTFOUND, RC_CONFLICT); the
+ * event carries the hash, or the no_photo reason. */
 int signin_record(struct kiosk *k, const struct signin_request *req, const struct gnss_fix *fix,
                   struct signin_result *res, char *err);
 

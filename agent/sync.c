@@ -23,10 +23,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* The state table keys (see struct sync_state). */
-
 enum {
-    INT_TEXT_LEN = 32,
     JSON_INT_MAX_DIGITS = 16, /* 2^53 - 1 has 16 digits */
     HEADER_LEN = 64 + SYNC_TOKEN_MAX,
     /* zlib level for batch bodies: on NDJSON events level 1 deflates about 3x faster than the
@@ -316,44 +313,6 @@ out:
     return rc;
 }
 
-/* ---- state --------------------------------------------------------------------------------- */
-
-static int put_int(outbox *ob, const char *key, int64_t v, char *err)
-{
-    char s[INT_TEXT_LEN];
-    snprintf(s, sizeof s, "%lld", (long long)v);
-    return outbox_state_set(ob, key, s, err);
-}
-
-/* Writes the keys whose value changed from old, each a durable transaction; a value that
- * went back to 0 or "" is deleted (missing keys read as 0 / ""), so `status` shows null. */
-static int state_save(outbox *ob, const struct sync_state *old, const struct sync_state *st,
-                      char *err)
-{
-    int rc = RC_OK;
-#define PUT_INT(field, key)                                                                        \
-    if (rc == RC_OK && st->field != old->field)                                                    \
-    rc = st->field ? put_int(ob, key, st->field, err) : outbox_state_delete(ob, key, err)
-#define PUT_TEXT(field, key)                                                                       \
-    if (rc == RC_OK && strcmp(st->field, old->field) != 0)                                         \
-    rc = st->field[0] ? outbox_state_set(ob, key, st->field, err)                                  \
-                      : outbox_state_delete(ob, key, err)
-    PUT_INT(last_attempt_ms, SYNC_KEY_LAST_ATTEMPT);
-    PUT_INT(last_ok_ms, SYNC_KEY_LAST_OK);
-    PUT_INT(last_error_ms, SYNC_KEY_LAST_ERROR_MS);
-    PUT_INT(next_retry_ms, SYNC_KEY_NEXT_RETRY);
-    PUT_INT(attempt, SYNC_KEY_ATTEMPT);
-    PUT_TEXT(last_error, SYNC_KEY_LAST_ERROR);
-    PUT_TEXT(finding, SYNC_KEY_FINDING);
-    /* The skew is measured to a second (the Date header): rewrite it only when it moved. */
-    if (rc == RC_OK && st->has_server_skew &&
-        (!old->has_server_skew || llabs(st->server_skew_ms - old->server_skew_ms) >= 1000))
-        rc = put_int(ob, SYNC_KEY_SERVER_SKEW, st->server_skew_ms, err);
-#undef PUT_INT
-#undef PUT_TEXT
-    return rc;
-}
-
 /* ---- one pass ------------------------------------------------------------------------------ */
 
 static int batch_add(void *ctx, int64_t seq, const char *line, size_t len)
@@ -578,205 +537,272 @@ static int stop_rc(CURLcode cc, long status)
     }
 }
 
-int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_result *res,
-                  char *err)
-{
-    struct sync_state old, st;
-    int64_t head_seq = 0, ack_seq = 0; /* the outbox's chain, re-read when needed */
-    struct sync_batch b = {0};
-    struct sync_reply *x = NULL;
-    CURL *h = NULL;
-    char token[SYNC_TOKEN_MAX + 1] = "";
+/* One pass's working state, shared by its steps. */
+struct pass {
+    struct kiosk *k;
+    const struct sync_options *opt;
+    struct sync_result *res;
+    struct sync_state old, st; /* as loaded, and as the pass leaves it */
+    struct sync_batch b;
+    struct sync_reply *x; /* the last answer (large: on the heap) */
+    CURL *h;
+    char token[SYNC_TOKEN_MAX + 1];
     char url[CONFIG_URL_LEN + 16];
-    char msg[SYNC_MESSAGE_LEN] = "";
-    const struct config_sync *sp = &k->cfg.profile.sync;
-    int rc, resumes = 0;
-    bool progress = false;
-    enum sync_outcome outcome = SYNC_OUT_ACK;
-    struct sync_answer ans = {0};
-    int64_t after;
+    char msg[SYNC_MESSAGE_LEN]; /* why the pass failed, for the state and the log */
+    struct sync_answer ans;
+    enum sync_outcome outcome;
+    int64_t after; /* the seq the next batch follows */
+    int64_t started_mono;
+    int resumes; /* consecutive 409 resumes without progress */
+    bool progress;
+    int rc;
+};
 
-    memset(res, 0, sizeof *res);
-    res->outcome = SYNC_OUT_RETRY; /* until the pass ends */
+/* What a step leaves the pass to do next. */
+enum step {
+    STEP_NEXT,  /* go on: the next step, or the next batch */
+    STEP_END,   /* the pass is over (p->rc says how): record its result */
+    STEP_ABORT, /* cut short locally (stop, database, memory, not enrolled): record nothing */
+};
+
+static enum step step_fail(struct pass *p, enum step s, int rc)
+{
+    p->rc = rc;
+    return s;
+}
+
+/* Opens what the pass needs: the chain position, the state, the token, the handle. */
+static enum step pass_open(struct pass *p, char *err)
+{
+    struct kiosk *k = p->k;
+    int64_t head_seq = 0, ack_seq = 0;
+    int rc;
     if (!k->ob || !k->key)
-        return rc_fail(err, RC_STATE, "sync needs the outbox and the device key open");
+        return step_fail(p, STEP_ABORT,
+                         rc_fail(err, RC_STATE, "sync needs the outbox and the device key open"));
     if ((rc = outbox_seqs(k->ob, &head_seq, &ack_seq, err)) != RC_OK)
-        return rc;
-    res->ack_seq = ack_seq;
-    res->pending = head_seq - ack_seq;
-    if ((rc = sync_state_load(k->ob, &old, err)) != RC_OK)
-        return rc;
-    st = old;
-    if ((rc = sync_read_token(&k->cfg, token, sizeof token, err)) != RC_OK ||
-        (rc = sync_url(&k->cfg, "/v1/batches", url, sizeof url, err)) != RC_OK)
-        goto out;
-    if (!(x = calloc(1, sizeof *x))) {
-        rc = rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
-    }
-    x->stop = opt->stop;
-    if ((rc = sync_curl_new(&k->cfg, &h, err)) != RC_OK)
-        goto out;
+        return step_fail(p, STEP_ABORT, rc);
+    p->res->ack_seq = ack_seq;
+    p->res->pending = head_seq - ack_seq;
+    if ((rc = sync_state_load(k->ob, &p->old, err)) != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    p->st = p->old;
+    if ((rc = sync_read_token(&k->cfg, p->token, sizeof p->token, err)) != RC_OK ||
+        (rc = sync_url(&k->cfg, "/v1/batches", p->url, sizeof p->url, err)) != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    if (!(p->x = calloc(1, sizeof *p->x)))
+        return step_fail(p, STEP_ABORT, rc_fail(err, RC_NOMEM, "out of memory"));
+    p->x->stop = p->opt->stop;
+    if ((rc = sync_curl_new(&k->cfg, &p->h, err)) != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    p->after = ack_seq;
+    p->started_mono = ts_mono_ms();
+    return STEP_NEXT;
+}
 
-    after = ack_seq;
-    const int64_t started = ts_mono_ms();
-    for (;;) {
-        if (opt->stop && *opt->stop) {
-            rc = rc_fail(err, RC_TIMEOUT, "sync stopped");
-            goto out;
-        }
-        batch_begin(&b, (size_t)sp->batch_max_bytes);
-        size_t visited = 0;
-        rc = outbox_pending(k->ob, after, (size_t)sp->batch_max_events, (size_t)sp->batch_max_bytes,
-                            batch_add, &b, &visited, err);
-        if (rc == RC_NOMEM) {
-            rc_fail(err, RC_NOMEM, "out of memory");
-            goto out;
-        }
-        if (rc == RC_NOTFOUND) {
-            /* The server asked (409) for events this kiosk pruned after an earlier ack. */
-            snprintf(msg, sizeof msg,
-                     "the server expects seq %lld, which this kiosk no longer "
-                     "stores (pruned after an earlier acknowledgement)",
-                     (long long)(after + 1));
-            outcome = SYNC_OUT_STOP;
-            rc = rc_fail(err, RC_CONFLICT, "%s", msg);
-            break;
-        }
-        if (rc != RC_OK)
-            goto out;
-        if (b.count == 0) {
-            outcome = SYNC_OUT_ACK;
-            break;
-        }
-        if (opt->budget_ms > 0 && progress && ts_mono_ms() - started >= opt->budget_ms) {
-            res->budget_spent = true;
-            outcome = SYNC_OUT_ACK;
-            break;
-        }
-        st.last_attempt_ms = ts_now_ms();
-        if ((rc = post_batch(h, url, token, &b, k, opt->gzip, x, err)) != RC_OK)
-            goto out;
-        sync_parse_answer(x->status, x->body, x->len, &ans);
-        res->last_status = x->status;
-        if (x->date_ms > 0) {
-            /* Date has whole seconds: the server's clock was, on average, half a second on. */
-            st.server_skew_ms = x->received_ms - (x->date_ms + 500);
-            st.has_server_skew = true;
-        }
-        if (x->code == CURLE_ABORTED_BY_CALLBACK && opt->stop && *opt->stop) {
-            rc = rc_fail(err, RC_TIMEOUT, "sync stopped");
-            goto out;
-        }
-        outcome = sync_classify(x->code, &ans, b.first_seq, b.last_seq);
-        if (outcome == SYNC_OUT_ACK) {
-            int64_t ack = ans.ack_seq;
-            if ((rc = outbox_seqs(k->ob, &head_seq, &ack_seq, err)) != RC_OK)
-                goto out;
-            if (ack > head_seq) {
-                /* The server holds more of this device's chain than the kiosk made. */
-                if ((rc = outbox_ack(k->ob, b.last_seq, err)) != RC_OK)
-                    goto out;
-                res->accepted += ans.accepted;
-                res->duplicates += ans.duplicates;
-                snprintf(msg, sizeof msg,
-                         "the server's chain for this device reaches seq %lld, "
-                         "beyond this kiosk's head %lld: is another kiosk using device id %s?",
-                         (long long)ack, (long long)head_seq, k->cfg.device_id);
-                outcome = SYNC_OUT_STOP;
-                rc = rc_fail(err, RC_CONFLICT, "%s", msg);
-                break;
-            }
-            if ((rc = outbox_ack(k->ob, ack, err)) != RC_OK)
-                goto out;
-            res->accepted += ans.accepted;
-            res->duplicates += ans.duplicates;
-            res->batches++;
-            after = ack;
-            progress = true;
-            resumes = 0;
-            log_msg(LOG_LVL_DEBUG, "sync: batch %lld..%lld: %lld accepted, %lld duplicates",
-                    (long long)b.first_seq, (long long)b.last_seq, (long long)ans.accepted,
-                    (long long)ans.duplicates);
-            continue;
-        }
-        if (outcome == SYNC_OUT_RESUME) {
-            int64_t want = ans.expected_seq - 1;
-            if ((rc = outbox_seqs(k->ob, &head_seq, &ack_seq, err)) != RC_OK)
-                goto out;
-            if (want > head_seq || ++resumes > SYNC_RESUME_MAX) {
-                snprintf(msg, sizeof msg,
-                         want > head_seq
-                             ? "the server expects seq %lld, beyond this kiosk's head %lld"
-                             : "the server keeps asking for seq %lld (head %lld): giving up",
-                         (long long)ans.expected_seq, (long long)head_seq);
-                outcome = SYNC_OUT_STOP;
-                rc = rc_fail(err, RC_CONFLICT, "%s", msg);
-                break;
-            }
-            if (want < ack_seq)
-                log_msg(LOG_LVL_WARN,
-                        "sync: the server expects seq %lld although it acknowledged up to %lld; "
-                        "sending again from there",
-                        (long long)ans.expected_seq, (long long)ack_seq);
-            after = want;
-            continue;
-        }
-        sync_reply_describe(x, msg, sizeof msg);
-        rc = rc_fail(err, outcome == SYNC_OUT_RETRY ? RC_NET : stop_rc(x->code, x->status), "%s",
-                     msg);
-        break;
+/* Reads the next batch after p->after; the pass ends when nothing is pending, when the
+ * budget is spent, or when the server asked for events this kiosk pruned. */
+static enum step read_batch(struct pass *p, char *err)
+{
+    const struct config_sync *sp = &p->k->cfg.profile.sync;
+    if (p->opt->stop && *p->opt->stop)
+        return step_fail(p, STEP_ABORT, rc_fail(err, RC_TIMEOUT, "sync stopped"));
+    batch_begin(&p->b, (size_t)sp->batch_max_bytes);
+    size_t visited = 0;
+    int rc = outbox_pending(p->k->ob, p->after, (size_t)sp->batch_max_events,
+                            (size_t)sp->batch_max_bytes, batch_add, &p->b, &visited, err);
+    if (rc == RC_NOMEM)
+        return step_fail(p, STEP_ABORT, rc_fail(err, RC_NOMEM, "out of memory"));
+    if (rc == RC_NOTFOUND) {
+        /* The server asked (409) for events this kiosk pruned after an earlier ack. */
+        snprintf(p->msg, sizeof p->msg,
+                 "the server expects seq %lld, which this kiosk no longer "
+                 "stores (pruned after an earlier acknowledgement)",
+                 (long long)(p->after + 1));
+        p->outcome = SYNC_OUT_STOP;
+        return step_fail(p, STEP_END, rc_fail(err, RC_CONFLICT, "%s", p->msg));
     }
+    if (rc != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    if (p->b.count == 0) {
+        p->outcome = SYNC_OUT_ACK;
+        return step_fail(p, STEP_END, RC_OK);
+    }
+    if (p->opt->budget_ms > 0 && p->progress &&
+        ts_mono_ms() - p->started_mono >= p->opt->budget_ms) {
+        p->res->budget_spent = true;
+        p->outcome = SYNC_OUT_ACK;
+        return step_fail(p, STEP_END, RC_OK);
+    }
+    return STEP_NEXT;
+}
 
-    /* The pass is over: record its result. */
+/* Sends the batch and classifies the answer into p->outcome. */
+static enum step send_batch(struct pass *p, char *err)
+{
+    p->st.last_attempt_ms = ts_now_ms();
+    int rc = post_batch(p->h, p->url, p->token, &p->b, p->k, p->opt->gzip, p->x, err);
+    if (rc != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    struct sync_reply *x = p->x;
+    sync_parse_answer(x->status, x->body, x->len, &p->ans);
+    p->res->last_status = x->status;
+    if (x->date_ms > 0) {
+        /* Date has whole seconds: the server's clock was, on average, half a second on. */
+        p->st.server_skew_ms = x->received_ms - (x->date_ms + 500);
+        p->st.has_server_skew = true;
+    }
+    if (x->code == CURLE_ABORTED_BY_CALLBACK && p->opt->stop && *p->opt->stop)
+        return step_fail(p, STEP_ABORT, rc_fail(err, RC_TIMEOUT, "sync stopped"));
+    p->outcome = sync_classify(x->code, &p->ans, p->b.first_seq, p->b.last_seq);
+    return STEP_NEXT;
+}
+
+/* 200: records the acknowledgement and goes on after it, unless the server holds more of this
+ * device's chain than the kiosk ever made (another kiosk with this device id). */
+static enum step on_ack(struct pass *p, char *err)
+{
+    int64_t head_seq = 0, ack_seq = 0, ack = p->ans.ack_seq;
+    int rc = outbox_seqs(p->k->ob, &head_seq, &ack_seq, err);
+    if (rc != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    if (ack > head_seq) {
+        if ((rc = outbox_ack(p->k->ob, p->b.last_seq, err)) != RC_OK)
+            return step_fail(p, STEP_ABORT, rc);
+        p->res->accepted += p->ans.accepted;
+        p->res->duplicates += p->ans.duplicates;
+        snprintf(p->msg, sizeof p->msg,
+                 "the server's chain for this device reaches seq %lld, "
+                 "beyond this kiosk's head %lld: is another kiosk using device id %s?",
+                 (long long)ack, (long long)head_seq, p->k->cfg.device_id);
+        p->outcome = SYNC_OUT_STOP;
+        return step_fail(p, STEP_END, rc_fail(err, RC_CONFLICT, "%s", p->msg));
+    }
+    if ((rc = outbox_ack(p->k->ob, ack, err)) != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    p->res->accepted += p->ans.accepted;
+    p->res->duplicates += p->ans.duplicates;
+    p->res->batches++;
+    p->after = ack;
+    p->progress = true;
+    p->resumes = 0;
+    log_msg(LOG_LVL_DEBUG, "sync: batch %lld..%lld: %lld accepted, %lld duplicates",
+            (long long)p->b.first_seq, (long long)p->b.last_seq, (long long)p->ans.accepted,
+            (long long)p->ans.duplicates);
+    return STEP_NEXT;
+}
+
+/* 409 gap: resends from the server's expected_seq at once, a few times at most. */
+static enum step on_resume(struct pass *p, char *err)
+{
+    int64_t head_seq = 0, ack_seq = 0, want = p->ans.expected_seq - 1;
+    int rc = outbox_seqs(p->k->ob, &head_seq, &ack_seq, err);
+    if (rc != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    if (want > head_seq || ++p->resumes > SYNC_RESUME_MAX) {
+        snprintf(p->msg, sizeof p->msg,
+                 want > head_seq ? "the server expects seq %lld, beyond this kiosk's head %lld"
+                                 : "the server keeps asking for seq %lld (head %lld): giving up",
+                 (long long)p->ans.expected_seq, (long long)head_seq);
+        p->outcome = SYNC_OUT_STOP;
+        return step_fail(p, STEP_END, rc_fail(err, RC_CONFLICT, "%s", p->msg));
+    }
+    if (want < ack_seq)
+        log_msg(LOG_LVL_WARN,
+                "sync: the server expects seq %lld although it acknowledged up to %lld; "
+                "sending again from there",
+                (long long)p->ans.expected_seq, (long long)ack_seq);
+    p->after = want;
+    return STEP_NEXT;
+}
+
+/* Anything else: the pass ends with the answer described (retry later, or stop). */
+static enum step on_failure(struct pass *p, char *err)
+{
+    sync_reply_describe(p->x, p->msg, sizeof p->msg);
+    int rc = p->outcome == SYNC_OUT_RETRY ? RC_NET : stop_rc(p->x->code, p->x->status);
+    return step_fail(p, STEP_END, rc_fail(err, rc, "%s", p->msg));
+}
+
+/* The pass is over: its result (success, or the error, the finding and the next retry time
+ * from the backoff) goes into the sync state. */
+static void record_result(struct pass *p, char *err)
+{
+    const struct config_sync *sp = &p->k->cfg.profile.sync;
+    struct sync_state *st = &p->st;
     int64_t now = ts_now_ms();
-    if (outcome == SYNC_OUT_ACK) {
-        if (!res->budget_spent)
-            st.last_ok_ms = now;
-        st.last_error[0] = '\0';
-        st.finding[0] = '\0';
-        st.next_retry_ms = 0;
-        st.attempt = 0;
+    if (p->outcome == SYNC_OUT_ACK) {
+        if (!p->res->budget_spent)
+            st->last_ok_ms = now;
+        st->last_error[0] = '\0';
+        st->finding[0] = '\0';
+        st->next_retry_ms = 0;
+        st->attempt = 0;
     } else {
-        int64_t attempt = progress ? 0 : st.attempt;
+        int64_t attempt = p->progress ? 0 : st->attempt;
         int64_t delay;
-        if (outcome == SYNC_OUT_STOP) {
+        if (p->outcome == SYNC_OUT_STOP) {
             delay = sp->backoff_cap_ms;
-            snprintf(st.finding, sizeof st.finding, "%s", msg);
+            snprintf(st->finding, sizeof st->finding, "%s", p->msg);
         } else {
             uint64_t r = 0;
-            if (crypto_rng_bytes(k->rng, &r, sizeof r, NULL) != RC_OK)
+            if (crypto_rng_bytes(p->k->rng, &r, sizeof r, NULL) != RC_OK)
                 r = (uint64_t)now;
             delay = sync_backoff_ms(sp->backoff_base_ms, sp->backoff_cap_ms, (unsigned)attempt, r);
             int64_t ra;
-            if ((ans.status == 429 || ans.status == 503) && x &&
-                sync_retry_after_parse(x->retry_after, now, &ra) == RC_OK && ra > delay)
+            if ((p->ans.status == 429 || p->ans.status == 503) && p->x &&
+                sync_retry_after_parse(p->x->retry_after, now, &ra) == RC_OK && ra > delay)
                 delay = ra;
         }
-        st.attempt = attempt < SYNC_MAX_ATTEMPT ? attempt + 1 : SYNC_MAX_ATTEMPT;
-        snprintf(st.last_error, sizeof st.last_error, "%s", msg);
-        st.last_error_ms = now;
-        st.next_retry_ms = now + delay;
-        res->retry_in_ms = delay;
-        log_msg(LOG_LVL_WARN, "sync: %s; next try in %lld ms", msg, (long long)delay);
+        st->attempt = attempt < SYNC_MAX_ATTEMPT ? attempt + 1 : SYNC_MAX_ATTEMPT;
+        snprintf(st->last_error, sizeof st->last_error, "%s", p->msg);
+        st->last_error_ms = now;
+        st->next_retry_ms = now + delay;
+        p->res->retry_in_ms = delay;
+        log_msg(LOG_LVL_WARN, "sync: %s; next try in %lld ms", p->msg, (long long)delay);
     }
-    {
-        char serr[ERR_LEN];
-        int src = state_save(k->ob, &old, &st, serr);
-        if (src != RC_OK && rc == RC_OK)
-            rc = rc_fail(err, src, "%s", serr);
-    }
-out:
-    if (outbox_seqs(k->ob, &head_seq, &ack_seq, NULL) == RC_OK) {
-        res->ack_seq = ack_seq;
-        res->pending = head_seq - ack_seq;
+    char serr[ERR_LEN];
+    int src = sync_state_save(p->k->ob, &p->old, st, serr);
+    if (src != RC_OK && p->rc == RC_OK)
+        p->rc = rc_fail(err, src, "%s", serr);
+}
+
+/* Fills the result's chain position and frees what the pass held. */
+static int pass_close(struct pass *p)
+{
+    int64_t head_seq = 0, ack_seq = 0;
+    if (p->k->ob && outbox_seqs(p->k->ob, &head_seq, &ack_seq, NULL) == RC_OK) {
+        p->res->ack_seq = ack_seq;
+        p->res->pending = head_seq - ack_seq;
     }
     /* A pass cut short locally (stop, database, not enrolled) is not a success either. */
-    res->outcome = rc != RC_OK && outcome == SYNC_OUT_ACK ? SYNC_OUT_RETRY : outcome;
-    if (h)
-        curl_easy_cleanup(h);
-    free(x);
-    sync_batch_free(&b);
-    memset(token, 0, sizeof token);
-    return rc;
+    p->res->outcome = p->rc != RC_OK && p->outcome == SYNC_OUT_ACK ? SYNC_OUT_RETRY : p->outcome;
+    if (p->h)
+        curl_easy_cleanup(p->h);
+    free(p->x);
+    sync_batch_free(&p->b);
+    explicit_bzero(p->token, sizeof p->token);
+    return p->rc;
+}
+
+int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_result *res,
+                  char *err)
+{
+    struct pass p = {.k = k, .opt = opt, .res = res, .outcome = SYNC_OUT_ACK};
+    memset(res, 0, sizeof *res);
+    res->outcome = SYNC_OUT_RETRY; /* until the pass ends */
+    enum step s = pass_open(&p, err);
+    while (s == STEP_NEXT) {
+        if ((s = read_batch(&p, err)) != STEP_NEXT || (s = send_batch(&p, err)) != STEP_NEXT)
+            break;
+        switch (p.outcome) {
+        case SYNC_OUT_ACK: s = on_ack(&p, err); break;
+        case SYNC_OUT_RESUME: s = on_resume(&p, err); break;
+        case SYNC_OUT_RETRY:
+        case SYNC_OUT_STOP: s = on_failure(&p, err); break;
+        }
+    }
+    if (s == STEP_END)
+        record_result(&p, err);
+    return pass_close(&p);
 }

@@ -176,8 +176,14 @@ struct sync_state {
 /* Reads the sync state from the outbox (missing keys read as 0 / ""). Returns 0 or RC_DB. */
 int sync_state_load(outbox *ob, struct sync_state *st, char *err);
 
-/* (sync_state_load and sync_due_ms live in agent/sync_state.c, which needs no libcurl: the
- * kiosk daemon reads the state to schedule its sync children.) */
+/* Writes the keys whose value changed from old (as loaded), each a durable transaction; a
+ * value that went back to 0 or "" is deleted (missing keys read as 0 / ""), so `status` shows
+ * null. The server skew is rewritten only when it moved by a second or more. 0 or RC_DB. */
+int sync_state_save(outbox *ob, const struct sync_state *old, const struct sync_state *st,
+                    char *err);
+
+/* (sync_state_load, sync_state_save and sync_due_ms live in agent/sync_state.c, which needs
+ * no libcurl: the kiosk daemon reads the state to schedule its sync children.) */
 
 /* When the daemon should next call sync_run_once: the later of last_attempt_ms + interval_ms
  * and next_retry_ms (UTC ms). */

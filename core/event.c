@@ -16,10 +16,11 @@
 #define BASE_FIELDS (H(ID) | H(DEVICE) | H(SEQ) | H(PREV) | H(TYPE) | H(TS) | H(BOOT) | H(MONO_MS))
 
 static const char *const field_names[EVENT_F_COUNT] = {
-    "id",         "device",         "seq",     "prev",    "type",     "ts",     "boot",  "mono_ms",
-    "trainee",    "trainee_masked", "class",   "session", "rollcall", "fix",    "fence", "verdict",
-    "distance_m", "override",       "camera",  "file",    "bytes",    "sha256", "start", "end",
-    "kind",       "detail",         "skew_ms", "queue",
+    "id",           "device",   "seq",     "prev",           "type",       "ts",
+    "boot",         "mono_ms",  "trainee", "trainee_masked", "class",      "session",
+    "rollcall",     "fix",      "fence",   "verdict",        "distance_m", "override",
+    "photo_sha256", "no_photo", "camera",  "file",           "bytes",      "sha256",
+    "start",        "end",      "kind",    "detail",         "skew_ms",    "queue",
 };
 
 static const char *const type_names[] = {
@@ -56,9 +57,11 @@ static const struct {
     uint32_t required, allowed;
 } type_rules[TYPE_COUNT] = {
     [EVENT_SIGNIN] = {H(TRAINEE) | H(TRAINEE_MASKED) | H(CLASS) | H(FENCE) | H(VERDICT),
-                      H(SESSION) | H(FIX) | H(DISTANCE_M) | H(OVERRIDE)},
+                      H(SESSION) | H(FIX) | H(DISTANCE_M) | H(OVERRIDE) | H(PHOTO_SHA256) |
+                          H(NO_PHOTO)},
     [EVENT_SIGNOUT] = {H(TRAINEE) | H(TRAINEE_MASKED) | H(CLASS) | H(FENCE) | H(VERDICT),
-                       H(SESSION) | H(FIX) | H(DISTANCE_M) | H(OVERRIDE)},
+                       H(SESSION) | H(FIX) | H(DISTANCE_M) | H(OVERRIDE) | H(PHOTO_SHA256) |
+                           H(NO_PHOTO)},
     [EVENT_REC_START] = {H(CAMERA) | H(CLASS) | H(START), H(SESSION)},
     [EVENT_REC_STOP] = {H(CAMERA) | H(END), H(CLASS) | H(SESSION) | H(FILE)},
     [EVENT_REC_FILE] = {H(CAMERA) | H(FILE) | H(BYTES) | H(SHA256) | H(START) | H(END),
@@ -71,7 +74,7 @@ static const struct {
     [EVENT_ROLLCALL] = {H(CLASS) | H(SESSION) | H(ROLLCALL) | H(START) | H(END), 0},
     [EVENT_ROLLCALL_CONFIRM] = {H(TRAINEE) | H(TRAINEE_MASKED) | H(CLASS) | H(SESSION) |
                                     H(ROLLCALL) | H(FENCE) | H(VERDICT),
-                                H(FIX) | H(DISTANCE_M)},
+                                H(FIX) | H(DISTANCE_M) | H(PHOTO_SHA256) | H(NO_PHOTO)},
 };
 
 enum fix_field { FIX_LAT, FIX_LON, FIX_EPH, FIX_MODE, FIX_SATS, FIX_TIME, FIX_SOURCE, FIX_COUNT };
@@ -83,6 +86,12 @@ static const char *const fix_names[FIX_COUNT] = {"lat",  "lon",  "eph",   "mode"
 static bool is_override(const char *s)
 {
     return strcmp(s, "roster") == 0;
+}
+
+/* The values of "no_photo": why the kiosk screen has no photo of a sign-in. */
+static bool is_no_photo(const char *s)
+{
+    return strcmp(s, "no_camera") == 0 || strcmp(s, "refused") == 0 || strcmp(s, "failed") == 0;
 }
 
 static const char genesis[EVENT_HEX_LEN + 1] =
@@ -337,6 +346,13 @@ int event_validate(const struct event *ev, char *err)
         return rc;
     if (has & H(OVERRIDE))
         FORMAT(ev->override_check, "override", is_override(ev->override_check), "\"roster\"");
+    if ((has & H(PHOTO_SHA256)) && (has & H(NO_PHOTO)))
+        return rc_fail(err, RC_INVAL, "\"no_photo\": not allowed beside photo_sha256");
+    if (has & H(PHOTO_SHA256))
+        FORMAT(ev->photo_sha256, "photo_sha256", is_hex64(ev->photo_sha256),
+               "64 lower-case hex digits");
+    if (has & H(NO_PHOTO))
+        FORMAT(ev->no_photo, "no_photo", is_no_photo(ev->no_photo), "no_camera, refused or failed");
     if (has & H(CAMERA))
         FORMAT(ev->camera, "camera", is_name(ev->camera), "1..64 of [A-Za-z0-9._-]");
     if (has & H(FILE)) {
@@ -536,6 +552,8 @@ static void write_event(struct out *o, const struct event *ev)
         case EVENT_F_VERDICT: put_str(o, verdict_names[ev->verdict]); break;
         case EVENT_F_DISTANCE_M: put_dec(o, ev->distance_mm, 3); break;
         case EVENT_F_OVERRIDE: put_str(o, ev->override_check); break;
+        case EVENT_F_PHOTO_SHA256: put_str(o, ev->photo_sha256); break;
+        case EVENT_F_NO_PHOTO: put_str(o, ev->no_photo); break;
         case EVENT_F_CAMERA: put_str(o, ev->camera); break;
         case EVENT_F_FILE: put_str(o, ev->file); break;
         case EVENT_F_BYTES: put_int(o, ev->bytes); break;
@@ -992,6 +1010,8 @@ static int parse_field(struct parser *p, int f, struct event *ev)
         return parse_dec(p, name, 3, -EVENT_DISTANCE_MM_MAX, EVENT_DISTANCE_MM_MAX,
                          &ev->distance_mm);
     case EVENT_F_OVERRIDE: return STR_INTO(ev->override_check);
+    case EVENT_F_PHOTO_SHA256: return STR_INTO(ev->photo_sha256);
+    case EVENT_F_NO_PHOTO: return STR_INTO(ev->no_photo);
     case EVENT_F_CAMERA: return STR_INTO(ev->camera);
     case EVENT_F_FILE: return STR_INTO(ev->file);
     case EVENT_F_BYTES: return parse_int(p, name, 0, EVENT_INT_MAX, &ev->bytes);

@@ -91,6 +91,8 @@ enum event_field {
     EVENT_F_VERDICT,
     EVENT_F_DISTANCE_M,
     EVENT_F_OVERRIDE,
+    EVENT_F_PHOTO_SHA256,
+    EVENT_F_NO_PHOTO,
     EVENT_F_CAMERA,
     EVENT_F_FILE,
     EVENT_F_BYTES,
@@ -143,6 +145,8 @@ struct event {
     int64_t distance_mm; /* signed distance to the fence boundary, metres * 1000 */
     char override_check[EVENT_KIND_MAX + 1]; /* key "override": the kiosk check an operator
                                                 overrode; only "roster" so far */
+    char photo_sha256[EVENT_HEX_LEN + 1];    /* the kiosk screen's photo of this sign-in */
+    char no_photo[EVENT_KIND_MAX + 1];       /* why there is none: no_camera, refused, failed */
     char camera[EVENT_NAME_MAX + 1];
     char file[EVENT_FILE_MAX + 1];
     int64_t bytes;

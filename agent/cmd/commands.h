@@ -50,6 +50,8 @@ int cmd_init(int argc, char **argv, const struct agent_globals *g);
 int cmd_run(int argc, char **argv, const struct agent_globals *g);
 /* rollcall-agentd's main: the daemon itself (agent/daemon.c). */
 int agentd_main(int argc, char **argv);
+/* screen [--listen 127.0.0.1:PORT] [--web DIR]: the kiosk screen's server (screen_cmd.c). */
+int cmd_screen(int argc, char **argv, const struct agent_globals *g);
 /* status [--json] (agent/status_cmd.c). */
 int cmd_status(int argc, char **argv, const struct agent_globals *g);
 /* verify [--json]: check the local hash chain (agent/status_cmd.c). */

@@ -4,6 +4,7 @@
 #include "cmd/commands.h"
 #include "kiosk.h"
 #include "log.h"
+#include "photo_upload.h"
 #include "rc.h"
 #include "schedule_fetch.h"
 #include "sync.h"
@@ -171,6 +172,17 @@ int cmd_sync(int argc, char **argv, const struct agent_globals *g)
     else if (!sched_tried)
         snprintf(sched_err, sizeof sched_err,
                  "not fetched: the upload did not reach the collector");
+    /* Then the photos of acknowledged events: after the batches and the schedule, so they
+     * never delay either; a failure here leaves them for the next sync. */
+    struct photo_upload_result ph = {0};
+    char photo_err[ERR_LEN] = "";
+    bool photo_ok = false;
+    if (sched_tried && !stop_flag) {
+        if (photo_upload_pending(k, &stop_flag, &ph, photo_err) == RC_OK)
+            photo_ok = true;
+        else
+            log_msg(LOG_LVL_WARN, "sync: photos: %s; they stay for the next sync", photo_err);
+    }
     alarm(0);
     if (rc != RC_OK && timed_out) {
         if (!last[0])
@@ -197,6 +209,11 @@ int cmd_sync(int argc, char **argv, const struct agent_globals *g)
         if (sched == SCHEDULE_FETCH_FAILED) {
             printf(",\"schedule_error\":");
             print_json_string(sched_err);
+        }
+        printf(",\"photos_uploaded\":%lld", (long long)ph.uploaded);
+        if (!photo_ok && photo_err[0]) {
+            printf(",\"photos_error\":");
+            print_json_string(photo_err);
         }
         printf("}\n");
     } else {

@@ -391,10 +391,14 @@ static void handle_signin(struct daemon *d, const cJSON *req, enum event_type ty
                        "\"session\" and \"rollcall\" strings (and no \"override\")");
         return;
     }
+    const cJSON *photo = cJSON_GetObjectItemCaseSensitive(req, "photo_sha256");
+    const cJSON *no_photo = cJSON_GetObjectItemCaseSensitive(req, "no_photo");
     if (!trainee || !class_id || (sess && !cJSON_IsString(sess) && !cJSON_IsNull(sess)) ||
-        (over && !(cJSON_IsString(over) && strcmp(over->valuestring, "roster") == 0))) {
+        (over && !(cJSON_IsString(over) && strcmp(over->valuestring, "roster") == 0)) ||
+        (photo && !cJSON_IsString(photo)) || (no_photo && !cJSON_IsString(no_photo))) {
         reply_error(d, "nothing recorded: the request needs \"trainee\" and \"class\" strings "
-                       "(\"session\" optional, \"override\" only \"roster\")");
+                       "(\"session\", \"photo_sha256\", \"no_photo\" optional strings, "
+                       "\"override\" only \"roster\")");
         return;
     }
     if (type == EVENT_ROLLCALL_CONFIRM)
@@ -410,7 +414,9 @@ static void handle_signin(struct daemon *d, const cJSON *req, enum event_type ty
                                .class_id = class_id,
                                .session = cJSON_IsString(sess) ? sess->valuestring : NULL,
                                .override_roster = over != NULL,
-                               .rollcall = rollcall};
+                               .rollcall = rollcall,
+                               .photo_sha256 = photo ? photo->valuestring : NULL,
+                               .no_photo = no_photo ? no_photo->valuestring : NULL};
     struct signin_result res;
     int rc = signin_record(d->k, &r, have ? &fix : NULL, &res, err);
     if (rc != RC_OK) {

@@ -6,6 +6,7 @@
 #include "http/figures_api.h"
 #include "http/http.h"
 #include "http/metrics.h"
+#include "http/photo_api.h"
 #include "http/session.h"
 #include "log.h"
 #include "rc.h"
@@ -63,6 +64,7 @@ static void usage(FILE *out)
             "                       [--threads N] [--max-body BYTES] [--conn-timeout S]\n"
             "                       [--per-ip-limit N] [--max-connections N]\n"
             "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
+            "                       [--photo-dir DIR] [--photo-retention-days N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "\n"
@@ -85,10 +87,13 @@ static void usage(FILE *out)
             "                       at least --session-idle, at most %d)\n"
             "  --signing-key FILE   the collector's signing key for evidence bundles (default\n"
             "                       <db>.signing.key; read at each GET .../evidence)\n"
+            "  --photo-dir DIR      keep the kiosk screen's sign-in photos here (created 0700;\n"
+            "                       without it the photo routes answer 503)\n"
+            "  --photo-retention-days N  delete photos older than N days (default %d)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
-            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S);
+            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -161,7 +166,11 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long max_conn = HTTP_DEFAULT_MAX_CONNECTIONS;
     unsigned long long session_idle = SESSION_DEFAULT_IDLE_S;
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
+    unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
+    const char *photo_dir = NULL;
     static const struct option opts[] = {
+        {"photo-dir", required_argument, NULL, 'P'},
+        {"photo-retention-days", required_argument, NULL, 'R'},
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -184,6 +193,11 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         switch (ch) {
         case 'l': listen = optarg; break;
         case 'c': cert_path = optarg; break;
+        case 'P': photo_dir = optarg; break;
+        case 'R':
+            rc = parse_num("--photo-retention-days", optarg, 1, PHOTO_API_RETENTION_DAYS_MAX,
+                           &photo_days);
+            break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
         case 'd': db_url = optarg; break;
@@ -283,6 +297,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             sk[0] = '\0'; /* not a file database and no --signing-key: the route answers 503 */
         figures_api_set_signing_key(sk);
     }
+    if (photo_api_init(photo_dir, (int64_t)photo_days, err) != RC_OK)
+        goto out;
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     m = metrics_new();
     if (!m) {

@@ -4,6 +4,7 @@
 
 #include "http/figures_api.h"
 #include "http/openapi.h"
+#include "http/photo_api.h"
 #include "http/schedule_api.h"
 #include "http/scope.h"
 #include "http/session.h"
@@ -318,6 +319,8 @@ static const struct http_route routes[] = {
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
     {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
+    {"PUT", "/v1/events/{id}/photo", photo_api_put, photo_api_allow_put},
+    {"GET", "/v1/events/{id}/photo", photo_api_get, photo_api_allow_get},
 };
 
 const struct http_route *api_routes(size_t *n)

@@ -313,7 +313,8 @@ static void device_status(const struct ingest_parsed *b, size_t from, struct sto
 }
 
 /* Findings about accepted events, stored with them: an operator's override of a kiosk check, a
- * verdict the server does not share, a fence the server does not know. */
+ * sign event without a photo, a verdict the server does not share, a fence the server does not
+ * know. */
 static int event_findings(store *st, const char *institution, const struct ingest_line *l,
                           const struct judged *j, int64_t now_ms, char *err)
 {
@@ -337,6 +338,17 @@ static int event_findings(store *st, const char *institution, const struct inges
                  "%s of %s for class %s recorded by an operator's override of the kiosk's %s "
                  "check",
                  event_type_name(ev->type), ev->trainee_masked, ev->class_id, ev->override_check);
+        int rc = store_finding_insert(st, &f, err);
+        if (rc != RC_OK)
+            return rc;
+    }
+    if (ev->has & EVENT_HAS(EVENT_F_NO_PHOTO)) {
+        /* The kiosk screen took no photo of this sign event (no camera, the trainee refused,
+         * the capture failed): recorded, and shown to the institution. */
+        f.kind = "no_photo";
+        f.severity = "low";
+        snprintf(detail, sizeof detail, "%s of %s for class %s has no photo (%s)",
+                 event_type_name(ev->type), ev->trainee_masked, ev->class_id, ev->no_photo);
         int rc = store_finding_insert(st, &f, err);
         if (rc != RC_OK)
             return rc;

@@ -81,6 +81,7 @@ class Collector:
         self.proc = None
         self.port = None
         self.lines = []
+        self.extra_args = []  # more `serve` options (e.g. --photo-dir)
         r = self.cmd("migrate")
         assert r.returncode == 0, r
 
@@ -104,7 +105,7 @@ class Collector:
             self.proc = subprocess.Popen(
                 [SERVER, "--db", self.db, "serve", "--listen", listen, "--tls-cert",
                  self.pki["cert"], "--tls-key", self.pki["key"], "--threads", str(threads),
-                 "--per-ip-limit", "0"],
+                 "--per-ip-limit", "0", *self.extra_args],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             ready.clear()
             threading.Thread(target=self._read, args=(self.proc, ready), daemon=True).start()

@@ -100,6 +100,14 @@ static const char *const good_lines[] = {
                                          "39.12345678,\"lon\":117.20000000,\"mode\":3,\"source\":"
                                          "\"gnss\"},\"fence\":\"F\",\"verdict\":\"inside\","
                                          "\"distance_m\":-1.000}",
+    /* 17: signin from the kiosk screen with its photo */
+    HEAD("17", PREV, "signin") ",\"trainee\":\"" TRAINEE "\",\"trainee_masked\":\"1201**********"
+                               "123X\",\"class\":\"C\",\"fence\":\"F\",\"verdict\":\"no_fix\","
+                               "\"photo_sha256\":\"" TRAINEE "\"}",
+    /* 18: signout from the kiosk screen without a camera */
+    HEAD("18", PREV, "signout") ",\"trainee\":\"" TRAINEE "\",\"trainee_masked\":\"1201******"
+                                "****123X\",\"class\":\"C\",\"fence\":\"F\",\"verdict\":\"no_"
+                                "fix\",\"override\":\"roster\",\"no_photo\":\"no_camera\"}",
 };
 enum { GOOD_COUNT = sizeof good_lines / sizeof good_lines[0] };
 
@@ -160,6 +168,8 @@ static void check_against_cjson(const char *line, const struct event *ev)
         {EVENT_F_KIND, offsetof(struct event, kind)},
         {EVENT_F_DETAIL, offsetof(struct event, detail)},
         {EVENT_F_OVERRIDE, offsetof(struct event, override_check)},
+        {EVENT_F_PHOTO_SHA256, offsetof(struct event, photo_sha256)},
+        {EVENT_F_NO_PHOTO, offsetof(struct event, no_photo)},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         const char *name = event_field_name(strs[i].field);
@@ -353,6 +363,29 @@ static void rollcall_keys_checked(void **state)
     assert_int_equal(ev.type, EVENT_ROLLCALL_CONFIRM);
     assert_string_equal(ev.rollcall, "R1");
     assert_string_equal(event_field_name(EVENT_F_ROLLCALL), "rollcall");
+}
+
+/* "photo_sha256" is a hash, "no_photo" a known reason, never both, only in sign events, after
+ * "override". */
+static void photo_keys_checked(void **state)
+{
+    (void)state;
+    refuse_variant(17, "\"photo_sha256\":\"" TRAINEE "\"", "\"photo_sha256\":\"ABC\"",
+                   "\"photo_sha256\"");
+    refuse_variant(17, "\"photo_sha256\":\"" TRAINEE "\"",
+                   "\"photo_sha256\":\"" TRAINEE "\",\"no_photo\":\"failed\"", "\"no_photo\"");
+    refuse_variant(18, "\"no_photo\":\"no_camera\"", "\"no_photo\":\"camera_shy\"", "\"no_photo\"");
+    refuse_variant(18, "\"override\":\"roster\",\"no_photo\":\"no_camera\"",
+                   "\"no_photo\":\"no_camera\",\"override\":\"roster\"", "order");
+    refuse_variant(8, "\"mono_ms\":123456}", "\"mono_ms\":123456,\"no_photo\":\"refused\"}",
+                   "\"no_photo\"");
+    struct event ev;
+    char err[ERR_LEN];
+    assert_int_equal(event_parse(good_lines[17], strlen(good_lines[17]), &ev, err), RC_OK);
+    assert_string_equal(ev.photo_sha256, TRAINEE);
+    assert_int_equal(event_parse(good_lines[18], strlen(good_lines[18]), &ev, err), RC_OK);
+    assert_string_equal(ev.no_photo, "no_camera");
+    assert_false(ev.has & EVENT_HAS(EVENT_F_PHOTO_SHA256));
 }
 
 static void truncated_lines_refused(void **state)
@@ -782,6 +815,8 @@ static void random_events_agree_with_cjson(void **state)
         ev.verdict = (enum event_verdict)rnd_in(1, 3);
         ev.distance_mm = rnd_in(-EVENT_DISTANCE_MM_MAX, EVENT_DISTANCE_MM_MAX);
         snprintf(ev.override_check, sizeof ev.override_check, "roster");
+        snprintf(ev.photo_sha256, sizeof ev.photo_sha256, "%s", TRAINEE);
+        snprintf(ev.no_photo, sizeof ev.no_photo, "%s", rnd() & 1 ? "refused" : "failed");
         do
             rnd_text(ev.file, 300);
         while (!ev.file[0]);
@@ -1052,6 +1087,7 @@ int main(void)
         cmocka_unit_test(rollcall_keys_checked),
         cmocka_unit_test(truncated_lines_refused),
         cmocka_unit_test(override_key_checked),
+        cmocka_unit_test(photo_keys_checked),
         cmocka_unit_test(wrong_types_refused),
         cmocka_unit_test(invalid_utf8_refused),
         cmocka_unit_test(numbers_refused),

@@ -1,0 +1,38 @@
+/* The photo step of sync: after the events, each photo an acknowledged event names goes to
+ * the collector (PUT /v1/events/{id}/photo, docs/API.md "Photos"), in chunks with
+ * Content-Range so an interrupted upload resumes where the collector's copy ends. A photo
+ * the collector holds is deleted here; the position reached is kept in the outbox state
+ * ("photo.seq"), so each event is looked at once.
+ *
+ * Invariants:
+ * - never before its event: only events up to the acknowledged seq are visited;
+ * - never blocks event sync: it runs after the batches, and a failure stops only this step
+ *   (the position stays, the next sync retries);
+ * - a photo is deleted here only after the collector answered that it stores it. */
+#ifndef ROLLCALL_AGENT_PHOTO_UPLOAD_H
+#define ROLLCALL_AGENT_PHOTO_UPLOAD_H
+
+#include "kiosk.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+enum {
+    PHOTO_UPLOAD_CHUNK = 256 * 1024, /* bytes per request */
+    PHOTO_UPLOAD_EVENTS_MAX = 256,   /* events looked at per pass */
+};
+
+#define PHOTO_KEY_SEQ "photo.seq"
+
+struct photo_upload_result {
+    int64_t uploaded; /* photos the collector now stores (and deleted here) */
+    int64_t skipped;  /* events whose photo is not here any more, or that the collector refused */
+    int64_t seq;      /* the position reached */
+};
+
+/* One pass (k needs KIOSK_OUTBOX). Returns 0, RC_NET (the collector could not be reached or
+ * answered 5xx: try again later), RC_STATE (not enrolled), RC_TIMEOUT (*stop), RC_DB. */
+int photo_upload_pending(struct kiosk *k, const volatile sig_atomic_t *stop,
+                         struct photo_upload_result *res, char *err);
+
+#endif

@@ -1,0 +1,157 @@
+// Drives the kiosk screen in headless Debian chromium (playwright-core) for the Python tests:
+// one JSON command per stdin line, one JSON answer per stdout line. The camera is Chromium's
+// fake device (--use-fake-device-for-media-stream), its permission granted without a prompt
+// (--use-fake-ui-for-media-stream), so the page takes real JPEG stills of the test pattern.
+//
+//   {"op":"open","url":U,"width":W,"height":H}   new page of that size, waits for the state
+//   {"op":"keypad","id":"110..."}                taps the on-screen keys
+//   {"op":"key","key":"clear"}                   taps one key (clear, back, 0-9, X)
+//   {"op":"card","id":"110..."}                  types the digits and Enter fast (a card reader)
+//   {"op":"press","key":"Tab"}                   one key on the keyboard; answers what has focus
+//   {"op":"click","action":"signin"}             clicks [data-action=...]; "answer" waits for it
+//   {"op":"answer"}                              waits for the answer screen, returns its text
+//   {"op":"text","selector":S}                   the text of S
+//   {"op":"waitText","selector":S,"contains":T}  waits until S's text contains T
+//   {"op":"screenshot","path":P}                 a PNG of the page
+//   {"op":"timeSignin","id":I,"action":A}        ms from the click to the answer on screen
+//   {"op":"eval","js":"..."}                     evaluates an expression in the page
+//   {"op":"quit"}
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = process.env.ROLLCALL_CHROMIUM || '/usr/bin/chromium';
+const TIMEOUT_MS = 30000;
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    '--no-sandbox', // the tests run as root in a container
+    '--disable-gpu',
+  ],
+});
+let context = null;
+let page = null;
+const consoleErrors = [];
+
+async function open(c) {
+  if (context) await context.close();
+  context = await browser.newContext({
+    viewport: { width: c.width ?? 1080, height: c.height ?? 1920 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  });
+  page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT_MS);
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(c.url);
+  await page.waitForSelector('body[data-ready="true"]');
+  // the camera opened (or failed) before the first sign-in
+  await page.waitForFunction(() => document.getElementById('camera').readyState >= 2, null,
+    { timeout: 10000 }).catch(() => {});
+  return { ok: true };
+}
+
+async function answerText() {
+  await page.waitForSelector('#answer:not([hidden])');
+  return page.evaluate(() => {
+    const a = document.getElementById('answer');
+    return {
+      ok: a.dataset.ok === 'true',
+      verdict: a.dataset.verdict,
+      code: a.dataset.code,
+      title: document.getElementById('answer-title').textContent,
+      who: document.getElementById('answer-who').textContent,
+      when: document.getElementById('answer-when').textContent,
+      where: document.getElementById('answer-where').textContent,
+      todo: document.getElementById('answer-todo').textContent,
+    };
+  });
+}
+
+const ops = {
+  open,
+  async keypad(c) {
+    for (const ch of c.id) await page.click(`[data-key="${ch}"]`);
+    return { ok: true, value: await page.inputValue('input[name="trainee"]') };
+  },
+  async key(c) {
+    await page.click(`[data-key="${c.key}"]`);
+    return { ok: true, value: await page.inputValue('input[name="trainee"]') };
+  },
+  async card(c) {
+    // A keyboard-mode card reader: a burst of key presses with no pause, then Enter, while
+    // the focus is wherever the page left it.
+    await page.keyboard.type(c.id, { delay: 0 });
+    await page.keyboard.press('Enter');
+    return { ok: true, value: await page.inputValue('input[name="trainee"]') };
+  },
+  async press(c) {
+    await page.keyboard.press(c.key);
+    return { ok: true, focused: await page.evaluate(() => document.activeElement?.dataset?.action ?? document.activeElement?.name ?? '') };
+  },
+  async click(c) {
+    await page.click(`[data-action="${c.action}"]`);
+    return { ok: true };
+  },
+  async answer() {
+    return { ok: true, answer: await answerText() };
+  },
+  async text(c) {
+    return { ok: true, text: await page.textContent(c.selector) };
+  },
+  async waitText(c) {
+    await page.waitForFunction(([s, t]) => (document.querySelector(s)?.textContent ?? '').includes(t),
+      [c.selector, c.contains]);
+    return { ok: true, text: await page.textContent(c.selector) };
+  },
+  async screenshot(c) {
+    await page.screenshot({ path: c.path });
+    return { ok: true };
+  },
+  async timeSignin(c) {
+    await page.fill('input[name="trainee"]', c.id);
+    await page.waitForSelector(`[data-action="${c.action}"]:not([disabled])`);
+    const ms = await page.evaluate((action) => new Promise((resolve) => {
+      const a = document.getElementById('answer');
+      const t0 = performance.now();
+      const obs = new MutationObserver(() => {
+        if (!a.hidden) {
+          obs.disconnect();
+          resolve(performance.now() - t0);
+        }
+      });
+      obs.observe(a, { attributes: true });
+      document.querySelector(`[data-action="${action}"]`).click();
+    }), c.action);
+    const ans = await answerText();
+    await page.click('[data-action="done"]');
+    return { ok: true, ms, answer: ans };
+  },
+  async eval(c) {
+    return { ok: true, value: await page.evaluate(c.js) };
+  },
+  async errors() {
+    return { ok: true, errors: consoleErrors.splice(0) };
+  },
+};
+
+const rl = createInterface({ input: process.stdin });
+process.stdout.write(`${JSON.stringify({ ok: true, ready: true })}\n`);
+for await (const line of rl) {
+  if (!line.trim()) continue;
+  const c = JSON.parse(line);
+  if (c.op === 'quit') break;
+  let out;
+  try {
+    out = await ops[c.op](c);
+  } catch (e) {
+    out = { ok: false, error: String(e?.message ?? e).slice(0, 2000) };
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+await browser.close();
+process.exit(0);
