@@ -35,6 +35,8 @@ static const struct command commands[] = {
      false},
     {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX",
      true},
+    {"calendar", cmd_calendar, "working days: calendar is-workday DATE | add-workdays DATE N",
+     false},
     {"copy", cmd_copy, "move a collector: copy --from sqlite:PATH --to postgresql://...", true},
     {NULL, NULL, NULL, false},
 };
