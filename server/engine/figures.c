@@ -853,7 +853,9 @@ int figures_subsidy_json(const struct engine_report *r, const struct subsidy_res
                 goto fail;
             }
             if (!cJSON_AddStringToObject(why, "rule", subsidy_rule_name((enum subsidy_rule)k)) ||
-                !cJSON_AddStringToObject(why, "detail", s->detail[k]))
+                !cJSON_AddStringToObject(why, "detail", s->detail[k]) ||
+                (s->collides_with[k][0] &&
+                 !cJSON_AddStringToObject(why, "collides_with", s->collides_with[k])))
                 goto fail;
         }
         total += s->amount_yuan;
