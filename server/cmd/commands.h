@@ -32,6 +32,9 @@ int import_records(const char *db_url, const char *kind, const char *path, bool 
 int cmd_copy(int argc, char **argv, const struct server_globals *g);
 /* calendar is-workday|add-workdays: the working-day calendar (calendar_cmd.c). */
 int cmd_calendar(int argc, char **argv, const struct server_globals *g);
+/* subsidy apply|approve|return|claim|audit|return-claim|publish|pay|status|queue: the
+ * subsidy procedure (subsidy_cmd.c). */
+int cmd_subsidy(int argc, char **argv, const struct server_globals *g);
 /* report attendance|subsidy|findings: figures as text, JSON, CSV or XLSX (report_cmd.c). */
 int cmd_report(int argc, char **argv, const struct server_globals *g);
 
