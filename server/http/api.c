@@ -7,6 +7,7 @@
 #include "http/schedule_api.h"
 #include "http/scope.h"
 #include "http/session.h"
+#include "http/subsidy_api.h"
 #include "ingest/enroll.h"
 #include "ingest/ingest.h"
 #include "log.h"
@@ -316,6 +317,9 @@ static const struct http_route routes[] = {
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
+    {"GET", "/v1/classes/{id}/procedure", subsidy_api_get, scope_allow_read_subsidy},
+    {"POST", "/v1/classes/{id}/procedure", subsidy_api_post, subsidy_api_allow_post},
+    {"GET", "/v1/review-queue", subsidy_api_queue, subsidy_api_allow_queue},
 };
 
 const struct http_route *api_routes(size_t *n)

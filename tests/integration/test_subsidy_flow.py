@@ -16,7 +16,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pglib  # noqa: E402
-from ingestlib import run  # noqa: E402
+from ingestlib import Server, make_pki, request, tls_context, token, run  # noqa: E402
 
 failures = []
 
@@ -84,7 +84,7 @@ def main_on(backend):
         with open(path, "w") as f:
             json.dump([plan("C-1", "2026-03-16"), plan("C-2", "2026-03-16"),
                        plan("C-3", "2026-03-16"), plan("C-4", "2026-03-16"),
-                       plan("C-5", "2027-01-20")], f,
+                       plan("C-5", "2027-01-20"), plan("C-6", "2026-03-16")], f,
                       ensure_ascii=False)
         r = run("import", "classes", path, db=db)
         if not check(r.returncode == 0, "import classes: %s" % r.stderr):
@@ -209,6 +209,75 @@ def main_on(backend):
         last = status(db, "C-5")["application"]["steps"][-1]
         check(last["data"] == {"review_due": "2027-01-04", "calendar_fallback": True},
               "the fallback is flagged on the step: %r" % last)
+
+        api(d, db)
+
+def api(d, db):
+    """The same procedure over HTTPS, scoped per role; every answer checked against
+    docs/openapi.yaml (ingestlib.request)."""
+    make_pki(d)
+    tok = {who: token(db, role, who) for who, role in (
+        ("admin", "admin"), ("inst-a", "institution:INST-A"), ("inst-b", "institution:INST-B"),
+        ("dist", "district:120103"), ("dist-other", "district:120104"),
+        ("evaluator", "evaluator"))}
+    srv = Server(db, d)
+    ctx = tls_context(d)
+
+    def call(who, method, path, body=None):
+        headers = {"Authorization": "Bearer " + tok[who]}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(body, ensure_ascii=False).encode()
+        return request(srv.port, ctx, method, path, body, headers)
+
+    try:
+        p = "/v1/classes/C-6/procedure"
+        st, b = call("inst-a", "POST", p, {"kind": "application", "action": "submit",
+                                          "on": "2026-02-27"})
+        check(st == 200 and b["application"]["state"] == "submitted" and
+              b["application"]["review_due"] == "2026-03-05" and
+              b["application"]["steps"][0]["data"]["lead_days"] == 17 and
+              b["application"]["steps"][0]["by"] == "inst-a",
+              "API: the institution submits its own application: %s %r" % (st, b))
+        st, b = call("inst-b", "POST", p, {"kind": "application", "action": "submit",
+                                          "on": "2026-02-27"})
+        check(st == 403, "API: another institution may not act on it: %s" % st)
+        st, b = call("inst-a", "POST", p, {"kind": "application", "action": "approve",
+                                          "on": "2026-03-02"})
+        check(st == 400 and "the institution may not approve" in b.get("error", ""),
+              "API: an institution cannot approve: %s %r" % (st, b))
+        st, b = call("admin", "GET", "/v1/review-queue?on=2026-03-06")
+        row = [q for q in b.get("applications", []) if q["class"] == "C-6"] if st == 200 else []
+        # Fri 02-27 + 5 working days: Sat 02-28 (调休上班), Mon 2 .. Thu 5.
+        check(row and row[0]["late_review"] is True and row[0]["review_due"] == "2026-03-05",
+              "API: the city's queue shows C-6 overdue: %s %r" % (st, b))
+        st, _ = call("inst-a", "GET", "/v1/review-queue")
+        check(st == 403, "API: the queue is the city's: %s" % st)
+        st, b = call("admin", "POST", p, {"kind": "application", "action": "approve",
+                                         "on": "2026-03-06"})
+        check(st == 200 and b["application"]["state"] == "approved" and
+              b["application"]["steps"][-1]["finding"] == "late_review",
+              "API: a review on the 6th working day is late_review: %s %r" % (st, b))
+        st, b = call("admin", "POST", p, {"kind": "claim", "action": "submit",
+                                         "on": "2026-04-01"})
+        check(st == 400 and "the city bureau may not submit" in b.get("error", ""),
+              "API: the city does not claim for an institution: %s %r" % (st, b))
+        st, b = call("dist", "GET", p)
+        check(st == 200 and b["application"]["state"] == "approved",
+              "API: the district reads its institution's procedure: %s" % st)
+        for who in ("dist-other", "evaluator", "inst-b"):
+            st, _ = call(who, "GET", p)
+            check(st == 403, "API: %s may not read it: %s" % (who, st))
+        st, b = call("admin", "POST", p, {"kind": "claim", "action": "pay", "on": "2026-04-01",
+                                         "extra": 1})
+        check(st == 400 and "extra" in b.get("error", ""), "API: unknown key refused: %s" % st)
+        st, b = call("admin", "POST", p, {"kind": "living", "action": "pay", "on": "2026-04-01"})
+        check(st == 400, "API: bad kind refused: %s" % st)
+        st, b = call("admin", "GET", "/v1/classes/C-404/procedure")
+        check(st == 404, "API: unknown class: %s" % st)
+    finally:
+        srv.stop()
+
 
 def main():
     for backend in pglib.backends():
