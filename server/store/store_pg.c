@@ -613,7 +613,10 @@ static const struct migration migrations[] = {
      "  recorded_at bigint NOT NULL,"
      "  reason text NOT NULL,"
      "  data text NOT NULL);"
-     "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"},
+     "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     /* A certificate number (专业技术等级证书编号) is unique city-wide. */
+     "CREATE UNIQUE INDEX assessments_certificate ON assessments(certificate) "
+     "WHERE certificate <> '';"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

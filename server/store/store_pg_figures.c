@@ -347,6 +347,11 @@ int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by
                      "excluded.passed OR a.assessed_on IS DISTINCT FROM excluded.assessed_on OR "
                      "a.certificate IS DISTINCT FROM excluded.certificate",
                      &p, NULL, err, "storing an assessment");
+    if (rc == RC_CONFLICT && strcmp(pg_of(st)->sqlstate, "23505") == 0)
+        return rc_fail(err, RC_CONFLICT,
+                       "certificate %s is already recorded for another trainee or class "
+                       "(certificate numbers are unique city-wide)",
+                       a->certificate);
     if (rc == RC_CONFLICT)
         return rc_fail(err, RC_NOTFOUND, "no class '%s'", a->class_id);
     return rc;

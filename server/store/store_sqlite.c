@@ -393,7 +393,10 @@ static const struct migration migrations[] = {
      "  reason TEXT NOT NULL,"
      "  data TEXT NOT NULL"
      ") STRICT;"
-     "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"},
+     "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     /* A certificate number (专业技术等级证书编号) is unique city-wide. */
+     "CREATE UNIQUE INDEX assessments_certificate ON assessments(certificate) "
+     "WHERE certificate <> '';"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -1709,6 +1712,11 @@ static int sqlite_assessment_put(store *st, const struct plan_assessment *a, con
     sqlite3_bind_int64(q, 7, now);
     sqlite3_bind_text(q, 8, by, -1, SQLITE_STATIC);
     rc = step_done(db, q, err, "storing an assessment");
+    if (rc == RC_CONFLICT && strstr(err, "UNIQUE"))
+        return rc_fail(err, RC_CONFLICT,
+                       "certificate %s is already recorded for another trainee or class "
+                       "(certificate numbers are unique city-wide)",
+                       a->certificate);
     if (rc == RC_CONFLICT)
         return rc_fail(err, RC_NOTFOUND, "no class '%s'", a->class_id);
     return rc;

@@ -219,7 +219,7 @@ def api(d, db):
     tok = {who: token(db, role, who) for who, role in (
         ("admin", "admin"), ("inst-a", "institution:INST-A"), ("inst-b", "institution:INST-B"),
         ("dist", "district:120103"), ("dist-other", "district:120104"),
-        ("evaluator", "evaluator"))}
+        ("evaluator", "evaluator"), ("assessor", "assessor:PJ-01"))}
     srv = Server(db, d)
     ctx = tls_context(d)
 
@@ -273,6 +273,18 @@ def api(d, db):
         check(st == 400 and "extra" in b.get("error", ""), "API: unknown key refused: %s" % st)
         st, b = call("admin", "POST", p, {"kind": "living", "action": "pay", "on": "2026-04-01"})
         check(st == 400, "API: bad kind refused: %s" % st)
+        # The evaluation institution (assessor:ID) uploads results; certificate numbers are
+        # unique city-wide; it reads nothing.
+        a = "/v1/classes/C-6/assessments"
+        row = {"class": "C-6", "id_number": IDS[0], "passed": True, "assessed_on": "2026-04-10"}
+        st, b = call("assessor", "POST", a, [dict(row, certificate="TJ2026-0001")])
+        check(st == 409 and "TJ2026-0001" in b.get("error", "") and
+              "unique city-wide" in b["error"],
+              "API: a certificate number already held in C-1 is refused: %s %r" % (st, b))
+        st, b = call("assessor", "POST", a, [dict(row, certificate="TJ2026-0601")])
+        check(st == 200, "API: the assessor uploads results: %s %r" % (st, b))
+        st, _ = call("assessor", "GET", p)
+        check(st == 403, "API: the assessor reads no procedure: %s" % st)
         st, b = call("admin", "GET", "/v1/classes/C-404/procedure")
         check(st == 404, "API: unknown class: %s" % st)
     finally:
