@@ -481,7 +481,8 @@ int store_finding_list(store *st, const struct store_finding_filter *f, size_t l
                        char *err);
 
 /* A trainee's earlier certification (the subsidy history: a passed assessment of another
- * class of the same institution, whose pseudonyms identify the trainee). */
+ * class of the same institution, whose pseudonyms identify the trainee, or of any
+ * institution's class whose roster holds the same city-wide pseudonym). */
 struct store_subsidy_past {
     char class_id[STORE_ID_MAX + 1];
     char occupation[STORE_CODE_MAX + 1];
@@ -489,7 +490,8 @@ struct store_subsidy_past {
     int64_t assessed_on_ms;
 };
 /* Calls fn for each passed assessment of trainee in a class of institution other than
- * except_class, by date. */
+ * except_class, and of the person with the same city-wide pseudonym as trainee has on
+ * except_class's roster in a class of any institution, by date. */
 int store_subsidy_history(store *st, const char *institution, const char *trainee,
                           const char *except_class,
                           int (*fn)(const struct store_subsidy_past *p, void *ctx), void *ctx,

@@ -614,6 +614,11 @@ static const struct migration migrations[] = {
      "  reason text NOT NULL,"
      "  data text NOT NULL);"
      "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     /* The city-wide pseudonym of each trainee (HMAC under the collector-only city key, made
+      * at roster upload; NULL for rosters stored before): the yearly limits across
+      * institutions. */
+     "ALTER TABLE roster ADD COLUMN city text CHECK (city IS NULL OR length(city) = 64);"
+     "CREATE INDEX roster_city ON roster(city);"
      /* A certificate number (专业技术等级证书编号) is unique city-wide. */
      "CREATE UNIQUE INDEX assessments_certificate ON assessments(certificate) "
      "WHERE certificate <> '';"},

@@ -394,6 +394,11 @@ static const struct migration migrations[] = {
      "  data TEXT NOT NULL"
      ") STRICT;"
      "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     /* The city-wide pseudonym of each trainee (HMAC under the collector-only city key, made
+      * at roster upload; NULL for rosters stored before): the yearly limits across
+      * institutions. */
+     "ALTER TABLE roster ADD COLUMN city TEXT CHECK (city IS NULL OR length(city) = 64);"
+     "CREATE INDEX roster_city ON roster(city);"
      /* A certificate number (专业技术等级证书编号) is unique city-wide. */
      "CREATE UNIQUE INDEX assessments_certificate ON assessments(certificate) "
      "WHERE certificate <> '';"},
@@ -1452,8 +1457,8 @@ static int sqlite_class_put(store *st, const struct plan *p, const char *plan_js
     if (rc != RC_OK)
         return rc;
     if ((rc = prepare(db,
-                      "INSERT INTO roster(class, trainee, masked, name, student, position) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      "INSERT INTO roster(class, trainee, masked, name, student, position, "
+                      "city) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                       &q, err, "storing the roster")) != RC_OK)
         return rc;
     for (size_t i = 0; i < p->n_roster && rc == RC_OK; i++) {
@@ -1465,6 +1470,7 @@ static int sqlite_class_put(store *st, const struct plan *p, const char *plan_js
         sqlite3_bind_text(q, 4, t->name, -1, SQLITE_STATIC);
         sqlite3_bind_int(q, 5, t->student ? 1 : 0);
         sqlite3_bind_int64(q, 6, (sqlite3_int64)i);
+        bind_text_or_null(q, 7, t->city[0] ? t->city : NULL);
         if (sqlite3_step(q) != SQLITE_DONE)
             rc = db_fail(db, err, "storing the roster");
     }
@@ -2222,8 +2228,11 @@ static int sqlite_subsidy_history(store *st, const char *institution, const char
     sqlite3_stmt *q = NULL;
     int rc = prepare(db,
                      "SELECT c.id, c.occupation, c.level, a.assessed_on FROM assessments a "
-                     "JOIN classes c ON c.id = a.class WHERE a.trainee = ?1 AND a.passed = 1 "
-                     "AND c.institution = ?2 AND c.id <> ?3 ORDER BY a.assessed_on, c.id",
+                     "JOIN classes c ON c.id = a.class WHERE a.passed = 1 AND c.id <> ?3 AND "
+                     "((a.trainee = ?1 AND c.institution = ?2) OR EXISTS (SELECT 1 FROM "
+                     "roster r WHERE r.class = a.class AND r.trainee = a.trainee AND r.city = "
+                     "(SELECT r2.city FROM roster r2 WHERE r2.class = ?3 AND r2.trainee = ?1))) "
+                     "ORDER BY a.assessed_on, c.id",
                      &q, err, "reading the subsidy history");
     if (rc != RC_OK)
         return rc;

@@ -187,6 +187,37 @@ def main_on(backend):
               s["claim"]["steps"][0]["data"]["certified"] == 2,
               "claim_figures_changed after a later upload: %r" % s.get("claim"))
 
+        # City-wide limits: the same person certified through another institution (INST-B,
+        # another district) for the same occupation and level is recognised by the city-wide
+        # pseudonym, and the refusal names the earlier class.
+        b1 = dict(plan("B-1", "2026-01-20"), institution="INST-B", district="120104")
+        with open(path, "w") as f:
+            json.dump([b1], f, ensure_ascii=False)
+        r = run("import", "classes", path, db=db)
+        check(r.returncode == 0, "import B-1: %s" % r.stderr)
+        assessments(d, db, "B-1", [(1, True, "2026-02-01", "TJ2026-B001")])
+        r = run("report", "subsidy", "--class", "C-1", "--claim", "2026-05-10", "--format",
+                "json", db=db)
+        rep = json.loads(r.stdout) if r.returncode == 0 else {}
+        by_masked = {t.get("trainee_masked"): t for t in rep.get("trainees", [])}
+        t0 = [by_masked[m] for m in [IDS[1][:4] + "*" * 10 + IDS[1][-4:]] if m in by_masked]
+        rules = {x["rule"]: x for x in t0[0]["refused"]} if t0 else {}
+        check(rules.get("limit_same_occupation_level", {}).get("collides_with") == "B-1",
+              "city-wide: the earlier subsidy at INST-B is found: %r" % (t0,))
+        t1 = [by_masked[m] for m in [IDS[2][:4] + "*" * 10 + IDS[2][-4:]] if m in by_masked]
+        check(t1 and not any(x["rule"].startswith("limit_") for x in t1[0]["refused"]),
+              "city-wide: a trainee without an earlier subsidy is not limited: %r" % (t1,))
+        # No clear identity number is stored; the city pseudonym differs from the
+        # institution's.
+        rows = pglib.query(db if backend != "sqlite" else db.split(":", 1)[1],
+                           "SELECT trainee, city FROM roster WHERE class = ?", "C-1")
+        check(rows and all(len(c or "") == 64 and c != t for t, c in rows),
+              "roster rows carry a city-wide pseudonym: %r" % (rows,))
+        if backend == "sqlite":
+            with open(db.split(":", 1)[1], "rb") as f:
+                raw = f.read()
+            check(not any(i.encode() in raw for i in IDS), "no clear ID number in the database")
+
         # Bad input: one line, nothing changed.
         rc, out, err = step(db, "apply", "C-404", "--by", "inst-a", "--on", "2026-03-01")
         check(rc == 1 and err.count("\n") == 0 and "C-404" in err, "unknown class: %r" % err)
