@@ -64,7 +64,17 @@ struct load {
     size_t n_venues, cap_venues;
     struct engine_conflict *conflicts;
     size_t n_conflicts, cap_conflicts;
+    int64_t claimed_ms; /* the date of the class's latest subsidy claim (procedure); 0: none */
 };
+
+/* The latest claim submission's date (docs/SUBSIDY.md): the engine's late_claim finding. */
+static int add_claim_step(const struct store_step *s, void *ctx)
+{
+    struct load *l = ctx;
+    if (strcmp(s->action, "submit") == 0)
+        l->claimed_ms = s->on_ms;
+    return 0;
+}
 
 static void load_free(struct load *l)
 {
@@ -304,7 +314,8 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
     }
     if ((rc = store_online_list(l->st, p->id, add_online, l, l->err)) != 0 ||
         (rc = store_assessment_list(l->st, p->id, add_assessment, l, l->err)) != 0 ||
-        (rc = store_review_list(l->st, p->id, add_review, l, l->err)) != 0)
+        (rc = store_review_list(l->st, p->id, add_review, l, l->err)) != 0 ||
+        (rc = store_step_list(l->st, "claim", p->id, add_claim_step, l, l->err)) != 0)
         return rc;
     return 0;
 }
@@ -359,6 +370,7 @@ int figures_class_report(store *st, const char *class_id, int64_t now_ms,
         .conflicts = l.conflicts,
         .n_conflicts = l.n_conflicts,
         .as_of_ms = now_ms < c.end_ms ? now_ms : c.end_ms,
+        .subsidy_applied_ms = l.claimed_ms,
     };
     if ((rc = engine_run(&in, report, err)) != RC_OK)
         goto out;

@@ -614,6 +614,12 @@ static const struct migration migrations[] = {
      "  reason text NOT NULL,"
      "  data text NOT NULL);"
      "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     /* A claim's date is an input of the class's findings (late_claim): cached figures
+      * follow it. */
+     "CREATE FUNCTION procedure_gen_bump() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+     "BEGIN UPDATE classes SET gen = gen + 1 WHERE id = NEW.subject; RETURN NULL; END $f$;"
+     "CREATE TRIGGER procedure_steps_class_gen AFTER INSERT ON procedure_steps FOR EACH ROW "
+     "WHEN (NEW.kind = 'claim') EXECUTE FUNCTION procedure_gen_bump();"
      /* The city-wide pseudonym of each trainee (HMAC under the collector-only city key, made
       * at roster upload; NULL for rosters stored before): the yearly limits across
       * institutions. */

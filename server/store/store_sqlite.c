@@ -394,6 +394,11 @@ static const struct migration migrations[] = {
      "  data TEXT NOT NULL"
      ") STRICT;"
      "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     /* A claim's date is an input of the class's findings (late_claim): cached figures
+      * follow it. */
+     "CREATE TRIGGER procedure_steps_class_gen AFTER INSERT ON procedure_steps "
+     "WHEN NEW.kind = 'claim' BEGIN UPDATE classes SET gen = gen + 1 WHERE id = NEW.subject; "
+     "END;"
      /* The city-wide pseudonym of each trainee (HMAC under the collector-only city key, made
       * at roster upload; NULL for rosters stored before): the yearly limits across
       * institutions. */

@@ -148,6 +148,14 @@ def main_on(backend):
         out = ok_step(db, "claim C-3", "claim", "C-3", "--by", "inst-a", "--on", "2026-05-11")
         check(out == "claim of C-3: submitted — finding late_claim",
               "claim on day 31: late_claim: %r" % out)
+        # The engine's findings take the claim's date: late_claim on C-3 only.
+        for cid, want in (("C-3", True), ("C-1", False)):
+            r = run("report", "findings", "--class", cid, "--since", "2026-01-01", "--format",
+                    "json", db=db)
+            kinds = [f["kind"] for f in json.loads(r.stdout)["findings"]] \
+                if r.returncode == 0 else None
+            check(kinds is not None and ("late_claim" in kinds) == want,
+                  "report findings %s: late_claim %s: %r %s" % (cid, want, kinds, r.stderr))
         s = status(db, "C-1")
         frozen = s["claim"]["steps"][0]["data"]
         check(frozen.get("certified") == 2 and len(frozen.get("figures_sha256", "")) == 64 and
