@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# labels: pg
+# labels: collector pg
 """The subsidy procedure end to end through the CLI (docs/SUBSIDY.md), on SQLite and on
 PostgreSQL: applications on both sides of the 15-day line; reviews on both sides of the
 5-working-day line across 春节 2026 with its 调休 Saturday (2026-02-14), shown on the city's
