@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FLOW_STEPS_MAX = 10000 }; /* steps read for one class or one queue */
+enum {
+    FLOW_STEPS_MAX = 10000,   /* steps of one class's application or claim */
+    FLOW_QUEUE_MAX = 1000000, /* classes (and late reviews) in the review queue */
+};
 
 struct chain {
     struct store_step *v;
@@ -394,53 +397,150 @@ out:
     return rc;
 }
 
+/* The review queue in one pass over every application step (oldest first): per class its
+ * last state and last submission, in a hash table; each late review as it comes. Memory grows
+ * with the classes, not with their steps' text. */
+struct queue_class {
+    char subject[STORE_ID_MAX + 1]; /* "" for an empty slot */
+    bool submitted;                 /* the last step left it submitted */
+    int64_t submitted_on;           /* the last submission's date */
+};
+
+struct queue_late {
+    char subject[STORE_ID_MAX + 1];
+    char state[STORE_STEP_WORD_MAX + 1];
+    int64_t submitted_on, reviewed_on;
+};
+
+struct queue {
+    struct queue_class *slot;
+    size_t cap, used; /* cap a power of two, kept at most half full */
+    struct queue_late *late;
+    size_t n_late, cap_late;
+    char *err;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * UINT64_C(1099511628211);
+    return h;
+}
+
+static struct queue_class *queue_find(struct queue *q, const char *subject)
+{
+    size_t i = (size_t)fnv1a(subject) & (q->cap - 1);
+    while (q->slot[i].subject[0] && strcmp(q->slot[i].subject, subject) != 0)
+        i = (i + 1) & (q->cap - 1);
+    return &q->slot[i];
+}
+
+static int queue_grow(struct queue *q)
+{
+    size_t cap = q->cap ? q->cap * 2 : 256;
+    if (cap > FLOW_QUEUE_MAX * 2)
+        return rc_fail(q->err, RC_LIMIT, "review queue: over %d classes", FLOW_QUEUE_MAX);
+    struct queue_class *old = q->slot;
+    size_t old_cap = q->cap;
+    q->slot = calloc(cap, sizeof *q->slot);
+    if (!q->slot) {
+        q->slot = old;
+        return rc_fail(q->err, RC_NOMEM, "out of memory");
+    }
+    q->cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].subject[0])
+            *queue_find(q, old[i].subject) = old[i];
+    }
+    free(old);
+    return RC_OK;
+}
+
+static int queue_step(const struct store_step *s, void *ctx)
+{
+    struct queue *q = ctx;
+    int rc;
+    if ((q->used + 1) * 2 > q->cap && (rc = queue_grow(q)) != RC_OK)
+        return rc;
+    struct queue_class *c = queue_find(q, s->subject);
+    if (!c->subject[0]) {
+        snprintf(c->subject, sizeof c->subject, "%s", s->subject);
+        q->used++;
+    }
+    if (strcmp(s->action, "submit") == 0)
+        c->submitted_on = s->on_ms;
+    c->submitted = strcmp(s->state, "submitted") == 0;
+    if (strcmp(s->finding, "late_review") == 0) {
+        if (q->n_late == q->cap_late) {
+            size_t cap = q->cap_late ? q->cap_late * 2 : 16;
+            if (cap > FLOW_QUEUE_MAX)
+                return rc_fail(q->err, RC_LIMIT, "review queue: over %d late reviews",
+                               FLOW_QUEUE_MAX);
+            struct queue_late *v = realloc(q->late, cap * sizeof *v);
+            if (!v)
+                return rc_fail(q->err, RC_NOMEM, "out of memory");
+            q->late = v;
+            q->cap_late = cap;
+        }
+        struct queue_late *l = &q->late[q->n_late++];
+        snprintf(l->subject, sizeof l->subject, "%s", s->subject);
+        snprintf(l->state, sizeof l->state, "%s", s->state);
+        l->submitted_on = c->submitted_on;
+        l->reviewed_on = s->on_ms;
+    }
+    return 0;
+}
+
+/* One queue row; the deadline the calendar cannot say is shown as unknown, with the reason. */
+static int queue_row(cJSON *arr, const struct workdays *w, unsigned flags, const char *subject,
+                     const char *state, int64_t submitted_on, int64_t reviewed_on, int64_t today_ms,
+                     bool late_found)
+{
+    char why[ERR_LEN] = "";
+    int64_t due = 0;
+    bool late = late_found;
+    if (procedure_review_due(w, submitted_on, reviewed_on ? reviewed_on : today_ms, flags, &due,
+                             &late, NULL, why) != RC_OK)
+        due = 0;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return RC_NOMEM;
+    }
+    if (!cJSON_AddStringToObject(o, "class", subject) ||
+        !add_date(o, "submitted_on", submitted_on) || !add_date(o, "review_due", due) ||
+        !cJSON_AddStringToObject(o, "state", state) || !add_date(o, "reviewed_on", reviewed_on) ||
+        !cJSON_AddBoolToObject(o, "late_review", late) ||
+        (why[0] && !cJSON_AddStringToObject(o, "review_due_unknown", why)))
+        return RC_NOMEM;
+    return RC_OK;
+}
+
 int flow_review_queue(store *st, const struct workdays *w, unsigned flags, int64_t today_ms,
                       cJSON **out, char *err)
 {
-    struct chain all = {0};
+    struct queue q = {.err = err};
     cJSON *arr = NULL;
-    int rc = read_chain(st, PROC_APPLICATION, NULL, &all, err);
+    int rc = queue_grow(&q);
+    if (rc == RC_OK)
+        rc = store_step_list(st, procedure_kind_name(PROC_APPLICATION), NULL, queue_step, &q, err);
     if (rc != RC_OK)
-        return rc;
-    arr = cJSON_CreateArray();
-    if (!arr)
+        goto out;
+    if (!(arr = cJSON_CreateArray()))
         goto nomem;
-    /* Steps come oldest first: each subject's last step is its state. */
-    for (size_t i = 0; i < all.n; i++) {
-        const struct store_step *s = &all.v[i];
-        bool last = true;
-        for (size_t j = i + 1; j < all.n && last; j++)
-            last = strcmp(all.v[j].subject, s->subject) != 0;
-        bool waiting = last && strcmp(s->state, "submitted") == 0;
-        bool reviewed_late = strcmp(s->finding, "late_review") == 0;
-        if (!waiting && !reviewed_late)
-            continue;
-        int64_t submitted = s->on_ms, due = 0;
-        bool late = reviewed_late;
-        if (reviewed_late) {
-            for (size_t j = i; j-- > 0;) {
-                if (strcmp(all.v[j].subject, s->subject) == 0 &&
-                    strcmp(all.v[j].action, "submit") == 0) {
-                    submitted = all.v[j].on_ms;
-                    break;
-                }
-            }
-        }
-        char why[ERR_LEN] = "";
-        if (procedure_review_due(w, submitted, waiting ? today_ms : s->on_ms, flags, &due, &late,
-                                 NULL, why) != RC_OK)
-            due = 0; /* unknown: shown with the reason, the rest of the queue still listed */
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
+    /* Waiting ones first (in table order), then the late reviews (oldest first). */
+    for (size_t i = 0; i < q.cap; i++) {
+        const struct queue_class *c = &q.slot[i];
+        if (c->subject[0] && c->submitted &&
+            queue_row(arr, w, flags, c->subject, "submitted", c->submitted_on, 0, today_ms,
+                      false) != RC_OK)
             goto nomem;
-        }
-        if (!cJSON_AddStringToObject(o, "class", s->subject) ||
-            !add_date(o, "submitted_on", submitted) || !add_date(o, "review_due", due) ||
-            !cJSON_AddStringToObject(o, "state", s->state) ||
-            !add_date(o, "reviewed_on", waiting ? 0 : s->on_ms) ||
-            !cJSON_AddBoolToObject(o, "late_review", late) ||
-            (why[0] && !cJSON_AddStringToObject(o, "review_due_unknown", why)))
+    }
+    for (size_t i = 0; i < q.n_late; i++) {
+        const struct queue_late *l = &q.late[i];
+        if (queue_row(arr, w, flags, l->subject, l->state, l->submitted_on, l->reviewed_on,
+                      today_ms, true) != RC_OK)
             goto nomem;
     }
     *out = arr;
@@ -450,6 +550,7 @@ nomem:
     rc = rc_fail(err, RC_NOMEM, "out of memory");
 out:
     cJSON_Delete(arr);
-    free(all.v);
+    free(q.slot);
+    free(q.late);
     return rc;
 }
