@@ -29,6 +29,8 @@
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 #define TRAINEE1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define TRAINEE2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define TRAINEE3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define CITY1 "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
 
 /* The back-end under test: "sqlite" or "postgresql", and its URL for the current test. */
 static const char *backend;
@@ -643,6 +645,14 @@ static int count_past(const struct store_subsidy_past *p, void *ctx)
     return count_cb(p, ctx);
 }
 
+static int list_past(const struct store_subsidy_past *p, void *ctx)
+{
+    char *list = ctx;
+    size_t n = strlen(list);
+    snprintf(list + n, 256 - n, "%s,", p->class_id);
+    return 0;
+}
+
 static void classes_inputs_and_generations(void **state)
 {
     (void)state;
@@ -825,6 +835,37 @@ static void classes_inputs_and_generations(void **state)
     assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE2, "C-OLD", count_past, &n, err),
                      RC_OK);
     assert_int_equal(n, 0);
+
+    /* city-wide: another institution's class whose roster holds the same city pseudonym */
+    struct plan *a2 = make_plan("C-A2", "I-1"), *cb = make_plan("C-B", "I-2");
+    a2->n_roster = cb->n_roster = 1;
+    snprintf(a2->roster[0].city, sizeof a2->roster[0].city, CITY1);
+    snprintf(cb->roster[0].pseudonym, sizeof cb->roster[0].pseudonym, TRAINEE3);
+    snprintf(cb->roster[0].city, sizeof cb->roster[0].city, CITY1);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, a2, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_class_put(st, cb, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    struct plan_assessment pb = {.passed = true, .assessed_on_ms = 1700000000000};
+    snprintf(pb.class_id, sizeof pb.class_id, "C-B");
+    snprintf(pb.trainee, sizeof pb.trainee, TRAINEE3);
+    snprintf(pb.masked, sizeof pb.masked, "120101********123X");
+    snprintf(pb.certificate, sizeof pb.certificate, "CERT-OLD"); /* C-OLD's */
+    assert_int_equal(store_assessment_put(st, &pb, "ev", 1, err), RC_CONFLICT);
+    assert_non_null(strstr(err, "unique city-wide"));
+    snprintf(pb.certificate, sizeof pb.certificate, "CERT-B");
+    assert_int_equal(store_assessment_put(st, &pb, "ev", 1, err), RC_OK);
+    char past[256] = "";
+    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE1, "C-A2", list_past, past, err),
+                     RC_OK);
+    assert_non_null(strstr(past, "C-B,"));
+    past[0] = '\0';
+    /* C-1's roster has no city pseudonym: only its institution's history */
+    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE1, "C-1", list_past, past, err),
+                     RC_OK);
+    assert_null(strstr(past, "C-B,"));
+    free(a2);
+    free(cb);
 
     /* a read transaction is one snapshot */
     assert_int_equal(store_begin_read(st, err), RC_OK);
