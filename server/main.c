@@ -39,6 +39,11 @@ static const struct command commands[] = {
      true},
     {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX",
      true},
+    {"subsidy", cmd_subsidy,
+     "the subsidy procedure: subsidy apply|approve|return|claim|audit|publish|pay|status|queue",
+     true},
+    {"calendar", cmd_calendar, "working days: calendar is-workday DATE | add-workdays DATE N",
+     false},
     {"copy", cmd_copy, "move a collector: copy --from sqlite:PATH --to postgresql://...", true},
     {NULL, NULL, NULL, false},
 };

@@ -605,6 +605,7 @@ static void check_figures(struct ctx *c, const struct tar_member *m, size_t n,
         .conflicts = b->conflicts,
         .n_conflicts = b->n_conflicts,
         .as_of_ms = b->as_of_ms,
+        .subsidy_applied_ms = b->claimed_ms,
     };
     if (engine_run(&in, &report, err) != RC_OK) {
         problem(r, BUNDLE_M_REPORT, "cannot recompute: %s", err);

@@ -35,6 +35,11 @@ int cmd_import(int argc, char **argv, const struct server_globals *g);
 int import_records(const char *db_url, const char *kind, const char *path, bool json);
 /* copy --from sqlite:PATH --to postgresql://...: move a collector's database (copy_cmd.c). */
 int cmd_copy(int argc, char **argv, const struct server_globals *g);
+/* calendar is-workday|add-workdays: the working-day calendar (calendar_cmd.c). */
+int cmd_calendar(int argc, char **argv, const struct server_globals *g);
+/* subsidy apply|approve|return|claim|audit|return-claim|publish|pay|status|queue: the
+ * subsidy procedure (subsidy_cmd.c). */
+int cmd_subsidy(int argc, char **argv, const struct server_globals *g);
 /* report attendance|subsidy|findings: figures as text, JSON, CSV or XLSX (report_cmd.c). */
 int cmd_report(int argc, char **argv, const struct server_globals *g);
 

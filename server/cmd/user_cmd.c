@@ -31,7 +31,7 @@ static void usage(FILE *out)
             "terminal, asked twice without echo; it is never taken on the command line.\n"
             "\n"
             "  add NAME --role ROLE  new user; ROLE: admin | district:CODE | institution:ID |\n"
-            "                        evaluator. NAME: 1..%d of [A-Za-z0-9._@-]\n"
+            "                        evaluator | assessor:ID. NAME: 1..%d of [A-Za-z0-9._@-]\n"
             "  list [--json]         every user: name, role, state, created, last login\n"
             "                        (never the password hash)\n"
             "  disable NAME          refuse the user's logins and end their sessions at once\n"

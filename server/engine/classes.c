@@ -75,7 +75,35 @@ struct keyring {
     } k[KEYRING_MAX];
     char class_id[PLAN_ID_MAX + 1]; /* the last class looked up, and its institution */
     char class_institution[PLAN_ID_MAX + 1];
+    bool have_city;
+    uint8_t city[STORE_INSTITUTION_KEY_LEN];
 };
+
+/* plan_keys.city: the collector-only city key (docs/SECURITY.md "Keys"). It is kept as the
+ * pseudonym key of the reserved row CLASSES_CITY_KEY_ID of the institutions table: an id no
+ * institution, token, account or kiosk can carry (ids are [A-Za-z0-9._-]), so enrolment, which
+ * hands an institution's key to its kiosks, can never hand this one out. Created on first use. */
+static int keyring_city(void *arg, const uint8_t **key, size_t *keylen)
+{
+    struct keyring *r = arg;
+    if (!r->have_city) {
+        uint8_t candidate[STORE_INSTITUTION_KEY_LEN];
+        bool created = false;
+        int rc = crypto_random_bytes(candidate, sizeof candidate, r->err);
+        if (rc == RC_OK)
+            rc = store_institution_key(r->st, CLASSES_CITY_KEY_ID, candidate, ts_now_ms(), r->city,
+                                       &created, r->err);
+        explicit_bzero(candidate, sizeof candidate);
+        if (rc != RC_OK) {
+            r->rc = rc;
+            return -1;
+        }
+        r->have_city = true;
+    }
+    *key = r->city;
+    *keylen = STORE_INSTITUTION_KEY_LEN;
+    return 0;
+}
 
 /* plan_keys.lookup: the key of an institution (created with it when new: a plan may arrive
  * before any kiosk of its institution enrolled), or of the institution running a class. */
@@ -359,7 +387,8 @@ int classes_import(store *st, enum classes_kind kind, const char *data, size_t l
         goto out;
     }
     ring->st = st;
-    struct plan_keys keys = {.lookup = keyring_lookup, .arg = ring, .now = time(NULL)};
+    struct plan_keys keys = {
+        .lookup = keyring_lookup, .arg = ring, .now = time(NULL), .city = keyring_city};
     if ((rc = store_begin(st, err)) != RC_OK)
         goto out;
     switch (kind) {

@@ -24,6 +24,9 @@
 
 enum classes_kind { CLASSES_PLANS, CLASSES_ONLINE, CLASSES_ASSESSMENTS };
 
+/* The reserved institutions row holding the collector-only city key (classes.c). */
+#define CLASSES_CITY_KEY_ID "*city"
+
 /* Who imports, and what they may touch. */
 struct classes_actor {
     const char *name;        /* token name, or "cli:USER" for the command; recorded as author */

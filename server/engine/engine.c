@@ -95,13 +95,11 @@ double engine_ratio(int64_t num, int64_t den, bool *defined)
 }
 
 static const char *const finding_names[ENGINE_F_KIND_COUNT] = {
-    "signin_outside",         "signin_uncertain",         "signin_unlocated",
-    "signin_without_signout", "signin_no_session",        "signin_not_on_roster",
-    "online_share_plan",      "online_share_trainee",     "recording_gap",
-    "attendance_low",         "impossible_travel",        "kiosk_silent",
-    "clock_disagreement",     "chain_conflict",           "venue_outside_region",
-    "late_application",       "late_subsidy_application", "late_recording",
-    "rollcall_missed"};
+    "signin_outside",     "signin_uncertain",     "signin_unlocated",     "signin_without_signout",
+    "signin_no_session",  "signin_not_on_roster", "online_share_plan",    "online_share_trainee",
+    "recording_gap",      "attendance_low",       "impossible_travel",    "kiosk_silent",
+    "clock_disagreement", "chain_conflict",       "venue_outside_region", "late_application",
+    "late_claim",         "late_recording",       "rollcall_missed"};
 
 const char *engine_finding_name(enum engine_finding_kind k)
 {

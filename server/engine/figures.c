@@ -64,7 +64,17 @@ struct load {
     size_t n_venues, cap_venues;
     struct engine_conflict *conflicts;
     size_t n_conflicts, cap_conflicts;
+    int64_t claimed_ms; /* the date of the class's latest subsidy claim (procedure); 0: none */
 };
+
+/* The latest claim submission's date (docs/SUBSIDY.md): the engine's late_claim finding. */
+static int add_claim_step(const struct store_step *s, void *ctx)
+{
+    struct load *l = ctx;
+    if (strcmp(s->action, "submit") == 0)
+        l->claimed_ms = s->on_ms;
+    return 0;
+}
 
 static void load_free(struct load *l)
 {
@@ -235,7 +245,8 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
     }
     if ((rc = store_online_list(l->st, p->id, add_online, l, l->err)) != 0 ||
         (rc = store_assessment_list(l->st, p->id, add_assessment, l, l->err)) != 0 ||
-        (rc = store_review_list(l->st, p->id, add_review, l, l->err)) != 0)
+        (rc = store_review_list(l->st, p->id, add_review, l, l->err)) != 0 ||
+        (rc = store_step_list(l->st, "claim", p->id, add_claim_step, l, l->err)) != 0)
         return rc;
     return 0;
 }
@@ -301,6 +312,7 @@ int figures_class_input(store *st, const char *class_id, int64_t now_ms, struct 
         .conflicts = l->conflicts,
         .n_conflicts = l->n_conflicts,
         .as_of_ms = now_ms < o->pub.cls.end_ms ? now_ms : o->pub.cls.end_ms,
+        .subsidy_applied_ms = l->claimed_ms,
     };
 out:
     if (own_tx)
@@ -813,7 +825,9 @@ int figures_subsidy_json(const struct engine_report *r, const struct subsidy_res
                 goto fail;
             }
             if (!cJSON_AddStringToObject(why, "rule", subsidy_rule_name((enum subsidy_rule)k)) ||
-                !cJSON_AddStringToObject(why, "detail", s->detail[k]))
+                !cJSON_AddStringToObject(why, "detail", s->detail[k]) ||
+                (s->collides_with[k][0] &&
+                 !cJSON_AddStringToObject(why, "collides_with", s->collides_with[k])))
                 goto fail;
         }
         total += s->amount_yuan;

@@ -336,9 +336,25 @@ static int parse_date(const char *s, int64_t *ms, const char *where, bool csv, c
 }
 
 /* Pseudonym and masked form of a clear number, then wipes it. */
+static int pseudonymise_city(char id[RAW_ID_LEN + 1], const uint8_t *key, size_t keylen, time_t now,
+                             char pseud[TRAINEE_PSEUDONYM_LEN + 1], char masked[TRAINEE_ID_LEN + 1],
+                             const uint8_t *city_key, size_t city_keylen,
+                             char city[TRAINEE_PSEUDONYM_LEN + 1], const char *where, bool csv,
+                             char *err);
+
 static int pseudonymise(char id[RAW_ID_LEN + 1], const uint8_t *key, size_t keylen, time_t now,
                         char pseud[TRAINEE_PSEUDONYM_LEN + 1], char masked[TRAINEE_ID_LEN + 1],
                         const char *where, bool csv, char *err)
+{
+    return pseudonymise_city(id, key, keylen, now, pseud, masked, NULL, 0, NULL, where, csv, err);
+}
+
+/* As pseudonymise, and the city-wide pseudonym under city_key when given. */
+static int pseudonymise_city(char id[RAW_ID_LEN + 1], const uint8_t *key, size_t keylen, time_t now,
+                             char pseud[TRAINEE_PSEUDONYM_LEN + 1], char masked[TRAINEE_ID_LEN + 1],
+                             const uint8_t *city_key, size_t city_keylen,
+                             char city[TRAINEE_PSEUDONYM_LEN + 1], const char *where, bool csv,
+                             char *err)
 {
     char norm[TRAINEE_ID_LEN + 1];
     char why[ERR_LEN];
@@ -349,6 +365,7 @@ static int pseudonymise(char id[RAW_ID_LEN + 1], const uint8_t *key, size_t keyl
     }
     if (trainee_id_normalise(id, now, norm, why) != RC_OK ||
         trainee_pseudonym(key, keylen, norm, pseud, why) != RC_OK ||
+        (city_key && trainee_pseudonym(city_key, city_keylen, norm, city, why) != RC_OK) ||
         trainee_mask(norm, masked, why) != RC_OK) {
         rc = field_fail(err, where, csv, "id_number", "%s", why);
         goto out;
@@ -926,11 +943,18 @@ static int convert_plan(struct raw_plan *r, struct raw_extra *x, const struct sr
     rc = get_key(keys, p->institution, p->id, &key, &keylen, where, err);
     if (rc)
         goto out;
+    const uint8_t *city_key = NULL;
+    size_t city_keylen = 0;
+    if (keys->city && (keys->city(keys->arg, &city_key, &city_keylen) != 0 || !city_key ||
+                       city_keylen < TRAINEE_KEY_MIN)) {
+        rc = rc_fail(err, RC_INVAL, "%s: no city-wide pseudonym key", where);
+        goto out;
+    }
     for (size_t i = 0; i < r->n_roster; i++) {
         struct plan_trainee *t = &p->roster[i];
         where_of(where, s, k, "roster", i, x->roster_line[i]);
-        rc = pseudonymise(x->ids[i], key, keylen, keys->now, t->pseudonym, t->masked, where, s->csv,
-                          err);
+        rc = pseudonymise_city(x->ids[i], key, keylen, keys->now, t->pseudonym, t->masked, city_key,
+                               city_keylen, t->city, where, s->csv, err);
         if (rc)
             goto out;
         for (size_t j = 0; j < i; j++) {

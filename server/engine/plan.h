@@ -57,7 +57,10 @@ struct plan_session {
 
 struct plan_trainee {
     char pseudonym[TRAINEE_PSEUDONYM_LEN + 1]; /* HMAC-SHA-256 under the institution's key */
-    char masked[TRAINEE_ID_LEN + 1];           /* 1201**********123X */
+    /* HMAC-SHA-256 under the collector-only city key (the same person in every institution,
+     * for the city-wide subsidy limits); "" when the import had no city key */
+    char city[TRAINEE_PSEUDONYM_LEN + 1];
+    char masked[TRAINEE_ID_LEN + 1]; /* 1201**********123X */
     char name[PLAN_NAME_MAX + 1];
     bool student; /* a full-time student (院校学生): one subsidy a year */
 };
@@ -105,6 +108,9 @@ struct plan_keys {
                   size_t *keylen);
     void *arg;
     time_t now;
+    /* Optional: the collector-only city key (docs/SECURITY.md); rosters then carry each
+     * trainee's city-wide pseudonym. Returns 0, or nonzero when there is none (refused). */
+    int (*city)(void *arg, const uint8_t **key, size_t *keylen);
 };
 
 /* Imports class plans (one JSON object, a JSON array of them, or a CSV file) of len bytes;

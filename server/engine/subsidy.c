@@ -11,9 +11,10 @@
 static const char *const rule_names[SUBSIDY_RULES] = {"passed",
                                                       "hours",
                                                       "online_share",
-                                                      "yearly_limit",
-                                                      "same_occupation_level",
-                                                      "no_lower_level",
+                                                      "limit_student_once_a_year",
+                                                      "limit_twice_a_year",
+                                                      "limit_same_occupation_level",
+                                                      "limit_lower_after_higher",
                                                       "living_allowance_window"};
 
 const char *subsidy_rule_name(enum subsidy_rule r)
@@ -110,25 +111,39 @@ int subsidy_evaluate(const struct engine_report *r, const struct plan *p,
         if (s->online_share > r->policy.online_share_max)
             fail_rule(s, SUBSIDY_R_ONLINE_SHARE, "online share %.2f%% over %.0f%%",
                       s->online_share * 100.0, r->policy.online_share_max * 100.0);
+        s->year = t->assessed && t->assessed_on_ms > 0 ? year_of(t->assessed_on_ms) : claim_year;
         int same_year = 0;
+        const char *last_same_year = NULL;
         for (size_t k = 0; k < n_history; k++) {
             const struct subsidy_history *h = &history[k];
             if (strcmp(h->trainee, t->trainee) != 0 || strcmp(h->class_id, r->class_id) == 0)
                 continue;
-            if (year_of(h->granted_ms) == claim_year)
+            if (year_of(h->granted_ms) == s->year) {
                 same_year++;
-            if (strcmp(h->occupation, r->occupation) == 0 && h->level == r->level)
+                last_same_year = h->class_id;
+            }
+            if (strcmp(h->occupation, r->occupation) == 0 && h->level == r->level) {
                 fail_rule(s, SUBSIDY_R_SAME_LEVEL, "already subsidised for %s %s (class %s)",
                           h->occupation, catalogue_level_name(h->level), h->class_id);
-            if (strcmp(h->occupation, r->occupation) == 0 && h->level > r->level)
+                snprintf(s->collides_with[SUBSIDY_R_SAME_LEVEL], PLAN_ID_MAX + 1, "%s",
+                         h->class_id);
+            }
+            if (strcmp(h->occupation, r->occupation) == 0 && h->level > r->level) {
                 fail_rule(s, SUBSIDY_R_LOWER_LEVEL,
                           "already subsidised at the higher level %s (class %s)",
                           catalogue_level_name(h->level), h->class_id);
+                snprintf(s->collides_with[SUBSIDY_R_LOWER_LEVEL], PLAN_ID_MAX + 1, "%s",
+                         h->class_id);
+            }
         }
         int limit = t->student ? SUBSIDY_STUDENT_PER_YEAR : SUBSIDY_OTHER_PER_YEAR;
-        if (same_year >= limit)
-            fail_rule(s, SUBSIDY_R_YEARLY_LIMIT, "%d subsidies already in %d (%s: at most %d)",
-                      same_year, claim_year, t->student ? "a student" : "not a student", limit);
+        if (same_year >= limit) {
+            enum subsidy_rule rule = t->student ? SUBSIDY_R_STUDENT_YEAR : SUBSIDY_R_TWICE_A_YEAR;
+            fail_rule(s, rule, "%d subsidies already in %d (%s: at most %d; last class %s)",
+                      same_year, s->year, t->student ? "a student" : "not a student", limit,
+                      last_same_year);
+            snprintf(s->collides_with[rule], PLAN_ID_MAX + 1, "%s", last_same_year);
+        }
         for (int k = SUBSIDY_R_PASSED; k < SUBSIDY_R_LIVING_WINDOW; k++) {
             if (s->failed[k]) {
                 s->refused_by = rule_names[k];

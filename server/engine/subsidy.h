@@ -30,9 +30,10 @@ enum subsidy_rule {
     SUBSIDY_R_PASSED = 0,    /* passed the assessment (certificate) */
     SUBSIDY_R_HOURS,         /* attended at least the catalogue's 学时 */
     SUBSIDY_R_ONLINE_SHARE,  /* online share within the policy limit */
-    SUBSIDY_R_YEARLY_LIMIT,  /* students once a year, others twice */
-    SUBSIDY_R_SAME_LEVEL,    /* never twice for the same occupation and level */
-    SUBSIDY_R_LOWER_LEVEL,   /* never a lower level after a higher one */
+    SUBSIDY_R_STUDENT_YEAR,  /* limit_student_once_a_year: a full-time student once a year */
+    SUBSIDY_R_TWICE_A_YEAR,  /* limit_twice_a_year: anyone else at most twice a year */
+    SUBSIDY_R_SAME_LEVEL,    /* limit_same_occupation_level: never twice the same and level */
+    SUBSIDY_R_LOWER_LEVEL,   /* limit_lower_after_higher: never lower after a higher level */
     SUBSIDY_R_LIVING_WINDOW, /* living allowance claimed within a year of the training */
     SUBSIDY_RULES
 };
@@ -43,7 +44,7 @@ struct subsidy_history {
     char class_id[PLAN_ID_MAX + 1];
     char occupation[CATALOGUE_CODE_MAX + 1];
     enum catalogue_level level;
-    int64_t granted_ms; /* when it was granted (its Asia/Shanghai year counts) */
+    int64_t granted_ms; /* the certificate's assessment date (its Asia/Shanghai year counts) */
 };
 
 struct subsidy_result {
@@ -63,12 +64,17 @@ struct subsidy_result {
     int64_t living_allowance_yuan;                      /* SUBSIDY_LIVING_ALLOWANCE_YUAN or 0 */
     bool failed[SUBSIDY_RULES];                         /* which rules refused */
     char detail[SUBSIDY_RULES][SUBSIDY_DETAIL_MAX + 1]; /* why, per failed rule */
+    /* the earlier subsidised class a failed limit rule collides with ("" otherwise) */
+    char collides_with[SUBSIDY_RULES][PLAN_ID_MAX + 1];
+    int year; /* the year the yearly limit counts in: of the assessment, else of the claim */
     const char *refused_by;        /* the first training rule that refused, or NULL */
     const char *living_refused_by; /* the rule refusing the allowance, or NULL */
 };
 
 /* Judges every trainee of report r (roster order) for a claim made at claim_ms (local date;
- * it fixes the year of the yearly limit and the allowance window). history may hold entries
+ * it fixes the allowance window). The yearly limits count subsidies by the calendar year of
+ * the certificate's assessment date (the trainee's assessed_on_ms; the claim's year for a
+ * trainee not assessed), the history's by granted_ms. history may hold entries
  * of any trainee. *out is new (free()), *n = r->n_trainees. Returns 0, RC_INVAL (occupation
  * not in cat, bad claim date) or RC_NOMEM with err. */
 int subsidy_evaluate(const struct engine_report *r, const struct plan *p,
@@ -76,8 +82,9 @@ int subsidy_evaluate(const struct engine_report *r, const struct plan *p,
                      size_t n_history, int64_t claim_ms, struct subsidy_result **out, size_t *n,
                      char *err);
 
-/* "passed", "hours", "online_share", "yearly_limit", "same_occupation_level",
- * "no_lower_level", "living_allowance_window"; NULL otherwise. Static storage. */
+/* "passed", "hours", "online_share", "limit_student_once_a_year", "limit_twice_a_year",
+ * "limit_same_occupation_level", "limit_lower_after_higher", "living_allowance_window"; NULL
+ * otherwise. Static storage. */
 const char *subsidy_rule_name(enum subsidy_rule r);
 
 #endif

@@ -118,8 +118,8 @@ static cJSON *bundle_object(const struct bundle_inputs *b)
 {
     cJSON *o = cJSON_CreateObject(), *k;
     if (!o || !add_str(o, "format", BUNDLE_FORMAT) || !add_str(o, "class", b->class_id) ||
-        !add_i64(o, "as_of_ms", b->as_of_ms) || !cJSON_AddBoolToObject(o, "names", b->names) ||
-        !(k = cJSON_AddArrayToObject(o, "kiosks")))
+        !add_i64(o, "as_of_ms", b->as_of_ms) || !add_i64(o, "claimed_ms", b->claimed_ms) ||
+        !cJSON_AddBoolToObject(o, "names", b->names) || !(k = cJSON_AddArrayToObject(o, "kiosks")))
         goto fail;
     cJSON *vs = cJSON_AddArrayToObject(o, "venues");
     if (!vs)
@@ -378,7 +378,9 @@ static int parse_bundle(struct bundle_inputs *b, const cJSON *o, struct rd *r)
     int rc;
     if ((rc = get_str(r, o, "format", b->format, sizeof b->format)) ||
         (rc = get_str(r, o, "class", b->class_id, sizeof b->class_id)) ||
-        (rc = get_i64(r, o, "as_of_ms", &b->as_of_ms)) || (rc = get_bool(r, o, "names", &b->names)))
+        (rc = get_i64(r, o, "as_of_ms", &b->as_of_ms)) ||
+        (rc = get_i64(r, o, "claimed_ms", &b->claimed_ms)) ||
+        (rc = get_bool(r, o, "names", &b->names)))
         return rc;
     if (strcmp(b->format, BUNDLE_FORMAT) != 0)
         return bad(r, "format", "is not " BUNDLE_FORMAT);

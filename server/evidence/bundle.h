@@ -105,8 +105,9 @@ struct bundle_inputs {
     /* bundle.json */
     char format[32];
     char class_id[EVENT_NAME_MAX + 1];
-    int64_t as_of_ms;             /* the report's as_of; also the archive's time stamps */
-    bool names;                   /* the roster's names are included (else blank) */
+    int64_t as_of_ms;   /* the report's as_of; also the archive's time stamps */
+    int64_t claimed_ms; /* the date of the class's latest subsidy claim step (late_claim); 0 none */
+    bool names;         /* the roster's names are included (else blank) */
     struct engine_device *kiosks; /* the kiosks whose own events the engine read */
     size_t n_kiosks;
     struct bundle_venue *venues; /* the venues the engine placed the sessions at */

@@ -8,6 +8,7 @@
 #include "http/schedule_api.h"
 #include "http/scope.h"
 #include "http/session.h"
+#include "http/subsidy_api.h"
 #include "ingest/enroll.h"
 #include "ingest/ingest.h"
 #include "log.h"
@@ -321,6 +322,9 @@ static const struct http_route routes[] = {
     {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
     {"PUT", "/v1/events/{id}/photo", photo_api_put, photo_api_allow_put},
     {"GET", "/v1/events/{id}/photo", photo_api_get, photo_api_allow_get},
+    {"GET", "/v1/classes/{id}/procedure", subsidy_api_get, scope_allow_read_subsidy},
+    {"POST", "/v1/classes/{id}/procedure", subsidy_api_post, subsidy_api_allow_post},
+    {"GET", "/v1/review-queue", subsidy_api_queue, subsidy_api_allow_queue},
 };
 
 const struct http_route *api_routes(size_t *n)

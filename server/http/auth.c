@@ -91,6 +91,7 @@ static const struct {
     {"institution", AUTH_ROLE_INSTITUTION, true, false},
     {"district", AUTH_ROLE_DISTRICT, true, false},
     {"device", AUTH_ROLE_DEVICE, true, false},
+    {"assessor", AUTH_ROLE_ASSESSOR, true, false},
 };
 
 int auth_role_parse(const char *s, struct auth_role *out, char *err)
@@ -128,7 +129,7 @@ int auth_role_parse(const char *s, struct auth_role *out, char *err)
     }
     return rc_fail(err, RC_INVAL,
                    "unknown role (admin, enroll:ID, evaluator, institution:ID, district:CODE, "
-                   "device:ID)");
+                   "device:ID, assessor:ID)");
 }
 
 void auth_role_format(const struct auth_role *r, char *out, size_t n)

@@ -33,6 +33,7 @@ enum auth_role_kind {
     AUTH_ROLE_INSTITUTION, /* scope: institution id */
     AUTH_ROLE_DISTRICT,    /* scope: 6-digit district code */
     AUTH_ROLE_DEVICE,      /* scope: device id */
+    AUTH_ROLE_ASSESSOR,    /* scope: the evaluation institution (评价机构) id */
 };
 
 struct auth_role {

@@ -19,6 +19,9 @@ static enum reach reach_of(enum auth_role_kind k, enum scope_action a)
     case AUTH_ROLE_INSTITUTION: return a == SCOPE_REVIEW ? NONE : OWN;
     case AUTH_ROLE_DISTRICT:
         return a == SCOPE_READ || a == SCOPE_READ_SUBSIDY || a == SCOPE_REVIEW ? DISTRICT : NONE;
+    /* An evaluation institution (评价机构) uploads assessment results with certificate numbers
+     * for the classes it assessed, and reads nothing. */
+    case AUTH_ROLE_ASSESSOR: return a == SCOPE_WRITE_ASSESSMENT ? ANY : NONE;
     case AUTH_ROLE_ENROLL:
     case AUTH_ROLE_DEVICE:
     default: return NONE;

@@ -12,6 +12,8 @@
  *                      subsidy, and reviews of their flagged sign-ins (masked identities)
  *   evaluator          figures and findings of every institution, masked identities only;
  *                      uploads assessment results for any class
+ *   assessor:ID        an evaluation institution (评价机构): uploads assessment results with
+ *                      certificate numbers for any class; reads nothing
  *   enroll, device:ID  none of these routes */
 #ifndef ROLLCALL_SERVER_SCOPE_H
 #define ROLLCALL_SERVER_SCOPE_H

@@ -482,6 +482,19 @@ int store_subsidy_history(store *st, const char *institution, const char *traine
     return st->ops->subsidy_history(st, institution, trainee, except_class, fn, ctx, err);
 }
 
+int store_step_insert(store *st, struct store_step *s, char *err)
+{
+    NEED(step_insert, "the subsidy procedure");
+    return st->ops->step_insert(st, s, err);
+}
+
+int store_step_list(store *st, const char *kind, const char *subject,
+                    int (*fn)(const struct store_step *s, void *ctx), void *ctx, char *err)
+{
+    NEED(step_list, "the subsidy procedure");
+    return st->ops->step_list(st, kind, subject, fn, ctx, err);
+}
+
 int store_events_scan(store *st, int64_t *count, int64_t *sum, char *err)
 {
     NEED(events_scan, "events");

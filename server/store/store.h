@@ -484,7 +484,8 @@ int store_finding_list(store *st, const struct store_finding_filter *f, size_t l
                        char *err);
 
 /* A trainee's earlier certification (the subsidy history: a passed assessment of another
- * class of the same institution, whose pseudonyms identify the trainee). */
+ * class of the same institution, whose pseudonyms identify the trainee, or of any
+ * institution's class whose roster holds the same city-wide pseudonym). */
 struct store_subsidy_past {
     char class_id[STORE_ID_MAX + 1];
     char occupation[STORE_CODE_MAX + 1];
@@ -492,11 +493,39 @@ struct store_subsidy_past {
     int64_t assessed_on_ms;
 };
 /* Calls fn for each passed assessment of trainee in a class of institution other than
- * except_class, by date. */
+ * except_class, and of the person with the same city-wide pseudonym as trainee has on
+ * except_class's roster in a class of any institution, by date. */
 int store_subsidy_history(store *st, const char *institution, const char *trainee,
                           const char *except_class,
                           int (*fn)(const struct store_subsidy_past *p, void *ctx), void *ctx,
                           char *err);
+
+/* One transition of the subsidy procedure (engine/procedure.h, docs/SUBSIDY.md): who did
+ * what to which class's application or claim, when, on which business date and why. The steps
+ * of one (kind, subject) form a chain: each names the step it follows (prev, 0 for the first),
+ * and a second step after the same one is refused (RC_CONFLICT), so two people acting on the
+ * same state at once cannot both succeed. Append-only. */
+enum { STORE_STEP_WORD_MAX = 24, STORE_STEP_REASON_MAX = 500, STORE_STEP_DATA_MAX = 4096 };
+struct store_step {
+    int64_t id;                            /* set by the insert */
+    int64_t prev;                          /* the step this one follows; 0 for the first */
+    char kind[STORE_STEP_WORD_MAX + 1];    /* "application", "claim" */
+    char subject[STORE_ID_MAX + 1];        /* the class id */
+    char action[STORE_STEP_WORD_MAX + 1];  /* "submit", "approve", "return", ... */
+    char state[STORE_STEP_WORD_MAX + 1];   /* the state after it */
+    char finding[STORE_STEP_WORD_MAX + 1]; /* "late_application", "late_review", ... or "" */
+    int64_t on_ms;                         /* the business date (local midnight) */
+    char by[STORE_ROLE_MAX + 1];           /* who: token or user name with its role */
+    int64_t at_ms;                         /* when it was recorded */
+    char reason[STORE_STEP_REASON_MAX + 1];
+    char data[STORE_STEP_DATA_MAX + 1]; /* JSON object: payment, frozen figures; "" for none */
+};
+/* Appends step s (s->id set). Returns 0, RC_CONFLICT (another step already follows s->prev,
+ * or s->prev is not the chain's last), RC_INVAL with err. */
+int store_step_insert(store *st, struct store_step *s, char *err);
+/* Calls fn for each step of kind (and subject; NULL: every subject), oldest first. */
+int store_step_list(store *st, const char *kind, const char *subject,
+                    int (*fn)(const struct store_step *s, void *ctx), void *ctx, char *err);
 
 /* True while a transaction (read or write) is open on st. */
 bool store_in_transaction(const store *st);

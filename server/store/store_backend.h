@@ -88,6 +88,10 @@ struct store_ops {
                            int (*fn)(const struct store_subsidy_past *, void *), void *ctx,
                            char *err);
     int (*events_scan)(store *st, int64_t *count, int64_t *sum, char *err);
+    /* the subsidy procedure */
+    int (*step_insert)(store *st, struct store_step *s, char *err);
+    int (*step_list)(store *st, const char *kind, const char *subject,
+                     int (*fn)(const struct store_step *, void *), void *ctx, char *err);
     /* accounts */
     int (*user_insert)(store *st, const struct store_user *u, char *err);
     int (*user_get)(store *st, const char *name, struct store_user *out, char *err);

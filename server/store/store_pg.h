@@ -137,6 +137,10 @@ int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t 
 int pg_figures_clear(store *st, char *err);
 int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                     int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
+/* store_pg_procedure.c */
+int pg_step_insert(store *st, struct store_step *s, char *err);
+int pg_step_list(store *st, const char *kind, const char *subject,
+                 int (*fn)(const struct store_step *, void *), void *ctx, char *err);
 int pg_subsidy_history(store *st, const char *institution, const char *trainee,
                        const char *except_class,
                        int (*fn)(const struct store_subsidy_past *, void *), void *ctx, char *err);

@@ -126,9 +126,10 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
         pgp_text(&v, t->name);
         pgp_i64(&v, t->student ? 1 : 0);
         pgp_i64(&v, (int64_t)i);
+        pgp_opt(&v, t->city);
         rc = pg_exec(s,
-                     "INSERT INTO roster(class, trainee, masked, name, student, position) "
-                     "VALUES ($1, $2, $3, $4, $5, $6)",
+                     "INSERT INTO roster(class, trainee, masked, name, student, position, city) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7)",
                      &v, NULL, err, "storing the roster");
     }
     return rc;
@@ -347,6 +348,11 @@ int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by
                      "excluded.passed OR a.assessed_on IS DISTINCT FROM excluded.assessed_on OR "
                      "a.certificate IS DISTINCT FROM excluded.certificate",
                      &p, NULL, err, "storing an assessment");
+    if (rc == RC_CONFLICT && strcmp(pg_of(st)->sqlstate, "23505") == 0)
+        return rc_fail(err, RC_CONFLICT,
+                       "certificate %s is already recorded for another trainee or class "
+                       "(certificate numbers are unique city-wide)",
+                       a->certificate);
     if (rc == RC_CONFLICT)
         return rc_fail(err, RC_NOTFOUND, "no class '%s'", a->class_id);
     return rc;
@@ -721,8 +727,11 @@ int pg_subsidy_history(store *st, const char *institution, const char *trainee,
     pgp_text(&p, except_class ? except_class : "");
     int rc = pg_run(pg_of(st),
                     "SELECT c.id, c.occupation, c.level, a.assessed_on FROM assessments a "
-                    "JOIN classes c ON c.id = a.class WHERE a.trainee = $1 AND a.passed = 1 "
-                    "AND c.institution = $2 AND c.id <> $3 ORDER BY a.assessed_on, c.id",
+                    "JOIN classes c ON c.id = a.class WHERE a.passed = 1 AND c.id <> $3 AND "
+                    "((a.trainee = $1 AND c.institution = $2) OR EXISTS (SELECT 1 FROM roster r "
+                    "WHERE r.class = a.class AND r.trainee = a.trainee AND r.city = (SELECT "
+                    "r2.city FROM roster r2 WHERE r2.class = $3 AND r2.trainee = $1))) ORDER BY "
+                    "a.assessed_on, c.id",
                     &p, false, &r, err, "reading the subsidy history");
     if (rc != RC_OK)
         return rc;

@@ -388,6 +388,37 @@ static const struct migration migrations[] = {
      "CHECK (rollcalls >= 0);"
      "ALTER TABLE classes ADD COLUMN rollcall_window_min INTEGER NOT NULL DEFAULT 10 "
      "CHECK (rollcall_window_min > 0);"},
+    {11, "subsidy procedure: the steps of applications and claims",
+     /* A chain per (kind, subject): each step names the one it follows (prev; 0 first), and
+      * the unique index lets only one step follow each. Append-only. */
+     "CREATE TABLE procedure_steps ("
+     "  id INTEGER PRIMARY KEY,"
+     "  prev INTEGER NOT NULL CHECK (prev >= 0),"
+     "  kind TEXT NOT NULL CHECK (kind IN ('application', 'claim')),"
+     "  subject TEXT NOT NULL,"
+     "  action TEXT NOT NULL,"
+     "  state TEXT NOT NULL,"
+     "  finding TEXT NOT NULL,"
+     "  on_date INTEGER NOT NULL,"
+     "  by_whom TEXT NOT NULL,"
+     "  recorded_at INTEGER NOT NULL,"
+     "  reason TEXT NOT NULL,"
+     "  data TEXT NOT NULL"
+     ") STRICT;"
+     "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     /* A claim's date is an input of the class's findings (late_claim): cached figures
+      * follow it. */
+     "CREATE TRIGGER procedure_steps_class_gen AFTER INSERT ON procedure_steps "
+     "WHEN NEW.kind = 'claim' BEGIN UPDATE classes SET gen = gen + 1 WHERE id = NEW.subject; "
+     "END;"
+     /* The city-wide pseudonym of each trainee (HMAC under the collector-only city key, made
+      * at roster upload; NULL for rosters stored before): the yearly limits across
+      * institutions. */
+     "ALTER TABLE roster ADD COLUMN city TEXT CHECK (city IS NULL OR length(city) = 64);"
+     "CREATE INDEX roster_city ON roster(city);"
+     /* A certificate number (专业技术等级证书编号) is unique city-wide. */
+     "CREATE UNIQUE INDEX assessments_certificate ON assessments(certificate) "
+     "WHERE certificate <> '';"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -1454,8 +1485,8 @@ static int sqlite_class_put(store *st, const struct plan *p, const char *plan_js
     if (rc != RC_OK)
         return rc;
     if ((rc = prepare(db,
-                      "INSERT INTO roster(class, trainee, masked, name, student, position) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      "INSERT INTO roster(class, trainee, masked, name, student, position, "
+                      "city) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                       &q, err, "storing the roster")) != RC_OK)
         return rc;
     for (size_t i = 0; i < p->n_roster && rc == RC_OK; i++) {
@@ -1467,6 +1498,7 @@ static int sqlite_class_put(store *st, const struct plan *p, const char *plan_js
         sqlite3_bind_text(q, 4, t->name, -1, SQLITE_STATIC);
         sqlite3_bind_int(q, 5, t->student ? 1 : 0);
         sqlite3_bind_int64(q, 6, (sqlite3_int64)i);
+        bind_text_or_null(q, 7, t->city[0] ? t->city : NULL);
         if (sqlite3_step(q) != SQLITE_DONE)
             rc = db_fail(db, err, "storing the roster");
     }
@@ -1728,6 +1760,11 @@ static int sqlite_assessment_put(store *st, const struct plan_assessment *a, con
     sqlite3_bind_int64(q, 7, now);
     sqlite3_bind_text(q, 8, by, -1, SQLITE_STATIC);
     rc = step_done(db, q, err, "storing an assessment");
+    if (rc == RC_CONFLICT && strstr(err, "UNIQUE"))
+        return rc_fail(err, RC_CONFLICT,
+                       "certificate %s is already recorded for another trainee or class "
+                       "(certificate numbers are unique city-wide)",
+                       a->certificate);
     if (rc == RC_CONFLICT)
         return rc_fail(err, RC_NOTFOUND, "no class '%s'", a->class_id);
     return rc;
@@ -1934,6 +1971,88 @@ static int sqlite_event_find(store *st, const char *event_id, struct store_event
     else if (step != SQLITE_DONE)
         rc = db_fail(db, err, "finding an event");
 out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int sqlite_step_insert(store *st, struct store_step *s, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    /* Inserted only when prev is the chain's last step; the unique index refuses a second
+     * step after the same one. */
+    int rc = prepare(db,
+                     "INSERT INTO procedure_steps(prev, kind, subject, action, state, finding, "
+                     "on_date, by_whom, recorded_at, reason, data) SELECT ?1, ?2, ?3, ?4, ?5, "
+                     "?6, ?7, ?8, ?9, ?10, ?11 WHERE (SELECT coalesce(max(id), 0) FROM "
+                     "procedure_steps WHERE kind = ?2 AND subject = ?3) = ?1",
+                     &q, err, "storing a procedure step");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, s->prev);
+    sqlite3_bind_text(q, 2, s->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, s->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, s->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, s->state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, s->finding, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 7, s->on_ms);
+    sqlite3_bind_text(q, 8, s->by, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 9, s->at_ms);
+    sqlite3_bind_text(q, 10, s->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 11, s->data, -1, SQLITE_STATIC);
+    rc = step_done(db, q, err, "storing a procedure step");
+    if (rc == RC_OK && sqlite3_changes(db) == 0)
+        rc = RC_CONFLICT;
+    if (rc == RC_CONFLICT)
+        return rc_fail(err, RC_CONFLICT, "%s of %s changed meanwhile: read it again", s->kind,
+                       s->subject);
+    if (rc == RC_OK)
+        s->id = sqlite3_last_insert_rowid(db);
+    return rc;
+}
+
+static int sqlite_step_list(store *st, const char *kind, const char *subject,
+                            int (*fn)(const struct store_step *, void *), void *ctx, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = prepare(db,
+                     "SELECT id, prev, kind, subject, action, state, finding, on_date, by_whom, "
+                     "recorded_at, reason, data FROM procedure_steps WHERE kind = ?1 AND "
+                     "(?2 IS NULL OR subject = ?2) ORDER BY id",
+                     &q, err, "reading procedure steps");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 2, subject);
+    struct store_step *v = malloc(sizeof *v);
+    if (!v) {
+        sqlite3_finalize(q);
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        memset(v, 0, sizeof *v);
+        if ((rc = column_text(q, 2, v->kind, sizeof v->kind, err)) != RC_OK ||
+            (rc = column_text(q, 3, v->subject, sizeof v->subject, err)) != RC_OK ||
+            (rc = column_text(q, 4, v->action, sizeof v->action, err)) != RC_OK ||
+            (rc = column_text(q, 5, v->state, sizeof v->state, err)) != RC_OK ||
+            (rc = column_text(q, 6, v->finding, sizeof v->finding, err)) != RC_OK ||
+            (rc = column_text(q, 8, v->by, sizeof v->by, err)) != RC_OK ||
+            (rc = column_text(q, 10, v->reason, sizeof v->reason, err)) != RC_OK ||
+            (rc = column_text(q, 11, v->data, sizeof v->data, err)) != RC_OK)
+            goto out;
+        v->id = sqlite3_column_int64(q, 0);
+        v->prev = sqlite3_column_int64(q, 1);
+        v->on_ms = sqlite3_column_int64(q, 7);
+        v->at_ms = sqlite3_column_int64(q, 9);
+        if ((rc = fn(v, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading procedure steps");
+out:
+    free(v);
     sqlite3_finalize(q);
     return rc;
 }
@@ -2151,8 +2270,11 @@ static int sqlite_subsidy_history(store *st, const char *institution, const char
     sqlite3_stmt *q = NULL;
     int rc = prepare(db,
                      "SELECT c.id, c.occupation, c.level, a.assessed_on FROM assessments a "
-                     "JOIN classes c ON c.id = a.class WHERE a.trainee = ?1 AND a.passed = 1 "
-                     "AND c.institution = ?2 AND c.id <> ?3 ORDER BY a.assessed_on, c.id",
+                     "JOIN classes c ON c.id = a.class WHERE a.passed = 1 AND c.id <> ?3 AND "
+                     "((a.trainee = ?1 AND c.institution = ?2) OR EXISTS (SELECT 1 FROM "
+                     "roster r WHERE r.class = a.class AND r.trainee = a.trainee AND r.city = "
+                     "(SELECT r2.city FROM roster r2 WHERE r2.class = ?3 AND r2.trainee = ?1))) "
+                     "ORDER BY a.assessed_on, c.id",
                      &q, err, "reading the subsidy history");
     if (rc != RC_OK)
         return rc;
@@ -2884,6 +3006,8 @@ const struct store_ops store_sqlite_ops = {
     .class_devices = sqlite_class_devices,
     .device_conflicts = sqlite_device_conflicts,
     .event_find = sqlite_event_find,
+    .step_insert = sqlite_step_insert,
+    .step_list = sqlite_step_list,
     .review_insert = sqlite_review_insert,
     .review_list = sqlite_review_list,
     .figures_get = sqlite_figures_get,

@@ -38,6 +38,7 @@ FILTERS = {
     "/v1/devices": ["district", "institution"],
     "/v1/summary": ["district", "institution"],
     "/v1/findings": ["district", "institution", "class"],
+    "/v1/review-queue": [],  # the city's own queue (docs/SUBSIDY.md): admin only, no filter
 }
 # GET routes without {id} that list nothing: GET /v1/me answers who the caller is
 # (test_accounts.py).
@@ -57,6 +58,7 @@ CALLERS = {
     "/v1/devices": {"admin", "district-d", "inst-a"},
     "/v1/summary": {"admin", "district-d", "inst-a", "evaluator"},
     "/v1/findings": {"admin", "district-d", "inst-a", "evaluator"},
+    "/v1/review-queue": {"admin"},
 }
 # One value inside district-d's and inst-a's scopes and one outside, per filter.
 VALUES = {"district": ("120103", "120104"), "institution": ("INST-A", "INST-B"),
@@ -78,6 +80,8 @@ def rows(route, body, inst_of_device):
         return [(r["institution"], r["id"]) for r in body["devices"]]
     if route == "/v1/summary":
         return [(r["institution"], r["class"]) for r in body["classes"]]
+    if route == "/v1/review-queue":
+        return [(CLASS_OF.get(r["class"], ""), r["class"]) for r in body["applications"]]
     out = []
     for r in body["findings"]:
         inst = r.get("institution") or inst_of_device.get(r.get("device"), "")
@@ -133,7 +137,8 @@ def walk(w):
         if not check(st == 200, "%s as admin: %s" % (route, st)):
             continue
         all_rows = rows(route, everything, inst_of_device)
-        check({i for i, _ in all_rows} >= {"INST-A", "INST-B"} or route == "/v1/findings",
+        check({i for i, _ in all_rows} >= {"INST-A", "INST-B"} or
+              route in ("/v1/findings", "/v1/review-queue"),
               "%s lists both institutions for admin: %s" % (route, all_rows))
         for role, scope in ROLES.items():
             allowed = role in CALLERS[route]

@@ -33,6 +33,7 @@ static void valid_roles_parse_and_format(void **state)
         {"district:120103", AUTH_ROLE_DISTRICT, "120103"},
         {"device:K-01", AUTH_ROLE_DEVICE, "K-01"},
         {"device:kiosk.hexi_02", AUTH_ROLE_DEVICE, "kiosk.hexi_02"},
+        {"assessor:PJ-01", AUTH_ROLE_ASSESSOR, "PJ-01"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         struct auth_role r;
@@ -70,6 +71,8 @@ static void invalid_roles_are_refused(void **state)
         "device:K:01",
         "institution:",
         "institution:é",
+        "assessor",
+        "assessor:",
         long_id,
         " admin",
         "admin ",

@@ -155,6 +155,53 @@ static void json_example(void **state)
     free(p);
 }
 
+/* With the collector's city key, each roster entry also carries the city-wide pseudonym:
+ * HMAC under that key, unlike the institution's; without it, none. A missing city key refuses
+ * the import. */
+static const uint8_t city_key[32] = "collector-only-city-key-32bytes";
+
+static int city_lookup(void *arg, const uint8_t **key, size_t *keylen)
+{
+    if (arg)
+        return -1;
+    *key = city_key;
+    *keylen = sizeof city_key;
+    return 0;
+}
+
+static void city_pseudonym(void **state)
+{
+    (void)state;
+    struct plan_keys with_city = keys;
+    with_city.city = city_lookup;
+    struct plan *p = NULL;
+    size_t n = 0;
+    char err[ERR_LEN] = "", want[TRAINEE_PSEUDONYM_LEN + 1];
+    const char *t = JSON_EXAMPLE;
+    assert_int_equal(
+        plan_import_classes(t, strlen(t), "t", PLAN_FORMAT_AUTO, cat, &with_city, &p, &n, err),
+        RC_OK);
+    assert_int_equal(trainee_pseudonym(city_key, sizeof city_key, "120103199001011231", want, err),
+                     RC_OK);
+    assert_string_equal(p->roster[0].city, want);
+    assert_string_not_equal(p->roster[0].city, p->roster[0].pseudonym);
+    assert_int_equal(trainee_pseudonym(city_key, sizeof city_key, "11010519491231002X", want, err),
+                     RC_OK);
+    assert_string_equal(p->roster[1].city, want);
+    assert_no_clear(p, sizeof *p, "120103199001011231");
+    free(p);
+    p = classes_ok(t, strlen(t), PLAN_FORMAT_AUTO, &n);
+    assert_string_equal(p->roster[0].city, "");
+    free(p);
+    with_city.arg = &with_city; /* city_lookup fails */
+    p = NULL;
+    assert_int_not_equal(
+        plan_import_classes(t, strlen(t), "t", PLAN_FORMAT_AUTO, cat, &with_city, &p, &n, err),
+        RC_OK);
+    assert_non_null(strstr(err, "no city-wide pseudonym key"));
+    assert_null(p);
+}
+
 static void json_array_and_levels(void **state)
 {
     (void)state;
@@ -599,15 +646,11 @@ static void decode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(json_example),
-        cmocka_unit_test(json_array_and_levels),
-        cmocka_unit_test(json_refusals),
-        cmocka_unit_test(rollcall_settings),
-        cmocka_unit_test(csv_utf8_bom_gb18030),
-        cmocka_unit_test(csv_refusals),
-        cmocka_unit_test(online_records),
-        cmocka_unit_test(assessments),
-        cmocka_unit_test(decode),
+        cmocka_unit_test(json_example),          cmocka_unit_test(city_pseudonym),
+        cmocka_unit_test(json_array_and_levels), cmocka_unit_test(json_refusals),
+        cmocka_unit_test(rollcall_settings),     cmocka_unit_test(csv_utf8_bom_gb18030),
+        cmocka_unit_test(csv_refusals),          cmocka_unit_test(online_records),
+        cmocka_unit_test(assessments),           cmocka_unit_test(decode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

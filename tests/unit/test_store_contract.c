@@ -29,6 +29,8 @@
 #define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
 #define TRAINEE1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define TRAINEE2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define TRAINEE3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define CITY1 "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
 
 /* The back-end under test: "sqlite" or "postgresql", and its URL for the current test. */
 static const char *backend;
@@ -643,6 +645,14 @@ static int count_past(const struct store_subsidy_past *p, void *ctx)
     return count_cb(p, ctx);
 }
 
+static int list_past(const struct store_subsidy_past *p, void *ctx)
+{
+    char *list = ctx;
+    size_t n = strlen(list);
+    snprintf(list + n, 256 - n, "%s,", p->class_id);
+    return 0;
+}
+
 static void classes_inputs_and_generations(void **state)
 {
     (void)state;
@@ -826,6 +836,37 @@ static void classes_inputs_and_generations(void **state)
                      RC_OK);
     assert_int_equal(n, 0);
 
+    /* city-wide: another institution's class whose roster holds the same city pseudonym */
+    struct plan *a2 = make_plan("C-A2", "I-1"), *cb = make_plan("C-B", "I-2");
+    a2->n_roster = cb->n_roster = 1;
+    snprintf(a2->roster[0].city, sizeof a2->roster[0].city, CITY1);
+    snprintf(cb->roster[0].pseudonym, sizeof cb->roster[0].pseudonym, TRAINEE3);
+    snprintf(cb->roster[0].city, sizeof cb->roster[0].city, CITY1);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, a2, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_class_put(st, cb, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    struct plan_assessment pb = {.passed = true, .assessed_on_ms = 1700000000000};
+    snprintf(pb.class_id, sizeof pb.class_id, "C-B");
+    snprintf(pb.trainee, sizeof pb.trainee, TRAINEE3);
+    snprintf(pb.masked, sizeof pb.masked, "120101********123X");
+    snprintf(pb.certificate, sizeof pb.certificate, "CERT-OLD"); /* C-OLD's */
+    assert_int_equal(store_assessment_put(st, &pb, "ev", 1, err), RC_CONFLICT);
+    assert_non_null(strstr(err, "unique city-wide"));
+    snprintf(pb.certificate, sizeof pb.certificate, "CERT-B");
+    assert_int_equal(store_assessment_put(st, &pb, "ev", 1, err), RC_OK);
+    char past[256] = "";
+    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE1, "C-A2", list_past, past, err),
+                     RC_OK);
+    assert_non_null(strstr(past, "C-B,"));
+    past[0] = '\0';
+    /* C-1's roster has no city pseudonym: only its institution's history */
+    assert_int_equal(store_subsidy_history(st, "I-1", TRAINEE1, "C-1", list_past, past, err),
+                     RC_OK);
+    assert_null(strstr(past, "C-B,"));
+    free(a2);
+    free(cb);
+
     /* a read transaction is one snapshot */
     assert_int_equal(store_begin_read(st, err), RC_OK);
     assert_true(store_in_transaction(st));
@@ -984,6 +1025,76 @@ static void evidence(void **state)
     store_close(st);
 }
 
+/* ---- The subsidy procedure ---- */
+
+static int collect_steps(const struct store_step *s, void *ctx)
+{
+    char *list = ctx;
+    size_t n = strlen(list);
+    snprintf(list + n, 512 - n, "%s/%s:%s>%s[%s]%s;", s->kind, s->subject, s->action, s->state,
+             s->finding, s->reason);
+    return 0;
+}
+
+static struct store_step step(const char *kind, const char *subject, int64_t prev,
+                              const char *action, const char *state, const char *finding)
+{
+    struct store_step s;
+    memset(&s, 0, sizeof s);
+    s.prev = prev;
+    snprintf(s.kind, sizeof s.kind, "%s", kind);
+    snprintf(s.subject, sizeof s.subject, "%s", subject);
+    snprintf(s.action, sizeof s.action, "%s", action);
+    snprintf(s.state, sizeof s.state, "%s", state);
+    snprintf(s.finding, sizeof s.finding, "%s", finding);
+    snprintf(s.by, sizeof s.by, "user:wang (admin)");
+    s.on_ms = 1770000000000;
+    s.at_ms = 1770000000123;
+    return s;
+}
+
+static void procedure_steps(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    struct store_step a = step("application", "C-1", 0, "submit", "submitted", "late_application");
+    assert_int_equal(store_step_insert(st, &a, err), RC_OK);
+    assert_true(a.id > 0);
+    struct store_step b = step("application", "C-1", a.id, "return", "returned", "");
+    snprintf(b.reason, sizeof b.reason, "缺少考核计划 no assessment plan");
+    assert_int_equal(store_step_insert(st, &b, err), RC_OK);
+    /* A second step after the same one, or after a step that is no longer the last: refused. */
+    struct store_step c = step("application", "C-1", a.id, "approve", "approved", "");
+    assert_int_equal(store_step_insert(st, &c, err), RC_CONFLICT);
+    assert_non_null(strstr(err, "changed meanwhile"));
+    struct store_step first = step("application", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &first, err), RC_CONFLICT);
+    struct store_step d = step("application", "C-1", b.id, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &d, err), RC_OK);
+    /* Chains are per kind and subject. */
+    struct store_step e = step("application", "C-2", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &e, err), RC_OK);
+    struct store_step f = step("claim", "C-1", 0, "submit", "submitted", "late_claim");
+    snprintf(f.data, sizeof f.data, "{\"total_yuan\":4026}");
+    assert_int_equal(store_step_insert(st, &f, err), RC_OK);
+    struct store_step bad = step("living", "C-1", 0, "submit", "submitted", "");
+    assert_int_not_equal(store_step_insert(st, &bad, err), RC_OK);
+    char list[512] = "";
+    assert_int_equal(store_step_list(st, "application", "C-1", collect_steps, list, err), RC_OK);
+    assert_string_equal(list, "application/C-1:submit>submitted[late_application];"
+                              "application/C-1:return>returned[]缺少考核计划 no assessment plan;"
+                              "application/C-1:submit>submitted[];");
+    list[0] = '\0';
+    assert_int_equal(store_step_list(st, "application", NULL, collect_steps, list, err), RC_OK);
+    assert_non_null(strstr(list, "application/C-2:submit>submitted[];"));
+    assert_null(strstr(list, "claim/"));
+    list[0] = '\0';
+    assert_int_equal(store_step_list(st, "claim", "C-1", collect_steps, list, err), RC_OK);
+    assert_string_equal(list, "claim/C-1:submit>submitted[late_claim];");
+    store_close(st);
+}
+
 /* ---- A dropped connection ---- */
 
 static void kill_other_sessions(void)
@@ -1078,6 +1189,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(evidence, setup, teardown),
+        cmocka_unit_test_setup_teardown(procedure_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(dropped_connection_is_reopened_between_transactions, setup,
                                         teardown),
     };

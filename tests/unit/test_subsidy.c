@@ -178,13 +178,17 @@ static void rules(void **state)
     expect_refused(&s[2], SUBSIDY_R_ONLINE_SHARE);
     expect_refused(&s[3], SUBSIDY_R_PASSED);
     assert_string_equal(s[3].detail[SUBSIDY_R_PASSED], "failed the assessment");
-    expect_refused(&s[4], SUBSIDY_R_YEARLY_LIMIT);
-    assert_non_null(strstr(s[4].detail[SUBSIDY_R_YEARLY_LIMIT], "a student: at most 1"));
-    expect_refused(&s[5], SUBSIDY_R_YEARLY_LIMIT);
-    assert_non_null(strstr(s[5].detail[SUBSIDY_R_YEARLY_LIMIT], "2 subsidies already in 2026"));
+    expect_refused(&s[4], SUBSIDY_R_STUDENT_YEAR);
+    assert_non_null(strstr(s[4].detail[SUBSIDY_R_STUDENT_YEAR], "a student: at most 1"));
+    assert_string_equal(s[4].collides_with[SUBSIDY_R_STUDENT_YEAR], "X1");
+    expect_refused(&s[5], SUBSIDY_R_TWICE_A_YEAR);
+    assert_non_null(strstr(s[5].detail[SUBSIDY_R_TWICE_A_YEAR], "2 subsidies already in 2026"));
+    assert_string_equal(s[5].collides_with[SUBSIDY_R_TWICE_A_YEAR], "X3");
     expect_paid(&s[6], 2720, 1000);
     expect_refused(&s[7], SUBSIDY_R_SAME_LEVEL);
+    assert_string_equal(s[7].collides_with[SUBSIDY_R_SAME_LEVEL], "X6");
     expect_refused(&s[8], SUBSIDY_R_LOWER_LEVEL);
+    assert_string_equal(s[8].collides_with[SUBSIDY_R_LOWER_LEVEL], "X7");
     assert_non_null(strstr(s[8].detail[SUBSIDY_R_LOWER_LEVEL], "senior"));
     expect_paid(&s[9], 2720, 1000); /* its own class in the history is not a repeat */
     expect_refused(&s[10], SUBSIDY_R_PASSED);
@@ -244,15 +248,79 @@ static void living_allowance_window(void **state)
     free(f);
 }
 
+/* A year of scenarios across two institutions (classes A-* of one, B-* of the other; the
+ * history is keyed by the city-wide pseudonym, so both count): each refusal names its rule and
+ * the earlier class it collides with. The year is that of the assessment date. */
+static void year_of_scenarios(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture(CATALOGUE_INTERMEDIATE); /* 2-02-10-09 中级: 80 学时, 4026 yuan */
+    trainee(f, 1, 3600, 0, true, false); /* not a student, certified twice before in 2026 */
+    trainee(f, 2, 3600, 0, true, true);  /* a student, certified once before in 2026 */
+    trainee(f, 3, 3600, 0, true, false); /* 2-02-10-09 intermediate already */
+    trainee(f, 4, 3600, 0, true, false); /* 2-02-10-09 senior already */
+    trainee(f, 5, 3600, 0, true, false); /* twice in 2026, this one assessed in 2027 */
+    for (size_t i = 0; i < f->r.n_trainees; i++)
+        f->t[i].assessed_on_ms = date("2026-12-01");
+    f->t[4].assessed_on_ms = date("2027-01-04");
+    struct subsidy_history h[] = {
+        hist(1, "A-0301", "2-02-10-11", CATALOGUE_JUNIOR, "2026-03-20"),
+        hist(1, "B-0702", "2-02-10-12", CATALOGUE_JUNIOR, "2026-07-15"),
+        hist(2, "B-0415", "2-02-10-11", CATALOGUE_JUNIOR, "2026-04-15"),
+        hist(3, "A-2501", "2-02-10-09", CATALOGUE_INTERMEDIATE, "2025-06-01"),
+        hist(4, "B-2502", "2-02-10-09", CATALOGUE_SENIOR, "2025-09-01"),
+        hist(5, "A-0302", "2-02-10-11", CATALOGUE_JUNIOR, "2026-03-20"),
+        hist(5, "B-0703", "2-02-10-12", CATALOGUE_JUNIOR, "2026-07-15"),
+    };
+    struct subsidy_result *s = eval(f, h, sizeof h / sizeof h[0], "2027-01-10");
+    expect_refused(&s[0], SUBSIDY_R_TWICE_A_YEAR); /* the third in 2026 */
+    assert_string_equal(s[0].refused_by, "limit_twice_a_year");
+    assert_string_equal(s[0].collides_with[SUBSIDY_R_TWICE_A_YEAR], "B-0702");
+    assert_int_equal(s[0].year, 2026);
+    expect_refused(&s[1], SUBSIDY_R_STUDENT_YEAR); /* the student's second */
+    assert_string_equal(s[1].refused_by, "limit_student_once_a_year");
+    assert_string_equal(s[1].collides_with[SUBSIDY_R_STUDENT_YEAR], "B-0415");
+    expect_refused(&s[2], SUBSIDY_R_SAME_LEVEL);
+    assert_string_equal(s[2].refused_by, "limit_same_occupation_level");
+    assert_string_equal(s[2].collides_with[SUBSIDY_R_SAME_LEVEL], "A-2501");
+    expect_refused(&s[3], SUBSIDY_R_LOWER_LEVEL); /* intermediate after senior */
+    assert_string_equal(s[3].refused_by, "limit_lower_after_higher");
+    assert_string_equal(s[3].collides_with[SUBSIDY_R_LOWER_LEVEL], "B-2502");
+    /* Assessed in 2027: the two 2026 subsidies do not count, though claimed together. */
+    expect_paid(&s[4], 4026, 1000);
+    assert_int_equal(s[4].year, 2027);
+    free(s);
+    free(f);
+}
+
+/* The living allowance after 11 and 13 months (training ended 2026-11-20). */
+static void living_allowance_months(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture(CATALOGUE_JUNIOR);
+    trainee(f, 1, 3000, 0, true, false);
+    struct subsidy_result *s = eval(f, NULL, 0, "2027-10-20");
+    expect_paid(&s[0], 2720, 1000);
+    assert_null(s[0].living_refused_by);
+    free(s);
+    s = eval(f, NULL, 0, "2027-12-20");
+    assert_int_equal(s[0].amount_yuan, 2720);
+    assert_int_equal(s[0].living_allowance_yuan, 0);
+    assert_string_equal(s[0].living_refused_by, "living_allowance_window");
+    free(s);
+    free(f);
+}
+
 static void names(void **state)
 {
     (void)state;
     const char *want[] = {"passed",
                           "hours",
                           "online_share",
-                          "yearly_limit",
-                          "same_occupation_level",
-                          "no_lower_level",
+                          "limit_student_once_a_year",
+                          "limit_twice_a_year",
+                          "limit_same_occupation_level",
+                          "limit_lower_after_higher",
                           "living_allowance_window"};
     for (int i = 0; i < SUBSIDY_RULES; i++)
         assert_string_equal(subsidy_rule_name((enum subsidy_rule)i), want[i]);
@@ -265,6 +333,8 @@ int main(void)
         cmocka_unit_test(rules),
         cmocka_unit_test(higher_level_after_lower),
         cmocka_unit_test(living_allowance_window),
+        cmocka_unit_test(year_of_scenarios),
+        cmocka_unit_test(living_allowance_months),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,357 @@
+#!/usr/bin/python3
+# labels: collector pg
+"""The subsidy procedure end to end through the CLI (docs/SUBSIDY.md), on SQLite and on
+PostgreSQL: applications on both sides of the 15-day line; reviews on both sides of the
+5-working-day line across 春节 2026 with its 调休 Saturday (2026-02-14), shown on the city's
+queue; a return with its reason and a resubmission that restarts the clock; a claim refused
+before approval; claims on day 30 and day 31 after the assessment; the notice period (公示)
+holding back the payment; the payment recorded; a later assessment upload that would change a
+claim's frozen figures reported as a finding; bad input refused in one line, changing nothing.
+Each outcome is asserted with the finding it names."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pglib  # noqa: E402
+from ingestlib import Server, make_pki, request, tls_context, token, run  # noqa: E402
+
+VERIFY = os.environ.get("ROLLCALL_VERIFY", "build/release/rollcall-verify")
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def gb11643(first17):
+    w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return first17 + "10X98765432"[sum(int(c) * x for c, x in zip(first17, w)) % 11]
+
+
+IDS = [gb11643("12010319900101123"), gb11643("12010219920202234"),
+       gb11643("12010119950303345")]
+
+
+def plan(cid, start_date):
+    """A class of INST-A whose first (online) session is on start_date, 09:00-12:00."""
+    return {"id": cid, "institution": "INST-A", "district": "120103",
+            "occupation": "2-02-10-09", "level": "junior", "applied_on": "2026-01-05",
+            "sessions": [{"id": "S01", "start": start_date + "T09:00:00+08:00",
+                          "end": start_date + "T12:00:00+08:00", "mode": "online"}],
+            "roster": [{"id_number": IDS[i], "name": "学员%d" % i, "student": False}
+                       for i in range(3)]}
+
+
+def step(db, *args):
+    r = run("subsidy", *args, db=db)
+    return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+
+def ok_step(db, what, *args):
+    rc, out, err = step(db, *args)
+    check(rc == 0, "%s: %s" % (what, err))
+    return out
+
+
+def status(db, cid):
+    r = run("subsidy", "status", cid, db=db)
+    check(r.returncode == 0, "status %s: %s" % (cid, r.stderr))
+    return json.loads(r.stdout) if r.returncode == 0 else {}
+
+
+def assessments(d, db, cid, rows):
+    path = os.path.join(d, "assess-%s.json" % cid)
+    with open(path, "w") as f:
+        json.dump([{"class": cid, "id_number": IDS[i], "passed": passed,
+                    "assessed_on": on, **({"certificate": cert} if passed else {})}
+                   for i, passed, on, cert in rows], f, ensure_ascii=False)
+    r = run("import", "assessments", path, db=db)
+    check(r.returncode == 0, "import assessments %s: %s" % (cid, r.stderr))
+
+
+def main_on(backend):
+    with tempfile.TemporaryDirectory(prefix="rc-subsidy-") as d:
+        db = pglib.new_db(backend, d, "rc_subsidy")
+        r = run("migrate", db=db)
+        if not check(r.returncode == 0, "migrate: %s" % r.stderr):
+            return
+        path = os.path.join(d, "plans.json")
+        with open(path, "w") as f:
+            json.dump([plan("C-1", "2026-03-16"), plan("C-2", "2026-03-16"),
+                       plan("C-3", "2026-03-16"), plan("C-4", "2026-03-16"),
+                       plan("C-5", "2027-01-20"), plan("C-6", "2026-03-16")], f,
+                      ensure_ascii=False)
+        r = run("import", "classes", path, db=db)
+        if not check(r.returncode == 0, "import classes: %s" % r.stderr):
+            return
+
+        # 15 days before 2026-03-16 is in time; 14 is late_application.
+        out = ok_step(db, "apply C-1", "apply", "C-1", "--by", "inst-a", "--on", "2026-03-01")
+        check(out == "application of C-1: submitted", "C-1 in time: %r" % out)
+        out = ok_step(db, "apply C-2", "apply", "C-2", "--by", "inst-a", "--on", "2026-03-02")
+        check(out.endswith("finding late_application"), "C-2 late_application: %r" % out)
+
+        # Submitted Tue 2026-02-10: the fifth working day is Tue 2026-02-24 (Wed 11, Thu 12,
+        # Fri 13, Sat 14 worked, 春节 15-23 off, Tue 24).
+        for cid in ("C-3", "C-4"):
+            ok_step(db, "apply " + cid, "apply", cid, "--by", "inst-a", "--on", "2026-02-10")
+        r = run("subsidy", "queue", "--on", "2026-02-26", db=db)
+        queue = {q["class"]: q for q in json.loads(r.stdout)} if r.returncode == 0 else {}
+        check(queue.get("C-3", {}).get("review_due") == "2026-02-24" and
+              queue["C-3"]["late_review"] and queue["C-3"]["state"] == "submitted",
+              "queue: C-3 waiting past its due date is late: %r" % queue)
+        out = ok_step(db, "approve C-3", "approve", "C-3", "--by", "city-li", "--on",
+                      "2026-02-24")
+        check(out == "application of C-3: approved", "C-3 reviewed on day 5: %r" % out)
+        out = ok_step(db, "approve C-4", "approve", "C-4", "--by", "city-li", "--on",
+                      "2026-02-25")
+        check(out == "application of C-4: approved — finding late_review",
+              "C-4 reviewed on day 6: late_review: %r" % out)
+        r = run("subsidy", "queue", "--on", "2026-03-01", db=db)
+        queue = {q["class"]: q for q in json.loads(r.stdout)} if r.returncode == 0 else {}
+        check("C-3" not in queue and queue.get("C-4", {}).get("late_review") is True and
+              queue["C-4"]["reviewed_on"] == "2026-02-25",
+              "the bureau's queue keeps the late review of C-4 only: %r" % queue)
+
+        # Return with a reason; the resubmission restarts the clock.
+        rc, out, err = step(db, "return", "C-1", "--by", "city-li", "--on", "2026-03-03")
+        check(rc == 2 or (rc == 1 and "reason" in err), "a return needs a reason: %r" % err)
+        ok_step(db, "return C-1", "return", "C-1", "--by", "city-li", "--on", "2026-03-03",
+                "--reason", "缺少考核计划 no assessment plan")
+        rc, out, err = step(db, "claim", "C-1", "--by", "inst-a", "--on", "2026-03-04")
+        check(rc == 1 and "not approved" in err and err.count("\n") == 0,
+              "a claim before approval is refused in one line: %r" % err)
+        ok_step(db, "resubmit C-1", "apply", "C-1", "--by", "inst-a", "--on", "2026-03-04")
+        out = ok_step(db, "approve C-1", "approve", "C-1", "--by", "city-li", "--on",
+                      "2026-03-11")
+        check(out == "application of C-1: approved",
+              "5 working days from the resubmission (03-04 -> 03-11): %r" % out)
+        s = status(db, "C-1")
+        steps = s.get("application", {}).get("steps", [])
+        check([x["action"] for x in steps] == ["submit", "return", "submit", "approve"] and
+              steps[1]["reason"] == "缺少考核计划 no assessment plan" and
+              steps[1]["by"] == "cli:city-li" and steps[3]["data"]["review_due"] == "2026-03-11",
+              "every transition with who, when and why: %r" % steps)
+
+        # Claims: assessed 2026-04-10; day 30 (05-10) is in time, day 31 (05-11) late_claim.
+        assessments(d, db, "C-1", [(0, True, "2026-04-10", "TJ2026-0001"),
+                                   (1, True, "2026-04-10", "TJ2026-0002"),
+                                   (2, False, "2026-04-10", None)])
+        assessments(d, db, "C-3", [(0, True, "2026-04-10", "TJ2026-0101")])
+        out = ok_step(db, "claim C-1", "claim", "C-1", "--by", "inst-a", "--on", "2026-05-10")
+        check(out == "claim of C-1: submitted", "claim on day 30 is in time: %r" % out)
+        out = ok_step(db, "claim C-3", "claim", "C-3", "--by", "inst-a", "--on", "2026-05-11")
+        check(out == "claim of C-3: submitted — finding late_claim",
+              "claim on day 31: late_claim: %r" % out)
+        # The engine's findings take the claim's date: late_claim on C-3 only.
+        for cid, want in (("C-3", True), ("C-1", False)):
+            r = run("report", "findings", "--class", cid, "--since", "2026-01-01", "--format",
+                    "json", db=db)
+            kinds = [f["kind"] for f in json.loads(r.stdout)["findings"]] \
+                if r.returncode == 0 else None
+            check(kinds is not None and ("late_claim" in kinds) == want,
+                  "report findings %s: late_claim %s: %r %s" % (cid, want, kinds, r.stderr))
+        # The claim's date is an input of the figures: a bundle carries it and the offline
+        # verifier recomputes late_claim from it.
+        key = os.path.join(d, "signing.key")
+        if not os.path.exists(key):
+            r = run("signing-key", "create", "--signing-key", key, db=db)
+            check(r.returncode == 0, "signing-key create: %s" % r.stderr)
+        for cid in ("C-3", "C-1"):
+            out = os.path.join(d, "%s-%s.tar" % (backend, cid))
+            r = run("evidence", "--class", cid, "--out", out, "--signing-key", key, db=db)
+            check(r.returncode == 0, "evidence %s: %s" % (cid, r.stderr))
+            v = subprocess.run([VERIFY, out], capture_output=True, text=True, timeout=120)
+            check(v.returncode == 0, "the bundle of %s verifies: %s%s" % (cid, v.stdout, v.stderr))
+        s = status(db, "C-1")
+        frozen = s["claim"]["steps"][0]["data"]
+        check(frozen.get("certified") == 2 and len(frozen.get("figures_sha256", "")) == 64 and
+              frozen.get("assessed_until") == "2026-04-10" and
+              frozen.get("days_after_assessment") == 30 and
+              s["claim"]["figures_changed"] is False and s["claim"]["finding"] is None,
+              "the claim freezes its figures: %r" % frozen)
+
+        # Audit, notice period, payment.
+        ok_step(db, "audit", "audit", "C-1", "--by", "city-li", "--on", "2026-05-11")
+        ok_step(db, "publish", "publish", "C-1", "--by", "city-li", "--on", "2026-05-12",
+                "--notice-days", "5")
+        rc, out, err = step(db, "pay", "C-1", "--by", "city-li", "--on", "2026-05-18",
+                            "--amount", "5440", "--reference", "TJCZ-2026-0518")
+        check(rc == 1 and "公示" in err and "2026-05-19" in err,
+              "no payment before the notice period ends (5 working days: 05-19): %r" % err)
+        rc, out, err = step(db, "pay", "C-1", "--by", "city-li", "--on", "2026-05-19",
+                            "--amount", "5440")
+        check(rc == 1 and "reference" in err, "a payment needs a reference: %r" % err)
+        out = ok_step(db, "pay", "pay", "C-1", "--by", "city-li", "--on", "2026-05-19",
+                      "--amount", "5440", "--reference", "TJCZ-2026-0519")
+        check(out == "claim of C-1: paid", "paid: %r" % out)
+        s = status(db, "C-1")
+        pay = s["claim"]["steps"][-1]
+        check(s["claim"]["state"] == "paid" and pay["data"] == {
+            "amount_yuan": 5440, "paid_on": "2026-05-19", "reference": "TJCZ-2026-0519"},
+            "the payment's amount, date and reference: %r" % pay)
+        rc, out, err = step(db, "pay", "C-1", "--by", "city-li", "--on", "2026-05-20",
+                            "--amount", "1", "--reference", "x")
+        check(rc == 1 and "cannot pay in state paid" in err, "paid once: %r" % err)
+
+        # A later upload that would change the frozen figures is a finding, not a change.
+        assessments(d, db, "C-1", [(2, True, "2026-04-20", "TJ2026-0003")])
+        s = status(db, "C-1")
+        check(s["claim"]["figures_changed"] is True and
+              s["claim"]["finding"] == "claim_figures_changed" and
+              s["claim"]["steps"][0]["data"]["certified"] == 2,
+              "claim_figures_changed after a later upload: %r" % s.get("claim"))
+
+        # City-wide limits: the same person certified through another institution (INST-B,
+        # another district) for the same occupation and level is recognised by the city-wide
+        # pseudonym, and the refusal names the earlier class.
+        b1 = dict(plan("B-1", "2026-01-20"), institution="INST-B", district="120104")
+        with open(path, "w") as f:
+            json.dump([b1], f, ensure_ascii=False)
+        r = run("import", "classes", path, db=db)
+        check(r.returncode == 0, "import B-1: %s" % r.stderr)
+        assessments(d, db, "B-1", [(1, True, "2026-02-01", "TJ2026-B001")])
+        r = run("report", "subsidy", "--class", "C-1", "--claim", "2026-05-10", "--format",
+                "json", db=db)
+        rep = json.loads(r.stdout) if r.returncode == 0 else {}
+        by_masked = {t.get("trainee_masked"): t for t in rep.get("trainees", [])}
+        t0 = [by_masked[m] for m in [IDS[1][:4] + "*" * 10 + IDS[1][-4:]] if m in by_masked]
+        rules = {x["rule"]: x for x in t0[0]["refused"]} if t0 else {}
+        check(rules.get("limit_same_occupation_level", {}).get("collides_with") == "B-1",
+              "city-wide: the earlier subsidy at INST-B is found: %r" % (t0,))
+        t1 = [by_masked[m] for m in [IDS[2][:4] + "*" * 10 + IDS[2][-4:]] if m in by_masked]
+        check(t1 and not any(x["rule"].startswith("limit_") for x in t1[0]["refused"]),
+              "city-wide: a trainee without an earlier subsidy is not limited: %r" % (t1,))
+        # No clear identity number is stored; the city pseudonym differs from the
+        # institution's.
+        rows = pglib.query(db if backend != "sqlite" else db.split(":", 1)[1],
+                           "SELECT trainee, city FROM roster WHERE class = ?", "C-1")
+        check(rows and all(len(c or "") == 64 and c != t for t, c in rows),
+              "roster rows carry a city-wide pseudonym: %r" % (rows,))
+        if backend == "sqlite":
+            with open(db.split(":", 1)[1], "rb") as f:
+                raw = f.read()
+            check(not any(i.encode() in raw for i in IDS), "no clear ID number in the database")
+
+        # Bad input: one line, nothing changed.
+        rc, out, err = step(db, "apply", "C-404", "--by", "inst-a", "--on", "2026-03-01")
+        check(rc == 1 and err.count("\n") == 0 and "C-404" in err, "unknown class: %r" % err)
+        rc, out, err = step(db, "approve", "C-2", "--by", "city-li", "--on", "2026-13-01")
+        check(rc == 2, "bad date refused: %r" % err)
+        check(status(db, "C-2")["application"]["state"] == "submitted", "C-2 unchanged")
+        # A review whose 5 working days run into 2027, a year the calendar does not hold:
+        # refused, not guessed; with the fallback, weekends only and flagged on the step.
+        ok_step(db, "apply C-5", "apply", "C-5", "--by", "inst-a", "--on", "2026-12-28")
+        rc, out, err = step(db, "approve", "C-5", "--by", "city-li", "--on", "2027-01-05")
+        check(rc == 1 and "2027 is not in the working-day calendar" in err,
+              "a review outside the calendar is refused, not guessed: %r" % err)
+        a5 = status(db, "C-5")["application"]
+        check(a5["state"] == "submitted" and a5["review_due"] is None and
+              "2027" in a5.get("review_due_unknown", ""),
+              "C-5 unchanged, its deadline shown as unknown with the reason: %r" % a5)
+        out = ok_step(db, "fallback", "approve", "C-5", "--by", "city-li", "--on",
+                      "2027-01-05", "--weekend-fallback")
+        check(out.endswith("finding late_review"), "fallback review flagged: %r" % out)
+        last = status(db, "C-5")["application"]["steps"][-1]
+        check(last["data"] == {"review_due": "2027-01-04", "calendar_fallback": True},
+              "the fallback is flagged on the step: %r" % last)
+
+        api(d, db)
+
+def api(d, db):
+    """The same procedure over HTTPS, scoped per role; every answer checked against
+    docs/openapi.yaml (ingestlib.request)."""
+    make_pki(d)
+    tok = {who: token(db, role, who) for who, role in (
+        ("admin", "admin"), ("inst-a", "institution:INST-A"), ("inst-b", "institution:INST-B"),
+        ("dist", "district:120103"), ("dist-other", "district:120104"),
+        ("evaluator", "evaluator"), ("assessor", "assessor:PJ-01"))}
+    srv = Server(db, d)
+    ctx = tls_context(d)
+
+    def call(who, method, path, body=None):
+        headers = {"Authorization": "Bearer " + tok[who]}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(body, ensure_ascii=False).encode()
+        return request(srv.port, ctx, method, path, body, headers)
+
+    try:
+        p = "/v1/classes/C-6/procedure"
+        st, b = call("inst-a", "POST", p, {"kind": "application", "action": "submit",
+                                          "on": "2026-02-27"})
+        check(st == 200 and b["application"]["state"] == "submitted" and
+              b["application"]["review_due"] == "2026-03-05" and
+              b["application"]["steps"][0]["data"]["lead_days"] == 17 and
+              b["application"]["steps"][0]["by"] == "inst-a",
+              "API: the institution submits its own application: %s %r" % (st, b))
+        st, b = call("inst-b", "POST", p, {"kind": "application", "action": "submit",
+                                          "on": "2026-02-27"})
+        check(st == 403, "API: another institution may not act on it: %s" % st)
+        st, b = call("inst-a", "POST", p, {"kind": "application", "action": "approve",
+                                          "on": "2026-03-02"})
+        check(st == 400 and "the institution may not approve" in b.get("error", ""),
+              "API: an institution cannot approve: %s %r" % (st, b))
+        st, b = call("admin", "GET", "/v1/review-queue?on=2026-03-06")
+        row = [q for q in b.get("applications", []) if q["class"] == "C-6"] if st == 200 else []
+        # Fri 02-27 + 5 working days: Sat 02-28 (调休上班), Mon 2 .. Thu 5.
+        check(row and row[0]["late_review"] is True and row[0]["review_due"] == "2026-03-05",
+              "API: the city's queue shows C-6 overdue: %s %r" % (st, b))
+        st, _ = call("inst-a", "GET", "/v1/review-queue")
+        check(st == 403, "API: the queue is the city's: %s" % st)
+        st, b = call("admin", "POST", p, {"kind": "application", "action": "approve",
+                                         "on": "2026-03-06"})
+        check(st == 200 and b["application"]["state"] == "approved" and
+              b["application"]["steps"][-1]["finding"] == "late_review",
+              "API: a review on the 6th working day is late_review: %s %r" % (st, b))
+        st, b = call("admin", "POST", p, {"kind": "claim", "action": "submit",
+                                         "on": "2026-04-01"})
+        check(st == 400 and "the city bureau may not submit" in b.get("error", ""),
+              "API: the city does not claim for an institution: %s %r" % (st, b))
+        st, b = call("dist", "GET", p)
+        check(st == 200 and b["application"]["state"] == "approved",
+              "API: the district reads its institution's procedure: %s" % st)
+        for who in ("dist-other", "evaluator", "inst-b"):
+            st, _ = call(who, "GET", p)
+            check(st == 403, "API: %s may not read it: %s" % (who, st))
+        st, b = call("admin", "POST", p, {"kind": "claim", "action": "pay", "on": "2026-04-01",
+                                         "extra": 1})
+        check(st == 400 and "extra" in b.get("error", ""), "API: unknown key refused: %s" % st)
+        st, b = call("admin", "POST", p, {"kind": "living", "action": "pay", "on": "2026-04-01"})
+        check(st == 400, "API: bad kind refused: %s" % st)
+        # The evaluation institution (assessor:ID) uploads results; certificate numbers are
+        # unique city-wide; it reads nothing.
+        a = "/v1/classes/C-6/assessments"
+        row = {"class": "C-6", "id_number": IDS[0], "passed": True, "assessed_on": "2026-04-10"}
+        st, b = call("assessor", "POST", a, [dict(row, certificate="TJ2026-0001")])
+        check(st == 409 and "TJ2026-0001" in b.get("error", "") and
+              "unique city-wide" in b["error"],
+              "API: a certificate number already held in C-1 is refused: %s %r" % (st, b))
+        st, b = call("assessor", "POST", a, [dict(row, certificate="TJ2026-0601")])
+        check(st == 200, "API: the assessor uploads results: %s %r" % (st, b))
+        st, _ = call("assessor", "GET", p)
+        check(st == 403, "API: the assessor reads no procedure: %s" % st)
+        st, b = call("admin", "GET", "/v1/classes/C-404/procedure")
+        check(st == 404, "API: unknown class: %s" % st)
+    finally:
+        srv.stop()
+
+
+def main():
+    for backend in pglib.backends():
+        print("== back-end: %s" % backend, flush=True)
+        main_on(backend)
+    print("%d failures" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
