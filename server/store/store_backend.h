@@ -129,6 +129,13 @@ struct store {
     bool in_tx; /* maintained by store.c */
 };
 
+/* Every member of struct store_ops from `open` to the end is a function pointer, so a
+ * back-end that leaves one NULL is found by walking them all (a member added later is
+ * covered without listing it anywhere). Returns RC_OK, or RC_STATE naming ops->name and the
+ * member's position counted from `open` (0) in err. `checkpoint` may be NULL (it says
+ * "nothing to do"); no other op may. */
+int store_ops_complete(const struct store_ops *ops, char *err);
+
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 

@@ -594,6 +594,21 @@ static const struct migration migrations[] = {
      "  retired_at bigint);"
      "CREATE UNIQUE INDEX signing_keys_one_current ON signing_keys((retired_at IS NULL)) "
      "WHERE retired_at IS NULL;"},
+    {9, "evidence: signed publications, who enrolled each device",
+     /* The enrol token's name that enrolled a device (NULL: enrolled before version 9). */
+     "ALTER TABLE devices ADD COLUMN enrolled_by text;"
+     /* One frozen, signed publication per year: never changed or deleted. */
+     "CREATE TABLE publications ("
+     "  year bigint PRIMARY KEY,"
+     "  body text NOT NULL,"
+     "  key_id text NOT NULL,"
+     "  signature text NOT NULL,"
+     "  published_at bigint NOT NULL);"},
+    {10, "random roll-calls: a class's count per offline session and confirmation window",
+     "ALTER TABLE classes ADD COLUMN rollcalls bigint NOT NULL DEFAULT 0 "
+     "CHECK (rollcalls >= 0);"
+     "ALTER TABLE classes ADD COLUMN rollcall_window_min bigint NOT NULL DEFAULT 10 "
+     "CHECK (rollcall_window_min > 0);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -838,6 +853,10 @@ const struct store_ops store_pg_ops = {
     .login_failures_clear = pg_login_failures_clear,
     .batch_sig_insert = pg_batch_sig_insert,
     .batch_sig_list = pg_batch_sig_list,
+    .event_range = pg_event_range,
+    .fence_version = pg_fence_version,
+    .publication_put = pg_publication_put,
+    .publication_get = pg_publication_get,
     .signing_key_add = pg_signing_key_add,
     .signing_key_get = pg_signing_key_get,
     .signing_key_current = pg_signing_key_current,

@@ -84,13 +84,20 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
     pgp_text(&c, plan_json);
     pgp_i64(&c, now);
     pgp_text(&c, by);
+    pgp_i64(&c, p->rollcalls);
+    pgp_i64(&c,
+            p->rollcall_window_min > 0 ? p->rollcall_window_min : PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
     rc = pg_exec(s,
                  "INSERT INTO classes(id, institution, district, occupation, level, applied_on, "
-                 "start_at, end_at, plan_json, created_at, updated_at, updated_by) VALUES "
-                 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT (id) DO UPDATE "
+                 "start_at, end_at, plan_json, created_at, updated_at, updated_by, rollcalls, "
+                 "rollcall_window_min) VALUES "
+                 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13) "
+                 "ON CONFLICT (id) DO UPDATE "
                  "SET district = excluded.district, occupation = excluded.occupation, "
                  "level = excluded.level, applied_on = excluded.applied_on, "
                  "start_at = excluded.start_at, end_at = excluded.end_at, "
+                 "rollcalls = excluded.rollcalls, "
+                 "rollcall_window_min = excluded.rollcall_window_min, "
                  "plan_json = excluded.plan_json, updated_at = excluded.updated_at, "
                  "updated_by = excluded.updated_by, gen = classes.gen + 1",
                  &c, NULL, err, "storing a class");
@@ -198,6 +205,19 @@ int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
     out->applied_on_ms = c.applied_on_ms;
     struct pg_params p = {0};
     pgp_text(&p, id);
+    if ((rc = pg_run(s, "SELECT rollcalls, rollcall_window_min FROM classes WHERE id = $1", &p,
+                     false, &r, err, "reading a class")) != RC_OK)
+        return rc;
+    if (PQntuples(r) == 1) {
+        out->rollcalls = pg_col_i64(r, 0, 0);
+        out->rollcall_window_min = pg_col_i64(r, 0, 1);
+    } else {
+        rc = rc_fail(err, RC_NOTFOUND, "no class '%s'", id);
+    }
+    PQclear(r);
+    r = NULL;
+    if (rc != RC_OK)
+        return rc;
     if ((rc = pg_run(s,
                      "SELECT id, start_at, end_at, mode, coalesce(fence, '') FROM sessions "
                      "WHERE class = $1 ORDER BY start_at, id",
