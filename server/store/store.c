@@ -472,6 +472,18 @@ int store_figures_get(store *st, const char *class_id, const char *policy, int64
     return st->ops->figures_get(st, class_id, policy, gen, now_ms, out, found, err);
 }
 
+int store_figures_get_many(store *st, const char *const *ids, const int64_t *gens, size_t n,
+                           const char *policy, int64_t now_ms, struct store_figures *out,
+                           bool *found, char *err)
+{
+    NEED(figures_get_many, "the figures cache");
+    for (size_t i = 0; i < n; i++) {
+        found[i] = false;
+        memset(&out[i], 0, sizeof out[i]);
+    }
+    return n ? st->ops->figures_get_many(st, ids, gens, n, policy, now_ms, out, found, err) : RC_OK;
+}
+
 int store_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
                       const struct store_figures *f, int64_t now_ms, char *err)
 {

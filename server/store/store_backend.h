@@ -78,6 +78,9 @@ struct store_ops {
                        int (*fn)(const struct store_review *, void *), void *ctx, char *err);
     int (*figures_get)(store *st, const char *class_id, const char *policy, int64_t gen,
                        int64_t now_ms, struct store_figures *out, bool *found, char *err);
+    int (*figures_get_many)(store *st, const char *const *ids, const int64_t *gens, size_t n,
+                            const char *policy, int64_t now_ms, struct store_figures *out,
+                            bool *found, char *err);
     int (*figures_put)(store *st, const char *class_id, const char *policy, int64_t gen,
                        const struct store_figures *f, int64_t now_ms, char *err);
     int (*figures_clear)(store *st, char *err);

@@ -276,7 +276,13 @@ static int session_setup(struct store_pg *s, char *err)
         return rc_fail(err, RC_DB, "PostgreSQL: cannot set the client encoding to UTF8");
     /* Times are integers (UTC ms) everywhere; the session's time zone changes nothing, but
      * a fixed one keeps a DBA's psql and the collector's view of now() alike. */
-    return pg_simple(s, "SET TIME ZONE 'UTC'", err, "PostgreSQL");
+    int rc = pg_simple(s, "SET TIME ZONE 'UTC'", err, "PostgreSQL");
+    /* No JIT: our statements are short, and a cost estimate over the JIT threshold (a table
+     * not analysed since a bulk load, a summary over many classes) made PostgreSQL 15 spend
+     * ~110 ms compiling a 30 ms query (docs/PERFORMANCE.md, "Figures, On PostgreSQL"). */
+    if (rc == RC_OK)
+        rc = pg_simple(s, "SET jit = off", err, "PostgreSQL");
+    return rc;
 }
 
 static int pg_open(const char *url, unsigned flags, store **out, char *err)
@@ -832,6 +838,7 @@ const struct store_ops store_pg_ops = {
     .review_insert = pg_review_insert,
     .review_list = pg_review_list,
     .figures_get = pg_figures_get,
+    .figures_get_many = pg_figures_get_many,
     .figures_put = pg_figures_put,
     .figures_clear = pg_figures_clear,
     .finding_list = pg_finding_list,

@@ -854,6 +854,48 @@ static void classes_inputs_and_generations(void **state)
     assert_true(found); /* a stale put stored nothing */
     assert_int_equal(store_figures_get(st, "C-1", "default", g - 1, 10, &got, &found, err), RC_OK);
     assert_false(found);
+    /* many at once: each as store_figures_get would answer it, across a batch boundary, and
+     * ids that need quoting in an array literal */
+    {
+        enum { N = STORE_FIGURES_BATCH + 3 };
+        const char **ids = calloc(N, sizeof *ids);
+        int64_t *gens = calloc(N, sizeof *gens);
+        struct store_figures *many = calloc(N, sizeof *many);
+        bool *hit = calloc(N, sizeof *hit);
+        assert_non_null(ids);
+        assert_non_null(gens);
+        assert_non_null(many);
+        assert_non_null(hit);
+        for (size_t i = 0; i < N; i++) {
+            ids[i] = i % 2 ? "C-\"quoted\\,{x}" : "C-none";
+            gens[i] = g;
+        }
+        ids[0] = ids[STORE_FIGURES_BATCH + 1] = "C-1";
+        ids[5] = "C-1";
+        gens[5] = g - 1; /* another generation: not fresh */
+        assert_int_equal(store_figures_get_many(st, ids, gens, N, "default", 10, many, hit, err),
+                         RC_OK);
+        for (size_t i = 0; i < N; i++) {
+            bool want = i == 0 || i == STORE_FIGURES_BATCH + 1;
+            if (hit[i] != want)
+                fail_msg("class %zu (%s at %lld): found %d", i, ids[i], (long long)gens[i], hit[i]);
+            if (want)
+                assert_memory_equal(&many[i], &fig, sizeof fig);
+        }
+        assert_int_equal(store_figures_get_many(st, ids, gens, N, "default", 1000, many, hit, err),
+                         RC_OK);
+        for (size_t i = 0; i < N; i++)
+            assert_false(hit[i]); /* expired */
+        assert_int_equal(store_figures_get_many(st, ids, gens, N, "other", 10, many, hit, err),
+                         RC_OK);
+        assert_false(hit[0]); /* another policy */
+        assert_int_equal(store_figures_get_many(st, ids, gens, 0, "default", 10, many, hit, err),
+                         RC_OK);
+        free(ids);
+        free(gens);
+        free(many);
+        free(hit);
+    }
     assert_int_equal(store_figures_clear(st, err), RC_OK);
     assert_int_equal(store_figures_get(st, "C-1", "default", g, 10, &got, &found, err), RC_OK);
     assert_false(found);
