@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +31,25 @@ int store_open(const char *url, unsigned flags, store **out, char *err)
         return store_pg_ops.open(url, flags, out, err);
     return rc_fail(err, RC_INVAL,
                    "unknown database URL (expected sqlite:PATH or postgresql://...)");
+}
+
+int store_ops_complete(const struct store_ops *ops, char *err)
+{
+    typedef int (*any_op)(void);
+    const unsigned char *base = (const unsigned char *)ops;
+    size_t first = offsetof(struct store_ops, open);
+    for (size_t off = first; off + sizeof(any_op) <= sizeof *ops; off += sizeof(any_op)) {
+        if (off == offsetof(struct store_ops, checkpoint))
+            continue;
+        any_op f;
+        memcpy(&f, base + off, sizeof f);
+        if (!f)
+            return rc_fail(err, RC_STATE,
+                           "the %s back-end leaves op %zu of store_backend.h (counting from "
+                           "'open' as 0) NULL",
+                           ops->name, (off - first) / sizeof(any_op));
+    }
+    return RC_OK;
 }
 
 void store_close(store *st)
@@ -450,6 +470,18 @@ int store_figures_get(store *st, const char *class_id, const char *policy, int64
 {
     NEED(figures_get, "the figures cache");
     return st->ops->figures_get(st, class_id, policy, gen, now_ms, out, found, err);
+}
+
+int store_figures_get_many(store *st, const char *const *ids, const int64_t *gens, size_t n,
+                           const char *policy, int64_t now_ms, struct store_figures *out,
+                           bool *found, char *err)
+{
+    NEED(figures_get_many, "the figures cache");
+    for (size_t i = 0; i < n; i++) {
+        found[i] = false;
+        memset(&out[i], 0, sizeof out[i]);
+    }
+    return n ? st->ops->figures_get_many(st, ids, gens, n, policy, now_ms, out, found, err) : RC_OK;
 }
 
 int store_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,

@@ -452,6 +452,13 @@ struct store_figures {
  * still valid at now_ms. *found false when there is no fresh entry. */
 int store_figures_get(store *st, const char *class_id, const char *policy, int64_t gen,
                       int64_t now_ms, struct store_figures *out, bool *found, char *err);
+/* store_figures_get for n classes at once (ids[i] at generation gens[i]): out[i] and found[i]
+ * as store_figures_get would give them. One statement per STORE_FIGURES_BATCH classes on a
+ * server back-end, so a summary of cached classes costs a round trip, not one per class. */
+enum { STORE_FIGURES_BATCH = 1000 };
+int store_figures_get_many(store *st, const char *const *ids, const int64_t *gens, size_t n,
+                           const char *policy, int64_t now_ms, struct store_figures *out,
+                           bool *found, char *err);
 /* Caches figures of class_id under policy computed at generation gen; stores nothing when the
  * class has moved past gen meanwhile (the next reader recomputes). */
 int store_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,

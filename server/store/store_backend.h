@@ -78,6 +78,9 @@ struct store_ops {
                        int (*fn)(const struct store_review *, void *), void *ctx, char *err);
     int (*figures_get)(store *st, const char *class_id, const char *policy, int64_t gen,
                        int64_t now_ms, struct store_figures *out, bool *found, char *err);
+    int (*figures_get_many)(store *st, const char *const *ids, const int64_t *gens, size_t n,
+                            const char *policy, int64_t now_ms, struct store_figures *out,
+                            bool *found, char *err);
     int (*figures_put)(store *st, const char *class_id, const char *policy, int64_t gen,
                        const struct store_figures *f, int64_t now_ms, char *err);
     int (*figures_clear)(store *st, char *err);
@@ -132,6 +135,13 @@ struct store {
     const struct store_ops *ops;
     bool in_tx; /* maintained by store.c */
 };
+
+/* Every member of struct store_ops from `open` to the end is a function pointer, so a
+ * back-end that leaves one NULL is found by walking them all (a member added later is
+ * covered without listing it anywhere). Returns RC_OK, or RC_STATE naming ops->name and the
+ * member's position counted from `open` (0) in err. `checkpoint` may be NULL (it says
+ * "nothing to do"); no other op may. */
+int store_ops_complete(const struct store_ops *ops, char *err);
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;

@@ -95,6 +95,11 @@ int pg_fence_put(store *st, const char *id, const char *geojson, const char *sha
 int pg_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err);
 int pg_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
                       int (*fn)(const struct store_batch_sig *, void *), void *ctx, char *err);
+int pg_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                   int (*fn)(const struct store_event_record *, void *), void *ctx, char *err);
+int pg_fence_version(store *st, const char *id, int version, struct store_fence *out, char *err);
+int pg_publication_put(store *st, const struct store_publication *p, char *err);
+int pg_publication_get(store *st, int year, struct store_publication *out, char *err);
 int pg_signing_key_add(store *st, const struct store_signing_key *k, char *err);
 int pg_signing_key_get(store *st, const char *key_id, struct store_signing_key *out, char *err);
 int pg_signing_key_current(store *st, struct store_signing_key *out, char *err);
@@ -132,6 +137,9 @@ int pg_review_list(store *st, const char *class_id, int (*fn)(const struct store
                    void *ctx, char *err);
 int pg_figures_get(store *st, const char *class_id, const char *policy, int64_t gen, int64_t now_ms,
                    struct store_figures *out, bool *found, char *err);
+int pg_figures_get_many(store *st, const char *const *ids, const int64_t *gens, size_t n,
+                        const char *policy, int64_t now_ms, struct store_figures *out, bool *found,
+                        char *err);
 int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
                    const struct store_figures *f, int64_t now_ms, char *err);
 int pg_figures_clear(store *st, char *err);

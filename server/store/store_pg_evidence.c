@@ -111,8 +111,8 @@ int pg_enrolment_get(store *st, const char *id, struct store_enrolment *out, cha
     pgp_text(&p, id);
     int rc = pg_run(pg_of(st),
                     "SELECT id, institution, public_key_pem, coalesce(profile, ''), "
-                    "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at "
-                    "FROM devices WHERE id = $1",
+                    "coalesce(fence, ''), coalesce(assumed_eph_m, 0), enrolled_at, "
+                    "coalesce(enrolled_by, '') FROM devices WHERE id = $1",
                     &p, false, &r, err, "reading a device");
     if (rc != RC_OK)
         return rc;
@@ -123,7 +123,8 @@ int pg_enrolment_get(store *st, const char *id, struct store_enrolment *out, cha
              (rc = pg_col_text(r, 0, 2, out->public_key_pem, sizeof out->public_key_pem, err)) ==
                  RC_OK &&
              (rc = pg_col_text(r, 0, 3, out->profile, sizeof out->profile, err)) == RC_OK &&
-             (rc = pg_col_text(r, 0, 4, out->fence, sizeof out->fence, err)) == RC_OK) {
+             (rc = pg_col_text(r, 0, 4, out->fence, sizeof out->fence, err)) == RC_OK &&
+             (rc = pg_col_text(r, 0, 7, out->enrolled_by, sizeof out->enrolled_by, err)) == RC_OK) {
         out->assumed_eph_m = pg_col_dbl(r, 0, 5);
         out->enrolled_at_ms = pg_col_i64(r, 0, 6);
     }
@@ -142,9 +143,11 @@ int pg_enrolment_insert(store *st, const struct store_enrolment *e, char *err)
     pgp_opt(&p, e->fence);
     pgp_dbl(&p, e->assumed_eph_m);
     pgp_i64(&p, e->enrolled_at_ms);
+    pgp_opt(&p, e->enrolled_by);
     int rc = pg_exec(s,
                      "INSERT INTO devices(id, institution, public_key_pem, profile, fence, "
-                     "assumed_eph_m, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     "assumed_eph_m, enrolled_at, enrolled_by) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                      &p, NULL, err, "enrolling a device");
     if (rc == RC_CONFLICT) {
         if (strcmp(s->sqlstate, "23503") == 0) /* foreign_key_violation */
@@ -420,20 +423,25 @@ int pg_finding_insert(store *st, const struct store_finding *f, char *err)
                    &p, NULL, err, "recording a finding");
 }
 
-int pg_fence_current(store *st, const char *id, struct store_fence *out, char *err)
+/* Reads the one fence row sql selects (id, version, geojson, sha256, created_at) into *out;
+ * RC_NOTFOUND with missing (a format taking id and version) when there is none. */
+static int fence_row(store *st, const char *sql, const char *id, int version,
+                     struct store_fence *out, char *err)
 {
     struct pg_params p = {0};
     PGresult *r = NULL;
     memset(out, 0, sizeof *out);
     pgp_text(&p, id);
-    int rc = pg_run(pg_of(st),
-                    "SELECT id, version, geojson, sha256, created_at FROM fences "
-                    "WHERE id = $1 AND superseded_at IS NULL",
-                    &p, false, &r, err, "reading a fence");
+    if (version > 0)
+        pgp_i64(&p, version);
+    int rc = pg_run(pg_of(st), sql, &p, false, &r, err, "reading a fence");
     if (rc != RC_OK)
         return rc;
     if (PQntuples(r) == 0) {
-        rc = rc_fail(err, RC_NOTFOUND, "no fence '%s'", id);
+        if (version > 0)
+            rc = rc_fail(err, RC_NOTFOUND, "no fence '%s' version %d", id, version);
+        else
+            rc = rc_fail(err, RC_NOTFOUND, "no fence '%s'", id);
         goto out;
     }
     if ((rc = pg_col_text(r, 0, 0, out->id, sizeof out->id, err)) != RC_OK ||
@@ -452,6 +460,26 @@ int pg_fence_current(store *st, const char *id, struct store_fence *out, char *e
 out:
     PQclear(r);
     return rc;
+}
+
+int pg_fence_current(store *st, const char *id, struct store_fence *out, char *err)
+{
+    return fence_row(st,
+                     "SELECT id, version, geojson, sha256, created_at FROM fences "
+                     "WHERE id = $1 AND superseded_at IS NULL",
+                     id, 0, out, err);
+}
+
+int pg_fence_version(store *st, const char *id, int version, struct store_fence *out, char *err)
+{
+    if (version < 1) {
+        memset(out, 0, sizeof *out);
+        return rc_fail(err, RC_NOTFOUND, "no fence '%s' version %d", id, version);
+    }
+    return fence_row(st,
+                     "SELECT id, version, geojson, sha256, created_at FROM fences "
+                     "WHERE id = $1 AND version = $2",
+                     id, version, out, err);
 }
 
 int pg_fence_put(store *st, const char *id, const char *geojson, const char *sha256,
@@ -645,4 +673,99 @@ int pg_signing_key_list(store *st, int (*fn)(const struct store_signing_key *, v
     return signing_keys_walk(
         st, "SELECT " SIGNING_KEY_COLUMNS " FROM signing_keys ORDER BY created_at, key_id", NULL,
         fn, ctx, err);
+}
+
+/* A binary-format float8 column. */
+static double col_bin_dbl(const PGresult *r, int row, int col)
+{
+    uint64_t u = (uint64_t)pg_col_bin_i64(r, row, col);
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+int pg_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
+                   int (*fn)(const struct store_event_record *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, device);
+    pgp_i64(&p, from_seq);
+    pgp_i64(&p, to_seq);
+    /* Binary results: the raw lines as stored, without bytea's text escaping. */
+    int rc = pg_run(pg_of(st),
+                    "SELECT seq, raw, coalesce(server_verdict, ''), server_distance_m, "
+                    "coalesce(server_fence_version, 0), received_at FROM events "
+                    "WHERE device = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
+                    &p, true, &r, err, "reading events");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_event_record e = {
+            .seq = pg_col_bin_i64(r, i, 0),
+            .raw = PQgetvalue(r, i, 1),
+            .raw_len = (size_t)PQgetlength(r, i, 1),
+            .server_verdict = PQgetvalue(r, i, 2),
+            .has_server_distance = !PQgetisnull(r, i, 3),
+            .server_distance_m = PQgetisnull(r, i, 3) ? 0 : col_bin_dbl(r, i, 3),
+            .server_fence_version = (int)pg_col_bin_i64(r, i, 4),
+            .received_at_ms = pg_col_bin_i64(r, i, 5),
+        };
+        if ((rc = fn(&e, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_publication_put(store *st, const struct store_publication *pub, char *err)
+{
+    struct store_pg *s = pg_of(st);
+    struct pg_params p = {0};
+    pgp_i64(&p, pub->year);
+    pgp_text(&p, pub->body);
+    pgp_text(&p, pub->key_id);
+    pgp_text(&p, pub->signature);
+    pgp_i64(&p, pub->published_at_ms);
+    int rc = pg_exec(s,
+                     "INSERT INTO publications(year, body, key_id, signature, published_at) "
+                     "VALUES ($1, $2, $3, $4, $5)",
+                     &p, NULL, err, "storing a publication");
+    if (rc == RC_CONFLICT)
+        rc = rc_fail(err, RC_CONFLICT, "%d is published already (a publication is frozen)",
+                     pub->year);
+    return rc;
+}
+
+int pg_publication_get(store *st, int year, struct store_publication *out, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    memset(out, 0, sizeof *out);
+    pgp_i64(&p, year);
+    int rc = pg_run(pg_of(st),
+                    "SELECT body, key_id, signature, published_at FROM publications "
+                    "WHERE year = $1",
+                    &p, false, &r, err, "reading a publication");
+    if (rc != RC_OK)
+        return rc;
+    if (PQntuples(r) == 0) {
+        rc = rc_fail(err, RC_NOTFOUND, "nothing is published for %d", year);
+        goto out;
+    }
+    out->year = year;
+    if ((rc = pg_col_text(r, 0, 1, out->key_id, sizeof out->key_id, err)) != RC_OK ||
+        (rc = pg_col_text(r, 0, 2, out->signature, sizeof out->signature, err)) != RC_OK)
+        goto out;
+    out->published_at_ms = pg_col_i64(r, 0, 3);
+    size_t n = (size_t)PQgetlength(r, 0, 0);
+    if (!(out->body = malloc(n + 1))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(out->body, PQgetvalue(r, 0, 0), n);
+    out->body[n] = '\0';
+out:
+    PQclear(r);
+    return rc;
 }

@@ -1,6 +1,7 @@
 /* PostgreSQL back-end: institutions' districts, class plans, online records, assessments,
  * the events the figures read, reviews, the figures cache and findings (store.h; the
  * generation triggers are in store_pg.c's migration 6). */
+#include "dynbuf.h"
 #include "engine/catalogue.h"
 #include "engine/plan.h"
 #include "rc.h"
@@ -84,13 +85,20 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
     pgp_text(&c, plan_json);
     pgp_i64(&c, now);
     pgp_text(&c, by);
+    pgp_i64(&c, p->rollcalls);
+    pgp_i64(&c,
+            p->rollcall_window_min > 0 ? p->rollcall_window_min : PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
     rc = pg_exec(s,
                  "INSERT INTO classes(id, institution, district, occupation, level, applied_on, "
-                 "start_at, end_at, plan_json, created_at, updated_at, updated_by) VALUES "
-                 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) ON CONFLICT (id) DO UPDATE "
+                 "start_at, end_at, plan_json, created_at, updated_at, updated_by, rollcalls, "
+                 "rollcall_window_min) VALUES "
+                 "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13) "
+                 "ON CONFLICT (id) DO UPDATE "
                  "SET district = excluded.district, occupation = excluded.occupation, "
                  "level = excluded.level, applied_on = excluded.applied_on, "
                  "start_at = excluded.start_at, end_at = excluded.end_at, "
+                 "rollcalls = excluded.rollcalls, "
+                 "rollcall_window_min = excluded.rollcall_window_min, "
                  "plan_json = excluded.plan_json, updated_at = excluded.updated_at, "
                  "updated_by = excluded.updated_by, gen = classes.gen + 1",
                  &c, NULL, err, "storing a class");
@@ -199,6 +207,19 @@ int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
     out->applied_on_ms = c.applied_on_ms;
     struct pg_params p = {0};
     pgp_text(&p, id);
+    if ((rc = pg_run(s, "SELECT rollcalls, rollcall_window_min FROM classes WHERE id = $1", &p,
+                     false, &r, err, "reading a class")) != RC_OK)
+        return rc;
+    if (PQntuples(r) == 1) {
+        out->rollcalls = pg_col_i64(r, 0, 0);
+        out->rollcall_window_min = pg_col_i64(r, 0, 1);
+    } else {
+        rc = rc_fail(err, RC_NOTFOUND, "no class '%s'", id);
+    }
+    PQclear(r);
+    r = NULL;
+    if (rc != RC_OK)
+        return rc;
     if ((rc = pg_run(s,
                      "SELECT id, start_at, end_at, mode, coalesce(fence, '') FROM sessions "
                      "WHERE class = $1 ORDER BY start_at, id",
@@ -629,6 +650,75 @@ int pg_figures_get(store *st, const char *class_id, const char *policy, int64_t 
         *found = true;
     }
     PQclear(r);
+    return rc;
+}
+
+/* Appends ids[0..n) as a PostgreSQL array literal of quoted text elements. */
+static int text_array(struct dynbuf *b, const char *const *ids, size_t n)
+{
+    int rc = dynbuf_add(b, "{", 1);
+    for (size_t i = 0; i < n && rc == RC_OK; i++) {
+        rc = dynbuf_adds(b, i ? ",\"" : "\"");
+        for (const char *c = ids[i]; *c && rc == RC_OK; c++)
+            rc = (*c == '"' || *c == '\\') ? dynbuf_addf(b, "\\%c", *c) : dynbuf_add(b, c, 1);
+        if (rc == RC_OK)
+            rc = dynbuf_add(b, "\"", 1);
+    }
+    return rc == RC_OK ? dynbuf_add(b, "}", 2) : rc; /* with its NUL */
+}
+
+static int int_array(struct dynbuf *b, const int64_t *v, size_t n)
+{
+    int rc = dynbuf_add(b, "{", 1);
+    for (size_t i = 0; i < n && rc == RC_OK; i++)
+        rc = dynbuf_addf(b, "%s%lld", i ? "," : "", (long long)v[i]);
+    return rc == RC_OK ? dynbuf_add(b, "}", 2) : rc;
+}
+
+int pg_figures_get_many(store *st, const char *const *ids, const int64_t *gens, size_t n,
+                        const char *policy, int64_t now, struct store_figures *out, bool *found,
+                        char *err)
+{
+    int rc = RC_OK;
+    for (size_t at = 0; at < n && rc == RC_OK; at += STORE_FIGURES_BATCH) {
+        size_t k = n - at < STORE_FIGURES_BATCH ? n - at : STORE_FIGURES_BATCH;
+        struct dynbuf a, g;
+        dynbuf_init(&a, (size_t)k * (2 * STORE_ID_MAX + 3) + 3);
+        dynbuf_init(&g, (size_t)k * 21 + 3);
+        if (text_array(&a, ids + at, k) != RC_OK || int_array(&g, gens + at, k) != RC_OK) {
+            dynbuf_free(&a);
+            dynbuf_free(&g);
+            return rc_fail(err, RC_NOMEM, "out of memory");
+        }
+        struct pg_params p = {0};
+        PGresult *r = NULL;
+        pgp_text(&p, dynbuf_ptr(&a));
+        pgp_text(&p, dynbuf_ptr(&g));
+        pgp_text(&p, policy);
+        pgp_i64(&p, now);
+        /* w.i is the class's position (1-based) in this chunk. */
+        rc = pg_run(pg_of(st),
+                    "SELECT w.i, " FIGURES_COLUMNS " FROM unnest($1::text[], $2::bigint[]) "
+                    "WITH ORDINALITY AS w(class, gen, i) JOIN class_figures f "
+                    "ON f.class = w.class AND f.gen = w.gen "
+                    "WHERE f.policy = $3 AND f.valid_until > $4",
+                    &p, false, &r, err, "reading cached figures");
+        dynbuf_free(&a);
+        dynbuf_free(&g);
+        if (rc != RC_OK)
+            return rc;
+        for (int row = 0; row < PQntuples(r); row++) {
+            int64_t i = pg_col_i64(r, row, 0);
+            if (i < 1 || (size_t)i > k)
+                continue;
+            int64_t *v[FIGURES_NCOL];
+            figures_values(&out[at + (size_t)i - 1], v);
+            for (int c = 0; c < FIGURES_NCOL; c++)
+                *v[c] = pg_col_i64(r, row, c + 1);
+            found[at + (size_t)i - 1] = true;
+        }
+        PQclear(r);
+    }
     return rc;
 }
 

@@ -38,7 +38,7 @@ token=$("$bin/rollcall-server" --db "$db" token create --role enroll \
 start_collector() { # LOG: starts one collector in the background
   "$bin/rollcall-server" --db "$db" --log-level "${LOG_LEVEL:-warn}" serve --listen 127.0.0.1:0 \
     --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --threads "$threads" \
-    --per-ip-limit 0 --max-connections $((devices + 64)) --conn-timeout 120 \
+    --per-ip-limit 0 --max-connections ${MAXCONN:-$((devices + 64))} --conn-timeout 120 \
     2>"$1" &
 }
 port_of() { # PID: the port it listens on, waiting up to 10 s

@@ -38,12 +38,22 @@ def main():
         w = tf.World(d, "src")
         try:
             tf.figures_in(w)
+            # A class with roll-calls (migration 10's columns, not their defaults).
+            pc = tf.plan("C-R", "INST-A")
+            pc.update(rollcalls=2, rollcall_window_min=7)
+            st, body = w.req("inst-a", "PUT", "/v1/classes/C-R", pc)
+            check(st == 201, "PUT a class with roll-calls: %s %s" % (st, body))
             st, _, before = w.raw("admin", "/v1/classes/C-A/attendance")
             check(st == 200, "attendance on SQLite: %s" % st)
         finally:
             w.stop()
         check(not tf.failures, "the source world was built: %r" % tf.failures)
         src = w.db
+        # Migration 8 and 9's tables hold rows: signing keys and a frozen publication.
+        r = run("signing-key", "create", db=src)
+        check(r.returncode == 0, "signing-key create: %s" % r.stderr)
+        r = run("publish", "--year", "2026", db=src)
+        check(r.returncode == 0, "publish 2026: %s %s" % (r.stdout, r.stderr))
         dst = pglib.fresh_db("rc_copy")
 
         r = run("copy", "--from", src, "--to", dst)
@@ -63,6 +73,14 @@ def main():
             check(sorted(a, key=repr) == sorted(b, key=repr),
                   "table %s: %d rows on SQLite, %d on PostgreSQL, equal" % (t, len(a), len(b)))
         check(pglib.query(dst, "SELECT count(*) FROM events")[0][0] > 0, "events were copied")
+        for t in ("publications", "signing_keys", "batch_signatures"):
+            check(t in tables and "%s " % t in r.stdout, "%s is copied and checked" % t)
+        check(pglib.query(dst, "SELECT count(*) FROM publications")[0][0] == 1,
+              "the publication was copied")
+        check(pglib.query(dst, "SELECT DISTINCT enrolled_by FROM devices") == [("enroll",)],
+              "who enrolled each kiosk was copied")
+        check(pglib.query(dst, "SELECT rollcalls, rollcall_window_min FROM classes "
+                               "WHERE id = 'C-R'") == [(2, 7)], "the roll-call settings were copied")
         # New rows continue after the copied ids.
         n = pglib.query(dst, "SELECT max(id) FROM tokens")[0][0]
         pglib.query(dst, "INSERT INTO tokens(hash, name, role, created_at) "

@@ -1,11 +1,14 @@
 #!/usr/bin/python3
-# labels: collector
+# labels: collector pg
 """Evidence bundles end to end (docs/EVIDENCE.md): the demo's class and a generated class are
 bundled by `rollcall-server evidence` and by GET /v1/classes/{id}/evidence (scoped like the
 class's report; the evaluator's bundle carries no names) and verified by rollcall-verify with no
 database and no network; then every tampering the issue lists, each its own case, on a bundle
 re-signed with the collector's own key (a dishonest collector), is caught by rollcall-verify
-with exit 1 and a line naming the member. Standard library and the openssl CLI only."""
+with exit 1 and a line naming the member. The generated class runs on every back-end
+(pglib.backends(): PostgreSQL too under ctest's pg fixture, where the collector's key file is
+named with --signing-key, there being no file beside the database). Standard library and the
+openssl CLI only."""
 
 import base64
 import hashlib
@@ -19,14 +22,26 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pglib  # noqa: E402
 import test_figures as tf  # noqa: E402
-from ingestlib import make_pki, run  # noqa: E402
+from ingestlib import Server, make_pki  # noqa: E402
+from ingestlib import run as plain_run  # noqa: E402
 
 VERIFY = os.environ.get("ROLLCALL_VERIFY", "build/rel/rollcall-verify")
 TOP = os.environ.get("ROLLCALL_SOURCE_DIR",
                      os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 failures = tf.failures
 check = tf.check
+# The collector's key file when the database is not a file (PostgreSQL); None: <db>.signing.key.
+SIGNING_KEY = None
+
+
+def run(*args, db=None):
+    """rollcall-server with the collector's key file named where the back-end needs it."""
+    if SIGNING_KEY and args and args[0] in ("evidence", "publish", "signing-key") and \
+            "list" not in args:
+        args = (*args, "--signing-key", SIGNING_KEY)
+    return plain_run(*args, db=db)
 
 
 def verify(path, *args):
@@ -255,8 +270,26 @@ def tampering(d, bundle, key_file, device_key):
 
 # ---- the generated class ----
 
-def generated(d):
+def generated(top):
+    global SIGNING_KEY
+    for backend in pglib.backends():
+        print("== back-end: %s" % backend, flush=True)
+        d = os.path.join(top, backend)
+        os.makedirs(d)
+        make_pki(d)
+        tf.BACKEND = backend
+        SIGNING_KEY = os.path.join(d, "collector.signing.key") if backend != "sqlite" else None
+        generated_on(d)
+    SIGNING_KEY = None
+    tf.BACKEND = "sqlite"
+
+
+def generated_on(d):
     w = tf.World(d, "gen")
+    if SIGNING_KEY:  # serve reads the key file named, created below
+        w.srv.stop()
+        w.srv = Server(w.db, w.dir, "--signing-key", SIGNING_KEY)
+        w.port = w.srv.port
     try:
         generated_in(w, d)
     finally:
@@ -296,7 +329,7 @@ def generated_in(w, d):
     check(st == 503 and "signing-key" in body.get("error", ""), "no key yet: 503 %s %s" % (st, body))
     r = run("signing-key", "create", db=w.db)
     check(r.returncode == 0, "signing-key create: %s" % r.stderr)
-    key_file = w.db[len("sqlite:"):] + ".signing.key"
+    key_file = SIGNING_KEY or w.db[len("sqlite:"):] + ".signing.key"
     pub = os.path.join(d, "collector.pub")
     subprocess.run(["openssl", "pkey", "-in", key_file, "-pubout", "-out", pub], check=True)
 
@@ -502,8 +535,8 @@ def demo(d):
 def main():
     d = tempfile.mkdtemp(prefix="rollcall-evidence-")
     try:
-        make_pki(d)
         generated(d)
+        make_pki(d)
         demo(d)
     finally:
         shutil.rmtree(d, ignore_errors=True)

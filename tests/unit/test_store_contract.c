@@ -14,6 +14,7 @@
 #include "engine/plan.h"
 #include "rc.h"
 #include "store/store.h"
+#include "store/store_backend.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -219,7 +220,15 @@ static void institutions_and_enrolment(void **state)
     assert_int_equal(store_enrolment_get(st, "K-1", &got, err), RC_OK);
     assert_string_equal(got.institution, "I-1");
     assert_string_equal(got.profile, "");
+    assert_string_equal(got.enrolled_by, ""); /* enrolled by no named token */
     assert_true(got.assumed_eph_m == 4.25);
+    struct store_enrolment named = e;
+    snprintf(named.id, sizeof named.id, "K-5");
+    snprintf(named.enrolled_by, sizeof named.enrolled_by, "enrol-海河");
+    assert_int_equal(store_enrolment_insert(st, &named, err), RC_OK);
+    assert_int_equal(store_enrolment_get(st, "K-5", &got, err), RC_OK);
+    assert_string_equal(got.enrolled_by, "enrol-海河");
+    assert_int_equal(got.enrolled_at_ms, 42);
     snprintf(e.profile, sizeof e.profile, "arm");
     snprintf(e.fence, sizeof e.fence, "F-1");
     e.assumed_eph_m = 9;
@@ -257,14 +266,14 @@ static void institutions_and_enrolment(void **state)
     assert_int_equal(n, 1);
     char list[256] = "";
     assert_int_equal(store_device_list(st, 10, collect_devices, list, err), RC_OK);
-    assert_string_equal(list, "K-0@0,K-1@0,");
+    assert_string_equal(list, "K-0@0,K-1@0,K-5@0,");
     list[0] = '\0';
     assert_int_equal(store_device_list(st, 1, collect_devices, list, err), RC_OK);
     assert_string_equal(list, "K-0@0,");
     list[0] = '\0';
     assert_int_equal(store_device_list_scoped(st, NULL, "120103", 10, collect_devices, list, err),
                      RC_OK);
-    assert_string_equal(list, "K-1@0,");
+    assert_string_equal(list, "K-1@0,K-5@0,");
     list[0] = '\0';
     assert_int_equal(store_device_list_scoped(st, "I-2", NULL, 10, collect_devices, list, err),
                      RC_OK);
@@ -653,6 +662,46 @@ static int list_past(const struct store_subsidy_past *p, void *ctx)
     return 0;
 }
 
+/* Migration 10's columns: the roll-call settings travel with the plan; a bad one is refused
+ * and changes nothing. */
+static void class_rollcall_settings(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct plan *p = make_plan("C-1", "I-1");
+    struct plan *back = calloc(1, sizeof *back);
+    bool created = false;
+    p->rollcalls = 3;
+    p->rollcall_window_min = 7;
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 2, &created, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_class_plan(st, "C-1", back, err), RC_OK);
+    assert_int_equal(back->rollcalls, 3);
+    assert_int_equal(back->rollcall_window_min, 7);
+    p->rollcalls = -1;
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_not_equal(store_class_put(st, p, "{}", "adm", 2, &created, err), RC_OK);
+    store_rollback(st);
+    assert_int_equal(store_class_plan(st, "C-1", back, err), RC_OK);
+    assert_int_equal(back->rollcalls, 3);
+    assert_int_equal(gen_of(st, "C-1"), 1);
+    p->rollcalls = 0;
+    p->rollcall_window_min = 0; /* unset: the default window */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 2, &created, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_class_plan(st, "C-1", back, err), RC_OK);
+    assert_int_equal(back->rollcalls, 0);
+    assert_int_equal(back->rollcall_window_min, PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    free(p);
+    free(back);
+    store_close(st);
+}
+
 static void classes_inputs_and_generations(void **state)
 {
     (void)state;
@@ -679,6 +728,8 @@ static void classes_inputs_and_generations(void **state)
 
     struct plan *back = calloc(1, sizeof *back);
     assert_int_equal(store_class_plan(st, "C-1", back, err), RC_OK);
+    assert_int_equal(back->rollcalls, 0); /* none asked: none, and the default window */
+    assert_int_equal(back->rollcall_window_min, PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
     assert_int_equal(back->n_sessions, 2);
     assert_string_equal(back->sessions[0].fence, "F-1");
     assert_int_equal(back->sessions[1].mode, PLAN_ONLINE);
@@ -813,6 +864,48 @@ static void classes_inputs_and_generations(void **state)
     assert_true(found); /* a stale put stored nothing */
     assert_int_equal(store_figures_get(st, "C-1", "default", g - 1, 10, &got, &found, err), RC_OK);
     assert_false(found);
+    /* many at once: each as store_figures_get would answer it, across a batch boundary, and
+     * ids that need quoting in an array literal */
+    {
+        enum { N = STORE_FIGURES_BATCH + 3 };
+        const char **ids = calloc(N, sizeof *ids);
+        int64_t *gens = calloc(N, sizeof *gens);
+        struct store_figures *many = calloc(N, sizeof *many);
+        bool *hit = calloc(N, sizeof *hit);
+        assert_non_null(ids);
+        assert_non_null(gens);
+        assert_non_null(many);
+        assert_non_null(hit);
+        for (size_t i = 0; i < N; i++) {
+            ids[i] = i % 2 ? "C-\"quoted\\,{x}" : "C-none";
+            gens[i] = g;
+        }
+        ids[0] = ids[STORE_FIGURES_BATCH + 1] = "C-1";
+        ids[5] = "C-1";
+        gens[5] = g - 1; /* another generation: not fresh */
+        assert_int_equal(store_figures_get_many(st, ids, gens, N, "default", 10, many, hit, err),
+                         RC_OK);
+        for (size_t i = 0; i < N; i++) {
+            bool want = i == 0 || i == STORE_FIGURES_BATCH + 1;
+            if (hit[i] != want)
+                fail_msg("class %zu (%s at %lld): found %d", i, ids[i], (long long)gens[i], hit[i]);
+            if (want)
+                assert_memory_equal(&many[i], &fig, sizeof fig);
+        }
+        assert_int_equal(store_figures_get_many(st, ids, gens, N, "default", 1000, many, hit, err),
+                         RC_OK);
+        for (size_t i = 0; i < N; i++)
+            assert_false(hit[i]); /* expired */
+        assert_int_equal(store_figures_get_many(st, ids, gens, N, "other", 10, many, hit, err),
+                         RC_OK);
+        assert_false(hit[0]); /* another policy */
+        assert_int_equal(store_figures_get_many(st, ids, gens, 0, "default", 10, many, hit, err),
+                         RC_OK);
+        free(ids);
+        free(gens);
+        free(many);
+        free(hit);
+    }
     assert_int_equal(store_figures_clear(st, err), RC_OK);
     assert_int_equal(store_figures_get(st, "C-1", "default", g, 10, &got, &found, err), RC_OK);
     assert_false(found);
@@ -978,6 +1071,28 @@ static int count_keys(const struct store_signing_key *k, void *ctx)
     return count_cb(k, ctx);
 }
 
+/* "seq:raw:verdict:distance|-:fence version:received," per event; raw holds no NUL here
+ * but may hold an escaped one, which must come back as the same six bytes. */
+static int collect_records(const struct store_event_record *e, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    char dist[32] = "-";
+    if (e->has_server_distance)
+        snprintf(dist, sizeof dist, "%g", e->server_distance_m);
+    snprintf(out + n, 512 - n, "%lld:%.*s:%s:%s:%d:%lld,", (long long)e->seq, (int)e->raw_len,
+             e->raw, e->server_verdict, dist, e->server_fence_version,
+             (long long)e->received_at_ms);
+    return 0;
+}
+
+static int stop_after_one(const struct store_event_record *e, void *ctx)
+{
+    (void)e;
+    ++*(int *)ctx;
+    return 7;
+}
+
 static void evidence(void **state)
 {
     (void)state;
@@ -1022,6 +1137,71 @@ static void evidence(void **state)
     int n = 0;
     assert_int_equal(store_signing_key_list(st, count_keys, &n, err), RC_OK);
     assert_int_equal(n, 2);
+
+    /* the events of a range, with what the collector judged, by seq */
+    const char *line2 = "{\"seq\":2,\"name\":\"张三\",\"x\":\"\\u0000\"}";
+    struct store_event e1 = event("K-1", 1, "{\"seq\":1}", NULL);
+    struct store_event e2 = event("K-1", 2, line2, NULL);
+    e2.server_verdict = "inside";
+    e2.has_server_distance = true;
+    e2.server_distance_m = 12.625;
+    e2.server_fence_version = 3;
+    struct store_event e3 = event("K-1", 3, "{\"seq\":3}", NULL);
+    assert_int_equal(store_event_insert(st, &e3, err), RC_OK);
+    assert_int_equal(store_event_insert(st, &e1, err), RC_OK);
+    assert_int_equal(store_event_insert(st, &e2, err), RC_OK);
+    char range[512] = "";
+    assert_int_equal(store_event_range(st, "K-1", 2, 9, collect_records, range, err), RC_OK);
+    char want[512];
+    snprintf(want, sizeof want, "2:%s:inside:12.625:3:5002,3:{\"seq\":3}::-:0:5003,", line2);
+    assert_string_equal(range, want);
+    range[0] = '\0';
+    assert_int_equal(store_event_range(st, "K-1", 4, 9, collect_records, range, err), RC_OK);
+    assert_string_equal(range, "");
+    assert_int_equal(store_event_range(st, "K-404", 1, 9, collect_records, range, err), RC_OK);
+    assert_string_equal(range, "");
+    int stop = 0;
+    assert_int_equal(store_event_range(st, "K-1", 1, 9, stop_after_one, &stop, err), 7);
+    assert_int_equal(stop, 1);
+
+    /* a fence's every version stays readable */
+    enum store_fence_outcome o;
+    int v = 0;
+    assert_int_equal(store_fence_put(st, "F-1", "{\"v\":1}", HASH_A, "adm", 1, false, &o, &v, err),
+                     RC_OK);
+    assert_int_equal(store_fence_put(st, "F-1", "{\"v\":2}", HASH_B, "adm", 2, true, &o, &v, err),
+                     RC_OK);
+    struct store_fence f;
+    assert_int_equal(store_fence_version(st, "F-1", 1, &f, err), RC_OK);
+    assert_int_equal(f.version, 1);
+    assert_string_equal(f.geojson, "{\"v\":1}");
+    assert_string_equal(f.sha256, HASH_A);
+    assert_int_equal(f.created_at_ms, 1);
+    store_fence_clear(&f);
+    assert_int_equal(store_fence_version(st, "F-1", 2, &f, err), RC_OK);
+    assert_string_equal(f.geojson, "{\"v\":2}");
+    store_fence_clear(&f);
+    assert_int_equal(store_fence_version(st, "F-1", 3, &f, err), RC_NOTFOUND);
+    assert_int_equal(store_fence_version(st, "F-9", 1, &f, err), RC_NOTFOUND);
+
+    /* a publication is frozen: stored once, read back byte for byte */
+    char body1[] = "{\"年\":2030}\n", body2[] = "{\"other\":1}";
+    struct store_publication pub = {.year = 2030, .body = body1, .published_at_ms = 77};
+    snprintf(pub.key_id, sizeof pub.key_id, "fedcba9876543210");
+    snprintf(pub.signature, sizeof pub.signature, "MEUCIQ==");
+    struct store_publication back;
+    assert_int_equal(store_publication_get(st, 2030, &back, err), RC_NOTFOUND);
+    assert_int_equal(store_publication_put(st, &pub, err), RC_OK);
+    pub.body = body2;
+    assert_int_equal(store_publication_put(st, &pub, err), RC_CONFLICT);
+    assert_int_equal(store_publication_get(st, 2030, &back, err), RC_OK);
+    assert_int_equal(back.year, 2030);
+    assert_string_equal(back.body, "{\"年\":2030}\n");
+    assert_string_equal(back.key_id, "fedcba9876543210");
+    assert_string_equal(back.signature, "MEUCIQ==");
+    assert_int_equal(back.published_at_ms, 77);
+    free(back.body);
+    assert_int_equal(store_publication_get(st, 2031, &back, err), RC_NOTFOUND);
     store_close(st);
 }
 
@@ -1137,6 +1317,34 @@ static void dropped_connection_is_reopened_between_transactions(void **state)
     store_close(st);
 }
 
+/* ---- Every back-end implements every op ---- */
+
+static void every_backend_implements_every_op(void **state)
+{
+    (void)state;
+    char err[ERR_LEN] = "";
+    const struct store_ops *all[] = {&store_sqlite_ops, &store_pg_ops};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (store_ops_complete(all[i], err) != RC_OK)
+            fail_msg("%s", err);
+    /* the check finds a missing op, the last one too */
+    struct store_ops lacking = store_pg_ops;
+    lacking.signing_key_list = NULL;
+    assert_int_equal(store_ops_complete(&lacking, err), RC_STATE);
+    assert_non_null(strstr(err, "postgresql"));
+    lacking = store_sqlite_ops;
+    lacking.publication_get = NULL;
+    assert_int_equal(store_ops_complete(&lacking, err), RC_STATE);
+    lacking = store_sqlite_ops;
+    lacking.open = NULL;
+    assert_int_equal(store_ops_complete(&lacking, err), RC_STATE);
+    assert_non_null(strstr(err, "op 0 "));
+    /* checkpoint alone may be absent */
+    lacking = store_sqlite_ops;
+    lacking.checkpoint = NULL;
+    assert_int_equal(store_ops_complete(&lacking, err), RC_OK);
+}
+
 /* ---- Opening ---- */
 
 static void urls_and_connection_errors(void **state)
@@ -1176,6 +1384,7 @@ static void urls_and_connection_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(every_backend_implements_every_op, setup, teardown),
         cmocka_unit_test_setup_teardown(urls_and_connection_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_idempotent_staged_and_newer_refused, setup,
                                         teardown),
@@ -1187,6 +1396,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(concurrent_writers_take_turns_on_a_device, setup, teardown),
         cmocka_unit_test_setup_teardown(findings_and_fences, setup, teardown),
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
+        cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(procedure_steps, setup, teardown),
