@@ -2,6 +2,7 @@
  * single place that says who may call it. */
 #include "http/api.h"
 
+#include "http/alerts_api.h"
 #include "http/figures_api.h"
 #include "http/openapi.h"
 #include "http/schedule_api.h"
@@ -317,6 +318,10 @@ static const struct http_route routes[] = {
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
+    {"GET", "/v1/alerts/subscriptions", alerts_api_list, alerts_api_allow},
+    {"POST", "/v1/alerts/subscriptions", alerts_api_create, alerts_api_allow},
+    {"DELETE", "/v1/alerts/subscriptions/{id}", alerts_api_delete, alerts_api_allow},
+    {"GET", "/v1/alerts/deliveries", alerts_api_deliveries, alerts_api_allow},
     {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
 };
 
