@@ -219,12 +219,12 @@ static int wecom_body(const struct store_alert_delivery *d, const char *key, con
     int rc = RC_NOMEM;
     const char *type = markdown ? "markdown" : "text";
     cJSON *o = cJSON_CreateObject(), *inner = cJSON_CreateObject();
-    if (!o || !inner || !cJSON_AddItemToObject(o, type, inner)) {
+    if (!o || !inner || !cJSON_AddStringToObject(o, "msgtype", type) ||
+        !cJSON_AddItemToObject(o, type, inner)) {
         cJSON_Delete(inner);
         goto out;
     }
-    if (!cJSON_AddStringToObject(o, "msgtype", type) ||
-        !cJSON_AddStringToObject(inner, "content", content))
+    if (!cJSON_AddStringToObject(inner, "content", content))
         goto out;
     *body = cJSON_PrintUnformatted(o);
     if (*body)
