@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# labels: collector
+# labels: collector pg
 """Alerts end to end (docs/OPERATIONS.md "Alerts"): a real collector over HTTPS, webhook
 receivers in this process (one HTTPS with the test CA given as the subscription's --ca-file,
 one plain HTTP shaped like WeCom's robot API) that refuse the first attempts; serious findings
@@ -7,7 +7,8 @@ one plain HTTP shaped like WeCom's robot API) that refuse the first attempts; se
 while every alert is still failing and started again. Checks: every alert delivered, each
 answered 2xx exactly once (none sent again after a 2xx), the WeCom body shapes, a district's
 subscription never receiving another district's finding, scopes of the routes, the delivery log
-through the API, and no webhook secret in any log line or listing. Standard library only."""
+through the API, and no webhook secret in any log line or listing. On SQLite, and on
+PostgreSQL when ctest's `pg` fixture runs one. Standard library only."""
 
 import http.server
 import json
@@ -22,6 +23,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingestlib import Server, make_pki, ndjson, request, run, tls_context  # noqa: E402
+import pglib  # noqa: E402
+import test_figures  # noqa: E402
 from test_figures import DAY1, World, plan  # noqa: E402
 
 failures = []
@@ -111,11 +114,23 @@ def forged_batch(w, kiosk, forger):
 
 
 def main():
+    for backend in pglib.backends():
+        print("== back-end: %s" % backend, flush=True)
+        test_figures.BACKEND = backend
+        one_backend(backend)
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    print("ok")
+    return 0
+
+
+def one_backend(backend):
     d = tempfile.mkdtemp(prefix="rollcall-alerts-")
     receivers = []
     try:
         make_pki(d)
-        w = World(d, "a")
+        w = World(d, "alerts_" + backend)
         check(w.stop() == 0, "first server exits 0")
         w.srv = Server(w.db, w.dir, *ALERT_ARGS)
         w.port = w.srv.port
@@ -136,11 +151,6 @@ def main():
         for r in receivers:
             r.stop()
         shutil.rmtree(d, ignore_errors=True)
-    if failures:
-        print("%d failure(s)" % len(failures))
-        return 1
-    print("ok")
-    return 0
 
 
 def scenario(w, d, city, wecom, logs):
