@@ -56,8 +56,9 @@ bool alert_format_valid(const char *f);
 /* Checks a webhook URL: http:// or https://, a host, 1..STORE_ALERT_URL_MAX printable ASCII
  * bytes without spaces. RC_INVAL with the reason (which never quotes the URL). */
 int alert_url_check(const char *url, char *err);
-/* The URL as it may be shown: user information and every query value replaced by "***"
- * ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***"). */
+/* The URL as it may be shown: user information and every query value replaced by "***", a
+ * fragment dropped ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***"); a URL too
+ * long for n bytes is not shown at all. */
 void alert_mask_url(const char *url, char *out, size_t n);
 /* The delay before the next try after `attempts` failed ones (>= 1): base * 2^(attempts-1),
  * at most cap. */
