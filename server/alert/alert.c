@@ -2,6 +2,7 @@
 #include "alert/alert.h"
 
 #include "dynbuf.h"
+#include "i18n.h"
 #include "jsonin.h"
 #include "log.h"
 #include "rc.h"
@@ -114,24 +115,10 @@ void alert_key(const struct store_alert_delivery *d, char *out, size_t n)
     snprintf(out, n, "rollcall-alert-%lld-F%lld", (long long)d->sub.id, (long long)d->finding.id);
 }
 
-/* The Chinese name of a stored finding's kind; NULL for one without. */
+/* The Chinese name of a stored finding's kind (the catalogue's); NULL for one without. */
 static const char *kind_zh(const char *kind)
 {
-    static const struct {
-        const char *kind, *zh;
-    } names[] = {
-        {"bad_signature", "批次签名无效"},
-        {"chain_conflict", "事件链冲突"},
-        {"chain_break", "事件链断裂"},
-        {"foreign_events", "上传他人设备的事件"},
-        {"foreign_class", "事件属于其他机构的班级"},
-        {"bad_event", "无效事件"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(kind, names[i].kind) == 0)
-            return names[i].zh;
-    }
-    return NULL;
+    return i18n_text2("finding", kind, I18N_ZH);
 }
 
 static cJSON *json_str_or_null(const char *s)
