@@ -108,8 +108,8 @@ def forged_batch(w, kiosk, forger):
                        {"Authorization": "Bearer " + kiosk.token,
                         "Content-Type": "application/x-ndjson",
                         "Rollcall-Signature": forger.sign_lines(lines)})
-    check(st == 400 and body == {"error": "bad signature"}, "forged batch refused: %r %r"
-          % (st, body))
+    check(st == 400 and body.get("error") == "bad signature" and
+          body.get("code") == "bad_signature", "forged batch refused: %r %r" % (st, body))
     kiosk.seq -= len(lines)  # nothing was stored
 
 
