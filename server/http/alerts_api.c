@@ -100,12 +100,15 @@ fail:
     http_reply_error(res, 500, "internal error");
 }
 
-/* Reads {"name", "url", "format", "district"?} into s. RC_INVAL (400) or RC_AUTH (403) with the
- * reason. */
-static int sub_body(const struct http_request *req, struct store_alert_sub *s, char *err)
+/* Reads {"name", "url", "format", "district"?} into s. RC_INVAL (400; *not_json set when the
+ * body is not JSON at all) or RC_AUTH (403) with the reason. */
+static int sub_body(const struct http_request *req, struct store_alert_sub *s, bool *not_json,
+                    char *err)
 {
     cJSON *root = NULL;
     int rc = jsonin_parse((const char *)req->body, req->body_len, &root, err);
+    if (rc == RC_INVAL)
+        *not_json = true;
     if (rc != RC_OK)
         return rc;
     if (!cJSON_IsObject(root)) {
@@ -180,13 +183,15 @@ void alerts_api_create(struct http_request *req, struct http_response *res)
         http_reply_error(res, 413, "subscription body over %d bytes", ALERTS_API_BODY_MAX);
         return;
     }
-    int rc = sub_body(req, &s, err);
+    bool not_json = false;
+    int rc = sub_body(req, &s, &not_json, err);
     if (rc == RC_AUTH) {
         scope_refuse(req, res, err);
         return;
     }
     if (rc != RC_OK) {
-        http_reply_error(res, rc == RC_NOMEM ? 500 : 400, "%s", err);
+        http_reply_coded(res, rc == RC_NOMEM ? 500 : 400,
+                         not_json ? HTTP_E_INVALID_JSON : HTTP_E_STATUS, "%s", err);
         return;
     }
     rc = store_alert_sub_insert(req->db, &s, err);

@@ -204,6 +204,9 @@ def scenario(w, d, city, wecom, logs):
         st, body = w.req("admin", "POST", "/v1/alerts/subscriptions", bad)
         check(st == 400 and "\n" not in body.get("error", "\n"), "bad body %r: %r %r"
               % (bad, st, body))
+    st, body = w.req("admin", "POST", "/v1/alerts/subscriptions", b"{not json",
+                     {"Content-Type": "application/json"})
+    check(st == 400 and body.get("code") == "invalid_json", "not JSON: %r %r" % (st, body))
     st, lst = w.req("admin", "GET", "/v1/alerts/subscriptions")
     names = sorted(s["name"] for s in lst.get("subscriptions", []))
     check(st == 200 and names == ["city-json", "d-wecom", "o-text"], "admin lists all: %r" % names)
