@@ -61,45 +61,44 @@ void alert_mask_url(const char *url, char *out, size_t n)
 {
     struct dynbuf b;
     dynbuf_init(&b, n > 0 ? n - 1 : 0);
+    int rc = RC_OK; /* the first failure sticks: a URL cut short is not shown at all */
     const char *p = url;
     const char *scheme = strstr(url, "://");
     if (scheme) {
-        dynbuf_add(&b, url, (size_t)(scheme + 3 - url));
+        rc = dynbuf_add(&b, url, (size_t)(scheme + 3 - url));
         p = scheme + 3;
         /* user information: everything up to '@' before the path */
         size_t auth = strcspn(p, "/?#");
         const char *at = memchr(p, '@', auth);
         if (at) {
-            dynbuf_adds(&b, "***@");
+            rc = rc ? rc : dynbuf_adds(&b, "***@");
             p = at + 1;
         }
     }
     size_t path = strcspn(p, "?#");
-    dynbuf_add(&b, p, path);
+    rc = rc ? rc : dynbuf_add(&b, p, path);
     p += path;
     if (*p == '?') {
         p++;
-        dynbuf_adds(&b, "?");
+        rc = rc ? rc : dynbuf_adds(&b, "?");
         bool first = true;
         while (*p && *p != '#') {
             size_t len = strcspn(p, "&#");
             size_t name = strcspn(p, "=&#");
             if (!first)
-                dynbuf_adds(&b, "&");
+                rc = rc ? rc : dynbuf_adds(&b, "&");
             first = false;
-            dynbuf_add(&b, p, name);
+            rc = rc ? rc : dynbuf_add(&b, p, name);
             if (name < len)
-                dynbuf_adds(&b, "=***");
+                rc = rc ? rc : dynbuf_adds(&b, "=***");
             p += len;
             if (*p == '&')
                 p++;
         }
     }
-    size_t len = 0;
-    char *s = dynbuf_take(&b, &len);
     if (n > 0)
-        snprintf(out, n, "%s", s ? s : "(a URL too long to show)");
-    free(s);
+        snprintf(out, n, "%s", rc == RC_OK ? dynbuf_ptr(&b) : "(a URL too long to show)");
+    dynbuf_free(&b);
 }
 
 int64_t alert_backoff_ms(int64_t attempts, int64_t base_ms, int64_t cap_ms)

@@ -37,6 +37,9 @@ static void masks_secrets(void **state)
     char small[24];
     alert_mask_url("https://hooks.example/?key=SECRETSECRETSECRET", small, sizeof small);
     assert_null(strstr(small, "SECRET"));
+    assert_null(strstr(small, "hooks"));
+    alert_mask_url("https://hooks.example/a/b/c/d/e/f", small, sizeof small);
+    assert_null(strstr(small, "hooks"));
 }
 
 static void checks_urls(void **state)
