@@ -64,6 +64,8 @@ void alert_mask_url(const char *url, char *out, size_t n)
     int rc = RC_OK; /* the first failure sticks: a URL cut short is not shown at all */
     const char *p = url;
     const char *scheme = strstr(url, "://");
+    if (scheme && scheme > url + strcspn(url, "/?#"))
+        scheme = NULL; /* "://" inside the path or query is not a scheme */
     if (scheme) {
         rc = dynbuf_add(&b, url, (size_t)(scheme + 3 - url));
         p = scheme + 3;

@@ -33,6 +33,7 @@ static void masks_secrets(void **state)
     masked("http://10.0.0.5/hook", "http://10.0.0.5/hook");
     masked("https://h/p?token=abc#frag", "https://h/p?token=***"); /* a fragment is dropped */
     masked("https://h/p#secret", "https://h/p");
+    masked("h/p?key=SECRET&next=https://x", "h/p?key=***&next=***"); /* no scheme to skip */
     /* too long to show whole: nothing of it at all */
     char small[24];
     alert_mask_url("https://hooks.example/?key=SECRETSECRETSECRET", small, sizeof small);
