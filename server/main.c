@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "serve the HTTP(S) API", true},
     {"migrate", cmd_migrate, "create or upgrade the database schema", false},
     {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)", false},
+    {"alert", cmd_alert, "webhooks for serious findings: alert add|list|remove", false},
     {"user", cmd_user, "people's logins: user add|list|disable|enable|passwd", false},
     {"import", cmd_import,
      "import batches FILE (an agent's export) | fences FILE (admin) | classes|online|assessments "

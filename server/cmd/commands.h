@@ -27,6 +27,8 @@ int cmd_signing_key(int argc, char **argv, const struct server_globals *g);
 int cmd_evidence(int argc, char **argv, const struct server_globals *g);
 /* publish --year YYYY [--out DIR]: freeze and sign a year's results (publish_cmd.c). */
 int cmd_publish(int argc, char **argv, const struct server_globals *g);
+/* alert add|list|remove: webhook subscriptions to serious findings (alert_cmd.c). */
+int cmd_alert(int argc, char **argv, const struct server_globals *g);
 /* import batches|fences FILE: an agent's export file, venue fences (import_cmd.c). */
 int cmd_import(int argc, char **argv, const struct server_globals *g);
 

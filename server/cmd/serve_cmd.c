@@ -1,5 +1,6 @@
 /* rollcall-server serve: opens a connection pool on the database (which must be migrated),
  * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
+#include "alert/alert.h"
 #include "cmd/commands.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
@@ -12,6 +13,7 @@
 #include "rc.h"
 #include "store/store.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -65,6 +67,8 @@ static void usage(FILE *out)
             "                       [--per-ip-limit N] [--max-connections N]\n"
             "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
+            "                       [--alert-retry-ms MS] [--alert-retry-max-ms MS]\n"
+            "                       [--alert-attempts N] [--alert-poll-ms MS]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "\n"
@@ -90,10 +94,17 @@ static void usage(FILE *out)
             "  --photo-dir DIR      keep the kiosk screen's sign-in photos here (created 0700;\n"
             "                       without it the photo routes answer 503)\n"
             "  --photo-retention-days N  delete photos older than N days (default %d)\n"
+            "  --alert-retry-ms MS  first retry of a failed alert delivery after MS (default %d),\n"
+            "                       doubling on each failure\n"
+            "  --alert-retry-max-ms MS  retries at most MS apart (default %d)\n"
+            "  --alert-attempts N   give an alert up (state failed) after N attempts (default %d)\n"
+            "  --alert-poll-ms MS   look for new alerts to send every MS (default %d)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
-            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT);
+            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
+            ALERT_DEFAULT_BASE_MS, ALERT_DEFAULT_CAP_MS, ALERT_DEFAULT_ATTEMPTS,
+            ALERT_DEFAULT_POLL_MS);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -168,6 +179,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
     const char *photo_dir = NULL;
+    unsigned long long alert_base = ALERT_DEFAULT_BASE_MS, alert_cap = ALERT_DEFAULT_CAP_MS;
+    unsigned long long alert_attempts = ALERT_DEFAULT_ATTEMPTS, alert_poll = ALERT_DEFAULT_POLL_MS;
     static const struct option opts[] = {
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
@@ -183,6 +196,10 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"session-idle", required_argument, NULL, 'I'},
         {"session-max", required_argument, NULL, 'M'},
         {"signing-key", required_argument, NULL, 'S'},
+        {"alert-retry-ms", required_argument, NULL, 'A'},
+        {"alert-retry-max-ms", required_argument, NULL, 'X'},
+        {"alert-attempts", required_argument, NULL, 'N'},
+        {"alert-poll-ms", required_argument, NULL, 'W'},
         {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -217,6 +234,12 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'M':
             rc = parse_num("--session-max", optarg, 1, SESSION_TIME_MAX_S, &session_max);
             break;
+        case 'A': rc = parse_num("--alert-retry-ms", optarg, 1, 86400000, &alert_base); break;
+        case 'X':
+            rc = parse_num("--alert-retry-max-ms", optarg, 1, 7 * 86400000ULL, &alert_cap);
+            break;
+        case 'N': rc = parse_num("--alert-attempts", optarg, 1, 1000, &alert_attempts); break;
+        case 'W': rc = parse_num("--alert-poll-ms", optarg, 10, 600000, &alert_poll); break;
         case 'h': usage(stdout); return 0;
         case ':':
             fprintf(stderr, "rollcall-server serve: %s needs a value\n", argv[optind - 1]);
@@ -260,6 +283,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     http_server *srv = NULL;
     store *probe = NULL;
     ingest_writer *writer = NULL;
+    alert_sender *alerts = NULL;
+    bool curl_up = false;
 
     if (!plain) {
         cert = read_pem(cert_path, err);
@@ -325,6 +350,20 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     };
     if (http_start(&cfg, &srv, err) != RC_OK)
         goto out;
+    /* The alert sender: its own connection, libcurl set up once before its thread starts. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc_fail(err, RC_STATE, "libcurl could not start");
+        goto out;
+    }
+    curl_up = true;
+    struct alert_config acfg;
+    alert_config_default(&acfg);
+    acfg.base_ms = (int64_t)alert_base;
+    acfg.cap_ms = (int64_t)(alert_cap < alert_base ? alert_base : alert_cap);
+    acfg.max_attempts = (unsigned)alert_attempts;
+    acfg.poll_ms = (unsigned)alert_poll;
+    if (alert_sender_start(db_url, &acfg, &alerts, err) != RC_OK)
+        goto out;
     /* The key is in GnuTLS's hands now; drop our copy. */
     if (key) {
         explicit_bzero(key, strlen(key));
@@ -342,12 +381,17 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     sd_notify(0, "STOPPING=1");
     http_stop(srv);
     srv = NULL;
+    alert_sender_stop(alerts);
+    alerts = NULL;
     log_msg(LOG_LVL_INFO, "stopped");
     status = 0;
 out:
     if (status != 0)
         fprintf(stderr, "rollcall-server serve: %s\n", err);
     http_stop(srv);
+    alert_sender_stop(alerts);
+    if (curl_up)
+        curl_global_cleanup();
     session_fini();
     api_fini();
     ingest_writer_stop(writer);

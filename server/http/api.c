@@ -2,6 +2,7 @@
  * single place that says who may call it. */
 #include "http/api.h"
 
+#include "http/alerts_api.h"
 #include "http/figures_api.h"
 #include "http/openapi.h"
 #include "http/photo_api.h"
@@ -238,6 +239,20 @@ static enum metrics_refusal refusal_reason(const struct ingest_result *r)
     return METRICS_REFUSED_MALFORMED;
 }
 
+/* The error code of a refused batch. */
+static enum http_error refusal_code(const struct ingest_result *r)
+{
+    switch (r->finding) {
+    case INGEST_FINDING_BAD_SIGNATURE: return HTTP_E_BAD_SIGNATURE;
+    case INGEST_FINDING_CHAIN_CONFLICT: return HTTP_E_CHAIN_CONFLICT;
+    case INGEST_FINDING_CHAIN_BREAK: return HTTP_E_CHAIN_BREAK;
+    case INGEST_FINDING_FOREIGN_EVENTS: return HTTP_E_FOREIGN_EVENTS;
+    case INGEST_FINDING_BAD_EVENT: return HTTP_E_BAD_EVENT;
+    case INGEST_FINDING_NONE: break;
+    }
+    return HTTP_E_STATUS;
+}
+
 /* True when the Content-Type names NDJSON (parameters such as charset allowed). */
 static bool ndjson_type(const char *ct)
 {
@@ -280,14 +295,12 @@ static void handle_batches(struct http_request *req, struct http_response *res)
                 device, r.status, r.finding ? ", finding " : "", ingest_finding_name(r.finding),
                 r.reason);
         if (r.status == 409) {
-            char body[ERR_LEN + 96];
-            snprintf(body, sizeof body,
-                     "{\"error\":\"gap: expected seq %lld\",\"expected_seq\":%lld}",
-                     (long long)r.expected_seq, (long long)r.expected_seq);
-            http_reply_json(res, 409, body);
+            res->expected_seq = r.expected_seq;
+            http_reply_coded(res, 409, HTTP_E_CHAIN_GAP, "gap: expected seq %lld",
+                             (long long)r.expected_seq);
             return;
         }
-        http_reply_error(res, r.status, "%s", r.reason);
+        http_reply_coded(res, r.status, refusal_code(&r), "%s", r.reason);
         return;
     }
     metrics_events_accepted(req->metrics, (uint64_t)r.accepted);
@@ -319,6 +332,10 @@ static const struct http_route routes[] = {
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
+    {"GET", "/v1/alerts/subscriptions", alerts_api_list, alerts_api_allow},
+    {"POST", "/v1/alerts/subscriptions", alerts_api_create, alerts_api_allow},
+    {"DELETE", "/v1/alerts/subscriptions/{id}", alerts_api_delete, alerts_api_allow},
+    {"GET", "/v1/alerts/deliveries", alerts_api_deliveries, alerts_api_allow},
     {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
     {"PUT", "/v1/events/{id}/photo", photo_api_put, photo_api_allow_put},
     {"GET", "/v1/events/{id}/photo", photo_api_get, photo_api_allow_get},

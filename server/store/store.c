@@ -821,3 +821,53 @@ int store_signing_key_list(store *st, int (*fn)(const struct store_signing_key *
     NEED(signing_key_list, "signing keys");
     return st->ops->signing_key_list(st, fn, ctx, err);
 }
+
+int store_alert_sub_insert(store *st, struct store_alert_sub *s, char *err)
+{
+    NEED(alert_sub_insert, "alerts");
+    if (!*s->name || !*s->url || !*s->format)
+        return rc_fail(err, RC_INVAL, "malformed alert subscription");
+    return st->ops->alert_sub_insert(st, s, err);
+}
+
+int store_alert_sub_list(store *st, const char *district,
+                         int (*fn)(const struct store_alert_sub *s, void *ctx), void *ctx,
+                         char *err)
+{
+    NEED(alert_sub_list, "alerts");
+    return st->ops->alert_sub_list(st, district, fn, ctx, err);
+}
+
+int store_alert_sub_get(store *st, int64_t id, struct store_alert_sub *out, char *err)
+{
+    NEED(alert_sub_get, "alerts");
+    return st->ops->alert_sub_get(st, id, out, err);
+}
+
+int store_alert_sub_remove(store *st, int64_t id, int64_t now_ms, char *err)
+{
+    NEED(alert_sub_remove, "alerts");
+    return st->ops->alert_sub_remove(st, id, now_ms, err);
+}
+
+int store_alert_deliveries(store *st, const struct store_alert_filter *f, size_t limit,
+                           int (*fn)(const struct store_alert_delivery *d, void *ctx), void *ctx,
+                           char *err)
+{
+    NEED(alert_deliveries, "alerts");
+    return st->ops->alert_deliveries(st, f, limit, fn, ctx, err);
+}
+
+int store_alert_claim(store *st, int64_t id, int64_t seen_next_at_ms, int64_t lease_until_ms,
+                      bool *claimed, char *err)
+{
+    NEED(alert_claim, "alerts");
+    *claimed = false;
+    return st->ops->alert_claim(st, id, seen_next_at_ms, lease_until_ms, claimed, err);
+}
+
+int store_alert_record(store *st, int64_t id, const struct store_alert_attempt *a, char *err)
+{
+    NEED(alert_record, "alerts");
+    return st->ops->alert_record(st, id, a, err);
+}

@@ -129,6 +129,18 @@ struct store_ops {
     int (*signing_key_current)(store *st, struct store_signing_key *out, char *err);
     int (*signing_key_list)(store *st, int (*fn)(const struct store_signing_key *, void *),
                             void *ctx, char *err);
+    /* alerts */
+    int (*alert_sub_insert)(store *st, struct store_alert_sub *s, char *err);
+    int (*alert_sub_list)(store *st, const char *district,
+                          int (*fn)(const struct store_alert_sub *, void *), void *ctx, char *err);
+    int (*alert_sub_get)(store *st, int64_t id, struct store_alert_sub *out, char *err);
+    int (*alert_sub_remove)(store *st, int64_t id, int64_t now_ms, char *err);
+    int (*alert_deliveries)(store *st, const struct store_alert_filter *f, size_t limit,
+                            int (*fn)(const struct store_alert_delivery *, void *), void *ctx,
+                            char *err);
+    int (*alert_claim)(store *st, int64_t id, int64_t seen_next_at_ms, int64_t lease_until_ms,
+                       bool *claimed, char *err);
+    int (*alert_record)(store *st, int64_t id, const struct store_alert_attempt *a, char *err);
 };
 
 struct store {

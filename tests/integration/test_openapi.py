@@ -71,8 +71,10 @@ def checker_refuses(doc):
     refuses(c, "a member the schema does not have", "GET", "/v1/me", 200, "application/json",
             b'{"name":"n","role":"admin","via":"token","extra":1}')
     refuses(c, "a body that is not JSON", "GET", "/healthz", 200, "application/json", b"ok")
-    refuses(c, "an error body that is not {\"error\"}", "GET", "/v1/me", 401,
-            "application/json", b'{"message":"no"}')
+    refuses(c, "an error body that is not {\"error\", \"code\", \"message\"}", "GET", "/v1/me",
+            401, "application/json", b'{"message":"no"}')
+    refuses(c, "an error body without its code", "GET", "/v1/me", 401, "application/json",
+            b'{"error":"no","message":"no"}')
     refuses(c, "a $ref'd schema violated (Device.head_seq)", "GET", "/v1/devices", 200,
             "application/json", json.dumps({"devices": [{
                 "id": "k", "institution": "I", "profile": "p", "fence": "f",
@@ -84,11 +86,15 @@ def checker_refuses(doc):
     refuses(c, "200 for a method not in the document", "DELETE", "/v1/devices", 200,
             "application/json", b"{}")
     refuses(c, "a 401 without its required WWW-Authenticate", "GET", "/v1/me", 401,
-            "application/json", b'{"error":"no"}', {"Content-Type": "application/json"})
-    c.check("GET", "/v1/me", 401, "application/json", b'{"error":"no"}',
+            "application/json", b'{"error":"no","code":"unauthorized","message":"n"}',
+            {"Content-Type": "application/json"})
+    c.check("GET", "/v1/me", 401, "application/json",
+            b'{"error":"no","code":"unauthorized","message":"n"}',
             {"www-authenticate": 'Bearer realm="rollcall"'})
-    c.check("GET", "/v2/nothing", 404, "application/json", b'{"error":"not found"}')
-    c.check("DELETE", "/v1/devices", 405, "application/json", b'{"error":"method not allowed"}')
+    c.check("GET", "/v2/nothing", 404, "application/json",
+            b'{"error":"not found","code":"not_found","message":"n"}')
+    c.check("DELETE", "/v1/devices", 405, "application/json",
+            b'{"error":"method not allowed","code":"method_not_allowed","message":"n"}')
     c.check("GET", "/v1/classes/C-A/attendance?format=csv", 200, "text/csv; charset=utf-8",
             b"\xef\xbb\xbf...")
 

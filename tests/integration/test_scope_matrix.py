@@ -41,8 +41,9 @@ FILTERS = {
     "/v1/review-queue": [],  # the city's own queue (docs/SUBSIDY.md): admin only, no filter
 }
 # GET routes without {id} that list nothing: GET /v1/me answers who the caller is
-# (test_accounts.py).
-NOT_LISTS = {"/v1/me"}
+# (test_accounts.py). The alert listings take no scope filter (a district sees its own
+# district's subscriptions and deliveries, admin all): test_alerts.py walks their scopes.
+NOT_LISTS = {"/v1/me", "/v1/alerts/subscriptions", "/v1/alerts/deliveries"}
 DISTRICT_OF = {"INST-A": "120103", "INST-B": "120104"}
 CLASS_OF = {"C-A": "INST-A", "C-B": "INST-B"}
 # The walked tokens (names from test_figures.World) and what each one's scope holds.

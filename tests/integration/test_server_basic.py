@@ -149,8 +149,8 @@ def error_body(body):
         o = json.loads(body)
     except ValueError:
         return None
-    if isinstance(o, dict) and list(o) == ["error"] and isinstance(o["error"], str) \
-            and "\n" not in o["error"]:
+    if isinstance(o, dict) and list(o) == ["error", "code", "message"] \
+            and all(isinstance(o[k], str) and "\n" not in o[k] for k in o):
         return o["error"]
     return None
 
