@@ -4,6 +4,7 @@
 // (--use-fake-ui-for-media-stream), so the page takes real JPEG stills of the test pattern.
 //
 //   {"op":"open","url":U,"width":W,"height":H}   new page of that size, waits for the state
+//                                                ("noCamera":true: a browser without a camera)
 //   {"op":"keypad","id":"110..."}                taps the on-screen keys
 //   {"op":"key","key":"clear"}                   taps one key (clear, back, 0-9, X)
 //   {"op":"card","id":"110..."}                  types the digits and Enter fast (a card reader)
@@ -43,6 +44,12 @@ async function open(c) {
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',
   });
+  if (c.noCamera) {
+    // a kiosk whose camera is missing: the page finds no camera API at all
+    await context.addInitScript(() => {
+      Object.defineProperty(navigator, 'mediaDevices', { value: undefined });
+    });
+  }
   page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT_MS);
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });

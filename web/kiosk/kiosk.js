@@ -419,8 +419,12 @@ function renderRollcall() {
 async function pollRollcall() {
   try {
     const r = await (await fetch('/api/rollcall')).json();
-    // A daemon without roll-calls answers "unknown cmd": show nothing.
-    openRollcall = r.ok && Array.isArray(r.rollcalls) && r.rollcalls.length ? r.rollcalls[0] : null;
+    // A daemon without roll-calls answers "unknown cmd": show nothing. Of several open (a new
+    // one opens while the last is still open), the newest, of the class chosen if it has one.
+    const open = r.ok && Array.isArray(r.rollcalls) ? r.rollcalls : [];
+    const mine = open.filter((x) => session && x.class === session.class && x.session === session.session);
+    const pick = (xs) => xs.reduce((a, x) => (!a || x.opens > a.opens ? x : a), null);
+    openRollcall = pick(mine) ?? pick(open);
   } catch {
     openRollcall = null;
   }
