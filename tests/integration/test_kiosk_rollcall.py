@@ -11,6 +11,8 @@ the real daemon reading a real gpsd (gpsfake) and drawing the class's two roll-c
 - B signs in first on a kiosk without a camera (landscape 1280x800; no_photo "no_camera") and
   answers R1 on the control socket; R2 opens while R1 is still open: the banner shows R2, the
   newest; B confirms it on that screen; A misses R2;
+- two classes share the venue at that time: the page asks which, sign-in stays off until one
+  is chosen; gpsd gone: the stale-fix warning;
 - at the collector, through the institution's API: the attendance report shows two roll-calls
   held for each, one missed by A, the rollcall_missed finding with the R2 event as evidence;
   GET /v1/findings lists that finding and B's no_photo finding (a missing camera is a finding
@@ -39,6 +41,7 @@ for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"
     os.environ.pop(var, None)
 
 CLASS = "TJ-2026-RC-SCREEN"
+CLASS2 = "TJ-2026-RC-OTHER"
 A = ph.id_number(20)
 B = ph.id_number(21)
 MASKED_A, MASKED_B = "王*明", "赵*"
@@ -61,6 +64,23 @@ def plan(start, end):
                        {"id_number": B, "name": "赵六", "student": False}]}
 
 
+def plan_other(start, end):
+    """Another class at the same venue at the same time, without roll-calls."""
+    p = plan(start, end)
+    p.update(id=CLASS2, rollcalls=0)
+    p["roster"] = p["roster"][:1]
+    return p
+
+
+def choose(b, cls):
+    """Several classes at the venue: the page asks, the trainee taps theirs."""
+    b("waitText", selector="#session-list", contains="请选择您的课程")
+    b("waitText", selector="#session-list", contains=CLASS2)
+    b("eval", js="document.querySelector('#session-list [data-class=\"%s\"]').click()" % cls)
+    check(b("eval", js="document.querySelector('[aria-checked=true]').dataset.class")["value"]
+          == cls, "the class was not chosen")
+
+
 def wait_banner(b, rid):
     # the page polls the daemon's roll-calls every 10 s
     b("waitText", selector="#rollcall:not([hidden]) #rollcall-text", contains=rid)
@@ -77,6 +97,8 @@ def scenarios(w, col, pki, b, shots):
         start, end = now - 120, now + SESSION_LEFT_S
         st_, body = ks.put(col, pki, "/v1/classes/" + CLASS, inst, plan(start, end))
         check(st_ in (200, 201), "PUT class: %s %s" % (st_, body))
+        st_, body = ks.put(col, pki, "/v1/classes/" + CLASS2, inst, plan_other(start, end))
+        check(st_ in (200, 201), "PUT class: %s %s" % (st_, body))
         r = k.run("sync", "--json", "--timeout", "120")
         check(r.code == 0 and r.json()["schedule"] == "updated", r)
         os.environ["ROLLCALL_AGENT_TEST_ROLLCALL_OFFSETS_S"] = ",".join(map(str, OFFSETS))
@@ -89,7 +111,11 @@ def scenarios(w, col, pki, b, shots):
 
         print("-- a kiosk without a camera (landscape): B signs in, no photo", flush=True)
         b("open", url=url, width=1280, height=800, noCamera=True)
-        b("waitText", selector="#session-list", contains=CLASS)
+        b("card", id=B)
+        check(b("eval", js="document.querySelector('[data-action=signin]').disabled")["value"],
+              "sign-in enabled before a class is chosen")
+        choose(b, CLASS)
+        b("key", key="clear")
         b("card", id=B)
         b("waitText", selector="#who", contains=MASKED_B)
         b("click", action="signin")
@@ -100,7 +126,7 @@ def scenarios(w, col, pki, b, shots):
 
         print("-- A signs in on the keypad (portrait, camera); no roll-call yet", flush=True)
         b("open", url=url, width=1080, height=1920)
-        b("waitText", selector="#session-list", contains=CLASS)
+        choose(b, CLASS)
         b("keypad", id=A)
         b("waitText", selector="#who", contains=MASKED_A)
         b("click", action="signin")
@@ -148,6 +174,7 @@ def scenarios(w, col, pki, b, shots):
 
         print("-- landscape, no camera: B confirms R2; A misses it", flush=True)
         b("open", url=url, width=1280, height=800, noCamera=True)
+        choose(b, CLASS)
         wait_banner(b, "R2")
         b("card", id=B)
         b("waitText", selector="#who", contains=MASKED_B)
@@ -163,10 +190,15 @@ def scenarios(w, col, pki, b, shots):
         b("click", action="done")
         errs = b("errors")["errors"]
         check(not errs, "page errors: %s" % errs)
+
         for t in (A, B):
             rep = k.control({"cmd": "signout", "trainee": t, "class": CLASS, "session": "S01",
                              "no_photo": "no_camera"})
             check(rep.get("ok") is True, rep)
+
+        print("-- gpsd gone: the stale-fix warning", flush=True)
+        fake.stop()
+        b("waitText", selector="#warnings", contains="定位已过期")
 
         print("-- at the collector, after the session ends", flush=True)
         left = end - time.time() + 1
