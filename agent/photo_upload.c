@@ -266,13 +266,16 @@ int photo_sweep(struct kiosk *k, int64_t now_ms, int64_t min_age_ms, size_t *rem
         struct stat sb;
         if (!photo_file_name(de->d_name))
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        size_t len = strlen(de->d_name); /* photo_file_name: at most 64 + 8 */
+        int m = snprintf(path, sizeof path, "%s/%.*s", dir, (int)len, de->d_name);
+        if (m < 0 || (size_t)m >= sizeof path || len >= sizeof sw->c[0].name)
+            continue;
         if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
             continue;
         int64_t mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
         if (now_ms - mtime_ms < min_age_ms)
             continue;
-        snprintf(sw->c[sw->n++].name, sizeof sw->c[0].name, "%s", de->d_name);
+        memcpy(sw->c[sw->n++].name, de->d_name, len + 1);
     }
     if (sw->n == 0)
         goto out;
@@ -300,7 +303,9 @@ int photo_sweep(struct kiosk *k, int64_t now_ms, int64_t min_age_ms, size_t *rem
     for (size_t i = 0; i < sw->n; i++) {
         if (sw->c[i].named)
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, sw->c[i].name);
+        int m = snprintf(path, sizeof path, "%s/%s", dir, sw->c[i].name);
+        if (m < 0 || (size_t)m >= sizeof path)
+            continue;
         if (unlink(path) == 0)
             (*removed)++;
         else if (errno != ENOENT)
