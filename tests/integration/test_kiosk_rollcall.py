@@ -235,6 +235,10 @@ def scenarios(w, col, pki, b, shots):
         check(nop and all(f["source"] == "ingest" and f["class"] == CLASS for f in nop), fs)
         check(any("signin" in f["detail"] and "no_camera" in f["detail"] and
                   masked_id(B) in f["detail"] for f in nop), nop)
+        r = col.cmd("report", "findings", "--class", CLASS, "--format", "json")
+        check(r.returncode == 0, r.stderr)
+        kinds = [f["kind"] for f in json.loads(r.stdout)["findings"]]
+        check("no_photo" in kinds and "rollcall_missed" in kinds, kinds)
         for line in k.screen_lines + [k.daemon_log()]:
             for idn in (A, B):
                 check(idn not in line, "a clear ID number in a log")
