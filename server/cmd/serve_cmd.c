@@ -3,6 +3,7 @@
 #include "cmd/commands.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
+#include "http/console.h"
 #include "http/figures_api.h"
 #include "http/http.h"
 #include "http/metrics.h"
@@ -65,6 +66,7 @@ static void usage(FILE *out)
             "                       [--per-ip-limit N] [--max-connections N]\n"
             "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
+            "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "\n"
@@ -90,6 +92,12 @@ static void usage(FILE *out)
             "  --photo-dir DIR      keep the kiosk screen's sign-in photos here (created 0700;\n"
             "                       without it the photo routes answer 503)\n"
             "  --photo-retention-days N  delete photos older than N days (default %d)\n"
+            "  --console DIR        the console's files (index.html, assets/) served at / and\n"
+            "                       /assets/ (default: share/rollcall/console, else the build\n"
+            "                       tree's console/; none found: no console, a warning)\n"
+            "  --no-console         serve the API only\n"
+            "  --tiles URL-TEMPLATE the console's base-map tiles, https://HOST/{z}/{x}/{y}.png\n"
+            "                       (default none: fences on a plain background)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
@@ -168,7 +176,12 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
     const char *photo_dir = NULL;
+    const char *console_dir = NULL, *tiles = NULL;
+    bool no_console = false;
     static const struct option opts[] = {
+        {"console", required_argument, NULL, 'C'},
+        {"no-console", no_argument, NULL, 'N'},
+        {"tiles", required_argument, NULL, 'G'},
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
         {"listen", required_argument, NULL, 'l'},
@@ -194,6 +207,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'l': listen = optarg; break;
         case 'c': cert_path = optarg; break;
         case 'P': photo_dir = optarg; break;
+        case 'C': console_dir = optarg; break;
+        case 'N': no_console = true; break;
+        case 'G': tiles = optarg; break;
         case 'R':
             rc = parse_num("--photo-retention-days", optarg, 1, PHOTO_API_RETENTION_DAYS_MAX,
                            &photo_days);
@@ -300,6 +316,22 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     if (photo_api_init(photo_dir, (int64_t)photo_days, err) != RC_OK)
         goto out;
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
+    bool console_on = false;
+    if (!no_console) {
+        const char *where = NULL;
+        char why[ERR_LEN];
+        int crc = console_init(console_dir, tiles, &where, why);
+        if (crc == RC_OK) {
+            console_on = true;
+            log_msg(LOG_LVL_INFO, "console: %s%s%s", where, tiles ? ", tiles " : "",
+                    tiles ? tiles : "");
+        } else if (crc == RC_NOTFOUND && !console_dir && !tiles) {
+            log_msg(LOG_LVL_WARN, "console: %s; serving the API only", why);
+        } else {
+            rc_fail(err, crc, "%s", why);
+            goto out;
+        }
+    }
     m = metrics_new();
     if (!m) {
         rc_fail(err, RC_NOMEM, "out of memory");
@@ -322,6 +354,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         .nroutes = nroutes,
         .pool = pool,
         .metrics = m,
+        .fallback = console_on ? console_serve : NULL,
     };
     if (http_start(&cfg, &srv, err) != RC_OK)
         goto out;
@@ -349,6 +382,7 @@ out:
         fprintf(stderr, "rollcall-server serve: %s\n", err);
     http_stop(srv);
     session_fini();
+    console_fini();
     api_fini();
     ingest_writer_stop(writer);
     store_close(probe);

@@ -75,6 +75,7 @@ struct http_response {
     const char *etag; /* static or etag_buf; ETag (with 200 or 304), NULL for none */
     char etag_buf[HTTP_ETAG_MAX + 1]; /* a computed ETag: set etag to point here */
     const char *cache_control;        /* static; NULL means "no-store" */
+    const char *csp;                  /* static; Content-Security-Policy, NULL for none */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_response *res);
@@ -102,6 +103,10 @@ struct http_config {
     size_t nroutes;
     store_pool *pool;
     metrics *metrics;
+    /* GET (and HEAD) of a path no route matches: when set and it returns true, res is the
+     * answer (the console's static files, no authentication); else 404. Runs without a
+     * database connection (req->db and req->who are NULL). */
+    bool (*fallback)(struct http_request *req, struct http_response *res);
 };
 
 /* The allow function of public routes: skips authentication entirely. */
