@@ -14,6 +14,7 @@
 //   {"op":"click","selector":S} / {"op":"fill","selector":S,"value":V} / {"op":"press","key":K}
 //   {"op":"cookies"}                               the context's cookies
 //   {"op":"screenshot","path":P}                   a PNG of the page
+//   {"op":"viewport","width":W,"height":H}         resizes the page
 //   {"op":"eval","js":"..."}                       an expression evaluated in the page
 //   {"op":"time","hash":H,"selector":S}            ms from navigation start to S attached
 //   {"op":"errors"} / {"op":"foreign"} / {"op":"quit"}
@@ -102,6 +103,10 @@ async function run(c) {
     case 'press': await page.keyboard.press(c.key); return { ok: true };
     case 'cookies': return { cookies: await context.cookies() };
     case 'screenshot': await page.screenshot({ path: c.path }); return { ok: true };
+    case 'viewport':
+      await page.setViewportSize({ width: c.width, height: c.height });
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      return { ok: true };
     case 'eval': return { value: await page.evaluate(c.js) };
     case 'time': {
       await page.goto(`${origin}/${c.hash ?? ''}`);

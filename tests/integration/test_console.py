@@ -175,6 +175,7 @@ def walk_role(b, w, user, shots, origin):
     """Logs in as user, opens every page of the menu and compares with the API. Returns the
     page's session (cookie and CSRF token)."""
     b("open", origin=origin, width=1366, height=768)
+    shots(b, "login", user)
     r = b("login", user=user, password=PW[user])
     check("error" not in r, "%s logs in: %s" % (user, r))
     nav = r.get("nav", [])
@@ -267,24 +268,32 @@ def walk_role(b, w, user, shots, origin):
         b("goto", hash="#/admin", ready="admin")
         shots(b, "admin", user)
     b("goto", hash="#/overview", ready="overview")
+    if user == "root":
+        # English by the switch: the same figures, the page texts in English.
+        b("click", selector="#lang")
+        b("waitText", selector="#nav", contains="Overview")
+        b("waitFor", selector='body[data-ready="overview"]')
+        shown = b("text", selector='[data-figure="attendance_rate"] .l')["text"]
+        check(shown == "Attendance (hours-weighted)", "English labels: %s" % shown)
+        shots(b, "overview", user, "overview-en")
+        b("click", selector="#lang")
+        b("waitText", selector="#nav", contains="总览")
     return s
 
 
 class Shots:
+    """Screenshots of the admin's pages at 1366x768 and 1920x1080 into out (when set)."""
+
     def __init__(self, out):
         self.out = out
 
-    def __call__(self, b, page, user):
+    def __call__(self, b, page, user, name=None):
         if not self.out or user != "root":
             return
-        b("screenshot", path=os.path.join(self.out, "%s-1366x768.png" % page))
-        size = b("eval", js="[innerWidth, innerHeight]")["value"]
-        b("eval", js="0")
-        # the 1920x1080 view of the same page
-        b("eval", js="document.body.dataset.shot = location.hash")
-        self.big.append(page)
-
-    big = []
+        for wd, ht in ((1366, 768), (1920, 1080)):
+            b("viewport", width=wd, height=ht)
+            b("screenshot", path=os.path.join(self.out, "%s-%dx%d.png" % (name or page, wd, ht)))
+        b("viewport", width=1366, height=768)
 
 
 def expected_error(e):
@@ -385,13 +394,22 @@ def walk(w, b, d):
     first = b("text", selector=row)["text"]
     check(first == "1 / 3", "live: 1 of 3 signed in: %s" % first)
     b("eval", js="window.__marker = 1")
-    ev = [k.sign("signin", int(time.time() * 1000) - 1000, p[2], IDS[2], "S02", LAT, "inside")]
+    ev = [k.sign("signin", int(time.time() * 1000) - 2000, p[2], IDS[2], "S02", LAT, "inside"),
+          k.sign("signin", int(time.time() * 1000) - 1000, p[1], IDS[1], "S02", FAR_LAT,
+                 "outside")]
     t0 = time.time()
-    upload(w.port, w.ctx, k, ev, [1])
-    b("waitText", selector=row, contains="2 / 3", timeout=5000)
+    upload(w.port, w.ctx, k, ev, [2])
+    b("waitText", selector=row, contains="3 / 3", timeout=5000)
     check(b("eval", js="window.__marker")["value"] == 1, "live updated without a reload")
     print("live page updated %.1f s after the upload" % (time.time() - t0))
-    shots(b, "live", "root")
+    st, live = s.req("GET", "/v1/live")
+    ses = [x for x in live.get("sessions", []) if x["class"] == "C-A"]
+    masked1 = IDS[1][:4] + "*" * 10 + IDS[1][-4:]
+    check(st == 200 and len(ses) == 1 and ses[0]["session"] == "S02" and ses[0]["signed_in"] == 3
+          and ses[0]["roster"] == 3 and ses[0]["outside"] == [masked1],
+          "GET /v1/live: S02 with 3 of 3 in, one outside: %s" % live)
+    shown = b("text", selector='tr[data-class="C-A"] td.outside')["text"]
+    check(shown == "1" + masked1, "the live page names who is outside: %s" % shown)
 
     # Log out: the page shows the login form; the old cookie is refused.
     cookie = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"][0]["value"]

@@ -13,11 +13,12 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingestlib import make_pki  # noqa: E402
-from test_figures import World, class_events, plan, upload  # noqa: E402
+from test_figures import World, class_events, iso, plan, upload  # noqa: E402
 
 failures = []
 
@@ -37,6 +38,7 @@ SRC = os.environ.get("ROLLCALL_SOURCE_DIR",
 FILTERS = {
     "/v1/devices": ["district", "institution"],
     "/v1/summary": ["district", "institution"],
+    "/v1/live": ["district", "institution"],
     "/v1/findings": ["district", "institution", "class"],
 }
 # GET routes without {id} that list nothing: GET /v1/me answers who the caller is
@@ -56,6 +58,7 @@ ROLES = {
 CALLERS = {
     "/v1/devices": {"admin", "district-d", "inst-a"},
     "/v1/summary": {"admin", "district-d", "inst-a", "evaluator"},
+    "/v1/live": {"admin", "district-d", "inst-a", "evaluator"},
     "/v1/findings": {"admin", "district-d", "inst-a", "evaluator"},
 }
 # One value inside district-d's and inst-a's scopes and one outside, per filter.
@@ -78,6 +81,8 @@ def rows(route, body, inst_of_device):
         return [(r["institution"], r["id"]) for r in body["devices"]]
     if route == "/v1/summary":
         return [(r["institution"], r["class"]) for r in body["classes"]]
+    if route == "/v1/live":
+        return [(r["institution"], r["class"] + "/" + r["session"]) for r in body["sessions"]]
     out = []
     for r in body["findings"]:
         inst = r.get("institution") or inst_of_device.get(r.get("device"), "")
@@ -124,6 +129,15 @@ def walk(w):
     st, body = w.req("inst-b", "PUT", "/v1/classes/C-B",
                      plan("C-B", "INST-B", "120104"))
     check(st == 201, "PUT C-B: %s %s" % (st, body))
+    # A class of each institution with a session running now, for GET /v1/live.
+    now = int(time.time() * 1000)
+    for cid, inst, dist in (("C-LA", "INST-A", "120103"), ("C-LB", "INST-B", "120104")):
+        p = plan(cid, inst, dist)
+        p["sessions"] = [{"id": "S01", "start": iso(now - 3600000), "end": iso(now + 3600000),
+                          "mode": "offline", "fence": "venue-a"}]
+        st, body = w.req("inst-a" if inst == "INST-A" else "inst-b", "PUT",
+                         "/v1/classes/" + cid, p)
+        check(st == 201, "PUT %s: %s %s" % (cid, st, body))
     upload(w.port, w.ctx, ka, class_events(ka, ka.key_hex), [200])
     st, devs = w.req("admin", "GET", "/v1/devices")
     inst_of_device = {x["id"]: x["institution"] for x in devs["devices"]}

@@ -356,6 +356,7 @@ function drawTimeline(r, bundle) {
       for (const line of text.split('\n')) if (line) evs.push(JSON.parse(line));
     }
   }
+  const names = Object.fromEntries(r.trainees.filter((p) => p.name).map((p) => [p.trainee_masked, p.name]));
   const html = r.sessions.map((s) => {
     const a = Date.parse(s.start), b = Date.parse(s.end), span = Math.max(b - a, 1);
     const x = (ms) => Math.min(100, Math.max(0, ((ms - a) / span) * 100));
@@ -367,10 +368,12 @@ function drawTimeline(r, bundle) {
       else if (p.length) p[p.length - 1][1] = Date.parse(e.ts);
     }
     const recs = [];
-    for (const e of evs.filter((e) => (e.type === 'rec_start' || e.type === 'rec_stop') && Date.parse(e.ts) <= b + 600000).sort((p, q) => Date.parse(p.ts) - Date.parse(q.ts))) {
-      if (e.type === 'rec_start') recs.push([Date.parse(e.ts), b]);
-      else if (recs.length) recs[recs.length - 1][1] = Date.parse(e.ts);
+    for (const e of evs.filter((e) => ['rec_start', 'rec_stop', 'rec_file'].includes(e.type)).sort((p, q) => Date.parse(p.ts) - Date.parse(q.ts))) {
+      if (e.type === 'rec_file') recs.push([Date.parse(e.start), Date.parse(e.end)]);
+      else if (e.type === 'rec_start') recs.push([Date.parse(e.start ?? e.ts), b]);
+      else if (recs.length) recs[recs.length - 1][1] = Date.parse(e.end ?? e.ts);
     }
+    recs.sort((p, q) => p[0] - q[0]);
     const inS = recs.filter(([p, q]) => q > a && p < b);
     const gaps = [];
     let cur = a;
@@ -380,7 +383,7 @@ function drawTimeline(r, bundle) {
     return `<div class="tl-session"><strong>${esc(s.id)}</strong> ${hhmm(s.start)}–${hhmm(s.end)} · ${esc(s.mode)} ·
       ${esc(t('present'))} ${s.present} · ${esc(t('recording_coverage'))} ${pct(s.recording_coverage)}
       <div class="tl-row"><span class="who">${esc(t('recording'))}</span><span class="bar">${bar(inS, 'rec')}${bar(gaps, 'gap')}</span></div>
-      ${Object.entries(people).map(([who, ivs]) => `<div class="tl-row"><span class="who">${esc(who)}</span><span class="bar">${bar(ivs)}</span></div>`).join('')}</div>`;
+      ${Object.entries(people).map(([who, ivs]) => `<div class="tl-row"><span class="who">${esc(names[who] ? `${names[who]} ${who}` : who)}</span><span class="bar">${bar(ivs)}</span></div>`).join('')}</div>`;
   }).join('');
   $('#timeline').innerHTML = html || esc(t('no_data'));
   // Inline style attributes are refused by the page's CSP: set the bars' geometry through the CSSOM.
@@ -398,8 +401,18 @@ function drawMap(bundle) {
   L.control.scale({ imperial: false }).addTo(map);
   const bounds = L.latLngBounds([]);
   const fences = JSON.parse(bundle['fences.json'] ?? '[]').map((f) => {
-    const g = L.geoJSON(JSON.parse(f.geojson), { style: { color: '#1d4ed8', weight: 2, fillOpacity: 0.08 },
-      pointToLayer: (_, ll) => L.circleMarker(ll, { radius: 3, color: '#1d4ed8' }) });
+    const style = { color: '#1d4ed8', weight: 2, fillOpacity: 0.08, interactive: false };
+    const feature = JSON.parse(f.geojson);
+    // A circular venue is a Point with properties.radius_m (FENCES.md): its extent needs the
+    // map's projection, so it is drawn and measured once the view is set.
+    if (feature.geometry?.type === 'Point' && feature.properties?.radius_m) {
+      const [lon, lat] = feature.geometry.coordinates;
+      const r = feature.properties.radius_m;
+      bounds.extend([lat + r / 111320, lon]);
+      bounds.extend([lat - r / 111320, lon]);
+      return L.circle([lat, lon], { ...style, radius: r });
+    }
+    const g = L.geoJSON(feature, { style, pointToLayer: (_, ll) => L.circleMarker(ll, { ...style, radius: 3 }) });
     bounds.extend(g.getBounds());
     return g;
   });
