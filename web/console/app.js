@@ -364,7 +364,7 @@ function drawTimeline(r, bundle) {
     const people = {};
     for (const e of mine.filter((e) => e.type === 'signin' || e.type === 'signout').sort((p, q) => Date.parse(p.ts) - Date.parse(q.ts))) {
       const p = (people[e.trainee_masked] ??= []);
-      if (e.type === 'signin') p.push([Date.parse(e.ts), b]);
+      if (e.type === 'signin') p.push([Date.parse(e.ts), b, e.verdict === 'inside' ? '' : 'out']);
       else if (p.length) p[p.length - 1][1] = Date.parse(e.ts);
     }
     const recs = [];
@@ -379,7 +379,7 @@ function drawTimeline(r, bundle) {
     let cur = a;
     for (const [p, q] of inS) { if (p > cur + 60000) gaps.push([cur, p]); cur = Math.max(cur, q); }
     if (cur < Math.min(b, Date.now()) - 60000) gaps.push([cur, Math.min(b, Date.now())]);
-    const bar = (ivs, cls = '') => ivs.map(([p, q]) => `<i class="${cls}" data-l="${x(p)}" data-w="${Math.max(0.3, x(q) - x(p))}"></i>`).join('');
+    const bar = (ivs, cls = '') => ivs.map(([p, q, c]) => `<i class="${c ?? cls}" data-l="${x(p)}" data-w="${Math.max(0.3, x(q) - x(p))}"></i>`).join('');
     return `<div class="tl-session"><strong>${esc(s.id)}</strong> ${hhmm(s.start)}–${hhmm(s.end)} · ${esc(s.mode)} ·
       ${esc(t('present'))} ${s.present} · ${esc(t('recording_coverage'))} ${pct(s.recording_coverage)}
       <div class="tl-row"><span class="who">${esc(t('recording'))}</span><span class="bar">${bar(inS, 'rec')}${bar(gaps, 'gap')}</span></div>
