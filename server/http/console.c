@@ -109,7 +109,9 @@ static int add_file(const char *url, char *data, size_t len, const char *type, c
 static int load_index(const char *dir, const char *tiles, char *err)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/index.html", dir);
+    int n = snprintf(path, sizeof path, "%s/index.html", dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return rc_fail(err, RC_LIMIT, "console folder name too long");
     char *html = NULL;
     size_t len = 0;
     int rc = file_read_bounded(path, CONSOLE_FILE_MAX, &html, &len, err);
@@ -150,7 +152,9 @@ static int load_index(const char *dir, const char *tiles, char *err)
 static int load_assets(const char *dir, char *err)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/assets", dir);
+    int n = snprintf(path, sizeof path, "%s/assets", dir);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return rc_fail(err, RC_LIMIT, "console folder name too long");
     DIR *d = opendir(path);
     if (!d)
         return rc_fail(err, RC_IO, "cannot open %s", path);
@@ -163,8 +167,10 @@ static int load_assets(const char *dir, char *err)
         if (!type || strlen(e->d_name) > CONSOLE_NAME_MAX)
             continue; /* not something we serve */
         char file[4400], url[CONSOLE_NAME_MAX + 16];
-        snprintf(file, sizeof file, "%s/%s", path, e->d_name);
-        snprintf(url, sizeof url, "/assets/%s", e->d_name);
+        int fn = snprintf(file, sizeof file, "%s/%s", path, e->d_name),
+            un = snprintf(url, sizeof url, "/assets/%s", e->d_name);
+        if (fn < 0 || (size_t)fn >= sizeof file || un < 0 || (size_t)un >= sizeof url)
+            continue; /* names are bounded above: cannot happen */
         char *data = NULL;
         size_t len = 0;
         rc = file_read_bounded(file, CONSOLE_FILE_MAX, &data, &len, err);
@@ -183,8 +189,9 @@ static bool has_index(const char *dir)
 {
     char path[4200];
     struct stat st;
-    snprintf(path, sizeof path, "%s/index.html", dir);
-    return dir[0] && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    int n = snprintf(path, sizeof path, "%s/index.html", dir);
+    return n > 0 && (size_t)n < sizeof path && dir[0] && stat(path, &st) == 0 &&
+           S_ISREG(st.st_mode);
 }
 
 int console_init(const char *dir, const char *tiles, const char **where, char *err)

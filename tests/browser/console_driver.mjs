@@ -82,7 +82,9 @@ async function run(c) {
     case 'open': return open(c);
     case 'login': return login(c);
     case 'goto':
-      await page.evaluate((h) => { delete document.body.dataset.ready; location.hash = h; }, c.hash);
+      if (await page.evaluate((h) => { delete document.body.dataset.ready; if (location.hash === h) return true; location.hash = h; return false; }, c.hash)) {
+        await page.reload(); // the same page again: no hashchange
+      }
       await page.waitForSelector(`body[data-ready="${c.ready}"]`);
       return { ok: true };
     case 'reload':
