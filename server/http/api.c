@@ -2,6 +2,7 @@
  * single place that says who may call it. */
 #include "http/api.h"
 
+#include "http/admin_api.h"
 #include "http/figures_api.h"
 #include "http/live_api.h"
 #include "http/openapi.h"
@@ -305,6 +306,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/login", session_login, http_anyone},
     {"POST", "/v1/logout", session_logout, session_allow_session},
     {"GET", "/v1/me", session_me, session_allow_caller},
+    {"GET", "/v1/users", admin_api_users, admin_api_allow},
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
     {"GET", "/v1/devices/{id}/schedule", schedule_api_get, schedule_api_allow},

@@ -266,7 +266,18 @@ def walk_role(b, w, user, shots, origin):
     shots(b, "exports", user)
     if "admin" in nav:
         b("goto", hash="#/admin", ready="admin")
+        st, users = s.req("GET", "/v1/users")
+        shown = b("eval", js="[...document.querySelectorAll('#users tbody tr')]"
+                  ".map(r => [r.dataset.user, r.cells[1].textContent])")["value"]
+        check(st == 200 and shown == [[x["name"], x["role"]] for x in users["users"]]
+              and sorted(x["name"] for x in users["users"]) == sorted(ROLES),
+              "admin page lists the accounts: %s %s" % (shown, users))
+        check(all("password" not in json.dumps(x).replace("password_changed_at", "")
+                  for x in users["users"]), "no password hash listed")
         shots(b, "admin", user)
+    else:
+        st, body = s.req("GET", "/v1/users")
+        check(st == 403, "%s may not list accounts: %s" % (user, st))
     b("goto", hash="#/overview", ready="overview")
     if user == "root":
         # English by the switch: the same figures, the page texts in English.

@@ -42,8 +42,9 @@ FILTERS = {
     "/v1/findings": ["district", "institution", "class"],
 }
 # GET routes without {id} that list nothing: GET /v1/me answers who the caller is
-# (test_accounts.py).
-NOT_LISTS = {"/v1/me"}
+# (test_accounts.py); GET /v1/users lists accounts, admin only, nothing scoped
+# (test_console.py).
+NOT_LISTS = {"/v1/me", "/v1/users"}
 DISTRICT_OF = {"INST-A": "120103", "INST-B": "120104"}
 CLASS_OF = {"C-A": "INST-A", "C-B": "INST-B"}
 # The walked tokens (names from test_figures.World) and what each one's scope holds.

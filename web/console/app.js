@@ -530,7 +530,7 @@ async function pageKiosks() {
     <th class="sort">${esc(t('fence'))}</th><th class="sort">${esc(t('profile'))}</th><th class="sort">${esc(t('last_seen'))}</th><th class="sort">${esc(t('gnss'))}</th>
     <th class="sort num">${esc(t('queue'))}</th><th class="sort num">${esc(t('clock'))}</th><th class="sort num">${esc(t('head_seq'))}</th></tr></thead><tbody>
     ${d.devices.map((k) => `<tr data-id="${esc(k.id)}"><td>${esc(k.id)}</td><td>${esc(k.institution)}</td><td>${esc(k.fence)}</td><td>${esc(k.profile)}</td>
-      <td data-v="${esc(k.last_seen ?? '')}">${esc(localTime(k.last_seen))}</td><td>${esc(k.gnss.last_event ?? '—')} ${k.gnss.fix_mode ? `${k.gnss.fix_mode}D` : ''}</td>
+      <td data-v="${esc(k.last_seen ?? '')}">${esc(localTime(k.last_seen))}</td><td>${esc([k.gnss.fix_mode ? `${k.gnss.fix_mode}D` : '', k.gnss.last_event ?? ''].join(' ').trim() || '—')}</td>
       <td class="num">${k.queue ?? '—'}</td><td class="num">${k.clock_skew_ms ?? '—'}</td><td class="num">${k.head_seq}</td></tr>`).join('')}</tbody></table>`;
   sortable($('#devices'));
   document.body.dataset.ready = 'kiosks';
@@ -544,7 +544,7 @@ async function pageExports() {
   $('#main').innerHTML = `<h1>${esc(t('export_title'))}</h1><table id="exports"><thead><tr><th>${esc(t('class'))}</th><th>${esc(t('institution'))}</th><th></th></tr></thead><tbody>
     ${sum.classes.map((c) => {
       const b = `/v1/classes/${encodeURIComponent(c.class)}`;
-      return `<tr data-class="${esc(c.class)}"><td>${esc(c.class)}</td><td>${esc(c.institution)}</td><td class="row">
+      return `<tr data-class="${esc(c.class)}"><td>${esc(c.class)}</td><td>${esc(c.institution)}</td><td class="links">
         ${link(`${b}/attendance?format=csv`, 'attendance_csv')} ${link(`${b}/attendance?format=xlsx`, 'attendance_xlsx')}
         ${subsidy ? `${link(`${b}/subsidy?format=csv`, 'subsidy_csv')} ${link(`${b}/subsidy?format=xlsx`, 'subsidy_xlsx')}` : ''}
         ${link(`${b}/evidence`, 'evidence_tar')}</td></tr>`;
@@ -554,11 +554,18 @@ async function pageExports() {
 
 /* ---------- 管理 Admin ---------- */
 async function pageAdmin() {
-  $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1><p>${esc(t('accounts_hint'))}</p>
-    <pre>rollcall-server user add NAME --role ROLE   # 密码从标准输入读取 / password on stdin
-rollcall-server user list | user disable NAME | user passwd NAME
-rollcall-server token create --role ROLE ...
-rollcall-server fence ...</pre>`;
+  const u = await api('/v1/users');
+  $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1><h2>${esc(t('accounts'))}</h2>
+    <table id="users"><thead><tr><th>${esc(t('user'))}</th><th>${esc(t('role'))}</th><th>${esc(t('created_at'))}</th>
+    <th>${esc(t('last_login'))}</th><th>${esc(t('password_changed'))}</th><th>${esc(t('state'))}</th></tr></thead><tbody>
+    ${u.users.map((x) => `<tr data-user="${esc(x.name)}"><td>${esc(x.name)}</td><td>${esc(x.role)}</td><td>${esc(localTime(x.created_at))}</td>
+      <td>${esc(localTime(x.last_login_at))}</td><td>${esc(localTime(x.password_changed_at))}</td>
+      <td class="${x.disabled_at ? 'bad' : ''}">${esc(x.disabled_at ? `${t('disabled')} ${localTime(x.disabled_at)}` : t('enabled'))}</td></tr>`).join('')}</tbody></table>
+    <p class="muted">${esc(t('accounts_hint'))}</p>
+    <pre>rollcall-server user add NAME --role ROLE   # 口令从标准输入读取 / password on stdin
+rollcall-server user disable NAME | user enable NAME | user passwd NAME
+rollcall-server token create --role ROLE --name NAME
+rollcall-server fence ...                   # docs/FENCES.md</pre>`;
   document.body.dataset.ready = 'admin';
 }
 
