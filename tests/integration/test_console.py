@@ -65,10 +65,10 @@ def pct(r):
     return "—" if r is None else "%.1f%%" % (r * 100)
 
 
-def live_plan(now):
+def live_plan(now, cid="C-A", inst="INST-A", district="120103"):
     """Class C-A: S01 yesterday (finished), S02 running now (started an hour ago)."""
     y = now - 24 * H - 2 * H
-    return {"id": "C-A", "institution": "INST-A", "district": "120103",
+    return {"id": cid, "institution": inst, "district": district,
             "occupation": "2-02-10-09", "level": "junior", "applied_on": "2026-10-01",
             "sessions": [
                 {"id": "S01", "start": iso8(y), "end": iso8(y + 2 * H), "mode": "offline",
@@ -157,6 +157,10 @@ def setup(w, now):
     k = w.enrol("K-A1", "INST-A")
     st, body = w.req("inst-a", "PUT", "/v1/classes/C-A", live_plan(now))
     check(st == 201, "PUT C-A: %s %s" % (st, body))
+    # C-B of another institution and district: nobody signed in (0 %), so the city's figures
+    # are hours-weighted over two districts and the sorting has something to sort.
+    st, body = w.req("inst-b", "PUT", "/v1/classes/C-B", live_plan(now, "C-B", "INST-B", "120104"))
+    check(st == 201, "PUT C-B: %s %s" % (st, body))
     p = [pseudonym(k.key_hex, i) for i in IDS]
     y = now - 24 * H - 2 * H
     ev = [k.heartbeat_at(y - 10 * M),
@@ -212,6 +216,16 @@ def walk_role(b, w, user, shots, origin):
         check(rates == [pct(r["attendance_rate"]) for r in summary[table]],
               "%s overview %s rates %s" % (user, table, rates))
     shots(b, "overview", user)
+    if user == "root":
+        # Sortable: the classes table by attendance rate, ascending on the first click (the
+        # listing's own order is by institution, so C-B moves first).
+        b("click", selector="table[data-table=classes] thead th:nth-child(6)")
+        keys = b("eval", js="[...document.querySelectorAll('table[data-table=classes] tbody tr')]"
+                 ".map(r => r.dataset.key)")["value"]
+        want = [r["class"] for r in sorted(summary["classes"],
+                                           key=lambda r: r["attendance_rate"] or 0)]
+        check(keys == want and keys != [r["class"] for r in summary["classes"]],
+              "classes sorted by rate: %s vs %s" % (keys, want))
 
     # Class: the figures and the map's points against the report and the evidence bundle.
     b("goto", hash="#/class/C-A", ready="class")
@@ -244,6 +258,11 @@ def walk_role(b, w, user, shots, origin):
         det = b("text", selector="#evidence .detail")["text"]
         check(det == fl["findings"][[f["id"] for f in fl["findings"]].index(queue[0])]["detail"],
               "%s: the evidence shows the finding's detail: %s" % (user, det))
+    if queue:
+        # No photo at this collector (no --photo-dir: 503): the image stays hidden.
+        hidden = b("eval", js="new Promise(r => setTimeout(() => "
+                   "r(document.getElementById('photo-box')?.hidden ?? true), 500))")["value"]
+        check(hidden, "%s: no photo, no image shown" % user)
     shots(b, "review", user)
 
     b("goto", hash="#/live", ready="live")
