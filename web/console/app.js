@@ -607,5 +607,9 @@ $('#logout').onclick = async () => {
   showLogin();
 };
 window.addEventListener('hashchange', route);
+window.addEventListener('resize', () => {
+  charts.forEach((c) => c.resize());
+  if (map) map.invalidateSize();
+});
 document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
 route();
