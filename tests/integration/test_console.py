@@ -23,6 +23,7 @@ Screenshots of every page (1366x768 and 1920x1080) go to $ROLLCALL_SCREENSHOTS w
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ingestlib  # noqa: E402
-from ingestlib import SERVER, Server, make_pki, run, tls_context  # noqa: E402
-from test_figures import (IDS, LAT, FAR_LAT, NAMES, World, pseudonym,  # noqa: E402
-                          upload)
+from ingestlib import SERVER, Server, make_pki, run  # noqa: E402
+from test_figures import IDS, LAT, FAR_LAT, NAMES, World, pseudonym, upload  # noqa: E402
 
 for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
     os.environ.pop(var, None)
@@ -376,7 +376,7 @@ def walk(w, b, d):
     now = int(time.time() * 1000)
     k, p = setup(w, now)
     origin = "https://127.0.0.1:%d" % w.port
-    static_checks(w, d)
+    static_checks(w)
     shots = Shots(os.environ.get("ROLLCALL_SCREENSHOTS"))
 
     sessions = {}
@@ -466,7 +466,7 @@ def walk(w, b, d):
         srv.stop()
 
 
-def static_checks(w, d):
+def static_checks(w):
     st, h, body = raw_get(w.port, w.ctx, "/")
     check(st == 200 and h.get("content-type", "").startswith("text/html"), "GET /: %s %s"
           % (st, h))
@@ -480,7 +480,7 @@ def static_checks(w, d):
     check(st2 == 304, "index revalidates: %s" % st2)
     html = body.decode()
     check("<script>" not in html and "style=" not in html, "no inline script or style")
-    import re
+
     assets = re.findall(r'(/assets/app-[A-Z0-9]+\.(?:js|css))', html)
     check(len(assets) == 2, "index names two hashed assets: %s" % assets)
     for a in assets:
@@ -506,8 +506,6 @@ def static_checks(w, d):
               "the page gets the template")
     finally:
         srv.stop()
-    _ = d
-    _ = tls_context
 
 
 if __name__ == "__main__":
