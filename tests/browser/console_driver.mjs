@@ -13,6 +13,7 @@
 //   {"op":"waitFor","selector":S}                  waits until S is attached
 //   {"op":"click","selector":S} / {"op":"fill","selector":S,"value":V} / {"op":"press","key":K}
 //   {"op":"cookies"}                               the context's cookies
+//   {"op":"download","selector":S}                 clicks S, answers the download's name and text
 //   {"op":"screenshot","path":P}                   a PNG of the page
 //   {"op":"viewport","width":W,"height":H}         resizes the page
 //   {"op":"eval","js":"..."}                       an expression evaluated in the page
@@ -43,6 +44,7 @@ async function open(c) {
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',
     ignoreHTTPSErrors: true,
+    acceptDownloads: true,
   });
   await context.route('**/*', (route) => {
     const u = route.request().url();
@@ -104,6 +106,12 @@ async function run(c) {
     case 'fill': await page.fill(c.selector, c.value); return { ok: true };
     case 'press': await page.keyboard.press(c.key); return { ok: true };
     case 'cookies': return { cookies: await context.cookies() };
+    case 'download': {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(c.selector)]);
+      const path = await d.path();
+      const { readFileSync } = await import('node:fs');
+      return { name: d.suggestedFilename(), text: readFileSync(path, 'utf8') };
+    }
     case 'screenshot': await page.screenshot({ path: c.path }); return { ok: true };
     case 'viewport':
       await page.setViewportSize({ width: c.width, height: c.height });

@@ -216,6 +216,13 @@ def walk_role(b, w, user, shots, origin):
         check(rates == [pct(r["attendance_rate"]) for r in summary[table]],
               "%s overview %s rates %s" % (user, table, rates))
     shots(b, "overview", user)
+    # The districts table as CSV, named for what it holds, the figures as shown.
+    dl = b("download", selector="button.csv")  # the first: above the districts table
+    lines = dl["text"].lstrip("\ufeff").splitlines()
+    check(dl["name"] == "summary-districts.csv" and len(lines) == 1 + len(summary["districts"])
+          and lines[1].split(",")[0] == summary["districts"][0]["district"]
+          and pct(summary["districts"][0]["attendance_rate"]) in lines[1],
+          "%s: districts CSV %s %s" % (user, dl["name"], lines))
     if user == "root":
         # Sortable: the classes table by attendance rate, ascending on the first click (the
         # listing's own order is by institution, so C-B moves first).

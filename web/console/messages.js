@@ -31,7 +31,7 @@ export const messages = {
     verdict_inside: '场内', verdict_outside: '场外', verdict_uncertain: '不确定', verdict_no_fix: '无定位',
     accounts_hint: '新建、停用账户，令牌与围栏目前在服务器上用命令行管理：', figure_changed: '数据已变化',
     accounts: '账户', created_at: '创建时间', last_login: '最近登录', password_changed: '口令修改',
-    state: '状态', disabled: '已停用', enabled: '正常',
+    state: '状态', disabled: '已停用', enabled: '正常', csv: '导出 CSV',
   },
   en: {
     brand: 'Training attendance', logout: 'Log out', lang: '中文', login_title: 'Log in',
