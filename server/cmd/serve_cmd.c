@@ -4,6 +4,7 @@
 #include "cmd/commands.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
+#include "http/console.h"
 #include "http/figures_api.h"
 #include "http/http.h"
 #include "http/metrics.h"
@@ -69,6 +70,7 @@ static void usage(FILE *out)
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
             "                       [--alert-retry-ms MS] [--alert-retry-max-ms MS]\n"
             "                       [--alert-attempts N] [--alert-poll-ms MS]\n"
+            "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "\n"
@@ -99,6 +101,12 @@ static void usage(FILE *out)
             "  --alert-retry-max-ms MS  retries at most MS apart (default %d)\n"
             "  --alert-attempts N   give an alert up (state failed) after N attempts (default %d)\n"
             "  --alert-poll-ms MS   look for new alerts to send every MS (default %d)\n"
+            "  --console DIR        the console's files (index.html, assets/) served at / and\n"
+            "                       /assets/ (default: share/rollcall/console, else the build\n"
+            "                       tree's console/; none found: no console, a warning)\n"
+            "  --no-console         serve the API only\n"
+            "  --tiles URL-TEMPLATE the console's base-map tiles, https://HOST/{z}/{x}/{y}.png\n"
+            "                       (default none: fences on a plain background)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
@@ -181,7 +189,12 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *photo_dir = NULL;
     unsigned long long alert_base = ALERT_DEFAULT_BASE_MS, alert_cap = ALERT_DEFAULT_CAP_MS;
     unsigned long long alert_attempts = ALERT_DEFAULT_ATTEMPTS, alert_poll = ALERT_DEFAULT_POLL_MS;
+    const char *console_dir = NULL, *tiles = NULL;
+    bool no_console = false;
     static const struct option opts[] = {
+        {"console", required_argument, NULL, 'C'},
+        {"no-console", no_argument, NULL, 'O'},
+        {"tiles", required_argument, NULL, 'G'},
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
         {"listen", required_argument, NULL, 'l'},
@@ -211,6 +224,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'l': listen = optarg; break;
         case 'c': cert_path = optarg; break;
         case 'P': photo_dir = optarg; break;
+        case 'C': console_dir = optarg; break;
+        case 'O': no_console = true; break;
+        case 'G': tiles = optarg; break;
         case 'R':
             rc = parse_num("--photo-retention-days", optarg, 1, PHOTO_API_RETENTION_DAYS_MAX,
                            &photo_days);
@@ -325,6 +341,22 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     if (photo_api_init(photo_dir, (int64_t)photo_days, err) != RC_OK)
         goto out;
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
+    bool console_on = false;
+    if (!no_console) {
+        const char *where = NULL;
+        char why[ERR_LEN];
+        int crc = console_init(console_dir, tiles, &where, why);
+        if (crc == RC_OK) {
+            console_on = true;
+            log_msg(LOG_LVL_INFO, "console: %s%s%s", where, tiles ? ", tiles " : "",
+                    tiles ? tiles : "");
+        } else if (crc == RC_NOTFOUND && !console_dir && !tiles) {
+            log_msg(LOG_LVL_WARN, "console: %s; serving the API only", why);
+        } else {
+            rc_fail(err, crc, "%s", why);
+            goto out;
+        }
+    }
     m = metrics_new();
     if (!m) {
         rc_fail(err, RC_NOMEM, "out of memory");
@@ -347,6 +379,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         .nroutes = nroutes,
         .pool = pool,
         .metrics = m,
+        .fallback = console_on ? console_serve : NULL,
     };
     if (http_start(&cfg, &srv, err) != RC_OK)
         goto out;
@@ -393,6 +426,7 @@ out:
     if (curl_up)
         curl_global_cleanup();
     session_fini();
+    console_fini();
     api_fini();
     ingest_writer_stop(writer);
     store_close(probe);

@@ -2,8 +2,10 @@
  * single place that says who may call it. */
 #include "http/api.h"
 
+#include "http/admin_api.h"
 #include "http/alerts_api.h"
 #include "http/figures_api.h"
+#include "http/live_api.h"
 #include "http/openapi.h"
 #include "http/photo_api.h"
 #include "http/schedule_api.h"
@@ -318,6 +320,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/login", session_login, http_anyone},
     {"POST", "/v1/logout", session_logout, session_allow_session},
     {"GET", "/v1/me", session_me, session_allow_caller},
+    {"GET", "/v1/users", admin_api_users, admin_api_allow},
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
     {"GET", "/v1/devices/{id}/schedule", schedule_api_get, schedule_api_allow},
@@ -331,6 +334,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/classes/{id}/subsidy", figures_api_subsidy, scope_allow_read_subsidy},
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
+    {"GET", "/v1/live", live_api_get, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
     {"GET", "/v1/alerts/subscriptions", alerts_api_list, alerts_api_allow},
     {"POST", "/v1/alerts/subscriptions", alerts_api_create, alerts_api_allow},

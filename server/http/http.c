@@ -380,6 +380,11 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_LANGUAGE, i18n_tag(lang));
         MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
     }
+    if (res->csp) {
+        MHD_add_response_header(r, "Content-Security-Policy", res->csp);
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    }
     if (res->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie);
     if (res->retry_after_s) {
@@ -561,6 +566,12 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
     }
     if (!st->route) {
         st->early = true;
+        if (!path_known && strcmp(m, MHD_HTTP_METHOD_GET) == 0 && s->cfg.fallback) {
+            struct http_response res = {0};
+            if (s->cfg.fallback(&st->req, &res))
+                return respond(s, c, st, &res);
+            free(res.body);
+        }
         if (path_known)
             return respond_error(s, c, st, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
         return respond_error(s, c, st, MHD_HTTP_NOT_FOUND, "not found");

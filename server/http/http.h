@@ -104,6 +104,7 @@ struct http_response {
     const char *code;                         /* static; NULL: not an error body */
     char error_line[HTTP_ERROR_LINE_MAX + 1]; /* the "error" text */
     int64_t expected_seq;                     /* > 0: also in the error body (409 gap) */
+    const char *csp;                          /* static; Content-Security-Policy, NULL for none */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_response *res);
@@ -131,6 +132,10 @@ struct http_config {
     size_t nroutes;
     store_pool *pool;
     metrics *metrics;
+    /* GET (and HEAD) of a path no route matches: when set and it returns true, res is the
+     * answer (the console's static files, no authentication); else 404. Runs without a
+     * database connection (req->db and req->who are NULL). */
+    bool (*fallback)(struct http_request *req, struct http_response *res);
 };
 
 /* The allow function of public routes: skips authentication entirely. */
