@@ -32,7 +32,7 @@ enum {
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8443"
 
-/* Waits for SIGTERM or SIGINT (blocked in every thread) and returns it. Under a systemd unit
+/* Waits for SIGTERM, SIGINT or SIGHUP (blocked in every thread) and returns it. Under a systemd unit
  * with WatchdogSec= (sd_watchdog_enabled), pings WATCHDOG=1 every half period meanwhile: the
  * main thread only waits, so the ping says the process is alive and its signals are handled;
  * a hung HTTP pool shows in /healthz, not here. Without a watchdog, no NOTIFY_SOCKET, or both,
@@ -51,7 +51,7 @@ static int wait_for_stop(const sigset_t *stop)
     for (;;) {
         sd_notify(0, "WATCHDOG=1");
         int sig = sigtimedwait(stop, NULL, &every);
-        if (sig == SIGTERM || sig == SIGINT)
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
             return sig;
     }
 }
@@ -67,6 +67,7 @@ static void usage(FILE *out)
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
+            "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
             "\n"
             "  --listen HOST:PORT   address to listen on (default " SERVE_DEFAULT_LISTEN
             "; [::1]:PORT for IPv6;\n"
@@ -149,6 +150,36 @@ static char *read_pem(const char *path, char *err)
         return NULL;
     }
     return buf;
+}
+
+/* SIGHUP (`systemctl reload`): re-reads the TLS certificate and key files for new handshakes.
+ * A file that cannot be read, parsed or matched is one log line and the old pair keeps
+ * serving. Fences and the signing key need nothing here: both are read from their source when
+ * used (docs/CONFIGURATION.md lists what a reload changes). */
+static void reload(const char *cert_path, const char *key_path)
+{
+    char err[ERR_LEN] = "";
+    char *cert = NULL, *key = NULL;
+    sd_notify(0, "RELOADING=1");
+    if (!cert_path) {
+        log_msg(LOG_LVL_INFO, "reload: nothing to re-read (plain HTTP)");
+        goto out;
+    }
+    cert = read_pem(cert_path, err);
+    if (cert)
+        key = read_pem(key_path, err);
+    if (!cert || !key || http_reload_tls(cert, key, err) != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "reload refused, the old certificate stays: %s", err);
+        goto out;
+    }
+    log_msg(LOG_LVL_INFO, "reload: new certificate from %s for new connections", cert_path);
+out:
+    free(cert);
+    if (key) {
+        explicit_bzero(key, strlen(key));
+        free(key);
+    }
+    sd_notify(0, "READY=1");
 }
 
 int cmd_serve(int argc, char **argv, const struct server_globals *g)
@@ -281,6 +312,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -337,7 +369,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             plain ? "http" : "https", (int)(host_end - listen), listen, http_port(srv), backend,
             threads, max_body);
     sd_notifyf(0, "READY=1\nSTATUS=listening on port %u", http_port(srv));
-    int sig = wait_for_stop(&stop);
+    int sig;
+    while ((sig = wait_for_stop(&stop)) == SIGHUP)
+        reload(cert_path, key_path);
     log_msg(LOG_LVL_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     sd_notify(0, "STOPPING=1");
     http_stop(srv);
