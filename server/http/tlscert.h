@@ -29,7 +29,7 @@ int tlscert_parse(const char *cert_pem, const char *key_pem, tlscert **out, char
 int64_t tlscert_not_after(const tlscert *c);
 void tlscert_free(tlscert *c);
 
-/* Makes c the pair every later handshake gets (takes ownership). RC_LIMIT (c freed) past
+/* Makes c the pair every later handshake is given (takes ownership). RC_LIMIT (c freed) past
  * TLSCERT_GENERATIONS_MAX. Thread-safe against handshakes in progress. */
 int tlscert_install(tlscert *c, char *err);
 /* The installed certificate's notAfter, 0 when none is installed. Thread-safe. */
