@@ -39,6 +39,10 @@ static const struct command commands[] = {
      true},
     {"report", cmd_report, "report attendance|subsidy|findings: figures as text, JSON, CSV, XLSX",
      true},
+    {"backup", cmd_backup, "backup --out FILE: a consistent copy while serving, with its digest",
+     false},
+    {"restore", cmd_restore, "restore --from FILE: check a backup, then replace the database",
+     false},
     {"copy", cmd_copy, "move a collector: copy --from sqlite:PATH --to postgresql://...", true},
     {NULL, NULL, NULL, false},
 };

@@ -37,5 +37,9 @@ int import_records(const char *db_url, const char *kind, const char *path, bool 
 int cmd_copy(int argc, char **argv, const struct server_globals *g);
 /* report attendance|subsidy|findings: figures as text, JSON, CSV or XLSX (report_cmd.c). */
 int cmd_report(int argc, char **argv, const struct server_globals *g);
+/* backup --out FILE / restore --from FILE: a SQLite database's online copy and its checked
+ * replacement (backup_cmd.c). */
+int cmd_backup(int argc, char **argv, const struct server_globals *g);
+int cmd_restore(int argc, char **argv, const struct server_globals *g);
 
 #endif

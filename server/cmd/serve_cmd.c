@@ -291,6 +291,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     http_server *srv = NULL;
     store *probe = NULL;
     ingest_writer *writer = NULL;
+    int hold = -1; /* keeps `restore` from replacing the database under us */
 
     if (!plain) {
         cert = read_pem(cert_path, err);
@@ -300,7 +301,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         if (!key)
             goto out;
     }
-    if (store_open(db_url, 0, &probe, err) != RC_OK || store_check_schema(probe, err) != RC_OK)
+    if (store_open(db_url, 0, &probe, err) != RC_OK || store_check_schema(probe, err) != RC_OK ||
+        store_hold(db_url, false, &hold, err) != RC_OK)
         goto out;
     const char *backend = store_backend(probe); /* static */
     store_close(probe);
@@ -388,6 +390,7 @@ out:
     store_close(probe);
     store_pool_close(pool);
     metrics_free(m);
+    store_release_hold(hold);
     free(cert);
     if (key) {
         explicit_bzero(key, strlen(key));
