@@ -107,6 +107,18 @@ static int file_digest(const char *path, char hex[CRYPTO_SHA256_HEX_LEN + 1], ui
     return rc;
 }
 
+int backup_with_digest(store *st, const char *path, char hex[CRYPTO_SHA256_HEX_LEN + 1],
+                       uint64_t *bytes, char *err)
+{
+    int rc = store_backup(st, path, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = file_digest(path, hex, bytes, err)) != RC_OK ||
+        (rc = write_digest(path, hex, err)) != RC_OK)
+        unlink(path);
+    return rc;
+}
+
 static const char BACKUP_HELP[] =
     "usage: rollcall-server [--db URL] backup --out FILE\n"
     "\n"
@@ -142,13 +154,8 @@ int cmd_backup(int argc, char **argv, const struct server_globals *g)
         rc_fail(err, RC_STATE, "the database is empty: nothing to back up");
         goto out;
     }
-    if (store_backup(st, out_path, err) != RC_OK)
+    if (backup_with_digest(st, out_path, hex, &bytes, err) != RC_OK)
         goto out;
-    if (file_digest(out_path, hex, &bytes, err) != RC_OK ||
-        write_digest(out_path, hex, err) != RC_OK) {
-        unlink(out_path);
-        goto out;
-    }
     printf("backup of schema version %d in %s (%llu bytes, sha256 %s, digest in %s.sha256)\n",
            version, out_path, (unsigned long long)bytes, hex, out_path);
     status = 0;

@@ -4,7 +4,11 @@
 #ifndef ROLLCALL_SERVER_COMMANDS_H
 #define ROLLCALL_SERVER_COMMANDS_H
 
+#include "crypto.h"
+#include "store/store.h"
+
 #include <stdbool.h>
+#include <stdint.h>
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
@@ -41,5 +45,9 @@ int cmd_report(int argc, char **argv, const struct server_globals *g);
  * replacement (backup_cmd.c). */
 int cmd_backup(int argc, char **argv, const struct server_globals *g);
 int cmd_restore(int argc, char **argv, const struct server_globals *g);
+/* Backs st up into the new file path and writes path.sha256 (sha256sum form); the digest in
+ * hex and the size into hex and *bytes. On failure neither file is left. */
+int backup_with_digest(store *st, const char *path, char hex[CRYPTO_SHA256_HEX_LEN + 1],
+                       uint64_t *bytes, char *err);
 
 #endif
