@@ -24,6 +24,8 @@ struct command {
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "serve the HTTP(S) API", true},
+    {"check-config", cmd_check_config,
+     "serve's options checked without serving: database, TLS, signing key", false},
     {"migrate", cmd_migrate, "create or upgrade the database schema", false},
     {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)", false},
     {"user", cmd_user, "people's logins: user add|list|disable|enable|passwd", false},
@@ -62,7 +64,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n");
     for (const struct command *c = commands; c->name; c++)
-        fprintf(out, "  %-11s %s\n", c->name, c->summary);
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
 }
 
 /* Server-wide state, set up in dependency order before a command that judges fences or

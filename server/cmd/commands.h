@@ -18,6 +18,9 @@ struct server_globals {
 
 /* serve: the HTTP(S) API until SIGTERM or SIGINT (serve_cmd.c). */
 int cmd_serve(int argc, char **argv, const struct server_globals *g);
+/* check-config [serve options]: what serve would need, checked without serving
+ * (serve_cmd.c parses, check_config_cmd.c checks). */
+int cmd_check_config(int argc, char **argv, const struct server_globals *g);
 /* migrate: bring the database schema up to date (migrate_cmd.c). */
 int cmd_migrate(int argc, char **argv, const struct server_globals *g);
 /* token create: make a bearer token, print it once (token_cmd.c). */

@@ -1,5 +1,6 @@
 /* rollcall-server serve: opens a connection pool on the database (which must be migrated),
  * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
+#include "cmd/check_config.h"
 #include "cmd/commands.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
@@ -182,6 +183,19 @@ out:
     sd_notify(0, "READY=1");
 }
 
+char *check_config_read_pem(const char *path, char *err)
+{
+    return read_pem(path, err);
+}
+
+static bool check_only; /* cmd_check_config: parse serve's options, check, do not serve */
+
+int cmd_check_config(int argc, char **argv, const struct server_globals *g)
+{
+    check_only = true;
+    return cmd_serve(argc, argv, g);
+}
+
 int cmd_serve(int argc, char **argv, const struct server_globals *g)
 {
     const char *listen = SERVE_DEFAULT_LISTEN;
@@ -281,6 +295,17 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
                         "--tls-cert and --tls-key, or --plain-http behind a TLS proxy\n");
         return EXIT_USAGE;
     }
+
+    if (check_only)
+        return check_config_run(&(struct check_config_input){
+            .db_url = db_url,
+            .listen = listen,
+            .plain = plain,
+            .cert_path = cert_path,
+            .key_path = key_path,
+            .signing_key = signing_key,
+            .photo_dir = photo_dir,
+        });
 
     int status = EXIT_REFUSED;
     char err[ERR_LEN];
