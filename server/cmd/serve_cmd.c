@@ -5,6 +5,7 @@
 #include "evidence/signkey.h"
 #include "http/api.h"
 #include "http/figures_api.h"
+#include "http/health.h"
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/photo_api.h"
@@ -66,6 +67,7 @@ static void usage(FILE *out)
             "                       [--per-ip-limit N] [--max-connections N]\n"
             "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
+            "                       [--health-disk-min-mb N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
@@ -92,10 +94,13 @@ static void usage(FILE *out)
             "  --photo-dir DIR      keep the kiosk screen's sign-in photos here (created 0700;\n"
             "                       without it the photo routes answer 503)\n"
             "  --photo-retention-days N  delete photos older than N days (default %d)\n"
+            "  --health-disk-min-mb N  /healthz is unhealthy with less free space than this\n"
+            "                       where the data is (default %d; also below %d%%)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
-            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT);
+            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
+            HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -213,7 +218,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
     const char *photo_dir = NULL;
+    unsigned long long disk_min_mb = HEALTH_DISK_MIN_MB_DEFAULT;
     static const struct option opts[] = {
+        {"health-disk-min-mb", required_argument, NULL, 'H'},
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
         {"listen", required_argument, NULL, 'l'},
@@ -242,6 +249,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'R':
             rc = parse_num("--photo-retention-days", optarg, 1, PHOTO_API_RETENTION_DAYS_MAX,
                            &photo_days);
+            break;
+        case 'H':
+            rc = parse_num("--health-disk-min-mb", optarg, 0, 1ULL << 30, &disk_min_mb);
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -358,6 +368,21 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     }
     if (photo_api_init(photo_dir, (int64_t)photo_days, err) != RC_OK)
         goto out;
+    {
+        /* /healthz watches the disk of a SQLite database, else that of the photos. */
+        char dir[STORE_URL_MAX + 1] = "";
+        if (strncmp(db_url, "sqlite:", 7) == 0) {
+            snprintf(dir, sizeof dir, "%s", db_url + 7);
+            char *slash = strrchr(dir, '/');
+            if (!slash)
+                snprintf(dir, sizeof dir, ".");
+            else
+                slash[slash == dir] = '\0';
+        } else if (photo_dir) {
+            snprintf(dir, sizeof dir, "%s", photo_dir);
+        }
+        health_init(dir[0] ? dir : NULL, disk_min_mb, !plain, writer);
+    }
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     m = metrics_new();
     if (!m) {
