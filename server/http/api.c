@@ -115,18 +115,24 @@ static void handle_metrics(struct http_request *req, struct http_response *res)
     }
     struct health_report r;
     health_check(req->db, &r);
-    char *gauges = health_gauges(&r);
-    char *both = gauges ? realloc(text, len + strlen(gauges) + 1) : NULL;
-    if (!both) {
-        free(gauges);
-        free(text);
+    char *gauges[2] = {health_gauges(&r), health_device_gauges(req->db)};
+    for (size_t i = 0; i < 2; i++) {
+        char *both = gauges[i] && text ? realloc(text, len + strlen(gauges[i]) + 1) : NULL;
+        if (!both) {
+            free(text);
+            text = NULL;
+            continue;
+        }
+        text = both;
+        memcpy(text + len, gauges[i], strlen(gauges[i]) + 1);
+        len += strlen(gauges[i]);
+    }
+    free(gauges[0]);
+    free(gauges[1]);
+    if (!text) {
         http_reply_error(res, 500, "internal error");
         return;
     }
-    text = both;
-    memcpy(text + len, gauges, strlen(gauges) + 1);
-    len += strlen(gauges);
-    free(gauges);
     res->status = 200;
     res->body = text;
     res->len = len;

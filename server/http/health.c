@@ -1,6 +1,7 @@
 /* Health checks for /healthz and /metrics; see health.h. */
 #include "http/health.h"
 
+#include "dynbuf.h"
 #include "http/tlscert.h"
 #include "rc.h"
 
@@ -153,4 +154,28 @@ char *health_gauges(const struct health_report *r)
         return NULL;
     }
     return t;
+}
+
+static int device_line(const struct store_device *d, void *ctx)
+{
+    return dynbuf_addf(ctx,
+                       "rollcall_device_last_seen_timestamp_seconds{device=\"%s\","
+                       "institution=\"%s\"} %lld\n",
+                       d->id, d->institution, (long long)(d->last_seen_at_ms / 1000));
+}
+
+char *health_device_gauges(store *st)
+{
+    struct dynbuf b;
+    char err[ERR_LEN];
+    dynbuf_init(&b, (size_t)HEALTH_DEVICES_MAX * 256);
+    if (dynbuf_adds(&b, "# HELP rollcall_device_last_seen_timestamp_seconds When the device "
+                        "last uploaded (0: never).\n"
+                        "# TYPE rollcall_device_last_seen_timestamp_seconds gauge\n") != RC_OK ||
+        store_device_list(st, HEALTH_DEVICES_MAX, device_line, &b, err) != RC_OK) {
+        dynbuf_free(&b);
+        return NULL;
+    }
+    size_t len = 0;
+    return dynbuf_take(&b, &len);
 }

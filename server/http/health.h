@@ -22,6 +22,7 @@ enum {
     HEALTH_QUEUE_STALL_MS = 10000,     /* a batch waiting longer for the writer is a problem */
     HEALTH_PROBLEMS_MAX = 4,
     HEALTH_PROBLEM_LEN = 160,
+    HEALTH_DEVICES_MAX = 20000, /* devices listed in /metrics */
 };
 
 struct health_report {
@@ -47,5 +48,9 @@ void health_check(store *st, struct health_report *r);
 char *health_json(const struct health_report *r);
 /* The report as Prometheus gauges (malloc'd text, NULL when out of memory). */
 char *health_gauges(const struct health_report *r);
+/* rollcall_device_last_seen_timestamp_seconds{device,institution} for every enrolled device
+ * (at most HEALTH_DEVICES_MAX; never uploaded: 0), for the "kiosk silent" alert. Label values
+ * are enrolled ids (checked at enrolment), not request input. malloc'd text or NULL. */
+char *health_device_gauges(store *st);
 
 #endif
