@@ -62,7 +62,7 @@ def new_leaf(d, name):
                "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=localhost " + name,
                cwd=d)
     il.openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-               "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", "ext.cnf",
+               "-CAcreateserial", "-out", name + ".pem", "-days", "30", "-extfile", "ext.cnf",
                cwd=d)
 
 

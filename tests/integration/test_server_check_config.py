@@ -31,9 +31,9 @@ def check(db, *args):
 
 def main():
     with tempfile.TemporaryDirectory() as d:
-        il.make_pki(d)  # server.pem: 2 days
+        il.make_pki(d)
         good_cert, good_key = leaf(d, "good", 90)
-        soon_cert, soon_key = os.path.join(d, "server.pem"), os.path.join(d, "server.key")
+        soon_cert, soon_key = leaf(d, "soon", 2)
         db = "sqlite:" + os.path.join(d, "s.db")
         assert il.run("migrate", db=db).returncode == 0
         assert il.run("signing-key", "create", db=db).returncode == 0
