@@ -9,6 +9,7 @@ a restored database holds exactly the backup's rows, and the kiosks, which had b
 acknowledged beyond it, send the missing events again (409 expected_seq) until the collector
 holds every event once, byte for byte. Real HTTPS over loopback; no timing assertions."""
 
+import fcntl
 import hashlib
 import os
 import sqlite3
@@ -156,6 +157,16 @@ def main():
                 ph.check_exactly_once(k, col)
         finally:
             col.stop()
+        # While a restore holds the database (its exclusive flock, taken here as restore
+        # takes it), a collector refuses to start rather than serve a file about to go.
+        fd = os.open(col.db_path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            r = subprocess.run([ph.SERVER, "--db", col.db, "serve", "--listen", "127.0.0.1:0",
+                                "--plain-http"], capture_output=True, text=True, timeout=60)
+            assert r.returncode == 1 and "is being restored" in r.stderr, r
+        finally:
+            os.close(fd)
     print("backup and restore: all checks passed")
     return 0
 
