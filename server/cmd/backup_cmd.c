@@ -166,18 +166,19 @@ out:
     return status;
 }
 
-/* Compares path's SHA-256 with the first word of path.sha256. */
-static int check_digest(const char *path, char *err)
+/* Compares the SHA-256 of copy (the working copy of path, so the bytes checked are the bytes
+ * installed) with the first word of path.sha256. */
+static int check_digest(const char *path, const char *copy, char *err)
 {
-    char dpath[BACKUP_PATH_MAX], hex[CRYPTO_SHA256_HEX_LEN + 1];
+    char dpath[BACKUP_PATH_MAX], hex[CRYPTO_SHA256_HEX_LEN + 1], why[ERR_LEN];
     char *text = NULL;
     size_t len = 0;
     uint64_t bytes = 0;
     snprintf(dpath, sizeof dpath, "%s.sha256", path);
-    int rc = file_read_bounded(dpath, BACKUP_DIGEST_FILE_MAX, &text, &len, err);
+    int rc = file_read_bounded(dpath, BACKUP_DIGEST_FILE_MAX, &text, &len, why);
     if (rc != RC_OK)
-        return rc_fail(err, rc, "no digest %s beside the backup: %s", dpath, err);
-    rc = file_digest(path, hex, &bytes, err);
+        return rc_fail(err, rc, "no digest %s beside the backup: %s", dpath, why);
+    rc = file_digest(copy, hex, &bytes, err);
     if (rc == RC_OK &&
         (len < CRYPTO_SHA256_HEX_LEN || strncasecmp(text, hex, CRYPTO_SHA256_HEX_LEN) != 0 ||
          (len > CRYPTO_SHA256_HEX_LEN && text[CRYPTO_SHA256_HEX_LEN] != ' ')))
@@ -282,8 +283,6 @@ int cmd_restore(int argc, char **argv, const struct server_globals *g)
     snprintf(tmp, sizeof tmp, "%s.restoring", path);
     snprintf(tmp_url, sizeof tmp_url, "sqlite:%s", tmp);
 
-    if (check_digest(from, err) != RC_OK)
-        goto out;
     int rc = store_hold(db_url, true, &hold, err);
     if (rc != RC_OK && rc != RC_NOTFOUND)
         goto out;
@@ -296,6 +295,8 @@ int cmd_restore(int argc, char **argv, const struct server_globals *g)
     if (copy_file(from, tmp, err) != RC_OK)
         goto out;
     tmp_made = true;
+    if (check_digest(from, tmp, err) != RC_OK)
+        goto out;
     if (store_open(tmp_url, 0, &st, err) != RC_OK || store_integrity_check(st, err) != RC_OK ||
         store_schema_version(st, &version, err) != RC_OK) {
         char why[ERR_LEN]; /* say it of the backup, not of our working copy */
