@@ -1,11 +1,13 @@
 /* rollcall-server serve: opens a connection pool on the database (which must be migrated),
  * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
 #include "alert/alert.h"
+#include "cmd/check_config.h"
 #include "cmd/commands.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
 #include "http/console.h"
 #include "http/figures_api.h"
+#include "http/health.h"
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/photo_api.h"
@@ -35,7 +37,7 @@ enum {
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8443"
 
-/* Waits for SIGTERM or SIGINT (blocked in every thread) and returns it. Under a systemd unit
+/* Waits for SIGTERM, SIGINT or SIGHUP (blocked in every thread) and returns it. Under a systemd unit
  * with WatchdogSec= (sd_watchdog_enabled), pings WATCHDOG=1 every half period meanwhile: the
  * main thread only waits, so the ping says the process is alive and its signals are handled;
  * a hung HTTP pool shows in /healthz, not here. Without a watchdog, no NOTIFY_SOCKET, or both,
@@ -54,7 +56,7 @@ static int wait_for_stop(const sigset_t *stop)
     for (;;) {
         sd_notify(0, "WATCHDOG=1");
         int sig = sigtimedwait(stop, NULL, &every);
-        if (sig == SIGTERM || sig == SIGINT)
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
             return sig;
     }
 }
@@ -71,8 +73,10 @@ static void usage(FILE *out)
             "                       [--alert-retry-ms MS] [--alert-retry-max-ms MS]\n"
             "                       [--alert-attempts N] [--alert-poll-ms MS]\n"
             "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
+            "                       [--health-disk-min-mb N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
+            "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
             "\n"
             "  --listen HOST:PORT   address to listen on (default " SERVE_DEFAULT_LISTEN
             "; [::1]:PORT for IPv6;\n"
@@ -107,12 +111,14 @@ static void usage(FILE *out)
             "  --no-console         serve the API only\n"
             "  --tiles URL-TEMPLATE the console's base-map tiles, https://HOST/{z}/{x}/{y}.png\n"
             "                       (default none: fences on a plain background)\n"
+            "  --health-disk-min-mb N  /healthz is unhealthy with less free space than this\n"
+            "                       where the data is (default %d; also below %d%%)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
             SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
             ALERT_DEFAULT_BASE_MS, ALERT_DEFAULT_CAP_MS, ALERT_DEFAULT_ATTEMPTS,
-            ALERT_DEFAULT_POLL_MS);
+            ALERT_DEFAULT_POLL_MS, HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -170,6 +176,49 @@ static char *read_pem(const char *path, char *err)
     return buf;
 }
 
+/* SIGHUP (`systemctl reload`): re-reads the TLS certificate and key files for new handshakes.
+ * A file that cannot be read, parsed or matched is one log line and the old pair keeps
+ * serving. Fences and the signing key need nothing here: both are read from their source when
+ * used (docs/CONFIGURATION.md lists what a reload changes). */
+static void reload(const char *cert_path, const char *key_path)
+{
+    char err[ERR_LEN] = "";
+    char *cert = NULL, *key = NULL;
+    sd_notify(0, "RELOADING=1");
+    if (!cert_path) {
+        log_msg(LOG_LVL_INFO, "reload: nothing to re-read (plain HTTP)");
+        goto out;
+    }
+    cert = read_pem(cert_path, err);
+    if (cert)
+        key = read_pem(key_path, err);
+    if (!cert || !key || http_reload_tls(cert, key, err) != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "reload refused, the old certificate stays: %s", err);
+        goto out;
+    }
+    log_msg(LOG_LVL_INFO, "reload: new certificate from %s for new connections", cert_path);
+out:
+    free(cert);
+    if (key) {
+        explicit_bzero(key, strlen(key));
+        free(key);
+    }
+    sd_notify(0, "READY=1");
+}
+
+char *check_config_read_pem(const char *path, char *err)
+{
+    return read_pem(path, err);
+}
+
+static bool check_only; /* cmd_check_config: parse serve's options, check, do not serve */
+
+int cmd_check_config(int argc, char **argv, const struct server_globals *g)
+{
+    check_only = true;
+    return cmd_serve(argc, argv, g);
+}
+
 int cmd_serve(int argc, char **argv, const struct server_globals *g)
 {
     const char *listen = SERVE_DEFAULT_LISTEN;
@@ -191,7 +240,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long alert_attempts = ALERT_DEFAULT_ATTEMPTS, alert_poll = ALERT_DEFAULT_POLL_MS;
     const char *console_dir = NULL, *tiles = NULL;
     bool no_console = false;
+    unsigned long long disk_min_mb = HEALTH_DISK_MIN_MB_DEFAULT;
     static const struct option opts[] = {
+        {"health-disk-min-mb", required_argument, NULL, 'H'},
         {"console", required_argument, NULL, 'C'},
         {"no-console", no_argument, NULL, 'O'},
         {"tiles", required_argument, NULL, 'G'},
@@ -230,6 +281,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'R':
             rc = parse_num("--photo-retention-days", optarg, 1, PHOTO_API_RETENTION_DAYS_MAX,
                            &photo_days);
+            break;
+        case 'H':
+            rc = parse_num("--health-disk-min-mb", optarg, 0, 1ULL << 30, &disk_min_mb);
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -290,6 +344,17 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         return EXIT_USAGE;
     }
 
+    if (check_only)
+        return check_config_run(&(struct check_config_input){
+            .db_url = db_url,
+            .listen = listen,
+            .plain = plain,
+            .cert_path = cert_path,
+            .key_path = key_path,
+            .signing_key = signing_key,
+            .photo_dir = photo_dir,
+        });
+
     int status = EXIT_REFUSED;
     char err[ERR_LEN];
     char *cert = NULL;
@@ -301,6 +366,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     ingest_writer *writer = NULL;
     alert_sender *alerts = NULL;
     bool curl_up = false;
+    int hold = -1; /* keeps `restore` from replacing the database under us */
 
     if (!plain) {
         cert = read_pem(cert_path, err);
@@ -310,7 +376,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         if (!key)
             goto out;
     }
-    if (store_open(db_url, 0, &probe, err) != RC_OK || store_check_schema(probe, err) != RC_OK)
+    if (store_open(db_url, 0, &probe, err) != RC_OK || store_check_schema(probe, err) != RC_OK ||
+        store_hold(db_url, false, &hold, err) != RC_OK)
         goto out;
     const char *backend = store_backend(probe); /* static */
     store_close(probe);
@@ -322,6 +389,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -340,6 +408,21 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     }
     if (photo_api_init(photo_dir, (int64_t)photo_days, err) != RC_OK)
         goto out;
+    {
+        /* /healthz watches the disk of a SQLite database, else that of the photos. */
+        char dir[STORE_URL_MAX + 1] = "";
+        if (strncmp(db_url, "sqlite:", 7) == 0) {
+            snprintf(dir, sizeof dir, "%s", db_url + 7);
+            char *slash = strrchr(dir, '/');
+            if (!slash)
+                snprintf(dir, sizeof dir, ".");
+            else
+                slash[slash == dir] = '\0';
+        } else if (photo_dir) {
+            snprintf(dir, sizeof dir, "%s", photo_dir);
+        }
+        health_init(dir[0] ? dir : NULL, disk_min_mb, !plain, writer);
+    }
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     bool console_on = false;
     if (!no_console) {
@@ -409,7 +492,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             plain ? "http" : "https", (int)(host_end - listen), listen, http_port(srv), backend,
             threads, max_body);
     sd_notifyf(0, "READY=1\nSTATUS=listening on port %u", http_port(srv));
-    int sig = wait_for_stop(&stop);
+    int sig;
+    while ((sig = wait_for_stop(&stop)) == SIGHUP)
+        reload(cert_path, key_path);
     log_msg(LOG_LVL_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     sd_notify(0, "STOPPING=1");
     http_stop(srv);
@@ -432,6 +517,7 @@ out:
     store_close(probe);
     store_pool_close(pool);
     metrics_free(m);
+    store_release_hold(hold);
     free(cert);
     if (key) {
         explicit_bzero(key, strlen(key));

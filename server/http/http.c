@@ -7,6 +7,7 @@
 
 #include "dynbuf.h"
 #include "http/session.h"
+#include "http/tlscert.h"
 #include "i18n.h"
 #include "log.h"
 #include "rc.h"
@@ -841,11 +842,13 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
         {MHD_OPTION_END, 0, NULL},
     };
     if (cfg->tls_cert) {
-        tls[0] =
-            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)cfg->tls_cert};
-        tls[1] =
-            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)cfg->tls_key};
-        tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+        /* The pair is handed over per handshake (tlscert.h), so http_reload_tls can replace
+         * it while serving. */
+        rc = http_reload_tls(cfg->tls_cert, cfg->tls_key, err);
+        if (rc != RC_OK)
+            goto out;
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tlscert_callback()};
+        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                          (void *)(uintptr_t)HTTP_TLS_PRIORITIES};
     }
     s->daemon = MHD_start_daemon(
@@ -868,8 +871,18 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
     *out = s;
     return RC_OK;
 out:
+    tlscert_fini();
     free(s);
     return rc;
+}
+
+int http_reload_tls(const char *cert_pem, const char *key_pem, char *err)
+{
+    tlscert *c = NULL;
+    int rc = tlscert_parse(cert_pem, key_pem, &c, err);
+    if (rc != RC_OK)
+        return rc;
+    return tlscert_install(c, err);
 }
 
 unsigned http_port(const http_server *s)
@@ -893,6 +906,7 @@ void http_stop(http_server *s)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->daemon);
+    tlscert_fini();
     free(s);
 }
 

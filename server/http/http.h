@@ -144,6 +144,10 @@ bool http_anyone(const struct auth_principal *who, const struct http_request *re
 /* Starts serving (threads run until http_stop). Returns 0 and *out, RC_INVAL for a bad
  * configuration, RC_NET when the address cannot be bound or MHD refuses to start. */
 int http_start(const struct http_config *cfg, http_server **out, char *err);
+/* Replaces the TLS certificate chain and key (PEM text) for every later handshake; connections
+ * already established keep theirs. Returns 0, or RC_INVAL with one line in err for a bad or
+ * mismatched pair, which leaves the current pair serving. Only for a server started with TLS. */
+int http_reload_tls(const char *cert_pem, const char *key_pem, char *err);
 /* The bound port (useful with port 0). */
 unsigned http_port(const http_server *s);
 /* Stops accepting, gives requests in flight up to HTTP_DRAIN_MS, then stops every thread and

@@ -5,11 +5,14 @@
 #include "store/store_backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NOT_IMPLEMENTED(st, err, what)                                                             \
     rc_fail(err, RC_STATE, "the %s back-end does not implement %s yet", (st)->ops->name, what)
@@ -176,6 +179,53 @@ int store_checkpoint(store *st, bool *done, char *err)
     if (done)
         *done = ran;
     return rc;
+}
+
+int store_backup(store *st, const char *dest_path, char *err)
+{
+    if (!st->ops->backup)
+        return NOT_IMPLEMENTED(st, err, "an online backup (use pg_dump)");
+    if (st->in_tx)
+        return rc_fail(err, RC_STATE, "backup inside a transaction");
+    return st->ops->backup(st, dest_path, err);
+}
+
+int store_integrity_check(store *st, char *err)
+{
+    if (!st->ops->integrity_check)
+        return NOT_IMPLEMENTED(st, err, "an integrity check");
+    return st->ops->integrity_check(st, err);
+}
+
+int store_hold(const char *url, bool exclusive, int *fd, char *err)
+{
+    *fd = -1;
+    if (strncmp(url, "sqlite:", 7) != 0)
+        return RC_OK;
+    const char *path = url + 7;
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f < 0)
+        return rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "cannot open %s: %s", path,
+                       strerror(errno));
+    if (flock(f, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+        int e = errno;
+        close(f);
+        if (e == EWOULDBLOCK)
+            return rc_fail(err, RC_STATE,
+                           exclusive ? "a collector is serving %s: stop it first (systemctl stop "
+                                       "rollcall-server)"
+                                     : "%s is being restored: start the collector when that ends",
+                           path);
+        return rc_fail(err, RC_IO, "cannot lock %s: %s", path, strerror(e));
+    }
+    *fd = f;
+    return RC_OK;
+}
+
+void store_release_hold(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* after every SQLite connection to the file closed: see store_hold */
 }
 
 int store_token_insert(store *st, const struct store_token *t, char *err)

@@ -109,6 +109,21 @@ int store_migrate_to(store *st, int target, int *from, int *to, char *err);
 /* 0 when the database is exactly at store_schema_latest; RC_STATE with advice otherwise. */
 int store_check_schema(store *st, char *err);
 
+/* Writes a consistent copy of the whole database into dest_path, a file that must not exist
+ * (created 0600), while other connections keep reading and writing (SQLite's online backup
+ * API; the copy is a standalone file, not in WAL mode). On failure dest_path is removed.
+ * RC_STATE for a back-end that has none (PostgreSQL: pg_dump, docs/OPERATIONS.md). */
+int store_backup(store *st, const char *dest_path, char *err);
+/* The back-end's full consistency check (SQLite: PRAGMA integrity_check). 0, RC_CORRUPT with
+ * the first complaint, RC_STATE for a back-end that has none. */
+int store_integrity_check(store *st, char *err);
+/* Holds the database named by url against `restore` (shared) or against every server and
+ * restore (exclusive) until store_release_hold(*fd): an flock(2) on the SQLite file, which
+ * SQLite's own fcntl locks ignore. Nothing to hold for PostgreSQL (*fd = -1). RC_STATE when
+ * the other side holds it, RC_NOTFOUND when the file does not exist. */
+int store_hold(const char *url, bool exclusive, int *fd, char *err);
+void store_release_hold(int fd);
+
 /* Transactions. begin takes the write lock at once (SQLite: BEGIN IMMEDIATE) so two writers
  * never deadlock upgrading a read lock; on PostgreSQL (READ COMMITTED) store_head_get in a
  * write transaction locks the device's row instead, which is what keeps two writers (two

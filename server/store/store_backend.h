@@ -21,6 +21,8 @@ struct store_ops {
     /* verb: "SAVEPOINT", "ROLLBACK TO", "RELEASE"; name checked by store.c */
     int (*savepoint)(store *st, const char *verb, const char *name, char *err);
     int (*checkpoint)(store *st, bool *done, char *err); /* NULL: nothing to do */
+    int (*backup)(store *st, const char *dest_path, char *err);
+    int (*integrity_check)(store *st, char *err);
     int (*token_insert)(store *st, const struct store_token *t, char *err);
     int (*token_lookup)(store *st, const char *hash_hex, struct store_token *out, char *err);
     int (*device_count_seen)(store *st, int64_t *n, char *err);

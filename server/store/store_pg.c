@@ -854,6 +854,25 @@ int pg_own_end(store *st, bool own, int rc, char *err)
     return rc;
 }
 
+/* PostgreSQL's own tools make and check its backups (docs/OPERATIONS.md "Backup and restore"):
+ * a consistent dump while serving is pg_dump's, and the server checks its pages itself. */
+static int pg_backup(store *st, const char *dest_path, char *err)
+{
+    (void)st;
+    (void)dest_path;
+    return rc_fail(err, RC_STATE,
+                   "a PostgreSQL database is backed up with pg_dump -Fc and restored with "
+                   "pg_restore (docs/OPERATIONS.md)");
+}
+
+static int pg_integrity_check(store *st, char *err)
+{
+    (void)st;
+    return rc_fail(err, RC_STATE,
+                   "a PostgreSQL database is checked by the server itself (pg_amcheck for "
+                   "an explicit check; docs/OPERATIONS.md)");
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .latest = MIGRATIONS,
@@ -866,6 +885,8 @@ const struct store_ops store_pg_ops = {
     .rollback = pg_rollback,
     .savepoint = pg_savepoint,
     .checkpoint = NULL, /* the server checkpoints by itself */
+    .backup = pg_backup,
+    .integrity_check = pg_integrity_check,
     .token_insert = pg_token_insert,
     .token_lookup = pg_token_lookup,
     .device_count_seen = pg_device_count_seen,

@@ -766,6 +766,65 @@ static int sqlite_checkpoint(store *st, bool *done, char *err)
     return RC_OK;
 }
 
+static int sqlite_backup(store *st, const char *dest_path, char *err)
+{
+    sqlite3 *src = sq(st)->db;
+    sqlite3 *dst = NULL;
+    sqlite3_backup *b = NULL;
+    int rc = RC_OK;
+    int fd = open(dest_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return rc_fail(err, RC_IO, "cannot create %s: %s", dest_path, strerror(errno));
+    close(fd);
+    if (sqlite3_open_v2(dest_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = rc_fail(err, RC_DB, "cannot open %s: %s", dest_path,
+                     dst ? sqlite3_errmsg(dst) : "out of memory");
+        goto out;
+    }
+    /* One step copies every page inside one read transaction: a consistent snapshot, while
+     * WAL lets writers go on. */
+    b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) {
+        rc = db_fail(dst, err, "starting the backup");
+        goto out;
+    }
+    int code = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (code != SQLITE_DONE) {
+        rc = rc_fail(err, code == SQLITE_FULL ? RC_FULL : RC_DB, "backup into %s: %s", dest_path,
+                     sqlite3_errstr(code));
+        goto out;
+    }
+    /* The pages say WAL; the copy is one self-contained file. */
+    rc = exec(dst, "PRAGMA journal_mode=DELETE", err, dest_path);
+out:
+    if (sqlite3_close(dst) != SQLITE_OK && rc == RC_OK)
+        rc = rc_fail(err, RC_DB, "closing %s", dest_path);
+    if (rc != RC_OK)
+        unlink(dest_path);
+    return rc;
+}
+
+static int sqlite_integrity_check(store *st, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = RC_OK;
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &q, NULL) != SQLITE_OK)
+        return db_fail(db, err, "integrity check");
+    int code = sqlite3_step(q);
+    if (code != SQLITE_ROW) {
+        rc = db_fail(db, err, "integrity check");
+    } else {
+        const char *first = (const char *)sqlite3_column_text(q, 0);
+        if (!first || strcmp(first, "ok") != 0)
+            rc = rc_fail(err, RC_CORRUPT, "integrity check: %s", first ? first : "no answer");
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static int sqlite_token_insert(store *st, const struct store_token *t, char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -3279,6 +3338,8 @@ const struct store_ops store_sqlite_ops = {
     .rollback = sqlite_rollback,
     .savepoint = sqlite_savepoint,
     .checkpoint = sqlite_checkpoint,
+    .backup = sqlite_backup,
+    .integrity_check = sqlite_integrity_check,
     .token_insert = sqlite_token_insert,
     .token_lookup = sqlite_token_lookup,
     .device_count_seen = sqlite_device_count_seen,

@@ -60,14 +60,15 @@ def refuses(checker, what, *args):
 
 def checker_refuses(doc):
     c = openapi_check.Checker(doc)
-    ok = b'{"status":"ok","schema":3}'
+    ok = (b'{"status":"ok","schema":3,"problems":[],"checks":{"database":true,'
+          b'"ingest_queue_depth":0,"ingest_queue_oldest_ms":0}}')
     c.check("GET", "/healthz", 200, "application/json", ok)  # accepted
     refuses(c, "an undocumented status", "GET", "/healthz", 201, "application/json", ok)
     refuses(c, "an undocumented Content-Type", "GET", "/healthz", 200, "text/html", ok)
     refuses(c, "a body missing a required member", "GET", "/healthz", 200, "application/json",
             b'{"status":"ok"}')
     refuses(c, "a member of the wrong type", "GET", "/healthz", 200, "application/json",
-            b'{"status":"ok","schema":"3"}')
+            ok.replace(b'"schema":3', b'"schema":"3"'))
     refuses(c, "a member the schema does not have", "GET", "/v1/me", 200, "application/json",
             b'{"name":"n","role":"admin","via":"token","extra":1}')
     refuses(c, "a body that is not JSON", "GET", "/healthz", 200, "application/json", b"ok")
@@ -197,7 +198,7 @@ def wrong_schema(srv, ctx, doc):
     checks can fail."""
     bad = copy.deepcopy(doc)
     schema = bad["paths"]["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]
-    schema["schema"]["properties"]["schema"] = {"type": "string"}
+    schema["schema"]["allOf"][1]["properties"]["schema"] = {"type": "string"}
     import http.client
     conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx, timeout=30)
     try:
