@@ -99,7 +99,7 @@ static const char *const finding_names[ENGINE_F_KIND_COUNT] = {
     "signin_no_session",  "signin_not_on_roster", "online_share_plan",    "online_share_trainee",
     "recording_gap",      "attendance_low",       "impossible_travel",    "kiosk_silent",
     "clock_disagreement", "chain_conflict",       "venue_outside_region", "late_application",
-    "late_claim",         "late_recording",       "rollcall_missed"};
+    "late_claim",         "late_recording",       "rollcall_missed",      "gnss_quality"};
 
 const char *engine_finding_name(enum engine_finding_kind k)
 {
@@ -1271,6 +1271,106 @@ static int clocks(struct ctx *c, const struct engine_event **by, size_t n)
     return RC_OK;
 }
 
+/* The kiosk's GNSS quality findings (agent/gnss.c, docs/GNSS.md) that call its positions into
+ * doubt, with the severity each gets on its own. time_skew arrives as a clock event. */
+static const struct {
+    const char *kind;
+    enum event_type type;
+    const char *what;
+} gnss_kinds[] = {
+    {"frozen", EVENT_GNSS, "frozen position"},
+    {"zero_eph", EVENT_GNSS, "zero accuracy (eph 0 m)"},
+    {"impossible_speed", EVENT_GNSS, "impossible speed"},
+    {"time_skew", EVENT_CLOCK, "GNSS time skew"},
+};
+enum { GNSS_KINDS = sizeof gnss_kinds / sizeof gnss_kinds[0], GNSS_KIND_TIME_SKEW = 3 };
+
+static int gnss_kind_of(const struct event *e)
+{
+    if (!(e->has & EVENT_HAS(EVENT_F_KIND)))
+        return -1;
+    for (int k = 0; k < GNSS_KINDS; k++) {
+        if (e->type == gnss_kinds[k].type && strcmp(e->kind, gnss_kinds[k].kind) == 0)
+            return k;
+    }
+    return -1;
+}
+
+/* One gnss_quality finding per (kiosk, held offline session, kind): the kiosk stands at the
+ * session's venue and reported the kind within the window the collector loads for it
+ * (early window before the start .. leave grace after the end). Serious when a position
+ * finding (not time_skew) is followed, in the same window, by sign events of this class on
+ * that kiosk judged on a GNSS fix: those verdicts rest on a position the receiver itself
+ * flagged (a replayed, simulated or jumping position looks exactly like this); otherwise a
+ * warning. The episode's end is not recorded by the kiosk, so "followed" means at or after the
+ * episode's first report. */
+static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
+{
+    const struct engine_input *in = c->in;
+    const struct engine_policy *pol = c->pol;
+    struct engine_report *r = c->r;
+    for (size_t s = 0; s < r->n_sessions; s++) {
+        const struct engine_session *es = &r->sessions[s];
+        if (es->mode != PLAN_OFFLINE || !es->held)
+            continue;
+        int64_t from = es->start_ms - pol->early_window_ms, to = es->end_ms + pol->leave_grace_ms;
+        for (size_t d = 0; d < in->n_devices; d++) {
+            const struct engine_device *dev = &in->devices[d];
+            if (strcmp(dev->fence, es->fence) != 0)
+                continue;
+            bool dup = false; /* a device listed twice is judged once */
+            for (size_t e = 0; e < d; e++)
+                dup = dup || (strcmp(in->devices[e].id, dev->id) == 0 &&
+                              strcmp(in->devices[e].fence, dev->fence) == 0);
+            if (dup)
+                continue;
+            size_t lo, hi;
+            device_range(by, n, dev->id, &lo, &hi);
+            for (int k = 0; k < GNSS_KINDS; k++) {
+                size_t count = 0, signs = 0;
+                int64_t first = 0;
+                struct engine_finding f;
+                finding_init(&f, ENGINE_F_GNSS_QUALITY, ENGINE_WARNING, ENGINE_S_DEVICE, dev->id);
+                snprintf(f.session, sizeof f.session, "%s", es->id);
+                for (size_t i = lo; i < hi; i++) { /* by ts: the reports first */
+                    const struct event *e = &by[i]->ev;
+                    if (e->ts_ms < from || e->ts_ms > to || gnss_kind_of(e) != k)
+                        continue;
+                    if (count++ == 0)
+                        first = e->ts_ms;
+                    evidence(&f, e->id);
+                }
+                if (!count)
+                    continue;
+                for (size_t i = lo; k != GNSS_KIND_TIME_SKEW && i < hi; i++) {
+                    const struct event *e = &by[i]->ev;
+                    if (e->ts_ms < first || e->ts_ms > to ||
+                        !(is_sign(e) || e->type == EVENT_ROLLCALL_CONFIRM) ||
+                        !(e->has & EVENT_HAS(EVENT_F_CLASS)) || strcmp(e->class_id, c->p->id) ||
+                        !(e->has & EVENT_HAS(EVENT_F_FIX)) || e->fix.source != EVENT_SOURCE_GNSS)
+                        continue;
+                    signs++;
+                    evidence(&f, e->id);
+                }
+                char t1[TS_SHANGHAI_LEN + 1];
+                f.at_ms = first;
+                if (signs)
+                    f.severity = ENGINE_SERIOUS;
+                detail(&f,
+                       "kiosk %s reported %s %zu time%s around session %s, first at %s; %zu sign "
+                       "event%s of this class on it rest on its GNSS fixes since",
+                       dev->id, gnss_kinds[k].what, count, count == 1 ? "" : "s", es->id,
+                       local(first, t1), signs, signs == 1 ? "" : "s");
+                qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
+                int rc = add_finding(c, &f);
+                if (rc)
+                    return rc;
+            }
+        }
+    }
+    return RC_OK;
+}
+
 /* A sign event's position: its fix, else its device's venue. */
 static bool position(const struct ctx *c, const struct event *e, double *lat, double *lon,
                      double *eph)
@@ -1674,7 +1774,8 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
     }
     assessments(&c);
     if ((rc = kiosk_silence(&c, by, c.n_ev)) != RC_OK || (rc = clocks(&c, by, c.n_ev)) != RC_OK ||
-        (rc = travel(&c)) != RC_OK || (rc = conflicts(&c)) != RC_OK || (rc = venues(&c)) != RC_OK ||
+        (rc = gnss_quality(&c, by, c.n_ev)) != RC_OK || (rc = travel(&c)) != RC_OK ||
+        (rc = conflicts(&c)) != RC_OK || (rc = venues(&c)) != RC_OK ||
         (rc = deadlines(&c)) != RC_OK || (rc = figures(&c)) != RC_OK)
         goto out;
     if (r->n_findings)

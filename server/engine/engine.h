@@ -53,6 +53,7 @@ enum engine_finding_kind {
     ENGINE_F_LATE_SUBSIDY,           /* subsidy applied for too long after the assessment */
     ENGINE_F_LATE_RECORDING,         /* a recording registered long after it ended (counted) */
     ENGINE_F_ROLLCALL_MISSED,        /* a trainee present at a roll-call did not answer it */
+    ENGINE_F_GNSS_QUALITY,           /* a venue kiosk's receiver doubted its own fixes */
     ENGINE_F_KIND_COUNT
 };
 
