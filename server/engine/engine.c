@@ -95,11 +95,13 @@ double engine_ratio(int64_t num, int64_t den, bool *defined)
 }
 
 static const char *const finding_names[ENGINE_F_KIND_COUNT] = {
-    "signin_outside",     "signin_uncertain",     "signin_unlocated",     "signin_without_signout",
-    "signin_no_session",  "signin_not_on_roster", "online_share_plan",    "online_share_trainee",
-    "recording_gap",      "attendance_low",       "impossible_travel",    "kiosk_silent",
-    "clock_disagreement", "chain_conflict",       "venue_outside_region", "late_application",
-    "late_claim",         "late_recording",       "rollcall_missed",      "gnss_quality"};
+    "signin_outside",         "signin_uncertain",     "signin_unlocated",
+    "signin_without_signout", "signin_no_session",    "signin_not_on_roster",
+    "online_share_plan",      "online_share_trainee", "recording_gap",
+    "attendance_low",         "impossible_travel",    "kiosk_silent",
+    "clock_disagreement",     "chain_conflict",       "venue_outside_region",
+    "late_application",       "late_claim",           "late_recording",
+    "rollcall_missed",        "gnss_quality",         "venue_outside_district"};
 
 const char *engine_finding_name(enum engine_finding_kind k)
 {
@@ -1495,6 +1497,50 @@ static int conflicts(struct ctx *c)
 
 /* ---- plan-level checks ---------------------------------------------------------------------- */
 
+/* A venue against the built-in boundaries, by its representative point: outside every
+ * district by more than ENGINE_REGION_MARGIN_M is outside Tianjin (serious); else outside the
+ * plan's declared district by more than the margin is a warning naming where it lies. A
+ * declared code the data does not hold is not judged. */
+static int venue_regions(struct ctx *c, const struct engine_venue *ve)
+{
+    const fence_set *set = c->in->regions;
+    const struct fence *nearest = NULL, *declared = NULL;
+    double dmin = INFINITY, ddecl = 0;
+    if (!isfinite(ve->lat) || !isfinite(ve->lon) || fabs(ve->lat) > 90 || fabs(ve->lon) > 180)
+        return RC_OK;
+    for (size_t i = 0; i < fence_set_count(set); i++) {
+        const struct fence *f = fence_set_at(set, i);
+        double d = fence_signed_distance(f, ve->lat, ve->lon);
+        if (d < dmin) {
+            dmin = d;
+            nearest = f;
+        }
+        if (strcmp(fence_id(f), c->p->district) == 0) {
+            declared = f;
+            ddecl = d;
+        }
+    }
+    struct engine_finding f;
+    if (!nearest)
+        return RC_OK;
+    if (dmin > ENGINE_REGION_MARGIN_M) {
+        finding_init(&f, ENGINE_F_VENUE_OUTSIDE_REGION, ENGINE_SERIOUS, ENGINE_S_VENUE, ve->fence);
+        detail(&f, "venue %s (%.5f N, %.5f E) is %.1f km outside %s (nearest district %s %s)",
+               ve->fence, ve->lat, ve->lon, dmin / 1000.0, c->pol->region, fence_id(nearest),
+               fence_name(nearest));
+        return add_finding(c, &f);
+    }
+    if (!declared || ddecl <= ENGINE_REGION_MARGIN_M)
+        return RC_OK;
+    finding_init(&f, ENGINE_F_VENUE_OUTSIDE_DISTRICT, ENGINE_WARNING, ENGINE_S_VENUE, ve->fence);
+    detail(&f,
+           "venue %s (%.5f N, %.5f E) is %.1f km outside the declared district %s %s; it "
+           "lies in %s %s",
+           ve->fence, ve->lat, ve->lon, ddecl / 1000.0, fence_id(declared), fence_name(declared),
+           fence_id(nearest), fence_name(nearest));
+    return add_finding(c, &f);
+}
+
 static int venues(struct ctx *c)
 {
     const struct plan *p = c->p;
@@ -1512,6 +1558,12 @@ static int venues(struct ctx *c)
             const struct engine_venue *ve = &c->in->venues[v];
             if (strcmp(ve->fence, fence) != 0)
                 continue;
+            if (c->in->regions) {
+                int rc = venue_regions(c, ve);
+                if (rc)
+                    return rc;
+                break;
+            }
             if (in_range(ve->min_lat, pol->region_min_lat, pol->region_max_lat) &&
                 in_range(ve->max_lat, pol->region_min_lat, pol->region_max_lat) &&
                 in_range(ve->min_lon, pol->region_min_lon, pol->region_max_lon) &&
