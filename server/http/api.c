@@ -318,6 +318,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/classes/{id}/subsidy", figures_api_subsidy, scope_allow_read_subsidy},
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
+    {"GET", "/v1/evaluation/{year}", figures_api_evaluation, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
     {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
     {"PUT", "/v1/events/{id}/photo", photo_api_put, photo_api_allow_put},
