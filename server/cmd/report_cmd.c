@@ -4,6 +4,7 @@
  * (the same JSON as the HTTP routes), csv and xlsx are the spreadsheet forms. */
 #include "cmd/commands.h"
 #include "dynbuf.h"
+#include "engine/budget.h"
 #include "engine/evaluation.h"
 #include "engine/figures.h"
 #include "log.h"
@@ -51,6 +52,8 @@ static void usage(FILE *out)
             "                         [--format text|json] [--out FILE]\n"
             "       rollcall-server [--db URL] report evaluation --year YYYY [--district CODE]\n"
             "                         [--institution ID] [--format text|json|csv] [--out FILE]\n"
+            "       rollcall-server [--db URL] report budget --year YYYY\n"
+            "                         [--format text|json|csv] [--out FILE]\n"
             "\n"
             "Figures under the default policy, from the stored events (docs/REPORTS.md).\n"
             "\n"
@@ -65,7 +68,9 @@ static void usage(FILE *out)
             "  --from/--to     classes whose sessions overlap these Asia/Shanghai dates\n"
             "                  (inclusive)\n"
             "  --claim DATE    subsidy: the application date (default today)\n"
-            "  --year YYYY     evaluation: the calendar year, shown beside the year before\n"
+            "  --year YYYY     evaluation: the calendar year, shown beside the year before;\n"
+            "                  budget: the year's claims, approvals, payments and next year's\n"
+            "                  forecast\n"
             "  --since DATE    findings: classes and stored findings since this date (default\n"
             "                  the last %d days)\n"
             "  --out FILE      write there instead of stdout\n"
@@ -515,6 +520,13 @@ static int check_opts(const char *what, const struct opts *o)
         fprintf(stderr, "rollcall-server report subsidy: --class ID is required\n");
         return EXIT_USAGE;
     }
+    if (strcmp(what, "budget") == 0 && (!o->year || o->class_id || o->institution || o->district ||
+                                        o->from_ms || o->to_ms || o->format == FMT_XLSX)) {
+        fprintf(stderr, "rollcall-server report budget: --year YYYY is required (city-wide: no "
+                        "--class, --institution, --district, --from, --to; --format text, json "
+                        "or csv)\n");
+        return EXIT_USAGE;
+    }
     if (strcmp(what, "evaluation") == 0 &&
         (!o->year || o->class_id || o->from_ms || o->to_ms || o->format == FMT_XLSX)) {
         fprintf(stderr, "rollcall-server report evaluation: --year YYYY is required (no --class, "
@@ -628,6 +640,56 @@ out:
     return rc == RC_OK ? 0 : EXIT_REFUSED;
 }
 
+/* ---- budget ---- */
+
+static int budget(store *st, const struct opts *o, char *err)
+{
+    struct budget b;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = budget_compute(st, o->year, &b, err);
+    if (rc != RC_OK)
+        return EXIT_REFUSED;
+    if (o->format == FMT_JSON) {
+        rc = budget_json(&b, &buf, err);
+        len = buf ? strlen(buf) : 0;
+    } else if (o->format == FMT_CSV) {
+        rc = budget_csv(&b, &buf, &len, err);
+    } else {
+        static const char *const dim_zh[BUDGET_DIMS] = {"职业", "等级", "区", "机构"};
+        struct dyntext t;
+        dyntext_init(&t, REPORT_TEXT_MAX);
+        dyntext_printf(&t, "补贴预算 subsidy budget %d (yuan: claimed / approved / paid)\n",
+                       o->year);
+        for (int d = 0; d < BUDGET_DIMS; d++) {
+            dyntext_printf(&t, "%s %s\n", dim_zh[d], budget_dim_name((enum budget_dim)d));
+            for (size_t i = 0; i < b.n[d]; i++) {
+                const struct budget_row *r = &b.rows[d][i];
+                dyntext_printf(&t, "  %-16s %10lld %10lld %10lld\n", r->key,
+                               (long long)r->claimed.yuan, (long long)r->approved.yuan,
+                               (long long)r->paid.yuan);
+            }
+        }
+        dyntext_printf(&t, "  %-16s %10lld %10lld %10lld\n", "total", (long long)b.claimed.yuan,
+                       (long long)b.approved.yuan, (long long)b.paid.yuan);
+        dyntext_printf(&t,
+                       "forecast %d: %zu classes applied for, %lld trainees, %lld yuan at "
+                       "catalogue amounts, x %lld/%lld certified = %lld; trend %lld (paid %d: "
+                       "%lld); proposal %lld yuan\n",
+                       o->year + 1, b.applied_classes, (long long)b.applied_trainees,
+                       (long long)b.applied_catalogue_yuan, (long long)b.claimed_certified,
+                       (long long)b.claimed_enrolled, (long long)b.from_applications_yuan,
+                       (long long)b.from_trend_yuan, o->year - 1, (long long)b.paid_previous.yuan,
+                       (long long)b.proposal_yuan);
+        rc = dyntext_take(&t, "report text", &buf, &len, err);
+    }
+    if (rc == RC_OK)
+        rc = emit(o, buf, len, err);
+    free(buf);
+    budget_free(&b);
+    return rc == RC_OK ? 0 : EXIT_REFUSED;
+}
+
 int cmd_report(int argc, char **argv, const struct server_globals *g)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -645,10 +707,11 @@ int cmd_report(int argc, char **argv, const struct server_globals *g)
     store *st = NULL;
     int status;
     if (strcmp(what, "attendance") != 0 && strcmp(what, "subsidy") != 0 &&
-        strcmp(what, "findings") != 0 && strcmp(what, "evaluation") != 0) {
+        strcmp(what, "findings") != 0 && strcmp(what, "evaluation") != 0 &&
+        strcmp(what, "budget") != 0) {
         fprintf(stderr,
                 "rollcall-server report: unknown report '%s' (attendance, subsidy, "
-                "findings, evaluation)\n",
+                "findings, evaluation, budget)\n",
                 what);
         return EXIT_USAGE;
     }
@@ -666,6 +729,8 @@ int cmd_report(int argc, char **argv, const struct server_globals *g)
         status = subsidy(st, &o, err);
     else if (strcmp(what, "evaluation") == 0)
         status = evaluation(st, &o, err);
+    else if (strcmp(what, "budget") == 0)
+        status = budget(st, &o, err);
     else
         status = findings(st, &o, err);
     if (status == EXIT_REFUSED)
