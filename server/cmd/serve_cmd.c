@@ -1,6 +1,7 @@
 /* rollcall-server serve: opens a connection pool on the database (which must be migrated),
  * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
 #include "cmd/commands.h"
+#include "engine/flow.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
 #include "http/figures_api.h"
@@ -8,6 +9,7 @@
 #include "http/metrics.h"
 #include "http/photo_api.h"
 #include "http/session.h"
+#include "http/subsidy_api.h"
 #include "log.h"
 #include "rc.h"
 #include "store/store.h"
@@ -65,6 +67,7 @@ static void usage(FILE *out)
             "                       [--per-ip-limit N] [--max-connections N]\n"
             "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
+            "                       [--notice-days N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "\n"
@@ -90,10 +93,13 @@ static void usage(FILE *out)
             "  --photo-dir DIR      keep the kiosk screen's sign-in photos here (created 0700;\n"
             "                       without it the photo routes answer 503)\n"
             "  --photo-retention-days N  delete photos older than N days (default %d)\n"
+            "  --notice-days N      the subsidy notice period (公示) in working days, for a\n"
+            "                       publish step that names none (default %d, 1..%d)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
-            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT);
+            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
+            FLOW_NOTICE_WORKDAYS_DEFAULT, FLOW_NOTICE_WORKDAYS_MAX);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -167,10 +173,12 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long session_idle = SESSION_DEFAULT_IDLE_S;
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
+    unsigned long long notice_days = FLOW_NOTICE_WORKDAYS_DEFAULT;
     const char *photo_dir = NULL;
     static const struct option opts[] = {
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
+        {"notice-days", required_argument, NULL, 'N'},
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -197,6 +205,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'R':
             rc = parse_num("--photo-retention-days", optarg, 1, PHOTO_API_RETENTION_DAYS_MAX,
                            &photo_days);
+            break;
+        case 'N':
+            rc = parse_num("--notice-days", optarg, 1, FLOW_NOTICE_WORKDAYS_MAX, &notice_days);
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -299,6 +310,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     }
     if (photo_api_init(photo_dir, (int64_t)photo_days, err) != RC_OK)
         goto out;
+    subsidy_api_set_notice_workdays((int64_t)notice_days);
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     m = metrics_new();
     if (!m) {

@@ -332,7 +332,11 @@ def api(d, db):
         ("admin", "admin"), ("inst-a", "institution:INST-A"), ("inst-b", "institution:INST-B"),
         ("dist", "district:120103"), ("dist-other", "district:120104"),
         ("evaluator", "evaluator"), ("assessor", "assessor:PJ-01"))}
-    srv = Server(db, d)
+    r = run("serve", "--notice-days", "0", db=db)
+    check(r.returncode == 2 and "--notice-days" in r.stderr and len(r.stderr.splitlines()) == 1,
+          "serve --notice-days 0 refused in one line: %s %r" % (r.returncode, r.stderr))
+    # The notice period a publish step names none of is the server's setting (公示, 7 here).
+    srv = Server(db, d, "--notice-days", "7")
     ctx = tls_context(d)
 
     def call(who, method, path, body=None):
@@ -397,6 +401,18 @@ def api(d, db):
         check(st == 200, "API: the assessor uploads results: %s %r" % (st, b))
         st, _ = call("assessor", "GET", p)
         check(st == 403, "API: the assessor reads no procedure: %s" % st)
+        # C-3's claim (submitted at the command line): audited and published over HTTPS with
+        # no notice_workdays: the server's 7 working days, Wed 05-13 + 7 = Fri 05-22.
+        p3 = "/v1/classes/C-3/procedure"
+        st, b = call("admin", "POST", p3, {"kind": "claim", "action": "audit", "on": "2026-05-12"})
+        check(st == 200 and b["claim"]["state"] == "audited", "API: audit C-3: %s %r" % (st, b))
+        st, b = call("admin", "POST", p3, {"kind": "claim", "action": "publish",
+                                          "on": "2026-05-13"})
+        last = b["claim"]["steps"][-1] if st == 200 else {}
+        check(st == 200 and last.get("data", {}).get("notice_workdays") == 7 and
+              last["data"].get("notice_until") == "2026-05-22",
+              "API: publish without notice_workdays takes serve --notice-days 7: %s %r"
+              % (st, last))
         st, b = call("admin", "GET", "/v1/classes/C-404/procedure")
         check(st == 404, "API: unknown class: %s" % st)
     finally:
