@@ -1501,24 +1501,50 @@ static int conflicts(struct ctx *c)
  * district by more than ENGINE_REGION_MARGIN_M is outside Tianjin (serious); else outside the
  * plan's declared district by more than the margin is a warning naming where it lies. A
  * declared code the data does not hold is not judged. */
+/* Whether (lat, lon) lies within ENGINE_REGION_MARGIN_M of f's bounding box: if not, f is
+ * farther than the margin and need not be measured. The box is widened by more than the
+ * margin in degrees (1 degree of latitude > 110 km; of longitude > 110 km x cos(lat)). */
+static bool near_box(const struct fence *f, double lat, double lon)
+{
+    double min_lat, min_lon, max_lat, max_lon;
+    fence_bbox(f, &min_lat, &min_lon, &max_lat, &max_lon);
+    double dlat = ENGINE_REGION_MARGIN_M / 110000.0;
+    double dlon = ENGINE_REGION_MARGIN_M / (110000.0 * fmax(cos(fabs(lat) * M_PI / 180.0), 0.01));
+    return lat >= min_lat - dlat && lat <= max_lat + dlat && lon >= min_lon - dlon &&
+           lon <= max_lon + dlon;
+}
+
+/* A venue against the built-in boundaries, by its representative point: outside every
+ * district by more than ENGINE_REGION_MARGIN_M is outside Tianjin (serious); else outside the
+ * plan's declared district by more than the margin is a warning naming where it lies. A
+ * declared code the data does not hold is not judged. Only districts whose box is near the
+ * point are measured (the others are farther than the margin), unless none is: then every one,
+ * for the nearest. */
 static int venue_regions(struct ctx *c, const struct engine_venue *ve)
 {
     const fence_set *set = c->in->regions;
-    const struct fence *nearest = NULL, *declared = NULL;
-    double dmin = INFINITY, ddecl = 0;
+    const struct fence *nearest = NULL, *declared = fence_set_find(set, c->p->district);
+    double dmin = INFINITY, ddecl = INFINITY;
     if (!isfinite(ve->lat) || !isfinite(ve->lon) || fabs(ve->lat) > 90 || fabs(ve->lon) > 180)
         return RC_OK;
-    for (size_t i = 0; i < fence_set_count(set); i++) {
-        const struct fence *f = fence_set_at(set, i);
-        double d = fence_signed_distance(f, ve->lat, ve->lon);
-        if (d < dmin) {
-            dmin = d;
-            nearest = f;
+    if (declared) {
+        ddecl = fence_signed_distance(declared, ve->lat, ve->lon);
+        if (ddecl <= ENGINE_REGION_MARGIN_M)
+            return RC_OK; /* in (or within the margin of) its district, so of Tianjin */
+    }
+    for (int pass = 0; pass < 2 && !nearest; pass++) {
+        for (size_t i = 0; i < fence_set_count(set); i++) {
+            const struct fence *f = fence_set_at(set, i);
+            if (pass == 0 && !near_box(f, ve->lat, ve->lon))
+                continue;
+            double d = f == declared ? ddecl : fence_signed_distance(f, ve->lat, ve->lon);
+            if (d < dmin) {
+                dmin = d;
+                nearest = f;
+            }
         }
-        if (strcmp(fence_id(f), c->p->district) == 0) {
-            declared = f;
-            ddecl = d;
-        }
+        if (pass == 0 && dmin > ENGINE_REGION_MARGIN_M)
+            nearest = NULL, dmin = INFINITY; /* no district near: measure them all */
     }
     struct engine_finding f;
     if (!nearest)
@@ -1530,7 +1556,7 @@ static int venue_regions(struct ctx *c, const struct engine_venue *ve)
                fence_name(nearest));
         return add_finding(c, &f);
     }
-    if (!declared || ddecl <= ENGINE_REGION_MARGIN_M)
+    if (!declared)
         return RC_OK;
     finding_init(&f, ENGINE_F_VENUE_OUTSIDE_DISTRICT, ENGINE_WARNING, ENGINE_S_VENUE, ve->fence);
     detail(&f,
