@@ -53,7 +53,7 @@ static void usage(FILE *out)
             "       rollcall-server [--db URL] report evaluation --year YYYY [--district CODE]\n"
             "                         [--institution ID] [--format text|json|csv] [--out FILE]\n"
             "       rollcall-server [--db URL] report budget --year YYYY\n"
-            "                         [--format text|json|csv] [--out FILE]\n"
+            "                         [--format text|json|csv|xlsx] [--out FILE]\n"
             "\n"
             "Figures under the default policy, from the stored events (docs/REPORTS.md).\n"
             "\n"
@@ -520,11 +520,10 @@ static int check_opts(const char *what, const struct opts *o)
         fprintf(stderr, "rollcall-server report subsidy: --class ID is required\n");
         return EXIT_USAGE;
     }
-    if (strcmp(what, "budget") == 0 && (!o->year || o->class_id || o->institution || o->district ||
-                                        o->from_ms || o->to_ms || o->format == FMT_XLSX)) {
+    if (strcmp(what, "budget") == 0 &&
+        (!o->year || o->class_id || o->institution || o->district || o->from_ms || o->to_ms)) {
         fprintf(stderr, "rollcall-server report budget: --year YYYY is required (city-wide: no "
-                        "--class, --institution, --district, --from, --to; --format text, json "
-                        "or csv)\n");
+                        "--class, --institution, --district, --from, --to)\n");
         return EXIT_USAGE;
     }
     if (strcmp(what, "evaluation") == 0 &&
@@ -650,6 +649,11 @@ static int budget(store *st, const struct opts *o, char *err)
     int rc = budget_compute(st, o->year, &b, err);
     if (rc != RC_OK)
         return EXIT_REFUSED;
+    if (o->format == FMT_XLSX) {
+        rc = report_budget_xlsx(o->out, &b, err);
+        budget_free(&b);
+        return rc == RC_OK ? 0 : EXIT_REFUSED;
+    }
     if (o->format == FMT_JSON) {
         rc = budget_json(&b, &buf, err);
         len = buf ? strlen(buf) : 0;

@@ -264,11 +264,11 @@ def main_on(backend):
         check(last["data"] == {"review_due": "2027-01-04", "calendar_fallback": True},
               "the fallback is flagged on the step: %r" % last)
 
-        budget(db)
+        budget(d, db)
         api(d, db)
 
 
-def budget(db):
+def budget(d, db):
     """report budget (五(一)): 2026's claims (C-1, C-3), approval and payment (C-1) from the
     procedure's own steps, by each dimension; the forecast of 2027 from C-5 (applied for,
     starting 2027-01-20) at the catalogue amount times 2026's certified/enrolled, against the
@@ -320,6 +320,22 @@ def budget(db):
           "合计 total,2,%d,1,%d,1,5440" % (claimed, figures["C-1"]) in lines and
           "建议预算(元) proposal yuan,%d" % max(from_apps, 5440) in lines,
           "budget CSV: sections, totals and the proposal: %r" % lines[:12])
+    xlsx = os.path.join(d, "budget.xlsx")
+    r = run("report", "budget", "--year", "2026", "--format", "xlsx", "--out", xlsx, db=db)
+    try:
+        import openpyxl
+        wb = openpyxl.load_workbook(xlsx) if r.returncode == 0 else None
+        inst = [[c.value for c in row] for row in wb["机构"].iter_rows()] if wb else []
+        fc = {row[0].value: row[1].value for row in wb["预测"].iter_rows()} if wb else {}
+        check(wb is not None and wb.sheetnames == ["职业", "等级", "区", "机构", "预测"] and
+              inst[1] == ["INST-A", 2, claimed, 1, figures["C-1"], 1, 5440] and
+              inst[2] == ["合计 total", 2, claimed, 1, figures["C-1"], 1, 5440] and
+              fc.get("建议预算(元) proposal yuan") == max(from_apps, 5440),
+              "budget XLSX: a sheet per dimension and the forecast: %s %r %r %s"
+              % (wb and wb.sheetnames, inst, fc, r.stderr))
+    finally:
+        if os.path.exists(xlsx):
+            os.unlink(xlsx)
     r = run("report", "budget", db=db)
     check(r.returncode == 2 and "--year YYYY is required" in r.stderr and r.stdout == "",
           "budget without --year: usage error in one line: %s %r" % (r.returncode, r.stderr))
