@@ -212,7 +212,9 @@ struct ctx {
     size_t feature;
     char *err;
     size_t file_vertices;
-    fence_set *set; /* receives the notes of what was ignored */
+    fence_set *set;  /* receives the notes of what was ignored */
+    double max_span; /* degrees an area fence may span */
+    bool no_grid;    /* a region: few queries, so no distance grid (every query scans) */
 };
 
 static int refuse(struct ctx *c, int rc, const char *fmt, ...)
@@ -948,7 +950,7 @@ static int build_index(struct ctx *c, struct fence *f)
     }
     set_reference_latitude(f, 0.5 * (f->miny + f->maxy));
     int rc = build_strips(f);
-    if (rc == 0)
+    if (rc == 0 && !c->no_grid)
         rc = build_grid(f);
     if (rc)
         return rc_fail(c->err, rc, "%s: out of memory", c->label);
@@ -984,9 +986,9 @@ static int bbox_and_limits(struct ctx *c, struct fence *f)
         f->miny = fmin(f->miny, f->xy[2 * i + 1]);
         f->maxy = fmax(f->maxy, f->xy[2 * i + 1]);
     }
-    if (f->maxx - f->minx > FENCE_MAX_SPAN_DEG || f->maxy - f->miny > FENCE_MAX_SPAN_DEG)
+    if (f->maxx - f->minx > c->max_span || f->maxy - f->miny > c->max_span)
         return refuse(c, RC_LIMIT, "spans more than %g degrees (or crosses the antimeridian)",
-                      FENCE_MAX_SPAN_DEG);
+                      c->max_span);
     if (fabs(f->miny) > FENCE_MAX_ABS_LAT || fabs(f->maxy) > FENCE_MAX_ABS_LAT)
         return refuse(c, RC_LIMIT, "lies beyond latitude %g", FENCE_MAX_ABS_LAT);
     return 0;
@@ -1122,10 +1124,28 @@ static int cmp_id(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
+static int parse_set(const char *data, size_t len, const char *label, bool region, fence_set **out,
+                     char *err);
+
 int fence_set_parse(const char *data, size_t len, const char *label, fence_set **out, char *err)
 {
+    return parse_set(data, len, label, false, out, err);
+}
+
+int fence_set_parse_region(const char *data, size_t len, const char *label, fence_set **out,
+                           char *err)
+{
+    return parse_set(data, len, label, true, out, err);
+}
+
+static int parse_set(const char *data, size_t len, const char *label, bool region, fence_set **out,
+                     char *err)
+{
     static const char *const collection_members[] = {"type", "features"};
-    struct ctx c = {.label = label ? label : "fence", .err = err};
+    struct ctx c = {.label = label ? label : "fence",
+                    .err = err,
+                    .max_span = region ? FENCE_MAX_REGION_SPAN_DEG : FENCE_MAX_SPAN_DEG,
+                    .no_grid = region};
     fence_set *set = NULL;
     const struct fence **order = NULL;
     cJSON *root = NULL;

@@ -34,10 +34,11 @@ enum {
 };
 
 /* Bounds of the numeric properties and of the geometry (see docs/FENCES.md). */
-#define FENCE_MAX_TOLERANCE_M 1000.0 /* properties.tolerance_m in [0, this] */
-#define FENCE_MAX_RADIUS_M 20000.0   /* properties.radius_m in (0, this] */
-#define FENCE_MAX_SPAN_DEG 0.5       /* a fence spans at most this in latitude and longitude */
-#define FENCE_MAX_ABS_LAT 80.0       /* fences stay this far from the poles */
+#define FENCE_MAX_TOLERANCE_M 1000.0  /* properties.tolerance_m in [0, this] */
+#define FENCE_MAX_RADIUS_M 20000.0    /* properties.radius_m in (0, this] */
+#define FENCE_MAX_SPAN_DEG 0.5        /* a fence spans at most this in latitude and longitude */
+#define FENCE_MAX_REGION_SPAN_DEG 3.0 /* a region (district, city) fence: fence_set_parse_region */
+#define FENCE_MAX_ABS_LAT 80.0        /* fences stay this far from the poles */
 
 enum fence_verdict { FENCE_INSIDE = 0, FENCE_OUTSIDE = 1, FENCE_UNCERTAIN = 2, FENCE_NO_FIX = 3 };
 enum fence_kind { FENCE_AREA = 0, FENCE_CIRCLE = 1 };
@@ -65,6 +66,13 @@ struct fence_judgement {
  * is a new set the caller frees with fence_set_free. RC_INVAL or RC_LIMIT (with err) for a
  * refused file, RC_NOMEM; *out untouched on failure. */
 int fence_set_parse(const char *data, size_t len, const char *label, fence_set **out, char *err);
+/* As fence_set_parse for administrative regions (a city, its districts): area fences may span
+ * up to FENCE_MAX_REGION_SPAN_DEG instead of FENCE_MAX_SPAN_DEG; every other rule holds. The
+ * distance grid that makes a venue fence's many queries fast is not built (loading takes
+ * milliseconds, not hundreds): each query scans every edge, which suits a few venue checks.
+ * The distances agree with the grid's to a millimetre (tests/unit/test_regions.c). */
+int fence_set_parse_region(const char *data, size_t len, const char *label, fence_set **out,
+                           char *err);
 /* Reads (at most FENCE_MAX_FILE_BYTES) and parses a fence file; as fence_set_parse, plus
  * RC_IO when it cannot be read. */
 int fence_set_load(const char *path, fence_set **out, char *err);

@@ -2,6 +2,7 @@
 #include "cmd/commands.h"
 #include "engine/classes.h"
 #include "engine/fences.h"
+#include "engine/regions.h"
 #include "geodesy.h"
 #include "log.h"
 #include "rc.h"
@@ -93,7 +94,13 @@ static int run_command(const struct command *c, int argc, char **argv,
         fences_fini();
         goto failed;
     }
+    if (regions_init(err) != RC_OK) {
+        classes_fini();
+        fences_fini();
+        goto failed;
+    }
     int status = c->run(argc, argv, g);
+    regions_fini();
     classes_fini();
     fences_fini();
     geodesy_fini();

@@ -2,6 +2,7 @@
  * docs/EVIDENCE.md). Exit 0 when everything holds, 1 with one line per problem, 2 on usage. */
 #include "verify.h"
 
+#include "engine/regions.h"
 #include "evidence/bundle.h"
 #include "evidence/publication.h"
 #include "file.h"
@@ -224,7 +225,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (pub_path) {
-        if (geodesy_init(err) != RC_OK) {
+        if (geodesy_init(err) != RC_OK || regions_init(err) != RC_OK) {
             fprintf(stderr, "rollcall-verify: %s\n", err);
             free(pem);
             return EXIT_USAGE;
@@ -239,7 +240,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* Distances are measured with PROJ's geodesic, as at the collector. */
-    if (geodesy_init(err) != RC_OK) {
+    if (geodesy_init(err) != RC_OK || regions_init(err) != RC_OK) {
         fprintf(stderr, "rollcall-verify: %s\n", err);
         free(pem);
         free(data);

@@ -4,6 +4,7 @@
 #include "engine/catalogue.h"
 #include "engine/engine.h"
 #include "engine/fences.h"
+#include "engine/regions.h"
 #include "event.h"
 #include "evidence/bundle.h"
 #include "evidence/publication.h"
@@ -604,6 +605,7 @@ static void check_figures(struct ctx *c, const struct tar_member *m, size_t n,
         .n_venues = n_venues,
         .conflicts = b->conflicts,
         .n_conflicts = b->n_conflicts,
+        .regions = regions_get(),
         .as_of_ms = b->as_of_ms,
         .subsidy_applied_ms = b->claimed_ms,
     };

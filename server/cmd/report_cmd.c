@@ -4,6 +4,8 @@
  * (the same JSON as the HTTP routes), csv and xlsx are the spreadsheet forms. */
 #include "cmd/commands.h"
 #include "dynbuf.h"
+#include "engine/budget.h"
+#include "engine/evaluation.h"
 #include "engine/figures.h"
 #include "log.h"
 #include "rc.h"
@@ -12,6 +14,7 @@
 #include "timeutil.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
@@ -29,6 +32,7 @@ struct opts {
     const char *db_url;
     const char *class_id, *institution, *district;
     int64_t from_ms, to_ms, since_ms, claim_ms;
+    int year; /* evaluation: --year, 0 when not given */
     enum format format;
     enum report_table table;
     bool table_set;
@@ -46,6 +50,10 @@ static void usage(FILE *out)
             "       rollcall-server [--db URL] report findings [--district CODE]\n"
             "                         [--institution ID] [--class ID] [--since DATE]\n"
             "                         [--format text|json] [--out FILE]\n"
+            "       rollcall-server [--db URL] report evaluation --year YYYY [--district CODE]\n"
+            "                         [--institution ID] [--format text|json|csv] [--out FILE]\n"
+            "       rollcall-server [--db URL] report budget --year YYYY\n"
+            "                         [--format text|json|csv|xlsx] [--out FILE]\n"
             "\n"
             "Figures under the default policy, from the stored events (docs/REPORTS.md).\n"
             "\n"
@@ -60,6 +68,9 @@ static void usage(FILE *out)
             "  --from/--to     classes whose sessions overlap these Asia/Shanghai dates\n"
             "                  (inclusive)\n"
             "  --claim DATE    subsidy: the application date (default today)\n"
+            "  --year YYYY     evaluation: the calendar year, shown beside the year before;\n"
+            "                  budget: the year's claims, approvals, payments and next year's\n"
+            "                  forecast\n"
             "  --since DATE    findings: classes and stored findings since this date (default\n"
             "                  the last %d days)\n"
             "  --out FILE      write there instead of stdout\n"
@@ -82,13 +93,21 @@ static int parse_date(const char *opt, const char *v, bool end, int64_t *ms)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"class", required_argument, NULL, 'c'},    {"institution", required_argument, NULL, 'i'},
-        {"district", required_argument, NULL, 'D'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},       {"since", required_argument, NULL, 's'},
-        {"claim", required_argument, NULL, 'C'},    {"format", required_argument, NULL, 'F'},
-        {"table", required_argument, NULL, 'T'},    {"out", required_argument, NULL, 'o'},
-        {"db", required_argument, NULL, 'd'},       {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"class", required_argument, NULL, 'c'},
+        {"institution", required_argument, NULL, 'i'},
+        {"district", required_argument, NULL, 'D'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"since", required_argument, NULL, 's'},
+        {"claim", required_argument, NULL, 'C'},
+        {"format", required_argument, NULL, 'F'},
+        {"table", required_argument, NULL, 'T'},
+        {"out", required_argument, NULL, 'o'},
+        {"db", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"year", required_argument, NULL, 'Y'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     static const char *const tables[] = {"classes", "sessions", "trainees", "findings"};
     int ch;
@@ -103,6 +122,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 's': rc = parse_date("--since", optarg, false, &o->since_ms); break;
         case 'C': rc = parse_date("--claim", optarg, false, &o->claim_ms); break;
         case 'o': o->out = optarg; break;
+        case 'Y': {
+            char *end = NULL;
+            errno = 0;
+            long y = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || y < 2001 || y > 9998) {
+                fprintf(stderr, "rollcall-server report: --year must be a year 2001..9998\n");
+                rc = RC_INVAL;
+            } else {
+                o->year = (int)y;
+            }
+            break;
+        }
         case 'd': o->db_url = optarg; break;
         case 'j': o->format = FMT_JSON; break;
         case 'F':
@@ -489,6 +520,18 @@ static int check_opts(const char *what, const struct opts *o)
         fprintf(stderr, "rollcall-server report subsidy: --class ID is required\n");
         return EXIT_USAGE;
     }
+    if (strcmp(what, "budget") == 0 &&
+        (!o->year || o->class_id || o->institution || o->district || o->from_ms || o->to_ms)) {
+        fprintf(stderr, "rollcall-server report budget: --year YYYY is required (city-wide: no "
+                        "--class, --institution, --district, --from, --to)\n");
+        return EXIT_USAGE;
+    }
+    if (strcmp(what, "evaluation") == 0 &&
+        (!o->year || o->class_id || o->from_ms || o->to_ms || o->format == FMT_XLSX)) {
+        fprintf(stderr, "rollcall-server report evaluation: --year YYYY is required (no --class, "
+                        "--from, --to; --format text, json or csv)\n");
+        return EXIT_USAGE;
+    }
     if (strcmp(what, "findings") == 0 && (o->format == FMT_CSV || o->format == FMT_XLSX)) {
         fprintf(stderr, "rollcall-server report findings: --format text or json\n");
         return EXIT_USAGE;
@@ -545,6 +588,112 @@ out:
     return rc == RC_OK ? 0 : EXIT_REFUSED;
 }
 
+/* ---- evaluation ---- */
+
+static void rate_cell(struct dyntext *t, int64_t num, int64_t den)
+{
+    if (den > 0)
+        dyntext_printf(t, " %7.2f%%", 100.0 * (double)num / (double)den);
+    else
+        dyntext_printf(t, " %8s", "-");
+}
+
+static int evaluation(store *st, const struct opts *o, char *err)
+{
+    struct store_class_filter f = {.institution = o->institution, .district = o->district};
+    struct evaluation_row *rows = NULL;
+    size_t n = 0, len = 0;
+    char *buf = NULL;
+    int rc = evaluation_compute(st, o->year, &f, ts_now_ms(), &rows, &n, err);
+    if (rc != RC_OK)
+        goto out;
+    if (o->format == FMT_JSON) {
+        rc = evaluation_json(o->year, rows, n, &buf, err);
+        len = buf ? strlen(buf) : 0;
+    } else if (o->format == FMT_CSV) {
+        rc = evaluation_csv(o->year, rows, n, &buf, &len, err);
+    } else {
+        struct dyntext t;
+        dyntext_init(&t, REPORT_TEXT_MAX);
+        dyntext_printf(&t, "年度评估 yearly evaluation %d (beside %d)\n", o->year, o->year - 1);
+        dyntext_printf(&t, "%-20s %-6s %7s %9s %9s %9s %9s\n", "institution", "dist", "classes",
+                       "attend", "prev", "pass", "prev");
+        for (size_t i = 0; i < n; i++) {
+            const struct evaluation_row *r = &rows[i];
+            dyntext_printf(&t, "%-20s %-6s %3zu/%-3zu", r->institution, r->district,
+                           r->year.classes, r->previous.classes);
+            rate_cell(&t, r->year.attended_ms, r->year.scheduled_ms);
+            rate_cell(&t, r->previous.attended_ms, r->previous.scheduled_ms);
+            rate_cell(&t, (int64_t)r->year.passed, (int64_t)r->year.assessed);
+            rate_cell(&t, (int64_t)r->previous.passed, (int64_t)r->previous.assessed);
+            dyntext_printf(&t, "\n");
+        }
+        dyntext_printf(&t, "%zu institutions; pass rates over the assessed\n", n);
+        rc = dyntext_take(&t, "report text", &buf, &len, err);
+    }
+    if (rc == RC_OK)
+        rc = emit(o, buf, len, err);
+out:
+    free(rows);
+    free(buf);
+    return rc == RC_OK ? 0 : EXIT_REFUSED;
+}
+
+/* ---- budget ---- */
+
+static int budget(store *st, const struct opts *o, char *err)
+{
+    struct budget b;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = budget_compute(st, o->year, &b, err);
+    if (rc != RC_OK)
+        return EXIT_REFUSED;
+    if (o->format == FMT_XLSX) {
+        rc = report_budget_xlsx(o->out, &b, err);
+        budget_free(&b);
+        return rc == RC_OK ? 0 : EXIT_REFUSED;
+    }
+    if (o->format == FMT_JSON) {
+        rc = budget_json(&b, &buf, err);
+        len = buf ? strlen(buf) : 0;
+    } else if (o->format == FMT_CSV) {
+        rc = budget_csv(&b, &buf, &len, err);
+    } else {
+        static const char *const dim_zh[BUDGET_DIMS] = {"职业", "等级", "区", "机构"};
+        struct dyntext t;
+        dyntext_init(&t, REPORT_TEXT_MAX);
+        dyntext_printf(&t, "补贴预算 subsidy budget %d (yuan: claimed / approved / paid)\n",
+                       o->year);
+        for (int d = 0; d < BUDGET_DIMS; d++) {
+            dyntext_printf(&t, "%s %s\n", dim_zh[d], budget_dim_name((enum budget_dim)d));
+            for (size_t i = 0; i < b.n[d]; i++) {
+                const struct budget_row *r = &b.rows[d][i];
+                dyntext_printf(&t, "  %-16s %10lld %10lld %10lld\n", r->key,
+                               (long long)r->claimed.yuan, (long long)r->approved.yuan,
+                               (long long)r->paid.yuan);
+            }
+        }
+        dyntext_printf(&t, "  %-16s %10lld %10lld %10lld\n", "total", (long long)b.claimed.yuan,
+                       (long long)b.approved.yuan, (long long)b.paid.yuan);
+        dyntext_printf(&t,
+                       "forecast %d: %zu classes applied for, %lld trainees, %lld yuan at "
+                       "catalogue amounts, x %lld/%lld certified = %lld; trend %lld (paid %d: "
+                       "%lld); proposal %lld yuan\n",
+                       o->year + 1, b.applied_classes, (long long)b.applied_trainees,
+                       (long long)b.applied_catalogue_yuan, (long long)b.claimed_certified,
+                       (long long)b.claimed_enrolled, (long long)b.from_applications_yuan,
+                       (long long)b.from_trend_yuan, o->year - 1, (long long)b.paid_previous.yuan,
+                       (long long)b.proposal_yuan);
+        rc = dyntext_take(&t, "report text", &buf, &len, err);
+    }
+    if (rc == RC_OK)
+        rc = emit(o, buf, len, err);
+    free(buf);
+    budget_free(&b);
+    return rc == RC_OK ? 0 : EXIT_REFUSED;
+}
+
 int cmd_report(int argc, char **argv, const struct server_globals *g)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -562,10 +711,11 @@ int cmd_report(int argc, char **argv, const struct server_globals *g)
     store *st = NULL;
     int status;
     if (strcmp(what, "attendance") != 0 && strcmp(what, "subsidy") != 0 &&
-        strcmp(what, "findings") != 0) {
+        strcmp(what, "findings") != 0 && strcmp(what, "evaluation") != 0 &&
+        strcmp(what, "budget") != 0) {
         fprintf(stderr,
                 "rollcall-server report: unknown report '%s' (attendance, subsidy, "
-                "findings)\n",
+                "findings, evaluation, budget)\n",
                 what);
         return EXIT_USAGE;
     }
@@ -581,6 +731,10 @@ int cmd_report(int argc, char **argv, const struct server_globals *g)
         status = attendance(st, &o, err);
     else if (strcmp(what, "subsidy") == 0)
         status = subsidy(st, &o, err);
+    else if (strcmp(what, "evaluation") == 0)
+        status = evaluation(st, &o, err);
+    else if (strcmp(what, "budget") == 0)
+        status = budget(st, &o, err);
     else
         status = findings(st, &o, err);
     if (status == EXIT_REFUSED)

@@ -3,6 +3,7 @@
 #include "alert/alert.h"
 #include "cmd/check_config.h"
 #include "cmd/commands.h"
+#include "engine/flow.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
 #include "http/console.h"
@@ -12,6 +13,7 @@
 #include "http/metrics.h"
 #include "http/photo_api.h"
 #include "http/session.h"
+#include "http/subsidy_api.h"
 #include "log.h"
 #include "rc.h"
 #include "store/store.h"
@@ -74,6 +76,7 @@ static void usage(FILE *out)
             "                       [--alert-attempts N] [--alert-poll-ms MS]\n"
             "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
             "                       [--health-disk-min-mb N]\n"
+            "                       [--notice-days N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
@@ -113,12 +116,15 @@ static void usage(FILE *out)
             "                       (default none: fences on a plain background)\n"
             "  --health-disk-min-mb N  /healthz is unhealthy with less free space than this\n"
             "                       where the data is (default %d; also below %d%%)\n"
+            "  --notice-days N      the subsidy notice period (公示) in working days, for a\n"
+            "                       publish step that names none (default %d, 1..%d)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
             SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
             ALERT_DEFAULT_BASE_MS, ALERT_DEFAULT_CAP_MS, ALERT_DEFAULT_ATTEMPTS,
-            ALERT_DEFAULT_POLL_MS, HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT);
+            ALERT_DEFAULT_POLL_MS, HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT,
+            FLOW_NOTICE_WORKDAYS_DEFAULT, FLOW_NOTICE_WORKDAYS_MAX);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -235,6 +241,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long session_idle = SESSION_DEFAULT_IDLE_S;
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
+    unsigned long long notice_days = FLOW_NOTICE_WORKDAYS_DEFAULT;
     const char *photo_dir = NULL;
     unsigned long long alert_base = ALERT_DEFAULT_BASE_MS, alert_cap = ALERT_DEFAULT_CAP_MS;
     unsigned long long alert_attempts = ALERT_DEFAULT_ATTEMPTS, alert_poll = ALERT_DEFAULT_POLL_MS;
@@ -248,6 +255,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"tiles", required_argument, NULL, 'G'},
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
+        {"notice-days", required_argument, NULL, 'D'},
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -284,6 +292,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             break;
         case 'H':
             rc = parse_num("--health-disk-min-mb", optarg, 0, 1ULL << 30, &disk_min_mb);
+            break;
+        case 'D':
+            rc = parse_num("--notice-days", optarg, 1, FLOW_NOTICE_WORKDAYS_MAX, &notice_days);
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -423,6 +434,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         }
         health_init(dir[0] ? dir : NULL, disk_min_mb, !plain, writer);
     }
+    subsidy_api_set_notice_workdays((int64_t)notice_days);
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     bool console_on = false;
     if (!no_console) {

@@ -95,11 +95,13 @@ double engine_ratio(int64_t num, int64_t den, bool *defined)
 }
 
 static const char *const finding_names[ENGINE_F_KIND_COUNT] = {
-    "signin_outside",     "signin_uncertain",     "signin_unlocated",     "signin_without_signout",
-    "signin_no_session",  "signin_not_on_roster", "online_share_plan",    "online_share_trainee",
-    "recording_gap",      "attendance_low",       "impossible_travel",    "kiosk_silent",
-    "clock_disagreement", "chain_conflict",       "venue_outside_region", "late_application",
-    "late_claim",         "late_recording",       "rollcall_missed"};
+    "signin_outside",         "signin_uncertain",     "signin_unlocated",
+    "signin_without_signout", "signin_no_session",    "signin_not_on_roster",
+    "online_share_plan",      "online_share_trainee", "recording_gap",
+    "attendance_low",         "impossible_travel",    "kiosk_silent",
+    "clock_disagreement",     "chain_conflict",       "venue_outside_region",
+    "late_application",       "late_claim",           "late_recording",
+    "rollcall_missed",        "gnss_quality",         "venue_outside_district"};
 
 const char *engine_finding_name(enum engine_finding_kind k)
 {
@@ -1271,6 +1273,106 @@ static int clocks(struct ctx *c, const struct engine_event **by, size_t n)
     return RC_OK;
 }
 
+/* The kiosk's GNSS quality findings (agent/gnss.c, docs/GNSS.md) that call its positions into
+ * doubt, with the severity each gets on its own. time_skew arrives as a clock event. */
+static const struct {
+    const char *kind;
+    enum event_type type;
+    const char *what;
+} gnss_kinds[] = {
+    {"frozen", EVENT_GNSS, "frozen position"},
+    {"zero_eph", EVENT_GNSS, "zero accuracy (eph 0 m)"},
+    {"impossible_speed", EVENT_GNSS, "impossible speed"},
+    {"time_skew", EVENT_CLOCK, "GNSS time skew"},
+};
+enum { GNSS_KINDS = sizeof gnss_kinds / sizeof gnss_kinds[0], GNSS_KIND_TIME_SKEW = 3 };
+
+static int gnss_kind_of(const struct event *e)
+{
+    if (!(e->has & EVENT_HAS(EVENT_F_KIND)))
+        return -1;
+    for (int k = 0; k < GNSS_KINDS; k++) {
+        if (e->type == gnss_kinds[k].type && strcmp(e->kind, gnss_kinds[k].kind) == 0)
+            return k;
+    }
+    return -1;
+}
+
+/* One gnss_quality finding per (kiosk, held offline session, kind): the kiosk stands at the
+ * session's venue and reported the kind within the window the collector loads for it
+ * (early window before the start .. leave grace after the end). Serious when a position
+ * finding (not time_skew) is followed, in the same window, by sign events of this class on
+ * that kiosk judged on a GNSS fix: those verdicts rest on a position the receiver itself
+ * flagged (a replayed, simulated or jumping position looks exactly like this); otherwise a
+ * warning. The episode's end is not recorded by the kiosk, so "followed" means at or after the
+ * episode's first report. */
+static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
+{
+    const struct engine_input *in = c->in;
+    const struct engine_policy *pol = c->pol;
+    struct engine_report *r = c->r;
+    for (size_t s = 0; s < r->n_sessions; s++) {
+        const struct engine_session *es = &r->sessions[s];
+        if (es->mode != PLAN_OFFLINE || !es->held)
+            continue;
+        int64_t from = es->start_ms - pol->early_window_ms, to = es->end_ms + pol->leave_grace_ms;
+        for (size_t d = 0; d < in->n_devices; d++) {
+            const struct engine_device *dev = &in->devices[d];
+            if (strcmp(dev->fence, es->fence) != 0)
+                continue;
+            bool dup = false; /* a device listed twice is judged once */
+            for (size_t e = 0; e < d; e++)
+                dup = dup || (strcmp(in->devices[e].id, dev->id) == 0 &&
+                              strcmp(in->devices[e].fence, dev->fence) == 0);
+            if (dup)
+                continue;
+            size_t lo, hi;
+            device_range(by, n, dev->id, &lo, &hi);
+            for (int k = 0; k < GNSS_KINDS; k++) {
+                size_t count = 0, signs = 0;
+                int64_t first = 0;
+                struct engine_finding f;
+                finding_init(&f, ENGINE_F_GNSS_QUALITY, ENGINE_WARNING, ENGINE_S_DEVICE, dev->id);
+                snprintf(f.session, sizeof f.session, "%s", es->id);
+                for (size_t i = lo; i < hi; i++) { /* by ts: the reports first */
+                    const struct event *e = &by[i]->ev;
+                    if (e->ts_ms < from || e->ts_ms > to || gnss_kind_of(e) != k)
+                        continue;
+                    if (count++ == 0)
+                        first = e->ts_ms;
+                    evidence(&f, e->id);
+                }
+                if (!count)
+                    continue;
+                for (size_t i = lo; k != GNSS_KIND_TIME_SKEW && i < hi; i++) {
+                    const struct event *e = &by[i]->ev;
+                    if (e->ts_ms < first || e->ts_ms > to ||
+                        !(is_sign(e) || e->type == EVENT_ROLLCALL_CONFIRM) ||
+                        !(e->has & EVENT_HAS(EVENT_F_CLASS)) || strcmp(e->class_id, c->p->id) ||
+                        !(e->has & EVENT_HAS(EVENT_F_FIX)) || e->fix.source != EVENT_SOURCE_GNSS)
+                        continue;
+                    signs++;
+                    evidence(&f, e->id);
+                }
+                char t1[TS_SHANGHAI_LEN + 1];
+                f.at_ms = first;
+                if (signs)
+                    f.severity = ENGINE_SERIOUS;
+                detail(&f,
+                       "kiosk %s reported %s %zu time%s around session %s, first at %s; %zu sign "
+                       "event%s of this class on it rest on its GNSS fixes since",
+                       dev->id, gnss_kinds[k].what, count, count == 1 ? "" : "s", es->id,
+                       local(first, t1), signs, signs == 1 ? "" : "s");
+                qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
+                int rc = add_finding(c, &f);
+                if (rc)
+                    return rc;
+            }
+        }
+    }
+    return RC_OK;
+}
+
 /* A sign event's position: its fix, else its device's venue. */
 static bool position(const struct ctx *c, const struct event *e, double *lat, double *lon,
                      double *eph)
@@ -1395,6 +1497,76 @@ static int conflicts(struct ctx *c)
 
 /* ---- plan-level checks ---------------------------------------------------------------------- */
 
+/* A venue against the built-in boundaries, by its representative point: outside every
+ * district by more than ENGINE_REGION_MARGIN_M is outside Tianjin (serious); else outside the
+ * plan's declared district by more than the margin is a warning naming where it lies. A
+ * declared code the data does not hold is not judged. */
+/* Whether (lat, lon) lies within ENGINE_REGION_MARGIN_M of f's bounding box: if not, f is
+ * farther than the margin and need not be measured. The box is widened by more than the
+ * margin in degrees (1 degree of latitude > 110 km; of longitude > 110 km x cos(lat)). */
+static bool near_box(const struct fence *f, double lat, double lon)
+{
+    double min_lat, min_lon, max_lat, max_lon;
+    fence_bbox(f, &min_lat, &min_lon, &max_lat, &max_lon);
+    double dlat = ENGINE_REGION_MARGIN_M / 110000.0;
+    double dlon = ENGINE_REGION_MARGIN_M / (110000.0 * fmax(cos(fabs(lat) * M_PI / 180.0), 0.01));
+    return lat >= min_lat - dlat && lat <= max_lat + dlat && lon >= min_lon - dlon &&
+           lon <= max_lon + dlon;
+}
+
+/* A venue against the built-in boundaries, by its representative point: outside every
+ * district by more than ENGINE_REGION_MARGIN_M is outside Tianjin (serious); else outside the
+ * plan's declared district by more than the margin is a warning naming where it lies. A
+ * declared code the data does not hold is not judged. Only districts whose box is near the
+ * point are measured (the others are farther than the margin), unless none is: then every one,
+ * for the nearest. */
+static int venue_regions(struct ctx *c, const struct engine_venue *ve)
+{
+    const fence_set *set = c->in->regions;
+    const struct fence *nearest = NULL, *declared = fence_set_find(set, c->p->district);
+    double dmin = INFINITY, ddecl = INFINITY;
+    if (!isfinite(ve->lat) || !isfinite(ve->lon) || fabs(ve->lat) > 90 || fabs(ve->lon) > 180)
+        return RC_OK;
+    if (declared) {
+        ddecl = fence_signed_distance(declared, ve->lat, ve->lon);
+        if (ddecl <= ENGINE_REGION_MARGIN_M)
+            return RC_OK; /* in (or within the margin of) its district, so of Tianjin */
+    }
+    for (int pass = 0; pass < 2 && !nearest; pass++) {
+        for (size_t i = 0; i < fence_set_count(set); i++) {
+            const struct fence *f = fence_set_at(set, i);
+            if (pass == 0 && !near_box(f, ve->lat, ve->lon))
+                continue;
+            double d = f == declared ? ddecl : fence_signed_distance(f, ve->lat, ve->lon);
+            if (d < dmin) {
+                dmin = d;
+                nearest = f;
+            }
+        }
+        if (pass == 0 && dmin > ENGINE_REGION_MARGIN_M)
+            nearest = NULL, dmin = INFINITY; /* no district near: measure them all */
+    }
+    struct engine_finding f;
+    if (!nearest)
+        return RC_OK;
+    if (dmin > ENGINE_REGION_MARGIN_M) {
+        finding_init(&f, ENGINE_F_VENUE_OUTSIDE_REGION, ENGINE_SERIOUS, ENGINE_S_VENUE, ve->fence);
+        detail(&f, "venue %s (%.5f N, %.5f E) is %.1f km outside %s (nearest district %s %s)",
+               ve->fence, ve->lat, ve->lon, dmin / 1000.0, c->pol->region, fence_id(nearest),
+               fence_name(nearest));
+        return add_finding(c, &f);
+    }
+    if (!declared)
+        return RC_OK;
+    finding_init(&f, ENGINE_F_VENUE_OUTSIDE_DISTRICT, ENGINE_WARNING, ENGINE_S_VENUE, ve->fence);
+    detail(&f,
+           "venue %s (%.5f N, %.5f E) is %.1f km outside the declared district %s %s; it "
+           "lies in %s %s",
+           ve->fence, ve->lat, ve->lon, ddecl / 1000.0, fence_id(declared), fence_name(declared),
+           fence_id(nearest), fence_name(nearest));
+    return add_finding(c, &f);
+}
+
 static int venues(struct ctx *c)
 {
     const struct plan *p = c->p;
@@ -1412,6 +1584,12 @@ static int venues(struct ctx *c)
             const struct engine_venue *ve = &c->in->venues[v];
             if (strcmp(ve->fence, fence) != 0)
                 continue;
+            if (c->in->regions) {
+                int rc = venue_regions(c, ve);
+                if (rc)
+                    return rc;
+                break;
+            }
             if (in_range(ve->min_lat, pol->region_min_lat, pol->region_max_lat) &&
                 in_range(ve->max_lat, pol->region_min_lat, pol->region_max_lat) &&
                 in_range(ve->min_lon, pol->region_min_lon, pol->region_max_lon) &&
@@ -1674,7 +1852,8 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
     }
     assessments(&c);
     if ((rc = kiosk_silence(&c, by, c.n_ev)) != RC_OK || (rc = clocks(&c, by, c.n_ev)) != RC_OK ||
-        (rc = travel(&c)) != RC_OK || (rc = conflicts(&c)) != RC_OK || (rc = venues(&c)) != RC_OK ||
+        (rc = gnss_quality(&c, by, c.n_ev)) != RC_OK || (rc = travel(&c)) != RC_OK ||
+        (rc = conflicts(&c)) != RC_OK || (rc = venues(&c)) != RC_OK ||
         (rc = deadlines(&c)) != RC_OK || (rc = figures(&c)) != RC_OK)
         goto out;
     if (r->n_findings)

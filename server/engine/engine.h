@@ -31,6 +31,10 @@ enum {
     ENGINE_INPUT_MAX = 5000000,   /* items of any one input list */
 };
 
+/* How far outside a region boundary a venue must lie to be judged outside it: the accuracy of
+ * the built-in boundaries (docs/BOUNDARIES.md), so no venue is flagged on the data's error. */
+#define ENGINE_REGION_MARGIN_M 1000.0
+
 enum engine_severity { ENGINE_INFO = 0, ENGINE_WARNING = 1, ENGINE_SERIOUS = 2 };
 
 enum engine_finding_kind {
@@ -53,6 +57,8 @@ enum engine_finding_kind {
     ENGINE_F_LATE_SUBSIDY,           /* subsidy applied for too long after the assessment */
     ENGINE_F_LATE_RECORDING,         /* a recording registered long after it ended (counted) */
     ENGINE_F_ROLLCALL_MISSED,        /* a trainee present at a roll-call did not answer it */
+    ENGINE_F_GNSS_QUALITY,           /* a venue kiosk's receiver doubted its own fixes */
+    ENGINE_F_VENUE_OUTSIDE_DISTRICT, /* a venue not in the class's declared district */
     ENGINE_F_KIND_COUNT
 };
 
@@ -158,6 +164,9 @@ struct engine_input {
     size_t n_venues;
     const struct engine_conflict *conflicts;
     size_t n_conflicts;
+    /* Tianjin's districts, fence ids their GB/T 2260 codes (engine/regions.h); NULL: venues
+     * are judged against the policy's region box instead, and not against districts. */
+    const fence_set *regions;
     int64_t as_of_ms;           /* sessions ending after this are not held yet; 0: all held */
     int64_t subsidy_applied_ms; /* local midnight of the subsidy application date; 0: none */
 };

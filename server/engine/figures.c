@@ -5,6 +5,7 @@
 #include "dynbuf.h"
 #include "engine/catalogue.h"
 #include "engine/classes.h"
+#include "engine/regions.h"
 #include "event.h"
 #include "fence.h"
 #include "rc.h"
@@ -311,6 +312,7 @@ int figures_class_input(store *st, const char *class_id, int64_t now_ms, struct 
         .n_venues = l->n_venues,
         .conflicts = l->conflicts,
         .n_conflicts = l->n_conflicts,
+        .regions = regions_get(),
         .as_of_ms = now_ms < o->pub.cls.end_ms ? now_ms : o->pub.cls.end_ms,
         .subsidy_applied_ms = l->claimed_ms,
     };

@@ -359,6 +359,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
     {"GET", "/v1/live", live_api_get, scope_allow_read},
+    {"GET", "/v1/evaluation/{year}", figures_api_evaluation, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
     {"GET", "/v1/alerts/subscriptions", alerts_api_list, alerts_api_allow},
     {"POST", "/v1/alerts/subscriptions", alerts_api_create, alerts_api_allow},

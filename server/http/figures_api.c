@@ -2,6 +2,7 @@
 #include "http/figures_api.h"
 
 #include "engine/classes.h"
+#include "engine/evaluation.h"
 #include "engine/figures.h"
 #include "evidence/evidence.h"
 #include "evidence/publication.h"
@@ -443,6 +444,52 @@ void figures_api_summary(struct http_request *req, struct http_response *res)
         return;
     }
     reply_text(res, text, strlen(text), NULL);
+}
+
+void figures_api_evaluation(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN];
+    const char *y = req->params[0], *fmt = http_query(req, "format"), *district, *institution;
+    if (strlen(y) != 4 || y[0] < '2' || y[0] > '9' || !isdigit((unsigned char)y[1]) ||
+        !isdigit((unsigned char)y[2]) || !isdigit((unsigned char)y[3]) || strcmp(y, "2001") < 0) {
+        http_reply_error(res, 400, "the year must be YYYY, 2001..9998");
+        return;
+    }
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        http_reply_error(res, 400, "format must be json or csv");
+        return;
+    }
+    if (!query(req, res, "district", &district) || !query(req, res, "institution", &institution))
+        return;
+    struct store_class_filter f = {0};
+    int rc =
+        scope_narrow(req->db, req->who, institution, district, &f.institution, &f.district, err);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    int year = (y[0] - '0') * 1000 + (y[1] - '0') * 100 + (y[2] - '0') * 10 + (y[3] - '0');
+    bool csv = fmt && strcmp(fmt, "csv") == 0;
+    struct evaluation_row *rows = NULL;
+    size_t n = 0, len = 0;
+    char *text = NULL;
+    rc = evaluation_compute(req->db, year, &f, ts_now_ms(), &rows, &n, err);
+    if (rc == RC_OK)
+        rc = csv ? evaluation_csv(year, rows, n, &text, &len, err)
+                 : evaluation_json(year, rows, n, &text, err);
+    free(rows);
+    if (rc != RC_OK) {
+        fail(req, res, rc, err);
+        return;
+    }
+    if (csv) {
+        reply_text(res, text, len, CSV_TYPE);
+        char name[64];
+        snprintf(name, sizeof name, "evaluation-%d-%d.csv", year, year - 1);
+        (void)http_set_download(res, name);
+    } else {
+        reply_text(res, text, strlen(text), NULL);
+    }
 }
 
 static cJSON *json_time(int64_t ms)

@@ -22,6 +22,9 @@ void figures_api_post_online(struct http_request *req, struct http_response *res
 void figures_api_attendance(struct http_request *req, struct http_response *res);
 /* GET /v1/summary?district=&institution=&from=&to=: per class, institution and district. */
 void figures_api_summary(struct http_request *req, struct http_response *res);
+/* GET /v1/evaluation/{year}?district=&institution=&format=json|csv: the yearly quality
+ * evaluation per institution in scope, with the year before beside it. */
+void figures_api_evaluation(struct http_request *req, struct http_response *res);
 /* GET /v1/findings?district=&institution=&class=&from=&to=&since=: findings in scope. */
 void figures_api_findings(struct http_request *req, struct http_response *res);
 /* GET /v1/classes/{id}/subsidy[?claim=YYYY-MM-DD&format=json|csv]: eligibility and amounts. */

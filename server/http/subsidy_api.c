@@ -105,6 +105,14 @@ static bool class_in_scope(struct http_request *req, struct http_response *res, 
     return true;
 }
 
+/* Set once by serve before any thread starts; read-only while serving. */
+static int64_t notice_workdays_setting = FLOW_NOTICE_WORKDAYS_DEFAULT;
+
+void subsidy_api_set_notice_workdays(int64_t days)
+{
+    notice_workdays_setting = days;
+}
+
 void subsidy_api_get(struct http_request *req, struct http_response *res)
 {
     char err[ERR_LEN];
@@ -218,7 +226,7 @@ void subsidy_api_post(struct http_request *req, struct http_response *res)
     rq.reason = reason ? reason->valuestring : NULL;
     rq.reference = ref ? ref->valuestring : NULL;
     rq.amount_yuan = amount ? (int64_t)amount->valuedouble : 0;
-    rq.notice_workdays = notice ? (int64_t)notice->valuedouble : 0;
+    rq.notice_workdays = notice ? (int64_t)notice->valuedouble : notice_workdays_setting;
     rq.now_ms = ts_now_ms();
     struct store_step done;
     int rc = flow_act(req->db, w, &rq, &done, err);

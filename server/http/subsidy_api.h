@@ -11,11 +11,17 @@
 
 #include "http/http.h"
 
+#include <stdint.h>
+
 enum { SUBSIDY_API_BODY_MAX = 4096 }; /* bytes of a POST body */
 
 void subsidy_api_get(struct http_request *req, struct http_response *res);
 void subsidy_api_post(struct http_request *req, struct http_response *res);
 void subsidy_api_queue(struct http_request *req, struct http_response *res);
+
+/* The notice period (公示, working days) of a publish step whose body names none: the serve
+ * setting --notice-days (default FLOW_NOTICE_WORKDAYS_DEFAULT). Call before serving. */
+void subsidy_api_set_notice_workdays(int64_t days);
 
 /* Route gates: POST for institution and admin tokens; the queue for admin. */
 bool subsidy_api_allow_post(const struct auth_principal *who, const struct http_request *req);

@@ -894,3 +894,87 @@ out:;
         rc = rc_fail(err, RC_IO, "xlsx: writing %s: %s", path, lxw_strerror(e));
     return rc;
 }
+
+/* ---- budget workbook ---------------------------------------------------------------------- */
+
+static struct cell cyuan(int64_t v)
+{
+    return (struct cell){C_INT, NULL, (double)v};
+}
+
+int report_budget_xlsx(const char *path, const struct budget *b, char *err)
+{
+    static const char *const names[BUDGET_DIMS] = {"职业", "等级", "区", "机构"};
+    static const char *const dim_col[BUDGET_DIMS] = {"职业 occupation", "等级 level", "区 district",
+                                                     "机构 institution"};
+    lxw_workbook *wb = workbook_new(path);
+    if (!wb)
+        return rc_fail(err, RC_IO, "xlsx: cannot create %s", path);
+    struct xlsx_sink x = {.base = {xlsx_row}, .err = err};
+    x.pct = workbook_add_format(wb);
+    x.num = workbook_add_format(wb);
+    x.bold = workbook_add_format(wb);
+    x.time = workbook_add_format(wb);
+    int rc = RC_OK;
+    if (!x.pct || !x.num || !x.bold || !x.time) {
+        rc = rc_fail(err, RC_NOMEM, "xlsx: out of memory");
+        goto out;
+    }
+    format_set_bold(x.bold);
+    for (int d = 0; d < BUDGET_DIMS && rc == RC_OK; d++) {
+        const char *cols[] = {dim_col[d],
+                              "申报班级 classes claimed",
+                              "申报金额(元) claimed yuan",
+                              "审核通过班级 classes approved",
+                              "审核通过金额(元) approved yuan",
+                              "拨付班级 classes paid",
+                              "拨付金额(元) paid yuan",
+                              NULL};
+        rc = sheet(wb, &x, names[d], cols);
+        for (size_t i = 0; rc == RC_OK && i <= b->n[d]; i++) {
+            bool total = i == b->n[d];
+            const struct budget_row *r = total ? NULL : &b->rows[d][i];
+            const struct budget_sum *c = total ? &b->claimed : &r->claimed;
+            const struct budget_sum *a = total ? &b->approved : &r->approved;
+            const struct budget_sum *p = total ? &b->paid : &r->paid;
+            struct cell row[] = {cs(total ? "合计 total" : r->key),
+                                 cint(c->classes),
+                                 cyuan(c->yuan),
+                                 cint(a->classes),
+                                 cyuan(a->yuan),
+                                 cint(p->classes),
+                                 cyuan(p->yuan)};
+            rc = x.base.row(&x.base, row, sizeof row / sizeof row[0]);
+        }
+    }
+    if (rc == RC_OK) {
+        static const char *const cols[] = {"预测 forecast", "值 value", NULL};
+        rc = sheet(wb, &x, "预测", cols);
+        const struct {
+            const char *what;
+            int64_t v;
+        } f[] = {
+            {"预测年份 year", b->year + 1},
+            {"已申请开班 classes applied for", (int64_t)b->applied_classes},
+            {"学员 trainees", b->applied_trainees},
+            {"按目录全额(元) catalogue amounts yuan", b->applied_catalogue_yuan},
+            {"本年申报持证 certified in this year's claims", b->claimed_certified},
+            {"本年申报报名 enrolled in this year's claims", b->claimed_enrolled},
+            {"按申请估算(元) from applications yuan", b->from_applications_yuan},
+            {"上年拨付(元) paid the year before yuan", b->paid_previous.yuan},
+            {"按趋势估算(元) from the trend yuan", b->from_trend_yuan},
+            {"建议预算(元) proposal yuan", b->proposal_yuan},
+        };
+        for (size_t i = 0; rc == RC_OK && i < sizeof f / sizeof f[0]; i++) {
+            struct cell row[] = {cs(f[i].what), cyuan(f[i].v)};
+            rc = x.base.row(&x.base, row, 2);
+        }
+    }
+    if (!rc)
+        fit_columns(&x);
+out:;
+    lxw_error e = workbook_close(wb);
+    if (rc == RC_OK && e != LXW_NO_ERROR)
+        rc = rc_fail(err, RC_IO, "xlsx: writing %s: %s", path, lxw_strerror(e));
+    return rc;
+}

@@ -11,6 +11,7 @@
 #ifndef ROLLCALL_REPORT_H
 #define ROLLCALL_REPORT_H
 
+#include "engine/budget.h"
 #include "engine/engine.h"
 #include "engine/subsidy.h"
 
@@ -47,5 +48,10 @@ int report_xlsx(const char *path, const struct engine_report *const *reports, si
                 const struct engine_total *institutions, size_t n_institutions,
                 const struct engine_total *districts, size_t n_districts,
                 const struct subsidy_result *subsidy, size_t n_subsidy, char *err);
+
+/* Writes the budget report (engine/budget.h) as a workbook: a sheet per dimension (职业, 等级,
+ * 区, 机构) with a 合计 total row, and 预测 with the forecast's figures. Returns 0, RC_IO or
+ * RC_NOMEM with err. */
+int report_budget_xlsx(const char *path, const struct budget *b, char *err);
 
 #endif

@@ -9,6 +9,7 @@ with a date-time format, and columns fitted to their content."""
 
 import datetime as dt
 import http.client
+import json
 import os
 import shutil
 import sys
@@ -77,6 +78,65 @@ def one_summary_json(w):
     check(r.returncode == 0 and inst and dist and inst[0].split()[-1] == str(pending)
           and dist[0].split()[-1] == str(pending),
           "text summary rows count %d pending reviews: %s" % (pending, r.stdout))
+
+
+def evaluation(w):
+    """The yearly evaluation (四(三)): per institution, 2026 beside 2025, from the summary's
+    figures; the CLI's JSON is the API's; scope narrows it; CSV names both years."""
+    prev = tf.plan("C-A-2025")
+    for s in prev["sessions"]:
+        for k in ("start", "end"):
+            s[k] = s[k].replace("2026-", "2025-")
+    prev["applied_on"] = "2025-10-01"
+    st, _ = w.req("inst-a", "PUT", "/v1/classes/C-A-2025", prev)
+    assert st == 201, st
+    st, _, body = get(w, "admin", "/v1/evaluation/2026")
+    r = run("report", "evaluation", "--year", "2026", "--format", "json", db=w.db)
+    check(st == 200 and r.returncode == 0 and r.stdout.encode() == body,
+          "CLI evaluation JSON equals GET /v1/evaluation/2026:\n  http %s\n  cli  %s %s"
+          % (body[:300], r.stdout[:300], r.stderr))
+    ev = json.loads(body)
+    rows = {x["institution"]: x for x in ev["institutions"]}
+    check(ev["year"] == 2026 and ev["previous_year"] == 2025 and sorted(rows) == ["INST-A", "INST-B"],
+          "evaluation of 2026 beside 2025, both institutions: %s" % ev)
+    for year in (2026, 2025):
+        st, summ = w.req("admin", "GET", "/v1/summary?from=%d-01-01&to=%d-12-31" % (year, year))
+        want = {x["institution"]: x for x in summ["institutions"]}
+        for inst, row in rows.items():
+            got = row["year" if year == 2026 else "previous"]
+            s = want.get(inst)
+            if s is None:
+                check(got["classes"] == 0 and got["attendance_rate"] is None
+                      and got["pass_rate_assessed"] is None,
+                      "%s had no class in %d: 0 classes, null rates: %s" % (inst, year, got))
+                continue
+            check(got["classes"] == s["classes"] and got["trainees"] == s["enrolled"]
+                  and got["attendance_rate"] == s["attendance_rate"]
+                  and got["pass_rate_assessed"] == s["pass_rate_assessed"]
+                  and got["pass_rate_enrolled"] == s["pass_rate_enrolled"],
+                  "%s %d matches the summary: %s vs %s" % (inst, year, got, s))
+    check(rows["INST-A"]["year"]["classes"] == 2 and rows["INST-A"]["previous"]["classes"] == 1
+          and rows["INST-A"]["previous"]["attendance_rate"] == 0
+          and rows["INST-B"]["previous"]["classes"] == 0,
+          "INST-A: 2 classes in 2026, the 2025 class unattended (0, not null): %s" % rows)
+    # an institution sees its own row only
+    st, own = w.req("inst-a", "GET", "/v1/evaluation/2026")
+    check(st == 200 and [x["institution"] for x in own["institutions"]] == ["INST-A"],
+          "inst-a sees its own evaluation only: %s %s" % (st, own))
+    st, hdr, data = get(w, "admin", "/v1/evaluation/2026?format=csv")
+    text = data.decode("utf-8-sig")
+    check(st == 200 and "evaluation-2026-2025.csv" in hdr.get("content-disposition", "")
+          and "2026 出勤率% attendance" in text and "2025 出勤率% attendance" in text
+          and len(text.strip().split("\r\n")) == 3,
+          "evaluation CSV: both years' columns, a row per institution: %s %s" % (st, text[:400]))
+    st, _, _ = get(w, "admin", "/v1/evaluation/1999")
+    check(st == 400, "year 1999 refused: %s" % st)
+    r = run("report", "evaluation", "--year", "20x6", db=w.db)
+    check(r.returncode == 2 and "--year must be a year" in r.stderr and r.stdout == "",
+          "CLI refuses a bad year in one line: %s %r" % (r.returncode, r.stderr))
+    r = run("report", "evaluation", "--year", "2026", db=w.db)
+    check(r.returncode == 0 and "INST-A" in r.stdout and "yearly evaluation 2026" in r.stdout,
+          "text evaluation: %s %s" % (r.returncode, r.stdout[:400]))
 
 
 def downloads(w):
@@ -173,6 +233,7 @@ def main():
             one_summary_json(w)
             downloads(w)
             xlsx(w)
+            evaluation(w)
         finally:
             check(w.stop() == 0, "server exits 0 on SIGTERM")
     finally:

@@ -264,7 +264,81 @@ def main_on(backend):
         check(last["data"] == {"review_due": "2027-01-04", "calendar_fallback": True},
               "the fallback is flagged on the step: %r" % last)
 
+        budget(d, db)
         api(d, db)
+
+
+def budget(d, db):
+    """report budget (五(一)): 2026's claims (C-1, C-3), approval and payment (C-1) from the
+    procedure's own steps, by each dimension; the forecast of 2027 from C-5 (applied for,
+    starting 2027-01-20) at the catalogue amount times 2026's certified/enrolled, against the
+    trend (nothing paid in 2025: the 2026 payment)."""
+    figures = {}
+    for cid in ("C-1", "C-3"):
+        sub = [x for x in status(db, cid)["claim"]["steps"] if x["action"] == "submit"][-1]
+        figures[cid] = sub["data"]["total_yuan"] + sub["data"]["living_allowance_yuan"]
+    with open(os.path.join(os.environ["ROLLCALL_SOURCE_DIR"], "server/engine/catalogue.json"),
+              encoding="utf-8") as f:
+        amount = [o for o in json.load(f)["occupations"]
+                  if o["code"] == "2-02-10-09"][0]["junior"]["amount_yuan"]
+    r = run("report", "budget", "--year", "2026", "--format", "json", db=db)
+    b = json.loads(r.stdout) if r.returncode == 0 else {}
+    claimed = figures["C-1"] + figures["C-3"]
+    check(b.get("claimed") == {"classes": 2, "yuan": claimed} and
+          b.get("approved") == {"classes": 1, "yuan": figures["C-1"]} and
+          b.get("paid") == {"classes": 1, "yuan": 5440} and
+          b.get("paid_previous_year") == {"classes": 0, "yuan": 0},
+          "budget 2026: claimed C-1 + C-3, approved C-1, paid 5440: %r %s" % (b, r.stderr))
+    want_row = {"claimed": {"classes": 2, "yuan": claimed},
+                "approved": {"classes": 1, "yuan": figures["C-1"]},
+                "paid": {"classes": 1, "yuan": 5440}}
+    for dim, key in (("occupation", "2-02-10-09"), ("level", "junior"), ("district", "120103"),
+                     ("institution", "INST-A")):
+        check(b.get("by", {}).get(dim) == [dict(want_row, key=key)],
+              "budget by %s: one row %s: %r" % (dim, key, b.get("by", {}).get(dim)))
+    # 2026's claims: C-1 certified 2 of 3, C-3 1 of 3; C-5's 3 trainees at the catalogue amount.
+    from_apps = (3 * amount * 3 * 2 + 6) // (2 * 6)
+    check(b.get("forecast") == {
+        "year": 2027, "applied_classes": 1, "applied_trainees": 3,
+        "applied_catalogue_yuan": 3 * amount, "claimed_certified": 3, "claimed_enrolled": 6,
+        "from_applications_yuan": from_apps, "from_trend_yuan": 5440,
+        "proposal_yuan": max(from_apps, 5440)},
+        "budget forecast 2027 from C-5 and the trend: %r" % b.get("forecast"))
+    r = run("report", "budget", "--year", "2025", "--format", "json", db=db)
+    b25 = json.loads(r.stdout) if r.returncode == 0 else {}
+    # 2025: nothing claimed or paid; C-1..C-4 (starting 2026-03-16) are applied for 2026, and
+    # without any 2025 claim every trainee is taken to be certified (rate 1, the safe side).
+    check(b25.get("claimed") == {"classes": 0, "yuan": 0} and b25.get("forecast") == {
+        "year": 2026, "applied_classes": 4, "applied_trainees": 12,
+        "applied_catalogue_yuan": 12 * amount, "claimed_certified": 0, "claimed_enrolled": 0,
+        "from_applications_yuan": 12 * amount, "from_trend_yuan": 0,
+        "proposal_yuan": 12 * amount},
+        "budget 2025: nothing claimed; 2026's forecast from C-1..C-4 at rate 1: %r" % b25)
+    r = run("report", "budget", "--year", "2026", "--format", "csv", db=db)
+    lines = r.stdout.lstrip("\ufeff").splitlines()
+    check(r.returncode == 0 and lines[1].startswith("职业 occupation,申报班级 classes claimed") and
+          "合计 total,2,%d,1,%d,1,5440" % (claimed, figures["C-1"]) in lines and
+          "建议预算(元) proposal yuan,%d" % max(from_apps, 5440) in lines,
+          "budget CSV: sections, totals and the proposal: %r" % lines[:12])
+    xlsx = os.path.join(d, "budget.xlsx")
+    r = run("report", "budget", "--year", "2026", "--format", "xlsx", "--out", xlsx, db=db)
+    try:
+        import openpyxl
+        wb = openpyxl.load_workbook(xlsx) if r.returncode == 0 else None
+        inst = [[c.value for c in row] for row in wb["机构"].iter_rows()] if wb else []
+        fc = {row[0].value: row[1].value for row in wb["预测"].iter_rows()} if wb else {}
+        check(wb is not None and wb.sheetnames == ["职业", "等级", "区", "机构", "预测"] and
+              inst[1] == ["INST-A", 2, claimed, 1, figures["C-1"], 1, 5440] and
+              inst[2] == ["合计 total", 2, claimed, 1, figures["C-1"], 1, 5440] and
+              fc.get("建议预算(元) proposal yuan") == max(from_apps, 5440),
+              "budget XLSX: a sheet per dimension and the forecast: %s %r %r %s"
+              % (wb and wb.sheetnames, inst, fc, r.stderr))
+    finally:
+        if os.path.exists(xlsx):
+            os.unlink(xlsx)
+    r = run("report", "budget", db=db)
+    check(r.returncode == 2 and "--year YYYY is required" in r.stderr and r.stdout == "",
+          "budget without --year: usage error in one line: %s %r" % (r.returncode, r.stderr))
 
 def api(d, db):
     """The same procedure over HTTPS, scoped per role; every answer checked against
@@ -274,7 +348,11 @@ def api(d, db):
         ("admin", "admin"), ("inst-a", "institution:INST-A"), ("inst-b", "institution:INST-B"),
         ("dist", "district:120103"), ("dist-other", "district:120104"),
         ("evaluator", "evaluator"), ("assessor", "assessor:PJ-01"))}
-    srv = Server(db, d)
+    r = run("serve", "--notice-days", "0", db=db)
+    check(r.returncode == 2 and "--notice-days" in r.stderr and len(r.stderr.splitlines()) == 1,
+          "serve --notice-days 0 refused in one line: %s %r" % (r.returncode, r.stderr))
+    # The notice period a publish step names none of is the server's setting (公示, 7 here).
+    srv = Server(db, d, "--notice-days", "7")
     ctx = tls_context(d)
 
     def call(who, method, path, body=None):
@@ -339,6 +417,18 @@ def api(d, db):
         check(st == 200, "API: the assessor uploads results: %s %r" % (st, b))
         st, _ = call("assessor", "GET", p)
         check(st == 403, "API: the assessor reads no procedure: %s" % st)
+        # C-3's claim (submitted at the command line): audited and published over HTTPS with
+        # no notice_workdays: the server's 7 working days, Wed 05-13 + 7 = Fri 05-22.
+        p3 = "/v1/classes/C-3/procedure"
+        st, b = call("admin", "POST", p3, {"kind": "claim", "action": "audit", "on": "2026-05-12"})
+        check(st == 200 and b["claim"]["state"] == "audited", "API: audit C-3: %s %r" % (st, b))
+        st, b = call("admin", "POST", p3, {"kind": "claim", "action": "publish",
+                                          "on": "2026-05-13"})
+        last = b["claim"]["steps"][-1] if st == 200 else {}
+        check(st == 200 and last.get("data", {}).get("notice_workdays") == 7 and
+              last["data"].get("notice_until") == "2026-05-22",
+              "API: publish without notice_workdays takes serve --notice-days 7: %s %r"
+              % (st, last))
         st, b = call("admin", "GET", "/v1/classes/C-404/procedure")
         check(st == 404, "API: unknown class: %s" % st)
     finally:

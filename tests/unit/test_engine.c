@@ -893,6 +893,123 @@ static void device_findings(void **state)
     free(p);
 }
 
+/* GNSS quality (gnss_quality): the venue kiosk's own reports about its receiver, per (kiosk,
+ * session, kind). Class G: S1 offline 09:00-12:00 and S2 14:00-15:00, both at F1 (kiosk K1);
+ * K2 stands at F2, a venue of no session here. The window of S1 is 08:30-12:15 (30-min early
+ * window, 15-min leave grace), of S2 13:30-15:15.
+ * - K1 frozen at 08:20 (before the window: nothing), 09:10 and 10:40: one finding on S1,
+ *   "2 times", first at 09:10. Trainee 1 signs in on K1 at 09:05 on a GNSS fix (before the
+ *   first report: not counted), trainee 2 at 09:20 on a GNSS fix (counted) and trainee 3 at
+ *   09:25 on the surveyed position (not a GNSS fix: not counted): 1 sign event, serious.
+ * - K1 zero_eph at 14:40, after S2's only sign event (14:30): warning on S2.
+ * - K1 time_skew (a clock event, 5 s: under the clock threshold) at 14:20 and a GNSS sign-in
+ *   at 14:30: warning (time skew does not move positions), and no clock_disagreement.
+ * - K1 no_fix at 09:15: not a quality finding (an unlocated sign-in is its own finding).
+ * - K1 impossible_speed at 12:20: after S1's window and before S2's: nothing.
+ * - K2 impossible_speed at 09:30: K2 stands at no venue of this class: nothing. */
+static struct engine_event *gnss_ev(struct evs *v, const char *device, const char *kind, int64_t ts)
+{
+    bool skew = strcmp(kind, "time_skew") == 0;
+    struct engine_event *e = add_ev(v, skew ? EVENT_CLOCK : EVENT_GNSS, device, ts);
+    e->ev.has |= EVENT_HAS(EVENT_F_KIND);
+    snprintf(e->ev.kind, sizeof e->ev.kind, "%s", kind);
+    if (skew) {
+        e->ev.has |= EVENT_HAS(EVENT_F_SKEW_MS);
+        e->ev.skew_ms = 5000;
+    } else {
+        e->ev.has |= EVENT_HAS(EVENT_F_DETAIL);
+    }
+    return e;
+}
+
+static struct engine_event *sign_fix(struct evs *v, const char *cls, int trainee, int64_t ts,
+                                     enum event_fix_source source)
+{
+    struct engine_event *e = sign(v, true, cls, trainee, ts, EVENT_INSIDE);
+    e->ev.has |= EVENT_HAS(EVENT_F_FIX);
+    e->ev.fix = (struct event_fix){
+        .lat_e8 = 3910000000, .lon_e8 = 11720000000, .mode = 3, .source = source};
+    return e;
+}
+
+static void gnss_quality(void **state)
+{
+    (void)state;
+    struct plan *p = new_plan("G");
+    add_session(p, "S1", T(9, 0), T(12, 0), PLAN_OFFLINE, "F1");
+    add_session(p, "S2", T(14, 0), T(15, 0), PLAN_OFFLINE, "F1");
+    for (int i = 1; i <= 3; i++)
+        add_trainee(p, i, false);
+    struct engine_policy pol;
+    engine_policy_default(&pol);
+    struct evs *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    const char *early = gnss_ev(v, "K1", "frozen", T(8, 20))->ev.id;
+    const char *fr1 = gnss_ev(v, "K1", "frozen", T(9, 10))->ev.id;
+    const char *fr2 = gnss_ev(v, "K1", "frozen", T(10, 40))->ev.id;
+    const char *before = sign_fix(v, "G", 1, T(9, 5), EVENT_SOURCE_GNSS)->ev.id;
+    const char *after = sign_fix(v, "G", 2, T(9, 20), EVENT_SOURCE_GNSS)->ev.id;
+    const char *surveyed = sign_fix(v, "G", 3, T(9, 25), EVENT_SOURCE_SURVEYED)->ev.id;
+    const char *zero = gnss_ev(v, "K1", "zero_eph", T(14, 40))->ev.id;
+    const char *skew = gnss_ev(v, "K1", "time_skew", T(14, 20))->ev.id;
+    const char *s2_sign = sign_fix(v, "G", 1, T(14, 30), EVENT_SOURCE_GNSS)->ev.id;
+    gnss_ev(v, "K1", "no_fix", T(9, 15));
+    gnss_ev(v, "K1", "impossible_speed", T(12, 20));
+    gnss_ev(v, "K2", "impossible_speed", T(9, 30));
+    struct engine_device devs[] = {{"K1", "F1"}, {"K2", "F2"}};
+    struct engine_input in = {.plan = p,
+                              .policy = &pol,
+                              .events = v->e,
+                              .n_events = v->n,
+                              .devices = devs,
+                              .n_devices = 2};
+    struct engine_report *r = run(&in);
+
+    assert_int_equal(count_kind(r, ENGINE_F_GNSS_QUALITY), 3);
+    assert_int_equal(count_kind(r, ENGINE_F_CLOCK), 0);
+    size_t seen = 0;
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const struct engine_finding *f = &r->findings[i];
+        if (f->kind != ENGINE_F_GNSS_QUALITY)
+            continue;
+        assert_string_equal(f->subject, "K1");
+        assert_int_equal(f->subject_kind, ENGINE_S_DEVICE);
+        assert_false(has_evidence(f, early));
+        if (strstr(f->detail, "frozen position")) {
+            seen |= 1;
+            assert_string_equal(f->session, "S1");
+            assert_int_equal(f->severity, ENGINE_SERIOUS);
+            assert_int_equal(f->at_ms, T(9, 10));
+            assert_int_equal(f->n_evidence, 3);
+            assert_true(has_evidence(f, fr1) && has_evidence(f, fr2) && has_evidence(f, after));
+            assert_false(has_evidence(f, before) || has_evidence(f, surveyed));
+            assert_non_null(strstr(f->detail, "2 times around session S1"));
+            assert_non_null(strstr(f->detail, "; 1 sign event of this class"));
+        } else if (strstr(f->detail, "zero accuracy")) {
+            seen |= 2;
+            assert_string_equal(f->session, "S2");
+            assert_int_equal(f->severity, ENGINE_WARNING);
+            assert_int_equal(f->n_evidence, 1);
+            assert_true(has_evidence(f, zero));
+            assert_non_null(strstr(f->detail, "; 0 sign events"));
+        } else if (strstr(f->detail, "GNSS time skew")) {
+            seen |= 4;
+            assert_string_equal(f->session, "S2");
+            assert_int_equal(f->severity, ENGINE_WARNING);
+            assert_int_equal(f->n_evidence, 1);
+            assert_true(has_evidence(f, skew));
+            assert_false(has_evidence(f, s2_sign));
+        } else {
+            fail_msg("unexpected gnss_quality finding: %s", f->detail);
+        }
+    }
+    assert_int_equal(seen, 7);
+    assert_string_equal(engine_finding_name(ENGINE_F_GNSS_QUALITY), "gnss_quality");
+    engine_report_free(r);
+    free(v);
+    free(p);
+}
+
 /* Deadlines: applied 8 days before the start (finding), exactly 15 (none); subsidy applied
  * 35 days after the assessment (finding), exactly 30 (none). */
 static void deadlines(void **state)
@@ -1097,6 +1214,7 @@ int main(void)
         cmocka_unit_test(online_share_plan),
         cmocka_unit_test(late_recording),
         cmocka_unit_test(device_findings),
+        cmocka_unit_test(gnss_quality),
         cmocka_unit_test(deadlines),
         cmocka_unit_test(aggregation),
         cmocka_unit_test(property_order_duplicates_batches),
