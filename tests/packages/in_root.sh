@@ -22,6 +22,17 @@ dpkg-query -W -f='${Conffiles}\n' rollcall-server | grep -q '^ /etc/default/roll
 grep -q '^ExecStart=/usr/bin/rollcall-server ' /lib/systemd/system/rollcall-server.service ||
   fail "the unit does not run /usr/bin/rollcall-server"
 
+units_run_packaged() { # every ExecStart= of the named units runs an installed program
+  local u prog
+  for u in "$@"; do
+    [ -f "/lib/systemd/system/$u" ] || fail "$u is not installed"
+    for prog in $(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "/lib/systemd/system/$u"); do
+      [ -x "$prog" ] || fail "$u runs $prog, which the package does not install"
+    done
+  done
+}
+units_run_packaged rollcall-server.service
+
 step "rollcall-server --version"
 rollcall-server --version | tee /tmp/version
 grep -q '0\.1\.0' /tmp/version || fail "--version does not say 0.1.0"
@@ -32,6 +43,14 @@ as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db migra
   fail "server.db is not owned by rollcall-server"
 as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db migrate ||
   fail "a second migrate failed"
+
+step "reinstall rollcall-server over itself (as an upgrade does): data, user and edited conffile kept"
+echo 'ROLLCALL_SERVE_OPTS="--threads 8"' >>/etc/default/rollcall-server
+dpkg -i rollcall-server_*.deb
+grep -q '^ROLLCALL_SERVE_OPTS="--threads 8"' /etc/default/rollcall-server ||
+  fail "the reinstall replaced the edited conffile"
+as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db migrate ||
+  fail "the database did not survive the reinstall"
 
 step "rollcall-verify --help and its man page"
 rollcall-verify --help >/tmp/verify-help 2>&1 || fail "rollcall-verify --help exited $?"
@@ -58,6 +77,7 @@ getent passwd rollcall >/dev/null || fail "no system user rollcall"
 for u in rollcall-agent rollcall-screen; do
   [ -L /etc/systemd/system/multi-user.target.wants/$u.service ] || fail "$u.service is not enabled"
 done
+units_run_packaged rollcall-agent.service rollcall-screen.service
 rollcall-agent --version
 
 step "init from the packaged firmware profile, then a sign-in as rollcall"
