@@ -38,15 +38,25 @@ rollcall-server --version | tee /tmp/version
 grep -q '0\.1\.0' /tmp/version || fail "--version does not say 0.1.0"
 
 step "migrate a fresh database as rollcall-server"
-as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db migrate
+as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db migrate 2>/tmp/migrate.err
+[ ! -s /tmp/migrate.err ] || fail "migrate complained: $(head -n 1 /tmp/migrate.err)"
 [ "$(stat -c %U /var/lib/rollcall/server.db)" = rollcall-server ] ||
   fail "server.db is not owned by rollcall-server"
 as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db migrate ||
   fail "a second migrate failed"
 
+step "a report on the empty database (the engine: PROJ, the catalogue and calendar files)"
+# The engine's commands load PROJ (dlopen: a dependency declared by hand, debian/rules) and
+# log an error when they cannot; they read the data files in /usr/share/rollcall.
+as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db report attendance \
+  --institution INST-0001 >/tmp/report 2>/tmp/report.err || fail "report exited $?"
+[ ! -s /tmp/report.err ] || fail "report complained: $(head -n 1 /tmp/report.err)"
+grep -q '^policy ' /tmp/report || fail "report printed no policy line"
+
 step "reinstall rollcall-server over itself (as an upgrade does): data, user and edited conffile kept"
 echo 'ROLLCALL_SERVE_OPTS="--threads 8"' >>/etc/default/rollcall-server
-dpkg -i rollcall-server_*.deb
+dpkg -i rollcall-server_*.deb | tee /tmp/reinstall
+grep -q 'already at schema version' /tmp/reinstall || fail "the upgrade's postinst did not migrate"
 grep -q '^ROLLCALL_SERVE_OPTS="--threads 8"' /etc/default/rollcall-server ||
   fail "the reinstall replaced the edited conffile"
 as rollcall-server rollcall-server --db sqlite:/var/lib/rollcall/server.db migrate ||
