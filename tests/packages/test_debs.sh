@@ -36,6 +36,23 @@ for p in rollcall-server rollcall-verify rollcall-agent; do
   debs+=("$f")
 done
 
+# The units as packaged rate 2.0 or lower ("OK") with systemd-analyze security, as the source
+# tree's do (tests/integration/test_units.py): read from the unpacked .debs.
+units="$(mktemp -d "$OUT/units.XXXXXX")"
+dpkg-deb -x "$OUT/rollcall-server_${version}_$(dpkg --print-architecture).deb" "$units"
+dpkg-deb -x "$OUT/rollcall-agent_${version}_$(dpkg --print-architecture).deb" "$units"
+for u in rollcall-server.service rollcall-agent.service rollcall-screen.service; do
+  [ -f "$units/lib/systemd/system/$u" ] || { echo "packages test: $u is not packaged" >&2; exit 1; }
+  if ! SYSTEMD_COLORS=0 systemd-analyze security --offline=true --threshold=20 --no-pager \
+    --root="$units" "$u" >"$units/security.txt" 2>&1; then
+    tail -n 3 "$units/security.txt" >&2
+    echo "packages test: the packaged $u rates above 2.0" >&2
+    exit 1
+  fi
+  grep -o "Overall exposure level for $u: .*" "$units/security.txt"
+done
+rm -rf "$units"
+
 # The root's extra packages: every dependency the .debs declare (first of alternatives,
 # versions dropped), ours excluded.
 deps="$(for f in "${debs[@]}"; do dpkg-deb -f "$f" Depends | tr ',' '\n'; done |
