@@ -246,6 +246,37 @@ out:
     return rc;
 }
 
+/* Copies the outbox to PATH.pre-migrate-vN (0600; replacing an older such copy) before an
+ * upgrade changes it in place: an agent rolled back to the previous release can use it. */
+static int backup_before_migrate(outbox *ob, int64_t version, char *err)
+{
+    char path[PATH_MAX_LEN + 32];
+    snprintf(path, sizeof path, "%s.pre-migrate-v%lld", ob->path, (long long)version);
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return rc_fail(err, RC_IO, "outbox: cannot create %s: %s", path, strerror(errno));
+    close(fd);
+    sqlite3 *dst = NULL;
+    int code = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL);
+    if (code == SQLITE_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", ob->db, "main");
+        code = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
+        if (b)
+            sqlite3_backup_finish(b);
+        if (code == SQLITE_DONE)
+            code = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+    }
+    if (sqlite3_close(dst) != SQLITE_OK && code == SQLITE_OK)
+        code = SQLITE_ERROR;
+    if (code != SQLITE_OK) {
+        unlink(path);
+        return rc_fail(err, code == SQLITE_FULL ? RC_FULL : RC_DB,
+                       "outbox: backup before the upgrade into %s: %s", path, sqlite3_errstr(code));
+    }
+    return RC_OK;
+}
+
 static int migrate(outbox *ob, char *err)
 {
     int64_t version = pragma_int(ob, "PRAGMA user_version");
@@ -253,8 +284,15 @@ static int migrate(outbox *ob, char *err)
     if (version < 0)
         return db_fail(ob, err, "reading the schema version");
     if ((size_t)version > count)
-        return rc_fail(err, RC_DB, "outbox: schema version %lld is newer than this agent (%zu)",
-                       (long long)version, count);
+        return rc_fail(err, RC_STATE,
+                       "outbox %s has schema version %lld, newer than this agent's %zu: upgrade "
+                       "rollcall-agent",
+                       ob->path, (long long)version, count);
+    if (version > 0 && (size_t)version < count) {
+        int rc = backup_before_migrate(ob, version, err);
+        if (rc != RC_OK)
+            return rc;
+    }
     for (size_t v = (size_t)version; v < count; v++) {
         int rc = exec(ob, "BEGIN IMMEDIATE", err);
         if (rc != RC_OK)

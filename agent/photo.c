@@ -92,8 +92,13 @@ int photo_store(const char *data_dir, const void *jpeg, size_t len,
         return rc;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return rc_fail(err, RC_IO, "mkdir %s: %s", dir, strerror(errno));
-    if (photo_check(data_dir, hex, err) == RC_OK)
-        return RC_OK; /* the same bytes are already there */
+    if (photo_check(data_dir, hex, err) == RC_OK) {
+        /* The same bytes are already there: stored again now, so the orphan sweep
+         * (photo_sweep) measures its age from this store. */
+        if (utimensat(AT_FDCWD, path, NULL, 0) != 0)
+            return rc_fail(err, RC_IO, "%s: %s", path, strerror(errno));
+        return RC_OK;
+    }
     n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (n < 0 || (size_t)n >= sizeof tmp)
         return rc_fail(err, RC_LIMIT, "photo path too long under %s", data_dir);

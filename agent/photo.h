@@ -8,7 +8,10 @@
  *   name is never named in an event nor uploaded;
  * - a photo is written to a temporary name, fsync'd, then renamed: a crash leaves either the
  *   whole photo or none under its name;
- * - a photo is at most PHOTO_MAX_BYTES and starts with the JPEG SOI marker. */
+ * - a photo is at most PHOTO_MAX_BYTES and starts with the JPEG SOI marker;
+ * - byte-identical stills share one file, which several events may name: it is deleted only
+ *   by sync once the collector stores it, or by the orphan sweep when no event still to
+ *   upload names it (photo_sweep, photo_upload.h), never because one sign-in was refused. */
 #ifndef ROLLCALL_AGENT_PHOTO_H
 #define ROLLCALL_AGENT_PHOTO_H
 
@@ -37,7 +40,8 @@ int photo_path(const char *data_dir, const char *hex, char *out, size_t cap, cha
 int photo_check(const char *data_dir, const char *hex, char *err);
 
 /* Stores len bytes of JPEG under data_dir (creating DATA_DIR/photos, 0700, when missing) and
- * writes its SHA-256 into hex. An identical photo already stored is kept as it is. 0,
+ * writes its SHA-256 into hex. An identical photo already stored is kept, its modification
+ * time set to now (the orphan sweep's clock, photo_upload.h). 0,
  * RC_INVAL (empty, not a JPEG), RC_LIMIT (over PHOTO_MAX_BYTES), RC_IO, RC_FULL (no space). */
 int photo_store(const char *data_dir, const void *jpeg, size_t len,
                 char hex[CRYPTO_SHA256_HEX_LEN + 1], char *err);

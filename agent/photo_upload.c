@@ -10,12 +10,14 @@
 #include "sync.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct wanted {
@@ -191,5 +193,129 @@ out:
     free(rep);
     memset(token, 0, sizeof token);
     memset(auth, 0, sizeof auth);
+    return rc;
+}
+
+/* ---------- the orphan sweep ---------- */
+
+enum { SWEEP_CANDIDATES_MAX = 1024 }; /* old files looked at per sweep; the rest next time */
+
+struct candidate {
+    char name[CRYPTO_SHA256_HEX_LEN + 16]; /* "<hex>.jpg" or "<hex>.jpg.tmp" */
+    bool named;                            /* an event still to upload names it */
+};
+
+struct sweep {
+    struct event ev;
+    struct candidate *c;
+    size_t n;
+    int64_t last_seq;
+};
+
+static int mark_named(void *ctx, int64_t seq, const char *line, size_t len)
+{
+    struct sweep *sw = ctx;
+    char err[ERR_LEN];
+    sw->last_seq = seq;
+    if (event_parse(line, len, &sw->ev, err) != RC_OK ||
+        !(sw->ev.has & EVENT_HAS(EVENT_F_PHOTO_SHA256)))
+        return RC_OK;
+    for (size_t i = 0; i < sw->n; i++)
+        if (strncmp(sw->c[i].name, sw->ev.photo_sha256, CRYPTO_SHA256_HEX_LEN) == 0 &&
+            strcmp(sw->c[i].name + CRYPTO_SHA256_HEX_LEN, ".jpg") == 0)
+            sw->c[i].named = true;
+    return RC_OK;
+}
+
+/* "<64 hex>.jpg" or "<64 hex>.jpg.tmp": the only names photo_store writes. */
+static bool photo_file_name(const char *name)
+{
+    char hex[CRYPTO_SHA256_HEX_LEN + 1];
+    if (strlen(name) < CRYPTO_SHA256_HEX_LEN)
+        return false;
+    memcpy(hex, name, CRYPTO_SHA256_HEX_LEN);
+    hex[CRYPTO_SHA256_HEX_LEN] = '\0';
+    const char *rest = name + CRYPTO_SHA256_HEX_LEN;
+    return photo_hex_ok(hex) && (strcmp(rest, ".jpg") == 0 || strcmp(rest, ".jpg.tmp") == 0);
+}
+
+int photo_sweep(struct kiosk *k, int64_t now_ms, int64_t min_age_ms, size_t *removed, char *err)
+{
+    char dir[PHOTO_PATH_MAX], path[PHOTO_PATH_MAX + 80], buf[32];
+    struct sweep *sw = calloc(1, sizeof *sw);
+    DIR *d = NULL;
+    int64_t cursor = 0, head = 0, ack = 0;
+    int rc = RC_OK;
+    *removed = 0;
+    int n = snprintf(dir, sizeof dir, "%s/photos", k->cfg.data_dir);
+    if (!sw || !(sw->c = calloc(SWEEP_CANDIDATES_MAX, sizeof *sw->c))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    if (n < 0 || (size_t)n >= sizeof dir) {
+        rc = rc_fail(err, RC_LIMIT, "photo path too long under %s", k->cfg.data_dir);
+        goto out;
+    }
+    if (!(d = opendir(dir))) {
+        if (errno != ENOENT)
+            rc = rc_fail(err, RC_IO, "%s: %s", dir, strerror(errno));
+        goto out;
+    }
+    const struct dirent *de;
+    while ((de = readdir(d)) && sw->n < SWEEP_CANDIDATES_MAX) {
+        struct stat sb;
+        if (!photo_file_name(de->d_name))
+            continue;
+        size_t len = strlen(de->d_name); /* photo_file_name: at most 64 + 8 */
+        int m = snprintf(path, sizeof path, "%s/%.*s", dir, (int)len, de->d_name);
+        if (m < 0 || (size_t)m >= sizeof path || len >= sizeof sw->c[0].name)
+            continue;
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        int64_t mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+        if (now_ms - mtime_ms < min_age_ms)
+            continue;
+        memcpy(sw->c[sw->n++].name, de->d_name, len + 1);
+    }
+    if (sw->n == 0)
+        goto out;
+    /* Which of them an event still to upload names: every event after the photo position,
+     * acknowledged or not. */
+    rc = outbox_state_get(k->ob, PHOTO_KEY_SEQ, buf, sizeof buf, err);
+    if (rc == RC_OK)
+        cursor = strtoll(buf, NULL, 10);
+    else if (rc != RC_NOTFOUND)
+        goto out;
+    if ((rc = outbox_seqs(k->ob, &head, &ack, err)) != RC_OK)
+        goto out;
+    while (cursor < head) {
+        size_t visited = 0;
+        sw->last_seq = cursor;
+        rc = outbox_pending(k->ob, cursor, PHOTO_UPLOAD_EVENTS_MAX, SIZE_MAX / 2, mark_named, sw,
+                            &visited, err);
+        if (rc == RC_NOTFOUND || (rc == RC_OK && visited == 0))
+            break; /* pruned: nothing further names a photo */
+        if (rc != RC_OK)
+            goto out;
+        cursor = sw->last_seq;
+    }
+    rc = RC_OK;
+    for (size_t i = 0; i < sw->n; i++) {
+        if (sw->c[i].named)
+            continue;
+        int m = snprintf(path, sizeof path, "%s/%s", dir, sw->c[i].name);
+        if (m < 0 || (size_t)m >= sizeof path)
+            continue;
+        if (unlink(path) == 0)
+            (*removed)++;
+        else if (errno != ENOENT)
+            log_msg(LOG_LVL_WARN, "photo sweep: %s: %s", path, strerror(errno));
+    }
+out:
+    if (d)
+        closedir(d);
+    if (sw)
+        free(sw->c);
+    free(sw);
     return rc;
 }

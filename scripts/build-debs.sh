@@ -20,6 +20,12 @@ for tool in dpkg-buildpackage dh lintian; do
   fi
 done
 
+# The console (share/rollcall/console, in rollcall-server) is bundled by esbuild from npm.
+if [ ! -f "$SRC/node_modules/esbuild/package.json" ]; then
+  echo "build-debs: the console's bundler (esbuild) is missing: bash scripts/install-npm.sh" >&2
+  exit 1
+fi
+
 version="$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -33,9 +39,7 @@ mkdir -p "$tree"
   done | tar --null -T - -cf - | tar -xf - -C "$tree"
 )
 # The console's bundler (esbuild, from npm: scripts/install-npm.sh) is read from the checkout.
-if [ -d "$SRC/node_modules" ]; then
-  ln -s "$SRC/node_modules" "$tree/node_modules"
-fi
+ln -s "$SRC/node_modules" "$tree/node_modules"
 
 rm -f "$OUT"/rollcall*_"$version"_*.deb "$OUT"/rollcall_"$version"_*.changes \
   "$OUT"/rollcall_"$version"_*.buildinfo

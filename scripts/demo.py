@@ -15,11 +15,14 @@ daemon would write through the sessions (`rollcall-agent heartbeat`, every four 
 that neither looks silent. The demo checks its findings and exits 1 when they differ.
 
 Everything runs under one work directory (default build/demo) on loopback, and every process
-started here is stopped on the way out.
+started here is stopped on the way out. With --console (what scripts/demo.sh passes) the
+collector then keeps serving the console (docs/CONSOLE.md) with the day's data until Ctrl-C,
+and the demo prints its address and a district bureau's demo account with a fresh password.
 """
 
 import argparse
 import datetime as dt
+import secrets
 import json
 import os
 import shutil
@@ -149,8 +152,9 @@ class Demo:
         self.env = dict(os.environ, ROLLCALL_DB="sqlite:" + os.path.join(work, "server.db"))
 
     # ---- plumbing ------------------------------------------------------------------------
-    def run(self, args, env=None, check=True, quiet=True):
-        r = subprocess.run(args, env=env or self.env, capture_output=True, text=True)
+    def run(self, args, env=None, check=True, quiet=True, input=None):
+        r = subprocess.run(args, env=env or self.env, capture_output=True, text=True,
+                           input=input)
         if check and r.returncode != 0:
             raise SystemExit("demo: %s failed (%d): %s" % (" ".join(args[:3]), r.returncode,
                                                            (r.stderr or r.stdout).strip()))
@@ -445,17 +449,47 @@ class Demo:
         self.reports()
         say("Done in %.0f s." % (time.time() - t0))
 
+    def console(self):
+        """Keeps the collector serving the console with the day's data until Ctrl-C: a signing
+        key (the class page's map reads the evidence bundle) and a demo account of the class's
+        district bureau, its password made here and printed once."""
+        self.srv("signing-key", "create")
+        password = secrets.token_urlsafe(12)
+        self.srv("user", "add", "demo-bureau", "--role", "district:" + DISTRICT,
+                 input=password + "\n")
+        say("")
+        say("控制台 The console is serving the demo's day (%s):" % DAY.isoformat())
+        say("  open   https://127.0.0.1:%d/   (a self-signed certificate: accept the browser's"
+            " warning," % self.port)
+        say("         or import %s)" % self.cert)
+        say("  user   demo-bureau   (区人社局 district:%s, reviews its institutions' sign-ins)"
+            % DISTRICT)
+        say("  password   %s" % password)
+        say("  the class: https://127.0.0.1:%d/#/class/%s" % (self.port, CLASS_ID))
+        say("More accounts: %s --db sqlite:%s/server.db user add NAME --role ROLE"
+            % (self.server, self.work))
+        say("Press Ctrl-C to stop.")
+        try:
+            while all(p.poll() is None for p in self.procs[:1]):
+                time.sleep(1)
+        except KeyboardInterrupt:
+            say("")
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(TOP, "build", "release"))
     ap.add_argument("--work", default=os.path.join(TOP, "build", "demo"))
+    ap.add_argument("--console", action="store_true",
+                    help="then keep serving the console with the day's data until Ctrl-C")
     args = ap.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
     demo = Demo(args.work, args.build)
     try:
         demo.main()
+        if args.console:
+            demo.console()
     finally:
         demo.stop()
 

@@ -9,7 +9,7 @@ PKGS=(
   libmicrohttpd-dev libpq-dev zlib1g-dev libxlsxwriter-dev libargon2-dev libcmocka-dev
   libproj-dev libsystemd-dev systemd gpsd gpsd-clients geographiclib-tools libgeos-dev faketime openssl
   python3 python3-openpyxl python3-yaml python3-jsonschema curl procps tzdata gdal-bin
-  nodejs npm postgresql-15 postgresql-client-15 python3-psycopg2
+  nodejs npm postgresql-15 postgresql-client-15 python3-psycopg2 gettext
   chromium fonts-noto-cjk
   debhelper dpkg-dev fakeroot lintian mmdebstrap
 )

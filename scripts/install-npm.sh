@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the npm tools in package-lock.json (Redocly CLI, which lints docs/openapi.yaml;
-# playwright-core, which drives Debian's chromium in the kiosk screen's tests) into
+# playwright-core, which drives Debian's chromium in the browser tests; esbuild, ECharts and
+# Leaflet, which the build bundles into the console, scripts/build-console.mjs) into
 # node_modules/ with `npm ci`, when node_modules/ is missing or was installed from another
 # package-lock.json. Does nothing (and needs no network) otherwise. Needs nodejs and npm
 # (scripts/install-deps.sh).
@@ -10,7 +11,7 @@ cd "$top"
 stamp=node_modules/.rollcall-package-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/redocly ] &&
-  [ -f node_modules/playwright-core/package.json ]; then
+  [ -f node_modules/playwright-core/package.json ] && [ -f node_modules/esbuild/package.json ]; then
   exit 0
 fi
 # Redocly CLI 1.34 needs Node.js 18.17 or later (Debian 12's nodejs is 18.19; npm 9.2 is below

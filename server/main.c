@@ -24,8 +24,11 @@ struct command {
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "serve the HTTP(S) API", true},
+    {"check-config", cmd_check_config,
+     "serve's options checked without serving: database, TLS, signing key", false},
     {"migrate", cmd_migrate, "create or upgrade the database schema", false},
     {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)", false},
+    {"alert", cmd_alert, "webhooks for serious findings: alert add|list|remove", false},
     {"user", cmd_user, "people's logins: user add|list|disable|enable|passwd", false},
     {"import", cmd_import,
      "import batches FILE (an agent's export) | fences FILE (admin) | classes|online|assessments "
@@ -43,6 +46,10 @@ static const struct command commands[] = {
      "the subsidy procedure: subsidy apply|approve|return|claim|audit|publish|pay|status|queue",
      true},
     {"calendar", cmd_calendar, "working days: calendar is-workday DATE | add-workdays DATE N",
+     false},
+    {"backup", cmd_backup, "backup --out FILE: a consistent copy while serving, with its digest",
+     false},
+    {"restore", cmd_restore, "restore --from FILE: check a backup, then replace the database",
      false},
     {"copy", cmd_copy, "move a collector: copy --from sqlite:PATH --to postgresql://...", true},
     {NULL, NULL, NULL, false},
@@ -63,7 +70,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n");
     for (const struct command *c = commands; c->name; c++)
-        fprintf(out, "  %-11s %s\n", c->name, c->summary);
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
 }
 
 /* Server-wide state, set up in dependency order before a command that judges fences or

@@ -8,6 +8,7 @@
 #include "kiosk.h"
 #include "log.h"
 #include "photo.h"
+#include "photo_upload.h"
 #include "rc.h"
 #include "schedule.h"
 #include "timeutil.h"
@@ -54,6 +55,9 @@ struct static_file {
 struct screen {
     struct kiosk *k; /* config, outbox (the schedule) and the institution key when enrolled */
     pthread_mutex_t lock;
+    /* photo stores and sign-ins (read) against the orphan sweep (write): a sweep never sees a
+     * still between its store and the event that names it */
+    pthread_rwlock_t photo_lock;
     char host_ip[HOST_MAX];   /* "127.0.0.1:8480" */
     char host_name[HOST_MAX]; /* "localhost:8480" */
     struct static_file files[4];
@@ -269,13 +273,6 @@ static enum MHD_Result api_lookup(struct screen *s, struct MHD_Connection *c, cJ
     return ret;
 }
 
-static void drop_photo(struct screen *s, const char *hex)
-{
-    char path[PHOTO_PATH_MAX], err[ERR_LEN];
-    if (photo_path(s->k->cfg.data_dir, hex, path, sizeof path, err) == RC_OK)
-        (void)unlink(path);
-}
-
 /* POST /api/signin|signout|confirm and GET /api/rollcall: the request for the daemon is built
  * here from the known keys only, sent over the control socket, and its answer passed on. */
 static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, const char *cmd,
@@ -307,8 +304,10 @@ static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, c
         free(reply);
         return answer_error(c, 500, NULL, "out of memory");
     }
+    pthread_rwlock_rdlock(&s->photo_lock);
     int rc = control_request(s->k->cfg.control_socket, line, reply, STATE_REPLY_MAX,
                              CONTROL_TIMEOUT_MS, err);
+    pthread_rwlock_unlock(&s->photo_lock);
     memset(line, 0, strlen(line));
     cJSON_free(line);
     enum MHD_Result ret;
@@ -318,9 +317,6 @@ static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, c
     } else {
         ret = answer_json(c, 200, reply);
     }
-    /* A photo no recorded event names is not kept. */
-    if (photo && photo[0] && (rc != RC_OK || !strstr(reply, "\"ok\":true")))
-        drop_photo(s, photo);
     free(reply);
     return ret;
 }
@@ -333,7 +329,9 @@ static enum MHD_Result api_photo(struct screen *s, struct MHD_Connection *c,
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     if (!type || strncmp(type, "image/jpeg", 10) != 0)
         return answer_error(c, 415, "bad_request", "a photo is sent as image/jpeg");
+    pthread_rwlock_rdlock(&s->photo_lock);
     int rc = photo_store(s->k->cfg.data_dir, b->buf.buf, b->buf.len, hex, err);
+    pthread_rwlock_unlock(&s->photo_lock);
     if (rc != RC_OK) {
         log_msg(LOG_LVL_WARN, "photo not stored: %s", err);
         return answer_error(c, rc == RC_INVAL ? 400 : 507, "photo_failed", err);
@@ -476,6 +474,22 @@ static int load_files(struct screen *s, const char *dir, char *err)
     return RC_OK;
 }
 
+/* Removes the stills no event names that are SCREEN_PHOTO_ORPHAN_S old (photo_sweep). */
+static void sweep_photos(struct screen *s)
+{
+    char err[ERR_LEN];
+    size_t removed = 0;
+    pthread_rwlock_wrlock(&s->photo_lock);
+    pthread_mutex_lock(&s->lock); /* the outbox handle is shared with the request threads */
+    int rc = photo_sweep(s->k, ts_now_ms(), (int64_t)SCREEN_PHOTO_ORPHAN_S * 1000, &removed, err);
+    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->photo_lock);
+    if (rc != RC_OK)
+        log_msg(LOG_LVL_WARN, "photo sweep: %s", err);
+    else if (removed)
+        log_msg(LOG_LVL_INFO, "photo sweep: %zu still(s) no event names removed", removed);
+}
+
 /* The watchdog's proof of life: the server answers GET /healthz on loopback. */
 static bool self_check(unsigned port)
 {
@@ -508,6 +522,7 @@ int screen_run(const struct screen_options *opt, char *err)
     if (rc != RC_OK)
         return rc;
     pthread_mutex_init(&s.lock, NULL);
+    pthread_rwlock_init(&s.photo_lock, NULL);
     /* The institution key is optional: before enroll the page shows no roster names. */
     rc = kiosk_open(opt->config_path, KIOSK_OUTBOX | KIOSK_INST_KEY, &s.k, err);
     if (rc == RC_STATE)
@@ -543,6 +558,7 @@ int screen_run(const struct screen_options *opt, char *err)
     inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip);
     snprintf(s.host_ip, sizeof s.host_ip, "%s:%u", ip, bound);
     snprintf(s.host_name, sizeof s.host_name, "localhost:%u", bound);
+    sweep_photos(&s); /* before the first request: what an earlier run left */
     d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
         NULL, handle, &s, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_LIMIT,
@@ -563,12 +579,20 @@ int screen_run(const struct screen_options *opt, char *err)
         tick.tv_sec = (time_t)(wd_usec / 2000000);
         tick.tv_nsec = (long)(wd_usec / 2 % 1000000) * 1000;
     }
+    struct timespec last_sweep;
+    clock_gettime(CLOCK_MONOTONIC, &last_sweep);
     for (;;) {
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             break;
         if (wd && self_check(bound))
             sd_notify(0, "WATCHDOG=1");
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - last_sweep.tv_sec >= SCREEN_PHOTO_SWEEP_S) {
+            sweep_photos(&s);
+            last_sweep = t;
+        }
     }
     sd_notify(0, "STOPPING=1");
     log_msg(LOG_LVL_INFO, "stopping");
@@ -581,6 +605,7 @@ out:
     for (size_t i = 0; i < sizeof s.files / sizeof s.files[0]; i++)
         free(s.files[i].body);
     kiosk_close(s.k);
+    pthread_rwlock_destroy(&s.photo_lock);
     pthread_mutex_destroy(&s.lock);
     return rc;
 }

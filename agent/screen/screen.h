@@ -12,7 +12,10 @@
  *   styles, the camera stream as a blob) and no caching of the API;
  * - a clear ID number in a request body is wiped after use and never logged;
  * - photos are written as DATA_DIR/photos/<sha256>.jpg (photo.h) before the sign-in that names
- *   them is sent to the daemon. */
+ *   them is sent to the daemon; a refused sign-in deletes no photo (byte-identical stills share
+ *   one file an earlier event may name): a still no event names is removed by the orphan sweep
+ *   (photo_sweep) once it is SCREEN_PHOTO_ORPHAN_S old, at start and every
+ *   SCREEN_PHOTO_SWEEP_S, never while a photo is being stored or a sign-in sent. */
 #ifndef ROLLCALL_AGENT_SCREEN_H
 #define ROLLCALL_AGENT_SCREEN_H
 
@@ -23,6 +26,9 @@ enum {
     SCREEN_JSON_MAX = 4096,      /* a JSON request body */
     SCREEN_CONNECTIONS_MAX = 32, /* concurrent connections */
     SCREEN_STATIC_MAX = 512 * 1024,
+    SCREEN_PHOTO_SWEEP_S = 60,   /* how often the orphan sweep runs */
+    SCREEN_PHOTO_ORPHAN_S = 600, /* a still no event names is removed this long after it was
+                                    stored (the page re-takes one older than 5 s) */
 };
 
 struct screen_options {

@@ -4,7 +4,11 @@
 #ifndef ROLLCALL_SERVER_COMMANDS_H
 #define ROLLCALL_SERVER_COMMANDS_H
 
+#include "crypto.h"
+#include "store/store.h"
+
 #include <stdbool.h>
+#include <stdint.h>
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
@@ -14,6 +18,9 @@ struct server_globals {
 
 /* serve: the HTTP(S) API until SIGTERM or SIGINT (serve_cmd.c). */
 int cmd_serve(int argc, char **argv, const struct server_globals *g);
+/* check-config [serve options]: what serve would need, checked without serving
+ * (serve_cmd.c parses, check_config_cmd.c checks). */
+int cmd_check_config(int argc, char **argv, const struct server_globals *g);
 /* migrate: bring the database schema up to date (migrate_cmd.c). */
 int cmd_migrate(int argc, char **argv, const struct server_globals *g);
 /* token create: make a bearer token, print it once (token_cmd.c). */
@@ -27,6 +34,8 @@ int cmd_signing_key(int argc, char **argv, const struct server_globals *g);
 int cmd_evidence(int argc, char **argv, const struct server_globals *g);
 /* publish --year YYYY [--out DIR]: freeze and sign a year's results (publish_cmd.c). */
 int cmd_publish(int argc, char **argv, const struct server_globals *g);
+/* alert add|list|remove: webhook subscriptions to serious findings (alert_cmd.c). */
+int cmd_alert(int argc, char **argv, const struct server_globals *g);
 /* import batches|fences FILE: an agent's export file, venue fences (import_cmd.c). */
 int cmd_import(int argc, char **argv, const struct server_globals *g);
 
@@ -42,5 +51,13 @@ int cmd_calendar(int argc, char **argv, const struct server_globals *g);
 int cmd_subsidy(int argc, char **argv, const struct server_globals *g);
 /* report attendance|subsidy|findings: figures as text, JSON, CSV or XLSX (report_cmd.c). */
 int cmd_report(int argc, char **argv, const struct server_globals *g);
+/* backup --out FILE / restore --from FILE: a SQLite database's online copy and its checked
+ * replacement (backup_cmd.c). */
+int cmd_backup(int argc, char **argv, const struct server_globals *g);
+int cmd_restore(int argc, char **argv, const struct server_globals *g);
+/* Backs st up into the new file path and writes path.sha256 (sha256sum form); the digest in
+ * hex and the size into hex and *bytes. On failure neither file is left. */
+int backup_with_digest(store *st, const char *path, char hex[CRYPTO_SHA256_HEX_LEN + 1],
+                       uint64_t *bytes, char *err);
 
 #endif

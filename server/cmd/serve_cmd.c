@@ -1,9 +1,13 @@
 /* rollcall-server serve: opens a connection pool on the database (which must be migrated),
  * starts the HTTP(S) daemon and waits for SIGTERM or SIGINT, then drains and exits 0. */
+#include "alert/alert.h"
+#include "cmd/check_config.h"
 #include "cmd/commands.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
+#include "http/console.h"
 #include "http/figures_api.h"
+#include "http/health.h"
 #include "http/http.h"
 #include "http/metrics.h"
 #include "http/photo_api.h"
@@ -12,6 +16,7 @@
 #include "rc.h"
 #include "store/store.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -32,7 +37,7 @@ enum {
 
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:8443"
 
-/* Waits for SIGTERM or SIGINT (blocked in every thread) and returns it. Under a systemd unit
+/* Waits for SIGTERM, SIGINT or SIGHUP (blocked in every thread) and returns it. Under a systemd unit
  * with WatchdogSec= (sd_watchdog_enabled), pings WATCHDOG=1 every half period meanwhile: the
  * main thread only waits, so the ping says the process is alive and its signals are handled;
  * a hung HTTP pool shows in /healthz, not here. Without a watchdog, no NOTIFY_SOCKET, or both,
@@ -51,7 +56,7 @@ static int wait_for_stop(const sigset_t *stop)
     for (;;) {
         sd_notify(0, "WATCHDOG=1");
         int sig = sigtimedwait(stop, NULL, &every);
-        if (sig == SIGTERM || sig == SIGINT)
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
             return sig;
     }
 }
@@ -65,8 +70,13 @@ static void usage(FILE *out)
             "                       [--per-ip-limit N] [--max-connections N]\n"
             "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
+            "                       [--alert-retry-ms MS] [--alert-retry-max-ms MS]\n"
+            "                       [--alert-attempts N] [--alert-poll-ms MS]\n"
+            "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
+            "                       [--health-disk-min-mb N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
+            "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
             "\n"
             "  --listen HOST:PORT   address to listen on (default " SERVE_DEFAULT_LISTEN
             "; [::1]:PORT for IPv6;\n"
@@ -90,10 +100,25 @@ static void usage(FILE *out)
             "  --photo-dir DIR      keep the kiosk screen's sign-in photos here (created 0700;\n"
             "                       without it the photo routes answer 503)\n"
             "  --photo-retention-days N  delete photos older than N days (default %d)\n"
+            "  --alert-retry-ms MS  first retry of a failed alert delivery after MS (default %d),\n"
+            "                       doubling on each failure\n"
+            "  --alert-retry-max-ms MS  retries at most MS apart (default %d)\n"
+            "  --alert-attempts N   give an alert up (state failed) after N attempts (default %d)\n"
+            "  --alert-poll-ms MS   look for new alerts to send every MS (default %d)\n"
+            "  --console DIR        the console's files (index.html, assets/) served at / and\n"
+            "                       /assets/ (default: share/rollcall/console, else the build\n"
+            "                       tree's console/; none found: no console, a warning)\n"
+            "  --no-console         serve the API only\n"
+            "  --tiles URL-TEMPLATE the console's base-map tiles, https://HOST/{z}/{x}/{y}.png\n"
+            "                       (default none: fences on a plain background)\n"
+            "  --health-disk-min-mb N  /healthz is unhealthy with less free space than this\n"
+            "                       where the data is (default %d; also below %d%%)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
-            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT);
+            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
+            ALERT_DEFAULT_BASE_MS, ALERT_DEFAULT_CAP_MS, ALERT_DEFAULT_ATTEMPTS,
+            ALERT_DEFAULT_POLL_MS, HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -151,6 +176,49 @@ static char *read_pem(const char *path, char *err)
     return buf;
 }
 
+/* SIGHUP (`systemctl reload`): re-reads the TLS certificate and key files for new handshakes.
+ * A file that cannot be read, parsed or matched is one log line and the old pair keeps
+ * serving. Fences and the signing key need nothing here: both are read from their source when
+ * used (docs/CONFIGURATION.md lists what a reload changes). */
+static void reload(const char *cert_path, const char *key_path)
+{
+    char err[ERR_LEN] = "";
+    char *cert = NULL, *key = NULL;
+    sd_notify(0, "RELOADING=1");
+    if (!cert_path) {
+        log_msg(LOG_LVL_INFO, "reload: nothing to re-read (plain HTTP)");
+        goto out;
+    }
+    cert = read_pem(cert_path, err);
+    if (cert)
+        key = read_pem(key_path, err);
+    if (!cert || !key || http_reload_tls(cert, key, err) != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "reload refused, the old certificate stays: %s", err);
+        goto out;
+    }
+    log_msg(LOG_LVL_INFO, "reload: new certificate from %s for new connections", cert_path);
+out:
+    free(cert);
+    if (key) {
+        explicit_bzero(key, strlen(key));
+        free(key);
+    }
+    sd_notify(0, "READY=1");
+}
+
+char *check_config_read_pem(const char *path, char *err)
+{
+    return read_pem(path, err);
+}
+
+static bool check_only; /* cmd_check_config: parse serve's options, check, do not serve */
+
+int cmd_check_config(int argc, char **argv, const struct server_globals *g)
+{
+    check_only = true;
+    return cmd_serve(argc, argv, g);
+}
+
 int cmd_serve(int argc, char **argv, const struct server_globals *g)
 {
     const char *listen = SERVE_DEFAULT_LISTEN;
@@ -168,7 +236,16 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
     const char *photo_dir = NULL;
+    unsigned long long alert_base = ALERT_DEFAULT_BASE_MS, alert_cap = ALERT_DEFAULT_CAP_MS;
+    unsigned long long alert_attempts = ALERT_DEFAULT_ATTEMPTS, alert_poll = ALERT_DEFAULT_POLL_MS;
+    const char *console_dir = NULL, *tiles = NULL;
+    bool no_console = false;
+    unsigned long long disk_min_mb = HEALTH_DISK_MIN_MB_DEFAULT;
     static const struct option opts[] = {
+        {"health-disk-min-mb", required_argument, NULL, 'H'},
+        {"console", required_argument, NULL, 'C'},
+        {"no-console", no_argument, NULL, 'O'},
+        {"tiles", required_argument, NULL, 'G'},
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
         {"listen", required_argument, NULL, 'l'},
@@ -183,6 +260,10 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"session-idle", required_argument, NULL, 'I'},
         {"session-max", required_argument, NULL, 'M'},
         {"signing-key", required_argument, NULL, 'S'},
+        {"alert-retry-ms", required_argument, NULL, 'A'},
+        {"alert-retry-max-ms", required_argument, NULL, 'X'},
+        {"alert-attempts", required_argument, NULL, 'N'},
+        {"alert-poll-ms", required_argument, NULL, 'W'},
         {"db", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -194,9 +275,15 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'l': listen = optarg; break;
         case 'c': cert_path = optarg; break;
         case 'P': photo_dir = optarg; break;
+        case 'C': console_dir = optarg; break;
+        case 'O': no_console = true; break;
+        case 'G': tiles = optarg; break;
         case 'R':
             rc = parse_num("--photo-retention-days", optarg, 1, PHOTO_API_RETENTION_DAYS_MAX,
                            &photo_days);
+            break;
+        case 'H':
+            rc = parse_num("--health-disk-min-mb", optarg, 0, 1ULL << 30, &disk_min_mb);
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -217,6 +304,12 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         case 'M':
             rc = parse_num("--session-max", optarg, 1, SESSION_TIME_MAX_S, &session_max);
             break;
+        case 'A': rc = parse_num("--alert-retry-ms", optarg, 1, 86400000, &alert_base); break;
+        case 'X':
+            rc = parse_num("--alert-retry-max-ms", optarg, 1, 7 * 86400000ULL, &alert_cap);
+            break;
+        case 'N': rc = parse_num("--alert-attempts", optarg, 1, 1000, &alert_attempts); break;
+        case 'W': rc = parse_num("--alert-poll-ms", optarg, 10, 600000, &alert_poll); break;
         case 'h': usage(stdout); return 0;
         case ':':
             fprintf(stderr, "rollcall-server serve: %s needs a value\n", argv[optind - 1]);
@@ -251,6 +344,17 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         return EXIT_USAGE;
     }
 
+    if (check_only)
+        return check_config_run(&(struct check_config_input){
+            .db_url = db_url,
+            .listen = listen,
+            .plain = plain,
+            .cert_path = cert_path,
+            .key_path = key_path,
+            .signing_key = signing_key,
+            .photo_dir = photo_dir,
+        });
+
     int status = EXIT_REFUSED;
     char err[ERR_LEN];
     char *cert = NULL;
@@ -260,6 +364,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     http_server *srv = NULL;
     store *probe = NULL;
     ingest_writer *writer = NULL;
+    alert_sender *alerts = NULL;
+    bool curl_up = false;
+    int hold = -1; /* keeps `restore` from replacing the database under us */
 
     if (!plain) {
         cert = read_pem(cert_path, err);
@@ -269,7 +376,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         if (!key)
             goto out;
     }
-    if (store_open(db_url, 0, &probe, err) != RC_OK || store_check_schema(probe, err) != RC_OK)
+    if (store_open(db_url, 0, &probe, err) != RC_OK || store_check_schema(probe, err) != RC_OK ||
+        store_hold(db_url, false, &hold, err) != RC_OK)
         goto out;
     const char *backend = store_backend(probe); /* static */
     store_close(probe);
@@ -281,6 +389,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -299,7 +408,38 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     }
     if (photo_api_init(photo_dir, (int64_t)photo_days, err) != RC_OK)
         goto out;
+    {
+        /* /healthz watches the disk of a SQLite database, else that of the photos. */
+        char dir[STORE_URL_MAX + 1] = "";
+        if (strncmp(db_url, "sqlite:", 7) == 0) {
+            snprintf(dir, sizeof dir, "%s", db_url + 7);
+            char *slash = strrchr(dir, '/');
+            if (!slash)
+                snprintf(dir, sizeof dir, ".");
+            else
+                slash[slash == dir] = '\0';
+        } else if (photo_dir) {
+            snprintf(dir, sizeof dir, "%s", photo_dir);
+        }
+        health_init(dir[0] ? dir : NULL, disk_min_mb, !plain, writer);
+    }
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
+    bool console_on = false;
+    if (!no_console) {
+        const char *where = NULL;
+        char why[ERR_LEN];
+        int crc = console_init(console_dir, tiles, &where, why);
+        if (crc == RC_OK) {
+            console_on = true;
+            log_msg(LOG_LVL_INFO, "console: %s%s%s", where, tiles ? ", tiles " : "",
+                    tiles ? tiles : "");
+        } else if (crc == RC_NOTFOUND && !console_dir && !tiles) {
+            log_msg(LOG_LVL_WARN, "console: %s; serving the API only", why);
+        } else {
+            rc_fail(err, crc, "%s", why);
+            goto out;
+        }
+    }
     m = metrics_new();
     if (!m) {
         rc_fail(err, RC_NOMEM, "out of memory");
@@ -322,8 +462,23 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         .nroutes = nroutes,
         .pool = pool,
         .metrics = m,
+        .fallback = console_on ? console_serve : NULL,
     };
     if (http_start(&cfg, &srv, err) != RC_OK)
+        goto out;
+    /* The alert sender: its own connection, libcurl set up once before its thread starts. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc_fail(err, RC_STATE, "libcurl could not start");
+        goto out;
+    }
+    curl_up = true;
+    struct alert_config acfg;
+    alert_config_default(&acfg);
+    acfg.base_ms = (int64_t)alert_base;
+    acfg.cap_ms = (int64_t)(alert_cap < alert_base ? alert_base : alert_cap);
+    acfg.max_attempts = (unsigned)alert_attempts;
+    acfg.poll_ms = (unsigned)alert_poll;
+    if (alert_sender_start(db_url, &acfg, &alerts, err) != RC_OK)
         goto out;
     /* The key is in GnuTLS's hands now; drop our copy. */
     if (key) {
@@ -337,23 +492,32 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             plain ? "http" : "https", (int)(host_end - listen), listen, http_port(srv), backend,
             threads, max_body);
     sd_notifyf(0, "READY=1\nSTATUS=listening on port %u", http_port(srv));
-    int sig = wait_for_stop(&stop);
+    int sig;
+    while ((sig = wait_for_stop(&stop)) == SIGHUP)
+        reload(cert_path, key_path);
     log_msg(LOG_LVL_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     sd_notify(0, "STOPPING=1");
     http_stop(srv);
     srv = NULL;
+    alert_sender_stop(alerts);
+    alerts = NULL;
     log_msg(LOG_LVL_INFO, "stopped");
     status = 0;
 out:
     if (status != 0)
         fprintf(stderr, "rollcall-server serve: %s\n", err);
     http_stop(srv);
+    alert_sender_stop(alerts);
+    if (curl_up)
+        curl_global_cleanup();
     session_fini();
+    console_fini();
     api_fini();
     ingest_writer_stop(writer);
     store_close(probe);
     store_pool_close(pool);
     metrics_free(m);
+    store_release_hold(hold);
     free(cert);
     if (key) {
         explicit_bzero(key, strlen(key));

@@ -2,7 +2,11 @@
  * single place that says who may call it. */
 #include "http/api.h"
 
+#include "http/admin_api.h"
+#include "http/alerts_api.h"
 #include "http/figures_api.h"
+#include "http/health.h"
+#include "http/live_api.h"
 #include "http/openapi.h"
 #include "http/photo_api.h"
 #include "http/schedule_api.h"
@@ -81,18 +85,21 @@ static bool allow_device_readers(const struct auth_principal *who, const struct 
 
 /* Handlers. */
 
+/* 200 when every check of health.h passes, else 503 naming each problem; both with the
+ * figures checked. Public, so nothing secret goes in. Not logged: probes come every few
+ * seconds, and the answer itself says what is wrong. */
 static void handle_healthz(struct http_request *req, struct http_response *res)
 {
-    char err[ERR_LEN];
-    int version = 0;
-    if (store_schema_version(req->db, &version, err) != RC_OK) {
-        log_msg(LOG_LVL_ERROR, "healthz: %s", err);
-        http_reply_error(res, 503, "database unavailable");
+    struct health_report r;
+    health_check(req->db, &r);
+    char *body = health_json(&r);
+    if (!body) {
+        http_reply_error(res, 500, "internal error");
         return;
     }
-    char body[128];
-    snprintf(body, sizeof body, "{\"status\":\"ok\",\"schema\":%d}", version);
-    http_reply_json(res, 200, body);
+    res->status = r.nproblems ? 503 : 200;
+    res->body = body;
+    res->len = strlen(body);
 }
 
 static void handle_metrics(struct http_request *req, struct http_response *res)
@@ -107,6 +114,26 @@ static void handle_metrics(struct http_request *req, struct http_response *res)
     size_t len = 0;
     if (metrics_render(req->metrics, &text, &len, err) != RC_OK) {
         log_msg(LOG_LVL_ERROR, "metrics: %s", err);
+        http_reply_error(res, 500, "internal error");
+        return;
+    }
+    struct health_report r;
+    health_check(req->db, &r);
+    char *gauges[2] = {health_gauges(&r), health_device_gauges(req->db)};
+    for (size_t i = 0; i < 2; i++) {
+        char *both = gauges[i] && text ? realloc(text, len + strlen(gauges[i]) + 1) : NULL;
+        if (!both) {
+            free(text);
+            text = NULL;
+            continue;
+        }
+        text = both;
+        memcpy(text + len, gauges[i], strlen(gauges[i]) + 1);
+        len += strlen(gauges[i]);
+    }
+    free(gauges[0]);
+    free(gauges[1]);
+    if (!text) {
         http_reply_error(res, 500, "internal error");
         return;
     }
@@ -238,6 +265,20 @@ static enum metrics_refusal refusal_reason(const struct ingest_result *r)
     return METRICS_REFUSED_MALFORMED;
 }
 
+/* The error code of a refused batch. */
+static enum http_error refusal_code(const struct ingest_result *r)
+{
+    switch (r->finding) {
+    case INGEST_FINDING_BAD_SIGNATURE: return HTTP_E_BAD_SIGNATURE;
+    case INGEST_FINDING_CHAIN_CONFLICT: return HTTP_E_CHAIN_CONFLICT;
+    case INGEST_FINDING_CHAIN_BREAK: return HTTP_E_CHAIN_BREAK;
+    case INGEST_FINDING_FOREIGN_EVENTS: return HTTP_E_FOREIGN_EVENTS;
+    case INGEST_FINDING_BAD_EVENT: return HTTP_E_BAD_EVENT;
+    case INGEST_FINDING_NONE: break;
+    }
+    return HTTP_E_STATUS;
+}
+
 /* True when the Content-Type names NDJSON (parameters such as charset allowed). */
 static bool ndjson_type(const char *ct)
 {
@@ -280,14 +321,12 @@ static void handle_batches(struct http_request *req, struct http_response *res)
                 device, r.status, r.finding ? ", finding " : "", ingest_finding_name(r.finding),
                 r.reason);
         if (r.status == 409) {
-            char body[ERR_LEN + 96];
-            snprintf(body, sizeof body,
-                     "{\"error\":\"gap: expected seq %lld\",\"expected_seq\":%lld}",
-                     (long long)r.expected_seq, (long long)r.expected_seq);
-            http_reply_json(res, 409, body);
+            res->expected_seq = r.expected_seq;
+            http_reply_coded(res, 409, HTTP_E_CHAIN_GAP, "gap: expected seq %lld",
+                             (long long)r.expected_seq);
             return;
         }
-        http_reply_error(res, r.status, "%s", r.reason);
+        http_reply_coded(res, r.status, refusal_code(&r), "%s", r.reason);
         return;
     }
     metrics_events_accepted(req->metrics, (uint64_t)r.accepted);
@@ -305,6 +344,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/login", session_login, http_anyone},
     {"POST", "/v1/logout", session_logout, session_allow_session},
     {"GET", "/v1/me", session_me, session_allow_caller},
+    {"GET", "/v1/users", admin_api_users, admin_api_allow},
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
     {"GET", "/v1/devices/{id}/schedule", schedule_api_get, schedule_api_allow},
@@ -318,7 +358,12 @@ static const struct http_route routes[] = {
     {"GET", "/v1/classes/{id}/subsidy", figures_api_subsidy, scope_allow_read_subsidy},
     {"GET", "/v1/summary", figures_api_summary, scope_allow_read},
     {"GET", "/v1/findings", figures_api_findings, scope_allow_read},
+    {"GET", "/v1/live", live_api_get, scope_allow_read},
     {"POST", "/v1/findings/{id}/review", figures_api_review, scope_allow_review},
+    {"GET", "/v1/alerts/subscriptions", alerts_api_list, alerts_api_allow},
+    {"POST", "/v1/alerts/subscriptions", alerts_api_create, alerts_api_allow},
+    {"DELETE", "/v1/alerts/subscriptions/{id}", alerts_api_delete, alerts_api_allow},
+    {"GET", "/v1/alerts/deliveries", alerts_api_deliveries, alerts_api_allow},
     {"GET", "/public/evaluation/{year}", figures_api_publication, http_anyone},
     {"PUT", "/v1/events/{id}/photo", photo_api_put, photo_api_allow_put},
     {"GET", "/v1/events/{id}/photo", photo_api_get, photo_api_allow_get},

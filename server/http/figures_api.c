@@ -7,6 +7,7 @@
 #include "evidence/publication.h"
 #include "evidence/signkey.h"
 #include "http/scope.h"
+#include "i18n.h"
 #include "jsonin.h"
 #include "log.h"
 #include "rc.h"
@@ -452,6 +453,24 @@ static cJSON *json_time(int64_t ms)
     return cJSON_CreateString(buf);
 }
 
+/* Adds "title" to each listed finding: its kind's name from the catalogue, in lang (the
+ * kind itself when the catalogue has none: a kind added without its texts shows, untranslated,
+ * and tests/unit/test_i18n.c fails). */
+static int add_titles(cJSON *root, enum i18n_lang lang, char *err)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "findings");
+    cJSON *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(item, "kind");
+        const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
+        const char *title = i18n_text2("finding", k, lang);
+        if (!cJSON_AddStringToObject(item, "title", title ? title : k))
+            return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    return RC_OK;
+}
+
 void figures_api_findings(struct http_request *req, struct http_response *res)
 {
     char err[ERR_LEN];
@@ -471,6 +490,8 @@ void figures_api_findings(struct http_request *req, struct http_response *res)
     }
     int rc = figures_findings(req->db, &f, class_id, since, ts_now_ms(), FIGURES_API_LIST_MAX,
                               &root, err);
+    if (rc == RC_OK)
+        rc = add_titles(root, i18n_from_accept_language(http_header(req, "Accept-Language")), err);
     char *text = rc == RC_OK ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (rc == RC_OK && !text)

@@ -7,6 +7,8 @@
 
 #include "dynbuf.h"
 #include "http/session.h"
+#include "http/tlscert.h"
+#include "i18n.h"
 #include "log.h"
 #include "rc.h"
 #include "utf8.h"
@@ -168,6 +170,7 @@ void http_reply_json(struct http_response *res, unsigned status, const char *jso
 {
     free(res->body);
     res->status = status;
+    res->code = NULL;
     res->content_type = NULL;
     res->disposition[0] = '\0';
     res->len = strlen(json);
@@ -180,32 +183,88 @@ void http_reply_json(struct http_response *res, unsigned status, const char *jso
     memcpy(res->body, json, res->len + 1);
 }
 
-void http_reply_error(struct http_response *res, unsigned status, const char *fmt, ...)
+const char *http_error_name(enum http_error e, unsigned status)
 {
-    char line[ERROR_LINE_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    for (char *c = line; *c; c++) {
-        if (*c == '\n' || *c == '\r')
-            *c = ' ';
+    static const char *const names[HTTP_E_COUNT] = {
+        [HTTP_E_INVALID_JSON] = "invalid_json",     [HTTP_E_LOGIN_FAILED] = "login_failed",
+        [HTTP_E_OUT_OF_SCOPE] = "out_of_scope",     [HTTP_E_CSRF_MISSING] = "csrf_missing",
+        [HTTP_E_BAD_SIGNATURE] = "bad_signature",   [HTTP_E_CHAIN_GAP] = "chain_gap",
+        [HTTP_E_CHAIN_CONFLICT] = "chain_conflict", [HTTP_E_CHAIN_BREAK] = "chain_break",
+        [HTTP_E_BAD_EVENT] = "bad_event",           [HTTP_E_FOREIGN_EVENTS] = "foreign_events",
+    };
+    if (e > HTTP_E_STATUS && e < HTTP_E_COUNT)
+        return names[e];
+    switch (status) {
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 409: return "conflict";
+    case 413: return "too_large";
+    case 414: return "uri_too_long";
+    case 415: return "unsupported_media_type";
+    case 429: return "too_many_requests";
+    case 431: return "headers_too_large";
+    case 503: return "unavailable";
+    case 505: return "http_version";
+    default: return status >= 500 ? "internal" : "bad_request";
     }
+}
+
+/* (Re)builds res's error body from its code and line, in lang. */
+static void render_error(struct http_response *res, enum i18n_lang lang)
+{
     free(res->body);
     res->body = NULL;
     res->len = 0;
+    const char *message = i18n_text2("error", res->code, lang);
+    cJSON *o = cJSON_CreateObject();
+    if (o && cJSON_AddStringToObject(o, "error", res->error_line) &&
+        cJSON_AddStringToObject(o, "code", res->code) &&
+        cJSON_AddStringToObject(o, "message", message ? message : res->error_line) &&
+        (res->expected_seq <= 0 ||
+         cJSON_AddNumberToObject(o, "expected_seq", (double)res->expected_seq)))
+        res->body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (res->body) {
+        res->len = strlen(res->body);
+    } else {
+        res->status = 500;
+        res->code = NULL;
+    }
+}
+
+static void reply_error_v(struct http_response *res, unsigned status, enum http_error e,
+                          const char *fmt, va_list ap)
+{
+    vsnprintf(res->error_line, sizeof res->error_line, fmt, ap);
+    for (char *c = res->error_line; *c; c++) {
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    }
     res->content_type = NULL;
     res->disposition[0] = '\0';
     res->etag = res->cache_control = NULL; /* an error is never cached */
     res->status = status;
-    cJSON *o = cJSON_CreateObject();
-    if (o && cJSON_AddStringToObject(o, "error", line))
-        res->body = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (res->body)
-        res->len = strlen(res->body);
-    else
-        res->status = 500;
+    res->code = http_error_name(e, status);
+    render_error(res, I18N_ZH);
+}
+
+void http_reply_error(struct http_response *res, unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(res, status, HTTP_E_STATUS, fmt, ap);
+    va_end(ap);
+}
+
+void http_reply_coded(struct http_response *res, unsigned status, enum http_error e,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(res, status, e, fmt, ap);
+    va_end(ap);
 }
 
 static void client_address(struct MHD_Connection *c, char *out, size_t n)
@@ -287,6 +346,15 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
 {
     if (!res->body && res->status >= 400)
         http_reply_error(res, res->status, "%s", res->status == 404 ? "not found" : "error");
+    enum i18n_lang lang = I18N_ZH;
+    if (res->code && res->status < 400)
+        res->code = NULL; /* a handler that answered after all */
+    if (res->code) {
+        lang = i18n_from_accept_language(
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+        if (lang != I18N_ZH)
+            render_error(res, lang);
+    }
     struct MHD_Response *r;
     if (res->body)
         r = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_MUST_FREE);
@@ -309,6 +377,15 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *c,
     if (res->etag && (res->status == MHD_HTTP_OK || res->status == MHD_HTTP_NOT_MODIFIED))
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, res->etag);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (res->code) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_LANGUAGE, i18n_tag(lang));
+        MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+    }
+    if (res->csp) {
+        MHD_add_response_header(r, "Content-Security-Policy", res->csp);
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    }
     if (res->set_cookie[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, res->set_cookie);
     if (res->retry_after_s) {
@@ -490,6 +567,12 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
     }
     if (!st->route) {
         st->early = true;
+        if (!path_known && strcmp(m, MHD_HTTP_METHOD_GET) == 0 && s->cfg.fallback) {
+            struct http_response res = {0};
+            if (s->cfg.fallback(&st->req, &res))
+                return respond(s, c, st, &res);
+            free(res.body);
+        }
         if (path_known)
             return respond_error(s, c, st, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
         return respond_error(s, c, st, MHD_HTTP_NOT_FOUND, "not found");
@@ -532,9 +615,11 @@ static enum MHD_Result first_call(struct http_server *s, struct MHD_Connection *
                     st->who.name);
             st->early = true;
             metrics_refused(s->cfg.metrics, METRICS_REFUSED_FORBIDDEN);
-            return respond_error(s, c, st, MHD_HTTP_FORBIDDEN,
-                                 "a session's request that changes data needs the session's "
-                                 "X-CSRF-Token header");
+            struct http_response res = {0};
+            http_reply_coded(&res, MHD_HTTP_FORBIDDEN, HTTP_E_CSRF_MISSING,
+                             "a session's request that changes data needs the session's "
+                             "X-CSRF-Token header");
+            return respond(s, c, st, &res);
         }
         if (!st->route->allow(&st->who, &st->req)) {
             char role[STORE_ROLE_MAX + 1];
@@ -757,11 +842,13 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
         {MHD_OPTION_END, 0, NULL},
     };
     if (cfg->tls_cert) {
-        tls[0] =
-            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)cfg->tls_cert};
-        tls[1] =
-            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)cfg->tls_key};
-        tls[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+        /* The pair is handed over per handshake (tlscert.h), so http_reload_tls can replace
+         * it while serving. */
+        rc = http_reload_tls(cfg->tls_cert, cfg->tls_key, err);
+        if (rc != RC_OK)
+            goto out;
+        tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, tlscert_callback()};
+        tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                          (void *)(uintptr_t)HTTP_TLS_PRIORITIES};
     }
     s->daemon = MHD_start_daemon(
@@ -784,8 +871,18 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
     *out = s;
     return RC_OK;
 out:
+    tlscert_fini();
     free(s);
     return rc;
+}
+
+int http_reload_tls(const char *cert_pem, const char *key_pem, char *err)
+{
+    tlscert *c = NULL;
+    int rc = tlscert_parse(cert_pem, key_pem, &c, err);
+    if (rc != RC_OK)
+        return rc;
+    return tlscert_install(c, err);
 }
 
 unsigned http_port(const http_server *s)
@@ -809,6 +906,7 @@ void http_stop(http_server *s)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->daemon);
+    tlscert_fini();
     free(s);
 }
 

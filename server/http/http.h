@@ -7,7 +7,9 @@
  *   caller was authenticated by a bearer token or a login session (401; a session's writes
  *   also need its CSRF token, else 403) and allowed (403), and its whole body arrived within
  *   max_body bytes both as sent and after gzip decoding (else 413).
- * - Error bodies are {"error": "<one line>"}; a token never appears in a log line.
+ * - Error bodies are {"error": "<one line>", "code": "<stable code>", "message": "<the code's
+ *   text in the language Accept-Language asks for>"} (docs/API.md "Errors", "Languages"); a
+ *   token never appears in a log line.
  * - Handlers run on MHD's worker threads, concurrently; each gets its own pooled store
  *   connection for the request and must not keep it. */
 #ifndef ROLLCALL_SERVER_HTTP_H
@@ -57,8 +59,31 @@ struct http_request {
     bool tls;   /* served over HTTPS (a cookie set in the answer gets Secure) */
 };
 
+/* Error codes beside the text of an error (docs/API.md "Errors"). HTTP_E_STATUS: the code of
+ * the status (400 bad_request, 404 not_found, ...); the others name one refusal. Each has
+ * "error.<name>" in both languages of the catalogue (tests/unit/test_i18n.c). */
+enum http_error {
+    HTTP_E_STATUS = 0,
+    HTTP_E_INVALID_JSON,
+    HTTP_E_LOGIN_FAILED,
+    HTTP_E_OUT_OF_SCOPE,
+    HTTP_E_CSRF_MISSING,
+    HTTP_E_BAD_SIGNATURE,
+    HTTP_E_CHAIN_GAP,
+    HTTP_E_CHAIN_CONFLICT,
+    HTTP_E_CHAIN_BREAK,
+    HTTP_E_BAD_EVENT,
+    HTTP_E_FOREIGN_EVENTS,
+    HTTP_E_COUNT
+};
+
+/* The code of e, or for HTTP_E_STATUS the code of status ("bad_request" for an unknown 4xx,
+ * "internal" for an unknown 5xx). Static. */
+const char *http_error_name(enum http_error e, unsigned status);
+
 /* What a handler answers. body is malloc'd (or NULL) and is freed by http.c. */
 enum {
+    HTTP_ERROR_LINE_MAX = 300,  /* the "error" text of an error body */
     HTTP_DISPOSITION_MAX = 512, /* a Content-Disposition header value */
     HTTP_COOKIE_MAX = 256,      /* a Set-Cookie header value */
     HTTP_ETAG_MAX = 80,         /* an ETag header value */
@@ -75,6 +100,11 @@ struct http_response {
     const char *etag; /* static or etag_buf; ETag (with 200 or 304), NULL for none */
     char etag_buf[HTTP_ETAG_MAX + 1]; /* a computed ETag: set etag to point here */
     const char *cache_control;        /* static; NULL means "no-store" */
+    /* Set by http_reply_error/coded: the body is rendered again in the caller's language. */
+    const char *code;                         /* static; NULL: not an error body */
+    char error_line[HTTP_ERROR_LINE_MAX + 1]; /* the "error" text */
+    int64_t expected_seq;                     /* > 0: also in the error body (409 gap) */
+    const char *csp;                          /* static; Content-Security-Policy, NULL for none */
 };
 
 typedef void (*http_handler)(struct http_request *req, struct http_response *res);
@@ -102,6 +132,10 @@ struct http_config {
     size_t nroutes;
     store_pool *pool;
     metrics *metrics;
+    /* GET (and HEAD) of a path no route matches: when set and it returns true, res is the
+     * answer (the console's static files, no authentication); else 404. Runs without a
+     * database connection (req->db and req->who are NULL). */
+    bool (*fallback)(struct http_request *req, struct http_response *res);
 };
 
 /* The allow function of public routes: skips authentication entirely. */
@@ -110,6 +144,10 @@ bool http_anyone(const struct auth_principal *who, const struct http_request *re
 /* Starts serving (threads run until http_stop). Returns 0 and *out, RC_INVAL for a bad
  * configuration, RC_NET when the address cannot be bound or MHD refuses to start. */
 int http_start(const struct http_config *cfg, http_server **out, char *err);
+/* Replaces the TLS certificate chain and key (PEM text) for every later handshake; connections
+ * already established keep theirs. Returns 0, or RC_INVAL with one line in err for a bad or
+ * mismatched pair, which leaves the current pair serving. Only for a server started with TLS. */
+int http_reload_tls(const char *cert_pem, const char *key_pem, char *err);
 /* The bound port (useful with port 0). */
 unsigned http_port(const http_server *s);
 /* Stops accepting, gives requests in flight up to HTTP_DRAIN_MS, then stops every thread and
@@ -129,9 +167,13 @@ const char *http_query(const struct http_request *req, const char *name);
 int http_set_download(struct http_response *res, const char *filename);
 /* Sets res to status with a copy of the JSON text. */
 void http_reply_json(struct http_response *res, unsigned status, const char *json);
-/* Sets res to status with {"error": "<formatted one line>"}. */
+/* Sets res to status with {"error": "<formatted one line>", "code", "message"}, the code
+ * being the status's. */
 void http_reply_error(struct http_response *res, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with the code of e. */
+void http_reply_coded(struct http_response *res, unsigned status, enum http_error e,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Matches path against a route pattern, capturing {..} segments into params (pointers into
  * seg_buf, which must hold HTTP_PARAMS_MAX * (HTTP_SEGMENT_MAX + 1) bytes). Returns true on a

@@ -122,7 +122,7 @@ void scope_refuse(const struct http_request *req, struct http_response *res, con
     }
     log_msg(LOG_LVL_WARN, "403 %s %s: token '%s' (role %s) is outside its scope: %s", req->method,
             req->path, name, role, what);
-    http_reply_error(res, 403, "outside this token's scope: %s", what);
+    http_reply_coded(res, 403, HTTP_E_OUT_OF_SCOPE, "outside this token's scope: %s", what);
 }
 
 bool scope_allow_read(const struct auth_principal *who, const struct http_request *req)

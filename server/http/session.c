@@ -352,7 +352,7 @@ void session_login(struct http_request *req, struct http_response *res)
         else
             log_msg(LOG_LVL_WARN, "login failed from %s for '%s': %s (%lld failures%s)", ip, name,
                     why, (long long)failures, failures >= SESSION_LOCK_AFTER ? ", locked" : "");
-        http_reply_error(res, 401, refused);
+        http_reply_coded(res, 401, HTTP_E_LOGIN_FAILED, "%s", refused);
         goto out;
     }
 

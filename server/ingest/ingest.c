@@ -939,6 +939,21 @@ fail:
     return rc;
 }
 
+void ingest_writer_queue(ingest_writer *w, int64_t now_ms, size_t *depth, int64_t *oldest_ms)
+{
+    *depth = 0;
+    *oldest_ms = 0;
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    for (const struct job *jb = w->head; jb; jb = jb->next) {
+        if (*depth == 0 && now_ms > jb->now_ms)
+            *oldest_ms = now_ms - jb->now_ms;
+        ++*depth;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
 int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const uint8_t *body,
                          size_t len, const char *signature, int64_t now_ms,
                          struct ingest_result *res, char *err)

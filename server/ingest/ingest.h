@@ -118,6 +118,11 @@ int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const 
                          size_t len, const char *signature, int64_t now_ms,
                          struct ingest_result *res, char *err);
 
+/* For /healthz and /metrics: batches queued for the writer and not yet taken into a group
+ * (*depth), and how long the oldest of them has waited since its request's now_ms
+ * (*oldest_ms, 0 when none). w NULL: both 0. */
+void ingest_writer_queue(ingest_writer *w, int64_t now_ms, size_t *depth, int64_t *oldest_ms);
+
 /* The finding's kind as stored ("chain_conflict", ...); "" for none. Static. */
 const char *ingest_finding_name(enum ingest_finding f);
 

@@ -5,11 +5,14 @@
 #include "store/store_backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NOT_IMPLEMENTED(st, err, what)                                                             \
     rc_fail(err, RC_STATE, "the %s back-end does not implement %s yet", (st)->ops->name, what)
@@ -176,6 +179,53 @@ int store_checkpoint(store *st, bool *done, char *err)
     if (done)
         *done = ran;
     return rc;
+}
+
+int store_backup(store *st, const char *dest_path, char *err)
+{
+    if (!st->ops->backup)
+        return NOT_IMPLEMENTED(st, err, "an online backup (use pg_dump)");
+    if (st->in_tx)
+        return rc_fail(err, RC_STATE, "backup inside a transaction");
+    return st->ops->backup(st, dest_path, err);
+}
+
+int store_integrity_check(store *st, char *err)
+{
+    if (!st->ops->integrity_check)
+        return NOT_IMPLEMENTED(st, err, "an integrity check");
+    return st->ops->integrity_check(st, err);
+}
+
+int store_hold(const char *url, bool exclusive, int *fd, char *err)
+{
+    *fd = -1;
+    if (strncmp(url, "sqlite:", 7) != 0)
+        return RC_OK;
+    const char *path = url + 7;
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f < 0)
+        return rc_fail(err, errno == ENOENT ? RC_NOTFOUND : RC_IO, "cannot open %s: %s", path,
+                       strerror(errno));
+    if (flock(f, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+        int e = errno;
+        close(f);
+        if (e == EWOULDBLOCK)
+            return rc_fail(err, RC_STATE,
+                           exclusive ? "a collector is serving %s: stop it first (systemctl stop "
+                                       "rollcall-server)"
+                                     : "%s is being restored: start the collector when that ends",
+                           path);
+        return rc_fail(err, RC_IO, "cannot lock %s: %s", path, strerror(e));
+    }
+    *fd = f;
+    return RC_OK;
+}
+
+void store_release_hold(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* after every SQLite connection to the file closed: see store_hold */
 }
 
 int store_token_insert(store *st, const struct store_token *t, char *err)
@@ -820,4 +870,54 @@ int store_signing_key_list(store *st, int (*fn)(const struct store_signing_key *
 {
     NEED(signing_key_list, "signing keys");
     return st->ops->signing_key_list(st, fn, ctx, err);
+}
+
+int store_alert_sub_insert(store *st, struct store_alert_sub *s, char *err)
+{
+    NEED(alert_sub_insert, "alerts");
+    if (!*s->name || !*s->url || !*s->format)
+        return rc_fail(err, RC_INVAL, "malformed alert subscription");
+    return st->ops->alert_sub_insert(st, s, err);
+}
+
+int store_alert_sub_list(store *st, const char *district,
+                         int (*fn)(const struct store_alert_sub *s, void *ctx), void *ctx,
+                         char *err)
+{
+    NEED(alert_sub_list, "alerts");
+    return st->ops->alert_sub_list(st, district, fn, ctx, err);
+}
+
+int store_alert_sub_get(store *st, int64_t id, struct store_alert_sub *out, char *err)
+{
+    NEED(alert_sub_get, "alerts");
+    return st->ops->alert_sub_get(st, id, out, err);
+}
+
+int store_alert_sub_remove(store *st, int64_t id, int64_t now_ms, char *err)
+{
+    NEED(alert_sub_remove, "alerts");
+    return st->ops->alert_sub_remove(st, id, now_ms, err);
+}
+
+int store_alert_deliveries(store *st, const struct store_alert_filter *f, size_t limit,
+                           int (*fn)(const struct store_alert_delivery *d, void *ctx), void *ctx,
+                           char *err)
+{
+    NEED(alert_deliveries, "alerts");
+    return st->ops->alert_deliveries(st, f, limit, fn, ctx, err);
+}
+
+int store_alert_claim(store *st, int64_t id, int64_t seen_next_at_ms, int64_t lease_until_ms,
+                      bool *claimed, char *err)
+{
+    NEED(alert_claim, "alerts");
+    *claimed = false;
+    return st->ops->alert_claim(st, id, seen_next_at_ms, lease_until_ms, claimed, err);
+}
+
+int store_alert_record(store *st, int64_t id, const struct store_alert_attempt *a, char *err)
+{
+    NEED(alert_record, "alerts");
+    return st->ops->alert_record(st, id, a, err);
 }

@@ -109,6 +109,21 @@ int store_migrate_to(store *st, int target, int *from, int *to, char *err);
 /* 0 when the database is exactly at store_schema_latest; RC_STATE with advice otherwise. */
 int store_check_schema(store *st, char *err);
 
+/* Writes a consistent copy of the whole database into dest_path, a file that must not exist
+ * (created 0600), while other connections keep reading and writing (SQLite's online backup
+ * API; the copy is a standalone file, not in WAL mode). On failure dest_path is removed.
+ * RC_STATE for a back-end that has none (PostgreSQL: pg_dump, docs/OPERATIONS.md). */
+int store_backup(store *st, const char *dest_path, char *err);
+/* The back-end's full consistency check (SQLite: PRAGMA integrity_check). 0, RC_CORRUPT with
+ * the first complaint, RC_STATE for a back-end that has none. */
+int store_integrity_check(store *st, char *err);
+/* Holds the database named by url against `restore` (shared) or against every server and
+ * restore (exclusive) until store_release_hold(*fd): an flock(2) on the SQLite file, which
+ * SQLite's own fcntl locks ignore. Nothing to hold for PostgreSQL (*fd = -1). RC_STATE when
+ * the other side holds it, RC_NOTFOUND when the file does not exist. */
+int store_hold(const char *url, bool exclusive, int *fd, char *err);
+void store_release_hold(int fd);
+
 /* Transactions. begin takes the write lock at once (SQLite: BEGIN IMMEDIATE) so two writers
  * never deadlock upgrading a read lock; on PostgreSQL (READ COMMITTED) store_head_get in a
  * write transaction locks the device's row instead, which is what keeps two writers (two
@@ -712,6 +727,83 @@ int store_signing_key_current(store *st, struct store_signing_key *out, char *er
  * returned. */
 int store_signing_key_list(store *st, int (*fn)(const struct store_signing_key *k, void *ctx),
                            void *ctx, char *err);
+
+/* ---- Alerts: webhook subscriptions to serious findings, and their outbox ----
+ * A subscription names a district (its institutions' findings) or none (every district: the
+ * city). Every stored finding of severity high gets one outbox row per subscription live at
+ * that moment that covers it, written by a trigger in the same statement as the finding, so
+ * no finding is ever missed. Outbox rows are never deleted: they are the delivery log. A
+ * webhook URL carries its secret (WeCom's key=...): it is never logged (alert_mask_url). */
+enum {
+    STORE_ALERT_URL_MAX = 2048,  /* a webhook URL */
+    STORE_ALERT_PATH_MAX = 1024, /* a CA file's path */
+    STORE_ALERT_ERROR_MAX = 200, /* the last error of a delivery, one line */
+    STORE_ALERT_FORMAT_MAX = 15, /* "json", "wecom-markdown", "wecom-text" */
+    STORE_ALERT_STATE_MAX = 15,  /* "pending", "delivered", "failed", "cancelled" */
+};
+struct store_alert_sub {
+    int64_t id;
+    char name[STORE_TOKEN_NAME_MAX + 1];
+    char district[STORE_DISTRICT_LEN + 1]; /* "" for every district */
+    char format[STORE_ALERT_FORMAT_MAX + 1];
+    char url[STORE_ALERT_URL_MAX + 1];         /* with its secret */
+    char ca_file[STORE_ALERT_PATH_MAX + 1];    /* "" for the system CA store */
+    char created_by[STORE_TOKEN_NAME_MAX + 1]; /* token name or "user:NAME" */
+    int64_t created_at_ms;
+};
+/* One outbox row: a finding to deliver to a subscription, and how that went so far. */
+struct store_alert_delivery {
+    int64_t id;
+    struct store_alert_sub sub; /* as it is now (removed ones included) */
+    struct store_finding_row finding;
+    char district[STORE_DISTRICT_LEN + 1]; /* the finding's institution's district, "" if none */
+    char state[STORE_ALERT_STATE_MAX + 1];
+    int64_t attempts;
+    int64_t next_at_ms;
+    int64_t last_status; /* the receiver's HTTP status; 0 for none (transport error) */
+    char last_error[STORE_ALERT_ERROR_MAX + 1];
+    int64_t last_at_ms;      /* 0: never tried */
+    int64_t delivered_at_ms; /* 0: not delivered */
+    int64_t created_at_ms;
+};
+/* Which outbox rows a walk covers. */
+struct store_alert_filter {
+    const char *district; /* NULL: all; else subscriptions of exactly this district */
+    int64_t subscription; /* 0: all */
+    int64_t due_at_ms;    /* > 0: only pending rows with next_at <= due_at_ms, soonest first;
+                             0: every row, newest first */
+};
+/* What one delivery attempt changes on an outbox row. */
+struct store_alert_attempt {
+    const char *state; /* "pending" (retry at next_at_ms), "delivered" or "failed" */
+    int64_t attempts;
+    int64_t next_at_ms;
+    int64_t status;
+    const char *error; /* "" when none; cut to STORE_ALERT_ERROR_MAX */
+    int64_t at_ms;
+};
+/* Stores a subscription (id set on return). RC_CONFLICT when the name is taken. */
+int store_alert_sub_insert(store *st, struct store_alert_sub *s, char *err);
+/* Calls fn for every live subscription (of district only, unless NULL), oldest first. */
+int store_alert_sub_list(store *st, const char *district,
+                         int (*fn)(const struct store_alert_sub *s, void *ctx), void *ctx,
+                         char *err);
+/* Reads the live subscription id. RC_NOTFOUND when none (or removed). */
+int store_alert_sub_get(store *st, int64_t id, struct store_alert_sub *out, char *err);
+/* Removes the live subscription id at now_ms and cancels its pending deliveries, in one
+ * transaction unless the caller holds one. RC_NOTFOUND when none. */
+int store_alert_sub_remove(store *st, int64_t id, int64_t now_ms, char *err);
+/* Calls fn for each outbox row matching f; at most limit. */
+int store_alert_deliveries(store *st, const struct store_alert_filter *f, size_t limit,
+                           int (*fn)(const struct store_alert_delivery *d, void *ctx), void *ctx,
+                           char *err);
+/* Takes the pending row id for one attempt: when its next_at is still seen_next_at_ms, moves
+ * it to lease_until_ms (so a second collector on the same database leaves it alone) and sets
+ * *claimed. */
+int store_alert_claim(store *st, int64_t id, int64_t seen_next_at_ms, int64_t lease_until_ms,
+                      bool *claimed, char *err);
+/* Records the outcome of an attempt on row id. */
+int store_alert_record(store *st, int64_t id, const struct store_alert_attempt *a, char *err);
 
 /* A pool of n connections to one database, for a thread pool: acquire blocks until one is
  * free. Returns 0 and *out (free with store_pool_close after every connection is released). */

@@ -21,6 +21,8 @@ struct store_ops {
     /* verb: "SAVEPOINT", "ROLLBACK TO", "RELEASE"; name checked by store.c */
     int (*savepoint)(store *st, const char *verb, const char *name, char *err);
     int (*checkpoint)(store *st, bool *done, char *err); /* NULL: nothing to do */
+    int (*backup)(store *st, const char *dest_path, char *err);
+    int (*integrity_check)(store *st, char *err);
     int (*token_insert)(store *st, const struct store_token *t, char *err);
     int (*token_lookup)(store *st, const char *hash_hex, struct store_token *out, char *err);
     int (*device_count_seen)(store *st, int64_t *n, char *err);
@@ -129,6 +131,18 @@ struct store_ops {
     int (*signing_key_current)(store *st, struct store_signing_key *out, char *err);
     int (*signing_key_list)(store *st, int (*fn)(const struct store_signing_key *, void *),
                             void *ctx, char *err);
+    /* alerts */
+    int (*alert_sub_insert)(store *st, struct store_alert_sub *s, char *err);
+    int (*alert_sub_list)(store *st, const char *district,
+                          int (*fn)(const struct store_alert_sub *, void *), void *ctx, char *err);
+    int (*alert_sub_get)(store *st, int64_t id, struct store_alert_sub *out, char *err);
+    int (*alert_sub_remove)(store *st, int64_t id, int64_t now_ms, char *err);
+    int (*alert_deliveries)(store *st, const struct store_alert_filter *f, size_t limit,
+                            int (*fn)(const struct store_alert_delivery *, void *), void *ctx,
+                            char *err);
+    int (*alert_claim)(store *st, int64_t id, int64_t seen_next_at_ms, int64_t lease_until_ms,
+                       bool *claimed, char *err);
+    int (*alert_record)(store *st, int64_t id, const struct store_alert_attempt *a, char *err);
 };
 
 struct store {

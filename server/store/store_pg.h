@@ -105,6 +105,17 @@ int pg_signing_key_get(store *st, const char *key_id, struct store_signing_key *
 int pg_signing_key_current(store *st, struct store_signing_key *out, char *err);
 int pg_signing_key_list(store *st, int (*fn)(const struct store_signing_key *, void *), void *ctx,
                         char *err);
+int pg_alert_sub_insert(store *st, struct store_alert_sub *s, char *err);
+int pg_alert_sub_list(store *st, const char *district,
+                      int (*fn)(const struct store_alert_sub *, void *), void *ctx, char *err);
+int pg_alert_sub_get(store *st, int64_t id, struct store_alert_sub *out, char *err);
+int pg_alert_sub_remove(store *st, int64_t id, int64_t now_ms, char *err);
+int pg_alert_deliveries(store *st, const struct store_alert_filter *f, size_t limit,
+                        int (*fn)(const struct store_alert_delivery *, void *), void *ctx,
+                        char *err);
+int pg_alert_claim(store *st, int64_t id, int64_t seen_next_at_ms, int64_t lease_until_ms,
+                   bool *claimed, char *err);
+int pg_alert_record(store *st, int64_t id, const struct store_alert_attempt *a, char *err);
 
 int pg_institution_district(store *st, const char *id, char *district, char *err);
 int pg_institution_register(store *st, const char *id, const char *district, char *err);

@@ -13,7 +13,9 @@ chromium with the fake camera (tests/browser/kiosk_driver.mjs). In the same run,
 - page: the time from the click on 签到 to the answer on the screen, measured in the page
   (performance.now() around the click, a MutationObserver on the answer): the still taken
   from the camera, encoded as JPEG, posted and stored (fsync), the sign-in sent to the daemon
-  through the screen's server, the answer drawn.
+  through the screen's server, the answer drawn; split by the page's performance marks;
+- fetch: no-op round trips from the page to its server (GET /healthz), and the same from
+  Python on a kept-alive connection (the server's share).
 
 Then the screen program's resident memory after IDLE seconds with the page polling it.
 
@@ -21,6 +23,7 @@ Then the screen program's resident memory after IDLE seconds with the page polli
 (ROLLCALL_AGENT: the rollcall-agent to use, default build/release/rollcall-agent.)
 """
 import argparse
+import http.client
 import os
 import statistics
 import sys
@@ -51,6 +54,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--idle", type=float, default=10.0)
+    ap.add_argument("--think-ms", type=int, default=-1,
+                    help="click this long after the masked name is shown (a person reading "
+                         "it); default -1: as soon as the button is enabled")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="rc-bench-screen-") as w:
         pki = ph.make_pki(w)
@@ -75,7 +81,7 @@ def main():
             b = tks.Browser()
             b("open", url=url, width=1080, height=1920)
             b("waitText", selector="#session-list", contains=tks.CLASS)
-            sock, page = [], []
+            sock, page, parts, noop = [], [], {}, []
             for i in range(args.rounds):
                 trainee = ph.id_number(i)
                 t0 = time.perf_counter()
@@ -83,9 +89,26 @@ def main():
                                "session": "S01"})
                 sock.append((time.perf_counter() - t0) * 1000)
                 assert r.get("ok"), r
-                r = b("timeSignin", id=trainee, action="signout")
+                r = b("timeSignin", id=trainee, action="signout",
+                      readName=args.think_ms >= 0, thinkMs=max(args.think_ms, 0))
                 assert r["answer"]["ok"], r
                 page.append(r["ms"])
+                prev = 0.0
+                for name in ("photo", "reply", "shown"):
+                    at = r["marks"].get(name)
+                    if at is not None:
+                        parts.setdefault(name, []).append(at - prev)
+                        prev = at
+                noop += b("timeFetch", n=3)["ms"]
+            # the same no-op round trip without a browser: the server's share of the floor
+            conn = http.client.HTTPConnection("127.0.0.1", k.port, timeout=30)
+            direct = []
+            for _ in range(200):
+                t0 = time.perf_counter()
+                conn.request("GET", "/healthz", headers={"Host": "127.0.0.1:%d" % k.port})
+                conn.getresponse().read()
+                direct.append((time.perf_counter() - t0) * 1000)
+            conn.close()
             photos = len(os.listdir(os.path.join(k.data, "photos")))
             time.sleep(args.idle)
             rss = rss_kib(k.screen.pid)
@@ -97,13 +120,24 @@ def main():
             fake.stop()
             col.stop()
     med_s, med_p = statistics.median(sock), statistics.median(page)
-    print("rounds %d (alternating), photos stored %d" % (args.rounds, photos))
+    print("rounds %d (alternating), photos stored %d, click %s" % (
+        args.rounds, photos, "as soon as enabled" if args.think_ms < 0 else
+        "%d ms after the name is shown" % args.think_ms))
     print("control socket sign-in: median %.1f ms, p90 %.1f ms" %
           (med_s, statistics.quantiles(sock, n=10)[-1]))
     print("page sign-in (click to answer, photo included): median %.1f ms, p90 %.1f ms" %
           (med_p, statistics.quantiles(page, n=10)[-1]))
     print("ratio page / socket (medians): %.2f (goal <= 1.5)" % (med_p / med_s))
     print("difference (medians): %.1f ms" % (med_p - med_s))
+    what = {"photo": "click -> the still's hash in hand", "reply": "-> the daemon's reply",
+            "shown": "-> the answer drawn"}
+    for name, xs in parts.items():
+        print("  page part %-36s median %.1f ms, p90 %.1f ms" %
+              (what[name], statistics.median(xs), statistics.quantiles(xs, n=10)[-1]))
+    print("no-op fetch round trip from the page (GET /healthz, %d): median %.1f ms, p90 %.1f ms"
+          % (len(noop), statistics.median(noop), statistics.quantiles(noop, n=10)[-1]))
+    print("no-op round trip from Python (http.client, kept alive, 200): median %.2f ms, p90 %.2f ms"
+          % (statistics.median(direct), statistics.quantiles(direct, n=10)[-1]))
     print("screen program idle VmRSS: %d KiB" % rss)
     return 0
 

@@ -4,6 +4,7 @@
 // (--use-fake-ui-for-media-stream), so the page takes real JPEG stills of the test pattern.
 //
 //   {"op":"open","url":U,"width":W,"height":H}   new page of that size, waits for the state
+//                                                ("noCamera":true: a browser without a camera)
 //   {"op":"keypad","id":"110..."}                taps the on-screen keys
 //   {"op":"key","key":"clear"}                   taps one key (clear, back, 0-9, X)
 //   {"op":"card","id":"110..."}                  types the digits and Enter fast (a card reader)
@@ -13,7 +14,11 @@
 //   {"op":"text","selector":S}                   the text of S
 //   {"op":"waitText","selector":S,"contains":T}  waits until S's text contains T
 //   {"op":"screenshot","path":P}                 a PNG of the page
-//   {"op":"timeSignin","id":I,"action":A}        ms from the click to the answer on screen
+//   {"op":"timeSignin","id":I,"action":A}        ms from the click to the answer on screen,
+//                                                and the page's marks (ms after the click);
+//                                                "readName":true waits for the masked name
+//                                                and "thinkMs" more before the click
+//   {"op":"timeFetch","n":N}                     N no-op round trips (GET /healthz), ms each
 //   {"op":"eval","js":"..."}                     evaluates an expression in the page
 //   {"op":"quit"}
 import { createInterface } from 'node:readline';
@@ -43,6 +48,12 @@ async function open(c) {
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',
   });
+  if (c.noCamera) {
+    // a kiosk whose camera is missing: the page finds no camera API at all
+    await context.addInitScript(() => {
+      Object.defineProperty(navigator, 'mediaDevices', { value: undefined });
+    });
+  }
   page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT_MS);
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -115,6 +126,11 @@ const ops = {
   async timeSignin(c) {
     await page.fill('input[name="trainee"]', c.id);
     await page.waitForSelector(`[data-action="${c.action}"]:not([disabled])`);
+    if (c.readName) {
+      // as a trainee does: the masked roster name is shown, read for thinkMs, then the click
+      await page.waitForSelector('#who.found');
+      if (c.thinkMs) await page.waitForTimeout(c.thinkMs);
+    }
     const ms = await page.evaluate((action) => new Promise((resolve) => {
       const a = document.getElementById('answer');
       const t0 = performance.now();
@@ -128,8 +144,28 @@ const ops = {
       document.querySelector(`[data-action="${action}"]`).click();
     }), c.action);
     const ans = await answerText();
+    // the page's own marks (kiosk.js mark()): ms from the click to each
+    const marks = await page.evaluate(() => {
+      const m = Object.fromEntries(performance.getEntriesByType('mark')
+        .map((e) => [e.name.replace(/^rc:/, ''), e.startTime]));
+      return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v - (m.click ?? 0)]));
+    });
     await page.click('[data-action="done"]');
-    return { ok: true, ms, answer: ans };
+    return { ok: true, ms, marks, answer: ans };
+  },
+  async timeFetch(c) {
+    // n sequential no-op round trips from the page to its server (GET /healthz): the floor
+    // of anything the page asks the screen
+    const ms = await page.evaluate(async (n) => {
+      const out = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await (await fetch('/healthz', { cache: 'no-store' })).json();
+        out.push(performance.now() - t0);
+      }
+      return out;
+    }, c.n ?? 20);
+    return { ok: true, ms };
   },
   async eval(c) {
     return { ok: true, value: await page.evaluate(c.js) };

@@ -36,14 +36,14 @@ def openssl(*args, cwd=None, input=None):
 def make_pki(d):
     """A test CA and a server certificate for 127.0.0.1 / localhost (ECDSA P-256)."""
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=rollcall test CA",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=rollcall test CA",
             cwd=d)
     openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
             "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=d)
     with open(os.path.join(d, "ext.cnf"), "w") as f:
         f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
+            "-CAcreateserial", "-out", "server.pem", "-days", "30", "-extfile", "ext.cnf", cwd=d)
 
 
 def run(*args, db=None, input=None):

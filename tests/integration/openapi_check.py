@@ -10,7 +10,7 @@ schema with Draft 2020-12 (python3-jsonschema), $refs resolved within the docume
 
 Outside the document's operations, the server's two generic answers (docs/API.md "How every
 request is handled") are accepted: an unknown path is 404 and a known path with another
-method 405, each with an {"error"} body. Anything else is undocumented: `check` raises
+method 405, each with an {"error", "code", "message"} body. Anything else is undocumented: `check` raises
 Undocumented and remembers it, and the test process exits with status 1 at the end even if
 the exception was swallowed (a request made in a thread).
 
@@ -153,9 +153,10 @@ class Checker:
         if media != "application/json":
             raise Undocumented("%s: Content-Type %r, not application/json" % (where, content_type))
         value = self._json(where, body)
-        if not (isinstance(value, dict) and set(value) == {"error"}
-                and isinstance(value["error"], str)):
-            raise Undocumented("%s: not an {\"error\"} body: %r" % (where, value))
+        if not (isinstance(value, dict) and set(value) == {"error", "code", "message"}
+                and all(isinstance(value[k], str) and value[k] for k in value)):
+            raise Undocumented("%s: not an {\"error\", \"code\", \"message\"} body: %r"
+                               % (where, value))
 
 
 FAILURES = []

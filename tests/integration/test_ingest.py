@@ -36,6 +36,15 @@ def check(cond, what):
     return cond
 
 
+def err_is(ans, error, code, **extra):
+    """An error body: this technical line and code, and the code's text (Chinese by default:
+    the request asked for no language)."""
+    return (isinstance(ans, dict) and ans.get("error") == error and ans.get("code") == code and
+            isinstance(ans.get("message"), str) and ans["message"] != error and
+            set(ans) == {"error", "code", "message", *extra} and
+            all(ans.get(k) == v for k, v in extra.items()))
+
+
 def q(path, sql, *args):
     return pglib.query(path, sql, *args)
 
@@ -135,7 +144,7 @@ def test_enrolment(port, ctx, tokens, d, dbpath, venue):
     clone = Device(d, "kiosk-a-clone", "INST-A")
     clone.id = "kiosk-a"
     st, ans = enrol(port, ctx, tokens["enroll"], clone, venue)
-    check(st == 409 and ans == {"error": "device already enrolled with another key"},
+    check(st == 409 and err_is(ans, "device already enrolled with another key", "conflict"),
           "cloned key refused: %r %r" % (st, ans))
     # Another device of the institution gets the same key; another institution another one.
     b = Device(d, "kiosk-b", "INST-A")
@@ -153,8 +162,8 @@ def test_enrolment(port, ctx, tokens, d, dbpath, venue):
     for dev, what in ((Device(d, "kiosk-c2", "INST-C"), "an existing institution"),
                       (Device(d, "kiosk-q", "INST-Q"), "a new institution")):
         st, ans = enrol(port, ctx, tokens["enroll"], dev, venue)
-        check(st == 403 and ans == {"error": "this enroll token enrols devices of institution "
-                                             "'INST-A', not '%s'" % dev.institution},
+        check(st == 403 and err_is(ans, "this enroll token enrols devices of institution "
+                                        "'INST-A', not '%s'" % dev.institution, "forbidden"),
               "enroll token of INST-A for %s refused: %r %r" % (what, st, ans))
         check("institution_key" not in ans, "no key handed out: %r" % (ans,))
     st, ans = enrol(port, ctx, tokens["legacy"], Device(d, "kiosk-l", "INST-A"), venue)
@@ -232,7 +241,7 @@ def test_batches(port, ctx, tokens, d, dbpath, a, b):
     pending = [a.heartbeat(1)]
     gap = [a.heartbeat(1), a.heartbeat(1)]
     st, ans = post_batch(port, ctx, a.token, gap, a.sign(gap))
-    check(st == 409 and ans == {"error": "gap: expected seq 6", "expected_seq": 6},
+    check(st == 409 and err_is(ans, "gap: expected seq 6", "chain_gap", expected_seq=6),
           "gap: %r %r" % (st, ans))
     check(len(stored(dbpath, "kiosk-a")) == 5, "gap stored nothing")
     good = pending + gap  # 6..8, what the kiosk really recorded
@@ -246,18 +255,18 @@ def test_batches(port, ctx, tokens, d, dbpath, a, b):
     # Other bytes at a stored seq, re-chained and properly signed: a conflict.
     forged = [l2[-1].replace(b'"queue":2', b'"queue":7')]
     st, ans = post_batch(port, ctx, a.token, forged, a.sign(forged))
-    check(st == 400 and ans == {"error": "conflict at seq 5: different bytes than stored"},
+    check(st == 400 and err_is(ans, "conflict at seq 5: different bytes than stored", "chain_conflict"),
           "conflict at a stored seq: %r %r" % (st, ans))
     check(findings(dbpath, "kiosk-a", "chain_conflict") ==
           [(5, "conflict at seq 5: different bytes than stored")], "chain_conflict finding")
     # A forged signature (another key).
     other = Device(d, "forger", "INST-A")
     st, ans = post_batch(port, ctx, a.token, good, other.sign(good))
-    check(st == 400 and ans == {"error": "bad signature"}, "forged signature: %r %r" % (st, ans))
+    check(st == 400 and err_is(ans, "bad signature", "bad_signature"), "forged signature: %r %r" % (st, ans))
     check(len(findings(dbpath, "kiosk-a", "bad_signature")) == 1, "bad_signature finding")
     # Garbage instead of a signature, and none at all.
     st, ans = post_batch(port, ctx, a.token, good, "bm90IGEgc2lnbmF0dXJl")
-    check(st == 400 and ans == {"error": "bad signature"}, "garbage signature: %r" % (ans,))
+    check(st == 400 and err_is(ans, "bad signature", "bad_signature"), "garbage signature: %r" % (ans,))
     st, ans = post_batch(port, ctx, a.token, good, "")
     check(st == 400, "no signature: %r %r" % (st, ans))
     # A device token for another device's events (b's token, a's properly signed events).

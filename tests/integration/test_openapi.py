@@ -60,19 +60,22 @@ def refuses(checker, what, *args):
 
 def checker_refuses(doc):
     c = openapi_check.Checker(doc)
-    ok = b'{"status":"ok","schema":3}'
+    ok = (b'{"status":"ok","schema":3,"problems":[],"checks":{"database":true,'
+          b'"ingest_queue_depth":0,"ingest_queue_oldest_ms":0}}')
     c.check("GET", "/healthz", 200, "application/json", ok)  # accepted
     refuses(c, "an undocumented status", "GET", "/healthz", 201, "application/json", ok)
     refuses(c, "an undocumented Content-Type", "GET", "/healthz", 200, "text/html", ok)
     refuses(c, "a body missing a required member", "GET", "/healthz", 200, "application/json",
             b'{"status":"ok"}')
     refuses(c, "a member of the wrong type", "GET", "/healthz", 200, "application/json",
-            b'{"status":"ok","schema":"3"}')
+            ok.replace(b'"schema":3', b'"schema":"3"'))
     refuses(c, "a member the schema does not have", "GET", "/v1/me", 200, "application/json",
             b'{"name":"n","role":"admin","via":"token","extra":1}')
     refuses(c, "a body that is not JSON", "GET", "/healthz", 200, "application/json", b"ok")
-    refuses(c, "an error body that is not {\"error\"}", "GET", "/v1/me", 401,
-            "application/json", b'{"message":"no"}')
+    refuses(c, "an error body that is not {\"error\", \"code\", \"message\"}", "GET", "/v1/me",
+            401, "application/json", b'{"message":"no"}')
+    refuses(c, "an error body without its code", "GET", "/v1/me", 401, "application/json",
+            b'{"error":"no","message":"no"}')
     refuses(c, "a $ref'd schema violated (Device.head_seq)", "GET", "/v1/devices", 200,
             "application/json", json.dumps({"devices": [{
                 "id": "k", "institution": "I", "profile": "p", "fence": "f",
@@ -84,11 +87,15 @@ def checker_refuses(doc):
     refuses(c, "200 for a method not in the document", "DELETE", "/v1/devices", 200,
             "application/json", b"{}")
     refuses(c, "a 401 without its required WWW-Authenticate", "GET", "/v1/me", 401,
-            "application/json", b'{"error":"no"}', {"Content-Type": "application/json"})
-    c.check("GET", "/v1/me", 401, "application/json", b'{"error":"no"}',
+            "application/json", b'{"error":"no","code":"unauthorized","message":"n"}',
+            {"Content-Type": "application/json"})
+    c.check("GET", "/v1/me", 401, "application/json",
+            b'{"error":"no","code":"unauthorized","message":"n"}',
             {"www-authenticate": 'Bearer realm="rollcall"'})
-    c.check("GET", "/v2/nothing", 404, "application/json", b'{"error":"not found"}')
-    c.check("DELETE", "/v1/devices", 405, "application/json", b'{"error":"method not allowed"}')
+    c.check("GET", "/v2/nothing", 404, "application/json",
+            b'{"error":"not found","code":"not_found","message":"n"}')
+    c.check("DELETE", "/v1/devices", 405, "application/json",
+            b'{"error":"method not allowed","code":"method_not_allowed","message":"n"}')
     c.check("GET", "/v1/classes/C-A/attendance?format=csv", 200, "text/csv; charset=utf-8",
             b"\xef\xbb\xbf...")
 
@@ -191,7 +198,7 @@ def wrong_schema(srv, ctx, doc):
     checks can fail."""
     bad = copy.deepcopy(doc)
     schema = bad["paths"]["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]
-    schema["schema"]["properties"]["schema"] = {"type": "string"}
+    schema["schema"]["allOf"][1]["properties"]["schema"] = {"type": "string"}
     import http.client
     conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=ctx, timeout=30)
     try:

@@ -13,11 +13,12 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ingestlib import make_pki  # noqa: E402
-from test_figures import World, class_events, plan, upload  # noqa: E402
+from test_figures import World, class_events, iso, plan, upload  # noqa: E402
 
 failures = []
 
@@ -37,12 +38,15 @@ SRC = os.environ.get("ROLLCALL_SOURCE_DIR",
 FILTERS = {
     "/v1/devices": ["district", "institution"],
     "/v1/summary": ["district", "institution"],
+    "/v1/live": ["district", "institution"],
     "/v1/findings": ["district", "institution", "class"],
     "/v1/review-queue": [],  # the city's own queue (docs/SUBSIDY.md): admin only, no filter
 }
 # GET routes without {id} that list nothing: GET /v1/me answers who the caller is
-# (test_accounts.py).
-NOT_LISTS = {"/v1/me"}
+# (test_accounts.py); GET /v1/users lists accounts, admin only, nothing scoped
+# (test_console.py). The alert listings take no scope filter (a district sees its own
+# district's subscriptions and deliveries, admin all): test_alerts.py walks their scopes.
+NOT_LISTS = {"/v1/me", "/v1/users", "/v1/alerts/subscriptions", "/v1/alerts/deliveries"}
 DISTRICT_OF = {"INST-A": "120103", "INST-B": "120104"}
 CLASS_OF = {"C-A": "INST-A", "C-B": "INST-B"}
 # The walked tokens (names from test_figures.World) and what each one's scope holds.
@@ -57,6 +61,7 @@ ROLES = {
 CALLERS = {
     "/v1/devices": {"admin", "district-d", "inst-a"},
     "/v1/summary": {"admin", "district-d", "inst-a", "evaluator"},
+    "/v1/live": {"admin", "district-d", "inst-a", "evaluator"},
     "/v1/findings": {"admin", "district-d", "inst-a", "evaluator"},
     "/v1/review-queue": {"admin"},
 }
@@ -82,6 +87,8 @@ def rows(route, body, inst_of_device):
         return [(r["institution"], r["class"]) for r in body["classes"]]
     if route == "/v1/review-queue":
         return [(CLASS_OF.get(r["class"], ""), r["class"]) for r in body["applications"]]
+    if route == "/v1/live":
+        return [(r["institution"], r["class"] + "/" + r["session"]) for r in body["sessions"]]
     out = []
     for r in body["findings"]:
         inst = r.get("institution") or inst_of_device.get(r.get("device"), "")
@@ -128,6 +135,15 @@ def walk(w):
     st, body = w.req("inst-b", "PUT", "/v1/classes/C-B",
                      plan("C-B", "INST-B", "120104"))
     check(st == 201, "PUT C-B: %s %s" % (st, body))
+    # A class of each institution with a session running now, for GET /v1/live.
+    now = int(time.time() * 1000)
+    for cid, inst, dist in (("C-LA", "INST-A", "120103"), ("C-LB", "INST-B", "120104")):
+        p = plan(cid, inst, dist)
+        p["sessions"] = [{"id": "S01", "start": iso(now - 3600000), "end": iso(now + 3600000),
+                          "mode": "offline", "fence": "venue-a"}]
+        st, body = w.req("inst-a" if inst == "INST-A" else "inst-b", "PUT",
+                         "/v1/classes/" + cid, p)
+        check(st == 201, "PUT %s: %s %s" % (cid, st, body))
     upload(w.port, w.ctx, ka, class_events(ka, ka.key_hex), [200])
     st, devs = w.req("admin", "GET", "/v1/devices")
     inst_of_device = {x["id"]: x["institution"] for x in devs["devices"]}

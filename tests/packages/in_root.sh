@@ -33,6 +33,11 @@ units_run_packaged() { # every ExecStart= of the named units runs an installed p
 }
 units_run_packaged rollcall-server.service
 
+for f in /usr/share/man/man1/rollcall-server.1.gz /usr/share/man/man5/rollcall-fence.5.gz \
+  /usr/share/rollcall/console/index.html /usr/share/rollcall/catalogue.json; do
+  [ -f "$f" ] || fail "rollcall-server lacks $f"
+done
+
 step "rollcall-server --version"
 rollcall-server --version | tee /tmp/version
 grep -q '0\.1\.0' /tmp/version || fail "--version does not say 0.1.0"
@@ -88,6 +93,10 @@ for u in rollcall-agent rollcall-screen; do
   [ -L /etc/systemd/system/multi-user.target.wants/$u.service ] || fail "$u.service is not enabled"
 done
 units_run_packaged rollcall-agent.service rollcall-screen.service
+for f in /usr/share/man/man1/rollcall-agent.1.gz /usr/share/man/man5/rollcall-agent.json.5.gz \
+  /usr/share/man/man5/rollcall-fence.5.gz /usr/share/rollcall/kiosk/index.html; do
+  [ -f "$f" ] || fail "rollcall-agent lacks $f"
+done
 rollcall-agent --version
 
 step "init from the packaged firmware profile, then a sign-in as rollcall"

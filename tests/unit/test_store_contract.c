@@ -1381,6 +1381,159 @@ static void urls_and_connection_errors(void **state)
     }
 }
 
+/* ---- Alerts ---- */
+
+static int collect_subs(const struct store_alert_sub *a, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s/%s/%s/%s,", a->name, a->district, a->format, a->ca_file);
+    return 0;
+}
+
+static int collect_deliveries(const struct store_alert_delivery *d, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 1024 - n, "%s:%s:%s:%s:%lld,", d->sub.name, d->finding.kind,
+             d->finding.institution, d->state, (long long)d->attempts);
+    return 0;
+}
+
+static int first_delivery(const struct store_alert_delivery *d, void *ctx)
+{
+    *(struct store_alert_delivery *)ctx = *d;
+    return 1;
+}
+
+static struct store_alert_sub alert_sub(const char *name, const char *district, const char *fmt)
+{
+    struct store_alert_sub a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "%s", name);
+    snprintf(a.district, sizeof a.district, "%s", district);
+    snprintf(a.format, sizeof a.format, "%s", fmt);
+    snprintf(a.url, sizeof a.url, "https://hooks.example/%s?key=SECRET", name);
+    snprintf(a.created_by, sizeof a.created_by, "admin");
+    a.created_at_ms = 5;
+    return a;
+}
+
+static void alerts_outbox(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    assert_int_equal(store_institution_register(st, "I-1", "120103", err), RC_OK);
+    struct store_alert_sub city = alert_sub("city", "", "json");
+    struct store_alert_sub d1 = alert_sub("d1", "120103", "wecom-markdown");
+    struct store_alert_sub d2 = alert_sub("d2", "120104", "wecom-text");
+    snprintf(city.ca_file, sizeof city.ca_file, "/etc/rollcall/intranet-ca.pem");
+    assert_int_equal(store_alert_sub_insert(st, &city, err), RC_OK);
+    assert_int_equal(store_alert_sub_insert(st, &d1, err), RC_OK);
+    assert_int_equal(store_alert_sub_insert(st, &d2, err), RC_OK);
+    assert_true(city.id > 0 && d1.id > city.id && d2.id > d1.id);
+    struct store_alert_sub dup = alert_sub("d1", "", "json");
+    assert_int_equal(store_alert_sub_insert(st, &dup, err), RC_CONFLICT);
+    char list[1024] = "";
+    assert_int_equal(store_alert_sub_list(st, NULL, collect_subs, list, err), RC_OK);
+    assert_string_equal(list, "city//json//etc/rollcall/intranet-ca.pem,d1/120103/wecom-markdown/,"
+                              "d2/120104/wecom-text/,");
+    list[0] = '\0';
+    assert_int_equal(store_alert_sub_list(st, "120103", collect_subs, list, err), RC_OK);
+    assert_string_equal(list, "d1/120103/wecom-markdown/,");
+    struct store_alert_sub got;
+    assert_int_equal(store_alert_sub_get(st, d1.id, &got, err), RC_OK);
+    assert_string_equal(got.url, "https://hooks.example/d1?key=SECRET");
+
+    /* A serious finding of I-1 (district 120103): the city's and d1's rows, not d2's; one of
+     * lower severity: none; one of an institution in no district: the city's only. */
+    struct store_finding high = {.kind = "bad_signature",
+                                 .severity = "high",
+                                 .device = "K-1",
+                                 .seq = 3,
+                                 .institution = "I-1",
+                                 .detail = "bad signature",
+                                 .created_at_ms = 100};
+    struct store_finding medium = high, nowhere = high;
+    medium.severity = "medium";
+    nowhere.institution = "I-unregistered";
+    nowhere.created_at_ms = 200;
+    assert_int_equal(store_finding_insert(st, &high, err), RC_OK);
+    assert_int_equal(store_finding_insert(st, &medium, err), RC_OK);
+    assert_int_equal(store_finding_insert(st, &nowhere, err), RC_OK);
+    list[0] = '\0';
+    struct store_alert_filter all = {0};
+    assert_int_equal(store_alert_deliveries(st, &all, 10, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(list, "city:bad_signature:I-unregistered:pending:0,"
+                              "d1:bad_signature:I-1:pending:0,city:bad_signature:I-1:pending:0,");
+    list[0] = '\0';
+    struct store_alert_filter mine = {.district = "120103"};
+    assert_int_equal(store_alert_deliveries(st, &mine, 10, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(list, "d1:bad_signature:I-1:pending:0,");
+
+    /* Due rows, soonest first; a claim is taken once. */
+    struct store_alert_filter due = {.due_at_ms = 150};
+    struct store_alert_delivery d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(store_alert_deliveries(st, &due, 10, first_delivery, &d, err), 1);
+    assert_string_equal(d.sub.name, "city");
+    assert_string_equal(d.district, "120103");
+    assert_string_equal(d.finding.detail, "bad signature");
+    assert_int_equal(d.finding.seq, 3);
+    assert_int_equal(d.next_at_ms, 100);
+    bool claimed = false;
+    assert_int_equal(store_alert_claim(st, d.id, 100, 1000, &claimed, err), RC_OK);
+    assert_true(claimed);
+    assert_int_equal(store_alert_claim(st, d.id, 100, 1000, &claimed, err), RC_OK);
+    assert_false(claimed);
+    /* a failure, then a success; a delivered row is never changed again */
+    struct store_alert_attempt a = {.state = "pending",
+                                    .attempts = 1,
+                                    .next_at_ms = 400,
+                                    .status = 503,
+                                    .error = "HTTP 503",
+                                    .at_ms = 150};
+    if (store_alert_record(st, d.id, &a, err) != RC_OK)
+        fail_msg("%s", err);
+    struct store_alert_filter later = {.due_at_ms = 399};
+    list[0] = '\0';
+    assert_int_equal(store_alert_deliveries(st, &later, 10, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(
+        list, "d1:bad_signature:I-1:pending:0,city:bad_signature:I-unregistered:pending:0,");
+    struct store_alert_attempt ok = {.state = "delivered",
+                                     .attempts = 2,
+                                     .next_at_ms = 500,
+                                     .status = 200,
+                                     .error = "",
+                                     .at_ms = 500};
+    assert_int_equal(store_alert_record(st, d.id, &ok, err), RC_OK);
+    assert_int_equal(store_alert_record(st, d.id, &a, err), RC_OK);
+    struct store_alert_filter city_only = {.subscription = city.id};
+    memset(&d, 0, sizeof d);
+    /* newest first: the I-unregistered row; then ours */
+    list[0] = '\0';
+    assert_int_equal(store_alert_deliveries(st, &city_only, 10, collect_deliveries, list, err),
+                     RC_OK);
+    assert_string_equal(list, "city:bad_signature:I-unregistered:pending:0,"
+                              "city:bad_signature:I-1:delivered:2,");
+
+    /* Removing d1 cancels its pending row and hides it; later findings skip it. */
+    assert_int_equal(store_alert_sub_remove(st, d1.id, 600, err), RC_OK);
+    assert_int_equal(store_alert_sub_remove(st, d1.id, 600, err), RC_NOTFOUND);
+    assert_int_equal(store_alert_sub_get(st, d1.id, &got, err), RC_NOTFOUND);
+    high.created_at_ms = 700;
+    assert_int_equal(store_finding_insert(st, &high, err), RC_OK);
+    list[0] = '\0';
+    assert_int_equal(store_alert_deliveries(st, &mine, 10, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(list, "d1:bad_signature:I-1:cancelled:0,");
+    list[0] = '\0';
+    assert_int_equal(store_alert_deliveries(st, &all, 1, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(list, "city:bad_signature:I-1:pending:0,");
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1400,6 +1553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(procedure_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(alerts_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(dropped_connection_is_reopened_between_transactions, setup,
                                         teardown),
     };

@@ -1,0 +1,519 @@
+#!/usr/bin/python3
+# labels: collector browser
+"""The console (web/console/, served by `rollcall-server serve` at / and /assets/) in headless
+Debian chromium (playwright-core, tests/browser/console_driver.mjs), as officials use it, over
+HTTPS against a real collector with a class whose second session is running now:
+
+- static serving: index no-cache with an ETag (304 on If-None-Match), hashed assets immutable,
+  the strict Content-Security-Policy on both; a bad --tiles template refused at start, a good
+  one's host added to img-src and handed to the page;
+- for every role (admin, district:CODE, institution:ID, evaluator): log in through the form
+  (fields user and password), open every page its menu offers, and check the figures shown
+  against the API's answers to the same session (overview cards and tables, the class's
+  figures and map points, the review queue, kiosks, exports);
+- a district approves a flagged sign-in with a reason from the keyboard: the page says the class
+  rate went from A to B, and B is the API's new figure; the review is listed with who and when;
+- the live page updates without a reload when the kiosk uploads a sign-in;
+- log out: the old cookie is refused; a session past its idle time is refused and the page
+  shows the login form; a write without the CSRF token is refused (403);
+- no console errors; no request to any host other than the collector.
+Screenshots of every page (1366x768 and 1920x1080) go to $ROLLCALL_SCREENSHOTS when set
+(docs/console/ in the repository)."""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ingestlib  # noqa: E402
+from ingestlib import SERVER, Server, make_pki, run  # noqa: E402
+from test_figures import IDS, LAT, FAR_LAT, NAMES, World, pseudonym, upload  # noqa: E402
+
+for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    os.environ.pop(var, None)
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DRIVER = os.path.join(SRC, "tests", "browser", "console_driver.mjs")
+H = 3600 * 1000
+M = 60 * 1000
+PW = {"root": "root's long password", "bureau": "区人社局的口令 2026",
+      "school": "institution password!", "assessor": "evaluator password?"}
+ROLES = {"root": "admin", "bureau": "district:120103", "school": "institution:INST-A",
+         "assessor": "evaluator"}
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, flush=True)
+    return cond
+
+
+def iso8(ms):
+    t = time.gmtime((ms + 8 * H) // 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S+08:00", t)
+
+
+def pct(r):
+    return "—" if r is None else "%.1f%%" % (r * 100)
+
+
+def live_plan(now, cid="C-A", inst="INST-A", district="120103"):
+    """Class C-A: S01 yesterday (finished), S02 running now (started an hour ago)."""
+    y = now - 24 * H - 2 * H
+    return {"id": cid, "institution": inst, "district": district,
+            "occupation": "2-02-10-09", "level": "junior", "applied_on": "2026-10-01",
+            "sessions": [
+                {"id": "S01", "start": iso8(y), "end": iso8(y + 2 * H), "mode": "offline",
+                 "fence": "venue-a"},
+                {"id": "S02", "start": iso8(now - H), "end": iso8(now + 2 * H),
+                 "mode": "offline", "fence": "venue-a"}],
+            "roster": [{"id_number": IDS[i], "name": NAMES[i], "student": False}
+                       for i in range(3)]}
+
+
+class Browser:
+    """console_driver.mjs in a node process: one JSON line each way."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(["node", DRIVER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=sys.stderr, text=True,
+                                     cwd=SRC)
+        first = json.loads(self.proc.stdout.readline() or "{}")
+        if not first.get("ready"):
+            raise AssertionError("browser driver did not start (scripts/install-npm.sh?)")
+
+    def __call__(self, op, **kw):
+        kw["op"] = op
+        self.proc.stdin.write(json.dumps(kw, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError("browser driver died during %s" % op)
+        r = json.loads(line)
+        if "error" in r and op != "login":
+            raise AssertionError("%s %s: %s" % (op, kw, r["error"]))
+        return r
+
+    def close(self):
+        try:
+            self.proc.stdin.write('{"op":"quit"}\n')
+            self.proc.stdin.flush()
+            self.proc.wait(30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+class Session:
+    """The API as the page's session sees it: the same cookie, the same answers."""
+
+    def __init__(self, port, ctx, cookie, csrf=None):
+        self.port, self.ctx, self.cookie, self.csrf = port, ctx, cookie, csrf
+
+    def req(self, method, path, body=None, csrf=True):
+        h = {"Cookie": "rollcall_session=" + self.cookie}
+        if body is not None:
+            body = json.dumps(body, ensure_ascii=False).encode()
+            h["Content-Type"] = "application/json"
+        if csrf and self.csrf and method != "GET":
+            h["X-CSRF-Token"] = self.csrf
+        return ingestlib.request(self.port, self.ctx, method, path, body, h)
+
+
+def raw_get(port, ctx, path, headers=None):
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=30)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+def headline(summary):
+    """What the overview's cards show (app.js headline)."""
+    ds = summary["districts"]
+    if len(ds) == 1:
+        return ds[0]
+    s = lambda k: sum(r.get(k) or 0 for r in ds)  # noqa: E731
+    sched, att = s("scheduled_hours"), s("attended_hours")
+    return {"attendance_rate": att / sched if sched else None,
+            "pass_rate_enrolled": s("passed") / s("enrolled") if s("enrolled") else None}
+
+
+def setup(w, now):
+    for user, role in ROLES.items():
+        r = run("user", "add", user, "--role", role, db=w.db, input=PW[user] + "\n")
+        check(r.returncode == 0, "user add %s: %s" % (user, r.stderr))
+    r = run("signing-key", "create", db=w.db)
+    check(r.returncode == 0, "signing-key create: %s" % r.stderr)
+    k = w.enrol("K-A1", "INST-A")
+    st, body = w.req("inst-a", "PUT", "/v1/classes/C-A", live_plan(now))
+    check(st == 201, "PUT C-A: %s %s" % (st, body))
+    # C-B of another institution and district: nobody signed in (0 %), so the city's figures
+    # are hours-weighted over two districts and the sorting has something to sort.
+    st, body = w.req("inst-b", "PUT", "/v1/classes/C-B", live_plan(now, "C-B", "INST-B", "120104"))
+    check(st == 201, "PUT C-B: %s %s" % (st, body))
+    p = [pseudonym(k.key_hex, i) for i in IDS]
+    y = now - 24 * H - 2 * H
+    ev = [k.heartbeat_at(y - 10 * M),
+          k.sign("signin", y - 5 * M, p[0], IDS[0], "S01", LAT, "inside"),
+          k.sign("signin", y, p[1], IDS[1], "S01", FAR_LAT, "outside"),
+          k.sign("signout", y + 2 * H, p[0], IDS[0], "S01", LAT, "inside"),
+          k.sign("signout", y + 2 * H + M, p[1], IDS[1], "S01", LAT, "inside"),
+          k.rec_file(y + 2 * H + 2 * M, y, y + 2 * H, "S01"),
+          k.sign("signin", now - H, p[0], IDS[0], "S02", LAT, "inside"),
+          k.heartbeat_at(now - 2 * M)]
+    upload(w.port, w.ctx, k, ev, [len(ev)])
+    return k, p
+
+
+def walk_role(b, w, user, shots, origin):
+    """Logs in as user, opens every page of the menu and compares with the API. Returns the
+    page's session (cookie and CSRF token)."""
+    b("open", origin=origin, width=1366, height=768)
+    shots(b, "login", user)
+    r = b("login", user=user, password=PW[user])
+    check("error" not in r, "%s logs in: %s" % (user, r))
+    nav = r.get("nav", [])
+    want = ["overview", "live", "klass", "review", "kiosks", "exports"]
+    if ROLES[user] == "evaluator":
+        want.remove("kiosks")
+    if ROLES[user] == "admin":
+        want.append("admin")
+    check(nav == want, "%s's menu: %s, want %s" % (user, nav, want))
+    cookie = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"]
+    check(len(cookie) == 1 and cookie[0]["httpOnly"] and cookie[0]["sameSite"] == "Strict"
+          and cookie[0]["secure"], "%s: the session cookie is HttpOnly, Strict, Secure: %s"
+          % (user, cookie))
+    csrf = b("eval", js="fetch('/v1/me').then(r => r.json()).then(j => j.csrf_token)")["value"]
+    s = Session(w.port, w.ctx, cookie[0]["value"], csrf)
+
+    # Overview: the cards and every table row against the summary.
+    st, summary = s.req("GET", "/v1/summary")
+    check(st == 200, "%s summary: %s" % (user, st))
+    h = headline(summary)
+    shown = b("text", selector='[data-figure="attendance_rate"] .v')["text"]
+    check(shown == pct(h["attendance_rate"]), "%s overview attendance %s, API %s"
+          % (user, shown, pct(h["attendance_rate"])))
+    shown = b("text", selector='[data-figure="pass_rate_enrolled"] .v')["text"]
+    check(shown == pct(h["pass_rate_enrolled"]), "%s overview pass rate %s, API %s"
+          % (user, shown, pct(h["pass_rate_enrolled"])))
+    for table, key in (("districts", "district"), ("institutions", "institution"),
+                       ("classes", "class")):
+        keys = b("eval", js="[...document.querySelectorAll('table[data-table=%s] tbody tr')]"
+                 ".map(r => r.dataset.key)" % table)["value"]
+        check(keys == [r[key] for r in summary[table]], "%s overview %s: %s vs %s"
+              % (user, table, keys, [r[key] for r in summary[table]]))
+        rates = b("texts", selector="table[data-table=%s] tbody td.rate" % table)["texts"]
+        check(rates == [pct(r["attendance_rate"]) for r in summary[table]],
+              "%s overview %s rates %s" % (user, table, rates))
+    shots(b, "overview", user)
+    # The districts table as CSV, named for what it holds, the figures as shown.
+    dl = b("download", selector="button.csv")  # the first: above the districts table
+    lines = dl["text"].lstrip("\ufeff").splitlines()
+    check(dl["name"] == "summary-districts.csv" and len(lines) == 1 + len(summary["districts"])
+          and lines[1].split(",")[0] == summary["districts"][0]["district"]
+          and pct(summary["districts"][0]["attendance_rate"]) in lines[1],
+          "%s: districts CSV %s %s" % (user, dl["name"], lines))
+    if user == "root":
+        # Sortable: the classes table by attendance rate, ascending on the first click (the
+        # listing's own order is by institution, so C-B moves first).
+        b("click", selector="table[data-table=classes] thead th:nth-child(6)")
+        keys = b("eval", js="[...document.querySelectorAll('table[data-table=classes] tbody tr')]"
+                 ".map(r => r.dataset.key)")["value"]
+        want = [r["class"] for r in sorted(summary["classes"],
+                                           key=lambda r: r["attendance_rate"] or 0)]
+        check(keys == want and keys != [r["class"] for r in summary["classes"]],
+              "classes sorted by rate: %s vs %s" % (keys, want))
+
+    # Class: the figures and the map's points against the report and the evidence bundle.
+    b("goto", hash="#/class/C-A", ready="class")
+    st, rep = s.req("GET", "/v1/classes/C-A/attendance")
+    check(st == 200, "%s attendance: %s" % (user, st))
+    shown = b("text", selector='[data-figure="attendance_rate"] .v')["text"]
+    check(shown == pct(rep["class_attendance_rate"]), "%s class rate %s, API %s"
+          % (user, shown, pct(rep["class_attendance_rate"])))
+    b("waitFor", selector="#map[data-points]")
+    pts = b("attr", selector="#map", name="data-points")["value"]
+    check(pts == "5", "%s: the map shows the 5 sign-in/out fixes: %s" % (user, pts))
+    outside = b("eval", js="document.querySelectorAll('#map path.fix-outside').length")["value"]
+    check(outside == 1, "%s: one fix drawn as outside: %s" % (user, outside))
+    names = [t.get("name", "") for t in rep["trainees"]]
+    shown_names = b("eval", js="[...document.querySelectorAll('#trainees tbody tr')]"
+                    ".map(r => r.cells[1].textContent)")["value"]
+    check(shown_names == names, "%s: names as the API gives them: %s vs %s"
+          % (user, shown_names, names))
+    shots(b, "class", user)
+    b("goto", hash="#/class", ready="class-pick")
+
+    # Review queue: the flagged sign-ins the API lists for this caller.
+    b("goto", hash="#/review", ready="review")
+    st, fl = s.req("GET", "/v1/findings")
+    queue = [f["id"] for f in fl["findings"] if f["reviewable"] and not f.get("reviewed")]
+    shown = b("eval", js="[...document.querySelectorAll('.queue tbody tr')].map(r => r.dataset.id)"
+              )["value"]
+    check(shown == queue, "%s review queue %s, API %s" % (user, shown, queue))
+    if queue:
+        det = b("text", selector="#evidence .detail")["text"]
+        check(det == fl["findings"][[f["id"] for f in fl["findings"]].index(queue[0])]["detail"],
+              "%s: the evidence shows the finding's detail: %s" % (user, det))
+    if queue:
+        # No photo at this collector (no --photo-dir: 503): the image stays hidden.
+        hidden = b("eval", js="new Promise(r => setTimeout(() => "
+                   "r(document.getElementById('photo-box')?.hidden ?? true), 500))")["value"]
+        check(hidden, "%s: no photo, no image shown" % user)
+    shots(b, "review", user)
+
+    b("goto", hash="#/live", ready="live")
+    shots(b, "live", user)
+    if "kiosks" in nav:
+        b("goto", hash="#/kiosks", ready="kiosks")
+        st, devs = s.req("GET", "/v1/devices")
+        ids = b("eval", js="[...document.querySelectorAll('#devices tbody tr')]"
+                ".map(r => r.dataset.id)")["value"]
+        check(ids == [d["id"] for d in devs["devices"]], "%s kiosks %s" % (user, ids))
+        shots(b, "kiosks", user)
+    b("goto", hash="#/exports", ready="exports")
+    links = b("eval", js="[...document.querySelectorAll('#exports a')].map(a => a.getAttribute('href'))"
+              )["value"]
+    check(len(links) >= 3, "%s export links: %s" % (user, links))
+    for href in links:
+        st, hd, _ = raw_get(w.port, w.ctx, href, {"Cookie": "rollcall_session=" + s.cookie})
+        check(st == 200 and "attachment" in hd.get("content-disposition", ""),
+              "%s export %s: %s %s" % (user, href, st, hd.get("content-disposition")))
+    shots(b, "exports", user)
+    if "admin" in nav:
+        b("goto", hash="#/admin", ready="admin")
+        st, users = s.req("GET", "/v1/users")
+        shown = b("eval", js="[...document.querySelectorAll('#users tbody tr')]"
+                  ".map(r => [r.dataset.user, r.cells[1].textContent])")["value"]
+        check(st == 200 and shown == [[x["name"], x["role"]] for x in users["users"]]
+              and sorted(x["name"] for x in users["users"]) == sorted(ROLES),
+              "admin page lists the accounts: %s %s" % (shown, users))
+        check(all("password" not in json.dumps(x).replace("password_changed_at", "")
+                  for x in users["users"]), "no password hash listed")
+        shots(b, "admin", user)
+    else:
+        st, body = s.req("GET", "/v1/users")
+        check(st == 403, "%s may not list accounts: %s" % (user, st))
+    b("goto", hash="#/overview", ready="overview")
+    if user == "root":
+        # English by the switch: the same figures, the page texts in English.
+        b("click", selector="#lang")
+        b("waitText", selector="#nav", contains="Overview")
+        b("waitFor", selector='body[data-ready="overview"]')
+        shown = b("text", selector='[data-figure="attendance_rate"] .l')["text"]
+        check(shown == "Attendance (hours-weighted)", "English labels: %s" % shown)
+        shots(b, "overview", user, "overview-en")
+        b("click", selector="#lang")
+        b("waitText", selector="#nav", contains="总览")
+    return s
+
+
+class Shots:
+    """Screenshots of the admin's pages at 1366x768 and 1920x1080 into out (when set)."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def __call__(self, b, page, user, name=None):
+        if not self.out or user != "root":
+            return
+        for wd, ht in ((1366, 768), (1920, 1080)):
+            b("viewport", width=wd, height=ht)
+            b("screenshot", path=os.path.join(self.out, "%s-%dx%d.png" % (name or page, wd, ht)))
+        b("viewport", width=1366, height=768)
+
+
+def expected_error(e):
+    """Chromium logs every answer >= 400 to a fetch as a console error. Those the page expects
+    and handles are not errors: a photo not (yet) at the collector (404, or 503 without
+    --photo-dir: the image stays hidden), and the 401 of a session that ended (the page shows
+    the login form)."""
+    if not e["text"].startswith("Failed to load resource"):
+        return False
+    url = e["url"]
+    if "/photo" in url and ("404" in e["text"] or "503" in e["text"]):
+        return True
+    if url.endswith("/v1/login") and "401" in e["text"]:
+        return True  # the deliberately wrong password: the form says why
+    return url.endswith("/v1/me") and "401" in e["text"]
+
+
+def main():
+    if not shutil.which("node") or not os.path.exists("/usr/bin/chromium"):
+        print("FAILED: needs node and Debian's chromium (scripts/install-deps.sh)")
+        return 1
+    d = tempfile.mkdtemp(prefix="rollcall-console-")
+    b = None
+    try:
+        make_pki(d)
+        w = World(d, "c")
+        try:
+            b = Browser()
+            walk(w, b, d)
+        finally:
+            if b:
+                errs = [e for e in b("errors")["errors"] if not expected_error(e)]
+                check(errs == [], "no console errors: %s" % errs)
+                foreign = b("foreign")["foreign"]
+                check(foreign == [], "no request to another host: %s" % foreign)
+                b.close()
+            check(w.stop() == 0, "server exits 0")
+            if failures:
+                print(w.srv.log()[-4000:])
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    print("ok")
+    return 0
+
+
+def walk(w, b, d):
+    now = int(time.time() * 1000)
+    k, p = setup(w, now)
+    origin = "https://127.0.0.1:%d" % w.port
+    static_checks(w)
+    shots = Shots(os.environ.get("ROLLCALL_SCREENSHOTS"))
+
+    sessions = {}
+    for user in ("root", "bureau", "school", "assessor"):
+        sessions[user] = walk_role(b, w, user, shots, origin)
+
+    # A write without the CSRF token is refused, with it accepted (below, by the page).
+    s = sessions["bureau"]
+    st, fl = s.req("GET", "/v1/findings?class=C-A")
+    fid = [f["id"] for f in fl["findings"] if f["reviewable"] and not f.get("reviewed")][0]
+    st, body = s.req("POST", "/v1/findings/%s/review" % fid,
+                     {"decision": "approve", "reason": "no token"}, csrf=False)
+    check(st == 403, "a write without the CSRF token: %s %s" % (st, body))
+
+    # The district approves the flagged sign-in from the keyboard; the rate changes and says so.
+    b("open", origin=origin, width=1366, height=768)
+    b("login", user="bureau", password=PW["bureau"])
+    st, before = s.req("GET", "/v1/classes/C-A/attendance")
+    b("goto", hash="#/review", ready="review")
+    b("press", key="f")
+    b("fill", selector="#reason", value="监控录像显示学员在教室内（复核：王科长）")
+    b("press", key="Escape")
+    b("press", key="a")
+    b("waitFor", selector="#review-result")
+    st, after = s.req("GET", "/v1/classes/C-A/attendance")
+    note = b("text", selector="#review-result")["text"]
+    check(after["class_attendance_rate"] != before["class_attendance_rate"],
+          "approving changes the class rate: %s -> %s" % (before["class_attendance_rate"],
+                                                           after["class_attendance_rate"]))
+    check(pct(before["class_attendance_rate"]) in note and
+          pct(after["class_attendance_rate"]) in note,
+          "the page says the rate changed %s -> %s: %s" % (
+              pct(before["class_attendance_rate"]), pct(after["class_attendance_rate"]), note))
+    check(len(after["reviews"]) == 1 and after["reviews"][0]["reviewer"] == "user:bureau"
+          and after["reviews"][0]["decided_at"], "audited who and when: %s" % after["reviews"])
+    b("goto", hash="#/class/C-A", ready="class")
+    rv = b("text", selector="#reviews tbody")["text"]
+    check("user:bureau" in rv and "王科长" in rv, "the class page lists the review: %s" % rv)
+    shown = b("text", selector='[data-figure="attendance_rate"] .v')["text"]
+    check(shown == pct(after["class_attendance_rate"]), "class page shows the new rate %s" % shown)
+
+    # Live: the running session, then a sign-in uploaded by the kiosk shows without a reload.
+    b("goto", hash="#/live", ready="live")
+    row = 'tr[data-class="C-A"][data-session="S02"] td.present'
+    first = b("text", selector=row)["text"]
+    check(first == "1 / 3", "live: 1 of 3 signed in: %s" % first)
+    b("eval", js="window.__marker = 1")
+    ev = [k.sign("signin", int(time.time() * 1000) - 2000, p[2], IDS[2], "S02", LAT, "inside"),
+          k.sign("signin", int(time.time() * 1000) - 1000, p[1], IDS[1], "S02", FAR_LAT,
+                 "outside")]
+    t0 = time.time()
+    upload(w.port, w.ctx, k, ev, [2])
+    b("waitText", selector=row, contains="3 / 3", timeout=5000)
+    check(b("eval", js="window.__marker")["value"] == 1, "live updated without a reload")
+    print("live page updated %.1f s after the upload" % (time.time() - t0))
+    st, live = s.req("GET", "/v1/live")
+    ses = [x for x in live.get("sessions", []) if x["class"] == "C-A"]
+    masked1 = IDS[1][:4] + "*" * 10 + IDS[1][-4:]
+    check(st == 200 and len(ses) == 1 and ses[0]["session"] == "S02" and ses[0]["signed_in"] == 3
+          and ses[0]["roster"] == 3 and ses[0]["outside"] == [masked1],
+          "GET /v1/live: S02 with 3 of 3 in, one outside: %s" % live)
+    shown = b("text", selector='tr[data-class="C-A"] td.outside')["text"]
+    check(shown == "1" + masked1, "the live page names who is outside: %s" % shown)
+
+    # Log out: the page shows the login form; the old cookie is refused.
+    cookie = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"][0]["value"]
+    b("click", selector="#logout")
+    b("waitFor", selector="form#login-form")
+    st, body = Session(w.port, w.ctx, cookie).req("GET", "/v1/me")
+    check(st == 401, "the cookie after logout: %s %s" % (st, body))
+    r = b("login", user="bureau", password="wrong", fails=True)
+    check("wrong user name or password" in r.get("error", ""), "a wrong password says so: %s" % r)
+
+    # Expiry: a collector with a 1 s idle time on the same database.
+    srv = Server(w.db, w.dir, "--session-idle", "1", "--session-max", "1")
+    try:
+        o2 = "https://127.0.0.1:%d" % srv.port
+        b("open", origin=o2, width=1366, height=768)
+        b("login", user="school", password=PW["school"])
+        c2 = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"][0]["value"]
+        time.sleep(2.2)
+        st, body = Session(srv.port, w.ctx, c2).req("GET", "/v1/me")
+        check(st == 401 and "expired" in body.get("error", ""), "an expired cookie: %s %s"
+              % (st, body))
+        b("reload")  # the login form again
+    finally:
+        srv.stop()
+
+
+def static_checks(w):
+    st, h, body = raw_get(w.port, w.ctx, "/")
+    check(st == 200 and h.get("content-type", "").startswith("text/html"), "GET /: %s %s"
+          % (st, h))
+    check(h.get("cache-control") == "no-cache" and h.get("etag"), "index no-cache + ETag: %s" % h)
+    csp = h.get("content-security-policy", "")
+    for part in ("default-src 'self'", "script-src 'self'", "img-src 'self';",
+                 "connect-src 'self'", "frame-ancestors 'none'"):
+        check(part in csp, "CSP has %s: %s" % (part, csp))
+    check("unsafe-inline" not in csp and "unsafe-eval" not in csp, "CSP strict: %s" % csp)
+    st2, _, _ = raw_get(w.port, w.ctx, "/", {"If-None-Match": h.get("etag", "x")})
+    check(st2 == 304, "index revalidates: %s" % st2)
+    html = body.decode()
+    check("<script>" not in html and "style=" not in html, "no inline script or style")
+
+    assets = re.findall(r'(/assets/app-[A-Z0-9]+\.(?:js|css))', html)
+    check(len(assets) == 2, "index names two hashed assets: %s" % assets)
+    for a in assets:
+        st, h2, _ = raw_get(w.port, w.ctx, a)
+        check(st == 200 and "immutable" in h2.get("cache-control", "")
+              and h2.get("content-security-policy") == csp, "%s: %s %s" % (a, st, h2))
+    st, _, _ = raw_get(w.port, w.ctx, "/assets/nothing-here.js")
+    check(st == 404, "unknown asset 404: %s" % st)
+    st, _, _ = raw_get(w.port, w.ctx, "/assets/../index.html")
+    check(st in (400, 404), "no way out of assets/: %s" % st)
+    # --tiles: a bad template refused at start with one line, a good one's host in img-src.
+    r = subprocess.run([SERVER, "--db", w.db, "serve", "--plain-http", "--listen",
+                        "127.0.0.1:0", "--tiles", "ftp://x/{z}/{x}/{y}.png"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode != 0 and "--tiles" in r.stderr and r.stderr.count("\n") == 1,
+          "a bad --tiles refused: %s %r" % (r.returncode, r.stderr))
+    srv = Server(w.db, w.dir, "--tiles", "https://tiles.bureau.example:8080/{z}/{x}/{y}.png?a=1&b=2")
+    try:
+        st, h, body = raw_get(srv.port, w.ctx, "/")
+        check("img-src 'self' https://tiles.bureau.example:8080;" in
+              h.get("content-security-policy", ""), "tile host in img-src: %s" % h)
+        check(b'content="https://tiles.bureau.example:8080/{z}/{x}/{y}.png?a=1&amp;b=2"' in body,
+              "the page gets the template")
+    finally:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+/* i18n: the message catalogue is complete (every finding kind the engine and ingest produce,
+ * every error code the HTTP layer answers, in Chinese and English, one line each, strict
+ * UTF-8), sorted for its binary search, and Accept-Language picks the language RFC 9110 says. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "engine/engine.h"
+#include "engine/procedure.h"
+#include "http/http.h"
+#include "i18n.h"
+#include "ingest/ingest.h"
+#include "rc.h"
+#include "utf8.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Both languages of prefix.name exist, differ, are one line of UTF-8; zh is not ASCII. */
+static void both(const char *prefix, const char *name)
+{
+    char err[ERR_LEN];
+    const char *zh = i18n_text2(prefix, name, I18N_ZH);
+    const char *en = i18n_text2(prefix, name, I18N_EN);
+    if (!zh || !en)
+        fail_msg("%s.%s lacks %s", prefix, name, !zh ? "zh_CN" : "en");
+    assert_true(*zh && *en);
+    assert_string_not_equal(zh, en);
+    assert_int_equal(utf8_check(zh, strlen(zh), "zh", err), RC_OK);
+    assert_null(strchr(zh, '\n'));
+    assert_null(strchr(en, '\n'));
+    bool wide = false;
+    for (const unsigned char *p = (const unsigned char *)zh; *p; p++)
+        wide = wide || *p >= 0x80;
+    if (!wide)
+        fail_msg("%s.%s: the Chinese text is ASCII: %s", prefix, name, zh);
+}
+
+static void every_finding_kind_has_both_languages(void **state)
+{
+    (void)state;
+    for (int k = 0; k < ENGINE_F_KIND_COUNT; k++)
+        both("finding", engine_finding_name((enum engine_finding_kind)k));
+    /* what ingest stores (docs/ATTENDANCE.md "Findings stored by ingest") */
+    static const char *const stored[] = {
+        "verdict_mismatch", "fence_unknown",   "clock_implausible", "clock_jump",  "unknown_class",
+        "foreign_class",    "roster_override", "chain_conflict",    "chain_break", "bad_signature",
+        "bad_event",        "foreign_events",  "no_photo"};
+    for (size_t i = 0; i < sizeof stored / sizeof stored[0]; i++)
+        both("finding", stored[i]);
+    for (int f = INGEST_FINDING_NONE + 1; f <= INGEST_FINDING_FOREIGN_EVENTS; f++)
+        both("finding", ingest_finding_name((enum ingest_finding)f));
+    /* the subsidy procedure's (docs/SUBSIDY.md) */
+    for (int f = PROC_F_NONE + 1; f <= PROC_F_LATE_CLAIM; f++)
+        both("finding", procedure_finding_name((enum procedure_finding)f));
+    both("finding", "claim_figures_changed");
+}
+
+static void every_error_code_has_both_languages(void **state)
+{
+    (void)state;
+    for (int e = HTTP_E_STATUS + 1; e < HTTP_E_COUNT; e++)
+        both("error", http_error_name((enum http_error)e, 400));
+    for (unsigned s = 400; s < 600; s++)
+        both("error", http_error_name(HTTP_E_STATUS, s));
+}
+
+static void table_sorted_and_unique(void **state)
+{
+    (void)state;
+    assert_true(i18n_table_len > 40);
+    for (size_t i = 1; i < i18n_table_len; i++)
+        assert_true(strcmp(i18n_table[i - 1].code, i18n_table[i].code) < 0);
+    for (size_t i = 0; i < i18n_table_len; i++)
+        assert_ptr_equal(i18n_text(i18n_table[i].code, I18N_EN), i18n_table[i].text[I18N_EN]);
+    assert_null(i18n_text("finding.no_such_kind", I18N_ZH));
+    assert_null(i18n_text(NULL, I18N_ZH));
+    assert_string_equal(i18n_text("error.not_found", I18N_EN), "Not found");
+    assert_string_equal(i18n_text("error.not_found", I18N_ZH), "未找到");
+}
+
+static void accept_language(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *header;
+        enum i18n_lang want;
+    } cases[] = {
+        {NULL, I18N_ZH},
+        {"", I18N_ZH},
+        {"*", I18N_ZH},
+        {"en", I18N_EN},
+        {"EN-us", I18N_EN},
+        {"en-GB,en;q=0.9", I18N_EN},
+        {"zh-CN", I18N_ZH},
+        {"zh-CN,zh;q=0.9,en;q=0.8", I18N_ZH},
+        {"en;q=0.8, zh-Hans;q=0.9", I18N_ZH},
+        {"zh;q=0.5, en", I18N_EN},
+        {"fr, en;q=0.1", I18N_EN},
+        {"fr, de", I18N_ZH},
+        {"en;q=0", I18N_ZH},
+        {"en;q=0.000", I18N_ZH},
+        {"en;q=2", I18N_ZH},       /* malformed q: ignored */
+        {"eng, english", I18N_ZH}, /* not the tag en */
+        {"en;q=0.5, zh;q=0.5", I18N_ZH},
+        {" en ; q=1.0 ", I18N_EN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (i18n_from_accept_language(cases[i].header) != cases[i].want)
+            fail_msg("Accept-Language %s: want %s", cases[i].header ? cases[i].header : "(none)",
+                     i18n_tag(cases[i].want));
+    }
+    /* past I18N_ACCEPT_MAX bytes nothing more is read */
+    char big[I18N_ACCEPT_MAX + 16];
+    memset(big, ' ', sizeof big);
+    memcpy(big + I18N_ACCEPT_MAX, "en", 3);
+    assert_int_equal(i18n_from_accept_language(big), I18N_ZH);
+    assert_string_equal(i18n_tag(I18N_ZH), "zh-CN");
+    assert_string_equal(i18n_tag(I18N_EN), "en");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_finding_kind_has_both_languages),
+        cmocka_unit_test(every_error_code_has_both_languages),
+        cmocka_unit_test(table_sorted_and_unique),
+        cmocka_unit_test(accept_language),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
