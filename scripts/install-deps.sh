@@ -11,6 +11,7 @@ PKGS=(
   python3 python3-openpyxl python3-yaml python3-jsonschema curl procps tzdata gdal-bin
   nodejs npm postgresql-15 postgresql-client-15 python3-psycopg2 gettext
   chromium fonts-noto-cjk
+  debhelper dpkg-dev fakeroot lintian mmdebstrap
 )
 
 missing=()
