@@ -323,6 +323,22 @@ static void class_text(struct dyntext *t, const struct engine_report *r)
                        r->n_reviews, changed, ts_hours(effect));
 }
 
+static int ingest_line(const struct store_finding_row *f, void *ctx)
+{
+    dyntext_printf(ctx, "  %-7s %-24s %s#%lld %s\n", f->severity, f->kind, f->device,
+                   (long long)f->seq, f->detail);
+    return 0;
+}
+
+/* What ingest stored about the class's events (no_photo, roster_override ...), on its own
+ * scale (high/medium/low), after the engine's findings. */
+static int ingest_text(struct dyntext *t, store *st, const char *class_id, char *err)
+{
+    struct store_finding_filter f = {.class_id = class_id};
+    dyntext_printf(t, "%s", "findings stored by ingest (high/medium/low):\n");
+    return store_finding_list(st, &f, FIGURES_INGEST_FINDINGS_MAX, ingest_line, t, err);
+}
+
 /* ---- attendance ---- */
 
 struct ids {
@@ -393,13 +409,15 @@ static int attendance(store *st, const struct opts *o, char *err)
     case FMT_TEXT: {
         struct dyntext t;
         dyntext_init(&t, REPORT_TEXT_MAX);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n && rc == RC_OK; i++) {
             class_text(&t, rs[i]);
+            rc = ingest_text(&t, st, rs[i]->class_id, err);
+        }
         rc = dyntext_take(&t, "report text", &buf, &len, err);
         break;
     }
     case FMT_JSON:
-        if ((rc = report_json(rs[0], &buf, err)) == RC_OK)
+        if ((rc = figures_class_report_json(st, rs[0], &buf, err)) == RC_OK)
             len = strlen(buf);
         break;
     case FMT_CSV:

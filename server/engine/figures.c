@@ -1059,3 +1059,53 @@ out:
     free(ids.id);
     return rc;
 }
+
+struct counted_ctx {
+    struct stored_ctx *inner;
+    size_t seen;
+};
+
+static int count_stored_finding(const struct store_finding_row *r, void *ctx)
+{
+    struct counted_ctx *c = ctx;
+    c->seen++;
+    return add_stored_finding(r, c->inner);
+}
+
+int figures_class_report_json(store *st, const struct engine_report *r, char **out, char *err)
+{
+    cJSON *o = NULL, *arr = NULL;
+    char *text = NULL;
+    size_t count = 0;
+    *out = NULL;
+    int rc = report_json_object(r, &o, err);
+    if (rc != RC_OK)
+        return rc;
+    if (!(arr = cJSON_AddArrayToObject(o, "ingest_findings"))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    struct store_finding_filter sf = {.class_id = r->class_id};
+    struct stored_ctx sc = {.arr = arr, .count = &count, .limit = FIGURES_INGEST_FINDINGS_MAX};
+    /* one more than kept tells a cut list from a full one (add_stored_finding skips it) */
+    struct counted_ctx cc = {.inner = &sc, .seen = 0};
+    if ((rc = store_finding_list(st, &sf, FIGURES_INGEST_FINDINGS_MAX + 1, count_stored_finding,
+                                 &cc, err)) != RC_OK)
+        goto out;
+    if (!cJSON_AddBoolToObject(o, "ingest_findings_truncated",
+                               cc.seen > FIGURES_INGEST_FINDINGS_MAX) ||
+        !(text = cJSON_PrintUnformatted(o))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    /* memory the caller frees with free(), whatever allocator cJSON uses */
+    size_t n = strlen(text) + 1;
+    if (!(*out = malloc(n)))
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+    else
+        memcpy(*out, text, n);
+out:
+    cJSON_free(text);
+    cJSON_Delete(o);
+    return rc;
+}

@@ -27,10 +27,11 @@
 #include <stdint.h>
 
 enum {
-    FIGURES_CLASSES_MAX = 100000, /* classes in one summary or listing */
-    FIGURES_EVENTS_MAX = 2000000, /* events loaded for one class */
-    FIGURES_FINDINGS_MAX = 10000, /* findings in one listing */
-    FIGURES_FINDINGS_DAYS = 90,   /* a findings listing without dates: the last 90 days */
+    FIGURES_CLASSES_MAX = 100000,       /* classes in one summary or listing */
+    FIGURES_EVENTS_MAX = 2000000,       /* events loaded for one class */
+    FIGURES_FINDINGS_MAX = 10000,       /* findings in one listing */
+    FIGURES_FINDINGS_DAYS = 90,         /* a findings listing without dates: the last 90 days */
+    FIGURES_INGEST_FINDINGS_MAX = 1000, /* stored ingest findings in one class report */
 };
 
 /* Everything class_id's report at now_ms is computed from, read in one snapshot: the engine's
@@ -108,5 +109,13 @@ int figures_subsidy_json(const struct engine_report *r, const struct subsidy_res
  * reviewable finding's "id" is the event id POST /v1/findings/{id}/review takes. */
 int figures_findings(store *st, const struct store_class_filter *f, const char *class_id,
                      int64_t since_ms, int64_t now_ms, size_t limit, cJSON **out, char *err);
+
+/* The class report r as JSON (report_json) plus what ingest stored about the class's events
+ * (no_photo, roster_override, verdict_mismatch ...): "ingest_findings", newest first, each as
+ * GET /v1/findings lists it ("source": "ingest", severity high/medium/low, not the engine's
+ * scale), at most FIGURES_INGEST_FINDINGS_MAX, and "ingest_findings_truncated". The engine's
+ * "findings" are unchanged (the evidence bundle's report.json stays the engine's alone).
+ * *out is new (free). */
+int figures_class_report_json(store *st, const struct engine_report *r, char **out, char *err);
 
 #endif

@@ -309,7 +309,7 @@ void figures_api_attendance(struct http_request *req, struct http_response *res)
     char *text = NULL;
     size_t len = 0;
     if (fmt == FMT_JSON) {
-        rc = report_json(r, &text, err);
+        rc = figures_class_report_json(req->db, r, &text, err);
         if (rc == RC_OK)
             reply_text(res, text, strlen(text), NULL);
     } else if (fmt == FMT_CSV) {

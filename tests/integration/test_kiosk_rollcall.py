@@ -16,13 +16,15 @@ the real daemon reading a real gpsd (gpsfake) and drawing the class's two roll-c
 - at the collector, through the institution's API: the attendance report shows two roll-calls
   held for each, one missed by A, the rollcall_missed finding with the R2 event as evidence;
   GET /v1/findings lists that finding and B's no_photo finding (a missing camera is a finding
-  the institution sees).
+  the institution sees), and so does the class report (`ingest_findings`, severity low, in the
+  API, `report attendance --format json` and its text), apart from the engine's `findings`.
 Screenshots of the banner and a confirmed roll-call (both sizes) go to $ROLLCALL_SCREENSHOTS.
 """
 
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -225,6 +227,17 @@ def scenarios(w, col, pki, b, shots):
         missed = [f for f in rep["findings"] if f["kind"] == "rollcall_missed"]
         check(len(missed) == 1 and missed[0]["evidence"] == [rolls[1]["id"]], missed)
         check([f["kind"] for f in ta["findings"]].count("rollcall_missed") == 1, ta["findings"])
+        # the class report shows what ingest stored too, on its own scale, beside the engine's
+        ing = rep["ingest_findings"]
+        check(rep["ingest_findings_truncated"] is False, rep["ingest_findings_truncated"])
+        check(all(f["source"] == "ingest" and f["class"] == CLASS for f in ing), ing)
+        rep_nop = [f for f in ing if f["kind"] == "no_photo"]
+        check(rep_nop and all(f["severity"] == "low" and f["subject"] == "KIOSK-SCREEN"
+                              for f in rep_nop), ing)
+        check(any("no_camera" in f["detail"] and masked_id(B) in f["detail"] for f in rep_nop),
+              rep_nop)
+        check(not any(f["kind"] == "no_photo" for f in rep["findings"]),
+              "an ingest finding among the engine's")
 
         q = urllib.parse.urlencode({"class": CLASS})
         st_, _, body = get(col, pki, "/v1/findings?" + q, inst)
@@ -239,6 +252,15 @@ def scenarios(w, col, pki, b, shots):
         check(r.returncode == 0, r.stderr)
         kinds = [f["kind"] for f in json.loads(r.stdout)["findings"]]
         check("no_photo" in kinds and "rollcall_missed" in kinds, kinds)
+        check(len(nop) == len(rep_nop), (nop, rep_nop))  # the class report misses none
+        r = col.cmd("report", "attendance", "--class", CLASS, "--format", "json")
+        check(r.returncode == 0, r.stderr)
+        cli = json.loads(r.stdout)["ingest_findings"]
+        check([f["id"] for f in cli] == [f["id"] for f in ing], (cli, ing))
+        r = col.cmd("report", "attendance", "--class", CLASS)
+        check(r.returncode == 0, r.stderr)
+        text = r.stdout[r.stdout.index("findings stored by ingest"):]
+        check(re.search(r"\n  low +no_photo +KIOSK-SCREEN#\d+ .*no_camera", text), text)
         for line in k.screen_lines + [k.daemon_log()]:
             for idn in (A, B):
                 check(idn not in line, "a clear ID number in a log")
