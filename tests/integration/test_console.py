@@ -390,6 +390,8 @@ def walk(w, b, d):
     for user in ("root", "bureau", "school", "assessor"):
         sessions[user] = walk_role(b, w, user, shots, origin)
 
+    admin_accounts(b, w, origin, shots)
+
     # A write without the CSRF token is refused, with it accepted (below, by the page).
     s = sessions["bureau"]
     st, fl = s.req("GET", "/v1/findings?class=C-A")
@@ -471,6 +473,64 @@ def walk(w, b, d):
         b("reload")  # the login form again
     finally:
         srv.stop()
+
+
+def admin_accounts(b, w, origin, shots):
+    """The admin adds an account on the admin page (password typed twice), its owner logs in
+    in a second browser, the admin disables it: the owner's page falls back to the login
+    form and the login is refused; a new password set by the admin works."""
+    frank_pw = "弗兰克的口令 2026 长长长"
+    b("open", origin=origin, width=1366, height=768)
+    b("login", user="root", password=PW["root"])
+    b("goto", hash="#/admin", ready="admin")
+    b("fill", selector='#add-user [name="name"]', value="frank")
+    b("fill", selector='#add-user [name="role"]', value="district:120103")
+    b("fill", selector='#add-user [name="password"]', value=frank_pw)
+    b("fill", selector='#add-user [name="password2"]', value=frank_pw + "x")
+    b("click", selector='#add-user button')
+    b("waitFor", selector="#admin-error")
+    check(not b("eval", js="!!document.querySelector('tr[data-user=\"frank\"]')")["value"],
+          "passwords that differ add nothing")
+    b("fill", selector='#add-user [name="password2"]', value=frank_pw)
+    b("click", selector='#add-user button')
+    b("waitFor", selector='tr[data-user="frank"]')
+    note = b("text", selector="#admin-done")["text"]
+    check("frank" in note and frank_pw not in note, "the page says frank was added: %s" % note)
+    shots(b, "admin", "root", "admin-accounts")
+    s = Session(w.port, w.ctx, [c for c in b("cookies")["cookies"]
+                                if c["name"] == "rollcall_session"][0]["value"])
+    st, users = s.req("GET", "/v1/users")
+    check([u["role"] for u in users["users"] if u["name"] == "frank"] == ["district:120103"],
+          "frank stored with his role: %s" % users)
+
+    b2 = Browser()
+    try:
+        b2("open", origin=origin, width=1366, height=768)
+        r = b2("login", user="frank", password=frank_pw)
+        check("overview" in r.get("nav", []), "frank logs in in a second browser: %s" % r)
+        b("click", selector='tr[data-user="frank"] button[data-act="disable"]')
+        b("waitFor", selector='tr[data-user="frank"] button[data-act="enable"]')
+        b2("reload")  # his session ended: the login form again
+        r = b2("login", user="frank", password=frank_pw, fails=True)
+        check("wrong user name or password" in r.get("error", ""),
+              "a disabled account's login is refused: %s" % r)
+        b("click", selector='tr[data-user="frank"] button[data-act="enable"]')
+        b("waitFor", selector='tr[data-user="frank"] button[data-act="disable"]')
+        b("click", selector='tr[data-user="frank"] button[data-act="password"]')
+        b("fill", selector='#set-password [name="password"]', value=frank_pw + " new")
+        b("fill", selector='#set-password [name="password2"]', value=frank_pw + " new")
+        b("click", selector='#set-password button.primary')
+        b("waitText", selector="#admin-done", contains="frank")
+        r = b2("login", user="frank", password=frank_pw, fails=True)
+        check("wrong user name or password" in r.get("error", ""), "old password refused: %s" % r)
+        r = b2("login", user="frank", password=frank_pw + " new")
+        check("overview" in r.get("nav", []), "the new password works: %s" % r)
+        errs = [e for e in b2("errors")["errors"] if not expected_error(e)]
+        check(errs == [], "no console errors in frank's browser: %s" % errs)
+        check(b2("foreign")["foreign"] == [], "no foreign request in frank's browser")
+    finally:
+        b2.close()
+    check(frank_pw not in w.srv.log(), "frank's password not in the log")
 
 
 def static_checks(w):

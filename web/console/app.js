@@ -580,19 +580,72 @@ async function pageExports() {
 }
 
 /* ---------- 管理 Admin ---------- */
-async function pageAdmin() {
+// Accounts: the admin adds one with a password typed twice, disables, enables, sets a new
+// password (POST /v1/users..., docs/API.md "Accounts"); the password is never shown again.
+async function pageAdmin(notice = '') {
   const u = await api('/v1/users');
+  const pwFields = `<label>${esc(t('password'))} <input type="password" name="password" autocomplete="new-password" minlength="12" required></label>
+      <label>${esc(t('password_again'))} <input type="password" name="password2" autocomplete="new-password" minlength="12" required></label>`;
   $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1><h2>${esc(t('accounts'))}</h2>
+    <div id="admin-notice">${notice}</div>
     <table id="users"><thead><tr><th>${esc(t('user'))}</th><th>${esc(t('role'))}</th><th>${esc(t('created_at'))}</th>
-    <th>${esc(t('last_login'))}</th><th>${esc(t('password_changed'))}</th><th>${esc(t('state'))}</th></tr></thead><tbody>
+    <th>${esc(t('last_login'))}</th><th>${esc(t('password_changed'))}</th><th>${esc(t('state'))}</th><th></th></tr></thead><tbody>
     ${u.users.map((x) => `<tr data-user="${esc(x.name)}"><td>${esc(x.name)}</td><td>${esc(x.role)}</td><td>${esc(localTime(x.created_at))}</td>
       <td>${esc(localTime(x.last_login_at))}</td><td>${esc(localTime(x.password_changed_at))}</td>
-      <td class="${x.disabled_at ? 'bad' : ''}">${esc(x.disabled_at ? `${t('disabled')} ${localTime(x.disabled_at)}` : t('enabled'))}</td></tr>`).join('')}</tbody></table>
+      <td class="${x.disabled_at ? 'bad' : ''}">${esc(x.disabled_at ? `${t('disabled')} ${localTime(x.disabled_at)}` : t('enabled'))}</td>
+      <td class="links">${x.name === me.user ? '' : `<button type="button" class="${x.disabled_at ? '' : 'danger'}" data-act="${x.disabled_at ? 'enable' : 'disable'}">${esc(t(x.disabled_at ? 'do_enable' : 'do_disable'))}</button>`}
+      <button type="button" data-act="password">${esc(t('do_password'))}</button></td></tr>`).join('')}</tbody></table>
+    <h2>${esc(t('add_account'))}</h2>
+    <form id="add-user" class="row"><label>${esc(t('user'))} <input name="name" required size="14"></label>
+      <label>${esc(t('role'))} <input name="role" required placeholder="district:120103" size="22" list="role-kinds"></label>
+      <datalist id="role-kinds"><option value="admin"><option value="evaluator"><option value="district:"><option value="institution:"></datalist>
+      ${pwFields}<button class="primary">${esc(t('add'))}</button></form>
+    <form id="set-password" class="row" hidden><strong id="pw-user"></strong>${pwFields}
+      <button class="primary">${esc(t('do_password'))}</button><button type="button" id="pw-cancel">${esc(t('cancel'))}</button></form>
     <p class="muted">${esc(t('accounts_hint'))}</p>
-    <pre>rollcall-server user add NAME --role ROLE   # 口令从标准输入读取 / password on stdin
-rollcall-server user disable NAME | user enable NAME | user passwd NAME
-rollcall-server token create --role ROLE --name NAME
+    <pre>rollcall-server token create --role ROLE --name NAME
 rollcall-server fence ...                   # docs/FENCES.md</pre>`;
+  const say = (html) => { $('#admin-notice').innerHTML = html; };
+  const twice = (f) => {
+    if (f.password.value !== f.password2.value) { say(`<p class="error" id="admin-error">${esc(t('password_mismatch'))}</p>`); return null; }
+    return f.password.value;
+  };
+  const act = async (call, done) => {
+    try { await call(); } catch (e) {
+      if (e.status !== 401) say(`<p class="error" id="admin-error">${esc(e.message)}</p>`);
+      return;
+    }
+    await pageAdmin(`<p class="notice" id="admin-done">${esc(done)}</p>`);
+  };
+  $('#add-user').onsubmit = (ev) => {
+    ev.preventDefault();
+    const f = ev.target, password = twice(f);
+    if (password === null) return;
+    const name = f.querySelector('[name=name]').value.trim(), role = f.role.value.trim();
+    act(() => api('/v1/users', { method: 'POST', body: { name, role, password } }), t('account_added', { u: name, r: role }));
+  };
+  document.querySelectorAll('#users button[data-act]').forEach((btn) => {
+    const name = btn.closest('tr').dataset.user, path = `/v1/users/${encodeURIComponent(name)}`;
+    btn.onclick = () => {
+      if (btn.dataset.act === 'password') {
+        const f = $('#set-password');
+        f.hidden = false;
+        f.dataset.user = name;
+        $('#pw-user').textContent = name;
+        f.password.focus();
+        return;
+      }
+      const off = btn.dataset.act === 'disable';
+      act(() => api(`${path}/${btn.dataset.act}`, { method: 'POST' }), t(off ? 'account_disabled' : 'account_enabled', { u: name }));
+    };
+  });
+  $('#pw-cancel').onclick = () => { $('#set-password').hidden = true; };
+  $('#set-password').onsubmit = (ev) => {
+    ev.preventDefault();
+    const f = ev.target, name = f.dataset.user, password = twice(f);
+    if (password === null) return;
+    act(() => api(`/v1/users/${encodeURIComponent(name)}/password`, { method: 'POST', body: { password } }), t('password_set', { u: name }));
+  };
   document.body.dataset.ready = 'admin';
 }
 
