@@ -504,6 +504,9 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
         return rc_fail(err, RC_NOMEM, "out of memory");
     snprintf(s->policy, sizeof s->policy, "%s", pol.name);
     s->policy_version = pol.version;
+    s->attendance_warning = pol.attendance_warning;
+    s->attendance_serious = pol.attendance_serious;
+    s->online_share_max = pol.online_share_max;
     if ((rc = store_class_list(st, f, FIGURES_CLASSES_MAX, add_row, &rows, err)) != RC_OK)
         goto out;
     s->rows = rows.v;
@@ -652,6 +655,9 @@ int figures_summary_json(const struct figures_summary *s, const struct store_cla
     if (!root || !(pol = cJSON_AddObjectToObject(root, "policy")) ||
         !cJSON_AddStringToObject(pol, "name", s->policy) ||
         !cJSON_AddNumberToObject(pol, "version", (double)s->policy_version) ||
+        !cJSON_AddNumberToObject(pol, "attendance_warning", s->attendance_warning) ||
+        !cJSON_AddNumberToObject(pol, "attendance_serious", s->attendance_serious) ||
+        !cJSON_AddNumberToObject(pol, "online_share_max", s->online_share_max) ||
         !cJSON_AddItemToObject(root, "district",
                                f && f->district ? cJSON_CreateString(f->district)
                                                 : cJSON_CreateNull()) ||

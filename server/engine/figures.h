@@ -71,6 +71,9 @@ struct figures_row {
 struct figures_summary {
     char policy[ENGINE_POLICY_NAME_MAX + 1];
     int64_t policy_version;
+    /* the policy's thresholds: class rate below warning (yellow) and serious (red), online
+     * share above online_share_max */
+    double attendance_warning, attendance_serious, online_share_max;
     size_t n;
     struct figures_row *rows; /* by institution, start, id */
     size_t n_institutions, n_districts;

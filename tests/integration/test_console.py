@@ -215,6 +215,23 @@ def walk_role(b, w, user, shots, origin):
         rates = b("texts", selector="table[data-table=%s] tbody td.rate" % table)["texts"]
         check(rates == [pct(r["attendance_rate"]) for r in summary[table]],
               "%s overview %s rates %s" % (user, table, rates))
+        # Coloured by the policy's thresholds (GET /v1/summary "policy"), not the page's own.
+        pol = summary["policy"]
+        colours = b("eval", js="[...document.querySelectorAll('table[data-table=%s] tbody td.rate')]"
+                    ".map(td => td.classList.contains('bad') ? 'bad' : "
+                    "td.classList.contains('warn') ? 'warn' : '')" % table)["value"]
+        want = ["" if r["attendance_rate"] is None else
+                "bad" if r["attendance_rate"] < pol["attendance_serious"] else
+                "warn" if r["attendance_rate"] < pol["attendance_warning"] else ""
+                for r in summary[table]]
+        check(colours == want, "%s overview %s colours %s, want %s" % (user, table, colours, want))
+    legend = b("eval", js="Object.assign({}, document.getElementById('thresholds').dataset)")["value"]
+    pol = summary["policy"]
+    check(legend == {"warn": str(pol["attendance_warning"]),
+                     "serious": str(pol["attendance_serious"]),
+                     "onlineMax": str(pol["online_share_max"])}
+          and pct(pol["attendance_serious"]) in b("text", selector="#thresholds")["text"],
+          "%s: the thresholds shown are the policy's %s: %s" % (user, pol, legend))
     shots(b, "overview", user)
     # The districts table as CSV, named for what it holds, the figures as shown.
     dl = b("download", selector="button.csv")  # the first: above the districts table

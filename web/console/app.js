@@ -12,7 +12,14 @@ echarts.use([LineChart, BarChart, GridComponent, TooltipComponent, LegendCompone
 
 // The default policy's attendance thresholds (docs/ATTENDANCE.md: attendance_warning,
 // attendance_serious); the summary does not carry the policy's parameters.
-const WARN = 0.9, SERIOUS = 0.8;
+// The yellow/red thresholds and the online cap: the policy's, from GET /v1/summary.
+let WARN = 0.9, SERIOUS = 0.8, ONLINE_MAX = 1;
+function takePolicy(p) {
+  if (!p) return;
+  WARN = p.attendance_warning ?? WARN;
+  SERIOUS = p.attendance_serious ?? SERIOUS;
+  ONLINE_MAX = p.online_share_max ?? ONLINE_MAX;
+}
 const LIVE_POLL_MS = 3000;
 
 let lang = localStorage.getItem('rollcall.lang') === 'en' ? 'en' : 'zh';
@@ -164,7 +171,7 @@ function figureCells(r) {
   return `<td class="num" data-v="${r.scheduled_hours}">${num(r.scheduled_hours)}</td>
     <td class="num" data-v="${r.attended_hours}">${num(r.attended_hours)}</td>
     <td class="num rate ${rateClass(r.attendance_rate)}" data-v="${r.attendance_rate ?? ''}">${pct(r.attendance_rate)}</td>
-    <td class="num" data-v="${r.online_share ?? ''}">${pct(r.online_share)}</td>
+    <td class="num ${r.online_share > ONLINE_MAX ? 'bad' : ''}" data-v="${r.online_share ?? ''}">${pct(r.online_share)}</td>
     <td class="num" data-v="${r.recording_coverage ?? ''}">${pct(r.recording_coverage)}</td>
     <td class="num" data-v="${r.pass_rate_assessed ?? ''}">${pct(r.pass_rate_assessed)}</td>
     <td class="num" data-v="${r.pass_rate_enrolled ?? ''}">${pct(r.pass_rate_enrolled)}</td>
@@ -211,6 +218,7 @@ async function pageOverview(args) {
     location.hash = `#/overview${query({ from: ev.target.from.value, to: ev.target.to.value })}`;
   };
   const sum = await api(`/v1/summary${query({ from, to })}`);
+  takePolicy(sum.policy);
   const h = headline(sum);
   const sev = sum.districts.reduce((a, r) => ({ serious: a.serious + r.findings.serious,
     warning: a.warning + r.findings.warning, info: a.info + r.findings.info }), { serious: 0, warning: 0, info: 0 });
@@ -224,7 +232,8 @@ async function pageOverview(args) {
     ${card('recording_coverage', pct(h.recording_coverage))}${card('pass_rate_assessed', pct(h.pass_rate_assessed))}
     ${card('pass_rate_enrolled', pct(h.pass_rate_enrolled))}${card('serious', sev.serious)}${card('warning', sev.warning)}
     ${card('info', sev.info)}${card('pending_reviews', sum.districts.reduce((a, r) => a + r.pending_reviews, 0))}</div>
-    <p class="legend">${esc(t('thresholds', { w: pct(WARN), s: pct(SERIOUS) }))} <span class="warn">${pct(0.85)}</span><span class="bad">${pct(0.7)}</span></p>
+    <p class="legend" id="thresholds" data-warn="${WARN}" data-serious="${SERIOUS}" data-online-max="${ONLINE_MAX}">${esc(t('thresholds', { w: pct(WARN), s: pct(SERIOUS), o: pct(ONLINE_MAX), p: sum.policy?.name ?? '' }))}
+      <span class="warn">&lt; ${pct(WARN)}</span><span class="bad">&lt; ${pct(SERIOUS)}</span></p>
     <div id="alerts" hidden><h2>${esc(t('alerts'))}</h2><div id="alerts-body"></div></div>
     <h2>${esc(t('trend'))}</h2><div class="grid2"><div class="chart" id="trend-rate"></div><div class="chart" id="trend-hours"></div></div>
     ${table('districts', sum.districts, 'district')}${table('institutions', sum.institutions, 'institution')}
@@ -331,6 +340,7 @@ function untar(buf) {
 
 async function pageClassPick() {
   const sum = await api('/v1/summary');
+  takePolicy(sum.policy);
   $('#main').innerHTML = `<h1>${esc(t('classes'))}</h1><table class="figures"><thead><tr><th class="sort">${esc(t('class'))}</th><th class="sort">${esc(t('institution'))}</th>
     <th class="sort">${esc(t('occupation'))}</th>${figureHeads()}</tr></thead><tbody>${sum.classes.map((r) => `<tr><td><a href="#/class/${encodeURIComponent(r.class)}">${esc(r.class)}</a></td>
     <td>${esc(r.institution)}</td><td>${esc(r.occupation)} ${esc(r.level)}</td>${figureCells(r)}</tr>`).join('')}</tbody></table>`;
