@@ -1063,3 +1063,22 @@ out:
     free(ids.id);
     return rc;
 }
+
+int figures_summary_xlsx(const struct figures_summary *s, const char *path, char *err)
+{
+    struct engine_total *cls = calloc(s->n ? s->n : 1, sizeof *cls);
+    if (!cls)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < s->n; i++) {
+        snprintf(cls[i].key, sizeof cls[i].key, "%s", s->rows[i].cls.id);
+        total_add(&cls[i], &s->rows[i]);
+    }
+    const struct report_totals_sheet sheets[] = {
+        {"区", "区", s->districts, s->n_districts},
+        {"机构", "机构", s->institutions, s->n_institutions},
+        {"班级", "班级", cls, s->n},
+    };
+    int rc = report_totals_xlsx(path, sheets, sizeof sheets / sizeof sheets[0], err);
+    free(cls);
+    return rc;
+}

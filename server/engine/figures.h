@@ -91,6 +91,9 @@ void figures_summary_free(struct figures_summary *s);
 int figures_summary_json(const struct figures_summary *s, const struct store_class_filter *f,
                          char **out, char *err);
 /* A summary as a readable text table (one line per class, then per institution, district). */
+/* Writes s as an XLSX workbook to path: sheets 区, 机构 and 班级 (one row per class), the
+ * figures of the overview's tables. 0, RC_IO or RC_NOMEM. */
+int figures_summary_xlsx(const struct figures_summary *s, const char *path, char *err);
 int figures_summary_text(const struct figures_summary *s, char **out, char *err);
 
 /* Subsidy eligibility of class_id's trainees for a claim at claim_ms, with the history of the

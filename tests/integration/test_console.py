@@ -21,6 +21,7 @@ Screenshots of every page (1366x768 and 1920x1080) go to $ROLLCALL_SCREENSHOTS w
 (docs/console/ in the repository)."""
 
 import http.client
+import io
 import json
 import os
 import re
@@ -29,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import openpyxl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ingestlib  # noqa: E402
@@ -233,6 +236,32 @@ def walk_role(b, w, user, shots, origin):
           and pct(pol["attendance_serious"]) in b("text", selector="#thresholds")["text"],
           "%s: the thresholds shown are the policy's %s: %s" % (user, pol, legend))
     shots(b, "overview", user)
+    # The overview's three tables as XLSX (the page's link), the figures as the API's.
+    href = b("attr", selector="#summary-xlsx", name="href")["value"]
+    check(href == "/v1/summary?format=xlsx", "%s: the XLSX link %s" % (user, href))
+    st, hd, data = raw_get(w.port, w.ctx, href, {"Cookie": "rollcall_session=" + s.cookie})
+    check(st == 200 and hd.get("content-type", "").startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        and 'filename="summary.xlsx"' in hd.get("content-disposition", ""),
+        "%s: summary XLSX %s %s" % (user, st, hd))
+    if st == 200:
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        check(wb.sheetnames == ["区", "机构", "班级"], "%s: XLSX sheets %s" % (user, wb.sheetnames))
+        for sheet, table, key in (("区", "districts", "district"),
+                                  ("机构", "institutions", "institution"),
+                                  ("班级", "classes", "class")):
+            rows = list(wb[sheet].iter_rows(values_only=True))
+            head = list(rows[0]) if rows else []
+            got = [(r[0], None if r[head.index("出勤率")] is None
+                    else round(r[head.index("出勤率")], 6)) for r in rows[1:]]
+            want = [(r[key], None if r["attendance_rate"] is None
+                     else round(r["attendance_rate"], 6)) for r in summary[table]]
+            check(head[:1] == [sheet] and "出勤率" in head and got == want,
+                  "%s: XLSX sheet %s %s, API %s" % (user, sheet, got, want))
+    st, hd, data = raw_get(w.port, w.ctx, "/v1/summary?format=csv",
+                           {"Cookie": "rollcall_session=" + s.cookie})
+    check(st == 400 and b"json or xlsx" in data, "%s: summary CSV refused: %s %s"
+          % (user, st, data))
     # The districts table as CSV, named for what it holds, the figures as shown.
     dl = b("download", selector="button.csv")  # the first: above the districts table
     lines = dl["text"].lstrip("\ufeff").splitlines()
@@ -538,8 +567,10 @@ def admin_accounts(b, w, origin, shots):
         b("fill", selector='#set-password [name="password2"]', value=frank_pw + " new")
         b("click", selector='#set-password button.primary')
         b("waitText", selector="#admin-done", contains="frank")
+        b2("reload")  # a fresh form: no error text left from the attempt before
         r = b2("login", user="frank", password=frank_pw, fails=True)
         check("wrong user name or password" in r.get("error", ""), "old password refused: %s" % r)
+        b2("reload")
         r = b2("login", user="frank", password=frank_pw + " new")
         check("overview" in r.get("nav", []), "the new password works: %s" % r)
         errs = [e for e in b2("errors")["errors"] if not expected_error(e)]

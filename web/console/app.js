@@ -211,7 +211,8 @@ async function pageOverview(args) {
   $('#main').innerHTML = `<h1>${esc(t('overview'))}</h1>
     <form class="row" id="period"><label>${esc(t('from'))} <input type="date" name="from" value="${esc(from)}"></label>
     <label>${esc(t('to'))} <input type="date" name="to" value="${esc(to)}"></label>
-    <button class="primary">${esc(t('apply'))}</button><span class="muted">${from || to ? '' : esc(t('period_all'))}</span></form>
+    <button class="primary">${esc(t('apply'))}</button><span class="muted">${from || to ? '' : esc(t('period_all'))}</span>
+    <a id="summary-xlsx" href="/v1/summary${query({ from, to, format: 'xlsx' })}" download>${esc(t('summary_xlsx'))}</a></form>
     <div id="ov">${esc(t('loading'))}</div>`;
   $('#period').onsubmit = (ev) => {
     ev.preventDefault();
