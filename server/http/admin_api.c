@@ -2,6 +2,7 @@
 #include "http/admin_api.h"
 
 #include "crypto.h"
+#include "engine/fences.h"
 #include "http/password.h"
 #include "http/session.h"
 #include "jsonin.h"
@@ -12,6 +13,7 @@
 
 #include <cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool admin_api_allow(const struct auth_principal *who, const struct http_request *req)
@@ -276,4 +278,74 @@ void admin_api_user_password(struct http_request *req, struct http_response *res
     log_msg(LOG_LVL_INFO, "new password for user '%s' set by '%s'; their sessions have ended", name,
             req->who->name);
     reply_user(req, res, 200, name, "POST /v1/users/{name}/password");
+}
+
+static const char *fence_outcome(enum store_fence_outcome o)
+{
+    return o == STORE_FENCE_NEW ? "new" : o == STORE_FENCE_SAME ? "unchanged" : "replaced";
+}
+
+void admin_api_fences_post(struct http_request *req, struct http_response *res)
+{
+    char err[ERR_LEN] = "out of memory";
+    struct fences_item *items = NULL;
+    size_t n = 0;
+    enum store_fence_outcome *outcome = NULL;
+    int *version = NULL;
+    cJSON *root = NULL, *arr = NULL;
+    char *text = NULL;
+    int rc =
+        fences_split((const char *)req->body, req->body_len, "the body", NULL, &items, &n, err);
+    if (rc != RC_OK) {
+        fences_items_free(items, n);
+        http_reply_error(res, rc == RC_NOMEM ? 500 : 400, "%s", err);
+        return;
+    }
+    outcome = calloc(n ? n : 1, sizeof *outcome);
+    version = calloc(n ? n : 1, sizeof *version);
+    rc = outcome && version ? store_begin(req->db, err) : RC_NOMEM;
+    if (rc == RC_OK) {
+        int64_t now = ts_now_ms();
+        for (size_t i = 0; rc == RC_OK && i < n; i++)
+            rc = store_fence_put(req->db, items[i].id, items[i].feature, items[i].sha256,
+                                 req->who->name, now, true, &outcome[i], &version[i], err);
+        if (rc == RC_OK)
+            rc = store_commit(req->db, err);
+        else
+            store_rollback(req->db);
+    }
+    if (rc == RC_OK) {
+        root = cJSON_CreateObject();
+        arr = cJSON_AddArrayToObject(root, "fences");
+        rc = arr ? RC_OK : RC_NOMEM;
+    }
+    for (size_t i = 0; rc == RC_OK && i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(arr, o) ||
+            !cJSON_AddStringToObject(o, "fence", items[i].id) ||
+            !cJSON_AddNumberToObject(o, "version", version[i]) ||
+            !cJSON_AddStringToObject(o, "outcome", fence_outcome(outcome[i])) ||
+            !cJSON_AddStringToObject(o, "sha256", items[i].sha256)) {
+            cJSON_Delete(o);
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            break;
+        }
+        log_msg(LOG_LVL_INFO, "fence '%s' %s (version %d) by '%s'", items[i].id,
+                fence_outcome(outcome[i]), version[i], req->who->name);
+    }
+    if (rc == RC_OK && !(text = cJSON_PrintUnformatted(root)))
+        rc = RC_NOMEM;
+    cJSON_Delete(root);
+    fences_items_free(items, n);
+    free(outcome);
+    free(version);
+    if (rc != RC_OK) {
+        log_msg(LOG_LVL_ERROR, "POST /v1/fences: %s", err);
+        http_reply_error(res, rc == RC_DB ? 503 : 500, "%s",
+                         rc == RC_DB ? "database busy, retry later" : "internal error");
+        return;
+    }
+    res->status = 200;
+    res->body = text;
+    res->len = strlen(text);
 }

@@ -25,5 +25,10 @@ void admin_api_user_enable(struct http_request *req, struct http_response *res);
 /* POST /v1/users/{name}/password {"password"}: 200 with the user; ends their sessions and
  * clears their failed logins. */
 void admin_api_user_password(struct http_request *req, struct http_response *res);
+/* POST /v1/fences: a GeoJSON fence file (docs/FENCES.md) stored as `import fences` does, in
+ * one transaction (a bad file stores nothing: 400 with the reason); each fence id new,
+ * unchanged or replaced (a new version; the old one kept). 200 {"fences": [{"fence",
+ * "version", "outcome", "sha256"}]}. */
+void admin_api_fences_post(struct http_request *req, struct http_response *res);
 
 #endif

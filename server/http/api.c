@@ -325,6 +325,7 @@ static const struct http_route routes[] = {
     {"POST", "/v1/users/{name}/disable", admin_api_user_disable, admin_api_allow},
     {"POST", "/v1/users/{name}/enable", admin_api_user_enable, admin_api_allow},
     {"POST", "/v1/users/{name}/password", admin_api_user_password, admin_api_allow},
+    {"POST", "/v1/fences", admin_api_fences_post, admin_api_allow},
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
     {"GET", "/v1/devices/{id}/schedule", schedule_api_get, schedule_api_allow},

@@ -8,6 +8,7 @@ rule and nothing stored, a disabled account's session and login refused at once,
 password ending the sessions; no password or hash in an answer or the log. Every answer is
 validated against docs/openapi.yaml. Standard library only."""
 
+import json
 import os
 import shutil
 import sqlite3
@@ -19,6 +20,8 @@ from ingestlib import Server, make_pki, run, tls_context, token  # noqa: E402
 from test_accounts import Client, cookie_of  # noqa: E402
 
 failures = []
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GEO = {"Content-Type": "application/geo+json"}
 
 ROOT_PW = "the admin's long password"
 FRANK_PW = "弗兰克的初始口令很长很长"
@@ -147,11 +150,53 @@ def walk(c, db, tok, srv):
     check(sorted(u["name"] for u in users["users"]) == ["alice", "frank", "root"],
           "no ghost created: %s" % users)
 
+    fences(c, db, tok, root, root_csrf, srv)
+
     log = srv.log()
     check("added user 'frank' with role district:120103 (by 'user:root')" in log,
           "the addition logged with who")
     check("user 'frank' disabled by 'user:root'" in log, "the disabling logged with who")
     check(not any(p in log for p in (FRANK_PW, FRANK_PW2, ROOT_PW)), "no password in the log")
+
+
+def fences(c, db, tok, root, root_csrf, srv):
+    """POST /v1/fences: a GeoJSON fence file stored as `import fences` does."""
+    with open(os.path.join(SRC, "geofences", "hexi-centre.geojson"), "rb") as f:
+        hexi = f.read()
+    for who in ("inst-a", "district", "evaluator", "enroll"):
+        st, _, ans = c.req("POST", "/v1/fences", hexi, headers=GEO, bearer=tok[who])
+        check(st == 403, "POST /v1/fences as %s: %s %s" % (who, st, ans))
+    st, _, ans = c.req("POST", "/v1/fences", hexi, headers=GEO, cookie=root)
+    check(st == 403, "fence upload without CSRF: %s" % st)
+    bad = json.loads(hexi)
+    bad["features"][0]["geometry"]["coordinates"] = [[[117.2, 39.1], [117.3, 39.1]]]
+    st, _, ans = c.req("POST", "/v1/fences", json.dumps(bad).encode(), headers=GEO,
+                       cookie=root, csrf=root_csrf)
+    check(st == 400 and ans.get("error"), "a bad fence refused: %s %s" % (st, ans))
+    check(stored_fences(db) == [], "nothing stored by the bad file")
+    st, _, ans = c.req("POST", "/v1/fences", hexi, headers=GEO, cookie=root, csrf=root_csrf)
+    got = ans.get("fences", []) if isinstance(ans, dict) else []
+    check(st == 200 and [(x["fence"], x["version"], x["outcome"]) for x in got] ==
+          [("hexi-centre", 1, "new")], "fence uploaded: %s %s" % (st, ans))
+    st, _, ans = c.req("POST", "/v1/fences", hexi, headers=GEO, bearer=tok["admin"])
+    check(st == 200 and [x["outcome"] for x in ans["fences"]] == ["unchanged"],
+          "the same fence again: %s %s" % (st, ans))
+    moved = json.loads(hexi)
+    ring = moved["features"][0]["geometry"]["coordinates"][0]
+    moved["features"][0]["geometry"]["coordinates"][0] = [[x + 0.001, y] for x, y in ring]
+    st, _, ans = c.req("POST", "/v1/fences", json.dumps(moved).encode(), headers=GEO,
+                       bearer=tok["admin"])
+    check(st == 200 and [(x["version"], x["outcome"]) for x in ans["fences"]] ==
+          [(2, "replaced")], "a moved fence is version 2: %s %s" % (st, ans))
+    check(stored_fences(db) == [("hexi-centre", 1), ("hexi-centre", 2)],
+          "both versions kept: %s" % stored_fences(db))
+    check("fence 'hexi-centre' new (version 1) by 'user:root'" in srv.log(),
+          "the upload logged with who")
+
+
+def stored_fences(db):
+    with sqlite3.connect(db[len("sqlite:"):]) as con:
+        return sorted(con.execute("SELECT id, version FROM fences").fetchall())
 
 
 def main():
