@@ -36,7 +36,8 @@ import openpyxl
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ingestlib  # noqa: E402
 from ingestlib import SERVER, Server, make_pki, run  # noqa: E402
-from test_figures import IDS, LAT, FAR_LAT, NAMES, World, pseudonym, upload  # noqa: E402
+from ingestlib import circle  # noqa: E402
+from test_figures import IDS, LAT, LON, FAR_LAT, NAMES, World, pseudonym, upload  # noqa: E402
 
 for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
     os.environ.pop(var, None)
@@ -566,7 +567,7 @@ def admin_accounts(b, w, origin, shots):
         b("fill", selector='#set-password [name="password"]', value=frank_pw + " new")
         b("fill", selector='#set-password [name="password2"]', value=frank_pw + " new")
         b("click", selector='#set-password button.primary')
-        b("waitText", selector="#admin-done", contains="frank")
+        b("waitText", selector="#admin-done", contains="新密码")  # not the notice before
         b2("reload")  # a fresh form: no error text left from the attempt before
         r = b2("login", user="frank", password=frank_pw, fails=True)
         check("wrong user name or password" in r.get("error", ""), "old password refused: %s" % r)
@@ -579,6 +580,23 @@ def admin_accounts(b, w, origin, shots):
     finally:
         b2.close()
     check(frank_pw not in w.srv.log(), "frank's password not in the log")
+
+    # A fence uploaded on the admin page (venue-a, 150 m now) is the class map's fence.
+    path = os.path.join(w.dir, "venue-a.geojson")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"type": "FeatureCollection", "features": [circle("venue-a", LON, LAT, 150)]}, f)
+    b("goto", hash="#/admin", ready="admin")
+    b("setFiles", selector='#fence-upload [name="file"]', path=path)
+    b("click", selector="#fence-upload button")
+    b("waitText", selector="#admin-done", contains="venue-a")
+    note = b("text", selector="#admin-done")["text"]
+    check("已替换" in note and "第 2 版" in note, "the page says venue-a was replaced: %s" % note)
+    shots(b, "admin", "root", "admin-fences")
+    b("goto", hash="#/class/C-A", ready="class")
+    shown = b("attr", selector="#map", name="data-fences")["value"]
+    # (beside version 1, which judged the sign-ins already stored)
+    check(shown.split() == ["venue-a@1", "venue-a@2"],
+          "the class map draws the uploaded fence: %s" % shown)
 
 
 def static_checks(w):

@@ -49,12 +49,12 @@ function hhmm(iso) { return iso ? new Date(iso).toLocaleTimeString('zh-CN', { ho
 class ApiError extends Error {
   constructor(status, msg) { super(msg); this.status = status; }
 }
-async function api(path, { method = 'GET', body, raw = false } = {}) {
+async function api(path, { method = 'GET', body, raw = false, type } = {}) {
   const headers = {};
   if (method !== 'GET') headers['X-CSRF-Token'] = me?.csrf_token ?? '';
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = type ?? 'application/json';
   const res = await fetch(path, { method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body) });
+    body: body === undefined ? undefined : type ? body : JSON.stringify(body) });
   if (res.status === 401 && path !== '/v1/login') {
     me = null;
     sessionStorage.removeItem('rollcall.session');
@@ -480,6 +480,7 @@ function drawMap(bundle) {
       .bindTooltip(`${e.trainee_masked} · ${t(`verdict_${v}`)} · ±${e.fix.eph ?? '?'} m · ${localTime(e.ts)}`).addTo(map);
   }
   $('#map').dataset.points = String(fixes.length);
+  $('#map').dataset.fences = JSON.parse(bundle['fences.json'] ?? '[]').map((f) => `${f.id}@${f.version}`).join(' ');
 }
 
 /* ---------- 审核 Review ---------- */
@@ -613,9 +614,11 @@ async function pageAdmin(notice = '') {
       ${pwFields}<button class="primary">${esc(t('add'))}</button></form>
     <form id="set-password" class="row" hidden><strong id="pw-user"></strong>${pwFields}
       <button class="primary">${esc(t('do_password'))}</button><button type="button" id="pw-cancel">${esc(t('cancel'))}</button></form>
+    <h2>${esc(t('fences_title'))}</h2>
+    <form id="fence-upload" class="row"><label>${esc(t('fence_file'))} <input type="file" name="file" accept=".geojson,.json,application/geo+json" required></label>
+      <button class="primary">${esc(t('upload'))}</button><span class="muted">${esc(t('fence_hint'))}</span></form>
     <p class="muted">${esc(t('accounts_hint'))}</p>
-    <pre>rollcall-server token create --role ROLE --name NAME
-rollcall-server fence ...                   # docs/FENCES.md</pre>`;
+    <pre>rollcall-server token create --role ROLE --name NAME</pre>`;
   const say = (html) => { $('#admin-notice').innerHTML = html; };
   const twice = (f) => {
     if (f.password.value !== f.password2.value) { say(`<p class="error" id="admin-error">${esc(t('password_mismatch'))}</p>`); return null; }
@@ -651,6 +654,17 @@ rollcall-server fence ...                   # docs/FENCES.md</pre>`;
     };
   });
   $('#pw-cancel').onclick = () => { $('#set-password').hidden = true; };
+  $('#fence-upload').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const file = ev.target.file.files[0];
+    if (!file) return;
+    const text = await file.text();
+    let done = '';
+    act(async () => {
+      const r = await api('/v1/fences', { method: 'POST', body: text, type: 'application/geo+json' });
+      done = r.fences.map((f) => t('fence_done', { f: f.fence, o: t(`fence_${f.outcome}`), v: f.version })).join('；');
+    }, '').then(() => { if (done && $('#admin-done')) $('#admin-done').textContent = done; });
+  };
   $('#set-password').onsubmit = (ev) => {
     ev.preventDefault();
     const f = ev.target, name = f.dataset.user, password = twice(f);
