@@ -506,6 +506,9 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
         return rc_fail(err, RC_NOMEM, "out of memory");
     snprintf(s->policy, sizeof s->policy, "%s", pol.name);
     s->policy_version = pol.version;
+    s->attendance_warning = pol.attendance_warning;
+    s->attendance_serious = pol.attendance_serious;
+    s->online_share_max = pol.online_share_max;
     if ((rc = store_class_list(st, f, FIGURES_CLASSES_MAX, add_row, &rows, err)) != RC_OK)
         goto out;
     s->rows = rows.v;
@@ -654,6 +657,9 @@ int figures_summary_json(const struct figures_summary *s, const struct store_cla
     if (!root || !(pol = cJSON_AddObjectToObject(root, "policy")) ||
         !cJSON_AddStringToObject(pol, "name", s->policy) ||
         !cJSON_AddNumberToObject(pol, "version", (double)s->policy_version) ||
+        !cJSON_AddNumberToObject(pol, "attendance_warning", s->attendance_warning) ||
+        !cJSON_AddNumberToObject(pol, "attendance_serious", s->attendance_serious) ||
+        !cJSON_AddNumberToObject(pol, "online_share_max", s->online_share_max) ||
         !cJSON_AddItemToObject(root, "district",
                                f && f->district ? cJSON_CreateString(f->district)
                                                 : cJSON_CreateNull()) ||
@@ -1107,5 +1113,24 @@ int figures_class_report_json(store *st, const struct engine_report *r, char **o
 out:
     cJSON_free(text);
     cJSON_Delete(o);
+    return rc;
+}
+
+int figures_summary_xlsx(const struct figures_summary *s, const char *path, char *err)
+{
+    struct engine_total *cls = calloc(s->n ? s->n : 1, sizeof *cls);
+    if (!cls)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < s->n; i++) {
+        snprintf(cls[i].key, sizeof cls[i].key, "%s", s->rows[i].cls.id);
+        total_add(&cls[i], &s->rows[i]);
+    }
+    const struct report_totals_sheet sheets[] = {
+        {"区", "区", s->districts, s->n_districts},
+        {"机构", "机构", s->institutions, s->n_institutions},
+        {"班级", "班级", cls, s->n},
+    };
+    int rc = report_totals_xlsx(path, sheets, sizeof sheets / sizeof sheets[0], err);
+    free(cls);
     return rc;
 }

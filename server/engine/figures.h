@@ -72,6 +72,9 @@ struct figures_row {
 struct figures_summary {
     char policy[ENGINE_POLICY_NAME_MAX + 1];
     int64_t policy_version;
+    /* the policy's thresholds: class rate below warning (yellow) and serious (red), online
+     * share above online_share_max */
+    double attendance_warning, attendance_serious, online_share_max;
     size_t n;
     struct figures_row *rows; /* by institution, start, id */
     size_t n_institutions, n_districts;
@@ -89,6 +92,9 @@ void figures_summary_free(struct figures_summary *s);
 int figures_summary_json(const struct figures_summary *s, const struct store_class_filter *f,
                          char **out, char *err);
 /* A summary as a readable text table (one line per class, then per institution, district). */
+/* Writes s as an XLSX workbook to path: sheets 区, 机构 and 班级 (one row per class), the
+ * figures of the overview's tables. 0, RC_IO or RC_NOMEM. */
+int figures_summary_xlsx(const struct figures_summary *s, const char *path, char *err);
 int figures_summary_text(const struct figures_summary *s, char **out, char *err);
 
 /* Subsidy eligibility of class_id's trainees for a claim at claim_ms, with the history of the

@@ -157,10 +157,18 @@ static void reply_text(struct http_response *res, char *body, size_t len, const 
     res->content_type = type;
 }
 
+/* What an XLSX reply holds: class reports (and subsidy results) or an overview summary. */
+struct xlsx_what {
+    const struct engine_report *const *reports;
+    size_t n;
+    const struct subsidy_result *sub;
+    size_t n_sub;
+    const struct figures_summary *summary;
+};
+
 /* Writes an XLSX workbook through a temporary file (libxlsxwriter writes files) and answers
  * with its bytes. */
-static int xlsx_reply(struct http_response *res, const struct engine_report *const *reports,
-                      size_t n, const struct subsidy_result *sub, size_t n_sub, char *err)
+static int xlsx_send(struct http_response *res, const struct xlsx_what *w, char *err)
 {
     const char *dir = getenv("TMPDIR");
     char path[512];
@@ -170,7 +178,9 @@ static int xlsx_reply(struct http_response *res, const struct engine_report *con
         return rc_fail(err, RC_IO, "temporary file: %s", strerror(errno));
     close(fd);
     char *buf = NULL;
-    int rc = report_xlsx(path, reports, n, NULL, 0, NULL, 0, sub, n_sub, err);
+    int rc = w->summary
+                 ? figures_summary_xlsx(w->summary, path, err)
+                 : report_xlsx(path, w->reports, w->n, NULL, 0, NULL, 0, w->sub, w->n_sub, err);
     if (rc != RC_OK)
         goto out;
     FILE *f = fopen(path, "rb");
@@ -195,6 +205,13 @@ out:
     free(buf);
     unlink(path);
     return rc;
+}
+
+static int xlsx_reply(struct http_response *res, const struct engine_report *const *reports,
+                      size_t n, const struct subsidy_result *sub, size_t n_sub, char *err)
+{
+    const struct xlsx_what w = {.reports = reports, .n = n, .sub = sub, .n_sub = n_sub};
+    return xlsx_send(res, &w, err);
 }
 
 static enum plan_format body_format(struct http_request *req)
@@ -433,9 +450,36 @@ void figures_api_summary(struct http_request *req, struct http_response *res)
     struct store_class_filter f;
     struct figures_summary *s = NULL;
     char *text = NULL;
-    if (!listing_filter(req, res, &f))
+    enum format fmt;
+    if (!query_format(req, res, true, &fmt) || !listing_filter(req, res, &f))
         return;
+    if (fmt == FMT_CSV) {
+        http_reply_error(res, 400, "format must be json or xlsx");
+        return;
+    }
     int rc = figures_summary(req->db, &f, ts_now_ms(), true, &s, err);
+    if (rc == RC_OK && fmt == FMT_XLSX) {
+        const struct xlsx_what w = {.summary = s};
+        rc = xlsx_send(res, &w, err);
+        figures_summary_free(s);
+        if (rc != RC_OK) {
+            fail(req, res, rc, err);
+            return;
+        }
+        /* named for what it holds: summary[-district][-institution][-from][-to].xlsx */
+        char name[HTTP_DISPOSITION_MAX / 2] = "summary";
+        static const char *const parts[] = {"district", "institution", "from", "to"};
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            const char *v = http_query(req, parts[i]);
+            size_t used = strlen(name);
+            if (v && *v)
+                snprintf(name + used, sizeof name - used, "-%s", v);
+        }
+        size_t used = strlen(name);
+        snprintf(name + used, sizeof name - used, ".xlsx");
+        (void)http_set_download(res, name);
+        return;
+    }
     if (rc == RC_OK)
         rc = figures_summary_json(s, &f, &text, err);
     figures_summary_free(s);

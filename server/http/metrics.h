@@ -14,7 +14,7 @@
 typedef struct metrics metrics;
 
 enum {
-    METRICS_ROUTES_MAX = 32, /* registered routes, plus one "unmatched" slot */
+    METRICS_ROUTES_MAX = 64, /* registered routes, plus one "unmatched" slot */
     METRICS_ROUTE_NAME_MAX = 64,
     METRICS_TEXT_MAX = 1 << 16, /* a rendered scrape is refused beyond this */
 };

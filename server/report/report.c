@@ -978,3 +978,39 @@ out:;
         rc = rc_fail(err, RC_IO, "xlsx: writing %s: %s", path, lxw_strerror(e));
     return rc;
 }
+
+int report_totals_xlsx(const char *path, const struct report_totals_sheet *sheets, size_t n,
+                       char *err)
+{
+    lxw_workbook *wb = workbook_new(path);
+    if (!wb)
+        return rc_fail(err, RC_IO, "xlsx: cannot create %s", path);
+    struct xlsx_sink x = {.base = {xlsx_row}, .err = err};
+    x.pct = workbook_add_format(wb);
+    x.num = workbook_add_format(wb);
+    x.bold = workbook_add_format(wb);
+    x.time = workbook_add_format(wb);
+    int rc = RC_OK;
+    if (!x.pct || !x.num || !x.bold || !x.time) {
+        rc = rc_fail(err, RC_NOMEM, "xlsx: out of memory");
+        goto out;
+    }
+    format_set_num_format(x.pct, "0.00%");
+    format_set_num_format(x.num, "0.00");
+    format_set_bold(x.bold);
+    const char *cols[sizeof totals_cols_inst / sizeof totals_cols_inst[0]];
+    memcpy(cols, totals_cols_inst, sizeof cols);
+    for (size_t i = 0; i < n && rc == RC_OK; i++) {
+        cols[0] = sheets[i].key_col;
+        rc = sheet(wb, &x, sheets[i].name, cols);
+        if (!rc)
+            rc = totals_rows(&x.base, sheets[i].t, sheets[i].n);
+    }
+    if (!rc)
+        fit_columns(&x);
+out:;
+    lxw_error e = workbook_close(wb);
+    if (rc == RC_OK && e != LXW_NO_ERROR)
+        rc = rc_fail(err, RC_IO, "xlsx: writing %s: %s", path, lxw_strerror(e));
+    return rc;
+}

@@ -54,4 +54,16 @@ int report_xlsx(const char *path, const struct engine_report *const *reports, si
  * RC_NOMEM with err. */
 int report_budget_xlsx(const char *path, const struct budget *b, char *err);
 
+/* One sheet of totals for report_totals_xlsx: its name, the heading of its key column (区,
+ * 机构, 班级 ...) and its rows. */
+struct report_totals_sheet {
+    const char *name, *key_col;
+    const struct engine_total *t;
+    size_t n;
+};
+/* Writes an XLSX workbook of totals to path: one sheet per entry of sheets, the columns of the
+ * 机构/区 sheets of report_xlsx (rates as "0.00%", hours as "0.00"). 0, RC_IO or RC_NOMEM. */
+int report_totals_xlsx(const char *path, const struct report_totals_sheet *sheets, size_t n,
+                       char *err);
+
 #endif

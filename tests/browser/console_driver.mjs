@@ -104,6 +104,7 @@ async function run(c) {
     case 'waitFor': await page.waitForSelector(c.selector, { state: 'attached' }); return { ok: true };
     case 'click': await page.click(c.selector); return { ok: true };
     case 'fill': await page.fill(c.selector, c.value); return { ok: true };
+    case 'setFiles': await page.setInputFiles(c.selector, c.path); return { ok: true };
     case 'press': await page.keyboard.press(c.key); return { ok: true };
     case 'cookies': return { cookies: await context.cookies() };
     case 'download': {

@@ -21,6 +21,7 @@ Screenshots of every page (1366x768 and 1920x1080) go to $ROLLCALL_SCREENSHOTS w
 (docs/console/ in the repository)."""
 
 import http.client
+import io
 import json
 import os
 import re
@@ -30,10 +31,13 @@ import sys
 import tempfile
 import time
 
+import openpyxl
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ingestlib  # noqa: E402
 from ingestlib import SERVER, Server, make_pki, run  # noqa: E402
-from test_figures import IDS, LAT, FAR_LAT, NAMES, World, pseudonym, upload  # noqa: E402
+from ingestlib import circle  # noqa: E402
+from test_figures import IDS, LAT, LON, FAR_LAT, NAMES, World, pseudonym, upload  # noqa: E402
 
 for var in ("http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
     os.environ.pop(var, None)
@@ -215,7 +219,50 @@ def walk_role(b, w, user, shots, origin):
         rates = b("texts", selector="table[data-table=%s] tbody td.rate" % table)["texts"]
         check(rates == [pct(r["attendance_rate"]) for r in summary[table]],
               "%s overview %s rates %s" % (user, table, rates))
+        # Coloured by the policy's thresholds (GET /v1/summary "policy"), not the page's own.
+        pol = summary["policy"]
+        colours = b("eval", js="[...document.querySelectorAll('table[data-table=%s] tbody td.rate')]"
+                    ".map(td => td.classList.contains('bad') ? 'bad' : "
+                    "td.classList.contains('warn') ? 'warn' : '')" % table)["value"]
+        want = ["" if r["attendance_rate"] is None else
+                "bad" if r["attendance_rate"] < pol["attendance_serious"] else
+                "warn" if r["attendance_rate"] < pol["attendance_warning"] else ""
+                for r in summary[table]]
+        check(colours == want, "%s overview %s colours %s, want %s" % (user, table, colours, want))
+    legend = b("eval", js="Object.assign({}, document.getElementById('thresholds').dataset)")["value"]
+    pol = summary["policy"]
+    check(legend == {"warn": str(pol["attendance_warning"]),
+                     "serious": str(pol["attendance_serious"]),
+                     "onlineMax": str(pol["online_share_max"])}
+          and pct(pol["attendance_serious"]) in b("text", selector="#thresholds")["text"],
+          "%s: the thresholds shown are the policy's %s: %s" % (user, pol, legend))
     shots(b, "overview", user)
+    # The overview's three tables as XLSX (the page's link), the figures as the API's.
+    href = b("attr", selector="#summary-xlsx", name="href")["value"]
+    check(href == "/v1/summary?format=xlsx", "%s: the XLSX link %s" % (user, href))
+    st, hd, data = raw_get(w.port, w.ctx, href, {"Cookie": "rollcall_session=" + s.cookie})
+    check(st == 200 and hd.get("content-type", "").startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        and 'filename="summary.xlsx"' in hd.get("content-disposition", ""),
+        "%s: summary XLSX %s %s" % (user, st, hd))
+    if st == 200:
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        check(wb.sheetnames == ["区", "机构", "班级"], "%s: XLSX sheets %s" % (user, wb.sheetnames))
+        for sheet, table, key in (("区", "districts", "district"),
+                                  ("机构", "institutions", "institution"),
+                                  ("班级", "classes", "class")):
+            rows = list(wb[sheet].iter_rows(values_only=True))
+            head = list(rows[0]) if rows else []
+            got = [(r[0], None if r[head.index("出勤率")] is None
+                    else round(r[head.index("出勤率")], 6)) for r in rows[1:]]
+            want = [(r[key], None if r["attendance_rate"] is None
+                     else round(r["attendance_rate"], 6)) for r in summary[table]]
+            check(head[:1] == [sheet] and "出勤率" in head and got == want,
+                  "%s: XLSX sheet %s %s, API %s" % (user, sheet, got, want))
+    st, hd, data = raw_get(w.port, w.ctx, "/v1/summary?format=csv",
+                           {"Cookie": "rollcall_session=" + s.cookie})
+    check(st == 400 and b"json or xlsx" in data, "%s: summary CSV refused: %s %s"
+          % (user, st, data))
     # The districts table as CSV, named for what it holds, the figures as shown.
     dl = b("download", selector="button.csv")  # the first: above the districts table
     lines = dl["text"].lstrip("\ufeff").splitlines()
@@ -390,6 +437,8 @@ def walk(w, b, d):
     for user in ("root", "bureau", "school", "assessor"):
         sessions[user] = walk_role(b, w, user, shots, origin)
 
+    admin_accounts(b, w, origin, shots)
+
     # A write without the CSRF token is refused, with it accepted (below, by the page).
     s = sessions["bureau"]
     st, fl = s.req("GET", "/v1/findings?class=C-A")
@@ -471,6 +520,83 @@ def walk(w, b, d):
         b("reload")  # the login form again
     finally:
         srv.stop()
+
+
+def admin_accounts(b, w, origin, shots):
+    """The admin adds an account on the admin page (password typed twice), its owner logs in
+    in a second browser, the admin disables it: the owner's page falls back to the login
+    form and the login is refused; a new password set by the admin works."""
+    frank_pw = "弗兰克的口令 2026 长长长"
+    b("open", origin=origin, width=1366, height=768)
+    b("login", user="root", password=PW["root"])
+    b("goto", hash="#/admin", ready="admin")
+    b("fill", selector='#add-user [name="name"]', value="frank")
+    b("fill", selector='#add-user [name="role"]', value="district:120103")
+    b("fill", selector='#add-user [name="password"]', value=frank_pw)
+    b("fill", selector='#add-user [name="password2"]', value=frank_pw + "x")
+    b("click", selector='#add-user button')
+    b("waitFor", selector="#admin-error")
+    check(not b("eval", js="!!document.querySelector('tr[data-user=\"frank\"]')")["value"],
+          "passwords that differ add nothing")
+    b("fill", selector='#add-user [name="password2"]', value=frank_pw)
+    b("click", selector='#add-user button')
+    b("waitFor", selector='tr[data-user="frank"]')
+    note = b("text", selector="#admin-done")["text"]
+    check("frank" in note and frank_pw not in note, "the page says frank was added: %s" % note)
+    shots(b, "admin", "root", "admin-accounts")
+    s = Session(w.port, w.ctx, [c for c in b("cookies")["cookies"]
+                                if c["name"] == "rollcall_session"][0]["value"])
+    st, users = s.req("GET", "/v1/users")
+    check([u["role"] for u in users["users"] if u["name"] == "frank"] == ["district:120103"],
+          "frank stored with his role: %s" % users)
+
+    b2 = Browser()
+    try:
+        b2("open", origin=origin, width=1366, height=768)
+        r = b2("login", user="frank", password=frank_pw)
+        check("overview" in r.get("nav", []), "frank logs in in a second browser: %s" % r)
+        b("click", selector='tr[data-user="frank"] button[data-act="disable"]')
+        b("waitFor", selector='tr[data-user="frank"] button[data-act="enable"]')
+        b2("reload")  # his session ended: the login form again
+        r = b2("login", user="frank", password=frank_pw, fails=True)
+        check("wrong user name or password" in r.get("error", ""),
+              "a disabled account's login is refused: %s" % r)
+        b("click", selector='tr[data-user="frank"] button[data-act="enable"]')
+        b("waitFor", selector='tr[data-user="frank"] button[data-act="disable"]')
+        b("click", selector='tr[data-user="frank"] button[data-act="password"]')
+        b("fill", selector='#set-password [name="password"]', value=frank_pw + " new")
+        b("fill", selector='#set-password [name="password2"]', value=frank_pw + " new")
+        b("click", selector='#set-password button.primary')
+        b("waitText", selector="#admin-done", contains="新密码")  # not the notice before
+        b2("reload")  # a fresh form: no error text left from the attempt before
+        r = b2("login", user="frank", password=frank_pw, fails=True)
+        check("wrong user name or password" in r.get("error", ""), "old password refused: %s" % r)
+        b2("reload")
+        r = b2("login", user="frank", password=frank_pw + " new")
+        check("overview" in r.get("nav", []), "the new password works: %s" % r)
+        errs = [e for e in b2("errors")["errors"] if not expected_error(e)]
+        check(errs == [], "no console errors in frank's browser: %s" % errs)
+        check(b2("foreign")["foreign"] == [], "no foreign request in frank's browser")
+    finally:
+        b2.close()
+    check(frank_pw not in w.srv.log(), "frank's password not in the log")
+
+    # A fence uploaded on the admin page (venue-a, 150 m now) is the class map's fence.
+    path = os.path.join(w.dir, "venue-a.geojson")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"type": "FeatureCollection", "features": [circle("venue-a", LON, LAT, 150)]}, f)
+    b("goto", hash="#/admin", ready="admin")
+    b("setFiles", selector='#fence-upload [name="file"]', path=path)
+    b("click", selector="#fence-upload button")
+    b("waitText", selector="#admin-done", contains="venue-a")
+    note = b("text", selector="#admin-done")["text"]
+    check("已替换" in note and "第 2 版" in note, "the page says venue-a was replaced: %s" % note)
+    shots(b, "admin", "root", "admin-fences")
+    b("goto", hash="#/class/C-A", ready="class")
+    shown = b("attr", selector="#map", name="data-fences")["value"]
+    # (beside version 1, which judged the sign-ins already stored)
+    check(shown.split() == ["venue-a@1", "venue-a@2"],
+          "the class map draws the uploaded fence: %s" % shown)
 
 
 def static_checks(w):

@@ -177,7 +177,7 @@ def anonymous(srv, ctx, table):
     public = {("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/openapi.json"),
               ("POST", "/v1/login"), ("GET", "/public/evaluation/{year}")}
     for method, pattern in sorted(table):
-        path = pattern.replace("{id}", "X-1").replace("{year}", "2026")
+        path = re.sub(r"\{[a-z]+\}", "X-1", pattern.replace("{year}", "2026"))
         body = b"{}" if method != "GET" else None
         try:
             st, answer = request(srv.port, ctx, method, path, body,

@@ -184,6 +184,21 @@ def walk(w):
                     seen_rows.update((route, flt) for _ in got)
                     check(got == expect, "GET %s as %s: rows %s, want %s"
                           % (path, role, got, expect))
+    # The admin's account routes (the console's admin page): every other role 403, nothing
+    # changed (test_admin_accounts.py walks them with sessions too).
+    acct = [("POST", "/v1/users", {"name": "mallory", "role": "admin",
+                                   "password": "a long enough password"}),
+            ("POST", "/v1/users/mallory/disable", None), ("POST", "/v1/users/mallory/enable", None),
+            ("POST", "/v1/users/mallory/password", {"password": "a long enough password"}),
+            ("GET", "/v1/users", None)]
+    for method, path, body in acct:
+        for role in ROLES:
+            if role == "admin":
+                continue
+            st, ans = w.req(role, method, path, body)
+            check(st == 403, "%s %s as %s: want 403, got %s %s" % (method, path, role, st, ans))
+    st, users = w.req("admin", "GET", "/v1/users")
+    check(st == 200 and users["users"] == [], "no account made by the refused calls: %s" % users)
     # The in-scope answers were not all empty: the rows check compared real rows.
     for route in routes:
         for flt in FILTERS[route]:

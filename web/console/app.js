@@ -12,7 +12,14 @@ echarts.use([LineChart, BarChart, GridComponent, TooltipComponent, LegendCompone
 
 // The default policy's attendance thresholds (docs/ATTENDANCE.md: attendance_warning,
 // attendance_serious); the summary does not carry the policy's parameters.
-const WARN = 0.9, SERIOUS = 0.8;
+// The yellow/red thresholds and the online cap: the policy's, from GET /v1/summary.
+let WARN = 0.9, SERIOUS = 0.8, ONLINE_MAX = 1;
+function takePolicy(p) {
+  if (!p) return;
+  WARN = p.attendance_warning ?? WARN;
+  SERIOUS = p.attendance_serious ?? SERIOUS;
+  ONLINE_MAX = p.online_share_max ?? ONLINE_MAX;
+}
 const LIVE_POLL_MS = 3000;
 
 let lang = localStorage.getItem('rollcall.lang') === 'en' ? 'en' : 'zh';
@@ -42,12 +49,12 @@ function hhmm(iso) { return iso ? new Date(iso).toLocaleTimeString('zh-CN', { ho
 class ApiError extends Error {
   constructor(status, msg) { super(msg); this.status = status; }
 }
-async function api(path, { method = 'GET', body, raw = false } = {}) {
+async function api(path, { method = 'GET', body, raw = false, type } = {}) {
   const headers = {};
   if (method !== 'GET') headers['X-CSRF-Token'] = me?.csrf_token ?? '';
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = type ?? 'application/json';
   const res = await fetch(path, { method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body) });
+    body: body === undefined ? undefined : type ? body : JSON.stringify(body) });
   if (res.status === 401 && path !== '/v1/login') {
     me = null;
     sessionStorage.removeItem('rollcall.session');
@@ -164,7 +171,7 @@ function figureCells(r) {
   return `<td class="num" data-v="${r.scheduled_hours}">${num(r.scheduled_hours)}</td>
     <td class="num" data-v="${r.attended_hours}">${num(r.attended_hours)}</td>
     <td class="num rate ${rateClass(r.attendance_rate)}" data-v="${r.attendance_rate ?? ''}">${pct(r.attendance_rate)}</td>
-    <td class="num" data-v="${r.online_share ?? ''}">${pct(r.online_share)}</td>
+    <td class="num ${r.online_share > ONLINE_MAX ? 'bad' : ''}" data-v="${r.online_share ?? ''}">${pct(r.online_share)}</td>
     <td class="num" data-v="${r.recording_coverage ?? ''}">${pct(r.recording_coverage)}</td>
     <td class="num" data-v="${r.pass_rate_assessed ?? ''}">${pct(r.pass_rate_assessed)}</td>
     <td class="num" data-v="${r.pass_rate_enrolled ?? ''}">${pct(r.pass_rate_enrolled)}</td>
@@ -204,13 +211,15 @@ async function pageOverview(args) {
   $('#main').innerHTML = `<h1>${esc(t('overview'))}</h1>
     <form class="row" id="period"><label>${esc(t('from'))} <input type="date" name="from" value="${esc(from)}"></label>
     <label>${esc(t('to'))} <input type="date" name="to" value="${esc(to)}"></label>
-    <button class="primary">${esc(t('apply'))}</button><span class="muted">${from || to ? '' : esc(t('period_all'))}</span></form>
+    <button class="primary">${esc(t('apply'))}</button><span class="muted">${from || to ? '' : esc(t('period_all'))}</span>
+    <a id="summary-xlsx" href="/v1/summary${query({ from, to, format: 'xlsx' })}" download>${esc(t('summary_xlsx'))}</a></form>
     <div id="ov">${esc(t('loading'))}</div>`;
   $('#period').onsubmit = (ev) => {
     ev.preventDefault();
     location.hash = `#/overview${query({ from: ev.target.from.value, to: ev.target.to.value })}`;
   };
   const sum = await api(`/v1/summary${query({ from, to })}`);
+  takePolicy(sum.policy);
   const h = headline(sum);
   const sev = sum.districts.reduce((a, r) => ({ serious: a.serious + r.findings.serious,
     warning: a.warning + r.findings.warning, info: a.info + r.findings.info }), { serious: 0, warning: 0, info: 0 });
@@ -224,7 +233,8 @@ async function pageOverview(args) {
     ${card('recording_coverage', pct(h.recording_coverage))}${card('pass_rate_assessed', pct(h.pass_rate_assessed))}
     ${card('pass_rate_enrolled', pct(h.pass_rate_enrolled))}${card('serious', sev.serious)}${card('warning', sev.warning)}
     ${card('info', sev.info)}${card('pending_reviews', sum.districts.reduce((a, r) => a + r.pending_reviews, 0))}</div>
-    <p class="legend">${esc(t('thresholds', { w: pct(WARN), s: pct(SERIOUS) }))} <span class="warn">${pct(0.85)}</span><span class="bad">${pct(0.7)}</span></p>
+    <p class="legend" id="thresholds" data-warn="${WARN}" data-serious="${SERIOUS}" data-online-max="${ONLINE_MAX}">${esc(t('thresholds', { w: pct(WARN), s: pct(SERIOUS), o: pct(ONLINE_MAX), p: sum.policy?.name ?? '' }))}
+      <span class="warn">&lt; ${pct(WARN)}</span><span class="bad">&lt; ${pct(SERIOUS)}</span></p>
     <div id="alerts" hidden><h2>${esc(t('alerts'))}</h2><div id="alerts-body"></div></div>
     <h2>${esc(t('trend'))}</h2><div class="grid2"><div class="chart" id="trend-rate"></div><div class="chart" id="trend-hours"></div></div>
     ${table('districts', sum.districts, 'district')}${table('institutions', sum.institutions, 'institution')}
@@ -331,6 +341,7 @@ function untar(buf) {
 
 async function pageClassPick() {
   const sum = await api('/v1/summary');
+  takePolicy(sum.policy);
   $('#main').innerHTML = `<h1>${esc(t('classes'))}</h1><table class="figures"><thead><tr><th class="sort">${esc(t('class'))}</th><th class="sort">${esc(t('institution'))}</th>
     <th class="sort">${esc(t('occupation'))}</th>${figureHeads()}</tr></thead><tbody>${sum.classes.map((r) => `<tr><td><a href="#/class/${encodeURIComponent(r.class)}">${esc(r.class)}</a></td>
     <td>${esc(r.institution)}</td><td>${esc(r.occupation)} ${esc(r.level)}</td>${figureCells(r)}</tr>`).join('')}</tbody></table>`;
@@ -469,6 +480,7 @@ function drawMap(bundle) {
       .bindTooltip(`${e.trainee_masked} · ${t(`verdict_${v}`)} · ±${e.fix.eph ?? '?'} m · ${localTime(e.ts)}`).addTo(map);
   }
   $('#map').dataset.points = String(fixes.length);
+  $('#map').dataset.fences = JSON.parse(bundle['fences.json'] ?? '[]').map((f) => `${f.id}@${f.version}`).join(' ');
 }
 
 /* ---------- 审核 Review ---------- */
@@ -580,19 +592,85 @@ async function pageExports() {
 }
 
 /* ---------- 管理 Admin ---------- */
-async function pageAdmin() {
+// Accounts: the admin adds one with a password typed twice, disables, enables, sets a new
+// password (POST /v1/users..., docs/API.md "Accounts"); the password is never shown again.
+async function pageAdmin(notice = '') {
   const u = await api('/v1/users');
+  const pwFields = `<label>${esc(t('password'))} <input type="password" name="password" autocomplete="new-password" minlength="12" required></label>
+      <label>${esc(t('password_again'))} <input type="password" name="password2" autocomplete="new-password" minlength="12" required></label>`;
   $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1><h2>${esc(t('accounts'))}</h2>
+    <div id="admin-notice">${notice}</div>
     <table id="users"><thead><tr><th>${esc(t('user'))}</th><th>${esc(t('role'))}</th><th>${esc(t('created_at'))}</th>
-    <th>${esc(t('last_login'))}</th><th>${esc(t('password_changed'))}</th><th>${esc(t('state'))}</th></tr></thead><tbody>
+    <th>${esc(t('last_login'))}</th><th>${esc(t('password_changed'))}</th><th>${esc(t('state'))}</th><th></th></tr></thead><tbody>
     ${u.users.map((x) => `<tr data-user="${esc(x.name)}"><td>${esc(x.name)}</td><td>${esc(x.role)}</td><td>${esc(localTime(x.created_at))}</td>
       <td>${esc(localTime(x.last_login_at))}</td><td>${esc(localTime(x.password_changed_at))}</td>
-      <td class="${x.disabled_at ? 'bad' : ''}">${esc(x.disabled_at ? `${t('disabled')} ${localTime(x.disabled_at)}` : t('enabled'))}</td></tr>`).join('')}</tbody></table>
+      <td class="${x.disabled_at ? 'bad' : ''}">${esc(x.disabled_at ? `${t('disabled')} ${localTime(x.disabled_at)}` : t('enabled'))}</td>
+      <td class="links">${x.name === me.user ? '' : `<button type="button" class="${x.disabled_at ? '' : 'danger'}" data-act="${x.disabled_at ? 'enable' : 'disable'}">${esc(t(x.disabled_at ? 'do_enable' : 'do_disable'))}</button>`}
+      <button type="button" data-act="password">${esc(t('do_password'))}</button></td></tr>`).join('')}</tbody></table>
+    <h2>${esc(t('add_account'))}</h2>
+    <form id="add-user" class="row"><label>${esc(t('user'))} <input name="name" required size="14"></label>
+      <label>${esc(t('role'))} <input name="role" required placeholder="district:120103" size="22" list="role-kinds"></label>
+      <datalist id="role-kinds"><option value="admin"><option value="evaluator"><option value="district:"><option value="institution:"></datalist>
+      ${pwFields}<button class="primary">${esc(t('add'))}</button></form>
+    <form id="set-password" class="row" hidden><strong id="pw-user"></strong>${pwFields}
+      <button class="primary">${esc(t('do_password'))}</button><button type="button" id="pw-cancel">${esc(t('cancel'))}</button></form>
+    <h2>${esc(t('fences_title'))}</h2>
+    <form id="fence-upload" class="row"><label>${esc(t('fence_file'))} <input type="file" name="file" accept=".geojson,.json,application/geo+json" required></label>
+      <button class="primary">${esc(t('upload'))}</button><span class="muted">${esc(t('fence_hint'))}</span></form>
     <p class="muted">${esc(t('accounts_hint'))}</p>
-    <pre>rollcall-server user add NAME --role ROLE   # 口令从标准输入读取 / password on stdin
-rollcall-server user disable NAME | user enable NAME | user passwd NAME
-rollcall-server token create --role ROLE --name NAME
-rollcall-server fence ...                   # docs/FENCES.md</pre>`;
+    <pre>rollcall-server token create --role ROLE --name NAME</pre>`;
+  const say = (html) => { $('#admin-notice').innerHTML = html; };
+  const twice = (f) => {
+    if (f.password.value !== f.password2.value) { say(`<p class="error" id="admin-error">${esc(t('password_mismatch'))}</p>`); return null; }
+    return f.password.value;
+  };
+  const act = async (call, done) => {
+    try { await call(); } catch (e) {
+      if (e.status !== 401) say(`<p class="error" id="admin-error">${esc(e.message)}</p>`);
+      return;
+    }
+    await pageAdmin(`<p class="notice" id="admin-done">${esc(done)}</p>`);
+  };
+  $('#add-user').onsubmit = (ev) => {
+    ev.preventDefault();
+    const f = ev.target, password = twice(f);
+    if (password === null) return;
+    const name = f.querySelector('[name=name]').value.trim(), role = f.role.value.trim();
+    act(() => api('/v1/users', { method: 'POST', body: { name, role, password } }), t('account_added', { u: name, r: role }));
+  };
+  document.querySelectorAll('#users button[data-act]').forEach((btn) => {
+    const name = btn.closest('tr').dataset.user, path = `/v1/users/${encodeURIComponent(name)}`;
+    btn.onclick = () => {
+      if (btn.dataset.act === 'password') {
+        const f = $('#set-password');
+        f.hidden = false;
+        f.dataset.user = name;
+        $('#pw-user').textContent = name;
+        f.password.focus();
+        return;
+      }
+      const off = btn.dataset.act === 'disable';
+      act(() => api(`${path}/${btn.dataset.act}`, { method: 'POST' }), t(off ? 'account_disabled' : 'account_enabled', { u: name }));
+    };
+  });
+  $('#pw-cancel').onclick = () => { $('#set-password').hidden = true; };
+  $('#fence-upload').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const file = ev.target.file.files[0];
+    if (!file) return;
+    const text = await file.text();
+    let done = '';
+    act(async () => {
+      const r = await api('/v1/fences', { method: 'POST', body: text, type: 'application/geo+json' });
+      done = r.fences.map((f) => t('fence_done', { f: f.fence, o: t(`fence_${f.outcome}`), v: f.version })).join('；');
+    }, '').then(() => { if (done && $('#admin-done')) $('#admin-done').textContent = done; });
+  };
+  $('#set-password').onsubmit = (ev) => {
+    ev.preventDefault();
+    const f = ev.target, name = f.dataset.user, password = twice(f);
+    if (password === null) return;
+    act(() => api(`/v1/users/${encodeURIComponent(name)}/password`, { method: 'POST', body: { password } }), t('password_set', { u: name }));
+  };
   document.body.dataset.ready = 'admin';
 }
 
