@@ -383,8 +383,8 @@ class Shots:
 def expected_error(e):
     """Chromium logs every answer >= 400 to a fetch as a console error. Those the page expects
     and handles are not errors: a photo not (yet) at the collector (404, or 503 without
-    --photo-dir: the image stays hidden), and the 401 of a session that ended (the page shows
-    the login form)."""
+    --photo-dir: the image stays hidden), a year not published yet (404: the public page says
+    so), and the 401 of a session that ended (the page shows the login form)."""
     if not e["text"].startswith("Failed to load resource"):
         return False
     url = e["url"]
@@ -392,6 +392,8 @@ def expected_error(e):
         return True
     if url.endswith("/v1/login") and "401" in e["text"]:
         return True  # the deliberately wrong password: the form says why
+    if "/public/evaluation/" in url and "404" in e["text"]:
+        return True  # a year not published yet: the public page says so
     return url.endswith("/v1/me") and "401" in e["text"]
 
 
@@ -520,6 +522,32 @@ def walk(w, b, d):
         b("reload")  # the login form again
     finally:
         srv.stop()
+
+    # The public evaluation page (docs/EVIDENCE.md "Signed publication"): no login; the rows
+    # shown are the signed publication's.
+    year = time.gmtime((now - 26 * H) / 1000 + 8 * 3600).tm_year
+    b("open", origin=origin, hash="#/public/%d" % year, ready="public")
+    none = b("text", selector="#public-none")["text"]
+    check(str(year) in none and "尚未发布" in none, "before publishing: %s" % none)
+    r = run("publish", "--year", str(year), db=w.db)
+    check(r.returncode == 0, "publish: %s" % r.stderr)
+    st, _, raw = raw_get(w.port, w.ctx, "/public/evaluation/%d" % year)
+    pub = json.loads(json.loads(raw)["publication"]) if st == 200 else {}
+    rows = sorted(pub.get("institutions", []), key=lambda x: x["institution"])
+    check(st == 200 and len(rows) == 2, "the publication: %s %s" % (st, raw[:300]))
+    b("goto", hash="#/public/%d" % year, ready="public")
+    insts = sorted(b("texts", selector="#public-table tbody tr td:first-child")["texts"])
+    check(insts == [x["institution"] for x in rows], "public rows: %s" % insts)
+    for x in rows:
+        cells = b("texts", selector='#public-table tr[data-institution="%s"] td'
+                  % x["institution"])["texts"]
+        check(cells[4] == pct(x["attendance_rate"]) and cells[2] == str(x["classes"]),
+              "public row %s: %s vs %s" % (x["institution"], cells, x))
+        check(all(bd["manifest_sha256"][:12] in cells[7] for bd in x["bundles"]),
+              "public row %s names its bundles: %s" % (x["institution"], cells[7]))
+    signed = b("text", selector="#public-body p")["text"]
+    check(json.loads(raw)["signature"]["key_id"] in signed, "the key id is shown: %s" % signed)
+    shots(b, "public", "root")
 
 
 def admin_accounts(b, w, origin, shots):

@@ -90,7 +90,7 @@ function showLogin(why = '') {
     <label for="f-password">${esc(t('password'))}</label><input id="f-password" name="password" type="password" autocomplete="current-password" required>
     <p class="error" id="login-error">${esc(why)}</p>
     <button class="primary" type="submit">${esc(t('login'))}</button>
-    <p><button type="button" class="lang-inline">${esc(t('lang'))}</button></p></form>`;
+    <p><button type="button" class="lang-inline">${esc(t('lang'))}</button> · <a id="public-link" href="#/public">${esc(t('public_link'))}</a></p></form>`;
   $('.lang-inline').onclick = () => { switchLang(); showLogin(); };
   $('#login-form').onsubmit = async (ev) => {
     ev.preventDefault();
@@ -674,10 +674,45 @@ async function pageAdmin(notice = '') {
   document.body.dataset.ready = 'admin';
 }
 
+/* ---------- public evaluation (no login) ---------- */
+// The city's signed yearly results (docs/EVIDENCE.md "Signed publication"): anyone may read
+// them; the page shows the signed text's rows, the key that signed them and the bundles each
+// row rests on, and says how to check them with rollcall-verify.
+async function pagePublic(year) {
+  $('#top').hidden = true;
+  const head = `<h1>${esc(t('public_title', { year }))}</h1>
+    <form id="public-year" class="filters"><label>${esc(t('year'))} <input name="year" type="number" min="2000" max="2100" value="${esc(year)}"></label>
+    <button type="submit">${esc(t('show'))}</button> <button type="button" class="lang-inline">${esc(t('lang'))}</button></form>`;
+  $('#main').innerHTML = `<section class="public">${head}<div id="public-body"></div></section>`;
+  $('#public-year').onsubmit = (ev) => { ev.preventDefault(); location.hash = `#/public/${ev.target.year.value}`; };
+  $('.lang-inline').onclick = () => { switchLang(); route(); };
+  const res = await fetch(`/public/evaluation/${encodeURIComponent(year)}`);
+  if (!res.ok) {
+    $('#public-body').innerHTML = `<p class="muted" id="public-none">${esc(t('public_none', { year }))}</p>`;
+    document.body.dataset.ready = 'public';
+    return;
+  }
+  const doc = await res.json();
+  const p = JSON.parse(doc.publication);
+  const rows = p.institutions ?? [];
+  $('#public-body').innerHTML = `<p>${esc(t('public_signed', { key: doc.signature?.key_id ?? '', at: localTime(new Date(p.published_at_ms).toISOString()) }))}</p>
+    <table id="public-table"><thead><tr><th>${esc(t('institution'))}</th><th>${esc(t('district'))}</th><th>${esc(t('classes_n'))}</th><th>${esc(t('trainees'))}</th>
+    <th>${esc(t('attendance'))}</th><th>${esc(t('pass_rate_assessed'))}</th><th>${esc(t('pass_rate_enrolled'))}</th><th>${esc(t('bundles'))}</th></tr></thead>
+    <tbody>${rows.map((r) => `<tr data-institution="${esc(r.institution)}"><td>${esc(r.institution)}</td><td>${esc(r.district)}</td><td>${esc(r.classes)}</td><td>${esc(r.trainees)}</td>
+    <td class="${rateClass(r.attendance_rate)}">${pct(r.attendance_rate)}</td><td>${pct(r.pass_rate_assessed)}</td><td>${pct(r.pass_rate_enrolled)}</td>
+    <td>${(r.bundles ?? []).map((b) => `<code title="${esc(b.manifest_sha256)}">${esc(b.class)}: ${esc(b.manifest_sha256.slice(0, 12))}…</code>`).join('<br>')}</td></tr>`).join('')}</tbody></table>
+    <p><a id="public-json" href="/public/evaluation/${encodeURIComponent(year)}" download="evaluation-${esc(year)}.json">JSON</a> ·
+    <a id="public-csv" href="/public/evaluation/${encodeURIComponent(year)}.csv">CSV</a></p>
+    <p class="muted">${esc(t('public_verify'))}</p><pre>rollcall-verify --publication evaluation-${esc(year)}.json BUNDLE.tar...</pre>`;
+  document.body.dataset.ready = 'public';
+}
+
 /* ---------- routing ---------- */
 async function route() {
   stopPage();
   delete document.body.dataset.ready;
+  const pub = /^#\/public(?:\/(\d{4}))?$/.exec(location.hash);
+  if (pub) { await pagePublic(pub[1] ?? String(new Date().getFullYear() - 1)); return; }
   if (!me) {
     // Ask only when this tab logged in before (a reload): a first visit goes to the form
     // without a 401 in the browser's log.

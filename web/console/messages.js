@@ -40,6 +40,10 @@ export const messages = {
     password_set: '已为 {u} 设置新密码，其会话已结束',
     accounts: '账户', created_at: '创建时间', last_login: '最近登录', password_changed: '口令修改',
     state: '状态', disabled: '已停用', enabled: '正常', csv: '导出 CSV',
+    public_title: '{year} 年度培训质量评估结果（公开）', classes_n: '班级数', public_link: '公开评估结果', year: '年度', show: '查看',
+    public_none: '{year} 年度的评估结果尚未发布', attendance: '出勤率', bundles: '证据包（清单 SHA-256）',
+    public_signed: '由采集端密钥 {key} 签名，发布于 {at}；数据不含个人信息',
+    public_verify: '核验：下载 JSON 与各班级证据包，离线运行 rollcall-verify',
   },
   en: {
     brand: 'Training attendance', logout: 'Log out', lang: '中文', login_title: 'Log in',
@@ -86,5 +90,10 @@ export const messages = {
     account_disabled: 'Account {u} disabled, its sessions ended', account_enabled: 'Account {u} enabled',
     password_set: 'New password set for {u}, their sessions ended',
     figure_changed: 'Figures changed',
+    public_title: 'Training quality evaluation {year} (public)', classes_n: 'Classes', public_link: 'Public evaluation results',
+    year: 'Year', show: 'Show', public_none: 'The results of {year} are not published yet',
+    attendance: 'Attendance', bundles: 'Evidence bundles (manifest SHA-256)',
+    public_signed: 'Signed with the collector key {key}, published {at}; no personal data',
+    public_verify: 'To check: download the JSON and the classes\' evidence bundles and run rollcall-verify offline',
   },
 };
