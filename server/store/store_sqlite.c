@@ -1739,8 +1739,8 @@ static int sqlite_class_plan(store *st, const char *id, struct plan *out, char *
     sqlite3_finalize(q);
     q = NULL;
     if ((rc = prepare(db,
-                      "SELECT trainee, masked, name, student FROM roster WHERE class = ?1 "
-                      "ORDER BY position",
+                      "SELECT trainee, masked, name, student, coalesce(city, '') FROM roster "
+                      "WHERE class = ?1 ORDER BY position",
                       &q, err, "reading the roster")) != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -1752,7 +1752,8 @@ static int sqlite_class_plan(store *st, const char *id, struct plan *out, char *
         struct plan_trainee *t = &out->roster[out->n_roster++];
         if ((rc = column_text(q, 0, t->pseudonym, sizeof t->pseudonym, err)) != RC_OK ||
             (rc = column_text(q, 1, t->masked, sizeof t->masked, err)) != RC_OK ||
-            (rc = column_text(q, 2, t->name, sizeof t->name, err)) != RC_OK)
+            (rc = column_text(q, 2, t->name, sizeof t->name, err)) != RC_OK ||
+            (rc = column_text(q, 4, t->city, sizeof t->city, err)) != RC_OK)
             goto out;
         t->student = sqlite3_column_int(q, 3) != 0;
     }

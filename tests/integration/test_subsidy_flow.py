@@ -202,6 +202,8 @@ def main_on(backend):
                             "--amount", "1", "--reference", "x")
         check(rc == 1 and "cannot pay in state paid" in err, "paid once: %r" % err)
 
+        allowance(db)
+
         # A later upload that would change the frozen figures is a finding, not a change.
         assessments(d, db, "C-1", [(2, True, "2026-04-20", "TJ2026-0003")])
         s = status(db, "C-1")
@@ -266,6 +268,63 @@ def main_on(backend):
 
         budget(d, db)
         api(d, db)
+
+
+def masked(i):
+    return IDS[i][:4] + "*" * 10 + IDS[i][-4:]
+
+
+def allowance(db):
+    """The living allowance (生活费补贴) of C-1's trainees (its training ended 2026-03-16, its
+    claim paid for trainees 0 and 1): refused for the uncertified trainee 2, for a class whose
+    claim is not paid, after 13 months; paid after 11 months through audit, 公示 and payment;
+    a second one refused. Each refusal names its rule and changes nothing."""
+    def refused(rule, *args):
+        rc, out, err = step(db, "allowance-claim", *args, "--by", "inst-a")
+        check(rc == 1 and err.count("\n") == 0 and "(%s)" % rule in err,
+              "allowance refused by %s: %s %r" % (rule, rc, err))
+        return err
+
+    refused("allowance_no_training_subsidy", "C-1", "--trainee", masked(2), "--on", "2027-02-16")
+    err = refused("allowance_no_training_subsidy", "C-3", "--trainee", masked(0), "--on",
+                  "2026-06-01")
+    check("not paid (state submitted)" in err, "C-3's claim is not paid yet: %r" % err)
+    err = refused("allowance_too_late", "C-1", "--trainee", masked(0), "--on", "2027-04-16")
+    check("ended on 2026-03-16 (last day 2027-03-16)" in err, "the window's last day: %r" % err)
+    check(status(db, "C-1").get("allowances") == [], "refusals changed nothing")
+    rc, out, err = step(db, "allowance-claim", "C-1", "--by", "inst-a", "--on", "2027-02-16")
+    check(rc == 2 and "--trainee" in err, "allowance-claim needs --trainee: %r" % err)
+    rc, out, err = step(db, "allowance-claim", "C-1", "--trainee", IDS[0], "--by", "inst-a",
+                        "--on", "2027-02-16")
+    check(rc == 1 and "no such trainee" in err and IDS[0] not in err,
+          "a clear ID number is not a roster key and is not echoed: %r" % err)
+    # 11 months after the training: claimed, audited, published, paid (1,000 yuan).
+    out = ok_step(db, "allowance C-1/0", "allowance-claim", "C-1", "--trainee", masked(0),
+                  "--by", "inst-a", "--on", "2027-02-16")
+    check(out == "allowance of %s (class C-1): submitted" % masked(0), "submitted: %r" % out)
+    ok_step(db, "allowance audit", "allowance-audit", "C-1", "--trainee", masked(0), "--by",
+            "city-li", "--on", "2027-02-18")
+    ok_step(db, "allowance publish", "allowance-publish", "C-1", "--trainee", masked(0), "--by",
+            "city-li", "--on", "2027-02-22", "--notice-days", "5", "--weekend-fallback")
+    rc, out, err = step(db, "allowance-pay", "C-1", "--trainee", masked(0), "--by", "city-li",
+                        "--on", "2027-02-26", "--reference", "TJCZ-2027-SH01")
+    check(rc == 1 and "公示" in err and "2027-03-01" in err,
+          "no allowance payment during the notice period: %r" % err)
+    out = ok_step(db, "allowance pay", "allowance-pay", "C-1", "--trainee", masked(0), "--by",
+                  "city-li", "--on", "2027-03-01", "--reference", "TJCZ-2027-SH01")
+    check(out == "allowance of %s (class C-1): paid" % masked(0), "paid: %r" % out)
+    al = status(db, "C-1").get("allowances", [])
+    check(len(al) == 1 and al[0]["trainee"] == masked(0) and al[0]["state"] == "paid" and
+          [x["action"] for x in al[0]["steps"]] == ["submit", "audit", "publish", "pay"] and
+          al[0]["steps"][0]["data"] == {"class": "C-1", "trainee": masked(0),
+                                        "training_end": "2026-03-16",
+                                        "last_day": "2027-03-16", "amount_yuan": 1000} and
+          al[0]["steps"][-1]["data"] == {"class": "C-1", "amount_yuan": 1000,
+                                         "paid_on": "2027-03-01",
+                                         "reference": "TJCZ-2027-SH01"},
+          "the allowance's record: %r" % al)
+    err = refused("allowance_once", "C-1", "--trainee", masked(0), "--on", "2027-03-02")
+    check("already paid" in err and "class C-1" in err, "once names the earlier one: %r" % err)
 
 
 def budget(d, db):
