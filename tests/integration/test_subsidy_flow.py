@@ -488,6 +488,29 @@ def api(d, db):
               last["data"].get("notice_until") == "2026-05-22",
               "API: publish without notice_workdays takes serve --notice-days 7: %s %r"
               % (st, last))
+        # The living allowance over HTTPS: C-1's trainee 1 (listed in its paid claim).
+        p1 = "/v1/classes/C-1/procedure"
+        al = {"kind": "allowance", "action": "submit", "on": "2027-02-16", "trainee": masked(1)}
+        st, b = call("inst-b", "POST", p1, al)
+        check(st == 403, "API: another institution may not claim the allowance: %s" % st)
+        st, b = call("inst-a", "POST", p1, {k: v for k, v in al.items() if k != "trainee"})
+        check(st == 400 and "trainee" in b.get("error", ""), "API: trainee required: %s" % st)
+        st, b = call("inst-a", "POST", p1, dict(al, on="2027-03-17"))
+        check(st == 400 and "allowance_too_late" in b.get("error", ""),
+              "API: the day after the window is allowance_too_late: %s %r" % (st, b))
+        st, b = call("inst-a", "POST", p1, al)
+        mine = [x for x in b.get("allowances", []) if x["trainee"] == masked(1)]
+        check(st == 200 and mine and mine[0]["state"] == "submitted" and
+              mine[0]["steps"][0]["by"] == "inst-a",
+              "API: the institution claims the allowance: %s %r" % (st, b))
+        st, b = call("admin", "POST", p1, {"kind": "allowance", "action": "audit",
+                                          "on": "2027-02-17", "trainee": masked(1)})
+        mine = [x for x in b.get("allowances", []) if x["trainee"] == masked(1)]
+        check(st == 200 and mine and mine[0]["state"] == "audited",
+              "API: the city audits it: %s %r" % (st, b))
+        st, b = call("inst-a", "POST", p1, al)
+        check(st == 400 and "allowance_once" in b.get("error", ""),
+              "API: a second allowance is allowance_once: %s %r" % (st, b))
         st, b = call("admin", "GET", "/v1/classes/C-404/procedure")
         check(st == 404, "API: unknown class: %s" % st)
     finally:
