@@ -229,6 +229,19 @@ def main_on(backend):
         rules = {x["rule"]: x for x in t0[0]["refused"]} if t0 else {}
         check(rules.get("limit_same_occupation_level", {}).get("collides_with") == "B-1",
               "city-wide: the earlier subsidy at INST-B is found: %r" % (t0,))
+        # Counting by the claim's year (B-1 was never claimed: its assessment's date counts).
+        r = run("report", "subsidy", "--class", "C-1", "--claim", "2026-05-10", "--format",
+                "json", "--subsidy-year", "claim", db=db)
+        byc = {t["trainee_masked"]: t for t in json.loads(r.stdout)["trainees"]} \
+            if r.returncode == 0 else {}
+        rules_c = {x["rule"]: x for x in byc.get(masked(1), {}).get("refused", [])}
+        check(rules_c.get("limit_same_occupation_level", {}).get("collides_with") == "B-1",
+              "report subsidy --subsidy-year claim: %s %r" % (r.stderr, byc.get(masked(1))))
+        r = run("report", "subsidy", "--class", "C-1", "--subsidy-year", "calendar", db=db)
+        check(r.returncode == 2 and "--subsidy-year must be assessment or claim" in r.stderr and
+              len(r.stderr.splitlines()) == 1 and r.stdout == "",
+              "report --subsidy-year calendar refused in one line: %s %r"
+              % (r.returncode, r.stderr))
         t1 = [by_masked[m] for m in [IDS[2][:4] + "*" * 10 + IDS[2][-4:]] if m in by_masked]
         check(t1 and not any(x["rule"].startswith("limit_") for x in t1[0]["refused"]),
               "city-wide: a trainee without an earlier subsidy is not limited: %r" % (t1,))
@@ -410,8 +423,11 @@ def api(d, db):
     r = run("serve", "--notice-days", "0", db=db)
     check(r.returncode == 2 and "--notice-days" in r.stderr and len(r.stderr.splitlines()) == 1,
           "serve --notice-days 0 refused in one line: %s %r" % (r.returncode, r.stderr))
+    r = run("serve", "--subsidy-year", "calendar", db=db)
+    check(r.returncode == 2 and "--subsidy-year" in r.stderr and len(r.stderr.splitlines()) == 1,
+          "serve --subsidy-year calendar refused in one line: %s %r" % (r.returncode, r.stderr))
     # The notice period a publish step names none of is the server's setting (公示, 7 here).
-    srv = Server(db, d, "--notice-days", "7")
+    srv = Server(db, d, "--notice-days", "7", "--subsidy-year", "assessment")
     ctx = tls_context(d)
 
     def call(who, method, path, body=None):
