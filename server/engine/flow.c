@@ -208,8 +208,12 @@ static int allowance_trainee(store *st, const char *class_id, const char *traine
     } else {
         snprintf(city, STORE_PSEUDONYM_LEN + 1, "%s", t->city);
         snprintf(masked, STORE_MASKED_LEN + 1, "%s", t->masked);
+        /* The claim listed the certificates up to its last assessment date (frozen in its
+         * step): one dated later was uploaded after it and is not in the paid claim. */
+        int64_t until = sub ? data_date(sub, "assessed_until") : 0;
         for (size_t j = 0; j < r->n_trainees; j++) {
-            if (strcmp(r->trainees[j].trainee, t->pseudonym) == 0 && r->trainees[j].passed)
+            if (strcmp(r->trainees[j].trainee, t->pseudonym) == 0 && r->trainees[j].passed &&
+                r->trainees[j].assessed_on_ms <= until)
                 *subsidised = chain_state(claim) == PROC_S_PAID;
         }
     }
@@ -237,7 +241,7 @@ static int allowance_refused(enum procedure_allowance_rule ar, const char *class
                            rule, class_id, procedure_state_name(chain_state(claim)));
         return rc_fail(err, RC_INVAL,
                        "allowance refused (%s): the paid claim of class %s does not list this "
-                       "trainee (no certificate)",
+                       "trainee (no certificate when it was submitted)",
                        rule, class_id);
     case PROC_ALLOW_ONCE: {
         const struct store_step *sub = last_action(c, PROC_A_SUBMIT);

@@ -524,6 +524,11 @@ def api(d, db):
         mine = [x for x in b.get("allowances", []) if x["trainee"] == masked(1)]
         check(st == 200 and mine and mine[0]["state"] == "audited",
               "API: the city audits it: %s %r" % (st, b))
+        # Trainee 2's certificate (2026-04-20) came after the claim (assessed until
+        # 2026-04-10): the paid claim does not list them.
+        st, b = call("inst-a", "POST", p1, dict(al, trainee=masked(2)))
+        check(st == 400 and "allowance_no_training_subsidy" in b.get("error", ""),
+              "API: a certificate later than the paid claim is not in it: %s %r" % (st, b))
         st, b = call("inst-a", "POST", p1, al)
         check(st == 400 and "allowance_once" in b.get("error", ""),
               "API: a second allowance is allowance_once: %s %r" % (st, b))
