@@ -96,14 +96,22 @@ static int parse_date(const char *opt, const char *v, bool end, int64_t *ms)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"class", required_argument, NULL, 'c'},    {"institution", required_argument, NULL, 'i'},
-        {"district", required_argument, NULL, 'D'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},       {"since", required_argument, NULL, 's'},
-        {"claim", required_argument, NULL, 'C'},    {"format", required_argument, NULL, 'F'},
-        {"table", required_argument, NULL, 'T'},    {"out", required_argument, NULL, 'o'},
-        {"db", required_argument, NULL, 'd'},       {"json", no_argument, NULL, 'j'},
-        {"year", required_argument, NULL, 'Y'},     {"subsidy-year", required_argument, NULL, 'y'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"class", required_argument, NULL, 'c'},
+        {"institution", required_argument, NULL, 'i'},
+        {"district", required_argument, NULL, 'D'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"since", required_argument, NULL, 's'},
+        {"claim", required_argument, NULL, 'C'},
+        {"format", required_argument, NULL, 'F'},
+        {"table", required_argument, NULL, 'T'},
+        {"out", required_argument, NULL, 'o'},
+        {"db", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"year", required_argument, NULL, 'Y'},
+        {"subsidy-year", required_argument, NULL, 'y'}, /* subsidy: the counting year */
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     static const char *const tables[] = {"classes", "sessions", "trainees", "findings"};
     int ch;
