@@ -46,6 +46,7 @@ static void usage(FILE *out)
             "                         --district CODE) [--from DATE] [--to DATE]\n"
             "                         [--format text|json|csv|xlsx] [--table T] [--out FILE]\n"
             "       rollcall-server [--db URL] report subsidy --class ID [--claim DATE]\n"
+            "                         [--subsidy-year assessment|claim]\n"
             "                         [--format text|json|csv|xlsx] [--out FILE]\n"
             "       rollcall-server [--db URL] report findings [--district CODE]\n"
             "                         [--institution ID] [--class ID] [--since DATE]\n"
@@ -68,6 +69,8 @@ static void usage(FILE *out)
             "  --from/--to     classes whose sessions overlap these Asia/Shanghai dates\n"
             "                  (inclusive)\n"
             "  --claim DATE    subsidy: the application date (default today)\n"
+            "  --subsidy-year Y  subsidy: count the yearly limits by the year of the\n"
+            "                  assessment (default) or of the claim\n"
             "  --year YYYY     evaluation: the calendar year, shown beside the year before;\n"
             "                  budget: the year's claims, approvals, payments and next year's\n"
             "                  forecast\n"
@@ -106,6 +109,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"db", required_argument, NULL, 'd'},
         {"json", no_argument, NULL, 'j'},
         {"year", required_argument, NULL, 'Y'},
+        {"subsidy-year", required_argument, NULL, 'y'}, /* subsidy: the counting year */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -122,6 +126,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 's': rc = parse_date("--since", optarg, false, &o->since_ms); break;
         case 'C': rc = parse_date("--claim", optarg, false, &o->claim_ms); break;
         case 'o': o->out = optarg; break;
+        case 'y': {
+            enum subsidy_year y;
+            if (subsidy_year_parse(optarg, &y) != RC_OK) {
+                fprintf(stderr,
+                        "rollcall-server report: --subsidy-year must be assessment or claim\n");
+                rc = RC_INVAL;
+            } else {
+                figures_set_subsidy_year(y);
+            }
+            break;
+        }
         case 'Y': {
             char *end = NULL;
             errno = 0;

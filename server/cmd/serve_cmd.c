@@ -3,6 +3,7 @@
 #include "alert/alert.h"
 #include "cmd/check_config.h"
 #include "cmd/commands.h"
+#include "engine/figures.h"
 #include "engine/flow.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
@@ -44,6 +45,10 @@ enum {
  * main thread only waits, so the ping says the process is alive and its signals are handled;
  * a hung HTTP pool shows in /healthz, not here. Without a watchdog, no NOTIFY_SOCKET, or both,
  * sd_notify does nothing. */
+/* getopt values of long options without a letter: unlikely to meet a letter another option
+ * takes. */
+enum { OPT_SUBSIDY_YEAR = 0x1000 + 'Y' };
+
 static int wait_for_stop(const sigset_t *stop)
 {
     uint64_t usec = 0;
@@ -76,7 +81,7 @@ static void usage(FILE *out)
             "                       [--alert-attempts N] [--alert-poll-ms MS]\n"
             "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
             "                       [--health-disk-min-mb N]\n"
-            "                       [--notice-days N]\n"
+            "                       [--notice-days N] [--subsidy-year assessment|claim]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
@@ -118,6 +123,8 @@ static void usage(FILE *out)
             "                       where the data is (default %d; also below %d%%)\n"
             "  --notice-days N      the subsidy notice period (公示) in working days, for a\n"
             "                       publish step that names none (default %d, 1..%d)\n"
+            "  --subsidy-year Y     the year the yearly subsidy limits count in: of the\n"
+            "                       certificate's assessment (default) or of the claim\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
@@ -242,6 +249,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     unsigned long long session_max = SESSION_DEFAULT_MAX_S;
     unsigned long long photo_days = PHOTO_API_RETENTION_DAYS_DEFAULT;
     unsigned long long notice_days = FLOW_NOTICE_WORKDAYS_DEFAULT;
+    enum subsidy_year subsidy_year = SUBSIDY_YEAR_ASSESSMENT;
     const char *photo_dir = NULL;
     unsigned long long alert_base = ALERT_DEFAULT_BASE_MS, alert_cap = ALERT_DEFAULT_CAP_MS;
     unsigned long long alert_attempts = ALERT_DEFAULT_ATTEMPTS, alert_poll = ALERT_DEFAULT_POLL_MS;
@@ -256,6 +264,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"photo-dir", required_argument, NULL, 'P'},
         {"photo-retention-days", required_argument, NULL, 'R'},
         {"notice-days", required_argument, NULL, 'D'},
+        {"subsidy-year", required_argument, NULL, OPT_SUBSIDY_YEAR},
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -295,6 +304,13 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             break;
         case 'D':
             rc = parse_num("--notice-days", optarg, 1, FLOW_NOTICE_WORKDAYS_MAX, &notice_days);
+            break;
+        case OPT_SUBSIDY_YEAR:
+            if (subsidy_year_parse(optarg, &subsidy_year) != RC_OK) {
+                fprintf(stderr, "rollcall-server serve: --subsidy-year must be assessment or "
+                                "claim\n");
+                rc = RC_INVAL;
+            }
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -435,6 +451,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         health_init(dir[0] ? dir : NULL, disk_min_mb, !plain, writer);
     }
     subsidy_api_set_notice_workdays((int64_t)notice_days);
+    figures_set_subsidy_year(subsidy_year);
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     bool console_on = false;
     if (!no_console) {

@@ -32,6 +32,13 @@ static void usage(FILE *out)
             "  return-claim   the city returns the claim (--reason required)\n"
             "  publish        the city publishes the list for the notice period (公示)\n"
             "  pay            the city records the payment (--amount, --reference)\n"
+            "  allowance-claim    the institution claims a trainee's living allowance\n"
+            "                     (生活费补贴; --trainee; the class's claim paid)\n"
+            "  allowance-audit    the city audits it\n"
+            "  allowance-return   the city returns it (--reason required)\n"
+            "  allowance-publish  the city publishes it for the notice period (公示)\n"
+            "  allowance-pay      the city records its payment (--reference; --amount\n"
+            "                     defaults to 1000)\n"
             "status prints a class's procedure as JSON; queue the applications waiting for\n"
             "review or reviewed late (the city's queue).\n"
             "\n"
@@ -39,6 +46,7 @@ static void usage(FILE *out)
             "  --by NAME           who acts (recorded with the step)\n"
             "  --on DATE           the step's date, YYYY-MM-DD (default today)\n"
             "  --reason TEXT       why (required to return)\n"
+            "  --trainee T         allowance: the trainee's masked number or pseudonym\n"
             "  --notice-days N     publish: the notice period in working days (default %d)\n"
             "  --amount YUAN       pay: the amount paid\n"
             "  --reference REF     pay: the payment's reference\n"
@@ -63,6 +71,11 @@ static const struct step_name steps[] = {
     {"return-claim", PROC_CLAIM, PROC_A_RETURN, PROC_BY_CITY},
     {"publish", PROC_CLAIM, PROC_A_PUBLISH, PROC_BY_CITY},
     {"pay", PROC_CLAIM, PROC_A_PAY, PROC_BY_CITY},
+    {"allowance-claim", PROC_ALLOWANCE, PROC_A_SUBMIT, PROC_BY_INSTITUTION},
+    {"allowance-audit", PROC_ALLOWANCE, PROC_A_AUDIT, PROC_BY_CITY},
+    {"allowance-return", PROC_ALLOWANCE, PROC_A_RETURN, PROC_BY_CITY},
+    {"allowance-publish", PROC_ALLOWANCE, PROC_A_PUBLISH, PROC_BY_CITY},
+    {"allowance-pay", PROC_ALLOWANCE, PROC_A_PAY, PROC_BY_CITY},
 };
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -99,11 +112,17 @@ int cmd_subsidy(int argc, char **argv, const struct server_globals *g)
     struct flow_request rq = {0};
     const char *by = NULL, *on = NULL, *calendar = NULL;
     static const struct option opts[] = {
-        {"by", required_argument, NULL, 'b'},       {"on", required_argument, NULL, 'o'},
-        {"reason", required_argument, NULL, 'r'},   {"notice-days", required_argument, NULL, 'n'},
-        {"amount", required_argument, NULL, 'a'},   {"reference", required_argument, NULL, 'f'},
-        {"calendar", required_argument, NULL, 'c'}, {"weekend-fallback", no_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"by", required_argument, NULL, 'b'},
+        {"on", required_argument, NULL, 'o'},
+        {"reason", required_argument, NULL, 'r'},
+        {"notice-days", required_argument, NULL, 'n'},
+        {"amount", required_argument, NULL, 'a'},
+        {"reference", required_argument, NULL, 'f'},
+        {"calendar", required_argument, NULL, 'c'},
+        {"weekend-fallback", no_argument, NULL, 'w'},
+        {"trainee", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -111,6 +130,7 @@ int cmd_subsidy(int argc, char **argv, const struct server_globals *g)
         case 'b': by = optarg; break;
         case 'o': on = optarg; break;
         case 'r': rq.reason = optarg; break;
+        case 't': rq.trainee = optarg; break;
         case 'n':
             if (parse_i64(optarg, 1, FLOW_NOTICE_WORKDAYS_MAX, &rq.notice_workdays) != RC_OK) {
                 fprintf(stderr, "rollcall-server subsidy: --notice-days must be 1..%d\n",
@@ -154,6 +174,11 @@ int cmd_subsidy(int argc, char **argv, const struct server_globals *g)
                 queue ? "no argument" : "CLASS");
         return EXIT_USAGE;
     }
+    if (stp && (stp->kind == PROC_ALLOWANCE) != (rq.trainee != NULL)) {
+        fprintf(stderr, "rollcall-server subsidy: %s %s --trainee\n", sub,
+                rq.trainee ? "takes no" : "needs");
+        return EXIT_USAGE;
+    }
     if (stp && (!by || !*by)) {
         fprintf(stderr, "rollcall-server subsidy: %s needs --by NAME\n", sub);
         return EXIT_USAGE;
@@ -188,8 +213,11 @@ int cmd_subsidy(int argc, char **argv, const struct server_globals *g)
         rq.now_ms = ts_now_ms();
         if (flow_act(st, w, &rq, &done, err) != RC_OK)
             goto out;
-        printf("%s of %s: %s%s%s\n", done.kind, done.subject, done.state,
-               done.finding[0] ? " — finding " : "", done.finding);
+        if (stp->kind == PROC_ALLOWANCE)
+            printf("allowance of %s (class %s): %s\n", rq.trainee, rq.class_id, done.state);
+        else
+            printf("%s of %s: %s%s%s\n", done.kind, done.subject, done.state,
+                   done.finding[0] ? " — finding " : "", done.finding);
     } else if (status_cmd) {
         if (flow_status(st, w, argv[optind + 1], rq.calendar_flags, ts_now_ms(), &o, err) !=
                 RC_OK ||

@@ -769,6 +769,22 @@ struct history {
     char *err;
 };
 
+/* Set once at start-up, before any thread reads it (serve, report subsidy). */
+static enum subsidy_year subsidy_year_setting = SUBSIDY_YEAR_ASSESSMENT;
+
+void figures_set_subsidy_year(enum subsidy_year y)
+{
+    subsidy_year_setting = y;
+}
+
+/* The date of a class's last claim submission (0: none). */
+static int last_claim(const struct store_step *s, void *ctx)
+{
+    if (strcmp(s->action, "submit") == 0)
+        *(int64_t *)ctx = s->on_ms;
+    return 0;
+}
+
 static int add_history(const struct store_subsidy_past *p, void *ctx)
 {
     struct history *h = ctx;
@@ -805,7 +821,16 @@ int figures_subsidy(store *st, const char *class_id, int64_t now_ms, int64_t cla
     }
     if (rc != RC_OK)
         goto out;
-    rc = subsidy_evaluate(r, p, cat, h.v, h.n, claim_ms, res, n, err);
+    /* Counting by the claim's year: each earlier subsidy in the year of its class's claim (its
+     * assessment's year when that class was never claimed through the procedure). */
+    for (size_t i = 0; i < h.n && rc == RC_OK && subsidy_year_setting == SUBSIDY_YEAR_CLAIM; i++) {
+        int64_t claimed = 0;
+        rc = store_step_list(st, "claim", h.v[i].class_id, last_claim, &claimed, err);
+        if (claimed > 0)
+            h.v[i].granted_ms = claimed;
+    }
+    if (rc == RC_OK)
+        rc = subsidy_evaluate_by(r, p, cat, h.v, h.n, claim_ms, subsidy_year_setting, res, n, err);
 out:
     free(h.v);
     if (rc == RC_OK && report_out) {

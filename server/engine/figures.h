@@ -103,6 +103,10 @@ int figures_summary_text(const struct figures_summary *s, char **out, char *err)
 int figures_subsidy(store *st, const char *class_id, int64_t now_ms, int64_t claim_ms,
                     struct subsidy_result **res, size_t *n, struct engine_report **report,
                     struct plan **plan, char *err);
+/* Which year the yearly subsidy limits count in (serve and report subsidy --subsidy-year;
+ * default SUBSIDY_YEAR_ASSESSMENT), for every figures_subsidy after it. Call before any thread
+ * starts. */
+void figures_set_subsidy_year(enum subsidy_year y);
 /* Subsidy results as JSON: {"class", "claim_date", "catalogue", "trainees": [...],
  * "total_yuan", "living_allowance_yuan"}; names blanked when mask. *out is caller's. */
 int figures_subsidy_json(const struct engine_report *r, const struct subsidy_result *res, size_t n,

@@ -3,6 +3,7 @@
 #include "crypto.h"
 #include "engine/engine.h"
 #include "engine/figures.h"
+#include "engine/plan.h"
 #include "engine/subsidy.h"
 #include "jsonin.h"
 #include "rc.h"
@@ -159,11 +160,123 @@ static int put_data(struct store_step *s, cJSON *data, char *err)
     return rc;
 }
 
+/* The trainee of a living allowance on class_id's roster (by masked number or pseudonym):
+ * the city-wide pseudonym into city (the allowance chain's subject), the masked number into
+ * masked, and *subsidised when class_id's claim is paid and lists the trainee: a claim lists
+ * the class's trainees who hold a certificate (docs/SUBSIDY.md), and a paid one is their
+ * training subsidy. The value given is never echoed: it may
+ * be a clear ID number typed by mistake. */
+static int allowance_trainee(store *st, const char *class_id, const char *trainee,
+                             const struct chain *claim, int64_t now_ms,
+                             char city[STORE_PSEUDONYM_LEN + 1], char masked[STORE_MASKED_LEN + 1],
+                             bool *subsidised, char *err)
+{
+    const struct store_step *sub = last_action(claim, PROC_A_SUBMIT);
+    struct subsidy_result *res = NULL;
+    struct plan *p = NULL;
+    size_t n = 0, matches = 0;
+    const struct plan_trainee *t = NULL;
+    *subsidised = false;
+    struct engine_report *r = NULL;
+    int rc =
+        figures_subsidy(st, class_id, now_ms, sub ? sub->on_ms : now_ms, &res, &n, &r, &p, err);
+    if (rc != RC_OK)
+        return rc;
+    for (size_t i = 0; i < p->n_roster; i++) {
+        if (strcmp(p->roster[i].pseudonym, trainee) == 0 ||
+            strcmp(p->roster[i].masked, trainee) == 0) {
+            if (!t)
+                t = &p->roster[i];
+            matches++;
+        }
+    }
+    if (!t) {
+        rc = rc_fail(err, RC_NOTFOUND,
+                     "allowance: no such trainee on the roster of class %s (give the masked "
+                     "number or the pseudonym)",
+                     class_id);
+    } else if (matches > 1) {
+        rc = rc_fail(err, RC_INVAL,
+                     "allowance: %zu trainees of class %s have that masked number: give the "
+                     "pseudonym",
+                     matches, class_id);
+    } else if (!t->city[0]) {
+        rc = rc_fail(err, RC_INVAL,
+                     "allowance: the roster of class %s was stored without city-wide pseudonyms "
+                     "(no city key at upload): upload the plan again",
+                     class_id);
+    } else {
+        snprintf(city, STORE_PSEUDONYM_LEN + 1, "%s", t->city);
+        snprintf(masked, STORE_MASKED_LEN + 1, "%s", t->masked);
+        /* The claim listed the certificates up to its last assessment date (frozen in its
+         * step): one dated later was uploaded after it and is not in the paid claim. */
+        int64_t until = sub ? data_date(sub, "assessed_until") : 0;
+        for (size_t j = 0; j < r->n_trainees; j++) {
+            if (strcmp(r->trainees[j].trainee, t->pseudonym) == 0 && r->trainees[j].passed &&
+                r->trainees[j].assessed_on_ms <= until)
+                *subsidised = chain_state(claim) == PROC_S_PAID;
+        }
+    }
+    free(res);
+    free(p);
+    engine_report_free(r);
+    return rc;
+}
+
+/* The refusal of a living allowance, naming its rule. */
+static int allowance_refused(enum procedure_allowance_rule ar, const char *class_id,
+                             const struct store_class *cls, const struct chain *claim,
+                             const struct chain *c, int64_t on_ms, char *err)
+{
+    const char *rule = procedure_allowance_rule_name(ar);
+    char d[TS_DATE_LEN + 1] = "?", e[TS_DATE_LEN + 1] = "?", other[STORE_ID_MAX + 1] = "";
+    int64_t until = 0;
+    char why[ERR_LEN];
+    switch (ar) {
+    case PROC_ALLOW_NO_TRAINING_SUBSIDY:
+        if (chain_state(claim) != PROC_S_PAID)
+            return rc_fail(err, RC_INVAL,
+                           "allowance refused (%s): the claim of class %s is not paid (state "
+                           "%s)",
+                           rule, class_id, procedure_state_name(chain_state(claim)));
+        return rc_fail(err, RC_INVAL,
+                       "allowance refused (%s): the paid claim of class %s does not list this "
+                       "trainee (no certificate when it was submitted)",
+                       rule, class_id);
+    case PROC_ALLOW_ONCE: {
+        const struct store_step *sub = last_action(c, PROC_A_SUBMIT);
+        if (sub) {
+            data_text(sub, "class", other, sizeof other);
+            (void)ts_format_date(sub->on_ms, d);
+        }
+        return rc_fail(err, RC_INVAL,
+                       "allowance refused (%s): this person's living allowance is already %s "
+                       "(claimed on %s for class %s)",
+                       rule, procedure_state_name(chain_state(c)), d, other);
+    }
+    default:
+        (void)ts_format_date(on_ms, d);
+        (void)ts_format_date(cls->end_ms, e);
+        if (procedure_allowance_until(cls->end_ms, &until, why) == RC_OK)
+            until -= INT64_C(86400000);
+        char last[TS_DATE_LEN + 1] = "?";
+        if (until > 0)
+            (void)ts_format_date(until, last);
+        return rc_fail(err, RC_INVAL,
+                       "allowance refused (%s): claimed on %s, more than a year after class %s "
+                       "ended on %s (last day %s)",
+                       rule, d, class_id, e, last);
+    }
+}
+
 int flow_act(store *st, const struct workdays *w, const struct flow_request *rq,
              struct store_step *out, char *err)
 {
     struct store_class cls;
-    struct chain c = {0}, app = {0};
+    struct chain c = {0}, app = {0}, claim = {0};
+    const char *subject = rq->class_id;
+    char city[STORE_PSEUDONYM_LEN + 1] = "", masked[STORE_MASKED_LEN + 1] = "";
+    bool subsidised = false;
     cJSON *data = cJSON_CreateObject();
     struct store_step *s = calloc(1, sizeof *s);
     enum procedure_finding finding = PROC_F_NONE;
@@ -183,9 +296,31 @@ int flow_act(store *st, const struct workdays *w, const struct flow_request *rq,
     }
     if ((rc = store_class_get(st, rq->class_id, &cls, err)) != RC_OK)
         goto out;
-    if ((rc = read_chain(st, rq->kind, rq->class_id, &c, err)) != RC_OK)
+    if (rq->kind == PROC_ALLOWANCE) {
+        if (!rq->trainee || !*rq->trainee) {
+            rc = rc_fail(err, RC_INVAL, "allowance: the trainee is required");
+            goto out;
+        }
+        if ((rc = read_chain(st, PROC_CLAIM, rq->class_id, &claim, err)) != RC_OK ||
+            (rc = allowance_trainee(st, rq->class_id, rq->trainee, &claim, rq->now_ms, city, masked,
+                                    &subsidised, err)) != RC_OK)
+            goto out;
+        subject = city;
+    }
+    if ((rc = read_chain(st, rq->kind, subject, &c, err)) != RC_OK)
         goto out;
     enum procedure_state state = chain_state(&c), next = PROC_S_NONE;
+    if (rq->kind == PROC_ALLOWANCE && rq->action == PROC_A_SUBMIT) {
+        /* The rules before the state machine: a second allowance names allowance_once rather
+         * than "cannot submit in state paid". */
+        bool before = state != PROC_S_NONE && state != PROC_S_RETURNED;
+        enum procedure_allowance_rule ar =
+            procedure_allowance_check(subsidised, before, cls.end_ms, rq->on_ms);
+        if (ar != PROC_ALLOW_OK) {
+            rc = allowance_refused(ar, rq->class_id, &cls, &claim, &c, rq->on_ms, err);
+            goto out;
+        }
+    }
     int64_t published_until = 0;
     if (rq->action == PROC_A_PAY) {
         const struct store_step *pub = last_action(&c, PROC_A_PUBLISH);
@@ -205,7 +340,22 @@ int flow_act(store *st, const struct workdays *w, const struct flow_request *rq,
             goto out;
         }
     }
-    if (rq->kind == PROC_APPLICATION && rq->action == PROC_A_SUBMIT) {
+    int64_t amount = rq->amount_yuan;
+    if (rq->kind == PROC_ALLOWANCE && amount == 0)
+        amount = SUBSIDY_LIVING_ALLOWANCE_YUAN;
+    if (rq->kind == PROC_ALLOWANCE && (rq->action == PROC_A_SUBMIT || rq->action == PROC_A_PAY) &&
+        !cJSON_AddStringToObject(data, "class", rq->class_id))
+        goto nomem;
+    if (rq->kind == PROC_ALLOWANCE && rq->action == PROC_A_SUBMIT) {
+        int64_t until = 0;
+        if ((rc = procedure_allowance_until(cls.end_ms, &until, err)) != RC_OK)
+            goto out;
+        if (!cJSON_AddStringToObject(data, "trainee", masked) ||
+            !add_date(data, "training_end", cls.end_ms) ||
+            !add_date(data, "last_day", until - INT64_C(86400000)) ||
+            !cJSON_AddNumberToObject(data, "amount_yuan", SUBSIDY_LIVING_ALLOWANCE_YUAN))
+            goto nomem;
+    } else if (rq->kind == PROC_APPLICATION && rq->action == PROC_A_SUBMIT) {
         int64_t lead = 0;
         if (procedure_application_late(rq->on_ms, cls.start_ms, &lead))
             finding = PROC_F_LATE_APPLICATION;
@@ -248,7 +398,7 @@ int flow_act(store *st, const struct workdays *w, const struct flow_request *rq,
         int64_t until = 0;
         bool fb = false;
         if (nd < 1 || nd > FLOW_NOTICE_WORKDAYS_MAX) {
-            rc = rc_fail(err, RC_INVAL, "claim: the notice period must be 1..%d working days",
+            rc = rc_fail(err, RC_INVAL, "%s: the notice period must be 1..%d working days", kn,
                          FLOW_NOTICE_WORKDAYS_MAX);
             goto out;
         }
@@ -259,22 +409,22 @@ int flow_act(store *st, const struct workdays *w, const struct flow_request *rq,
             (fb && !cJSON_AddBoolToObject(data, "calendar_fallback", true)))
             goto nomem;
     } else if (rq->action == PROC_A_PAY) {
-        if (rq->amount_yuan <= 0 || rq->amount_yuan > INT64_C(1000000000) || !rq->reference ||
-            !*rq->reference || strlen(rq->reference) > FLOW_REFERENCE_MAX) {
+        if (amount <= 0 || amount > INT64_C(1000000000) || !rq->reference || !*rq->reference ||
+            strlen(rq->reference) > FLOW_REFERENCE_MAX) {
             rc = rc_fail(err, RC_INVAL,
-                         "claim: a payment needs an amount (yuan, > 0) and a reference (1..%d "
+                         "%s: a payment needs an amount (yuan, > 0) and a reference (1..%d "
                          "bytes)",
-                         FLOW_REFERENCE_MAX);
+                         kn, FLOW_REFERENCE_MAX);
             goto out;
         }
-        if (!cJSON_AddNumberToObject(data, "amount_yuan", (double)rq->amount_yuan) ||
+        if (!cJSON_AddNumberToObject(data, "amount_yuan", (double)amount) ||
             !add_date(data, "paid_on", rq->on_ms) ||
             !cJSON_AddStringToObject(data, "reference", rq->reference))
             goto nomem;
     }
     s->prev = c.n ? c.v[c.n - 1].id : 0;
     snprintf(s->kind, sizeof s->kind, "%s", kn);
-    snprintf(s->subject, sizeof s->subject, "%s", rq->class_id);
+    snprintf(s->subject, sizeof s->subject, "%s", subject);
     snprintf(s->action, sizeof s->action, "%s", an);
     snprintf(s->state, sizeof s->state, "%s", procedure_state_name(next));
     snprintf(s->finding, sizeof s->finding, "%s", finding ? procedure_finding_name(finding) : "");
@@ -296,6 +446,7 @@ out:
     free(s);
     free(c.v);
     free(app.v);
+    free(claim.v);
     return rc;
 }
 
@@ -334,6 +485,42 @@ static cJSON *steps_json(const struct chain *c)
 fail:
     cJSON_Delete(arr);
     return NULL;
+}
+
+/* The allowance chains of class_id's roster whose last submission was for this class. */
+static int status_allowances(store *st, const char *class_id, cJSON *root, char *err)
+{
+    struct plan *p = malloc(sizeof *p);
+    cJSON *arr = cJSON_AddArrayToObject(root, "allowances");
+    int rc = RC_OK;
+    if (!p || !arr) {
+        free(p);
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    if ((rc = store_class_plan(st, class_id, p, err)) != RC_OK)
+        goto out;
+    for (size_t i = 0; i < p->n_roster && rc == RC_OK; i++) {
+        struct chain c = {0};
+        char for_class[STORE_ID_MAX + 1] = "";
+        if (!p->roster[i].city[0])
+            continue;
+        if ((rc = read_chain(st, PROC_ALLOWANCE, p->roster[i].city, &c, err)) == RC_OK) {
+            const struct store_step *sub = last_action(&c, PROC_A_SUBMIT);
+            if (sub)
+                data_text(sub, "class", for_class, sizeof for_class);
+            cJSON *o = NULL;
+            if (sub && strcmp(for_class, class_id) == 0 &&
+                (!(o = cJSON_CreateObject()) || !cJSON_AddItemToArray(arr, o) ||
+                 !cJSON_AddStringToObject(o, "trainee", p->roster[i].masked) ||
+                 !cJSON_AddStringToObject(o, "state", procedure_state_name(chain_state(&c))) ||
+                 !cJSON_AddItemToObject(o, "steps", steps_json(&c))))
+                rc = rc_fail(err, RC_NOMEM, "out of memory");
+        }
+        free(c.v);
+    }
+out:
+    free(p);
+    return rc;
 }
 
 int flow_status(store *st, const struct workdays *w, const char *class_id, unsigned flags,
@@ -385,6 +572,8 @@ int flow_status(store *st, const struct workdays *w, const char *class_id, unsig
         !(changed ? cJSON_AddStringToObject(cl, "finding", "claim_figures_changed")
                   : cJSON_AddNullToObject(cl, "finding")))
         goto nomem;
+    if ((rc = status_allowances(st, class_id, root, err)) != RC_OK)
+        goto out;
     *out = root;
     root = NULL;
     goto out;

@@ -30,6 +30,7 @@ enum {
 struct flow_request {
     enum procedure_kind kind;
     const char *class_id;
+    const char *trainee; /* allowance: the masked number or pseudonym on class_id's roster */
     enum procedure_action action;
     enum procedure_actor actor;
     const char *by;          /* who, as recorded: "user:NAME", a token's name, "cli:NAME" */
@@ -42,15 +43,22 @@ struct flow_request {
     int64_t now_ms;          /* when it is recorded */
 };
 
-/* Checks and appends one step; *out (may be NULL) gets the stored step. Returns 0,
- * RC_NOTFOUND (no class), RC_INVAL (not allowed now, bad argument), RC_CONFLICT (the chain
+/* Checks and appends one step. A living allowance (PROC_ALLOWANCE) is the chain of the
+ * trainee's city-wide pseudonym (one per person, whichever institution claims it); its submit
+ * is refused naming the rule (allowance_no_training_subsidy: class_id's claim is not paid or
+ * does not subsidise the trainee; allowance_once; allowance_too_late: more than a year after
+ * the class's last session); its payment is SUBSIDY_LIVING_ALLOWANCE_YUAN unless amount_yuan
+ * says otherwise. *out (may be NULL) gets the stored step. Returns 0,
+ * RC_NOTFOUND (no class, no such trainee), RC_INVAL (not allowed now, bad argument), RC_CONFLICT (the chain
  * moved meanwhile), the calendar's RC_NOTFOUND, or a store error, with err. The caller must
  * not hold a transaction; the engine state (classes_init) must be set up. */
 int flow_act(store *st, const struct workdays *w, const struct flow_request *rq,
              struct store_step *out, char *err);
 
 /* The procedure of class_id as JSON: {"class", "application": {"state", "steps": [...],
- * "review_due"}, "claim": {"state", "steps": [...], "frozen", "figures_changed"}}; each step
+ * "review_due"}, "claim": {"state", "steps": [...], "frozen", "figures_changed"},
+ * "allowances": [{"trainee" (masked), "state", "steps"}] (the roster's allowance chains
+ * submitted for this class)}; each step
  * {"action", "state", "on", "by", "at", "reason", "finding", "data"}. now_ms dates the
  * recomputed figures. *out is the caller's (cJSON_Delete). Returns 0, RC_NOTFOUND or errors. */
 int flow_status(store *st, const struct workdays *w, const char *class_id, unsigned flags,

@@ -4,11 +4,12 @@
 #include "timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DAY_MS INT64_C(86400000)
 
-static const char *const kind_names[PROC_KINDS] = {"application", "claim"};
+static const char *const kind_names[PROC_KINDS] = {"application", "claim", "allowance"};
 static const char *const state_names[PROC_STATES] = {"none",    "submitted", "returned", "approved",
                                                      "audited", "published", "paid"};
 static const char *const action_names[PROC_ACTIONS] = {"submit", "approve", "return",
@@ -79,6 +80,14 @@ static const struct rule rules[] = {
     {PROC_CLAIM, PROC_S_AUDITED, PROC_A_PUBLISH, PROC_BY_CITY, PROC_S_PUBLISHED},
     {PROC_CLAIM, PROC_S_PUBLISHED, PROC_A_RETURN, PROC_BY_CITY, PROC_S_RETURNED},
     {PROC_CLAIM, PROC_S_PUBLISHED, PROC_A_PAY, PROC_BY_CITY, PROC_S_PAID},
+    {PROC_ALLOWANCE, PROC_S_NONE, PROC_A_SUBMIT, PROC_BY_INSTITUTION, PROC_S_SUBMITTED},
+    {PROC_ALLOWANCE, PROC_S_RETURNED, PROC_A_SUBMIT, PROC_BY_INSTITUTION, PROC_S_SUBMITTED},
+    {PROC_ALLOWANCE, PROC_S_SUBMITTED, PROC_A_AUDIT, PROC_BY_CITY, PROC_S_AUDITED},
+    {PROC_ALLOWANCE, PROC_S_SUBMITTED, PROC_A_RETURN, PROC_BY_CITY, PROC_S_RETURNED},
+    {PROC_ALLOWANCE, PROC_S_AUDITED, PROC_A_RETURN, PROC_BY_CITY, PROC_S_RETURNED},
+    {PROC_ALLOWANCE, PROC_S_AUDITED, PROC_A_PUBLISH, PROC_BY_CITY, PROC_S_PUBLISHED},
+    {PROC_ALLOWANCE, PROC_S_PUBLISHED, PROC_A_RETURN, PROC_BY_CITY, PROC_S_RETURNED},
+    {PROC_ALLOWANCE, PROC_S_PUBLISHED, PROC_A_PAY, PROC_BY_CITY, PROC_S_PAID},
 };
 
 static const char *actor_name(enum procedure_actor a)
@@ -120,7 +129,7 @@ int procedure_step(enum procedure_kind k, enum procedure_state s, enum procedure
         char d[TS_DATE_LEN + 1];
         if (ts_format_date(published_until_ms, d) != RC_OK)
             snprintf(d, sizeof d, "?");
-        return rc_fail(err, RC_INVAL, "claim: the notice period (公示) runs until %s", d);
+        return rc_fail(err, RC_INVAL, "%s: the notice period (公示) runs until %s", kn, d);
     }
     *next = found->to;
     return RC_OK;
@@ -156,4 +165,47 @@ bool procedure_claim_late(int64_t assessed_ms, int64_t claimed_ms, int64_t *days
     if (days)
         *days = d;
     return d > PROCEDURE_CLAIM_DAYS;
+}
+
+static const char *const allowance_rule_names[] = {"", "allowance_no_training_subsidy",
+                                                   "allowance_once", "allowance_too_late"};
+
+const char *procedure_allowance_rule_name(enum procedure_allowance_rule r)
+{
+    return (r > PROC_ALLOW_OK && r <= PROC_ALLOW_TOO_LATE) ? allowance_rule_names[r] : NULL;
+}
+
+/* The same rule as the class claim's living_allowance_window (engine/subsidy.c), so that the
+ * record and the claim's figures never disagree on a date. */
+int procedure_allowance_until(int64_t training_end_ms, int64_t *until_ms, char *err)
+{
+    char d[TS_DATE_LEN + 1], e[TS_DATE_LEN + 8];
+    if (training_end_ms <= 0 || ts_format_date(training_end_ms, d) != RC_OK)
+        return rc_fail(err, RC_INVAL, "allowance: the training's end is out of range");
+    long y = strtol(d, NULL, 10);
+    if (y < 1970 || y >= 9999)
+        return rc_fail(err, RC_INVAL, "allowance: the training's end is out of range");
+    snprintf(e, sizeof e, "%04ld%s", y + 1, d + 4);
+    if (ts_parse_date(e, until_ms, err) != RC_OK) {
+        snprintf(e, sizeof e, "%04ld-02-28", y + 1);
+        if (ts_parse_date(e, until_ms, err) != RC_OK)
+            return RC_INVAL;
+    }
+    *until_ms += DAY_MS;
+    return RC_OK;
+}
+
+enum procedure_allowance_rule procedure_allowance_check(bool training_paid, bool allowance_before,
+                                                        int64_t training_end_ms, int64_t claimed_ms)
+{
+    char err[ERR_LEN];
+    int64_t until = 0;
+    if (!training_paid)
+        return PROC_ALLOW_NO_TRAINING_SUBSIDY;
+    if (allowance_before)
+        return PROC_ALLOW_ONCE;
+    if (procedure_allowance_until(training_end_ms, &until, err) != RC_OK ||
+        day_number(claimed_ms) >= day_number(until))
+        return PROC_ALLOW_TOO_LATE;
+    return PROC_ALLOW_OK;
 }

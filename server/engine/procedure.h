@@ -25,7 +25,9 @@ enum {
     PROCEDURE_REASON_MAX = 500,        /* bytes of a reason */
 };
 
-enum procedure_kind { PROC_APPLICATION = 0, PROC_CLAIM, PROC_KINDS };
+/* PROC_ALLOWANCE: one trainee's living allowance (生活费补贴), claimed by the institution and
+ * audited, published and paid like a claim (the same states and transitions). */
+enum procedure_kind { PROC_APPLICATION = 0, PROC_CLAIM, PROC_ALLOWANCE, PROC_KINDS };
 
 /* States: applications use NONE, SUBMITTED, RETURNED, APPROVED; claims NONE, SUBMITTED,
  * RETURNED, AUDITED, PUBLISHED, PAID. */
@@ -82,7 +84,34 @@ int procedure_review_due(const struct workdays *w, int64_t submitted_ms, int64_t
  * *days gets the difference (may be NULL). */
 bool procedure_claim_late(int64_t assessed_ms, int64_t claimed_ms, int64_t *days);
 
-/* "application", "claim"; "submitted", ...; "submit", ...; "late_application", ... NULL for
+/* Why a living allowance (生活费补贴) is refused, checked when the institution submits it
+ * (seed, 二(一) of the allowance procedure: "培训结束后...一年内申请"). */
+enum procedure_allowance_rule {
+    PROC_ALLOW_OK = 0,
+    PROC_ALLOW_NO_TRAINING_SUBSIDY, /* allowance_no_training_subsidy: no paid claim lists them */
+    PROC_ALLOW_ONCE,                /* allowance_once: 1,000 yuan once per person, city-wide */
+    PROC_ALLOW_TOO_LATE,            /* allowance_too_late: more than a year after the training */
+};
+
+/* The first local date out of the allowance window of a training that ended on
+ * training_end_ms: the day after the same date one year later (29 February: 28 February),
+ * as its local midnight, into *until_ms. Returns 0 or RC_INVAL (date out of range) with err. */
+int procedure_allowance_until(int64_t training_end_ms, int64_t *until_ms, char *err);
+
+/* The first rule refusing an allowance claimed on claimed_ms: training_paid says a paid claim
+ * lists the trainee, allowance_before that another allowance of theirs (city-wide pseudonym)
+ * is submitted or further, training_end_ms the end of the class's last session. Checked in
+ * that order; PROC_ALLOW_OK when none refuses, PROC_ALLOW_TOO_LATE also for a date out of
+ * range. */
+enum procedure_allowance_rule procedure_allowance_check(bool training_paid, bool allowance_before,
+                                                        int64_t training_end_ms,
+                                                        int64_t claimed_ms);
+
+/* "allowance_no_training_subsidy", "allowance_once", "allowance_too_late"; NULL for
+ * PROC_ALLOW_OK or anything else. Static storage. */
+const char *procedure_allowance_rule_name(enum procedure_allowance_rule r);
+
+/* "application", "claim", "allowance"; "submitted", ...; "submit", ...; "late_application", ... NULL for
  * anything else. Static storage. */
 const char *procedure_kind_name(enum procedure_kind k);
 const char *procedure_state_name(enum procedure_state s);

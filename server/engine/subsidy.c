@@ -60,10 +60,35 @@ static void fail_rule(struct subsidy_result *s, enum subsidy_rule r, const char 
     va_end(ap);
 }
 
+const char *subsidy_year_name(enum subsidy_year y)
+{
+    return y == SUBSIDY_YEAR_ASSESSMENT ? "assessment" : y == SUBSIDY_YEAR_CLAIM ? "claim" : NULL;
+}
+
+int subsidy_year_parse(const char *s, enum subsidy_year *out)
+{
+    if (strcmp(s, "assessment") == 0)
+        *out = SUBSIDY_YEAR_ASSESSMENT;
+    else if (strcmp(s, "claim") == 0)
+        *out = SUBSIDY_YEAR_CLAIM;
+    else
+        return RC_INVAL;
+    return RC_OK;
+}
+
 int subsidy_evaluate(const struct engine_report *r, const struct plan *p,
                      const struct catalogue *cat, const struct subsidy_history *history,
                      size_t n_history, int64_t claim_ms, struct subsidy_result **out, size_t *n,
                      char *err)
+{
+    return subsidy_evaluate_by(r, p, cat, history, n_history, claim_ms, SUBSIDY_YEAR_ASSESSMENT,
+                               out, n, err);
+}
+
+int subsidy_evaluate_by(const struct engine_report *r, const struct plan *p,
+                        const struct catalogue *cat, const struct subsidy_history *history,
+                        size_t n_history, int64_t claim_ms, enum subsidy_year year,
+                        struct subsidy_result **out, size_t *n, char *err)
 {
     if (n_history > SUBSIDY_HISTORY_MAX || (n_history && !history))
         return rc_fail(err, RC_INVAL, "subsidy: bad history list");
@@ -111,7 +136,9 @@ int subsidy_evaluate(const struct engine_report *r, const struct plan *p,
         if (s->online_share > r->policy.online_share_max)
             fail_rule(s, SUBSIDY_R_ONLINE_SHARE, "online share %.2f%% over %.0f%%",
                       s->online_share * 100.0, r->policy.online_share_max * 100.0);
-        s->year = t->assessed && t->assessed_on_ms > 0 ? year_of(t->assessed_on_ms) : claim_year;
+        s->year = year == SUBSIDY_YEAR_ASSESSMENT && t->assessed && t->assessed_on_ms > 0
+                      ? year_of(t->assessed_on_ms)
+                      : claim_year;
         int same_year = 0;
         const char *last_same_year = NULL;
         for (size_t k = 0; k < n_history; k++) {

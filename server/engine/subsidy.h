@@ -82,6 +82,25 @@ int subsidy_evaluate(const struct engine_report *r, const struct plan *p,
                      size_t n_history, int64_t claim_ms, struct subsidy_result **out, size_t *n,
                      char *err);
 
+/* Which calendar year the yearly limits count a subsidy in (docs/SUBSIDY.md "The year"). */
+enum subsidy_year {
+    SUBSIDY_YEAR_ASSESSMENT = 0, /* the certificate's assessment date (the default) */
+    SUBSIDY_YEAR_CLAIM,          /* the claim's date */
+};
+
+/* As subsidy_evaluate, counting the yearly limits by year: with SUBSIDY_YEAR_CLAIM this claim
+ * counts in claim_ms's year and each history entry in its granted_ms's year (the caller dates
+ * each entry by its class's claim). */
+int subsidy_evaluate_by(const struct engine_report *r, const struct plan *p,
+                        const struct catalogue *cat, const struct subsidy_history *history,
+                        size_t n_history, int64_t claim_ms, enum subsidy_year year,
+                        struct subsidy_result **out, size_t *n, char *err);
+
+/* "assessment", "claim"; NULL otherwise. Static storage. */
+const char *subsidy_year_name(enum subsidy_year y);
+/* Parses "assessment" or "claim". Returns 0 or RC_INVAL. */
+int subsidy_year_parse(const char *s, enum subsidy_year *out);
+
 /* "passed", "hours", "online_share", "limit_student_once_a_year", "limit_twice_a_year",
  * "limit_same_occupation_level", "limit_lower_after_higher", "living_allowance_window"; NULL
  * otherwise. Static storage. */

@@ -142,8 +142,9 @@ static bool text_ok(const char *s, size_t max)
 
 void subsidy_api_post(struct http_request *req, struct http_response *res)
 {
-    static const char *const keys[] = {"kind",        "action",          "on",        "reason",
-                                       "amount_yuan", "notice_workdays", "reference", NULL};
+    static const char *const keys[] = {"kind",      "action",      "on",
+                                       "reason",    "amount_yuan", "notice_workdays",
+                                       "reference", "trainee",     NULL};
     char err[ERR_LEN];
     struct store_class c;
     cJSON *body = NULL, *o = NULL;
@@ -179,12 +180,25 @@ void subsidy_api_post(struct http_request *req, struct http_response *res)
     const cJSON *amount = cJSON_GetObjectItemCaseSensitive(body, "amount_yuan");
     const cJSON *notice = cJSON_GetObjectItemCaseSensitive(body, "notice_workdays");
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(body, "reference");
-    if (!cJSON_IsString(kind) || (strcmp(kind->valuestring, "application") != 0 &&
-                                  strcmp(kind->valuestring, "claim") != 0)) {
-        http_reply_error(res, 400, "kind must be \"application\" or \"claim\"");
+    const cJSON *trainee = cJSON_GetObjectItemCaseSensitive(body, "trainee");
+    rq.kind = PROC_KINDS;
+    for (int k = 0; cJSON_IsString(kind) && k < PROC_KINDS; k++) {
+        if (strcmp(kind->valuestring, procedure_kind_name((enum procedure_kind)k)) == 0)
+            rq.kind = (enum procedure_kind)k;
+    }
+    if (rq.kind == PROC_KINDS) {
+        http_reply_error(res, 400, "kind must be \"application\", \"claim\" or \"allowance\"");
         goto out;
     }
-    rq.kind = strcmp(kind->valuestring, "claim") == 0 ? PROC_CLAIM : PROC_APPLICATION;
+    if ((rq.kind == PROC_ALLOWANCE) != (trainee != NULL) ||
+        (trainee && (!cJSON_IsString(trainee) || !text_ok(trainee->valuestring, STORE_ID_MAX)))) {
+        http_reply_error(res, 400,
+                         "trainee (the masked ID number or pseudonym, 1..%d bytes) is required "
+                         "with kind allowance and only then",
+                         STORE_ID_MAX);
+        goto out;
+    }
+    rq.trainee = trainee ? trainee->valuestring : NULL;
     if (!cJSON_IsString(action) || procedure_action_parse(action->valuestring, &rq.action)) {
         http_reply_error(res, 400, "action must be submit, approve, return, audit, publish or pay");
         goto out;
@@ -236,7 +250,9 @@ void subsidy_api_post(struct http_request *req, struct http_response *res)
         fail(req, res, rc, err);
         goto out;
     }
-    log_msg(LOG_LVL_INFO, "%s of %s: %s by %s%s%s", done.kind, done.subject, done.action, done.by,
+    /* An allowance's subject is the city-wide pseudonym: the log names the class instead. */
+    log_msg(LOG_LVL_INFO, "%s of %s: %s by %s%s%s", done.kind,
+            rq.kind == PROC_ALLOWANCE ? c.id : done.subject, done.action, done.by,
             done.finding[0] ? ", finding " : "", done.finding);
     reply_json(res, 200, o);
 out:

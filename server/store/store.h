@@ -361,7 +361,8 @@ int store_class_put(store *st, const struct plan *p, const char *plan_json, cons
                     int64_t now_ms, bool *created, char *err);
 /* The parsed columns of class id. RC_NOTFOUND when there is none. */
 int store_class_get(store *st, const char *id, struct store_class *out, char *err);
-/* The plan of class id rebuilt from its tables into *out (the caller's; large: allocate it).
+/* The plan of class id rebuilt from its tables into *out (the caller's; large: allocate it),
+ * each trainee with the city-wide pseudonym ("" for a roster stored without one).
  * RC_NOTFOUND when there is none. */
 int store_class_plan(store *st, const char *id, struct plan *out, char *err);
 /* Calls fn for each class matching f, by institution then start then id; at most limit. */

@@ -678,6 +678,13 @@ static const struct migration migrations[] = {
      "RETURN NULL; END $f$;"
      "CREATE TRIGGER findings_alert AFTER INSERT ON findings FOR EACH ROW "
      "WHEN (NEW.severity = 'high') EXECUTE FUNCTION findings_alert();"},
+    {13, "subsidy procedure: the living allowance (生活费补贴) as a kind of step",
+     /* The column's CHECK has PostgreSQL's default name; dropping it by that name fails
+      * loudly (and rolls the migration back) if it were ever otherwise. An allowance chain's
+      * subject is the trainee's city-wide pseudonym (roster.city). */
+     "ALTER TABLE procedure_steps DROP CONSTRAINT procedure_steps_kind_check, "
+     "ADD CONSTRAINT procedure_steps_kind_check "
+     "CHECK (kind IN ('application', 'claim', 'allowance'));"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

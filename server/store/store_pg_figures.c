@@ -243,8 +243,8 @@ int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
     PQclear(r);
     r = NULL;
     if ((rc = pg_run(s,
-                     "SELECT trainee, masked, name, student FROM roster WHERE class = $1 "
-                     "ORDER BY position",
+                     "SELECT trainee, masked, name, student, coalesce(city, '') FROM roster "
+                     "WHERE class = $1 ORDER BY position",
                      &p, false, &r, err, "reading the roster")) != RC_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -255,6 +255,7 @@ int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
         struct plan_trainee *t = &out->roster[out->n_roster++];
         if ((rc = pg_col_text(r, i, 0, t->pseudonym, sizeof t->pseudonym, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 1, t->masked, sizeof t->masked, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 4, t->city, sizeof t->city, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 2, t->name, sizeof t->name, err)) != RC_OK)
             goto out;
         t->student = pg_col_i64(r, i, 3) != 0;

@@ -456,6 +456,34 @@ static const struct migration migrations[] = {
      "SELECT s.id, NEW.id, NEW.created_at, NEW.created_at FROM alert_subscriptions s "
      "WHERE s.removed_at IS NULL AND (s.district IS NULL OR s.district = "
      "(SELECT i.district FROM institutions i WHERE i.id = NEW.institution)); END;"},
+    {13, "subsidy procedure: the living allowance (生活费补贴) as a kind of step",
+     /* SQLite cannot change a CHECK constraint in place: the table is rebuilt, every step kept
+      * with its id (prev refers to ids), then its index and trigger made again. An allowance
+      * chain's subject is the trainee's city-wide pseudonym (roster.city): one chain per
+      * person, city-wide, so "once" holds whichever institution claims it. */
+     "CREATE TABLE procedure_steps_13 ("
+     "  id INTEGER PRIMARY KEY,"
+     "  prev INTEGER NOT NULL CHECK (prev >= 0),"
+     "  kind TEXT NOT NULL CHECK (kind IN ('application', 'claim', 'allowance')),"
+     "  subject TEXT NOT NULL,"
+     "  action TEXT NOT NULL,"
+     "  state TEXT NOT NULL,"
+     "  finding TEXT NOT NULL,"
+     "  on_date INTEGER NOT NULL,"
+     "  by_whom TEXT NOT NULL,"
+     "  recorded_at INTEGER NOT NULL,"
+     "  reason TEXT NOT NULL,"
+     "  data TEXT NOT NULL"
+     ") STRICT;"
+     "INSERT INTO procedure_steps_13(id, prev, kind, subject, action, state, finding, on_date, "
+     "by_whom, recorded_at, reason, data) SELECT id, prev, kind, subject, action, state, "
+     "finding, on_date, by_whom, recorded_at, reason, data FROM procedure_steps;"
+     "DROP TABLE procedure_steps;"
+     "ALTER TABLE procedure_steps_13 RENAME TO procedure_steps;"
+     "CREATE UNIQUE INDEX procedure_steps_chain ON procedure_steps(kind, subject, prev);"
+     "CREATE TRIGGER procedure_steps_class_gen AFTER INSERT ON procedure_steps "
+     "WHEN NEW.kind = 'claim' BEGIN UPDATE classes SET gen = gen + 1 WHERE id = NEW.subject; "
+     "END;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -1711,8 +1739,8 @@ static int sqlite_class_plan(store *st, const char *id, struct plan *out, char *
     sqlite3_finalize(q);
     q = NULL;
     if ((rc = prepare(db,
-                      "SELECT trainee, masked, name, student FROM roster WHERE class = ?1 "
-                      "ORDER BY position",
+                      "SELECT trainee, masked, name, student, coalesce(city, '') FROM roster "
+                      "WHERE class = ?1 ORDER BY position",
                       &q, err, "reading the roster")) != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -1724,7 +1752,8 @@ static int sqlite_class_plan(store *st, const char *id, struct plan *out, char *
         struct plan_trainee *t = &out->roster[out->n_roster++];
         if ((rc = column_text(q, 0, t->pseudonym, sizeof t->pseudonym, err)) != RC_OK ||
             (rc = column_text(q, 1, t->masked, sizeof t->masked, err)) != RC_OK ||
-            (rc = column_text(q, 2, t->name, sizeof t->name, err)) != RC_OK)
+            (rc = column_text(q, 2, t->name, sizeof t->name, err)) != RC_OK ||
+            (rc = column_text(q, 4, t->city, sizeof t->city, err)) != RC_OK)
             goto out;
         t->student = sqlite3_column_int(q, 3) != 0;
     }

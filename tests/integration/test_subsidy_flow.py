@@ -202,6 +202,8 @@ def main_on(backend):
                             "--amount", "1", "--reference", "x")
         check(rc == 1 and "cannot pay in state paid" in err, "paid once: %r" % err)
 
+        allowance(db)
+
         # A later upload that would change the frozen figures is a finding, not a change.
         assessments(d, db, "C-1", [(2, True, "2026-04-20", "TJ2026-0003")])
         s = status(db, "C-1")
@@ -227,6 +229,19 @@ def main_on(backend):
         rules = {x["rule"]: x for x in t0[0]["refused"]} if t0 else {}
         check(rules.get("limit_same_occupation_level", {}).get("collides_with") == "B-1",
               "city-wide: the earlier subsidy at INST-B is found: %r" % (t0,))
+        # Counting by the claim's year (B-1 was never claimed: its assessment's date counts).
+        r = run("report", "subsidy", "--class", "C-1", "--claim", "2026-05-10", "--format",
+                "json", "--subsidy-year", "claim", db=db)
+        byc = {t["trainee_masked"]: t for t in json.loads(r.stdout)["trainees"]} \
+            if r.returncode == 0 else {}
+        rules_c = {x["rule"]: x for x in byc.get(masked(1), {}).get("refused", [])}
+        check(rules_c.get("limit_same_occupation_level", {}).get("collides_with") == "B-1",
+              "report subsidy --subsidy-year claim: %s %r" % (r.stderr, byc.get(masked(1))))
+        r = run("report", "subsidy", "--class", "C-1", "--subsidy-year", "calendar", db=db)
+        check(r.returncode == 2 and "--subsidy-year must be assessment or claim" in r.stderr and
+              len(r.stderr.splitlines()) == 1 and r.stdout == "",
+              "report --subsidy-year calendar refused in one line: %s %r"
+              % (r.returncode, r.stderr))
         t1 = [by_masked[m] for m in [IDS[2][:4] + "*" * 10 + IDS[2][-4:]] if m in by_masked]
         check(t1 and not any(x["rule"].startswith("limit_") for x in t1[0]["refused"]),
               "city-wide: a trainee without an earlier subsidy is not limited: %r" % (t1,))
@@ -266,6 +281,63 @@ def main_on(backend):
 
         budget(d, db)
         api(d, db)
+
+
+def masked(i):
+    return IDS[i][:4] + "*" * 10 + IDS[i][-4:]
+
+
+def allowance(db):
+    """The living allowance (生活费补贴) of C-1's trainees (its training ended 2026-03-16, its
+    claim paid for trainees 0 and 1): refused for the uncertified trainee 2, for a class whose
+    claim is not paid, after 13 months; paid after 11 months through audit, 公示 and payment;
+    a second one refused. Each refusal names its rule and changes nothing."""
+    def refused(rule, *args):
+        rc, out, err = step(db, "allowance-claim", *args, "--by", "inst-a")
+        check(rc == 1 and err.count("\n") == 0 and "(%s)" % rule in err,
+              "allowance refused by %s: %s %r" % (rule, rc, err))
+        return err
+
+    refused("allowance_no_training_subsidy", "C-1", "--trainee", masked(2), "--on", "2027-02-16")
+    err = refused("allowance_no_training_subsidy", "C-3", "--trainee", masked(0), "--on",
+                  "2026-06-01")
+    check("not paid (state submitted)" in err, "C-3's claim is not paid yet: %r" % err)
+    err = refused("allowance_too_late", "C-1", "--trainee", masked(0), "--on", "2027-04-16")
+    check("ended on 2026-03-16 (last day 2027-03-16)" in err, "the window's last day: %r" % err)
+    check(status(db, "C-1").get("allowances") == [], "refusals changed nothing")
+    rc, out, err = step(db, "allowance-claim", "C-1", "--by", "inst-a", "--on", "2027-02-16")
+    check(rc == 2 and "--trainee" in err, "allowance-claim needs --trainee: %r" % err)
+    rc, out, err = step(db, "allowance-claim", "C-1", "--trainee", IDS[0], "--by", "inst-a",
+                        "--on", "2027-02-16")
+    check(rc == 1 and "no such trainee" in err and IDS[0] not in err,
+          "a clear ID number is not a roster key and is not echoed: %r" % err)
+    # 11 months after the training: claimed, audited, published, paid (1,000 yuan).
+    out = ok_step(db, "allowance C-1/0", "allowance-claim", "C-1", "--trainee", masked(0),
+                  "--by", "inst-a", "--on", "2027-02-16")
+    check(out == "allowance of %s (class C-1): submitted" % masked(0), "submitted: %r" % out)
+    ok_step(db, "allowance audit", "allowance-audit", "C-1", "--trainee", masked(0), "--by",
+            "city-li", "--on", "2027-02-18")
+    ok_step(db, "allowance publish", "allowance-publish", "C-1", "--trainee", masked(0), "--by",
+            "city-li", "--on", "2027-02-22", "--notice-days", "5", "--weekend-fallback")
+    rc, out, err = step(db, "allowance-pay", "C-1", "--trainee", masked(0), "--by", "city-li",
+                        "--on", "2027-02-26", "--reference", "TJCZ-2027-SH01")
+    check(rc == 1 and "公示" in err and "2027-03-01" in err,
+          "no allowance payment during the notice period: %r" % err)
+    out = ok_step(db, "allowance pay", "allowance-pay", "C-1", "--trainee", masked(0), "--by",
+                  "city-li", "--on", "2027-03-01", "--reference", "TJCZ-2027-SH01")
+    check(out == "allowance of %s (class C-1): paid" % masked(0), "paid: %r" % out)
+    al = status(db, "C-1").get("allowances", [])
+    check(len(al) == 1 and al[0]["trainee"] == masked(0) and al[0]["state"] == "paid" and
+          [x["action"] for x in al[0]["steps"]] == ["submit", "audit", "publish", "pay"] and
+          al[0]["steps"][0]["data"] == {"class": "C-1", "trainee": masked(0),
+                                        "training_end": "2026-03-16",
+                                        "last_day": "2027-03-16", "amount_yuan": 1000} and
+          al[0]["steps"][-1]["data"] == {"class": "C-1", "amount_yuan": 1000,
+                                         "paid_on": "2027-03-01",
+                                         "reference": "TJCZ-2027-SH01"},
+          "the allowance's record: %r" % al)
+    err = refused("allowance_once", "C-1", "--trainee", masked(0), "--on", "2027-03-02")
+    check("already paid" in err and "class C-1" in err, "once names the earlier one: %r" % err)
 
 
 def budget(d, db):
@@ -351,8 +423,11 @@ def api(d, db):
     r = run("serve", "--notice-days", "0", db=db)
     check(r.returncode == 2 and "--notice-days" in r.stderr and len(r.stderr.splitlines()) == 1,
           "serve --notice-days 0 refused in one line: %s %r" % (r.returncode, r.stderr))
+    r = run("serve", "--subsidy-year", "calendar", db=db)
+    check(r.returncode == 2 and "--subsidy-year" in r.stderr and len(r.stderr.splitlines()) == 1,
+          "serve --subsidy-year calendar refused in one line: %s %r" % (r.returncode, r.stderr))
     # The notice period a publish step names none of is the server's setting (公示, 7 here).
-    srv = Server(db, d, "--notice-days", "7")
+    srv = Server(db, d, "--notice-days", "7", "--subsidy-year", "assessment")
     ctx = tls_context(d)
 
     def call(who, method, path, body=None):
@@ -429,6 +504,34 @@ def api(d, db):
               last["data"].get("notice_until") == "2026-05-22",
               "API: publish without notice_workdays takes serve --notice-days 7: %s %r"
               % (st, last))
+        # The living allowance over HTTPS: C-1's trainee 1 (listed in its paid claim).
+        p1 = "/v1/classes/C-1/procedure"
+        al = {"kind": "allowance", "action": "submit", "on": "2027-02-16", "trainee": masked(1)}
+        st, b = call("inst-b", "POST", p1, al)
+        check(st == 403, "API: another institution may not claim the allowance: %s" % st)
+        st, b = call("inst-a", "POST", p1, {k: v for k, v in al.items() if k != "trainee"})
+        check(st == 400 and "trainee" in b.get("error", ""), "API: trainee required: %s" % st)
+        st, b = call("inst-a", "POST", p1, dict(al, on="2027-03-17"))
+        check(st == 400 and "allowance_too_late" in b.get("error", ""),
+              "API: the day after the window is allowance_too_late: %s %r" % (st, b))
+        st, b = call("inst-a", "POST", p1, al)
+        mine = [x for x in b.get("allowances", []) if x["trainee"] == masked(1)]
+        check(st == 200 and mine and mine[0]["state"] == "submitted" and
+              mine[0]["steps"][0]["by"] == "inst-a",
+              "API: the institution claims the allowance: %s %r" % (st, b))
+        st, b = call("admin", "POST", p1, {"kind": "allowance", "action": "audit",
+                                          "on": "2027-02-17", "trainee": masked(1)})
+        mine = [x for x in b.get("allowances", []) if x["trainee"] == masked(1)]
+        check(st == 200 and mine and mine[0]["state"] == "audited",
+              "API: the city audits it: %s %r" % (st, b))
+        # Trainee 2's certificate (2026-04-20) came after the claim (assessed until
+        # 2026-04-10): the paid claim does not list them.
+        st, b = call("inst-a", "POST", p1, dict(al, trainee=masked(2)))
+        check(st == 400 and "allowance_no_training_subsidy" in b.get("error", ""),
+              "API: a certificate later than the paid claim is not in it: %s %r" % (st, b))
+        st, b = call("inst-a", "POST", p1, al)
+        check(st == 400 and "allowance_once" in b.get("error", ""),
+              "API: a second allowance is allowance_once: %s %r" % (st, b))
         st, b = call("admin", "GET", "/v1/classes/C-404/procedure")
         check(st == 404, "API: unknown class: %s" % st)
     finally:

@@ -1,6 +1,8 @@
 /* procedure: the annex-4 procedure's transitions and deadlines, on the shipped working-day
  * calendar: applications on both sides of the 15-day line, reviews on both sides of the
- * 5-working-day line across 春节 2026 with its 调休 Saturday, claims on day 30 and day 31. */
+ * 5-working-day line across 春节 2026 with its 调休 Saturday, claims on day 30 and day 31, a
+ * living allowance after 11 and 13 months, on the anniversary and the day after, and its
+ * refusals with the rule each names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +156,56 @@ static void transitions(void **state)
                  "cannot submit in state paid");
 }
 
+static void allowance_rules(void **state)
+{
+    (void)state;
+    char err[ERR_LEN] = "";
+    int64_t end = day("2026-06-30"), until = 0;
+    /* The window: the day after the anniversary is the first day out of it. */
+    assert_int_equal(procedure_allowance_until(end, &until, err), RC_OK);
+    assert_int_equal(until, day("2027-07-01"));
+    assert_int_equal(procedure_allowance_check(true, false, end, day("2027-05-30")),
+                     PROC_ALLOW_OK); /* 11 months */
+    assert_int_equal(procedure_allowance_check(true, false, end, day("2027-06-30")),
+                     PROC_ALLOW_OK); /* the anniversary */
+    assert_int_equal(procedure_allowance_check(true, false, end, day("2027-07-01")),
+                     PROC_ALLOW_TOO_LATE);
+    assert_int_equal(procedure_allowance_check(true, false, end, day("2027-07-30")),
+                     PROC_ALLOW_TOO_LATE); /* 13 months */
+    /* A training that ended on 29 February: the window ends with 28 February. */
+    assert_int_equal(procedure_allowance_until(day("2028-02-29"), &until, err), RC_OK);
+    assert_int_equal(until, day("2029-03-01"));
+    assert_int_equal(procedure_allowance_check(true, false, day("2028-02-29"), day("2029-03-01")),
+                     PROC_ALLOW_TOO_LATE);
+    /* The order of the rules: no training subsidy first, then once, then the window. */
+    assert_int_equal(procedure_allowance_check(false, true, end, day("2028-01-01")),
+                     PROC_ALLOW_NO_TRAINING_SUBSIDY);
+    assert_int_equal(procedure_allowance_check(true, true, end, day("2028-01-01")),
+                     PROC_ALLOW_ONCE);
+    assert_int_equal(procedure_allowance_check(true, false, 0, day("2027-01-01")),
+                     PROC_ALLOW_TOO_LATE);
+    assert_int_not_equal(procedure_allowance_until(0, &until, err), RC_OK);
+    assert_string_equal(procedure_allowance_rule_name(PROC_ALLOW_NO_TRAINING_SUBSIDY),
+                        "allowance_no_training_subsidy");
+    assert_string_equal(procedure_allowance_rule_name(PROC_ALLOW_ONCE), "allowance_once");
+    assert_string_equal(procedure_allowance_rule_name(PROC_ALLOW_TOO_LATE), "allowance_too_late");
+    assert_null(procedure_allowance_rule_name(PROC_ALLOW_OK));
+    assert_string_equal(procedure_kind_name(PROC_ALLOWANCE), "allowance");
+    /* Its record goes through the claim's states: submitted, audited, published, paid. */
+    step_ok(PROC_ALLOWANCE, PROC_S_NONE, PROC_A_SUBMIT, PROC_BY_INSTITUTION, NULL,
+            PROC_S_SUBMITTED);
+    step_ok(PROC_ALLOWANCE, PROC_S_SUBMITTED, PROC_A_AUDIT, PROC_BY_CITY, NULL, PROC_S_AUDITED);
+    step_ok(PROC_ALLOWANCE, PROC_S_AUDITED, PROC_A_PUBLISH, PROC_BY_CITY, NULL, PROC_S_PUBLISHED);
+    step_ok(PROC_ALLOWANCE, PROC_S_PUBLISHED, PROC_A_PAY, PROC_BY_CITY, NULL, PROC_S_PAID);
+    step_refused(PROC_ALLOWANCE, PROC_S_PUBLISHED, PROC_A_PAY, PROC_BY_CITY, NULL,
+                 day("2026-07-03"), day("2026-07-06"),
+                 "allowance: the notice period (公示) runs until 2026-07-06");
+    step_refused(PROC_ALLOWANCE, PROC_S_NONE, PROC_A_APPROVE, PROC_BY_CITY, NULL, 0, 0,
+                 "cannot approve in state none");
+    step_refused(PROC_ALLOWANCE, PROC_S_SUBMITTED, PROC_A_AUDIT, PROC_BY_INSTITUTION, NULL, 0, 0,
+                 "the institution may not audit");
+}
+
 static void names(void **state)
 {
     (void)state;
@@ -182,6 +234,7 @@ int main(void)
         cmocka_unit_test(review_5_working_days_over_spring_festival),
         cmocka_unit_test(claim_30_days),
         cmocka_unit_test(transitions),
+        cmocka_unit_test(allowance_rules),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1260,6 +1260,13 @@ static void procedure_steps(void **state)
     assert_int_equal(store_step_insert(st, &f, err), RC_OK);
     struct store_step bad = step("living", "C-1", 0, "submit", "submitted", "");
     assert_int_not_equal(store_step_insert(st, &bad, err), RC_OK);
+    /* The living allowance (migration 13): one chain per city-wide pseudonym. */
+    const char *city = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
+    struct store_step g = step("allowance", city, 0, "submit", "submitted", "");
+    snprintf(g.data, sizeof g.data, "{\"class\":\"C-1\"}");
+    assert_int_equal(store_step_insert(st, &g, err), RC_OK);
+    struct store_step again = step("allowance", city, 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &again, err), RC_CONFLICT);
     char list[512] = "";
     assert_int_equal(store_step_list(st, "application", "C-1", collect_steps, list, err), RC_OK);
     assert_string_equal(list, "application/C-1:submit>submitted[late_application];"
@@ -1272,6 +1279,47 @@ static void procedure_steps(void **state)
     list[0] = '\0';
     assert_int_equal(store_step_list(st, "claim", "C-1", collect_steps, list, err), RC_OK);
     assert_string_equal(list, "claim/C-1:submit>submitted[late_claim];");
+    list[0] = '\0';
+    assert_int_equal(store_step_list(st, "allowance", NULL, collect_steps, list, err), RC_OK);
+    char want[160];
+    snprintf(want, sizeof want, "allowance/%s:submit>submitted[];", city);
+    assert_string_equal(list, want);
+    store_close(st);
+}
+
+/* Migration 13 widens the kinds of step (SQLite rebuilds the table): the steps stored before
+ * keep their ids, chains and texts, the chain index still refuses a fork, and an allowance
+ * can be stored after it, not before. */
+static void procedure_steps_kept_by_migration_13(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = NULL;
+    int from = -1, to = -1;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate_to(st, 12, NULL, NULL, err), RC_OK);
+    struct store_step a = step("application", "C-1", 0, "submit", "submitted", "late_application");
+    assert_int_equal(store_step_insert(st, &a, err), RC_OK);
+    struct store_step b = step("application", "C-1", a.id, "return", "returned", "");
+    snprintf(b.reason, sizeof b.reason, "缺少考核计划");
+    assert_int_equal(store_step_insert(st, &b, err), RC_OK);
+    const char *city = "abababababababababababababababababababababababababababababababab";
+    struct store_step early = step("allowance", city, 0, "submit", "submitted", "");
+    assert_int_not_equal(store_step_insert(st, &early, err), RC_OK);
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 12);
+    assert_int_equal(to, store_schema_latest(st));
+    char list[512] = "";
+    assert_int_equal(store_step_list(st, "application", "C-1", collect_steps, list, err), RC_OK);
+    assert_string_equal(list, "application/C-1:submit>submitted[late_application];"
+                              "application/C-1:return>returned[]缺少考核计划;");
+    struct store_step fork = step("application", "C-1", a.id, "approve", "approved", "");
+    assert_int_equal(store_step_insert(st, &fork, err), RC_CONFLICT);
+    struct store_step c = step("application", "C-1", b.id, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &c, err), RC_OK);
+    assert_true(c.id > b.id);
+    struct store_step g = step("allowance", city, 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &g, err), RC_OK);
     store_close(st);
 }
 
@@ -1553,6 +1601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(procedure_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(procedure_steps_kept_by_migration_13, setup, teardown),
         cmocka_unit_test_setup_teardown(alerts_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(dropped_connection_is_reopened_between_transactions, setup,
                                         teardown),

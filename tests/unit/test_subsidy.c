@@ -293,6 +293,50 @@ static void year_of_scenarios(void **state)
     free(f);
 }
 
+/* The same year counted by the claim's date (serve --subsidy-year claim): trainee 1, assessed
+ * in December 2026 and claimed in January 2027, counts in 2027 where the two earlier subsidies
+ * (claimed in 2026) do not; trainee 2 with an earlier subsidy claimed in 2027 is refused. */
+static void year_of_claim(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture(CATALOGUE_INTERMEDIATE);
+    trainee(f, 1, 3600, 0, true, false);
+    trainee(f, 2, 3600, 0, true, true);
+    f->t[0].assessed_on_ms = date("2026-12-01");
+    f->t[1].assessed_on_ms = date("2026-12-01");
+    struct subsidy_history h[] = {
+        hist(1, "A-0301", "2-02-10-11", CATALOGUE_JUNIOR, "2026-03-20"),
+        hist(1, "B-0702", "2-02-10-12", CATALOGUE_JUNIOR, "2026-07-15"),
+        hist(2, "B-0415", "2-02-10-11", CATALOGUE_JUNIOR, "2027-01-05"),
+    };
+    struct subsidy_result *res = NULL;
+    size_t n = 0;
+    char err[ERR_LEN] = "";
+    assert_int_equal(subsidy_evaluate_by(&f->r, &f->plan, cat, h, 3, date("2027-01-10"),
+                                         SUBSIDY_YEAR_CLAIM, &res, &n, err),
+                     RC_OK);
+    assert_int_equal(n, 2);
+    expect_paid(&res[0], 4026, 1000);
+    assert_int_equal(res[0].year, 2027);
+    expect_refused(&res[1], SUBSIDY_R_STUDENT_YEAR);
+    assert_string_equal(res[1].collides_with[SUBSIDY_R_STUDENT_YEAR], "B-0415");
+    free(res);
+    /* By the assessment (the default): trainee 1's third in 2026, trainee 2's first. */
+    res = eval(f, h, 3, "2027-01-10");
+    expect_refused(&res[0], SUBSIDY_R_TWICE_A_YEAR);
+    assert_int_equal(res[0].year, 2026);
+    expect_paid(&res[1], 4026, 1000);
+    free(res);
+    enum subsidy_year y;
+    assert_int_equal(subsidy_year_parse("claim", &y), RC_OK);
+    assert_int_equal(y, SUBSIDY_YEAR_CLAIM);
+    assert_int_equal(subsidy_year_parse("assessment", &y), RC_OK);
+    assert_int_equal(y, SUBSIDY_YEAR_ASSESSMENT);
+    assert_int_equal(subsidy_year_parse("Claim", &y), RC_INVAL);
+    assert_string_equal(subsidy_year_name(SUBSIDY_YEAR_CLAIM), "claim");
+    free(f);
+}
+
 /* The living allowance after 11 and 13 months (training ended 2026-11-20). */
 static void living_allowance_months(void **state)
 {
@@ -334,6 +378,7 @@ int main(void)
         cmocka_unit_test(higher_level_after_lower),
         cmocka_unit_test(living_allowance_window),
         cmocka_unit_test(year_of_scenarios),
+        cmocka_unit_test(year_of_claim),
         cmocka_unit_test(living_allowance_months),
         cmocka_unit_test(names),
     };
