@@ -338,20 +338,31 @@ static void class_text(struct dyntext *t, const struct engine_report *r)
                        r->n_reviews, changed, ts_hours(effect));
 }
 
+struct ingest_lines {
+    struct dyntext *t;
+    size_t n;
+};
+
 static int ingest_line(const struct store_finding_row *f, void *ctx)
 {
-    dyntext_printf(ctx, "  %-7s %-24s %s#%lld %s\n", f->severity, f->kind, f->device,
+    struct ingest_lines *l = ctx;
+    l->n++;
+    dyntext_printf(l->t, "  %-7s %-24s %s#%lld %s\n", f->severity, f->kind, f->device,
                    (long long)f->seq, f->detail);
     return 0;
 }
 
 /* What ingest stored about the class's events (no_photo, roster_override ...), on its own
- * scale (high/medium/low), after the engine's findings. */
+ * scale (high/medium/low), after the engine's findings; "none" says the list is empty. */
 static int ingest_text(struct dyntext *t, store *st, const char *class_id, char *err)
 {
     struct store_finding_filter f = {.class_id = class_id};
+    struct ingest_lines l = {.t = t, .n = 0};
     dyntext_printf(t, "%s", "findings stored by ingest (high/medium/low):\n");
-    return store_finding_list(st, &f, FIGURES_INGEST_FINDINGS_MAX, ingest_line, t, err);
+    int rc = store_finding_list(st, &f, FIGURES_INGEST_FINDINGS_MAX, ingest_line, &l, err);
+    if (rc == RC_OK && l.n == 0)
+        dyntext_printf(t, "%s", "  none\n");
+    return rc;
 }
 
 /* ---- attendance ---- */

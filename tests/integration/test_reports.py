@@ -78,6 +78,12 @@ def one_summary_json(w):
     check(r.returncode == 0 and inst and dist and inst[0].split()[-1] == str(pending)
           and dist[0].split()[-1] == str(pending),
           "text summary rows count %d pending reviews: %s" % (pending, r.stdout))
+    # a class text report: the list of findings stored by ingest says "none" when empty (C-A2
+    # has no events), and lists them otherwise
+    r = run("report", "attendance", "--class", "C-A2", db=w.db)
+    tail = r.stdout[r.stdout.find("findings stored by ingest"):].splitlines()
+    check(r.returncode == 0 and len(tail) >= 2 and tail[1].strip() == "none",
+          "an empty stored-findings list says none: %r" % tail[:3])
 
 
 def evaluation(w):
