@@ -621,6 +621,8 @@ def admin_accounts(b, w, origin, shots):
     check("已替换" in note and "第 2 版" in note, "the page says venue-a was replaced: %s" % note)
     shots(b, "admin", "root", "admin-fences")
     b("goto", hash="#/class/C-A", ready="class")
+    # the page is ready before its map: the map waits for the class's evidence bundle
+    b("waitFor", selector="#map[data-fences]")
     shown = b("attr", selector="#map", name="data-fences")["value"]
     # (beside version 1, which judged the sign-ins already stored)
     check(shown.split() == ["venue-a@1", "venue-a@2"],
