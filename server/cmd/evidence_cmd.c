@@ -92,7 +92,7 @@ static int add_id(const struct store_class *c, void *ctx)
 static int year(store *st, signkey *key, const char *institution, long y, bool names,
                 const char *dir, char *err)
 {
-    char from[16], to[16];
+    char from[32], to[32]; /* any long year fits */
     int64_t from_ms, to_ms;
     snprintf(from, sizeof from, "%04ld-01-01", y);
     snprintf(to, sizeof to, "%04ld-01-01", y + 1);
