@@ -235,6 +235,9 @@ static void render_error(struct http_response *res, enum i18n_lang lang)
 }
 
 static void reply_error_v(struct http_response *res, unsigned status, enum http_error e,
+                          const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void reply_error_v(struct http_response *res, unsigned status, enum http_error e,
                           const char *fmt, va_list ap)
 {
     vsnprintf(res->error_line, sizeof res->error_line, fmt, ap);
