@@ -312,6 +312,11 @@ def walk_role(b, w, user, shots, origin):
         det = b("text", selector="#evidence .detail")["text"]
         check(det == fl["findings"][[f["id"] for f in fl["findings"]].index(queue[0])]["detail"],
               "%s: the evidence shows the finding's detail: %s" % (user, det))
+        # the kind in the official's language: the catalogue's title (zh-CN), its code beside
+        first = fl["findings"][[f["id"] for f in fl["findings"]].index(queue[0])]
+        pill = b("text", selector=".queue tbody tr .pill")["text"]
+        check(pill == first["title"] and first["title"] != first["kind"],
+              "%s: the queue names the kind in Chinese: %s (%s)" % (user, pill, first["kind"]))
     if queue:
         # No photo at this collector (no --photo-dir: 503): the image stays hidden.
         hidden = b("eval", js="new Promise(r => setTimeout(() => "

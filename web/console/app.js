@@ -50,7 +50,7 @@ class ApiError extends Error {
   constructor(status, msg) { super(msg); this.status = status; }
 }
 async function api(path, { method = 'GET', body, raw = false, type } = {}) {
-  const headers = {};
+  const headers = { 'Accept-Language': lang === 'en' ? 'en' : 'zh-CN' }; // finding titles, messages
   if (method !== 'GET') headers['X-CSRF-Token'] = me?.csrf_token ?? '';
   if (body !== undefined) headers['Content-Type'] = type ?? 'application/json';
   const res = await fetch(path, { method, headers, credentials: 'same-origin',
@@ -496,7 +496,7 @@ async function pageReview(args) {
     <span class="muted">${esc(t('keys', { j: 'J', k: 'K', a: 'A', r: 'R', f: 'F' }))}</span></form>
     <div id="review-notice"></div>
     ${list.length ? `<div class="review"><table class="queue"><thead><tr><th>${esc(t('class'))}</th><th>${esc(t('kind'))}</th><th>${esc(t('trainee'))}</th><th>${esc(t('time'))}</th></tr></thead><tbody>
-    ${list.map((f, i) => `<tr data-i="${i}" data-id="${esc(f.id)}"><td>${esc(f.class)}</td><td><span class="pill ${f.kind.includes('outside') ? 'outside' : 'uncertain'}">${esc(f.kind)}</span></td>
+    ${list.map((f, i) => `<tr data-i="${i}" data-id="${esc(f.id)}"><td>${esc(f.class)}</td><td><span class="pill ${f.kind.includes('outside') ? 'outside' : 'uncertain'}" title="${esc(f.kind)}">${esc(f.title ?? f.kind)}</span></td>
       <td>${esc(f.trainee_masked ?? f.subject)}</td><td>${esc(localTime(f.at))}</td></tr>`).join('')}</tbody></table><div class="evidence" id="evidence"></div></div>`
     : `<p class="muted" id="review-none">${esc(t('review_none'))}</p>`}`;
   $('#filters').onsubmit = (ev) => {
@@ -512,7 +512,7 @@ async function pageReview(args) {
     const f = list[sel];
     $('#evidence').innerHTML = `<dl><dt>${esc(t('class'))}</dt><dd><a href="#/class/${encodeURIComponent(f.class)}">${esc(f.class)}</a> · ${esc(f.institution)}</dd>
       <dt>${esc(t('session'))}</dt><dd>${esc(f.session ?? '')}</dd><dt>${esc(t('trainee'))}</dt><dd>${esc(f.trainee_masked ?? f.subject)}</dd>
-      <dt>${esc(t('time'))}</dt><dd>${esc(localTime(f.at))}</dd><dt>${esc(t('kind'))}</dt><dd>${esc(f.kind)} (${esc(f.severity)})</dd>
+      <dt>${esc(t('time'))}</dt><dd>${esc(localTime(f.at))}</dd><dt>${esc(t('kind'))}</dt><dd>${esc(f.title ?? f.kind)} · ${esc(f.kind)} (${esc(f.severity)})</dd>
       <dt>${esc(t('detail'))}</dt><dd class="detail">${esc(f.detail)}</dd><dt>${esc(t('evidence'))}</dt><dd>${(f.evidence ?? []).map(esc).join('<br>')}</dd></dl>
       <div id="photo-box" hidden><h2>${esc(t('photo'))}</h2><img id="photo" alt="${esc(t('photo'))}"></div>
       ${canReview() ? `<label>${esc(t('reason'))}<textarea id="reason" rows="2" maxlength="256"></textarea></label>
