@@ -608,6 +608,7 @@ static void check_figures(struct ctx *c, const struct tar_member *m, size_t n,
         .regions = regions_get(),
         .as_of_ms = b->as_of_ms,
         .subsidy_applied_ms = b->claimed_ms,
+        .application_ms = b->applied_ms,
     };
     if (engine_run(&in, &report, err) != RC_OK) {
         problem(r, BUNDLE_M_REPORT, "cannot recompute: %s", err);

@@ -1623,12 +1623,15 @@ static int deadlines(struct ctx *c)
     char d1[TS_DATE_LEN + 1], d2[TS_DATE_LEN + 1];
     int rc = RC_OK;
     int64_t start_day = local_midnight(p->sessions[0].start_ms);
-    int64_t lead = (start_day - local_midnight(p->applied_on_ms)) / MS_PER_DAY;
+    /* The procedure's submit step is the application (docs/SUBSIDY.md); a plan imported
+     * without one keeps the applied_on it declares. */
+    int64_t applied = c->in->application_ms > 0 ? c->in->application_ms : p->applied_on_ms;
+    int64_t lead = (start_day - local_midnight(applied)) / MS_PER_DAY;
     if (lead < c->pol->application_lead_days) {
         struct engine_finding f;
         finding_init(&f, ENGINE_F_LATE_APPLICATION, ENGINE_WARNING, ENGINE_S_CLASS, p->id);
-        f.at_ms = p->applied_on_ms;
-        if (ts_format_date(p->applied_on_ms, d1) != RC_OK ||
+        f.at_ms = applied;
+        if (ts_format_date(applied, d1) != RC_OK ||
             ts_format_date(p->sessions[0].start_ms, d2) != RC_OK)
             snprintf(d1, sizeof d1, "?");
         detail(&f, "applied on %s, %lld days before the start on %s (at least %lld required)", d1,

@@ -169,6 +169,9 @@ struct engine_input {
     const fence_set *regions;
     int64_t as_of_ms;           /* sessions ending after this are not held yet; 0: all held */
     int64_t subsidy_applied_ms; /* local midnight of the subsidy application date; 0: none */
+    /* The date of the class application's latest submission in the subsidy procedure (a
+     * resubmission after a return restarts it); 0: none, the plan's applied_on counts. */
+    int64_t application_ms;
 };
 
 struct engine_finding {

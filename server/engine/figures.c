@@ -66,6 +66,7 @@ struct load {
     struct engine_conflict *conflicts;
     size_t n_conflicts, cap_conflicts;
     int64_t claimed_ms; /* the date of the class's latest subsidy claim (procedure); 0: none */
+    int64_t applied_ms; /* the date of the class application's latest submission; 0: none */
 };
 
 /* The latest claim submission's date (docs/SUBSIDY.md): the engine's late_claim finding. */
@@ -74,6 +75,15 @@ static int add_claim_step(const struct store_step *s, void *ctx)
     struct load *l = ctx;
     if (strcmp(s->action, "submit") == 0)
         l->claimed_ms = s->on_ms;
+    return 0;
+}
+
+/* The latest application submission's date: the engine's late_application finding. */
+static int add_application_step(const struct store_step *s, void *ctx)
+{
+    struct load *l = ctx;
+    if (strcmp(s->action, "submit") == 0)
+        l->applied_ms = s->on_ms;
     return 0;
 }
 
@@ -247,6 +257,7 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
     if ((rc = store_online_list(l->st, p->id, add_online, l, l->err)) != 0 ||
         (rc = store_assessment_list(l->st, p->id, add_assessment, l, l->err)) != 0 ||
         (rc = store_review_list(l->st, p->id, add_review, l, l->err)) != 0 ||
+        (rc = store_step_list(l->st, "application", p->id, add_application_step, l, l->err)) != 0 ||
         (rc = store_step_list(l->st, "claim", p->id, add_claim_step, l, l->err)) != 0)
         return rc;
     return 0;
@@ -315,6 +326,7 @@ int figures_class_input(store *st, const char *class_id, int64_t now_ms, struct 
         .regions = regions_get(),
         .as_of_ms = now_ms < o->pub.cls.end_ms ? now_ms : o->pub.cls.end_ms,
         .subsidy_applied_ms = l->claimed_ms,
+        .application_ms = l->applied_ms,
     };
 out:
     if (own_tx)

@@ -119,7 +119,8 @@ static cJSON *bundle_object(const struct bundle_inputs *b)
     cJSON *o = cJSON_CreateObject(), *k;
     if (!o || !add_str(o, "format", BUNDLE_FORMAT) || !add_str(o, "class", b->class_id) ||
         !add_i64(o, "as_of_ms", b->as_of_ms) || !add_i64(o, "claimed_ms", b->claimed_ms) ||
-        !cJSON_AddBoolToObject(o, "names", b->names) || !(k = cJSON_AddArrayToObject(o, "kiosks")))
+        !add_i64(o, "applied_ms", b->applied_ms) || !cJSON_AddBoolToObject(o, "names", b->names) ||
+        !(k = cJSON_AddArrayToObject(o, "kiosks")))
         goto fail;
     cJSON *vs = cJSON_AddArrayToObject(o, "venues");
     if (!vs)
@@ -381,6 +382,11 @@ static int parse_bundle(struct bundle_inputs *b, const cJSON *o, struct rd *r)
         (rc = get_i64(r, o, "as_of_ms", &b->as_of_ms)) ||
         (rc = get_i64(r, o, "claimed_ms", &b->claimed_ms)) ||
         (rc = get_bool(r, o, "names", &b->names)))
+        return rc;
+    /* Bundles written before the application's submit step was recorded have no applied_ms:
+     * their report took the plan's applied_on, which 0 means. */
+    b->applied_ms = 0;
+    if (cJSON_HasObjectItem(o, "applied_ms") && (rc = get_i64(r, o, "applied_ms", &b->applied_ms)))
         return rc;
     if (strcmp(b->format, BUNDLE_FORMAT) != 0)
         return bad(r, "format", "is not " BUNDLE_FORMAT);

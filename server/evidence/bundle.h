@@ -107,7 +107,10 @@ struct bundle_inputs {
     char class_id[EVENT_NAME_MAX + 1];
     int64_t as_of_ms;   /* the report's as_of; also the archive's time stamps */
     int64_t claimed_ms; /* the date of the class's latest subsidy claim step (late_claim); 0 none */
-    bool names;         /* the roster's names are included (else blank) */
+    /* the date of the class application's latest submit step (late_application); 0: none, the
+     * plan's applied_on counts (also when a bundle made before this field has none) */
+    int64_t applied_ms;
+    bool names;                   /* the roster's names are included (else blank) */
     struct engine_device *kiosks; /* the kiosks whose own events the engine read */
     size_t n_kiosks;
     struct bundle_venue *venues; /* the venues the engine placed the sessions at */

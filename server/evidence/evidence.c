@@ -262,6 +262,7 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
     snprintf(b->class_id, sizeof b->class_id, "%s", fi->plan->id);
     b->as_of_ms = fi->in.as_of_ms;
     b->claimed_ms = fi->in.subsidy_applied_ms;
+    b->applied_ms = fi->in.application_ms;
     /* The archive's time is the report's as_of, not the moment of writing: a finished
      * class's bundle has the same manifest whenever it is asked for (its signature differs:
      * ECDSA is randomised), so a publication can name it by its manifest's hash. */

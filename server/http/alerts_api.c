@@ -17,7 +17,8 @@
 bool alerts_api_allow(const struct auth_principal *who, const struct http_request *req)
 {
     (void)req;
-    return auth_is(who, AUTH_ROLE_ADMIN) || auth_is(who, AUTH_ROLE_DISTRICT);
+    return auth_is(who, AUTH_ROLE_ADMIN) || auth_is(who, AUTH_ROLE_CITY) ||
+           auth_is(who, AUTH_ROLE_DISTRICT);
 }
 
 /* The district whose subscriptions who sees: NULL for all (admin). */

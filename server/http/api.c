@@ -63,7 +63,7 @@ static bool device_scope(const struct auth_principal *who, const char **institut
                          const char **district)
 {
     *institution = *district = NULL;
-    if (auth_is(who, AUTH_ROLE_ADMIN))
+    if (auth_is(who, AUTH_ROLE_ADMIN) || auth_is(who, AUTH_ROLE_CITY))
         return true;
     if (auth_is(who, AUTH_ROLE_INSTITUTION)) {
         *institution = who->role.scope;

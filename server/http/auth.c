@@ -92,6 +92,7 @@ static const struct {
     {"district", AUTH_ROLE_DISTRICT, true, false},
     {"device", AUTH_ROLE_DEVICE, true, false},
     {"assessor", AUTH_ROLE_ASSESSOR, true, false},
+    {"city", AUTH_ROLE_CITY, false, false},
 };
 
 int auth_role_parse(const char *s, struct auth_role *out, char *err)
@@ -128,8 +129,8 @@ int auth_role_parse(const char *s, struct auth_role *out, char *err)
         return RC_OK;
     }
     return rc_fail(err, RC_INVAL,
-                   "unknown role (admin, enroll:ID, evaluator, institution:ID, district:CODE, "
-                   "device:ID, assessor:ID)");
+                   "unknown role (admin, city, enroll:ID, evaluator, institution:ID, "
+                   "district:CODE, device:ID, assessor:ID)");
 }
 
 void auth_role_format(const struct auth_role *r, char *out, size_t n)

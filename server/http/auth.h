@@ -34,6 +34,7 @@ enum auth_role_kind {
     AUTH_ROLE_DISTRICT,    /* scope: 6-digit district code */
     AUTH_ROLE_DEVICE,      /* scope: device id */
     AUTH_ROLE_ASSESSOR,    /* scope: the evaluation institution (评价机构) id */
+    AUTH_ROLE_CITY,        /* the city bureau (市人社局): reads all, reviews, decides */
 };
 
 struct auth_role {

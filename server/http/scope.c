@@ -15,13 +15,20 @@ static enum reach reach_of(enum auth_role_kind k, enum scope_action a)
 {
     switch (k) {
     case AUTH_ROLE_ADMIN: return ANY;
-    case AUTH_ROLE_EVALUATOR: return a == SCOPE_READ || a == SCOPE_WRITE_ASSESSMENT ? ANY : NONE;
+    /* The third-party evaluator (第三方机构) reads, for its yearly quality evaluation; it does
+     * not upload assessment results: that is the evaluation institution's (assessor) job. */
+    case AUTH_ROLE_EVALUATOR: return a == SCOPE_READ ? ANY : NONE;
     case AUTH_ROLE_INSTITUTION: return a == SCOPE_REVIEW ? NONE : OWN;
     case AUTH_ROLE_DISTRICT:
         return a == SCOPE_READ || a == SCOPE_READ_SUBSIDY || a == SCOPE_REVIEW ? DISTRICT : NONE;
     /* An evaluation institution (评价机构) uploads assessment results with certificate numbers
      * for the classes it assessed, and reads nothing. */
     case AUTH_ROLE_ASSESSOR: return a == SCOPE_WRITE_ASSESSMENT ? ANY : NONE;
+    /* The city bureau (市人社局) reads every institution's figures and subsidies and reviews
+     * findings city-wide; it writes no institution's data (plans, records, assessments) and
+     * administers nothing (accounts, tokens, fences are admin's). */
+    case AUTH_ROLE_CITY:
+        return a == SCOPE_READ || a == SCOPE_READ_SUBSIDY || a == SCOPE_REVIEW ? ANY : NONE;
     case AUTH_ROLE_ENROLL:
     case AUTH_ROLE_DEVICE:
     default: return NONE;

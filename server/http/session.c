@@ -51,8 +51,8 @@ int session_user_role_check(const char *role, char *err)
         return rc;
     if (r.kind == AUTH_ROLE_ENROLL || r.kind == AUTH_ROLE_DEVICE)
         return rc_fail(err, RC_INVAL,
-                       "a person's role is admin, district:CODE, institution:ID, evaluator or "
-                       "assessor:ID "
+                       "a person's role is admin, city, district:CODE, institution:ID, "
+                       "evaluator or assessor:ID "
                        "(enroll and device roles are for tokens)");
     return RC_OK;
 }

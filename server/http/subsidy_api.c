@@ -47,13 +47,14 @@ static const struct workdays *the_calendar(struct http_request *req, struct http
 bool subsidy_api_allow_post(const struct auth_principal *who, const struct http_request *req)
 {
     (void)req;
-    return auth_is(who, AUTH_ROLE_ADMIN) || auth_is(who, AUTH_ROLE_INSTITUTION);
+    return auth_is(who, AUTH_ROLE_ADMIN) || auth_is(who, AUTH_ROLE_CITY) ||
+           auth_is(who, AUTH_ROLE_INSTITUTION);
 }
 
 bool subsidy_api_allow_queue(const struct auth_principal *who, const struct http_request *req)
 {
     (void)req;
-    return auth_is(who, AUTH_ROLE_ADMIN);
+    return auth_is(who, AUTH_ROLE_ADMIN) || auth_is(who, AUTH_ROLE_CITY);
 }
 
 static void fail(struct http_request *req, struct http_response *res, int rc, const char *err)
@@ -230,8 +231,9 @@ void subsidy_api_post(struct http_request *req, struct http_response *res)
         http_reply_error(res, 400, "notice_workdays must be 1..%d", FLOW_NOTICE_WORKDAYS_MAX);
         goto out;
     }
-    /* An institution acts on its own classes (the scope of its plans); admin is the city. */
-    bool city = auth_is(req->who, AUTH_ROLE_ADMIN);
+    /* An institution acts on its own classes (the scope of its plans); the city bureau (and
+     * admin, who may act for it) on any. */
+    bool city = auth_is(req->who, AUTH_ROLE_CITY) || auth_is(req->who, AUTH_ROLE_ADMIN);
     if (!class_in_scope(req, res, city ? SCOPE_READ_SUBSIDY : SCOPE_WRITE_PLAN, &c))
         goto out;
     rq.actor = city ? PROC_BY_CITY : PROC_BY_INSTITUTION;

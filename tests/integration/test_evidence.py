@@ -312,7 +312,7 @@ def generated_in(w, d):
                   [{"class": "C-A", "id_number": tf.IDS[0], "start": tf.iso(s3),
                     "end": tf.iso(s3 + 2 * tf.H), "platform": "学习通"}])
     check(st == 200, "online records: %s" % st)
-    st, _ = w.req("evaluator", "POST", "/v1/classes/C-A/assessments",
+    st, _ = w.req("assessor", "POST", "/v1/classes/C-A/assessments",
                   [{"class": "C-A", "id_number": tf.IDS[0], "passed": True,
                     "assessed_on": "2026-11-20", "certificate": "CERT-0001"}])
     check(st == 200, "assessments: %s" % st)

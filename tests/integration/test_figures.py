@@ -208,7 +208,8 @@ class World:
                          ("enroll:INST-B", "enroll-b"),
                          ("institution:INST-A", "inst-a"), ("institution:INST-B", "inst-b"),
                          ("district:120103", "district-d"), ("district:120104", "district-other"),
-                         ("evaluator", "evaluator")]:
+                         ("evaluator", "evaluator"), ("assessor:PJ-01", "assessor"),
+                         ("city", "city")]:
             self.tok[nm] = token(self.db, role, nm)
         self.start()
 
@@ -357,7 +358,9 @@ def figures_in(w):
                    {"class": "C-A", "id_number": IDS[1], "passed": False,
                     "assessed_on": "2026-11-20"}]
     st, body = w.req("evaluator", "POST", "/v1/classes/C-A/assessments", assessments)
-    check(st == 200 and body["records"] == 2, "assessments by the evaluator: %s %s" % (st, body))
+    check(st == 403, "the third-party evaluator does not upload assessments: %s %s" % (st, body))
+    st, body = w.req("assessor", "POST", "/v1/classes/C-A/assessments", assessments)
+    check(st == 200 and body["records"] == 2, "assessments by the assessor: %s %s" % (st, body))
 
     # Figures worked out by hand (default policy, INTERFACES.md):
     # scheduled per trainee: S01 3 h + S02 3 h + S03 2 h = 8 h; planned online share 2/8.
@@ -559,8 +562,8 @@ def role_walk(w, fid):
     k2 = w.enrol("K-WALK", "INST-A")
     w.tok["device"] = k2.token
     roles = ["admin", "enroll", "inst-a", "inst-b", "district-d", "district-other",
-             "evaluator", "device"]
-    readers = {"admin", "inst-a", "inst-b", "district-d", "district-other", "evaluator"}
+             "evaluator", "assessor", "city", "device"]
+    readers = {"admin", "inst-a", "inst-b", "district-d", "district-other", "evaluator", "city"}
     s3 = DAY1 + 2 * DAY + 10 * H
     online = [{"class": "C-A", "id_number": IDS[0], "start": iso(s3), "end": iso(s3 + 2 * H),
                "platform": "学习通"}]
@@ -572,21 +575,23 @@ def role_walk(w, fid):
         ("GET", "/healthz", None, set(roles)),
         ("GET", "/metrics", None, set(roles)),
         ("GET", "/v1/devices", None, {"admin", "inst-a", "inst-b", "district-d",
-                                      "district-other"}),
+                                      "district-other", "city"}),
         ("POST", "/v1/batches", b"", {"device"}),
         ("PUT", "/v1/classes/C-A", plan(), {"admin", "inst-a"}),
-        ("POST", "/v1/classes/C-A/assessments", assess, {"admin", "inst-a", "evaluator"}),
+        ("POST", "/v1/classes/C-A/assessments", assess, {"admin", "inst-a", "assessor"}),
         ("POST", "/v1/online-records", online, {"admin", "inst-a"}),
-        ("GET", "/v1/classes/C-A/attendance", None, {"admin", "inst-a", "district-d", "evaluator"}),
+        ("GET", "/v1/classes/C-A/attendance", None,
+         {"admin", "inst-a", "district-d", "evaluator", "city"}),
         ("GET", "/v1/classes/C-A/attendance?format=csv", None,
-         {"admin", "inst-a", "district-d", "evaluator"}),
-        ("GET", "/v1/classes/C-A/subsidy", None, {"admin", "inst-a", "district-d"}),
+         {"admin", "inst-a", "district-d", "evaluator", "city"}),
+        ("GET", "/v1/classes/C-A/subsidy", None, {"admin", "inst-a", "district-d", "city"}),
         ("GET", "/v1/summary", None, readers),
         ("GET", "/v1/summary?district=120103", None, readers - {"district-other", "inst-b"}),
         ("GET", "/v1/summary?institution=INST-A", None, readers - {"inst-b", "district-other"}),
         ("GET", "/v1/findings", None, readers),
-        ("GET", "/v1/findings?class=C-A", None, {"admin", "inst-a", "district-d", "evaluator"}),
-        ("POST", "/v1/findings/%s/review" % fid, review, {"admin", "district-d"}),
+        ("GET", "/v1/findings?class=C-A", None,
+         {"admin", "inst-a", "district-d", "evaluator", "city"}),
+        ("POST", "/v1/findings/%s/review" % fid, review, {"admin", "district-d", "city"}),
     ]
     st, before = w.req("admin", "GET", "/v1/classes/C-A/attendance")
     for method, path, body, allowed in walk:

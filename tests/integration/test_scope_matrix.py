@@ -40,7 +40,7 @@ FILTERS = {
     "/v1/summary": ["district", "institution"],
     "/v1/live": ["district", "institution"],
     "/v1/findings": ["district", "institution", "class"],
-    "/v1/review-queue": [],  # the city's own queue (docs/SUBSIDY.md): admin only, no filter
+    "/v1/review-queue": [],  # the city's own queue (docs/SUBSIDY.md): city and admin, no filter
 }
 # GET routes without {id} that list nothing: GET /v1/me answers who the caller is
 # (test_accounts.py); GET /v1/users lists accounts, admin only, nothing scoped
@@ -55,15 +55,16 @@ ROLES = {
     "district-d": lambda inst: DISTRICT_OF.get(inst) == "120103",   # district:120103
     "inst-a": lambda inst: inst == "INST-A",                        # institution:INST-A
     "evaluator": lambda inst: True,
+    "city": lambda inst: True,                                      # city (市人社局)
     "enroll": None,
 }
 # Who may call each route at all (route level; else 403 whatever the filter).
 CALLERS = {
-    "/v1/devices": {"admin", "district-d", "inst-a"},
-    "/v1/summary": {"admin", "district-d", "inst-a", "evaluator"},
-    "/v1/live": {"admin", "district-d", "inst-a", "evaluator"},
-    "/v1/findings": {"admin", "district-d", "inst-a", "evaluator"},
-    "/v1/review-queue": {"admin"},
+    "/v1/devices": {"admin", "district-d", "inst-a", "city"},
+    "/v1/summary": {"admin", "district-d", "inst-a", "evaluator", "city"},
+    "/v1/live": {"admin", "district-d", "inst-a", "evaluator", "city"},
+    "/v1/findings": {"admin", "district-d", "inst-a", "evaluator", "city"},
+    "/v1/review-queue": {"admin", "city"},
 }
 # One value inside district-d's and inst-a's scopes and one outside, per filter.
 VALUES = {"district": ("120103", "120104"), "institution": ("INST-A", "INST-B"),
@@ -166,7 +167,7 @@ def walk(w):
                     st, body = w.req(role, "GET", path)
                     if not allowed:
                         want = 403
-                    elif role in ("admin", "evaluator") or inside:
+                    elif role in ("admin", "evaluator", "city") or inside:
                         want = 200
                     else:
                         want = 403

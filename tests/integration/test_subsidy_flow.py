@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -159,6 +160,20 @@ def main_on(backend):
                 if r.returncode == 0 else None
             check(kinds is not None and ("late_claim" in kinds) == want,
                   "report findings %s: late_claim %s: %r %s" % (cid, want, kinds, r.stderr))
+        # ...and late_application takes the application's latest submit step, not the plan's
+        # applied_on (2026-01-05, in time for all): C-2 submitted 03-02 (14 days), C-1
+        # resubmitted 03-04 (12 days) after its return, C-3 submitted 02-10.
+        for cid, want in (("C-2", True), ("C-1", True), ("C-3", False)):
+            r = run("report", "findings", "--class", cid, "--since", "2026-01-01", "--format",
+                    "json", db=db)
+            fs = [f for f in json.loads(r.stdout)["findings"] if f["kind"] == "late_application"] \
+                if r.returncode == 0 else None
+            check(fs is not None and bool(fs) == want,
+                  "report findings %s: late_application %s: %r %s" % (cid, want, fs, r.stderr))
+            if fs:
+                day = {"C-2": "2026-03-02", "C-1": "2026-03-04"}[cid]
+                check(day in fs[0].get("detail", ""),
+                      "late_application of %s dated by its submission %s: %r" % (cid, day, fs))
         # The claim's date is an input of the figures: a bundle carries it and the offline
         # verifier recomputes late_claim from it.
         key = os.path.join(d, "signing.key")
@@ -171,6 +186,12 @@ def main_on(backend):
             check(r.returncode == 0, "evidence %s: %s" % (cid, r.stderr))
             v = subprocess.run([VERIFY, out], capture_output=True, text=True, timeout=120)
             check(v.returncode == 0, "the bundle of %s verifies: %s%s" % (cid, v.stdout, v.stderr))
+            if cid == "C-1" and r.returncode == 0:
+                with tarfile.open(out) as tar:
+                    meta = json.load(tar.extractfile("bundle.json"))
+                check(meta.get("applied_ms") == 1772553600000,
+                      "C-1's bundle carries its resubmission date (2026-03-04 00:00 +08:00): %r"
+                      % meta.get("applied_ms"))
         s = status(db, "C-1")
         frozen = s["claim"]["steps"][0]["data"]
         check(frozen.get("certified") == 2 and len(frozen.get("figures_sha256", "")) == 64 and
@@ -419,7 +440,7 @@ def api(d, db):
     tok = {who: token(db, role, who) for who, role in (
         ("admin", "admin"), ("inst-a", "institution:INST-A"), ("inst-b", "institution:INST-B"),
         ("dist", "district:120103"), ("dist-other", "district:120104"),
-        ("evaluator", "evaluator"), ("assessor", "assessor:PJ-01"))}
+        ("evaluator", "evaluator"), ("assessor", "assessor:PJ-01"), ("city", "city"))}
     r = run("serve", "--notice-days", "0", db=db)
     check(r.returncode == 2 and "--notice-days" in r.stderr and len(r.stderr.splitlines()) == 1,
           "serve --notice-days 0 refused in one line: %s %r" % (r.returncode, r.stderr))
@@ -453,15 +474,16 @@ def api(d, db):
                                           "on": "2026-03-02"})
         check(st == 400 and "the institution may not approve" in b.get("error", ""),
               "API: an institution cannot approve: %s %r" % (st, b))
-        st, b = call("admin", "GET", "/v1/review-queue?on=2026-03-06")
+        st, b = call("city", "GET", "/v1/review-queue?on=2026-03-06")
         row = [q for q in b.get("applications", []) if q["class"] == "C-6"] if st == 200 else []
         # Fri 02-27 + 5 working days: Sat 02-28 (调休上班), Mon 2 .. Thu 5.
         check(row and row[0]["late_review"] is True and row[0]["review_due"] == "2026-03-05",
               "API: the city's queue shows C-6 overdue: %s %r" % (st, b))
-        st, _ = call("inst-a", "GET", "/v1/review-queue")
-        check(st == 403, "API: the queue is the city's: %s" % st)
-        st, b = call("admin", "POST", p, {"kind": "application", "action": "approve",
-                                         "on": "2026-03-06"})
+        for who in ("inst-a", "dist", "evaluator"):
+            st, _ = call(who, "GET", "/v1/review-queue")
+            check(st == 403, "API: the queue is the city's, not %s's: %s" % (who, st))
+        st, b = call("city", "POST", p, {"kind": "application", "action": "approve",
+                                        "on": "2026-03-06"})
         check(st == 200 and b["application"]["state"] == "approved" and
               b["application"]["steps"][-1]["finding"] == "late_review",
               "API: a review on the 6th working day is late_review: %s %r" % (st, b))
@@ -492,11 +514,17 @@ def api(d, db):
         check(st == 200, "API: the assessor uploads results: %s %r" % (st, b))
         st, _ = call("assessor", "GET", p)
         check(st == 403, "API: the assessor reads no procedure: %s" % st)
+        # The third-party evaluator (第三方机构) is not the evaluation institution: it reads
+        # figures for its yearly evaluation but uploads no results.
+        st, b = call("evaluator", "POST", a, [dict(row, certificate="TJ2026-0602")])
+        check(st == 403, "API: the third-party evaluator uploads no results: %s %r" % (st, b))
         # C-3's claim (submitted at the command line): audited and published over HTTPS with
         # no notice_workdays: the server's 7 working days, Wed 05-13 + 7 = Fri 05-22.
         p3 = "/v1/classes/C-3/procedure"
-        st, b = call("admin", "POST", p3, {"kind": "claim", "action": "audit", "on": "2026-05-12"})
-        check(st == 200 and b["claim"]["state"] == "audited", "API: audit C-3: %s %r" % (st, b))
+        st, b = call("city", "POST", p3, {"kind": "claim", "action": "audit", "on": "2026-05-12"})
+        check(st == 200 and b["claim"]["state"] == "audited" and
+              b["claim"]["steps"][-1]["by"] == "city",
+              "API: the city bureau audits C-3: %s %r" % (st, b))
         st, b = call("admin", "POST", p3, {"kind": "claim", "action": "publish",
                                           "on": "2026-05-13"})
         last = b["claim"]["steps"][-1] if st == 200 else {}

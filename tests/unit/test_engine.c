@@ -1043,6 +1043,21 @@ static void deadlines(void **state)
     assert_int_equal(count_kind(r, ENGINE_F_LATE_APPLICATION), 0);
     assert_int_equal(count_kind(r, ENGINE_F_LATE_SUBSIDY), 0);
     engine_report_free(r);
+
+    /* The procedure's submit step, when there is one, is the application: submitted 14 days
+     * before the start is late although the plan says 15; 15 days is in time although the
+     * plan says 8. */
+    in.application_ms = DAY0 - 14 * day; /* 2026-10-19 */
+    r = run(&in);
+    f = find(r, ENGINE_F_LATE_APPLICATION, "L");
+    assert_non_null(strstr(f->detail, "applied on 2026-10-19, 14 days before the start"));
+    assert_int_equal(f->at_ms, DAY0 - 14 * day);
+    engine_report_free(r);
+    p->applied_on_ms = DAY0 - 8 * day;
+    in.application_ms = DAY0 - 15 * day;
+    r = run(&in);
+    assert_int_equal(count_kind(r, ENGINE_F_LATE_APPLICATION), 0);
+    engine_report_free(r);
     free(p);
 }
 

@@ -69,7 +69,7 @@ async function api(path, { method = 'GET', body, raw = false, type } = {}) {
   return raw ? res : res.json();
 }
 const isAdmin = () => me?.role === 'admin';
-const canReview = () => me && (me.role === 'admin' || me.role.startsWith('district:'));
+const canReview = () => me && (me.role === 'admin' || me.role === 'city' || me.role.startsWith('district:'));
 const canDevices = () => me && me.role !== 'evaluator';
 
 function stopPage() {
@@ -247,7 +247,7 @@ async function pageOverview(args) {
   trend(from, to);
 }
 
-// Alert deliveries (webhooks, docs/OPERATIONS.md "Alerts"): the city (admin) sees every one,
+// Alert deliveries (webhooks, docs/OPERATIONS.md "Alerts"): the city (and admin) sees every one,
 // a district its own; other roles have none to see, so the page does not ask.
 async function alertsPlace() {
   if (!canReview()) return;
@@ -610,7 +610,7 @@ async function pageAdmin(notice = '') {
     <h2>${esc(t('add_account'))}</h2>
     <form id="add-user" class="row"><label>${esc(t('user'))} <input name="name" required size="14"></label>
       <label>${esc(t('role'))} <input name="role" required placeholder="district:120103" size="22" list="role-kinds"></label>
-      <datalist id="role-kinds"><option value="admin"><option value="evaluator"><option value="district:"><option value="institution:"></datalist>
+      <datalist id="role-kinds"><option value="admin"><option value="city"><option value="evaluator"><option value="district:"><option value="institution:"><option value="assessor:"></datalist>
       ${pwFields}<button class="primary">${esc(t('add'))}</button></form>
     <form id="set-password" class="row" hidden><strong id="pw-user"></strong>${pwFields}
       <button class="primary">${esc(t('do_password'))}</button><button type="button" id="pw-cancel">${esc(t('cancel'))}</button></form>
