@@ -38,7 +38,10 @@ confined() {
   fi
   nsenter -t "$pid" -m touch /var/lib/rollcall/.probe || fail "$unit cannot write its state directory"
   rm -f /var/lib/rollcall/.probe
-  [ -z "$(nsenter -t "$pid" -m ls -A /home)" ] || fail "$unit sees /home (ProtectHome=yes)"
+  install -d /home/someone && touch /home/someone/file
+  [ -z "$(nsenter -t "$pid" -m ls -A /home 2>/dev/null)" ] ||
+    fail "$unit sees /home (ProtectHome=yes)"
+  rm -rf /home/someone
   echo "$unit: pid $pid runs as $user, no capabilities, no_new_privs, seccomp, / read-only"
 }
 
