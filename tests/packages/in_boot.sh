@@ -2,7 +2,7 @@
 # Runs inside the booted Debian 12 root of test_boot.sh (systemd as PID 1 in a systemd-nspawn
 # container, entered with nsenter): one stage per call, so the host can check what a client
 # sees between stages (HTTPS over the container's loopback). Each check fails with one line
-# saying what. Usage: in_boot.sh server|reload|backup|restore|agent|stop
+# saying what. Usage: in_boot.sh server|reload|backup|restore|upgrade|agent|stop
 set -euo pipefail
 fail() { echo "packages boot test (in the container): $*" >&2; exit 1; }
 as() { local user=$1; shift; setpriv --reuid "$user" --regid "$user" --init-groups -- "$@"; }
@@ -141,6 +141,34 @@ restore)
   ls /var/lib/rollcall/server.db.pre-restore-* >/dev/null || fail "restore kept no old copy"
   timeout 60 systemctl start rollcall-server || fail "the restored collector did not start"
   [ "$(systemctl is-active rollcall-server)" = active ] || fail "not active after the restore"
+  ;;
+
+upgrade)
+  # The package's upgrade path (dpkg -i over the installed version: the postinst migrates the
+  # default database) on the newest schema fixture older than this release's schema
+  # (tests/fixtures/server-schema-vN.sql, made into /root/fixtures/server-vN.db by the host).
+  current="$(rollcall-server --db "$DB" check-config --tls-cert /etc/rollcall/server.pem \
+    --tls-key /etc/rollcall/server.key | sed -n 's/^ok: database (sqlite, schema version \([0-9]*\))$/\1/p')"
+  [ -n "$current" ] || fail "check-config printed no schema version"
+  old=0
+  for f in /root/fixtures/server-v*.db; do
+    n="${f##*/server-v}"
+    n="${n%.db}"
+    if [ "$n" -lt "$current" ] && [ "$n" -gt "$old" ]; then old=$n; fi
+  done
+  [ "$old" -gt 0 ] || fail "no schema fixture older than version $current"
+  step "an earlier release's database (schema $old) upgraded by dpkg -i (schema $current)"
+  timeout 60 systemctl stop rollcall-server
+  install -m 0600 -o rollcall-server -g rollcall-server "/root/fixtures/server-v$old.db" \
+    /var/lib/rollcall/server.db
+  dpkg -i /root/debs/rollcall-server_*.deb | tee /tmp/upgrade.out
+  grep -q "backed up schema version $old to /var/lib/rollcall/server.db.pre-migrate-v$old" \
+    /tmp/upgrade.out || fail "the upgrade did not back up the schema $old database"
+  grep -q "migrated from schema version $old to $current" /tmp/upgrade.out ||
+    fail "the upgrade did not migrate the schema $old database"
+  [ "$(systemctl is-active rollcall-server)" = active ] ||
+    fail "rollcall-server is not running again after the upgrade"
+  echo "$current" >/root/schema-current
   ;;
 
 agent)

@@ -15,13 +15,17 @@
 #   - systemctl reload with a renewed certificate: the same process serves the new certificate;
 #   - backup while serving between two admin tokens, restore refused while serving, then stop,
 #     restore, start: the token made before the backup works, the one made after is refused;
+#   - an earlier release's database (the newest schema fixture older than this release)
+#     upgraded by `dpkg -i` (the postinst backs it up and migrates it), the collector running
+#     again and serving the new schema;
 #   - rollcall-agent: init, systemctl start (READY), the same hardening checks, a sign-in through
 #     the daemon's control socket by a user who cannot open the agent's data;
 #   - rollcall-screen: started (READY), confined, its page answers 200 on 127.0.0.1:8480;
 #   - both stopped cleanly (Result=success), then the container powered off cleanly.
 # Needs root and systemd-nspawn (Debian package systemd-container); no systemd on the host, no
 # machined, no network in the container (--private-network). Usage: test_boot.sh OUTDIR
-# Time on the 2-core test machine, root cached: about 25 s (docs/PERFORMANCE.md "Packages").
+# Time on the shared 2-core test machine, root cached: 6-20 s; making the root once adds about
+# 30 s (docs/INSTALL.md "Tests").
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -63,6 +67,14 @@ mkdir -p "$root/root/debs"
 cp "${debs[@]}" "$root/root/debs/"
 cp "$HERE/in_boot.sh" "$root/root/in_boot.sh"
 echo "$machine" >"$root/etc/hostname"
+
+# The earlier releases' databases (the schema fixtures; the root has no sqlite3).
+command -v sqlite3 >/dev/null || fail "no sqlite3 (scripts/install-deps.sh)"
+mkdir -p "$root/root/fixtures"
+for f in "$SRC"/tests/fixtures/server-schema-v*.sql; do
+  n="${f##*/server-schema-v}"
+  sqlite3 "$root/root/fixtures/server-v${n%.sql}.db" <"$f"
+done
 
 # A CA, the collector's certificate for 127.0.0.1, and a renewed one for the reload.
 pki="$root/root/pki"
@@ -145,6 +157,14 @@ inside bash /root/in_boot.sh restore
 [ "$(https_status /v1/users "$after")" = 401 ] ||
   fail "the token made after the backup still works after the restore"
 echo "backup and restore: the restored collector knows the token from before the backup only"
+
+inside bash /root/in_boot.sh upgrade
+schema="$(tr -d '\n' <"$root/root/schema-current")"
+health="$(nsenter -t "$leader" -n curl -sS --max-time 10 --cacert "$pki/ca.pem" \
+  https://127.0.0.1:8443/healthz)"
+grep -Eq "\"schema\": *$schema[,}]" <<<"$health" ||
+  fail "after the upgrade /healthz says $health, not schema $schema"
+echo "the upgraded collector serves schema $schema"
 
 inside bash /root/in_boot.sh agent
 status="$(nsenter -t "$leader" -n curl -sS -o /dev/null -w '%{http_code}' --max-time 10 \
