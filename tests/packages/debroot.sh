@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by test_debs.sh and test_boot.sh: the clean Debian 12 root the packages go into.
 # debroot_tarball EXTRA DEB... sets $tarball to a cached tarball of an mmdebstrap minbase root
 # with exactly the packages the given .debs declare in Depends (first of alternatives, versions

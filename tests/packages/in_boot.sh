@@ -23,7 +23,7 @@ confined() {
   pid="$(systemctl show -p MainPID --value "$unit")"
   [ "$pid" -gt 0 ] || fail "$unit has no main process"
   uid="$(id -u "$user")"
-  grep -Eq "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid$" \
+  grep -Eq "^Uid:[[:space:]]+${uid}[[:space:]]+${uid}[[:space:]]+${uid}[[:space:]]+${uid}\$" \
     "/proc/$pid/status" || fail "$unit's process $pid does not run as $user ($uid)"
   grep -Eq '^NoNewPrivs:[[:space:]]+1$' "/proc/$pid/status" || fail "$unit: no_new_privs not set"
   grep -Eq '^Seccomp:[[:space:]]+2$' "/proc/$pid/status" || fail "$unit: no seccomp filter"

@@ -44,6 +44,7 @@ for p in rollcall-server rollcall-verify rollcall-agent; do
   debs+=("$f")
 done
 
+# shellcheck source=tests/packages/debroot.sh
 . "$HERE/debroot.sh"
 debroot_tarball systemd,dbus "${debs[@]}"
 
@@ -162,7 +163,7 @@ inside bash /root/in_boot.sh upgrade
 schema="$(tr -d '\n' <"$root/root/schema-current")"
 health="$(nsenter -t "$leader" -n curl -sS --max-time 10 --cacert "$pki/ca.pem" \
   https://127.0.0.1:8443/healthz)"
-grep -Eq "\"schema\": *$schema[,}]" <<<"$health" ||
+grep -Eq "\"schema\": *${schema}[,}]" <<<"$health" ||
   fail "after the upgrade /healthz says $health, not schema $schema"
 echo "the upgraded collector serves schema $schema"
 

@@ -51,6 +51,7 @@ done
 rm -rf "$units"
 
 # The clean root: minbase plus every dependency the .debs declare (debroot.sh).
+# shellcheck source=tests/packages/debroot.sh
 . "$HERE/debroot.sh"
 debroot_tarball "" "${debs[@]}"
 
