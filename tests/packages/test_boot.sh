@@ -51,12 +51,17 @@ debroot_tarball systemd,dbus "${debs[@]}"
 root="$(mktemp -d "$OUT/boot.XXXXXX")"
 machine="rollcall-pkg-$$"
 nspawn=""
+leader=""
 cleanup() {
   if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
     # SIGTERM: nspawn asks the container's systemd to power off.
     kill -TERM "$nspawn" 2>/dev/null || true
     for _ in $(seq 1 60); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$nspawn" 2>/dev/null || true
+    # Still there: kill the container's init (the whole PID namespace goes with it), then nspawn.
+    if kill -0 "$nspawn" 2>/dev/null; then
+      [ -z "$leader" ] || kill -KILL "$leader" 2>/dev/null || true
+      kill -KILL "$nspawn" 2>/dev/null || true
+    fi
     wait "$nspawn" 2>/dev/null || true
   fi
   rm -rf "$root"
@@ -95,7 +100,6 @@ t1=$SECONDS
 systemd-nspawn --quiet -D "$root" --boot --register=no --keep-unit --private-network \
   --machine="$machine" --console=read-only >"$OUT/boot-console.log" 2>&1 &
 nspawn=$!
-leader=""
 for _ in $(seq 1 100); do
   leader="$(pgrep -P "$nspawn" -x systemd || true)"
   [ -n "$leader" ] && break
