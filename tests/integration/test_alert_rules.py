@@ -1,11 +1,10 @@
 #!/usr/bin/python3
-"""docs/prometheus/rollcall.rules.yml, checked without promtool (Debian's prometheus package
-installs 96 MB for it, too much for the test machine; `promtool check rules` is the check to
-run where it is installed): the file is a Prometheus rule file in form (groups of rules, each
-with alert, expr, labels.severity and annotations.summary, `for` a duration), the four alerts
-issue 17 asks for are there, parentheses and braces balance in every expression, and every
-rollcall_* metric an expression names is one a real collector exports on /metrics (scraped
-here, with one enrolled kiosk so the per-device gauge is present)."""
+"""docs/prometheus/rollcall.rules.yml against a real collector: every rollcall_* metric an
+alert's expression names is one the collector exports on /metrics (scraped here, with one
+enrolled kiosk so the per-device gauge is present), and the four alerts issue 17 asks for are
+there. promtool does not know our metrics: the form of the file, its PromQL and templates, and
+each alert firing on a synthetic series are checked by `promtool check rules` and `promtool test
+rules` (scripts/check-alert-rules.sh, ctest docs/alert-rules)."""
 
 import os
 import re
@@ -19,40 +18,12 @@ import ingestlib as il  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RULES = os.path.join(ROOT, "docs", "prometheus", "rollcall.rules.yml")
-DURATION = re.compile(r"^[0-9]+(ms|s|m|h|d|w|y)$")
-
-
-def balanced(expr):
-    depth = {"(": 0, "{": 0, "[": 0}
-    close = {")": "(", "}": "{", "]": "["}
-    in_str = False
-    for ch in expr:
-        if ch == '"':
-            in_str = not in_str
-        elif not in_str and ch in depth:
-            depth[ch] += 1
-        elif not in_str and ch in close:
-            depth[close[ch]] -= 1
-            if depth[close[ch]] < 0:
-                return False
-    return not in_str and all(v == 0 for v in depth.values())
 
 
 def main():
     with open(RULES, encoding="utf-8") as f:
         doc = yaml.safe_load(f)
-    assert set(doc) == {"groups"}, doc.keys()
-    rules = []
-    for g in doc["groups"]:
-        assert set(g) <= {"name", "interval", "rules"} and g["name"], g
-        for r in g["rules"]:
-            assert set(r) <= {"alert", "expr", "for", "labels", "annotations"}, r
-            assert r["alert"] and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", r["alert"]), r
-            assert isinstance(r["expr"], str) and balanced(r["expr"]), r["expr"]
-            assert "for" not in r or DURATION.match(r["for"]), r
-            assert r["labels"]["severity"] in ("warning", "critical"), r
-            assert r["annotations"]["summary"], r
-            rules.append(r)
+    rules = [r for g in doc["groups"] for r in g["rules"] if "alert" in r]
     names = {r["alert"] for r in rules}
     assert len(names) == len(rules), "duplicate alert names"
     for want in ("RollcallCollectorDown", "RollcallKioskSilent", "RollcallIngestRefusals",

@@ -16,9 +16,6 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 SRC="$(cd "$HERE/../.." && pwd)"
 OUT="${1:?usage: test_debs.sh OUTDIR}"
-CACHE="${ROLLCALL_DEBROOT_CACHE:-$SRC/build/debroot-cache}"
-MIRROR="${ROLLCALL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-SECURITY="${ROLLCALL_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "packages test: needs root (chroot and mounts into the Debian 12 root)" >&2
@@ -53,23 +50,10 @@ for u in rollcall-server.service rollcall-agent.service rollcall-screen.service;
 done
 rm -rf "$units"
 
-# The root's extra packages: every dependency the .debs declare (first of alternatives,
-# versions dropped), ours excluded.
-deps="$(for f in "${debs[@]}"; do dpkg-deb -f "$f" Depends | tr ',' '\n'; done |
-  sed -E 's/\|.*//; s/\(.*\)//; s/[[:space:]]//g' | grep -v '^rollcall' | grep . | sort -u |
-  paste -sd, -)"
-key="$(printf 'bookworm minbase %s %s %s' "$MIRROR" "$SECURITY" "$deps" | sha256sum | cut -c1-16)"
-tarball="$CACHE/bookworm-minbase-$key.tar"
-if [ ! -f "$tarball" ]; then
-  mkdir -p "$CACHE"
-  t1=$SECONDS
-  echo "packages test: making the Debian 12 root (mmdebstrap minbase + $deps)"
-  mmdebstrap --quiet --format=tar --variant=minbase --include="$deps" bookworm "$tarball.part" \
-    "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
-    "deb $SECURITY bookworm-security main"
-  mv "$tarball.part" "$tarball"
-  echo "packages test: root made in $((SECONDS - t1)) s, cached as $tarball"
-fi
+# The clean root: minbase plus every dependency the .debs declare (debroot.sh).
+# shellcheck source=tests/packages/debroot.sh
+. "$HERE/debroot.sh"
+debroot_tarball "" "${debs[@]}"
 
 root="$(mktemp -d "$OUT/root.XXXXXX")"
 trap 'rm -rf "$root"' EXIT
