@@ -174,6 +174,12 @@ int auth_token_hash(const char *token, char *hash_hex, char *err)
 
 int auth_token_create(store *st, const char *role, const char *name, char *token, char *err)
 {
+    return auth_token_create_by(st, role, name, "", token, err);
+}
+
+int auth_token_create_by(store *st, const char *role, const char *name, const char *by,
+                         char *token, char *err)
+{
     struct auth_role r;
     int rc = auth_role_parse(role, &r, err);
     if (rc != RC_OK)
@@ -191,6 +197,7 @@ int auth_token_create(store *st, const char *role, const char *name, char *token
         return rc;
     auth_role_format(&r, t.role, sizeof t.role);
     memcpy(t.name, name, strlen(name) + 1);
+    snprintf(t.created_by, sizeof t.created_by, "%s", by ? by : "");
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     t.created_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -685,6 +685,8 @@ static const struct migration migrations[] = {
      "ALTER TABLE procedure_steps DROP CONSTRAINT procedure_steps_kind_check, "
      "ADD CONSTRAINT procedure_steps_kind_check "
      "CHECK (kind IN ('application', 'claim', 'allowance'));"},
+    {14, "tokens: who created and who revoked each",
+     "ALTER TABLE tokens ADD COLUMN created_by text, ADD COLUMN revoked_by text;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -937,6 +939,9 @@ const struct store_ops store_pg_ops = {
     .finding_list = pg_finding_list,
     .subsidy_history = pg_subsidy_history,
     .events_scan = pg_events_scan,
+    .token_list = pg_token_list,
+    .token_revoke = pg_token_revoke,
+    .fence_list = pg_fence_list,
     .user_insert = pg_user_insert,
     .user_get = pg_user_get,
     .user_list = pg_user_list,
