@@ -177,8 +177,8 @@ int auth_token_create(store *st, const char *role, const char *name, char *token
     return auth_token_create_by(st, role, name, "", token, err);
 }
 
-int auth_token_create_by(store *st, const char *role, const char *name, const char *by,
-                         char *token, char *err)
+int auth_token_create_by(store *st, const char *role, const char *name, const char *by, char *token,
+                         char *err)
 {
     struct auth_role r;
     int rc = auth_role_parse(role, &r, err);

@@ -1,9 +1,9 @@
 /* SQLite back-end: tokens and fences as the console's admin pages list them (store.h). A
  * token's hash is never selected here: listing tokens must not hand out what a lookup
  * matches. */
+#include "store/store_sqlite_admin.h"
 #include "rc.h"
 #include "store/store.h"
-#include "store/store_sqlite_admin.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
