@@ -507,6 +507,7 @@ def walk(w, b, d):
         sessions[user] = walk_role(b, w, user, shots, origin)
 
     admin_accounts(b, w, origin, shots)
+    finding_details(b, w, origin, shots)
 
     # A write without the CSRF token is refused, with it accepted (below, by the page).
     s = sessions["bureau"]
@@ -726,6 +727,55 @@ def admin_accounts(b, w, origin, shots):
     # (beside version 1, which judged the sign-ins already stored)
     check(shown.split() == ["venue-a@1", "venue-a@2"],
           "the class map draws the uploaded fence: %s" % shown)
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def finding_details(b, w, origin, shots):
+    """A finding's detail follows the page's language (docs/API.md "Languages"): GET
+    /v1/findings and the class report in Chinese by default and for zh-CN, in English for en,
+    from the same template code and arguments; the zh console shows the Chinese details on the
+    class page and in the review queue, for every kind of engine finding the class has."""
+    b("open", origin=origin, width=1366, height=768)
+    b("login", user="root", password=PW["root"])
+    cookie = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"][0]["value"]
+    h = lambda lang: {"Cookie": "rollcall_session=" + cookie, "Accept-Language": lang}  # noqa
+    got = {}
+    for lang in ("en", "zh-CN"):
+        st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/findings?class=C-A", None, h(lang))
+        check(st == 200, "findings in %s: %s" % (lang, st))
+        got[lang] = [f for f in body.get("findings", []) if f["source"] == "engine"]
+    en, zh = got["en"], got["zh-CN"]
+    kinds = sorted({f["kind"] for f in zh})
+    check(len(en) == len(zh) and len(kinds) >= 2, "engine findings of C-A: %s" % kinds)
+    for e, z in zip(en, zh):
+        check(e["kind"] == z["kind"] and e["detail_code"] == z["detail_code"]
+              and e["detail_args"] == z["detail_args"], "same code and arguments: %s %s" % (e, z))
+        check(not CJK.search(e["detail"]) and CJK.search(z["detail"])
+              and "{" not in z["detail"] and "@" not in z["detail"],
+              "%s: English %r, Chinese %r" % (e["kind"], e["detail"], z["detail"]))
+    report = {}
+    for lang in ("en", "zh-CN"):
+        st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/classes/C-A/attendance", None,
+                                     h(lang))
+        report[lang] = sorted((f["kind"], f["detail"]) for f in body.get("findings", []))
+    check(report["en"] == sorted((f["kind"], f["detail"]) for f in en)
+          and report["zh-CN"] == sorted((f["kind"], f["detail"]) for f in zh),
+          "the class report's details as the list's: %s" % report)
+    # The class page (zh): every engine finding's detail in Chinese, as the API gives it.
+    b("goto", hash="#/class/C-A", ready="class")
+    rows = b("eval", js="[...document.querySelectorAll('#class-findings tbody tr')].map(r => "
+             "[r.dataset.kind, r.cells[3].textContent])")["value"]
+    check(sorted(rows) == sorted([f["kind"], f["detail"]] for f in zh)
+          and len({k for k, d in rows if CJK.search(d)}) >= 2,
+          "the class page shows the Chinese details: %s" % rows)
+    # The review queue (zh): the selected finding's detail in Chinese.
+    b("goto", hash="#/review", ready="review")
+    shown = b("text", selector="#evidence dd.detail")["text"]
+    check(CJK.search(shown) and shown in [f["detail"] for f in zh],
+          "the review queue shows the Chinese detail: %r" % shown)
+    shots(b, "review", "root", "review-detail")
 
 
 def admin_tokens(b, w, origin, shots):
