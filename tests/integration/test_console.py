@@ -709,6 +709,7 @@ def admin_accounts(b, w, origin, shots):
     vers = b("texts", selector="#fence-versions tbody tr td:last-child")["texts"]
     check(len(vers) == 2 and vers[0] == "当前版本" and vers[1] != "当前版本",
           "both versions listed, the first current: %s" % vers)
+    b("eval", js="window.scrollTo(0, 0)")  # the upload scrolled the page: the top for the shot
     shots(b, "admin-fences", "root", "admin-fences")
     b("click", selector='#fence-versions tr[data-version="1"] a')
     b("waitFor", selector='#fence-map[data-fence="venue-a@1"]')

@@ -686,6 +686,7 @@ function adminTabs(on) {
 // never a token or its hash in the list; a new token is shown once, in this page only, with a
 // copy button; revoking asks once more, then every collector refuses the token.
 async function pageTokens(notice = '', fresh = null) {
+  delete document.body.dataset.ready; // drawn again after each action
   const d = await api('/v1/tokens');
   $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1>${adminTabs('admin-tokens')}
     <div id="admin-notice">${notice}</div>
@@ -778,6 +779,7 @@ function fenceLayer(feature, style, bounds) {
 // its digest and how many kiosks use it; the selected fence's versions; the selected version on
 // a map; and the upload (POST /v1/fences) that makes new versions.
 async function pageFences(args, notice = '') {
+  delete document.body.dataset.ready; // drawn again after an upload: ready once the map is
   const d = await api('/v1/fences');
   const id = args.get('fence') ?? d.fences[0]?.id ?? '';
   const f = d.fences.find((x) => x.id === id);
@@ -797,7 +799,7 @@ async function pageFences(args, notice = '') {
         <td>${esc(localTime(x.created_at))}</td><td>${esc(x.created_by)}</td><td>${sha(x.sha256)}</td>
         <td>${x.superseded_at ? esc(localTime(x.superseded_at)) : esc(t('current'))}</td></tr>`).join('')}</tbody></table></div>
       <div><h2 id="fence-map-title">${esc(t('fence_map', { f: f.id, v }))}</h2><p class="muted" id="map-note"></p><div id="fence-map"></div></div></div>` : ''}
-    <h2>${esc(t('upload'))}</h2>
+    <h2>${esc(t('upload_fences'))}</h2>
     <form id="fence-upload" class="row"><label>${esc(t('fence_file'))} <input type="file" name="file" accept=".geojson,.json,application/geo+json" required></label>
       <button class="primary">${esc(t('upload'))}</button><span class="muted">${esc(t('fence_hint'))}</span></form>`;
   $('#fence-upload').onsubmit = async (ev) => {

@@ -54,7 +54,7 @@ export const messages = {
     uploaded_at: '上传时间', uploaded_by: '上传者', digest: '几何摘要 SHA-256', devices_n: '使用终端数',
     versions: '{f} 的各版本', superseded_at: '被替换时间', current: '当前版本', fences_none: '尚无围栏',
     fence_map: '围栏 {f} 第 {v} 版', date_invalid: '日期应为 YYYY-MM-DD 格式的有效日期，例如 2026-11-02（输入的是“{v}”）',
-    date_hint: '年-月-日',
+    date_hint: '年-月-日', upload_fences: '上传围栏文件',
   },
   en: {
     brand: 'Training attendance', logout: 'Log out', lang: '中文', login_title: 'Log in',
@@ -116,6 +116,6 @@ export const messages = {
     uploaded_at: 'Uploaded', uploaded_by: 'By', digest: 'Geometry SHA-256', devices_n: 'Kiosks',
     versions: 'Versions of {f}', superseded_at: 'Superseded', current: 'current', fences_none: 'No fence yet',
     fence_map: 'Fence {f}, version {v}', date_invalid: 'A date is a real YYYY-MM-DD date, e.g. 2026-11-02 (got “{v}”)',
-    date_hint: 'year-month-day', csv: 'Export CSV',
+    date_hint: 'year-month-day', csv: 'Export CSV', upload_fences: 'Upload a fence file',
   },
 };
