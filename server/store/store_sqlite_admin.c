@@ -40,7 +40,7 @@ int sqlite_token_list(store *st, int (*fn)(const struct store_token *, void *), 
 {
     sqlite3 *db = sqlite_store_db(st);
     sqlite3_stmt *q = NULL;
-    int rc = RC_OK, step;
+    int rc = RC_OK, step = SQLITE_DONE;
     if (sqlite3_prepare_v2(db,
                            "SELECT id, name, role, created_at, created_by, revoked_at, revoked_by "
                            "FROM tokens ORDER BY name",
@@ -106,7 +106,7 @@ int sqlite_fence_list(store *st, int (*fn)(const struct store_fence_info *, void
 {
     sqlite3 *db = sqlite_store_db(st);
     sqlite3_stmt *q = NULL;
-    int rc = RC_OK, step;
+    int rc = RC_OK, step = SQLITE_DONE;
     if (sqlite3_prepare_v2(db,
                            "SELECT f.id, f.version, f.sha256, f.created_at, f.created_by, "
                            "f.superseded_at, (SELECT count(*) FROM devices d WHERE d.fence = f.id) "
