@@ -1,6 +1,7 @@
 /* The PostgreSQL back-end of store.h (PostgreSQL 15, libpq): connection, statements,
  * migrations and transactions here; the ops in store_pg_evidence.c (ingest and evidence),
- * store_pg_figures.c (classes and figures) and store_pg_accounts.c.
+ * store_pg_figures.c (classes and figures), store_pg_accounts.c and store_pg_admin.c (tokens
+ * and fences as the console lists them).
  *
  * Several collectors may share one database, so every guarantee lives in it:
  * - Transactions are READ COMMITTED; a write transaction's store_head_get locks the device's

@@ -1,4 +1,5 @@
-/* The SQLite back-end of store.h: all of its SQL lives in this file.
+/* The SQLite back-end of store.h: its SQL lives in this file and store_sqlite_admin.c (tokens
+ * and fences as the console lists them).
  *
  * Each connection: WAL journal (readers never block the writer), synchronous=FULL (an
  * acknowledged batch survives a power cut: the agent may forget what the server acknowledged),
