@@ -191,6 +191,12 @@ int auth_token_create_by(store *st, const char *role, const char *name, const ch
     if (!auth_name_valid(name))
         return rc_fail(err, RC_INVAL, "token name must be 1..%d characters of [A-Za-z0-9._:@-]",
                        STORE_TOKEN_NAME_MAX);
+    /* The audit names people "user:NAME" and the command line "cli:LOGIN" (created_by,
+     * revoked_by, logs): a token may not take such a name and pass for one of them. */
+    if (strncmp(name, "user:", 5) == 0 || strncmp(name, "cli:", 4) == 0)
+        return rc_fail(err, RC_INVAL,
+                       "token names beginning with user: or cli: are reserved (they name "
+                       "people and the command line in the audit)");
     struct store_token t = {0};
     rc = auth_token_generate(token, t.hash, err);
     if (rc != RC_OK)
