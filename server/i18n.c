@@ -100,3 +100,56 @@ enum i18n_lang i18n_from_accept_language(const char *header)
     }
     return best_en > 0 && best_en > best_zh ? I18N_EN : I18N_ZH;
 }
+
+int i18n_render(const char *code, enum i18n_lang lang,
+                const char *(*arg)(const char *name, void *ctx), void *ctx, char *out, size_t n)
+{
+    const char *tpl = i18n_text2("detail", code, lang);
+    size_t used = 0;
+    if (!tpl || n == 0)
+        return -1;
+    out[0] = '\0';
+    for (const char *p = tpl; *p;) {
+        const char *piece = p;
+        size_t len;
+        char word[64];
+        if (*p == '{') {
+            const char *close = strchr(p, '}');
+            size_t nlen = close ? (size_t)(close - p - 1) : 0;
+            char name[32];
+            if (!close || nlen == 0 || nlen >= sizeof name)
+                return -1;
+            memcpy(name, p + 1, nlen);
+            name[nlen] = '\0';
+            piece = arg(name, ctx);
+            if (!piece)
+                return -1;
+            /* "@word": a word of the catalogue (word.<word>) in lang, e.g. sign-in / 签到 */
+            if (piece[0] == '@') {
+                int w = snprintf(word, sizeof word, "%s", piece + 1);
+                const char *text =
+                    w > 0 && (size_t)w < sizeof word ? i18n_text2("word", word, lang) : NULL;
+                if (!text)
+                    return -1;
+                piece = text;
+            }
+            len = strlen(piece);
+            p = close + 1;
+        } else {
+            len = strcspn(p, "{"); /* the literal text up to the next argument */
+            p += len;
+        }
+        if (used + len >= n) { /* cut at the limit, never inside a UTF-8 sequence */
+            len = n - 1 - used;
+            while (len > 0 && ((unsigned char)piece[len] & 0xc0) == 0x80)
+                len--;
+            memcpy(out + used, piece, len);
+            out[used + len] = '\0';
+            return 0;
+        }
+        memcpy(out + used, piece, len);
+        used += len;
+        out[used] = '\0';
+    }
+    return 0;
+}

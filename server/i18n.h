@@ -1,8 +1,8 @@
 /* The server's one message catalogue: finding titles and API error messages in Chinese
  * (zh_CN, the default) and English, with stable codes (docs/API.md "Languages").
  *
- * The texts live in po/zh_CN.po and po/en.po (msgid: the code, "finding.<kind>" or
- * "error.<code>"); the build compiles both into one table (cmake/po_table.py), failing when a
+ * The texts live in po/zh_CN.po and po/en.po (msgid: the code, "finding.<kind>",
+ * "error.<code>", "detail.<template>" with {named} placeholders, "word.<word>"); the build compiles both into one table (cmake/po_table.py), failing when a
  * code lacks either language. A table rather than runtime gettext: the language is chosen per
  * request, on MHD's threads, and gettext picks it from the process's locale (setlocale, or
  * uselocale per thread), which needs the zh_CN and en locales installed on the host; a lookup
@@ -34,6 +34,13 @@ enum i18n_lang i18n_from_accept_language(const char *header);
 const char *i18n_text(const char *code, enum i18n_lang lang);
 /* The text of prefix + "." + name ("finding", "signin_outside"), NULL when absent. */
 const char *i18n_text2(const char *prefix, const char *name, enum i18n_lang lang);
+/* A finding's detail in lang from its template detail.<code> (e.g. detail.sign_judged:
+ * "{event} at {time} on {device}: {why}; {counted}"): each {name} is replaced by arg(name, ctx);
+ * a value "@w" by the catalogue's word.<w> in lang. The text is cut to fit out (n bytes with
+ * its NUL, never inside a UTF-8 sequence). Returns 0, or -1 (out unusable) when the template,
+ * an argument or a word is missing. */
+int i18n_render(const char *code, enum i18n_lang lang,
+                const char *(*arg)(const char *name, void *ctx), void *ctx, char *out, size_t n);
 /* "zh-CN" or "en", for Content-Language. */
 const char *i18n_tag(enum i18n_lang lang);
 

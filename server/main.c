@@ -28,7 +28,7 @@ static const struct command commands[] = {
     {"check-config", cmd_check_config,
      "serve's options checked without serving: database, TLS, signing key", false},
     {"migrate", cmd_migrate, "create or upgrade the database schema", false},
-    {"token", cmd_token, "create bearer tokens (token create --role ROLE --name NAME)", false},
+    {"token", cmd_token, "bearer tokens: token create|list|revoke", false},
     {"alert", cmd_alert, "webhooks for serious findings: alert add|list|remove", false},
     {"user", cmd_user, "people's logins: user add|list|disable|enable|passwd", false},
     {"import", cmd_import,

@@ -2,6 +2,7 @@
 #include "engine/engine.h"
 
 #include "geodesy.h"
+#include "i18n.h"
 #include "rc.h"
 #include "timeutil.h"
 
@@ -186,14 +187,109 @@ static void finding_init(struct engine_finding *f, enum engine_finding_kind k,
     snprintf(f->subject, sizeof f->subject, "%s", subject);
 }
 
-static void detail(struct engine_finding *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void detail(struct engine_finding *f, const char *fmt, ...)
+/* Packed arguments: "name" US "value" RS, repeated; a control character in a value (which no
+ * stored identifier holds) becomes '?', so the separators stay unambiguous. */
+enum { ARG_US = 0x1f, ARG_RS = 0x1e };
+
+const char *engine_detail_arg(const struct engine_finding *f, const char *name,
+                              char buf[ENGINE_DETAIL_ARGS_MAX + 1])
+{
+    size_t nlen = strlen(name);
+    for (const char *p = f->detail_args; *p;) {
+        const char *us = strchr(p, ARG_US), *rs = us ? strchr(us, ARG_RS) : NULL;
+        if (!us || !rs)
+            return NULL;
+        if ((size_t)(us - p) == nlen && memcmp(p, name, nlen) == 0) {
+            size_t vlen = (size_t)(rs - us - 1);
+            memcpy(buf, us + 1, vlen);
+            buf[vlen] = '\0';
+            return buf;
+        }
+        p = rs + 1;
+    }
+    return NULL;
+}
+
+int engine_detail_each(const struct engine_finding *f,
+                       int (*fn)(const char *name, const char *value, void *ctx), void *ctx)
+{
+    char name[32], value[ENGINE_DETAIL_ARGS_MAX + 1];
+    for (const char *p = f->detail_args; *p;) {
+        const char *us = strchr(p, ARG_US), *rs = us ? strchr(us, ARG_RS) : NULL;
+        if (!us || !rs || (size_t)(us - p) >= sizeof name)
+            return 0;
+        memcpy(name, p, (size_t)(us - p));
+        name[us - p] = '\0';
+        memcpy(value, us + 1, (size_t)(rs - us - 1));
+        value[rs - us - 1] = '\0';
+        int rc = fn(name, value, ctx);
+        if (rc)
+            return rc;
+        p = rs + 1;
+    }
+    return 0;
+}
+
+struct arg_ctx {
+    const struct engine_finding *f;
+    char buf[ENGINE_DETAIL_ARGS_MAX + 1];
+};
+
+static const char *finding_arg(const char *name, void *ctx)
+{
+    struct arg_ctx *a = ctx;
+    return engine_detail_arg(a->f, name, a->buf);
+}
+
+int engine_detail_render(const struct engine_finding *f, enum i18n_lang lang, char *out, size_t n)
+{
+    struct arg_ctx a = {.f = f};
+    if (!f->detail_code[0])
+        return -1;
+    return i18n_render(f->detail_code, lang, finding_arg, &a, out, n);
+}
+
+/* Sets f's detail from the catalogue's template detail.<code> and its arguments: pairs of
+ * const char *name, const char *value, then NULL. f->detail gets the English text (what the
+ * command line, the exports and the logs show); the code and the arguments stay with the
+ * finding, so the API renders it in the caller's language. A template or argument missing is
+ * a programming error that every test of the finding sees: the detail then names the code. */
+static void detail(struct engine_finding *f, const char *code, ...)
 {
     va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(f->detail, sizeof f->detail, fmt, ap);
+    size_t used = 0;
+    snprintf(f->detail_code, sizeof f->detail_code, "%s", code);
+    f->detail_args[0] = '\0';
+    va_start(ap, code);
+    for (const char *name; (name = va_arg(ap, const char *));) {
+        const char *value = va_arg(ap, const char *);
+        size_t nl = strlen(name), vl = strlen(value);
+        if (used + nl + vl + 2 >= sizeof f->detail_args)
+            break;
+        memcpy(f->detail_args + used, name, nl);
+        used += nl;
+        f->detail_args[used++] = ARG_US;
+        for (size_t i = 0; i < vl; i++)
+            f->detail_args[used++] = (unsigned char)value[i] < 0x20 ? '?' : value[i];
+        f->detail_args[used++] = ARG_RS;
+        f->detail_args[used] = '\0';
+    }
     va_end(ap);
+    if (engine_detail_render(f, I18N_EN, f->detail, sizeof f->detail) != 0)
+        snprintf(f->detail, sizeof f->detail, "(detail.%s)", code);
+}
+
+/* Numbers for details, formatted once (the same digits in every language). */
+static const char *num_i(char buf[24], long long v)
+{
+    snprintf(buf, 24, "%lld", v);
+    return buf;
+}
+
+static const char *num_f(char buf[32], int decimals, double v)
+{
+    snprintf(buf, 32, "%.*f", decimals, v);
+    return buf;
 }
 
 static void evidence(struct engine_finding *f, const char *id)
@@ -433,9 +529,10 @@ static long assign_session(const struct ctx *c, const struct event *e)
     return -1;
 }
 
+/* The catalogue's word for a sign event: word.signin, word.signout. */
 static const char *type_word(const struct event *e)
 {
-    return e->type == EVENT_SIGNIN ? "sign-in" : "sign-out";
+    return e->type == EVENT_SIGNIN ? "@signin" : "@signout";
 }
 
 /* Findings about one sign event's location; returns whether it counts (with and without
@@ -455,22 +552,22 @@ static int judge_sign(struct ctx *c, const struct engine_event *ee, const char *
     case EVENT_UNCERTAIN:
         k = ENGINE_F_SIGNIN_UNCERTAIN;
         sev = ENGINE_INFO;
-        what = "uncertain (the accuracy circle crosses the fence)";
+        what = "@why_uncertain";
         break;
     case EVENT_OUTSIDE:
         k = ENGINE_F_SIGNIN_OUTSIDE;
         sev = ENGINE_WARNING;
-        what = "outside the venue fence";
+        what = "@why_outside";
         break;
     case EVENT_NO_FIX:
         k = ENGINE_F_SIGNIN_UNLOCATED;
         sev = ENGINE_WARNING;
-        what = "without a position fix";
+        what = "@why_no_fix";
         break;
     default:
         k = ENGINE_F_SIGNIN_UNLOCATED;
         sev = ENGINE_WARNING;
-        what = "not judged by the server (no fix or no fence)";
+        what = "@why_unjudged";
         break;
     }
     struct engine_finding f;
@@ -479,8 +576,8 @@ static int judge_sign(struct ctx *c, const struct engine_event *ee, const char *
     snprintf(f.trainee, sizeof f.trainee, "%s", trainee);
     snprintf(f.session, sizeof f.session, "%s", session);
     f.at_ms = ee->ev.ts_ms;
-    detail(&f, "%s at %s on %s: %s; %s", type_word(&ee->ev), local(ee->ev.ts_ms, t), ee->ev.device,
-           what, *counted ? "counted" : "not counted");
+    detail(&f, "sign_judged", "event", type_word(&ee->ev), "time", local(ee->ev.ts_ms, t), "device",
+           ee->ev.device, "why", what, "counted", *counted ? "@counted" : "@not_counted", NULL);
     evidence(&f, ee->ev.id);
     attach_review(&f, rv);
     return add_finding(c, &f);
@@ -642,10 +739,9 @@ static int rollcall_cut(struct ctx *c, const struct mark *m, size_t n, bool revi
             snprintf(f.trainee, sizeof f.trainee, "%s", tr->trainee);
             snprintf(f.session, sizeof f.session, "%s", s->id);
             f.at_ms = at;
-            detail(&f, "roll-call %s of session %s on %s (%s to %s) not answered%s",
-                   r->e->ev.rollcall, s->id, r->e->ev.device, local(at, t1),
-                   local(r->e->ev.end_ms, t2),
-                   c->pol->rollcall_missed_ends_presence ? ": presence ends at its opening" : "");
+            detail(&f, "rollcall_missed", "rollcall", r->e->ev.rollcall, "session", s->id, "device",
+                   r->e->ev.device, "from", local(at, t1), "to", local(r->e->ev.end_ms, t2), "ends",
+                   c->pol->rollcall_missed_ends_presence ? "@rollcall_ends" : "", NULL);
             evidence(&f, r->e->ev.id);
             int rc = add_finding(c, &f);
             if (rc != RC_OK)
@@ -718,8 +814,7 @@ static int presence(struct ctx *c, const struct mark *m, size_t n, bool reviewed
         snprintf(f.trainee, sizeof f.trainee, "%s", tr->pseudonym);
         snprintf(f.session, sizeof f.session, "%s", s->id);
         f.at_ms = opener->ev.ts_ms;
-        detail(&f, "signed in at %s for session %s and never signed out: nothing counted",
-               local(opener->ev.ts_ms, t), s->id);
+        detail(&f, "no_signout", "time", local(opener->ev.ts_ms, t), "session", s->id, NULL);
         evidence(&f, opener->ev.id);
         return add_finding(c, &f);
     }
@@ -843,8 +938,8 @@ static int offline_presence(struct ctx *c)
             finding_init(&f, ENGINE_F_NOT_ON_ROSTER, ENGINE_WARNING, ENGINE_S_TRAINEE, e->trainee);
             snprintf(f.trainee, sizeof f.trainee, "%s", e->trainee);
             f.at_ms = e->ts_ms;
-            detail(&f, "%s at %s on %s by %s, who is not on the roster", type_word(e),
-                   local(e->ts_ms, t), e->device, e->trainee_masked);
+            detail(&f, "not_on_roster", "event", type_word(e), "time", local(e->ts_ms, t), "device",
+                   e->device, "trainee", e->trainee_masked, NULL);
             evidence(&f, e->id);
             if ((rc = add_finding(c, &f)) != RC_OK)
                 goto out;
@@ -860,8 +955,7 @@ static int offline_presence(struct ctx *c)
             finding_init(&f, ENGINE_F_NO_SESSION, ENGINE_INFO, ENGINE_S_TRAINEE, e->trainee);
             snprintf(f.trainee, sizeof f.trainee, "%s", e->trainee);
             f.at_ms = e->ts_ms;
-            detail(&f, "%s at %s matches no offline session: not counted", type_word(e),
-                   local(e->ts_ms, t));
+            detail(&f, "no_session", "event", type_word(e), "time", local(e->ts_ms, t), NULL);
             evidence(&f, e->id);
             if ((rc = add_finding(c, &f)) != RC_OK)
                 goto out;
@@ -985,8 +1079,9 @@ static int gap_finding(struct ctx *c, const struct engine_session *s, int64_t a,
     finding_init(&f, ENGINE_F_RECORDING_GAP, ENGINE_WARNING, ENGINE_S_SESSION, s->id);
     snprintf(f.session, sizeof f.session, "%s", s->id);
     f.at_ms = a;
-    detail(&f, "no recording from %s to %s (%lld s)", local(a, t1), local(b, t2),
-           (long long)((b - a) / 1000));
+    char n1[24];
+    detail(&f, "recording_gap", "from", local(a, t1), "to", local(b, t2), "seconds",
+           num_i(n1, (long long)((b - a) / 1000)), NULL);
     evidence(&f, before);
     evidence(&f, after);
     qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
@@ -1015,10 +1110,10 @@ static int late_finding(struct ctx *c, const struct engine_recording *rec,
     finding_init(&f, ENGINE_F_LATE_RECORDING, ENGINE_INFO, ENGINE_S_SESSION, hit->id);
     snprintf(f.session, sizeof f.session, "%s", hit->id);
     f.at_ms = rec->registered_ms;
-    detail(&f, "camera %s recorded %s to %s, registered %s (%lld h after its end); counted",
-           rec->camera, local(rec->start_ms, t1), local(rec->end_ms, t2),
-           local(rec->registered_ms, t3),
-           (long long)((rec->registered_ms - rec->end_ms) / (60 * MS_PER_MIN)));
+    char n1[24];
+    detail(&f, "recording_late", "camera", rec->camera, "from", local(rec->start_ms, t1), "to",
+           local(rec->end_ms, t2), "registered", local(rec->registered_ms, t3), "hours",
+           num_i(n1, (long long)((rec->registered_ms - rec->end_ms) / (60 * MS_PER_MIN))), NULL);
     evidence(&f, rec->id);
     return add_finding(c, &f);
 }
@@ -1176,9 +1271,10 @@ static int kiosk_silence(struct ctx *c, const struct engine_event **by, size_t n
             finding_init(&f, ENGINE_F_KIOSK_SILENT, ENGINE_WARNING, ENGINE_S_DEVICE, dev->id);
             snprintf(f.session, sizeof f.session, "%s", es->id);
             f.at_ms = worst_a;
-            detail(&f, "no event from %s to %s (%lld s) during session %s; %zu silent stretch%s",
-                   local(worst_a, t1), local(worst_b, t2), (long long)(worst / 1000), es->id, gaps,
-                   gaps == 1 ? "" : "es");
+            char n1[24], n2[24];
+            detail(&f, "kiosk_silent", "from", local(worst_a, t1), "to", local(worst_b, t2),
+                   "seconds", num_i(n1, (long long)(worst / 1000)), "session", es->id, "gaps",
+                   num_i(n2, (long long)gaps), "es", gaps == 1 ? "" : "es", NULL);
             evidence(&f, wa);
             evidence(&f, wb);
             qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
@@ -1215,9 +1311,8 @@ enum { CLOCK_SKEW_EVENT, CLOCK_GNSS, CLOCK_AHEAD_OF_SERVER, CLOCK_CHECKS };
 
 static int clocks(struct ctx *c, const struct engine_event **by, size_t n)
 {
-    static const char *const what[CLOCK_CHECKS] = {
-        "clock events report the device clock off", "GNSS time differs from the device clock",
-        "device time is later than the server's receipt"};
+    static const char *const what[CLOCK_CHECKS] = {"@clock_skew_event", "@clock_gnss",
+                                                   "@clock_ahead_of_server"};
     const struct plan *p = c->p;
     int64_t lo_t = p->sessions[0].start_ms - MS_PER_DAY;
     int64_t hi_t = p->sessions[p->n_sessions - 1].end_ms + MS_PER_DAY;
@@ -1261,8 +1356,9 @@ static int clocks(struct ctx *c, const struct engine_event **by, size_t n)
         for (int k = 0; k < CLOCK_CHECKS; k++) {
             if (!count[k])
                 continue;
-            detail(&f[k], "%s: %zu event%s, by up to %lld ms", what[k], count[k],
-                   count[k] == 1 ? "" : "s", (long long)worst[k]);
+            char n1[24], n2[24];
+            detail(&f[k], "clock", "what", what[k], "count", num_i(n1, (long long)count[k]), "s",
+                   count[k] == 1 ? "" : "s", "ms", num_i(n2, (long long)worst[k]), NULL);
             qsort(f[k].evidence, f[k].n_evidence, sizeof f[k].evidence[0], cmp_str);
             int rc = add_finding(c, &f[k]);
             if (rc)
@@ -1280,10 +1376,10 @@ static const struct {
     enum event_type type;
     const char *what;
 } gnss_kinds[] = {
-    {"frozen", EVENT_GNSS, "frozen position"},
-    {"zero_eph", EVENT_GNSS, "zero accuracy (eph 0 m)"},
-    {"impossible_speed", EVENT_GNSS, "impossible speed"},
-    {"time_skew", EVENT_CLOCK, "GNSS time skew"},
+    {"frozen", EVENT_GNSS, "@gnss_frozen"},
+    {"zero_eph", EVENT_GNSS, "@gnss_zero_eph"},
+    {"impossible_speed", EVENT_GNSS, "@gnss_impossible_speed"},
+    {"time_skew", EVENT_CLOCK, "@gnss_time_skew"},
 };
 enum { GNSS_KINDS = sizeof gnss_kinds / sizeof gnss_kinds[0], GNSS_KIND_TIME_SKEW = 3 };
 
@@ -1358,11 +1454,11 @@ static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
                 f.at_ms = first;
                 if (signs)
                     f.severity = ENGINE_SERIOUS;
-                detail(&f,
-                       "kiosk %s reported %s %zu time%s around session %s, first at %s; %zu sign "
-                       "event%s of this class on it rest on its GNSS fixes since",
-                       dev->id, gnss_kinds[k].what, count, count == 1 ? "" : "s", es->id,
-                       local(first, t1), signs, signs == 1 ? "" : "s");
+                char n1[24], n2[24];
+                detail(&f, "gnss_quality", "device", dev->id, "what", gnss_kinds[k].what, "count",
+                       num_i(n1, (long long)count), "s", count == 1 ? "" : "s", "session", es->id,
+                       "first", local(first, t1), "signs", num_i(n2, (long long)signs), "s2",
+                       signs == 1 ? "" : "s", NULL);
                 qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
                 int rc = add_finding(c, &f);
                 if (rc)
@@ -1441,8 +1537,10 @@ static int travel(struct ctx *c)
         finding_init(&f, ENGINE_F_IMPOSSIBLE_TRAVEL, ENGINE_SERIOUS, ENGINE_S_TRAINEE, a->trainee);
         snprintf(f.trainee, sizeof f.trainee, "%s", a->trainee);
         f.at_ms = a->ts_ms;
-        detail(&f, "%s on %s then %s on %s %.0f m away %.1f s later (at %s)", type_word(a),
-               a->device, type_word(b), b->device, dist, dt, local(a->ts_ms, t));
+        char n1[32], n2[32];
+        detail(&f, "impossible_travel", "event_a", type_word(a), "device_a", a->device, "event_b",
+               type_word(b), "device_b", b->device, "metres", num_f(n1, 0, dist), "seconds",
+               num_f(n2, 1, dt), "time", local(a->ts_ms, t), NULL);
         evidence(&f, a->id);
         evidence(&f, b->id);
         qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
@@ -1484,8 +1582,8 @@ static int conflicts(struct ctx *c)
             continue;
         struct engine_finding f;
         finding_init(&f, ENGINE_F_CHAIN_CONFLICT, ENGINE_SERIOUS, ENGINE_S_DEVICE, s[i]->device);
-        detail(&f, "two different events at seq %lld (tampering or a cloned device)",
-               (long long)s[i]->seq);
+        char n1[24];
+        detail(&f, "chain_conflict", "seq", num_i(n1, (long long)s[i]->seq), NULL);
         evidence(&f, s[i]->stored_id);
         evidence(&f, s[i]->other_id);
         qsort(f.evidence, f.n_evidence, sizeof f.evidence[0], cmp_str);
@@ -1547,23 +1645,23 @@ static int venue_regions(struct ctx *c, const struct engine_venue *ve)
             nearest = NULL, dmin = INFINITY; /* no district near: measure them all */
     }
     struct engine_finding f;
+    char n1[32], n2[32], n3[32];
     if (!nearest)
         return RC_OK;
     if (dmin > ENGINE_REGION_MARGIN_M) {
         finding_init(&f, ENGINE_F_VENUE_OUTSIDE_REGION, ENGINE_SERIOUS, ENGINE_S_VENUE, ve->fence);
-        detail(&f, "venue %s (%.5f N, %.5f E) is %.1f km outside %s (nearest district %s %s)",
-               ve->fence, ve->lat, ve->lon, dmin / 1000.0, c->pol->region, fence_id(nearest),
-               fence_name(nearest));
+        detail(&f, "venue_outside_region", "fence", ve->fence, "lat", num_f(n1, 5, ve->lat), "lon",
+               num_f(n2, 5, ve->lon), "km", num_f(n3, 1, dmin / 1000.0), "region", c->pol->region,
+               "nearest_id", fence_id(nearest), "nearest_name", fence_name(nearest), NULL);
         return add_finding(c, &f);
     }
     if (!declared)
         return RC_OK;
     finding_init(&f, ENGINE_F_VENUE_OUTSIDE_DISTRICT, ENGINE_WARNING, ENGINE_S_VENUE, ve->fence);
-    detail(&f,
-           "venue %s (%.5f N, %.5f E) is %.1f km outside the declared district %s %s; it "
-           "lies in %s %s",
-           ve->fence, ve->lat, ve->lon, ddecl / 1000.0, fence_id(declared), fence_name(declared),
-           fence_id(nearest), fence_name(nearest));
+    detail(&f, "venue_outside_district", "fence", ve->fence, "lat", num_f(n1, 5, ve->lat), "lon",
+           num_f(n2, 5, ve->lon), "km", num_f(n3, 1, ddecl / 1000.0), "declared_id",
+           fence_id(declared), "declared_name", fence_name(declared), "nearest_id",
+           fence_id(nearest), "nearest_name", fence_name(nearest), NULL);
     return add_finding(c, &f);
 }
 
@@ -1597,8 +1695,10 @@ static int venues(struct ctx *c)
                 break;
             struct engine_finding f;
             finding_init(&f, ENGINE_F_VENUE_OUTSIDE_REGION, ENGINE_SERIOUS, ENGINE_S_VENUE, fence);
-            detail(&f, "venue %s (%.5f..%.5f N, %.5f..%.5f E) is not inside %s", fence, ve->min_lat,
-                   ve->max_lat, ve->min_lon, ve->max_lon, pol->region);
+            char n1[32], n2[32], n3[32], n4[32];
+            detail(&f, "venue_not_in_region", "fence", fence, "lat_min", num_f(n1, 5, ve->min_lat),
+                   "lat_max", num_f(n2, 5, ve->max_lat), "lon_min", num_f(n3, 5, ve->min_lon),
+                   "lon_max", num_f(n4, 5, ve->max_lon), "region", pol->region, NULL);
             int rc = add_finding(c, &f);
             if (rc)
                 return rc;
@@ -1634,8 +1734,9 @@ static int deadlines(struct ctx *c)
         if (ts_format_date(applied, d1) != RC_OK ||
             ts_format_date(p->sessions[0].start_ms, d2) != RC_OK)
             snprintf(d1, sizeof d1, "?");
-        detail(&f, "applied on %s, %lld days before the start on %s (at least %lld required)", d1,
-               (long long)lead, d2, (long long)c->pol->application_lead_days);
+        char n1[24], n2[24];
+        detail(&f, "late_application", "applied", d1, "days", num_i(n1, (long long)lead), "start",
+               d2, "min", num_i(n2, (long long)c->pol->application_lead_days), NULL);
         if ((rc = add_finding(c, &f)) != RC_OK)
             return rc;
     }
@@ -1654,10 +1755,10 @@ static int deadlines(struct ctx *c)
             if (ts_format_date(c->in->subsidy_applied_ms, d1) != RC_OK ||
                 ts_format_date(last, d2) != RC_OK)
                 snprintf(d1, sizeof d1, "?");
-            detail(&f,
-                   "subsidy applied for on %s, %lld days after the assessment on %s (at most "
-                   "%lld allowed)",
-                   d1, (long long)days, d2, (long long)c->pol->subsidy_deadline_days);
+            char n1[24], n2[24];
+            detail(&f, "late_subsidy", "applied", d1, "days", num_i(n1, (long long)days),
+                   "assessed", d2, "max", num_i(n2, (long long)c->pol->subsidy_deadline_days),
+                   NULL);
             rc = add_finding(c, &f);
         }
     }
@@ -1706,9 +1807,11 @@ static int figures(struct ctx *c)
             finding_init(&f, ENGINE_F_ONLINE_SHARE_TRAINEE, ENGINE_WARNING, ENGINE_S_TRAINEE,
                          t->trainee);
             snprintf(f.trainee, sizeof f.trainee, "%s", t->trainee);
-            detail(&f, "online %.4f h of %.4f h attended (%.1f%%), over the %.0f%% limit",
-                   ts_hours(t->online_ms), ts_hours(t->attended_ms), share * 100.0,
-                   pol->online_share_max * 100.0);
+            char n1[32], n2[32], n3[32], n4[32];
+            detail(&f, "online_share_trainee", "online", num_f(n1, 4, ts_hours(t->online_ms)),
+                   "attended", num_f(n2, 4, ts_hours(t->attended_ms)), "share",
+                   num_f(n3, 1, share * 100.0), "max", num_f(n4, 0, pol->online_share_max * 100.0),
+                   NULL);
             if ((rc = add_finding(c, &f)) != RC_OK)
                 return rc;
         }
@@ -1717,9 +1820,11 @@ static int figures(struct ctx *c)
     if (plan_share > pol->online_share_max) {
         struct engine_finding f;
         finding_init(&f, ENGINE_F_ONLINE_SHARE_PLAN, ENGINE_SERIOUS, ENGINE_S_CLASS, r->class_id);
-        detail(&f, "the plan puts %.4f h of %.4f h online (%.1f%%), over the %.0f%% limit",
-               ts_hours(r->online_planned_ms), ts_hours(r->planned_ms), plan_share * 100.0,
-               pol->online_share_max * 100.0);
+        char n1[32], n2[32], n3[32], n4[32];
+        detail(&f, "online_share_plan", "online", num_f(n1, 4, ts_hours(r->online_planned_ms)),
+               "planned", num_f(n2, 4, ts_hours(r->planned_ms)), "share",
+               num_f(n3, 1, plan_share * 100.0), "max", num_f(n4, 0, pol->online_share_max * 100.0),
+               NULL);
         if ((rc = add_finding(c, &f)) != RC_OK)
             return rc;
     }
@@ -1730,8 +1835,10 @@ static int figures(struct ctx *c)
         bool serious = rate < pol->attendance_serious;
         finding_init(&f, ENGINE_F_ATTENDANCE_LOW, serious ? ENGINE_SERIOUS : ENGINE_WARNING,
                      ENGINE_S_CLASS, r->class_id);
-        detail(&f, "class attendance %.2f%% is below %.0f%%", rate * 100.0,
-               (serious ? pol->attendance_serious : pol->attendance_warning) * 100.0);
+        char n1[32], n2[32];
+        detail(&f, "attendance_low", "rate", num_f(n1, 2, rate * 100.0), "min",
+               num_f(n2, 0, (serious ? pol->attendance_serious : pol->attendance_warning) * 100.0),
+               NULL);
         rc = add_finding(c, &f);
     }
     return rc;

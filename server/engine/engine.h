@@ -17,6 +17,7 @@
 #include "engine/plan.h"
 #include "event.h"
 #include "fence.h"
+#include "i18n.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,6 +27,8 @@ enum {
     ENGINE_POLICY_NAME_MAX = 32,
     ENGINE_EVIDENCE_MAX = 8,      /* event ids kept per finding */
     ENGINE_DETAIL_MAX = 200,      /* bytes of a finding's detail */
+    ENGINE_DETAIL_CODE_MAX = 31,  /* bytes of a detail template's code */
+    ENGINE_DETAIL_ARGS_MAX = 240, /* bytes of a detail's packed arguments */
     ENGINE_REASON_MAX = 256,      /* bytes of a review's reason */
     ENGINE_FINDINGS_MAX = 100000, /* findings of one report; more are counted, not kept */
     ENGINE_INPUT_MAX = 5000000,   /* items of any one input list */
@@ -178,11 +181,13 @@ struct engine_finding {
     enum engine_finding_kind kind;
     enum engine_severity severity;
     enum engine_subject subject_kind;
-    char subject[EVENT_HEX_LEN + 1];  /* class, session, pseudonym, device or fence id */
-    char trainee[EVENT_HEX_LEN + 1];  /* the trainee concerned, "" if none */
-    char session[EVENT_NAME_MAX + 1]; /* the session concerned, "" if none */
-    int64_t at_ms;                    /* when it happened (0 if it has no time) */
-    char detail[ENGINE_DETAIL_MAX + 1];
+    char subject[EVENT_HEX_LEN + 1];    /* class, session, pseudonym, device or fence id */
+    char trainee[EVENT_HEX_LEN + 1];    /* the trainee concerned, "" if none */
+    char session[EVENT_NAME_MAX + 1];   /* the session concerned, "" if none */
+    int64_t at_ms;                      /* when it happened (0 if it has no time) */
+    char detail[ENGINE_DETAIL_MAX + 1]; /* English, from the template detail_code */
+    char detail_code[ENGINE_DETAIL_CODE_MAX + 1]; /* the catalogue's detail.<code>; "" none */
+    char detail_args[ENGINE_DETAIL_ARGS_MAX + 1]; /* its arguments, packed: see engine_detail_arg */
     size_t n_evidence;
     char evidence[ENGINE_EVIDENCE_MAX][EVENT_UUID_LEN + 1]; /* event ids, sorted */
     bool reviewed, approved;
@@ -242,6 +247,19 @@ struct engine_report {
     size_t n_reviews;
     struct engine_review *reviews; /* the decision in force per event, by event id */
 };
+
+/* A finding's detail in another language: the template detail.<f->detail_code> of the
+ * message catalogue (po/zh_CN.po, po/en.po; i18n.h) with f's arguments. Each argument is a name and a text
+ * already formatted (times in Asia/Shanghai, numbers), or "@w" for the catalogue's word.<w>.
+ * engine_detail_render: the text in lang into out (n bytes), 0 or -1 (no code, or the
+ * catalogue lacks a piece). engine_detail_arg: the value of argument name copied into buf,
+ * NULL when f has none. engine_detail_each: calls fn for each argument in order (fn non-zero
+ * stops and is returned). */
+int engine_detail_render(const struct engine_finding *f, enum i18n_lang lang, char *out, size_t n);
+const char *engine_detail_arg(const struct engine_finding *f, const char *name,
+                              char buf[ENGINE_DETAIL_ARGS_MAX + 1]);
+int engine_detail_each(const struct engine_finding *f,
+                       int (*fn)(const char *name, const char *value, void *ctx), void *ctx);
 
 /* Fills the `default` policy, version 1 (INTERFACES.md, DOMAIN.md). Cannot fail. */
 void engine_policy_default(struct engine_policy *p);

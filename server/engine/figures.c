@@ -949,6 +949,22 @@ static bool reviewable(enum engine_finding_kind k)
            k == ENGINE_F_SIGNIN_UNLOCATED;
 }
 
+static int add_detail_arg(const char *name, const char *value, void *ctx)
+{
+    return cJSON_AddStringToObject(ctx, name, value) ? 0 : RC_NOMEM;
+}
+
+/* The detail's template code and arguments (engine.h), so an API client can render it in its
+ * own language from docs/API.md's table, and the collector in the caller's (figures_api). */
+static bool add_detail_args(cJSON *o, const struct engine_finding *f)
+{
+    if (!f->detail_code[0])
+        return true;
+    cJSON *args = cJSON_AddObjectToObject(o, "detail_args");
+    return cJSON_AddStringToObject(o, "detail_code", f->detail_code) && args &&
+           engine_detail_each(f, add_detail_arg, args) == 0;
+}
+
 static bool add_engine_findings(cJSON *arr, const struct engine_report *r, size_t *count,
                                 size_t limit)
 {
@@ -973,7 +989,7 @@ static bool add_engine_findings(cJSON *arr, const struct engine_report *r, size_
             !cJSON_AddStringToObject(o, "trainee_masked", masked_of(r, f->trainee)) ||
             !cJSON_AddStringToObject(o, "session", f->session) ||
             !cJSON_AddItemToObject(o, "at", json_time_iso(f->at_ms)) ||
-            !cJSON_AddStringToObject(o, "detail", f->detail) ||
+            !cJSON_AddStringToObject(o, "detail", f->detail) || !add_detail_args(o, f) ||
             !(ev = cJSON_AddArrayToObject(o, "evidence")) ||
             !cJSON_AddBoolToObject(o, "reviewable", can_review) ||
             !cJSON_AddBoolToObject(o, "reviewed", f->reviewed))

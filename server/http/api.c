@@ -4,6 +4,7 @@
 
 #include "http/admin_api.h"
 #include "http/alerts_api.h"
+#include "http/fences_api.h"
 #include "http/figures_api.h"
 #include "http/health.h"
 #include "http/live_api.h"
@@ -13,6 +14,7 @@
 #include "http/scope.h"
 #include "http/session.h"
 #include "http/subsidy_api.h"
+#include "http/tokens_api.h"
 #include "ingest/enroll.h"
 #include "ingest/ingest.h"
 #include "log.h"
@@ -350,6 +352,11 @@ static const struct http_route routes[] = {
     {"POST", "/v1/users/{name}/enable", admin_api_user_enable, admin_api_allow},
     {"POST", "/v1/users/{name}/password", admin_api_user_password, admin_api_allow},
     {"POST", "/v1/fences", admin_api_fences_post, admin_api_allow},
+    {"GET", "/v1/fences", fences_api_list, admin_api_allow},
+    {"GET", "/v1/fences/{id}", fences_api_get, admin_api_allow},
+    {"GET", "/v1/tokens", tokens_api_list, admin_api_allow},
+    {"POST", "/v1/tokens", tokens_api_create, admin_api_allow},
+    {"POST", "/v1/tokens/{name}/revoke", tokens_api_revoke, admin_api_allow},
     {"GET", "/v1/devices", handle_devices_list, allow_device_readers},
     {"POST", "/v1/devices", enroll_http_post, allow_enroll},
     {"GET", "/v1/devices/{id}/schedule", schedule_api_get, schedule_api_allow},

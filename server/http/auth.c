@@ -175,6 +175,12 @@ int auth_token_hash(const char *token, char *hash_hex, char *err)
 
 int auth_token_create(store *st, const char *role, const char *name, char *token, char *err)
 {
+    return auth_token_create_by(st, role, name, "", token, err);
+}
+
+int auth_token_create_by(store *st, const char *role, const char *name, const char *by, char *token,
+                         char *err)
+{
     struct auth_role r;
     int rc = auth_role_parse(role, &r, err);
     if (rc != RC_OK)
@@ -186,12 +192,19 @@ int auth_token_create(store *st, const char *role, const char *name, char *token
     if (!auth_name_valid(name))
         return rc_fail(err, RC_INVAL, "token name must be 1..%d characters of [A-Za-z0-9._:@-]",
                        STORE_TOKEN_NAME_MAX);
+    /* The audit names people "user:NAME" and the command line "cli:LOGIN" (created_by,
+     * revoked_by, logs): a token may not take such a name and pass for one of them. */
+    if (strncmp(name, "user:", 5) == 0 || strncmp(name, "cli:", 4) == 0)
+        return rc_fail(err, RC_INVAL,
+                       "token names beginning with user: or cli: are reserved (they name "
+                       "people and the command line in the audit)");
     struct store_token t = {0};
     rc = auth_token_generate(token, t.hash, err);
     if (rc != RC_OK)
         return rc;
     auth_role_format(&r, t.role, sizeof t.role);
     memcpy(t.name, name, strlen(name) + 1);
+    snprintf(t.created_by, sizeof t.created_by, "%s", by ? by : "");
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     t.created_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -76,6 +76,9 @@ int auth_token_hash(const char *token, char *hash_hex, char *err);
  * token receives AUTH_TOKEN_LEN + 1 bytes. RC_INVAL for a bad role (an enroll role without an
  * institution included) or name, RC_CONFLICT for a taken name. */
 int auth_token_create(store *st, const char *role, const char *name, char *token, char *err);
+/* auth_token_create recording who made it (by: a principal's name, "cli:LOGIN"; "" unknown). */
+int auth_token_create_by(store *st, const char *role, const char *name, const char *by, char *token,
+                         char *err);
 
 /* Authenticates an Authorization header value ("Bearer TOKEN"). Returns 0 and *who, RC_AUTH
  * when the header is missing (NULL), malformed, or names no (unrevoked) token, RC_DB etc. when

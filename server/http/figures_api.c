@@ -305,6 +305,16 @@ static void download(struct http_response *res, const char *what, const char *cl
     (void)http_set_download(res, name); /* a name over the limit: served without one */
 }
 
+/* The engine's findings of r with their details in lang (English: as they are). */
+static void translate_details(struct engine_report *r, enum i18n_lang lang)
+{
+    char text[ENGINE_DETAIL_MAX + 1];
+    for (size_t i = 0; lang != I18N_EN && i < r->n_findings; i++) {
+        if (engine_detail_render(&r->findings[i], lang, text, sizeof text) == 0)
+            memcpy(r->findings[i].detail, text, strlen(text) + 1);
+    }
+}
+
 void figures_api_attendance(struct http_request *req, struct http_response *res)
 {
     char err[ERR_LEN];
@@ -326,6 +336,8 @@ void figures_api_attendance(struct http_request *req, struct http_response *res)
     char *text = NULL;
     size_t len = 0;
     if (fmt == FMT_JSON) {
+        /* The page's language (Accept-Language); the exports keep the engine's English. */
+        translate_details(r, i18n_from_accept_language(http_header(req, "Accept-Language")));
         rc = figures_class_report_json(req->db, r, &text, err);
         if (rc == RC_OK)
             reply_text(res, text, strlen(text), NULL);
@@ -544,9 +556,16 @@ static cJSON *json_time(int64_t ms)
     return cJSON_CreateString(buf);
 }
 
+static const char *json_arg(const char *name, void *ctx)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 /* Adds "title" to each listed finding: its kind's name from the catalogue, in lang (the
  * kind itself when the catalogue has none: a kind added without its texts shows, untranslated,
- * and tests/unit/test_i18n.c fails). */
+ * and tests/unit/test_i18n.c fails); and puts its "detail" in lang from "detail_code" and
+ * "detail_args" (the engine's findings; ingest's stored ones keep their English text). */
 static int add_titles(cJSON *root, enum i18n_lang lang, char *err)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "findings");
@@ -558,6 +577,18 @@ static int add_titles(cJSON *root, enum i18n_lang lang, char *err)
         const char *title = i18n_text2("finding", k, lang);
         if (!cJSON_AddStringToObject(item, "title", title ? title : k))
             return rc_fail(err, RC_NOMEM, "out of memory");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(item, "detail_code");
+        char text[FIGURES_API_DETAIL_MAX];
+        if (lang == I18N_EN || !cJSON_IsString(code) ||
+            i18n_render(code->valuestring, lang, json_arg,
+                        cJSON_GetObjectItemCaseSensitive(item, "detail_args"), text,
+                        sizeof text) != 0)
+            continue; /* the English text stays */
+        cJSON *s = cJSON_CreateString(text);
+        if (!s || !cJSON_ReplaceItemInObjectCaseSensitive(item, "detail", s)) {
+            cJSON_Delete(s);
+            return rc_fail(err, RC_NOMEM, "out of memory");
+        }
     }
     return RC_OK;
 }

@@ -9,6 +9,7 @@
 
 enum {
     FIGURES_API_QUERY_MAX = 128,  /* bytes of one query-string value */
+    FIGURES_API_DETAIL_MAX = 600, /* bytes of a finding's detail in another language */
     FIGURES_API_LIST_MAX = 10000, /* findings in one GET /v1/findings answer */
 };
 

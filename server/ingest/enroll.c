@@ -196,7 +196,7 @@ static int enrol(store *st, const struct request *r, const char *by, int64_t now
     crypto_hex(tail, sizeof tail, tail_hex);
     char name[STORE_TOKEN_NAME_MAX + 1];
     snprintf(name, sizeof name, "%.40s@%lld-%s", r->device, (long long)now_ms, tail_hex);
-    rc = auth_token_create(st, role, name, ans->device_token, err);
+    rc = auth_token_create_by(st, role, name, by ? by : "", ans->device_token, err);
     if (rc != RC_OK)
         return rc;
     snprintf(ans->device, sizeof ans->device, "%s", r->device);

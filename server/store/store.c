@@ -244,6 +244,25 @@ int store_token_lookup(store *st, const char *hash_hex, struct store_token *out,
     return st->ops->token_lookup(st, hash_hex, out, err);
 }
 
+int store_token_list(store *st, int (*fn)(const struct store_token *t, void *ctx), void *ctx,
+                     char *err)
+{
+    if (!st->ops->token_list)
+        return NOT_IMPLEMENTED(st, err, "tokens");
+    return st->ops->token_list(st, fn, ctx, err);
+}
+
+int store_token_revoke(store *st, const char *name, const char *by, int64_t now_ms, char *err)
+{
+    if (!st->ops->token_revoke)
+        return NOT_IMPLEMENTED(st, err, "tokens");
+    if (!name || !*name || strlen(name) > STORE_TOKEN_NAME_MAX || !by ||
+        strlen(by) > STORE_TOKEN_NAME_MAX)
+        return rc_fail(err, RC_INVAL, "a token name and who revokes it are 1..%d bytes",
+                       STORE_TOKEN_NAME_MAX);
+    return st->ops->token_revoke(st, name, by, now_ms, err);
+}
+
 int store_device_count_seen(store *st, int64_t *n, char *err)
 {
     if (!st->ops->device_count_seen)
@@ -829,6 +848,13 @@ int store_fence_version(store *st, const char *id, int version, struct store_fen
 {
     NEED(fence_version, "fences");
     return st->ops->fence_version(st, id, version, out, err);
+}
+
+int store_fence_list(store *st, int (*fn)(const struct store_fence_info *f, void *ctx), void *ctx,
+                     char *err)
+{
+    NEED(fence_list, "fences");
+    return st->ops->fence_list(st, fn, ctx, err);
 }
 
 int store_publication_put(store *st, const struct store_publication *p, char *err)

@@ -71,6 +71,10 @@ struct store_token {
     char role[STORE_ROLE_MAX + 1];
     int64_t created_at_ms; /* UTC */
     bool revoked;
+    char created_by[STORE_TOKEN_NAME_MAX + 1]; /* who made it: token name, "user:NAME" or
+                                                  "cli:LOGIN"; "" when not known (older) */
+    int64_t revoked_at_ms;                     /* 0: live */
+    char revoked_by[STORE_TOKEN_NAME_MAX + 1]; /* who revoked it; "" when live */
 };
 
 /* An enrolled kiosk, as GET /v1/devices lists it. The status fields come from the latest
@@ -147,11 +151,19 @@ int store_release(store *st, const char *name, char *err);
  * tells whether it ran. For connections opened with STORE_OPEN_MANUAL_CHECKPOINT. */
 int store_checkpoint(store *st, bool *done, char *err);
 
-/* Stores a token (t->hash, name, role, created_at_ms; id is ignored). RC_CONFLICT when the
- * name or hash is taken. */
+/* Stores a token (t->hash, name, role, created_at_ms, created_by; id is ignored). RC_CONFLICT
+ * when the name or hash is taken. */
 int store_token_insert(store *st, const struct store_token *t, char *err);
 /* Finds the unrevoked token whose hash is hash_hex. RC_NOTFOUND when none. */
 int store_token_lookup(store *st, const char *hash_hex, struct store_token *out, char *err);
+/* Calls fn for every token, revoked ones included, by name; the hash is never read (t->hash is
+ * ""). fn returning non-zero stops the walk and that value is returned. */
+int store_token_list(store *st, int (*fn)(const struct store_token *t, void *ctx), void *ctx,
+                     char *err);
+/* Revokes the live token named name at now_ms, recording by (who revoked it): lookups refuse
+ * it from then on, on every collector of the database. RC_NOTFOUND when no token has that
+ * name, RC_CONFLICT when it is revoked already. */
+int store_token_revoke(store *st, const char *name, const char *by, int64_t now_ms, char *err);
 
 /* Number of devices that have uploaded at least once. */
 int store_device_count_seen(store *st, int64_t *n, char *err);
@@ -692,6 +704,20 @@ int store_event_range(store *st, const char *device, int64_t from_seq, int64_t t
                       char *err);
 /* Version version of fence id (current or superseded). RC_NOTFOUND when none. */
 int store_fence_version(store *st, const char *id, int version, struct store_fence *out, char *err);
+/* One stored version of a venue fence, without its GeoJSON, as the console lists them. */
+struct store_fence_info {
+    char id[STORE_ID_MAX + 1];
+    int version;
+    char sha256[STORE_HASH_HEX_LEN + 1];
+    int64_t created_at_ms;
+    char created_by[STORE_TOKEN_NAME_MAX + 1];
+    int64_t superseded_at_ms; /* 0: the current version */
+    int64_t devices;          /* enrolled devices naming this fence id (same for every version) */
+};
+/* Calls fn for every version of every fence, by id then newest version first. fn returning
+ * non-zero stops the walk and that value is returned. */
+int store_fence_list(store *st, int (*fn)(const struct store_fence_info *f, void *ctx), void *ctx,
+                     char *err);
 
 /* A year's signed publication of evaluation results (rollcall-server publish): the exact bytes
  * signed, the signing key's id and the signature. Frozen: never changed or deleted. */

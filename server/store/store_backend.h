@@ -143,6 +143,12 @@ struct store_ops {
     int (*alert_claim)(store *st, int64_t id, int64_t seen_next_at_ms, int64_t lease_until_ms,
                        bool *claimed, char *err);
     int (*alert_record)(store *st, int64_t id, const struct store_alert_attempt *a, char *err);
+    /* admin: tokens and fences as the console lists them */
+    int (*token_list)(store *st, int (*fn)(const struct store_token *, void *), void *ctx,
+                      char *err);
+    int (*token_revoke)(store *st, const char *name, const char *by, int64_t now_ms, char *err);
+    int (*fence_list)(store *st, int (*fn)(const struct store_fence_info *, void *), void *ctx,
+                      char *err);
 };
 
 struct store {

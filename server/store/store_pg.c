@@ -1,6 +1,7 @@
 /* The PostgreSQL back-end of store.h (PostgreSQL 15, libpq): connection, statements,
  * migrations and transactions here; the ops in store_pg_evidence.c (ingest and evidence),
- * store_pg_figures.c (classes and figures) and store_pg_accounts.c.
+ * store_pg_figures.c (classes and figures), store_pg_accounts.c and store_pg_admin.c (tokens
+ * and fences as the console lists them).
  *
  * Several collectors may share one database, so every guarantee lives in it:
  * - Transactions are READ COMMITTED; a write transaction's store_head_get locks the device's
@@ -685,6 +686,8 @@ static const struct migration migrations[] = {
      "ALTER TABLE procedure_steps DROP CONSTRAINT procedure_steps_kind_check, "
      "ADD CONSTRAINT procedure_steps_kind_check "
      "CHECK (kind IN ('application', 'claim', 'allowance'));"},
+    {14, "tokens: who created and who revoked each",
+     "ALTER TABLE tokens ADD COLUMN created_by text, ADD COLUMN revoked_by text;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -937,6 +940,9 @@ const struct store_ops store_pg_ops = {
     .finding_list = pg_finding_list,
     .subsidy_history = pg_subsidy_history,
     .events_scan = pg_events_scan,
+    .token_list = pg_token_list,
+    .token_revoke = pg_token_revoke,
+    .fence_list = pg_fence_list,
     .user_insert = pg_user_insert,
     .user_get = pg_user_get,
     .user_list = pg_user_list,

@@ -165,6 +165,11 @@ int pg_subsidy_history(store *st, const char *institution, const char *trainee,
                        int (*fn)(const struct store_subsidy_past *, void *), void *ctx, char *err);
 int pg_events_scan(store *st, int64_t *count, int64_t *sum, char *err);
 
+/* store_pg_admin.c: tokens and fences as the console lists them */
+int pg_token_list(store *st, int (*fn)(const struct store_token *, void *), void *ctx, char *err);
+int pg_token_revoke(store *st, const char *name, const char *by, int64_t now_ms, char *err);
+int pg_fence_list(store *st, int (*fn)(const struct store_fence_info *, void *), void *ctx,
+                  char *err);
 int pg_user_insert(store *st, const struct store_user *u, char *err);
 int pg_user_get(store *st, const char *name, struct store_user *out, char *err);
 int pg_user_list(store *st, int (*fn)(const struct store_user *, void *), void *ctx, char *err);

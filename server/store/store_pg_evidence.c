@@ -15,9 +15,11 @@ int pg_token_insert(store *st, const struct store_token *t, char *err)
     pgp_text(&p, t->name);
     pgp_text(&p, t->role);
     pgp_i64(&p, t->created_at_ms);
+    pgp_opt(&p, t->created_by);
     int rc = pg_exec(pg_of(st),
-                     "INSERT INTO tokens(hash, name, role, created_at) VALUES ($1, $2, $3, $4)", &p,
-                     NULL, err, "storing a token");
+                     "INSERT INTO tokens(hash, name, role, created_at, created_by) "
+                     "VALUES ($1, $2, $3, $4, $5)",
+                     &p, NULL, err, "storing a token");
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_CONFLICT, "a token named '%s' exists already", t->name);
     return rc;

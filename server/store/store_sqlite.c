@@ -1,4 +1,5 @@
-/* The SQLite back-end of store.h: all of its SQL lives in this file.
+/* The SQLite back-end of store.h: its SQL lives in this file and store_sqlite_admin.c (tokens
+ * and fences as the console lists them).
  *
  * Each connection: WAL journal (readers never block the writer), synchronous=FULL (an
  * acknowledged batch survives a power cut: the agent may forget what the server acknowledged),
@@ -12,6 +13,7 @@
 #include "rc.h"
 #include "store/store.h"
 #include "store/store_backend.h"
+#include "store/store_sqlite_admin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -484,6 +486,9 @@ static const struct migration migrations[] = {
      "CREATE TRIGGER procedure_steps_class_gen AFTER INSERT ON procedure_steps "
      "WHEN NEW.kind = 'claim' BEGIN UPDATE classes SET gen = gen + 1 WHERE id = NEW.subject; "
      "END;"},
+    {14, "tokens: who created and who revoked each",
+     "ALTER TABLE tokens ADD COLUMN created_by TEXT;"
+     "ALTER TABLE tokens ADD COLUMN revoked_by TEXT;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -491,6 +496,11 @@ enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
 static struct store_sqlite *sq(store *st)
 {
     return (struct store_sqlite *)st;
+}
+
+sqlite3 *sqlite_store_db(store *st)
+{
+    return sq(st)->db;
 }
 
 static int64_t now_ms(void)
@@ -859,14 +869,15 @@ static int sqlite_token_insert(store *st, const struct store_token *t, char *err
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO tokens(hash, name, role, created_at) "
-                           "VALUES (?1, ?2, ?3, ?4)",
+                           "INSERT INTO tokens(hash, name, role, created_at, created_by) "
+                           "VALUES (?1, ?2, ?3, ?4, nullif(?5, ''))",
                            -1, &q, NULL) != SQLITE_OK)
         return db_fail(db, err, "storing a token");
     sqlite3_bind_text(q, 1, t->hash, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, t->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, t->role, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 4, t->created_at_ms);
+    sqlite3_bind_text(q, 5, t->created_by, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_DONE) {
         rc = db_fail(db, err, "storing a token");
         if (rc == RC_CONFLICT)
@@ -3442,5 +3453,8 @@ const struct store_ops store_sqlite_ops = {
     .alert_sub_remove = sqlite_alert_sub_remove,
     .alert_deliveries = sqlite_alert_deliveries,
     .alert_claim = sqlite_alert_claim,
+    .token_list = sqlite_token_list,
+    .token_revoke = sqlite_token_revoke,
+    .fence_list = sqlite_fence_list,
     .alert_record = sqlite_alert_record,
 };

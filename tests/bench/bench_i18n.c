@@ -1,8 +1,9 @@
 /* The message catalogue's cost per request (docs/PERFORMANCE.md "Message catalogue"): ns per
  * Accept-Language parse plus a title lookup, and ns per error body with code and message (as
  * http.c builds it: once in Chinese, again for an English caller), beside the old
- * {"error"}-only body built the same way (cJSON) in the same run. Prints figures; never fails
- * on time. Run: build/release/tests/bench_i18n */
+ * {"error"}-only body built the same way (cJSON) in the same run; and ns per finding detail
+ * rendered from its catalogue template (English, Chinese) beside the printf it replaced. Prints
+ * figures; never fails on time. Run: build/release/tests/bench_i18n */
 #include "engine/engine.h"
 #include "http/http.h"
 #include "i18n.h"
@@ -10,6 +11,7 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 enum { N = 200000 };
@@ -19,6 +21,20 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static const char *bench_arg(const char *name, void *ctx)
+{
+    (void)ctx;
+    static const char *const args[][2] = {{"event", "@signin"},
+                                          {"time", "2026-11-02 09:00:00"},
+                                          {"device", "K-1"},
+                                          {"why", "@why_outside"},
+                                          {"counted", "@not_counted"}};
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        if (strcmp(args[i][0], name) == 0)
+            return args[i][1];
+    return NULL;
 }
 
 int main(void)
@@ -56,7 +72,33 @@ int main(void)
     }
     double zh = (now_ns() - t0) / N;
 
+    /* A finding's detail: the old printf of the English text (baseline) beside the template
+     * rendered from the catalogue with its arguments, in English and in Chinese. */
+    char text[600];
+    t0 = now_ns();
+    for (int i = 0; i < N; i++) {
+        snprintf(text, sizeof text, "%s at %s on %s: %s; %s", "sign-in", "2026-11-02 09:00:00",
+                 "K-1", "outside the venue fence", i & 1 ? "counted" : "not counted");
+        sink += (size_t)text[0];
+    }
+    double printf_detail = (now_ns() - t0) / N;
+    double render[2];
+    for (int l = 0; l < 2; l++) {
+        t0 = now_ns();
+        for (int i = 0; i < N; i++) {
+            if (i18n_render("sign_judged", (enum i18n_lang)l, bench_arg, NULL, text, sizeof text))
+                return 1;
+            sink += (size_t)text[0];
+        }
+        render[l] = (now_ns() - t0) / N;
+    }
+
     printf("Accept-Language + title lookup     %7.1f ns/request\n", lookup);
+    printf("detail by printf (old, baseline)    %7.1f ns\n", printf_detail);
+    printf("detail from the template, English   %7.1f ns  (%.2fx the baseline)\n", render[1],
+           render[1] / printf_detail);
+    printf("detail from the template, Chinese   %7.1f ns  (%.2fx the baseline)\n", render[0],
+           render[0] / printf_detail);
     printf("error body {error} (old, baseline)  %7.1f ns\n", base);
     printf("error body {error, code, message}   %7.1f ns  (%.2fx the baseline)\n", zh, zh / base);
     return sink == 0 ? 1 : 0;

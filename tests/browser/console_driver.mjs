@@ -3,7 +3,8 @@
 // stdout line. Every request the page makes is intercepted: one to any host other than the
 // collector's is recorded and aborted (`foreign` lists them); console errors are collected.
 //
-//   {"op":"open","origin":O,"width":W,"height":H}  a new context and page at O + "/"
+//   {"op":"open","origin":O,"width":W,"height":H[,"locale":L]}  a new context (locale zh-CN
+//                                                  unless L) and page at O + "/"
 //   {"op":"login","user":U,"password":P}           types into the form's user/password, submits
 //   {"op":"goto","hash":"#/overview","ready":R}    navigates, waits for body[data-ready=R]
 //   {"op":"reload","ready":R}                      reloads (R null: waits for the login form)
@@ -41,7 +42,7 @@ async function open(c) {
   origin = c.origin;
   context = await browser.newContext({
     viewport: { width: c.width ?? 1366, height: c.height ?? 768 },
-    locale: 'zh-CN',
+    locale: c.locale ?? 'zh-CN',
     timezoneId: 'Asia/Shanghai',
     ignoreHTTPSErrors: true,
     acceptDownloads: true,

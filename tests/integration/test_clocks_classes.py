@@ -22,6 +22,7 @@ from test_figures import (DAY, DAY1, H, IDS, LAT, World, check, failures, near, 
 
 M = 60000
 YEAR = 365 * DAY
+EN = {"Accept-Language": "en"}  # the findings' details in English (docs/API.md "Languages")
 
 
 def db_rows(w, sql, *args):
@@ -61,7 +62,8 @@ def late_recording(w, k):
     rec_id = lines[-1].split(b'"id":"')[1].split(b'"')[0].decode()
     if not upload(w.port, w.ctx, k, lines, [100]):
         return
-    st, rep = w.req("inst-a", "GET", "/v1/classes/C-A/attendance")
+    # the details in English (Accept-Language; Chinese by default: docs/API.md "Languages")
+    st, rep = w.req("inst-a", "GET", "/v1/classes/C-A/attendance", headers=EN)
     if not check(st == 200, "attendance of C-A: %s %s" % (st, rep)):
         return
     s01 = [s for s in rep["sessions"] if s["id"] == "S01"][0]
@@ -139,7 +141,7 @@ def classes(w, ka, kf, kb):
     hb += heartbeats(kb, DAY1 + DAY - 30 * M, DAY1 + DAY + 3 * H + 10 * M)
     if not upload(w.port, w.ctx, kb, hb, [200]):
         return
-    st, rep = w.req("admin", "GET", "/v1/classes/C-B/attendance")
+    st, rep = w.req("admin", "GET", "/v1/classes/C-B/attendance", headers=EN)
     if not check(st == 200, "attendance of C-B: %s %s" % (st, rep)):
         return
     about_a = [f for f in rep["findings"] if f["subject"] == kf.id or kf.id in f["detail"]]

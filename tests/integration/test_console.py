@@ -20,10 +20,12 @@ HTTPS against a real collector with a class whose second session is running now:
 Screenshots of every page (1366x768 and 1920x1080) go to $ROLLCALL_SCREENSHOTS when set
 (docs/console/ in the repository)."""
 
+import hashlib
 import http.client
 import io
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -356,6 +358,19 @@ def walk_role(b, w, user, shots, origin):
     else:
         st, body = s.req("GET", "/v1/users")
         check(st == 403, "%s may not list accounts: %s" % (user, st))
+        # Tokens and fences are the admin's: 403 on every route, no page (the hash falls back
+        # to the overview, the menu has no admin entry).
+        for method, path, body in (("GET", "/v1/tokens", None),
+                                   ("POST", "/v1/tokens", {"name": "x", "role": "evaluator"}),
+                                   ("POST", "/v1/tokens/inst-a/revoke", None),
+                                   ("GET", "/v1/fences", None),
+                                   ("GET", "/v1/fences/venue-a", None)):
+            st, ans = s.req(method, path, body)
+            check(st == 403, "%s: %s %s is 403: %s %s" % (user, method, path, st, ans))
+        for h in ("#/admin/tokens", "#/admin/fences"):
+            b("goto", hash=h, ready="overview")
+            check(not b("eval", js="!!document.querySelector('#tokens, #fences, #admin-tabs')")
+                  ["value"], "%s does not see %s" % (user, h))
     b("goto", hash="#/overview", ready="overview")
     if user == "root":
         # English by the switch: the same figures, the page texts in English.
@@ -367,7 +382,52 @@ def walk_role(b, w, user, shots, origin):
         shots(b, "overview", user, "overview-en")
         b("click", selector="#lang")
         b("waitText", selector="#nav", contains="总览")
+        period_dates(b, s, origin, shots)
     return s
+
+
+def period_dates(b, s, origin, shots):
+    """The overview's period: dates typed and shown as YYYY-MM-DD whatever the browser's
+    locale (an <input type=date> shows mm/dd/yyyy in an en-US browser); a date in another
+    form, or one that does not exist, is refused with the reason in the page's language and
+    the period stays as it was."""
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    first = today[:8] + "01"
+    b("goto", hash="#/overview", ready="overview")
+    for bad in ("11/02/2026", "2026-02-30"):
+        b("fill", selector='#period [name="from"]', value=bad)
+        b("click", selector="#period button")
+        b("waitText", selector="#period-error", contains=bad)
+        err = b("text", selector="#period-error")["text"]
+        check("YYYY-MM-DD" in err and "日期" in err, "a bad date %s refused in Chinese: %s"
+              % (bad, err))
+        check(b("eval", js="location.hash")["value"] == "#/overview"
+              and b("attr", selector='#period [name="from"]', name="aria-invalid")["value"]
+              == "true", "the period unchanged by %s" % bad)
+    shots(b, "overview", "root", "overview-date-error")
+    b("fill", selector='#period [name="from"]', value=first)
+    b("fill", selector='#period [name="to"]', value=today)
+    b("click", selector="#period button")
+    b("waitFor", selector='body[data-ready="overview"]')
+    check(b("eval", js="location.hash")["value"] == "#/overview?from=%s&to=%s" % (first, today),
+          "a good period applied: %s" % b("eval", js="location.hash")["value"])
+    st, summary = s.req("GET", "/v1/summary?from=%s&to=%s" % (first, today))
+    shown = b("text", selector='[data-figure="attendance_rate"] .v')["text"]
+    check(st == 200 and shown == pct(headline(summary)["attendance_rate"]),
+          "the period's figures: %s %s" % (shown, st))
+    # An en-US browser shows and takes the same YYYY-MM-DD text.
+    cookie = s.cookie
+    b("open", origin=origin, width=1366, height=768, locale="en-US",
+      hash="#/overview?from=%s&to=%s" % (first, today), ready=None)
+    r = b("login", user="root", password=PW["root"])
+    check("error" not in r, "root logs in in an en-US browser: %s" % r)
+    b("goto", hash="#/overview?from=%s&to=%s" % (first, today), ready="overview")
+    field = b("eval", js="[...document.querySelectorAll('#period input')].map(i => "
+              "[i.type, i.value, i.placeholder])")["value"]
+    check(field == [["text", first, "YYYY-MM-DD"], ["text", today, "YYYY-MM-DD"]],
+          "en-US: the dates as YYYY-MM-DD: %s" % field)
+    shots(b, "overview", "root", "overview-period")
+    s.cookie = cookie
 
 
 class Shots:
@@ -399,6 +459,8 @@ def expected_error(e):
         return True  # the deliberately wrong password: the form says why
     if "/public/evaluation/" in url and "404" in e["text"]:
         return True  # a year not published yet: the public page says so
+    if url.endswith("/v1/tokens") and "400" in e["text"]:
+        return True  # the deliberately bare enroll role: the admin page says why
     return url.endswith("/v1/me") and "401" in e["text"]
 
 
@@ -445,6 +507,7 @@ def walk(w, b, d):
         sessions[user] = walk_role(b, w, user, shots, origin)
 
     admin_accounts(b, w, origin, shots)
+    finding_details(b, w, origin, shots)
 
     # A write without the CSRF token is refused, with it accepted (below, by the page).
     s = sessions["bureau"]
@@ -553,6 +616,7 @@ def walk(w, b, d):
     signed = b("text", selector="#public-body p")["text"]
     check(json.loads(raw)["signature"]["key_id"] in signed, "the key id is shown: %s" % signed)
     shots(b, "public", "root")
+    admin_tokens(b, w, origin, shots)
 
 
 def admin_accounts(b, w, origin, shots):
@@ -614,17 +678,49 @@ def admin_accounts(b, w, origin, shots):
         b2.close()
     check(frank_pw not in w.srv.log(), "frank's password not in the log")
 
-    # A fence uploaded on the admin page (venue-a, 150 m now) is the class map's fence.
+    # A fence uploaded on the admin's fences page (venue-a, 150 m now) is listed with both
+    # versions and drawn, and is the class map's fence.
+    st, before = s.req("GET", "/v1/fences")
+    check(st == 200 and [(f["id"], f["version"], f["devices"]) for f in before["fences"]]
+          == [("venue-a", 1, 1)], "GET /v1/fences before the upload: %s %s" % (st, before))
     path = os.path.join(w.dir, "venue-a.geojson")
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"type": "FeatureCollection", "features": [circle("venue-a", LON, LAT, 150)]}, f)
-    b("goto", hash="#/admin", ready="admin")
+    b("goto", hash="#/admin/fences", ready="admin-fences")
     b("setFiles", selector='#fence-upload [name="file"]', path=path)
     b("click", selector="#fence-upload button")
     b("waitText", selector="#admin-done", contains="venue-a")
+    b("waitFor", selector='body[data-ready="admin-fences"]')
     note = b("text", selector="#admin-done")["text"]
     check("已替换" in note and "第 2 版" in note, "the page says venue-a was replaced: %s" % note)
-    shots(b, "admin", "root", "admin-fences")
+    st, after = s.req("GET", "/v1/fences")
+    fence = after["fences"][0] if st == 200 and after["fences"] else {}
+    rows = b("eval", js="[...document.querySelectorAll('#fences tbody tr')].map(r => "
+             "[...r.cells].map(c => c.textContent.trim()))")["value"]
+    check(fence.get("version") == 2 and [v["version"] for v in fence.get("versions", [])] == [2, 1]
+          and rows and rows[0][0] == "venue-a" and rows[0][1] == "2" and rows[0][5] == "1"
+          and rows[0][4] == fence["sha256"][:12] + "…" and rows[0][3] == "user:root",
+          "the fence list shows venue-a version 2, its digest, uploader and one kiosk: %s %s"
+          % (rows, after))
+    check(b("attr", selector="#fence-map", name="data-fence")["value"] == "venue-a@2"
+          and b("eval", js="document.querySelectorAll('#fence-map path.leaflet-interactive, "
+                "#fence-map svg path').length")["value"] >= 1,
+          "the new version drawn on the fences map")
+    vers = b("texts", selector="#fence-versions tbody tr td:last-child")["texts"]
+    check(len(vers) == 2 and vers[0] == "当前版本" and vers[1] != "当前版本",
+          "both versions listed, the first current: %s" % vers)
+    b("eval", js="window.scrollTo(0, 0)")  # the upload scrolled the page: the top for the shot
+    shots(b, "admin-fences", "root", "admin-fences")
+    b("click", selector='#fence-versions tr[data-version="1"] a')
+    b("waitFor", selector='#fence-map[data-fence="venue-a@1"]')
+    st, _, v1 = raw_get(w.port, w.ctx, "/v1/fences/venue-a?version=1",
+                     {"Cookie": "rollcall_session=" + s.cookie})
+    check(st == 200 and json.loads(v1).get("type") == "Feature",
+          "GET /v1/fences/venue-a?version=1: %s" % st)
+    st, _ = s.req("GET", "/v1/fences/venue-a?version=3")
+    check(st == 404, "no version 3: %s" % st)
+    st, _ = s.req("GET", "/v1/fences/venue-a?version=x")
+    check(st == 400, "version x refused: %s" % st)
     b("goto", hash="#/class/C-A", ready="class")
     # the page is ready before its map: the map waits for the class's evidence bundle
     b("waitFor", selector="#map[data-fences]")
@@ -632,6 +728,145 @@ def admin_accounts(b, w, origin, shots):
     # (beside version 1, which judged the sign-ins already stored)
     check(shown.split() == ["venue-a@1", "venue-a@2"],
           "the class map draws the uploaded fence: %s" % shown)
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def finding_details(b, w, origin, shots):
+    """A finding's detail follows the page's language (docs/API.md "Languages"): GET
+    /v1/findings and the class report in Chinese by default and for zh-CN, in English for en,
+    from the same template code and arguments; the zh console shows the Chinese details on the
+    class page and in the review queue, for every kind of engine finding the class has."""
+    b("open", origin=origin, width=1366, height=768)
+    b("login", user="root", password=PW["root"])
+    cookie = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"][0]["value"]
+    h = lambda lang: {"Cookie": "rollcall_session=" + cookie, "Accept-Language": lang}  # noqa
+    got = {}
+    for lang in ("en", "zh-CN"):
+        st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/findings?class=C-A", None, h(lang))
+        check(st == 200, "findings in %s: %s" % (lang, st))
+        got[lang] = [f for f in body.get("findings", []) if f["source"] == "engine"]
+    en, zh = got["en"], got["zh-CN"]
+    kinds = sorted({f["kind"] for f in zh})
+    check(len(en) == len(zh) and len(kinds) >= 2, "engine findings of C-A: %s" % kinds)
+    for e, z in zip(en, zh):
+        check(e["kind"] == z["kind"] and e["detail_code"] == z["detail_code"]
+              and e["detail_args"] == z["detail_args"], "same code and arguments: %s %s" % (e, z))
+        check(not CJK.search(e["detail"]) and CJK.search(z["detail"])
+              and "{" not in z["detail"] and "@" not in z["detail"],
+              "%s: English %r, Chinese %r" % (e["kind"], e["detail"], z["detail"]))
+    report = {}
+    for lang in ("en", "zh-CN"):
+        st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/classes/C-A/attendance", None,
+                                     h(lang))
+        report[lang] = sorted((f["kind"], f["detail"]) for f in body.get("findings", []))
+    check(report["en"] == sorted((f["kind"], f["detail"]) for f in en)
+          and report["zh-CN"] == sorted((f["kind"], f["detail"]) for f in zh),
+          "the class report's details as the list's: %s" % report)
+    # The class page (zh): every engine finding's detail in Chinese, as the API gives it.
+    b("goto", hash="#/class/C-A", ready="class")
+    rows = b("eval", js="[...document.querySelectorAll('#class-findings tbody tr')].map(r => "
+             "[r.dataset.kind, r.cells[3].textContent])")["value"]
+    check(sorted(rows) == sorted([f["kind"], f["detail"]] for f in zh)
+          and len({k for k, d in rows if CJK.search(d)}) >= 2,
+          "the class page shows the Chinese details: %s" % rows)
+    # The review queue (zh): the selected finding's detail in Chinese.
+    b("goto", hash="#/review", ready="review")
+    shown = b("text", selector="#evidence dd.detail")["text"]
+    check(CJK.search(shown) and shown in [f["detail"] for f in zh],
+          "the review queue shows the Chinese detail: %r" % shown)
+    shots(b, "review", "root", "review-detail")
+
+
+def admin_tokens(b, w, origin, shots):
+    """The admin sees every token (never a hash), creates one in the browser (shown once,
+    it works at once), and revokes one made on the command line: that token is refused with 401
+    from the next request on; the list says who revoked it."""
+    b("open", origin=origin, width=1366, height=768)
+    b("login", user="root", password=PW["root"])
+    s = Session(w.port, w.ctx, [c for c in b("cookies")["cookies"]
+                                if c["name"] == "rollcall_session"][0]["value"])
+    s.csrf = b("eval", js="fetch('/v1/me').then(r => r.json()).then(j => j.csrf_token)")["value"]
+    st, body = w.req("inst-a", "GET", "/v1/summary")
+    check(st == 200, "inst-a's token works before: %s" % st)
+    b("goto", hash="#/admin/tokens", ready="admin-tokens")
+    st, listed = s.req("GET", "/v1/tokens")
+    shown = b("eval", js="[...document.querySelectorAll('#tokens tbody tr')].map(r => "
+              "[r.dataset.token, r.cells[1].textContent, r.cells[3].textContent])")["value"]
+    check(st == 200 and [x[0] for x in shown] == [t["name"] for t in listed["tokens"]]
+          and "inst-a" in [x[0] for x in shown]
+          and all(x[2] == ("enroll" if x[1] == "device:K-A1" else "cli:" + pwd.getpwuid(os.geteuid()).pw_name)
+                  for x in shown),
+          "the page lists the tokens with their makers: %s %s" % (shown, listed))
+    text = json.dumps(listed)
+    check(all(tok not in text and hashlib.sha256(tok.encode()).hexdigest() not in text
+              for tok in w.tok.values()), "no token or hash in GET /v1/tokens")
+    page_text = b("text", selector="#main")["text"]
+    check(all(tok not in page_text for tok in w.tok.values()), "no token on the page")
+
+    # A bare enroll role is refused with the reason; nothing is added.
+    b("fill", selector='#add-token [name="name"]', value="enrol-c")
+    b("fill", selector='#add-token [name="role"]', value="enroll")
+    b("click", selector="#add-token button")
+    b("waitFor", selector="#admin-error")
+    check("institution" in b("text", selector="#admin-error")["text"]
+          and not b("eval", js="!!document.querySelector('tr[data-token=\"enrol-c\"]')")["value"],
+          "a bare enroll role is refused")
+    b("fill", selector='#add-token [name="name"]', value="school-b")
+    b("fill", selector='#add-token [name="role"]', value="institution:INST-B")
+    b("click", selector="#add-token button")
+    b("waitFor", selector="#token-value")
+    made = b("text", selector="#token-value")["text"]
+    check(re.fullmatch(r"rc_[A-Za-z0-9_-]{43}", made) is not None, "the new token shown: %r" % made)
+    row = b("eval", js="[...document.querySelector('tr[data-token=\"school-b\"]').cells]"
+            ".map(c => c.textContent.trim())")["value"]
+    check(row[1] == "institution:INST-B" and row[3] == "user:root" and row[4] == "有效",
+          "school-b listed, made by user:root: %s" % row)
+    st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/summary", None,
+                                 {"Authorization": "Bearer " + made})
+    check(st == 200 and body["classes"]
+          and all(c["institution"] == "INST-B" for c in body["classes"]),
+          "the new token works at once, in its scope: %s %s" % (st, body))
+    b("click", selector="#token-copy")
+    b("waitText", selector="#token-copied", contains="复制")
+    check(b("text", selector="#token-copied")["text"] in ("已复制", "已选中，请按 Ctrl+C 复制"),
+          "the copy button says what it did")
+    shots(b, "admin-tokens", "root", "admin-tokens-new")
+    b("goto", hash="#/admin/fences", ready="admin-fences")
+    b("goto", hash="#/admin/tokens", ready="admin-tokens")
+    check(made not in b("text", selector="#main")["text"], "the token is shown once only")
+
+    # Revoke inst-a (made on the command line): asked once more, then refused by the API.
+    b("click", selector='tr[data-token="inst-a"] button[data-act="revoke"]')
+    check("inst-a" in b("text", selector="#revoke-what")["text"], "the page asks about inst-a")
+    shots(b, "admin-tokens", "root", "admin-tokens")
+    b("click", selector='#revoke-confirm button[type="submit"]')
+    b("waitText", selector="#admin-done", contains="inst-a")
+    st, body = w.req("inst-a", "GET", "/v1/summary")
+    check(st == 401, "the revoked token is refused: %s %s" % (st, body))
+    state = b("text", selector='tr[data-token="inst-a"] td:nth-child(5)')["text"]
+    check("已吊销" in state and "user:root" in state
+          and not b("eval", js="!!document.querySelector('tr[data-token=\"inst-a\"] button')")
+          ["value"], "the list says inst-a was revoked by user:root: %s" % state)
+    st, body = s.req("POST", "/v1/tokens/inst-a/revoke")
+    check(st == 409, "revoking it again: %s %s" % (st, body))
+    st, body = s.req("POST", "/v1/tokens/nobody/revoke")
+    check(st == 404, "revoking no token: %s %s" % (st, body))
+    st, body = s.req("POST", "/v1/tokens", {"name": "school-b", "role": "evaluator"})
+    check(st == 409, "a taken name: %s %s" % (st, body))
+    st, body = s.req("POST", "/v1/tokens", {"name": "x", "role": "evaluator", "extra": 1})
+    check(st == 400, "an unknown member: %s %s" % (st, body))
+    st, body = s.req("POST", "/v1/tokens/school-b/revoke", csrf=False)
+    check(st == 403, "a revoke without the CSRF token: %s %s" % (st, body))
+    log = w.srv.log()
+    check("token 'inst-a' revoked by 'user:root'" in log, "the revocation is logged with who")
+    check(made not in log and all(tok not in log for tok in w.tok.values()), "no token logged")
+    r = run("token", "list", "--json", db=w.db)
+    rows = {t["name"]: t for t in json.loads(r.stdout)["tokens"]} if r.returncode == 0 else {}
+    check(rows.get("inst-a", {}).get("revoked_by") == "user:root"
+          and rows.get("school-b", {}).get("created_by") == "user:root",
+          "token list shows who made and who revoked: %s %s" % (r.stdout, r.stderr))
 
 
 def static_checks(w):

@@ -46,7 +46,10 @@ FILTERS = {
 # (test_accounts.py); GET /v1/users lists accounts, admin only, nothing scoped
 # (test_console.py). The alert listings take no scope filter (a district sees its own
 # district's subscriptions and deliveries, admin all): test_alerts.py walks their scopes.
-NOT_LISTS = {"/v1/me", "/v1/users", "/v1/alerts/subscriptions", "/v1/alerts/deliveries"}
+# GET /v1/tokens and GET /v1/fences are the admin's, nothing scoped (walked below and in
+# test_console.py).
+NOT_LISTS = {"/v1/me", "/v1/users", "/v1/alerts/subscriptions", "/v1/alerts/deliveries",
+             "/v1/tokens", "/v1/fences"}
 DISTRICT_OF = {"INST-A": "120103", "INST-B": "120104"}
 CLASS_OF = {"C-A": "INST-A", "C-B": "INST-B"}
 # The walked tokens (names from test_figures.World) and what each one's scope holds.
@@ -185,13 +188,17 @@ def walk(w):
                     seen_rows.update((route, flt) for _ in got)
                     check(got == expect, "GET %s as %s: rows %s, want %s"
                           % (path, role, got, expect))
-    # The admin's account routes (the console's admin page): every other role 403, nothing
-    # changed (test_admin_accounts.py walks them with sessions too).
+    # The admin's account, token and fence routes (the console's admin page): every other
+    # role 403, nothing changed (test_admin_accounts.py walks them with sessions too).
     acct = [("POST", "/v1/users", {"name": "mallory", "role": "admin",
                                    "password": "a long enough password"}),
             ("POST", "/v1/users/mallory/disable", None), ("POST", "/v1/users/mallory/enable", None),
             ("POST", "/v1/users/mallory/password", {"password": "a long enough password"}),
-            ("GET", "/v1/users", None)]
+            ("GET", "/v1/users", None),
+            # tokens and fences (the console's admin tabs)
+            ("GET", "/v1/tokens", None), ("POST", "/v1/tokens", {"name": "m", "role": "admin"}),
+            ("POST", "/v1/tokens/admin/revoke", None), ("GET", "/v1/fences", None),
+            ("GET", "/v1/fences/venue-a", None)]
     for method, path, body in acct:
         for role in ROLES:
             if role == "admin":
@@ -200,6 +207,10 @@ def walk(w):
             check(st == 403, "%s %s as %s: want 403, got %s %s" % (method, path, role, st, ans))
     st, users = w.req("admin", "GET", "/v1/users")
     check(st == 200 and users["users"] == [], "no account made by the refused calls: %s" % users)
+    st, toks = w.req("admin", "GET", "/v1/tokens")
+    check(st == 200 and "m" not in [t["name"] for t in toks["tokens"]]
+          and all(t["revoked_at"] is None for t in toks["tokens"]),
+          "no token made or revoked by the refused calls: %s" % toks)
     # The in-scope answers were not all empty: the rows check compared real rows.
     for route in routes:
         for flt in FILTERS[route]:

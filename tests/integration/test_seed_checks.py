@@ -31,7 +31,9 @@ def check(cond, what):
 
 
 def findings(w, cid):
-    st, r = w.req("admin", "GET", "/v1/classes/%s/attendance" % cid)
+    # the details in English (Accept-Language; Chinese by default: docs/API.md "Languages")
+    st, r = w.req("admin", "GET", "/v1/classes/%s/attendance" % cid,
+                  headers={"Accept-Language": "en"})
     assert st == 200, (st, r)
     return r["findings"]
 

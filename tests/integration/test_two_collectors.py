@@ -6,7 +6,8 @@ batch is sent to both at once, gaps are refused by both, and collectors are SIGK
 random points mid-request and restarted, the kiosk re-sending what was not acknowledged as an
 agent does. At the end every event is stored exactly once with its exact bytes, the chain
 head is the kiosk's, and both collectors answer the same for the device list, the findings and
-the class's figures (one of them having cached them midway).
+the class's figures (one of them having cached them midway); a token revoked through one
+collector is refused by both at once.
 The database is read back with psql."""
 
 import hashlib
@@ -201,6 +202,23 @@ def main():
             final = [attendance(s, ctx, admin) for s in srv]
             check(final[0] == final[1], "the class's figures are the same from either collector")
             check(final[0] != midway, "the figures moved on since the first collector cached them")
+
+            # 6. a token revoked through one collector is refused by the other from its next
+            # request on: no collector keeps tokens in memory.
+            auth = lambda t: {"Authorization": "Bearer " + t}  # noqa: E731
+            st, made = request(srv[0].port, ctx, "POST", "/v1/tokens",
+                               json.dumps({"name": "reader", "role": "institution:INST-A"}).encode(),
+                               dict(auth(admin), **{"Content-Type": "application/json"}))
+            check(st == 201, "token made through collector 0: %r %r" % (st, made))
+            reader = made.get("token", "") if st == 201 else ""
+            st, _ = request(srv[1].port, ctx, "GET", "/v1/summary", None, auth(reader))
+            check(st == 200, "collector 1 takes it: %r" % st)
+            st, ans = request(srv[0].port, ctx, "POST", "/v1/tokens/reader/revoke", None,
+                              auth(admin))
+            check(st == 200 and ans.get("revoked_by") == "admin", "revoked: %r %r" % (st, ans))
+            for i, s in enumerate(srv):
+                st, _ = request(s.port, ctx, "GET", "/v1/summary", None, auth(reader))
+                check(st == 401, "collector %d refuses the revoked token: %r" % (i, st))
         finally:
             for s in srv:
                 if s.proc.poll() is None:

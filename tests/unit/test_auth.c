@@ -248,6 +248,12 @@ static void create_validates_and_never_stores_the_token(void **state)
     /* An enroll token is bound to one institution: one without is never made. */
     assert_int_equal(auth_token_create(f->st, "enroll", "unbound", again, err), RC_INVAL);
     assert_non_null(strstr(err, "--institution"));
+    /* The audit's names of people and of the command line are not for tokens. */
+    assert_int_equal(auth_token_create(f->st, "admin", "user:root", again, err), RC_INVAL);
+    assert_int_equal(auth_token_create_by(f->st, "admin", "cli:ops", "user:root", again, err),
+                     RC_INVAL);
+    assert_non_null(strstr(err, "reserved"));
+    assert_int_equal(auth_token_create_by(f->st, "admin", "ops-2", "user:root", again, err), RC_OK);
     store_close(f->st); /* checkpoints the WAL into the file */
     f->st = NULL;
 

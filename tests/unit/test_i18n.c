@@ -59,6 +59,111 @@ static void every_finding_kind_has_both_languages(void **state)
     both("finding", "claim_figures_changed");
 }
 
+/* Each {name} of text, appended to out as "name," (out holds 512 bytes). False when a brace
+ * is unbalanced. */
+static bool placeholders(const char *text, char *out)
+{
+    out[0] = '\0';
+    for (const char *p = text; (p = strchr(p, '{'));) {
+        const char *close = strchr(p, '}');
+        if (!close || memchr(p + 1, '{', (size_t)(close - p - 1)))
+            return false;
+        size_t n = strlen(out);
+        snprintf(out + n, 512 - n, "%.*s,", (int)(close - p - 1), p + 1);
+        p = close + 1;
+    }
+    return !strchr(text, '}') || strchr(text, '{');
+}
+
+/* Every detail template (detail.<code>) and word (word.<w>) in both languages; a Chinese
+ * template uses only arguments the English one has (the English may use more: plural endings),
+ * and every code the engine's findings name is there. */
+static void detail_templates_complete(void **state)
+{
+    (void)state;
+    size_t templates = 0;
+    for (size_t i = 0; i < i18n_table_len; i++) {
+        const char *code = i18n_table[i].code;
+        bool detail = strncmp(code, "detail.", 7) == 0, word = strncmp(code, "word.", 5) == 0;
+        if (!detail && !word)
+            continue;
+        both(detail ? "detail" : "word", code + (detail ? 7 : 5));
+        if (!detail)
+            continue;
+        templates++;
+        char zh[512], en[512];
+        assert_true(placeholders(i18n_table[i].text[I18N_ZH], zh));
+        assert_true(placeholders(i18n_table[i].text[I18N_EN], en));
+        for (char *p = zh, *comma; (comma = strchr(p, ',')); p = comma + 1) {
+            char name[64];
+            snprintf(name, sizeof name, ",%.*s,", (int)(comma - p), p);
+            char en_list[520];
+            snprintf(en_list, sizeof en_list, ",%s", en);
+            if (!strstr(en_list, name))
+                fail_msg("%s: the Chinese text's {%.*s} is not an argument of the English one",
+                         code, (int)(comma - p), p);
+        }
+    }
+    static const char *const engine_codes[] = {"sign_judged",
+                                               "rollcall_missed",
+                                               "no_signout",
+                                               "not_on_roster",
+                                               "no_session",
+                                               "recording_gap",
+                                               "recording_late",
+                                               "kiosk_silent",
+                                               "clock",
+                                               "gnss_quality",
+                                               "impossible_travel",
+                                               "chain_conflict",
+                                               "venue_outside_region",
+                                               "venue_outside_district",
+                                               "venue_not_in_region",
+                                               "late_application",
+                                               "late_subsidy",
+                                               "online_share_trainee",
+                                               "online_share_plan",
+                                               "attendance_low"};
+    for (size_t i = 0; i < sizeof engine_codes / sizeof engine_codes[0]; i++)
+        both("detail", engine_codes[i]);
+    assert_int_equal(templates, sizeof engine_codes / sizeof engine_codes[0]);
+}
+
+static const char *sample_arg(const char *name, void *ctx)
+{
+    (void)ctx;
+    static const char *const args[][2] = {{"event", "@signin"},
+                                          {"time", "2026-11-02 09:00:00"},
+                                          {"device", "K-1"},
+                                          {"why", "@why_outside"},
+                                          {"counted", "@not_counted"}};
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        if (strcmp(args[i][0], name) == 0)
+            return args[i][1];
+    return NULL;
+}
+
+static void detail_rendered_in_each_language(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_int_equal(i18n_render("sign_judged", I18N_EN, sample_arg, NULL, out, sizeof out), 0);
+    assert_string_equal(out, "sign-in at 2026-11-02 09:00:00 on K-1: outside the venue fence; not "
+                             "counted");
+    assert_int_equal(i18n_render("sign_judged", I18N_ZH, sample_arg, NULL, out, sizeof out), 0);
+    assert_string_equal(out, "2026-11-02 09:00:00 在 K-1 签到：在场地围栏外；不计入学时");
+    /* cut to fit, never inside a UTF-8 sequence */
+    for (size_t n = 1; n < 40; n++) {
+        assert_int_equal(i18n_render("sign_judged", I18N_ZH, sample_arg, NULL, out, n), 0);
+        assert_true(strlen(out) < n);
+        assert_true(utf8_valid(out, strlen(out), NULL));
+    }
+    /* a missing template or argument: -1, the caller keeps its text */
+    assert_int_equal(i18n_render("no_such_template", I18N_ZH, sample_arg, NULL, out, sizeof out),
+                     -1);
+    assert_int_equal(i18n_render("recording_gap", I18N_ZH, sample_arg, NULL, out, sizeof out), -1);
+}
+
 static void every_error_code_has_both_languages(void **state)
 {
     (void)state;
@@ -127,6 +232,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_finding_kind_has_both_languages),
         cmocka_unit_test(every_error_code_has_both_languages),
+        cmocka_unit_test(detail_templates_complete),
+        cmocka_unit_test(detail_rendered_in_each_language),
         cmocka_unit_test(table_sorted_and_unique),
         cmocka_unit_test(accept_language),
     };

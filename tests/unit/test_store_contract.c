@@ -161,6 +161,68 @@ static void tokens(void **state)
     store_close(st);
 }
 
+/* Appends "name:role:created_by:revoked_at:revoked_by:hash," to the 512-byte ctx. */
+static int collect_tokens(const struct store_token *t, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s:%s:%s:%lld:%s:%s:%d,", t->name, t->role, t->created_by,
+             (long long)t->revoked_at_ms, t->revoked_by, t->hash, t->revoked);
+    return 0;
+}
+
+static int stop_at_first_token(const struct store_token *t, void *ctx)
+{
+    (void)t;
+    (*(int *)ctx)++;
+    return 7;
+}
+
+/* Tokens listed for the console (never their hash) and revoked: a revoked token is refused by
+ * the next lookup, on this connection and on another one to the same database. */
+static void tokens_list_and_revoke(void **state)
+{
+    (void)state;
+    char err[ERR_LEN], list[512] = "";
+    store *st = open_migrated(), *other = open_migrated();
+    struct store_token t = {.created_at_ms = 100};
+    snprintf(t.hash, sizeof t.hash, "%s", HASH_A);
+    snprintf(t.name, sizeof t.name, "b-enrol");
+    snprintf(t.role, sizeof t.role, "enroll:I-1");
+    snprintf(t.created_by, sizeof t.created_by, "user:boss");
+    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
+    struct store_token u = {.created_at_ms = 200};
+    snprintf(u.hash, sizeof u.hash, "%s", HASH_B);
+    snprintf(u.name, sizeof u.name, "a-admin");
+    snprintf(u.role, sizeof u.role, "admin");
+    assert_int_equal(store_token_insert(st, &u, err), RC_OK); /* created_by "": not known */
+    assert_int_equal(store_token_list(st, collect_tokens, list, err), RC_OK);
+    assert_string_equal(list, "a-admin:admin::0:::0,b-enrol:enroll:I-1:user:boss:0:::0,");
+    int calls = 0;
+    assert_int_equal(store_token_list(st, stop_at_first_token, &calls, err), 7);
+    assert_int_equal(calls, 1);
+
+    struct store_token got;
+    assert_int_equal(store_token_lookup(other, HASH_A, &got, err), RC_OK);
+    assert_int_equal(store_token_revoke(st, "b-enrol", "user:boss", 300, err), RC_OK);
+    assert_int_equal(store_token_lookup(st, HASH_A, &got, err), RC_NOTFOUND);
+    assert_int_equal(store_token_lookup(other, HASH_A, &got, err), RC_NOTFOUND);
+    assert_int_equal(store_token_lookup(other, HASH_B, &got, err), RC_OK);
+    assert_int_equal(store_token_revoke(other, "b-enrol", "a-admin", 400, err), RC_CONFLICT);
+    assert_non_null(strstr(err, "revoked already"));
+    assert_int_equal(store_token_revoke(st, "nobody", "a-admin", 400, err), RC_NOTFOUND);
+    assert_int_equal(store_token_revoke(st, "", "a-admin", 400, err), RC_INVAL);
+    list[0] = '\0';
+    assert_int_equal(store_token_list(other, collect_tokens, list, err), RC_OK);
+    assert_string_equal(list,
+                        "a-admin:admin::0:::0,b-enrol:enroll:I-1:user:boss:300:user:boss::1,");
+    /* The name stays taken: a revoked token's name is not handed out again. */
+    snprintf(t.hash, sizeof t.hash, "%s", HASH_C);
+    assert_int_equal(store_token_insert(st, &t, err), RC_CONFLICT);
+    store_close(other);
+    store_close(st);
+}
+
 /* ---- Institutions, enrolment, devices ---- */
 
 static void enrol(store *st, const char *inst, const char *id, const char *fence)
@@ -570,6 +632,42 @@ static void findings_and_fences(void **state)
     assert_string_equal(cur.sha256, HASH_B);
     store_fence_clear(&cur);
     assert_int_equal(store_fence_current(st, "F-9", &cur, err), RC_NOTFOUND);
+    store_close(st);
+}
+
+/* Appends "id@version:sha(first 4):created_at:created_by:superseded_at:devices," to ctx. */
+static int collect_fences(const struct store_fence_info *f, void *ctx)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s@%d:%.4s:%lld:%s:%lld:%lld,", f->id, f->version, f->sha256,
+             (long long)f->created_at_ms, f->created_by, (long long)f->superseded_at_ms,
+             (long long)f->devices);
+    return 0;
+}
+
+/* Every version of every fence, by id then newest first, with how many devices name it. */
+static void fences_listed_with_versions_and_devices(void **state)
+{
+    (void)state;
+    char err[ERR_LEN], list[512] = "";
+    store *st = open_migrated();
+    assert_int_equal(store_fence_list(st, collect_fences, list, err), RC_OK);
+    assert_string_equal(list, "");
+    enrol(st, "I-1", "K-1", "F-b");
+    enrol(st, "I-1", "K-2", "F-b");
+    enrol(st, "I-1", "K-3", "F-other");
+    enum store_fence_outcome o;
+    int v = 0;
+    assert_int_equal(store_fence_put(st, "F-b", "{}", HASH_A, "adm", 10, false, &o, &v, err),
+                     RC_OK);
+    assert_int_equal(store_fence_put(st, "F-b", "{}", HASH_B, "user:boss", 20, true, &o, &v, err),
+                     RC_OK);
+    assert_int_equal(store_fence_put(st, "F-a", "{}", HASH_C, "adm", 30, false, &o, &v, err),
+                     RC_OK);
+    assert_int_equal(store_fence_list(st, collect_fences, list, err), RC_OK);
+    assert_string_equal(list, "F-a@1:cccc:30:adm:0:0,F-b@2:e3b0:20:user:boss:0:2,"
+                              "F-b@1:ba78:10:adm:20:2,");
     store_close(st);
 }
 
@@ -1590,6 +1688,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrations_idempotent_staged_and_newer_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(tokens_list_and_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(fences_listed_with_versions_and_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(institutions_and_enrolment, setup, teardown),
         cmocka_unit_test_setup_teardown(device_status_keeps_unreported_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(events_exactly_once_and_heads_forward_only, setup,

@@ -1,6 +1,7 @@
 // The console: a client of the documented HTTP API only (docs/openapi.yaml), logged in by a
 // session cookie; writes carry the session's CSRF token. Pages by hash: #/overview, #/live,
-// #/class/ID, #/review, #/kiosks, #/exports, #/admin.
+// #/class/ID, #/review, #/kiosks, #/exports, #/admin (accounts), #/admin/tokens,
+// #/admin/fences[?fence=ID&version=N].
 import * as echarts from 'echarts/core';
 import { LineChart, BarChart } from 'echarts/charts';
 import { GridComponent, TooltipComponent, LegendComponent } from 'echarts/components';
@@ -200,6 +201,36 @@ function headline(sum) {
   };
 }
 
+// Dates as YYYY-MM-DD whatever the browser's locale: a text field with that pattern (an
+// <input type=date> shows the locale's format, mm/dd/yyyy in an en-US browser), checked here
+// with a message in the page's language (the form is novalidate: the browser's own bubble
+// would speak the browser's language).
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+function isDate(s) {
+  if (!DATE_RE.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+function dateField(name, label, value) {
+  return `<label>${esc(label)} <input name="${name}" class="date" value="${esc(value)}" placeholder="YYYY-MM-DD"
+    inputmode="numeric" maxlength="10" size="11" pattern="\\d{4}-\\d{2}-\\d{2}" autocomplete="off" title="YYYY-MM-DD (${esc(t('date_hint'))})"></label>`;
+}
+// True when every date field of form f is empty or a real date; else says which is not in out.
+function datesValid(f, out) {
+  for (const input of f.querySelectorAll('input.date')) {
+    const v = input.value.trim();
+    const bad = v !== '' && !isDate(v);
+    input.setAttribute('aria-invalid', String(bad));
+    if (bad) {
+      out.textContent = t('date_invalid', { v });
+      input.focus();
+      return false;
+    }
+  }
+  out.textContent = '';
+  return true;
+}
+
 function query(params) {
   const q = Object.entries(params).filter(([, v]) => v).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
   return q ? `?${q}` : '';
@@ -209,14 +240,16 @@ function query(params) {
 async function pageOverview(args) {
   const from = args.get('from') ?? '', to = args.get('to') ?? '';
   $('#main').innerHTML = `<h1>${esc(t('overview'))}</h1>
-    <form class="row" id="period"><label>${esc(t('from'))} <input type="date" name="from" value="${esc(from)}"></label>
-    <label>${esc(t('to'))} <input type="date" name="to" value="${esc(to)}"></label>
+    <form class="row" id="period" novalidate>${dateField('from', t('from'), from)}${dateField('to', t('to'), to)}
     <button class="primary">${esc(t('apply'))}</button><span class="muted">${from || to ? '' : esc(t('period_all'))}</span>
     <a id="summary-xlsx" href="/v1/summary${query({ from, to, format: 'xlsx' })}" download>${esc(t('summary_xlsx'))}</a></form>
+    <p class="error" id="period-error" role="alert"></p>
     <div id="ov">${esc(t('loading'))}</div>`;
   $('#period').onsubmit = (ev) => {
     ev.preventDefault();
-    location.hash = `#/overview${query({ from: ev.target.from.value, to: ev.target.to.value })}`;
+    const f = ev.target;
+    if (!datesValid(f, $('#period-error'))) return;
+    location.hash = `#/overview${query({ from: f.from.value.trim(), to: f.to.value.trim() })}`;
   };
   const sum = await api(`/v1/summary${query({ from, to })}`);
   takePolicy(sum.policy);
@@ -367,8 +400,8 @@ async function pageClass(id) {
     ${r.trainees.map((p) => `<tr><td>${esc(p.trainee_masked)}</td><td>${esc(p.name ?? '')}</td><td class="num">${num(p.scheduled_hours)}</td>
       <td class="num">${num(p.attended_hours)}</td><td class="num ${rateClass(p.attendance_rate)}" data-v="${p.attendance_rate ?? ''}">${pct(p.attendance_rate)}</td>
       <td class="num">${num(p.online_hours)}</td><td>${p.findings.length}</td></tr>`).join('')}</tbody></table>
-    <h2>${esc(t('findings'))}</h2><table><thead><tr><th>${esc(t('kind'))}</th><th>${esc(t('session'))}</th><th>${esc(t('time'))}</th><th>${esc(t('detail'))}</th><th>${esc(t('decision'))}</th></tr></thead><tbody>
-    ${r.findings.map((f) => `<tr><td><span class="pill ${esc(f.severity)}">${esc(f.kind)}</span></td><td>${esc(f.session ?? '')}</td><td>${esc(localTime(f.at))}</td>
+    <h2>${esc(t('findings'))}</h2><table id="class-findings"><thead><tr><th>${esc(t('kind'))}</th><th>${esc(t('session'))}</th><th>${esc(t('time'))}</th><th>${esc(t('detail'))}</th><th>${esc(t('decision'))}</th></tr></thead><tbody>
+    ${r.findings.map((f) => `<tr data-kind="${esc(f.kind)}"><td><span class="pill ${esc(f.severity)}">${esc(f.kind)}</span></td><td>${esc(f.session ?? '')}</td><td>${esc(localTime(f.at))}</td>
       <td>${esc(f.detail)}</td><td>${f.review ? esc(`${t(f.review.decision)} · ${f.review.reviewer}`) : ''}</td></tr>`).join('')}</tbody></table>
     <h2>${esc(t('reviews'))}</h2><table id="reviews"><thead><tr><th>${esc(t('evidence'))}</th><th>${esc(t('decision'))}</th><th>${esc(t('reason'))}</th><th>${esc(t('reviewer'))}</th><th>${esc(t('decided_at'))}</th></tr></thead><tbody>
     ${r.reviews.map((v) => `<tr><td>${esc(v.event)}</td><td>${esc(t(v.decision))}</td><td>${esc(v.reason)}</td><td>${esc(v.reviewer)}</td><td>${esc(localTime(v.decided_at))}</td></tr>`).join('')}</tbody></table>`;
@@ -438,22 +471,8 @@ function drawMap(bundle) {
   else $('#map-note').textContent = t('scale_only');
   L.control.scale({ imperial: false }).addTo(map);
   const bounds = L.latLngBounds([]);
-  const fences = JSON.parse(bundle['fences.json'] ?? '[]').map((f) => {
-    const style = { color: '#1d4ed8', weight: 2, fillOpacity: 0.08, interactive: false };
-    const feature = JSON.parse(f.geojson);
-    // A circular venue is a Point with properties.radius_m (FENCES.md): its extent needs the
-    // map's projection, so it is drawn and measured once the view is set.
-    if (feature.geometry?.type === 'Point' && feature.properties?.radius_m) {
-      const [lon, lat] = feature.geometry.coordinates;
-      const r = feature.properties.radius_m;
-      bounds.extend([lat + r / 111320, lon]);
-      bounds.extend([lat - r / 111320, lon]);
-      return L.circle([lat, lon], { ...style, radius: r });
-    }
-    const g = L.geoJSON(feature, { style, pointToLayer: (_, ll) => L.circleMarker(ll, { ...style, radius: 3 }) });
-    bounds.extend(g.getBounds());
-    return g;
-  });
+  const style = { color: '#1d4ed8', weight: 2, fillOpacity: 0.08, interactive: false };
+  const fences = JSON.parse(bundle['fences.json'] ?? '[]').map((f) => fenceLayer(JSON.parse(f.geojson), style, bounds));
   const verdicts = {};
   for (const j of JSON.parse(bundle['judgements.json'] ?? '[]')) verdicts[`${j.device}/${j.seq}`] = j;
   const color = { inside: '#15803d', outside: '#b91c1c', uncertain: '#b45309', no_fix: '#6b7280' };
@@ -598,7 +617,7 @@ async function pageAdmin(notice = '') {
   const u = await api('/v1/users');
   const pwFields = `<label>${esc(t('password'))} <input type="password" name="password" autocomplete="new-password" minlength="12" required></label>
       <label>${esc(t('password_again'))} <input type="password" name="password2" autocomplete="new-password" minlength="12" required></label>`;
-  $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1><h2>${esc(t('accounts'))}</h2>
+  $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1>${adminTabs('admin')}
     <div id="admin-notice">${notice}</div>
     <table id="users"><thead><tr><th>${esc(t('user'))}</th><th>${esc(t('role'))}</th><th>${esc(t('created_at'))}</th>
     <th>${esc(t('last_login'))}</th><th>${esc(t('password_changed'))}</th><th>${esc(t('state'))}</th><th></th></tr></thead><tbody>
@@ -613,12 +632,7 @@ async function pageAdmin(notice = '') {
       <datalist id="role-kinds"><option value="admin"><option value="city"><option value="evaluator"><option value="district:"><option value="institution:"><option value="assessor:"></datalist>
       ${pwFields}<button class="primary">${esc(t('add'))}</button></form>
     <form id="set-password" class="row" hidden><strong id="pw-user"></strong>${pwFields}
-      <button class="primary">${esc(t('do_password'))}</button><button type="button" id="pw-cancel">${esc(t('cancel'))}</button></form>
-    <h2>${esc(t('fences_title'))}</h2>
-    <form id="fence-upload" class="row"><label>${esc(t('fence_file'))} <input type="file" name="file" accept=".geojson,.json,application/geo+json" required></label>
-      <button class="primary">${esc(t('upload'))}</button><span class="muted">${esc(t('fence_hint'))}</span></form>
-    <p class="muted">${esc(t('accounts_hint'))}</p>
-    <pre>rollcall-server token create --role ROLE --name NAME</pre>`;
+      <button class="primary">${esc(t('do_password'))}</button><button type="button" id="pw-cancel">${esc(t('cancel'))}</button></form>`;
   const say = (html) => { $('#admin-notice').innerHTML = html; };
   const twice = (f) => {
     if (f.password.value !== f.password2.value) { say(`<p class="error" id="admin-error">${esc(t('password_mismatch'))}</p>`); return null; }
@@ -654,17 +668,6 @@ async function pageAdmin(notice = '') {
     };
   });
   $('#pw-cancel').onclick = () => { $('#set-password').hidden = true; };
-  $('#fence-upload').onsubmit = async (ev) => {
-    ev.preventDefault();
-    const file = ev.target.file.files[0];
-    if (!file) return;
-    const text = await file.text();
-    let done = '';
-    act(async () => {
-      const r = await api('/v1/fences', { method: 'POST', body: text, type: 'application/geo+json' });
-      done = r.fences.map((f) => t('fence_done', { f: f.fence, o: t(`fence_${f.outcome}`), v: f.version })).join('；');
-    }, '').then(() => { if (done && $('#admin-done')) $('#admin-done').textContent = done; });
-  };
   $('#set-password').onsubmit = (ev) => {
     ev.preventDefault();
     const f = ev.target, name = f.dataset.user, password = twice(f);
@@ -672,6 +675,165 @@ async function pageAdmin(notice = '') {
     act(() => api(`/v1/users/${encodeURIComponent(name)}/password`, { method: 'POST', body: { password } }), t('password_set', { u: name }));
   };
   document.body.dataset.ready = 'admin';
+}
+
+function adminTabs(on) {
+  return `<nav class="tabs" id="admin-tabs">${[['admin', '#/admin', 'accounts'], ['admin-tokens', '#/admin/tokens', 'tokens'],
+    ['admin-fences', '#/admin/fences', 'fences_title']].map(([k, h, l]) => `<a href="${h}" data-tab="${k}" class="${k === on ? 'on' : ''}">${esc(t(l))}</a>`).join('')}</nav>`;
+}
+
+// Bearer tokens (GET/POST /v1/tokens, POST /v1/tokens/{name}/revoke; docs/CONSOLE.md "Admin"):
+// never a token or its hash in the list; a new token is shown once, in this page only, with a
+// copy button; revoking asks once more, then every collector refuses the token.
+async function pageTokens(notice = '', fresh = null) {
+  delete document.body.dataset.ready; // drawn again after each action
+  const d = await api('/v1/tokens');
+  $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1>${adminTabs('admin-tokens')}
+    <div id="admin-notice">${notice}</div>
+    ${fresh ? `<div class="notice" id="new-token"><p>${esc(t('token_once', { n: fresh.name }))}</p>
+      <div class="row"><code id="token-value">${esc(fresh.token)}</code><button type="button" id="token-copy">${esc(t('copy'))}</button>
+      <span class="muted" id="token-copied"></span></div></div>` : ''}
+    <table id="tokens"><thead><tr><th>${esc(t('token_name'))}</th><th>${esc(t('role'))}</th><th>${esc(t('created_at'))}</th>
+    <th>${esc(t('created_by'))}</th><th>${esc(t('state'))}</th><th></th></tr></thead><tbody>
+    ${d.tokens.map((x) => `<tr data-token="${esc(x.name)}" data-revoked="${x.revoked_at ? 'yes' : 'no'}"><td>${esc(x.name)}</td><td>${esc(x.role)}</td>
+      <td>${esc(localTime(x.created_at))}</td><td>${esc(x.created_by ?? t('unknown'))}</td>
+      <td class="${x.revoked_at ? 'bad' : ''}">${esc(x.revoked_at ? t('revoked_by', { t: localTime(x.revoked_at), u: x.revoked_by ?? '' }) : t('token_live'))}</td>
+      <td class="links">${x.revoked_at ? '' : `<button type="button" class="danger" data-act="revoke">${esc(t('do_revoke'))}</button>`}</td></tr>`).join('')}</tbody></table>
+    <form id="revoke-confirm" class="row notice" hidden><span id="revoke-what"></span>
+      <button class="danger" type="submit">${esc(t('confirm_revoke'))}</button><button type="button" id="revoke-cancel">${esc(t('cancel'))}</button></form>
+    <h2>${esc(t('add_token'))}</h2>
+    <form id="add-token" class="row"><label>${esc(t('token_name'))} <input name="name" required size="18" maxlength="64"></label>
+      <label>${esc(t('role'))} <input name="role" required placeholder="enroll:INST-A" size="22" list="token-roles"></label>
+      <datalist id="token-roles"><option value="admin"><option value="enroll:"><option value="evaluator"><option value="institution:">
+      <option value="district:"><option value="assessor:"><option value="device:"></datalist>
+      <button class="primary">${esc(t('create'))}</button><span class="muted">${esc(t('token_hint'))}</span></form>`;
+  const say = (html) => { $('#admin-notice').innerHTML = html; };
+  if (fresh) {
+    $('#token-copy').onclick = async () => {
+      try {
+        await navigator.clipboard.writeText(fresh.token);
+        $('#token-copied').textContent = t('copied');
+      } catch {
+        // No clipboard (an http:// page, a refused permission): select it for Ctrl+C.
+        const r = document.createRange();
+        r.selectNodeContents($('#token-value'));
+        getSelection().removeAllRanges();
+        getSelection().addRange(r);
+        $('#token-copied').textContent = t('copy_manual');
+      }
+    };
+  }
+  $('#add-token').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const f = ev.target;
+    const name = f.querySelector('[name=name]').value.trim(), role = f.role.value.trim();
+    let made;
+    try {
+      made = await api('/v1/tokens', { method: 'POST', body: { name, role } });
+    } catch (e) {
+      if (e.status !== 401) say(`<p class="error" id="admin-error">${esc(e.message)}</p>`);
+      return;
+    }
+    await pageTokens('', made);
+  };
+  document.querySelectorAll('#tokens button[data-act="revoke"]').forEach((btn) => {
+    btn.onclick = () => {
+      const f = $('#revoke-confirm');
+      f.dataset.token = btn.closest('tr').dataset.token;
+      $('#revoke-what').textContent = t('revoke_what', { n: f.dataset.token });
+      f.hidden = false;
+    };
+  });
+  $('#revoke-cancel').onclick = () => { $('#revoke-confirm').hidden = true; };
+  $('#revoke-confirm').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const name = ev.target.dataset.token;
+    try {
+      await api(`/v1/tokens/${encodeURIComponent(name)}/revoke`, { method: 'POST' });
+    } catch (e) {
+      if (e.status !== 401) say(`<p class="error" id="admin-error">${esc(e.message)}</p>`);
+      return;
+    }
+    await pageTokens(`<p class="notice" id="admin-done">${esc(t('token_revoked', { n: name }))}</p>`);
+  };
+  document.body.dataset.ready = 'admin-tokens';
+}
+
+// A fence's GeoJSON Feature as a Leaflet layer, its extent added to bounds. A circular venue is
+// a Point with properties.radius_m (FENCES.md): its extent is taken from the radius, since a
+// circle's own bounds need the map's projection (known once the view is set).
+function fenceLayer(feature, style, bounds) {
+  if (feature.geometry?.type === 'Point' && feature.properties?.radius_m) {
+    const [lon, lat] = feature.geometry.coordinates;
+    const r = feature.properties.radius_m;
+    bounds.extend([lat + r / 111320, lon]);
+    bounds.extend([lat - r / 111320, lon]);
+    return L.circle([lat, lon], { ...style, radius: r });
+  }
+  const g = L.geoJSON(feature, { style, pointToLayer: (_, ll) => L.circleMarker(ll, { ...style, radius: 3 }) });
+  bounds.extend(g.getBounds());
+  return g;
+}
+
+// Venue fences (GET /v1/fences, GET /v1/fences/{id}?version=N): each fence's current version,
+// its digest and how many kiosks use it; the selected fence's versions; the selected version on
+// a map; and the upload (POST /v1/fences) that makes new versions.
+async function pageFences(args, notice = '') {
+  delete document.body.dataset.ready; // drawn again after an upload: ready once the map is
+  const d = await api('/v1/fences');
+  const id = args.get('fence') ?? d.fences[0]?.id ?? '';
+  const f = d.fences.find((x) => x.id === id);
+  const v = Number(args.get('version') ?? f?.version ?? 0);
+  const link = (fid, ver) => `#/admin/fences${query({ fence: fid, version: ver })}`;
+  const sha = (h) => `<code title="${esc(h)}">${esc(h.slice(0, 12))}…</code>`;
+  $('#main').innerHTML = `<h1>${esc(t('admin_title'))}</h1>${adminTabs('admin-fences')}
+    <div id="admin-notice">${notice}</div>
+    ${d.fences.length ? `<table id="fences"><thead><tr><th>${esc(t('fence_id'))}</th><th class="num">${esc(t('fence_version'))}</th>
+    <th>${esc(t('uploaded_at'))}</th><th>${esc(t('uploaded_by'))}</th><th>${esc(t('digest'))}</th><th class="num">${esc(t('devices_n'))}</th></tr></thead><tbody>
+    ${d.fences.map((x) => `<tr data-fence="${esc(x.id)}" class="${x.id === id ? 'sel' : ''}"><td><a href="${link(x.id)}">${esc(x.id)}</a></td><td class="num">${x.version}</td>
+      <td>${esc(localTime(x.created_at))}</td><td>${esc(x.created_by)}</td><td>${sha(x.sha256)}</td><td class="num">${x.devices}</td></tr>`).join('')}</tbody></table>`
+    : `<p class="muted" id="fences-none">${esc(t('fences_none'))}</p>`}
+    ${f ? `<div class="grid2 fence-detail"><div><h2>${esc(t('versions', { f: f.id }))}</h2><table id="fence-versions"><thead><tr><th class="num">${esc(t('version'))}</th>
+      <th>${esc(t('uploaded_at'))}</th><th>${esc(t('uploaded_by'))}</th><th>${esc(t('digest'))}</th><th>${esc(t('superseded_at'))}</th></tr></thead><tbody>
+      ${f.versions.map((x) => `<tr data-version="${x.version}" class="${x.version === v ? 'sel' : ''}"><td class="num"><a href="${link(f.id, x.version)}">${x.version}</a></td>
+        <td>${esc(localTime(x.created_at))}</td><td>${esc(x.created_by)}</td><td>${sha(x.sha256)}</td>
+        <td>${x.superseded_at ? esc(localTime(x.superseded_at)) : esc(t('current'))}</td></tr>`).join('')}</tbody></table></div>
+      <div><h2 id="fence-map-title">${esc(t('fence_map', { f: f.id, v }))}</h2><p class="muted" id="map-note"></p><div id="fence-map"></div></div></div>` : ''}
+    <h2>${esc(t('upload_fences'))}</h2>
+    <form id="fence-upload" class="row"><label>${esc(t('fence_file'))} <input type="file" name="file" accept=".geojson,.json,application/geo+json" required></label>
+      <button class="primary">${esc(t('upload'))}</button><span class="muted">${esc(t('fence_hint'))}</span></form>`;
+  $('#fence-upload').onsubmit = async (ev) => {
+    ev.preventDefault();
+    const file = ev.target.file.files[0];
+    if (!file) return;
+    let r;
+    try {
+      r = await api('/v1/fences', { method: 'POST', body: await file.text(), type: 'application/geo+json' });
+    } catch (e) {
+      if (e.status !== 401) $('#admin-notice').innerHTML = `<p class="error" id="admin-error">${esc(e.message)}</p>`;
+      return;
+    }
+    const done = r.fences.map((x) => t('fence_done', { f: x.fence, o: t(`fence_${x.outcome}`), v: x.version })).join('；');
+    const first = r.fences[0];
+    await pageFences(new URLSearchParams(first ? { fence: first.fence, version: String(first.version) } : {}),
+      `<p class="notice" id="admin-done">${esc(done)}</p>`);
+  };
+  if (f) {
+    const feature = await api(`/v1/fences/${encodeURIComponent(f.id)}${query({ version: v })}`);
+    if (!$('#fence-map')) return;
+    const tiles = document.querySelector('meta[name="rollcall-tiles"]').content;
+    map = L.map('fence-map', { attributionControl: false, zoomSnap: 0.25 });
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+    else $('#map-note').textContent = t('scale_only');
+    L.control.scale({ imperial: false }).addTo(map);
+    const bounds = L.latLngBounds([]);
+    const layer = fenceLayer(feature, { color: '#1d4ed8', weight: 2, fillOpacity: 0.12, interactive: false }, bounds);
+    if (bounds.isValid()) map.fitBounds(bounds.pad(0.2), { maxZoom: 18 });
+    else map.setView([39.12, 117.2], 15);
+    layer.addTo(map);
+    $('#fence-map').dataset.fence = `${f.id}@${v}`;
+  }
+  document.body.dataset.ready = 'admin-fences';
 }
 
 /* ---------- public evaluation (no login) ---------- */
@@ -731,7 +893,9 @@ async function route() {
     else if (page === 'review') await pageReview(args);
     else if (page === 'kiosks') await pageKiosks();
     else if (page === 'exports') await pageExports();
-    else if (page === 'admin' && isAdmin()) await pageAdmin();
+    else if (page === 'admin' && isAdmin() && parts[1] === 'tokens') await pageTokens();
+    else if (page === 'admin' && isAdmin() && parts[1] === 'fences') await pageFences(args);
+    else if (page === 'admin' && isAdmin() && !parts[1]) await pageAdmin();
     else location.hash = '#/overview';
   } catch (e) {
     if (e.status !== 401) $('#main').insertAdjacentHTML('beforeend', `<p class="error" id="page-error">${esc(e.message)}</p>`);
