@@ -406,65 +406,6 @@ int store_institution_register(store *st, const char *id, const char *district, 
     return st->ops->institution_register(st, id, district, err);
 }
 
-int store_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
-                    int64_t now_ms, bool *created, char *err)
-{
-    NEED(class_put, "classes");
-    bool dummy;
-    if (!st->in_tx)
-        return rc_fail(err, RC_STATE, "store_class_put outside a transaction");
-    return st->ops->class_put(st, p, plan_json, by, now_ms, created ? created : &dummy, err);
-}
-
-int store_class_get(store *st, const char *id, struct store_class *out, char *err)
-{
-    NEED(class_get, "classes");
-    return st->ops->class_get(st, id, out, err);
-}
-
-int store_class_plan(store *st, const char *id, struct plan *out, char *err)
-{
-    NEED(class_plan, "classes");
-    return st->ops->class_plan(st, id, out, err);
-}
-
-int store_class_list(store *st, const struct store_class_filter *f, size_t limit,
-                     int (*fn)(const struct store_class *c, void *ctx), void *ctx, char *err)
-{
-    NEED(class_list, "classes");
-    return st->ops->class_list(st, f, limit, fn, ctx, err);
-}
-
-int store_online_insert(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
-                        bool *duplicate, char *err)
-{
-    NEED(online_insert, "online records");
-    bool dummy;
-    return st->ops->online_insert(st, r, by, now_ms, duplicate ? duplicate : &dummy, err);
-}
-
-int store_online_list(store *st, const char *class_id,
-                      int (*fn)(const struct plan_online *r, void *ctx), void *ctx, char *err)
-{
-    NEED(online_list, "online records");
-    return st->ops->online_list(st, class_id, fn, ctx, err);
-}
-
-int store_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now_ms,
-                         char *err)
-{
-    NEED(assessment_put, "assessments");
-    return st->ops->assessment_put(st, a, by, now_ms, err);
-}
-
-int store_assessment_list(store *st, const char *class_id,
-                          int (*fn)(const struct plan_assessment *a, void *ctx), void *ctx,
-                          char *err)
-{
-    NEED(assessment_list, "assessments");
-    return st->ops->assessment_list(st, class_id, fn, ctx, err);
-}
-
 int store_class_events(store *st, const char *class_id, const char *institution,
                        int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx, char *err)
 {
@@ -553,15 +494,6 @@ int store_finding_list(store *st, const struct store_finding_filter *f, size_t l
 {
     NEED(finding_list, "findings");
     return st->ops->finding_list(st, f, limit, fn, ctx, err);
-}
-
-int store_subsidy_history(store *st, const char *institution, const char *trainee,
-                          const char *except_class,
-                          int (*fn)(const struct store_subsidy_past *p, void *ctx), void *ctx,
-                          char *err)
-{
-    NEED(subsidy_history, "assessments");
-    return st->ops->subsidy_history(st, institution, trainee, except_class, fn, ctx, err);
 }
 
 int store_step_insert(store *st, struct store_step *s, char *err)

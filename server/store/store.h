@@ -345,6 +345,90 @@ struct store_class_filter {
     int64_t from_ms, to_ms;
 };
 
+/* ---- Flat rows: what the back-ends store and read for the figures' inputs. ----
+ * The back-ends see these only, never the engine's types (struct plan, plan_online,
+ * plan_assessment, enum catalogue_level): store_map.c maps between the two, once for every
+ * back-end, and checks that the sizes agree. */
+enum {
+    STORE_LEVEL_MAX = 15,     /* a level by name ("junior", "intermediate", "senior") */
+    STORE_MODE_MAX = 7,       /* a session's mode ("offline", "online") */
+    STORE_NAME_MAX = 96,      /* bytes of a trainee's name (PLAN_NAME_MAX) */
+    STORE_SESSIONS_MAX = 256, /* sessions of one class (PLAN_SESSIONS_MAX) */
+    STORE_ROSTER_MAX = 500,   /* trainees of one class (PLAN_ROSTER_MAX) */
+};
+
+/* A row of classes as a back-end reads it: struct store_class with the level by name. */
+struct store_class_row {
+    char id[STORE_ID_MAX + 1];
+    char institution[STORE_ID_MAX + 1];
+    char district[STORE_DISTRICT_LEN + 1];
+    char occupation[STORE_CODE_MAX + 1];
+    char level[STORE_LEVEL_MAX + 1];
+    int64_t applied_on_ms;
+    int64_t start_ms, end_ms;
+    int64_t n_sessions, n_roster;
+    int64_t gen;
+    int64_t updated_at_ms;
+};
+
+struct store_session_row {
+    char id[STORE_ID_MAX + 1];
+    int64_t start_ms, end_ms;
+    char mode[STORE_MODE_MAX + 1];
+    char fence[STORE_ID_MAX + 1]; /* "" for an online session */
+};
+
+struct store_roster_row {
+    char trainee[STORE_PSEUDONYM_LEN + 1];
+    char city[STORE_PSEUDONYM_LEN + 1]; /* the city-wide pseudonym, "" when none */
+    char masked[STORE_MASKED_LEN + 1];
+    char name[STORE_NAME_MAX + 1];
+    bool student;
+};
+
+/* A class plan as rows (classes, sessions, roster). Large: allocate it. level "" when the
+ * plan's level has no name (the back-end refuses it, after checking the class's owner). */
+struct store_plan_rows {
+    char id[STORE_ID_MAX + 1];
+    char institution[STORE_ID_MAX + 1];
+    char district[STORE_DISTRICT_LEN + 1];
+    char occupation[STORE_CODE_MAX + 1];
+    char level[STORE_LEVEL_MAX + 1];
+    int64_t applied_on_ms;
+    int64_t rollcalls;
+    int64_t rollcall_window_min; /* as stored: store_map.c puts the default in for 0 */
+    size_t n_sessions;
+    struct store_session_row sessions[STORE_SESSIONS_MAX]; /* by start */
+    size_t n_roster;
+    struct store_roster_row roster[STORE_ROSTER_MAX]; /* in roster order */
+};
+
+struct store_online_row {
+    char class_id[STORE_ID_MAX + 1];
+    char trainee[STORE_PSEUDONYM_LEN + 1];
+    char masked[STORE_MASKED_LEN + 1];
+    int64_t start_ms, end_ms;
+    char platform[STORE_TEXT_MAX + 1];
+};
+
+struct store_assessment_row {
+    char class_id[STORE_ID_MAX + 1];
+    char trainee[STORE_PSEUDONYM_LEN + 1];
+    char masked[STORE_MASKED_LEN + 1];
+    bool passed;
+    int64_t assessed_on_ms;
+    char certificate[STORE_TEXT_MAX + 1];
+};
+
+/* A passed assessment of the subsidy history as a back-end reads it (store_subsidy_past,
+ * level by name). */
+struct store_subsidy_past_row {
+    char class_id[STORE_ID_MAX + 1];
+    char occupation[STORE_CODE_MAX + 1];
+    char level[STORE_LEVEL_MAX + 1];
+    int64_t assessed_on_ms;
+};
+
 /* The district institution id is registered in, into district ("" when unregistered).
  * RC_NOTFOUND when the institution does not exist. */
 int store_institution_district(store *st, const char *id, char district[STORE_DISTRICT_LEN + 1],

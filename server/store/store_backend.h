@@ -51,20 +51,23 @@ struct store_ops {
     int (*begin_read)(store *st, char *err);
     int (*institution_district)(store *st, const char *id, char *district, char *err);
     int (*institution_register)(store *st, const char *id, const char *district, char *err);
-    int (*class_put)(store *st, const struct plan *p, const char *plan_json, const char *by,
-                     int64_t now_ms, bool *created, char *err);
-    int (*class_get)(store *st, const char *id, struct store_class *out, char *err);
-    int (*class_plan)(store *st, const char *id, struct plan *out, char *err);
+    /* the plan, online records, assessments and the subsidy history travel as the flat rows
+     * of store.h; store_map.c maps the engine's types to and from them */
+    int (*class_put)(store *st, const struct store_plan_rows *p, const char *plan_json,
+                     const char *by, int64_t now_ms, bool *created, char *err);
+    int (*class_get)(store *st, const char *id, struct store_class_row *out, char *err);
+    int (*class_plan)(store *st, const char *id, struct store_plan_rows *out, char *err);
     int (*class_list)(store *st, const struct store_class_filter *f, size_t limit,
-                      int (*fn)(const struct store_class *, void *), void *ctx, char *err);
-    int (*online_insert)(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
-                         bool *duplicate, char *err);
+                      int (*fn)(const struct store_class_row *, void *), void *ctx, char *err);
+    int (*online_insert)(store *st, const struct store_online_row *r, const char *by,
+                         int64_t now_ms, bool *duplicate, char *err);
     int (*online_list)(store *st, const char *class_id,
-                       int (*fn)(const struct plan_online *, void *), void *ctx, char *err);
-    int (*assessment_put)(store *st, const struct plan_assessment *a, const char *by,
+                       int (*fn)(const struct store_online_row *, void *), void *ctx, char *err);
+    int (*assessment_put)(store *st, const struct store_assessment_row *a, const char *by,
                           int64_t now_ms, char *err);
     int (*assessment_list)(store *st, const char *class_id,
-                           int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err);
+                           int (*fn)(const struct store_assessment_row *, void *), void *ctx,
+                           char *err);
     int (*class_events)(store *st, const char *class_id, const char *institution,
                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
     int (*device_events)(store *st, const char *device, int64_t from_ms, int64_t to_ms,
@@ -90,7 +93,7 @@ struct store_ops {
                         int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
     int (*subsidy_history)(store *st, const char *institution, const char *trainee,
                            const char *except_class,
-                           int (*fn)(const struct store_subsidy_past *, void *), void *ctx,
+                           int (*fn)(const struct store_subsidy_past_row *, void *), void *ctx,
                            char *err);
     int (*events_scan)(store *st, int64_t *count, int64_t *sum, char *err);
     /* the subsidy procedure */

@@ -1,8 +1,6 @@
 /* The SQLite back-end (store_sqlite.c): institutions, classes and plans, online records, assessments, reviews, the figures cache, finding lists, subsidy history. */
 #include "store/store_sqlite_int.h"
 
-#include "engine/catalogue.h"
-#include "engine/plan.h"
 #include "rc.h"
 #include "store/store.h"
 
@@ -61,8 +59,8 @@ int sqlite_institution_register(store *st, const char *id, const char *district,
     return step_done(db, q, err, "registering an institution");
 }
 
-int sqlite_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
-                     int64_t now, bool *created, char *err)
+int sqlite_class_put(store *st, const struct store_plan_rows *p, const char *plan_json,
+                     const char *by, int64_t now, bool *created, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -84,8 +82,7 @@ int sqlite_class_put(store *st, const struct plan *p, const char *plan_json, con
     if (owner[0] && strcmp(owner, p->institution) != 0)
         return rc_fail(err, RC_CONFLICT, "class '%s' belongs to another institution", p->id);
     *created = owner[0] == '\0';
-    const char *level = catalogue_level_name(p->level);
-    if (!level || p->n_sessions == 0)
+    if (!p->level[0] || p->n_sessions == 0)
         return rc_fail(err, RC_INVAL, "class '%s' has no level or no sessions", p->id);
     rc = prepare(db,
                  "INSERT INTO classes(id, institution, district, occupation, level, applied_on, "
@@ -107,7 +104,7 @@ int sqlite_class_put(store *st, const struct plan *p, const char *plan_json, con
     sqlite3_bind_text(q, 2, p->institution, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 3, p->district, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 4, p->occupation, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 5, level, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, p->level, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 6, p->applied_on_ms);
     sqlite3_bind_int64(q, 7, p->sessions[0].start_ms);
     sqlite3_bind_int64(q, 8, p->sessions[p->n_sessions - 1].end_ms);
@@ -115,9 +112,7 @@ int sqlite_class_put(store *st, const struct plan *p, const char *plan_json, con
     sqlite3_bind_int64(q, 10, now);
     sqlite3_bind_text(q, 11, by, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 12, p->rollcalls);
-    sqlite3_bind_int64(q, 13,
-                       p->rollcall_window_min > 0 ? p->rollcall_window_min
-                                                  : PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
+    sqlite3_bind_int64(q, 13, p->rollcall_window_min);
     rc = step_done(db, q, err, "storing a class");
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_NOTFOUND, "institution '%s' does not exist", p->institution);
@@ -142,13 +137,13 @@ int sqlite_class_put(store *st, const struct plan *p, const char *plan_json, con
                       &q, err, "storing sessions")) != RC_OK)
         return rc;
     for (size_t i = 0; i < p->n_sessions && rc == RC_OK; i++) {
-        const struct plan_session *s = &p->sessions[i];
+        const struct store_session_row *s = &p->sessions[i];
         sqlite3_reset(q);
         sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, s->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 3, s->start_ms);
         sqlite3_bind_int64(q, 4, s->end_ms);
-        sqlite3_bind_text(q, 5, plan_mode_name(s->mode), -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, s->mode, -1, SQLITE_STATIC);
         bind_text_or_null(q, 6, s->fence);
         if (sqlite3_step(q) != SQLITE_DONE)
             rc = db_fail(db, err, "storing sessions");
@@ -163,10 +158,10 @@ int sqlite_class_put(store *st, const struct plan *p, const char *plan_json, con
                       &q, err, "storing the roster")) != RC_OK)
         return rc;
     for (size_t i = 0; i < p->n_roster && rc == RC_OK; i++) {
-        const struct plan_trainee *t = &p->roster[i];
+        const struct store_roster_row *t = &p->roster[i];
         sqlite3_reset(q);
         sqlite3_bind_text(q, 1, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, t->pseudonym, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, t->trainee, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 3, t->masked, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 4, t->name, -1, SQLITE_STATIC);
         sqlite3_bind_int(q, 5, t->student ? 1 : 0);
@@ -184,21 +179,16 @@ static const char CLASS_COLUMNS[] =
     "(SELECT count(*) FROM sessions s WHERE s.class = c.id), "
     "(SELECT count(*) FROM roster r WHERE r.class = c.id), c.gen, c.updated_at";
 
-static int class_row(sqlite3_stmt *q, struct store_class *c, char *err)
+static int class_row(sqlite3_stmt *q, struct store_class_row *c, char *err)
 {
-    char level[16];
     int rc;
     memset(c, 0, sizeof *c);
     if ((rc = column_text(q, 0, c->id, sizeof c->id, err)) != RC_OK ||
         (rc = column_text(q, 1, c->institution, sizeof c->institution, err)) != RC_OK ||
         (rc = column_text(q, 2, c->district, sizeof c->district, err)) != RC_OK ||
         (rc = column_text(q, 3, c->occupation, sizeof c->occupation, err)) != RC_OK ||
-        (rc = column_text(q, 4, level, sizeof level, err)) != RC_OK)
+        (rc = column_text(q, 4, c->level, sizeof c->level, err)) != RC_OK)
         return rc;
-    enum catalogue_level lv;
-    if (catalogue_level_parse(level, &lv) != RC_OK)
-        return rc_fail(err, RC_CORRUPT, "class '%s' has an unknown level", c->id);
-    c->level = (int)lv;
     c->applied_on_ms = sqlite3_column_int64(q, 5);
     c->start_ms = sqlite3_column_int64(q, 6);
     c->end_ms = sqlite3_column_int64(q, 7);
@@ -209,7 +199,7 @@ static int class_row(sqlite3_stmt *q, struct store_class *c, char *err)
     return RC_OK;
 }
 
-int sqlite_class_get(store *st, const char *id, struct store_class *out, char *err)
+int sqlite_class_get(store *st, const char *id, struct store_class_row *out, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -230,11 +220,11 @@ int sqlite_class_get(store *st, const char *id, struct store_class *out, char *e
     return rc;
 }
 
-int sqlite_class_plan(store *st, const char *id, struct plan *out, char *err)
+int sqlite_class_plan(store *st, const char *id, struct store_plan_rows *out, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    struct store_class c;
+    struct store_class_row c;
     int rc = sqlite_class_get(st, id, &c, err);
     if (rc != RC_OK)
         return rc;
@@ -243,7 +233,7 @@ int sqlite_class_plan(store *st, const char *id, struct plan *out, char *err)
     snprintf(out->institution, sizeof out->institution, "%s", c.institution);
     snprintf(out->district, sizeof out->district, "%s", c.district);
     snprintf(out->occupation, sizeof out->occupation, "%s", c.occupation);
-    out->level = (enum catalogue_level)c.level;
+    snprintf(out->level, sizeof out->level, "%s", c.level);
     out->applied_on_ms = c.applied_on_ms;
     if ((rc = prepare(db, "SELECT rollcalls, rollcall_window_min FROM classes WHERE id = ?1", &q,
                       err, "reading a class")) != RC_OK)
@@ -267,19 +257,18 @@ int sqlite_class_plan(store *st, const char *id, struct plan *out, char *err)
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (out->n_sessions >= PLAN_SESSIONS_MAX) {
-            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d sessions", id, PLAN_SESSIONS_MAX);
+        if (out->n_sessions >= STORE_SESSIONS_MAX) {
+            rc =
+                rc_fail(err, RC_CORRUPT, "class '%s' has over %d sessions", id, STORE_SESSIONS_MAX);
             goto out;
         }
-        struct plan_session *s = &out->sessions[out->n_sessions++];
-        char mode[16];
+        struct store_session_row *s = &out->sessions[out->n_sessions++];
         if ((rc = column_text(q, 0, s->id, sizeof s->id, err)) != RC_OK ||
-            (rc = column_text(q, 3, mode, sizeof mode, err)) != RC_OK ||
+            (rc = column_text(q, 3, s->mode, sizeof s->mode, err)) != RC_OK ||
             (rc = column_text(q, 4, s->fence, sizeof s->fence, err)) != RC_OK)
             goto out;
         s->start_ms = sqlite3_column_int64(q, 1);
         s->end_ms = sqlite3_column_int64(q, 2);
-        s->mode = strcmp(mode, "online") == 0 ? PLAN_ONLINE : PLAN_OFFLINE;
     }
     if (step != SQLITE_DONE) {
         rc = db_fail(db, err, "reading sessions");
@@ -294,12 +283,12 @@ int sqlite_class_plan(store *st, const char *id, struct plan *out, char *err)
         return rc;
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (out->n_roster >= PLAN_ROSTER_MAX) {
-            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d trainees", id, PLAN_ROSTER_MAX);
+        if (out->n_roster >= STORE_ROSTER_MAX) {
+            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d trainees", id, STORE_ROSTER_MAX);
             goto out;
         }
-        struct plan_trainee *t = &out->roster[out->n_roster++];
-        if ((rc = column_text(q, 0, t->pseudonym, sizeof t->pseudonym, err)) != RC_OK ||
+        struct store_roster_row *t = &out->roster[out->n_roster++];
+        if ((rc = column_text(q, 0, t->trainee, sizeof t->trainee, err)) != RC_OK ||
             (rc = column_text(q, 1, t->masked, sizeof t->masked, err)) != RC_OK ||
             (rc = column_text(q, 2, t->name, sizeof t->name, err)) != RC_OK ||
             (rc = column_text(q, 4, t->city, sizeof t->city, err)) != RC_OK)
@@ -314,7 +303,7 @@ out:
 }
 
 int sqlite_class_list(store *st, const struct store_class_filter *f, size_t limit,
-                      int (*fn)(const struct store_class *, void *), void *ctx, char *err)
+                      int (*fn)(const struct store_class_row *, void *), void *ctx, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -335,7 +324,7 @@ int sqlite_class_list(store *st, const struct store_class_filter *f, size_t limi
     sqlite3_bind_int64(q, 5, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct store_class c;
+        struct store_class_row c;
         if ((rc = class_row(q, &c, err)) != RC_OK || (rc = fn(&c, ctx)) != 0)
             goto out;
     }
@@ -346,7 +335,7 @@ out:
     return rc;
 }
 
-int sqlite_online_insert(store *st, const struct plan_online *r, const char *by, int64_t now,
+int sqlite_online_insert(store *st, const struct store_online_row *r, const char *by, int64_t now,
                          bool *duplicate, char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -375,7 +364,7 @@ int sqlite_online_insert(store *st, const struct plan_online *r, const char *by,
 }
 
 int sqlite_online_list(store *st, const char *class_id,
-                       int (*fn)(const struct plan_online *, void *), void *ctx, char *err)
+                       int (*fn)(const struct store_online_row *, void *), void *ctx, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -388,7 +377,7 @@ int sqlite_online_list(store *st, const char *class_id,
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct plan_online r;
+        struct store_online_row r;
         memset(&r, 0, sizeof r);
         if ((rc = column_text(q, 0, r.class_id, sizeof r.class_id, err)) != RC_OK ||
             (rc = column_text(q, 1, r.trainee, sizeof r.trainee, err)) != RC_OK ||
@@ -407,8 +396,8 @@ out:
     return rc;
 }
 
-int sqlite_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now,
-                          char *err)
+int sqlite_assessment_put(store *st, const struct store_assessment_row *a, const char *by,
+                          int64_t now, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -445,7 +434,8 @@ int sqlite_assessment_put(store *st, const struct plan_assessment *a, const char
 }
 
 int sqlite_assessment_list(store *st, const char *class_id,
-                           int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err)
+                           int (*fn)(const struct store_assessment_row *, void *), void *ctx,
+                           char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -458,7 +448,7 @@ int sqlite_assessment_list(store *st, const char *class_id,
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct plan_assessment a;
+        struct store_assessment_row a;
         memset(&a, 0, sizeof a);
         if ((rc = column_text(q, 0, a.class_id, sizeof a.class_id, err)) != RC_OK ||
             (rc = column_text(q, 1, a.trainee, sizeof a.trainee, err)) != RC_OK ||
@@ -861,7 +851,7 @@ out:
 
 int sqlite_subsidy_history(store *st, const char *institution, const char *trainee,
                            const char *except_class,
-                           int (*fn)(const struct store_subsidy_past *, void *), void *ctx,
+                           int (*fn)(const struct store_subsidy_past_row *, void *), void *ctx,
                            char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -881,19 +871,12 @@ int sqlite_subsidy_history(store *st, const char *institution, const char *train
     sqlite3_bind_text(q, 3, except_class ? except_class : "", -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct store_subsidy_past p;
-        char level[16];
+        struct store_subsidy_past_row p;
         memset(&p, 0, sizeof p);
         if ((rc = column_text(q, 0, p.class_id, sizeof p.class_id, err)) != RC_OK ||
             (rc = column_text(q, 1, p.occupation, sizeof p.occupation, err)) != RC_OK ||
-            (rc = column_text(q, 2, level, sizeof level, err)) != RC_OK)
+            (rc = column_text(q, 2, p.level, sizeof p.level, err)) != RC_OK)
             goto out;
-        enum catalogue_level lv;
-        if (catalogue_level_parse(level, &lv) != RC_OK) {
-            rc = rc_fail(err, RC_CORRUPT, "class '%s' has an unknown level", p.class_id);
-            goto out;
-        }
-        p.level = (int)lv;
         p.assessed_on_ms = sqlite3_column_int64(q, 3);
         if ((rc = fn(&p, ctx)) != 0)
             goto out;

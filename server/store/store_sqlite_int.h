@@ -216,20 +216,21 @@ int sqlite_publication_get(store *st, int year, struct store_publication *out, c
 int sqlite_begin_read(store *st, char *err);
 int sqlite_institution_district(store *st, const char *id, char *district, char *err);
 int sqlite_institution_register(store *st, const char *id, const char *district, char *err);
-int sqlite_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
-                     int64_t now, bool *created, char *err);
-int sqlite_class_get(store *st, const char *id, struct store_class *out, char *err);
-int sqlite_class_plan(store *st, const char *id, struct plan *out, char *err);
+int sqlite_class_put(store *st, const struct store_plan_rows *p, const char *plan_json,
+                     const char *by, int64_t now, bool *created, char *err);
+int sqlite_class_get(store *st, const char *id, struct store_class_row *out, char *err);
+int sqlite_class_plan(store *st, const char *id, struct store_plan_rows *out, char *err);
 int sqlite_class_list(store *st, const struct store_class_filter *f, size_t limit,
-                      int (*fn)(const struct store_class *, void *), void *ctx, char *err);
-int sqlite_online_insert(store *st, const struct plan_online *r, const char *by, int64_t now,
+                      int (*fn)(const struct store_class_row *, void *), void *ctx, char *err);
+int sqlite_online_insert(store *st, const struct store_online_row *r, const char *by, int64_t now,
                          bool *duplicate, char *err);
 int sqlite_online_list(store *st, const char *class_id,
-                       int (*fn)(const struct plan_online *, void *), void *ctx, char *err);
-int sqlite_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now,
-                          char *err);
+                       int (*fn)(const struct store_online_row *, void *), void *ctx, char *err);
+int sqlite_assessment_put(store *st, const struct store_assessment_row *a, const char *by,
+                          int64_t now, char *err);
 int sqlite_assessment_list(store *st, const char *class_id,
-                           int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err);
+                           int (*fn)(const struct store_assessment_row *, void *), void *ctx,
+                           char *err);
 int sqlite_class_events(store *st, const char *class_id, const char *institution,
                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
 int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to,
@@ -255,7 +256,7 @@ int sqlite_finding_list(store *st, const struct store_finding_filter *f, size_t 
                         int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
 int sqlite_subsidy_history(store *st, const char *institution, const char *trainee,
                            const char *except_class,
-                           int (*fn)(const struct store_subsidy_past *, void *), void *ctx,
+                           int (*fn)(const struct store_subsidy_past_row *, void *), void *ctx,
                            char *err);
 int sqlite_events_scan(store *st, int64_t *count, int64_t *sum, char *err);
 
