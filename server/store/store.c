@@ -116,6 +116,7 @@ int store_begin(store *st, char *err)
 {
     if (st->in_tx)
         return rc_fail(err, RC_STATE, "a transaction is already open");
+    st->n_changed = 0;
     int rc = st->ops->begin(st, err);
     if (rc == RC_OK)
         st->in_tx = true;
@@ -126,7 +127,14 @@ int store_commit(store *st, char *err)
 {
     if (!st->in_tx)
         return rc_fail(err, RC_STATE, "commit without a transaction");
-    int rc = st->ops->commit(st, err);
+    int rc = RC_OK;
+    /* The generations of the classes whose inputs changed, once each, in the transaction
+     * that changed them: a figure cached at the old generation is stale from this commit on. */
+    for (size_t i = 0; i < st->n_changed && rc == RC_OK; i++)
+        rc = st->ops->class_bump(st, st->changed[i], err);
+    st->n_changed = 0;
+    if (rc == RC_OK)
+        rc = st->ops->commit(st, err);
     if (rc != RC_OK)
         st->ops->rollback(st);
     st->in_tx = false;
@@ -139,6 +147,38 @@ void store_rollback(store *st)
         return;
     st->ops->rollback(st);
     st->in_tx = false;
+    st->n_changed = 0;
+}
+
+int store_write_begin(store *st, bool *own, char *err)
+{
+    *own = !st->in_tx;
+    return *own ? store_begin(st, err) : RC_OK;
+}
+
+int store_class_changed(store *st, const char *class_id, char *err)
+{
+    if (!class_id || !*class_id)
+        return RC_OK;
+    for (size_t i = 0; i < st->n_changed; i++)
+        if (strcmp(st->changed[i], class_id) == 0)
+            return RC_OK;
+    if (st->n_changed < STORE_CHANGED_MAX && strlen(class_id) <= STORE_ID_MAX) {
+        memcpy(st->changed[st->n_changed++], class_id, strlen(class_id) + 1);
+        return RC_OK;
+    }
+    return st->ops->class_bump(st, class_id, err); /* no room: now, in the same transaction */
+}
+
+int store_write_end(store *st, bool own, int rc, char *err)
+{
+    if (!own)
+        return rc;
+    if (rc != RC_OK) {
+        store_rollback(st);
+        return rc;
+    }
+    return store_commit(st, err);
 }
 
 static int savepoint_op(store *st, const char *verb, const char *name, char *err)
@@ -319,7 +359,13 @@ int store_head_advance(store *st, const char *device, int64_t seq, const char *h
 int store_event_insert(store *st, const struct store_event *e, char *err)
 {
     NEED(event_insert, "events");
-    return st->ops->event_insert(st, e, err);
+    bool own;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = st->ops->event_insert(st, e, err)) == RC_OK)
+        rc = store_class_changed(st, e->class_id, err);
+    return store_write_end(st, own, rc, err);
 }
 
 int store_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
@@ -446,7 +492,13 @@ int store_event_find(store *st, const char *event_id, struct store_event_ref *ou
 int store_review_insert(store *st, struct store_review *r, char *err)
 {
     NEED(review_insert, "reviews");
-    return st->ops->review_insert(st, r, err);
+    bool own;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = st->ops->review_insert(st, r, err)) == RC_OK)
+        rc = store_class_changed(st, r->class_id, err);
+    return store_write_end(st, own, rc, err);
 }
 
 int store_review_list(store *st, const char *class_id,
@@ -499,7 +551,15 @@ int store_finding_list(store *st, const struct store_finding_filter *f, size_t l
 int store_step_insert(store *st, struct store_step *s, char *err)
 {
     NEED(step_insert, "the subsidy procedure");
-    return st->ops->step_insert(st, s, err);
+    bool own;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    /* a claim's date is an input of its class's findings (late_claim); an application's
+     * and an allowance's are not */
+    if ((rc = st->ops->step_insert(st, s, err)) == RC_OK && strcmp(s->kind, "claim") == 0)
+        rc = store_class_changed(st, s->subject, err);
+    return store_write_end(st, own, rc, err);
 }
 
 int store_step_list(store *st, const char *kind, const char *subject,

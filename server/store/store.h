@@ -301,10 +301,13 @@ int store_fence_put(store *st, const char *id, const char *geojson, const char *
  * A class's plan is stored as parsed columns (classes, sessions, roster; the roster keeps the
  * pseudonym, the masked number and the name, never the clear number) plus the pseudonymised
  * plan as JSON. Every input a class's figures depend on (its plan, its events, online records,
- * assessments, reviews) bumps the class's generation (classes.gen) inside the same
- * transaction, by triggers in the schema, so no write path can forget it; the figures cache
- * (class_figures) holds figures computed at one generation and is fresh only while the
- * generation is unchanged. The cache is derived: dropping it changes no figure. */
+ * assessments, reviews, claim steps) bumps the class's generation (classes.gen) inside the
+ * same transaction: store.c does it, on every back-end, once per class when the writing
+ * transaction commits (a write outside a transaction gets one of its own); a write that
+ * changes nothing (a duplicate, an identical re-upload) bumps nothing. Inside the writing
+ * transaction the generation is still the old one. The figures cache (class_figures) holds
+ * figures computed at one generation and is fresh only while the generation is unchanged.
+ * The cache is derived: dropping it changes no figure. */
 
 struct plan;
 struct plan_online;

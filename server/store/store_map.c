@@ -218,7 +218,14 @@ int store_online_insert(store *st, const struct plan_online *r, const char *by, 
     o.start_ms = r->start_ms;
     o.end_ms = r->end_ms;
     COPY(o.platform, r->platform);
-    return st->ops->online_insert(st, &o, by, now_ms, duplicate ? duplicate : &dummy, err);
+    bool *dup = duplicate ? duplicate : &dummy;
+    bool own;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = st->ops->online_insert(st, &o, by, now_ms, dup, err)) == RC_OK && !*dup)
+        rc = store_class_changed(st, o.class_id, err);
+    return store_write_end(st, own, rc, err);
 }
 
 static int each_online(const struct store_online_row *r, void *arg)
@@ -255,7 +262,13 @@ int store_assessment_put(store *st, const struct plan_assessment *a, const char 
     r.passed = a->passed;
     r.assessed_on_ms = a->assessed_on_ms;
     COPY(r.certificate, a->certificate);
-    return st->ops->assessment_put(st, &r, by, now_ms, err);
+    bool own, changed = false;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = st->ops->assessment_put(st, &r, by, now_ms, &changed, err)) == RC_OK && changed)
+        rc = store_class_changed(st, r.class_id, err);
+    return store_write_end(st, own, rc, err);
 }
 
 static int each_assessment(const struct store_assessment_row *r, void *arg)

@@ -130,7 +130,7 @@ int pg_online_insert(store *st, const struct store_online_row *r, const char *by
 int pg_online_list(store *st, const char *class_id,
                    int (*fn)(const struct store_online_row *, void *), void *ctx, char *err);
 int pg_assessment_put(store *st, const struct store_assessment_row *a, const char *by,
-                      int64_t now_ms, char *err);
+                      int64_t now_ms, bool *changed, char *err);
 int pg_assessment_list(store *st, const char *class_id,
                        int (*fn)(const struct store_assessment_row *, void *), void *ctx,
                        char *err);
@@ -155,6 +155,7 @@ int pg_figures_get_many(store *st, const char *const *ids, const int64_t *gens, 
 int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
                    const struct store_figures *f, int64_t now_ms, char *err);
 int pg_figures_clear(store *st, char *err);
+int pg_class_bump(store *st, const char *class_id, char *err);
 int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                     int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
 /* store_pg_procedure.c */

@@ -1,6 +1,7 @@
 /* PostgreSQL back-end: institutions' districts, class plans, online records, assessments,
- * the events the figures read, reviews, the figures cache and findings (store.h; the
- * generation triggers are in store_pg.c's migration 6). */
+ * the events the figures read, reviews, the figures cache and findings (store.h). Plans and
+ * records arrive as store.h's flat rows (store_map.c maps them); classes.gen is bumped by
+ * store.c through pg_class_bump. */
 #include "dynbuf.h"
 #include "rc.h"
 #include "store/store.h"
@@ -338,7 +339,7 @@ int pg_online_list(store *st, const char *class_id,
 }
 
 int pg_assessment_put(store *st, const struct store_assessment_row *a, const char *by, int64_t now,
-                      char *err)
+                      bool *changed, char *err)
 {
     struct pg_params p = {0};
     pgp_text(&p, a->class_id);
@@ -350,6 +351,7 @@ int pg_assessment_put(store *st, const struct store_assessment_row *a, const cha
     pgp_i64(&p, now);
     pgp_text(&p, by);
     /* The WHERE keeps an identical re-upload from touching the row (and the history). */
+    int64_t n = 0;
     int rc = pg_exec(pg_of(st),
                      "INSERT INTO assessments AS a(class, trainee, masked, passed, assessed_on, "
                      "certificate, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, "
@@ -359,7 +361,9 @@ int pg_assessment_put(store *st, const struct store_assessment_row *a, const cha
                      "recorded_by = excluded.recorded_by WHERE a.passed IS DISTINCT FROM "
                      "excluded.passed OR a.assessed_on IS DISTINCT FROM excluded.assessed_on OR "
                      "a.certificate IS DISTINCT FROM excluded.certificate",
-                     &p, NULL, err, "storing an assessment");
+                     &p, &n, err, "storing an assessment");
+    if (rc == RC_OK)
+        *changed = n > 0;
     if (rc == RC_CONFLICT && strcmp(pg_of(st)->sqlstate, "23505") == 0)
         return rc_fail(err, RC_CONFLICT,
                        "certificate %s is already recorded for another trainee or class "
@@ -749,6 +753,14 @@ int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t 
                    "findings_serious = excluded.findings_serious, "
                    "findings_pending = excluded.findings_pending",
                    &p, NULL, err, "caching figures");
+}
+
+int pg_class_bump(store *st, const char *class_id, char *err)
+{
+    struct pg_params p = {0};
+    pgp_text(&p, class_id);
+    return pg_exec(pg_of(st), "UPDATE classes SET gen = gen + 1 WHERE id = $1", &p, NULL, err,
+                   "bumping a class's generation");
 }
 
 int pg_figures_clear(store *st, char *err)

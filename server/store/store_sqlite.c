@@ -459,6 +459,21 @@ static const struct migration migrations[] = {
      "CREATE TRIGGER procedure_steps_class_gen AFTER INSERT ON procedure_steps "
      "WHEN NEW.kind = 'claim' BEGIN UPDATE classes SET gen = gen + 1 WHERE id = NEW.subject; "
      "END;"},
+    {14, "figures: generations bumped by the store (store.c, once per class per transaction)",
+     /* A trigger bumped classes.gen at every event: one rewrite of the class's row (its plan
+      * JSON too) per event. store.c now bumps each changed class once, at commit, on every
+      * back-end; the history of assessments stays a trigger, without the bump. */
+     "DROP TRIGGER events_class_gen;"
+     "DROP TRIGGER online_class_gen;"
+     "DROP TRIGGER assessments_class_gen;"
+     "DROP TRIGGER reviews_class_gen;"
+     "DROP TRIGGER procedure_steps_class_gen;"
+     "DROP TRIGGER assessments_history;"
+     "CREATE TRIGGER assessments_history AFTER UPDATE ON assessments "
+     "BEGIN INSERT INTO assessment_history(class, trainee, passed, assessed_on, certificate, "
+     "recorded_at, recorded_by, superseded_at) VALUES (OLD.class, OLD.trainee, OLD.passed, "
+     "OLD.assessed_on, OLD.certificate, OLD.recorded_at, OLD.recorded_by, NEW.recorded_at); "
+     "END;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -835,6 +850,7 @@ const struct store_ops store_sqlite_ops = {
     .figures_get_many = sqlite_figures_get_many,
     .figures_put = sqlite_figures_put,
     .figures_clear = sqlite_figures_clear,
+    .class_bump = sqlite_class_bump,
     .finding_list = sqlite_finding_list,
     .subsidy_history = sqlite_subsidy_history,
     .events_scan = sqlite_events_scan,

@@ -397,7 +397,7 @@ out:
 }
 
 int sqlite_assessment_put(store *st, const struct store_assessment_row *a, const char *by,
-                          int64_t now, char *err)
+                          int64_t now, bool *changed, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -423,6 +423,8 @@ int sqlite_assessment_put(store *st, const struct store_assessment_row *a, const
     sqlite3_bind_int64(q, 7, now);
     sqlite3_bind_text(q, 8, by, -1, SQLITE_STATIC);
     rc = step_done(db, q, err, "storing an assessment");
+    if (rc == RC_OK)
+        *changed = sqlite3_changes(db) > 0;
     if (rc == RC_CONFLICT && strstr(err, "UNIQUE"))
         return rc_fail(err, RC_CONFLICT,
                        "certificate %s is already recorded for another trainee or class "
@@ -797,6 +799,18 @@ int sqlite_figures_put(store *st, const char *class_id, const char *policy, int6
     for (int i = 0; i < FIGURES_NCOL; i++)
         sqlite3_bind_int64(q, 5 + i, *v[i]);
     return step_done(db, q, err, "caching figures");
+}
+
+int sqlite_class_bump(store *st, const char *class_id, char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = prepare(db, "UPDATE classes SET gen = gen + 1 WHERE id = ?1", &q, err,
+                     "bumping a class's generation");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
+    return step_done(db, q, err, "bumping a class's generation");
 }
 
 int sqlite_figures_clear(store *st, char *err)

@@ -227,7 +227,7 @@ int sqlite_online_insert(store *st, const struct store_online_row *r, const char
 int sqlite_online_list(store *st, const char *class_id,
                        int (*fn)(const struct store_online_row *, void *), void *ctx, char *err);
 int sqlite_assessment_put(store *st, const struct store_assessment_row *a, const char *by,
-                          int64_t now, char *err);
+                          int64_t now, bool *changed, char *err);
 int sqlite_assessment_list(store *st, const char *class_id,
                            int (*fn)(const struct store_assessment_row *, void *), void *ctx,
                            char *err);
@@ -252,6 +252,7 @@ int sqlite_figures_get_many(store *st, const char *const *ids, const int64_t *ge
 int sqlite_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
                        const struct store_figures *f, int64_t now, char *err);
 int sqlite_figures_clear(store *st, char *err);
+int sqlite_class_bump(store *st, const char *class_id, char *err);
 int sqlite_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                         int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
 int sqlite_subsidy_history(store *st, const char *institution, const char *trainee,

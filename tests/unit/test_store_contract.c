@@ -1323,6 +1323,207 @@ static void procedure_steps_kept_by_migration_13(void **state)
     store_close(st);
 }
 
+/* The store bumps a class's generation once per transaction that changed its inputs, at
+ * commit (store.c; no back-end trigger since schema 14): every kind of input write (events,
+ * online records, assessments, reviews, claim steps) counts, a write that changes nothing
+ * (a duplicate online record, an identical assessment, an event naming no class, an
+ * application step) does not, a rolled-back transaction leaves it, and a transaction touching
+ * more classes than store.c remembers still bumps each of them. */
+static void generations_bumped_by_the_store(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct plan *p = make_plan("C-1", "I-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 1);
+
+    /* each kind of write, alone (a transaction of its own): one bump each */
+    struct store_event e1 = event("K-1", 1, "{\"class\":\"C-1\"}", "C-1");
+    assert_int_equal(store_event_insert(st, &e1, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    assert_int_equal(store_event_insert(st, &e1, err), RC_CONFLICT); /* stored already */
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    struct store_step app = step("application", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &app, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 2); /* not an input of the figures */
+    struct store_step claim = step("claim", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &claim, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+    struct store_step refused = step("claim", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &refused, err), RC_CONFLICT);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+
+    /* many writes in one transaction: one bump, at commit */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    struct store_event e2 = event("K-1", 2, "{\"class\":\"C-1\"}", "C-1");
+    struct store_event e3 = event("K-1", 3, "{\"class\":\"C-1\"}", "C-1");
+    struct store_event hb = event("K-1", 4, "{\"hb\":1}", NULL);
+    assert_int_equal(store_event_insert(st, &e2, err), RC_OK);
+    assert_int_equal(store_event_insert(st, &e3, err), RC_OK);
+    assert_int_equal(store_event_insert(st, &hb, err), RC_OK);
+    struct plan_online o = {.start_ms = 1790086400000, .end_ms = 1790088000000};
+    snprintf(o.class_id, sizeof o.class_id, "C-1");
+    snprintf(o.trainee, sizeof o.trainee, TRAINEE1);
+    snprintf(o.masked, sizeof o.masked, "120101********123X");
+    snprintf(o.platform, sizeof o.platform, "zhijiao");
+    assert_int_equal(store_online_insert(st, &o, "adm", 3, NULL, err), RC_OK);
+    struct plan_assessment a = {.passed = true, .assessed_on_ms = 1790100000000};
+    snprintf(a.class_id, sizeof a.class_id, "C-1");
+    snprintf(a.trainee, sizeof a.trainee, TRAINEE1);
+    snprintf(a.masked, sizeof a.masked, "120101********123X");
+    snprintf(a.certificate, sizeof a.certificate, "CERT-G");
+    assert_int_equal(store_assessment_put(st, &a, "ev", 4, err), RC_OK);
+    struct store_review rv = {.seq = 2, .approved = true, .reviewed_at_ms = 7};
+    snprintf(rv.device, sizeof rv.device, "K-1");
+    snprintf(rv.event_id, sizeof rv.event_id, "%s", e2.event_id);
+    snprintf(rv.class_id, sizeof rv.class_id, "C-1");
+    snprintf(rv.reason, sizeof rv.reason, "照片清楚 clear photo");
+    snprintf(rv.reviewer, sizeof rv.reviewer, "district-1");
+    if (store_review_insert(st, &rv, err) != RC_OK)
+        fail_msg("review: %s", err);
+    assert_int_equal(gen_of(st, "C-1"), 3); /* not yet: the transaction is open */
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+
+    /* writes that change nothing: no bump */
+    bool dup = false;
+    assert_int_equal(store_online_insert(st, &o, "adm", 5, &dup, err), RC_OK);
+    assert_true(dup);
+    assert_int_equal(store_assessment_put(st, &a, "ev", 6, err), RC_OK); /* identical */
+    assert_int_equal(store_event_insert(st, &hb, err), RC_CONFLICT);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+    a.passed = false; /* a changed result: one bump */
+    a.certificate[0] = '\0';
+    assert_int_equal(store_assessment_put(st, &a, "ev", 7, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+
+    /* a rolled-back transaction bumps nothing */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    struct store_event e5 = event("K-1", 5, "{\"class\":\"C-1\"}", "C-1");
+    assert_int_equal(store_event_insert(st, &e5, err), RC_OK);
+    store_rollback(st);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    store_rollback(st); /* and the next transaction does not inherit its classes */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+
+    /* more classes in one transaction than store.c remembers: each is bumped once anyway */
+    enum { N = STORE_CHANGED_MAX + 8 };
+    char id[N][16];
+    assert_int_equal(store_begin(st, err), RC_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(id[i], sizeof id[i], "M-%02d", i);
+        snprintf(p->id, sizeof p->id, "M-%02d", i);
+        assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
+    }
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    for (int i = 0; i < N; i++) {
+        struct store_event e = event("K-1", 10 + i, "{\"class\":\"M\"}", id[i]);
+        assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+        struct store_event again = event("K-1", 100 + i, "{\"class\":\"M\"}", id[i]);
+        assert_int_equal(store_event_insert(st, &again, err), RC_OK);
+    }
+    assert_int_equal(store_commit(st, err), RC_OK);
+    for (int i = 0; i < N; i++) {
+        int64_t g = gen_of(st, id[i]);
+        /* remembered classes: once; the ones past the list: at each write */
+        if (i < STORE_CHANGED_MAX)
+            assert_int_equal(g, 2);
+        else
+            assert_int_equal(g, 3);
+    }
+    free(p);
+    store_close(st);
+}
+
+/* Schema 14 drops the back-ends' generation triggers: a database upgraded from 13 gets
+ * exactly one bump per changing write (a surviving trigger would add a second), and a changed
+ * assessment still keeps the result it replaced (the history trigger stays). */
+static void generations_once_after_migration_14(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = NULL;
+    int from = -1, to = -1;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate_to(st, 13, NULL, NULL, err), RC_OK);
+    enrol(st, "I-1", "K-1", "F-1");
+    struct plan *p = make_plan("C-1", "I-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 13);
+    assert_int_equal(to, store_schema_latest(st));
+    assert_int_equal(gen_of(st, "C-1"), 1);
+    struct store_event e = event("K-1", 1, "{\"class\":\"C-1\"}", "C-1");
+    assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    struct plan_online o = {.start_ms = 1790086400000, .end_ms = 1790088000000};
+    snprintf(o.class_id, sizeof o.class_id, "C-1");
+    snprintf(o.trainee, sizeof o.trainee, TRAINEE1);
+    snprintf(o.masked, sizeof o.masked, "120101********123X");
+    assert_int_equal(store_online_insert(st, &o, "adm", 3, NULL, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+    struct plan_assessment a = {.passed = true, .assessed_on_ms = 1790100000000};
+    snprintf(a.class_id, sizeof a.class_id, "C-1");
+    snprintf(a.trainee, sizeof a.trainee, TRAINEE1);
+    snprintf(a.masked, sizeof a.masked, "120101********123X");
+    snprintf(a.certificate, sizeof a.certificate, "CERT-14");
+    assert_int_equal(store_assessment_put(st, &a, "ev", 4, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+    a.passed = false;
+    a.certificate[0] = '\0';
+    assert_int_equal(store_assessment_put(st, &a, "ev", 5, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+    struct store_review rv = {.seq = 1, .approved = true, .reviewed_at_ms = 7};
+    snprintf(rv.device, sizeof rv.device, "K-1");
+    snprintf(rv.event_id, sizeof rv.event_id, "%s", e.event_id);
+    snprintf(rv.class_id, sizeof rv.class_id, "C-1");
+    snprintf(rv.reason, sizeof rv.reason, "照片清楚 clear photo");
+    snprintf(rv.reviewer, sizeof rv.reviewer, "district-1");
+    if (store_review_insert(st, &rv, err) != RC_OK)
+        fail_msg("review: %s", err);
+    assert_int_equal(gen_of(st, "C-1"), 6);
+    struct store_step claim = step("claim", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &claim, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 7);
+    store_close(st);
+    /* the replaced result is in the history (read directly: no op lists it) */
+    if (is_pg()) {
+        PGconn *c = PQconnectdb(url);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, "SELECT certificate FROM assessment_history WHERE class = 'C-1'");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(r), 1);
+        assert_string_equal(PQgetvalue(r, 0, 0), "CERT-14");
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT certificate FROM assessment_history WHERE "
+                                            "class = 'C-1'",
+                                            -1, &q, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(q, 0), "CERT-14");
+        assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+    }
+    free(p);
+}
+
 /* ---- A dropped connection ---- */
 
 static void kill_other_sessions(void)
@@ -1598,6 +1799,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(findings_and_fences, setup, teardown),
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(generations_bumped_by_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(generations_once_after_migration_14, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(procedure_steps, setup, teardown),
