@@ -116,6 +116,7 @@ int store_begin(store *st, char *err)
 {
     if (st->in_tx)
         return rc_fail(err, RC_STATE, "a transaction is already open");
+    st->n_changed = 0;
     int rc = st->ops->begin(st, err);
     if (rc == RC_OK)
         st->in_tx = true;
@@ -126,7 +127,14 @@ int store_commit(store *st, char *err)
 {
     if (!st->in_tx)
         return rc_fail(err, RC_STATE, "commit without a transaction");
-    int rc = st->ops->commit(st, err);
+    int rc = RC_OK;
+    /* The generations of the classes whose inputs changed, once each, in the transaction
+     * that changed them: a figure cached at the old generation is stale from this commit on. */
+    for (size_t i = 0; i < st->n_changed && rc == RC_OK; i++)
+        rc = st->ops->class_bump(st, st->changed[i], err);
+    st->n_changed = 0;
+    if (rc == RC_OK)
+        rc = st->ops->commit(st, err);
     if (rc != RC_OK)
         st->ops->rollback(st);
     st->in_tx = false;
@@ -139,6 +147,38 @@ void store_rollback(store *st)
         return;
     st->ops->rollback(st);
     st->in_tx = false;
+    st->n_changed = 0;
+}
+
+int store_write_begin(store *st, bool *own, char *err)
+{
+    *own = !st->in_tx;
+    return *own ? store_begin(st, err) : RC_OK;
+}
+
+int store_class_changed(store *st, const char *class_id, char *err)
+{
+    if (!class_id || !*class_id)
+        return RC_OK;
+    for (size_t i = 0; i < st->n_changed; i++)
+        if (strcmp(st->changed[i], class_id) == 0)
+            return RC_OK;
+    if (st->n_changed < STORE_CHANGED_MAX && strlen(class_id) <= STORE_ID_MAX) {
+        memcpy(st->changed[st->n_changed++], class_id, strlen(class_id) + 1);
+        return RC_OK;
+    }
+    return st->ops->class_bump(st, class_id, err); /* no room: now, in the same transaction */
+}
+
+int store_write_end(store *st, bool own, int rc, char *err)
+{
+    if (!own)
+        return rc;
+    if (rc != RC_OK) {
+        store_rollback(st);
+        return rc;
+    }
+    return store_commit(st, err);
 }
 
 static int savepoint_op(store *st, const char *verb, const char *name, char *err)
@@ -338,7 +378,13 @@ int store_head_advance(store *st, const char *device, int64_t seq, const char *h
 int store_event_insert(store *st, const struct store_event *e, char *err)
 {
     NEED(event_insert, "events");
-    return st->ops->event_insert(st, e, err);
+    bool own;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = st->ops->event_insert(st, e, err)) == RC_OK)
+        rc = store_class_changed(st, e->class_id, err);
+    return store_write_end(st, own, rc, err);
 }
 
 int store_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
@@ -425,65 +471,6 @@ int store_institution_register(store *st, const char *id, const char *district, 
     return st->ops->institution_register(st, id, district, err);
 }
 
-int store_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
-                    int64_t now_ms, bool *created, char *err)
-{
-    NEED(class_put, "classes");
-    bool dummy;
-    if (!st->in_tx)
-        return rc_fail(err, RC_STATE, "store_class_put outside a transaction");
-    return st->ops->class_put(st, p, plan_json, by, now_ms, created ? created : &dummy, err);
-}
-
-int store_class_get(store *st, const char *id, struct store_class *out, char *err)
-{
-    NEED(class_get, "classes");
-    return st->ops->class_get(st, id, out, err);
-}
-
-int store_class_plan(store *st, const char *id, struct plan *out, char *err)
-{
-    NEED(class_plan, "classes");
-    return st->ops->class_plan(st, id, out, err);
-}
-
-int store_class_list(store *st, const struct store_class_filter *f, size_t limit,
-                     int (*fn)(const struct store_class *c, void *ctx), void *ctx, char *err)
-{
-    NEED(class_list, "classes");
-    return st->ops->class_list(st, f, limit, fn, ctx, err);
-}
-
-int store_online_insert(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
-                        bool *duplicate, char *err)
-{
-    NEED(online_insert, "online records");
-    bool dummy;
-    return st->ops->online_insert(st, r, by, now_ms, duplicate ? duplicate : &dummy, err);
-}
-
-int store_online_list(store *st, const char *class_id,
-                      int (*fn)(const struct plan_online *r, void *ctx), void *ctx, char *err)
-{
-    NEED(online_list, "online records");
-    return st->ops->online_list(st, class_id, fn, ctx, err);
-}
-
-int store_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now_ms,
-                         char *err)
-{
-    NEED(assessment_put, "assessments");
-    return st->ops->assessment_put(st, a, by, now_ms, err);
-}
-
-int store_assessment_list(store *st, const char *class_id,
-                          int (*fn)(const struct plan_assessment *a, void *ctx), void *ctx,
-                          char *err)
-{
-    NEED(assessment_list, "assessments");
-    return st->ops->assessment_list(st, class_id, fn, ctx, err);
-}
-
 int store_class_events(store *st, const char *class_id, const char *institution,
                        int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx, char *err)
 {
@@ -524,7 +511,13 @@ int store_event_find(store *st, const char *event_id, struct store_event_ref *ou
 int store_review_insert(store *st, struct store_review *r, char *err)
 {
     NEED(review_insert, "reviews");
-    return st->ops->review_insert(st, r, err);
+    bool own;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    if ((rc = st->ops->review_insert(st, r, err)) == RC_OK)
+        rc = store_class_changed(st, r->class_id, err);
+    return store_write_end(st, own, rc, err);
 }
 
 int store_review_list(store *st, const char *class_id,
@@ -574,19 +567,18 @@ int store_finding_list(store *st, const struct store_finding_filter *f, size_t l
     return st->ops->finding_list(st, f, limit, fn, ctx, err);
 }
 
-int store_subsidy_history(store *st, const char *institution, const char *trainee,
-                          const char *except_class,
-                          int (*fn)(const struct store_subsidy_past *p, void *ctx), void *ctx,
-                          char *err)
-{
-    NEED(subsidy_history, "assessments");
-    return st->ops->subsidy_history(st, institution, trainee, except_class, fn, ctx, err);
-}
-
 int store_step_insert(store *st, struct store_step *s, char *err)
 {
     NEED(step_insert, "the subsidy procedure");
-    return st->ops->step_insert(st, s, err);
+    bool own;
+    int rc = store_write_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    /* a claim's date is an input of its class's findings (late_claim); an application's
+     * and an allowance's are not */
+    if ((rc = st->ops->step_insert(st, s, err)) == RC_OK && strcmp(s->kind, "claim") == 0)
+        rc = store_class_changed(st, s->subject, err);
+    return store_write_end(st, own, rc, err);
 }
 
 int store_step_list(store *st, const char *kind, const char *subject,

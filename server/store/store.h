@@ -313,10 +313,13 @@ int store_fence_put(store *st, const char *id, const char *geojson, const char *
  * A class's plan is stored as parsed columns (classes, sessions, roster; the roster keeps the
  * pseudonym, the masked number and the name, never the clear number) plus the pseudonymised
  * plan as JSON. Every input a class's figures depend on (its plan, its events, online records,
- * assessments, reviews) bumps the class's generation (classes.gen) inside the same
- * transaction, by triggers in the schema, so no write path can forget it; the figures cache
- * (class_figures) holds figures computed at one generation and is fresh only while the
- * generation is unchanged. The cache is derived: dropping it changes no figure. */
+ * assessments, reviews, claim steps) bumps the class's generation (classes.gen) inside the
+ * same transaction: store.c does it, on every back-end, once per class when the writing
+ * transaction commits (a write outside a transaction gets one of its own); a write that
+ * changes nothing (a duplicate, an identical re-upload) bumps nothing. Inside the writing
+ * transaction the generation is still the old one. The figures cache (class_figures) holds
+ * figures computed at one generation and is fresh only while the generation is unchanged.
+ * The cache is derived: dropping it changes no figure. */
 
 struct plan;
 struct plan_online;
@@ -355,6 +358,90 @@ struct store_class_filter {
     const char *institution;
     const char *district; /* the institution's registered district */
     int64_t from_ms, to_ms;
+};
+
+/* ---- Flat rows: what the back-ends store and read for the figures' inputs. ----
+ * The back-ends see these only, never the engine's types (struct plan, plan_online,
+ * plan_assessment, enum catalogue_level): store_map.c maps between the two, once for every
+ * back-end, and checks that the sizes agree. */
+enum {
+    STORE_LEVEL_MAX = 15,     /* a level by name ("junior", "intermediate", "senior") */
+    STORE_MODE_MAX = 7,       /* a session's mode ("offline", "online") */
+    STORE_NAME_MAX = 96,      /* bytes of a trainee's name (PLAN_NAME_MAX) */
+    STORE_SESSIONS_MAX = 256, /* sessions of one class (PLAN_SESSIONS_MAX) */
+    STORE_ROSTER_MAX = 500,   /* trainees of one class (PLAN_ROSTER_MAX) */
+};
+
+/* A row of classes as a back-end reads it: struct store_class with the level by name. */
+struct store_class_row {
+    char id[STORE_ID_MAX + 1];
+    char institution[STORE_ID_MAX + 1];
+    char district[STORE_DISTRICT_LEN + 1];
+    char occupation[STORE_CODE_MAX + 1];
+    char level[STORE_LEVEL_MAX + 1];
+    int64_t applied_on_ms;
+    int64_t start_ms, end_ms;
+    int64_t n_sessions, n_roster;
+    int64_t gen;
+    int64_t updated_at_ms;
+};
+
+struct store_session_row {
+    char id[STORE_ID_MAX + 1];
+    int64_t start_ms, end_ms;
+    char mode[STORE_MODE_MAX + 1];
+    char fence[STORE_ID_MAX + 1]; /* "" for an online session */
+};
+
+struct store_roster_row {
+    char trainee[STORE_PSEUDONYM_LEN + 1];
+    char city[STORE_PSEUDONYM_LEN + 1]; /* the city-wide pseudonym, "" when none */
+    char masked[STORE_MASKED_LEN + 1];
+    char name[STORE_NAME_MAX + 1];
+    bool student;
+};
+
+/* A class plan as rows (classes, sessions, roster). Large: allocate it. level "" when the
+ * plan's level has no name (the back-end refuses it, after checking the class's owner). */
+struct store_plan_rows {
+    char id[STORE_ID_MAX + 1];
+    char institution[STORE_ID_MAX + 1];
+    char district[STORE_DISTRICT_LEN + 1];
+    char occupation[STORE_CODE_MAX + 1];
+    char level[STORE_LEVEL_MAX + 1];
+    int64_t applied_on_ms;
+    int64_t rollcalls;
+    int64_t rollcall_window_min; /* as stored: store_map.c puts the default in for 0 */
+    size_t n_sessions;
+    struct store_session_row sessions[STORE_SESSIONS_MAX]; /* by start */
+    size_t n_roster;
+    struct store_roster_row roster[STORE_ROSTER_MAX]; /* in roster order */
+};
+
+struct store_online_row {
+    char class_id[STORE_ID_MAX + 1];
+    char trainee[STORE_PSEUDONYM_LEN + 1];
+    char masked[STORE_MASKED_LEN + 1];
+    int64_t start_ms, end_ms;
+    char platform[STORE_TEXT_MAX + 1];
+};
+
+struct store_assessment_row {
+    char class_id[STORE_ID_MAX + 1];
+    char trainee[STORE_PSEUDONYM_LEN + 1];
+    char masked[STORE_MASKED_LEN + 1];
+    bool passed;
+    int64_t assessed_on_ms;
+    char certificate[STORE_TEXT_MAX + 1];
+};
+
+/* A passed assessment of the subsidy history as a back-end reads it (store_subsidy_past,
+ * level by name). */
+struct store_subsidy_past_row {
+    char class_id[STORE_ID_MAX + 1];
+    char occupation[STORE_CODE_MAX + 1];
+    char level[STORE_LEVEL_MAX + 1];
+    int64_t assessed_on_ms;
 };
 
 /* The district institution id is registered in, into district ("" when unregistered).

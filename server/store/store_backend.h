@@ -1,7 +1,13 @@
-/* The contract between store.c (URL parsing, dispatch, pooling) and each storage back-end
- * (store_sqlite.c, store_pg*.c). A back-end allocates a struct whose first member is a
- * `struct store` pointing at its ops table; store.c never sees SQL. Every op follows the
- * matching store_* function's contract in store.h; a NULL op answers RC_STATE. */
+/* The contract between store.c (URL parsing, dispatch, pooling, the figures' generations),
+ * store_map.c (the engine's types to flat rows) and each storage back-end (store_sqlite*.c,
+ * store_pg*.c). A back-end allocates a struct whose first member is a `struct store`
+ * (zeroed) pointing at its ops table; store.c never sees SQL, a back-end never sees an
+ * engine type. Every op follows the matching store_* function's contract in store.h; a NULL
+ * op answers RC_STATE.
+ *
+ * Generations: a back-end does not bump classes.gen when an op writes a class's inputs (no
+ * triggers since schema 15); store.c does, once per class per transaction, through
+ * class_bump just before the commit. Only class_put bumps by itself (its upsert). */
 #ifndef ROLLCALL_SERVER_STORE_BACKEND_H
 #define ROLLCALL_SERVER_STORE_BACKEND_H
 
@@ -51,20 +57,24 @@ struct store_ops {
     int (*begin_read)(store *st, char *err);
     int (*institution_district)(store *st, const char *id, char *district, char *err);
     int (*institution_register)(store *st, const char *id, const char *district, char *err);
-    int (*class_put)(store *st, const struct plan *p, const char *plan_json, const char *by,
-                     int64_t now_ms, bool *created, char *err);
-    int (*class_get)(store *st, const char *id, struct store_class *out, char *err);
-    int (*class_plan)(store *st, const char *id, struct plan *out, char *err);
+    /* the plan, online records, assessments and the subsidy history travel as the flat rows
+     * of store.h; store_map.c maps the engine's types to and from them */
+    int (*class_put)(store *st, const struct store_plan_rows *p, const char *plan_json,
+                     const char *by, int64_t now_ms, bool *created, char *err);
+    int (*class_get)(store *st, const char *id, struct store_class_row *out, char *err);
+    int (*class_plan)(store *st, const char *id, struct store_plan_rows *out, char *err);
     int (*class_list)(store *st, const struct store_class_filter *f, size_t limit,
-                      int (*fn)(const struct store_class *, void *), void *ctx, char *err);
-    int (*online_insert)(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
-                         bool *duplicate, char *err);
+                      int (*fn)(const struct store_class_row *, void *), void *ctx, char *err);
+    int (*online_insert)(store *st, const struct store_online_row *r, const char *by,
+                         int64_t now_ms, bool *duplicate, char *err);
     int (*online_list)(store *st, const char *class_id,
-                       int (*fn)(const struct plan_online *, void *), void *ctx, char *err);
-    int (*assessment_put)(store *st, const struct plan_assessment *a, const char *by,
-                          int64_t now_ms, char *err);
+                       int (*fn)(const struct store_online_row *, void *), void *ctx, char *err);
+    /* *changed: the row was stored or changed (an identical re-upload changes nothing) */
+    int (*assessment_put)(store *st, const struct store_assessment_row *a, const char *by,
+                          int64_t now_ms, bool *changed, char *err);
     int (*assessment_list)(store *st, const char *class_id,
-                           int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err);
+                           int (*fn)(const struct store_assessment_row *, void *), void *ctx,
+                           char *err);
     int (*class_events)(store *st, const char *class_id, const char *institution,
                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
     int (*device_events)(store *st, const char *device, int64_t from_ms, int64_t to_ms,
@@ -86,11 +96,14 @@ struct store_ops {
     int (*figures_put)(store *st, const char *class_id, const char *policy, int64_t gen,
                        const struct store_figures *f, int64_t now_ms, char *err);
     int (*figures_clear)(store *st, char *err);
+    /* Adds one to class_id's generation (classes.gen); no such class: nothing. store.c calls
+     * it, in the writing transaction, for every class whose inputs that transaction changed. */
+    int (*class_bump)(store *st, const char *class_id, char *err);
     int (*finding_list)(store *st, const struct store_finding_filter *f, size_t limit,
                         int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
     int (*subsidy_history)(store *st, const char *institution, const char *trainee,
                            const char *except_class,
-                           int (*fn)(const struct store_subsidy_past *, void *), void *ctx,
+                           int (*fn)(const struct store_subsidy_past_row *, void *), void *ctx,
                            char *err);
     int (*events_scan)(store *st, int64_t *count, int64_t *sum, char *err);
     /* the subsidy procedure */
@@ -151,9 +164,16 @@ struct store_ops {
                       char *err);
 };
 
+/* Distinct classes a transaction remembers to bump at commit; beyond them, store.c bumps at
+ * once (in the same transaction: correct, only slower). */
+enum { STORE_CHANGED_MAX = 32 };
+
 struct store {
     const struct store_ops *ops;
     bool in_tx; /* maintained by store.c */
+    /* maintained by store.c: the classes whose inputs the open transaction changed */
+    size_t n_changed;
+    char changed[STORE_CHANGED_MAX][STORE_ID_MAX + 1];
 };
 
 /* Every member of struct store_ops from `open` to the end is a function pointer, so a
@@ -162,6 +182,15 @@ struct store {
  * member's position counted from `open` (0) in err. `checkpoint` may be NULL (it says
  * "nothing to do"); no other op may. */
 int store_ops_complete(const struct store_ops *ops, char *err);
+
+/* For store.c and store_map.c, around an op that writes a class's inputs. store_write_begin
+ * opens a transaction of the write's own when the caller holds none (*own true);
+ * store_class_changed remembers class_id ("" or NULL: none) for the bump at commit;
+ * store_write_end commits (with the bumps) or rolls back the own transaction and returns rc,
+ * or the commit's failure. */
+int store_write_begin(store *st, bool *own, char *err);
+int store_class_changed(store *st, const char *class_id, char *err);
+int store_write_end(store *st, bool own, int rc, char *err);
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;

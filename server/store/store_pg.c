@@ -1,16 +1,17 @@
 /* The PostgreSQL back-end of store.h (PostgreSQL 15, libpq): connection, statements,
  * migrations and transactions here; the ops in store_pg_evidence.c (ingest and evidence),
- * store_pg_figures.c (classes and figures), store_pg_accounts.c and store_pg_admin.c (tokens
- * and fences as the console lists them).
+ * store_pg_figures.c (classes and figures), store_pg_accounts.c, store_pg_alerts.c,
+ * store_pg_procedure.c and store_pg_admin.c (tokens and fences as the console lists them).
  *
  * Several collectors may share one database, so every guarantee lives in it:
  * - Transactions are READ COMMITTED; a write transaction's store_head_get locks the device's
  *   row (SELECT ... FOR UPDATE) before reading its chain head, so two collectors applying
  *   batches of one device take turns and the second sees the first's events: exactly-once
  *   and the chain checks hold across processes. (device, seq) stays UNIQUE underneath.
- * - The figures-cache generation (classes.gen) is bumped by triggers in the same transaction
- *   as the input that changes it, as on SQLite; class_figures rows carry the generation they
- *   were computed at, so a collector never serves figures another one has made stale.
+ * - The figures-cache generation (classes.gen) is bumped by store.c (class_bump) in the same
+ *   transaction as the inputs that change it, as on SQLite (no triggers since migration 15);
+ *   class_figures rows carry the generation they were computed at, so a collector never
+ *   serves figures another one has made stale.
  * - Read transactions (store_begin_read) are REPEATABLE READ, READ ONLY: one snapshot.
  * - Migrations take a transaction-scoped advisory lock, so collectors migrating at once
  *   apply each step exactly once.
@@ -688,6 +689,21 @@ static const struct migration migrations[] = {
      "CHECK (kind IN ('application', 'claim', 'allowance'));"},
     {14, "tokens: who created and who revoked each",
      "ALTER TABLE tokens ADD COLUMN created_by text, ADD COLUMN revoked_by text;"},
+    {15, "figures: generations bumped by the store (store.c, once per class per transaction)",
+     /* As SQLite's migration 15: no trigger bumps classes.gen any more; the history of
+      * assessments stays a trigger, without the bump. */
+     "DROP TRIGGER events_class_gen ON events;"
+     "DROP TRIGGER online_class_gen ON online_records;"
+     "DROP TRIGGER assessments_class_gen ON assessments;"
+     "DROP TRIGGER reviews_class_gen ON reviews;"
+     "DROP TRIGGER procedure_steps_class_gen ON procedure_steps;"
+     "DROP FUNCTION class_gen_bump();"
+     "DROP FUNCTION procedure_gen_bump();"
+     "CREATE OR REPLACE FUNCTION assessments_history() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+     "BEGIN INSERT INTO assessment_history(class, trainee, passed, assessed_on, certificate, "
+     "recorded_at, recorded_by, superseded_at) VALUES (OLD.class, OLD.trainee, OLD.passed, "
+     "OLD.assessed_on, OLD.certificate, OLD.recorded_at, OLD.recorded_by, NEW.recorded_at); "
+     "RETURN NULL; END $f$;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -937,6 +953,7 @@ const struct store_ops store_pg_ops = {
     .figures_get_many = pg_figures_get_many,
     .figures_put = pg_figures_put,
     .figures_clear = pg_figures_clear,
+    .class_bump = pg_class_bump,
     .finding_list = pg_finding_list,
     .subsidy_history = pg_subsidy_history,
     .events_scan = pg_events_scan,

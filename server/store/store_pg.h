@@ -119,20 +119,21 @@ int pg_alert_record(store *st, int64_t id, const struct store_alert_attempt *a, 
 
 int pg_institution_district(store *st, const char *id, char *district, char *err);
 int pg_institution_register(store *st, const char *id, const char *district, char *err);
-int pg_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
+int pg_class_put(store *st, const struct store_plan_rows *p, const char *plan_json, const char *by,
                  int64_t now_ms, bool *created, char *err);
-int pg_class_get(store *st, const char *id, struct store_class *out, char *err);
-int pg_class_plan(store *st, const char *id, struct plan *out, char *err);
+int pg_class_get(store *st, const char *id, struct store_class_row *out, char *err);
+int pg_class_plan(store *st, const char *id, struct store_plan_rows *out, char *err);
 int pg_class_list(store *st, const struct store_class_filter *f, size_t limit,
-                  int (*fn)(const struct store_class *, void *), void *ctx, char *err);
-int pg_online_insert(store *st, const struct plan_online *r, const char *by, int64_t now_ms,
+                  int (*fn)(const struct store_class_row *, void *), void *ctx, char *err);
+int pg_online_insert(store *st, const struct store_online_row *r, const char *by, int64_t now_ms,
                      bool *duplicate, char *err);
-int pg_online_list(store *st, const char *class_id, int (*fn)(const struct plan_online *, void *),
-                   void *ctx, char *err);
-int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now_ms,
-                      char *err);
+int pg_online_list(store *st, const char *class_id,
+                   int (*fn)(const struct store_online_row *, void *), void *ctx, char *err);
+int pg_assessment_put(store *st, const struct store_assessment_row *a, const char *by,
+                      int64_t now_ms, bool *changed, char *err);
 int pg_assessment_list(store *st, const char *class_id,
-                       int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err);
+                       int (*fn)(const struct store_assessment_row *, void *), void *ctx,
+                       char *err);
 int pg_class_events(store *st, const char *class_id, const char *institution,
                     int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
 int pg_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
@@ -154,6 +155,7 @@ int pg_figures_get_many(store *st, const char *const *ids, const int64_t *gens, 
 int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
                    const struct store_figures *f, int64_t now_ms, char *err);
 int pg_figures_clear(store *st, char *err);
+int pg_class_bump(store *st, const char *class_id, char *err);
 int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                     int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
 /* store_pg_procedure.c */
@@ -162,7 +164,8 @@ int pg_step_list(store *st, const char *kind, const char *subject,
                  int (*fn)(const struct store_step *, void *), void *ctx, char *err);
 int pg_subsidy_history(store *st, const char *institution, const char *trainee,
                        const char *except_class,
-                       int (*fn)(const struct store_subsidy_past *, void *), void *ctx, char *err);
+                       int (*fn)(const struct store_subsidy_past_row *, void *), void *ctx,
+                       char *err);
 int pg_events_scan(store *st, int64_t *count, int64_t *sum, char *err);
 
 /* store_pg_admin.c: tokens and fences as the console lists them */

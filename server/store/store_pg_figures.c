@@ -1,9 +1,8 @@
 /* PostgreSQL back-end: institutions' districts, class plans, online records, assessments,
- * the events the figures read, reviews, the figures cache and findings (store.h; the
- * generation triggers are in store_pg.c's migration 6). */
+ * the events the figures read, reviews, the figures cache and findings (store.h). Plans and
+ * records arrive as store.h's flat rows (store_map.c maps them); classes.gen is bumped by
+ * store.c through pg_class_bump. */
 #include "dynbuf.h"
-#include "engine/catalogue.h"
-#include "engine/plan.h"
 #include "rc.h"
 #include "store/store.h"
 #include "store/store_pg.h"
@@ -49,7 +48,7 @@ int pg_institution_register(store *st, const char *id, const char *district, cha
                    NULL, err, "registering an institution");
 }
 
-int pg_class_put(store *st, const struct plan *p, const char *plan_json, const char *by,
+int pg_class_put(store *st, const struct store_plan_rows *p, const char *plan_json, const char *by,
                  int64_t now, bool *created, char *err)
 {
     struct store_pg *s = pg_of(st);
@@ -70,15 +69,14 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
     if (owner[0] && strcmp(owner, p->institution) != 0)
         return rc_fail(err, RC_CONFLICT, "class '%s' belongs to another institution", p->id);
     *created = owner[0] == '\0';
-    const char *level = catalogue_level_name(p->level);
-    if (!level || p->n_sessions == 0)
+    if (!p->level[0] || p->n_sessions == 0)
         return rc_fail(err, RC_INVAL, "class '%s' has no level or no sessions", p->id);
     struct pg_params c = {0};
     pgp_text(&c, p->id);
     pgp_text(&c, p->institution);
     pgp_text(&c, p->district);
     pgp_text(&c, p->occupation);
-    pgp_text(&c, level);
+    pgp_text(&c, p->level);
     pgp_i64(&c, p->applied_on_ms);
     pgp_i64(&c, p->sessions[0].start_ms);
     pgp_i64(&c, p->sessions[p->n_sessions - 1].end_ms);
@@ -86,8 +84,7 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
     pgp_i64(&c, now);
     pgp_text(&c, by);
     pgp_i64(&c, p->rollcalls);
-    pgp_i64(&c,
-            p->rollcall_window_min > 0 ? p->rollcall_window_min : PLAN_ROLLCALL_WINDOW_DEFAULT_MIN);
+    pgp_i64(&c, p->rollcall_window_min);
     rc = pg_exec(s,
                  "INSERT INTO classes(id, institution, district, occupation, level, applied_on, "
                  "start_at, end_at, plan_json, created_at, updated_at, updated_by, rollcalls, "
@@ -112,13 +109,13 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
                       "replacing the roster")) != RC_OK)
         return rc;
     for (size_t i = 0; i < p->n_sessions && rc == RC_OK; i++) {
-        const struct plan_session *ps = &p->sessions[i];
+        const struct store_session_row *ps = &p->sessions[i];
         struct pg_params v = {0};
         pgp_text(&v, p->id);
         pgp_text(&v, ps->id);
         pgp_i64(&v, ps->start_ms);
         pgp_i64(&v, ps->end_ms);
-        pgp_text(&v, plan_mode_name(ps->mode));
+        pgp_text(&v, ps->mode);
         pgp_opt(&v, ps->fence);
         rc = pg_exec(s,
                      "INSERT INTO sessions(class, id, start_at, end_at, mode, fence) "
@@ -126,10 +123,10 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
                      &v, NULL, err, "storing sessions");
     }
     for (size_t i = 0; i < p->n_roster && rc == RC_OK; i++) {
-        const struct plan_trainee *t = &p->roster[i];
+        const struct store_roster_row *t = &p->roster[i];
         struct pg_params v = {0};
         pgp_text(&v, p->id);
-        pgp_text(&v, t->pseudonym);
+        pgp_text(&v, t->trainee);
         pgp_text(&v, t->masked);
         pgp_text(&v, t->name);
         pgp_i64(&v, t->student ? 1 : 0);
@@ -148,21 +145,16 @@ int pg_class_put(store *st, const struct plan *p, const char *plan_json, const c
     "c.end_at, (SELECT count(*) FROM sessions s WHERE s.class = c.id), "                           \
     "(SELECT count(*) FROM roster r WHERE r.class = c.id), c.gen, c.updated_at"
 
-static int class_row(const PGresult *r, int i, struct store_class *c, char *err)
+static int class_row(const PGresult *r, int i, struct store_class_row *c, char *err)
 {
-    char level[16];
     int rc;
     memset(c, 0, sizeof *c);
     if ((rc = pg_col_text(r, i, 0, c->id, sizeof c->id, err)) != RC_OK ||
         (rc = pg_col_text(r, i, 1, c->institution, sizeof c->institution, err)) != RC_OK ||
         (rc = pg_col_text(r, i, 2, c->district, sizeof c->district, err)) != RC_OK ||
         (rc = pg_col_text(r, i, 3, c->occupation, sizeof c->occupation, err)) != RC_OK ||
-        (rc = pg_col_text(r, i, 4, level, sizeof level, err)) != RC_OK)
+        (rc = pg_col_text(r, i, 4, c->level, sizeof c->level, err)) != RC_OK)
         return rc;
-    enum catalogue_level lv;
-    if (catalogue_level_parse(level, &lv) != RC_OK)
-        return rc_fail(err, RC_CORRUPT, "class '%s' has an unknown level", c->id);
-    c->level = (int)lv;
     c->applied_on_ms = pg_col_i64(r, i, 5);
     c->start_ms = pg_col_i64(r, i, 6);
     c->end_ms = pg_col_i64(r, i, 7);
@@ -173,7 +165,7 @@ static int class_row(const PGresult *r, int i, struct store_class *c, char *err)
     return RC_OK;
 }
 
-int pg_class_get(store *st, const char *id, struct store_class *out, char *err)
+int pg_class_get(store *st, const char *id, struct store_class_row *out, char *err)
 {
     struct pg_params p = {0};
     PGresult *r = NULL;
@@ -190,10 +182,10 @@ int pg_class_get(store *st, const char *id, struct store_class *out, char *err)
     return rc;
 }
 
-int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
+int pg_class_plan(store *st, const char *id, struct store_plan_rows *out, char *err)
 {
     struct store_pg *s = pg_of(st);
-    struct store_class c;
+    struct store_class_row c;
     PGresult *r = NULL;
     int rc = pg_class_get(st, id, &c, err);
     if (rc != RC_OK)
@@ -203,7 +195,7 @@ int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
     snprintf(out->institution, sizeof out->institution, "%s", c.institution);
     snprintf(out->district, sizeof out->district, "%s", c.district);
     snprintf(out->occupation, sizeof out->occupation, "%s", c.occupation);
-    out->level = (enum catalogue_level)c.level;
+    snprintf(out->level, sizeof out->level, "%s", c.level);
     out->applied_on_ms = c.applied_on_ms;
     struct pg_params p = {0};
     pgp_text(&p, id);
@@ -226,19 +218,18 @@ int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
                      &p, false, &r, err, "reading sessions")) != RC_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        if (out->n_sessions >= PLAN_SESSIONS_MAX) {
-            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d sessions", id, PLAN_SESSIONS_MAX);
+        if (out->n_sessions >= STORE_SESSIONS_MAX) {
+            rc =
+                rc_fail(err, RC_CORRUPT, "class '%s' has over %d sessions", id, STORE_SESSIONS_MAX);
             goto out;
         }
-        struct plan_session *ps = &out->sessions[out->n_sessions++];
-        char mode[16];
+        struct store_session_row *ps = &out->sessions[out->n_sessions++];
         if ((rc = pg_col_text(r, i, 0, ps->id, sizeof ps->id, err)) != RC_OK ||
-            (rc = pg_col_text(r, i, 3, mode, sizeof mode, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 3, ps->mode, sizeof ps->mode, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 4, ps->fence, sizeof ps->fence, err)) != RC_OK)
             goto out;
         ps->start_ms = pg_col_i64(r, i, 1);
         ps->end_ms = pg_col_i64(r, i, 2);
-        ps->mode = strcmp(mode, "online") == 0 ? PLAN_ONLINE : PLAN_OFFLINE;
     }
     PQclear(r);
     r = NULL;
@@ -248,12 +239,12 @@ int pg_class_plan(store *st, const char *id, struct plan *out, char *err)
                      &p, false, &r, err, "reading the roster")) != RC_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        if (out->n_roster >= PLAN_ROSTER_MAX) {
-            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d trainees", id, PLAN_ROSTER_MAX);
+        if (out->n_roster >= STORE_ROSTER_MAX) {
+            rc = rc_fail(err, RC_CORRUPT, "class '%s' has over %d trainees", id, STORE_ROSTER_MAX);
             goto out;
         }
-        struct plan_trainee *t = &out->roster[out->n_roster++];
-        if ((rc = pg_col_text(r, i, 0, t->pseudonym, sizeof t->pseudonym, err)) != RC_OK ||
+        struct store_roster_row *t = &out->roster[out->n_roster++];
+        if ((rc = pg_col_text(r, i, 0, t->trainee, sizeof t->trainee, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 1, t->masked, sizeof t->masked, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 4, t->city, sizeof t->city, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 2, t->name, sizeof t->name, err)) != RC_OK)
@@ -266,7 +257,7 @@ out:
 }
 
 int pg_class_list(store *st, const struct store_class_filter *f, size_t limit,
-                  int (*fn)(const struct store_class *, void *), void *ctx, char *err)
+                  int (*fn)(const struct store_class_row *, void *), void *ctx, char *err)
 {
     struct pg_params p = {0};
     PGresult *r = NULL;
@@ -285,7 +276,7 @@ int pg_class_list(store *st, const struct store_class_filter *f, size_t limit,
     if (rc != RC_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        struct store_class c;
+        struct store_class_row c;
         if ((rc = class_row(r, i, &c, err)) != RC_OK || (rc = fn(&c, ctx)) != 0)
             break;
     }
@@ -293,7 +284,7 @@ int pg_class_list(store *st, const struct store_class_filter *f, size_t limit,
     return rc;
 }
 
-int pg_online_insert(store *st, const struct plan_online *o, const char *by, int64_t now,
+int pg_online_insert(store *st, const struct store_online_row *o, const char *by, int64_t now,
                      bool *duplicate, char *err)
 {
     struct pg_params p = {0};
@@ -318,8 +309,8 @@ int pg_online_insert(store *st, const struct plan_online *o, const char *by, int
     return rc;
 }
 
-int pg_online_list(store *st, const char *class_id, int (*fn)(const struct plan_online *, void *),
-                   void *ctx, char *err)
+int pg_online_list(store *st, const char *class_id,
+                   int (*fn)(const struct store_online_row *, void *), void *ctx, char *err)
 {
     struct pg_params p = {0};
     PGresult *r = NULL;
@@ -331,7 +322,7 @@ int pg_online_list(store *st, const char *class_id, int (*fn)(const struct plan_
     if (rc != RC_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        struct plan_online o;
+        struct store_online_row o;
         memset(&o, 0, sizeof o);
         if ((rc = pg_col_text(r, i, 0, o.class_id, sizeof o.class_id, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 1, o.trainee, sizeof o.trainee, err)) != RC_OK ||
@@ -347,8 +338,8 @@ int pg_online_list(store *st, const char *class_id, int (*fn)(const struct plan_
     return rc;
 }
 
-int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by, int64_t now,
-                      char *err)
+int pg_assessment_put(store *st, const struct store_assessment_row *a, const char *by, int64_t now,
+                      bool *changed, char *err)
 {
     struct pg_params p = {0};
     pgp_text(&p, a->class_id);
@@ -360,6 +351,7 @@ int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by
     pgp_i64(&p, now);
     pgp_text(&p, by);
     /* The WHERE keeps an identical re-upload from touching the row (and the history). */
+    int64_t n = 0;
     int rc = pg_exec(pg_of(st),
                      "INSERT INTO assessments AS a(class, trainee, masked, passed, assessed_on, "
                      "certificate, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, "
@@ -369,7 +361,9 @@ int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by
                      "recorded_by = excluded.recorded_by WHERE a.passed IS DISTINCT FROM "
                      "excluded.passed OR a.assessed_on IS DISTINCT FROM excluded.assessed_on OR "
                      "a.certificate IS DISTINCT FROM excluded.certificate",
-                     &p, NULL, err, "storing an assessment");
+                     &p, &n, err, "storing an assessment");
+    if (rc == RC_OK)
+        *changed = n > 0;
     if (rc == RC_CONFLICT && strcmp(pg_of(st)->sqlstate, "23505") == 0)
         return rc_fail(err, RC_CONFLICT,
                        "certificate %s is already recorded for another trainee or class "
@@ -381,7 +375,7 @@ int pg_assessment_put(store *st, const struct plan_assessment *a, const char *by
 }
 
 int pg_assessment_list(store *st, const char *class_id,
-                       int (*fn)(const struct plan_assessment *, void *), void *ctx, char *err)
+                       int (*fn)(const struct store_assessment_row *, void *), void *ctx, char *err)
 {
     struct pg_params p = {0};
     PGresult *r = NULL;
@@ -393,7 +387,7 @@ int pg_assessment_list(store *st, const char *class_id,
     if (rc != RC_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        struct plan_assessment a;
+        struct store_assessment_row a;
         memset(&a, 0, sizeof a);
         if ((rc = pg_col_text(r, i, 0, a.class_id, sizeof a.class_id, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 1, a.trainee, sizeof a.trainee, err)) != RC_OK ||
@@ -761,6 +755,14 @@ int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t 
                    &p, NULL, err, "caching figures");
 }
 
+int pg_class_bump(store *st, const char *class_id, char *err)
+{
+    struct pg_params p = {0};
+    pgp_text(&p, class_id);
+    return pg_exec(pg_of(st), "UPDATE classes SET gen = gen + 1 WHERE id = $1", &p, NULL, err,
+                   "bumping a class's generation");
+}
+
 int pg_figures_clear(store *st, char *err)
 {
     return pg_exec(pg_of(st), "DELETE FROM class_figures", NULL, NULL, err,
@@ -809,7 +811,8 @@ int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limi
 
 int pg_subsidy_history(store *st, const char *institution, const char *trainee,
                        const char *except_class,
-                       int (*fn)(const struct store_subsidy_past *, void *), void *ctx, char *err)
+                       int (*fn)(const struct store_subsidy_past_row *, void *), void *ctx,
+                       char *err)
 {
     struct pg_params p = {0};
     PGresult *r = NULL;
@@ -827,19 +830,12 @@ int pg_subsidy_history(store *st, const char *institution, const char *trainee,
     if (rc != RC_OK)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        struct store_subsidy_past s;
-        char level[16];
+        struct store_subsidy_past_row s;
         memset(&s, 0, sizeof s);
         if ((rc = pg_col_text(r, i, 0, s.class_id, sizeof s.class_id, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 1, s.occupation, sizeof s.occupation, err)) != RC_OK ||
-            (rc = pg_col_text(r, i, 2, level, sizeof level, err)) != RC_OK)
+            (rc = pg_col_text(r, i, 2, s.level, sizeof s.level, err)) != RC_OK)
             break;
-        enum catalogue_level lv;
-        if (catalogue_level_parse(level, &lv) != RC_OK) {
-            rc = rc_fail(err, RC_CORRUPT, "class '%s' has an unknown level", s.class_id);
-            break;
-        }
-        s.level = (int)lv;
         s.assessed_on_ms = pg_col_i64(r, i, 3);
         if ((rc = fn(&s, ctx)) != 0)
             break;

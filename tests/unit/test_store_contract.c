@@ -1,7 +1,8 @@
 /* labels: collector pg */
 /* The storage contract: every op of store.h against every back-end, through store.h only
- * (the raw helpers below touch the database directly only to set up what no op can: a schema
- * from the future). SQLite always; PostgreSQL too when ROLLCALL_TEST_PG is a postgresql://
+ * (the raw helpers below touch the database directly only for what no op can do or show: a
+ * schema from the future, a revoked token, the migrations' own rows, a constraint of the
+ * schema, the history an assessment leaves). SQLite always; PostgreSQL too when ROLLCALL_TEST_PG is a postgresql://
  * URL (scripts/pg-test-server.sh starts one; ctest's `pg` fixture sets it). Each test gets an
  * empty database: a fresh SQLite file, or PostgreSQL's public schema dropped and re-created. */
 #include <setjmp.h>
@@ -63,6 +64,65 @@ static void raw_exec(const char *sql)
             fail_msg("%s: %s", sql, msg);
         sqlite3_close(db);
     }
+}
+
+/* A one-value integer query on the database directly (-1 when it returns no row). */
+static long long raw_int(const char *sql)
+{
+    long long v = -1;
+    if (is_pg()) {
+        PGconn *c = PQconnectdb(url);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQerrorMessage(c));
+        if (PQntuples(r) == 1)
+            v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            v = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+    }
+    return v;
+}
+
+/* Runs sql directly and wants the database to refuse it (a constraint of the schema). */
+static void raw_exec_fails(const char *sql)
+{
+    if (is_pg()) {
+        PGconn *c = PQconnectdb(url);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+        assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    }
+}
+
+static bool raw_table_exists(const char *table)
+{
+    char sql[200];
+    if (is_pg())
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
+                 "AND table_name = '%s'",
+                 table);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", table);
+    return raw_int(sql) == 1;
 }
 
 static int setup(void **state)
@@ -1421,6 +1481,440 @@ static void procedure_steps_kept_by_migration_13(void **state)
     store_close(st);
 }
 
+/* The store bumps a class's generation once per transaction that changed its inputs, at
+ * commit (store.c; no back-end trigger since schema 15): every kind of input write (events,
+ * online records, assessments, reviews, claim steps) counts, a write that changes nothing
+ * (a duplicate online record, an identical assessment, an event naming no class, an
+ * application step) does not, a rolled-back transaction leaves it, and a transaction touching
+ * more classes than store.c remembers still bumps each of them. */
+static void generations_bumped_by_the_store(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct plan *p = make_plan("C-1", "I-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 1);
+
+    /* each kind of write, alone (a transaction of its own): one bump each */
+    struct store_event e1 = event("K-1", 1, "{\"class\":\"C-1\"}", "C-1");
+    assert_int_equal(store_event_insert(st, &e1, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    assert_int_equal(store_event_insert(st, &e1, err), RC_CONFLICT); /* stored already */
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    struct store_step app = step("application", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &app, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 2); /* not an input of the figures */
+    struct store_step claim = step("claim", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &claim, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+    struct store_step refused = step("claim", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &refused, err), RC_CONFLICT);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+
+    /* many writes in one transaction: one bump, at commit */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    struct store_event e2 = event("K-1", 2, "{\"class\":\"C-1\"}", "C-1");
+    struct store_event e3 = event("K-1", 3, "{\"class\":\"C-1\"}", "C-1");
+    struct store_event hb = event("K-1", 4, "{\"hb\":1}", NULL);
+    assert_int_equal(store_event_insert(st, &e2, err), RC_OK);
+    assert_int_equal(store_event_insert(st, &e3, err), RC_OK);
+    assert_int_equal(store_event_insert(st, &hb, err), RC_OK);
+    struct plan_online o = {.start_ms = 1790086400000, .end_ms = 1790088000000};
+    snprintf(o.class_id, sizeof o.class_id, "C-1");
+    snprintf(o.trainee, sizeof o.trainee, TRAINEE1);
+    snprintf(o.masked, sizeof o.masked, "120101********123X");
+    snprintf(o.platform, sizeof o.platform, "zhijiao");
+    assert_int_equal(store_online_insert(st, &o, "adm", 3, NULL, err), RC_OK);
+    struct plan_assessment a = {.passed = true, .assessed_on_ms = 1790100000000};
+    snprintf(a.class_id, sizeof a.class_id, "C-1");
+    snprintf(a.trainee, sizeof a.trainee, TRAINEE1);
+    snprintf(a.masked, sizeof a.masked, "120101********123X");
+    snprintf(a.certificate, sizeof a.certificate, "CERT-G");
+    assert_int_equal(store_assessment_put(st, &a, "ev", 4, err), RC_OK);
+    struct store_review rv = {.seq = 2, .approved = true, .reviewed_at_ms = 7};
+    snprintf(rv.device, sizeof rv.device, "K-1");
+    snprintf(rv.event_id, sizeof rv.event_id, "%s", e2.event_id);
+    snprintf(rv.class_id, sizeof rv.class_id, "C-1");
+    snprintf(rv.reason, sizeof rv.reason, "照片清楚 clear photo");
+    snprintf(rv.reviewer, sizeof rv.reviewer, "district-1");
+    if (store_review_insert(st, &rv, err) != RC_OK)
+        fail_msg("review: %s", err);
+    assert_int_equal(gen_of(st, "C-1"), 3); /* not yet: the transaction is open */
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+
+    /* writes that change nothing: no bump */
+    bool dup = false;
+    assert_int_equal(store_online_insert(st, &o, "adm", 5, &dup, err), RC_OK);
+    assert_true(dup);
+    assert_int_equal(store_assessment_put(st, &a, "ev", 6, err), RC_OK); /* identical */
+    assert_int_equal(store_event_insert(st, &hb, err), RC_CONFLICT);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+    a.passed = false; /* a changed result: one bump */
+    a.certificate[0] = '\0';
+    assert_int_equal(store_assessment_put(st, &a, "ev", 7, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+
+    /* a rolled-back transaction bumps nothing */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    struct store_event e5 = event("K-1", 5, "{\"class\":\"C-1\"}", "C-1");
+    assert_int_equal(store_event_insert(st, &e5, err), RC_OK);
+    store_rollback(st);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    store_rollback(st); /* and the next transaction does not inherit its classes */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+
+    /* more classes in one transaction than store.c remembers: each is bumped once anyway */
+    enum { N = STORE_CHANGED_MAX + 8 };
+    char id[N][16];
+    assert_int_equal(store_begin(st, err), RC_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(id[i], sizeof id[i], "M-%02d", i);
+        snprintf(p->id, sizeof p->id, "M-%02d", i);
+        assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
+    }
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    for (int i = 0; i < N; i++) {
+        struct store_event e = event("K-1", 10 + i, "{\"class\":\"M\"}", id[i]);
+        assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+        struct store_event again = event("K-1", 100 + i, "{\"class\":\"M\"}", id[i]);
+        assert_int_equal(store_event_insert(st, &again, err), RC_OK);
+    }
+    assert_int_equal(store_commit(st, err), RC_OK);
+    for (int i = 0; i < N; i++) {
+        int64_t g = gen_of(st, id[i]);
+        /* remembered classes: once; the ones past the list: at each write */
+        if (i < STORE_CHANGED_MAX)
+            assert_int_equal(g, 2);
+        else
+            assert_int_equal(g, 3);
+    }
+    free(p);
+    store_close(st);
+}
+
+/* Schema 15 drops the back-ends' generation triggers: a database upgraded from 13 gets
+ * exactly one bump per changing write (a surviving trigger would add a second), and a changed
+ * assessment still keeps the result it replaced (the history trigger stays). */
+static void generations_once_after_migration_15(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = NULL;
+    int from = -1, to = -1;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate_to(st, 13, NULL, NULL, err), RC_OK);
+    enrol(st, "I-1", "K-1", "F-1");
+    struct plan *p = make_plan("C-1", "I-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 13);
+    assert_int_equal(to, store_schema_latest(st));
+    assert_int_equal(gen_of(st, "C-1"), 1);
+    struct store_event e = event("K-1", 1, "{\"class\":\"C-1\"}", "C-1");
+    assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 2);
+    struct plan_online o = {.start_ms = 1790086400000, .end_ms = 1790088000000};
+    snprintf(o.class_id, sizeof o.class_id, "C-1");
+    snprintf(o.trainee, sizeof o.trainee, TRAINEE1);
+    snprintf(o.masked, sizeof o.masked, "120101********123X");
+    assert_int_equal(store_online_insert(st, &o, "adm", 3, NULL, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 3);
+    struct plan_assessment a = {.passed = true, .assessed_on_ms = 1790100000000};
+    snprintf(a.class_id, sizeof a.class_id, "C-1");
+    snprintf(a.trainee, sizeof a.trainee, TRAINEE1);
+    snprintf(a.masked, sizeof a.masked, "120101********123X");
+    snprintf(a.certificate, sizeof a.certificate, "CERT-14");
+    assert_int_equal(store_assessment_put(st, &a, "ev", 4, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 4);
+    a.passed = false;
+    a.certificate[0] = '\0';
+    assert_int_equal(store_assessment_put(st, &a, "ev", 5, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 5);
+    struct store_review rv = {.seq = 1, .approved = true, .reviewed_at_ms = 7};
+    snprintf(rv.device, sizeof rv.device, "K-1");
+    snprintf(rv.event_id, sizeof rv.event_id, "%s", e.event_id);
+    snprintf(rv.class_id, sizeof rv.class_id, "C-1");
+    snprintf(rv.reason, sizeof rv.reason, "照片清楚 clear photo");
+    snprintf(rv.reviewer, sizeof rv.reviewer, "district-1");
+    if (store_review_insert(st, &rv, err) != RC_OK)
+        fail_msg("review: %s", err);
+    assert_int_equal(gen_of(st, "C-1"), 6);
+    struct store_step claim = step("claim", "C-1", 0, "submit", "submitted", "");
+    assert_int_equal(store_step_insert(st, &claim, err), RC_OK);
+    assert_int_equal(gen_of(st, "C-1"), 7);
+    store_close(st);
+    /* the replaced result is in the history (read directly: no op lists it) */
+    if (is_pg()) {
+        PGconn *c = PQconnectdb(url);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, "SELECT certificate FROM assessment_history WHERE class = 'C-1'");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(r), 1);
+        assert_string_equal(PQgetvalue(r, 0, 0), "CERT-14");
+        PQclear(r);
+        PQfinish(c);
+    } else {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT certificate FROM assessment_history WHERE "
+                                            "class = 'C-1'",
+                                            -1, &q, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(q, 0), "CERT-14");
+        assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+    }
+    free(p);
+}
+
+/* ---- Moved from test_store_sqlite.c: migrations, tokens, signing keys, batch signatures,
+ * transactions, now run on every back-end ---- */
+
+static void migrations_are_recorded_and_idempotent(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    int from = -1, to = -1, v = -1;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    int latest = store_schema_latest(st);
+    assert_true(latest >= 2);
+    assert_int_equal(store_schema_version(st, &v, err), RC_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_non_null(strstr(err, "run 'rollcall-server migrate'"));
+
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, latest);
+    assert_int_equal(store_check_schema(st, err), RC_OK);
+    /* One row per migration, numbered 1..latest. */
+    assert_int_equal(raw_int("SELECT count(*) FROM schema_migrations"), latest);
+    assert_int_equal(raw_int("SELECT min(version) FROM schema_migrations"), 1);
+    assert_int_equal(raw_int("SELECT max(version) FROM schema_migrations"), latest);
+    for (const char *const *t = (const char *const[]){"tokens", "institutions", "devices", "fences",
+                                                      "events", "chain_heads", "findings", NULL};
+         *t; t++)
+        assert_true(raw_table_exists(*t));
+
+    /* Again: nothing changes. */
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, latest);
+    assert_int_equal(to, latest);
+    assert_int_equal(raw_int("SELECT count(*) FROM schema_migrations"), latest);
+    store_close(st);
+
+    /* A fresh connection to the same file sees the same version. */
+    assert_int_equal(store_open(url, 0, &st, err), RC_OK);
+    assert_int_equal(store_schema_version(st, &v, err), RC_OK);
+    assert_int_equal(v, latest);
+    store_close(st);
+}
+
+static void migrations_can_be_staged(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    int from = -1, to = -1;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate_to(st, 1, &from, &to, err), RC_OK);
+    assert_int_equal(from, 0);
+    assert_int_equal(to, 1);
+    assert_true(raw_table_exists("tokens"));
+    assert_false(raw_table_exists("events"));
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
+    assert_int_equal(from, 1);
+    assert_int_equal(to, store_schema_latest(st));
+    assert_true(raw_table_exists("events"));
+    assert_int_equal(store_migrate_to(st, 99, NULL, NULL, err), RC_INVAL);
+    store_close(st);
+}
+
+static void newer_database_is_refused(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    raw_exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (99, 'from the "
+             "future', 0)");
+    assert_int_equal(store_check_schema(st, err), RC_STATE);
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_STATE);
+    assert_int_equal(raw_int("SELECT max(version) FROM schema_migrations"), 99);
+    store_close(st);
+}
+
+static struct store_token token(const char *hash, const char *name, const char *role)
+{
+    struct store_token t = {0};
+    snprintf(t.hash, sizeof t.hash, "%s", hash);
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.role, sizeof t.role, "%s", role);
+    t.created_at_ms = 1790000000123;
+    return t;
+}
+
+static void tokens_round_trip(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct store_token t = token(HASH_A, "ops", "admin");
+    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
+    struct store_token got;
+    assert_int_equal(store_token_lookup(st, HASH_A, &got, err), RC_OK);
+    assert_string_equal(got.hash, HASH_A);
+    assert_string_equal(got.name, "ops");
+    assert_string_equal(got.role, "admin");
+    assert_true(got.created_at_ms == 1790000000123);
+    assert_int_equal(store_token_lookup(st, HASH_B, &got, err), RC_NOTFOUND);
+    assert_int_equal(store_token_lookup(st, "abc", &got, err), RC_INVAL);
+    /* Names and hashes are unique. */
+    struct store_token same_name = token(HASH_B, "ops", "enroll");
+    assert_int_equal(store_token_insert(st, &same_name, err), RC_CONFLICT);
+    struct store_token same_hash = token(HASH_A, "other", "enroll");
+    assert_int_equal(store_token_insert(st, &same_hash, err), RC_CONFLICT);
+    /* A revoked token is not found. */
+    raw_exec("UPDATE tokens SET revoked_at = 1 WHERE name = 'ops'");
+    assert_int_equal(store_token_lookup(st, HASH_A, &got, err), RC_NOTFOUND);
+    store_close(st);
+}
+
+static int collect_key(const struct store_signing_key *k, void *ctx)
+{
+    struct store_signing_key *keys = ctx;
+    for (int i = 0; i < 4; i++) {
+        if (!keys[i].key_id[0]) {
+            keys[i] = *k;
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Signing keys: one current at a time, the old ones kept with their retirement time. */
+static void signing_keys_rotate_and_stay(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct store_signing_key k = {
+        .key_id = "0123456789abcdef", .public_key_pem = "PEM-A", .created_at_ms = 1000};
+    struct store_signing_key got;
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_NOTFOUND);
+    assert_non_null(strstr(err, "signing-key create"));
+    assert_int_equal(store_signing_key_add(st, &k, err), RC_OK);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
+    assert_string_equal(got.key_id, "0123456789abcdef");
+    assert_int_equal(got.retired_at_ms, 0);
+    /* The same id again is refused and changes nothing. */
+    k.created_at_ms = 1500;
+    assert_int_equal(store_signing_key_add(st, &k, err), RC_CONFLICT);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
+    assert_true(got.created_at_ms == 1000 && got.retired_at_ms == 0);
+    /* A malformed id is the caller's bug. */
+    struct store_signing_key bad = {.key_id = "abc", .public_key_pem = "P", .created_at_ms = 1};
+    assert_int_equal(store_signing_key_add(st, &bad, err), RC_INVAL);
+    struct store_signing_key k2 = {
+        .key_id = "fedcba9876543210", .public_key_pem = "PEM-B", .created_at_ms = 2000};
+    assert_int_equal(store_signing_key_add(st, &k2, err), RC_OK);
+    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
+    assert_string_equal(got.key_id, "fedcba9876543210");
+    assert_int_equal(store_signing_key_get(st, "0123456789abcdef", &got, err), RC_OK);
+    assert_string_equal(got.public_key_pem, "PEM-A");
+    assert_true(got.created_at_ms == 1000 && got.retired_at_ms == 2000);
+    assert_int_equal(store_signing_key_get(st, "0000000000000000", &got, err), RC_NOTFOUND);
+    struct store_signing_key keys[4];
+    memset(keys, 0, sizeof keys);
+    assert_int_equal(store_signing_key_list(st, collect_key, keys, err), RC_OK);
+    assert_string_equal(keys[0].key_id, "0123456789abcdef");
+    assert_string_equal(keys[1].key_id, "fedcba9876543210");
+    assert_int_equal(keys[1].retired_at_ms, 0);
+    assert_int_equal(keys[2].key_id[0], 0);
+    /* The schema itself refuses a second current key. */
+    raw_exec_fails("UPDATE signing_keys SET retired_at = NULL");
+    store_close(st);
+}
+
+/* Batch signature records: malformed ones are refused before SQL, and one for a device that
+ * is not enrolled is refused by the schema; nothing is stored either way. */
+static void batch_signatures_are_checked(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct store_batch_sig b = {.device = "kiosk-01",
+                                .first_seq = 1,
+                                .last_seq = 3,
+                                .last_hash = HASH_A,
+                                .signature = "MEUCIQ==",
+                                .received_at_ms = 5};
+    struct store_batch_sig bad = b;
+    bad.first_seq = 0;
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.last_seq = 0;
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.last_hash[10] = '\0';
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    bad = b;
+    bad.signature[0] = '\0';
+    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
+    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_CONFLICT); /* not enrolled */
+    assert_int_equal(raw_int("SELECT count(*) FROM batch_signatures"), 0);
+    store_close(st);
+}
+
+static void transactions_commit_and_roll_back(void **state)
+{
+    (void)state;
+    store *st = NULL;
+    char err[ERR_LEN];
+    struct store_token got;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_STATE);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_STATE);
+    struct store_token a = token(HASH_A, "a", "admin");
+    assert_int_equal(store_token_insert(st, &a, err), RC_OK);
+    store_rollback(st);
+    assert_int_equal(store_token_lookup(st, HASH_A, &got, err), RC_NOTFOUND);
+    assert_int_equal(store_commit(st, err), RC_STATE);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_token_insert(st, &a, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(raw_int("SELECT count(*) FROM tokens"), 1);
+    store_rollback(st); /* without a transaction: no-op */
+    store_close(st);
+}
+
 /* ---- A dropped connection ---- */
 
 static void kill_other_sessions(void)
@@ -1690,6 +2184,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens_list_and_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(fences_listed_with_versions_and_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrations_are_recorded_and_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrations_can_be_staged, setup, teardown),
+        cmocka_unit_test_setup_teardown(newer_database_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(tokens_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(signing_keys_rotate_and_stay, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_signatures_are_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(transactions_commit_and_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(institutions_and_enrolment, setup, teardown),
         cmocka_unit_test_setup_teardown(device_status_keeps_unreported_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(events_exactly_once_and_heads_forward_only, setup,
@@ -1698,6 +2199,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(findings_and_fences, setup, teardown),
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(generations_bumped_by_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(generations_once_after_migration_15, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
         cmocka_unit_test_setup_teardown(evidence, setup, teardown),
         cmocka_unit_test_setup_teardown(procedure_steps, setup, teardown),

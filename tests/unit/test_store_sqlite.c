@@ -1,7 +1,10 @@
 /* labels: collector */
-/* store + store_sqlite: URLs, migrations (recorded, idempotent, staged, refused when newer),
- * transactions, tokens, the pool under concurrent writers. The database is inspected with
- * SQLite's own API, not through the module under test. */
+/* What only the SQLite back-end has: its URLs and WAL journal, a data migration checked in
+ * the file, the device list it reads from its own tables, its cached statements, manual WAL
+ * checkpoints, and its connection pool under concurrent writers (busy handling). The
+ * database is inspected with SQLite's own API, not through the module under test. What every
+ * back-end must do (migrations, tokens, signing keys, batch signatures, transactions) is in
+ * test_store_contract.c, which runs on SQLite and PostgreSQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,14 +90,6 @@ static void raw_exec_fails(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
-static bool raw_table_exists(const char *path, const char *table)
-{
-    char sql[200];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", table);
-    return raw_int(path, sql) == 1;
-}
-
 static void urls_are_parsed(void **state)
 {
     struct fixture *f = *state;
@@ -127,68 +122,6 @@ static void urls_are_parsed(void **state)
     sqlite3_close(db);
 }
 
-static void migrations_are_recorded_and_idempotent(void **state)
-{
-    struct fixture *f = *state;
-    store *st = NULL;
-    char err[ERR_LEN];
-    int from = -1, to = -1, v = -1;
-    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
-    int latest = store_schema_latest(st);
-    assert_true(latest >= 2);
-    assert_int_equal(store_schema_version(st, &v, err), RC_OK);
-    assert_int_equal(v, 0);
-    assert_int_equal(store_check_schema(st, err), RC_STATE);
-    assert_non_null(strstr(err, "run 'rollcall-server migrate'"));
-
-    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
-    assert_int_equal(from, 0);
-    assert_int_equal(to, latest);
-    assert_int_equal(store_check_schema(st, err), RC_OK);
-    /* One row per migration, numbered 1..latest. */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), latest);
-    assert_int_equal(raw_int(f->path, "SELECT min(version) FROM schema_migrations"), 1);
-    assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), latest);
-    for (const char *const *t = (const char *const[]){"tokens", "institutions", "devices", "fences",
-                                                      "events", "chain_heads", "findings", NULL};
-         *t; t++)
-        assert_true(raw_table_exists(f->path, *t));
-
-    /* Again: nothing changes. */
-    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
-    assert_int_equal(from, latest);
-    assert_int_equal(to, latest);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_migrations"), latest);
-    store_close(st);
-
-    /* A fresh connection to the same file sees the same version. */
-    assert_int_equal(store_open(f->url, 0, &st, err), RC_OK);
-    assert_int_equal(store_schema_version(st, &v, err), RC_OK);
-    assert_int_equal(v, latest);
-    store_close(st);
-}
-
-static void migrations_can_be_staged(void **state)
-{
-    struct fixture *f = *state;
-    store *st = NULL;
-    char err[ERR_LEN];
-    int from = -1, to = -1;
-    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
-    assert_int_equal(store_migrate_to(st, 1, &from, &to, err), RC_OK);
-    assert_int_equal(from, 0);
-    assert_int_equal(to, 1);
-    assert_true(raw_table_exists(f->path, "tokens"));
-    assert_false(raw_table_exists(f->path, "events"));
-    assert_int_equal(store_check_schema(st, err), RC_STATE);
-    assert_int_equal(store_migrate(st, &from, &to, err), RC_OK);
-    assert_int_equal(from, 1);
-    assert_int_equal(to, store_schema_latest(st));
-    assert_true(raw_table_exists(f->path, "events"));
-    assert_int_equal(store_migrate_to(st, 99, NULL, NULL, err), RC_INVAL);
-    store_close(st);
-}
-
 /* Migration 10 gives a class stored before random roll-calls none, with the default window. */
 static void migration_10_defaults_rollcalls(void **state)
 {
@@ -209,173 +142,6 @@ static void migration_10_defaults_rollcalls(void **state)
                      10);
     raw_exec_fails(f->path, "UPDATE classes SET rollcall_window_min = 0");
     raw_exec_fails(f->path, "UPDATE classes SET rollcalls = -1");
-    store_close(st);
-}
-
-static void newer_database_is_refused(void **state)
-{
-    struct fixture *f = *state;
-    store *st = NULL;
-    char err[ERR_LEN];
-    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
-    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
-    raw_exec(f->path, "INSERT INTO schema_migrations VALUES (99, 'from the future', 0)");
-    assert_int_equal(store_check_schema(st, err), RC_STATE);
-    assert_non_null(strstr(err, "newer"));
-    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_STATE);
-    assert_int_equal(raw_int(f->path, "SELECT max(version) FROM schema_migrations"), 99);
-    store_close(st);
-}
-
-static struct store_token token(const char *hash, const char *name, const char *role)
-{
-    struct store_token t = {0};
-    snprintf(t.hash, sizeof t.hash, "%s", hash);
-    snprintf(t.name, sizeof t.name, "%s", name);
-    snprintf(t.role, sizeof t.role, "%s", role);
-    t.created_at_ms = 1790000000123;
-    return t;
-}
-
-static void tokens_round_trip(void **state)
-{
-    struct fixture *f = *state;
-    store *st = NULL;
-    char err[ERR_LEN];
-    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
-    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
-    struct store_token t = token(HASH_ABC, "ops", "admin");
-    assert_int_equal(store_token_insert(st, &t, err), RC_OK);
-    struct store_token got;
-    assert_int_equal(store_token_lookup(st, HASH_ABC, &got, err), RC_OK);
-    assert_string_equal(got.hash, HASH_ABC);
-    assert_string_equal(got.name, "ops");
-    assert_string_equal(got.role, "admin");
-    assert_true(got.created_at_ms == 1790000000123);
-    assert_int_equal(store_token_lookup(st, HASH_EMPTY, &got, err), RC_NOTFOUND);
-    assert_int_equal(store_token_lookup(st, "abc", &got, err), RC_INVAL);
-    /* Names and hashes are unique. */
-    struct store_token same_name = token(HASH_EMPTY, "ops", "enroll");
-    assert_int_equal(store_token_insert(st, &same_name, err), RC_CONFLICT);
-    struct store_token same_hash = token(HASH_ABC, "other", "enroll");
-    assert_int_equal(store_token_insert(st, &same_hash, err), RC_CONFLICT);
-    /* A revoked token is not found. */
-    raw_exec(f->path, "UPDATE tokens SET revoked_at = 1 WHERE name = 'ops'");
-    assert_int_equal(store_token_lookup(st, HASH_ABC, &got, err), RC_NOTFOUND);
-    store_close(st);
-}
-
-static int collect_key(const struct store_signing_key *k, void *ctx)
-{
-    struct store_signing_key *keys = ctx;
-    for (int i = 0; i < 4; i++) {
-        if (!keys[i].key_id[0]) {
-            keys[i] = *k;
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Signing keys: one current at a time, the old ones kept with their retirement time. */
-static void signing_keys_rotate_and_stay(void **state)
-{
-    struct fixture *f = *state;
-    store *st = NULL;
-    char err[ERR_LEN];
-    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
-    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
-    struct store_signing_key k = {
-        .key_id = "0123456789abcdef", .public_key_pem = "PEM-A", .created_at_ms = 1000};
-    struct store_signing_key got;
-    assert_int_equal(store_signing_key_current(st, &got, err), RC_NOTFOUND);
-    assert_non_null(strstr(err, "signing-key create"));
-    assert_int_equal(store_signing_key_add(st, &k, err), RC_OK);
-    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
-    assert_string_equal(got.key_id, "0123456789abcdef");
-    assert_int_equal(got.retired_at_ms, 0);
-    /* The same id again is refused and changes nothing. */
-    k.created_at_ms = 1500;
-    assert_int_equal(store_signing_key_add(st, &k, err), RC_CONFLICT);
-    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
-    assert_true(got.created_at_ms == 1000 && got.retired_at_ms == 0);
-    /* A malformed id is the caller's bug. */
-    struct store_signing_key bad = {.key_id = "abc", .public_key_pem = "P", .created_at_ms = 1};
-    assert_int_equal(store_signing_key_add(st, &bad, err), RC_INVAL);
-    struct store_signing_key k2 = {
-        .key_id = "fedcba9876543210", .public_key_pem = "PEM-B", .created_at_ms = 2000};
-    assert_int_equal(store_signing_key_add(st, &k2, err), RC_OK);
-    assert_int_equal(store_signing_key_current(st, &got, err), RC_OK);
-    assert_string_equal(got.key_id, "fedcba9876543210");
-    assert_int_equal(store_signing_key_get(st, "0123456789abcdef", &got, err), RC_OK);
-    assert_string_equal(got.public_key_pem, "PEM-A");
-    assert_true(got.created_at_ms == 1000 && got.retired_at_ms == 2000);
-    assert_int_equal(store_signing_key_get(st, "0000000000000000", &got, err), RC_NOTFOUND);
-    struct store_signing_key keys[4];
-    memset(keys, 0, sizeof keys);
-    assert_int_equal(store_signing_key_list(st, collect_key, keys, err), RC_OK);
-    assert_string_equal(keys[0].key_id, "0123456789abcdef");
-    assert_string_equal(keys[1].key_id, "fedcba9876543210");
-    assert_int_equal(keys[1].retired_at_ms, 0);
-    assert_int_equal(keys[2].key_id[0], 0);
-    /* The schema itself refuses a second current key. */
-    raw_exec_fails(f->path, "UPDATE signing_keys SET retired_at = NULL");
-    store_close(st);
-}
-
-/* Batch signature records: malformed ones are refused before SQL, and one for a device that
- * is not enrolled is refused by the schema; nothing is stored either way. */
-static void batch_signatures_are_checked(void **state)
-{
-    struct fixture *f = *state;
-    store *st = NULL;
-    char err[ERR_LEN];
-    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
-    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
-    struct store_batch_sig b = {.device = "kiosk-01",
-                                .first_seq = 1,
-                                .last_seq = 3,
-                                .last_hash = HASH_ABC,
-                                .signature = "MEUCIQ==",
-                                .received_at_ms = 5};
-    struct store_batch_sig bad = b;
-    bad.first_seq = 0;
-    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
-    bad = b;
-    bad.last_seq = 0;
-    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
-    bad = b;
-    bad.last_hash[10] = '\0';
-    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
-    bad = b;
-    bad.signature[0] = '\0';
-    assert_int_equal(store_batch_sig_insert(st, &bad, err), RC_INVAL);
-    assert_int_equal(store_batch_sig_insert(st, &b, err), RC_CONFLICT); /* not enrolled */
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 0);
-    store_close(st);
-}
-
-static void transactions_commit_and_roll_back(void **state)
-{
-    struct fixture *f = *state;
-    store *st = NULL;
-    char err[ERR_LEN];
-    struct store_token got;
-    assert_int_equal(store_open(f->url, STORE_OPEN_CREATE, &st, err), RC_OK);
-    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
-    assert_int_equal(store_begin(st, err), RC_OK);
-    assert_int_equal(store_begin(st, err), RC_STATE);
-    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_STATE);
-    struct store_token a = token(HASH_ABC, "a", "admin");
-    assert_int_equal(store_token_insert(st, &a, err), RC_OK);
-    store_rollback(st);
-    assert_int_equal(store_token_lookup(st, HASH_ABC, &got, err), RC_NOTFOUND);
-    assert_int_equal(store_commit(st, err), RC_STATE);
-    assert_int_equal(store_begin(st, err), RC_OK);
-    assert_int_equal(store_token_insert(st, &a, err), RC_OK);
-    assert_int_equal(store_commit(st, err), RC_OK);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tokens"), 1);
-    store_rollback(st); /* without a transaction: no-op */
     store_close(st);
 }
 
@@ -696,14 +462,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(urls_are_parsed, setup, teardown),
-        cmocka_unit_test_setup_teardown(migrations_are_recorded_and_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(migrations_can_be_staged, setup, teardown),
         cmocka_unit_test_setup_teardown(migration_10_defaults_rollcalls, setup, teardown),
-        cmocka_unit_test_setup_teardown(newer_database_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(tokens_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(signing_keys_rotate_and_stay, setup, teardown),
-        cmocka_unit_test_setup_teardown(batch_signatures_are_checked, setup, teardown),
-        cmocka_unit_test_setup_teardown(transactions_commit_and_roll_back, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_empty_until_enrolment, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_are_listed_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(pool_serves_concurrent_writers, setup, teardown),
