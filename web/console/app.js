@@ -1,12 +1,13 @@
 // The console: a client of the documented HTTP API only (docs/openapi.yaml), logged in by a
 // session cookie; writes carry the session's CSRF token. Pages by hash: #/overview, #/live,
-// #/class/ID, #/review, #/kiosks, #/exports, #/admin.
+// #/class/ID, #/review, #/subsidy[/ID] (subsidy.js), #/kiosks, #/exports, #/admin.
 import * as echarts from 'echarts/core';
 import { LineChart, BarChart } from 'echarts/charts';
 import { GridComponent, TooltipComponent, LegendComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import L from 'leaflet';
 import { messages } from './messages.js';
+import { canSubsidy, pageSubsidy } from './subsidy.js';
 
 echarts.use([LineChart, BarChart, GridComponent, TooltipComponent, LegendComponent, CanvasRenderer]);
 
@@ -116,6 +117,7 @@ function frame(page) {
   $('#top').hidden = false;
   document.querySelectorAll('[data-t]').forEach((el) => { el.textContent = t(el.dataset.t); });
   const pages = [['overview', '#/overview'], ['live', '#/live'], ['klass', '#/class'], ['review', '#/review']];
+  if (canSubsidy(me.role)) pages.push(['subsidy', '#/subsidy']);
   if (canDevices()) pages.push(['kiosks', '#/kiosks']);
   pages.push(['exports', '#/exports']);
   if (isAdmin()) pages.push(['admin', '#/admin']);
@@ -354,7 +356,7 @@ async function pageClass(id) {
   const card = (k, v) => `<div class="card" data-figure="${k}"><div class="v">${v}</div><div class="l">${esc(t(k))}</div></div>`;
   $('#main').innerHTML = `<h1>${esc(t('klass'))} ${esc(r.class)}</h1>
     <p>${esc(t('institution'))} ${esc(r.institution)} · ${esc(t('district'))} ${esc(r.district)} · ${esc(r.occupation)} ${esc(r.level)} ·
-    ${esc(t('scheduled_hours'))} ${num(r.scheduled_hours)} · ${esc(t('enrolled'))} ${r.enrolled}</p>
+    ${esc(t('scheduled_hours'))} ${num(r.scheduled_hours)} · ${esc(t('enrolled'))} ${r.enrolled}${canSubsidy(me.role) ? ` · <a id="to-procedure" href="#/subsidy/${encodeURIComponent(r.class)}">${esc(t('to_procedure'))}</a>` : ''}</p>
     <div class="cards">${card('attendance_rate', pct(r.class_attendance_rate))}${card('online_share', pct(r.online_share_actual))}
     ${card('recording_coverage', pct(r.recording_coverage))}${card('pass_rate_assessed', pct(r.pass_rate_assessed))}
     ${card('pass_rate_enrolled', pct(r.pass_rate_enrolled))}${card('serious', r.findings_by_severity?.serious ?? 0)}
@@ -729,6 +731,7 @@ async function route() {
     else if (page === 'live') await pageLive();
     else if (page === 'klass') await (parts[1] ? pageClass(decodeURIComponent(parts[1])) : pageClassPick());
     else if (page === 'review') await pageReview(args);
+    else if (page === 'subsidy' && canSubsidy(me.role)) await pageSubsidy({ $, t, esc, api, localTime, me: () => me }, parts[1] ? decodeURIComponent(parts[1]) : null);
     else if (page === 'kiosks') await pageKiosks();
     else if (page === 'exports') await pageExports();
     else if (page === 'admin' && isAdmin()) await pageAdmin();
