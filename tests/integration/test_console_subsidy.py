@@ -329,8 +329,15 @@ def walk(w, b):
     check(r[0] == "error" and "金额" in r[1], "an amount of 0 refused on the page: %s" % (r,))
     r = city.act("claim", "pay", {"on": "2026-11-19", "amount_yuan": "3200",
                                   "reference": "TJCZ-2026-1119"})
-    check(r[0] == "error" and "2026-11-20" in r[1] and len(r[1].splitlines()) == 1,
-          "a payment before the notice ends: the API's line shown: %s" % (r,))
+    # The same request from the page's session: refused again (nothing changed in between),
+    # its error line and message are what the page shows.
+    st, e = city.s.req("POST", "/v1/classes/%s/procedure" % CLS, {
+        "kind": "claim", "action": "pay", "on": "2026-11-19", "amount_yuan": 3200,
+        "reference": "TJCZ-2026-1119"})
+    check(st == 400 and r[0] == "error" and "2026-11-20" in r[1] and len(r[1].splitlines()) == 1
+          and e.get("error", "?") in r[1] and e.get("message", "?") in r[1],
+          "a payment before the notice ends: the API's line %s shown: %s" % (e, r))
+    print("the page on the refused payment: %s" % r[1])
     p = city.shows_api("after the refused payment")
     check(p.get("claim", {}).get("state") == "published" and len(p["claim"]["steps"]) == 3,
           "the refused payment changed nothing: %s" % p.get("claim", {}).get("state"))

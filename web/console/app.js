@@ -48,7 +48,8 @@ function localTime(iso) {
 function hhmm(iso) { return iso ? new Date(iso).toLocaleTimeString('zh-CN', { hour12: false, hour: '2-digit', minute: '2-digit' }) : '—'; }
 
 class ApiError extends Error {
-  constructor(status, msg) { super(msg); this.status = status; }
+  // msg: the body's technical line (`error`); human: its `message` in the page's language
+  constructor(status, msg, human = '') { super(msg); this.status = status; this.human = human; }
 }
 async function api(path, { method = 'GET', body, raw = false, type } = {}) {
   const headers = { 'Accept-Language': lang === 'en' ? 'en' : 'zh-CN' }; // finding titles, messages
@@ -63,9 +64,9 @@ async function api(path, { method = 'GET', body, raw = false, type } = {}) {
     throw new ApiError(401, 'log in again');
   }
   if (!res.ok) {
-    let msg = `${res.status}`;
-    try { msg = (await res.json()).error ?? msg; } catch { /* not JSON */ }
-    throw new ApiError(res.status, msg);
+    let msg = `${res.status}`, human = '';
+    try { const j = await res.json(); msg = j.error ?? msg; human = j.message ?? ''; } catch { /* not JSON */ }
+    throw new ApiError(res.status, msg, human);
   }
   return raw ? res : res.json();
 }

@@ -42,7 +42,7 @@ export const subsidyMessages = {
     bad_date: '日期须为有效的 YYYY-MM-DD，如 2026-03-01', need_reason: '退回须填写理由',
     bad_amount: '金额须为 1 至 1000000000 的整数（元）', bad_reference: '凭证号须为 1 至 64 字节、一行',
     bad_notice: '公示期须为 1 至 60 个工作日（或留空）', need_trainee: '请选择学员',
-    refused: '未办理：{why}', done: '已记录：{k}{a}（{s}）', institution_col: '机构',
+    refused: '未办理：{why}', why_both: '{m}：{e}', done: '已记录：{k}{a}（{s}）', institution_col: '机构',
   },
   en: {
     subsidy: 'Subsidy', subsidy_title: 'Subsidy procedure', review_queue: 'Applications to review (city bureau)',
@@ -83,6 +83,6 @@ export const subsidyMessages = {
     bad_date: 'The date must be a valid YYYY-MM-DD, e.g. 2026-03-01', need_reason: 'A return needs a reason',
     bad_amount: 'The amount must be whole yuan, 1 to 1000000000', bad_reference: 'The reference must be 1 to 64 bytes on one line',
     bad_notice: 'The notice period must be 1 to 60 working days (or empty)', need_trainee: 'Choose a trainee',
-    refused: 'Not done: {why}', done: 'Recorded: {k} {a} ({s})', institution_col: 'Institution',
+    refused: 'Not done: {why}', why_both: '{m}: {e}', done: 'Recorded: {k} {a} ({s})', institution_col: 'Institution',
   },
 };

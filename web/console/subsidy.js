@@ -245,6 +245,8 @@ async function pageProcedure(env, id, notice = '') {
     ${figures}`;
 
   document.querySelectorAll('#subsidy-actions form.act').forEach((form) => {
+    // Enter in a field takes no step: a form may hold approve beside return.
+    form.onkeydown = (ev) => { if (ev.key === 'Enter' && ev.target.tagName === 'INPUT') ev.preventDefault(); };
     form.onsubmit = async (ev) => {
       ev.preventDefault();
       const action = ev.submitter?.dataset.action;
@@ -265,7 +267,7 @@ async function pageProcedure(env, id, notice = '') {
         after = await api(path, { method: 'POST', body: r.body });
       } catch (e) {
         form.querySelectorAll('button').forEach((b) => { b.disabled = false; });
-        if (e.status !== 401) say(t('refused', { why: e.message }));
+        if (e.status !== 401) say(t('refused', { why: e.human ? t('why_both', { m: e.human, e: e.message }) : e.message }));
         return;
       }
       const chain = r.body.kind === 'allowance' ? after.allowances.find((x) => x.trainee === r.body.trainee) : after[r.body.kind];
