@@ -6,11 +6,13 @@ A collector (HTTPS on loopback, release build) with CLASSES classes of 30 traine
 applied for and approved; every other class assessed (30 certificates) and its claim submitted (its figures frozen, so reading
 it recomputes and compares them). Headless Debian chromium (tests/browser/console_driver.mjs)
 logged in as a city user. Timed, alternating in the same run, median of ROUNDS:
-- GET /v1/classes/{id}/procedure of a claimed class alone (from Python, the page's session);
-- navigation to #/subsidy until the page is ready: /v1/summary, /v1/review-queue and one
-  procedure per class (STATE_FETCH_MAX = 200, 4 at a time) answered and drawn;
-- navigation to #/subsidy/ID (a claimed class) until ready: the procedure and the class's
-  subsidy figures answered and drawn;
+- GET /v1/classes/{id}/procedure and GET /v1/classes/{id}/subsidy of a claimed class alone
+  (from Python, the page's session);
+- navigation to #/subsidy until the page is ready: /v1/summary and /v1/review-queue answered
+  and drawn; then, on the page's button, every class's states (one procedure per class, two
+  at a time) until the last is drawn (timed from Python: click to done);
+- navigation to #/subsidy/ID (a claimed class) until ready (the procedure drawn), and until
+  the class's subsidy figures are drawn below it;
 - the same browser loading GET /healthz (the floor of a navigation over that connection).
 
     /usr/bin/python3 tests/bench/bench_console_subsidy.py [--classes 200] [--rounds 9]
@@ -87,7 +89,7 @@ def main():
             b("login", user="bench-city", password=PW)
             cookie = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"][0]
             one = "/v1/classes/B-000/procedure"
-            api, lst, proc, base = [], [], [], []
+            api, sub, lst, states, proc, figs, base = [], [], [], [], [], [], []
             b("time", hash="#/subsidy", selector='body[data-ready="subsidy"]')  # warm
             for _ in range(a.rounds):
                 t = time.time()
@@ -95,18 +97,34 @@ def main():
                                              {"Cookie": "rollcall_session=" + cookie["value"]})
                 api.append((time.time() - t) * 1000)
                 assert st == 200 and body["claim"]["state"] == "submitted", (st, body)
+                t = time.time()
+                st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/classes/B-000/subsidy",
+                                             None, {"Cookie": "rollcall_session=" + cookie["value"]})
+                sub.append((time.time() - t) * 1000)
+                assert st == 200, (st, body)
                 lst.append(b("time", hash="#/subsidy", selector='body[data-ready="subsidy"]')["ms"])
+                t = time.time()
+                if b("eval", js="!!document.getElementById('load-states')")["value"]:
+                    b("click", selector="#load-states")
+                b("waitFor", selector='#subsidy-classes[data-states="ready"]')
+                states.append((time.time() - t) * 1000)
                 n = b("eval", js="document.querySelectorAll('#subsidy-classes td.claim .pill')"
                       ".length")["value"]
                 proc.append(b("time", hash="#/subsidy/B-000",
                               selector='body[data-ready="procedure"]')["ms"])
+                figs.append(b("time", hash="#/subsidy/B-000",
+                              selector='#figures-box[data-ready]')["ms"])
                 base.append(b("timeUrl", url=origin + "/healthz", selector="body")["ms"])
             print("GET %s (claimed: figures recomputed and compared): median %.1f ms "
                   "(min %.1f, max %.1f)" % (one, med(api), min(api), max(api)))
-            print("navigation to #/subsidy ready (%d class states shown): median %.0f ms "
-                  "(min %.0f, max %.0f)" % (n, med(lst), min(lst), max(lst)))
-            print("navigation to #/subsidy/B-000 ready: median %.0f ms (min %.0f, max %.0f)"
-                  % (med(proc), min(proc), max(proc)))
+            print("GET /v1/classes/B-000/subsidy (city-wide limits): median %.1f ms "
+                  "(min %.1f, max %.1f)" % (med(sub), min(sub), max(sub)))
+            print("navigation to #/subsidy ready: median %.0f ms (min %.0f, max %.0f); "
+                  "then the %d classes' states: median %.0f ms (min %.0f, max %.0f)"
+                  % (med(lst), min(lst), max(lst), n, med(states), min(states), max(states)))
+            print("navigation to #/subsidy/B-000 ready: median %.0f ms (min %.0f, max %.0f); "
+                  "to its figures drawn: median %.0f ms (min %.0f, max %.0f)"
+                  % (med(proc), min(proc), max(proc), med(figs), min(figs), max(figs)))
             print("static page: median %.0f ms; ratios list %.1f, procedure %.1f"
                   % (med(base), med(lst) / med(base), med(proc) / med(base)))
         finally:

@@ -185,9 +185,11 @@ def walk(w, b):
     href = b("attr", selector="#to-procedure", name="href")["value"]
     check(href == "#/subsidy/%s" % CLS, "the class page links to its procedure: %s" % href)
     b("goto", hash="#/subsidy", ready="subsidy")
+    b("waitFor", selector='#subsidy-classes[data-states="ready"]')
     rows = b("eval", js="[...document.querySelectorAll('#subsidy-classes tbody tr')]"
-             ".map(r => r.dataset.class)")["value"]
-    check(rows == [CLS], "the institution lists its own class only: %s" % rows)
+             ".map(r => [r.dataset.class, r.cells[3].textContent, r.cells[4].textContent])")["value"]
+    check(rows == [[CLS, "未提交", "未提交"]], "the institution lists its own class only, "
+          "nothing submitted: %s" % rows)
     check(not b("eval", js="!!document.getElementById('review-queue')")["value"],
           "the institution has no review queue")
     school.open_procedure()
@@ -353,6 +355,7 @@ def walk(w, b):
     # The living allowance: the institution picks a certified trainee by the masked ID.
     school = Officer(b, w, origin, "school")
     school.open_procedure()
+    b("waitFor", selector='#figures-box[data-ready]')  # the picker comes with the figures
     opts = b("eval", js="[...document.querySelectorAll('form.act[data-kind=allowance] "
              "select option')].map(o => o.value).filter(Boolean)")["value"]
     check(masked(IDS[0]) in opts and all(len(o) == 18 and "*" in o for o in opts),
@@ -367,6 +370,13 @@ def walk(w, b):
     p = city.shows_api("allowance audited")
     check([x["state"] for x in p.get("allowances", [])] == ["audited"],
           "the allowance audited in the API: %s" % p.get("allowances"))
+    b("waitFor", selector='#figures-box[data-ready]')
+    shown = b("eval", js="[...document.querySelectorAll('#subsidy-figures tbody tr')]"
+              ".map(r => [r.dataset.trainee, r.cells[3].textContent])")["value"]
+    st, fig = city.s.req("GET", "/v1/classes/%s/subsidy" % CLS)
+    check(st == 200 and shown == [[x["trainee_masked"], str(x["amount_yuan"])]
+                                  for x in fig["trainees"]],
+          "the figures shown %s, API %s" % (shown, fig))
     if shots_dir:
         shots(b, shots_dir, "subsidy-procedure")
 

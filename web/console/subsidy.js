@@ -20,8 +20,11 @@ const CITY_ROLES = ['city', 'admin'];
 const REFERENCE_MAX = 64;
 const AMOUNT_MAX = 1000000000;
 const NOTICE_MAX = 60;
-const STATE_FETCH_MAX = 200; // classes whose states the list asks for, a few at a time
-const STATE_FETCH_PARALLEL = 4;
+// A class's states cost one GET of its procedure, and a claimed class's recomputes its frozen
+// figures (about 0.1 s at a city of 200 classes, docs/PERFORMANCE.md): the list asks for them
+// by itself up to STATES_AUTO_MAX classes, beyond that when asked; two at a time, in order.
+const STATES_AUTO_MAX = 20;
+const STATE_FETCH_PARALLEL = 2;
 
 export const isCityRole = (role) => CITY_ROLES.includes(role);
 export const canSubsidy = (role) => !!role && (isCityRole(role) || role.startsWith('institution:')
@@ -84,26 +87,32 @@ async function pageList(env) {
         <td>${st(q.state)}</td><td>${esc(q.reviewed_on ?? '—')}</td>${flag(q)}</tr>`).join('')}</tbody></table>`
       : `<p class="muted" id="queue-none">${esc(t('queue_none'))}</p>`;
   }
-  // Each class's two states: one GET per class, a few at a time, the first STATE_FETCH_MAX.
-  const classes = sum.classes.slice(0, STATE_FETCH_MAX);
-  const states = {};
-  let next = 0;
-  const worker = async () => {
-    while (next < classes.length) {
-      const c = classes[next++].class;
-      states[c] = await api(`/v1/classes/${encodeURIComponent(c)}/procedure`).catch(() => null);
-    }
-  };
-  await Promise.all(Array.from({ length: STATE_FETCH_PARALLEL }, worker));
-  if (!$('#classes-body')) return;
-  $('#classes-body').innerHTML = `<table id="subsidy-classes"><thead><tr><th>${esc(t('class'))}</th><th>${esc(t('institution_col'))}</th>
+  $('#classes-body').innerHTML = `${sum.classes.length > STATES_AUTO_MAX ? `<p><button type="button" id="load-states">${esc(t('states_load', { n: sum.classes.length }))}</button></p>` : ''}
+    <table id="subsidy-classes"><thead><tr><th>${esc(t('class'))}</th><th>${esc(t('institution_col'))}</th>
     <th>${esc(t('occupation'))}</th><th>${esc(t('application'))}</th><th>${esc(t('claim'))}</th></tr></thead><tbody>
-    ${sum.classes.map((c) => {
-      const p = states[c.class];
-      return `<tr data-class="${esc(c.class)}"><td>${link(c.class)}</td><td>${esc(c.institution)}</td><td>${esc(c.occupation)} ${esc(c.level)}</td>
-        <td class="app">${p ? st(p.application.state) : '—'}</td><td class="claim">${p ? st(p.claim.state) : '—'}</td></tr>`;
-    }).join('')}</tbody></table>`;
+    ${sum.classes.map((c) => `<tr data-class="${esc(c.class)}"><td>${link(c.class)}</td><td>${esc(c.institution)}</td><td>${esc(c.occupation)} ${esc(c.level)}</td>
+      <td class="app">—</td><td class="claim">—</td></tr>`).join('')}</tbody></table>`;
   document.body.dataset.ready = 'subsidy';
+  // The states, filled in as they come; the page is in use meanwhile and a new page stops it.
+  const table = $('#subsidy-classes');
+  const fill = async () => {
+    const rows = [...table.tBodies[0].rows];
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length && table.isConnected) {
+        const tr = rows[next++];
+        const p = await api(`/v1/classes/${encodeURIComponent(tr.dataset.class)}/procedure`).catch(() => null);
+        if (p) {
+          tr.cells[3].innerHTML = st(p.application.state);
+          tr.cells[4].innerHTML = st(p.claim.state);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: STATE_FETCH_PARALLEL }, worker));
+    if (table.isConnected) table.dataset.states = 'ready';
+  };
+  if (sum.classes.length <= STATES_AUTO_MAX) fill();
+  else $('#load-states').onclick = (ev) => { ev.target.disabled = true; fill(); };
 }
 
 /* ---------- #/subsidy/ID: one class's procedure ---------- */
@@ -195,8 +204,7 @@ function body(form, kind, action) {
 async function pageProcedure(env, id, notice = '') {
   const { $, t, esc, api, me } = env;
   const path = `/v1/classes/${encodeURIComponent(id)}/procedure`;
-  const [p, fig] = await Promise.all([api(path),
-    api(`/v1/classes/${encodeURIComponent(id)}/subsidy`).catch(() => null)]);
+  const p = await api(path);
   const role = me().role;
   const a = p.application, c = p.claim;
   const st = (s) => `<span class="pill st-${esc(s)}">${esc(t(`state.${s}`))}</span>`;
@@ -213,20 +221,11 @@ async function pageProcedure(env, id, notice = '') {
     const xa = allowedActions('allowance', al.state, role, a.state).filter((x) => x !== 'submit');
     if (xa.length) forms.push(actionForm(env, 'allowance', xa, { trainee: al.trainee, amount: '1000' }));
   }
-  if (role.startsWith('institution:') && c.state === 'paid') {
-    const taken = new Set(p.allowances.filter((x) => x.state !== 'none' && x.state !== 'returned').map((x) => x.trainee));
-    const pick = (fig?.trainees ?? []).map((x) => x.trainee_masked).filter((m) => !taken.has(m));
-    if (pick.length) forms.push(actionForm(env, 'allowance', ['submit'], { pick }));
-  }
+  // The living allowance's picker: the class's trainees from its subsidy figures (below).
+  const picker = role.startsWith('institution:') && c.state === 'paid';
+  if (picker) forms.push('<div id="allowance-pick"></div>');
   const writer = isCityRole(role) || role.startsWith('institution:');
   const actions = forms.length ? forms.join('') : `<p class="muted" id="no-action">${esc(t(writer ? 'no_action' : 'read_only'))}</p>`;
-
-  const figures = fig ? `<h2>${esc(t('figures'))}</h2><table id="subsidy-figures"><thead><tr><th>${esc(t('masked'))}</th><th>${esc(t('name'))}</th>
-    <th>${esc(t('state'))}</th><th class="num">${esc(t('amount'))}</th><th class="num">${esc(t('living'))}</th><th>${esc(t('refusals'))}</th></tr></thead><tbody>
-    ${fig.trainees.map((x) => `<tr data-trainee="${esc(x.trainee_masked)}"><td>${esc(x.trainee_masked)}</td><td>${esc(x.name ?? '')}</td>
-      <td class="${x.eligible ? '' : 'warn'}">${esc(t(x.eligible ? 'eligible' : 'not_eligible'))}</td><td class="num">${esc(x.amount_yuan)}</td>
-      <td class="num">${esc(x.living_allowance_yuan)}</td><td class="refused">${x.refused.map((r) => `<span class="rule" data-rule="${esc(r.rule)}"><code>${esc(r.rule)}</code> ${esc(r.detail)}${r.collides_with ? ` (${esc(t('collides_with', { c: r.collides_with }))})` : ''}</span>`).join('<br>')}</td></tr>`).join('')}
-    </tbody><tfoot><tr><td>${esc(t('total'))}</td><td></td><td></td><td class="num">${esc(fig.total_yuan)}</td><td class="num">${esc(fig.living_allowance_yuan)}</td><td></td></tr></tfoot></table>` : '';
 
   $('#main').innerHTML = `<h1>${esc(t('procedure_of', { c: p.class }))}</h1>
     <p>${esc(t('institution'))} ${esc(p.institution)} · <a id="to-class" href="#/class/${encodeURIComponent(p.class)}">${esc(t('to_class'))}</a>
@@ -242,9 +241,9 @@ async function pageProcedure(env, id, notice = '') {
     <h2>${esc(t('allowances'))}</h2>${p.allowances.length ? `<div id="allowances">${p.allowances.map((x) => `<section class="allowance" data-trainee="${esc(x.trainee)}">
       <h3>${esc(x.trainee)} ${st(x.state)}</h3>${stepsHtml(env, x.steps, `steps-allowance-${esc(x.trainee)}`)}</section>`).join('')}</div>`
     : `<p class="muted" id="allowances">${esc(t('allowances_none'))}</p>`}
-    ${figures}`;
+    <div id="figures-box">${esc(t('loading'))}</div>`;
 
-  document.querySelectorAll('#subsidy-actions form.act').forEach((form) => {
+  const wire = (form) => {
     // Enter in a field takes no step: a form may hold approve beside return.
     form.onkeydown = (ev) => { if (ev.key === 'Enter' && ev.target.tagName === 'INPUT') ev.preventDefault(); };
     form.onsubmit = async (ev) => {
@@ -275,8 +274,30 @@ async function pageProcedure(env, id, notice = '') {
       delete document.body.dataset.ready;
       await pageProcedure(env, id, `<p class="notice" id="subsidy-done">${esc(done)}</p>`);
     };
-  });
+  };
+  document.querySelectorAll('#subsidy-actions form.act').forEach(wire);
   document.body.dataset.ready = 'procedure';
+
+  // The class's eligibility and amounts (GET /v1/classes/{id}/subsidy checks the city-wide
+  // limits: the slowest answer here), drawn when they come; the allowance picker with them.
+  const box = $('#figures-box');
+  const fig = await api(`/v1/classes/${encodeURIComponent(id)}/subsidy`).catch(() => null);
+  if (!box.isConnected) return;
+  box.innerHTML = fig ? `<h2>${esc(t('figures'))}</h2><table id="subsidy-figures"><thead><tr><th>${esc(t('masked'))}</th><th>${esc(t('name'))}</th>
+    <th>${esc(t('state'))}</th><th class="num">${esc(t('amount'))}</th><th class="num">${esc(t('living'))}</th><th>${esc(t('refusals'))}</th></tr></thead><tbody>
+    ${fig.trainees.map((x) => `<tr data-trainee="${esc(x.trainee_masked)}"><td>${esc(x.trainee_masked)}</td><td>${esc(x.name ?? '')}</td>
+      <td class="${x.eligible ? '' : 'warn'}">${esc(t(x.eligible ? 'eligible' : 'not_eligible'))}</td><td class="num">${esc(x.amount_yuan)}</td>
+      <td class="num">${esc(x.living_allowance_yuan)}</td><td class="refused">${x.refused.map((r) => `<span class="rule" data-rule="${esc(r.rule)}"><code>${esc(r.rule)}</code> ${esc(r.detail)}${r.collides_with ? ` (${esc(t('collides_with', { c: r.collides_with }))})` : ''}</span>`).join('<br>')}</td></tr>`).join('')}
+    </tbody><tfoot><tr><td>${esc(t('total'))}</td><td></td><td></td><td class="num">${esc(fig.total_yuan)}</td><td class="num">${esc(fig.living_allowance_yuan)}</td><td></td></tr></tfoot></table>` : '';
+  if (picker && $('#allowance-pick')) {
+    const taken = new Set(p.allowances.filter((x) => x.state !== 'none' && x.state !== 'returned').map((x) => x.trainee));
+    const pick = (fig?.trainees ?? []).map((x) => x.trainee_masked).filter((m) => !taken.has(m));
+    $('#allowance-pick').innerHTML = pick.length ? actionForm(env, 'allowance', ['submit'], { pick })
+      : `<p class="muted">${esc(t('trainee_none'))}</p>`;
+    const form = $('#allowance-pick form.act');
+    if (form) wire(form);
+  }
+  box.dataset.ready = 'ready';
 }
 
 // The page: env carries the console's helpers ($, t, esc, api, localTime, me()).
