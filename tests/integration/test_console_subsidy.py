@@ -241,6 +241,11 @@ def walk(w, b):
     want = sorted(a["class"] for a in q.get("applications", []) if a["late_review"])
     check(sorted(late_rows) == want and set(want) >= {CLS, "C-T", "C-U"},
           "late rows highlighted: %s, API %s" % (late_rows, want))
+    b("waitFor", selector='#subsidy-classes[data-states="ready"]')
+    states = b("eval", js="Object.fromEntries([...document.querySelectorAll('#subsidy-classes "
+               "tbody tr')].map(r => [r.dataset.class, r.cells[3].textContent]))")["value"]
+    check(states == {"C-S": "已提交", "C-T": "已批准", "C-U": "已提交", "C-V": "已提交"},
+          "the city's class list with the application states: %s" % states)
     if shots_dir:
         shots(b, shots_dir, "subsidy-queue")
     b("eval", js="delete document.body.dataset.ready")
