@@ -284,7 +284,7 @@ async function pageProcedure(env, id, notice = '') {
   const fig = await api(`/v1/classes/${encodeURIComponent(id)}/subsidy`).catch(() => null);
   if (!box.isConnected) return;
   box.innerHTML = fig ? `<h2>${esc(t('figures'))}</h2><table id="subsidy-figures"><thead><tr><th>${esc(t('masked'))}</th><th>${esc(t('name'))}</th>
-    <th>${esc(t('state'))}</th><th class="num">${esc(t('amount'))}</th><th class="num">${esc(t('living'))}</th><th>${esc(t('refusals'))}</th></tr></thead><tbody>
+    <th>${esc(t('eligibility'))}</th><th class="num">${esc(t('amount'))}</th><th class="num">${esc(t('living'))}</th><th>${esc(t('refusals'))}</th></tr></thead><tbody>
     ${fig.trainees.map((x) => `<tr data-trainee="${esc(x.trainee_masked)}"><td>${esc(x.trainee_masked)}</td><td>${esc(x.name ?? '')}</td>
       <td class="${x.eligible ? '' : 'warn'}">${esc(t(x.eligible ? 'eligible' : 'not_eligible'))}</td><td class="num">${esc(x.amount_yuan)}</td>
       <td class="num">${esc(x.living_allowance_yuan)}</td><td class="refused">${x.refused.map((r) => `<span class="rule" data-rule="${esc(r.rule)}"><code>${esc(r.rule)}</code> ${esc(r.detail)}${r.collides_with ? ` (${esc(t('collides_with', { c: r.collides_with }))})` : ''}</span>`).join('<br>')}</td></tr>`).join('')}
