@@ -17,6 +17,7 @@ collector over HTTPS, as the officials use them:
   (po/zh_CN.po), its code beside;
 - the queue flags an overdue application and one reviewed late; each row links to the class's
   procedure; the class page links to its procedure;
+- the admin sees the same queue and may act for the city;
 - a district user sees the steps read only (no form, no button); an evaluator has no subsidy
   page (not in the menu, the hash leads back to the overview) and the API refuses it;
 - no console errors beyond those the pages expect, no request to another host.
@@ -395,6 +396,19 @@ def walk(w, b):
     check(n == 0, "the district's view is read only: %d controls" % n)
     note = b("text", selector="#no-action")["text"]
     check("只读" in note, "the page says read only: %s" % note)
+
+    # The admin may act for the city: the same queue, the city's forms.
+    root = Officer(b, w, origin, "root")
+    b("goto", hash="#/subsidy", ready="subsidy")
+    rows = b("eval", js="[...document.querySelectorAll('#review-queue tbody tr')]"
+             ".map(r => r.dataset.class)")["value"]
+    st, q = root.s.req("GET", "/v1/review-queue")
+    check(st == 200 and rows == [a["class"] for a in q["applications"]],
+          "the admin's queue %s, API %s" % (rows, q))
+    root.open_procedure("C-U")
+    acts = b("eval", js="[...document.querySelectorAll('#subsidy-actions button')]"
+             ".map(x => x.dataset.action)")["value"]
+    check(acts == ["approve", "return"], "the admin may approve or return C-U: %s" % acts)
 
     # The evaluator: no subsidy page, and the API says no.
     ev = Officer(b, w, origin, "pinggu")
