@@ -11,7 +11,8 @@ collector over HTTPS, as the officials use them:
   uploads the assessments over the API; the institution claims; the city audits, publishes
   (the server's notice period), is refused a payment before the notice period ends (the API's
   one-line error shown, nothing changed) and pays; the institution claims a trainee's living
-  allowance from the masked-ID picker and the city audits it;
+  allowance from the masked-ID picker (one for a trainee without a certificate refused, the
+  rule named, nothing recorded) and the city audits it;
 - after every step the page shows the state and the steps the API reports
   (GET /v1/classes/{id}/procedure), and the step's finding by the catalogue's title
   (po/zh_CN.po), its code beside;
@@ -366,6 +367,13 @@ def walk(w, b):
              "select option')].map(o => o.value).filter(Boolean)")["value"]
     check(masked(IDS[0]) in opts and all(len(o) == 18 and "*" in o for o in opts),
           "the picker offers masked IDs only: %s" % opts)
+    # Trainee 2 failed the assessment: not in the paid claim. The page shows the rule the
+    # collector names, and nothing is recorded.
+    r = school.act("allowance", "submit", {"trainee": masked(IDS[2]), "on": "2026-11-25"})
+    check(r[0] == "error" and "allowance_no_training_subsidy" in r[1],
+          "an allowance refused names its rule: %s" % (r,))
+    check(school.procedure().get("allowances") == [], "the refused allowance recorded nothing")
+    b("waitFor", selector='#figures-box[data-ready]')
     r = school.act("allowance", "submit", {"trainee": masked(IDS[0]), "on": "2026-11-25"})
     check(r[0] == "done", "the institution claims the allowance: %s" % (r,))
     school.shows_api("allowance claimed")
