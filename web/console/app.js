@@ -1,13 +1,14 @@
 // The console: a client of the documented HTTP API only (docs/openapi.yaml), logged in by a
 // session cookie; writes carry the session's CSRF token. Pages by hash: #/overview, #/live,
-// #/class/ID, #/review, #/kiosks, #/exports, #/admin (accounts), #/admin/tokens,
-// #/admin/fences[?fence=ID&version=N].
+// #/class/ID, #/review, #/subsidy[/ID] (subsidy.js), #/kiosks, #/exports, #/admin (accounts),
+// #/admin/tokens, #/admin/fences[?fence=ID&version=N].
 import * as echarts from 'echarts/core';
 import { LineChart, BarChart } from 'echarts/charts';
 import { GridComponent, TooltipComponent, LegendComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import L from 'leaflet';
 import { messages } from './messages.js';
+import { canSubsidy, pageSubsidy } from './subsidy.js';
 
 echarts.use([LineChart, BarChart, GridComponent, TooltipComponent, LegendComponent, CanvasRenderer]);
 
@@ -48,7 +49,8 @@ function localTime(iso) {
 function hhmm(iso) { return iso ? new Date(iso).toLocaleTimeString('zh-CN', { hour12: false, hour: '2-digit', minute: '2-digit' }) : '—'; }
 
 class ApiError extends Error {
-  constructor(status, msg) { super(msg); this.status = status; }
+  // msg: the body's technical line (`error`); human: its `message` in the page's language
+  constructor(status, msg, human = '') { super(msg); this.status = status; this.human = human; }
 }
 async function api(path, { method = 'GET', body, raw = false, type } = {}) {
   const headers = { 'Accept-Language': lang === 'en' ? 'en' : 'zh-CN' }; // finding titles, messages
@@ -63,9 +65,9 @@ async function api(path, { method = 'GET', body, raw = false, type } = {}) {
     throw new ApiError(401, 'log in again');
   }
   if (!res.ok) {
-    let msg = `${res.status}`;
-    try { msg = (await res.json()).error ?? msg; } catch { /* not JSON */ }
-    throw new ApiError(res.status, msg);
+    let msg = `${res.status}`, human = '';
+    try { const j = await res.json(); msg = j.error ?? msg; human = j.message ?? ''; } catch { /* not JSON */ }
+    throw new ApiError(res.status, msg, human);
   }
   return raw ? res : res.json();
 }
@@ -117,6 +119,7 @@ function frame(page) {
   $('#top').hidden = false;
   document.querySelectorAll('[data-t]').forEach((el) => { el.textContent = t(el.dataset.t); });
   const pages = [['overview', '#/overview'], ['live', '#/live'], ['klass', '#/class'], ['review', '#/review']];
+  if (canSubsidy(me.role)) pages.push(['subsidy', '#/subsidy']);
   if (canDevices()) pages.push(['kiosks', '#/kiosks']);
   pages.push(['exports', '#/exports']);
   if (isAdmin()) pages.push(['admin', '#/admin']);
@@ -387,7 +390,7 @@ async function pageClass(id) {
   const card = (k, v) => `<div class="card" data-figure="${k}"><div class="v">${v}</div><div class="l">${esc(t(k))}</div></div>`;
   $('#main').innerHTML = `<h1>${esc(t('klass'))} ${esc(r.class)}</h1>
     <p>${esc(t('institution'))} ${esc(r.institution)} · ${esc(t('district'))} ${esc(r.district)} · ${esc(r.occupation)} ${esc(r.level)} ·
-    ${esc(t('scheduled_hours'))} ${num(r.scheduled_hours)} · ${esc(t('enrolled'))} ${r.enrolled}</p>
+    ${esc(t('scheduled_hours'))} ${num(r.scheduled_hours)} · ${esc(t('enrolled'))} ${r.enrolled}${canSubsidy(me.role) ? ` · <a id="to-procedure" href="#/subsidy/${encodeURIComponent(r.class)}">${esc(t('to_procedure'))}</a>` : ''}</p>
     <div class="cards">${card('attendance_rate', pct(r.class_attendance_rate))}${card('online_share', pct(r.online_share_actual))}
     ${card('recording_coverage', pct(r.recording_coverage))}${card('pass_rate_assessed', pct(r.pass_rate_assessed))}
     ${card('pass_rate_enrolled', pct(r.pass_rate_enrolled))}${card('serious', r.findings_by_severity?.serious ?? 0)}
@@ -891,6 +894,7 @@ async function route() {
     else if (page === 'live') await pageLive();
     else if (page === 'klass') await (parts[1] ? pageClass(decodeURIComponent(parts[1])) : pageClassPick());
     else if (page === 'review') await pageReview(args);
+    else if (page === 'subsidy' && canSubsidy(me.role)) await pageSubsidy({ $, t, esc, api, localTime, me: () => me }, parts[1] ? decodeURIComponent(parts[1]) : null);
     else if (page === 'kiosks') await pageKiosks();
     else if (page === 'exports') await pageExports();
     else if (page === 'admin' && isAdmin() && parts[1] === 'tokens') await pageTokens();
