@@ -493,6 +493,95 @@ out:
     return rc;
 }
 
+int figures_alert(store *st, const struct store_class *cls, const struct engine_report *r,
+                  int64_t now_ms, size_t *added, char *err)
+{
+    struct store_engine_alert *a = NULL;
+    size_t n = 0, cap = 0;
+    int rc = RC_OK;
+    if (added)
+        *added = 0;
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const struct engine_finding *x = &r->findings[i];
+        /* A chain conflict is an ingest finding too, stored (and alerted) when it arrived. */
+        if (x->severity != ENGINE_SERIOUS || x->kind == ENGINE_F_CHAIN_CONFLICT)
+            continue;
+        if (!grow((void **)&a, &cap, n + 1, sizeof *a, FIGURES_ALERTS_MAX)) {
+            rc = rc_fail(err, RC_LIMIT, "class %s: over %d serious findings", cls->id,
+                         FIGURES_ALERTS_MAX);
+            goto out;
+        }
+        struct store_engine_alert *e = &a[n++];
+        memset(e, 0, sizeof *e);
+        snprintf(e->kind, sizeof e->kind, "%s", engine_finding_name(x->kind));
+        snprintf(e->subject, sizeof e->subject, "%s", x->subject);
+        snprintf(e->session, sizeof e->session, "%s", x->session);
+        snprintf(e->trainee, sizeof e->trainee, "%s", x->trainee);
+        snprintf(e->detail, sizeof e->detail, "%s", x->detail);
+    }
+    rc = store_engine_alerts_record(st, cls->id, cls->institution, a, n, now_ms, added, err);
+out:
+    free(a);
+    return rc;
+}
+
+/* Computes cls's figures under policy into *fig; when keep, caches them at the generation
+ * read and records the report's serious findings for the alert outbox (figures_alert).
+ * *alerted (may be NULL) counts the new ones. */
+static int compute_row(store *st, const struct store_class *cls, const char *policy, int64_t now_ms,
+                       bool keep, struct store_figures *fig, size_t *alerted, char *err)
+{
+    struct engine_report *r = NULL;
+    int64_t gen = 0;
+    int rc = figures_class_report(st, cls->id, now_ms, &r, NULL, &gen, err);
+    if (rc != RC_OK)
+        return rc;
+    figures_from_report(r, fig);
+    if (keep && (rc = store_figures_put(st, cls->id, policy, gen, fig, now_ms, err)) == RC_OK)
+        rc = figures_alert(st, cls, r, now_ms, alerted, err);
+    engine_report_free(r);
+    return rc;
+}
+
+int figures_warm(store *st, int64_t now_ms, size_t max, bool (*stop)(void *ctx), void *ctx,
+                 struct figures_warm_result *res, char *err)
+{
+    struct engine_policy pol;
+    engine_policy_default(&pol);
+    struct figures_summary s = {0};
+    struct rows rows = {.err = err};
+    int rc;
+    memset(res, 0, sizeof *res);
+    if ((rc = store_class_list(st, NULL, FIGURES_CLASSES_MAX, add_row, &rows, err)) != RC_OK)
+        goto out;
+    s.rows = rows.v;
+    s.n = rows.n;
+    if (s.n && (rc = cached_rows(st, &s, pol.name, now_ms, err)) != RC_OK)
+        goto out;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.rows[i].from_cache)
+            continue;
+        if (res->computed >= max || (stop && stop(ctx))) {
+            res->left++;
+            continue;
+        }
+        size_t alerted = 0;
+        if ((rc = compute_row(st, &s.rows[i].cls, pol.name, now_ms, true, &s.rows[i].fig, &alerted,
+                              err)) != RC_OK) {
+            /* a class that vanished meanwhile is not an error of the pass */
+            if (rc != RC_NOTFOUND)
+                goto out;
+            rc = RC_OK;
+            continue;
+        }
+        res->computed++;
+        res->alerted += alerted;
+    }
+out:
+    free(rows.v);
+    return rc;
+}
+
 int figures_summary(store *st, const struct store_class_filter *f, int64_t now_ms, bool use_cache,
                     struct figures_summary **out, char *err)
 {
@@ -522,17 +611,11 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
             s->cached++;
             continue;
         }
-        struct engine_report *r = NULL;
-        int64_t gen = 0;
-        if ((rc = figures_class_report(st, row->cls.id, now_ms, &r, NULL, &gen, err)) != RC_OK)
+        if ((rc = compute_row(st, &row->cls, pol.name, now_ms,
+                              use_cache && !store_in_transaction(st), &row->fig, NULL, err)) !=
+            RC_OK)
             goto out;
-        figures_from_report(r, &row->fig);
-        engine_report_free(r);
         s->computed++;
-        if (use_cache && !store_in_transaction(st) &&
-            (rc = store_figures_put(st, row->cls.id, pol.name, gen, &row->fig, now_ms, err)) !=
-                RC_OK)
-            goto out;
     }
     if ((rc = totals(s, false, &s->institutions, &s->n_institutions, err)) != RC_OK ||
         (rc = totals(s, true, &s->districts, &s->n_districts, err)) != RC_OK)

@@ -685,6 +685,16 @@ static const struct migration migrations[] = {
      "ALTER TABLE procedure_steps DROP CONSTRAINT procedure_steps_kind_check, "
      "ADD CONSTRAINT procedure_steps_kind_check "
      "CHECK (kind IN ('application', 'claim', 'allowance'));"},
+    {14, "engine alerts: the keys of serious engine findings already sent to the alert outbox",
+     "CREATE TABLE engine_alerts ("
+     "  class text NOT NULL,"
+     "  kind text NOT NULL,"
+     "  subject text NOT NULL,"
+     "  session text NOT NULL,"
+     "  finding bigint REFERENCES findings(id),"
+     "  created_at bigint NOT NULL,"
+     "  PRIMARY KEY (class, kind, subject, session));"
+     "CREATE UNIQUE INDEX engine_alerts_finding ON engine_alerts(finding);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -935,6 +945,7 @@ const struct store_ops store_pg_ops = {
     .figures_put = pg_figures_put,
     .figures_clear = pg_figures_clear,
     .finding_list = pg_finding_list,
+    .engine_alert_record = pg_engine_alert_record,
     .subsidy_history = pg_subsidy_history,
     .events_scan = pg_events_scan,
     .user_insert = pg_user_insert,

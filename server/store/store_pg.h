@@ -154,6 +154,9 @@ int pg_figures_get_many(store *st, const char *const *ids, const int64_t *gens, 
 int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t gen,
                    const struct store_figures *f, int64_t now_ms, char *err);
 int pg_figures_clear(store *st, char *err);
+int pg_engine_alert_record(store *st, const char *class_id, const char *institution,
+                           const struct store_engine_alert *a, int64_t now_ms, bool *added,
+                           char *err);
 int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                     int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
 /* store_pg_procedure.c */

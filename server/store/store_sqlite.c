@@ -12,6 +12,7 @@
 #include "rc.h"
 #include "store/store.h"
 #include "store/store_backend.h"
+#include "store/store_sqlite_warm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -484,6 +485,19 @@ static const struct migration migrations[] = {
      "CREATE TRIGGER procedure_steps_class_gen AFTER INSERT ON procedure_steps "
      "WHEN NEW.kind = 'claim' BEGIN UPDATE classes SET gen = gen + 1 WHERE id = NEW.subject; "
      "END;"},
+    {14, "engine alerts: the keys of serious engine findings already sent to the alert outbox",
+     /* One row per finding key; finding is the findings row (severity high) whose insert
+      * queued the alerts, set in the same transaction as the key. */
+     "CREATE TABLE engine_alerts ("
+     "  class TEXT NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  subject TEXT NOT NULL,"
+     "  session TEXT NOT NULL,"
+     "  finding INTEGER REFERENCES findings(id),"
+     "  created_at INTEGER NOT NULL,"
+     "  PRIMARY KEY (class, kind, subject, session)"
+     ") STRICT;"
+     "CREATE UNIQUE INDEX engine_alerts_finding ON engine_alerts(finding);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -2351,6 +2365,13 @@ static int sqlite_figures_clear(store *st, char *err)
     return exec(sq(st)->db, "DELETE FROM class_figures", err, "clearing the figures cache");
 }
 
+static int sqlite_engine_alert(store *st, const char *class_id, const char *institution,
+                               const struct store_engine_alert *a, int64_t now, bool *added,
+                               char *err)
+{
+    return sqlite_warm_engine_alert(sq(st)->db, class_id, institution, a, now, added, err);
+}
+
 static int sqlite_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                                int (*fn)(const struct store_finding_row *, void *), void *ctx,
                                char *err)
@@ -2364,6 +2385,7 @@ static int sqlite_finding_list(store *st, const struct store_finding_filter *f, 
                      "LEFT JOIN institutions i ON i.id = f.institution "
                      "WHERE (?1 IS NULL OR f.institution = ?1) AND (?2 IS NULL OR i.district = ?2) "
                      "AND (?3 IS NULL OR f.class = ?3) AND f.created_at >= ?4 "
+                     "AND NOT EXISTS (SELECT 1 FROM engine_alerts k WHERE k.finding = f.id) "
                      "ORDER BY f.id DESC LIMIT ?5",
                      &q, err, "listing findings");
     if (rc != RC_OK)
@@ -3412,6 +3434,7 @@ const struct store_ops store_sqlite_ops = {
     .finding_list = sqlite_finding_list,
     .subsidy_history = sqlite_subsidy_history,
     .events_scan = sqlite_events_scan,
+    .engine_alert_record = sqlite_engine_alert,
     .user_insert = sqlite_user_insert,
     .user_get = sqlite_user_get,
     .user_list = sqlite_user_list,
