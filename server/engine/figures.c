@@ -101,7 +101,6 @@ static int add_event(const struct store_raw_event *e, void *ctx)
               FIGURES_EVENTS_MAX))
         return nomem(l);
     struct engine_event *ee = &l->events[l->n_events];
-    memset(ee, 0, sizeof *ee);
     char why[ERR_LEN];
     if (event_parse(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
         return rc_fail(l->err, RC_CORRUPT, "a stored event does not parse: %s", why);
@@ -493,23 +492,21 @@ out:
     return rc;
 }
 
-int figures_alert(store *st, const struct store_class *cls, const struct engine_report *r,
-                  int64_t now_ms, size_t *added, char *err)
+/* The serious findings of cls's report r as alert keys: *a (free()) and *n. */
+static int serious_alerts(const struct store_class *cls, const struct engine_report *r,
+                          struct store_engine_alert **a_out, size_t *n_out, char *err)
 {
     struct store_engine_alert *a = NULL;
     size_t n = 0, cap = 0;
-    int rc = RC_OK;
-    if (added)
-        *added = 0;
     for (size_t i = 0; i < r->n_findings; i++) {
         const struct engine_finding *x = &r->findings[i];
         /* A chain conflict is an ingest finding too, stored (and alerted) when it arrived. */
         if (x->severity != ENGINE_SERIOUS || x->kind == ENGINE_F_CHAIN_CONFLICT)
             continue;
         if (!grow((void **)&a, &cap, n + 1, sizeof *a, FIGURES_ALERTS_MAX)) {
-            rc = rc_fail(err, RC_LIMIT, "class %s: over %d serious findings", cls->id,
-                         FIGURES_ALERTS_MAX);
-            goto out;
+            free(a);
+            return rc_fail(err, RC_LIMIT, "class %s: over %d serious findings", cls->id,
+                           FIGURES_ALERTS_MAX);
         }
         struct store_engine_alert *e = &a[n++];
         memset(e, 0, sizeof *e);
@@ -519,17 +516,85 @@ int figures_alert(store *st, const struct store_class *cls, const struct engine_
         snprintf(e->trainee, sizeof e->trainee, "%s", x->trainee);
         snprintf(e->detail, sizeof e->detail, "%s", x->detail);
     }
-    rc = store_engine_alerts_record(st, cls->id, cls->institution, a, n, now_ms, added, err);
-out:
+    *a_out = a;
+    *n_out = n;
+    return RC_OK;
+}
+
+int figures_alert(store *st, const struct store_class *cls, const struct engine_report *r,
+                  int64_t now_ms, size_t *added, char *err)
+{
+    struct store_engine_alert *a = NULL;
+    size_t n = 0;
+    if (added)
+        *added = 0;
+    int rc = serious_alerts(cls, r, &a, &n, err);
+    if (rc == RC_OK)
+        rc = store_engine_alerts_record(st, cls->id, cls->institution, a, n, now_ms, added, err);
     free(a);
     return rc;
 }
 
-/* Computes cls's figures under policy into *fig; when keep, caches them at the generation
- * read and records the report's serious findings for the alert outbox (figures_alert).
- * *alerted (may be NULL) counts the new ones. */
-static int compute_row(store *st, const struct store_class *cls, const char *policy, int64_t now_ms,
-                       bool keep, struct store_figures *fig, size_t *alerted, char *err)
+/* Classes computed and not yet written: their figures go into the cache and their serious
+ * findings to the alert outbox together, in one write transaction for the lot (one commit,
+ * one fsync on SQLite, instead of one or two per class). */
+struct computed {
+    const struct store_class *cls; /* the caller's, alive until the flush */
+    struct store_figures fig;
+    int64_t gen;
+    struct store_engine_alert *alerts;
+    size_t n_alerts;
+};
+struct batch {
+    struct computed *v;
+    size_t n, cap;
+};
+
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->v[i].alerts);
+    b->n = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    batch_clear(b);
+    free(b->v);
+    b->v = NULL;
+    b->cap = 0;
+}
+
+/* Writes b's classes (figures at the generation each was read; serious findings) in one
+ * transaction and empties b. *alerted (may be NULL) grows by the new alerts. */
+static int batch_flush(store *st, struct batch *b, const char *policy, int64_t now_ms,
+                       size_t *alerted, char *err)
+{
+    if (b->n == 0)
+        return RC_OK;
+    int rc = store_begin(st, err);
+    for (size_t i = 0; rc == RC_OK && i < b->n; i++) {
+        const struct computed *c = &b->v[i];
+        size_t added = 0;
+        if ((rc = store_figures_put(st, c->cls->id, policy, c->gen, &c->fig, now_ms, err)) ==
+                RC_OK &&
+            (rc = store_engine_alerts_record(st, c->cls->id, c->cls->institution, c->alerts,
+                                             c->n_alerts, now_ms, &added, err)) == RC_OK &&
+            alerted)
+            *alerted += added;
+    }
+    if (rc == RC_OK)
+        rc = store_commit(st, err);
+    else
+        store_rollback(st);
+    batch_clear(b);
+    return rc;
+}
+
+/* Computes cls's figures into *fig; with b, queues them (and the report's serious findings)
+ * for batch_flush. */
+static int compute_row(store *st, const struct store_class *cls, int64_t now_ms,
+                       struct store_figures *fig, struct batch *b, char *err)
 {
     struct engine_report *r = NULL;
     int64_t gen = 0;
@@ -537,8 +602,19 @@ static int compute_row(store *st, const struct store_class *cls, const char *pol
     if (rc != RC_OK)
         return rc;
     figures_from_report(r, fig);
-    if (keep && (rc = store_figures_put(st, cls->id, policy, gen, fig, now_ms, err)) == RC_OK)
-        rc = figures_alert(st, cls, r, now_ms, alerted, err);
+    if (b) {
+        if (!grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v, FIGURES_CLASSES_MAX)) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        } else {
+            struct computed *c = &b->v[b->n];
+            memset(c, 0, sizeof *c);
+            c->cls = cls;
+            c->fig = *fig;
+            c->gen = gen;
+            if ((rc = serious_alerts(cls, r, &c->alerts, &c->n_alerts, err)) == RC_OK)
+                b->n++;
+        }
+    }
     engine_report_free(r);
     return rc;
 }
@@ -550,6 +626,7 @@ int figures_warm(store *st, int64_t now_ms, size_t max, bool (*stop)(void *ctx),
     engine_policy_default(&pol);
     struct figures_summary s = {0};
     struct rows rows = {.err = err};
+    struct batch b = {0};
     int rc;
     memset(res, 0, sizeof *res);
     if ((rc = store_class_list(st, NULL, FIGURES_CLASSES_MAX, add_row, &rows, err)) != RC_OK)
@@ -565,9 +642,7 @@ int figures_warm(store *st, int64_t now_ms, size_t max, bool (*stop)(void *ctx),
             res->left++;
             continue;
         }
-        size_t alerted = 0;
-        if ((rc = compute_row(st, &s.rows[i].cls, pol.name, now_ms, true, &s.rows[i].fig, &alerted,
-                              err)) != RC_OK) {
+        if ((rc = compute_row(st, &s.rows[i].cls, now_ms, &s.rows[i].fig, &b, err)) != RC_OK) {
             /* a class that vanished meanwhile is not an error of the pass */
             if (rc != RC_NOTFOUND)
                 goto out;
@@ -575,9 +650,14 @@ int figures_warm(store *st, int64_t now_ms, size_t max, bool (*stop)(void *ctx),
             continue;
         }
         res->computed++;
-        res->alerted += alerted;
+        /* written in small groups, so that readers see the first classes soon */
+        if (b.n >= FIGURES_WARM_GROUP &&
+            (rc = batch_flush(st, &b, pol.name, now_ms, &res->alerted, err)) != RC_OK)
+            goto out;
     }
+    rc = batch_flush(st, &b, pol.name, now_ms, &res->alerted, err);
 out:
+    batch_free(&b);
     free(rows.v);
     return rc;
 }
@@ -589,6 +669,7 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     engine_policy_default(&pol);
     struct figures_summary *s = calloc(1, sizeof *s);
     struct rows rows = {.err = err};
+    struct batch b = {0};
     int rc = RC_OK;
     *out = NULL;
     if (!s)
@@ -605,24 +686,26 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     rows.v = NULL;
     if (use_cache && s->n && (rc = cached_rows(st, s, pol.name, now_ms, err)) != RC_OK)
         goto out;
+    bool keep = use_cache && !store_in_transaction(st);
     for (size_t i = 0; i < s->n; i++) {
         struct figures_row *row = &s->rows[i];
         if (row->from_cache) {
             s->cached++;
             continue;
         }
-        if ((rc = compute_row(st, &row->cls, pol.name, now_ms,
-                              use_cache && !store_in_transaction(st), &row->fig, NULL, err)) !=
-            RC_OK)
+        if ((rc = compute_row(st, &row->cls, now_ms, &row->fig, keep ? &b : NULL, err)) != RC_OK)
             goto out;
         s->computed++;
     }
+    if ((rc = batch_flush(st, &b, pol.name, now_ms, NULL, err)) != RC_OK)
+        goto out;
     if ((rc = totals(s, false, &s->institutions, &s->n_institutions, err)) != RC_OK ||
         (rc = totals(s, true, &s->districts, &s->n_districts, err)) != RC_OK)
         goto out;
     *out = s;
     s = NULL;
 out:
+    batch_free(&b);
     free(rows.v);
     figures_summary_free(s);
     return rc;
