@@ -650,9 +650,8 @@ int figures_warm(store *st, int64_t now_ms, size_t max, bool (*stop)(void *ctx),
             continue;
         }
         res->computed++;
-        /* written in small groups, so that readers see the first classes soon */
-        if (b.n >= FIGURES_WARM_GROUP &&
-            (rc = batch_flush(st, &b, pol.name, now_ms, &res->alerted, err)) != RC_OK)
+        /* written at once: a reader that comes meanwhile finds it fresh */
+        if ((rc = batch_flush(st, &b, pol.name, now_ms, &res->alerted, err)) != RC_OK)
             goto out;
     }
     rc = batch_flush(st, &b, pol.name, now_ms, &res->alerted, err);
@@ -687,14 +686,27 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     if (use_cache && s->n && (rc = cached_rows(st, s, pol.name, now_ms, err)) != RC_OK)
         goto out;
     bool keep = use_cache && !store_in_transaction(st);
-    for (size_t i = 0; i < s->n; i++) {
+    /* Stale classes from the last: the warmer (figures_warm) takes them from the first, so
+     * when both work on the same stale classes they meet in the middle; before each class
+     * after the first, the cache is looked at again for what the warmer (of this collector or
+     * another) has written meanwhile. */
+    bool computed_one = false;
+    for (size_t i = s->n; i-- > 0;) {
         struct figures_row *row = &s->rows[i];
+        if (!row->from_cache && use_cache && computed_one) {
+            bool found = false;
+            if ((rc = store_figures_get(st, row->cls.id, pol.name, row->cls.gen, now_ms, &row->fig,
+                                        &found, err)) != RC_OK)
+                goto out;
+            row->from_cache = found;
+        }
         if (row->from_cache) {
             s->cached++;
             continue;
         }
         if ((rc = compute_row(st, &row->cls, now_ms, &row->fig, keep ? &b : NULL, err)) != RC_OK)
             goto out;
+        computed_one = true;
         s->computed++;
     }
     if ((rc = batch_flush(st, &b, pol.name, now_ms, NULL, err)) != RC_OK)

@@ -35,7 +35,6 @@ enum {
     FIGURES_FINDINGS_DAYS = 90,         /* a findings listing without dates: the last 90 days */
     FIGURES_INGEST_FINDINGS_MAX = 1000, /* stored ingest findings in one class report */
     FIGURES_ALERTS_MAX = 100000,        /* serious findings of one class recorded for alerts */
-    FIGURES_WARM_GROUP = 16,            /* classes the warmer writes in one transaction */
 };
 
 /* Everything class_id's report at now_ms is computed from, read in one snapshot: the engine's
