@@ -21,8 +21,7 @@ struct warm {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    bool stop;                 /* under lock */
-    uint64_t passes, computed; /* under lock */
+    bool stop; /* under lock */
     char *db_url;
     unsigned interval_ms;
 };
@@ -73,10 +72,6 @@ static void *warm_main(void *arg)
         }
         struct figures_warm_result res;
         int rc = figures_warm(st, ts_now_ms(), WARM_PASS_MAX, stopping, w, &res, err);
-        pthread_mutex_lock(&w->lock);
-        w->passes++;
-        w->computed += res.computed;
-        pthread_mutex_unlock(&w->lock);
         if (rc != RC_OK) {
             if (!complained)
                 log_msg(LOG_LVL_ERROR, "warm: %s", err);
@@ -124,17 +119,6 @@ int warm_start(const char *db_url, unsigned interval_ms, warm **out, char *err)
     }
     *out = w;
     return RC_OK;
-}
-
-void warm_counts(warm *w, uint64_t *passes, uint64_t *computed)
-{
-    *passes = *computed = 0;
-    if (!w)
-        return;
-    pthread_mutex_lock(&w->lock);
-    *passes = w->passes;
-    *computed = w->computed;
-    pthread_mutex_unlock(&w->lock);
 }
 
 void warm_stop(warm *w)

@@ -14,8 +14,6 @@
 #ifndef ROLLCALL_SERVER_WARM_H
 #define ROLLCALL_SERVER_WARM_H
 
-#include <stdint.h>
-
 typedef struct warm warm;
 
 enum {
@@ -30,7 +28,5 @@ enum {
 int warm_start(const char *db_url, unsigned interval_ms, warm **out, char *err);
 /* Stops the thread (a class being computed finishes first) and frees w. NULL: no-op. */
 void warm_stop(warm *w);
-/* Passes done and classes recomputed so far (for tests and /metrics); w NULL: 0. */
-void warm_counts(warm *w, uint64_t *passes, uint64_t *computed);
 
 #endif
