@@ -521,20 +521,6 @@ static int serious_alerts(const struct store_class *cls, const struct engine_rep
     return RC_OK;
 }
 
-int figures_alert(store *st, const struct store_class *cls, const struct engine_report *r,
-                  int64_t now_ms, size_t *added, char *err)
-{
-    struct store_engine_alert *a = NULL;
-    size_t n = 0;
-    if (added)
-        *added = 0;
-    int rc = serious_alerts(cls, r, &a, &n, err);
-    if (rc == RC_OK)
-        rc = store_engine_alerts_record(st, cls->id, cls->institution, a, n, now_ms, added, err);
-    free(a);
-    return rc;
-}
-
 /* Classes computed and not yet written: their figures go into the cache and their serious
  * findings to the alert outbox together, in one write transaction for the lot (one commit,
  * one fsync on SQLite, instead of one or two per class). */

@@ -100,17 +100,12 @@ int figures_summary_json(const struct figures_summary *s, const struct store_cla
 int figures_summary_xlsx(const struct figures_summary *s, const char *path, char *err);
 int figures_summary_text(const struct figures_summary *s, char **out, char *err);
 
-/* Records the serious engine findings of cls's report r for the alert outbox
- * (store_engine_alerts_record): each new key is alerted once, whichever collector, reader or
- * warmer computed it, however often. Chain conflicts are left out: ingest stored and alerted
- * them as they arrived. *added (may be NULL) counts the new ones. Call outside a transaction
- * (it writes in its own) or inside a write one. */
-int figures_alert(store *st, const struct store_class *cls, const struct engine_report *r,
-                  int64_t now_ms, size_t *added, char *err);
-
 /* One pass of the cache warmer (engine/warm.h): every class whose cached figures are stale
  * (a generation bump, or a session that ended since) is recomputed, cached and its serious
- * findings recorded (figures_alert), at most max of them, and none once stop(ctx) says so. */
+ * findings recorded for the alert outbox (store_engine_alerts_record: each finding key once,
+ * whoever computes it, however often; chain conflicts left to ingest, which alerted them when
+ * they arrived), at most max of them, and none once stop(ctx) says so. A summary's reader
+ * does the same for the classes it computes. */
 struct figures_warm_result {
     size_t computed; /* classes recomputed */
     size_t left;     /* stale classes left for the next pass (max reached, or stopped) */

@@ -1,7 +1,7 @@
 /* The figures cache warmer of `serve`: a low-priority thread on its own connection that, every
  * interval, recomputes the classes whose cached figures went stale (figures_warm), so that the
  * overview right after an upload finds them fresh, and records their serious findings for the
- * alert outbox (figures_alert) even when nobody reads the class.
+ * alert outbox (store_engine_alerts_record) even when nobody reads the class.
  *
  * Invariants:
  * - Correctness never depends on the warmer: a reader that finds a stale class computes it
