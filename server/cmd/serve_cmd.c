@@ -5,6 +5,7 @@
 #include "cmd/commands.h"
 #include "engine/figures.h"
 #include "engine/flow.h"
+#include "engine/warm.h"
 #include "evidence/signkey.h"
 #include "http/api.h"
 #include "http/console.h"
@@ -47,7 +48,7 @@ enum {
  * sd_notify does nothing. */
 /* getopt values of long options without a letter: unlikely to meet a letter another option
  * takes. */
-enum { OPT_SUBSIDY_YEAR = 0x1000 + 'Y' };
+enum { OPT_SUBSIDY_YEAR = 0x1000 + 'Y', OPT_WARM_INTERVAL = 0x1000 + 'W' };
 
 static int wait_for_stop(const sigset_t *stop)
 {
@@ -82,6 +83,7 @@ static void usage(FILE *out)
             "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
             "                       [--health-disk-min-mb N]\n"
             "                       [--notice-days N] [--subsidy-year assessment|claim]\n"
+            "                       [--warm-interval-ms MS]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
@@ -125,13 +127,15 @@ static void usage(FILE *out)
             "                       publish step that names none (default %d, 1..%d)\n"
             "  --subsidy-year Y     the year the yearly subsidy limits count in: of the\n"
             "                       certificate's assessment (default) or of the claim\n"
+            "  --warm-interval-ms MS  recompute stale cached figures (and alert serious\n"
+            "                       findings) every MS in the background (default %d; 0: off)\n"
             "  --db URL             database (overrides the global --db)\n",
             HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
             HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
             SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
             ALERT_DEFAULT_BASE_MS, ALERT_DEFAULT_CAP_MS, ALERT_DEFAULT_ATTEMPTS,
             ALERT_DEFAULT_POLL_MS, HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT,
-            FLOW_NOTICE_WORKDAYS_DEFAULT, FLOW_NOTICE_WORKDAYS_MAX);
+            FLOW_NOTICE_WORKDAYS_DEFAULT, FLOW_NOTICE_WORKDAYS_MAX, WARM_DEFAULT_INTERVAL_MS);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -256,6 +260,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *console_dir = NULL, *tiles = NULL;
     bool no_console = false;
     unsigned long long disk_min_mb = HEALTH_DISK_MIN_MB_DEFAULT;
+    unsigned long long warm_interval = WARM_DEFAULT_INTERVAL_MS;
     static const struct option opts[] = {
         {"health-disk-min-mb", required_argument, NULL, 'H'},
         {"console", required_argument, NULL, 'C'},
@@ -265,6 +270,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"photo-retention-days", required_argument, NULL, 'R'},
         {"notice-days", required_argument, NULL, 'D'},
         {"subsidy-year", required_argument, NULL, OPT_SUBSIDY_YEAR},
+        {"warm-interval-ms", required_argument, NULL, OPT_WARM_INTERVAL},
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -311,6 +317,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
                                 "claim\n");
                 rc = RC_INVAL;
             }
+            break;
+        case OPT_WARM_INTERVAL:
+            rc = parse_num("--warm-interval-ms", optarg, 0, WARM_INTERVAL_MAX_MS, &warm_interval);
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -392,6 +401,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     store *probe = NULL;
     ingest_writer *writer = NULL;
     alert_sender *alerts = NULL;
+    warm *warmer = NULL;
     bool curl_up = false;
     int hold = -1; /* keeps `restore` from replacing the database under us */
 
@@ -509,6 +519,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     acfg.poll_ms = (unsigned)alert_poll;
     if (alert_sender_start(db_url, &acfg, &alerts, err) != RC_OK)
         goto out;
+    /* The figures warmer: its own connection, after the sender it feeds. */
+    if (warm_interval && warm_start(db_url, (unsigned)warm_interval, &warmer, err) != RC_OK)
+        goto out;
     /* The key is in GnuTLS's hands now; drop our copy. */
     if (key) {
         explicit_bzero(key, strlen(key));
@@ -528,6 +541,8 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     sd_notify(0, "STOPPING=1");
     http_stop(srv);
     srv = NULL;
+    warm_stop(warmer);
+    warmer = NULL;
     alert_sender_stop(alerts);
     alerts = NULL;
     log_msg(LOG_LVL_INFO, "stopped");
@@ -536,6 +551,7 @@ out:
     if (status != 0)
         fprintf(stderr, "rollcall-server serve: %s\n", err);
     http_stop(srv);
+    warm_stop(warmer);
     alert_sender_stop(alerts);
     if (curl_up)
         curl_global_cleanup();

@@ -1218,6 +1218,19 @@ static void device_range(const struct engine_event **by, size_t n, const char *d
     *hi = l;
 }
 
+/* The first index in [lo, hi) of one device's events (sorted by ts) with ts >= from. */
+static size_t ts_lower(const struct engine_event **by, size_t lo, size_t hi, int64_t from)
+{
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (by[mid]->ev.ts_ms < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static int kiosk_silence(struct ctx *c, const struct engine_event **by, size_t n)
 {
     const struct engine_input *in = c->in;
@@ -1239,9 +1252,11 @@ static int kiosk_silence(struct ctx *c, const struct engine_event **by, size_t n
             size_t lo, hi;
             device_range(by, n, dev->id, &lo, &hi);
             int64_t from = es->start_ms, worst = 0, worst_a = 0, worst_b = 0;
-            const char *prev = NULL, *wa = NULL, *wb = NULL;
+            /* the session's events only; prev: the last one before it */
+            size_t first = ts_lower(by, lo, hi, es->start_ms);
+            const char *prev = first > lo ? by[first - 1]->ev.id : NULL, *wa = NULL, *wb = NULL;
             size_t gaps = 0;
-            for (size_t i = lo; i <= hi; i++) {
+            for (size_t i = first; i <= hi; i++) {
                 bool end = i == hi || by[i]->ev.ts_ms > es->end_ms;
                 if (!end && by[i]->ev.ts_ms < es->start_ms) {
                     prev = by[i]->ev.id;
@@ -1430,9 +1445,10 @@ static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
                 struct engine_finding f;
                 finding_init(&f, ENGINE_F_GNSS_QUALITY, ENGINE_WARNING, ENGINE_S_DEVICE, dev->id);
                 snprintf(f.session, sizeof f.session, "%s", es->id);
-                for (size_t i = lo; i < hi; i++) { /* by ts: the reports first */
+                /* by ts: the window's events only, the reports first */
+                for (size_t i = ts_lower(by, lo, hi, from); i < hi && by[i]->ev.ts_ms <= to; i++) {
                     const struct event *e = &by[i]->ev;
-                    if (e->ts_ms < from || e->ts_ms > to || gnss_kind_of(e) != k)
+                    if (gnss_kind_of(e) != k)
                         continue;
                     if (count++ == 0)
                         first = e->ts_ms;
@@ -1440,10 +1456,10 @@ static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
                 }
                 if (!count)
                     continue;
-                for (size_t i = lo; k != GNSS_KIND_TIME_SKEW && i < hi; i++) {
+                for (size_t i = ts_lower(by, lo, hi, first);
+                     k != GNSS_KIND_TIME_SKEW && i < hi && by[i]->ev.ts_ms <= to; i++) {
                     const struct event *e = &by[i]->ev;
-                    if (e->ts_ms < first || e->ts_ms > to ||
-                        !(is_sign(e) || e->type == EVENT_ROLLCALL_CONFIRM) ||
+                    if (!(is_sign(e) || e->type == EVENT_ROLLCALL_CONFIRM) ||
                         !(e->has & EVENT_HAS(EVENT_F_CLASS)) || strcmp(e->class_id, c->p->id) ||
                         !(e->has & EVENT_HAS(EVENT_F_FIX)) || e->fix.source != EVENT_SOURCE_GNSS)
                         continue;

@@ -111,7 +111,6 @@ static int add_event(const struct store_raw_event *e, void *ctx)
               FIGURES_EVENTS_MAX))
         return nomem(l);
     struct engine_event *ee = &l->events[l->n_events];
-    memset(ee, 0, sizeof *ee);
     char why[ERR_LEN];
     if (event_parse(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
         return rc_fail(l->err, RC_CORRUPT, "a stored event does not parse: %s", why);
@@ -505,6 +504,161 @@ out:
     return rc;
 }
 
+/* The serious findings of cls's report r as alert keys: *a (free()) and *n. */
+static int serious_alerts(const struct store_class *cls, const struct engine_report *r,
+                          struct store_engine_alert **a_out, size_t *n_out, char *err)
+{
+    struct store_engine_alert *a = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const struct engine_finding *x = &r->findings[i];
+        /* A chain conflict is an ingest finding too, stored (and alerted) when it arrived. */
+        if (x->severity != ENGINE_SERIOUS || x->kind == ENGINE_F_CHAIN_CONFLICT)
+            continue;
+        if (!grow((void **)&a, &cap, n + 1, sizeof *a, FIGURES_ALERTS_MAX)) {
+            free(a);
+            return rc_fail(err, RC_LIMIT, "class %s: over %d serious findings", cls->id,
+                           FIGURES_ALERTS_MAX);
+        }
+        struct store_engine_alert *e = &a[n++];
+        memset(e, 0, sizeof *e);
+        snprintf(e->kind, sizeof e->kind, "%s", engine_finding_name(x->kind));
+        snprintf(e->subject, sizeof e->subject, "%s", x->subject);
+        snprintf(e->session, sizeof e->session, "%s", x->session);
+        snprintf(e->trainee, sizeof e->trainee, "%s", x->trainee);
+        snprintf(e->detail, sizeof e->detail, "%s", x->detail);
+    }
+    *a_out = a;
+    *n_out = n;
+    return RC_OK;
+}
+
+/* Classes computed and not yet written: their figures go into the cache and their serious
+ * findings to the alert outbox together, in one write transaction for the lot (one commit,
+ * one fsync on SQLite, instead of one or two per class). */
+struct computed {
+    const struct store_class *cls; /* the caller's, alive until the flush */
+    struct store_figures fig;
+    int64_t gen;
+    struct store_engine_alert *alerts;
+    size_t n_alerts;
+};
+struct batch {
+    struct computed *v;
+    size_t n, cap;
+};
+
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->v[i].alerts);
+    b->n = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    batch_clear(b);
+    free(b->v);
+    b->v = NULL;
+    b->cap = 0;
+}
+
+/* Writes b's classes (figures at the generation each was read; serious findings) in one
+ * transaction and empties b. *alerted (may be NULL) grows by the new alerts. */
+static int batch_flush(store *st, struct batch *b, const char *policy, int64_t now_ms,
+                       size_t *alerted, char *err)
+{
+    if (b->n == 0)
+        return RC_OK;
+    int rc = store_begin(st, err);
+    for (size_t i = 0; rc == RC_OK && i < b->n; i++) {
+        const struct computed *c = &b->v[i];
+        size_t added = 0;
+        if ((rc = store_figures_put(st, c->cls->id, policy, c->gen, &c->fig, now_ms, err)) ==
+                RC_OK &&
+            (rc = store_engine_alerts_record(st, c->cls->id, c->cls->institution, c->alerts,
+                                             c->n_alerts, now_ms, &added, err)) == RC_OK &&
+            alerted)
+            *alerted += added;
+    }
+    if (rc == RC_OK)
+        rc = store_commit(st, err);
+    else
+        store_rollback(st);
+    batch_clear(b);
+    return rc;
+}
+
+/* Computes cls's figures into *fig; with b, queues them (and the report's serious findings)
+ * for batch_flush. */
+static int compute_row(store *st, const struct store_class *cls, int64_t now_ms,
+                       struct store_figures *fig, struct batch *b, char *err)
+{
+    struct engine_report *r = NULL;
+    int64_t gen = 0;
+    int rc = figures_class_report(st, cls->id, now_ms, &r, NULL, &gen, err);
+    if (rc != RC_OK)
+        return rc;
+    figures_from_report(r, fig);
+    if (b) {
+        if (!grow((void **)&b->v, &b->cap, b->n + 1, sizeof *b->v, FIGURES_CLASSES_MAX)) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+        } else {
+            struct computed *c = &b->v[b->n];
+            memset(c, 0, sizeof *c);
+            c->cls = cls;
+            c->fig = *fig;
+            c->gen = gen;
+            if ((rc = serious_alerts(cls, r, &c->alerts, &c->n_alerts, err)) == RC_OK)
+                b->n++;
+        }
+    }
+    engine_report_free(r);
+    return rc;
+}
+
+int figures_warm(store *st, int64_t now_ms, size_t max, bool (*stop)(void *ctx), void *ctx,
+                 struct figures_warm_result *res, char *err)
+{
+    struct engine_policy pol;
+    engine_policy_default(&pol);
+    struct figures_summary s = {0};
+    struct rows rows = {.err = err};
+    struct batch b = {0};
+    int rc;
+    memset(res, 0, sizeof *res);
+    if ((rc = store_class_list(st, NULL, FIGURES_CLASSES_MAX, add_row, &rows, err)) != RC_OK)
+        goto out;
+    s.rows = rows.v;
+    s.n = rows.n;
+    if (s.n && (rc = cached_rows(st, &s, pol.name, now_ms, err)) != RC_OK)
+        goto out;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.rows[i].from_cache)
+            continue;
+        if (res->computed >= max || (stop && stop(ctx))) {
+            res->left++;
+            continue;
+        }
+        if ((rc = compute_row(st, &s.rows[i].cls, now_ms, &s.rows[i].fig, &b, err)) != RC_OK) {
+            /* a class that vanished meanwhile is not an error of the pass */
+            if (rc != RC_NOTFOUND)
+                goto out;
+            rc = RC_OK;
+            continue;
+        }
+        res->computed++;
+        /* written at once: a reader that comes meanwhile finds it fresh */
+        if ((rc = batch_flush(st, &b, pol.name, now_ms, &res->alerted, err)) != RC_OK)
+            goto out;
+    }
+    rc = batch_flush(st, &b, pol.name, now_ms, &res->alerted, err);
+out:
+    batch_free(&b);
+    free(rows.v);
+    return rc;
+}
+
 int figures_summary(store *st, const struct store_class_filter *f, int64_t now_ms, bool use_cache,
                     struct figures_summary **out, char *err)
 {
@@ -512,6 +666,7 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     engine_policy_default(&pol);
     struct figures_summary *s = calloc(1, sizeof *s);
     struct rows rows = {.err = err};
+    struct batch b = {0};
     int rc = RC_OK;
     *out = NULL;
     if (!s)
@@ -528,30 +683,39 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     rows.v = NULL;
     if (use_cache && s->n && (rc = cached_rows(st, s, pol.name, now_ms, err)) != RC_OK)
         goto out;
-    for (size_t i = 0; i < s->n; i++) {
+    bool keep = use_cache && !store_in_transaction(st);
+    /* Stale classes from the last: the warmer (figures_warm) takes them from the first, so
+     * when both work on the same stale classes they meet in the middle; before each class
+     * after the first, the cache is looked at again for what the warmer (of this collector or
+     * another) has written meanwhile. */
+    bool computed_one = false;
+    for (size_t i = s->n; i-- > 0;) {
         struct figures_row *row = &s->rows[i];
+        if (!row->from_cache && use_cache && computed_one) {
+            bool found = false;
+            if ((rc = store_figures_get(st, row->cls.id, pol.name, row->cls.gen, now_ms, &row->fig,
+                                        &found, err)) != RC_OK)
+                goto out;
+            row->from_cache = found;
+        }
         if (row->from_cache) {
             s->cached++;
             continue;
         }
-        struct engine_report *r = NULL;
-        int64_t gen = 0;
-        if ((rc = figures_class_report(st, row->cls.id, now_ms, &r, NULL, &gen, err)) != RC_OK)
+        if ((rc = compute_row(st, &row->cls, now_ms, &row->fig, keep ? &b : NULL, err)) != RC_OK)
             goto out;
-        figures_from_report(r, &row->fig);
-        engine_report_free(r);
+        computed_one = true;
         s->computed++;
-        if (use_cache && !store_in_transaction(st) &&
-            (rc = store_figures_put(st, row->cls.id, pol.name, gen, &row->fig, now_ms, err)) !=
-                RC_OK)
-            goto out;
     }
+    if ((rc = batch_flush(st, &b, pol.name, now_ms, NULL, err)) != RC_OK)
+        goto out;
     if ((rc = totals(s, false, &s->institutions, &s->n_institutions, err)) != RC_OK ||
         (rc = totals(s, true, &s->districts, &s->n_districts, err)) != RC_OK)
         goto out;
     *out = s;
     s = NULL;
 out:
+    batch_free(&b);
     free(rows.v);
     figures_summary_free(s);
     return rc;

@@ -12,7 +12,9 @@
  *   class's generation; cached figures are stored only for that generation, and only while
  *   the class has not moved past it, so the cache never serves figures of older inputs.
  * - The cache is derived: a summary computed with the cache equals one computed without it
- *   (figures_summary with use_cache false). */
+ *   (figures_summary with use_cache false).
+ * - Whoever computes a class's figures and caches them (a summary's reader, the warmer) also
+ *   records its serious findings for the alert outbox, each finding key once. */
 #ifndef ROLLCALL_SERVER_FIGURES_H
 #define ROLLCALL_SERVER_FIGURES_H
 
@@ -32,6 +34,7 @@ enum {
     FIGURES_FINDINGS_MAX = 10000,       /* findings in one listing */
     FIGURES_FINDINGS_DAYS = 90,         /* a findings listing without dates: the last 90 days */
     FIGURES_INGEST_FINDINGS_MAX = 1000, /* stored ingest findings in one class report */
+    FIGURES_ALERTS_MAX = 100000,        /* serious findings of one class recorded for alerts */
 };
 
 /* Everything class_id's report at now_ms is computed from, read in one snapshot: the engine's
@@ -96,6 +99,20 @@ int figures_summary_json(const struct figures_summary *s, const struct store_cla
  * figures of the overview's tables. 0, RC_IO or RC_NOMEM. */
 int figures_summary_xlsx(const struct figures_summary *s, const char *path, char *err);
 int figures_summary_text(const struct figures_summary *s, char **out, char *err);
+
+/* One pass of the cache warmer (engine/warm.h): every class whose cached figures are stale
+ * (a generation bump, or a session that ended since) is recomputed, cached and its serious
+ * findings recorded for the alert outbox (store_engine_alerts_record: each finding key once,
+ * whoever computes it, however often; chain conflicts left to ingest, which alerted them when
+ * they arrived), at most max of them, and none once stop(ctx) says so. A summary's reader
+ * does the same for the classes it computes. */
+struct figures_warm_result {
+    size_t computed; /* classes recomputed */
+    size_t left;     /* stale classes left for the next pass (max reached, or stopped) */
+    size_t alerted;  /* new serious findings recorded */
+};
+int figures_warm(store *st, int64_t now_ms, size_t max, bool (*stop)(void *ctx), void *ctx,
+                 struct figures_warm_result *res, char *err);
 
 /* Subsidy eligibility of class_id's trainees for a claim at claim_ms, with the history of the
  * trainees' other certifications at the same institution. *res (free()) and *n; *report and

@@ -559,6 +559,34 @@ int store_figures_clear(store *st, char *err)
     return st->ops->figures_clear(st, err);
 }
 
+int store_engine_alerts_record(store *st, const char *class_id, const char *institution,
+                               const struct store_engine_alert *a, size_t n, int64_t now_ms,
+                               size_t *added, char *err)
+{
+    NEED(engine_alert_record, "engine alerts");
+    size_t count = 0;
+    if (added)
+        *added = 0;
+    if (n == 0)
+        return RC_OK;
+    bool own_tx = !store_in_transaction(st);
+    int rc = own_tx ? store_begin(st, err) : RC_OK;
+    for (size_t i = 0; rc == RC_OK && i < n; i++) {
+        bool is_new = false;
+        rc = st->ops->engine_alert_record(st, class_id, institution, &a[i], now_ms, &is_new, err);
+        count += is_new;
+    }
+    if (own_tx) {
+        if (rc == RC_OK)
+            rc = store_commit(st, err);
+        if (rc != RC_OK)
+            store_rollback(st);
+    }
+    if (rc == RC_OK && added)
+        *added = count;
+    return rc;
+}
+
 int store_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                        int (*fn)(const struct store_finding_row *r, void *ctx), void *ctx,
                        char *err)

@@ -581,6 +581,27 @@ int store_figures_put(store *st, const char *class_id, const char *policy, int64
 /* Drops every cached figure (the cache is derived; tests compare cached with recomputed). */
 int store_figures_clear(store *st, char *err);
 
+/* A serious finding of the engine, computed on read (never stored as such), as the alert
+ * outbox learns of it. Its key (class, kind, subject, session) is stable across recomputation:
+ * the same finding computed again, by this collector or another, is the same key. */
+struct store_engine_alert {
+    char kind[STORE_EVENT_TYPE_MAX * 2 + 1]; /* engine_finding_name */
+    char subject[STORE_PSEUDONYM_LEN + 1];   /* class, session, pseudonym, device or fence id */
+    char session[STORE_ID_MAX + 1];          /* "" when none */
+    char trainee[STORE_PSEUDONYM_LEN + 1];   /* "" when none */
+    char detail[STORE_DETAIL_MAX + 1];
+};
+/* Records the serious engine findings a[0..n) of class_id (of institution), in one transaction
+ * (or the caller's): each whose key is new is stored as a finding of severity "high" (so the
+ * outbox trigger queues it for every live subscription, exactly as an ingest finding) in the
+ * same transaction as its key; a known key changes nothing. Two collectors recording the same
+ * key store it once (the key is unique; the second waits and finds it). *added (may be NULL)
+ * counts the new keys. The findings stored so are not listed by store_finding_list (they are
+ * the engine's, listed as computed). */
+int store_engine_alerts_record(store *st, const char *class_id, const char *institution,
+                               const struct store_engine_alert *a, size_t n, int64_t now_ms,
+                               size_t *added, char *err);
+
 /* A stored finding (chain conflicts, bad signatures ...) as listed. */
 struct store_finding_row {
     int64_t id;

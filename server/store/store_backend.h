@@ -106,6 +106,10 @@ struct store_ops {
                            int (*fn)(const struct store_subsidy_past_row *, void *), void *ctx,
                            char *err);
     int (*events_scan)(store *st, int64_t *count, int64_t *sum, char *err);
+    /* one key, inside the caller's transaction: *added true when it was new */
+    int (*engine_alert_record)(store *st, const char *class_id, const char *institution,
+                               const struct store_engine_alert *a, int64_t now_ms, bool *added,
+                               char *err);
     /* the subsidy procedure */
     int (*step_insert)(store *st, struct store_step *s, char *err);
     int (*step_list)(store *st, const char *kind, const char *subject,

@@ -704,6 +704,16 @@ static const struct migration migrations[] = {
      "recorded_at, recorded_by, superseded_at) VALUES (OLD.class, OLD.trainee, OLD.passed, "
      "OLD.assessed_on, OLD.certificate, OLD.recorded_at, OLD.recorded_by, NEW.recorded_at); "
      "RETURN NULL; END $f$;"},
+    {16, "engine alerts: the keys of serious engine findings already sent to the alert outbox",
+     "CREATE TABLE engine_alerts ("
+     "  class text NOT NULL,"
+     "  kind text NOT NULL,"
+     "  subject text NOT NULL,"
+     "  session text NOT NULL,"
+     "  finding bigint REFERENCES findings(id),"
+     "  created_at bigint NOT NULL,"
+     "  PRIMARY KEY (class, kind, subject, session));"
+     "CREATE UNIQUE INDEX engine_alerts_finding ON engine_alerts(finding);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -955,6 +965,7 @@ const struct store_ops store_pg_ops = {
     .figures_clear = pg_figures_clear,
     .class_bump = pg_class_bump,
     .finding_list = pg_finding_list,
+    .engine_alert_record = pg_engine_alert_record,
     .subsidy_history = pg_subsidy_history,
     .events_scan = pg_events_scan,
     .token_list = pg_token_list,

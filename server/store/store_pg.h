@@ -156,6 +156,9 @@ int pg_figures_put(store *st, const char *class_id, const char *policy, int64_t 
                    const struct store_figures *f, int64_t now_ms, char *err);
 int pg_figures_clear(store *st, char *err);
 int pg_class_bump(store *st, const char *class_id, char *err);
+int pg_engine_alert_record(store *st, const char *class_id, const char *institution,
+                           const struct store_engine_alert *a, int64_t now_ms, bool *added,
+                           char *err);
 int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limit,
                     int (*fn)(const struct store_finding_row *, void *), void *ctx, char *err);
 /* store_pg_procedure.c */

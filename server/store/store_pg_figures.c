@@ -785,7 +785,8 @@ int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limi
                     "FROM findings f LEFT JOIN institutions i ON i.id = f.institution "
                     "WHERE ($1::text IS NULL OR f.institution = $1) AND ($2::text IS NULL OR "
                     "i.district = $2) AND ($3::text IS NULL OR f.class = $3) AND "
-                    "f.created_at >= $4 ORDER BY f.id DESC LIMIT $5",
+                    "f.created_at >= $4 AND NOT EXISTS (SELECT 1 FROM engine_alerts k "
+                    "WHERE k.finding = f.id) ORDER BY f.id DESC LIMIT $5",
                     &p, false, &r, err, "listing findings");
     if (rc != RC_OK)
         return rc;

@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "store/store_backend.h"
 #include "store/store_sqlite_admin.h"
+#include "store/store_sqlite_warm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -479,6 +480,19 @@ static const struct migration migrations[] = {
      "recorded_at, recorded_by, superseded_at) VALUES (OLD.class, OLD.trainee, OLD.passed, "
      "OLD.assessed_on, OLD.certificate, OLD.recorded_at, OLD.recorded_by, NEW.recorded_at); "
      "END;"},
+    {16, "engine alerts: the keys of serious engine findings already sent to the alert outbox",
+     /* One row per finding key; finding is the findings row (severity high) whose insert
+      * queued the alerts, set in the same transaction as the key. */
+     "CREATE TABLE engine_alerts ("
+     "  class TEXT NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  subject TEXT NOT NULL,"
+     "  session TEXT NOT NULL,"
+     "  finding INTEGER REFERENCES findings(id),"
+     "  created_at INTEGER NOT NULL,"
+     "  PRIMARY KEY (class, kind, subject, session)"
+     ") STRICT;"
+     "CREATE UNIQUE INDEX engine_alerts_finding ON engine_alerts(finding);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
@@ -486,6 +500,13 @@ enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };
 sqlite3 *sqlite_store_db(store *st)
 {
     return sq(st)->db;
+}
+
+static int sqlite_engine_alert(store *st, const char *class_id, const char *institution,
+                               const struct store_engine_alert *a, int64_t now, bool *added,
+                               char *err)
+{
+    return sqlite_warm_engine_alert(sq(st)->db, class_id, institution, a, now, added, err);
 }
 
 static void write_unlock(struct store_sqlite *s)
@@ -864,6 +885,7 @@ const struct store_ops store_sqlite_ops = {
     .finding_list = sqlite_finding_list,
     .subsidy_history = sqlite_subsidy_history,
     .events_scan = sqlite_events_scan,
+    .engine_alert_record = sqlite_engine_alert,
     .user_insert = sqlite_user_insert,
     .user_get = sqlite_user_get,
     .user_list = sqlite_user_list,

@@ -830,6 +830,7 @@ int sqlite_finding_list(store *st, const struct store_finding_filter *f, size_t 
                      "LEFT JOIN institutions i ON i.id = f.institution "
                      "WHERE (?1 IS NULL OR f.institution = ?1) AND (?2 IS NULL OR i.district = ?2) "
                      "AND (?3 IS NULL OR f.class = ?3) AND f.created_at >= ?4 "
+                     "AND NOT EXISTS (SELECT 1 FROM engine_alerts k WHERE k.finding = f.id) "
                      "ORDER BY f.id DESC LIMIT ?5",
                      &q, err, "listing findings");
     if (rc != RC_OK)

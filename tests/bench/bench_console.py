@@ -10,17 +10,21 @@
    collector (GET /healthz, a few bytes of JSON Chromium shows as text: the cost of a
    navigation and a request over the same TLS connection) in the same run, alternating,
    median of ROUNDS. One load first fills the figures cache (the cold cost is printed).
+   Then the overview GAP seconds after CHANGED classes' inputs changed (their generations
+   bumped as an upload's trigger does), with the figures warmer off and on.
 2. Live page with 50 sessions running now (50 classes of 30 trainees, each with a kiosk that
    uploaded its sign-ins), made here over HTTP: navigation to the live table drawn, and
    GET /v1/live alone (curl-like, from Python), median of ROUNDS.
 
     /usr/bin/python3 tests/bench/bench_console.py --year-db /tmp/year.db [--rounds N]
+        [--changed N] [--gap S] [--no-live]
 (ROLLCALL_SERVER: default build/release/rollcall-server.)
 """
 import argparse
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -44,7 +48,7 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
-def overview(d, year_db, rounds, b):
+def overview(d, year_db, rounds, b, changed, gap):
     db = "sqlite:" + year_db
     run("user", "add", "bench-admin", "--role", "admin", db=db, input=PW + "\n")
     srv = Server(db, d)
@@ -74,6 +78,57 @@ def overview(d, year_db, rounds, b):
               "static page median %.0f ms; ratio %.1f" % (med(page), min(page), max(page),
                                                          med(base), med(page) / med(base)))
     finally:
+        srv.stop()
+    for interval in ("0", "1000"):
+        after_change(d, year_db, rounds, b, changed, gap, interval)
+
+
+def after_change(d, year_db, rounds, b, changed, gap, interval):
+    """The overview `gap` seconds after `changed` classes' inputs changed (a day's uploads):
+    their generations bumped exactly as the events' trigger does on an upload's commit (the
+    bench_figures year has no enrolled kiosks to upload with), with the figures warmer off
+    (--warm-interval-ms 0: the reader recomputes them) and on."""
+    db = "sqlite:" + year_db
+    srv = Server(db, d, "--warm-interval-ms", interval)
+    con = sqlite3.connect(year_db, timeout=60)
+    ids = [r[0] for r in con.execute("SELECT id FROM classes ORDER BY id")]
+    try:
+        origin = "https://127.0.0.1:%d" % srv.port
+        b("open", origin=origin, width=1366, height=768)
+        b("login", user="bench-admin", password=PW)  # a full cache to start from
+        cookie = [c for c in b("cookies")["cookies"] if c["name"] == "rollcall_session"][0]
+        ctx = tls_context(d)
+        n = 0
+
+        def change():
+            nonlocal n
+            pick = [ids[(n * changed + k) % len(ids)] for k in range(changed)]
+            n += 1
+            with con:
+                con.executemany("UPDATE classes SET gen = gen + 1 WHERE id = ?",
+                                [(c,) for c in pick])
+            time.sleep(gap)
+
+        api, page = [], []
+        for i in range(rounds):
+            change()
+            t = time.time()
+            st, _ = ingestlib.request(srv.port, ctx, "GET", "/v1/summary", None,
+                                      {"Cookie": "rollcall_session=" + cookie["value"]})
+            api.append((time.time() - t) * 1000)
+            # off the page first: a goto to the same URL and hash would not load it again
+            b("timeUrl", url=origin + "/healthz", selector="body")
+            change()
+            page.append(b("time", hash="#/overview",
+                          selector='[data-figure="attendance_rate"]')["ms"])
+            time.sleep(gap)  # the page's trend (six more summaries) done before the next change
+        warmer = "off" if interval == "0" else "every %s ms" % interval
+        print("%.1f s after %d classes changed, warmer %s: GET /v1/summary median %.0f ms "
+              "(min %.0f, max %.0f); overview median %.0f ms (min %.0f, max %.0f)"
+              % (gap, changed, warmer, med(api), min(api), max(api), med(page), min(page),
+                 max(page)))
+    finally:
+        con.close()
         srv.stop()
 
 
@@ -128,6 +183,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--year-db", help="a database bench_figures made (--db PATH --keep)")
     ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--changed", type=int, default=20,
+                    help="classes whose inputs change before each overview after a change")
+    ap.add_argument("--gap", type=float, default=3.0,
+                    help="seconds between the change and opening the overview")
+    ap.add_argument("--no-live", action="store_true", help="skip the live page")
     args = ap.parse_args()
     d = tempfile.mkdtemp(prefix="rollcall-bench-console-")
     b = None
@@ -135,8 +195,9 @@ def main():
         make_pki(d)
         b = Browser()
         if args.year_db:
-            overview(d, args.year_db, args.rounds, b)
-        live(d, args.rounds, b)
+            overview(d, args.year_db, args.rounds, b, args.changed, args.gap)
+        if not args.no_live:
+            live(d, args.rounds, b)
     finally:
         if b:
             b.close()

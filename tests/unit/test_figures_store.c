@@ -264,6 +264,92 @@ static void text_summary_counts_pending_reviews(void **state)
 }
 
 /* The server-wide state these modules use, set up as server/main.c does. */
+static bool stop_now(void *ctx)
+{
+    (void)ctx;
+    return true;
+}
+
+static int count_serious(const struct store_alert_delivery *d, void *ctx)
+{
+    (void)d;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* The warmer's pass (figures_warm): stale classes recomputed and cached, at most max, none
+ * once stopped; the class's serious findings alerted once however often it is recomputed. */
+static void warm_pass_caches_and_alerts_once(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_figures_warm_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path);
+    char url[128], err[ERR_LEN];
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    setenv("ROLLCALL_SOURCE_DIR", ROLLCALL_SOURCE_DIR, 0);
+    store *st = NULL;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct classes_actor admin = {.name = "test"};
+    struct classes_result r;
+    assert_int_equal(classes_import(st, CLASSES_PLANS, PLAN, strlen(PLAN), "plan", PLAN_FORMAT_JSON,
+                                    &admin, &r, err),
+                     RC_OK);
+    struct store_alert_sub sub = {.format = "json", .created_by = "t", .created_at_ms = 1};
+    snprintf(sub.name, sizeof sub.name, "city");
+    snprintf(sub.url, sizeof sub.url, "https://hooks.example/x");
+    assert_int_equal(store_alert_sub_insert(st, &sub, err), RC_OK);
+    int64_t now = INT64_C(1798000000000); /* after the class: nobody attended, serious */
+    struct figures_warm_result w;
+    assert_int_equal(figures_warm(st, now, 0, NULL, NULL, &w, err), RC_OK);
+    assert_int_equal(w.computed, 0);
+    assert_int_equal(w.left, 1);
+    assert_int_equal(figures_warm(st, now, 10, stop_now, NULL, &w, err), RC_OK);
+    assert_int_equal(w.computed, 0);
+    assert_int_equal(w.left, 1);
+    assert_int_equal(figures_warm(st, now, 10, NULL, NULL, &w, err), RC_OK);
+    assert_int_equal(w.computed, 1);
+    assert_int_equal(w.left, 0);
+    assert_int_equal(w.alerted, 1); /* attendance_low, serious */
+    int n = 0;
+    struct store_alert_filter all = {0};
+    assert_int_equal(store_alert_deliveries(st, &all, 10, count_serious, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    /* fresh now: a reader finds it cached, the next pass has nothing to do */
+    struct figures_summary *s = NULL;
+    assert_int_equal(figures_summary(st, NULL, now, true, &s, err), RC_OK);
+    assert_int_equal(s->cached, 1);
+    assert_int_equal(s->rows[0].fig.findings[2], 1);
+    figures_summary_free(s);
+    assert_int_equal(figures_warm(st, now, 10, NULL, NULL, &w, err), RC_OK);
+    assert_int_equal(w.computed, 0);
+    /* new input: recomputed, the same finding (attendance still low) not alerted again */
+    assert_int_equal(classes_import(st, CLASSES_ONLINE, ONLINE, strlen(ONLINE), "online",
+                                    PLAN_FORMAT_JSON, &admin, &r, err),
+                     RC_OK);
+    assert_int_equal(figures_warm(st, now, 10, NULL, NULL, &w, err), RC_OK);
+    assert_int_equal(w.computed, 1);
+    assert_int_equal(w.alerted, 0);
+    /* nor by a reader recomputing it after the cache is dropped */
+    assert_int_equal(store_figures_clear(st, err), RC_OK);
+    assert_int_equal(figures_summary(st, NULL, now, true, &s, err), RC_OK);
+    assert_int_equal(s->computed, 1);
+    figures_summary_free(s);
+    n = 0;
+    assert_int_equal(store_alert_deliveries(st, &all, 10, count_serious, &n, err), RC_OK);
+    assert_int_equal(n, 1);
+    store_close(st);
+    unlink(path);
+    char side[160];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 static int server_state_init(void **state)
 {
     (void)state;
@@ -289,6 +375,7 @@ int main(void)
         cmocka_unit_test(scope_matrix),
         cmocka_unit_test(cache_follows_generations),
         cmocka_unit_test(text_summary_counts_pending_reviews),
+        cmocka_unit_test(warm_pass_caches_and_alerts_once),
     };
     return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }

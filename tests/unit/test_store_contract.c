@@ -2174,6 +2174,127 @@ static void alerts_outbox(void **state)
     store_close(st);
 }
 
+static struct store_engine_alert engine_alert(const char *kind, const char *subject,
+                                              const char *session)
+{
+    struct store_engine_alert a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.kind, sizeof a.kind, "%s", kind);
+    snprintf(a.subject, sizeof a.subject, "%s", subject);
+    snprintf(a.session, sizeof a.session, "%s", session);
+    snprintf(a.trainee, sizeof a.trainee, "%s", strlen(subject) == 64 ? subject : "");
+    snprintf(a.detail, sizeof a.detail, "%s over the limit", kind);
+    return a;
+}
+
+static int count_findings(const struct store_finding_row *r, void *ctx)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+struct alert_racer {
+    const struct store_engine_alert *a;
+    size_t added;
+    int rc;
+};
+
+/* A second collector recording the same key while the first holds it uncommitted. */
+static void *second_recorder(void *arg)
+{
+    struct alert_racer *r = arg;
+    char err[ERR_LEN];
+    store *b = NULL;
+    if (store_open(url, 0, &b, err) != RC_OK) {
+        r->rc = RC_DB;
+        return NULL;
+    }
+    r->rc = store_engine_alerts_record(b, "C-1", "I-1", r->a, 1, 900, &r->added, err);
+    store_close(b);
+    return NULL;
+}
+
+static void engine_alerts_once(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    assert_int_equal(store_institution_register(st, "I-1", "120103", err), RC_OK);
+    struct store_alert_sub city = alert_sub("city", "", "json");
+    assert_int_equal(store_alert_sub_insert(st, &city, err), RC_OK);
+    struct store_engine_alert a[3] = {
+        engine_alert("online_share_trainee", TRAINEE1, ""),
+        engine_alert("signin_outside", TRAINEE2, "S-1"),
+        engine_alert("signin_outside", TRAINEE2, "S-2"),
+    };
+    /* new keys: one finding (severity high) and one outbox row each */
+    size_t added = 99;
+    if (store_engine_alerts_record(st, "C-1", "I-1", a, 2, 100, &added, err) != RC_OK)
+        fail_msg("%s", err);
+    assert_int_equal(added, 2);
+    char list[1024] = "";
+    struct store_alert_filter all = {0};
+    assert_int_equal(store_alert_deliveries(st, &all, 10, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(list, "city:signin_outside:I-1:pending:0,"
+                              "city:online_share_trainee:I-1:pending:0,");
+    struct store_alert_delivery d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(store_alert_deliveries(st, &all, 10, first_delivery, &d, err), 1);
+    assert_string_equal(d.finding.class_id, "C-1");
+    assert_string_equal(d.finding.severity, "high");
+    assert_string_equal(d.finding.detail, "signin_outside over the limit");
+    assert_string_equal(d.district, "120103");
+    /* the same keys again (a recomputation): nothing; one more key: only it */
+    assert_int_equal(store_engine_alerts_record(st, "C-1", "I-1", a, 3, 200, &added, err), RC_OK);
+    assert_int_equal(added, 1);
+    /* the same kind and subject in another class is another key */
+    assert_int_equal(store_engine_alerts_record(st, "C-2", "I-1", a, 1, 200, &added, err), RC_OK);
+    assert_int_equal(added, 1);
+    list[0] = '\0';
+    assert_int_equal(store_alert_deliveries(st, &all, 10, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(list, "city:online_share_trainee:I-1:pending:0,"
+                              "city:signin_outside:I-1:pending:0,"
+                              "city:signin_outside:I-1:pending:0,"
+                              "city:online_share_trainee:I-1:pending:0,");
+    /* the engine's findings are listed as computed, not as stored ingest findings */
+    int n = 0;
+    assert_int_equal(store_finding_list(st, NULL, 100, count_findings, &n, err), RC_OK);
+    assert_int_equal(n, 0);
+    /* inside the caller's transaction: rolled back with it, recorded again afterwards */
+    struct store_engine_alert late = engine_alert("gnss_quality", "K-1", "S-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_engine_alerts_record(st, "C-1", "I-1", &late, 1, 300, &added, err),
+                     RC_OK);
+    assert_int_equal(added, 1);
+    store_rollback(st);
+    /* Two collectors at once: the second waits for the first's key and then adds nothing. */
+    struct alert_racer r = {.a = &late, .added = 99, .rc = -1};
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_engine_alerts_record(st, "C-1", "I-1", &late, 1, 300, &added, err),
+                     RC_OK);
+    assert_int_equal(added, 1);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, second_recorder, &r), 0);
+    usleep(200 * 1000); /* gives the second collector time to reach the key; not asserted */
+    assert_int_equal(store_commit(st, err), RC_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(r.rc, RC_OK);
+    assert_int_equal(r.added, 0);
+    n = 0;
+    memset(&d, 0, sizeof d);
+    list[0] = '\0';
+    assert_int_equal(store_alert_deliveries(st, &all, 1, collect_deliveries, list, err), RC_OK);
+    assert_string_equal(list, "city:gnss_quality:I-1:pending:0,");
+    list[0] = '\0';
+    assert_int_equal(store_alert_deliveries(st, &all, 10, collect_deliveries, list, err), RC_OK);
+    assert_int_equal(strlen(list), strlen("city:gnss_quality:I-1:pending:0,") +
+                                       strlen("city:online_share_trainee:I-1:pending:0,") * 2 +
+                                       strlen("city:signin_outside:I-1:pending:0,") * 2);
+    store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2206,6 +2327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(procedure_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(procedure_steps_kept_by_migration_13, setup, teardown),
         cmocka_unit_test_setup_teardown(alerts_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(engine_alerts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(dropped_connection_is_reopened_between_transactions, setup,
                                         teardown),
     };
