@@ -362,8 +362,9 @@ int alert_deliver_due(store *st, const struct alert_config *cfg, int64_t now_ms,
     for (size_t i = 0; rc == RC_OK && i < l.n; i++) {
         struct store_alert_delivery *d = &l.rows[i];
         bool claimed = false;
-        if ((rc = store_alert_claim(st, d->id, d->next_at_ms, now_ms + ALERT_LEASE_MS, &claimed,
-                                    err)) != RC_OK)
+        int64_t lease_ms = 2 * (int64_t)cfg->timeout_s * 1000 + ALERT_LEASE_MARGIN_MS;
+        if ((rc = store_alert_claim(st, d->id, d->next_at_ms, now_ms + lease_ms, &claimed, err)) !=
+            RC_OK)
             break;
         if (!claimed)
             continue;

@@ -30,12 +30,15 @@ enum {
     ALERT_WECOM_TEXT_MAX = 2048,     /* WeCom text.content, bytes */
     ALERT_WECOM_MARKDOWN_MAX = 4096, /* WeCom markdown.content, bytes */
     ALERT_BATCH = 16,                /* due rows taken per pass */
-    ALERT_LEASE_MS = 120000,         /* a claimed row waits this long before another try */
-    ALERT_DEFAULT_POLL_MS = 1000,    /* how often the sender looks for due rows */
-    ALERT_DEFAULT_BASE_MS = 10000,   /* first retry after a failure */
-    ALERT_DEFAULT_CAP_MS = 3600000,  /* retries at most this far apart */
-    ALERT_DEFAULT_ATTEMPTS = 48,     /* then the row is marked failed */
-    ALERT_DEFAULT_TIMEOUT_S = 15,    /* one POST, connection included */
+    /* A claimed row waits twice the attempt's timeout plus this before another try: longer
+     * than any attempt in flight can last, so two collectors never send it at once, and short
+     * enough that a collector killed mid-attempt delays its row by well under a minute. */
+    ALERT_LEASE_MARGIN_MS = 5000,
+    ALERT_DEFAULT_POLL_MS = 1000,   /* how often the sender looks for due rows */
+    ALERT_DEFAULT_BASE_MS = 10000,  /* first retry after a failure */
+    ALERT_DEFAULT_CAP_MS = 3600000, /* retries at most this far apart */
+    ALERT_DEFAULT_ATTEMPTS = 48,    /* then the row is marked failed */
+    ALERT_DEFAULT_TIMEOUT_S = 15,   /* one POST, connection included */
     ALERT_MASKED_URL_MAX = STORE_ALERT_URL_MAX,
     ALERT_KEY_MAX = 64, /* an idempotency key */
 };
