@@ -180,15 +180,24 @@ const ops = {
   async timeFetch(c) {
     // n sequential no-op round trips from the page to its server (GET /healthz): the floor
     // of anything the page asks the screen
-    const ms = await page.evaluate(async (n) => {
+    // ("xhr":true: XMLHttpRequest instead of fetch, to compare the two request paths)
+    const ms = await page.evaluate(async ([n, xhr]) => {
+      const viaXhr = () => new Promise((resolve, reject) => {
+        const x = new XMLHttpRequest();
+        x.open('GET', '/healthz');
+        x.onload = () => resolve(JSON.parse(x.responseText));
+        x.onerror = reject;
+        x.send();
+      });
       const out = [];
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
-        await (await fetch('/healthz', { cache: 'no-store' })).json();
+        if (xhr) await viaXhr();
+        else await (await fetch('/healthz', { cache: 'no-store' })).json();
         out.push(performance.now() - t0);
       }
       return out;
-    }, c.n ?? 20);
+    }, [c.n ?? 20, !!c.xhr]);
     return { ok: true, ms };
   },
   async eval(c) {
