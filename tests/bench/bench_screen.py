@@ -12,6 +12,8 @@ chromium with the fake camera (tests/browser/kiosk_driver.mjs). In the same run,
   baseline, photo included as on the page: it names a still (the page's JPEG of the fake
   camera, made unique) stored beforehand through the screen, and the daemon checks its bytes
   against the hash; the storing is timed apart (the page does it before the click);
+- screen: the page's request without the browser, POST /api/signin from Python on a kept-alive
+  connection (another trainee, a stored still): the screen program's share;
 - page: the time from the click on 签到 to the answer on the screen, measured in the page
   (performance.now() around the click, a MutationObserver on the answer): the still taken
   from the camera, encoded as JPEG, posted and stored (fsync), the sign-in sent to the daemon
@@ -99,7 +101,7 @@ def main():
             k.enroll_with(col)
             plan = tks.plan()
             plan["roster"] = [{"id_number": ph.id_number(i), "name": "学员%d" % i,
-                               "student": False} for i in range(args.rounds)]
+                               "student": False} for i in range(2 * args.rounds)]
             inst = col.token("institution:INST-0001", "inst-bench")
             st_, body = tks.put(col, pki, "/v1/classes/" + tks.CLASS, inst, plan)
             assert st_ in (200, 201), body
@@ -112,6 +114,10 @@ def main():
             b("waitText", selector="#session-list", contains=tks.CLASS)
             sock, store, page, parts, noop, noop_xhr = [], [], [], {}, [], []
             still = page_still(b)
+            via_screen, look_fetch, look_xhr = [], [], []
+            hdrs = {"Host": "127.0.0.1:%d" % k.port, "Origin": "http://127.0.0.1:%d" % k.port,
+                    "Content-Type": "application/json"}
+            conn = http.client.HTTPConnection("127.0.0.1", k.port, timeout=30)
             for i in range(args.rounds):
                 trainee = ph.id_number(i)
                 # photo included on both sides: the page's click sends the hash of a still it
@@ -128,6 +134,15 @@ def main():
                 t0 = time.perf_counter()
                 h = store_photo(k.port, still)
                 store.append((time.perf_counter() - t0) * 1000)
+                # the page's request without the browser: POST /api/signin from Python on a
+                # kept-alive connection (another trainee): the screen program's share
+                body = json.dumps({"trainee": ph.id_number(args.rounds + i), "class": tks.CLASS,
+                                   "session": "S01", "photo_sha256": h})
+                t0 = time.perf_counter()
+                conn.request("POST", "/api/signin", body=body, headers=hdrs)
+                r = json.loads(conn.getresponse().read())
+                via_screen.append((time.perf_counter() - t0) * 1000)
+                assert r.get("ok"), r
                 r = b("timeSignin", id=trainee, action="signout",
                       readName=args.think_ms >= 0, thinkMs=max(args.think_ms, 0))
                 assert r["answer"]["ok"], r
@@ -140,8 +155,10 @@ def main():
                         prev = at
                 noop += b("timeFetch", n=3)["ms"]
                 noop_xhr += b("timeFetch", n=3, xhr=True)["ms"]
+                lk = {"trainee": trainee, "class": tks.CLASS, "session": "S01"}
+                look_fetch += b("timeFetch", n=3, lookup=lk)["ms"]
+                look_xhr += b("timeFetch", n=3, lookup=lk, xhr=True)["ms"]
             # the same no-op round trip without a browser: the server's share of the floor
-            conn = http.client.HTTPConnection("127.0.0.1", k.port, timeout=30)
             direct = []
             for _ in range(200):
                 t0 = time.perf_counter()
@@ -168,6 +185,9 @@ def main():
           (med_s, statistics.quantiles(sock, n=10)[-1]))
     print("  storing that still through the screen (POST /api/photo, Python): median %.1f ms, "
           "p90 %.1f ms" % (statistics.median(store), statistics.quantiles(store, n=10)[-1]))
+    print("screen sign-in from Python (POST /api/signin naming a stored still, kept alive): "
+          "median %.1f ms, p90 %.1f ms" % (statistics.median(via_screen),
+                                            statistics.quantiles(via_screen, n=10)[-1]))
     print("page sign-in (click to answer, photo included): median %.1f ms, p90 %.1f ms" %
           (med_p, statistics.quantiles(page, n=10)[-1]))
     print("ratio page / socket (medians): %.2f (goal <= 1.5)" % (med_p / med_s))
@@ -182,6 +202,9 @@ def main():
     print("no-op XMLHttpRequest round trip from the page (GET /healthz, %d): median %.1f ms, "
           "p90 %.1f ms" % (len(noop_xhr), statistics.median(noop_xhr),
                            statistics.quantiles(noop_xhr, n=10)[-1]))
+    for name, xs in (("fetch", look_fetch), ("XMLHttpRequest", look_xhr)):
+        print("POST /api/lookup from the page by %s (%d): median %.1f ms, p90 %.1f ms" % (
+            name, len(xs), statistics.median(xs), statistics.quantiles(xs, n=10)[-1]))
     print("no-op round trip from Python (http.client, kept alive, 200): median %.2f ms, p90 %.2f ms"
           % (statistics.median(direct), statistics.quantiles(direct, n=10)[-1]))
     print("screen program idle VmRSS: %d KiB" % rss)

@@ -180,24 +180,31 @@ const ops = {
   async timeFetch(c) {
     // n sequential no-op round trips from the page to its server (GET /healthz): the floor
     // of anything the page asks the screen
-    // ("xhr":true: XMLHttpRequest instead of fetch, to compare the two request paths)
-    const ms = await page.evaluate(async ([n, xhr]) => {
+    // ("xhr":true: XMLHttpRequest instead of fetch, to compare the two request paths;
+    // "lookup":{...}: POST /api/lookup with that JSON body instead, a request like a
+    // sign-in's that records nothing)
+    const ms = await page.evaluate(async ([n, xhr, lookup]) => {
+      const path = lookup ? '/api/lookup' : '/healthz';
+      const body = lookup ? JSON.stringify(lookup) : null;
       const viaXhr = () => new Promise((resolve, reject) => {
         const x = new XMLHttpRequest();
-        x.open('GET', '/healthz');
+        x.open(lookup ? 'POST' : 'GET', path);
+        if (lookup) x.setRequestHeader('Content-Type', 'application/json');
         x.onload = () => resolve(JSON.parse(x.responseText));
         x.onerror = reject;
-        x.send();
+        x.send(body);
       });
+      const viaFetch = async () => (await fetch(path, lookup ? {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body,
+      } : { cache: 'no-store' })).json();
       const out = [];
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
-        if (xhr) await viaXhr();
-        else await (await fetch('/healthz', { cache: 'no-store' })).json();
+        await (xhr ? viaXhr() : viaFetch());
         out.push(performance.now() - t0);
       }
       return out;
-    }, [c.n ?? 20, !!c.xhr]);
+    }, [c.n ?? 20, !!c.xhr, c.lookup ?? null]);
     return { ok: true, ms };
   },
   async eval(c) {
