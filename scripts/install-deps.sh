@@ -10,7 +10,7 @@ PKGS=(
   libproj-dev libsystemd-dev systemd gpsd gpsd-clients geographiclib-tools libgeos-dev faketime openssl
   python3 python3-openpyxl python3-yaml python3-jsonschema curl procps tzdata gdal-bin
   nodejs npm postgresql-15 postgresql-client-15 python3-psycopg2 gettext
-  chromium fonts-noto-cjk
+  chromium fonts-noto-cjk cage xwayland grim wtype python3-pil
   debhelper dpkg-dev fakeroot lintian mmdebstrap systemd-container
 )
 # promtool (ctest docs/alert-rules) is not installed: scripts/check-alert-rules.sh extracts it

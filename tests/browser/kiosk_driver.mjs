@@ -6,6 +6,7 @@
 //   {"op":"open","url":U,"width":W,"height":H}   new page of that size, waits for the state
 //                                                ("noCamera":true: a browser without a camera)
 //   {"op":"keypad","id":"110..."}                taps the on-screen keys
+//   {"op":"attach"}                              the page of a browser reached by ROLLCALL_CDP
 //   {"op":"key","key":"clear"}                   taps one key (clear, back, 0-9, X)
 //   {"op":"card","id":"110..."}                  types the digits and Enter fast (a card reader)
 //   {"op":"press","key":"Tab"}                   one key on the keyboard; answers what has focus
@@ -27,16 +28,21 @@ import { chromium } from 'playwright-core';
 const CHROMIUM = process.env.ROLLCALL_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT_MS = 30000;
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--use-fake-device-for-media-stream',
-    '--use-fake-ui-for-media-stream',
-    '--no-sandbox', // the tests run as root in a container
-    '--disable-gpu',
-  ],
-});
+// ROLLCALL_CDP=http://127.0.0.1:PORT: drive a Chromium already running (the kiosk session of
+// tests/integration/test_kiosk_session.py, started as KIOSK.md says) over its debugging port;
+// "attach" then takes its page instead of "open" making one.
+const browser = process.env.ROLLCALL_CDP
+  ? await chromium.connectOverCDP(process.env.ROLLCALL_CDP)
+  : await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      '--no-sandbox', // the tests run as root in a container
+      '--disable-gpu',
+    ],
+  });
 let context = null;
 let page = null;
 const consoleErrors = [];
@@ -83,8 +89,26 @@ async function answerText() {
   });
 }
 
+// The page of a Chromium reached over CDP, once it is ready (and its camera opened or failed).
+async function attach() {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (!browser.contexts()[0]?.pages()[0]) {
+    if (Date.now() > deadline) throw new Error('no page in the connected browser');
+    await new Promise((r) => { setTimeout(r, 100); });
+  }
+  page = browser.contexts()[0].pages()[0];
+  page.setDefaultTimeout(TIMEOUT_MS);
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForFunction(() => document.getElementById('camera').readyState >= 2, null,
+    { timeout: 10000 }).catch(() => {});
+  return { ok: true, url: page.url() };
+}
+
 const ops = {
   open,
+  attach,
   async keypad(c) {
     for (const ch of c.id) await page.click(`[data-key="${ch}"]`);
     return { ok: true, value: await page.inputValue('input[name="trainee"]') };
@@ -156,15 +180,31 @@ const ops = {
   async timeFetch(c) {
     // n sequential no-op round trips from the page to its server (GET /healthz): the floor
     // of anything the page asks the screen
-    const ms = await page.evaluate(async (n) => {
+    // ("xhr":true: XMLHttpRequest instead of fetch, to compare the two request paths;
+    // "lookup":{...}: POST /api/lookup with that JSON body instead, a request like a
+    // sign-in's that records nothing)
+    const ms = await page.evaluate(async ([n, xhr, lookup]) => {
+      const path = lookup ? '/api/lookup' : '/healthz';
+      const body = lookup ? JSON.stringify(lookup) : null;
+      const viaXhr = () => new Promise((resolve, reject) => {
+        const x = new XMLHttpRequest();
+        x.open(lookup ? 'POST' : 'GET', path);
+        if (lookup) x.setRequestHeader('Content-Type', 'application/json');
+        x.onload = () => resolve(JSON.parse(x.responseText));
+        x.onerror = reject;
+        x.send(body);
+      });
+      const viaFetch = async () => (await fetch(path, lookup ? {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body,
+      } : { cache: 'no-store' })).json();
       const out = [];
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
-        await (await fetch('/healthz', { cache: 'no-store' })).json();
+        await (xhr ? viaXhr() : viaFetch());
         out.push(performance.now() - t0);
       }
       return out;
-    }, c.n ?? 20);
+    }, [c.n ?? 20, !!c.xhr, c.lookup ?? null]);
     return { ok: true, ms };
   },
   async eval(c) {
@@ -189,5 +229,5 @@ for await (const line of rl) {
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
-await browser.close();
+if (!process.env.ROLLCALL_CDP) await browser.close(); // a session the test started: it stops it
 process.exit(0);
