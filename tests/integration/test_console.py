@@ -7,7 +7,7 @@ HTTPS against a real collector with a class whose second session is running now:
 - static serving: index no-cache with an ETag (304 on If-None-Match), hashed assets immutable,
   the strict Content-Security-Policy on both; a bad --tiles template refused at start, a good
   one's host added to img-src and handed to the page;
-- for every role (admin, district:CODE, institution:ID, evaluator): log in through the form
+- for every role (admin, city, district:CODE, institution:ID, evaluator): log in through the form
   (fields user and password), open every page its menu offers, and check the figures shown
   against the API's answers to the same session (overview cards and tables, the class's
   figures and map points, the review queue, kiosks, exports);
@@ -49,9 +49,10 @@ DRIVER = os.path.join(SRC, "tests", "browser", "console_driver.mjs")
 H = 3600 * 1000
 M = 60 * 1000
 PW = {"root": "root's long password", "bureau": "区人社局的口令 2026",
-      "school": "institution password!", "assessor": "evaluator password?"}
+      "school": "institution password!", "assessor": "evaluator password?",
+      "city": "市人社局 city password"}
 ROLES = {"root": "admin", "bureau": "district:120103", "school": "institution:INST-A",
-         "assessor": "evaluator"}
+         "assessor": "evaluator", "city": "city"}
 failures = []
 
 
@@ -504,7 +505,7 @@ def walk(w, b, d):
     shots = Shots(os.environ.get("ROLLCALL_SCREENSHOTS"))
 
     sessions = {}
-    for user in ("root", "bureau", "school", "assessor"):
+    for user in ("root", "bureau", "school", "assessor", "city"):
         sessions[user] = walk_role(b, w, user, shots, origin)
 
     admin_accounts(b, w, origin, shots)
