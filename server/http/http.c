@@ -854,14 +854,20 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
         tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                          (void *)(uintptr_t)HTTP_TLS_PRIORITIES};
     }
+    /* Handlers block (a batch waits for its group commit, a gap for its predecessor): in a
+     * pool each worker thread serves many connections, so one waiting handler stalls its
+     * other connections, TLS handshakes included; with a thread per connection only its own
+     * (docs/PERFORMANCE.md, "Threading mode"). libmicrohttpd has no epoll in that mode. */
+    if (cfg->thread_per_connection)
+        flags = (flags & ~(unsigned)MHD_USE_EPOLL) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr, MHD_OPTION_THREAD_POOL_SIZE,
-        cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_ARRAY, tls,
-        MHD_OPTION_END);
+        cfg->thread_per_connection ? 0U : cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_ARRAY,
+        tls, MHD_OPTION_END);
     if (!s->daemon) {
         rc = rc_fail(err, RC_NET,
                      "cannot serve on %s (address in use, bad certificate or key, or no "

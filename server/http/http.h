@@ -122,7 +122,8 @@ struct http_config {
     const char *listen;   /* HOST:PORT or [V6]:PORT; port 0 picks a free one */
     const char *tls_cert; /* PEM text (certificate chain) or NULL for plain HTTP */
     const char *tls_key;  /* PEM text, unencrypted */
-    unsigned threads;
+    unsigned threads;     /* MHD's worker pool; with thread_per_connection, the store pool only */
+    bool thread_per_connection; /* a thread per connection (handlers may block) */
     size_t max_body;
     unsigned conn_timeout_s;
     unsigned per_ip_limit; /* 0: unlimited (behind a proxy every client has its address) */

@@ -7,7 +7,8 @@ a backup (409 gap, resume from expected_seq); collector restarts (SIGKILL and SI
 middle of a sync; `sync` killed with SIGKILL at random moments over many rounds; syncing
 through a fault-injecting TCP proxy (drops, delays, resets mid-request and mid-response,
 truncation); several batches in flight (sync.inflight) seen at a counting proxy; the daemon's
-periodic sync. After each: every event the agent recorded is stored
+periodic sync; the window, restarts and kills again against `serve --http-mode
+per-connection`. After each: every event the agent recorded is stored
 exactly once, byte for byte, and the chain verifies on both sides. Standard library only."""
 
 import base64
@@ -359,6 +360,23 @@ def main():
             col.stop()
         if failures:
             print("collector log (tail):\n" + "".join(col.lines[-40:]))
+        # The same window, restarts and kills against a collector with a thread per
+        # connection (serve --http-mode per-connection).
+        print("-- collector with --http-mode per-connection", flush=True)
+        tpc = ph.Collector(w, pki, name="collector-tpc")
+        tpc.extra_args = ["--http-mode", "per-connection"]
+        tpc.start()
+        before = len(failures)
+        w2 = os.path.join(w, "tpc")  # the kiosks' directories again, apart
+        os.makedirs(w2)
+        try:
+            for fn in (several_batches_in_flight, collector_restarts_mid_sync,
+                       sync_killed_at_random_moments):
+                fn(w2, tpc, pki)
+        finally:
+            tpc.stop()
+        if len(failures) > before:
+            print("collector log (tail):\n" + "".join(tpc.lines[-40:]))
     if failures:
         print("FAILED:", ", ".join(failures))
         return 1
