@@ -283,6 +283,13 @@ static void client_address(struct MHD_Connection *c, char *out, size_t n)
         snprintf(out, n, "?");
 }
 
+void http_release_db(struct http_request *req)
+{
+    if (req->db && req->pool)
+        store_pool_release(req->pool, req->db);
+    req->db = NULL;
+}
+
 void http_client_address(const struct http_request *req, char *out, size_t n)
 {
     client_address((struct MHD_Connection *)req->conn, out, n);
@@ -694,10 +701,10 @@ static enum MHD_Result last_call(struct http_server *s, struct MHD_Connection *c
         return respond_error(s, c, st, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy");
     }
     st->req.db = db;
+    st->req.pool = s->cfg.pool;
     struct http_response res = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR};
     st->route->handler(&st->req, &res);
-    st->req.db = NULL;
-    store_pool_release(s->cfg.pool, db);
+    http_release_db(&st->req);
     return respond(s, c, st, &res);
 }
 

@@ -53,7 +53,8 @@ struct http_request {
     const struct auth_principal *who; /* NULL on http_anyone routes */
     const uint8_t *body;              /* decoded body, NUL-terminated; "" when none */
     size_t body_len;
-    store *db; /* this request's pooled connection */
+    store *db;        /* this request's pooled connection (NULL after http_release_db) */
+    store_pool *pool; /* where db came from */
     metrics *metrics;
     void *conn; /* the MHD connection, for http_header */
     bool tls;   /* served over HTTPS (a cookie set in the answer gets Secure) */
@@ -154,6 +155,11 @@ unsigned http_port(const http_server *s);
 /* Stops accepting, gives requests in flight up to HTTP_DRAIN_MS, then stops every thread and
  * frees s. NULL is a no-op. */
 void http_stop(http_server *s);
+
+/* Gives the request's database connection back to the pool before the handler returns
+ * (a handler that goes on to wait for something else, such as the ingest writer, so that
+ * waiting requests do not hold every pooled connection); req->db is NULL afterwards. */
+void http_release_db(struct http_request *req);
 
 /* The caller's address as text ("127.0.0.1", "?" when unknown) into out. */
 void http_client_address(const struct http_request *req, char *out, size_t n);

@@ -1003,6 +1003,15 @@ int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const 
                          size_t len, const char *signature, int64_t now_ms,
                          struct ingest_result *res, char *err)
 {
+    return ingest_batch_grouped_release(w, st, device, body, len, signature, now_ms, res, NULL,
+                                        NULL, err);
+}
+
+int ingest_batch_grouped_release(ingest_writer *w, store *st, const char *device,
+                                 const uint8_t *body, size_t len, const char *signature,
+                                 int64_t now_ms, struct ingest_result *res,
+                                 void (*done_with_st)(void *ctx), void *ctx, char *err)
+{
     struct prepared p;
     struct busy me = {.device = device};
     busy_add(w, &me);
@@ -1014,6 +1023,8 @@ int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const 
         rc = record_refusal(st, device, p.dev.institution, res, now_ms, err);
         goto out;
     }
+    if (done_with_st)
+        done_with_st(ctx); /* the writer has its own connections */
     struct job jb = {.p = &p, .device = device, .now_ms = now_ms, .res = res};
     const int64_t first = p.b.lines[0].ev.seq;
     pthread_mutex_lock(&w->lock);

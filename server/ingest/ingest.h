@@ -124,6 +124,14 @@ void ingest_writer_stop(ingest_writer *w);
 int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const uint8_t *body,
                          size_t len, const char *signature, int64_t now_ms,
                          struct ingest_result *res, char *err);
+/* ingest_batch_grouped that calls done_with_st(ctx) as soon as it no longer needs st (after
+ * parsing, verifying and re-judging, before it queues the batch and waits for the writer), so
+ * the caller can give a pooled connection back while the batch waits; st is not used after
+ * that call. done_with_st may be NULL. */
+int ingest_batch_grouped_release(ingest_writer *w, store *st, const char *device,
+                                 const uint8_t *body, size_t len, const char *signature,
+                                 int64_t now_ms, struct ingest_result *res,
+                                 void (*done_with_st)(void *ctx), void *ctx, char *err);
 
 /* For /healthz and /metrics: batches queued for the writer and not yet taken into a group
  * (*depth), and how long the oldest of them has waited since its request's now_ms

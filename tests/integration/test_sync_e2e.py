@@ -303,8 +303,10 @@ def several_batches_in_flight(w, col, pki):
     """sync.inflight: through a proxy that slows every chunk a little (so an answer takes a
     while) and counts the connections waiting for an answer at the same moment. With
     inflight 4 the agent has several requests out at once; with inflight 1 never more than
-    one. Either way every event is stored once."""
-    for inflight, want in ((4, lambda n: n >= 2), (1, lambda n: n == 1)):
+    one, give or take the closing of one connection overlapping the opening of the next (the
+    schedule is fetched on a handle of its own after the batches): so at least 3 against at
+    most 2. Either way every event is stored once."""
+    for inflight, want in ((4, lambda n: n >= 3), (1, lambda n: n <= 2)):
         k = ph.PipeKiosk(w, col.url, pki["ca"], "KIOSK-WINDOW-%d" % inflight,
                          batch_max_events=3, inflight=inflight)
         k.enroll(col.token("enroll", "enroll-window-%d" % inflight))
