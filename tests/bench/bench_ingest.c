@@ -50,6 +50,7 @@ struct device {
     struct batch *batches;
     int next;    /* batch being sent */
     int retries; /* of this batch */
+    double due;  /* with --rate: when the next batch is to be sent, 0 when none waits */
     CURL *h;
     struct curl_slist *hdrs;
     char resp[RESPONSE_MAX];
@@ -172,6 +173,7 @@ static void build_batches(struct device *d, crypto_rng *rng, int nb, int ne)
 struct config {
     const char *url, *url2, *cacert, *enroll_token, *db; /* url2: a second collector, or NULL */
     long devices, batches, events, pid;
+    double rate; /* > 0: the steady state offers this many requests/s (open loop) */
 };
 
 static void common(CURL *h, struct device *d, const struct config *c)
@@ -390,6 +392,7 @@ int main(int argc, char **argv)
         {"devices", required_argument, NULL, 'n'},
         {"batches", required_argument, NULL, 'b'},
         {"events", required_argument, NULL, 'e'},
+        {"rate", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -404,13 +407,14 @@ int main(int argc, char **argv)
         case 'n': c.devices = parse_long("--devices", optarg, 1, DEVICES_MAX); break;
         case 'b': c.batches = parse_long("--batches", optarg, 1, BATCHES_MAX); break;
         case 'e': c.events = parse_long("--events", optarg, 1, EVENTS_MAX); break;
+        case 'r': c.rate = (double)parse_long("--rate", optarg, 0, 1000000); break;
         default: return 2;
         }
     }
     if (!c.url || !c.cacert || !c.enroll_token || !c.db || !c.pid) {
         fprintf(stderr, "usage: bench_ingest --url https://127.0.0.1:PORT --cacert CA.pem "
                         "--enroll-token T --db SERVER.db|postgresql://... --server-pid PID "
-                        "[--url2 URL] [--devices N] [--batches B] [--events E]\n");
+                        "[--url2 URL] [--devices N] [--batches B] [--events E] [--rate R]\n");
         return 2;
     }
     /* One socket per device, plus files: raise the soft limit to the hard one. */
@@ -482,8 +486,21 @@ int main(int argc, char **argv)
     }
     while (finished < c.devices) {
         int still = 0;
+        if (c.rate > 0 && Lmid > 0) {
+            /* Open loop: send what is due, timed from when it was due (so a slow answer
+             * delays the next batch's latency, not its schedule). */
+            double t = now_s();
+            for (long j = 0; j < c.devices; j++) {
+                if (devs[j].due > 0 && devs[j].due <= t) {
+                    double due = devs[j].due;
+                    devs[j].due = 0;
+                    send_next(m, &devs[j], &start[j]);
+                    start[j] = due;
+                }
+            }
+        }
         curl_multi_perform(m, &still);
-        curl_multi_poll(m, NULL, 0, 1000, NULL);
+        curl_multi_poll(m, NULL, 0, c.rate > 0 && Lmid > 0 ? 2 : 1000, NULL);
         CURLMsg *msg;
         int left = 0;
         while ((msg = curl_multi_info_read(m, &left))) {
@@ -536,14 +553,26 @@ int main(int argc, char **argv)
                     goto steady_start;
                 continue;
             }
+            if (c.rate > 0 && ok) {
+                /* batch b of device i is due at Lmid + ((b - 1) * devices + i) / rate */
+                d->due = Lmid + ((double)(d->next - 1) * (double)c.devices + (double)i) / c.rate;
+                if (d->due < 1e-9)
+                    d->due = 1e-9;
+                continue;
+            }
             send_next(m, d, &start[i]);
             continue;
         steady_start:
             Lmid = now_s();
             server_cpu_mid = cpu_seconds(c.pid);
-            for (long j = 0; j < c.devices; j++)
-                if (devs[j].next > 0 && devs[j].next < c.batches && devs[j].retries == 0)
-                    send_next(m, &devs[j], &start[j]);
+            for (long j = 0; j < c.devices; j++) {
+                if (devs[j].next > 0 && devs[j].next < c.batches && devs[j].retries == 0) {
+                    if (c.rate > 0)
+                        devs[j].due = Lmid + (double)j / c.rate;
+                    else
+                        send_next(m, &devs[j], &start[j]);
+                }
+            }
         }
     }
     double L1 = now_s();
@@ -587,6 +616,10 @@ int main(int argc, char **argv)
         if (nsteady) {
             double sw = L1 - Lmid;
             qsort(steady, nsteady, sizeof *steady, cmp_double);
+            if (c.rate > 0)
+                printf("steady offered at %.0f requests/s (%.0f events/s), open loop, latency "
+                       "from when each batch was due:\n",
+                       c.rate, c.rate * (double)c.events);
             printf("steady (batches 2..%ld over the open connections): %zu requests in %.2f s: "
                    "%.0f requests/s, %.0f events/s; latency ms p50 %.1f, p90 %.1f, p99 %.1f, "
                    "max %.1f; server cpu %.1f s\n",

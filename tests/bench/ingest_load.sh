@@ -5,6 +5,7 @@
 # build): tests/bench/ingest_load.sh [DEVICES [BATCHES [EVENTS [THREADS]]]]
 # On PostgreSQL: ROLLCALL_BENCH_PG=postgresql://.../EMPTY_DB (migrated here; the script does
 # not empty it), and COLLECTORS=2 for two `serve` processes on it, devices alternating.
+# RATE=R offers the steady state at R requests/s (open loop) instead of as fast as answered.
 # HTTP_MODE=per-connection runs `serve --http-mode per-connection` (THREADS is then the number
 # of database connections).
 set -eu
@@ -73,4 +74,4 @@ case "$db" in sqlite:*) check_db=$dir/server.db ;; esac
 # shellcheck disable=SC2086
 "$bin/tests/bench_ingest" --url "https://127.0.0.1:$port" $url2 --cacert "$dir/ca.pem" \
   --enroll-token "$token" --db "$check_db" --server-pid "$pid" \
-  --devices "$devices" --batches "$batches" --events "$events"
+  --devices "$devices" --batches "$batches" --events "$events" --rate "${RATE:-0}"
