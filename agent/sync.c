@@ -730,6 +730,8 @@ static enum step window_fill(struct pass *p, char *err)
         for (int i = 0; i < p->window && free_slot < 0; i++)
             if (!p->slots[i].busy && !p->slots[i].done) /* done: answered, not yet taken */
                 free_slot = i;
+        if (free_slot < 0) /* cannot happen: nq < window leaves a slot free */
+            return step_fail(p, STEP_ABORT, rc_fail(err, RC_STATE, "sync: no free slot"));
         struct slot *sl = &p->slots[free_slot];
         enum step s = read_batch(p, &sl->b, err);
         if (s != STEP_NEXT)
