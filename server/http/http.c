@@ -864,7 +864,7 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
     /* Handlers block (a batch waits for its group commit, a gap for its predecessor): in a
      * pool each worker thread serves many connections, so one waiting handler stalls its
      * other connections, TLS handshakes included; with a thread per connection only its own
-     * (docs/PERFORMANCE.md, "Threading mode"). libmicrohttpd has no epoll in that mode. */
+     * (docs/PERFORMANCE.md, "Kept-alive connections, the threading mode and the writer"). libmicrohttpd has no epoll in that mode. */
     if (cfg->thread_per_connection)
         flags = (flags & ~(unsigned)MHD_USE_EPOLL) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     s->daemon = MHD_start_daemon(

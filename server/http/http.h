@@ -10,8 +10,9 @@
  * - Error bodies are {"error": "<one line>", "code": "<stable code>", "message": "<the code's
  *   text in the language Accept-Language asks for>"} (docs/API.md "Errors", "Languages"); a
  *   token never appears in a log line.
- * - Handlers run on MHD's worker threads, concurrently; each gets its own pooled store
- *   connection for the request and must not keep it. */
+ * - Handlers run on MHD's worker threads (a pool, or one per connection with
+ *   thread_per_connection), concurrently; each gets its own pooled store connection for the
+ *   request and must not keep it (it may give it back early with http_release_db). */
 #ifndef ROLLCALL_SERVER_HTTP_H
 #define ROLLCALL_SERVER_HTTP_H
 

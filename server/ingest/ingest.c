@@ -1065,8 +1065,8 @@ int ingest_batch_grouped_release(ingest_writer *w, store *st, const char *device
         uint64_t stored = w->stored, answered = w->answered;
         while (wr == 0 && !w->stop && w->stored == stored && w->answered == answered)
             wr = pthread_cond_timedwait(&w->done, &w->lock, &deadline);
-        if (wr != 0)
-            break; /* the deadline passed: the gap is real, answer it */
+        if (wr != 0 || w->stop)
+            break; /* the deadline passed (the gap is real), or stopping: answer it */
         jb.done = false;
         jb.next = NULL;
         jb.rc = RC_OK;
