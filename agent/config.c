@@ -236,6 +236,14 @@ static const struct cfgmap_entry sync_entries[] = {
      .idef = 30,
      .unit = "s",
      .help = "limit on one upload request"},
+    {.key = "inflight",
+     CFGMAP_F_INT(struct config_sync, inflight),
+     .imin = 1,
+     .imax = 16, /* SYNC_INFLIGHT_MAX */
+     .idef = 4,
+     .unit = "batches",
+     .help = "batches sent at once, each on its own kept-alive connection; 1 waits for each "
+             "answer before sending the next"},
     {.key = NULL},
 };
 static const struct cfgmap_table sync_table = {sync_entries, sizeof(struct config_sync)};

@@ -68,6 +68,7 @@ struct config_sync {
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
     int64_t timeout_s;
+    int64_t inflight;
 };
 
 struct config_clock {

@@ -426,23 +426,30 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
     return x->stop && *x->stop ? 1 : 0;
 }
 
-int sync_http_post(CURL *h, const char *url, const char *const *headers, size_t n_headers,
-                   const void *body, size_t len, struct sync_reply *rep, char *err)
+/* Builds the header list (the given lines plus "Expect:") into *out. 0 or RC_NOMEM. */
+static int post_headers(const char *const *headers, size_t n_headers, struct curl_slist **out,
+                        char *err)
 {
     struct curl_slist *hdr = NULL, *t;
-    int rc = RC_OK;
+    *out = NULL;
     for (size_t i = 0; i < n_headers; i++) {
-        if (!(t = curl_slist_append(hdr, headers[i]))) {
-            rc = rc_fail(err, RC_NOMEM, "out of memory");
-            goto out;
-        }
+        if (!(t = curl_slist_append(hdr, headers[i])))
+            goto nomem;
         hdr = t;
     }
-    if (!(t = curl_slist_append(hdr, "Expect:"))) { /* no 100-continue round trip */
-        rc = rc_fail(err, RC_NOMEM, "out of memory");
-        goto out;
-    }
-    hdr = t;
+    if (!(t = curl_slist_append(hdr, "Expect:"))) /* no 100-continue round trip */
+        goto nomem;
+    *out = t;
+    return RC_OK;
+nomem:
+    curl_slist_free_all(hdr);
+    return rc_fail(err, RC_NOMEM, "out of memory");
+}
+
+/* Sets h up to POST body with hdr into rep (which is reset, its stop field kept). */
+static void post_setup(CURL *h, const char *url, struct curl_slist *hdr, const void *body,
+                       size_t len, struct sync_reply *rep)
+{
     rep->code = CURLE_OK;
     rep->status = 0;
     rep->len = 0;
@@ -465,14 +472,28 @@ int sync_http_post(CURL *h, const char *url, const char *const *headers, size_t 
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, rep);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, rep->stop ? 0L : 1L);
-    rep->code = curl_easy_perform(h);
-    if (rep->code == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
-    /* The handle outlives this call's header list and body. */
+}
+
+/* The handle outlives one request's header list and body. */
+static void post_done(CURL *h)
+{
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-out:
+}
+
+int sync_http_post(CURL *h, const char *url, const char *const *headers, size_t n_headers,
+                   const void *body, size_t len, struct sync_reply *rep, char *err)
+{
+    struct curl_slist *hdr = NULL;
+    int rc = post_headers(headers, n_headers, &hdr, err);
+    if (rc != RC_OK)
+        return rc;
+    post_setup(h, url, hdr, body, len, rep);
+    rep->code = curl_easy_perform(h);
+    if (rep->code == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rep->status);
+    post_done(h);
     curl_slist_free_all(hdr);
     return rc;
 }
@@ -498,30 +519,6 @@ void sync_reply_describe(const struct sync_reply *rep, char *out, size_t cap)
         snprintf(out, cap, "HTTP %ld", a.status);
 }
 
-/* Signs, compresses and sends one batch. */
-static int post_batch(CURL *h, const char *url, const char *token, const struct sync_batch *b,
-                      struct kiosk *k, bool gzip, struct sync_reply *rep, char *err)
-{
-    char sig[CRYPTO_SIG_B64_MAX + 1];
-    char auth[HEADER_LEN], sighdr[64 + CRYPTO_SIG_B64_MAX];
-    unsigned char *z = NULL;
-    size_t zlen = 0;
-    int rc;
-    if ((rc = sync_batch_sign(k, b, sig, err)) != RC_OK)
-        return rc;
-    if (gzip && (rc = sync_gzip(b->lines.buf, b->lines.len, &z, &zlen, err)) != RC_OK)
-        return rc;
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    snprintf(sighdr, sizeof sighdr, "Rollcall-Signature: %s", sig);
-    const char *hdr[] = {auth, sighdr, "Content-Type: application/x-ndjson",
-                         "Content-Encoding: gzip"};
-    rc = sync_http_post(h, url, hdr, gzip ? 4 : 3, gzip ? (const void *)z : b->lines.buf,
-                        gzip ? zlen : b->lines.len, rep, err);
-    memset(auth, 0, sizeof auth);
-    free(z);
-    return rc;
-}
-
 static int stop_rc(CURLcode cc, long status)
 {
     if (cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT || cc == CURLE_NOT_BUILT_IN)
@@ -537,21 +534,43 @@ static int stop_rc(CURLcode cc, long status)
     }
 }
 
-/* One pass's working state, shared by its steps. */
+/* One request of the window: its own handle (so its own kept-alive connection), the batch,
+ * the compressed body and headers it sends, and its answer (large: on the heap). */
+struct slot {
+    CURL *h;
+    struct sync_batch b;
+    struct sync_reply *x;
+    struct curl_slist *hdr;
+    unsigned char *z;
+    int64_t sent_after; /* the acknowledged position when it was sent */
+    bool busy;          /* added to the multi handle, no answer read yet */
+    bool done;          /* the transfer finished: x holds its result */
+};
+
+/* One pass's working state, shared by its steps. Up to `inflight` batches are sent at once,
+ * in seq order, each on its slot; answers are taken in the order the batches were sent, so
+ * the acknowledged position only moves through the window from its start (q[0] is the
+ * oldest batch in flight). */
 struct pass {
     struct kiosk *k;
     const struct sync_options *opt;
     struct sync_result *res;
     struct sync_state old, st; /* as loaded, and as the pass leaves it */
-    struct sync_batch b;
-    struct sync_reply *x; /* the last answer (large: on the heap) */
-    CURL *h;
+    struct slot slots[SYNC_INFLIGHT_MAX];
+    int q[SYNC_INFLIGHT_MAX]; /* slots in flight, oldest first */
+    int nq, window;
+    CURLM *m;
+    const struct sync_batch *b; /* the batch whose answer is being handled */
+    int64_t b_sent_after;       /* the acknowledged position when it was sent */
+    struct sync_reply *x;       /* its answer */
     char token[SYNC_TOKEN_MAX + 1];
     char url[CONFIG_URL_LEN + 16];
     char msg[SYNC_MESSAGE_LEN]; /* why the pass failed, for the state and the log */
     struct sync_answer ans;
     enum sync_outcome outcome;
-    int64_t after; /* the seq the next batch follows */
+    int64_t after;  /* the acknowledged position: where a resend after a failure starts */
+    int64_t next;   /* the seq the next batch read follows (after + what is in flight) */
+    bool exhausted; /* nothing more to read (or the budget is spent) */
     int64_t started_mono;
     int resumes; /* consecutive 409 resumes without progress */
     bool progress;
@@ -571,7 +590,7 @@ static enum step step_fail(struct pass *p, enum step s, int rc)
     return s;
 }
 
-/* Opens what the pass needs: the chain position, the state, the token, the handle. */
+/* Opens what the pass needs: the chain position, the state, the token, the handles. */
 static enum step pass_open(struct pass *p, char *err)
 {
     struct kiosk *k = p->k;
@@ -590,27 +609,37 @@ static enum step pass_open(struct pass *p, char *err)
     if ((rc = sync_read_token(&k->cfg, p->token, sizeof p->token, err)) != RC_OK ||
         (rc = sync_url(&k->cfg, "/v1/batches", p->url, sizeof p->url, err)) != RC_OK)
         return step_fail(p, STEP_ABORT, rc);
-    if (!(p->x = calloc(1, sizeof *p->x)))
-        return step_fail(p, STEP_ABORT, rc_fail(err, RC_NOMEM, "out of memory"));
-    p->x->stop = p->opt->stop;
-    if ((rc = sync_curl_new(&k->cfg, &p->h, err)) != RC_OK)
-        return step_fail(p, STEP_ABORT, rc);
-    p->after = ack_seq;
+    int64_t w = k->cfg.profile.sync.inflight;
+    p->window = w < 1 ? 1 : w > SYNC_INFLIGHT_MAX ? SYNC_INFLIGHT_MAX : (int)w;
+    if (!(p->m = curl_multi_init()))
+        return step_fail(p, STEP_ABORT, rc_fail(err, RC_NOMEM, "libcurl cannot create a handle"));
+    /* One connection per slot, each kept alive for the pass (no HTTP/1.1 pipelining). */
+    curl_multi_setopt(p->m, CURLMOPT_MAXCONNECTS, (long)p->window);
+    for (int i = 0; i < p->window; i++) {
+        struct slot *sl = &p->slots[i];
+        if (!(sl->x = calloc(1, sizeof *sl->x)))
+            return step_fail(p, STEP_ABORT, rc_fail(err, RC_NOMEM, "out of memory"));
+        sl->x->stop = p->opt->stop;
+        if ((rc = sync_curl_new(&k->cfg, &sl->h, err)) != RC_OK)
+            return step_fail(p, STEP_ABORT, rc);
+        curl_easy_setopt(sl->h, CURLOPT_PRIVATE, (char *)sl);
+    }
+    p->after = p->next = ack_seq;
     p->started_mono = ts_mono_ms();
     return STEP_NEXT;
 }
 
-/* Reads the next batch after p->after; the pass ends when nothing is pending, when the
- * budget is spent, or when the server asked for events this kiosk pruned. */
-static enum step read_batch(struct pass *p, char *err)
+/* Reads the next batch after p->next into b; sets p->exhausted when nothing is pending or
+ * the budget is spent; the pass ends when the server asked for events this kiosk pruned. */
+static enum step read_batch(struct pass *p, struct sync_batch *b, char *err)
 {
     const struct config_sync *sp = &p->k->cfg.profile.sync;
     if (p->opt->stop && *p->opt->stop)
         return step_fail(p, STEP_ABORT, rc_fail(err, RC_TIMEOUT, "sync stopped"));
-    batch_begin(&p->b, (size_t)sp->batch_max_bytes);
+    batch_begin(b, (size_t)sp->batch_max_bytes);
     size_t visited = 0;
-    int rc = outbox_pending(p->k->ob, p->after, (size_t)sp->batch_max_events,
-                            (size_t)sp->batch_max_bytes, batch_add, &p->b, &visited, err);
+    int rc = outbox_pending(p->k->ob, p->next, (size_t)sp->batch_max_events,
+                            (size_t)sp->batch_max_bytes, batch_add, b, &visited, err);
     if (rc == RC_NOMEM)
         return step_fail(p, STEP_ABORT, rc_fail(err, RC_NOMEM, "out of memory"));
     if (rc == RC_NOTFOUND) {
@@ -618,33 +647,154 @@ static enum step read_batch(struct pass *p, char *err)
         snprintf(p->msg, sizeof p->msg,
                  "the server expects seq %lld, which this kiosk no longer "
                  "stores (pruned after an earlier acknowledgement)",
-                 (long long)(p->after + 1));
+                 (long long)(p->next + 1));
         p->outcome = SYNC_OUT_STOP;
         return step_fail(p, STEP_END, rc_fail(err, RC_CONFLICT, "%s", p->msg));
     }
     if (rc != RC_OK)
         return step_fail(p, STEP_ABORT, rc);
-    if (p->b.count == 0) {
-        p->outcome = SYNC_OUT_ACK;
-        return step_fail(p, STEP_END, RC_OK);
+    if (b->count == 0) {
+        p->exhausted = true;
+        return STEP_NEXT;
     }
     if (p->opt->budget_ms > 0 && p->progress &&
         ts_mono_ms() - p->started_mono >= p->opt->budget_ms) {
         p->res->budget_spent = true;
-        p->outcome = SYNC_OUT_ACK;
-        return step_fail(p, STEP_END, RC_OK);
+        p->exhausted = true;
+        b->count = 0;
     }
     return STEP_NEXT;
 }
 
-/* Sends the batch and classifies the answer into p->outcome. */
-static enum step send_batch(struct pass *p, char *err)
+/* Signs and compresses the slot's batch and adds its request to the multi handle. */
+static int start_batch(struct pass *p, struct slot *sl, char *err)
 {
-    p->st.last_attempt_ms = ts_now_ms();
-    int rc = post_batch(p->h, p->url, p->token, &p->b, p->k, p->opt->gzip, p->x, err);
+    char sig[CRYPTO_SIG_B64_MAX + 1];
+    char auth[HEADER_LEN], sighdr[64 + CRYPTO_SIG_B64_MAX];
+    size_t zlen = 0;
+    bool gzip = p->opt->gzip;
+    int rc;
+    if ((rc = sync_batch_sign(p->k, &sl->b, sig, err)) != RC_OK)
+        return rc;
+    free(sl->z);
+    sl->z = NULL;
+    if (gzip && (rc = sync_gzip(sl->b.lines.buf, sl->b.lines.len, &sl->z, &zlen, err)) != RC_OK)
+        return rc;
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", p->token);
+    snprintf(sighdr, sizeof sighdr, "Rollcall-Signature: %s", sig);
+    const char *hdr[] = {auth, sighdr, "Content-Type: application/x-ndjson",
+                         "Content-Encoding: gzip"};
+    curl_slist_free_all(sl->hdr);
+    sl->hdr = NULL;
+    rc = post_headers(hdr, gzip ? 4 : 3, &sl->hdr, err);
+    explicit_bzero(auth, sizeof auth);
     if (rc != RC_OK)
-        return step_fail(p, STEP_ABORT, rc);
-    struct sync_reply *x = p->x;
+        return rc;
+    post_setup(sl->h, p->url, sl->hdr, gzip ? (const void *)sl->z : sl->b.lines.buf,
+               gzip ? zlen : sl->b.lines.len, sl->x);
+    if (curl_multi_add_handle(p->m, sl->h) != CURLM_OK)
+        return rc_fail(err, RC_NOMEM, "libcurl cannot start a request");
+    sl->busy = true;
+    sl->done = false;
+    sl->sent_after = p->after;
+    p->st.last_attempt_ms = ts_now_ms();
+    return RC_OK;
+}
+
+/* Takes a slot out of the multi handle (aborting its transfer if it still runs: whatever
+ * the server did with it, the batch is sent again later and counted once there). */
+static void slot_release(struct pass *p, struct slot *sl)
+{
+    if (sl->busy)
+        curl_multi_remove_handle(p->m, sl->h);
+    post_done(sl->h);
+    sl->busy = sl->done = false;
+}
+
+/* Drops every batch in flight behind the oldest (after a failure or a partial
+ * acknowledgement): the next batch read starts after the acknowledged position again. */
+static void window_cancel(struct pass *p)
+{
+    for (int i = 0; i < p->nq; i++)
+        slot_release(p, &p->slots[p->q[i]]);
+    p->nq = 0;
+    p->next = p->after;
+    p->exhausted = false;
+}
+
+/* Fills the window with batches read after p->next. */
+static enum step window_fill(struct pass *p, char *err)
+{
+    while (p->nq < p->window && !p->exhausted) {
+        int free_slot = -1;
+        for (int i = 0; i < p->window && free_slot < 0; i++)
+            if (!p->slots[i].busy && !p->slots[i].done) /* done: answered, not yet taken */
+                free_slot = i;
+        if (free_slot < 0) /* cannot happen: nq < window leaves a slot free */
+            return step_fail(p, STEP_ABORT, rc_fail(err, RC_STATE, "sync: no free slot"));
+        struct slot *sl = &p->slots[free_slot];
+        enum step s = read_batch(p, &sl->b, err);
+        if (s != STEP_NEXT)
+            return s;
+        if (sl->b.count == 0)
+            break;
+        int rc = start_batch(p, sl, err);
+        if (rc != RC_OK)
+            return step_fail(p, STEP_ABORT, rc);
+        p->q[p->nq++] = free_slot;
+        p->next = sl->b.last_seq;
+    }
+    return STEP_NEXT;
+}
+
+/* Runs the transfers until the oldest batch in flight has its answer. */
+static enum step window_wait(struct pass *p, char *err)
+{
+    struct slot *oldest = &p->slots[p->q[0]];
+    if (!oldest->busy && !oldest->done)
+        return step_fail(p, STEP_ABORT, rc_fail(err, RC_STATE, "sync: a batch in flight was lost"));
+    while (!oldest->done) {
+        if (p->opt->stop && *p->opt->stop)
+            return step_fail(p, STEP_ABORT, rc_fail(err, RC_TIMEOUT, "sync stopped"));
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(p->m, &running);
+        CURLMsg *msg;
+        int left = 0;
+        while ((msg = curl_multi_info_read(p->m, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct slot *sl = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+            sl->x->code = msg->data.result;
+            if (sl->x->code == CURLE_OK)
+                curl_easy_getinfo(sl->h, CURLINFO_RESPONSE_CODE, &sl->x->status);
+            curl_multi_remove_handle(p->m, sl->h);
+            sl->busy = false;
+            sl->done = true;
+        }
+        if (oldest->done)
+            break;
+        if (mc == CURLM_OK)
+            mc = curl_multi_poll(p->m, NULL, 0, 200, NULL);
+        if (mc != CURLM_OK)
+            return step_fail(p, STEP_ABORT,
+                             rc_fail(err, RC_NOMEM, "libcurl: %s", curl_multi_strerror(mc)));
+    }
+    return STEP_NEXT;
+}
+
+/* Takes the oldest batch's answer out of the window and classifies it into p->outcome. */
+static enum step take_answer(struct pass *p, char *err)
+{
+    struct slot *sl = &p->slots[p->q[0]];
+    memmove(p->q, p->q + 1, (size_t)(p->nq - 1) * sizeof p->q[0]);
+    p->nq--;
+    post_done(sl->h);
+    sl->done = false;
+    p->b = &sl->b;
+    p->b_sent_after = sl->sent_after;
+    p->x = sl->x;
+    struct sync_reply *x = sl->x;
     sync_parse_answer(x->status, x->body, x->len, &p->ans);
     p->res->last_status = x->status;
     if (x->date_ms > 0) {
@@ -654,7 +804,7 @@ static enum step send_batch(struct pass *p, char *err)
     }
     if (x->code == CURLE_ABORTED_BY_CALLBACK && p->opt->stop && *p->opt->stop)
         return step_fail(p, STEP_ABORT, rc_fail(err, RC_TIMEOUT, "sync stopped"));
-    p->outcome = sync_classify(x->code, &p->ans, p->b.first_seq, p->b.last_seq);
+    p->outcome = sync_classify(x->code, &p->ans, sl->b.first_seq, sl->b.last_seq);
     return STEP_NEXT;
 }
 
@@ -667,7 +817,7 @@ static enum step on_ack(struct pass *p, char *err)
     if (rc != RC_OK)
         return step_fail(p, STEP_ABORT, rc);
     if (ack > head_seq) {
-        if ((rc = outbox_ack(p->k->ob, p->b.last_seq, err)) != RC_OK)
+        if ((rc = outbox_ack(p->k->ob, p->b->last_seq, err)) != RC_OK)
             return step_fail(p, STEP_ABORT, rc);
         p->res->accepted += p->ans.accepted;
         p->res->duplicates += p->ans.duplicates;
@@ -687,8 +837,12 @@ static enum step on_ack(struct pass *p, char *err)
     p->progress = true;
     p->resumes = 0;
     log_msg(LOG_LVL_DEBUG, "sync: batch %lld..%lld: %lld accepted, %lld duplicates",
-            (long long)p->b.first_seq, (long long)p->b.last_seq, (long long)p->ans.accepted,
+            (long long)p->b->first_seq, (long long)p->b->last_seq, (long long)p->ans.accepted,
             (long long)p->ans.duplicates);
+    /* Acknowledged short of (or past) the batch's end: the batches behind it do not follow
+     * the server's head, so they are dropped and the window starts again after it. */
+    if (ack != p->b->last_seq)
+        window_cancel(p);
     return STEP_NEXT;
 }
 
@@ -707,18 +861,27 @@ static enum step on_resume(struct pass *p, char *err)
         p->outcome = SYNC_OUT_STOP;
         return step_fail(p, STEP_END, rc_fail(err, RC_CONFLICT, "%s", p->msg));
     }
+    if (want < p->after && p->b_sent_after < p->after) {
+        /* The batch went out before the answers that acknowledged up to p->after and may
+         * have reached the collector before them: its 409 can be older than those acks. Send
+         * it again from the acknowledged position; a collector that really lost events
+         * answers that resend 409 too, and then the kiosk goes back. */
+        want = p->after;
+    }
     if (want < ack_seq)
         log_msg(LOG_LVL_WARN,
                 "sync: the server expects seq %lld although it acknowledged up to %lld; "
                 "sending again from there",
                 (long long)p->ans.expected_seq, (long long)ack_seq);
     p->after = want;
+    window_cancel(p);
     return STEP_NEXT;
 }
 
 /* Anything else: the pass ends with the answer described (retry later, or stop). */
 static enum step on_failure(struct pass *p, char *err)
 {
+    window_cancel(p);
     sync_reply_describe(p->x, p->msg, sizeof p->msg);
     int rc = p->outcome == SYNC_OUT_RETRY ? RC_NET : stop_rc(p->x->code, p->x->status);
     return step_fail(p, STEP_END, rc_fail(err, rc, "%s", p->msg));
@@ -777,10 +940,20 @@ static int pass_close(struct pass *p)
     }
     /* A pass cut short locally (stop, database, not enrolled) is not a success either. */
     p->res->outcome = p->rc != RC_OK && p->outcome == SYNC_OUT_ACK ? SYNC_OUT_RETRY : p->outcome;
-    if (p->h)
-        curl_easy_cleanup(p->h);
-    free(p->x);
-    sync_batch_free(&p->b);
+    for (int i = 0; i < SYNC_INFLIGHT_MAX; i++) {
+        struct slot *sl = &p->slots[i];
+        if (sl->h) {
+            if (sl->busy && p->m)
+                curl_multi_remove_handle(p->m, sl->h);
+            curl_easy_cleanup(sl->h);
+        }
+        curl_slist_free_all(sl->hdr);
+        free(sl->z);
+        free(sl->x);
+        sync_batch_free(&sl->b);
+    }
+    if (p->m)
+        curl_multi_cleanup(p->m);
     explicit_bzero(p->token, sizeof p->token);
     return p->rc;
 }
@@ -793,7 +966,15 @@ int sync_run_once(struct kiosk *k, const struct sync_options *opt, struct sync_r
     res->outcome = SYNC_OUT_RETRY; /* until the pass ends */
     enum step s = pass_open(&p, err);
     while (s == STEP_NEXT) {
-        if ((s = read_batch(&p, err)) != STEP_NEXT || (s = send_batch(&p, err)) != STEP_NEXT)
+        if ((s = window_fill(&p, err)) != STEP_NEXT)
+            break;
+        if (p.nq == 0) {
+            /* Nothing pending after the acknowledged position, or the budget is spent. */
+            p.outcome = SYNC_OUT_ACK;
+            s = step_fail(&p, STEP_END, RC_OK);
+            break;
+        }
+        if ((s = window_wait(&p, err)) != STEP_NEXT || (s = take_answer(&p, err)) != STEP_NEXT)
             break;
         switch (p.outcome) {
         case SYNC_OUT_ACK: s = on_ack(&p, err); break;

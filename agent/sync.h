@@ -1,6 +1,7 @@
 /* sync: the uploader. Reads consecutive unacknowledged events from the outbox, sends them to
  * the collector as signed, gzip-compressed NDJSON batches (POST /v1/batches, see
- * PIPE-CONTRACT in docs/SYNC.md) over one reused libcurl handle, and records the server's
+ * PIPE-CONTRACT in docs/SYNC.md) over reused libcurl handles (a window of up to sync.inflight
+ * batches in flight), and records the server's
  * acknowledgements. Also the HTTP client setup shared with `enroll`, and the pieces of the
  * retry policy as pure functions (backoff with full jitter, Retry-After, answer parsing,
  * outcome classification) so they can be tested without a network.
@@ -36,6 +37,7 @@ enum {
     SYNC_CONNECT_TIMEOUT_MAX_S = 15, /* connect timeout: min(profile timeout_s, this) */
     SYNC_RETRY_AFTER_LEN = 128,      /* a Retry-After header value kept */
     SYNC_RESUME_MAX = 4,             /* consecutive 409 resumes without progress before giving up */
+    SYNC_INFLIGHT_MAX = 16,          /* batches in flight at once (profile sync.inflight) */
 };
 
 /* What to do after one request. */
@@ -208,7 +210,10 @@ struct sync_result {
     int64_t retry_in_ms;       /* after a failure: the delay chosen before the next try */
 };
 
-/* One pass: uploads batches (the profile's batch_max_events / batch_max_bytes) until nothing
+/* One pass: uploads batches (the profile's batch_max_events / batch_max_bytes), up to
+ * sync.inflight of them at once on as many kept-alive connections, answers taken in the order
+ * the batches were sent (after a failure or a 409 the batches behind it are dropped and sent
+ * again from the acknowledged position), until nothing
  * is pending, a request fails, or *opt->stop is set. A 409 gap resumes from the server's
  * expected_seq at once. On failure the state gets the error (and, for SYNC_OUT_STOP, the
  * finding) and next_retry_ms from the backoff (Retry-After honoured on 429/503; the cap for

@@ -48,7 +48,11 @@ enum {
  * sd_notify does nothing. */
 /* getopt values of long options without a letter: unlikely to meet a letter another option
  * takes. */
-enum { OPT_SUBSIDY_YEAR = 0x1000 + 'Y', OPT_WARM_INTERVAL = 0x1000 + 'W' };
+enum {
+    OPT_SUBSIDY_YEAR = 0x1000 + 'Y',
+    OPT_WARM_INTERVAL = 0x1000 + 'W',
+    OPT_HTTP_MODE = 0x1000 + 'h',
+};
 
 static int wait_for_stop(const sigset_t *stop)
 {
@@ -74,7 +78,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: rollcall-server [--db URL] serve [--listen HOST:PORT]\n"
             "                       (--tls-cert FILE --tls-key FILE | --plain-http)\n"
-            "                       [--threads N] [--max-body BYTES] [--conn-timeout S]\n"
+            "                       [--threads N] [--http-mode pool|per-connection]\n"
+            "                       [--max-body BYTES] [--conn-timeout S]\n"
             "                       [--per-ip-limit N] [--max-connections N]\n"
             "                       [--session-idle S] [--session-max S] [--signing-key FILE]\n"
             "                       [--photo-dir DIR] [--photo-retention-days N]\n"
@@ -94,7 +99,10 @@ static void usage(FILE *out)
             "  --tls-cert FILE      PEM certificate (chain) for HTTPS, TLS 1.2 and 1.3 only\n"
             "  --tls-key FILE       PEM private key (unencrypted) for the certificate\n"
             "  --plain-http         serve without TLS (only behind a TLS-terminating proxy)\n"
-            "  --threads N          worker threads (default %d)\n"
+            "  --threads N          worker threads and database connections (default %d)\n"
+            "  --http-mode M        pool: --threads workers serve every connection (default);\n"
+            "                       per-connection: a thread per connection, --threads database\n"
+            "                       connections (for many kiosks: docs/CAPACITY.md)\n"
             "  --max-body BYTES     largest request body, as sent and after gzip decoding\n"
             "                       (default %d)\n"
             "  --conn-timeout S     close a connection idle this many seconds (default %d)\n"
@@ -245,6 +253,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *signing_key = NULL;
     bool plain = false;
     unsigned long long threads = HTTP_DEFAULT_THREADS;
+    bool per_connection = false;
     unsigned long long max_body = HTTP_DEFAULT_MAX_BODY;
     unsigned long long timeout = HTTP_DEFAULT_CONN_TIMEOUT_S;
     unsigned long long per_ip = HTTP_DEFAULT_PER_IP_LIMIT;
@@ -271,6 +280,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"notice-days", required_argument, NULL, 'D'},
         {"subsidy-year", required_argument, NULL, OPT_SUBSIDY_YEAR},
         {"warm-interval-ms", required_argument, NULL, OPT_WARM_INTERVAL},
+        {"http-mode", required_argument, NULL, OPT_HTTP_MODE},
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -310,6 +320,17 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             break;
         case 'D':
             rc = parse_num("--notice-days", optarg, 1, FLOW_NOTICE_WORKDAYS_MAX, &notice_days);
+            break;
+        case OPT_HTTP_MODE:
+            if (strcmp(optarg, "pool") == 0) {
+                per_connection = false;
+            } else if (strcmp(optarg, "per-connection") == 0) {
+                per_connection = true;
+            } else {
+                fprintf(stderr, "rollcall-server serve: --http-mode must be pool or "
+                                "per-connection\n");
+                rc = RC_INVAL;
+            }
             break;
         case OPT_SUBSIDY_YEAR:
             if (subsidy_year_parse(optarg, &subsidy_year) != RC_OK) {
@@ -492,6 +513,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         .tls_cert = cert,
         .tls_key = key,
         .threads = (unsigned)threads,
+        .thread_per_connection = per_connection,
         .max_body = (size_t)max_body,
         .conn_timeout_s = (unsigned)timeout,
         .per_ip_limit = (unsigned)per_ip,

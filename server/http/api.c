@@ -291,6 +291,12 @@ static bool ndjson_type(const char *ct)
            (n == 18 && strncasecmp(ct, "application/ndjson", n) == 0);
 }
 
+/* While a batch waits for the writer (its own connections), the pooled one serves others. */
+static void release_db(void *req)
+{
+    http_release_db(req);
+}
+
 static void handle_batches(struct http_request *req, struct http_response *res)
 {
     if (!ndjson_type(http_header(req, "Content-Type"))) {
@@ -304,10 +310,11 @@ static void handle_batches(struct http_request *req, struct http_response *res)
     struct ingest_result r;
     char err[ERR_LEN];
     const char *sig = http_header(req, "Rollcall-Signature");
-    int rc = batch_writer ? ingest_batch_grouped(batch_writer, req->db, device, req->body,
-                                                 req->body_len, sig, ts_now_ms(), &r, err)
-                          : ingest_batch(req->db, device, req->body, req->body_len, sig,
-                                         ts_now_ms(), &r, err);
+    int rc =
+        batch_writer
+            ? ingest_batch_grouped_release(batch_writer, req->db, device, req->body, req->body_len,
+                                           sig, ts_now_ms(), &r, release_db, req, err)
+            : ingest_batch(req->db, device, req->body, req->body_len, sig, ts_now_ms(), &r, err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_ingest_latency(req->metrics, (double)(t1.tv_sec - t0.tv_sec) +
                                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

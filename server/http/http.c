@@ -283,6 +283,13 @@ static void client_address(struct MHD_Connection *c, char *out, size_t n)
         snprintf(out, n, "?");
 }
 
+void http_release_db(struct http_request *req)
+{
+    if (req->db && req->pool)
+        store_pool_release(req->pool, req->db);
+    req->db = NULL;
+}
+
 void http_client_address(const struct http_request *req, char *out, size_t n)
 {
     client_address((struct MHD_Connection *)req->conn, out, n);
@@ -694,10 +701,10 @@ static enum MHD_Result last_call(struct http_server *s, struct MHD_Connection *c
         return respond_error(s, c, st, MHD_HTTP_SERVICE_UNAVAILABLE, "database busy");
     }
     st->req.db = db;
+    st->req.pool = s->cfg.pool;
     struct http_response res = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR};
     st->route->handler(&st->req, &res);
-    st->req.db = NULL;
-    store_pool_release(s->cfg.pool, db);
+    http_release_db(&st->req);
     return respond(s, c, st, &res);
 }
 
@@ -854,14 +861,20 @@ int http_start(const struct http_config *cfg, http_server **out, char *err)
         tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
                                          (void *)(uintptr_t)HTTP_TLS_PRIORITIES};
     }
+    /* Handlers block (a batch waits for its group commit, a gap for its predecessor): in a
+     * pool each worker thread serves many connections, so one waiting handler stalls its
+     * other connections, TLS handshakes included; with a thread per connection only its own
+     * (docs/PERFORMANCE.md, "Kept-alive connections, the threading mode and the writer"). libmicrohttpd has no epoll in that mode. */
+    if (cfg->thread_per_connection)
+        flags = (flags & ~(unsigned)MHD_USE_EPOLL) | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&s->addr, MHD_OPTION_THREAD_POOL_SIZE,
-        cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit, MHD_OPTION_CONNECTION_LIMIT,
-        cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_ARRAY, tls,
-        MHD_OPTION_END);
+        cfg->thread_per_connection ? 0U : cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->conn_timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
+        MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        cfg->conn_memory, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_ARRAY,
+        tls, MHD_OPTION_END);
     if (!s->daemon) {
         rc = rc_fail(err, RC_NET,
                      "cannot serve on %s (address in use, bad certificate or key, or no "

@@ -10,8 +10,9 @@
  * - Error bodies are {"error": "<one line>", "code": "<stable code>", "message": "<the code's
  *   text in the language Accept-Language asks for>"} (docs/API.md "Errors", "Languages"); a
  *   token never appears in a log line.
- * - Handlers run on MHD's worker threads, concurrently; each gets its own pooled store
- *   connection for the request and must not keep it. */
+ * - Handlers run on MHD's worker threads (a pool, or one per connection with
+ *   thread_per_connection), concurrently; each gets its own pooled store connection for the
+ *   request and must not keep it (it may give it back early with http_release_db). */
 #ifndef ROLLCALL_SERVER_HTTP_H
 #define ROLLCALL_SERVER_HTTP_H
 
@@ -53,7 +54,8 @@ struct http_request {
     const struct auth_principal *who; /* NULL on http_anyone routes */
     const uint8_t *body;              /* decoded body, NUL-terminated; "" when none */
     size_t body_len;
-    store *db; /* this request's pooled connection */
+    store *db;        /* this request's pooled connection (NULL after http_release_db) */
+    store_pool *pool; /* where db came from */
     metrics *metrics;
     void *conn; /* the MHD connection, for http_header */
     bool tls;   /* served over HTTPS (a cookie set in the answer gets Secure) */
@@ -122,7 +124,8 @@ struct http_config {
     const char *listen;   /* HOST:PORT or [V6]:PORT; port 0 picks a free one */
     const char *tls_cert; /* PEM text (certificate chain) or NULL for plain HTTP */
     const char *tls_key;  /* PEM text, unencrypted */
-    unsigned threads;
+    unsigned threads;     /* MHD's worker pool; with thread_per_connection, the store pool only */
+    bool thread_per_connection; /* a thread per connection (handlers may block) */
     size_t max_body;
     unsigned conn_timeout_s;
     unsigned per_ip_limit; /* 0: unlimited (behind a proxy every client has its address) */
@@ -153,6 +156,11 @@ unsigned http_port(const http_server *s);
 /* Stops accepting, gives requests in flight up to HTTP_DRAIN_MS, then stops every thread and
  * frees s. NULL is a no-op. */
 void http_stop(http_server *s);
+
+/* Gives the request's database connection back to the pool before the handler returns
+ * (a handler that goes on to wait for something else, such as the ingest writer, so that
+ * waiting requests do not hold every pooled connection); req->db is NULL afterwards. */
+void http_release_db(struct http_request *req);
 
 /* The caller's address as text ("127.0.0.1", "?" when unknown) into out. */
 void http_client_address(const struct http_request *req, char *out, size_t n);

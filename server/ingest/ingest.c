@@ -781,8 +781,21 @@ struct ingest_writer {
     pthread_cond_t done; /* a group finished */
     struct job *head, *tail;
     bool stop;
+    uint64_t stored;   /* batches accepted so far: a gap waiter re-tries when this moves */
+    struct busy *busy; /* batches being handled (parsed, queued or waiting), any device */
+    uint64_t answered; /* batches that left ingest_batch_grouped so far */
     size_t n;
     struct writer_thread t[INGEST_PG_WRITERS];
+};
+
+/* A batch in ingest_batch_grouped, from before it is parsed until it is answered: a batch
+ * refused for a gap waits only while another batch of its device that may come before it
+ * is here (being parsed, or with a lower first seq), so it never waits for one that has not
+ * reached a request thread (which could be the thread it blocks). */
+struct busy {
+    const char *device;
+    int64_t first; /* 0 until parsed */
+    struct busy *next;
 };
 
 /* Applies one job inside the group's transaction. */
@@ -873,7 +886,8 @@ static void *writer_main(void *arg)
                 /* Nothing of the group is stored: nobody may be told otherwise. */
                 jb->rc = rc;
                 snprintf(jb->err, sizeof jb->err, "%s", err);
-            }
+            } else if (jb->res->status == 200)
+                w->stored++;
             jb->done = true;
         }
         pthread_cond_broadcast(&w->done);
@@ -954,11 +968,53 @@ void ingest_writer_queue(ingest_writer *w, int64_t now_ms, size_t *depth, int64_
     pthread_mutex_unlock(&w->lock);
 }
 
+static void busy_add(struct ingest_writer *w, struct busy *b)
+{
+    pthread_mutex_lock(&w->lock);
+    b->next = w->busy;
+    w->busy = b;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void busy_remove(struct ingest_writer *w, struct busy *b)
+{
+    pthread_mutex_lock(&w->lock);
+    for (struct busy **pp = &w->busy; *pp; pp = &(*pp)->next) {
+        if (*pp == b) {
+            *pp = b->next;
+            break;
+        }
+    }
+    w->answered++;
+    pthread_cond_broadcast(&w->done); /* gap waiters look again */
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* With w->lock held: is another batch of b's device here that may come before b? */
+static bool predecessor_busy(const struct ingest_writer *w, const struct busy *b)
+{
+    for (const struct busy *o = w->busy; o; o = o->next)
+        if (o != b && strcmp(o->device, b->device) == 0 && o->first < b->first)
+            return true;
+    return false;
+}
+
 int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const uint8_t *body,
                          size_t len, const char *signature, int64_t now_ms,
                          struct ingest_result *res, char *err)
 {
+    return ingest_batch_grouped_release(w, st, device, body, len, signature, now_ms, res, NULL,
+                                        NULL, err);
+}
+
+int ingest_batch_grouped_release(ingest_writer *w, store *st, const char *device,
+                                 const uint8_t *body, size_t len, const char *signature,
+                                 int64_t now_ms, struct ingest_result *res,
+                                 void (*done_with_st)(void *ctx), void *ctx, char *err)
+{
     struct prepared p;
+    struct busy me = {.device = device};
+    busy_add(w, &me);
     int rc = prepare(st, device, body, len, signature, res, &p, err);
     if (rc != RC_OK)
         goto out;
@@ -967,26 +1023,62 @@ int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const 
         rc = record_refusal(st, device, p.dev.institution, res, now_ms, err);
         goto out;
     }
+    if (done_with_st)
+        done_with_st(ctx); /* the writer has its own connections */
     struct job jb = {.p = &p, .device = device, .now_ms = now_ms, .res = res};
+    const int64_t first = p.b.lines[0].ev.seq;
     pthread_mutex_lock(&w->lock);
-    if (w->stop) {
-        pthread_mutex_unlock(&w->lock);
-        rc = rc_fail(err, RC_STATE, "the collector is stopping");
-        goto out;
+    me.first = first;
+    pthread_mutex_unlock(&w->lock);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)(INGEST_REORDER_WAIT_MS % 1000) * 1000000L;
+    deadline.tv_sec += INGEST_REORDER_WAIT_MS / 1000 + deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        if (w->stop) {
+            pthread_mutex_unlock(&w->lock);
+            rc = rc_fail(err, RC_STATE, "the collector is stopping");
+            goto out;
+        }
+        if (w->tail)
+            w->tail->next = &jb;
+        else
+            w->head = &jb;
+        w->tail = &jb;
+        pthread_cond_signal(&w->work);
+        while (!jb.done)
+            pthread_cond_wait(&w->done, &w->lock);
+        /* A gap just ahead of the head is most likely the same kiosk's previous batch, sent
+         * at once on another connection (its window of batches in flight) and not yet
+         * committed: while such a batch is being handled here, wait until a batch is stored
+         * (or it is answered) and try again, within INGEST_REORDER_WAIT_MS, before answering
+         * 409. Nothing of a refused try was kept (a gap records no finding), so trying again
+         * is harmless. */
+        if (jb.rc != RC_OK || res->status != 409 || res->expected_seq < 1 ||
+            res->expected_seq >= first || first - res->expected_seq > INGEST_REORDER_SPAN)
+            break;
+        int wr = 0;
+        if (!predecessor_busy(w, &me))
+            break; /* nothing here can fill the gap: answer it */
+        uint64_t stored = w->stored, answered = w->answered;
+        while (wr == 0 && !w->stop && w->stored == stored && w->answered == answered)
+            wr = pthread_cond_timedwait(&w->done, &w->lock, &deadline);
+        if (wr != 0 || w->stop)
+            break; /* the deadline passed (the gap is real), or stopping: answer it */
+        jb.done = false;
+        jb.next = NULL;
+        jb.rc = RC_OK;
+        jb.err[0] = '\0';
+        memset(res, 0, sizeof *res);
     }
-    if (w->tail)
-        w->tail->next = &jb;
-    else
-        w->head = &jb;
-    w->tail = &jb;
-    pthread_cond_signal(&w->work);
-    while (!jb.done)
-        pthread_cond_wait(&w->done, &w->lock);
     pthread_mutex_unlock(&w->lock);
     rc = jb.rc;
     if (rc != RC_OK)
         snprintf(err, ERR_LEN, "%s", jb.err);
 out:
+    busy_remove(w, &me);
     prepared_free(&p);
     return rc;
 }

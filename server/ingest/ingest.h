@@ -39,6 +39,11 @@ enum {
     INGEST_LINES_MAX = 1000, /* lines in one batch; more is 413 */
     INGEST_GROUP_MAX = 256,  /* batches committed together by the ingest writer */
     INGEST_PG_WRITERS = 4,   /* writer threads (connections) on PostgreSQL; SQLite has one */
+    /* A batch that starts at most INGEST_REORDER_SPAN seqs past the device's head + 1 waits up
+     * to INGEST_REORDER_WAIT_MS for the batches before it (a kiosk's window of batches in
+     * flight on several connections) before it is answered 409 gap (docs/SYNC.md). */
+    INGEST_REORDER_SPAN = 16 * INGEST_LINES_MAX,
+    INGEST_REORDER_WAIT_MS = 1000,
 };
 
 /* Plausible device times, relative to the server's receipt: an event stamped earlier than
@@ -113,10 +118,20 @@ void ingest_writer_stop(ingest_writer *w);
 /* ingest_batch through the writer: parsing, signature and re-judging happen on the calling
  * thread with st (reads only), the write in the writer's next group. Same contract; a
  * refused batch's finding is inserted after its savepoint is rolled back, so it is committed
- * without anything of the batch. */
+ * without anything of the batch. A batch refused for a gap of at most INGEST_REORDER_SPAN
+ * seqs is tried again each time another batch is stored, for up to INGEST_REORDER_WAIT_MS,
+ * before the 409 is answered (batches of one kiosk arriving out of order). */
 int ingest_batch_grouped(ingest_writer *w, store *st, const char *device, const uint8_t *body,
                          size_t len, const char *signature, int64_t now_ms,
                          struct ingest_result *res, char *err);
+/* ingest_batch_grouped that calls done_with_st(ctx) as soon as it no longer needs st (after
+ * parsing, verifying and re-judging, before it queues the batch and waits for the writer), so
+ * the caller can give a pooled connection back while the batch waits; st is not used after
+ * that call. done_with_st may be NULL. */
+int ingest_batch_grouped_release(ingest_writer *w, store *st, const char *device,
+                                 const uint8_t *body, size_t len, const char *signature,
+                                 int64_t now_ms, struct ingest_result *res,
+                                 void (*done_with_st)(void *ctx), void *ctx, char *err);
 
 /* For /healthz and /metrics: batches queued for the writer and not yet taken into a group
  * (*depth), and how long the oldest of them has waited since its request's now_ms

@@ -2,7 +2,9 @@
  * devices on a running `rollcall-server serve`, pre-builds and signs B batches of E events for
  * each, then runs all N at once over HTTPS (libcurl multi, one connection per device, each
  * device sending its batches one after another), and reports requests/s and latency
- * percentiles. Then it checks in the server's database that every event is stored exactly
+ * percentiles: of the storm (every device's first batch, opening its connection at once, as
+ * after a collector restart) and, apart, of the steady state that follows (the other batches
+ * over the connections kept alive, as kiosks keep theirs). Then it checks in the server's database that every event is stored exactly
  * once, and samples the server's resident memory (VmRSS, VmHWM) during the run.
  * tests/bench/ingest_load.sh starts the server and runs this; docs/PERFORMANCE.md has the
  * figures. Loopback only; every loop is bounded by N, B, E and MAX_RETRIES. */
@@ -48,6 +50,7 @@ struct device {
     struct batch *batches;
     int next;    /* batch being sent */
     int retries; /* of this batch */
+    double due;  /* with --rate: when the next batch is to be sent, 0 when none waits */
     CURL *h;
     struct curl_slist *hdrs;
     char resp[RESPONSE_MAX];
@@ -170,6 +173,7 @@ static void build_batches(struct device *d, crypto_rng *rng, int nb, int ne)
 struct config {
     const char *url, *url2, *cacert, *enroll_token, *db; /* url2: a second collector, or NULL */
     long devices, batches, events, pid;
+    double rate; /* > 0: the steady state offers this many requests/s (open loop) */
 };
 
 static void common(CURL *h, struct device *d, const struct config *c)
@@ -388,6 +392,7 @@ int main(int argc, char **argv)
         {"devices", required_argument, NULL, 'n'},
         {"batches", required_argument, NULL, 'b'},
         {"events", required_argument, NULL, 'e'},
+        {"rate", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -402,13 +407,14 @@ int main(int argc, char **argv)
         case 'n': c.devices = parse_long("--devices", optarg, 1, DEVICES_MAX); break;
         case 'b': c.batches = parse_long("--batches", optarg, 1, BATCHES_MAX); break;
         case 'e': c.events = parse_long("--events", optarg, 1, EVENTS_MAX); break;
+        case 'r': c.rate = (double)parse_long("--rate", optarg, 0, 1000000); break;
         default: return 2;
         }
     }
     if (!c.url || !c.cacert || !c.enroll_token || !c.db || !c.pid) {
         fprintf(stderr, "usage: bench_ingest --url https://127.0.0.1:PORT --cacert CA.pem "
                         "--enroll-token T --db SERVER.db|postgresql://... --server-pid PID "
-                        "[--url2 URL] [--devices N] [--batches B] [--events E]\n");
+                        "[--url2 URL] [--devices N] [--batches B] [--events E] [--rate R]\n");
         return 2;
     }
     /* One socket per device, plus files: raise the soft limit to the hard one. */
@@ -460,7 +466,15 @@ int main(int argc, char **argv)
     double *first_conn = calloc((size_t)c.devices, sizeof *first_conn);
     double *first_tls = calloc((size_t)c.devices, sizeof *first_tls);
     long retries = 0, failed = 0, finished = 0;
-    double L0 = now_s();
+    /* Two phases: the storm (every device opens its connection and sends its first batch at
+     * once, as after a collector restart), then, once all first batches are answered, the
+     * steady state (the other batches over the connections kept alive). */
+    long storm_left = c.devices;
+    size_t nstorm = 0;
+    double *steady = calloc(nreq + (size_t)c.devices * MAX_RETRIES, sizeof *steady);
+    size_t nsteady = 0;
+    double L0 = now_s(), Lmid = 0;
+    double server_cpu_mid = 0;
     double server_cpu0 = cpu_seconds(c.pid), client_cpu0 = cpu_seconds((long)getpid());
     for (long i = 0; i < c.devices; i++) {
         struct device *d = &devs[i];
@@ -472,8 +486,21 @@ int main(int argc, char **argv)
     }
     while (finished < c.devices) {
         int still = 0;
+        if (c.rate > 0 && Lmid > 0) {
+            /* Open loop: send what is due, timed from when it was due (so a slow answer
+             * delays the next batch's latency, not its schedule). */
+            double t = now_s();
+            for (long j = 0; j < c.devices; j++) {
+                if (devs[j].due > 0 && devs[j].due <= t) {
+                    double due = devs[j].due;
+                    devs[j].due = 0;
+                    send_next(m, &devs[j], &start[j]);
+                    start[j] = due;
+                }
+            }
+        }
         curl_multi_perform(m, &still);
-        curl_multi_poll(m, NULL, 0, 1000, NULL);
+        curl_multi_poll(m, NULL, 0, c.rate > 0 && Lmid > 0 ? 2 : 1000, NULL);
         CURLMsg *msg;
         int left = 0;
         while ((msg = curl_multi_info_read(m, &left))) {
@@ -494,6 +521,10 @@ int main(int argc, char **argv)
                 first_tls[nfirst++] = (double)tls_us / 1e6;
             }
             lat[nlat++] = now_s() - start[i];
+            if (Lmid > 0)
+                steady[nsteady++] = now_s() - start[i];
+            else
+                nstorm++;
             curl_multi_remove_handle(m, d->h);
             bool ok = msg->data.result == CURLE_OK && code == 200;
             if (ok) {
@@ -504,19 +535,49 @@ int main(int argc, char **argv)
                         d->resp);
                 failed++;
                 finished++;
+                if (d->next == 0 && --storm_left == 0)
+                    goto steady_start;
                 continue;
             } else {
                 retries++;
             }
             if (d->next == c.batches) {
                 finished++;
+                if (Lmid == 0 && --storm_left == 0)
+                    goto steady_start;
+                continue;
+            }
+            if (Lmid == 0 && d->next == 1) {
+                /* First batch answered: wait for the others' before the steady state. */
+                if (--storm_left == 0)
+                    goto steady_start;
+                continue;
+            }
+            if (c.rate > 0 && ok) {
+                /* batch b of device i is due at Lmid + ((b - 1) * devices + i) / rate */
+                d->due = Lmid + ((double)(d->next - 1) * (double)c.devices + (double)i) / c.rate;
+                if (d->due < 1e-9)
+                    d->due = 1e-9;
                 continue;
             }
             send_next(m, d, &start[i]);
+            continue;
+        steady_start:
+            Lmid = now_s();
+            server_cpu_mid = cpu_seconds(c.pid);
+            for (long j = 0; j < c.devices; j++) {
+                if (devs[j].next > 0 && devs[j].next < c.batches && devs[j].retries == 0) {
+                    if (c.rate > 0)
+                        devs[j].due = Lmid + (double)j / c.rate;
+                    else
+                        send_next(m, &devs[j], &start[j]);
+                }
+            }
         }
     }
     double L1 = now_s();
-    double server_cpu = cpu_seconds(c.pid) - server_cpu0;
+    double server_cpu_end = cpu_seconds(c.pid);
+    double server_cpu = server_cpu_end - server_cpu0;
     double client_cpu = cpu_seconds((long)getpid()) - client_cpu0;
     atomic_store(&sampling, false);
     pthread_join(th, NULL);
@@ -548,6 +609,27 @@ int main(int argc, char **argv)
     free(first_lat);
     free(first_conn);
     free(first_tls);
+    if (Lmid > 0) {
+        printf("storm (every device's first batch at once, opening its connection): %zu requests "
+               "in %.2f s, server cpu %.1f s\n",
+               nstorm, Lmid - L0, server_cpu_mid - server_cpu0);
+        if (nsteady) {
+            double sw = L1 - Lmid;
+            qsort(steady, nsteady, sizeof *steady, cmp_double);
+            if (c.rate > 0)
+                printf("steady offered at %.0f requests/s (%.0f events/s), open loop, latency "
+                       "from when each batch was due:\n",
+                       c.rate, c.rate * (double)c.events);
+            printf("steady (batches 2..%ld over the open connections): %zu requests in %.2f s: "
+                   "%.0f requests/s, %.0f events/s; latency ms p50 %.1f, p90 %.1f, p99 %.1f, "
+                   "max %.1f; server cpu %.1f s\n",
+                   c.batches, nsteady, sw, (double)nsteady / sw,
+                   (double)(c.devices * (c.batches - 1) * c.events) / sw, 1e3 * steady[nsteady / 2],
+                   1e3 * steady[nsteady * 9 / 10], 1e3 * steady[nsteady * 99 / 100],
+                   1e3 * steady[nsteady - 1], server_cpu_end - server_cpu_mid);
+        }
+    }
+    free(steady);
     printf("cpu during the load: server %.1f s, this client %.1f s (wall %.1f s)\n", server_cpu,
            client_cpu, wall);
     printf("server memory: VmRSS %ld kB before the load, peak VmRSS %ld kB during it, VmHWM %ld "

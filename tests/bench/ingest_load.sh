@@ -5,6 +5,9 @@
 # build): tests/bench/ingest_load.sh [DEVICES [BATCHES [EVENTS [THREADS]]]]
 # On PostgreSQL: ROLLCALL_BENCH_PG=postgresql://.../EMPTY_DB (migrated here; the script does
 # not empty it), and COLLECTORS=2 for two `serve` processes on it, devices alternating.
+# RATE=R offers the steady state at R requests/s (open loop) instead of as fast as answered.
+# HTTP_MODE=per-connection runs `serve --http-mode per-connection` (THREADS is then the number
+# of database connections).
 set -eu
 devices=${1:-1000}
 batches=${2:-5}
@@ -38,6 +41,7 @@ token=$("$bin/rollcall-server" --db "$db" token create --role enroll \
 start_collector() { # LOG: starts one collector in the background
   "$bin/rollcall-server" --db "$db" --log-level "${LOG_LEVEL:-warn}" serve --listen 127.0.0.1:0 \
     --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --threads "$threads" \
+    --http-mode "${HTTP_MODE:-pool}" \
     --per-ip-limit 0 --max-connections ${MAXCONN:-$((devices + 64))} --conn-timeout 120 \
     2>"$1" &
 }
@@ -63,11 +67,11 @@ if [ "$collectors" = 2 ]; then
   url2="--url2 https://127.0.0.1:$port2"
   echo "second rollcall-server pid $pid2 on 127.0.0.1:$port2"
 fi
-echo "rollcall-server pid $pid on 127.0.0.1:$port, $threads threads, $(nproc) cores, $db" |
+echo "rollcall-server pid $pid on 127.0.0.1:$port, $threads threads (${HTTP_MODE:-pool}), $(nproc) cores, $db" |
   sed 's/password=[^&]*/password=.../'
 check_db=$db
 case "$db" in sqlite:*) check_db=$dir/server.db ;; esac
 # shellcheck disable=SC2086
 "$bin/tests/bench_ingest" --url "https://127.0.0.1:$port" $url2 --cacert "$dir/ca.pem" \
   --enroll-token "$token" --db "$check_db" --server-pid "$pid" \
-  --devices "$devices" --batches "$batches" --events "$events"
+  --devices "$devices" --batches "$batches" --events "$events" --rate "${RATE:-0}"

@@ -6,7 +6,9 @@ token raising a finding in `status`; export and `import batches`; a collector re
 a backup (409 gap, resume from expected_seq); collector restarts (SIGKILL and SIGTERM) in the
 middle of a sync; `sync` killed with SIGKILL at random moments over many rounds; syncing
 through a fault-injecting TCP proxy (drops, delays, resets mid-request and mid-response,
-truncation); the daemon's periodic sync. After each: every event the agent recorded is stored
+truncation); several batches in flight (sync.inflight) seen at a counting proxy; the daemon's
+periodic sync; the window, restarts and kills again against `serve --http-mode
+per-connection`. After each: every event the agent recorded is stored
 exactly once, byte for byte, and the chain verifies on both sides. Standard library only."""
 
 import base64
@@ -297,6 +299,34 @@ def through_fault_proxy(w, col, pki):
 
 
 @scenario
+def several_batches_in_flight(w, col, pki):
+    """sync.inflight: through a proxy that slows every chunk a little (so an answer takes a
+    while) and counts the connections waiting for an answer at the same moment. With
+    inflight 4 the agent has several requests out at once; with inflight 1 never more than
+    one, give or take the closing of one connection overlapping the opening of the next (the
+    schedule is fetched on a handle of its own after the batches): so at least 3 against at
+    most 2. Either way every event is stored once."""
+    for inflight, want in ((4, lambda n: n >= 3), (1, lambda n: n <= 2)):
+        k = ph.PipeKiosk(w, col.url, pki["ca"], "KIOSK-WINDOW-%d" % inflight,
+                         batch_max_events=3, inflight=inflight)
+        k.enroll(col.token("enroll", "enroll-window-%d" % inflight))
+        k.signins(60)  # 20 batches
+        proxy = faultproxy.FaultProxy(("127.0.0.1", col.port), seed=SEED, mix={"slow": 1})
+        port = proxy.start()
+        k.set_server("https://127.0.0.1:%d" % port)
+        try:
+            res = sync_ok(k)
+        finally:
+            summary = proxy.stop()
+        print("   inflight %d: %s, %s" % (inflight, json.dumps(res), json.dumps(summary)),
+              flush=True)
+        assert res["pending"] == 0 and res["accepted"] == 60, res
+        assert want(summary["max_awaiting"]), summary
+        assert col.head(k.device_id) == k.chain()[0]
+        ph.check_exactly_once(k, col)
+
+
+@scenario
 def daemon_syncs_periodically(w, col, pki):
     k = ph.PipeKiosk(w, col.url, pki["ca"], "KIOSK-DAEMON", interval_s=5)
     k.enroll(col.token("enroll", "enroll-daemon"))
@@ -326,12 +356,29 @@ def main():
             for fn in (basic, refused_token_raises_finding, export_and_import,
                        collector_restored_from_backup, collector_restarts_mid_sync,
                        sync_killed_at_random_moments, through_fault_proxy,
-                       daemon_syncs_periodically):
+                       several_batches_in_flight, daemon_syncs_periodically):
                 fn(w, col, pki)
         finally:
             col.stop()
         if failures:
             print("collector log (tail):\n" + "".join(col.lines[-40:]))
+        # The same window, restarts and kills against a collector with a thread per
+        # connection (serve --http-mode per-connection).
+        print("-- collector with --http-mode per-connection", flush=True)
+        tpc = ph.Collector(w, pki, name="collector-tpc")
+        tpc.extra_args = ["--http-mode", "per-connection"]
+        tpc.start()
+        before = len(failures)
+        w2 = os.path.join(w, "tpc")  # the kiosks' directories again, apart
+        os.makedirs(w2)
+        try:
+            for fn in (several_batches_in_flight, collector_restarts_mid_sync,
+                       sync_killed_at_random_moments):
+                fn(w2, tpc, pki)
+        finally:
+            tpc.stop()
+        if len(failures) > before:
+            print("collector log (tail):\n" + "".join(tpc.lines[-40:]))
     if failures:
         print("FAILED:", ", ".join(failures))
         return 1

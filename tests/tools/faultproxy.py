@@ -8,6 +8,7 @@ through end to end):
   pass        relay untouched
   drop        close the client's connection at once, before connecting upstream
   delay       wait before connecting upstream, then relay with a small pause per chunk
+  slow        relay with a pause of CHUNK_DELAY_MAX_S per chunk (answers take a while)
   reset_req   relay until N bytes went upstream (client to server), then reset both sides (RST);
               N is drawn from 1..--max-up
   reset_resp  relay until N bytes came back downstream, then reset both sides; N from
@@ -19,8 +20,9 @@ Use it as a program:
                 [--mix pass=3,drop=1,delay=1,reset_req=1,reset_resp=1,truncate=1]
                 [--max-up 30000] [--max-down 4000] [--port-file FILE]
 It prints the port it listens on ("listening 127.0.0.1:PORT"), runs until --duration seconds
-pass (or SIGINT/SIGTERM), then prints a JSON summary line: connections per fault and bytes
-relayed each way. Or import it: FaultProxy(target, seed=..., mix=...).start() / .stop().
+pass (or SIGINT/SIGTERM), then prints a JSON summary line: connections per fault, bytes
+relayed each way, the most connections open at once (max_open) and the most waiting for an
+answer at once (max_awaiting: bytes went upstream and none came back yet). Or import it: FaultProxy(target, seed=..., mix=...).start() / .stop().
 """
 
 import argparse
@@ -33,7 +35,7 @@ import sys
 import threading
 import time
 
-FAULTS = ("pass", "drop", "delay", "reset_req", "reset_resp", "truncate")
+FAULTS = ("pass", "drop", "delay", "slow", "reset_req", "reset_resp", "truncate")
 CHUNK = 16384
 DELAY_MAX_S = 1.5  # the longest wait before connecting upstream
 CHUNK_DELAY_MAX_S = 0.05
@@ -91,6 +93,7 @@ class _Conn:
         self.down_bytes = 0
         self.lock = threading.Lock()
         self.done = False
+        self.awaiting = False  # bytes went upstream since the last ones came back
 
     def finish(self, how):
         with self.lock:
@@ -106,6 +109,14 @@ class _Conn:
                 _close(s)
 
     def run(self):
+        self.proxy.count_open(1)
+        try:
+            self._run()
+        finally:
+            self.proxy.count_open(-1)
+            self.proxy.set_awaiting(self, False)
+
+    def _run(self):
         if self.fault == "drop":
             self.finish("close")
             return
@@ -129,6 +140,8 @@ class _Conn:
             except OSError:
                 data = b""
             if not data:
+                if upstream:
+                    self.proxy.set_awaiting(self, False)  # the client is done asking
                 # One side finished: pass the half-close on, then end the other direction.
                 try:
                     dst.shutdown(socket.SHUT_WR)
@@ -139,6 +152,8 @@ class _Conn:
                 return
             if self.fault == "delay":
                 time.sleep(self.proxy.rng_uniform(0, CHUNK_DELAY_MAX_S))
+            elif self.fault == "slow":
+                time.sleep(CHUNK_DELAY_MAX_S)
             count = self.up_bytes if upstream else self.down_bytes
             cut = None
             if upstream and self.fault == "reset_req" and count + len(data) >= self.limit:
@@ -167,6 +182,7 @@ class _Conn:
             else:
                 self.down_bytes += len(data)
             self.proxy.count_bytes(upstream, len(data))
+            self.proxy.set_awaiting(self, upstream)
 
 
 class FaultProxy:
@@ -186,6 +202,8 @@ class FaultProxy:
         self.fired = {f: 0 for f in FAULTS}
         self.bytes_up = 0
         self.bytes_down = 0
+        self.open = self.max_open = 0  # connections open at once
+        self.awaiting = self.max_awaiting = 0  # connections waiting for an answer at once
         self.stats_lock = threading.Lock()
         self.sock = None
         self.port = None
@@ -202,6 +220,20 @@ class FaultProxy:
                 self.bytes_up += n
             else:
                 self.bytes_down += n
+
+    def count_open(self, d):
+        with self.stats_lock:
+            self.open += d
+            self.max_open = max(self.max_open, self.open)
+
+    def set_awaiting(self, conn, flag):
+        """A connection sent bytes upstream (flag) or got bytes back: the most connections
+        with a request out and no answer yet at the same moment are in the summary."""
+        with self.stats_lock:
+            if conn.awaiting != flag:
+                conn.awaiting = flag
+                self.awaiting += 1 if flag else -1
+                self.max_awaiting = max(self.max_awaiting, self.awaiting)
 
     def count_fired(self, fault):
         with self.stats_lock:
@@ -253,7 +285,8 @@ class FaultProxy:
     def summary(self):
         with self.stats_lock:
             return {"connections": dict(self.stats), "faults_fired": dict(self.fired),
-                    "bytes_up": self.bytes_up, "bytes_down": self.bytes_down}
+                    "bytes_up": self.bytes_up, "bytes_down": self.bytes_down,
+                    "max_open": self.max_open, "max_awaiting": self.max_awaiting}
 
 
 def _hostport(text):
