@@ -122,7 +122,13 @@ static void usage(FILE *out)
             "                       doubling on each failure\n"
             "  --alert-retry-max-ms MS  retries at most MS apart (default %d)\n"
             "  --alert-attempts N   give an alert up (state failed) after N attempts (default %d)\n"
-            "  --alert-poll-ms MS   look for new alerts to send every MS (default %d)\n"
+            "  --alert-poll-ms MS   look for new alerts to send every MS (default %d)\n",
+            HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
+            HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
+            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
+            ALERT_DEFAULT_BASE_MS, ALERT_DEFAULT_CAP_MS, ALERT_DEFAULT_ATTEMPTS,
+            ALERT_DEFAULT_POLL_MS);
+    fprintf(out,
             "  --console DIR        the console's files (index.html, assets/) served at / and\n"
             "                       /assets/ (default: share/rollcall/console, else the build\n"
             "                       tree's console/; none found: no console, a warning)\n"
@@ -138,12 +144,8 @@ static void usage(FILE *out)
             "  --warm-interval-ms MS  recompute stale cached figures (and alert serious\n"
             "                       findings) every MS in the background (default %d; 0: off)\n"
             "  --db URL             database (overrides the global --db)\n",
-            HTTP_DEFAULT_THREADS, HTTP_DEFAULT_MAX_BODY, HTTP_DEFAULT_CONN_TIMEOUT_S,
-            HTTP_DEFAULT_PER_IP_LIMIT, HTTP_DEFAULT_MAX_CONNECTIONS, SESSION_DEFAULT_IDLE_S,
-            SESSION_DEFAULT_MAX_S, SESSION_TIME_MAX_S, PHOTO_API_RETENTION_DAYS_DEFAULT,
-            ALERT_DEFAULT_BASE_MS, ALERT_DEFAULT_CAP_MS, ALERT_DEFAULT_ATTEMPTS,
-            ALERT_DEFAULT_POLL_MS, HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT,
-            FLOW_NOTICE_WORKDAYS_DEFAULT, FLOW_NOTICE_WORKDAYS_MAX, WARM_DEFAULT_INTERVAL_MS);
+            HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT, FLOW_NOTICE_WORKDAYS_DEFAULT,
+            FLOW_NOTICE_WORKDAYS_MAX, WARM_DEFAULT_INTERVAL_MS);
 }
 
 /* Parses a whole decimal number in [min, max]. */
