@@ -1050,8 +1050,9 @@ static void deadlines(void **state)
     in.application_ms = DAY0 - 14 * day; /* 2026-10-19 */
     r = run(&in);
     f = find(r, ENGINE_F_LATE_APPLICATION, "L");
-    assert_non_null(strstr(f->detail, "applied on 2026-10-19, 14 days before the start"));
-    assert_int_equal(f->at_ms, DAY0 - 14 * day);
+    assert_non_null(f);
+    assert_true(f && strstr(f->detail, "applied on 2026-10-19, 14 days before the start"));
+    assert_int_equal(f ? f->at_ms : 0, DAY0 - 14 * day);
     engine_report_free(r);
     p->applied_on_ms = DAY0 - 8 * day;
     in.application_ms = DAY0 - 15 * day;
