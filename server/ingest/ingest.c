@@ -559,6 +559,28 @@ static int stored_event(store *st, const char *device, int64_t seq, char *buf, s
     return RC_OK;
 }
 
+/* The template of a refused batch's reason, into d: a bad signature, a conflict or a break of
+ * the chain (apply: the break is at the first new line, duplicates + 1, whose seq follows the
+ * stored head's). The reason itself stays the finding's detail; the template is kept only when
+ * its English is exactly that reason, so the two cannot drift apart. Other refusals (a line
+ * that does not parse, ...) have none. */
+static bool refusal_detail(const struct ingest_result *res, struct detail *d)
+{
+    char seq[24], line[24], stored[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)res->finding_seq);
+    switch (res->finding) {
+    case INGEST_FINDING_BAD_SIGNATURE: detail_set(d, "bad_signature", NULL); break;
+    case INGEST_FINDING_CHAIN_CONFLICT: detail_set(d, "batch_conflict", "seq", seq, NULL); break;
+    case INGEST_FINDING_CHAIN_BREAK:
+        snprintf(line, sizeof line, "%lld", (long long)res->duplicates + 1);
+        snprintf(stored, sizeof stored, "%lld", (long long)res->finding_seq - 1);
+        detail_set(d, "batch_break", "line", line, "seq", seq, "stored", stored, NULL);
+        break;
+    default: return false;
+    }
+    return d->code[0] && strcmp(d->text, res->reason) == 0;
+}
+
 /* Inserts a refused batch's finding (none for refusals without one) into the open
  * transaction. */
 static int insert_refusal_finding(store *st, const char *device, const char *institution,
@@ -566,6 +588,8 @@ static int insert_refusal_finding(store *st, const char *device, const char *ins
 {
     if (res->finding == INGEST_FINDING_NONE)
         return RC_OK;
+    struct detail d;
+    bool templated = refusal_detail(res, &d);
     static const char *const severity[] = {
         [INGEST_FINDING_CHAIN_CONFLICT] = "high", [INGEST_FINDING_CHAIN_BREAK] = "high",
         [INGEST_FINDING_BAD_SIGNATURE] = "high",  [INGEST_FINDING_BAD_EVENT] = "medium",
@@ -578,6 +602,8 @@ static int insert_refusal_finding(store *st, const char *device, const char *ins
         .seq = res->finding_seq,
         .institution = institution,
         .detail = res->reason,
+        .detail_code = templated ? d.code : NULL,
+        .detail_args = templated ? d.args : NULL,
         .created_at_ms = now_ms,
     };
     return store_finding_insert(st, &f, err);

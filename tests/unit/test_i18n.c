@@ -126,9 +126,9 @@ static void detail_templates_complete(void **state)
                                                "attendance_low"};
     /* ingest's stored findings (server/ingest/ingest.c, detail_set) */
     static const char *const ingest_codes[] = {
-        "roster_override",     "no_photo",          "fence_unknown", "verdict_mismatch",
-        "verdict_mismatch_at", "clock_implausible", "clock_jump",    "unknown_class",
-        "foreign_class"};
+        "roster_override",     "no_photo",          "fence_unknown",  "verdict_mismatch",
+        "verdict_mismatch_at", "clock_implausible", "clock_jump",     "unknown_class",
+        "foreign_class",       "bad_signature",     "batch_conflict", "batch_break"};
     for (size_t i = 0; i < sizeof engine_codes / sizeof engine_codes[0]; i++)
         both("detail", engine_codes[i]);
     for (size_t i = 0; i < sizeof ingest_codes / sizeof ingest_codes[0]; i++)
@@ -180,6 +180,14 @@ static void ingest_templates_english_unchanged(void **state)
          "(2026-11-02T00:59:00.000Z) of one boot",
          "同一次启动内，终端时钟在序号 3（2026-11-02T01:00:00.000Z）与序号 4"
          "（2026-11-02T00:59:00.000Z）之间向后跳变 90 秒"},
+        {"batch_break",
+         {"line", "2", "seq", "8", "stored", "7", NULL},
+         "line 2: prev of seq 8 is not the hash of the stored seq 7",
+         "第 2 行：序号 8 的 prev 不是已存储序号 7 的哈希（事件链断开）"},
+        {"batch_conflict",
+         {"seq", "5", NULL},
+         "conflict at seq 5: different bytes than stored",
+         "序号 5 冲突：与已存储的事件字节不同"},
         {"foreign_class",
          {"event", "@event_signin", "class", "C-2", "owner", "I-B", "institution", "I-A", NULL},
          "signin names class 'C-2' of institution 'I-B', but the device belongs to 'I-A'; not "
