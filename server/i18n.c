@@ -153,3 +153,24 @@ int i18n_render(const char *code, enum i18n_lang lang,
     }
     return 0;
 }
+
+struct pairs {
+    const char *const *p;
+};
+
+static const char *pair_arg(const char *name, void *ctx)
+{
+    const struct pairs *ps = ctx;
+    for (const char *const *p = ps->p; p[0] && p[1]; p += 2) {
+        if (strcmp(p[0], name) == 0)
+            return p[1];
+    }
+    return NULL;
+}
+
+int i18n_render_pairs(const char *code, enum i18n_lang lang, const char *const *pairs, char *out,
+                      size_t n)
+{
+    struct pairs ps = {pairs};
+    return i18n_render(code, lang, pair_arg, &ps, out, n);
+}

@@ -41,6 +41,9 @@ const char *i18n_text2(const char *prefix, const char *name, enum i18n_lang lang
  * an argument or a word is missing. */
 int i18n_render(const char *code, enum i18n_lang lang,
                 const char *(*arg)(const char *name, void *ctx), void *ctx, char *out, size_t n);
+/* i18n_render with the arguments given as pairs: name, value, ..., NULL. */
+int i18n_render_pairs(const char *code, enum i18n_lang lang, const char *const *pairs, char *out,
+                      size_t n);
 /* "zh-CN" or "en", for Content-Language. */
 const char *i18n_tag(enum i18n_lang lang);
 

@@ -122,6 +122,36 @@ static const char *kind_zh(const char *kind)
     return i18n_text2("finding", kind, I18N_ZH);
 }
 
+/* The stored finding's template arguments (a JSON object), NULL when it has none. */
+static cJSON *detail_args(const struct store_finding_row *f)
+{
+    cJSON *args = NULL;
+    char why[ERR_LEN];
+    if (!f->detail_code[0] ||
+        jsonin_parse(f->detail_args, strlen(f->detail_args), &args, why) != RC_OK ||
+        !cJSON_IsObject(args)) {
+        cJSON_Delete(args);
+        return NULL;
+    }
+    return args;
+}
+
+static const char *args_arg(const char *name, void *ctx)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The stored finding's detail in Chinese into out (n bytes); false when it has no template
+ * (stored before migration 17, or an engine finding's English text). */
+static bool detail_zh(const struct store_finding_row *f, char *out, size_t n)
+{
+    cJSON *args = detail_args(f);
+    bool ok = args && i18n_render(f->detail_code, I18N_ZH, args_arg, args, out, n) == 0;
+    cJSON_Delete(args);
+    return ok;
+}
+
 static cJSON *json_str_or_null(const char *s)
 {
     return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull();
@@ -154,6 +184,14 @@ static int json_body(const struct store_alert_delivery *d, const char *key, cons
         !cJSON_AddStringToObject(fo, "detail", f->detail) ||
         !cJSON_AddStringToObject(fo, "created_at", when))
         goto out;
+    /* The detail stays English; its template code and arguments let a receiver render it in
+     * its own language (docs/API.md "Languages"). */
+    cJSON *args = detail_args(f);
+    if (args && (!cJSON_AddStringToObject(fo, "detail_code", f->detail_code) ||
+                 !cJSON_AddItemToObject(fo, "detail_args", args))) {
+        cJSON_Delete(args);
+        goto out;
+    }
     *body = cJSON_PrintUnformatted(o);
     if (*body)
         rc = RC_OK;
@@ -196,7 +234,13 @@ static int wecom_body(const struct store_alert_delivery *d, const char *key, con
     if (f->device[0])
         dyntext_printf(&t, "%s设备 Kiosk: %s (seq %lld)\n", q, f->device, (long long)f->seq);
     dyntext_printf(&t, "%s时间 Time: %s\n", q, when);
-    dyntext_printf(&t, "%s详情 Detail: %s\n", q, f->detail);
+    /* For officials: the Chinese detail first when the finding has a template, the English
+     * beside it. */
+    char zh_detail[STORE_DETAIL_MAX + 1];
+    if (detail_zh(f, zh_detail, sizeof zh_detail))
+        dyntext_printf(&t, "%s详情: %s\n%sDetail: %s\n", q, zh_detail, q, f->detail);
+    else
+        dyntext_printf(&t, "%s详情 Detail: %s\n", q, f->detail);
     dyntext_printf(&t, "编号 Key: %s", key);
     char *content = NULL;
     size_t len = 0;

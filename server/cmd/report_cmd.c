@@ -443,7 +443,7 @@ static int attendance(store *st, const struct opts *o, char *err)
         break;
     }
     case FMT_JSON:
-        if ((rc = figures_class_report_json(st, rs[0], &buf, err)) == RC_OK)
+        if ((rc = figures_class_report_json(st, rs[0], I18N_EN, &buf, err)) == RC_OK)
             len = strlen(buf);
         break;
     case FMT_CSV:

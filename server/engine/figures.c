@@ -8,6 +8,8 @@
 #include "engine/regions.h"
 #include "event.h"
 #include "fence.h"
+#include "i18n.h"
+#include "jsonin.h"
 #include "rc.h"
 #include "report/report.h"
 #include "timeutil.h"
@@ -1178,7 +1180,40 @@ struct stored_ctx {
     cJSON *arr;
     size_t *count;
     size_t limit;
+    enum i18n_lang lang; /* of the detail; English is the stored text */
 };
+
+static const char *stored_arg(const char *name, void *ctx)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The stored finding's detail in lang, with its template code and arguments when it has them
+ * (rows from migration 17 on; older rows and unreadable arguments: the stored English alone). */
+static bool add_stored_detail(cJSON *o, const struct store_finding_row *r, enum i18n_lang lang)
+{
+    cJSON *args = NULL;
+    char why[ERR_LEN];
+    if (!r->detail_code[0] ||
+        jsonin_parse(r->detail_args, strlen(r->detail_args), &args, why) != RC_OK ||
+        !cJSON_IsObject(args)) {
+        cJSON_Delete(args);
+        return cJSON_AddStringToObject(o, "detail", r->detail) != NULL;
+    }
+    char text[STORE_DETAIL_MAX + 1];
+    const char *detail = r->detail;
+    if (lang != I18N_EN &&
+        i18n_render(r->detail_code, lang, stored_arg, args, text, sizeof text) == 0)
+        detail = text;
+    if (!cJSON_AddStringToObject(o, "detail", detail) ||
+        !cJSON_AddStringToObject(o, "detail_code", r->detail_code) ||
+        !cJSON_AddItemToObject(o, "detail_args", args)) {
+        cJSON_Delete(args);
+        return false;
+    }
+    return true;
+}
 
 static int add_stored_finding(const struct store_finding_row *r, void *ctx)
 {
@@ -1202,8 +1237,7 @@ static int add_stored_finding(const struct store_finding_row *r, void *ctx)
         !cJSON_AddStringToObject(o, "subject", r->device) ||
         !cJSON_AddNumberToObject(o, "seq", (double)r->seq) ||
         !cJSON_AddItemToObject(o, "at", json_time_iso(r->created_at_ms)) ||
-        !cJSON_AddStringToObject(o, "detail", r->detail) ||
-        !cJSON_AddBoolToObject(o, "reviewable", false))
+        !add_stored_detail(o, r, c->lang) || !cJSON_AddBoolToObject(o, "reviewable", false))
         return RC_NOMEM;
     return 0;
 }
@@ -1268,7 +1302,8 @@ int figures_findings(store *st, const struct store_class_filter *f, const char *
         .class_id = class_id,
         .since_ms = since_ms,
     };
-    struct stored_ctx sc = {.arr = arr, .count = &count, .limit = limit};
+    /* English here: figures_api renders every listed detail in the caller's language */
+    struct stored_ctx sc = {.arr = arr, .count = &count, .limit = limit, .lang = I18N_EN};
     if ((rc = store_finding_list(st, &sf, limit, add_stored_finding, &sc, err)) != RC_OK)
         goto out;
     if (!cJSON_AddBoolToObject(root, "truncated", count >= limit)) {
@@ -1295,7 +1330,8 @@ static int count_stored_finding(const struct store_finding_row *r, void *ctx)
     return add_stored_finding(r, c->inner);
 }
 
-int figures_class_report_json(store *st, const struct engine_report *r, char **out, char *err)
+int figures_class_report_json(store *st, const struct engine_report *r, enum i18n_lang lang,
+                              char **out, char *err)
 {
     cJSON *o = NULL, *arr = NULL;
     char *text = NULL;
@@ -1309,7 +1345,8 @@ int figures_class_report_json(store *st, const struct engine_report *r, char **o
         goto out;
     }
     struct store_finding_filter sf = {.class_id = r->class_id};
-    struct stored_ctx sc = {.arr = arr, .count = &count, .limit = FIGURES_INGEST_FINDINGS_MAX};
+    struct stored_ctx sc = {
+        .arr = arr, .count = &count, .limit = FIGURES_INGEST_FINDINGS_MAX, .lang = lang};
     /* one more than kept tells a cut list from a full one (add_stored_finding skips it) */
     struct counted_ctx cc = {.inner = &sc, .seen = 0};
     if ((rc = store_finding_list(st, &sf, FIGURES_INGEST_FINDINGS_MAX + 1, count_stored_finding,

@@ -142,7 +142,9 @@ int figures_findings(store *st, const struct store_class_filter *f, const char *
  * GET /v1/findings lists it ("source": "ingest", severity high/medium/low, not the engine's
  * scale), at most FIGURES_INGEST_FINDINGS_MAX, and "ingest_findings_truncated". The engine's
  * "findings" are unchanged (the evidence bundle's report.json stays the engine's alone).
- * *out is new (free). */
-int figures_class_report_json(store *st, const struct engine_report *r, char **out, char *err);
+ * The stored findings' details are in lang (from their template, when stored with one). *out
+ * is new (free). */
+int figures_class_report_json(store *st, const struct engine_report *r, enum i18n_lang lang,
+                              char **out, char *err);
 
 #endif

@@ -337,8 +337,9 @@ void figures_api_attendance(struct http_request *req, struct http_response *res)
     size_t len = 0;
     if (fmt == FMT_JSON) {
         /* The page's language (Accept-Language); the exports keep the engine's English. */
-        translate_details(r, i18n_from_accept_language(http_header(req, "Accept-Language")));
-        rc = figures_class_report_json(req->db, r, &text, err);
+        enum i18n_lang lang = i18n_from_accept_language(http_header(req, "Accept-Language"));
+        translate_details(r, lang);
+        rc = figures_class_report_json(req->db, r, lang, &text, err);
         if (rc == RC_OK)
             reply_text(res, text, strlen(text), NULL);
     } else if (fmt == FMT_CSV) {
@@ -565,7 +566,8 @@ static const char *json_arg(const char *name, void *ctx)
 /* Adds "title" to each listed finding: its kind's name from the catalogue, in lang (the
  * kind itself when the catalogue has none: a kind added without its texts shows, untranslated,
  * and tests/unit/test_i18n.c fails); and puts its "detail" in lang from "detail_code" and
- * "detail_args" (the engine's findings; ingest's stored ones keep their English text). */
+ * "detail_args" (the engine's findings, and ingest's stored since migration 17; older stored
+ * ones keep their English text). */
 static int add_titles(cJSON *root, enum i18n_lang lang, char *err)
 {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "findings");

@@ -5,9 +5,11 @@
 #include "crypto.h"
 #include "engine/fences.h"
 #include "fence.h"
+#include "i18n.h"
 #include "log.h"
 #include "timeutil.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -312,6 +314,67 @@ static void device_status(const struct ingest_parsed *b, size_t from, struct sto
     }
 }
 
+/* A stored finding's detail: the catalogue's template detail.<code> with its arguments (a JSON
+ * object of strings, stored with the finding so a reader renders it in its own language) and
+ * its English text, rendered from the same template (what the command line, the exports and
+ * the logs show). */
+struct detail {
+    char code[STORE_DETAIL_CODE_MAX + 1];
+    char args[STORE_DETAIL_ARGS_MAX + 1];
+    char text[STORE_DETAIL_MAX];
+};
+
+enum { DETAIL_PAIRS_MAX = 8 };
+
+/* Sets d from the template code and its arguments: pairs of const char *name, const char
+ * *value, then NULL. A template or argument missing is a programming error that every test of
+ * the finding sees: the text then names the code. Arguments that do not fit store none (the
+ * English text stands alone). */
+static void detail_set(struct detail *d, const char *code, ...)
+{
+    const char *pairs[2 * DETAIL_PAIRS_MAX + 1];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, code);
+    for (const char *name; n < 2 * DETAIL_PAIRS_MAX && (name = va_arg(ap, const char *));) {
+        pairs[n++] = name;
+        pairs[n++] = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    pairs[n] = NULL;
+    snprintf(d->code, sizeof d->code, "%s", code);
+    if (i18n_render_pairs(code, I18N_EN, pairs, d->text, sizeof d->text) != 0)
+        snprintf(d->text, sizeof d->text, "(detail.%s)", code);
+    d->args[0] = '\0';
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL;
+    for (size_t i = 0; ok && i < n; i += 2)
+        ok = cJSON_AddStringToObject(o, pairs[i], pairs[i + 1]) != NULL;
+    if (!ok || !cJSON_PrintPreallocated(o, d->args, (int)sizeof d->args, 0)) {
+        d->code[0] = '\0';
+        d->args[0] = '\0';
+    }
+    cJSON_Delete(o);
+}
+
+/* A value shown as the catalogue's word word.<prefix>_<value> ("@..." for i18n_render) when
+ * the catalogue has it (its English is the value itself), else the value as it is. */
+static const char *word_or_value(const char *prefix, const char *value, char buf[64])
+{
+    char code[64];
+    int w = snprintf(code, sizeof code, "%s_%s", prefix, value);
+    if (w <= 0 || (size_t)w >= sizeof code - 1 || !i18n_text2("word", code, I18N_EN))
+        return value;
+    buf[0] = '@';
+    memcpy(buf + 1, code, (size_t)w + 1);
+    return buf;
+}
+
+static const char *event_word(const struct event *ev, char buf[64])
+{
+    return word_or_value("event", event_type_name(ev->type), buf);
+}
+
 /* Findings about accepted events, stored with them: an operator's override of a kiosk check, a
  * sign event without a photo, a verdict the server does not share, a fence the server does not
  * know. */
@@ -319,14 +382,17 @@ static int event_findings(store *st, const char *institution, const struct inges
                           const struct judged *j, int64_t now_ms, char *err)
 {
     const struct event *ev = &l->ev;
-    char detail[STORE_DETAIL_MAX];
+    struct detail d;
+    char w1[64], w2[64];
     struct store_finding f = {
         .device = ev->device,
         .seq = ev->seq,
         .institution = institution,
         .class_id = ev->has & EVENT_HAS(EVENT_F_CLASS) ? ev->class_id : "",
         .trainee = ev->has & EVENT_HAS(EVENT_F_TRAINEE) ? ev->trainee : "",
-        .detail = detail,
+        .detail = d.text,
+        .detail_code = d.code,
+        .detail_args = d.args,
         .created_at_ms = now_ms,
     };
     if (ev->has & EVENT_HAS(EVENT_F_OVERRIDE)) {
@@ -334,10 +400,9 @@ static int event_findings(store *st, const char *institution, const struct inges
          * --override-roster): recorded, and shown to a reviewer. */
         f.kind = "roster_override";
         f.severity = "medium";
-        snprintf(detail, sizeof detail,
-                 "%s of %s for class %s recorded by an operator's override of the kiosk's %s "
-                 "check",
-                 event_type_name(ev->type), ev->trainee_masked, ev->class_id, ev->override_check);
+        detail_set(&d, "roster_override", "event", event_word(ev, w1), "trainee",
+                   ev->trainee_masked, "class", ev->class_id, "check",
+                   word_or_value("override", ev->override_check, w2), NULL);
         int rc = store_finding_insert(st, &f, err);
         if (rc != RC_OK)
             return rc;
@@ -347,8 +412,8 @@ static int event_findings(store *st, const char *institution, const struct inges
          * the capture failed): recorded, and shown to the institution. */
         f.kind = "no_photo";
         f.severity = "low";
-        snprintf(detail, sizeof detail, "%s of %s for class %s has no photo (%s)",
-                 event_type_name(ev->type), ev->trainee_masked, ev->class_id, ev->no_photo);
+        detail_set(&d, "no_photo", "event", event_word(ev, w1), "trainee", ev->trainee_masked,
+                   "class", ev->class_id, "why", word_or_value("no_photo", ev->no_photo, w2), NULL);
         int rc = store_finding_insert(st, &f, err);
         if (rc != RC_OK)
             return rc;
@@ -356,8 +421,7 @@ static int event_findings(store *st, const char *institution, const struct inges
     if (j->fence_unknown) {
         f.kind = "fence_unknown";
         f.severity = "medium";
-        snprintf(detail, sizeof detail, "%s names fence '%s', which this server does not have",
-                 event_type_name(ev->type), ev->fence);
+        detail_set(&d, "fence_unknown", "event", event_word(ev, w1), "fence", ev->fence, NULL);
         return store_finding_insert(st, &f, err);
     }
     const char *kiosk = event_verdict_name(ev->verdict);
@@ -365,12 +429,17 @@ static int event_findings(store *st, const char *institution, const struct inges
         return RC_OK;
     f.kind = "verdict_mismatch";
     f.severity = "medium";
-    if (j->has_distance)
-        snprintf(detail, sizeof detail,
-                 "kiosk said %s, the server judged %s (d = %.3f m from fence '%s' version %d)",
-                 kiosk, j->verdict, j->distance_m, ev->fence, j->fence_version);
-    else
-        snprintf(detail, sizeof detail, "kiosk said %s, the server judged %s", kiosk, j->verdict);
+    if (j->has_distance) {
+        char metres[32], version[16];
+        snprintf(metres, sizeof metres, "%.3f", j->distance_m);
+        snprintf(version, sizeof version, "%d", j->fence_version);
+        detail_set(&d, "verdict_mismatch_at", "kiosk", word_or_value("verdict", kiosk, w1),
+                   "server", word_or_value("verdict", j->verdict, w2), "metres", metres, "fence",
+                   ev->fence, "version", version, NULL);
+    } else {
+        detail_set(&d, "verdict_mismatch", "kiosk", word_or_value("verdict", kiosk, w1), "server",
+                   word_or_value("verdict", j->verdict, w2), NULL);
+    }
     return store_finding_insert(st, &f, err);
 }
 
@@ -387,8 +456,8 @@ static const char *utc(int64_t ms, char out[TS_UTC_LEN + 1])
 static int clock_findings(store *st, const char *institution, const struct event *prev,
                           const struct event *ev, int64_t now_ms, char *err)
 {
-    char detail[STORE_DETAIL_MAX];
-    char t1[TS_UTC_LEN + 1], t2[TS_UTC_LEN + 1];
+    struct detail d;
+    char t1[TS_UTC_LEN + 1], t2[TS_UTC_LEN + 1], w1[64];
     struct store_finding f = {
         .severity = "medium",
         .device = ev->device,
@@ -396,18 +465,19 @@ static int clock_findings(store *st, const char *institution, const struct event
         .institution = institution,
         .class_id = ev->has & EVENT_HAS(EVENT_F_CLASS) ? ev->class_id : "",
         .trainee = ev->has & EVENT_HAS(EVENT_F_TRAINEE) ? ev->trainee : "",
-        .detail = detail,
+        .detail = d.text,
+        .detail_code = d.code,
+        .detail_args = d.args,
         .created_at_ms = now_ms,
     };
     int rc;
     if (ev->ts_ms < now_ms - INGEST_CLOCK_PAST_MS || ev->ts_ms > now_ms + INGEST_CLOCK_AHEAD_MS) {
         f.kind = "clock_implausible";
-        snprintf(detail, sizeof detail,
-                 "%s stamped %s by the device clock, received %s: not a plausible time (more "
-                 "than %lld days before or %lld day after the receipt)",
-                 event_type_name(ev->type), utc(ev->ts_ms, t1), utc(now_ms, t2),
-                 (long long)(INGEST_CLOCK_PAST_MS / 86400000),
-                 (long long)(INGEST_CLOCK_AHEAD_MS / 86400000));
+        char past[24], ahead[24];
+        snprintf(past, sizeof past, "%lld", (long long)(INGEST_CLOCK_PAST_MS / 86400000));
+        snprintf(ahead, sizeof ahead, "%lld", (long long)(INGEST_CLOCK_AHEAD_MS / 86400000));
+        detail_set(&d, "clock_implausible", "event", event_word(ev, w1), "time", utc(ev->ts_ms, t1),
+                   "received", utc(now_ms, t2), "past", past, "ahead", ahead, NULL);
         if ((rc = store_finding_insert(st, &f, err)) != RC_OK)
             return rc;
     }
@@ -417,10 +487,13 @@ static int clock_findings(store *st, const char *institution, const struct event
     if (jump >= -INGEST_CLOCK_JUMP_MS && jump <= INGEST_CLOCK_JUMP_MS)
         return RC_OK;
     f.kind = "clock_jump";
-    snprintf(detail, sizeof detail,
-             "device clock jumped %s %lld s between seq %lld (%s) and seq %lld (%s) of one boot",
-             jump > 0 ? "forward" : "back", (long long)((jump > 0 ? jump : -jump) / 1000),
-             (long long)prev->seq, utc(prev->ts_ms, t1), (long long)ev->seq, utc(ev->ts_ms, t2));
+    char seconds[24], seq_a[24], seq_b[24];
+    snprintf(seconds, sizeof seconds, "%lld", (long long)((jump > 0 ? jump : -jump) / 1000));
+    snprintf(seq_a, sizeof seq_a, "%lld", (long long)prev->seq);
+    snprintf(seq_b, sizeof seq_b, "%lld", (long long)ev->seq);
+    detail_set(&d, "clock_jump", "direction", jump > 0 ? "@jump_forward" : "@jump_back", "seconds",
+               seconds, "seq_a", seq_a, "time_a", utc(prev->ts_ms, t1), "seq_b", seq_b, "time_b",
+               utc(ev->ts_ms, t2), NULL);
     return store_finding_insert(st, &f, err);
 }
 
@@ -444,29 +517,28 @@ static int class_finding(store *st, const char *institution, const struct event 
     }
     if (known->institution[0] && strcmp(known->institution, institution) == 0)
         return RC_OK;
-    char detail[STORE_DETAIL_MAX];
+    struct detail d;
+    char w1[64];
     struct store_finding f = {
         .device = ev->device,
         .seq = ev->seq,
         .institution = institution,
         .class_id = ev->class_id,
         .trainee = ev->has & EVENT_HAS(EVENT_F_TRAINEE) ? ev->trainee : "",
-        .detail = detail,
+        .detail = d.text,
+        .detail_code = d.code,
+        .detail_args = d.args,
         .created_at_ms = now_ms,
     };
     if (!known->institution[0]) {
         f.kind = "unknown_class";
         f.severity = "medium";
-        snprintf(detail, sizeof detail,
-                 "%s names class '%s', which this server does not have (not declared yet?)",
-                 event_type_name(ev->type), ev->class_id);
+        detail_set(&d, "unknown_class", "event", event_word(ev, w1), "class", ev->class_id, NULL);
     } else {
         f.kind = "foreign_class";
         f.severity = "high";
-        snprintf(detail, sizeof detail,
-                 "%s names class '%s' of institution '%s', but the device belongs to '%s'; "
-                 "not counted for that class",
-                 event_type_name(ev->type), ev->class_id, known->institution, institution);
+        detail_set(&d, "foreign_class", "event", event_word(ev, w1), "class", ev->class_id, "owner",
+                   known->institution, "institution", institution, NULL);
     }
     return store_finding_insert(st, &f, err);
 }
@@ -487,6 +559,28 @@ static int stored_event(store *st, const char *device, int64_t seq, char *buf, s
     return RC_OK;
 }
 
+/* The template of a refused batch's reason, into d: a bad signature, a conflict or a break of
+ * the chain (apply: the break is at the first new line, duplicates + 1, whose seq follows the
+ * stored head's). The reason itself stays the finding's detail; the template is kept only when
+ * its English is exactly that reason, so the two cannot drift apart. Other refusals (a line
+ * that does not parse, ...) have none. */
+static bool refusal_detail(const struct ingest_result *res, struct detail *d)
+{
+    char seq[24], line[24], stored[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)res->finding_seq);
+    switch (res->finding) {
+    case INGEST_FINDING_BAD_SIGNATURE: detail_set(d, "bad_signature", NULL); break;
+    case INGEST_FINDING_CHAIN_CONFLICT: detail_set(d, "batch_conflict", "seq", seq, NULL); break;
+    case INGEST_FINDING_CHAIN_BREAK:
+        snprintf(line, sizeof line, "%lld", (long long)res->duplicates + 1);
+        snprintf(stored, sizeof stored, "%lld", (long long)res->finding_seq - 1);
+        detail_set(d, "batch_break", "line", line, "seq", seq, "stored", stored, NULL);
+        break;
+    default: return false;
+    }
+    return d->code[0] && strcmp(d->text, res->reason) == 0;
+}
+
 /* Inserts a refused batch's finding (none for refusals without one) into the open
  * transaction. */
 static int insert_refusal_finding(store *st, const char *device, const char *institution,
@@ -494,6 +588,8 @@ static int insert_refusal_finding(store *st, const char *device, const char *ins
 {
     if (res->finding == INGEST_FINDING_NONE)
         return RC_OK;
+    struct detail d;
+    bool templated = refusal_detail(res, &d);
     static const char *const severity[] = {
         [INGEST_FINDING_CHAIN_CONFLICT] = "high", [INGEST_FINDING_CHAIN_BREAK] = "high",
         [INGEST_FINDING_BAD_SIGNATURE] = "high",  [INGEST_FINDING_BAD_EVENT] = "medium",
@@ -506,6 +602,8 @@ static int insert_refusal_finding(store *st, const char *device, const char *ins
         .seq = res->finding_seq,
         .institution = institution,
         .detail = res->reason,
+        .detail_code = templated ? d.code : NULL,
+        .detail_args = templated ? d.args : NULL,
         .created_at_ms = now_ms,
     };
     return store_finding_insert(st, &f, err);

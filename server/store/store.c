@@ -404,7 +404,14 @@ int store_device_seen(store *st, const char *device, const struct store_device_s
 int store_finding_insert(store *st, const struct store_finding *f, char *err)
 {
     NEED(finding_insert, "findings");
-    return st->ops->finding_insert(st, f, err);
+    /* A code or arguments that would not fit a reader's row are not stored (cutting JSON would
+     * break it): the English detail stands alone, as on the rows before migration 17. */
+    struct store_finding g = *f;
+    if (!g.detail_code || !g.detail_args || !*g.detail_code ||
+        strlen(g.detail_code) > STORE_DETAIL_CODE_MAX ||
+        strlen(g.detail_args) > STORE_DETAIL_ARGS_MAX)
+        g.detail_code = g.detail_args = NULL;
+    return st->ops->finding_insert(st, &g, err);
 }
 
 int store_fence_current(store *st, const char *id, struct store_fence *out, char *err)

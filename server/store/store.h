@@ -41,6 +41,8 @@ enum {
     STORE_KIND_MAX = 32,            /* a finding's or an event's kind */
     STORE_INSTITUTION_KEY_LEN = 32, /* bytes of an institution's pseudonym key */
     STORE_DETAIL_MAX = 512,         /* bytes of a finding's detail */
+    STORE_DETAIL_CODE_MAX = 48,     /* bytes of a finding's detail template code */
+    STORE_DETAIL_ARGS_MAX = 1024,   /* bytes of its arguments (a JSON object of strings) */
 };
 
 /* Flags for store_open. */
@@ -279,6 +281,11 @@ struct store_finding {
     const char *class_id;
     const char *trainee;
     const char *detail; /* one line, at most STORE_DETAIL_MAX bytes (longer is cut) */
+    /* The catalogue's template detail.<detail_code> and its arguments (a JSON object of
+     * strings), from which a reader renders detail in its own language; detail is its English
+     * text. NULL (or a code or arguments over their limits): none, detail is all there is. */
+    const char *detail_code;
+    const char *detail_args;
     int64_t created_at_ms;
 };
 int store_finding_insert(store *st, const struct store_finding *f, char *err);
@@ -611,7 +618,9 @@ struct store_finding_row {
     int64_t seq;
     char institution[STORE_ID_MAX + 1];
     char class_id[STORE_ID_MAX + 1];
-    char detail[STORE_DETAIL_MAX + 1]; /* a detail cut to STORE_DETAIL_MAX fits */
+    char detail[STORE_DETAIL_MAX + 1];           /* a detail cut to STORE_DETAIL_MAX fits */
+    char detail_code[STORE_DETAIL_CODE_MAX + 1]; /* "" when none (rows before migration 17) */
+    char detail_args[STORE_DETAIL_ARGS_MAX + 1]; /* JSON object; "" when no code */
     int64_t created_at_ms;
 };
 /* Which stored findings a list covers; empty fields do not narrow. */

@@ -714,6 +714,8 @@ static const struct migration migrations[] = {
      "  created_at bigint NOT NULL,"
      "  PRIMARY KEY (class, kind, subject, session));"
      "CREATE UNIQUE INDEX engine_alerts_finding ON engine_alerts(finding);"},
+    {17, "findings: the detail's template code and arguments (rendered in the reader's language)",
+     "ALTER TABLE findings ADD COLUMN detail_code text, ADD COLUMN detail_args text;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

@@ -122,7 +122,8 @@ int pg_alert_sub_remove(store *st, int64_t id, int64_t now_ms, char *err)
     "coalesce(o.last_status, 0), coalesce(o.last_error, ''), coalesce(o.last_at, 0), "             \
     "coalesce(o.delivered_at, 0), o.created_at, f.id, f.kind, f.severity, "                        \
     "coalesce(f.device, ''), coalesce(f.seq, 0), coalesce(f.institution, ''), "                    \
-    "coalesce(f.class, ''), f.detail, f.created_at, coalesce(i.district, '') "                     \
+    "coalesce(f.class, ''), f.detail, f.created_at, coalesce(i.district, ''), "                    \
+    "coalesce(f.detail_code, ''), coalesce(f.detail_args, '') "                                    \
     "FROM alert_outbox o JOIN alert_subscriptions s ON s.id = o.subscription "                     \
     "JOIN findings f ON f.id = o.finding LEFT JOIN institutions i ON i.id = f.institution "        \
     "WHERE ($1::text IS NULL OR s.district = $1) AND ($2::bigint = 0 OR s.id = $2) "
@@ -173,7 +174,9 @@ int pg_alert_deliveries(store *st, const struct store_alert_filter *f, size_t li
             (rc = pg_col_text(r, i, 24, fr->detail, sizeof fr->detail, err)) != RC_OK)
             break;
         fr->created_at_ms = pg_col_i64(r, i, 25);
-        if ((rc = pg_col_text(r, i, 26, d.district, sizeof d.district, err)) != RC_OK)
+        if ((rc = pg_col_text(r, i, 26, d.district, sizeof d.district, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 27, fr->detail_code, sizeof fr->detail_code, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 28, fr->detail_args, sizeof fr->detail_args, err)) != RC_OK)
             break;
         rc = fn(&d, ctx);
     }

@@ -416,12 +416,14 @@ int pg_finding_insert(store *st, const struct store_finding *f, char *err)
     pgp_text(&p, f->detail ? f->detail : "");
     pgp_i64(&p, f->created_at_ms);
     pgp_i64(&p, STORE_DETAIL_MAX);
+    pgp_opt(&p, f->detail_code);
+    pgp_opt(&p, f->detail_args);
     /* substr counts characters; SQLite's counts them too for text. The detail is cut to
      * STORE_DETAIL_MAX characters, then to as many bytes by the readers' buffers. */
     return pg_exec(pg_of(st),
                    "INSERT INTO findings(kind, severity, device, seq, institution, class, trainee, "
-                   "detail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                   "substr($8, 1, $10::int), $9)",
+                   "detail, created_at, detail_code, detail_args) VALUES ($1, $2, $3, $4, $5, "
+                   "$6, $7, substr($8, 1, $10::int), $9, $11, $12)",
                    &p, NULL, err, "recording a finding");
 }
 

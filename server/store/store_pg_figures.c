@@ -781,8 +781,9 @@ int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limi
     pgp_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
     int rc = pg_run(pg_of(st),
                     "SELECT f.id, f.kind, f.severity, coalesce(f.device, ''), coalesce(f.seq, 0), "
-                    "coalesce(f.institution, ''), coalesce(f.class, ''), f.detail, f.created_at "
-                    "FROM findings f LEFT JOIN institutions i ON i.id = f.institution "
+                    "coalesce(f.institution, ''), coalesce(f.class, ''), f.detail, f.created_at, "
+                    "coalesce(f.detail_code, ''), coalesce(f.detail_args, '') FROM findings f LEFT "
+                    "JOIN institutions i ON i.id = f.institution "
                     "WHERE ($1::text IS NULL OR f.institution = $1) AND ($2::text IS NULL OR "
                     "i.district = $2) AND ($3::text IS NULL OR f.class = $3) AND "
                     "f.created_at >= $4 AND NOT EXISTS (SELECT 1 FROM engine_alerts k "
@@ -798,7 +799,9 @@ int pg_finding_list(store *st, const struct store_finding_filter *f, size_t limi
             (rc = pg_col_text(r, i, 3, w.device, sizeof w.device, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 5, w.institution, sizeof w.institution, err)) != RC_OK ||
             (rc = pg_col_text(r, i, 6, w.class_id, sizeof w.class_id, err)) != RC_OK ||
-            (rc = pg_col_text(r, i, 7, w.detail, sizeof w.detail, err)) != RC_OK)
+            (rc = pg_col_text(r, i, 7, w.detail, sizeof w.detail, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 9, w.detail_code, sizeof w.detail_code, err)) != RC_OK ||
+            (rc = pg_col_text(r, i, 10, w.detail_args, sizeof w.detail_args, err)) != RC_OK)
             break;
         w.id = pg_col_i64(r, i, 0);
         w.seq = pg_col_i64(r, i, 4);

@@ -493,6 +493,11 @@ static const struct migration migrations[] = {
      "  PRIMARY KEY (class, kind, subject, session)"
      ") STRICT;"
      "CREATE UNIQUE INDEX engine_alerts_finding ON engine_alerts(finding);"},
+    {17, "findings: the detail's template code and arguments (rendered in the reader's language)",
+     /* detail_args is a JSON object of strings; NULL on older rows, which keep their English
+      * detail. */
+     "ALTER TABLE findings ADD COLUMN detail_code TEXT;"
+     "ALTER TABLE findings ADD COLUMN detail_args TEXT;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

@@ -150,7 +150,8 @@ int sqlite_alert_deliveries(store *st, const struct store_alert_filter *f, size_
               "coalesce(o.last_status, 0), coalesce(o.last_error, ''), coalesce(o.last_at, 0), "
               "coalesce(o.delivered_at, 0), o.created_at, f.id, f.kind, f.severity, "
               "coalesce(f.device, ''), coalesce(f.seq, 0), coalesce(f.institution, ''), "
-              "coalesce(f.class, ''), f.detail, f.created_at, coalesce(i.district, '') "
+              "coalesce(f.class, ''), f.detail, f.created_at, coalesce(i.district, ''), "
+              "coalesce(f.detail_code, ''), coalesce(f.detail_args, '') "
               "FROM alert_outbox o JOIN alert_subscriptions s ON s.id = o.subscription "
               "JOIN findings f ON f.id = o.finding "
               "LEFT JOIN institutions i ON i.id = f.institution "
@@ -160,7 +161,8 @@ int sqlite_alert_deliveries(store *st, const struct store_alert_filter *f, size_
               "coalesce(o.last_status, 0), coalesce(o.last_error, ''), coalesce(o.last_at, 0), "
               "coalesce(o.delivered_at, 0), o.created_at, f.id, f.kind, f.severity, "
               "coalesce(f.device, ''), coalesce(f.seq, 0), coalesce(f.institution, ''), "
-              "coalesce(f.class, ''), f.detail, f.created_at, coalesce(i.district, '') "
+              "coalesce(f.class, ''), f.detail, f.created_at, coalesce(i.district, ''), "
+              "coalesce(f.detail_code, ''), coalesce(f.detail_args, '') "
               "FROM alert_outbox o JOIN alert_subscriptions s ON s.id = o.subscription "
               "JOIN findings f ON f.id = o.finding "
               "LEFT JOIN institutions i ON i.id = f.institution "
@@ -202,7 +204,9 @@ int sqlite_alert_deliveries(store *st, const struct store_alert_filter *f, size_
             (rc = column_text(q, 24, r->detail, sizeof r->detail, err)) != RC_OK)
             goto out;
         r->created_at_ms = sqlite3_column_int64(q, 25);
-        if ((rc = column_text(q, 26, d.district, sizeof d.district, err)) != RC_OK)
+        if ((rc = column_text(q, 26, d.district, sizeof d.district, err)) != RC_OK ||
+            (rc = column_text(q, 27, r->detail_code, sizeof r->detail_code, err)) != RC_OK ||
+            (rc = column_text(q, 28, r->detail_args, sizeof r->detail_args, err)) != RC_OK)
             goto out;
         if ((rc = fn(&d, ctx)) != 0)
             goto out;

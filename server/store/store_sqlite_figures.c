@@ -826,7 +826,8 @@ int sqlite_finding_list(store *st, const struct store_finding_filter *f, size_t 
     int rc = prepare(db,
                      "SELECT f.id, f.kind, f.severity, coalesce(f.device, ''), "
                      "coalesce(f.seq, 0), coalesce(f.institution, ''), coalesce(f.class, ''), "
-                     "f.detail, f.created_at FROM findings f "
+                     "f.detail, f.created_at, coalesce(f.detail_code, ''), "
+                     "coalesce(f.detail_args, '') FROM findings f "
                      "LEFT JOIN institutions i ON i.id = f.institution "
                      "WHERE (?1 IS NULL OR f.institution = ?1) AND (?2 IS NULL OR i.district = ?2) "
                      "AND (?3 IS NULL OR f.class = ?3) AND f.created_at >= ?4 "
@@ -849,7 +850,9 @@ int sqlite_finding_list(store *st, const struct store_finding_filter *f, size_t 
             (rc = column_text(q, 3, r.device, sizeof r.device, err)) != RC_OK ||
             (rc = column_text(q, 5, r.institution, sizeof r.institution, err)) != RC_OK ||
             (rc = column_text(q, 6, r.class_id, sizeof r.class_id, err)) != RC_OK ||
-            (rc = column_text(q, 7, r.detail, sizeof r.detail, err)) != RC_OK)
+            (rc = column_text(q, 7, r.detail, sizeof r.detail, err)) != RC_OK ||
+            (rc = column_text(q, 9, r.detail_code, sizeof r.detail_code, err)) != RC_OK ||
+            (rc = column_text(q, 10, r.detail_args, sizeof r.detail_args, err)) != RC_OK)
             goto out;
         r.id = sqlite3_column_int64(q, 0);
         r.seq = sqlite3_column_int64(q, 4);

@@ -389,8 +389,8 @@ int sqlite_finding_insert(store *st, const struct store_finding *f, char *err)
     sqlite3_stmt *q = NULL;
     int rc = cached(sq(st), STMT_FINDING_INSERT,
                     "INSERT INTO findings(kind, severity, device, seq, institution, class, "
-                    "trainee, detail, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                    "substr(?8, 1, ?10), ?9)",
+                    "trainee, detail, created_at, detail_code, detail_args) VALUES (?1, ?2, ?3, "
+                    "?4, ?5, ?6, ?7, substr(?8, 1, ?10), ?9, ?11, ?12)",
                     &q, err, "recording a finding");
     if (rc != RC_OK)
         return rc;
@@ -405,6 +405,8 @@ int sqlite_finding_insert(store *st, const struct store_finding *f, char *err)
     sqlite3_bind_text(q, 8, f->detail ? f->detail : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 9, f->created_at_ms);
     sqlite3_bind_int(q, 10, STORE_DETAIL_MAX);
+    bind_text_or_null(q, 11, f->detail_code);
+    bind_text_or_null(q, 12, f->detail_args);
     return step_cached(db, q, err, "recording a finding");
 }
 

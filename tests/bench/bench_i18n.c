@@ -2,11 +2,14 @@
  * Accept-Language parse plus a title lookup, and ns per error body with code and message (as
  * http.c builds it: once in Chinese, again for an English caller), beside the old
  * {"error"}-only body built the same way (cJSON) in the same run; and ns per finding detail
- * rendered from its catalogue template (English, Chinese) beside the printf it replaced. Prints
- * figures; never fails on time. Run: build/release/tests/bench_i18n */
+ * rendered from its catalogue template (English, Chinese) beside the printf it replaced; and
+ * an ingest finding's detail as ingest now makes it (English text plus the arguments as JSON)
+ * and as a reader renders it in Chinese (parse the stored arguments, render), beside the printf
+ * ingest used before. Prints figures; never fails on time. Run: build/release/tests/bench_i18n */
 #include "engine/engine.h"
 #include "http/http.h"
 #include "i18n.h"
+#include "jsonin.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -21,6 +24,12 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static const char *json_arg(const char *name, void *ctx)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static const char *bench_arg(const char *name, void *ctx)
@@ -93,12 +102,56 @@ int main(void)
         render[l] = (now_ns() - t0) / N;
     }
 
+    /* An ingest finding (no_photo): the old printf (baseline); what ingest's detail_set does
+     * now (render the English, print the arguments as a JSON object); what a Chinese reader
+     * costs per stored finding (parse the arguments under jsonin's lock, render). */
+    const char *pairs[] = {"event", "@event_signin", "trainee", "1201**********1234",
+                           "class", "C-A",           "why",     "@no_photo_refused",
+                           NULL};
+    char args[1100];
+    t0 = now_ns();
+    for (int i = 0; i < N; i++) {
+        snprintf(text, sizeof text, "%s of %s for class %s has no photo (%s)", "signin",
+                 "1201**********1234", "C-A", "refused");
+        sink += (size_t)text[0];
+    }
+    double ingest_printf = (now_ns() - t0) / N;
+    t0 = now_ns();
+    for (int i = 0; i < N; i++) {
+        if (i18n_render_pairs("no_photo", I18N_EN, pairs, text, sizeof text))
+            return 1;
+        cJSON *o = cJSON_CreateObject();
+        for (size_t k = 0; pairs[k]; k += 2)
+            cJSON_AddStringToObject(o, pairs[k], pairs[k + 1]);
+        if (!cJSON_PrintPreallocated(o, args, (int)sizeof args, 0))
+            return 1;
+        cJSON_Delete(o);
+        sink += (size_t)text[0] + (size_t)args[0];
+    }
+    double ingest_store = (now_ns() - t0) / N;
+    t0 = now_ns();
+    for (int i = 0; i < N; i++) {
+        cJSON *o = NULL;
+        char err[256];
+        if (jsonin_parse(args, strlen(args), &o, err) != 0 ||
+            i18n_render("no_photo", I18N_ZH, json_arg, o, text, sizeof text))
+            return 1;
+        cJSON_Delete(o);
+        sink += (size_t)text[0];
+    }
+    double ingest_read = (now_ns() - t0) / N;
+
     printf("Accept-Language + title lookup     %7.1f ns/request\n", lookup);
     printf("detail by printf (old, baseline)    %7.1f ns\n", printf_detail);
     printf("detail from the template, English   %7.1f ns  (%.2fx the baseline)\n", render[1],
            render[1] / printf_detail);
     printf("detail from the template, Chinese   %7.1f ns  (%.2fx the baseline)\n", render[0],
            render[0] / printf_detail);
+    printf("ingest detail by printf (old, baseline) %7.1f ns\n", ingest_printf);
+    printf("ingest detail + JSON args (stored)  %7.1f ns  (%.2fx the baseline)\n", ingest_store,
+           ingest_store / ingest_printf);
+    printf("stored detail read in Chinese       %7.1f ns  (%.2fx the baseline)\n", ingest_read,
+           ingest_read / ingest_printf);
     printf("error body {error} (old, baseline)  %7.1f ns\n", base);
     printf("error body {error, code, message}   %7.1f ns  (%.2fx the baseline)\n", zh, zh / base);
     return sink == 0 ? 1 : 0;

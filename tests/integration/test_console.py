@@ -176,7 +176,9 @@ def setup(w, now):
           k.sign("signout", y + 2 * H, p[0], IDS[0], "S01", LAT, "inside"),
           k.sign("signout", y + 2 * H + M, p[1], IDS[1], "S01", LAT, "inside"),
           k.rec_file(y + 2 * H + 2 * M, y, y + 2 * H, "S01"),
-          k.sign("signin", now - H, p[0], IDS[0], "S02", LAT, "inside"),
+          # no photo of this sign-in: ingest stores a no_photo finding (finding_details)
+          k.sign("signin", now - H, p[0], IDS[0], "S02", LAT, "inside",
+                 extra=['"no_photo":"refused"']),
           k.heartbeat_at(now - 2 * M)]
     upload(w.port, w.ctx, k, ev, [len(ev)])
     return k, p
@@ -779,6 +781,44 @@ def finding_details(b, w, origin, shots):
     check(CJK.search(shown) and shown in [f["detail"] for f in zh],
           "the review queue shows the Chinese detail: %r" % shown)
     shots(b, "review", "root", "review-detail")
+    stored_details(b, w, h)
+
+
+def stored_details(b, w, h):
+    """A finding ingest stored (the sign-in without a photo, setup) has its detail from a
+    template too (migration 17): the same code and arguments in both languages, the English the
+    text ingest always stored, the Chinese a Chinese sentence; the class report's
+    ingest_findings likewise, and the class page shows it in the page's language."""
+    m0 = IDS[0][:4] + "*" * 10 + IDS[0][-4:]
+    want = {"en": "signin of %s for class C-A has no photo (refused)" % m0,
+            "zh-CN": "签到（%s，班级 C-A）没有照片（学员拒绝拍照）" % m0}
+    args = {"event": "@event_signin", "trainee": m0, "class": "C-A", "why": "@no_photo_refused"}
+    for lang in ("en", "zh-CN"):
+        st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/findings?class=C-A", None, h(lang))
+        got = [f for f in body.get("findings", []) if f["source"] == "ingest"
+               and f["kind"] == "no_photo"]
+        check(st == 200 and len(got) == 1 and got[0]["detail"] == want[lang]
+              and got[0].get("detail_code") == "no_photo" and got[0].get("detail_args") == args,
+              "the stored no_photo finding in %s: %s %s" % (lang, st, got))
+        st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/classes/C-A/attendance", None,
+                                     h(lang))
+        got = [f["detail"] for f in body.get("ingest_findings", []) if f["kind"] == "no_photo"]
+        check(st == 200 and got == [want[lang]],
+              "the class report's stored finding in %s: %s %s" % (lang, st, got))
+    js = ("[...document.querySelectorAll('#class-ingest-findings tbody tr')].map(r => "
+          "[r.dataset.kind, r.cells[3].textContent])")
+    b("goto", hash="#/class/C-A", ready="class")
+    rows = b("eval", js=js)["value"]
+    check(["no_photo", want["zh-CN"]] in rows, "the class page (zh) shows %s" % rows)
+    b("goto", hash="#/overview", ready="overview")
+    b("click", selector="#lang")
+    b("waitText", selector="#nav", contains="Overview")
+    b("goto", hash="#/class/C-A", ready="class")
+    rows = b("eval", js=js)["value"]
+    check(["no_photo", want["en"]] in rows, "the class page (en) shows %s" % rows)
+    b("goto", hash="#/overview", ready="overview")
+    b("click", selector="#lang")
+    b("waitText", selector="#nav", contains="总览")
 
 
 def admin_tokens(b, w, origin, shots):

@@ -104,13 +104,13 @@ class Kiosk(Device):
         self.lines.append(line)
         return line
 
-    def sign(self, typ, ms, pseudo, idn, session, lat, verdict, cls="C-A"):
+    def sign(self, typ, ms, pseudo, idn, session, lat, verdict, cls="C-A", extra=()):
         dist = -20.0 if verdict == "inside" else 1000.0
         return self.line(typ, ms, ['"trainee":"%s"' % pseudo, '"trainee_masked":"%s"' % masked(idn),
                                    '"class":"%s"' % cls, '"session":"%s"' % session,
                                    '"fix":%s' % fix_json(lat, LON, 3.5, fix_ms=ms),
                                    '"fence":"%s"' % self.fence, '"verdict":"%s"' % verdict,
-                                   '"distance_m":%.3f' % dist])
+                                   '"distance_m":%.3f' % dist] + list(extra))
 
     def rec_file(self, ms, start, end, session, cls="C-A"):
         return self.line("rec_file", ms, ['"class":"%s"' % cls, '"session":"%s"' % session,

@@ -95,7 +95,8 @@ def walk(w):
     st, _, body = get(w, "/healthz", "en")
     check(st == 200 and "code" not in body, "a success carries no error code: %r" % body)
 
-    # A stored finding (a forged batch signature) is titled in the asked language.
+    # A stored finding (a forged batch signature) is titled in the asked language, and its
+    # detail (migration 17: stored with its template code) follows it too.
     ka, forger = w.enrol("K-A1", "INST-A"), w.enrol("K-X", "INST-A")
     lines = [ka.heartbeat_at(DAY1 + i * 60000) for i in range(2)]
     st, body = request(w.port, w.ctx, "POST", "/v1/batches", ndjson(lines),
@@ -105,14 +106,19 @@ def walk(w):
     check(st == 400 and body.get("code") == "bad_signature" and
           body.get("message") == "Batch signature invalid" and body.get("error") == "bad signature",
           "a refused batch in English: %r" % body)
-    titles = {}
+    titles, details = {}, {}
     for lang in (None, "en"):
         st, _, body = get(w, "/v1/findings", lang, w.tok["admin"])
         rows = [f for f in body.get("findings", []) if f.get("kind") == "bad_signature"]
         check(st == 200 and len(rows) == 1, "the finding listed: %r" % body)
         titles[lang] = rows[0].get("title") if rows else None
+        details[lang] = ((rows[0].get("detail"), rows[0].get("detail_code"),
+                          rows[0].get("detail_args")) if rows else None)
     check(titles == {None: "批次签名无效", "en": "Batch signature invalid"},
           "finding titles: %r" % titles)
+    check(details == {None: ("批次签名验证失败", "bad_signature", {}),
+                      "en": ("bad signature", "bad_signature", {})},
+          "finding details: %r" % details)
 
 
 if __name__ == "__main__":

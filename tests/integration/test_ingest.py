@@ -259,6 +259,12 @@ def test_batches(port, ctx, tokens, d, dbpath, a, b):
           "conflict at a stored seq: %r %r" % (st, ans))
     check(findings(dbpath, "kiosk-a", "chain_conflict") ==
           [(5, "conflict at seq 5: different bytes than stored")], "chain_conflict finding")
+    # its template (docs/API.md "Languages"), whose English is that reason; the break found
+    # inside the batch (the parser's own reason) has none
+    check(q(dbpath, "SELECT detail_code, detail_args FROM findings WHERE device = ? AND "
+            "kind = ?", "kiosk-a", "chain_conflict") == [("batch_conflict", '{"seq":"5"}')]
+          and q(dbpath, "SELECT detail_code FROM findings WHERE device = ? AND kind = ?",
+                "kiosk-a", "chain_break") == [(None,)], "the refusals' templates")
     # A forged signature (another key).
     other = Device(d, "forger", "INST-A")
     st, ans = post_batch(port, ctx, a.token, good, other.sign(good))

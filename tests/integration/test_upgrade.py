@@ -63,6 +63,15 @@ def server_fixture(d, path, newest):
     url = "sqlite:" + db
     load(path, db)
     assert version(db) == n
+    # A finding stored before migration 17 (findings came with 2): its English detail, no
+    # template code.
+    old_finding = n >= 2
+    con = sqlite3.connect(db)
+    if old_finding:
+        con.execute("INSERT INTO findings(kind, severity, device, seq, detail, created_at) "
+                    "VALUES ('bad_signature', 'high', 'K-OLD', 3, 'bad signature', 1)")
+    con.commit()
+    con.close()
     if n < newest:
         r = il.run("token", "create", "--role", "admin", "--name", "x", db=url)
         assert r.returncode == 1 and "rollcall-server migrate" in r.stderr, r
@@ -86,6 +95,11 @@ def server_fixture(d, path, newest):
     triggers = sorted(r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type = "
                                               "'trigger'"))
     assert triggers == ["assessments_history", "findings_alert"], triggers
+    # Schema 17: a finding's detail template code and arguments, NULL on the older rows.
+    cols = [r[1] for r in query(db, "PRAGMA table_info(findings)")]
+    assert cols[-2:] == ["detail_code", "detail_args"], cols
+    assert query(db, "SELECT detail, detail_code, detail_args FROM findings WHERE device = "
+                     "'K-OLD'") == ([("bad signature", None, None)] if old_finding else [])
     # The fixture's rows came through, and the upgraded database is usable.
     assert query(db, "SELECT name, role FROM tokens WHERE name = 'fixture-admin'") == [
         ("fixture-admin", "admin")]

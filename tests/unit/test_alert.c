@@ -147,6 +147,47 @@ static void json_body(void **state)
     cJSON_Delete(o);
 }
 
+/* A stored finding with a template (migration 17): the json body keeps the English detail and
+ * adds its code and arguments; WeCom (officials) shows the Chinese detail first, the English
+ * beside it. Without a template (bodies above): the stored text once, as before. */
+static void templated_detail(void **state)
+{
+    (void)state;
+    const char *en = "signin names class 'C-2' of institution 'I-B', but the device belongs to "
+                     "'I-A'; not counted for that class";
+    struct store_alert_delivery d = delivery("json", en);
+    snprintf(d.finding.kind, sizeof d.finding.kind, "foreign_class");
+    snprintf(d.finding.detail_code, sizeof d.finding.detail_code, "foreign_class");
+    snprintf(d.finding.detail_args, sizeof d.finding.detail_args,
+             "{\"event\":\"@event_signin\",\"class\":\"C-2\",\"owner\":\"I-B\","
+             "\"institution\":\"I-A\"}");
+    cJSON *o = body_of(&d);
+    cJSON *f = cJSON_GetObjectItem(o, "finding");
+    assert_string_equal(cJSON_GetObjectItem(f, "detail")->valuestring, en);
+    assert_string_equal(cJSON_GetObjectItem(f, "detail_code")->valuestring, "foreign_class");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(f, "detail_args"), "owner")->valuestring, "I-B");
+    cJSON_Delete(o);
+
+    snprintf(d.sub.format, sizeof d.sub.format, "wecom-markdown");
+    o = body_of(&d);
+    const char *c = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "markdown"), "content")->valuestring;
+    const char *zh =
+        strstr(c, "> 详情: 签到引用的班级“C-2”属于机构“I-B”，但该终端属于“I-A”；不计入该班级\n");
+    const char *eng = strstr(c, "> Detail: signin names class 'C-2'");
+    assert_non_null(zh);
+    assert_non_null(eng);
+    assert_true(zh < eng);
+    cJSON_Delete(o);
+
+    /* arguments that do not parse: the English alone, as for an older row */
+    snprintf(d.finding.detail_args, sizeof d.finding.detail_args, "{");
+    o = body_of(&d);
+    c = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "markdown"), "content")->valuestring;
+    assert_non_null(strstr(c, "> 详情 Detail: signin names class"));
+    cJSON_Delete(o);
+}
+
 static void wecom_bodies(void **state)
 {
     (void)state;
@@ -191,6 +232,7 @@ int main(void)
         cmocka_unit_test(backs_off_exponentially_with_a_cap),
         cmocka_unit_test(json_body),
         cmocka_unit_test(wecom_bodies),
+        cmocka_unit_test(templated_detail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

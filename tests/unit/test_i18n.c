@@ -124,9 +124,103 @@ static void detail_templates_complete(void **state)
                                                "online_share_trainee",
                                                "online_share_plan",
                                                "attendance_low"};
+    /* ingest's stored findings (server/ingest/ingest.c, detail_set) */
+    static const char *const ingest_codes[] = {
+        "roster_override",     "no_photo",          "fence_unknown",  "verdict_mismatch",
+        "verdict_mismatch_at", "clock_implausible", "clock_jump",     "unknown_class",
+        "foreign_class",       "bad_signature",     "batch_conflict", "batch_break"};
     for (size_t i = 0; i < sizeof engine_codes / sizeof engine_codes[0]; i++)
         both("detail", engine_codes[i]);
-    assert_int_equal(templates, sizeof engine_codes / sizeof engine_codes[0]);
+    for (size_t i = 0; i < sizeof ingest_codes / sizeof ingest_codes[0]; i++)
+        both("detail", ingest_codes[i]);
+    assert_int_equal(templates, sizeof engine_codes / sizeof engine_codes[0] +
+                                    sizeof ingest_codes / sizeof ingest_codes[0]);
+}
+
+/* ingest's templates in English are, word for word, the texts ingest stored before migration
+ * 17 (its words word.event_*, verdict_*, ... are the event's own values); in Chinese they are
+ * whole Chinese sentences, the arguments filled in. */
+static void ingest_templates_english_unchanged(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *code;
+        const char *pairs[13];
+        const char *en;
+        const char *zh;
+    } cases[] = {
+        {"roster_override",
+         {"event", "@event_signin", "trainee", "**********1234", "class", "C-1", "check",
+          "@override_roster", NULL},
+         "signin of **********1234 for class C-1 recorded by an operator's override of the "
+         "kiosk's roster check",
+         "签到（**********1234，班级 C-1）经操作员越过终端的花名册检查后记录"},
+        {"no_photo",
+         {"event", "@event_signout", "trainee", "T", "class", "C-1", "why", "@no_photo_refused",
+          NULL},
+         "signout of T for class C-1 has no photo (refused)",
+         "签退（T，班级 C-1）没有照片（学员拒绝拍照）"},
+        {"fence_unknown",
+         {"event", "@event_rollcall_confirm", "fence", "F-9", NULL},
+         "rollcall_confirm names fence 'F-9', which this server does not have",
+         "点名确认引用的围栏“F-9”在本服务器上不存在"},
+        {"verdict_mismatch_at",
+         {"kiosk", "@verdict_inside", "server", "@verdict_outside", "metres", "12.500", "fence",
+          "F-1", "version", "2", NULL},
+         "kiosk said inside, the server judged outside (d = 12.500 m from fence 'F-1' version 2)",
+         "终端判定为围栏内，服务器判定为围栏外（距围栏“F-1”第 2 版 12.500 米）"},
+        {"verdict_mismatch",
+         {"kiosk", "@verdict_uncertain", "server", "@verdict_no_fix", NULL},
+         "kiosk said uncertain, the server judged no_fix",
+         "终端判定为无法确定，服务器判定为无定位"},
+        {"clock_jump",
+         {"direction", "@jump_back", "seconds", "90", "seq_a", "3", "time_a",
+          "2026-11-02T01:00:00.000Z", "seq_b", "4", "time_b", "2026-11-02T00:59:00.000Z", NULL},
+         "device clock jumped back 90 s between seq 3 (2026-11-02T01:00:00.000Z) and seq 4 "
+         "(2026-11-02T00:59:00.000Z) of one boot",
+         "同一次启动内，终端时钟在序号 3（2026-11-02T01:00:00.000Z）与序号 4"
+         "（2026-11-02T00:59:00.000Z）之间向后跳变 90 秒"},
+        {"batch_break",
+         {"line", "2", "seq", "8", "stored", "7", NULL},
+         "line 2: prev of seq 8 is not the hash of the stored seq 7",
+         "第 2 行：序号 8 的 prev 不是已存储序号 7 的哈希（事件链断开）"},
+        {"batch_conflict",
+         {"seq", "5", NULL},
+         "conflict at seq 5: different bytes than stored",
+         "序号 5 冲突：与已存储的事件字节不同"},
+        {"foreign_class",
+         {"event", "@event_signin", "class", "C-2", "owner", "I-B", "institution", "I-A", NULL},
+         "signin names class 'C-2' of institution 'I-B', but the device belongs to 'I-A'; not "
+         "counted for that class",
+         "签到引用的班级“C-2”属于机构“I-B”，但该终端属于“I-A”；不计入该班级"},
+    };
+    char out[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(i18n_render_pairs(cases[i].code, I18N_EN, cases[i].pairs, out, sizeof out),
+                         0);
+        assert_string_equal(out, cases[i].en);
+        assert_int_equal(i18n_render_pairs(cases[i].code, I18N_ZH, cases[i].pairs, out, sizeof out),
+                         0);
+        assert_string_equal(out, cases[i].zh);
+    }
+    /* every event type and verdict has its word, whose English is the value itself */
+    for (int t = 1; event_type_name((enum event_type)t); t++) {
+        char code[64];
+        snprintf(code, sizeof code, "event_%s", event_type_name((enum event_type)t));
+        const char *en = i18n_text2("word", code, I18N_EN);
+        if (!en || strcmp(en, event_type_name((enum event_type)t)) != 0)
+            fail_msg("word.%s: %s", code, en ? en : "missing");
+    }
+    for (int v = 1; event_verdict_name((enum event_verdict)v); v++) {
+        char code[64];
+        snprintf(code, sizeof code, "verdict_%s", event_verdict_name((enum event_verdict)v));
+        const char *en = i18n_text2("word", code, I18N_EN);
+        if (!en || strcmp(en, event_verdict_name((enum event_verdict)v)) != 0)
+            fail_msg("word.%s: %s", code, en ? en : "missing");
+    }
+    /* an argument missing: no text */
+    const char *none[] = {"event", "@event_signin", NULL};
+    assert_int_equal(i18n_render_pairs("unknown_class", I18N_ZH, none, out, sizeof out), -1);
 }
 
 static const char *sample_arg(const char *name, void *ctx)
@@ -233,6 +327,7 @@ int main(void)
         cmocka_unit_test(every_finding_kind_has_both_languages),
         cmocka_unit_test(every_error_code_has_both_languages),
         cmocka_unit_test(detail_templates_complete),
+        cmocka_unit_test(ingest_templates_english_unchanged),
         cmocka_unit_test(detail_rendered_in_each_language),
         cmocka_unit_test(table_sorted_and_unique),
         cmocka_unit_test(accept_language),
