@@ -230,17 +230,16 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
     if ((rc = store_class_events(l->st, p->id, p->institution, add_event, l, l->err)) != 0 ||
         (rc = store_class_devices(l->st, p->id, p->institution, add_device, l, l->err)) != 0)
         return rc;
-    /* The kiosks' own events (heartbeats, clocks) during each offline session. */
+    /* The kiosks' own events (heartbeats, clocks) during each offline session, device by
+     * device, session by session, in one query. */
+    bool offline = false;
+    for (size_t s = 0; s < p->n_sessions; s++)
+        offline = offline || p->sessions[s].mode == PLAN_OFFLINE;
+    if (l->n_devices > 0 && offline &&
+        (rc = store_class_device_events(l->st, p->id, p->institution, pol->early_window_ms,
+                                        pol->leave_grace_ms, add_event, l, l->err)) != 0)
+        return rc;
     for (size_t d = 0; d < l->n_devices; d++) {
-        for (size_t s = 0; s < p->n_sessions; s++) {
-            const struct plan_session *ps = &p->sessions[s];
-            if (ps->mode != PLAN_OFFLINE)
-                continue;
-            if ((rc = store_device_events(
-                     l->st, l->devices[d].id, ps->start_ms - pol->early_window_ms,
-                     ps->end_ms + pol->leave_grace_ms, add_event, l, l->err)) != 0)
-                return rc;
-        }
         if ((rc = store_device_conflicts(l->st, l->devices[d].id, add_conflict, l, l->err)) != 0)
             return rc;
     }
