@@ -112,7 +112,7 @@ static int add_event(const struct store_raw_event *e, void *ctx)
         return nomem(l);
     struct engine_event *ee = &l->events[l->n_events];
     char why[ERR_LEN];
-    if (event_parse(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
+    if (event_parse_stored(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
         return rc_fail(l->err, RC_CORRUPT, "a stored event does not parse: %s", why);
     enum event_verdict v;
     ee->verdict = e->server_verdict[0] && event_verdict_parse(e->server_verdict, &v) == RC_OK
