@@ -462,17 +462,20 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
     pgp_i64(&p, early_ms);
     pgp_i64(&p, grace_ms);
     /* The devices of pg_class_devices x the offline sessions in the order of the class's plan;
-     * events_device_ts finds each window. */
-    int rc = pg_run(pg_of(st),
-                    "SELECT w.raw, w.server_verdict, w.received_at FROM devices d "
-                    "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
-                    "JOIN events w ON w.device = d.id AND w.ts >= s.start_at - $3 "
-                    "AND w.ts < s.end_at + $4 AND w.class IS NULL "
-                    "WHERE d.institution = $2 AND (d.fence IN (SELECT fence FROM sessions "
-                    "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
-                    "device FROM events WHERE class = $1)) "
-                    "ORDER BY d.id, s.start_at, s.id, w.seq",
-                    &p, true, &r, err, "reading a class's devices' events");
+     * events_device_ts finds each window ("OFFSET 0" keeps "class IS NULL" out of the window's
+     * scan: with it the planner ANDs events_class_ts over every kiosk's events of the window). */
+    int rc = pg_run(
+        pg_of(st),
+        "SELECT w.raw, w.server_verdict, w.received_at FROM devices d "
+        "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
+        "CROSS JOIN LATERAL (SELECT e.raw, e.server_verdict, e.received_at, e.seq, "
+        "e.class FROM events e WHERE e.device = d.id AND e.ts >= s.start_at - $3 "
+        "AND e.ts < s.end_at + $4 OFFSET 0) w "
+        "WHERE w.class IS NULL AND d.institution = $2 AND (d.fence IN (SELECT fence FROM sessions "
+        "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
+        "device FROM events WHERE class = $1)) "
+        "ORDER BY d.id, s.start_at, s.id, w.seq",
+        &p, true, &r, err, "reading a class's devices' events");
     return rc != RC_OK ? rc : raw_events(r, fn, ctx);
 }
 
