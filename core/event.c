@@ -1097,6 +1097,24 @@ out:
     return rc;
 }
 
+int event_parse_stored(const char *line, size_t len, struct event *ev, char *err)
+{
+    int rc;
+    memset(ev, 0, sizeof *ev);
+    if (len > EVENT_LINE_MAX)
+        rc = rc_fail(err, RC_LIMIT, "line of %zu bytes exceeds %d", len, EVENT_LINE_MAX);
+    else if (len == 0)
+        rc = rc_fail(err, RC_INVAL, "empty line");
+    else {
+        struct parser p = {.s = line, .len = len, .pos = 0, .err = err};
+        if ((rc = parse_object(&p, ev)) == RC_OK)
+            rc = event_validate(ev, err);
+    }
+    if (rc)
+        memset(ev, 0, sizeof *ev);
+    return rc;
+}
+
 /* ---------- helpers for producers ---------- */
 
 int event_decimal(double v, int digits, int64_t *out)

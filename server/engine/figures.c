@@ -114,7 +114,7 @@ static int add_event(const struct store_raw_event *e, void *ctx)
         return nomem(l);
     struct engine_event *ee = &l->events[l->n_events];
     char why[ERR_LEN];
-    if (event_parse(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
+    if (event_parse_stored(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
         return rc_fail(l->err, RC_CORRUPT, "a stored event does not parse: %s", why);
     enum event_verdict v;
     ee->verdict = e->server_verdict[0] && event_verdict_parse(e->server_verdict, &v) == RC_OK
@@ -232,17 +232,16 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
     if ((rc = store_class_events(l->st, p->id, p->institution, add_event, l, l->err)) != 0 ||
         (rc = store_class_devices(l->st, p->id, p->institution, add_device, l, l->err)) != 0)
         return rc;
-    /* The kiosks' own events (heartbeats, clocks) during each offline session. */
+    /* The kiosks' own events (heartbeats, clocks) during each offline session, device by
+     * device, session by session, in one query. */
+    bool offline = false;
+    for (size_t s = 0; s < p->n_sessions; s++)
+        offline = offline || p->sessions[s].mode == PLAN_OFFLINE;
+    if (l->n_devices > 0 && offline &&
+        (rc = store_class_device_events(l->st, p->id, p->institution, pol->early_window_ms,
+                                        pol->leave_grace_ms, add_event, l, l->err)) != 0)
+        return rc;
     for (size_t d = 0; d < l->n_devices; d++) {
-        for (size_t s = 0; s < p->n_sessions; s++) {
-            const struct plan_session *ps = &p->sessions[s];
-            if (ps->mode != PLAN_OFFLINE)
-                continue;
-            if ((rc = store_device_events(
-                     l->st, l->devices[d].id, ps->start_ms - pol->early_window_ms,
-                     ps->end_ms + pol->leave_grace_ms, add_event, l, l->err)) != 0)
-                return rc;
-        }
         if ((rc = store_device_conflicts(l->st, l->devices[d].id, add_conflict, l, l->err)) != 0)
             return rc;
     }

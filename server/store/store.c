@@ -492,6 +492,16 @@ int store_device_events(store *st, const char *device, int64_t from_ms, int64_t 
     return st->ops->device_events(st, device, from_ms, to_ms, fn, ctx, err);
 }
 
+int store_class_device_events(store *st, const char *class_id, const char *institution,
+                              int64_t early_ms, int64_t grace_ms,
+                              int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,
+                              char *err)
+{
+    NEED(class_device_events, "events");
+    return st->ops->class_device_events(st, class_id, institution, early_ms, grace_ms, fn, ctx,
+                                        err);
+}
+
 int store_class_devices(store *st, const char *class_id, const char *institution,
                         int (*fn)(const char *device, const char *fence, void *ctx), void *ctx,
                         char *err)

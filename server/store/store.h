@@ -512,6 +512,15 @@ int store_class_events(store *st, const char *class_id, const char *institution,
 int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
                         int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,
                         char *err);
+/* The kiosks' own events of a whole class in one query: for each device store_class_devices
+ * lists for class_id and institution (by id), for each of the class's offline sessions (by
+ * start, id: the plan's order), calls fn for each event of the device that names no class with
+ * ts in [start - early_ms, end + grace_ms), by seq; exactly what store_device_events gives
+ * window by window (an event in two windows comes twice). */
+int store_class_device_events(store *st, const char *class_id, const char *institution,
+                              int64_t early_ms, int64_t grace_ms,
+                              int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,
+                              char *err);
 /* Calls fn (device id, its enrolled fence or "") for each device of institution that stands
  * at a venue of one of class_id's offline sessions or uploaded events naming class_id, by id. */
 int store_class_devices(store *st, const char *class_id, const char *institution,

@@ -79,6 +79,10 @@ struct store_ops {
                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
     int (*device_events)(store *st, const char *device, int64_t from_ms, int64_t to_ms,
                          int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+    int (*class_device_events)(store *st, const char *class_id, const char *institution,
+                               int64_t early_ms, int64_t grace_ms,
+                               int (*fn)(const struct store_raw_event *, void *), void *ctx,
+                               char *err);
     int (*class_devices)(store *st, const char *class_id, const char *institution,
                          int (*fn)(const char *, const char *, void *), void *ctx, char *err);
     int (*device_conflicts)(store *st, const char *device,

@@ -954,6 +954,7 @@ const struct store_ops store_pg_ops = {
     .assessment_list = pg_assessment_list,
     .class_events = pg_class_events,
     .device_events = pg_device_events,
+    .class_device_events = pg_class_device_events,
     .class_devices = pg_class_devices,
     .device_conflicts = pg_device_conflicts,
     .event_find = pg_event_find,

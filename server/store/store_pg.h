@@ -136,6 +136,9 @@ int pg_assessment_list(store *st, const char *class_id,
                        char *err);
 int pg_class_events(store *st, const char *class_id, const char *institution,
                     int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+int pg_class_device_events(store *st, const char *class_id, const char *institution,
+                           int64_t early_ms, int64_t grace_ms,
+                           int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
 int pg_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
                      int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
 int pg_class_devices(store *st, const char *class_id, const char *institution,

@@ -451,6 +451,34 @@ int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
     return rc != RC_OK ? rc : raw_events(r, fn, ctx);
 }
 
+int pg_class_device_events(store *st, const char *class_id, const char *institution,
+                           int64_t early_ms, int64_t grace_ms,
+                           int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_text(&p, class_id);
+    pgp_text(&p, institution);
+    pgp_i64(&p, early_ms);
+    pgp_i64(&p, grace_ms);
+    /* The devices of pg_class_devices x the offline sessions in the order of the class's plan;
+     * events_device_ts finds each window ("OFFSET 0" keeps "class IS NULL" out of the window's
+     * scan: with it the planner ANDs events_class_ts over every kiosk's events of the window). */
+    int rc = pg_run(
+        pg_of(st),
+        "SELECT w.raw, w.server_verdict, w.received_at FROM devices d "
+        "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
+        "CROSS JOIN LATERAL (SELECT e.raw, e.server_verdict, e.received_at, e.seq, "
+        "e.class FROM events e WHERE e.device = d.id AND e.ts >= s.start_at - $3 "
+        "AND e.ts < s.end_at + $4 OFFSET 0) w "
+        "WHERE w.class IS NULL AND d.institution = $2 AND (d.fence IN (SELECT fence FROM sessions "
+        "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
+        "device FROM events WHERE class = $1)) "
+        "ORDER BY d.id, s.start_at, s.id, w.seq",
+        &p, true, &r, err, "reading a class's devices' events");
+    return rc != RC_OK ? rc : raw_events(r, fn, ctx);
+}
+
 int pg_class_devices(store *st, const char *class_id, const char *institution,
                      int (*fn)(const char *, const char *, void *), void *ctx, char *err)
 {

@@ -875,6 +875,7 @@ const struct store_ops store_sqlite_ops = {
     .assessment_list = sqlite_assessment_list,
     .class_events = sqlite_class_events,
     .device_events = sqlite_device_events,
+    .class_device_events = sqlite_class_device_events,
     .class_devices = sqlite_class_devices,
     .device_conflicts = sqlite_device_conflicts,
     .event_find = sqlite_event_find,

@@ -535,6 +535,35 @@ int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to
     return raw_events(db, q, fn, ctx, err, "reading a device's events");
 }
 
+int sqlite_class_device_events(store *st, const char *class_id, const char *institution,
+                               int64_t early_ms, int64_t grace_ms,
+                               int (*fn)(const struct store_raw_event *, void *), void *ctx,
+                               char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    /* The devices of sqlite_class_devices x the offline sessions in the order of the class's
+     * plan; events_device_ts finds each window ("+w.class": not events_class_ts, which would
+     * walk every kiosk's events of the window). */
+    int rc = prepare(db,
+                     "SELECT w.raw, w.server_verdict, w.received_at FROM devices d "
+                     "JOIN sessions s ON s.class = ?1 AND s.mode = 'offline' "
+                     "JOIN events w ON w.device = d.id AND w.ts >= s.start_at - ?3 "
+                     "AND w.ts < s.end_at + ?4 AND +w.class IS NULL "
+                     "WHERE d.institution = ?2 AND (d.fence IN (SELECT fence FROM sessions "
+                     "WHERE class = ?1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
+                     "device FROM events WHERE class = ?1)) "
+                     "ORDER BY d.id, s.start_at, s.id, w.seq",
+                     &q, err, "reading a class's devices' events");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, institution, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, early_ms);
+    sqlite3_bind_int64(q, 4, grace_ms);
+    return raw_events(db, q, fn, ctx, err, "reading a class's devices' events");
+}
+
 int sqlite_class_devices(store *st, const char *class_id, const char *institution,
                          int (*fn)(const char *, const char *, void *), void *ctx, char *err)
 {

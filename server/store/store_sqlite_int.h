@@ -233,6 +233,10 @@ int sqlite_assessment_list(store *st, const char *class_id,
                            char *err);
 int sqlite_class_events(store *st, const char *class_id, const char *institution,
                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+int sqlite_class_device_events(store *st, const char *class_id, const char *institution,
+                               int64_t early_ms, int64_t grace_ms,
+                               int (*fn)(const struct store_raw_event *, void *), void *ctx,
+                               char *err);
 int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to,
                          int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
 int sqlite_class_devices(store *st, const char *class_id, const char *institution,

@@ -14,7 +14,11 @@
  * about 90 % of the trainees confirm each one (rollcall_confirm), so the class report pays for
  * the roll-call rules too.
  * Run: build/rel/tests/bench_figures [--trainees N] [--events N] [--rollcalls N] [--db PATH]
- *      [--keep]
+ *      [--keep] [--check]
+ * --check times nothing: after generating it compares every class's engine input (one query
+ * for the kiosks' own events, event_parse_stored) with the reference read (store_device_events
+ * per session window, event_parse), event by event, and the two reports' JSON; exits 1 on any
+ * difference (ctest figures/cold-input-equivalence runs it on a small city).
  * (ROLLCALL_SOURCE_DIR must point at the source tree when the catalogue is not installed). */
 #include "engine/classes.h"
 #include "engine/figures.h"
@@ -325,12 +329,123 @@ static void generate(store *st, long trainees, long events, int rollcalls, char 
     free(p);
 }
 
+/* --check: the reference input of a class, read the way the figures read it before the
+ * kiosks' own events came in one query and stored lines were parsed without the canonical
+ * check: store_class_events, then store_device_events per (device, offline session) window,
+ * every line through event_parse. */
+struct ref {
+    struct engine_event *ev;
+    size_t n, cap;
+    char dev[64][STORE_ID_MAX + 1];
+    size_t n_dev;
+};
+
+static int ref_event(const struct store_raw_event *e, void *ctx)
+{
+    struct ref *r = ctx;
+    char err[ERR_LEN];
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 1024;
+        r->ev = realloc(r->ev, r->cap * sizeof *r->ev);
+        if (!r->ev)
+            die("check", "out of memory");
+    }
+    struct engine_event *ee = &r->ev[r->n++];
+    memset(ee, 0, sizeof *ee);
+    if (event_parse(e->raw, e->raw_len, &ee->ev, err) != RC_OK)
+        die("check: a stored line", err);
+    enum event_verdict v;
+    ee->verdict = e->server_verdict[0] && event_verdict_parse(e->server_verdict, &v) == RC_OK
+                      ? v
+                      : (enum event_verdict)0;
+    ee->received_ms = e->received_at_ms;
+    return 0;
+}
+
+static int ref_device(const char *device, const char *fence, void *ctx)
+{
+    (void)fence;
+    struct ref *r = ctx;
+    if (r->n_dev == sizeof r->dev / sizeof r->dev[0])
+        die("check", "over 64 devices in a class");
+    snprintf(r->dev[r->n_dev++], sizeof r->dev[0], "%s", device);
+    return 0;
+}
+
+/* Every class's engine input equals the reference input, event by event, and the report
+ * computed from each is the same JSON. Returns the number of classes checked. */
+static size_t check_classes(store *st, int64_t now)
+{
+    char err[ERR_LEN], id[32];
+    struct engine_policy pol;
+    engine_policy_default(&pol);
+    size_t c = 0;
+    for (;; c++) {
+        snprintf(id, sizeof id, "C-%05zu", c);
+        struct figures_input *in = NULL;
+        int rc = figures_class_input(st, id, now, &in, err);
+        if (rc == RC_NOTFOUND)
+            break;
+        if (rc != RC_OK)
+            die("check: figures input", err);
+        struct ref r = {0};
+        const struct plan *p = in->plan;
+        if (store_class_events(st, id, p->institution, ref_event, &r, err) != RC_OK ||
+            store_class_devices(st, id, p->institution, ref_device, &r, err) != RC_OK)
+            die("check: reference", err);
+        for (size_t d = 0; d < r.n_dev; d++)
+            for (size_t s = 0; s < p->n_sessions; s++)
+                if (p->sessions[s].mode == PLAN_OFFLINE &&
+                    store_device_events(st, r.dev[d], p->sessions[s].start_ms - pol.early_window_ms,
+                                        p->sessions[s].end_ms + pol.leave_grace_ms, ref_event, &r,
+                                        err) != RC_OK)
+                    die("check: reference", err);
+        /* the figures sort their events by (device, seq) while deriving the recordings */
+        struct engine_recording *recs = NULL;
+        size_t n_recs = 0;
+        if (engine_recordings_derive(r.ev, r.n, id, &recs, &n_recs, err) != RC_OK)
+            die("check: reference recordings", err);
+        free(recs);
+        if (r.n != in->in.n_events) {
+            fprintf(stderr, "check: %s: %zu events, the reference %zu\n", id, in->in.n_events, r.n);
+            exit(1);
+        }
+        for (size_t i = 0; i < r.n; i++) {
+            const struct engine_event *a = &in->in.events[i], *b = &r.ev[i];
+            if (memcmp(&a->ev, &b->ev, sizeof a->ev) != 0 || a->verdict != b->verdict ||
+                a->received_ms != b->received_ms) {
+                fprintf(stderr, "check: %s: event %zu (%s) differs from the reference\n", id, i,
+                        b->ev.id);
+                exit(1);
+            }
+        }
+        struct engine_report *ra = NULL, *rb = NULL;
+        char *ja = NULL, *jb = NULL;
+        if (engine_run(&in->in, &ra, err) != RC_OK || report_json(ra, &ja, err) != RC_OK)
+            die("check: report", err);
+        in->in.events = r.ev;
+        if (engine_run(&in->in, &rb, err) != RC_OK || report_json(rb, &jb, err) != RC_OK)
+            die("check: reference report", err);
+        if (strcmp(ja, jb) != 0) {
+            fprintf(stderr, "check: %s: the report differs from the reference's\n", id);
+            exit(1);
+        }
+        free(ja);
+        free(jb);
+        engine_report_free(ra);
+        engine_report_free(rb);
+        figures_input_free(in);
+        free(r.ev);
+    }
+    return c;
+}
+
 int main(int argc, char **argv)
 {
     long trainees = 10000, events = 2000000;
     int rollcalls = 0;
     const char *path = NULL;
-    bool keep = false;
+    bool keep = false, check = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--trainees") == 0 && i + 1 < argc)
             trainees = strtol(argv[++i], NULL, 10);
@@ -342,9 +457,11 @@ int main(int argc, char **argv)
             path = argv[++i];
         else if (strcmp(argv[i], "--keep") == 0)
             keep = true;
+        else if (strcmp(argv[i], "--check") == 0)
+            check = true;
         else {
             fprintf(stderr, "usage: bench_figures [--trainees N] [--events N] [--rollcalls N] "
-                            "[--db PATH|postgresql://...] [--keep]\n");
+                            "[--db PATH|postgresql://...] [--keep] [--check]\n");
             return 2;
         }
     }
@@ -372,6 +489,20 @@ int main(int argc, char **argv)
         generate(st, trainees, events, rollcalls, err);
         printf("generated %ld trainees, %lld events in %.1f s (%s)\n", trainees, (long long)stored,
                (now_ms() - t0) / 1000, path);
+    }
+    if (check) {
+        size_t n = check_classes(st, ts_now_ms());
+        printf("check: %zu classes, each one's input and report equal to the reference's\n", n);
+        store_close(st);
+        if (!keep && fresh && !pg) {
+            char side[600];
+            unlink(path);
+            snprintf(side, sizeof side, "%s-wal", path);
+            unlink(side);
+            snprintf(side, sizeof side, "%s-shm", path);
+            unlink(side);
+        }
+        return n > 0 ? 0 : 1;
     }
     /* warm the page cache once, then time the scan */
     int64_t count = 0, sum = 0;

@@ -2018,6 +2018,119 @@ static void dropped_connection_is_reopened_between_transactions(void **state)
 
 /* ---- Every back-end implements every op ---- */
 
+/* The raw lines a callback saw, in order. */
+struct raw_list {
+    char line[64][32];
+    size_t n;
+};
+
+static int list_raw(const struct store_raw_event *e, void *ctx)
+{
+    struct raw_list *l = ctx;
+    assert_true(l->n < 64);
+    assert_true(e->raw_len < sizeof l->line[0]);
+    memcpy(l->line[l->n], e->raw, e->raw_len);
+    l->line[l->n][e->raw_len] = '\0';
+    l->n++;
+    return 0;
+}
+
+struct device_list {
+    char id[4][STORE_ID_MAX + 1];
+    size_t n;
+};
+
+static int list_device(const char *device, const char *fence, void *ctx)
+{
+    (void)fence;
+    struct device_list *l = ctx;
+    assert_true(l->n < 4);
+    snprintf(l->id[l->n++], sizeof l->id[0], "%s", device);
+    return 0;
+}
+
+/* store_class_device_events (one query per class) gives the figures exactly what
+ * store_device_events gave them window by window: devices by id, the class's offline sessions
+ * in the plan's order, an event in two windows twice, no class event, no other institution's
+ * kiosk, nothing outside every window. */
+static void class_device_events_equal_per_window_reads(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    enrol(st, "I-1", "K-3", "F-3"); /* of the class by uploading an event naming it */
+    enrol(st, "I-1", "K-4", "F-4"); /* neither: not the class's */
+    enrol(st, "I-2", "K-2", "F-1"); /* at the venue, but another institution's */
+    struct plan *p = make_plan("C-1", "I-1");
+    const int64_t t = 1790000000000, h = 3600000, early = 1800000, grace = 900000;
+    /* S0: an offline session starting after S1 in time but listed first; its window overlaps
+     * S1's (S1 ends t + h, S0 starts t + h + 20 min) */
+    p->n_sessions = 3;
+    p->sessions[2] = p->sessions[0];
+    snprintf(p->sessions[2].id, sizeof p->sessions[2].id, "S0");
+    p->sessions[2].start_ms = t + h + 1200000;
+    p->sessions[2].end_ms = t + 2 * h;
+    bool created = false;
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, &created, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    struct {
+        const char *device;
+        int64_t ts;
+        const char *class_id;
+    } evs[] = {
+        {"K-1", t - early - 1, NULL},         /* before every window */
+        {"K-1", t - early, NULL},             /* S1's first instant */
+        {"K-1", t + 60000, "C-1"},            /* the class's own: store_class_events' */
+        {"K-1", t + 120000, NULL},            /* S1 */
+        {"K-1", t + h + 100000, NULL},        /* S1 and S0: twice */
+        {"K-1", t + 2 * h + grace - 1, NULL}, /* S0's last instant */
+        {"K-1", t + 2 * h + grace, NULL},     /* after */
+        {"K-1", t + 24 * h + 1, NULL},        /* during the online session S2 */
+        {"K-2", t + 120000, NULL},            /* another institution's kiosk */
+        {"K-3", t + 1, "C-1"},
+        {"K-3", t - 1, NULL}, /* S1, a lower ts after a higher seq */
+        {"K-3", t + 130000, NULL},
+        {"K-4", t + 120000, NULL},
+    };
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
+        char raw[32];
+        snprintf(raw, sizeof raw, "{\"n\":%zu}", i);
+        int64_t seq = (int64_t)i + 1;
+        struct store_event e = event(evs[i].device, seq, raw, evs[i].class_id);
+        e.ts_ms = evs[i].ts;
+        e.type = evs[i].class_id ? "signin" : "heartbeat";
+        assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    }
+    struct raw_list one = {0}, ref = {0};
+    assert_int_equal(store_class_device_events(st, "C-1", "I-1", early, grace, list_raw, &one, err),
+                     RC_OK);
+    /* the reference: the per-window reads the figures made before */
+    struct device_list devs = {0};
+    assert_int_equal(store_class_devices(st, "C-1", "I-1", list_device, &devs, err), RC_OK);
+    struct plan *back = calloc(1, sizeof *back);
+    assert_int_equal(store_class_plan(st, "C-1", back, err), RC_OK);
+    for (size_t d = 0; d < devs.n; d++)
+        for (size_t i = 0; i < back->n_sessions; i++)
+            if (back->sessions[i].mode == PLAN_OFFLINE)
+                assert_int_equal(
+                    store_device_events(st, devs.id[d], back->sessions[i].start_ms - early,
+                                        back->sessions[i].end_ms + grace, list_raw, &ref, err),
+                    RC_OK);
+    const char *want[] = {"{\"n\":1}", "{\"n\":3}",  "{\"n\":4}", "{\"n\":4}",
+                          "{\"n\":5}", "{\"n\":10}", "{\"n\":11}"};
+    assert_int_equal(ref.n, sizeof want / sizeof want[0]);
+    assert_int_equal(one.n, ref.n);
+    for (size_t i = 0; i < ref.n; i++) {
+        assert_string_equal(ref.line[i], want[i]);
+        assert_string_equal(one.line[i], ref.line[i]);
+    }
+    free(back);
+    free(p);
+    store_close(st);
+}
+
 static void every_backend_implements_every_op(void **state)
 {
     (void)state;
@@ -2380,6 +2493,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(finding_detail_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
         cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(class_device_events_equal_per_window_reads, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(generations_bumped_by_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(generations_once_after_migration_15, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
