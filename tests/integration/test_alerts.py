@@ -295,8 +295,11 @@ def scenario(w, d, city, wecom, logs):
     # The delivery log through the API.
     st, log_all = w.req("admin", "GET", "/v1/alerts/deliveries")
     rows = log_all.get("deliveries", [])
+    # The receivers refused each alert's first FAIL_FIRST posts, so each was delivered at its
+    # (FAIL_FIRST + 1)th post or later; the log counts the attempts whose outcome was recorded,
+    # which misses the one a SIGKILL interrupted in flight, if any.
     check(st == 200 and len(rows) == 4 and all(r["state"] == "delivered" for r in rows) and
-          all(r["attempts"] >= FAIL_FIRST + 1 and r["last_status"] == 200 for r in rows),
+          all(r["attempts"] >= FAIL_FIRST and r["last_status"] == 200 for r in rows),
           "admin's delivery log: %r" % rows)
     st, log_d = w.req("district-d", "GET", "/v1/alerts/deliveries")
     rows = log_d.get("deliveries", [])
