@@ -234,7 +234,11 @@ def scenarios(w, col, pki, b, shots):
         rep_nop = [f for f in ing if f["kind"] == "no_photo"]
         check(rep_nop and all(f["severity"] == "low" and f["subject"] == "KIOSK-SCREEN"
                               for f in rep_nop), ing)
-        check(any("no_camera" in f["detail"] and masked_id(B) in f["detail"] for f in rep_nop),
+        # The detail from its catalogue template, in the default language (Chinese), with its
+        # code and arguments beside it (docs/API.md "Languages").
+        check(any(f.get("detail_code") == "no_photo" and
+                  f["detail_args"].get("why") == "@no_photo_no_camera" and
+                  "无摄像头" in f["detail"] and masked_id(B) in f["detail"] for f in rep_nop),
               rep_nop)
         check(not any(f["kind"] == "no_photo" for f in rep["findings"]),
               "an ingest finding among the engine's")
@@ -246,7 +250,8 @@ def scenarios(w, col, pki, b, shots):
         check([f["kind"] for f in fs].count("rollcall_missed") == 1, fs)
         nop = [f for f in fs if f["kind"] == "no_photo"]
         check(nop and all(f["source"] == "ingest" and f["class"] == CLASS for f in nop), fs)
-        check(any("signin" in f["detail"] and "no_camera" in f["detail"] and
+        check(any(f.get("detail_args", {}).get("event") == "@event_signin" and
+                  "签到" in f["detail"] and "无摄像头" in f["detail"] and
                   masked_id(B) in f["detail"] for f in nop), nop)
         r = col.cmd("report", "findings", "--class", CLASS, "--format", "json")
         check(r.returncode == 0, r.stderr)
