@@ -1,6 +1,7 @@
 /* Alert bodies, URL masking, backoff and the sender thread (alert.h). */
 #include "alert/alert.h"
 
+#include "bgthread.h"
 #include "dynbuf.h"
 #include "i18n.h"
 #include "jsonin.h"
@@ -453,38 +454,10 @@ int alert_deliver_due(store *st, const struct alert_config *cfg, int64_t now_ms,
 /* ---- The sender thread ---- */
 
 struct alert_sender {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop; /* under lock */
+    struct bgthread bg;
     char *db_url;
     struct alert_config cfg;
 };
-
-static bool stopping(alert_sender *s)
-{
-    pthread_mutex_lock(&s->lock);
-    bool stop = s->stop;
-    pthread_mutex_unlock(&s->lock);
-    return stop;
-}
-
-/* Waits ms or until stopped. */
-static void nap(alert_sender *s, unsigned ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&s->lock);
-    while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &until) != ETIMEDOUT) {
-    }
-    pthread_mutex_unlock(&s->lock);
-}
 
 static void *sender_main(void *arg)
 {
@@ -492,13 +465,13 @@ static void *sender_main(void *arg)
     store *st = NULL;
     char err[ERR_LEN];
     bool complained = false;
-    while (!stopping(s)) {
+    while (!bgthread_stopping(&s->bg)) {
         if (!st && store_open(s->db_url, 0, &st, err) != RC_OK) {
             st = NULL;
             if (!complained)
                 log_msg(LOG_LVL_ERROR, "alerts: %s", err);
             complained = true;
-            nap(s, s->cfg.poll_ms);
+            bgthread_nap(&s->bg, s->cfg.poll_ms);
             continue;
         }
         size_t sent = 0, failed = 0;
@@ -511,7 +484,7 @@ static void *sender_main(void *arg)
         }
         /* a full batch may have more behind it */
         if (sent + failed < ALERT_BATCH)
-            nap(s, s->cfg.poll_ms);
+            bgthread_nap(&s->bg, s->cfg.poll_ms);
     }
     store_close(st);
     return NULL;
@@ -526,19 +499,11 @@ int alert_sender_start(const char *db_url, const struct alert_config *cfg, alert
         return rc_fail(err, RC_NOMEM, "out of memory");
     }
     s->cfg = *cfg;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    int e = pthread_create(&s->thread, NULL, sender_main, s);
-    if (e != 0) {
-        pthread_cond_destroy(&s->wake);
-        pthread_mutex_destroy(&s->lock);
+    int rc = bgthread_start(&s->bg, sender_main, s, "the alert sender", err);
+    if (rc != RC_OK) {
         free(s->db_url);
         free(s);
-        return rc_fail(err, RC_STATE, "cannot start the alert sender: %s", strerror(e));
+        return rc;
     }
     *out = s;
     return RC_OK;
@@ -548,13 +513,7 @@ void alert_sender_stop(alert_sender *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->lock);
-    s->stop = true;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->lock);
+    bgthread_stop(&s->bg);
     free(s->db_url);
     free(s);
 }

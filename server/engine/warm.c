@@ -1,6 +1,7 @@
 /* The figures cache warmer thread (warm.h). */
 #include "engine/warm.h"
 
+#include "bgthread.h"
 #include "engine/figures.h"
 #include "log.h"
 #include "rc.h"
@@ -8,7 +9,6 @@
 #include "timeutil.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,38 +18,16 @@
 #include <unistd.h>
 
 struct warm {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop; /* under lock */
+    struct bgthread bg;
     char *db_url;
     unsigned interval_ms;
 };
 
+/* figures_warm's stop callback */
 static bool stopping(void *ctx)
 {
     warm *w = ctx;
-    pthread_mutex_lock(&w->lock);
-    bool stop = w->stop;
-    pthread_mutex_unlock(&w->lock);
-    return stop;
-}
-
-/* Waits ms, or until stopped. */
-static void nap(warm *w, unsigned ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&w->lock);
-    while (!w->stop && pthread_cond_timedwait(&w->wake, &w->lock, &until) != ETIMEDOUT) {
-    }
-    pthread_mutex_unlock(&w->lock);
+    return bgthread_stopping(&w->bg);
 }
 
 static void *warm_main(void *arg)
@@ -67,7 +45,7 @@ static void *warm_main(void *arg)
             if (!complained)
                 log_msg(LOG_LVL_ERROR, "warm: %s", err);
             complained = true;
-            nap(w, w->interval_ms);
+            bgthread_nap(&w->bg, w->interval_ms);
             continue;
         }
         struct figures_warm_result res;
@@ -89,7 +67,7 @@ static void *warm_main(void *arg)
         }
         /* classes left over (a full pass) are taken at once, else wait for the interval */
         if (rc != RC_OK || res.left == 0)
-            nap(w, w->interval_ms);
+            bgthread_nap(&w->bg, w->interval_ms);
     }
     store_close(st);
     return NULL;
@@ -103,19 +81,11 @@ int warm_start(const char *db_url, unsigned interval_ms, warm **out, char *err)
         return rc_fail(err, RC_NOMEM, "out of memory");
     }
     w->interval_ms = interval_ms;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, &ca);
-    pthread_condattr_destroy(&ca);
-    int e = pthread_create(&w->thread, NULL, warm_main, w);
-    if (e != 0) {
-        pthread_cond_destroy(&w->wake);
-        pthread_mutex_destroy(&w->lock);
+    int rc = bgthread_start(&w->bg, warm_main, w, "the figures warmer", err);
+    if (rc != RC_OK) {
         free(w->db_url);
         free(w);
-        return rc_fail(err, RC_STATE, "cannot start the figures warmer: %s", strerror(e));
+        return rc;
     }
     *out = w;
     return RC_OK;
@@ -125,13 +95,7 @@ void warm_stop(warm *w)
 {
     if (!w)
         return;
-    pthread_mutex_lock(&w->lock);
-    w->stop = true;
-    pthread_cond_signal(&w->wake);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->wake);
-    pthread_mutex_destroy(&w->lock);
+    bgthread_stop(&w->bg);
     free(w->db_url);
     free(w);
 }
