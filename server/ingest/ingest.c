@@ -859,6 +859,10 @@ struct job {
     int rc;
     char err[ERR_LEN];
     bool done;
+    /* w->stored and w->answered when the writer took the job's group (under w->lock): a
+     * batch refused for a gap tries again at once if either moved since, for the batch it
+     * waits for may have been stored (or answered) by then, even in the same group. */
+    uint64_t stored0, answered0;
     struct job *next;
 };
 
@@ -939,6 +943,28 @@ static void checkpoint(store *st)
         log_msg(LOG_LVL_DEBUG, "ingest checkpoint: %.1f ms", ms_between(&t0, &t1));
 }
 
+/* The group's jobs with each device's batches in seq order (a stable insertion sort; groups
+ * are small): a kiosk's window of batches can reach the queue out of order, and a batch
+ * applied before its predecessor in the same group would be refused for a gap. */
+static struct job *seq_order(struct job *group)
+{
+    struct job *sorted = NULL;
+    while (group) {
+        struct job *jb = group;
+        group = group->next;
+        const int64_t first = jb->p->b.lines[0].ev.seq;
+        struct job **pp = &sorted;
+        /* Before the first job of the same device with a higher first seq; else at the end. */
+        for (; *pp; pp = &(*pp)->next) {
+            if (strcmp((*pp)->device, jb->device) == 0 && (*pp)->p->b.lines[0].ev.seq > first)
+                break;
+        }
+        jb->next = *pp;
+        *pp = jb;
+    }
+    return sorted;
+}
+
 static void *writer_main(void *arg)
 {
     struct writer_thread *self = arg;
@@ -958,6 +984,11 @@ static void *writer_main(void *arg)
         if (!w->head)
             w->tail = NULL;
         last->next = NULL;
+        for (struct job *jb = group; jb; jb = jb->next) {
+            jb->stored0 = w->stored;
+            jb->answered0 = w->answered;
+        }
+        group = seq_order(group);
         pthread_mutex_unlock(&w->lock);
 
         char err[ERR_LEN];
@@ -1158,13 +1189,23 @@ int ingest_batch_grouped_release(ingest_writer *w, store *st, const char *device
             res->expected_seq >= first || first - res->expected_seq > INGEST_REORDER_SPAN)
             break;
         int wr = 0;
-        if (!predecessor_busy(w, &me))
-            break; /* nothing here can fill the gap: answer it */
-        uint64_t stored = w->stored, answered = w->answered;
-        while (wr == 0 && !w->stop && w->stored == stored && w->answered == answered)
-            wr = pthread_cond_timedwait(&w->done, &w->lock, &deadline);
-        if (wr != 0 || w->stop)
-            break; /* the deadline passed (the gap is real), or stopping: answer it */
+        /* A batch stored or answered since the writer took this try's group may have been
+         * the one missing (stored in the same group, or just after): try again at once.
+         * Comparing with the counts at this point instead would miss it, and wait for the
+         * deadline. */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (now.tv_sec > deadline.tv_sec ||
+            (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+            break; /* the deadline passed: the gap is real, answer it */
+        if (w->stored == jb.stored0 && w->answered == jb.answered0) {
+            if (!predecessor_busy(w, &me))
+                break; /* nothing here can fill the gap: answer it */
+            while (wr == 0 && !w->stop && w->stored == jb.stored0 && w->answered == jb.answered0)
+                wr = pthread_cond_timedwait(&w->done, &w->lock, &deadline);
+            if (wr != 0 || w->stop)
+                break; /* the deadline passed (the gap is real), or stopping: answer it */
+        }
         jb.done = false;
         jb.next = NULL;
         jb.rc = RC_OK;

@@ -150,7 +150,10 @@ int store_release(store *st, const char *name, char *err);
 /* Outside a transaction: moves committed data from the back-end's log into the database when
  * the log has grown past the back-end's threshold (SQLite: a PASSIVE WAL checkpoint once the
  * WAL holds 1000 pages, as auto-checkpoint would), else does nothing. *done (may be NULL)
- * tells whether it ran. For connections opened with STORE_OPEN_MANUAL_CHECKPOINT. */
+ * tells whether one ran or was started. For connections opened with
+ * STORE_OPEN_MANUAL_CHECKPOINT. SQLite runs it on a thread and connection of the store's own,
+ * so the caller goes on writing while it runs (the caller waits only when the WAL has grown
+ * to 8 times the threshold: then it checkpoints itself, as before). */
 int store_checkpoint(store *st, bool *done, char *err);
 
 /* Stores a token (t->hash, name, role, created_at_ms, created_by; id is ignored). RC_CONFLICT

@@ -12,6 +12,7 @@
  * its largest number, 0 when the table does not exist. */
 #include "store/store_sqlite_int.h"
 
+#include "log.h"
 #include "rc.h"
 #include "store/store.h"
 #include "store/store_backend.h"
@@ -32,6 +33,9 @@
 enum {
     SQLITE_BUSY_TIMEOUT_MS = 10000,
     SQLITE_CHECKPOINT_PAGES = 1000, /* WAL size that calls for a checkpoint (SQLite's default) */
+    /* A WAL this many times SQLITE_CHECKPOINT_PAGES: the background checkpointer is not
+     * keeping up (or a reader holds it back), so the writer checkpoints itself, as before. */
+    SQLITE_CHECKPOINT_BEHIND = 8,
 };
 
 /* Writers of one process queue on this mutex before BEGIN IMMEDIATE. Without it, pooled
@@ -522,9 +526,93 @@ static void write_unlock(struct store_sqlite *s)
     }
 }
 
+/* The checkpoints of a manual-checkpoint connection (the ingest writer's), on a thread and
+ * connection of their own: a PASSIVE checkpoint copies the WAL into the database and fsyncs
+ * it while the writer goes on appending and committing groups, instead of the writer doing
+ * it between two groups (one more fsync on the ingest path each time the WAL passes
+ * SQLITE_CHECKPOINT_PAGES). SQLite lets one checkpointer run beside one writer. */
+struct sqlite_checkpointer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool due, stop; /* under lock */
+    sqlite3 *db;
+};
+
+static void *checkpointer_main(void *arg)
+{
+    struct sqlite_checkpointer *c = arg;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->due && !c->stop)
+            pthread_cond_wait(&c->wake, &c->lock);
+        if (c->stop)
+            break;
+        c->due = false;
+        pthread_mutex_unlock(&c->lock);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int log = 0, done = 0;
+        int code = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (code != SQLITE_OK && code != SQLITE_BUSY)
+            log_msg(LOG_LVL_WARN, "checkpoint: %s (the WAL keeps the data; tried again later)",
+                    sqlite3_errmsg(c->db));
+        else
+            log_msg(LOG_LVL_DEBUG, "checkpoint: %d of %d WAL frames in %.1f ms", done, log,
+                    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static void checkpointer_stop(struct sqlite_checkpointer *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stop = true;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+/* Starts the checkpointer of the database at path; NULL when it cannot (the writer then
+ * checkpoints itself). */
+static struct sqlite_checkpointer *checkpointer_start(const char *path)
+{
+    struct sqlite_checkpointer *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_busy_timeout(c->db, SQLITE_BUSY_TIMEOUT_MS) != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close_v2(c->db);
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    if (pthread_create(&c->thread, NULL, checkpointer_main, c) != 0) {
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->lock);
+        sqlite3_close_v2(c->db);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static void sqlite_close(store *st)
 {
     struct store_sqlite *s = sq(st);
+    checkpointer_stop(s->ck);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close_v2(s->db); /* rolls back an open transaction */
@@ -615,8 +703,10 @@ static int sqlite_open(const char *path, unsigned flags, store **out, char *err)
               err, path);
     if (rc != RC_OK)
         goto out;
-    if (flags & STORE_OPEN_MANUAL_CHECKPOINT)
+    if (flags & STORE_OPEN_MANUAL_CHECKPOINT) {
         sqlite3_wal_hook(s->db, wal_hook, s);
+        s->ck = checkpointer_start(path);
+    }
     *out = &s->base;
     return RC_OK;
 out:
@@ -764,6 +854,16 @@ static int sqlite_checkpoint(store *st, bool *done, char *err)
     *done = false;
     if (s->wal_frames < SQLITE_CHECKPOINT_PAGES)
         return RC_OK;
+    if (s->ck && s->wal_frames < SQLITE_CHECKPOINT_PAGES * SQLITE_CHECKPOINT_BEHIND) {
+        /* Handed to the checkpointer; wal_frames is left as it is, so every commit past the
+         * threshold asks again until a checkpoint lets the WAL start over. */
+        pthread_mutex_lock(&s->ck->lock);
+        s->ck->due = true;
+        pthread_cond_signal(&s->ck->wake);
+        pthread_mutex_unlock(&s->ck->lock);
+        *done = true;
+        return RC_OK;
+    }
     s->wal_frames = 0; /* the next commit reports the WAL's size again */
     /* PASSIVE, as auto-checkpoint: copies what no reader still needs, never waits. */
     int code = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

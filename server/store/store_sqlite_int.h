@@ -39,6 +39,7 @@ struct store_sqlite {
     bool writing;                   /* holds write_lock (between begin and commit/rollback) */
     sqlite3_stmt *stmt[STMT_COUNT]; /* cached statements, NULL until first used */
     int wal_frames; /* STORE_OPEN_MANUAL_CHECKPOINT: WAL frames after the last commit */
+    struct sqlite_checkpointer *ck; /* its checkpoints' own thread and connection, or NULL */
 };
 
 static inline struct store_sqlite *sq(store *st)

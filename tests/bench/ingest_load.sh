@@ -38,6 +38,16 @@ db=${ROLLCALL_BENCH_PG:-"sqlite:$dir/server.db"}
 "$bin/rollcall-server" --db "$db" migrate >/dev/null 2>&1
 token=$("$bin/rollcall-server" --db "$db" token create --role enroll \
   --institution BENCH-INST --name load 2>/dev/null)
+# The class the simulated sign-ins name, as a real kiosk's name an imported class (without
+# it every sign-in would also store an unknown_class finding: another path than ingest's own).
+cat > "$dir/classes.json" <<'EOF_PLAN'
+[{"id": "BENCH-CLASS", "institution": "BENCH-INST", "district": "120103",
+  "occupation": "2-02-10-09", "level": "junior", "applied_on": "2026-11-01",
+  "sessions": [{"id": "S01", "start": "2026-11-18T08:00:00+08:00",
+                "end": "2026-11-19T08:00:00+08:00", "mode": "offline", "fence": "bench-venue"}],
+  "roster": []}]
+EOF_PLAN
+"$bin/rollcall-server" --db "$db" import classes "$dir/classes.json" >/dev/null 2>&1
 start_collector() { # LOG: starts one collector in the background
   "$bin/rollcall-server" --db "$db" --log-level "${LOG_LEVEL:-warn}" serve --listen 127.0.0.1:0 \
     --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --threads "$threads" \

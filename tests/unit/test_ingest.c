@@ -19,6 +19,7 @@
 #include "rc.h"
 #include "store/store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,103 @@ static void batch_signatures_are_kept(void **state)
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 3);
 }
 
+/* One request thread of the collector: its own connection, one batch through the writer. */
+struct submit {
+    struct fx *f;
+    ingest_writer *w;
+    int64_t from, to;
+    char sig[CRYPTO_SIG_B64_MAX + 1];
+    char buf[4000];
+    size_t n;
+    struct ingest_result r;
+    int rc;
+    pthread_t t;
+};
+
+static void *submit_main(void *arg)
+{
+    struct submit *sb = arg;
+    char err[ERR_LEN];
+    store *st = NULL;
+    sb->rc = store_open(sb->f->url, 0, &st, err);
+    if (sb->rc == RC_OK)
+        sb->rc = ingest_batch_grouped(sb->w, st, DEV, (uint8_t *)sb->buf, sb->n, sb->sig, NOW,
+                                      &sb->r, err);
+    store_close(st);
+    return NULL;
+}
+
+static void submit_start(struct fx *f, ingest_writer *w, struct submit *sb, int64_t from,
+                         int64_t to)
+{
+    memset(sb, 0, sizeof *sb);
+    sb->f = f;
+    sb->w = w;
+    sb->n = body(f, from, to, sb->buf, sizeof sb->buf, f->key, sb->sig);
+    assert_int_equal(pthread_create(&sb->t, NULL, submit_main, sb), 0);
+}
+
+/* Waits until the writer's queue holds n batches (10 s at most). */
+static void queue_reaches(ingest_writer *w, size_t n)
+{
+    size_t depth = 0;
+    int64_t oldest = 0;
+    for (int i = 0; i < 1000; i++) {
+        ingest_writer_queue(w, NOW, &depth, &oldest);
+        if (depth >= n)
+            return;
+        usleep(10000);
+    }
+    fail_msg("the writer's queue never held %zu batches (it holds %zu)", n, depth);
+}
+
+/* A kiosk's window of batches reaching the writer out of order, both in one group: the
+ * later batch must not be refused for the gap its predecessor (in the same group) fills.
+ * Each round holds the writer at a group (batch k..k) with a write lock taken outside it,
+ * while batch k+2..k+3 and then k+1..k+1 queue up behind it (the later one first, as a
+ * kiosk's second connection can be quicker than its first). Before the writer put a
+ * group's batches of one device in seq order and noticed a store in the same group, the
+ * later batch was refused for the gap and, whenever its predecessor's thread had left
+ * first, answered 409: about every other round. */
+static void window_out_of_order_in_one_group(void **state)
+{
+    struct fx *f = *state;
+    char err[ERR_LEN];
+    enum { ROUNDS = 9 };
+    for (int i = 0; i < 4 * ROUNDS; i++)
+        next(f, DEV, 0, NULL);
+    ingest_writer *w = NULL;
+    assert_int_equal(ingest_writer_start(f->url, &w, err), RC_OK);
+    struct submit *sb = calloc(3, sizeof *sb);
+    assert_non_null(sb);
+    for (int round = 0; round < ROUNDS; round++) {
+        const int64_t k = 4 * round + 1;
+        sqlite3 *lock = NULL;
+        assert_int_equal(sqlite3_open_v2(f->path, &lock, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        submit_start(f, w, &sb[0], k, k);
+        usleep(50000); /* the writer takes k..k and waits for the lock */
+        submit_start(f, w, &sb[1], k + 2, k + 3);
+        queue_reaches(w, 1);
+        submit_start(f, w, &sb[2], k + 1, k + 1);
+        queue_reaches(w, 2);
+        assert_int_equal(sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(lock);
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(pthread_join(sb[i].t, NULL), 0);
+            assert_int_equal(sb[i].rc, RC_OK);
+            if (sb[i].r.status != 200)
+                fail_msg("round %d: batch %d answered %u: %s", round, i, sb[i].r.status,
+                         sb[i].r.reason);
+            assert_int_equal(sb[i].r.accepted, i == 1 ? 2 : 1);
+        }
+    }
+    free(sb);
+    ingest_writer_stop(w);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 4 * ROUNDS);
+    assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_heads"), 4 * ROUNDS);
+}
+
 /* The server-wide state these modules use, set up as server/main.c does. */
 static int server_state_init(void **state)
 {
@@ -493,6 +591,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fences_keep_history, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_and_class_findings, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_signatures_are_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(window_out_of_order_in_one_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }
