@@ -100,9 +100,9 @@ static void usage(FILE *out)
             "  --tls-key FILE       PEM private key (unencrypted) for the certificate\n"
             "  --plain-http         serve without TLS (only behind a TLS-terminating proxy)\n"
             "  --threads N          worker threads and database connections (default %d)\n"
-            "  --http-mode M        pool: --threads workers serve every connection (default);\n"
-            "                       per-connection: a thread per connection, --threads database\n"
-            "                       connections (for many kiosks: docs/CAPACITY.md)\n"
+            "  --http-mode M        per-connection: a thread per connection, --threads database\n"
+            "                       connections (default); pool: --threads workers serve every\n"
+            "                       connection (docs/CAPACITY.md)\n"
             "  --max-body BYTES     largest request body, as sent and after gzip decoding\n"
             "                       (default %d)\n"
             "  --conn-timeout S     close a connection idle this many seconds (default %d)\n"
@@ -255,7 +255,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     const char *signing_key = NULL;
     bool plain = false;
     unsigned long long threads = HTTP_DEFAULT_THREADS;
-    bool per_connection = false;
+    bool per_connection = true;
     unsigned long long max_body = HTTP_DEFAULT_MAX_BODY;
     unsigned long long timeout = HTTP_DEFAULT_CONN_TIMEOUT_S;
     unsigned long long per_ip = HTTP_DEFAULT_PER_IP_LIMIT;

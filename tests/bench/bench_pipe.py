@@ -44,7 +44,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--inflight", type=int, default=4, help="the kiosk's sync.inflight")
-    ap.add_argument("--http-mode", default="pool", help="the collector's serve --http-mode")
+    ap.add_argument("--http-mode", default="per-connection",
+                    help="the collector's serve --http-mode (default serve's own)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     os.environ["ROLLCALL_AGENT"] = os.path.join(build, "rollcall-agent")

@@ -6,8 +6,8 @@
 # On PostgreSQL: ROLLCALL_BENCH_PG=postgresql://.../EMPTY_DB (migrated here; the script does
 # not empty it), and COLLECTORS=2 for two `serve` processes on it, devices alternating.
 # RATE=R offers the steady state at R requests/s (open loop) instead of as fast as answered.
-# HTTP_MODE=per-connection runs `serve --http-mode per-connection` (THREADS is then the number
-# of database connections).
+# HTTP_MODE=pool runs `serve --http-mode pool` (THREADS workers serve every connection); the
+# default is serve's own, per-connection (THREADS is then the number of database connections).
 set -eu
 devices=${1:-1000}
 batches=${2:-5}
@@ -44,14 +44,14 @@ cat > "$dir/classes.json" <<'EOF_PLAN'
 [{"id": "BENCH-CLASS", "institution": "BENCH-INST", "district": "120103",
   "occupation": "2-02-10-09", "level": "junior", "applied_on": "2026-11-01",
   "sessions": [{"id": "S01", "start": "2026-11-18T08:00:00+08:00",
-                "end": "2026-11-19T08:00:00+08:00", "mode": "offline", "fence": "bench-venue"}],
+                "end": "2026-11-18T20:00:00+08:00", "mode": "offline", "fence": "bench-venue"}],
   "roster": []}]
 EOF_PLAN
-"$bin/rollcall-server" --db "$db" import classes "$dir/classes.json" >/dev/null 2>&1
+"$bin/rollcall-server" --db "$db" import classes "$dir/classes.json" >/dev/null
 start_collector() { # LOG: starts one collector in the background
   "$bin/rollcall-server" --db "$db" --log-level "${LOG_LEVEL:-warn}" serve --listen 127.0.0.1:0 \
     --tls-cert "$dir/server.pem" --tls-key "$dir/server.key" --threads "$threads" \
-    --http-mode "${HTTP_MODE:-pool}" \
+    --http-mode "${HTTP_MODE:-per-connection}" \
     --per-ip-limit 0 --max-connections ${MAXCONN:-$((devices + 64))} --conn-timeout 120 \
     2>"$1" &
 }
@@ -77,7 +77,7 @@ if [ "$collectors" = 2 ]; then
   url2="--url2 https://127.0.0.1:$port2"
   echo "second rollcall-server pid $pid2 on 127.0.0.1:$port2"
 fi
-echo "rollcall-server pid $pid on 127.0.0.1:$port, $threads threads (${HTTP_MODE:-pool}), $(nproc) cores, $db" |
+echo "rollcall-server pid $pid on 127.0.0.1:$port, $threads threads (${HTTP_MODE:-per-connection}), $(nproc) cores, $db" |
   sed 's/password=[^&]*/password=.../'
 check_db=$db
 case "$db" in sqlite:*) check_db=$dir/server.db ;; esac

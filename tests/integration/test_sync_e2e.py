@@ -7,8 +7,8 @@ a backup (409 gap, resume from expected_seq); collector restarts (SIGKILL and SI
 middle of a sync; `sync` killed with SIGKILL at random moments over many rounds; syncing
 through a fault-injecting TCP proxy (drops, delays, resets mid-request and mid-response,
 truncation); several batches in flight (sync.inflight) seen at a counting proxy; the daemon's
-periodic sync; the window, restarts and kills again against `serve --http-mode
-per-connection`. After each: every event the agent recorded is stored
+periodic sync; the window, restarts and kills again against `serve --http-mode pool` (the
+default is per-connection). After each: every event the agent recorded is stored
 exactly once, byte for byte, and the chain verifies on both sides. Standard library only."""
 
 import base64
@@ -362,11 +362,11 @@ def main():
             col.stop()
         if failures:
             print("collector log (tail):\n" + "".join(col.lines[-40:]))
-        # The same window, restarts and kills against a collector with a thread per
-        # connection (serve --http-mode per-connection).
-        print("-- collector with --http-mode per-connection", flush=True)
-        tpc = ph.Collector(w, pki, name="collector-tpc")
-        tpc.extra_args = ["--http-mode", "per-connection"]
+        # The same window, restarts and kills against a collector whose few workers serve
+        # every connection (serve --http-mode pool; the default is a thread per connection).
+        print("-- collector with --http-mode pool", flush=True)
+        tpc = ph.Collector(w, pki, name="collector-pool")
+        tpc.extra_args = ["--http-mode", "pool"]
         tpc.start()
         before = len(failures)
         w2 = os.path.join(w, "tpc")  # the kiosks' directories again, apart
