@@ -1130,6 +1130,85 @@ static char *report_text(const struct engine_input *in)
     return json;
 }
 
+/* engine_recordings_derive sorts its events by device and seq in place, equal keys (an event
+ * read twice) in their original order, whatever order they came in; and derives the same
+ * recordings as from input already in order. */
+static void recordings_derive_sorts_stably(void **state)
+{
+    (void)state;
+    struct evs *v = calloc(1, sizeof *v);
+    struct evs *sorted = calloc(1, sizeof *sorted);
+    char err[ERR_LEN];
+    assert_non_null(v);
+    assert_non_null(sorted);
+    const char *devs[] = {"K2", "K1", "K3"};
+    for (int d = 0; d < 3; d++) {
+        for (int k = 0; k < 20; k++) {
+            enum event_type t = k % 4 == 0 ? EVENT_REC_START
+                                : k % 4 == 1 ? EVENT_REC_STOP
+                                : k % 4 == 2 ? EVENT_REC_FILE
+                                             : EVENT_HEARTBEAT;
+            struct engine_event *e = add_ev(v, t, devs[d], 1000000 + k * 60000);
+            e->ev.seq = k + 1;
+            snprintf(e->ev.camera, sizeof e->ev.camera, "cam-%d", k % 8 < 4 ? 1 : 2);
+            if (t == EVENT_REC_FILE) {
+                e->ev.start_ms = e->ev.ts_ms - 30000;
+                e->ev.end_ms = e->ev.ts_ms;
+            }
+        }
+    }
+    /* Some events twice (overlapping windows read them twice), told apart by received_ms. */
+    for (size_t i = 0; i < 60; i += 7) {
+        v->e[v->n] = v->e[i];
+        v->e[v->n++].received_ms += 1;
+    }
+    /* The reference: by device then seq, the second copy after the first. */
+    for (int d = 0; d < 3; d++) {
+        const char *want = d == 0 ? "K1" : d == 1 ? "K2" : "K3";
+        for (int64_t seq = 1; seq <= 20; seq++)
+            for (size_t i = 0; i < v->n; i++)
+                if (strcmp(v->e[i].ev.device, want) == 0 && v->e[i].ev.seq == seq)
+                    sorted->e[sorted->n++] = v->e[i];
+    }
+    assert_int_equal(sorted->n, v->n);
+    struct engine_recording *want_r = NULL, *got_r = NULL;
+    size_t want_n = 0, got_n = 0;
+    assert_int_equal(engine_recordings_derive(sorted->e, sorted->n, "C", &want_r, &want_n, err), 0);
+    assert_true(want_n > 0);
+    for (int round = 0; round < 50; round++) {
+        struct evs *x = calloc(1, sizeof *x);
+        assert_non_null(x);
+        *x = *v;
+        /* Shuffle, keeping each pair of copies in its order (the first stays first). */
+        for (size_t i = x->n; i > 1; i--) {
+            size_t j = (size_t)(rnd() % i);
+            struct engine_event t = x->e[i - 1];
+            x->e[i - 1] = x->e[j];
+            x->e[j] = t;
+        }
+        for (size_t i = 0; i < x->n; i++)
+            for (size_t j = i + 1; j < x->n; j++)
+                if (strcmp(x->e[i].ev.id, x->e[j].ev.id) == 0 &&
+                    x->e[i].received_ms > x->e[j].received_ms) {
+                    struct engine_event t = x->e[i];
+                    x->e[i] = x->e[j];
+                    x->e[j] = t;
+                }
+        assert_int_equal(engine_recordings_derive(x->e, x->n, "C", &got_r, &got_n, err), 0);
+        for (size_t i = 0; i < x->n; i++) {
+            assert_string_equal(x->e[i].ev.id, sorted->e[i].ev.id);
+            assert_int_equal(x->e[i].received_ms, sorted->e[i].received_ms);
+        }
+        assert_int_equal(got_n, want_n);
+        assert_memory_equal(got_r, want_r, want_n * sizeof *want_r);
+        free(got_r);
+        free(x);
+    }
+    free(want_r);
+    free(sorted);
+    free(v);
+}
+
 static void property_order_duplicates_batches(void **state)
 {
     (void)state;
@@ -1233,6 +1312,7 @@ int main(void)
         cmocka_unit_test(gnss_quality),
         cmocka_unit_test(deadlines),
         cmocka_unit_test(aggregation),
+        cmocka_unit_test(recordings_derive_sorts_stably),
         cmocka_unit_test(property_order_duplicates_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
