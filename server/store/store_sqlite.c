@@ -560,7 +560,8 @@ static void *checkpointer_main(void *arg)
                     sqlite3_errmsg(c->db));
         else
             log_msg(LOG_LVL_DEBUG, "checkpoint: %d of %d WAL frames in %.1f ms", done, log,
-                    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+                    (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
         pthread_mutex_lock(&c->lock);
     }
     pthread_mutex_unlock(&c->lock);

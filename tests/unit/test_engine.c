@@ -1144,7 +1144,7 @@ static void recordings_derive_sorts_stably(void **state)
     const char *devs[] = {"K2", "K1", "K3"};
     for (int d = 0; d < 3; d++) {
         for (int k = 0; k < 20; k++) {
-            enum event_type t = k % 4 == 0 ? EVENT_REC_START
+            enum event_type t = k % 4 == 0   ? EVENT_REC_START
                                 : k % 4 == 1 ? EVENT_REC_STOP
                                 : k % 4 == 2 ? EVENT_REC_FILE
                                              : EVENT_HEARTBEAT;
