@@ -305,7 +305,13 @@ def several_batches_in_flight(w, col, pki):
     inflight 4 the agent has several requests out at once; with inflight 1 never more than
     one, give or take the closing of one connection overlapping the opening of the next (the
     schedule is fetched on a handle of its own after the batches): so at least 3 against at
-    most 2. Either way every event is stored once."""
+    most 2. Either way every event is stored once.
+
+    The answer's accepted and duplicates count only the answers the agent read. When a batch
+    waits out the collector's reorder wait behind a slow one (as under TSan), its 409 makes the
+    agent drop the transfers behind it; the collector may have stored those, and the resend
+    then meets duplicates or was counted by no answer at all. So the counts are bounded here,
+    and exactly-once is checked on the collector's rows."""
     for inflight, want in ((4, lambda n: n >= 3), (1, lambda n: n <= 2)):
         k = ph.PipeKiosk(w, col.url, pki["ca"], "KIOSK-WINDOW-%d" % inflight,
                          batch_max_events=3, inflight=inflight)
@@ -320,7 +326,8 @@ def several_batches_in_flight(w, col, pki):
             summary = proxy.stop()
         print("   inflight %d: %s, %s" % (inflight, json.dumps(res), json.dumps(summary)),
               flush=True)
-        assert res["pending"] == 0 and res["accepted"] == 60, res
+        assert res["pending"] == 0 and res["ack_seq"] == 60, res
+        assert 0 < res["accepted"] and res["accepted"] + res["duplicates"] <= 60, res
         assert want(summary["max_awaiting"]), summary
         assert col.head(k.device_id) == k.chain()[0]
         ph.check_exactly_once(k, col)
