@@ -1329,6 +1329,22 @@ static int count_stored_finding(const struct store_finding_row *r, void *ctx)
     return add_stored_finding(r, c->inner);
 }
 
+/* Adds "title" to each finding of the named array: its kind's name from the catalogue, in lang
+ * (the kind itself when the catalogue has none), as GET /v1/findings lists them. */
+static bool add_kind_titles(cJSON *o, const char *array, enum i18n_lang lang)
+{
+    cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(o, array))
+    {
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(item, "kind");
+        const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
+        const char *title = i18n_text2("finding", k, lang);
+        if (!cJSON_AddStringToObject(item, "title", title ? title : k))
+            return false;
+    }
+    return true;
+}
+
 int figures_class_report_json(store *st, const struct engine_report *r, enum i18n_lang lang,
                               char **out, char *err)
 {
@@ -1353,6 +1369,7 @@ int figures_class_report_json(store *st, const struct engine_report *r, enum i18
         goto out;
     if (!cJSON_AddBoolToObject(o, "ingest_findings_truncated",
                                cc.seen > FIGURES_INGEST_FINDINGS_MAX) ||
+        !add_kind_titles(o, "findings", lang) || !add_kind_titles(o, "ingest_findings", lang) ||
         !(text = cJSON_PrintUnformatted(o))) {
         rc = rc_fail(err, RC_NOMEM, "out of memory");
         goto out;

@@ -140,10 +140,11 @@ int figures_findings(store *st, const struct store_class_filter *f, const char *
 /* The class report r as JSON (report_json) plus what ingest stored about the class's events
  * (no_photo, roster_override, verdict_mismatch ...): "ingest_findings", newest first, each as
  * GET /v1/findings lists it ("source": "ingest", severity high/medium/low, not the engine's
- * scale), at most FIGURES_INGEST_FINDINGS_MAX, and "ingest_findings_truncated". The engine's
- * "findings" are unchanged (the evidence bundle's report.json stays the engine's alone).
- * The stored findings' details are in lang (from their template, when stored with one). *out
- * is new (free). */
+ * scale), at most FIGURES_INGEST_FINDINGS_MAX, and "ingest_findings_truncated". Each finding
+ * of "findings" and "ingest_findings" gains "title", its kind's name in lang; nothing else of
+ * the engine's is changed (the evidence bundle's report.json is report_json's alone). The
+ * stored findings' details are in lang (from their template, when stored with one). *out is
+ * new (free). */
 int figures_class_report_json(store *st, const struct engine_report *r, enum i18n_lang lang,
                               char **out, char *err);
 

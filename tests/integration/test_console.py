@@ -771,10 +771,14 @@ def finding_details(b, w, origin, shots):
     # The class page (zh): every engine finding's detail in Chinese, as the API gives it.
     b("goto", hash="#/class/C-A", ready="class")
     rows = b("eval", js="[...document.querySelectorAll('#class-findings tbody tr')].map(r => "
-             "[r.dataset.kind, r.cells[3].textContent])")["value"]
-    check(sorted(rows) == sorted([f["kind"], f["detail"]] for f in zh)
-          and len({k for k, d in rows if CJK.search(d)}) >= 2,
+             "[r.dataset.kind, r.cells[3].textContent, r.cells[0].textContent])")["value"]
+    check(sorted(r[:2] for r in rows) == sorted([f["kind"], f["detail"]] for f in zh)
+          and len({r[0] for r in rows if CJK.search(r[1])}) >= 2,
           "the class page shows the Chinese details: %s" % rows)
+    # ... and each kind by its Chinese name, as the review queue names it (GET /v1/findings).
+    titles = {f["kind"]: f["title"] for f in zh}
+    check(all(r[2] == titles[r[0]] and CJK.search(r[2]) for r in rows),
+          "the class page names the kinds in Chinese: %s (%s)" % (rows, titles))
     # The review queue (zh): the selected finding's detail in Chinese.
     b("goto", hash="#/review", ready="review")
     shown = b("text", selector="#evidence dd.detail")["text"]
@@ -793,6 +797,7 @@ def stored_details(b, w, h):
     want = {"en": "signin of %s for class C-A has no photo (refused)" % m0,
             "zh-CN": "签到（%s，班级 C-A）没有照片（学员拒绝拍照）" % m0}
     args = {"event": "@event_signin", "trainee": m0, "class": "C-A", "why": "@no_photo_refused"}
+    title = {}
     for lang in ("en", "zh-CN"):
         st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/findings?class=C-A", None, h(lang))
         got = [f for f in body.get("findings", []) if f["source"] == "ingest"
@@ -802,20 +807,23 @@ def stored_details(b, w, h):
               "the stored no_photo finding in %s: %s %s" % (lang, st, got))
         st, body = ingestlib.request(w.port, w.ctx, "GET", "/v1/classes/C-A/attendance", None,
                                      h(lang))
-        got = [f["detail"] for f in body.get("ingest_findings", []) if f["kind"] == "no_photo"]
-        check(st == 200 and got == [want[lang]],
+        got = [(f["detail"], f.get("title")) for f in body.get("ingest_findings", [])
+               if f["kind"] == "no_photo"]
+        check(st == 200 and [d for d, _ in got] == [want[lang]]
+              and bool(CJK.search(got[0][1] or "")) == (lang == "zh-CN"),
               "the class report's stored finding in %s: %s %s" % (lang, st, got))
+        title[lang] = got[0][1]
     js = ("[...document.querySelectorAll('#class-ingest-findings tbody tr')].map(r => "
-          "[r.dataset.kind, r.cells[3].textContent])")
+          "[r.dataset.kind, r.cells[3].textContent, r.cells[0].textContent])")
     b("goto", hash="#/class/C-A", ready="class")
     rows = b("eval", js=js)["value"]
-    check(["no_photo", want["zh-CN"]] in rows, "the class page (zh) shows %s" % rows)
+    check(["no_photo", want["zh-CN"], title["zh-CN"]] in rows, "the class page (zh) shows %s" % rows)
     b("goto", hash="#/overview", ready="overview")
     b("click", selector="#lang")
     b("waitText", selector="#nav", contains="Overview")
     b("goto", hash="#/class/C-A", ready="class")
     rows = b("eval", js=js)["value"]
-    check(["no_photo", want["en"]] in rows, "the class page (en) shows %s" % rows)
+    check(["no_photo", want["en"], title["en"]] in rows, "the class page (en) shows %s" % rows)
     b("goto", hash="#/overview", ready="overview")
     b("click", selector="#lang")
     b("waitText", selector="#nav", contains="总览")

@@ -404,10 +404,10 @@ async function pageClass(id) {
       <td class="num">${num(p.attended_hours)}</td><td class="num ${rateClass(p.attendance_rate)}" data-v="${p.attendance_rate ?? ''}">${pct(p.attendance_rate)}</td>
       <td class="num">${num(p.online_hours)}</td><td>${p.findings.length}</td></tr>`).join('')}</tbody></table>
     <h2>${esc(t('findings'))}</h2><table id="class-findings"><thead><tr><th>${esc(t('kind'))}</th><th>${esc(t('session'))}</th><th>${esc(t('time'))}</th><th>${esc(t('detail'))}</th><th>${esc(t('decision'))}</th></tr></thead><tbody>
-    ${r.findings.map((f) => `<tr data-kind="${esc(f.kind)}"><td><span class="pill ${esc(f.severity)}">${esc(f.kind)}</span></td><td>${esc(f.session ?? '')}</td><td>${esc(localTime(f.at))}</td>
+    ${r.findings.map((f) => `<tr data-kind="${esc(f.kind)}"><td><span class="pill ${esc(f.severity)}" title="${esc(f.kind)}">${esc(f.title ?? f.kind)}</span></td><td>${esc(f.session ?? '')}</td><td>${f.at ? esc(localTime(f.at)) : ''}</td>
       <td>${esc(f.detail)}</td><td>${f.review ? esc(`${t(f.review.decision)} · ${f.review.reviewer}`) : ''}</td></tr>`).join('')}</tbody></table>
     ${(r.ingest_findings ?? []).length ? `<h2>${esc(t('ingest_findings'))}</h2><table id="class-ingest-findings"><thead><tr><th>${esc(t('kind'))}</th><th>${esc(t('device'))}</th><th>${esc(t('time'))}</th><th>${esc(t('detail'))}</th></tr></thead><tbody>
-    ${r.ingest_findings.map((f) => `<tr data-kind="${esc(f.kind)}" data-id="${esc(f.id)}"><td><span class="pill ${esc(f.severity)}">${esc(f.kind)}</span></td><td>${esc(f.subject)}${f.seq ? ` #${f.seq}` : ''}</td>
+    ${r.ingest_findings.map((f) => `<tr data-kind="${esc(f.kind)}" data-id="${esc(f.id)}"><td><span class="pill ${esc(f.severity)}" title="${esc(f.kind)}">${esc(f.title ?? f.kind)}</span></td><td>${esc(f.subject)}${f.seq ? ` #${f.seq}` : ''}</td>
       <td>${esc(localTime(f.at))}</td><td>${esc(f.detail)}</td></tr>`).join('')}</tbody></table>` : ''}
     <h2>${esc(t('reviews'))}</h2><table id="reviews"><thead><tr><th>${esc(t('evidence'))}</th><th>${esc(t('decision'))}</th><th>${esc(t('reason'))}</th><th>${esc(t('reviewer'))}</th><th>${esc(t('decided_at'))}</th></tr></thead><tbody>
     ${r.reviews.map((v) => `<tr><td>${esc(v.event)}</td><td>${esc(t(v.decision))}</td><td>${esc(v.reason)}</td><td>${esc(v.reviewer)}</td><td>${esc(localTime(v.decided_at))}</td></tr>`).join('')}</tbody></table>`;
