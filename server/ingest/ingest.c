@@ -450,10 +450,22 @@ static const char *utc(int64_t ms, char out[TS_UTC_LEN + 1])
     return out;
 }
 
+/* What the clock-jump check needs of the device's event before a new one. */
+struct clock_point {
+    int64_t seq, ts_ms, mono_ms;
+    const char *boot;
+};
+
+static struct clock_point clock_of(const struct event *ev)
+{
+    return (struct clock_point){
+        .seq = ev->seq, .ts_ms = ev->ts_ms, .mono_ms = ev->mono_ms, .boot = ev->boot};
+}
+
 /* Findings about an accepted event's device time: outside the plausible window around the
  * receipt, or (prev, the device's event before it, may be NULL) a jump of the device clock
  * against the boot clock since the previous event of the same boot. */
-static int clock_findings(store *st, const char *institution, const struct event *prev,
+static int clock_findings(store *st, const char *institution, const struct clock_point *prev,
                           const struct event *ev, int64_t now_ms, char *err)
 {
     struct detail d;
@@ -541,22 +553,6 @@ static int class_finding(store *st, const char *institution, const struct event 
                    known->institution, "institution", institution, NULL);
     }
     return store_finding_insert(st, &f, err);
-}
-
-/* The device's stored event at seq into *out (for comparing clocks across batches). Returns
- * RC_NOTFOUND when there is none. */
-static int stored_event(store *st, const char *device, int64_t seq, char *buf, struct event *out,
-                        char *err)
-{
-    size_t len = 0;
-    int rc = store_event_raw(st, device, seq, buf, EVENT_LINE_MAX + 1, &len, err);
-    if (rc != RC_OK)
-        return rc;
-    char why[ERR_LEN];
-    if (event_parse(buf, len, out, why) != RC_OK)
-        return rc_fail(err, RC_CORRUPT, "stored event %lld of '%s' does not parse: %s",
-                       (long long)seq, device, why);
-    return RC_OK;
 }
 
 /* The template of a refused batch's reason, into d: a bad signature, a conflict or a break of
@@ -683,41 +679,45 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
             return RC_OK;
         }
         /* The event before the first new line, for the clock jump check: the last duplicate
-         * when the batch overlaps (parsed, and equal to the stored bytes), else read back. */
-        struct event *before = NULL;
+         * when the batch overlaps (parsed, and equal to the stored bytes), else the head's
+         * event, whose clock columns came with the head. */
+        struct clock_point head_clock = {
+            .seq = head.seq, .ts_ms = head.ts_ms, .mono_ms = head.mono_ms, .boot = head.boot};
+        const struct clock_point *before = NULL;
         if (dups == 0 && head.seq > 0) {
-            char *buf = malloc(EVENT_LINE_MAX + 1);
-            before = malloc(sizeof *before);
-            if (!buf || !before) {
-                free(buf);
-                free(before);
-                return rc_fail(err, RC_NOMEM, "out of memory");
-            }
-            rc = stored_event(st, dev->id, head.seq, buf, before, err);
-            free(buf);
-            if (rc != RC_OK) {
-                free(before);
-                return rc;
-            }
+            if (!head.has_event)
+                return rc_fail(err, RC_CORRUPT, "chain head of '%s' at %lld but event %lld missing",
+                               dev->id, (long long)head.seq, (long long)head.seq);
+            before = &head_clock;
         }
+        /* The new events in one call (one statement per 16 rows on PostgreSQL), then what
+         * each of them raises. */
+        struct store_event *rows = malloc((b->n - dups) * sizeof *rows);
+        if (!rows)
+            return rc_fail(err, RC_NOMEM, "out of memory");
+        for (size_t i = dups; i < b->n; i++)
+            event_row(&b->lines[i], &j[i], now_ms, &rows[i - dups]);
+        rc = store_events_insert(st, rows, b->n - dups, err);
+        free(rows);
+        if (rc != RC_OK)
+            return rc;
         struct store_class known;
         memset(&known, 0, sizeof known);
         for (size_t i = dups; i < b->n; i++) {
-            struct store_event row;
-            const struct event *prev = i > 0 ? &b->lines[i - 1].ev : before;
-            event_row(&b->lines[i], &j[i], now_ms, &row);
-            if ((rc = store_event_insert(st, &row, err)) != RC_OK ||
-                (rc = event_findings(st, dev->institution, &b->lines[i], &j[i], now_ms, err)) !=
+            struct clock_point prev_line;
+            const struct clock_point *prev = before;
+            if (i > 0) {
+                prev_line = clock_of(&b->lines[i - 1].ev);
+                prev = &prev_line;
+            }
+            if ((rc = event_findings(st, dev->institution, &b->lines[i], &j[i], now_ms, err)) !=
                     RC_OK ||
                 (rc = clock_findings(st, dev->institution, prev, &b->lines[i].ev, now_ms, err)) !=
                     RC_OK ||
                 (rc = class_finding(st, dev->institution, &b->lines[i].ev, &known, now_ms, err)) !=
-                    RC_OK) {
-                free(before);
+                    RC_OK)
                 return rc;
-            }
         }
-        free(before);
         rc = store_head_advance(st, dev->id, last, b->lines[b->n - 1].hash, now_ms, err);
         if (rc != RC_OK)
             return rc;

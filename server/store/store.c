@@ -377,13 +377,21 @@ int store_head_advance(store *st, const char *device, int64_t seq, const char *h
 
 int store_event_insert(store *st, const struct store_event *e, char *err)
 {
-    NEED(event_insert, "events");
+    return store_events_insert(st, e, 1, err);
+}
+
+int store_events_insert(store *st, const struct store_event *rows, size_t n, char *err)
+{
+    NEED(events_insert, "events");
+    if (n == 0)
+        return RC_OK;
     bool own;
     int rc = store_write_begin(st, &own, err);
     if (rc != RC_OK)
         return rc;
-    if ((rc = st->ops->event_insert(st, e, err)) == RC_OK)
-        rc = store_class_changed(st, e->class_id, err);
+    rc = st->ops->events_insert(st, rows, n, err);
+    for (size_t i = 0; rc == RC_OK && i < n; i++)
+        rc = store_class_changed(st, rows[i].class_id, err);
     return store_write_end(st, own, rc, err);
 }
 

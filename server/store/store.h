@@ -43,6 +43,7 @@ enum {
     STORE_DETAIL_MAX = 512,         /* bytes of a finding's detail */
     STORE_DETAIL_CODE_MAX = 48,     /* bytes of a finding's detail template code */
     STORE_DETAIL_ARGS_MAX = 1024,   /* bytes of its arguments (a JSON object of strings) */
+    STORE_BOOT_LEN = 36,            /* an event's boot id (a UUID) */
 };
 
 /* Flags for store_open. */
@@ -215,10 +216,14 @@ int store_institution_key(store *st, const char *id,
                           uint8_t key[STORE_INSTITUTION_KEY_LEN], bool *created, char *err);
 
 /* A device's chain head: its last stored seq (0: none) and that event's line hash (64 zeros
- * when none). */
+ * when none), read with that event's clock columns (ingest's clock-jump check across batches
+ * needs them): has_event false when there is no head, or its event is missing (corrupt). */
 struct store_head {
     int64_t seq;
     char hash[STORE_HASH_HEX_LEN + 1];
+    bool has_event;
+    int64_t ts_ms, mono_ms;
+    char boot[STORE_BOOT_LEN + 1]; /* "" when the event has none */
 };
 int store_head_get(store *st, const char *device, struct store_head *out, char *err);
 /* Moves device's head to (seq, hash). Only forward: RC_CONFLICT when seq is not above the
@@ -265,6 +270,11 @@ struct store_event {
 
 /* Stores one event. RC_CONFLICT when (device, seq) is stored already (never overwritten). */
 int store_event_insert(store *st, const struct store_event *e, char *err);
+/* Stores n events (rows in order, n >= 1) as store_event_insert would one by one, all or none:
+ * in a transaction of its own when the caller holds none; in the caller's, a failure leaves
+ * that transaction (or its savepoint) to be rolled back, as after any failed op. PostgreSQL
+ * sends them as multi-row statements, one round trip for up to 16 rows. */
+int store_events_insert(store *st, const struct store_event *rows, size_t n, char *err);
 /* The stored line of (device, seq) into buf (cap bytes, NUL-terminated), *len its length.
  * RC_NOTFOUND when none, RC_LIMIT when it does not fit. */
 int store_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,

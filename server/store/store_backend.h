@@ -43,7 +43,8 @@ struct store_ops {
     int (*head_get)(store *st, const char *device, struct store_head *out, char *err);
     int (*head_advance)(store *st, const char *device, int64_t seq, const char *hash,
                         int64_t now_ms, char *err);
-    int (*event_insert)(store *st, const struct store_event *e, char *err);
+    /* n >= 1 rows in order; on a failure the caller's transaction is rolled back */
+    int (*events_insert)(store *st, const struct store_event *rows, size_t n, char *err);
     int (*event_raw)(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
                      char *err);
     int (*device_seen)(store *st, const char *device, const struct store_device_status *s,

@@ -140,21 +140,37 @@ static bool reconnect(struct store_pg *s)
     return PQstatus(s->conn) == CONNECTION_OK && session_setup(s, NULL) == RC_OK;
 }
 
-static int run_once(struct store_pg *s, const char *sql, const struct pg_params *p, bool binary,
+/* One statement's parameters as libpq takes them. */
+struct pg_args {
+    int n;
+    const char *const *v;
+    const int *len, *fmt;
+};
+
+static int run_once(struct store_pg *s, const char *sql, const struct pg_args *a, bool binary,
                     PGresult **res, char *err, const char *what);
+
+static int run_args(struct store_pg *s, const char *sql, const struct pg_args *a, bool binary,
+                    PGresult **res, char *err, const char *what)
+{
+    int rc = run_once(s, sql, a, binary, res, err, what);
+    /* Outside a transaction a statement that met a dropped connection is tried once more on
+     * a new one; inside one the transaction is gone and the caller must hear it. */
+    if (rc == RC_DB && PQstatus(s->conn) == CONNECTION_BAD && !s->base.in_tx && reconnect(s))
+        rc = run_once(s, sql, a, binary, res, err, what);
+    return rc;
+}
 
 int pg_run(struct store_pg *s, const char *sql, const struct pg_params *p, bool binary,
            PGresult **res, char *err, const char *what)
 {
-    int rc = run_once(s, sql, p, binary, res, err, what);
-    /* Outside a transaction a statement that met a dropped connection is tried once more on
-     * a new one; inside one the transaction is gone and the caller must hear it. */
-    if (rc == RC_DB && PQstatus(s->conn) == CONNECTION_BAD && !s->base.in_tx && reconnect(s))
-        rc = run_once(s, sql, p, binary, res, err, what);
-    return rc;
+    struct pg_args a = {0};
+    if (p)
+        a = (struct pg_args){.n = p->n, .v = p->v, .len = p->len, .fmt = p->fmt};
+    return run_args(s, sql, &a, binary, res, err, what);
 }
 
-static int run_once(struct store_pg *s, const char *sql, const struct pg_params *p, bool binary,
+static int run_once(struct store_pg *s, const char *sql, const struct pg_args *a, bool binary,
                     PGresult **res, char *err, const char *what)
 {
     *res = NULL;
@@ -181,8 +197,8 @@ static int run_once(struct store_pg *s, const char *sql, const struct pg_params 
         PQclear(r);
         s->prep[s->nprep++] = sql;
     }
-    PGresult *r = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, p ? p->len : NULL,
-                                 p ? p->fmt : NULL, binary ? 1 : 0);
+    PGresult *r = PQexecPrepared(s->conn, name, a->n, a->n ? a->v : NULL, a->n ? a->len : NULL,
+                                 a->n ? a->fmt : NULL, binary ? 1 : 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = fail_res(s, r, err, what);
@@ -193,17 +209,45 @@ static int run_once(struct store_pg *s, const char *sql, const struct pg_params 
     return RC_OK;
 }
 
-int pg_exec(struct store_pg *s, const char *sql, const struct pg_params *p, int64_t *changed,
-            char *err, const char *what)
+static int exec_args(struct store_pg *s, const char *sql, const struct pg_args *a, int64_t *changed,
+                     char *err, const char *what)
 {
     PGresult *r = NULL;
-    int rc = pg_run(s, sql, p, false, &r, err, what);
+    int rc = run_args(s, sql, a, false, &r, err, what);
     if (rc == RC_OK && changed) {
         const char *n = PQcmdTuples(r);
         *changed = *n ? strtoll(n, NULL, 10) : 0;
     }
     PQclear(r);
     return rc;
+}
+
+int pg_exec(struct store_pg *s, const char *sql, const struct pg_params *p, int64_t *changed,
+            char *err, const char *what)
+{
+    struct pg_args a = {0};
+    if (p)
+        a = (struct pg_args){.n = p->n, .v = p->v, .len = p->len, .fmt = p->fmt};
+    return exec_args(s, sql, &a, changed, err, what);
+}
+
+int pg_exec_rows(struct store_pg *s, const char *sql, const struct pg_params *rows, size_t n,
+                 int64_t *changed, char *err, const char *what)
+{
+    const char *v[PG_ROWS_MAX * PG_PARAMS_MAX];
+    int len[PG_ROWS_MAX * PG_PARAMS_MAX], fmt[PG_ROWS_MAX * PG_PARAMS_MAX];
+    int k = 0;
+    if (n == 0 || n > PG_ROWS_MAX)
+        return rc_fail(err, RC_INVAL, "%s: %zu rows in one statement (1 to %d)", what, n,
+                       (int)PG_ROWS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&v[k], rows[i].v, (size_t)rows[i].n * sizeof v[0]);
+        memcpy(&len[k], rows[i].len, (size_t)rows[i].n * sizeof len[0]);
+        memcpy(&fmt[k], rows[i].fmt, (size_t)rows[i].n * sizeof fmt[0]);
+        k += rows[i].n;
+    }
+    struct pg_args a = {.n = k, .v = v, .len = len, .fmt = fmt};
+    return exec_args(s, sql, &a, changed, err, what);
 }
 
 int pg_simple(struct store_pg *s, const char *sql, char *err, const char *what)
@@ -333,6 +377,7 @@ static void pg_close(store *st)
 {
     struct store_pg *s = pg_of(st);
     PQfinish(s->conn); /* the server rolls back an open transaction */
+    free(s->rows);
     free(s);
 }
 
@@ -935,7 +980,7 @@ const struct store_ops store_pg_ops = {
     .institution_key = pg_institution_key,
     .head_get = pg_head_get,
     .head_advance = pg_head_advance,
-    .event_insert = pg_event_insert,
+    .events_insert = pg_events_insert,
     .event_raw = pg_event_raw,
     .device_seen = pg_device_seen,
     .finding_insert = pg_finding_insert,

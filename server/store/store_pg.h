@@ -14,7 +14,8 @@
 
 enum {
     PG_PARAMS_MAX = 40, /* parameters of one statement (events take 32) */
-    PG_STMTS_MAX = 160, /* distinct statements one connection prepares */
+    PG_STMTS_MAX = 192, /* distinct statements one connection prepares */
+    PG_ROWS_MAX = 16,   /* rows of one multi-row statement (pg_exec_rows) */
 };
 
 struct store_pg {
@@ -24,6 +25,7 @@ struct store_pg {
     char sqlstate[6]; /* of the last failed statement, "" after a success */
     int nprep;        /* statements prepared on this connection */
     const char *prep[PG_STMTS_MAX];
+    struct pg_params *rows; /* PG_ROWS_MAX rows' parameters for pg_exec_rows, made at first use */
 };
 
 /* One statement's parameters; numbers are formatted into num, so do not copy a pg_params. */
@@ -51,6 +53,10 @@ int pg_run(struct store_pg *s, const char *sql, const struct pg_params *p, bool 
 /* pg_run for a statement whose rows are not needed; *changed (may be NULL): rows it changed. */
 int pg_exec(struct store_pg *s, const char *sql, const struct pg_params *p, int64_t *changed,
             char *err, const char *what);
+/* pg_exec for a multi-row statement: the parameters of rows[0..n) one after the other
+ * (1 <= n <= PG_ROWS_MAX, each row at most PG_PARAMS_MAX). */
+int pg_exec_rows(struct store_pg *s, const char *sql, const struct pg_params *rows, size_t n,
+                 int64_t *changed, char *err, const char *what);
 /* A one-off statement without parameters, not prepared (transaction control, DDL). */
 int pg_simple(struct store_pg *s, const char *sql, char *err, const char *what);
 
@@ -82,7 +88,7 @@ int pg_institution_key(store *st, const char *id, const uint8_t *candidate, int6
 int pg_head_get(store *st, const char *device, struct store_head *out, char *err);
 int pg_head_advance(store *st, const char *device, int64_t seq, const char *hash, int64_t now_ms,
                     char *err);
-int pg_event_insert(store *st, const struct store_event *e, char *err);
+int pg_events_insert(store *st, const struct store_event *rows, size_t n, char *err);
 int pg_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
                  char *err);
 int pg_device_seen(store *st, const char *device, const struct store_device_status *s,

@@ -4,6 +4,7 @@
 #include "store/store.h"
 #include "store/store_pg.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,9 +216,8 @@ int pg_head_get(store *st, const char *device, struct store_head *out, char *err
     struct store_pg *s = pg_of(st);
     struct pg_params p = {0};
     PGresult *r = NULL;
-    out->seq = 0;
+    memset(out, 0, sizeof *out);
     memset(out->hash, '0', STORE_HASH_HEX_LEN);
-    out->hash[STORE_HASH_HEX_LEN] = '\0';
     pgp_text(&p, device);
     int rc;
     /* In a write transaction the device's row is locked first, until commit: a second
@@ -229,8 +229,10 @@ int pg_head_get(store *st, const char *device, struct store_head *out, char *err
         if (rc != RC_OK)
             return rc;
     }
-    rc = pg_run(s, "SELECT seq, hash FROM chain_heads WHERE device = $1", &p, false, &r, err,
-                "reading a chain head");
+    rc = pg_run(s,
+                "SELECT h.seq, h.hash, e.seq, e.ts, e.mono_ms, e.boot FROM chain_heads h "
+                "LEFT JOIN events e ON e.device = h.device AND e.seq = h.seq WHERE h.device = $1",
+                &p, false, &r, err, "reading a chain head");
     if (rc != RC_OK)
         return rc;
     if (PQntuples(r) == 1) {
@@ -238,6 +240,12 @@ int pg_head_get(store *st, const char *device, struct store_head *out, char *err
         rc = pg_col_text(r, 0, 1, out->hash, sizeof out->hash, err);
         if (rc == RC_OK && strlen(out->hash) != STORE_HASH_HEX_LEN)
             rc = rc_fail(err, RC_CORRUPT, "chain head of '%s' has a malformed hash", device);
+        if (rc == RC_OK && !pg_col_null(r, 0, 2)) {
+            out->has_event = true;
+            out->ts_ms = pg_col_i64(r, 0, 3);
+            out->mono_ms = pg_col_i64(r, 0, 4);
+            rc = pg_col_text(r, 0, 5, out->boot, sizeof out->boot, err);
+        }
     }
     PQclear(r);
     return rc;
@@ -265,80 +273,125 @@ int pg_head_advance(store *st, const char *device, int64_t seq, const char *hash
     return rc;
 }
 
-int pg_event_insert(store *st, const struct store_event *e, char *err)
+/* The 32 parameters of one events row, in EVENT_COLUMNS' order. */
+static void event_params(struct pg_params *p, const struct store_event *e)
 {
-    struct pg_params p = {0};
-    pgp_text(&p, e->device);
-    pgp_i64(&p, e->seq);
-    pgp_text(&p, e->event_id);
-    pgp_bytes(&p, e->raw, e->raw_len);
-    pgp_text(&p, e->hash);
-    pgp_text(&p, e->prev);
-    pgp_text(&p, e->type);
-    pgp_i64(&p, e->ts_ms);
-    pgp_opt(&p, e->trainee);
-    pgp_opt(&p, e->trainee_masked);
-    pgp_opt(&p, e->class_id);
-    pgp_opt(&p, e->session);
-    pgp_opt(&p, e->verdict);
-    pgp_opt(&p, e->server_verdict);
+    p->n = 0;
+    pgp_text(p, e->device);
+    pgp_i64(p, e->seq);
+    pgp_text(p, e->event_id);
+    pgp_bytes(p, e->raw, e->raw_len);
+    pgp_text(p, e->hash);
+    pgp_text(p, e->prev);
+    pgp_text(p, e->type);
+    pgp_i64(p, e->ts_ms);
+    pgp_opt(p, e->trainee);
+    pgp_opt(p, e->trainee_masked);
+    pgp_opt(p, e->class_id);
+    pgp_opt(p, e->session);
+    pgp_opt(p, e->verdict);
+    pgp_opt(p, e->server_verdict);
     if (e->has_distance)
-        pgp_dbl(&p, e->distance_m);
+        pgp_dbl(p, e->distance_m);
     else
-        pgp_null(&p);
-    pgp_opt(&p, e->fence);
-    pgp_i64(&p, e->received_at_ms);
-    pgp_opt(&p, e->boot);
-    pgp_i64(&p, e->mono_ms);
+        pgp_null(p);
+    pgp_opt(p, e->fence);
+    pgp_i64(p, e->received_at_ms);
+    pgp_opt(p, e->boot);
+    pgp_i64(p, e->mono_ms);
     if (e->has_fix) {
-        pgp_dbl(&p, e->fix_lat);
-        pgp_dbl(&p, e->fix_lon);
+        pgp_dbl(p, e->fix_lat);
+        pgp_dbl(p, e->fix_lon);
         if (e->has_eph)
-            pgp_dbl(&p, e->fix_eph);
+            pgp_dbl(p, e->fix_eph);
         else
-            pgp_null(&p);
-        pgp_i64(&p, e->fix_mode);
+            pgp_null(p);
+        pgp_i64(p, e->fix_mode);
         if (e->has_fix_time)
-            pgp_i64(&p, e->fix_time_ms);
+            pgp_i64(p, e->fix_time_ms);
         else
-            pgp_null(&p);
-        pgp_opt(&p, e->fix_source);
+            pgp_null(p);
+        pgp_opt(p, e->fix_source);
     } else {
         for (int i = 0; i < 6; i++)
-            pgp_null(&p);
+            pgp_null(p);
     }
     if (e->has_server_distance)
-        pgp_dbl(&p, e->server_distance_m);
+        pgp_dbl(p, e->server_distance_m);
     else
-        pgp_null(&p);
+        pgp_null(p);
     if (e->server_fence_version > 0)
-        pgp_i64(&p, e->server_fence_version);
+        pgp_i64(p, e->server_fence_version);
     else
-        pgp_null(&p);
-    pgp_opt(&p, e->camera);
-    pgp_opt(&p, e->file);
+        pgp_null(p);
+    pgp_opt(p, e->camera);
+    pgp_opt(p, e->file);
     if (e->has_start)
-        pgp_i64(&p, e->start_ms);
+        pgp_i64(p, e->start_ms);
     else
-        pgp_null(&p);
+        pgp_null(p);
     if (e->has_end)
-        pgp_i64(&p, e->end_ms);
+        pgp_i64(p, e->end_ms);
     else
-        pgp_null(&p);
-    pgp_opt(&p, e->kind);
-    int rc = pg_exec(
-        pg_of(st),
-        "INSERT INTO events(device, seq, event_id, raw, hash, prev, type, ts, trainee, "
-        "trainee_masked, class, session, verdict, server_verdict, distance_m, fence, received_at, "
-        "boot, mono_ms, fix_lat, fix_lon, fix_eph, fix_mode, fix_time, fix_source, "
-        "server_distance_m, server_fence_version, camera, file, start_ts, end_ts, kind) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
-        "$20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
-        &p, NULL, err, "storing an event");
-    if (rc == RC_CONFLICT)
-        rc = rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already", (long long)e->seq,
-                     e->device);
-    return rc;
+        pgp_null(p);
+    pgp_opt(p, e->kind);
+}
+
+#define EVENT_COLUMNS                                                                              \
+    "device, seq, event_id, raw, hash, prev, type, ts, trainee, trainee_masked, class, session, "  \
+    "verdict, server_verdict, distance_m, fence, received_at, boot, mono_ms, fix_lat, fix_lon, "   \
+    "fix_eph, fix_mode, fix_time, fix_source, server_distance_m, server_fence_version, camera, "   \
+    "file, start_ts, end_ts, kind"
+enum { EVENT_PARAMS = 32 };
+
+/* "INSERT INTO events(...) VALUES ($1, ..., $32), ($33, ...)" for 1 to PG_ROWS_MAX rows, made
+ * once; each text stays at its address, which keys the connection's prepared statement. */
+static char *insert_sql[PG_ROWS_MAX + 1];
+static pthread_once_t insert_sql_once = PTHREAD_ONCE_INIT;
+
+static void insert_sql_make(void)
+{
+    static const char head[] = "INSERT INTO events(" EVENT_COLUMNS ") VALUES ";
+    for (int k = 1; k <= PG_ROWS_MAX; k++) {
+        size_t cap = sizeof head + (size_t)k * EVENT_PARAMS * 8 + 1;
+        char *q = malloc(cap);
+        if (!q)
+            return; /* pg_events_insert answers RC_NOMEM */
+        size_t at = (size_t)snprintf(q, cap, "%s", head);
+        for (int r = 0; r < k; r++)
+            for (int c = 0; c < EVENT_PARAMS; c++)
+                at +=
+                    (size_t)snprintf(q + at, cap - at, "%s$%d%s", c == 0 ? (r ? ", (" : "(") : "",
+                                     r * EVENT_PARAMS + c + 1, c == EVENT_PARAMS - 1 ? ")" : ", ");
+        insert_sql[k] = q;
+    }
+}
+
+int pg_events_insert(store *st, const struct store_event *rows, size_t n, char *err)
+{
+    struct store_pg *s = pg_of(st);
+    pthread_once(&insert_sql_once, insert_sql_make);
+    if (!s->rows && !(s->rows = malloc(PG_ROWS_MAX * sizeof *s->rows)))
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    for (size_t at = 0; at < n;) {
+        size_t k = n - at < PG_ROWS_MAX ? n - at : PG_ROWS_MAX;
+        if (!insert_sql[k])
+            return rc_fail(err, RC_NOMEM, "out of memory");
+        for (size_t i = 0; i < k; i++)
+            event_params(&s->rows[i], &rows[at + i]);
+        int rc = pg_exec_rows(s, insert_sql[k], s->rows, k, NULL, err, "storing events");
+        if (rc == RC_CONFLICT && k == 1)
+            return rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already",
+                           (long long)rows[at].seq, rows[at].device);
+        if (rc == RC_CONFLICT)
+            return rc_fail(
+                err, RC_CONFLICT, "an event of '%s' from seq %lld to %lld is stored already",
+                rows[at].device, (long long)rows[at].seq, (long long)rows[at + k - 1].seq);
+        if (rc != RC_OK)
+            return rc;
+        at += k;
+    }
+    return RC_OK;
 }
 
 int pg_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,

@@ -204,11 +204,12 @@ int sqlite_head_get(store *st, const char *device, struct store_head *out, char 
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     int rc = RC_OK;
-    out->seq = 0;
+    memset(out, 0, sizeof *out);
     memset(out->hash, '0', STORE_HASH_HEX_LEN);
-    out->hash[STORE_HASH_HEX_LEN] = '\0';
-    rc = cached(sq(st), STMT_HEAD_GET, "SELECT seq, hash FROM chain_heads WHERE device = ?1", &q,
-                err, "reading a chain head");
+    rc = cached(sq(st), STMT_HEAD_GET,
+                "SELECT h.seq, h.hash, e.seq, e.ts, e.mono_ms, e.boot FROM chain_heads h "
+                "LEFT JOIN events e ON e.device = h.device AND e.seq = h.seq WHERE h.device = ?1",
+                &q, err, "reading a chain head");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
@@ -218,6 +219,12 @@ int sqlite_head_get(store *st, const char *device, struct store_head *out, char 
         rc = column_text(q, 1, out->hash, sizeof out->hash, err);
         if (rc == RC_OK && strlen(out->hash) != STORE_HASH_HEX_LEN)
             rc = rc_fail(err, RC_CORRUPT, "chain head of '%s' has a malformed hash", device);
+        if (rc == RC_OK && sqlite3_column_type(q, 2) != SQLITE_NULL) {
+            out->has_event = true;
+            out->ts_ms = sqlite3_column_int64(q, 3);
+            out->mono_ms = sqlite3_column_int64(q, 4);
+            rc = column_text(q, 5, out->boot, sizeof out->boot, err);
+        }
     } else if (step != SQLITE_DONE) {
         rc = db_fail(db, err, "reading a chain head");
     }
@@ -250,7 +257,7 @@ int sqlite_head_advance(store *st, const char *device, int64_t seq, const char *
     return rc;
 }
 
-int sqlite_event_insert(store *st, const struct store_event *e, char *err)
+static int event_insert(store *st, const struct store_event *e, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
@@ -311,6 +318,14 @@ int sqlite_event_insert(store *st, const struct store_event *e, char *err)
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already", (long long)e->seq,
                      e->device);
+    return rc;
+}
+
+int sqlite_events_insert(store *st, const struct store_event *rows, size_t n, char *err)
+{
+    int rc = RC_OK;
+    for (size_t i = 0; rc == RC_OK && i < n; i++)
+        rc = event_insert(st, &rows[i], err);
     return rc;
 }
 

@@ -186,7 +186,7 @@ int sqlite_institution_key(store *st, const char *id, const uint8_t *candidate, 
 int sqlite_head_get(store *st, const char *device, struct store_head *out, char *err);
 int sqlite_head_advance(store *st, const char *device, int64_t seq, const char *hash,
                         int64_t now_ms, char *err);
-int sqlite_event_insert(store *st, const struct store_event *e, char *err);
+int sqlite_events_insert(store *st, const struct store_event *rows, size_t n, char *err);
 int sqlite_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t cap, size_t *len,
                      char *err);
 int sqlite_device_seen(store *st, const char *device, const struct store_device_status *s,

@@ -366,6 +366,54 @@ static void clock_and_class_findings(void **state)
                      1);
 }
 
+/* Appends a heartbeat stamped ts (ISO) at mono_ms of the given boot to the chain. */
+static void next_clock(struct fx *f, const char *ts, long long mono_ms, const char *boot)
+{
+    f->seq++;
+    char *l = f->lines[f->seq];
+    snprintf(l, sizeof f->lines[0],
+             "{\"id\":\"01936c1e-7f3a-7b2c-8d4e-5f6a7b8c9d%02x\",\"device\":\"%s\",\"seq\":%lld,"
+             "\"prev\":\"%s\",\"type\":\"heartbeat\",\"ts\":\"%s\",\"boot\":\"%s\","
+             "\"mono_ms\":%lld,\"queue\":0}",
+             (unsigned)f->seq, DEV, (long long)f->seq, f->head, ts, boot, mono_ms);
+    crypto_sha256_hex(l, strlen(l), f->head);
+}
+
+/* A clock jump between two batches: the first new event of a batch is compared with the
+ * device's stored head event (its clock columns, read with the head), or with the batch's
+ * last duplicate when the batch overlaps; a new boot compares with nothing. */
+static void clock_jump_across_batches(void **state)
+{
+    struct fx *f = *state;
+    char buf[20000], sig[CRYPTO_SIG_B64_MAX + 1], err[ERR_LEN];
+    struct ingest_result r;
+    const char *b1 = "3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3",
+               *b2 = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+    next_clock(f, "2026-11-02T00:55:12.345Z", 1000, b1); /* 1 */
+    next_clock(f, "2026-11-05T00:55:13.345Z", 2000, b1); /* 2: 3 days on, 1 s of boot clock */
+    next_clock(f, "2026-11-05T00:55:14.345Z", 3000, b1); /* 3: 1 s on: fine */
+    next_clock(f, "2026-11-02T00:55:12.345Z", 500, b2);  /* 4: a new boot, back: fine */
+    next_clock(f, "2026-11-02T00:55:13.345Z", 1500, b2); /* 5: fine */
+    next_clock(f, "2026-10-20T00:00:00.000Z", 2500, b2); /* 6: 13 days back */
+    const int64_t ranges[][2] = {{1, 1}, {2, 2}, {3, 3}, {4, 4}, {4, 6}};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        size_t n = body(f, ranges[i][0], ranges[i][1], buf, sizeof buf, f->key, sig);
+        assert_int_equal(ingest_batch(f->st, DEV, (uint8_t *)buf, n, sig, NOW, &r, err), RC_OK);
+        assert_int_equal(r.status, 200);
+    }
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 6);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'clock_jump'"),
+                     2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'clock_jump' "
+                                      "AND seq = 2 AND detail_args LIKE '%\"seq_a\":\"1\"%' AND "
+                                      "detail_args LIKE '%jump_forward%'"),
+                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM findings WHERE kind = 'clock_jump' "
+                                      "AND seq = 6 AND detail_args LIKE '%\"seq_a\":\"5\"%' AND "
+                                      "detail_args LIKE '%jump_back%'"),
+                     1);
+}
+
 struct sigs {
     struct store_batch_sig rows[8];
     size_t n;
@@ -590,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verdicts_are_rejudged, setup, teardown),
         cmocka_unit_test_setup_teardown(fences_keep_history, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_and_class_findings, setup, teardown),
+        cmocka_unit_test_setup_teardown(clock_jump_across_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_signatures_are_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(window_out_of_order_in_one_group, setup, teardown),
     };

@@ -500,11 +500,17 @@ static void events_exactly_once_and_heads_forward_only(void **state)
     assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
     assert_int_equal(h.seq, 1);
     assert_string_equal(h.hash, HASH_B);
+    /* with the head, its event's clock columns */
+    assert_true(h.has_event);
+    assert_int_equal(h.ts_ms, 1000);
+    assert_int_equal(h.mono_ms, 0);
+    assert_string_equal(h.boot, "");
     assert_int_equal(store_head_advance(st, "K-1", 1, HASH_C, 11, err), RC_CONFLICT);
     assert_int_equal(store_head_advance(st, "K-1", 3, HASH_C, 11, err), RC_OK);
     assert_int_equal(store_head_advance(st, "K-1", 2, HASH_A, 12, err), RC_CONFLICT);
     assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
     assert_int_equal(h.seq, 3);
+    assert_false(h.has_event); /* no event 3 (yet): the head alone */
 
     /* a rolled-back transaction leaves nothing */
     assert_int_equal(store_begin(st, err), RC_OK);
@@ -1546,6 +1552,84 @@ static void procedure_steps_kept_by_migration_13(void **state)
  * (a duplicate online record, an identical assessment, an event naming no class, an
  * application step) does not, a rolled-back transaction leaves it, and a transaction touching
  * more classes than store.c remembers still bumps each of them. */
+/* store_events_insert: 40 rows in one call (PostgreSQL: statements of 16, 16 and 8 rows), each
+ * line's bytes and ts back as given; a set with one stored seq stores none of its
+ * rows (inside a savepoint, which the caller rolls back), and its error names the device; each
+ * class written is bumped once. */
+static void events_inserted_many_at_once(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct plan *p = make_plan("C-1", "I-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    int64_t gen = gen_of(st, "C-1");
+    enum { N = 40 };
+    static char raw[N][64];
+    struct store_event rows[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(raw[i], sizeof raw[i], "{\"seq\":%d,\"t\":\"签到 %d\"}", i + 1, i * 7);
+        rows[i] = event("K-1", i + 1, raw[i], i % 3 == 0 ? "C-1" : NULL);
+        rows[i].has_fix = i % 2 == 0;
+        rows[i].fix_lat = 39.1 + i * 1e-6;
+        rows[i].fix_lon = 117.2;
+        rows[i].fix_mode = 3;
+    }
+    rows[N - 1].boot = "3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3";
+    rows[N - 1].mono_ms = 123456;
+    /* no transaction of the caller's: one of its own */
+    assert_int_equal(store_events_insert(st, rows, N, err), RC_OK);
+    assert_int_equal(store_head_advance(st, "K-1", N, HASH_B, 10, err), RC_OK);
+    struct store_head h;
+    assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
+    assert_true(h.has_event && h.seq == N && h.ts_ms == 1000 * N && h.mono_ms == 123456);
+    assert_string_equal(h.boot, "3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3");
+    assert_int_equal(gen_of(st, "C-1"), gen + 1);
+    char buf[128];
+    size_t len = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(store_event_raw(st, "K-1", i + 1, buf, sizeof buf, &len, err), RC_OK);
+        assert_int_equal(len, strlen(raw[i]));
+        assert_memory_equal(buf, raw[i], len);
+    }
+    int64_t count = 0, sum = 0;
+    assert_int_equal(store_events_scan(st, &count, &sum, err), RC_OK);
+    assert_int_equal(count, N);
+    assert_int_equal(sum, 1000LL * N * (N + 1) / 2);
+
+    /* 41..60 with 40 among them (the third statement's rows on PostgreSQL hold it): none of
+     * 41..60 stays once the savepoint is rolled back, and 61.. go in afterwards */
+    static char more_raw[30][64];
+    struct store_event more[30];
+    for (int i = 0; i < 30; i++) {
+        snprintf(more_raw[i], sizeof more_raw[i], "{\"seq\":%d}", 41 + i);
+        more[i] = event("K-1", 41 + i, more_raw[i], NULL);
+    }
+    more[20].seq = 40; /* stored already */
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_savepoint(st, "batch", err), RC_OK);
+    assert_int_equal(store_events_insert(st, more, 30, err), RC_CONFLICT);
+    assert_non_null(strstr(err, "K-1"));
+    assert_int_equal(store_rollback_to(st, "batch", err), RC_OK);
+    assert_int_equal(store_release(st, "batch", err), RC_OK);
+    assert_int_equal(store_events_insert(st, &more[21], 9, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_event_raw(st, "K-1", 41, buf, sizeof buf, &len, err), RC_NOTFOUND);
+    assert_int_equal(store_event_raw(st, "K-1", 60, buf, sizeof buf, &len, err), RC_NOTFOUND);
+    assert_int_equal(store_event_raw(st, "K-1", 62, buf, sizeof buf, &len, err), RC_OK);
+    assert_int_equal(store_events_scan(st, &count, &sum, err), RC_OK);
+    assert_int_equal(count, N + 9);
+    /* outside a transaction a failing set stores none of its rows either */
+    assert_int_equal(store_events_insert(st, more, 21, err), RC_CONFLICT);
+    assert_int_equal(store_event_raw(st, "K-1", 41, buf, sizeof buf, &len, err), RC_NOTFOUND);
+    assert_int_equal(store_events_insert(st, more, 0, err), RC_OK);
+    free(p);
+    store_close(st);
+}
+
 static void generations_bumped_by_the_store(void **state)
 {
     (void)state;
@@ -2495,6 +2579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(class_device_events_equal_per_window_reads, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(events_inserted_many_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(generations_bumped_by_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(generations_once_after_migration_15, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
