@@ -324,7 +324,9 @@ enum store_fence_outcome {
 };
 /* Stores geojson (a Feature) as fence id with geometry digest sha256. A known id with another
  * sha256 is RC_CONFLICT unless replace, which supersedes the current version (kept as history)
- * with version + 1. *outcome and *version (either may be NULL) say what happened. */
+ * with version + 1. *outcome and *version (either may be NULL) say what happened. Writers
+ * putting one id at once take turns (the second sees the first's version once it commits):
+ * two kiosks of a new venue enrolling together both succeed. */
 int store_fence_put(store *st, const char *id, const char *geojson, const char *sha256,
                     const char *created_by, int64_t now_ms, bool replace,
                     enum store_fence_outcome *outcome, int *version, char *err);

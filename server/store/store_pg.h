@@ -12,6 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The first key of the transaction-scoped advisory locks taking turns on one fence id (the
+ * second is the id's hashtext); the two-key space does not meet the migrations' one-key lock. */
+#define PG_FENCE_LOCK_CLASS "1380140102"
+
 enum {
     PG_PARAMS_MAX = 40, /* parameters of one statement (events take 32) */
     PG_STMTS_MAX = 192, /* distinct statements one connection prepares */

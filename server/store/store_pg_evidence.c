@@ -539,13 +539,23 @@ int pg_fence_version(store *st, const char *id, int version, struct store_fence 
                      id, version, out, err);
 }
 
-int pg_fence_put(store *st, const char *id, const char *geojson, const char *sha256,
-                 const char *created_by, int64_t now_ms, bool replace,
-                 enum store_fence_outcome *outcome, int *version, char *err)
+static int fence_put(store *st, const char *id, const char *geojson, const char *sha256,
+                     const char *created_by, int64_t now_ms, bool replace,
+                     enum store_fence_outcome *outcome, int *version, char *err)
 {
     struct store_pg *s = pg_of(st);
     struct store_fence cur;
-    int rc = pg_fence_current(st, id, &cur, err);
+    /* Two kiosks of one venue enrolling at once (or two imports) would both find no fence
+     * and both insert version 1, the second then failing on the key: so the fence's id is
+     * locked for the transaction first, and the second reads what the first committed (a new
+     * statement, a new snapshot under READ COMMITTED). */
+    struct pg_params l = {0};
+    pgp_text(&l, id);
+    int rc = pg_exec(s, "SELECT pg_advisory_xact_lock(" PG_FENCE_LOCK_CLASS ", hashtext($1))", &l,
+                     NULL, err, "locking a fence");
+    if (rc != RC_OK)
+        return rc;
+    rc = pg_fence_current(st, id, &cur, err);
     int next = 1;
     if (rc == RC_OK) {
         bool same = strcmp(cur.sha256, sha256) == 0;
@@ -589,6 +599,18 @@ int pg_fence_put(store *st, const char *id, const char *geojson, const char *sha
     *outcome = next == 1 ? STORE_FENCE_NEW : STORE_FENCE_REPLACED;
     *version = next;
     return RC_OK;
+}
+
+int pg_fence_put(store *st, const char *id, const char *geojson, const char *sha256,
+                 const char *created_by, int64_t now_ms, bool replace,
+                 enum store_fence_outcome *outcome, int *version, char *err)
+{
+    bool own;
+    int rc = pg_own_begin(st, &own, err);
+    if (rc != RC_OK)
+        return rc;
+    rc = fence_put(st, id, geojson, sha256, created_by, now_ms, replace, outcome, version, err);
+    return pg_own_end(st, own, rc, err);
 }
 
 int pg_batch_sig_insert(store *st, const struct store_batch_sig *b, char *err)

@@ -611,6 +611,75 @@ static void concurrent_writers_take_turns_on_a_device(void **state)
     store_close(a);
 }
 
+/* Two connections putting the same new fence at once (two kiosks of one venue enrolling
+ * together): the second takes its turn and finds the first's version 1 the same, instead of
+ * inserting version 1 too and failing on the key (PostgreSQL: the fence id's advisory lock;
+ * SQLite: the write lock). */
+struct fence_racer {
+    store *st;
+    pthread_mutex_t *m;
+    pthread_cond_t *cv;
+    bool *go;
+    enum store_fence_outcome outcome;
+    int version, rc;
+    char err[ERR_LEN];
+};
+
+static void *second_fence_put(void *arg)
+{
+    struct fence_racer *r = arg;
+    pthread_mutex_lock(r->m);
+    while (!*r->go)
+        pthread_cond_wait(r->cv, r->m);
+    pthread_mutex_unlock(r->m);
+    r->rc = store_begin(r->st, r->err);
+    if (r->rc == RC_OK)
+        r->rc = store_fence_put(r->st, "F-NEW", "{}", HASH_C, "enrol:K-2", 2, false, &r->outcome,
+                                &r->version, r->err);
+    if (r->rc == RC_OK)
+        r->rc = store_commit(r->st, r->err);
+    else
+        store_rollback(r->st);
+    return NULL;
+}
+
+static void concurrent_puts_of_a_new_fence_agree(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *a = open_migrated();
+    store *b = NULL;
+    assert_int_equal(store_open(url, 0, &b, err), RC_OK);
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    bool go = false;
+    struct fence_racer r = {.st = b, .m = &m, .cv = &cv, .go = &go, .rc = -1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, second_fence_put, &r), 0);
+    enum store_fence_outcome o;
+    int v = 0;
+    assert_int_equal(store_begin(a, err), RC_OK);
+    assert_int_equal(store_fence_put(a, "F-NEW", "{}", HASH_C, "enrol:K-1", 1, false, &o, &v, err),
+                     RC_OK);
+    assert_true(o == STORE_FENCE_NEW && v == 1);
+    pthread_mutex_lock(&m);
+    go = true;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&m);
+    usleep(200 * 1000); /* gives the second time to reach its put; not asserted */
+    assert_int_equal(store_commit(a, err), RC_OK);
+    pthread_join(t, NULL);
+    if (r.rc != RC_OK)
+        fail_msg("the second put: %s", r.err);
+    assert_true(r.outcome == STORE_FENCE_SAME && r.version == 1);
+    /* outside a transaction of the caller's too */
+    assert_int_equal(store_fence_put(b, "F-NEW", "{}", HASH_C, "adm", 3, false, &o, &v, err),
+                     RC_OK);
+    assert_true(o == STORE_FENCE_SAME && v == 1);
+    store_close(b);
+    store_close(a);
+}
+
 /* ---- Findings and fences ---- */
 
 static int collect_findings(const struct store_finding_row *w, void *ctx)
@@ -2573,6 +2642,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(events_exactly_once_and_heads_forward_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers_take_turns_on_a_device, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_puts_of_a_new_fence_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(findings_and_fences, setup, teardown),
         cmocka_unit_test_setup_teardown(finding_detail_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(classes_inputs_and_generations, setup, teardown),
