@@ -5,11 +5,13 @@
  *       records N sign-ins/sign-outs in the kiosk's outbox through signin_record (each one a
  *       durable transaction, as in production), located at the profile's surveyed position;
  *   bench_pipe insert SERVER_DB OUT_DB DEVICE BATCH
- *       the baseline: copies the events table's schema from the collector's database into a
- *       new database with the collector's settings (WAL, synchronous=FULL) and inserts the
- *       same rows of DEVICE (every column but the rowid) again, BATCH rows per transaction, with one
- *       prepared statement; prints
- *       {"rows","seconds","rows_per_s"}.
+ *       the baseline: copies the events table's definition from the collector's database into
+ *       a new database with the collector's settings (WAL, synchronous=FULL) and inserts the
+ *       same rows of DEVICE (every column but the rowid) again, BATCH rows per transaction, with
+ *       one prepared statement; prints {"rows","seconds","rows_per_s"}. The table alone: its
+ *       primary key is its only index;
+ *   bench_pipe insert-indexed SERVER_DB OUT_DB DEVICE BATCH
+ *       the same with the events table's secondary indexes too, as the collector keeps them.
  * Not a test: nothing is asserted about time. */
 #include "gnss.h"
 #include "kiosk.h"
@@ -18,6 +20,7 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +87,8 @@ static int fill(const char *config, long n)
     return 0;
 }
 
-static int insert(const char *server_db, const char *out_db, const char *device, long batch)
+static int insert(const char *server_db, const char *out_db, const char *device, long batch,
+                  bool indexed)
 {
     sqlite3 *src = NULL, *dst = NULL;
     sqlite3_stmt *sel = NULL, *ins = NULL, *schema = NULL;
@@ -110,6 +114,21 @@ static int insert(const char *server_db, const char *out_db, const char *device,
                 strlen(fk + strlen(" REFERENCES devices(id)")) + 1);
     if (sqlite3_exec(dst, ddl, NULL, NULL, NULL) != SQLITE_OK)
         goto out;
+    if (indexed) {
+        sqlite3_stmt *ix = NULL;
+        if (sqlite3_prepare_v2(src,
+                               "SELECT sql FROM sqlite_master WHERE type = 'index' AND "
+                               "tbl_name = 'events' AND sql IS NOT NULL",
+                               -1, &ix, NULL) != SQLITE_OK)
+            goto out;
+        while (sqlite3_step(ix) == SQLITE_ROW)
+            if (sqlite3_exec(dst, (const char *)sqlite3_column_text(ix, 0), NULL, NULL, NULL) !=
+                SQLITE_OK) {
+                sqlite3_finalize(ix);
+                goto out;
+            }
+        sqlite3_finalize(ix);
+    }
     /* Every column the collector fills (all but the rowid alias). */
     char cols[2048] = "", marks[512] = "";
     int ncols = 0;
@@ -176,7 +195,10 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "fill") == 0 && n > 0)
         return fill(argv[2], n);
     if (argc == 6 && strcmp(argv[1], "insert") == 0 && n > 0)
-        return insert(argv[2], argv[3], argv[4], n);
-    fprintf(stderr, "usage: bench_pipe fill CONFIG N | insert SERVER_DB OUT_DB DEVICE BATCH\n");
+        return insert(argv[2], argv[3], argv[4], n, false);
+    if (argc == 6 && strcmp(argv[1], "insert-indexed") == 0 && n > 0)
+        return insert(argv[2], argv[3], argv[4], n, true);
+    fprintf(stderr, "usage: bench_pipe fill CONFIG N | insert[-indexed] SERVER_DB OUT_DB DEVICE "
+                    "BATCH\n");
     return 2;
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """The pipe benchmark (docs/PERFORMANCE.md, "Pipe"): end-to-end events per second from the
 kiosk's outbox to the collector's database over TLS on loopback, against a bare SQLite
-insert of the same rows (same schema, WAL, synchronous=FULL, same rows per transaction) in
-the same run, and the agent's peak memory while it uploads.
+insert of the same rows (the events table alone, its primary key its only index; WAL,
+synchronous=FULL, the same rows per transaction) in the same run ("ratio", the issue's goal),
+and against the same with the table's secondary indexes as the collector keeps them
+("ratio_indexed"); the agent's and the collector's CPU during the upload, and the agent's
+peak memory.
 
     python3 tests/bench/bench_pipe.py [--build build/rel] [--events 20000] [--batch 500]
                                       [--runs 3] [--threads 4]
@@ -23,6 +26,13 @@ import tempfile
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of pid and its threads so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def vm_hwm_kib(pid):
@@ -83,17 +93,26 @@ def main():
                 k.enroll(col.token("enroll", "bench-%d" % run))
                 fill = subprocess.run([helper, "fill", k.config, str(args.events)],
                                       capture_output=True, text=True, check=True)
+                col_cpu0 = cpu_s(col.proc.pid)
                 t0 = time.monotonic()
                 p = subprocess.Popen([ph.AGENT, "--config", k.config, "sync", "--json"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 # Peak RSS: the process's VmHWM, sampled until it exits (wait4's ru_maxrss
-                # would include this Python process's RSS, carried over by fork and exec).
+                # would include this Python process's RSS, carried over by fork and exec;
+                # its CPU times are the agent's own).
                 hwm = 0
-                while p.poll() is None:
+                while True:
                     hwm = max(hwm, vm_hwm_kib(p.pid))
+                    pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                    if pid:
+                        break
                     time.sleep(0.005)
                 dt = time.monotonic() - t0
-                out, _ = p.communicate()
+                col_cpu = cpu_s(col.proc.pid) - col_cpu0
+                p.returncode = os.waitstatus_to_exitcode(status)
+                out = p.stdout.read()
+                p.stdout.close()
+                p.stderr.close()
                 out = out.decode()
                 assert p.returncode == 0, out
                 # Every event acknowledged (the counts of accepted and duplicate events may
@@ -107,12 +126,21 @@ def main():
                                        str(args.batch)],
                                       capture_output=True, text=True, check=True)
                 b = json.loads(base.stdout)
+                base = subprocess.run([helper, "insert-indexed", col.db_path,
+                                       os.path.join(w, "indexed-%d.db" % run), k.device_id,
+                                       str(args.batch)],
+                                      capture_output=True, text=True, check=True)
+                bi = json.loads(base.stdout)
                 r = {"run": run, "events": args.events, "batch": args.batch,
                      "fill_events_per_s": json.loads(fill.stdout)["events_per_s"],
                      "sync_seconds": round(dt, 3), "pipe_events_per_s": round(args.events / dt, 1),
+                     "agent_cpu_s": round(ru.ru_utime + ru.ru_stime, 3),
+                     "collector_cpu_s": round(col_cpu, 3),
                      "bare_rows": b["rows"], "bare_rows_per_s": b["rows_per_s"],
+                     "indexed_rows_per_s": bi["rows_per_s"],
                      "agent_max_rss_kib": hwm}
                 r["ratio"] = round(r["pipe_events_per_s"] / r["bare_rows_per_s"], 3)
+                r["ratio_indexed"] = round(r["pipe_events_per_s"] / r["indexed_rows_per_s"], 3)
                 results.append(r)
                 print(json.dumps(r), flush=True)
         finally:
@@ -121,6 +149,9 @@ def main():
                "pipe_events_per_s_median": statistics.median(r["pipe_events_per_s"] for r in results),
                "bare_rows_per_s_median": statistics.median(r["bare_rows_per_s"] for r in results),
                "ratio_median": statistics.median(r["ratio"] for r in results),
+               "indexed_rows_per_s_median": statistics.median(r["indexed_rows_per_s"]
+                                                              for r in results),
+               "ratio_indexed_median": statistics.median(r["ratio_indexed"] for r in results),
                "agent_max_rss_kib_max": max(r["agent_max_rss_kib"] for r in results)}
     print(json.dumps(summary))
     return 0
