@@ -568,7 +568,7 @@ static void check_figures(struct ctx *c, const struct tar_member *m, size_t n,
                 continue;
             const struct bundle_judgement *j = find_judgement(b, d->dev->id, l->ev.seq);
             struct engine_event *e = &events[n_events++];
-            e->ev = l->ev;
+            engine_ev_from(&e->ev, &l->ev);
             e->verdict = v;
             e->received_ms = j ? j->received_at_ms : 0;
         }

@@ -486,7 +486,31 @@ static int64_t measure(const struct iv *v, size_t n, int64_t lo, int64_t hi)
 
 /* ---- sign-ins and presence ------------------------------------------------------------------- */
 
-static bool is_sign(const struct event *e)
+void engine_ev_from(struct engine_ev *dst, const struct event *src)
+{
+    memset(dst, 0, sizeof *dst); /* the padding too: two copies of one event compare equal */
+    dst->has = src->has;
+    dst->type = src->type;
+    dst->verdict = src->verdict;
+    dst->seq = src->seq;
+    dst->ts_ms = src->ts_ms;
+    dst->start_ms = src->start_ms;
+    dst->end_ms = src->end_ms;
+    dst->skew_ms = src->skew_ms;
+    dst->fix = src->fix;
+    memcpy(dst->id, src->id, sizeof dst->id);
+    memcpy(dst->device, src->device, sizeof dst->device);
+    memcpy(dst->trainee, src->trainee, sizeof dst->trainee);
+    memcpy(dst->trainee_masked, src->trainee_masked, sizeof dst->trainee_masked);
+    memcpy(dst->class_id, src->class_id, sizeof dst->class_id);
+    memcpy(dst->session, src->session, sizeof dst->session);
+    memcpy(dst->rollcall, src->rollcall, sizeof dst->rollcall);
+    memcpy(dst->fence, src->fence, sizeof dst->fence);
+    memcpy(dst->camera, src->camera, sizeof dst->camera);
+    memcpy(dst->kind, src->kind, sizeof dst->kind);
+}
+
+static bool is_sign(const struct engine_ev *e)
 {
     return e->type == EVENT_SIGNIN || e->type == EVENT_SIGNOUT;
 }
@@ -494,7 +518,7 @@ static bool is_sign(const struct event *e)
 /* The offline session an event belongs to, or -1: the one it names, else by time (a sign-in:
  * the first session whose early window or duration holds it; a sign-out: the latest session
  * started at or before it, else one whose early window holds it). */
-static long assign_session(const struct ctx *c, const struct event *e)
+static long assign_session(const struct ctx *c, const struct engine_ev *e)
 {
     const struct plan *p = c->p;
     if (e->has & EVENT_HAS(EVENT_F_SESSION)) {
@@ -530,7 +554,7 @@ static long assign_session(const struct ctx *c, const struct event *e)
 }
 
 /* The catalogue's word for a sign event: word.signin, word.signout. */
-static const char *type_word(const struct event *e)
+static const char *type_word(const struct engine_ev *e)
 {
     return e->type == EVENT_SIGNIN ? "@signin" : "@signout";
 }
@@ -603,7 +627,7 @@ static void conf_range(const struct ctx *c, const char *trainee, const char *ses
     size_t a = 0, b = c->n_confs;
     while (a < b) {
         size_t mid = a + (b - a) / 2;
-        const struct event *e = &c->confs[mid]->ev;
+        const struct engine_ev *e = &c->confs[mid]->ev;
         int k = strcmp(e->trainee, trainee);
         if (!k)
             k = strcmp(e->session, session);
@@ -645,9 +669,9 @@ static bool conf_counts(const struct ctx *c, const struct engine_event *ee, bool
 }
 
 /* Whether confirmation e answers roll-call r: same session, id and device, inside its window. */
-static bool answers(const struct event *e, const struct roll *r)
+static bool answers(const struct engine_ev *e, const struct roll *r)
 {
-    const struct event *re = &r->e->ev;
+    const struct engine_ev *re = &r->e->ev;
     return strcmp(e->session, re->session) == 0 && strcmp(e->rollcall, re->rollcall) == 0 &&
            strcmp(e->device, re->device) == 0 && e->ts_ms >= re->start_ms && e->ts_ms <= re->end_ms;
 }
@@ -667,7 +691,7 @@ static bool confirmed(const struct ctx *c, const struct mark *m, const struct ro
 }
 
 /* Whether confirmation e answers one of session si's roll-calls inside its window. */
-static bool in_window(const struct ctx *c, size_t si, const struct event *e)
+static bool in_window(const struct ctx *c, size_t si, const struct engine_ev *e)
 {
     size_t lo, hi;
     roll_range(c, si, &lo, &hi);
@@ -694,7 +718,7 @@ static int64_t resume_after(const struct ctx *c, const struct mark *m, size_t n,
     size_t lo, hi;
     conf_range(c, c->p->roster[m[0].trainee].pseudonym, s->id, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
-        const struct event *e = &c->confs[i]->ev;
+        const struct engine_ev *e = &c->confs[i]->ev;
         if (e->ts_ms > t && e->ts_ms < best && in_window(c, m[0].session, e) &&
             conf_counts(c, c->confs[i], reviewed))
             best = e->ts_ms;
@@ -861,8 +885,8 @@ static int cmp_roll_key(const void *x, const void *y)
 
 static int cmp_conf(const void *x, const void *y)
 {
-    const struct event *a = &(*(const struct engine_event *const *)x)->ev;
-    const struct event *b = &(*(const struct engine_event *const *)y)->ev;
+    const struct engine_ev *a = &(*(const struct engine_event *const *)x)->ev;
+    const struct engine_ev *b = &(*(const struct engine_event *const *)y)->ev;
     int c = strcmp(a->trainee, b->trainee);
     if (!c)
         c = strcmp(a->session, b->session);
@@ -879,7 +903,7 @@ static int cmp_conf(const void *x, const void *y)
 static int collect_rolls(struct ctx *c)
 {
     for (size_t i = 0; i < c->n_ev; i++) {
-        const struct event *e = &c->ev[i]->ev;
+        const struct engine_ev *e = &c->ev[i]->ev;
         if (e->type != EVENT_ROLLCALL || strcmp(e->class_id, c->p->id) != 0)
             continue;
         long si = assign_session(c, e);
@@ -902,7 +926,7 @@ static int collect_rolls(struct ctx *c)
         qsort(c->rolls, c->n_rolls, sizeof *c->rolls, cmp_roll);
     }
     for (size_t i = 0; c->n_rolls && i < c->n_ev; i++) {
-        const struct event *e = &c->ev[i]->ev;
+        const struct engine_ev *e = &c->ev[i]->ev;
         if (e->type != EVENT_ROLLCALL_CONFIRM || strcmp(e->class_id, c->p->id) != 0)
             continue;
         if (!c->confs && !(c->confs = malloc(c->n_ev * sizeof *c->confs)))
@@ -928,7 +952,7 @@ static int offline_presence(struct ctx *c)
     }
     for (size_t i = 0; i < c->n_ev; i++) {
         const struct engine_event *ee = c->ev[i];
-        const struct event *e = &ee->ev;
+        const struct engine_ev *e = &ee->ev;
         if (!is_sign(e) || strcmp(e->class_id, p->id) != 0)
             continue;
         long ti = plan_find_trainee(p, e->trainee);
@@ -1315,7 +1339,7 @@ static bool device_relevant(const struct ctx *c, const char *device)
         }
     }
     for (size_t i = 0; i < c->n_ev; i++) {
-        const struct event *e = &c->ev[i]->ev;
+        const struct engine_ev *e = &c->ev[i]->ev;
         if (is_sign(e) && strcmp(e->class_id, c->p->id) == 0 && strcmp(e->device, device) == 0)
             return true;
     }
@@ -1347,7 +1371,7 @@ static int clocks(struct ctx *c, const struct engine_event **by, size_t n)
         }
         for (size_t x = i; x < j; x++) {
             const struct engine_event *ee = by[x];
-            const struct event *e = &ee->ev;
+            const struct engine_ev *e = &ee->ev;
             if (e->ts_ms < lo_t || e->ts_ms > hi_t)
                 continue;
             int64_t off[CLOCK_CHECKS] = {0};
@@ -1398,7 +1422,7 @@ static const struct {
 };
 enum { GNSS_KINDS = sizeof gnss_kinds / sizeof gnss_kinds[0], GNSS_KIND_TIME_SKEW = 3 };
 
-static int gnss_kind_of(const struct event *e)
+static int gnss_kind_of(const struct engine_ev *e)
 {
     if (!(e->has & EVENT_HAS(EVENT_F_KIND)))
         return -1;
@@ -1447,7 +1471,7 @@ static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
                 snprintf(f.session, sizeof f.session, "%s", es->id);
                 /* by ts: the window's events only, the reports first */
                 for (size_t i = ts_lower(by, lo, hi, from); i < hi && by[i]->ev.ts_ms <= to; i++) {
-                    const struct event *e = &by[i]->ev;
+                    const struct engine_ev *e = &by[i]->ev;
                     if (gnss_kind_of(e) != k)
                         continue;
                     if (count++ == 0)
@@ -1458,7 +1482,7 @@ static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
                     continue;
                 for (size_t i = ts_lower(by, lo, hi, first);
                      k != GNSS_KIND_TIME_SKEW && i < hi && by[i]->ev.ts_ms <= to; i++) {
-                    const struct event *e = &by[i]->ev;
+                    const struct engine_ev *e = &by[i]->ev;
                     if (!(is_sign(e) || e->type == EVENT_ROLLCALL_CONFIRM) ||
                         !(e->has & EVENT_HAS(EVENT_F_CLASS)) || strcmp(e->class_id, c->p->id) ||
                         !(e->has & EVENT_HAS(EVENT_F_FIX)) || e->fix.source != EVENT_SOURCE_GNSS)
@@ -1486,7 +1510,7 @@ static int gnss_quality(struct ctx *c, const struct engine_event **by, size_t n)
 }
 
 /* A sign event's position: its fix, else its device's venue. */
-static bool position(const struct ctx *c, const struct event *e, double *lat, double *lon,
+static bool position(const struct ctx *c, const struct engine_ev *e, double *lat, double *lon,
                      double *eph)
 {
     *eph = 0;
@@ -1537,7 +1561,7 @@ static int travel(struct ctx *c)
     }
     qsort(s, n, sizeof *s, cmp_ev_trainee);
     for (size_t i = 1; i < n; i++) {
-        const struct event *a = &s[i - 1]->ev, *b = &s[i]->ev;
+        const struct engine_ev *a = &s[i - 1]->ev, *b = &s[i]->ev;
         if (strcmp(a->trainee, b->trainee) != 0 || strcmp(a->device, b->device) == 0)
             continue;
         double la, lo, ea, lb, lob, eb;
@@ -2177,12 +2201,12 @@ int engine_recordings_derive(struct engine_event *events, size_t n_events, const
     if ((rc = sort_by_device_seq(events, n_events, err)) != 0)
         return rc;
     for (size_t i = 0; i < n_events && rc == 0; i++) {
-        const struct event *e = &events[i].ev;
+        const struct engine_ev *e = &events[i].ev;
         if (e->type == EVENT_REC_FILE && e->start_ms && e->end_ms) {
             rc = recs_add(&r, e->id, e->camera, class_id, e->start_ms, e->end_ms, e->ts_ms, err);
         } else if (e->type == EVENT_REC_START) {
             for (size_t j = i + 1; j < n_events; j++) {
-                const struct event *s = &events[j].ev;
+                const struct engine_ev *s = &events[j].ev;
                 if (strcmp(s->device, e->device) != 0)
                     break;
                 if (strcmp(s->camera, e->camera) != 0)

@@ -100,10 +100,38 @@ struct engine_policy {
     double region_min_lat, region_max_lat, region_min_lon, region_max_lon; /* WGS-84 box */
 };
 
-/* An event as the server holds it: the canonical event, the server's own verdict of its fix
- * against the venue fence (0 when it could not judge), and when the server first got it. */
+/* What the engine reads of an event: struct event's fields of the same names, without those
+ * it never reads (prev, the photo's and the file's texts, detail ...), so that a class's tens
+ * of thousands of events take about a quarter of the memory (engine_ev_from fills one). */
+struct engine_ev {
+    uint32_t has; /* struct event's EVENT_HAS bits */
+    enum event_type type;
+    enum event_verdict verdict; /* the kiosk's */
+    int64_t seq;
+    int64_t ts_ms;
+    int64_t start_ms, end_ms;
+    int64_t skew_ms;
+    struct event_fix fix;
+    char id[EVENT_UUID_LEN + 1];
+    char device[EVENT_NAME_MAX + 1];
+    char trainee[EVENT_HEX_LEN + 1];
+    char trainee_masked[EVENT_MASKED_LEN + 1];
+    char class_id[EVENT_NAME_MAX + 1];
+    char session[EVENT_NAME_MAX + 1];
+    char rollcall[EVENT_NAME_MAX + 1];
+    char fence[EVENT_NAME_MAX + 1];
+    char camera[EVENT_NAME_MAX + 1];
+    char kind[EVENT_KIND_MAX + 1];
+};
+
+/* dst = what the engine reads of src. */
+void engine_ev_from(struct engine_ev *dst, const struct event *src);
+
+/* An event as the server holds it: what the engine reads of the canonical event, the server's
+ * own verdict of its fix against the venue fence (0 when it could not judge), and when the
+ * server first got it. */
 struct engine_event {
-    struct event ev;
+    struct engine_ev ev;
     enum event_verdict verdict;
     int64_t received_ms;
 };

@@ -53,6 +53,7 @@ struct load {
     int rc;
     struct engine_event *events;
     size_t n_events, cap_events;
+    struct event *parsed; /* each stored line is parsed here, then kept as an engine_ev */
     struct engine_recording *recs;
     size_t n_recs, cap_recs;
     struct plan_online *online;
@@ -92,6 +93,7 @@ static int add_application_step(const struct store_step *s, void *ctx)
 static void load_free(struct load *l)
 {
     free(l->events);
+    free(l->parsed);
     free(l->recs);
     free(l->online);
     free(l->assessments);
@@ -112,10 +114,13 @@ static int add_event(const struct store_raw_event *e, void *ctx)
     if (!grow((void **)&l->events, &l->cap_events, l->n_events + 1, sizeof *l->events,
               FIGURES_EVENTS_MAX))
         return nomem(l);
+    if (!l->parsed && !(l->parsed = malloc(sizeof *l->parsed)))
+        return nomem(l);
     struct engine_event *ee = &l->events[l->n_events];
     char why[ERR_LEN];
-    if (event_parse_stored(e->raw, e->raw_len, &ee->ev, why) != RC_OK)
+    if (event_parse_stored(e->raw, e->raw_len, l->parsed, why) != RC_OK)
         return rc_fail(l->err, RC_CORRUPT, "a stored event does not parse: %s", why);
+    engine_ev_from(&ee->ev, l->parsed);
     enum event_verdict v;
     ee->verdict = e->server_verdict[0] && event_verdict_parse(e->server_verdict, &v) == RC_OK
                       ? v

@@ -352,8 +352,10 @@ static int ref_event(const struct store_raw_event *e, void *ctx)
     }
     struct engine_event *ee = &r->ev[r->n++];
     memset(ee, 0, sizeof *ee);
-    if (event_parse(e->raw, e->raw_len, &ee->ev, err) != RC_OK)
+    static struct event parsed;
+    if (event_parse(e->raw, e->raw_len, &parsed, err) != RC_OK)
         die("check: a stored line", err);
+    engine_ev_from(&ee->ev, &parsed);
     enum event_verdict v;
     ee->verdict = e->server_verdict[0] && event_verdict_parse(e->server_verdict, &v) == RC_OK
                       ? v
