@@ -1615,12 +1615,19 @@ static void procedure_steps_kept_by_migration_13(void **state)
     store_close(st);
 }
 
-/* The store bumps a class's generation once per transaction that changed its inputs, at
- * commit (store.c; no back-end trigger since schema 15): every kind of input write (events,
- * online records, assessments, reviews, claim steps) counts, a write that changes nothing
- * (a duplicate online record, an identical assessment, an event naming no class, an
- * application step) does not, a rolled-back transaction leaves it, and a transaction touching
- * more classes than store.c remembers still bumps each of them. */
+/* A migrated store with device K-1 of I-1 enrolled and class C-1 (*p, free it) stored. */
+static store *open_with_class(struct plan **p)
+{
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    *p = make_plan("C-1", "I-1");
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_class_put(st, *p, "{}", "adm", 1, NULL, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    return st;
+}
+
 /* store_events_insert: 40 rows in one call (PostgreSQL: statements of 16, 16 and 8 rows), each
  * line's bytes and ts back as given; a set with one stored seq stores none of its
  * rows (inside a savepoint, which the caller rolls back), and its error names the device; each
@@ -1629,12 +1636,8 @@ static void events_inserted_many_at_once(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    store *st = open_migrated();
-    enrol(st, "I-1", "K-1", "F-1");
-    struct plan *p = make_plan("C-1", "I-1");
-    assert_int_equal(store_begin(st, err), RC_OK);
-    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
-    assert_int_equal(store_commit(st, err), RC_OK);
+    struct plan *p = NULL;
+    store *st = open_with_class(&p);
     int64_t gen = gen_of(st, "C-1");
     enum { N = 40 };
     static char raw[N][64];
@@ -1699,16 +1702,18 @@ static void events_inserted_many_at_once(void **state)
     store_close(st);
 }
 
+/* The store bumps a class's generation once per transaction that changed its inputs, at
+ * commit (store.c; no back-end trigger since schema 15): every kind of input write (events,
+ * online records, assessments, reviews, claim steps) counts, a write that changes nothing
+ * (a duplicate online record, an identical assessment, an event naming no class, an
+ * application step) does not, a rolled-back transaction leaves it, and a transaction touching
+ * more classes than store.c remembers still bumps each of them. */
 static void generations_bumped_by_the_store(void **state)
 {
     (void)state;
     char err[ERR_LEN];
-    store *st = open_migrated();
-    enrol(st, "I-1", "K-1", "F-1");
-    struct plan *p = make_plan("C-1", "I-1");
-    assert_int_equal(store_begin(st, err), RC_OK);
-    assert_int_equal(store_class_put(st, p, "{}", "adm", 1, NULL, err), RC_OK);
-    assert_int_equal(store_commit(st, err), RC_OK);
+    struct plan *p = NULL;
+    store *st = open_with_class(&p);
     assert_int_equal(gen_of(st, "C-1"), 1);
 
     /* each kind of write, alone (a transaction of its own): one bump each */
