@@ -305,6 +305,9 @@ def walk_role(b, w, user, shots, origin):
     check(shown_names == names, "%s: names as the API gives them: %s vs %s"
           % (user, shown_names, names))
     shots(b, "class", user)
+    if user == "root":  # the findings tables, below the map
+        b("eval", js="document.getElementById('class-findings').scrollIntoView(), true")
+        shots(b, "class", user, "class-findings")
     b("goto", hash="#/class", ready="class-pick")
 
     # Review queue: the flagged sign-ins the API lists for this caller.
