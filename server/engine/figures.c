@@ -1334,17 +1334,21 @@ static int count_stored_finding(const struct store_finding_row *r, void *ctx)
     return add_stored_finding(r, c->inner);
 }
 
-/* Adds "title" to each finding of the named array: its kind's name from the catalogue, in lang
- * (the kind itself when the catalogue has none), as GET /v1/findings lists them. */
+bool figures_add_title(cJSON *finding, enum i18n_lang lang)
+{
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(finding, "kind");
+    const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
+    const char *title = i18n_text2("finding", k, lang);
+    return cJSON_AddStringToObject(finding, "title", title ? title : k) != NULL;
+}
+
+/* figures_add_title on each finding of the named array of o. */
 static bool add_kind_titles(cJSON *o, const char *array, enum i18n_lang lang)
 {
     cJSON *item;
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(o, array))
     {
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(item, "kind");
-        const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
-        const char *title = i18n_text2("finding", k, lang);
-        if (!cJSON_AddStringToObject(item, "title", title ? title : k))
+        if (!figures_add_title(item, lang))
             return false;
     }
     return true;

@@ -134,6 +134,10 @@ int figures_subsidy_json(const struct engine_report *r, const struct subsidy_res
  * findings (chain conflicts, bad signatures ...) of the same institutions since since_ms; at
  * most limit in all. *out is {"findings": [...], "truncated": bool} (cJSON_Delete); a
  * reviewable finding's "id" is the event id POST /v1/findings/{id}/review takes. */
+/* Adds "title" to a finding's JSON: the name of its "kind" from the catalogue, in lang (the
+ * kind itself when the catalogue has none). false: out of memory. */
+bool figures_add_title(cJSON *finding, enum i18n_lang lang);
+
 int figures_findings(store *st, const struct store_class_filter *f, const char *class_id,
                      int64_t since_ms, int64_t now_ms, size_t limit, cJSON **out, char *err);
 

@@ -574,10 +574,7 @@ static int add_titles(cJSON *root, enum i18n_lang lang, char *err)
     cJSON *item;
     cJSON_ArrayForEach(item, list)
     {
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(item, "kind");
-        const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
-        const char *title = i18n_text2("finding", k, lang);
-        if (!cJSON_AddStringToObject(item, "title", title ? title : k))
+        if (!figures_add_title(item, lang))
             return rc_fail(err, RC_NOMEM, "out of memory");
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(item, "detail_code");
         char text[FIGURES_API_DETAIL_MAX];

@@ -147,6 +147,14 @@ struct pg_args {
     const int *len, *fmt;
 };
 
+/* p as libpq takes it (NULL: no parameters). */
+static struct pg_args args_of(const struct pg_params *p)
+{
+    if (!p)
+        return (struct pg_args){0};
+    return (struct pg_args){.n = p->n, .v = p->v, .len = p->len, .fmt = p->fmt};
+}
+
 static int run_once(struct store_pg *s, const char *sql, const struct pg_args *a, bool binary,
                     PGresult **res, char *err, const char *what);
 
@@ -164,9 +172,7 @@ static int run_args(struct store_pg *s, const char *sql, const struct pg_args *a
 int pg_run(struct store_pg *s, const char *sql, const struct pg_params *p, bool binary,
            PGresult **res, char *err, const char *what)
 {
-    struct pg_args a = {0};
-    if (p)
-        a = (struct pg_args){.n = p->n, .v = p->v, .len = p->len, .fmt = p->fmt};
+    struct pg_args a = args_of(p);
     return run_args(s, sql, &a, binary, res, err, what);
 }
 
@@ -225,9 +231,7 @@ static int exec_args(struct store_pg *s, const char *sql, const struct pg_args *
 int pg_exec(struct store_pg *s, const char *sql, const struct pg_params *p, int64_t *changed,
             char *err, const char *what)
 {
-    struct pg_args a = {0};
-    if (p)
-        a = (struct pg_args){.n = p->n, .v = p->v, .len = p->len, .fmt = p->fmt};
+    struct pg_args a = args_of(p);
     return exec_args(s, sql, &a, changed, err, what);
 }
 
