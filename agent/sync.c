@@ -560,7 +560,8 @@ struct pass {
     int q[SYNC_INFLIGHT_MAX]; /* slots in flight, oldest first */
     int nq, window;
     CURLM *m;
-    const struct sync_batch *b; /* the batch whose answer is being handled */
+    int b_slot;                 /* the slot whose answer is being handled */
+    const struct sync_batch *b; /* its batch */
     int64_t b_sent_after;       /* the acknowledged position when it was sent */
     struct sync_reply *x;       /* its answer */
     char token[SYNC_TOKEN_MAX + 1];
@@ -786,7 +787,8 @@ static enum step window_wait(struct pass *p, char *err)
 /* Takes the oldest batch's answer out of the window and classifies it into p->outcome. */
 static enum step take_answer(struct pass *p, char *err)
 {
-    struct slot *sl = &p->slots[p->q[0]];
+    p->b_slot = p->q[0];
+    struct slot *sl = &p->slots[p->b_slot];
     memmove(p->q, p->q + 1, (size_t)(p->nq - 1) * sizeof p->q[0]);
     p->nq--;
     post_done(sl->h);
@@ -833,16 +835,53 @@ static enum step on_ack(struct pass *p, char *err)
     p->res->accepted += p->ans.accepted;
     p->res->duplicates += p->ans.duplicates;
     p->res->batches++;
-    p->after = ack;
     p->progress = true;
     p->resumes = 0;
     log_msg(LOG_LVL_DEBUG, "sync: batch %lld..%lld: %lld accepted, %lld duplicates",
             (long long)p->b->first_seq, (long long)p->b->last_seq, (long long)p->ans.accepted,
             (long long)p->ans.duplicates);
-    /* Acknowledged short of (or past) the batch's end: the batches behind it do not follow
-     * the server's head, so they are dropped and the window starts again after it. */
-    if (ack != p->b->last_seq)
+    if (ack < p->b->last_seq) {
+        /* Acknowledged short of the batch's end: the batches behind it do not follow the
+         * server's head, so they are dropped and the window starts again after it. */
+        p->after = ack;
         window_cancel(p);
+        return STEP_NEXT;
+    }
+    /* At the batch's end, or past it (a batch of duplicates is answered with the server's
+     * head): the batches still in flight continue the chain the server holds (those it
+     * already has come back as duplicates, their answers read and counted), so they are
+     * kept; the next batch read starts after the furthest of the two. */
+    if (ack > p->after)
+        p->after = ack;
+    if (p->after > p->next)
+        p->next = p->after;
+    return STEP_NEXT;
+}
+
+/* Sends the batch whose 409 was just read again at the head of the window. Behind it, the
+ * batches still waiting for their answer stay in flight (they wait at the collector for it);
+ * from the first one already refused on, they are dropped and read again, to go out at once
+ * rather than one 409 after another. */
+static enum step resend_oldest(struct pass *p, char *err)
+{
+    struct slot *sl = &p->slots[p->b_slot];
+    for (int i = 0; i < p->nq; i++) {
+        const struct slot *behind = &p->slots[p->q[i]];
+        if (behind->done && !(behind->x->code == CURLE_OK && behind->x->status == 200)) {
+            for (int j = i; j < p->nq; j++)
+                slot_release(p, &p->slots[p->q[j]]);
+            p->nq = i;
+            p->next = i > 0 ? p->slots[p->q[i - 1]].b.last_seq : sl->b.last_seq;
+            p->exhausted = false;
+            break;
+        }
+    }
+    int rc = start_batch(p, sl, err);
+    if (rc != RC_OK)
+        return step_fail(p, STEP_ABORT, rc);
+    memmove(p->q + 1, p->q, (size_t)p->nq * sizeof p->q[0]);
+    p->q[0] = p->b_slot;
+    p->nq++;
     return STEP_NEXT;
 }
 
@@ -867,6 +906,13 @@ static enum step on_resume(struct pass *p, char *err)
          * it again from the acknowledged position; a collector that really lost events
          * answers that resend 409 too, and then the kiosk goes back. */
         want = p->after;
+        if (p->b->first_seq == want + 1) {
+            /* Most often the collector stopped waiting for the batch before it (its answer
+             * was on its way): send this one again alone, the others stay in flight. */
+            log_msg(LOG_LVL_DEBUG, "sync: batch %lld..%lld sent again after a stale 409",
+                    (long long)p->b->first_seq, (long long)p->b->last_seq);
+            return resend_oldest(p, err);
+        }
     }
     if (want < ack_seq)
         log_msg(LOG_LVL_WARN,

@@ -213,9 +213,10 @@ struct sync_result {
 /* One pass: uploads batches (the profile's batch_max_events / batch_max_bytes), up to
  * sync.inflight of them at once on as many kept-alive connections, answers taken in the order
  * the batches were sent (after a failure or a 409 the batches behind it are dropped and sent
- * again from the acknowledged position), until nothing
- * is pending, a request fails, or *opt->stop is set. A 409 gap resumes from the server's
- * expected_seq at once. On failure the state gets the error (and, for SYNC_OUT_STOP, the
+ * again from the acknowledged position; a stale 409, one older than the acknowledgement just
+ * before its batch, sends that batch again alone and keeps those behind it still in flight),
+ * until nothing is pending, a request fails, or *opt->stop is set. A 409 gap resumes from the
+ * server's expected_seq at once. On failure the state gets the error (and, for SYNC_OUT_STOP, the
  * finding) and next_retry_ms from the backoff (Retry-After honoured on 429/503; the cap for
  * STOP); on success both are cleared. k needs KIOSK_OUTBOX | KIOSK_KEY. Returns 0 when the
  * pass ended with nothing pending, or with every batch it sent acknowledged when the budget

@@ -13,7 +13,9 @@ peak memory.
 Each run: a fresh kiosk is enrolled with a collector over HTTPS (a test CA), N sign-ins are
 recorded into its outbox (bench_pipe fill), then `rollcall-agent sync` uploads them all
 (timed: process start to exit; peak RSS = its VmHWM sampled every 5 ms); then bench_pipe insert re-inserts the
-rows the collector stored into a new database. Prints one JSON line per run and a summary.
+rows the collector stored into a new database. Prints one JSON line per run (with the sync's
+own `batches` and `duplicates` as sync_batches and sync_duplicates: batches the window sent
+again show there) and a summary.
 Timing only: nothing here passes or fails on speed."""
 
 import argparse
@@ -138,7 +140,8 @@ def main():
                      "collector_cpu_s": round(col_cpu, 3),
                      "bare_rows": b["rows"], "bare_rows_per_s": b["rows_per_s"],
                      "indexed_rows_per_s": bi["rows_per_s"],
-                     "agent_max_rss_kib": hwm}
+                     "agent_max_rss_kib": hwm,
+                     "sync_batches": res["batches"], "sync_duplicates": res["duplicates"]}
                 r["ratio"] = round(r["pipe_events_per_s"] / r["bare_rows_per_s"], 3)
                 r["ratio_indexed"] = round(r["pipe_events_per_s"] / r["indexed_rows_per_s"], 3)
                 results.append(r)

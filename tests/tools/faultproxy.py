@@ -120,7 +120,7 @@ class _Conn:
         if self.fault == "drop":
             self.finish("close")
             return
-        if self.fault == "delay":
+        if self.fault in ("delay", "hold"):
             time.sleep(self.delay)
         try:
             self.upstream = socket.create_connection(self.proxy.target, timeout=10)
@@ -189,8 +189,12 @@ class FaultProxy:
     """A seeded fault-injecting TCP proxy; start() binds and returns the listening port."""
 
     def __init__(self, target, listen=("127.0.0.1", 0), seed=1, mix=None, max_up=30000,
-                 max_down=4000):
+                 max_down=4000, hold_first_s=0.0):
+        """hold_first_s: the first connection accepted waits that long before it connects
+        upstream and then relays untouched (the others as the mix draws)."""
         self.target = target
+        self.hold_first_s = hold_first_s
+        self.accepted = 0
         self.listen = listen
         self.rng = random.Random(seed)
         self.rng_lock = threading.Lock()
@@ -269,8 +273,11 @@ class FaultProxy:
                 break
             client.settimeout(None)
             fault, limit, delay = self._draw()
+            self.accepted += 1
+            if self.accepted == 1 and self.hold_first_s > 0:
+                fault, delay = "hold", self.hold_first_s
             with self.stats_lock:
-                self.stats[fault] += 1
+                self.stats[fault] = self.stats.get(fault, 0) + 1
             conn = _Conn(self, client, fault, limit, delay)
             threading.Thread(target=conn.run, daemon=True).start()
 
