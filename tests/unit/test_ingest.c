@@ -609,6 +609,63 @@ static void window_out_of_order_in_one_group(void **state)
     assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_heads"), 4 * ROUNDS);
 }
 
+/* A store failure in one batch of a group (here a trigger that refuses the batch signature
+ * of seq 3, written after its events): that batch is answered with the error and none of
+ * its events stays; the batch before it in the same group is stored all the same (the writer
+ * applies the group again, each batch in a savepoint); sent again once the store works, the
+ * failed batch is accepted. The group is made as in window_out_of_order_in_one_group: the
+ * writer held at batch 1 by a write lock while 2 and 3 queue behind it. */
+static void a_store_failure_spares_the_rest_of_the_group(void **state)
+{
+    struct fx *f = *state;
+    char err[ERR_LEN];
+    for (int i = 0; i < 3; i++)
+        next(f, DEV, 0, NULL);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TRIGGER boom BEFORE INSERT ON batch_signatures "
+                                  "WHEN NEW.first_seq = 3 BEGIN SELECT RAISE(ABORT, 'boom'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    ingest_writer *w = NULL;
+    assert_int_equal(ingest_writer_start(f->url, &w, err), RC_OK);
+    struct submit *sb = calloc(3, sizeof *sb);
+    assert_non_null(sb);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    submit_start(f, w, &sb[0], 1, 1);
+    usleep(50000); /* the writer takes 1..1 and waits for the lock */
+    submit_start(f, w, &sb[1], 2, 2);
+    queue_reaches(w, 1);
+    submit_start(f, w, &sb[2], 3, 3);
+    queue_reaches(w, 2);
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_join(sb[i].t, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sb[i].rc, RC_OK);
+        assert_int_equal(sb[i].r.status, 200);
+        assert_int_equal(sb[i].r.accepted, 1);
+    }
+    assert_int_not_equal(sb[2].rc, RC_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT max(seq) FROM events"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_heads"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM batch_signatures"), 2);
+    /* the store works again: batch 3 is accepted */
+    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER boom", NULL, NULL, NULL), SQLITE_OK);
+    submit_start(f, w, &sb[2], 3, 3);
+    assert_int_equal(pthread_join(sb[2].t, NULL), 0);
+    assert_int_equal(sb[2].rc, RC_OK);
+    assert_int_equal(sb[2].r.status, 200);
+    assert_int_equal(sb[2].r.accepted, 1);
+    sqlite3_close(db);
+    free(sb);
+    ingest_writer_stop(w);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM events"), 3);
+    assert_int_equal(raw_int(f->path, "SELECT seq FROM chain_heads"), 3);
+}
+
 /* The server-wide state these modules use, set up as server/main.c does. */
 static int server_state_init(void **state)
 {
@@ -641,6 +698,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(clock_jump_across_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_signatures_are_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(window_out_of_order_in_one_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_store_failure_spares_the_rest_of_the_group, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }
