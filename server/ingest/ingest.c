@@ -719,27 +719,27 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
                     RC_OK)
                 return rc;
         }
-        rc = store_head_advance(st, dev->id, last, b->lines[b->n - 1].hash, now_ms, err);
-        if (rc != RC_OK)
-            return rc;
-        /* The device's proof of the whole batch (duplicates included: the signature covers
-         * every line), kept with the events it proves. A batch of duplicates only adds
-         * nothing: its events are proven by the signature stored with them. */
+        /* The head moved to the last line; the device's proof of the whole batch
+         * (duplicates included: the signature covers every line), kept with the events it
+         * proves; the device's status: in one call. A batch of duplicates only adds no
+         * signature: its events are proven by the signature stored with them. */
         struct store_batch_sig sig = {
             .first_seq = first, .last_seq = last, .received_at_ms = now_ms};
         snprintf(sig.device, sizeof sig.device, "%s", dev->id);
         snprintf(sig.last_hash, sizeof sig.last_hash, "%s", b->lines[b->n - 1].hash);
         snprintf(sig.signature, sizeof sig.signature, "%s", signature);
-        if ((rc = store_batch_sig_insert(st, &sig, err)) != RC_OK)
+        struct store_device_status s;
+        device_status(b, dups, &s);
+        if ((rc = store_batch_close(st, &sig, &s, now_ms, err)) != RC_OK)
             return rc;
         res->accepted = (int64_t)(b->n - dups);
         res->ack_seq = last;
+    } else {
+        struct store_device_status s;
+        device_status(b, dups, &s);
+        if ((rc = store_device_seen(st, dev->id, &s, now_ms, err)) != RC_OK)
+            return rc;
     }
-    struct store_device_status s;
-    device_status(b, dups, &s);
-    rc = store_device_seen(st, dev->id, &s, now_ms, err);
-    if (rc != RC_OK)
-        return rc;
     res->status = 200;
     return RC_OK;
 }

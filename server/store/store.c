@@ -873,6 +873,16 @@ int store_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err
     return st->ops->batch_sig_insert(st, s, err);
 }
 
+int store_batch_close(store *st, const struct store_batch_sig *sig,
+                      const struct store_device_status *s, int64_t now_ms, char *err)
+{
+    NEED(batch_close, "batch signatures");
+    if (sig->first_seq < 1 || sig->last_seq < sig->first_seq ||
+        strlen(sig->last_hash) != STORE_HASH_HEX_LEN || !*sig->signature)
+        return rc_fail(err, RC_INVAL, "malformed batch signature record of '%s'", sig->device);
+    return st->ops->batch_close(st, sig, s, now_ms, err);
+}
+
 int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
                          int (*fn)(const struct store_batch_sig *s, void *ctx), void *ctx,
                          char *err)

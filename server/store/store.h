@@ -820,6 +820,14 @@ struct store_batch_sig {
 
 /* Stores one accepted batch's signature (every field of s); call in the batch's transaction. */
 int store_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err);
+/* What an accepted batch writes after its events, in one call (one statement on
+ * PostgreSQL): the chain head moved to (sig->last_seq, sig->last_hash) as store_head_advance
+ * does, the signature stored as store_batch_sig_insert does, and the device's status recorded
+ * as store_device_seen does, all at now_ms. Call in the batch's transaction. Returns the first
+ * failure of the three (RC_CONFLICT: the head is at or beyond last_seq already; a device that
+ * is not enrolled fails too), after which the caller rolls its transaction back. */
+int store_batch_close(store *st, const struct store_batch_sig *sig,
+                      const struct store_device_status *s, int64_t now_ms, char *err);
 /* Calls fn, in first_seq order, for each stored signature of device whose range overlaps
  * from_seq..to_seq; fn returning non-zero stops the walk and that value is returned. */
 int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,

@@ -140,6 +140,8 @@ struct store_ops {
     int (*login_failures_clear)(store *st, const char *key, char *err);
     /* evidence */
     int (*batch_sig_insert)(store *st, const struct store_batch_sig *s, char *err);
+    int (*batch_close)(store *st, const struct store_batch_sig *sig,
+                       const struct store_device_status *s, int64_t now_ms, char *err);
     int (*batch_sig_list)(store *st, const char *device, int64_t from_seq, int64_t to_seq,
                           int (*fn)(const struct store_batch_sig *, void *), void *ctx, char *err);
     int (*event_range)(store *st, const char *device, int64_t from_seq, int64_t to_seq,

@@ -1038,6 +1038,7 @@ const struct store_ops store_pg_ops = {
     .login_failures_put = pg_login_failures_put,
     .login_failures_clear = pg_login_failures_clear,
     .batch_sig_insert = pg_batch_sig_insert,
+    .batch_close = pg_batch_close,
     .batch_sig_list = pg_batch_sig_list,
     .event_range = pg_event_range,
     .fence_version = pg_fence_version,

@@ -103,6 +103,8 @@ int pg_fence_put(store *st, const char *id, const char *geojson, const char *sha
                  const char *created_by, int64_t now_ms, bool replace,
                  enum store_fence_outcome *outcome, int *version, char *err);
 int pg_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err);
+int pg_batch_close(store *st, const struct store_batch_sig *sig,
+                   const struct store_device_status *s, int64_t now_ms, char *err);
 int pg_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
                       int (*fn)(const struct store_batch_sig *, void *), void *ctx, char *err);
 int pg_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,

@@ -422,32 +422,39 @@ int pg_event_raw(store *st, const char *device, int64_t seq, char *buf, size_t c
     return rc;
 }
 
+/* $1 the device, $2 now_ms, $3 .. $10 its status, for DEVICE_SEEN_SET. */
+static void device_seen_params(struct pg_params *p, const char *device, int64_t now_ms,
+                               const struct store_device_status *s)
+{
+    pgp_text(p, device);
+    pgp_i64(p, now_ms);
+    pgp_text(p, s->has_queue ? "t" : "f");
+    pgp_i64(p, s->queue);
+    pgp_text(p, s->has_skew ? "t" : "f");
+    pgp_i64(p, s->clock_skew_ms);
+    pgp_opt(p, s->gnss);
+    pgp_text(p, s->has_fix ? "t" : "f");
+    pgp_i64(p, s->fix_mode);
+    pgp_i64(p, s->fix_ts_ms);
+}
+
+/* The devices row's update from device_seen_params: fields not reported keep their values. */
+#define DEVICE_SEEN_SET                                                                            \
+    "UPDATE devices SET last_seen_at = $2::bigint, "                                               \
+    "status_queue = CASE WHEN $3::boolean THEN $4::bigint ELSE status_queue END, "                 \
+    "status_skew_ms = CASE WHEN $5::boolean THEN $6::bigint ELSE status_skew_ms END, "             \
+    "status_gnss = coalesce($7::text, status_gnss), "                                              \
+    "status_fix_mode = CASE WHEN $8::boolean THEN $9::bigint ELSE status_fix_mode END, "           \
+    "status_fix_ts = CASE WHEN $8::boolean THEN $10::bigint ELSE status_fix_ts END "
+
 int pg_device_seen(store *st, const char *device, const struct store_device_status *s,
                    int64_t now_ms, char *err)
 {
     struct pg_params p = {0};
     int64_t changed = 0;
-    pgp_text(&p, device);
-    pgp_i64(&p, now_ms);
-    pgp_text(&p, s->has_queue ? "t" : "f");
-    pgp_i64(&p, s->queue);
-    pgp_text(&p, s->has_skew ? "t" : "f");
-    pgp_i64(&p, s->clock_skew_ms);
-    pgp_opt(&p, s->gnss);
-    pgp_text(&p, s->has_fix ? "t" : "f");
-    pgp_i64(&p, s->fix_mode);
-    pgp_i64(&p, s->fix_ts_ms);
-    int rc = pg_exec(pg_of(st),
-                     "UPDATE devices SET last_seen_at = $2, "
-                     "status_queue = CASE WHEN $3::boolean THEN $4::bigint ELSE status_queue END, "
-                     "status_skew_ms = CASE WHEN $5::boolean THEN $6::bigint "
-                     "ELSE status_skew_ms END, "
-                     "status_gnss = coalesce($7::text, status_gnss), "
-                     "status_fix_mode = CASE WHEN $8::boolean THEN $9::bigint "
-                     "ELSE status_fix_mode END, "
-                     "status_fix_ts = CASE WHEN $8::boolean THEN $10::bigint "
-                     "ELSE status_fix_ts END WHERE id = $1",
-                     &p, &changed, err, "updating a device");
+    device_seen_params(&p, device, now_ms, s);
+    int rc =
+        pg_exec(pg_of(st), DEVICE_SEEN_SET "WHERE id = $1", &p, &changed, err, "updating a device");
     if (rc == RC_OK && changed != 1)
         rc = rc_fail(err, RC_NOTFOUND, "device '%s' is not enrolled", device);
     return rc;
@@ -626,6 +633,47 @@ int pg_batch_sig_insert(store *st, const struct store_batch_sig *b, char *err)
                    "INSERT INTO batch_signatures(device, first_seq, last_seq, last_hash, "
                    "signature, received_at) VALUES ($1, $2, $3, $4, $5, $6)",
                    &p, NULL, err, "storing a batch signature");
+}
+
+/* The head, the signature and the device's status in one statement: each part runs only when
+ * the head moved (a head at or beyond last_seq already writes nothing), and the counts tell
+ * which part found nothing. */
+int pg_batch_close(store *st, const struct store_batch_sig *sig,
+                   const struct store_device_status *s, int64_t now_ms, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    device_seen_params(&p, sig->device, now_ms, s);
+    pgp_i64(&p, sig->last_seq);
+    pgp_text(&p, sig->last_hash);
+    pgp_i64(&p, sig->first_seq);
+    pgp_text(&p, sig->signature);
+    pgp_i64(&p, sig->received_at_ms);
+    int rc = pg_run(
+        pg_of(st),
+        "WITH h AS (INSERT INTO chain_heads(device, seq, hash, updated_at) "
+        "VALUES ($1::text, $11::bigint, $12::text, $2::bigint) ON CONFLICT (device) DO UPDATE "
+        "SET seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at "
+        "WHERE excluded.seq > chain_heads.seq RETURNING 1), "
+        "b AS (INSERT INTO batch_signatures(device, first_seq, last_seq, last_hash, signature, "
+        "received_at) SELECT $1::text, $13::bigint, $11::bigint, $12::text, $14::text, "
+        "$15::bigint FROM h RETURNING 1), "
+        "d AS (" DEVICE_SEEN_SET "WHERE id = $1::text AND EXISTS (SELECT 1 FROM h) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM h), (SELECT count(*) FROM b), (SELECT count(*) FROM d)",
+        &p, false, &r, err, "closing a batch");
+    if (rc != RC_OK)
+        return rc;
+    int64_t heads = pg_col_i64(r, 0, 0), sigs = pg_col_i64(r, 0, 1), devs = pg_col_i64(r, 0, 2);
+    PQclear(r);
+    if (heads != 1)
+        return rc_fail(err, RC_CONFLICT, "chain head of '%s' is at or beyond seq %lld already",
+                       sig->device, (long long)sig->last_seq);
+    if (sigs != 1)
+        return rc_fail(err, RC_DB, "the signature of batch %lld..%lld of '%s' was not stored",
+                       (long long)sig->first_seq, (long long)sig->last_seq, sig->device);
+    if (devs != 1)
+        return rc_fail(err, RC_NOTFOUND, "device '%s' is not enrolled", sig->device);
+    return RC_OK;
 }
 
 int pg_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,

@@ -1008,6 +1008,7 @@ const struct store_ops store_sqlite_ops = {
     .login_failures_put = sqlite_login_failures_put,
     .login_failures_clear = sqlite_login_failures_clear,
     .batch_sig_insert = sqlite_batch_sig_insert,
+    .batch_close = sqlite_batch_close,
     .batch_sig_list = sqlite_batch_sig_list,
     .event_range = sqlite_event_range,
     .fence_version = sqlite_fence_version,

@@ -325,3 +325,15 @@ out:
     sqlite3_finalize(q);
     return rc;
 }
+
+/* SQLite statements cost no round trip: the three writes one after the other. */
+int sqlite_batch_close(store *st, const struct store_batch_sig *sig,
+                       const struct store_device_status *s, int64_t now_ms, char *err)
+{
+    int rc = sqlite_head_advance(st, sig->device, sig->last_seq, sig->last_hash, now_ms, err);
+    if (rc == RC_OK)
+        rc = sqlite_batch_sig_insert(st, sig, err);
+    if (rc == RC_OK)
+        rc = sqlite_device_seen(st, sig->device, s, now_ms, err);
+    return rc;
+}

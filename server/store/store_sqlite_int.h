@@ -199,6 +199,8 @@ int sqlite_fence_put(store *st, const char *id, const char *geojson, const char 
 
 /* store_sqlite_evidence.c */
 int sqlite_batch_sig_insert(store *st, const struct store_batch_sig *b, char *err);
+int sqlite_batch_close(store *st, const struct store_batch_sig *sig,
+                       const struct store_device_status *s, int64_t now_ms, char *err);
 int sqlite_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
                           int (*fn)(const struct store_batch_sig *, void *), void *ctx, char *err);
 int sqlite_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,

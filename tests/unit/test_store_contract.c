@@ -1628,6 +1628,91 @@ static store *open_with_class(struct plan **p)
     return st;
 }
 
+static struct store_batch_sig batch_sig(const char *device, int64_t first, int64_t last,
+                                        const char *hash, int64_t at)
+{
+    struct store_batch_sig b = {.first_seq = first, .last_seq = last, .received_at_ms = at};
+    snprintf(b.device, sizeof b.device, "%s", device);
+    snprintf(b.last_hash, sizeof b.last_hash, "%s", hash);
+    snprintf(b.signature, sizeof b.signature, "MEUCIQ%lld", (long long)last);
+    return b;
+}
+
+/* store_batch_close: head, signature and the device's status together (one statement on
+ * PostgreSQL); a head at or beyond the batch's end is RC_CONFLICT, and an unknown device
+ * fails too, neither leaving anything once the caller rolls back; a malformed signature
+ * record is RC_INVAL. */
+static void batch_close_moves_head_signs_and_sees(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    struct store_device_status s = {.has_queue = true, .queue = 7, .gnss = "gnss_fix"};
+    struct store_batch_sig b = batch_sig("K-1", 1, 5, HASH_B, 300);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_batch_close(st, &b, &s, 300, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    struct store_head h;
+    assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
+    assert_int_equal(h.seq, 5);
+    assert_string_equal(h.hash, HASH_B);
+    char list[128] = "";
+    assert_int_equal(store_batch_sig_list(st, "K-1", 1, 100, collect_sigs, list, err), RC_OK);
+    assert_string_equal(list, "1-5,");
+    struct store_device d;
+    memset(&d, 0, sizeof d);
+    assert_int_equal(store_device_list(st, 10, device_status, &d, err), RC_OK);
+    assert_int_equal(d.last_seen_at_ms, 300);
+    assert_true(d.status.has_queue && d.status.queue == 7 && !d.status.has_skew);
+    assert_string_equal(d.status.gnss, "gnss_fix");
+
+    /* the head is at 5: a batch ending at 5 again, or before, changes nothing */
+    struct store_device_status s2 = {.has_skew = true, .clock_skew_ms = 9};
+    struct store_batch_sig again = batch_sig("K-1", 4, 5, HASH_C, 400);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_batch_close(st, &again, &s2, 400, err), RC_CONFLICT);
+    assert_non_null(strstr(err, "K-1"));
+    store_rollback(st);
+    assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
+    assert_true(h.seq == 5 && strcmp(h.hash, HASH_B) == 0);
+    list[0] = '\0';
+    assert_int_equal(store_batch_sig_list(st, "K-1", 1, 100, collect_sigs, list, err), RC_OK);
+    assert_string_equal(list, "1-5,");
+    memset(&d, 0, sizeof d);
+    assert_int_equal(store_device_list(st, 10, device_status, &d, err), RC_OK);
+    assert_true(d.last_seen_at_ms == 300 && !d.status.has_skew);
+
+    /* the next batch: the head moves on, a second signature, the skew recorded, the queue
+     * kept (not reported this time) */
+    struct store_batch_sig next = batch_sig("K-1", 6, 8, HASH_C, 500);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(store_batch_close(st, &next, &s2, 500, err), RC_OK);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    assert_int_equal(store_head_get(st, "K-1", &h, err), RC_OK);
+    assert_true(h.seq == 8 && strcmp(h.hash, HASH_C) == 0);
+    list[0] = '\0';
+    assert_int_equal(store_batch_sig_list(st, "K-1", 1, 100, collect_sigs, list, err), RC_OK);
+    assert_string_equal(list, "1-5,6-8,");
+    memset(&d, 0, sizeof d);
+    assert_int_equal(store_device_list(st, 10, device_status, &d, err), RC_OK);
+    assert_int_equal(d.last_seen_at_ms, 500);
+    assert_true(d.status.has_queue && d.status.queue == 7);
+    assert_true(d.status.has_skew && d.status.clock_skew_ms == 9);
+
+    /* an unknown device, a malformed record */
+    struct store_batch_sig stranger = batch_sig("K-9", 1, 1, HASH_A, 600);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    int rc = store_batch_close(st, &stranger, &s, 600, err);
+    store_rollback(st);
+    assert_int_not_equal(rc, RC_OK);
+    assert_int_equal(store_head_get(st, "K-9", &h, err), RC_OK);
+    assert_int_equal(h.seq, 0);
+    struct store_batch_sig bad = batch_sig("K-1", 9, 8, HASH_A, 700);
+    assert_int_equal(store_batch_close(st, &bad, &s, 700, err), RC_INVAL);
+    store_close(st);
+}
+
 /* store_events_insert: 40 rows in one call (PostgreSQL: statements of 16, 16 and 8 rows), each
  * line's bytes and ts back as given; a set with one stored seq stores none of its
  * rows (inside a savepoint, which the caller rolls back), and its error names the device; each
@@ -2655,6 +2740,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(class_device_events_equal_per_window_reads, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(events_inserted_many_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_close_moves_head_signs_and_sees, setup, teardown),
         cmocka_unit_test_setup_teardown(generations_bumped_by_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(generations_once_after_migration_15, setup, teardown),
         cmocka_unit_test_setup_teardown(accounts, setup, teardown),
