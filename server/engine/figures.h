@@ -129,15 +129,15 @@ void figures_set_subsidy_year(enum subsidy_year y);
 int figures_subsidy_json(const struct engine_report *r, const struct subsidy_result *res, size_t n,
                          int64_t claim_ms, bool mask, char **out, char *err);
 
+/* Adds "title" to a finding's JSON: the name of its "kind" from the catalogue, in lang (the
+ * kind itself when the catalogue has none). false: out of memory. */
+bool figures_add_title(cJSON *finding, enum i18n_lang lang);
+
 /* Findings of the classes matching f (or of class_id alone) whose sessions overlap [from, to)
  * (from defaults to since_ms, else FIGURES_FINDINGS_DAYS before now), then the stored ingest
  * findings (chain conflicts, bad signatures ...) of the same institutions since since_ms; at
  * most limit in all. *out is {"findings": [...], "truncated": bool} (cJSON_Delete); a
  * reviewable finding's "id" is the event id POST /v1/findings/{id}/review takes. */
-/* Adds "title" to a finding's JSON: the name of its "kind" from the catalogue, in lang (the
- * kind itself when the catalogue has none). false: out of memory. */
-bool figures_add_title(cJSON *finding, enum i18n_lang lang);
-
 int figures_findings(store *st, const struct store_class_filter *f, const char *class_id,
                      int64_t since_ms, int64_t now_ms, size_t limit, cJSON **out, char *err);
 

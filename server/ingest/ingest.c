@@ -671,6 +671,8 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
     free(stored);
     res->duplicates = (int64_t)dups;
     res->ack_seq = head.seq;
+    struct store_device_status status;
+    device_status(b, dups, &status);
     if (dups < b->n) {
         const struct ingest_line *l = &b->lines[dups];
         if (strcmp(l->ev.prev, head.hash) != 0) {
@@ -728,17 +730,12 @@ static int apply(store *st, const struct store_enrolment *dev, const struct inge
         snprintf(sig.device, sizeof sig.device, "%s", dev->id);
         snprintf(sig.last_hash, sizeof sig.last_hash, "%s", b->lines[b->n - 1].hash);
         snprintf(sig.signature, sizeof sig.signature, "%s", signature);
-        struct store_device_status s;
-        device_status(b, dups, &s);
-        if ((rc = store_batch_close(st, &sig, &s, now_ms, err)) != RC_OK)
+        if ((rc = store_batch_close(st, &sig, &status, now_ms, err)) != RC_OK)
             return rc;
         res->accepted = (int64_t)(b->n - dups);
         res->ack_seq = last;
-    } else {
-        struct store_device_status s;
-        device_status(b, dups, &s);
-        if ((rc = store_device_seen(st, dev->id, &s, now_ms, err)) != RC_OK)
-            return rc;
+    } else if ((rc = store_device_seen(st, dev->id, &status, now_ms, err)) != RC_OK) {
+        return rc;
     }
     res->status = 200;
     return RC_OK;

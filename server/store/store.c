@@ -864,23 +864,28 @@ void store_pool_close(store_pool *p)
 }
 
 /* Evidence. */
-int store_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err)
+/* RC_INVAL unless s has a seq range, a 64-digit hash and a signature. */
+static int batch_sig_check(const struct store_batch_sig *s, char *err)
 {
-    NEED(batch_sig_insert, "batch signatures");
     if (s->first_seq < 1 || s->last_seq < s->first_seq ||
         strlen(s->last_hash) != STORE_HASH_HEX_LEN || !*s->signature)
         return rc_fail(err, RC_INVAL, "malformed batch signature record of '%s'", s->device);
-    return st->ops->batch_sig_insert(st, s, err);
+    return RC_OK;
+}
+
+int store_batch_sig_insert(store *st, const struct store_batch_sig *s, char *err)
+{
+    NEED(batch_sig_insert, "batch signatures");
+    int rc = batch_sig_check(s, err);
+    return rc != RC_OK ? rc : st->ops->batch_sig_insert(st, s, err);
 }
 
 int store_batch_close(store *st, const struct store_batch_sig *sig,
                       const struct store_device_status *s, int64_t now_ms, char *err)
 {
     NEED(batch_close, "batch signatures");
-    if (sig->first_seq < 1 || sig->last_seq < sig->first_seq ||
-        strlen(sig->last_hash) != STORE_HASH_HEX_LEN || !*sig->signature)
-        return rc_fail(err, RC_INVAL, "malformed batch signature record of '%s'", sig->device);
-    return st->ops->batch_close(st, sig, s, now_ms, err);
+    int rc = batch_sig_check(sig, err);
+    return rc != RC_OK ? rc : st->ops->batch_close(st, sig, s, now_ms, err);
 }
 
 int store_batch_sig_list(store *st, const char *device, int64_t from_seq, int64_t to_seq,
