@@ -489,7 +489,7 @@ static int64_t measure(const struct iv *v, size_t n, int64_t lo, int64_t hi)
 void engine_ev_from(struct engine_ev *dst, const struct event *src)
 {
     memset(dst, 0, sizeof *dst); /* the padding too: two copies of one event compare equal */
-    dst->has = src->has;
+    dst->has = src->has & ENGINE_EV_HAS;
     dst->type = src->type;
     dst->verdict = src->verdict;
     dst->seq = src->seq;

@@ -104,7 +104,7 @@ struct engine_policy {
  * it never reads (prev, the photo's and the file's texts, detail ...), so that a class's tens
  * of thousands of events take about a quarter of the memory (engine_ev_from fills one). */
 struct engine_ev {
-    uint32_t has; /* struct event's EVENT_HAS bits */
+    uint32_t has; /* struct event's EVENT_HAS bits, of ENGINE_EV_HAS */
     enum event_type type;
     enum event_verdict verdict; /* the kiosk's */
     int64_t seq;
@@ -124,7 +124,16 @@ struct engine_ev {
     char kind[EVENT_KIND_MAX + 1];
 };
 
-/* dst = what the engine reads of src. */
+/* The EVENT_HAS bits of an engine_ev: the optional fields it holds (the store's columns give
+ * each of them, so an event read from its row and one parsed from its line are equal). */
+#define ENGINE_EV_HAS                                                                              \
+    (EVENT_HAS(EVENT_F_TRAINEE) | EVENT_HAS(EVENT_F_TRAINEE_MASKED) | EVENT_HAS(EVENT_F_CLASS) |   \
+     EVENT_HAS(EVENT_F_SESSION) | EVENT_HAS(EVENT_F_ROLLCALL) | EVENT_HAS(EVENT_F_FIX) |           \
+     EVENT_HAS(EVENT_F_FENCE) | EVENT_HAS(EVENT_F_VERDICT) | EVENT_HAS(EVENT_F_CAMERA) |           \
+     EVENT_HAS(EVENT_F_START) | EVENT_HAS(EVENT_F_END) | EVENT_HAS(EVENT_F_KIND) |                 \
+     EVENT_HAS(EVENT_F_SKEW_MS))
+
+/* dst = what the engine reads of src (has: src's bits of ENGINE_EV_HAS only). */
 void engine_ev_from(struct engine_ev *dst, const struct event *src);
 
 /* An event as the server holds it: what the engine reads of the canonical event, the server's

@@ -15,6 +15,7 @@
 #include "timeutil.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,6 @@ struct load {
     int rc;
     struct engine_event *events;
     size_t n_events, cap_events;
-    struct event *parsed; /* each stored line is parsed here, then kept as an engine_ev */
     struct engine_recording *recs;
     size_t n_recs, cap_recs;
     struct plan_online *online;
@@ -93,7 +93,6 @@ static int add_application_step(const struct store_step *s, void *ctx)
 static void load_free(struct load *l)
 {
     free(l->events);
-    free(l->parsed);
     free(l->recs);
     free(l->online);
     free(l->assessments);
@@ -108,19 +107,101 @@ static int nomem(struct load *l)
     return rc_fail(l->err, RC_NOMEM, "out of memory (or over the limit of one class's inputs)");
 }
 
+/* Copies the column value s (NUL-terminated) into dst (cap bytes) and sets bit in *has when
+ * s is not empty. False when it does not fit. */
+static bool put_col(char *dst, size_t cap, const char *s, uint32_t bit, uint32_t *has)
+{
+    size_t n = strlen(s);
+    if (n >= cap)
+        return false;
+    memcpy(dst, s, n + 1);
+    if (n && bit)
+        *has |= bit;
+    return true;
+}
+
+int figures_ev_from_row(const struct store_event *r, struct engine_ev *d, char *why)
+{
+    memset(d, 0, sizeof *d);
+    uint32_t has = 0;
+    if (event_type_parse(r->type, &d->type) != RC_OK)
+        return rc_fail(why, RC_CORRUPT, "type '%s'", r->type);
+    d->seq = r->seq;
+    d->ts_ms = r->ts_ms;
+    if (!put_col(d->id, sizeof d->id, r->event_id, 0, &has) ||
+        !put_col(d->device, sizeof d->device, r->device, 0, &has) ||
+        !put_col(d->trainee, sizeof d->trainee, r->trainee, EVENT_HAS(EVENT_F_TRAINEE), &has) ||
+        !put_col(d->trainee_masked, sizeof d->trainee_masked, r->trainee_masked,
+                 EVENT_HAS(EVENT_F_TRAINEE_MASKED), &has) ||
+        !put_col(d->class_id, sizeof d->class_id, r->class_id, EVENT_HAS(EVENT_F_CLASS), &has) ||
+        !put_col(d->session, sizeof d->session, r->session, EVENT_HAS(EVENT_F_SESSION), &has) ||
+        !put_col(d->rollcall, sizeof d->rollcall, r->rollcall, EVENT_HAS(EVENT_F_ROLLCALL), &has) ||
+        !put_col(d->fence, sizeof d->fence, r->fence, EVENT_HAS(EVENT_F_FENCE), &has) ||
+        !put_col(d->camera, sizeof d->camera, r->camera, EVENT_HAS(EVENT_F_CAMERA), &has) ||
+        !put_col(d->kind, sizeof d->kind, r->kind, EVENT_HAS(EVENT_F_KIND), &has))
+        return rc_fail(why, RC_CORRUPT, "a column over its length");
+    if (r->verdict[0]) {
+        if (event_verdict_parse(r->verdict, &d->verdict) != RC_OK)
+            return rc_fail(why, RC_CORRUPT, "verdict '%s'", r->verdict);
+        has |= EVENT_HAS(EVENT_F_VERDICT);
+    }
+    if (r->has_fix) {
+        has |= EVENT_HAS(EVENT_F_FIX);
+        d->fix.lat_e8 = llround(r->fix_lat * 1e8);
+        d->fix.lon_e8 = llround(r->fix_lon * 1e8);
+        d->fix.has_eph = r->has_eph;
+        d->fix.eph_cm = r->has_eph ? llround(r->fix_eph * 100.0) : 0;
+        d->fix.mode = r->fix_mode;
+        d->fix.has_sats = r->has_sats;
+        d->fix.sats = r->has_sats ? r->fix_sats : 0;
+        d->fix.has_time = r->has_fix_time;
+        d->fix.time_ms = r->has_fix_time ? r->fix_time_ms : 0;
+        if (strcmp(r->fix_source, "gnss") == 0)
+            d->fix.source = EVENT_SOURCE_GNSS;
+        else if (strcmp(r->fix_source, "surveyed") == 0)
+            d->fix.source = EVENT_SOURCE_SURVEYED;
+        else
+            return rc_fail(why, RC_CORRUPT, "fix source '%s'", r->fix_source);
+    }
+    if (r->has_start) {
+        has |= EVENT_HAS(EVENT_F_START);
+        d->start_ms = r->start_ms;
+    }
+    if (r->has_end) {
+        has |= EVENT_HAS(EVENT_F_END);
+        d->end_ms = r->end_ms;
+    }
+    if (r->has_skew) {
+        has |= EVENT_HAS(EVENT_F_SKEW_MS);
+        d->skew_ms = r->skew_ms;
+    }
+    d->has = has;
+    return RC_OK;
+}
+
+int figures_stored_ev(const struct store_raw_event *e, struct engine_ev *out, char *why)
+{
+    if (e->row && e->row->cols)
+        return figures_ev_from_row(e->row, out, why);
+    struct event ev;
+    int rc = event_parse_stored(e->raw, e->raw_len, &ev, why);
+    if (rc != RC_OK)
+        return rc;
+    engine_ev_from(out, &ev);
+    return RC_OK;
+}
+
 static int add_event(const struct store_raw_event *e, void *ctx)
 {
     struct load *l = ctx;
     if (!grow((void **)&l->events, &l->cap_events, l->n_events + 1, sizeof *l->events,
               FIGURES_EVENTS_MAX))
         return nomem(l);
-    if (!l->parsed && !(l->parsed = malloc(sizeof *l->parsed)))
-        return nomem(l);
     struct engine_event *ee = &l->events[l->n_events];
     char why[ERR_LEN];
-    if (event_parse_stored(e->raw, e->raw_len, l->parsed, why) != RC_OK)
-        return rc_fail(l->err, RC_CORRUPT, "a stored event does not parse: %s", why);
-    engine_ev_from(&ee->ev, l->parsed);
+    if (figures_stored_ev(e, &ee->ev, why) != RC_OK)
+        return rc_fail(l->err, RC_CORRUPT, "a stored event of '%s' cannot be read: %s",
+                       e->row && e->row->device ? e->row->device : "?", why);
     enum event_verdict v;
     ee->verdict = e->server_verdict[0] && event_verdict_parse(e->server_verdict, &v) == RC_OK
                       ? v

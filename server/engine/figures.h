@@ -152,4 +152,12 @@ int figures_findings(store *st, const struct store_class_filter *f, const char *
 int figures_class_report_json(store *st, const struct engine_report *r, enum i18n_lang lang,
                               char **out, char *err);
 
+/* What the engine reads of a stored event, from its columns (r->cols: store_event_from wrote
+ * them from the line at ingest): the engine_ev that engine_ev_from gives for the parsed line.
+ * RC_CORRUPT (why says which column) when a column cannot be one of a canonical event's. */
+int figures_ev_from_row(const struct store_event *r, struct engine_ev *d, char *why);
+/* What the engine reads of an event as store_class_events and the like deliver it: from its
+ * columns when it has them, else from its line. RC_CORRUPT or RC_INVAL with why. */
+int figures_stored_ev(const struct store_raw_event *e, struct engine_ev *out, char *why);
+
 #endif

@@ -1,6 +1,7 @@
 /* GET /v1/live (see live_api.h). */
 #include "http/live_api.h"
 
+#include "engine/figures.h"
 #include "engine/plan.h"
 #include "event.h"
 #include "http/figures_api.h"
@@ -47,10 +48,10 @@ struct scan {
 static int scan_event(const struct store_raw_event *e, void *ctx)
 {
     struct scan *s = ctx;
-    struct event ev;
+    struct engine_ev ev;
     char err[ERR_LEN];
-    if (event_parse(e->raw, e->raw_len, &ev, err) != RC_OK)
-        return RC_OK; /* stored lines parse; a line that does not is not ours to judge here */
+    if (figures_stored_ev(e, &ev, err) != RC_OK)
+        return RC_OK; /* stored events read; one that does not is not ours to judge here */
     if (strcmp(ev.session, s->ses->id) != 0)
         return RC_OK;
     if (ev.type == EVENT_REC_START) {

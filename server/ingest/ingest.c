@@ -242,51 +242,11 @@ out:
 static void event_row(const struct ingest_line *l, const struct judged *j, int64_t now_ms,
                       struct store_event *r)
 {
-    const struct event *ev = &l->ev;
-    memset(r, 0, sizeof *r);
-    r->device = ev->device;
-    r->seq = ev->seq;
-    r->event_id = ev->id;
-    r->raw = l->bytes;
-    r->raw_len = l->len;
-    r->hash = l->hash;
-    r->prev = ev->prev;
-    r->type = event_type_name(ev->type);
-    r->ts_ms = ev->ts_ms;
-    r->boot = ev->boot;
-    r->mono_ms = ev->mono_ms;
-#define OPT(field, member) (ev->has & EVENT_HAS(field) ? ev->member : "")
-    r->trainee = OPT(EVENT_F_TRAINEE, trainee);
-    r->trainee_masked = OPT(EVENT_F_TRAINEE_MASKED, trainee_masked);
-    r->class_id = OPT(EVENT_F_CLASS, class_id);
-    r->session = OPT(EVENT_F_SESSION, session);
-    r->fence = OPT(EVENT_F_FENCE, fence);
-    r->camera = OPT(EVENT_F_CAMERA, camera);
-    r->file = OPT(EVENT_F_FILE, file);
-    r->kind = OPT(EVENT_F_KIND, kind);
-#undef OPT
-    r->verdict = ev->has & EVENT_HAS(EVENT_F_VERDICT) ? event_verdict_name(ev->verdict) : "";
-    r->has_distance = ev->has & EVENT_HAS(EVENT_F_DISTANCE_M);
-    r->distance_m = (double)ev->distance_mm / 1000.0;
-    r->has_fix = ev->has & EVENT_HAS(EVENT_F_FIX);
-    if (r->has_fix) {
-        r->fix_lat = (double)ev->fix.lat_e8 / 1e8;
-        r->fix_lon = (double)ev->fix.lon_e8 / 1e8;
-        r->has_eph = ev->fix.has_eph;
-        r->fix_eph = (double)ev->fix.eph_cm / 100.0;
-        r->fix_mode = ev->fix.mode;
-        r->has_fix_time = ev->fix.has_time;
-        r->fix_time_ms = ev->fix.time_ms;
-        r->fix_source = ev->fix.source == EVENT_SOURCE_SURVEYED ? "surveyed" : "gnss";
-    }
+    store_event_from(&l->ev, l->bytes, l->len, l->hash, r);
     r->server_verdict = j->verdict;
     r->has_server_distance = j->has_distance;
     r->server_distance_m = j->distance_m;
     r->server_fence_version = j->fence_version;
-    r->has_start = ev->has & EVENT_HAS(EVENT_F_START);
-    r->start_ms = ev->start_ms;
-    r->has_end = ev->has & EVENT_HAS(EVENT_F_END);
-    r->end_ms = ev->end_ms;
     r->received_at_ms = now_ms;
 }
 

@@ -266,7 +266,25 @@ struct store_event {
     int64_t start_ms, end_ms;
     const char *kind;
     int64_t received_at_ms;
+    /* Schema 18: the rest of what the figures read of an event, so that they need not parse
+     * the line. cols says that every column above and below was filled from the line's event
+     * (store_event_from); rows made otherwise (cols false) are stored with the marker NULL and
+     * read back by parsing their line. */
+    bool cols;
+    const char *rollcall;
+    bool has_skew;
+    int64_t skew_ms;
+    bool has_sats;
+    int fix_sats;
 };
+
+struct event;
+/* Fills r (zeroed first) with the row of ev, whose canonical line is raw (raw_len bytes) with
+ * hex SHA-256 hash: every column the event gives, cols true. Strings point into ev, raw and
+ * hash. The caller adds what the server decides: server_verdict (""), the server's distance
+ * and fence version, received_at_ms. */
+void store_event_from(const struct event *ev, const char *raw, size_t raw_len, const char *hash,
+                      struct store_event *r);
 
 /* Stores one event. RC_CONFLICT when (device, seq) is stored already (never overwritten). */
 int store_event_insert(store *st, const struct store_event *e, char *err);
@@ -507,14 +525,17 @@ int store_assessment_list(store *st, const char *class_id,
                           int (*fn)(const struct plan_assessment *a, void *ctx), void *ctx,
                           char *err);
 
-/* An event as the figures read it: the stored line, the server's verdict of its fix ("" when
- * it did not judge one) and when the server first stored it. Pointers are valid during the
- * callback only. */
+/* An event as the figures read it: the server's verdict of its fix ("" when it did not judge
+ * one), when the server first stored it, and row, its columns as store_event_from made them.
+ * raw, the stored line, only for a row without the columns (row->cols false: stored before
+ * schema 18, or not from its line), whose line must be parsed instead; for the others raw is
+ * "" (store_event_raw reads it). Pointers are valid during the callback only. */
 struct store_raw_event {
     const char *raw;
     size_t raw_len;
     const char *server_verdict;
     int64_t received_at_ms;
+    const struct store_event *row;
 };
 
 /* Calls fn for each event naming class_id uploaded by a device of institution (other

@@ -203,6 +203,46 @@ int store_write_begin(store *st, bool *own, char *err);
 int store_class_changed(store *st, const char *class_id, char *err);
 int store_write_end(store *st, bool own, int rc, char *err);
 
+/* The columns class_events, device_events and class_device_events select, in this order,
+ * each prefixed with a table alias ("e." or ""): a store_raw_event and its row. The line only
+ * for a row without the columns (the figures read no line; a sort carries less). */
+#define STORE_EVENT_READ_COLUMNS(a)                                                                \
+    "CASE WHEN " a "cols IS NULL THEN " a "raw END, " a "server_verdict, " a "received_at, " a     \
+    "cols, " a "device, " a "seq, " a "event_id, " a "type, " a "ts, " a "trainee, " a             \
+    "trainee_masked, " a "class, " a "session, " a "rollcall, " a "fence, " a "camera, " a         \
+    "kind, " a "verdict, " a "fix_lat, " a "fix_lon, " a "fix_eph, " a "fix_mode, " a              \
+    "fix_sats, " a "fix_time, " a "fix_source, " a "start_ts, " a "end_ts, " a "skew_ms"
+enum store_event_read_column {
+    SER_RAW,
+    SER_SERVER_VERDICT,
+    SER_RECEIVED_AT,
+    SER_COLS,
+    SER_DEVICE,
+    SER_SEQ,
+    SER_EVENT_ID,
+    SER_TYPE,
+    SER_TS,
+    SER_TRAINEE,
+    SER_TRAINEE_MASKED,
+    SER_CLASS,
+    SER_SESSION,
+    SER_ROLLCALL,
+    SER_FENCE,
+    SER_CAMERA,
+    SER_KIND,
+    SER_VERDICT,
+    SER_FIX_LAT,
+    SER_FIX_LON,
+    SER_FIX_EPH,
+    SER_FIX_MODE,
+    SER_FIX_SATS,
+    SER_FIX_TIME,
+    SER_FIX_SOURCE,
+    SER_START,
+    SER_END,
+    SER_SKEW,
+};
+
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 

@@ -6,6 +6,7 @@
 
 #include "engine/catalogue.h"
 #include "engine/plan.h"
+#include "event.h"
 #include "rc.h"
 #include "store/store_backend.h"
 #include "trainee.h"
@@ -318,4 +319,61 @@ int store_subsidy_history(store *st, const char *institution, const char *traine
     NEED(subsidy_history, "assessments");
     struct each e = {.past_fn = fn, .ctx = ctx, .err = err};
     return st->ops->subsidy_history(st, institution, trainee, except_class, each_past, &e, err);
+}
+
+/* ---- events ---- */
+
+void store_event_from(const struct event *ev, const char *raw, size_t raw_len, const char *hash,
+                      struct store_event *r)
+{
+    memset(r, 0, sizeof *r);
+    r->device = ev->device;
+    r->seq = ev->seq;
+    r->event_id = ev->id;
+    r->raw = raw;
+    r->raw_len = raw_len;
+    r->hash = hash;
+    r->prev = ev->prev;
+    r->type = event_type_name(ev->type);
+    r->ts_ms = ev->ts_ms;
+    r->boot = ev->boot;
+    r->mono_ms = ev->mono_ms;
+#define HAS(field) ((ev->has & EVENT_HAS(field)) != 0)
+#define OPT(field, member) (HAS(field) ? ev->member : "")
+    r->trainee = OPT(EVENT_F_TRAINEE, trainee);
+    r->trainee_masked = OPT(EVENT_F_TRAINEE_MASKED, trainee_masked);
+    r->class_id = OPT(EVENT_F_CLASS, class_id);
+    r->session = OPT(EVENT_F_SESSION, session);
+    r->rollcall = OPT(EVENT_F_ROLLCALL, rollcall);
+    r->fence = OPT(EVENT_F_FENCE, fence);
+    r->camera = OPT(EVENT_F_CAMERA, camera);
+    r->file = OPT(EVENT_F_FILE, file);
+    r->kind = OPT(EVENT_F_KIND, kind);
+    r->verdict = HAS(EVENT_F_VERDICT) ? event_verdict_name(ev->verdict) : "";
+    r->has_distance = HAS(EVENT_F_DISTANCE_M);
+    r->distance_m = (double)ev->distance_mm / 1000.0;
+    r->has_fix = HAS(EVENT_F_FIX);
+    if (r->has_fix) {
+        /* exact both ways: |lat_e8| < 2^35, so llround(fix_lat * 1e8) gives lat_e8 back */
+        r->fix_lat = (double)ev->fix.lat_e8 / 1e8;
+        r->fix_lon = (double)ev->fix.lon_e8 / 1e8;
+        r->has_eph = ev->fix.has_eph;
+        r->fix_eph = (double)ev->fix.eph_cm / 100.0;
+        r->fix_mode = ev->fix.mode;
+        r->has_sats = ev->fix.has_sats;
+        r->fix_sats = ev->fix.sats;
+        r->has_fix_time = ev->fix.has_time;
+        r->fix_time_ms = ev->fix.time_ms;
+        r->fix_source = ev->fix.source == EVENT_SOURCE_SURVEYED ? "surveyed" : "gnss";
+    }
+    r->server_verdict = "";
+    r->has_start = HAS(EVENT_F_START);
+    r->start_ms = ev->start_ms;
+    r->has_end = HAS(EVENT_F_END);
+    r->end_ms = ev->end_ms;
+    r->has_skew = HAS(EVENT_F_SKEW_MS);
+    r->skew_ms = ev->skew_ms;
+    r->cols = true;
+#undef OPT
+#undef HAS
 }

@@ -310,6 +310,14 @@ int64_t pg_col_bin_i64(const PGresult *r, int row, int col)
     return (int64_t)v;
 }
 
+double pg_col_bin_dbl(const PGresult *r, int row, int col)
+{
+    uint64_t u = (uint64_t)pg_col_bin_i64(r, row, col);
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
 /* ---- Connection ---- */
 
 /* Server notices (IF NOT EXISTS skipping ...) are not the operator's business. */
@@ -765,6 +773,10 @@ static const struct migration migrations[] = {
      "CREATE UNIQUE INDEX engine_alerts_finding ON engine_alerts(finding);"},
     {17, "findings: the detail's template code and arguments (rendered in the reader's language)",
      "ALTER TABLE findings ADD COLUMN detail_code text, ADD COLUMN detail_args text;"},
+    {18, "events: the rest of what the figures read as columns (no line parsed for a report)",
+     "ALTER TABLE events ADD COLUMN rollcall text, ADD COLUMN skew_ms bigint,"
+     "  ADD COLUMN fix_sats bigint,"
+     "  ADD COLUMN cols bigint CHECK (cols IS NULL OR cols = 1);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

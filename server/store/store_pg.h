@@ -17,7 +17,7 @@
 #define PG_FENCE_LOCK_CLASS "1380140102"
 
 enum {
-    PG_PARAMS_MAX = 40, /* parameters of one statement (events take 32) */
+    PG_PARAMS_MAX = 40, /* parameters of one statement (events take 36) */
     PG_STMTS_MAX = 192, /* distinct statements one connection prepares */
     PG_ROWS_MAX = 16,   /* rows of one multi-row statement (pg_exec_rows) */
 };
@@ -72,6 +72,8 @@ double pg_col_dbl(const PGresult *r, int row, int col);
 bool pg_col_null(const PGresult *r, int row, int col);
 /* Binary-format int8 column (NULL reads as 0). */
 int64_t pg_col_bin_i64(const PGresult *r, int row, int col);
+/* A binary-format float8 column; 0 when NULL. */
+double pg_col_bin_dbl(const PGresult *r, int row, int col);
 
 /* Begins a write transaction of its own when the caller holds none (*own true), for ops
  * that are one transaction "unless the caller holds one"; pg_own_end commits or rolls back. */

@@ -273,7 +273,7 @@ int pg_head_advance(store *st, const char *device, int64_t seq, const char *hash
     return rc;
 }
 
-/* The 32 parameters of one events row, in EVENT_COLUMNS' order. */
+/* The 36 parameters of one events row, in EVENT_COLUMNS' order. */
 static void event_params(struct pg_params *p, const struct store_event *e)
 {
     p->n = 0;
@@ -335,14 +335,27 @@ static void event_params(struct pg_params *p, const struct store_event *e)
     else
         pgp_null(p);
     pgp_opt(p, e->kind);
+    pgp_opt(p, e->rollcall);
+    if (e->has_skew)
+        pgp_i64(p, e->skew_ms);
+    else
+        pgp_null(p);
+    if (e->has_fix && e->has_sats)
+        pgp_i64(p, e->fix_sats);
+    else
+        pgp_null(p);
+    if (e->cols)
+        pgp_i64(p, 1);
+    else
+        pgp_null(p);
 }
 
 #define EVENT_COLUMNS                                                                              \
     "device, seq, event_id, raw, hash, prev, type, ts, trainee, trainee_masked, class, session, "  \
     "verdict, server_verdict, distance_m, fence, received_at, boot, mono_ms, fix_lat, fix_lon, "   \
     "fix_eph, fix_mode, fix_time, fix_source, server_distance_m, server_fence_version, camera, "   \
-    "file, start_ts, end_ts, kind"
-enum { EVENT_PARAMS = 32 };
+    "file, start_ts, end_ts, kind, rollcall, skew_ms, fix_sats, cols"
+enum { EVENT_PARAMS = 36 };
 
 /* "INSERT INTO events(...) VALUES ($1, ..., $32), ($33, ...)" for 1 to PG_ROWS_MAX rows, made
  * once; each text stays at its address, which keys the connection's prepared statement. */
@@ -799,15 +812,6 @@ int pg_signing_key_list(store *st, int (*fn)(const struct store_signing_key *, v
         fn, ctx, err);
 }
 
-/* A binary-format float8 column. */
-static double col_bin_dbl(const PGresult *r, int row, int col)
-{
-    uint64_t u = (uint64_t)pg_col_bin_i64(r, row, col);
-    double v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
 int pg_event_range(store *st, const char *device, int64_t from_seq, int64_t to_seq,
                    int (*fn)(const struct store_event_record *, void *), void *ctx, char *err)
 {
@@ -831,7 +835,7 @@ int pg_event_range(store *st, const char *device, int64_t from_seq, int64_t to_s
             .raw_len = (size_t)PQgetlength(r, i, 1),
             .server_verdict = PQgetvalue(r, i, 2),
             .has_server_distance = !PQgetisnull(r, i, 3),
-            .server_distance_m = PQgetisnull(r, i, 3) ? 0 : col_bin_dbl(r, i, 3),
+            .server_distance_m = PQgetisnull(r, i, 3) ? 0 : pg_col_bin_dbl(r, i, 3),
             .server_fence_version = (int)pg_col_bin_i64(r, i, 4),
             .received_at_ms = pg_col_bin_i64(r, i, 5),
         };

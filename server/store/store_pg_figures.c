@@ -403,17 +403,61 @@ int pg_assessment_list(store *st, const char *class_id,
     return rc;
 }
 
-/* Calls fn per row of a binary result of (raw, server_verdict, received_at). */
+static const char *text_or_empty(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
+}
+
+/* Calls fn per row of a binary result of STORE_EVENT_READ_COLUMNS. */
 static int raw_events(PGresult *r, int (*fn)(const struct store_raw_event *, void *), void *ctx)
 {
     int rc = RC_OK;
+    struct store_event row;
     for (int i = 0; i < PQntuples(r); i++) {
         struct store_raw_event e = {
-            .raw = PQgetvalue(r, i, 0),
-            .raw_len = (size_t)PQgetlength(r, i, 0),
-            .server_verdict = PQgetisnull(r, i, 1) ? "" : PQgetvalue(r, i, 1),
-            .received_at_ms = pg_col_bin_i64(r, i, 2),
+            .raw = PQgetvalue(r, i, SER_RAW),
+            .raw_len = (size_t)PQgetlength(r, i, SER_RAW),
+            .server_verdict = text_or_empty(r, i, SER_SERVER_VERDICT),
+            .received_at_ms = pg_col_bin_i64(r, i, SER_RECEIVED_AT),
+            .row = &row,
         };
+        memset(&row, 0, sizeof row);
+        if (!PQgetisnull(r, i, SER_COLS)) {
+            row.cols = true;
+            row.device = text_or_empty(r, i, SER_DEVICE);
+            row.seq = pg_col_bin_i64(r, i, SER_SEQ);
+            row.event_id = text_or_empty(r, i, SER_EVENT_ID);
+            row.type = text_or_empty(r, i, SER_TYPE);
+            row.ts_ms = pg_col_bin_i64(r, i, SER_TS);
+            row.trainee = text_or_empty(r, i, SER_TRAINEE);
+            row.trainee_masked = text_or_empty(r, i, SER_TRAINEE_MASKED);
+            row.class_id = text_or_empty(r, i, SER_CLASS);
+            row.session = text_or_empty(r, i, SER_SESSION);
+            row.rollcall = text_or_empty(r, i, SER_ROLLCALL);
+            row.fence = text_or_empty(r, i, SER_FENCE);
+            row.camera = text_or_empty(r, i, SER_CAMERA);
+            row.kind = text_or_empty(r, i, SER_KIND);
+            row.verdict = text_or_empty(r, i, SER_VERDICT);
+            row.has_fix = !PQgetisnull(r, i, SER_FIX_LAT);
+            if (row.has_fix) {
+                row.fix_lat = pg_col_bin_dbl(r, i, SER_FIX_LAT);
+                row.fix_lon = pg_col_bin_dbl(r, i, SER_FIX_LON);
+                row.has_eph = !PQgetisnull(r, i, SER_FIX_EPH);
+                row.fix_eph = pg_col_bin_dbl(r, i, SER_FIX_EPH);
+                row.fix_mode = (int)pg_col_bin_i64(r, i, SER_FIX_MODE);
+                row.has_sats = !PQgetisnull(r, i, SER_FIX_SATS);
+                row.fix_sats = (int)pg_col_bin_i64(r, i, SER_FIX_SATS);
+                row.has_fix_time = !PQgetisnull(r, i, SER_FIX_TIME);
+                row.fix_time_ms = pg_col_bin_i64(r, i, SER_FIX_TIME);
+                row.fix_source = text_or_empty(r, i, SER_FIX_SOURCE);
+            }
+            row.has_start = !PQgetisnull(r, i, SER_START);
+            row.start_ms = pg_col_bin_i64(r, i, SER_START);
+            row.has_end = !PQgetisnull(r, i, SER_END);
+            row.end_ms = pg_col_bin_i64(r, i, SER_END);
+            row.has_skew = !PQgetisnull(r, i, SER_SKEW);
+            row.skew_ms = pg_col_bin_i64(r, i, SER_SKEW);
+        }
         if ((rc = fn(&e, ctx)) != 0)
             break;
     }
@@ -429,9 +473,10 @@ int pg_class_events(store *st, const char *class_id, const char *institution,
     pgp_text(&p, class_id);
     pgp_text(&p, institution);
     int rc = pg_run(pg_of(st),
-                    "SELECT e.raw, e.server_verdict, e.received_at FROM events e "
-                    "JOIN devices d ON d.id = e.device "
-                    "WHERE e.class = $1 AND d.institution = $2 ORDER BY e.device, e.seq",
+                    "SELECT " STORE_EVENT_READ_COLUMNS(
+                        "e.") " FROM events e "
+                              "JOIN devices d ON d.id = e.device "
+                              "WHERE e.class = $1 AND d.institution = $2 ORDER BY e.device, e.seq",
                     &p, true, &r, err, "reading a class's events");
     return rc != RC_OK ? rc : raw_events(r, fn, ctx);
 }
@@ -445,8 +490,9 @@ int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
     pgp_i64(&p, from);
     pgp_i64(&p, to);
     int rc = pg_run(pg_of(st),
-                    "SELECT raw, server_verdict, received_at FROM events WHERE device = $1 "
-                    "AND ts >= $2 AND ts < $3 AND class IS NULL ORDER BY seq",
+                    "SELECT " STORE_EVENT_READ_COLUMNS(
+                        "") " FROM events WHERE device = $1 "
+                            "AND ts >= $2 AND ts < $3 AND class IS NULL ORDER BY seq",
                     &p, true, &r, err, "reading a device's events");
     return rc != RC_OK ? rc : raw_events(r, fn, ctx);
 }
@@ -464,18 +510,19 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
     /* The devices of pg_class_devices x the offline sessions in the order of the class's plan;
      * events_device_ts finds each window ("OFFSET 0" keeps "class IS NULL" out of the window's
      * scan: with it the planner ANDs events_class_ts over every kiosk's events of the window). */
-    int rc = pg_run(
-        pg_of(st),
-        "SELECT w.raw, w.server_verdict, w.received_at FROM devices d "
-        "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
-        "CROSS JOIN LATERAL (SELECT e.raw, e.server_verdict, e.received_at, e.seq, "
-        "e.class FROM events e WHERE e.device = d.id AND e.ts >= s.start_at - $3 "
-        "AND e.ts < s.end_at + $4 OFFSET 0) w "
-        "WHERE w.class IS NULL AND d.institution = $2 AND (d.fence IN (SELECT fence FROM sessions "
-        "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
-        "device FROM events WHERE class = $1)) "
-        "ORDER BY d.id, s.start_at, s.id, w.seq",
-        &p, true, &r, err, "reading a class's devices' events");
+    int rc = pg_run(pg_of(st),
+                    "SELECT " STORE_EVENT_READ_COLUMNS(
+                        "w.") " FROM devices d "
+                              "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
+                              "CROSS JOIN LATERAL (SELECT e.* FROM events e WHERE e.device = d.id "
+                              "AND e.ts >= s.start_at - $3 "
+                              "AND e.ts < s.end_at + $4 OFFSET 0) w "
+                              "WHERE w.class IS NULL AND d.institution = $2 AND (d.fence IN "
+                              "(SELECT fence FROM sessions "
+                              "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
+                              "device FROM events WHERE class = $1)) "
+                              "ORDER BY d.id, s.start_at, s.id, w.seq",
+                    &p, true, &r, err, "reading a class's devices' events");
     return rc != RC_OK ? rc : raw_events(r, fn, ctx);
 }
 

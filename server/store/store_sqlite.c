@@ -502,6 +502,13 @@ static const struct migration migrations[] = {
       * detail. */
      "ALTER TABLE findings ADD COLUMN detail_code TEXT;"
      "ALTER TABLE findings ADD COLUMN detail_args TEXT;"},
+    {18, "events: the rest of what the figures read as columns (no line parsed for a report)",
+     /* cols = 1: every column the figures read was filled from the line at ingest
+      * (store_event_from); NULL on older rows, whose line the figures parse. */
+     "ALTER TABLE events ADD COLUMN rollcall TEXT;"
+     "ALTER TABLE events ADD COLUMN skew_ms INTEGER;"
+     "ALTER TABLE events ADD COLUMN fix_sats INTEGER;"
+     "ALTER TABLE events ADD COLUMN cols INTEGER CHECK (cols IS NULL OR cols = 1);"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

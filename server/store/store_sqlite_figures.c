@@ -469,23 +469,67 @@ out:
     return rc;
 }
 
-/* Runs q (raw, server verdict, received_at columns) and calls fn per row. */
+static const char *text_or_empty(sqlite3_stmt *q, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(q, col);
+    return t ? t : "";
+}
+
+/* Runs q (STORE_EVENT_READ_COLUMNS) and calls fn per row. */
 static int raw_events(sqlite3 *db, sqlite3_stmt *q,
                       int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err,
                       const char *what)
 {
     int rc = RC_OK;
     int step;
+    struct store_event row;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        const char *verdict = (const char *)sqlite3_column_text(q, 1);
         struct store_raw_event e = {
-            .raw = sqlite3_column_blob(q, 0),
-            .raw_len = (size_t)sqlite3_column_bytes(q, 0),
-            .server_verdict = verdict ? verdict : "",
-            .received_at_ms = sqlite3_column_int64(q, 2),
+            .raw = sqlite3_column_blob(q, SER_RAW),
+            .raw_len = (size_t)sqlite3_column_bytes(q, SER_RAW),
+            .server_verdict = text_or_empty(q, SER_SERVER_VERDICT),
+            .received_at_ms = sqlite3_column_int64(q, SER_RECEIVED_AT),
+            .row = &row,
         };
         if (!e.raw)
             e.raw = "";
+        memset(&row, 0, sizeof row);
+        if (sqlite3_column_type(q, SER_COLS) != SQLITE_NULL) {
+            row.cols = true;
+            row.device = text_or_empty(q, SER_DEVICE);
+            row.seq = sqlite3_column_int64(q, SER_SEQ);
+            row.event_id = text_or_empty(q, SER_EVENT_ID);
+            row.type = text_or_empty(q, SER_TYPE);
+            row.ts_ms = sqlite3_column_int64(q, SER_TS);
+            row.trainee = text_or_empty(q, SER_TRAINEE);
+            row.trainee_masked = text_or_empty(q, SER_TRAINEE_MASKED);
+            row.class_id = text_or_empty(q, SER_CLASS);
+            row.session = text_or_empty(q, SER_SESSION);
+            row.rollcall = text_or_empty(q, SER_ROLLCALL);
+            row.fence = text_or_empty(q, SER_FENCE);
+            row.camera = text_or_empty(q, SER_CAMERA);
+            row.kind = text_or_empty(q, SER_KIND);
+            row.verdict = text_or_empty(q, SER_VERDICT);
+            row.has_fix = sqlite3_column_type(q, SER_FIX_LAT) != SQLITE_NULL;
+            if (row.has_fix) {
+                row.fix_lat = sqlite3_column_double(q, SER_FIX_LAT);
+                row.fix_lon = sqlite3_column_double(q, SER_FIX_LON);
+                row.has_eph = sqlite3_column_type(q, SER_FIX_EPH) != SQLITE_NULL;
+                row.fix_eph = sqlite3_column_double(q, SER_FIX_EPH);
+                row.fix_mode = sqlite3_column_int(q, SER_FIX_MODE);
+                row.has_sats = sqlite3_column_type(q, SER_FIX_SATS) != SQLITE_NULL;
+                row.fix_sats = sqlite3_column_int(q, SER_FIX_SATS);
+                row.has_fix_time = sqlite3_column_type(q, SER_FIX_TIME) != SQLITE_NULL;
+                row.fix_time_ms = sqlite3_column_int64(q, SER_FIX_TIME);
+                row.fix_source = text_or_empty(q, SER_FIX_SOURCE);
+            }
+            row.has_start = sqlite3_column_type(q, SER_START) != SQLITE_NULL;
+            row.start_ms = sqlite3_column_int64(q, SER_START);
+            row.has_end = sqlite3_column_type(q, SER_END) != SQLITE_NULL;
+            row.end_ms = sqlite3_column_int64(q, SER_END);
+            row.has_skew = sqlite3_column_type(q, SER_SKEW) != SQLITE_NULL;
+            row.skew_ms = sqlite3_column_int64(q, SER_SKEW);
+        }
         if ((rc = fn(&e, ctx)) != 0)
             goto out;
     }
@@ -505,12 +549,13 @@ int sqlite_class_events(store *st, const char *class_id, const char *institution
      * when the kiosk registered it, not whether it belongs to the class (a recording exported
      * a week later, a wrong kiosk clock). The device join keeps other institutions' kiosks
      * out. */
-    int rc = prepare(db,
-                     "SELECT e.raw, e.server_verdict, e.received_at FROM events e "
-                     "JOIN devices d ON d.id = e.device "
-                     "WHERE e.class = ?1 AND d.institution = ?2 "
-                     "ORDER BY e.device, e.seq",
-                     &q, err, "reading a class's events");
+    int rc = prepare(
+        db,
+        "SELECT " STORE_EVENT_READ_COLUMNS("e.") " FROM events e "
+                                                 "JOIN devices d ON d.id = e.device "
+                                                 "WHERE e.class = ?1 AND d.institution = ?2 "
+                                                 "ORDER BY e.device, e.seq",
+        &q, err, "reading a class's events");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
@@ -523,10 +568,12 @@ int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    int rc = prepare(db,
-                     "SELECT raw, server_verdict, received_at FROM events "
-                     "WHERE device = ?1 AND ts >= ?2 AND ts < ?3 AND class IS NULL ORDER BY seq",
-                     &q, err, "reading a device's events");
+    int rc =
+        prepare(db,
+                "SELECT " STORE_EVENT_READ_COLUMNS(
+                    "") " FROM events "
+                        "WHERE device = ?1 AND ts >= ?2 AND ts < ?3 AND class IS NULL ORDER BY seq",
+                &q, err, "reading a device's events");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
@@ -545,16 +592,18 @@ int sqlite_class_device_events(store *st, const char *class_id, const char *inst
     /* The devices of sqlite_class_devices x the offline sessions in the order of the class's
      * plan; events_device_ts finds each window ("+w.class": not events_class_ts, which would
      * walk every kiosk's events of the window). */
-    int rc = prepare(db,
-                     "SELECT w.raw, w.server_verdict, w.received_at FROM devices d "
-                     "JOIN sessions s ON s.class = ?1 AND s.mode = 'offline' "
-                     "JOIN events w ON w.device = d.id AND w.ts >= s.start_at - ?3 "
-                     "AND w.ts < s.end_at + ?4 AND +w.class IS NULL "
-                     "WHERE d.institution = ?2 AND (d.fence IN (SELECT fence FROM sessions "
-                     "WHERE class = ?1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
-                     "device FROM events WHERE class = ?1)) "
-                     "ORDER BY d.id, s.start_at, s.id, w.seq",
-                     &q, err, "reading a class's devices' events");
+    int rc =
+        prepare(db,
+                "SELECT " STORE_EVENT_READ_COLUMNS(
+                    "w.") " FROM devices d "
+                          "JOIN sessions s ON s.class = ?1 AND s.mode = 'offline' "
+                          "JOIN events w ON w.device = d.id AND w.ts >= s.start_at - ?3 "
+                          "AND w.ts < s.end_at + ?4 AND +w.class IS NULL "
+                          "WHERE d.institution = ?2 AND (d.fence IN (SELECT fence FROM sessions "
+                          "WHERE class = ?1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
+                          "device FROM events WHERE class = ?1)) "
+                          "ORDER BY d.id, s.start_at, s.id, w.seq",
+                &q, err, "reading a class's devices' events");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);

@@ -267,9 +267,9 @@ static int event_insert(store *st, const struct store_event *e, char *err)
                "trainee_masked, class, session, verdict, server_verdict, distance_m, fence, "
                "received_at, boot, mono_ms, fix_lat, fix_lon, fix_eph, fix_mode, fix_time, "
                "fix_source, server_distance_m, server_fence_version, camera, file, start_ts, "
-               "end_ts, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-               "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, "
-               "?31, ?32)",
+               "end_ts, kind, rollcall, skew_ms, fix_sats, cols) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+               "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
+               "?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)",
                &q, err, "storing an event");
     if (rc != RC_OK)
         return rc;
@@ -314,6 +314,13 @@ static int event_insert(store *st, const struct store_event *e, char *err)
     if (e->has_end)
         sqlite3_bind_int64(q, 31, e->end_ms);
     bind_text_or_null(q, 32, e->kind);
+    bind_text_or_null(q, 33, e->rollcall);
+    if (e->has_skew)
+        sqlite3_bind_int64(q, 34, e->skew_ms);
+    if (e->has_fix && e->has_sats)
+        sqlite3_bind_int(q, 35, e->fix_sats);
+    if (e->cols)
+        sqlite3_bind_int(q, 36, 1);
     rc = step_cached(db, q, err, "storing an event");
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already", (long long)e->seq,

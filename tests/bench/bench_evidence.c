@@ -133,37 +133,13 @@ static void put_event(store *st, struct kiosk *k, struct event *ev, char *err)
             die("judging", err);
         verdict = fence_verdict_name(fj.verdict);
     }
-    struct store_event se = {
-        .device = k->id,
-        .seq = ev->seq,
-        .event_id = ev->id,
-        .raw = line,
-        .raw_len = len,
-        .hash = hash,
-        .prev = ev->prev,
-        .type = event_type_name(ev->type),
-        .ts_ms = ev->ts_ms,
-        .boot = ev->boot,
-        .mono_ms = ev->mono_ms,
-        .trainee = ev->trainee,
-        .trainee_masked = ev->trainee_masked,
-        .class_id = ev->class_id,
-        .session = ev->session,
-        .fence = ev->fence,
-        .verdict = judged ? event_verdict_name(ev->verdict) : "",
-        .server_verdict = verdict,
-        .has_server_distance = judged,
-        .server_distance_m = fj.distance_m,
-        .server_fence_version = judged ? k->fence_version : 0,
-        .camera = ev->camera,
-        .file = ev->file,
-        .has_start = ev->start_ms != 0,
-        .start_ms = ev->start_ms,
-        .has_end = ev->end_ms != 0,
-        .end_ms = ev->end_ms,
-        .kind = "",
-        .received_at_ms = ev->ts_ms + 1000,
-    };
+    struct store_event se;
+    store_event_from(ev, line, len, hash, &se);
+    se.server_verdict = verdict;
+    se.has_server_distance = judged;
+    se.server_distance_m = fj.distance_m;
+    se.server_fence_version = judged ? k->fence_version : 0;
+    se.received_at_ms = ev->ts_ms + 1000;
     if (store_event_insert(st, &se, err) != RC_OK)
         die("storing an event", err);
     memcpy(k->head, hash, sizeof hash);

@@ -114,34 +114,10 @@ static void put_event(store *st, struct kiosk *k, struct event *ev, const char *
         die("making an event", err);
     char hash[EVENT_HEX_LEN + 1];
     event_hash_hex(line, len, hash);
-    struct store_event se = {
-        .device = k->id,
-        .seq = ev->seq,
-        .event_id = ev->id,
-        .raw = line,
-        .raw_len = len,
-        .hash = hash,
-        .prev = ev->prev,
-        .type = event_type_name(ev->type),
-        .ts_ms = ev->ts_ms,
-        .boot = ev->boot,
-        .mono_ms = ev->mono_ms,
-        .trainee = ev->trainee,
-        .trainee_masked = ev->trainee_masked,
-        .class_id = ev->class_id,
-        .session = ev->session,
-        .fence = ev->fence,
-        .verdict = verdict,
-        .server_verdict = verdict,
-        .camera = ev->camera,
-        .file = ev->file,
-        .has_start = ev->start_ms != 0,
-        .start_ms = ev->start_ms,
-        .has_end = ev->end_ms != 0,
-        .end_ms = ev->end_ms,
-        .kind = "",
-        .received_at_ms = ev->ts_ms + 1000,
-    };
+    struct store_event se;
+    store_event_from(ev, line, len, hash, &se);
+    se.server_verdict = verdict;
+    se.received_at_ms = ev->ts_ms + 1000;
     if (store_event_insert(st, &se, err) != RC_OK)
         die("storing an event", err);
     memcpy(k->head, hash, sizeof hash);
@@ -306,11 +282,16 @@ static void generate(store *st, long trainees, long events, int rollcalls, char 
                     snprintf(ev.class_id, sizeof ev.class_id, "%s", p->id);
                     snprintf(ev.session, sizeof ev.session, "%s", ps->id);
                     snprintf(ev.fence, sizeof ev.fence, "%s", ps->fence);
-                    ev.fix.lat_e8 = 3910000000 + (outside ? 1000000 : 0);
-                    ev.fix.lon_e8 = 11720000000;
+                    /* every part of a fix, so that --check compares all of it */
+                    ev.fix.lat_e8 = 3910000000 + (outside ? 1000000 : 0) + (int64_t)(next() % 997);
+                    ev.fix.lon_e8 = 11720000000 - (int64_t)(next() % 991);
                     ev.fix.has_eph = true;
-                    ev.fix.eph_cm = 350;
+                    ev.fix.eph_cm = 350 + (int64_t)(next() % 7);
                     ev.fix.mode = 3;
+                    ev.fix.has_sats = true;
+                    ev.fix.sats = 6 + (int)(next() % 8);
+                    ev.fix.has_time = true;
+                    ev.fix.time_ms = ev.ts_ms - (int64_t)(next() % 1500);
                     ev.fix.source = EVENT_SOURCE_GNSS;
                     ev.verdict = outside ? EVENT_OUTSIDE : EVENT_INSIDE;
                     ev.distance_mm = outside ? 1000000 : -20000;
@@ -334,6 +315,7 @@ static void generate(store *st, long trainees, long events, int rollcalls, char 
  * check: store_class_events, then store_device_events per (device, offline session) window,
  * every line through event_parse. */
 struct ref {
+    store *st;
     struct engine_event *ev;
     size_t n, cap;
     char dev[64][STORE_ID_MAX + 1];
@@ -353,7 +335,14 @@ static int ref_event(const struct store_raw_event *e, void *ctx)
     struct engine_event *ee = &r->ev[r->n++];
     memset(ee, 0, sizeof *ee);
     static struct event parsed;
-    if (event_parse(e->raw, e->raw_len, &parsed, err) != RC_OK)
+    static char line[EVENT_LINE_MAX + 1];
+    size_t len = e->raw_len;
+    if (len)
+        memcpy(line, e->raw, len);
+    else if (store_event_raw(r->st, e->row->device, e->row->seq, line, sizeof line, &len, err) !=
+             RC_OK) /* a row with the figures' columns comes without its line */
+        die("check: reading a stored line", err);
+    if (event_parse(line, len, &parsed, err) != RC_OK)
         die("check: a stored line", err);
     engine_ev_from(&ee->ev, &parsed);
     enum event_verdict v;
@@ -390,7 +379,7 @@ static size_t check_classes(store *st, int64_t now)
             break;
         if (rc != RC_OK)
             die("check: figures input", err);
-        struct ref r = {0};
+        struct ref r = {.st = st};
         const struct plan *p = in->plan;
         if (store_class_events(st, id, p->institution, ref_event, &r, err) != RC_OK ||
             store_class_devices(st, id, p->institution, ref_device, &r, err) != RC_OK)

@@ -12,7 +12,9 @@
 
 #include <cmocka.h>
 
+#include "engine/figures.h"
 #include "engine/plan.h"
+#include "event.h"
 #include "rc.h"
 #include "store/store.h"
 #include "store/store_backend.h"
@@ -2374,6 +2376,191 @@ static void class_device_events_equal_per_window_reads(void **state)
     store_close(st);
 }
 
+/* ---- The figures' columns (schema 18) ---- */
+
+struct col_check {
+    store *st;
+    size_t n, with_cols;
+};
+
+/* The engine's event from the row's columns equals the one from the stored line. */
+static int check_row(const struct store_raw_event *e, void *ctx)
+{
+    struct col_check *c = ctx;
+    char err[ERR_LEN];
+    static struct event parsed;
+    static char line[EVENT_LINE_MAX + 1];
+    assert_non_null(e->row);
+    c->n++;
+    if (!e->row->cols) {
+        assert_true(e->raw_len > 0); /* its line instead */
+        return 0;
+    }
+    c->with_cols++;
+    assert_int_equal(e->raw_len, 0); /* the figures read no line */
+    size_t len = 0;
+    assert_int_equal(
+        store_event_raw(c->st, e->row->device, e->row->seq, line, sizeof line, &len, err), RC_OK);
+    assert_int_equal(event_parse(line, len, &parsed, err), RC_OK);
+    struct engine_ev want, got;
+    engine_ev_from(&want, &parsed);
+    memset(&got, 0x5a, sizeof got);
+    if (figures_ev_from_row(e->row, &got, err) != RC_OK)
+        fail_msg("%s", err);
+    assert_string_equal(got.id, want.id);
+    assert_int_equal(got.has, want.has);
+    assert_int_equal(got.fix.lat_e8, want.fix.lat_e8);
+    assert_memory_equal(&got, &want, sizeof got);
+    return 0;
+}
+
+/* One event of every shape, stored from its line by store_event_from, gives the engine the
+ * same event from its columns as from its line, on every back-end; a row stored without its
+ * columns (cols false) says so and is left to its line. */
+static void event_columns_give_the_engine_its_event(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    const int64_t t = 1790000000000;
+    struct event evs[10];
+    memset(evs, 0, sizeof evs);
+    const char *trainee = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    for (size_t i = 0; i < 10; i++) {
+        struct event *v = &evs[i];
+        snprintf(v->id, sizeof v->id, "0190a000-0000-7000-8000-%012zu", i + 1);
+        snprintf(v->device, sizeof v->device, "K-1");
+        v->seq = (int64_t)i + 1;
+        memset(v->prev, i ? 'a' : '0', EVENT_HEX_LEN);
+        v->ts_ms = t + 60000 * (int64_t)i;
+        snprintf(v->boot, sizeof v->boot, "3f2b8c1a-9d4e-4f5a-b6c7-d8e9f0a1b2c3");
+        v->mono_ms = 1000 + (int64_t)i;
+    }
+    const uint32_t who = EVENT_HAS(EVENT_F_TRAINEE) | EVENT_HAS(EVENT_F_TRAINEE_MASKED) |
+                         EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_FENCE) |
+                         EVENT_HAS(EVENT_F_VERDICT);
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(evs[i].trainee, sizeof evs[i].trainee, "%s", trainee);
+        snprintf(evs[i].trainee_masked, sizeof evs[i].trainee_masked, "1201**********123X");
+        snprintf(evs[i].class_id, sizeof evs[i].class_id, "C-1");
+        snprintf(evs[i].fence, sizeof evs[i].fence, "F-1");
+        evs[i].has = who;
+    }
+    /* a sign-in with every part of a fix, and a distance */
+    evs[0].type = EVENT_SIGNIN;
+    evs[0].has |=
+        EVENT_HAS(EVENT_F_SESSION) | EVENT_HAS(EVENT_F_FIX) | EVENT_HAS(EVENT_F_DISTANCE_M);
+    snprintf(evs[0].session, sizeof evs[0].session, "S1");
+    evs[0].fix = (struct event_fix){.lat_e8 = 3912345678,
+                                    .lon_e8 = 11720000001,
+                                    .has_eph = true,
+                                    .eph_cm = 351,
+                                    .mode = 3,
+                                    .has_sats = true,
+                                    .sats = 12,
+                                    .has_time = true,
+                                    .time_ms = t - 1001,
+                                    .source = EVENT_SOURCE_GNSS};
+    evs[0].verdict = EVENT_INSIDE;
+    evs[0].distance_mm = -12345;
+    /* a sign-out without a fix */
+    evs[1].type = EVENT_SIGNOUT;
+    evs[1].verdict = EVENT_NO_FIX;
+    /* a surveyed fix at the limits, without accuracy, satellites or time; overridden */
+    evs[2].type = EVENT_SIGNIN;
+    evs[2].has |=
+        EVENT_HAS(EVENT_F_FIX) | EVENT_HAS(EVENT_F_DISTANCE_M) | EVENT_HAS(EVENT_F_OVERRIDE);
+    evs[2].fix = (struct event_fix){
+        .lat_e8 = -9000000000, .lon_e8 = -18000000000, .source = EVENT_SOURCE_SURVEYED};
+    evs[2].verdict = EVENT_UNCERTAIN;
+    snprintf(evs[2].override_check, sizeof evs[2].override_check, "roster");
+    /* a roll-call confirmation */
+    evs[3].type = EVENT_ROLLCALL_CONFIRM;
+    evs[3].has |= EVENT_HAS(EVENT_F_SESSION) | EVENT_HAS(EVENT_F_ROLLCALL) |
+                  EVENT_HAS(EVENT_F_FIX) | EVENT_HAS(EVENT_F_DISTANCE_M);
+    snprintf(evs[3].session, sizeof evs[3].session, "S1");
+    snprintf(evs[3].rollcall, sizeof evs[3].rollcall, "R2");
+    evs[3].fix =
+        (struct event_fix){.lat_e8 = -1, .lon_e8 = 0, .mode = 2, .source = EVENT_SOURCE_GNSS};
+    evs[3].verdict = EVENT_OUTSIDE;
+    /* a recording */
+    evs[4].type = EVENT_REC_FILE;
+    evs[4].has = EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) | EVENT_HAS(EVENT_F_CAMERA) |
+                 EVENT_HAS(EVENT_F_FILE) | EVENT_HAS(EVENT_F_BYTES) | EVENT_HAS(EVENT_F_SHA256) |
+                 EVENT_HAS(EVENT_F_START) | EVENT_HAS(EVENT_F_END);
+    snprintf(evs[4].class_id, sizeof evs[4].class_id, "C-1");
+    snprintf(evs[4].session, sizeof evs[4].session, "S1");
+    snprintf(evs[4].camera, sizeof evs[4].camera, "cam-1");
+    snprintf(evs[4].file, sizeof evs[4].file, "/rec/a.mp4");
+    evs[4].bytes = 1000;
+    memset(evs[4].sha256, 'b', EVENT_HEX_LEN);
+    evs[4].start_ms = t - 3600000;
+    evs[4].end_ms = t;
+    /* a roll-call opened */
+    evs[5].type = EVENT_ROLLCALL;
+    evs[5].has = EVENT_HAS(EVENT_F_CLASS) | EVENT_HAS(EVENT_F_SESSION) |
+                 EVENT_HAS(EVENT_F_ROLLCALL) | EVENT_HAS(EVENT_F_START) | EVENT_HAS(EVENT_F_END);
+    snprintf(evs[5].class_id, sizeof evs[5].class_id, "C-1");
+    snprintf(evs[5].session, sizeof evs[5].session, "S1");
+    snprintf(evs[5].rollcall, sizeof evs[5].rollcall, "R1");
+    evs[5].start_ms = t + 600000;
+    evs[5].end_ms = t + 1200000;
+    /* the kiosk's own: a clock skew, a GNSS report, a heartbeat, a tamper alarm */
+    evs[6].type = EVENT_CLOCK;
+    evs[6].has = EVENT_HAS(EVENT_F_KIND) | EVENT_HAS(EVENT_F_DETAIL) | EVENT_HAS(EVENT_F_SKEW_MS);
+    snprintf(evs[6].kind, sizeof evs[6].kind, "skew");
+    snprintf(evs[6].detail, sizeof evs[6].detail, "gnss vs rtc");
+    evs[6].skew_ms = -9007199254740991;
+    evs[7].type = EVENT_GNSS;
+    evs[7].has = EVENT_HAS(EVENT_F_FIX) | EVENT_HAS(EVENT_F_KIND) | EVENT_HAS(EVENT_F_DETAIL);
+    evs[7].fix = (struct event_fix){.lat_e8 = 100000000,
+                                    .lon_e8 = 200000000,
+                                    .has_eph = true,
+                                    .eph_cm = 999999999,
+                                    .mode = 3,
+                                    .has_sats = true,
+                                    .sats = 255,
+                                    .has_time = true,
+                                    .time_ms = t,
+                                    .source = EVENT_SOURCE_GNSS};
+    snprintf(evs[7].kind, sizeof evs[7].kind, "fix_lost");
+    evs[8].type = EVENT_HEARTBEAT;
+    evs[8].has = EVENT_HAS(EVENT_F_QUEUE);
+    evs[8].queue = 7;
+    evs[9].type = EVENT_TAMPER;
+    evs[9].has = EVENT_HAS(EVENT_F_KIND) | EVENT_HAS(EVENT_F_DETAIL);
+    snprintf(evs[9].kind, sizeof evs[9].kind, "case_open");
+    snprintf(evs[9].detail, sizeof evs[9].detail, "lid switch");
+    static char lines[10][EVENT_LINE_MAX + 1];
+    char hashes[10][EVENT_HEX_LEN + 1];
+    for (size_t i = 0; i < 10; i++) {
+        size_t len = 0;
+        if (event_serialise(&evs[i], lines[i], sizeof lines[i], &len, err) != RC_OK)
+            fail_msg("event %zu: %s", i, err);
+        event_hash_hex(lines[i], len, hashes[i]);
+        struct store_event row;
+        store_event_from(&evs[i], lines[i], len, hashes[i], &row);
+        row.received_at_ms = t + 5000;
+        assert_true(row.cols);
+        assert_int_equal(store_event_insert(st, &row, err), RC_OK);
+    }
+    /* a row made by hand: no columns for the figures */
+    struct store_event bare = event("K-1", 11, lines[0], "C-1");
+    bare.ts_ms = t;
+    assert_int_equal(store_event_insert(st, &bare, err), RC_OK);
+
+    struct col_check c = {.st = st};
+    assert_int_equal(store_class_events(st, "C-1", "I-1", check_row, &c, err), RC_OK);
+    assert_int_equal(c.n, 7);         /* six of the class, and the bare row */
+    assert_int_equal(c.with_cols, 6); /* not the bare row */
+    struct col_check k = {.st = st};
+    assert_int_equal(store_device_events(st, "K-1", t - 1, t + 3600000, check_row, &k, err), RC_OK);
+    assert_int_equal(k.n, 4);
+    assert_int_equal(k.with_cols, 4);
+    store_close(st);
+}
+
 static void every_backend_implements_every_op(void **state)
 {
     (void)state;
@@ -2739,6 +2926,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(class_device_events_equal_per_window_reads, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(event_columns_give_the_engine_its_event, setup, teardown),
         cmocka_unit_test_setup_teardown(events_inserted_many_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_close_moves_head_signs_and_sees, setup, teardown),
         cmocka_unit_test_setup_teardown(generations_bumped_by_the_store, setup, teardown),
