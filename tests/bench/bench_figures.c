@@ -16,9 +16,11 @@
  * Run: build/rel/tests/bench_figures [--trainees N] [--events N] [--rollcalls N] [--db PATH]
  *      [--keep] [--check]
  * --check times nothing: after generating it compares every class's engine input (one query
- * for the kiosks' own events, event_parse_stored) with the reference read (store_device_events
- * per session window, event_parse), event by event, and the two reports' JSON; exits 1 on any
- * difference (ctest figures/cold-input-equivalence runs it on a small city).
+ * for the kiosks' own events, each event from its columns) with the reference read
+ * (store_device_events per session window, every stored line through event_parse), event by
+ * event, and the two reports' JSON; then again with the columns' marker cleared, as on events
+ * stored before schema 18 (each line parsed); exits 1 on any difference (ctest
+ * figures/cold-input-equivalence runs it on a small city).
  * (ROLLCALL_SOURCE_DIR must point at the source tree when the catalogue is not installed). */
 #include "engine/classes.h"
 #include "engine/figures.h"
@@ -30,6 +32,8 @@
 #include "timeutil.h"
 #include "uuid.h"
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +367,27 @@ static int ref_device(const char *device, const char *fence, void *ctx)
     return 0;
 }
 
+/* Marks every stored event as stored before schema 18 (no columns for the figures), through
+ * a connection of its own. */
+static void forget_columns(const char *path, bool pg)
+{
+    static const char sql[] = "UPDATE events SET cols = NULL";
+    if (pg) {
+        PGconn *c = PQconnectdb(path);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            die("forgetting the columns", PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_busy_timeout(db, 10000) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        die("forgetting the columns", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
 /* Every class's engine input equals the reference input, event by event, and the report
  * computed from each is the same JSON. Returns the number of classes checked. */
 static size_t check_classes(store *st, int64_t now)
@@ -484,6 +509,11 @@ int main(int argc, char **argv)
     if (check) {
         size_t n = check_classes(st, ts_now_ms());
         printf("check: %zu classes, each one's input and report equal to the reference's\n", n);
+        /* again as a collector upgraded from before schema 18 sees its events: no columns
+         * for the figures, every line parsed */
+        forget_columns(path, pg);
+        n = check_classes(st, ts_now_ms());
+        printf("check: %zu classes without the figures' columns, equal too\n", n);
         store_close(st);
         if (!keep && fresh && !pg) {
             char side[600];
