@@ -70,6 +70,10 @@ def server_fixture(d, path, newest):
     if old_finding:
         con.execute("INSERT INTO findings(kind, severity, device, seq, detail, created_at) "
                     "VALUES ('bad_signature', 'high', 'K-OLD', 3, 'bad signature', 1)")
+        # an event stored before migration 18 (events came with 2)
+        con.execute("INSERT INTO events(device, seq, event_id, raw, hash, prev, type, ts, "
+                    "received_at) VALUES ('K-OLD', 1, 'e-old', x'7b7d', ?, ?, 'heartbeat', 1, "
+                    "2)", ("a" * 64, "0" * 64))
     con.commit()
     con.close()
     if n < newest:
@@ -100,6 +104,12 @@ def server_fixture(d, path, newest):
     assert cols[-2:] == ["detail_code", "detail_args"], cols
     assert query(db, "SELECT detail, detail_code, detail_args FROM findings WHERE device = "
                      "'K-OLD'") == ([("bad signature", None, None)] if old_finding else [])
+    # Schema 18: the rest of the figures' columns and their marker, empty on older events
+    # (whose stored lines the figures parse).
+    cols = [r[1] for r in query(db, "PRAGMA table_info(events)")]
+    assert cols[-4:] == ["rollcall", "skew_ms", "fix_sats", "cols"], cols
+    assert query(db, "SELECT seq, rollcall, skew_ms, fix_sats, cols FROM events WHERE device = "
+                     "'K-OLD'") == ([(1, None, None, None, None)] if old_finding else [])
     # The fixture's rows came through, and the upgraded database is usable.
     assert query(db, "SELECT name, role FROM tokens WHERE name = 'fixture-admin'") == [
         ("fixture-admin", "admin")]
