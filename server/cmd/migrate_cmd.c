@@ -1,6 +1,7 @@
 /* rollcall-server migrate: creates the database if needed and applies every pending schema
  * migration, each in its own transaction. Running it again changes nothing. Before it changes
- * an existing SQLite database it backs it up beside itself (store_backup). */
+ * an existing SQLite database it backs it up beside itself (store_backup). From schema 18 on
+ * it fills the figures' columns of events stored before (store_events_backfill). */
 #include "cmd/commands.h"
 #include "rc.h"
 #include "store/store.h"
@@ -12,7 +13,10 @@
 #include <string.h>
 #include <time.h>
 
-enum { MIGRATE_BACKUP_PATH_MAX = STORE_URL_MAX + 64 };
+enum {
+    MIGRATE_BACKUP_PATH_MAX = STORE_URL_MAX + 64,
+    MIGRATE_COLUMNS_SCHEMA = 18, /* events gained the figures' columns */
+};
 
 static void usage(FILE *out)
 {
@@ -22,6 +26,8 @@ static void usage(FILE *out)
                  "program's version. Safe to run again, and while collectors are serving.\n"
                  "Before it changes an existing SQLite database it copies it to\n"
                  "PATH.pre-migrate-vN-TIME (with a .sha256 digest; restore --from takes it).\n"
+                 "Events stored before schema version 18 then get the columns the figures\n"
+                 "read, from their stored lines (a thousand a transaction; resumable).\n"
                  "\n"
                  "  --to N       stop at schema version N (staged upgrades, test fixtures)\n"
                  "  --no-backup  skip the copy (you made one yourself)\n");
@@ -104,6 +110,20 @@ int cmd_migrate(int argc, char **argv, const struct server_globals *g)
         printf("%s database already at schema version %d\n", store_backend(st), to);
     else
         printf("%s database migrated from schema version %d to %d\n", store_backend(st), from, to);
+    if (to >= MIGRATE_COLUMNS_SCHEMA) {
+        /* Events stored before schema 18 get the figures' columns from their lines, a
+         * thousand a transaction; an interrupted run leaves the rest to the next one. */
+        int64_t filled = 0, skipped = 0;
+        if (store_events_backfill(st, 1000, &filled, &skipped, err) != RC_OK)
+            goto out;
+        if (filled)
+            printf("figures' columns filled for %lld events stored before schema version %d\n",
+                   (long long)filled, MIGRATE_COLUMNS_SCHEMA);
+        if (skipped)
+            printf("stored events left without the figures' columns (their lines are not "
+                   "canonical events; the figures read them as before): %lld\n",
+                   (long long)skipped);
+    }
     status = 0;
 out:
     if (status != 0)

@@ -510,6 +510,22 @@ int store_class_device_events(store *st, const char *class_id, const char *insti
                                         err);
 }
 
+int store_events_uncolumned(store *st, int64_t after_id, size_t limit,
+                            int (*fn)(const struct store_event_line *e, void *ctx), void *ctx,
+                            char *err)
+{
+    NEED(events_uncolumned, "events");
+    return st->ops->events_uncolumned(st, after_id, limit, fn, ctx, err);
+}
+
+int store_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err)
+{
+    NEED(event_columns_fill, "events");
+    if (!r->cols)
+        return rc_fail(err, RC_INVAL, "event row %lld: no columns to fill", (long long)id);
+    return st->ops->event_columns_fill(st, id, r, err);
+}
+
 int store_class_devices(store *st, const char *class_id, const char *institution,
                         int (*fn)(const char *device, const char *fence, void *ctx), void *ctx,
                         char *err)

@@ -543,6 +543,27 @@ struct store_raw_event {
  * registered late, a kiosk clock that was wrong), by (device, seq). */
 int store_class_events(store *st, const char *class_id, const char *institution,
                        int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx, char *err);
+/* A stored event's row id and line, as store_events_uncolumned gives it. */
+struct store_event_line {
+    int64_t id;
+    const char *raw;
+    size_t raw_len;
+};
+/* Calls fn for up to limit events stored without the figures' columns (cols NULL: stored
+ * before schema 18, or by hand) with row id > after_id, by id. */
+int store_events_uncolumned(store *st, int64_t after_id, size_t limit,
+                            int (*fn)(const struct store_event_line *e, void *ctx), void *ctx,
+                            char *err);
+/* Writes the figures' columns of event row id from r (store_event_from of its line; r->cols
+ * must be true, else RC_INVAL), the columns that no index holds: the keys (device, seq, id,
+ * type, ts, class, trainee) stay as stored. Nothing when the row has its columns already;
+ * RC_NOTFOUND when there is no such row. */
+int store_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err);
+/* Fills the figures' columns of every event stored without them, chunk rows (>= 1) a
+ * transaction: each line is parsed and mapped by store_event_from, as ingest does. A line that
+ * does not parse as a canonical event is left as it was and counted in *skipped (the figures
+ * read it as before). *filled: the rows filled. Resumable: a row filled stays filled. */
+int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *skipped, char *err);
 /* Calls fn for each event of device that names no class, with ts in [from_ms, to_ms)
  * (heartbeats, clock and GNSS reports, tamper alarms), by seq. */
 int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,

@@ -86,6 +86,10 @@ struct store_ops {
                                char *err);
     int (*class_devices)(store *st, const char *class_id, const char *institution,
                          int (*fn)(const char *, const char *, void *), void *ctx, char *err);
+    int (*events_uncolumned)(store *st, int64_t after_id, size_t limit,
+                             int (*fn)(const struct store_event_line *, void *), void *ctx,
+                             char *err);
+    int (*event_columns_fill)(store *st, int64_t id, const struct store_event *r, char *err);
     int (*device_conflicts)(store *st, const char *device,
                             int (*fn)(const char *, int64_t, const char *, void *), void *ctx,
                             char *err);

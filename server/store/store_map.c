@@ -4,6 +4,7 @@
  * it): a back-end added later cannot map a plan differently from the others. */
 #include "store/store.h"
 
+#include "dynbuf.h"
 #include "engine/catalogue.h"
 #include "engine/plan.h"
 #include "event.h"
@@ -376,4 +377,87 @@ void store_event_from(const struct event *ev, const char *raw, size_t raw_len, c
     r->cols = true;
 #undef OPT
 #undef HAS
+}
+
+/* The lines of one chunk of store_events_backfill: row ids and where each line lies in buf. */
+struct backfill_chunk {
+    int64_t *id;
+    size_t *off, *len;
+    size_t n, cap;
+    struct dynbuf buf;
+};
+
+static int backfill_collect(const struct store_event_line *e, void *ctx)
+{
+    struct backfill_chunk *c = ctx;
+    if (c->n == c->cap)
+        return RC_LIMIT; /* the op gives at most the limit asked for */
+    c->id[c->n] = e->id;
+    c->off[c->n] = dynbuf_len(&c->buf);
+    c->len[c->n] = e->raw_len;
+    if (dynbuf_add(&c->buf, e->raw, e->raw_len) != RC_OK)
+        return RC_NOMEM;
+    c->n++;
+    return 0;
+}
+
+int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *skipped, char *err)
+{
+    *filled = *skipped = 0;
+    if (chunk == 0 || chunk > 1000000)
+        return rc_fail(err, RC_INVAL, "backfill: a chunk of 1 to 1000000 rows");
+    struct backfill_chunk c = {.cap = chunk};
+    dynbuf_init(&c.buf, chunk * (EVENT_LINE_MAX + 1));
+    c.id = malloc(chunk * sizeof *c.id);
+    c.off = malloc(chunk * sizeof *c.off);
+    c.len = malloc(chunk * sizeof *c.len);
+    struct event *ev = malloc(sizeof *ev);
+    int rc = RC_OK;
+    if (!c.id || !c.off || !c.len || !ev) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int64_t after = 0;;) {
+        c.n = 0;
+        dynbuf_reset(&c.buf);
+        rc = store_events_uncolumned(st, after, chunk, backfill_collect, &c, err);
+        if (rc == RC_LIMIT || rc == RC_NOMEM)
+            rc = rc_fail(err, rc, "backfill: out of memory for a chunk of %zu lines", chunk);
+        if (rc != RC_OK || c.n == 0)
+            break;
+        if ((rc = store_begin(st, err)) != RC_OK)
+            break;
+        int64_t done = 0, bad = 0;
+        for (size_t i = 0; rc == RC_OK && i < c.n; i++) {
+            const char *line = dynbuf_ptr(&c.buf) + c.off[i];
+            char why[ERR_LEN];
+            if (event_parse_stored(line, c.len[i], ev, why) != RC_OK) {
+                bad++; /* not a canonical line: the figures read it as before */
+                continue;
+            }
+            struct store_event row;
+            store_event_from(ev, line, c.len[i], "", &row);
+            rc = store_event_columns_fill(st, c.id[i], &row, err);
+            if (rc == RC_NOTFOUND)
+                rc = RC_OK; /* removed since it was read (a retention purge) */
+            else if (rc == RC_OK)
+                done++;
+        }
+        if (rc == RC_OK)
+            rc = store_commit(st, err);
+        else
+            store_rollback(st);
+        if (rc != RC_OK)
+            break;
+        *filled += done;
+        *skipped += bad;
+        after = c.id[c.n - 1];
+    }
+out:
+    free(ev);
+    free(c.id);
+    free(c.off);
+    free(c.len);
+    dynbuf_free(&c.buf);
+    return rc;
 }

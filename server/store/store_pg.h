@@ -150,6 +150,9 @@ int pg_assessment_list(store *st, const char *class_id,
                        char *err);
 int pg_class_events(store *st, const char *class_id, const char *institution,
                     int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,
+                         int (*fn)(const struct store_event_line *, void *), void *ctx, char *err);
+int pg_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err);
 int pg_class_device_events(store *st, const char *class_id, const char *institution,
                            int64_t early_ms, int64_t grace_ms,
                            int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);

@@ -526,6 +526,108 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
     return rc != RC_OK ? rc : raw_events(r, fn, ctx);
 }
 
+int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,
+                         int (*fn)(const struct store_event_line *, void *), void *ctx, char *err)
+{
+    struct pg_params p = {0};
+    PGresult *r = NULL;
+    pgp_i64(&p, after_id);
+    pgp_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int rc = pg_run(pg_of(st),
+                    "SELECT id, raw FROM events WHERE cols IS NULL AND id > $1 ORDER BY id "
+                    "LIMIT $2",
+                    &p, true, &r, err, "reading events without their columns");
+    if (rc != RC_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_event_line e = {
+            .id = pg_col_bin_i64(r, i, 0),
+            .raw = PQgetvalue(r, i, 1),
+            .raw_len = (size_t)PQgetlength(r, i, 1),
+        };
+        if ((rc = fn(&e, ctx)) != 0)
+            break;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pg_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err)
+{
+    struct pg_params p = {0};
+    pgp_i64(&p, id);
+    pgp_opt(&p, r->trainee_masked);
+    pgp_opt(&p, r->session);
+    pgp_opt(&p, r->fence);
+    pgp_opt(&p, r->verdict);
+    if (r->has_distance)
+        pgp_dbl(&p, r->distance_m);
+    else
+        pgp_null(&p);
+    pgp_opt(&p, r->boot);
+    pgp_i64(&p, r->mono_ms);
+    if (r->has_fix) {
+        pgp_dbl(&p, r->fix_lat);
+        pgp_dbl(&p, r->fix_lon);
+        if (r->has_eph)
+            pgp_dbl(&p, r->fix_eph);
+        else
+            pgp_null(&p);
+        pgp_i64(&p, r->fix_mode);
+        if (r->has_fix_time)
+            pgp_i64(&p, r->fix_time_ms);
+        else
+            pgp_null(&p);
+        pgp_opt(&p, r->fix_source);
+    } else {
+        for (int i = 0; i < 6; i++)
+            pgp_null(&p);
+    }
+    pgp_opt(&p, r->camera);
+    pgp_opt(&p, r->file);
+    if (r->has_start)
+        pgp_i64(&p, r->start_ms);
+    else
+        pgp_null(&p);
+    if (r->has_end)
+        pgp_i64(&p, r->end_ms);
+    else
+        pgp_null(&p);
+    pgp_opt(&p, r->kind);
+    pgp_opt(&p, r->rollcall);
+    if (r->has_skew)
+        pgp_i64(&p, r->skew_ms);
+    else
+        pgp_null(&p);
+    if (r->has_fix && r->has_sats)
+        pgp_i64(&p, r->fix_sats);
+    else
+        pgp_null(&p);
+    int64_t changed = 0;
+    struct store_pg *s = pg_of(st);
+    int rc = pg_exec(s,
+                     "UPDATE events SET trainee_masked = $2, session = $3, fence = $4, "
+                     "verdict = $5, distance_m = $6, boot = $7, mono_ms = $8, fix_lat = $9, "
+                     "fix_lon = $10, fix_eph = $11, fix_mode = $12, fix_time = $13, "
+                     "fix_source = $14, camera = $15, file = $16, start_ts = $17, end_ts = $18, "
+                     "kind = $19, rollcall = $20, skew_ms = $21, fix_sats = $22, cols = 1 "
+                     "WHERE id = $1 AND cols IS NULL",
+                     &p, &changed, err, "filling an event's columns");
+    if (rc != RC_OK || changed)
+        return rc;
+    struct pg_params q = {0};
+    PGresult *res = NULL;
+    pgp_i64(&q, id);
+    rc = pg_run(s, "SELECT 1 FROM events WHERE id = $1", &q, false, &res, err,
+                "filling an event's columns");
+    if (rc != RC_OK)
+        return rc;
+    if (PQntuples(res) == 0)
+        rc = rc_fail(err, RC_NOTFOUND, "no event row %lld", (long long)id);
+    PQclear(res);
+    return rc;
+}
+
 int pg_class_devices(store *st, const char *class_id, const char *institution,
                      int (*fn)(const char *, const char *, void *), void *ctx, char *err)
 {

@@ -613,6 +613,102 @@ int sqlite_class_device_events(store *st, const char *class_id, const char *inst
     return raw_events(db, q, fn, ctx, err, "reading a class's devices' events");
 }
 
+int sqlite_events_uncolumned(store *st, int64_t after_id, size_t limit,
+                             int (*fn)(const struct store_event_line *, void *), void *ctx,
+                             char *err)
+{
+    sqlite3 *db = sq(st)->db;
+    sqlite3_stmt *q = NULL;
+    int rc = prepare(db,
+                     "SELECT id, raw FROM events WHERE cols IS NULL AND id > ?1 ORDER BY id "
+                     "LIMIT ?2",
+                     &q, err, "reading events without their columns");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, after_id);
+    sqlite3_bind_int64(q, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_event_line e = {
+            .id = sqlite3_column_int64(q, 0),
+            .raw = sqlite3_column_blob(q, 1),
+            .raw_len = (size_t)sqlite3_column_bytes(q, 1),
+        };
+        if (!e.raw)
+            e.raw = "";
+        if ((rc = fn(&e, ctx)) != 0)
+            goto out;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading events without their columns");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int sqlite_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err)
+{
+    struct store_sqlite *s = sq(st);
+    sqlite3_stmt *q = NULL;
+    int rc = cached(s, STMT_EVENT_COLUMNS_FILL,
+                    "UPDATE events SET trainee_masked = ?2, session = ?3, fence = ?4, "
+                    "verdict = ?5, distance_m = ?6, boot = ?7, mono_ms = ?8, fix_lat = ?9, "
+                    "fix_lon = ?10, fix_eph = ?11, fix_mode = ?12, fix_time = ?13, "
+                    "fix_source = ?14, camera = ?15, file = ?16, start_ts = ?17, end_ts = ?18, "
+                    "kind = ?19, rollcall = ?20, skew_ms = ?21, fix_sats = ?22, cols = 1 "
+                    "WHERE id = ?1 AND cols IS NULL",
+                    &q, err, "filling an event's columns");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, id);
+    bind_text_or_null(q, 2, r->trainee_masked);
+    bind_text_or_null(q, 3, r->session);
+    bind_text_or_null(q, 4, r->fence);
+    bind_text_or_null(q, 5, r->verdict);
+    if (r->has_distance)
+        sqlite3_bind_double(q, 6, r->distance_m);
+    bind_text_or_null(q, 7, r->boot);
+    sqlite3_bind_int64(q, 8, r->mono_ms);
+    if (r->has_fix) {
+        sqlite3_bind_double(q, 9, r->fix_lat);
+        sqlite3_bind_double(q, 10, r->fix_lon);
+        if (r->has_eph)
+            sqlite3_bind_double(q, 11, r->fix_eph);
+        sqlite3_bind_int(q, 12, r->fix_mode);
+        if (r->has_fix_time)
+            sqlite3_bind_int64(q, 13, r->fix_time_ms);
+        bind_text_or_null(q, 14, r->fix_source);
+        if (r->has_sats)
+            sqlite3_bind_int(q, 22, r->fix_sats);
+    }
+    bind_text_or_null(q, 15, r->camera);
+    bind_text_or_null(q, 16, r->file);
+    if (r->has_start)
+        sqlite3_bind_int64(q, 17, r->start_ms);
+    if (r->has_end)
+        sqlite3_bind_int64(q, 18, r->end_ms);
+    bind_text_or_null(q, 19, r->kind);
+    bind_text_or_null(q, 20, r->rollcall);
+    if (r->has_skew)
+        sqlite3_bind_int64(q, 21, r->skew_ms);
+    rc = step_cached(s->db, q, err, "filling an event's columns");
+    if (rc == RC_OK && sqlite3_changes(s->db) == 0) {
+        /* filled already, or no such row */
+        sqlite3_stmt *c = NULL;
+        if ((rc = prepare(s->db, "SELECT 1 FROM events WHERE id = ?1", &c, err,
+                          "filling an event's columns")) != RC_OK)
+            return rc;
+        sqlite3_bind_int64(c, 1, id);
+        int step = sqlite3_step(c);
+        if (step == SQLITE_DONE)
+            rc = rc_fail(err, RC_NOTFOUND, "no event row %lld", (long long)id);
+        else if (step != SQLITE_ROW)
+            rc = db_fail(s->db, err, "filling an event's columns");
+        sqlite3_finalize(c);
+    }
+    return rc;
+}
+
 int sqlite_class_devices(store *st, const char *class_id, const char *institution,
                          int (*fn)(const char *, const char *, void *), void *ctx, char *err)
 {

@@ -30,6 +30,7 @@ enum stmt_id {
     STMT_FENCE_CURRENT,
     STMT_SESSION_LOOKUP,
     STMT_BATCH_SIG_INSERT,
+    STMT_EVENT_COLUMNS_FILL,
     STMT_COUNT
 };
 
@@ -236,6 +237,10 @@ int sqlite_assessment_list(store *st, const char *class_id,
                            char *err);
 int sqlite_class_events(store *st, const char *class_id, const char *institution,
                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+int sqlite_events_uncolumned(store *st, int64_t after_id, size_t limit,
+                             int (*fn)(const struct store_event_line *, void *), void *ctx,
+                             char *err);
+int sqlite_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err);
 int sqlite_class_device_events(store *st, const char *class_id, const char *institution,
                                int64_t early_ms, int64_t grace_ms,
                                int (*fn)(const struct store_raw_event *, void *), void *ctx,

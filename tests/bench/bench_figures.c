@@ -19,7 +19,8 @@
  * for the kiosks' own events, each event from its columns) with the reference read
  * (store_device_events per session window, every stored line through event_parse), event by
  * event, and the two reports' JSON; then again with the columns' marker cleared, as on events
- * stored before schema 18 (each line parsed); exits 1 on any difference (ctest
+ * stored before schema 18 (each line parsed), and again after store_events_backfill filled
+ * them (what `migrate` does); exits 1 on any difference (ctest
  * figures/cold-input-equivalence runs it on a small city).
  * (ROLLCALL_SOURCE_DIR must point at the source tree when the catalogue is not installed). */
 #include "engine/classes.h"
@@ -514,6 +515,15 @@ int main(int argc, char **argv)
         forget_columns(path, pg);
         n = check_classes(st, ts_now_ms());
         printf("check: %zu classes without the figures' columns, equal too\n", n);
+        /* and once `migrate` has filled them in again from the lines */
+        int64_t filled = 0, skipped = 0;
+        if (store_events_backfill(st, 1000, &filled, &skipped, err) != RC_OK)
+            die("backfill", err);
+        if (skipped != 0 || (fresh && filled != stored))
+            die("backfill", "not every event filled");
+        n = check_classes(st, ts_now_ms());
+        printf("check: %zu classes after the backfill of %lld events, equal too\n", n,
+               (long long)filled);
         store_close(st);
         if (!keep && fresh && !pg) {
             char side[600];

@@ -2416,7 +2416,8 @@ static int check_row(const struct store_raw_event *e, void *ctx)
 
 /* One event of every shape, stored from its line by store_event_from, gives the engine the
  * same event from its columns as from its line, on every back-end; a row stored without its
- * columns (cols false) says so and is left to its line. */
+ * columns (cols false) says so and is left to its line, until store_events_backfill fills them
+ * from it (a line that is no event stays as it was). */
 static void event_columns_give_the_engine_its_event(void **state)
 {
     (void)state;
@@ -2545,10 +2546,22 @@ static void event_columns_give_the_engine_its_event(void **state)
         assert_true(row.cols);
         assert_int_equal(store_event_insert(st, &row, err), RC_OK);
     }
-    /* a row made by hand: no columns for the figures */
-    struct store_event bare = event("K-1", 11, lines[0], "C-1");
-    bare.ts_ms = t;
+    /* a row made by hand: no columns for the figures but its keys, as before schema 18 */
+    struct event old = evs[0];
+    old.seq = 11;
+    memset(old.prev, 'a', EVENT_HEX_LEN);
+    snprintf(old.id, sizeof old.id, "0190a000-0000-7000-8000-%012d", 11);
+    static char old_line[EVENT_LINE_MAX + 1];
+    size_t old_len = 0;
+    assert_int_equal(event_serialise(&old, old_line, sizeof old_line, &old_len, err), RC_OK);
+    struct store_event bare = event("K-1", 11, old_line, "C-1");
+    bare.event_id = old.id;
+    bare.ts_ms = old.ts_ms;
+    bare.trainee = old.trainee;
     assert_int_equal(store_event_insert(st, &bare, err), RC_OK);
+    /* and one whose line is not an event at all (outside every window read below) */
+    struct store_event junk = event("K-1", 12, "{\"n\":1}", NULL);
+    assert_int_equal(store_event_insert(st, &junk, err), RC_OK);
 
     struct col_check c = {.st = st};
     assert_int_equal(store_class_events(st, "C-1", "I-1", check_row, &c, err), RC_OK);
@@ -2558,6 +2571,26 @@ static void event_columns_give_the_engine_its_event(void **state)
     assert_int_equal(store_device_events(st, "K-1", t - 1, t + 3600000, check_row, &k, err), RC_OK);
     assert_int_equal(k.n, 4);
     assert_int_equal(k.with_cols, 4);
+
+    /* the backfill gives the hand-made row its columns from its line, and leaves the junk */
+    int64_t filled = -1, skipped = -1;
+    assert_int_equal(store_events_backfill(st, 1, &filled, &skipped, err), RC_OK);
+    assert_int_equal(filled, 1);
+    assert_int_equal(skipped, 1);
+    c = (struct col_check){.st = st};
+    assert_int_equal(store_class_events(st, "C-1", "I-1", check_row, &c, err), RC_OK);
+    assert_int_equal(c.n, 7);
+    assert_int_equal(c.with_cols, 7); /* and equal to its line's */
+    assert_int_equal(store_events_backfill(st, 1000, &filled, &skipped, err), RC_OK);
+    assert_int_equal(filled, 0); /* resumable: nothing filled twice */
+    assert_int_equal(skipped, 1);
+    assert_int_equal(store_events_backfill(st, 0, &filled, &skipped, err), RC_INVAL);
+    /* a fill names its row; none without columns to give */
+    struct store_event row;
+    store_event_from(&old, old_line, old_len, "", &row);
+    assert_int_equal(store_event_columns_fill(st, 999999, &row, err), RC_NOTFOUND);
+    row.cols = false;
+    assert_int_equal(store_event_columns_fill(st, 1, &row, err), RC_INVAL);
     store_close(st);
 }
 
