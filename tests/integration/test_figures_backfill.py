@@ -6,8 +6,9 @@ marker is cleared and the figures cache emptied, as after an upgrade from schema
 collector serving that database answers the same report bytes (each stored line parsed).
 `rollcall-server migrate` then fills the columns of every event from its line and says how
 many; the report is again the same bytes, now read from the columns. A second `migrate`
-fills nothing."""
+fills nothing. A schema 17 backup holding these events is restored, migrated and filled."""
 
+import hashlib
 import os
 import re
 import shutil
@@ -95,6 +96,32 @@ def main():
         r = run("migrate", db=w.db)
         check(r.returncode == 0 and "filled" not in r.stdout and "already at schema version"
               in r.stdout, "a second migrate fills nothing: %r" % (r,))
+
+        # A backup from schema 17 (the fixture, holding these events as 17 stored them) is
+        # restored: migrated, and its events given their columns.
+        old = os.path.join(d, "v17.db")
+        con = sqlite3.connect(old)
+        with open(os.path.join(os.environ["ROLLCALL_SOURCE_DIR"], "tests", "fixtures",
+                               "server-schema-v17.sql")) as f:
+            con.executescript(f.read())
+        con.execute("ATTACH DATABASE ? AS w", (path,))
+        cols = [c[1] for c in con.execute("PRAGMA main.table_info(events)")]
+        check("cols" not in cols and "rollcall" not in cols, "schema 17's events: %r" % cols)
+        con.execute("INSERT INTO main.events(%s) SELECT %s FROM w.events" %
+                    (", ".join(cols), ", ".join(cols)))
+        con.commit()
+        con.close()
+        with open(old, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        with open(old + ".sha256", "w") as f:
+            f.write("%s  v17.db\n" % digest)  # sha256sum's form, as `backup` writes it
+        target = os.path.join(d, "restored.db")
+        r = run("restore", "--from", old, db="sqlite:" + target)
+        check(r.returncode == 0 and "schema version 17, migrated to 18" in r.stdout and
+              ", the figures' columns filled for %d events" % events in r.stdout,
+              "restoring a schema 17 backup fills its events' columns: %r" % (r,))
+        check(count(target, "SELECT count(*) FROM events WHERE cols = 1") == events,
+              "every restored event has its columns")
     finally:
         shutil.rmtree(d, ignore_errors=True)
     if failures:
