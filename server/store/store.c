@@ -518,12 +518,18 @@ int store_events_uncolumned(store *st, int64_t after_id, size_t limit,
     return st->ops->events_uncolumned(st, after_id, limit, fn, ctx, err);
 }
 
-int store_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err)
+int store_event_columns_fill(store *st, const int64_t *ids, const struct store_event *rows,
+                             size_t n, int64_t *changed, char *err)
 {
     NEED(event_columns_fill, "events");
-    if (!r->cols)
-        return rc_fail(err, RC_INVAL, "event row %lld: no columns to fill", (long long)id);
-    return st->ops->event_columns_fill(st, id, r, err);
+    int64_t none;
+    if (!changed)
+        changed = &none;
+    *changed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!rows[i].cols)
+            return rc_fail(err, RC_INVAL, "event row %lld: no columns to fill", (long long)ids[i]);
+    return n ? st->ops->event_columns_fill(st, ids, rows, n, changed, err) : RC_OK;
 }
 
 int store_class_devices(store *st, const char *class_id, const char *institution,

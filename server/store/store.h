@@ -554,11 +554,13 @@ struct store_event_line {
 int store_events_uncolumned(store *st, int64_t after_id, size_t limit,
                             int (*fn)(const struct store_event_line *e, void *ctx), void *ctx,
                             char *err);
-/* Writes the figures' columns of event row id from r (store_event_from of its line; r->cols
- * must be true, else RC_INVAL), the columns that no index holds: the keys (device, seq, id,
- * type, ts, class, trainee) stay as stored. Nothing when the row has its columns already;
- * RC_NOTFOUND when there is no such row. */
-int store_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err);
+/* Writes the figures' columns of event rows ids[0..n) from rows[0..n) (each store_event_from
+ * of that row's line; a row with cols false: RC_INVAL, nothing written), the columns that no
+ * index holds: the keys (device, seq, id, type, ts, class, trainee) stay as stored. A row that
+ * has its columns already, or no longer exists, is left; *changed (may be NULL): the rows
+ * written. PostgreSQL sends up to 16 rows a statement. */
+int store_event_columns_fill(store *st, const int64_t *ids, const struct store_event *rows,
+                             size_t n, int64_t *changed, char *err);
 /* Fills the figures' columns of every event stored without them, chunk rows (>= 1) a
  * transaction: each line is parsed and mapped by store_event_from, as ingest does. A line that
  * does not parse as a canonical event is left as it was and counted in *skipped (the figures

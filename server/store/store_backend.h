@@ -89,7 +89,8 @@ struct store_ops {
     int (*events_uncolumned)(store *st, int64_t after_id, size_t limit,
                              int (*fn)(const struct store_event_line *, void *), void *ctx,
                              char *err);
-    int (*event_columns_fill)(store *st, int64_t id, const struct store_event *r, char *err);
+    int (*event_columns_fill)(store *st, const int64_t *ids, const struct store_event *rows,
+                              size_t n, int64_t *changed, char *err);
     int (*device_conflicts)(store *st, const char *device,
                             int (*fn)(const char *, int64_t, const char *, void *), void *ctx,
                             char *err);

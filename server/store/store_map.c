@@ -401,6 +401,8 @@ static int backfill_collect(const struct store_event_line *e, void *ctx)
     return 0;
 }
 
+enum { BACKFILL_ROWS = 16 }; /* rows of one store_event_columns_fill */
+
 int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *skipped, char *err)
 {
     *filled = *skipped = 0;
@@ -411,7 +413,7 @@ int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *ski
     c.id = malloc(chunk * sizeof *c.id);
     c.off = malloc(chunk * sizeof *c.off);
     c.len = malloc(chunk * sizeof *c.len);
-    struct event *ev = malloc(sizeof *ev);
+    struct event *ev = malloc(BACKFILL_ROWS * sizeof *ev); /* the rows' strings point here */
     int rc = RC_OK;
     if (!c.id || !c.off || !c.len || !ev) {
         rc = rc_fail(err, RC_NOMEM, "out of memory");
@@ -428,20 +430,26 @@ int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *ski
         if ((rc = store_begin(st, err)) != RC_OK)
             break;
         int64_t done = 0, bad = 0;
-        for (size_t i = 0; rc == RC_OK && i < c.n; i++) {
+        struct store_event rows[BACKFILL_ROWS];
+        int64_t ids[BACKFILL_ROWS];
+        size_t k = 0;
+        for (size_t i = 0; rc == RC_OK && i <= c.n; i++) {
+            if (k == BACKFILL_ROWS || (i == c.n && k)) {
+                int64_t changed = 0;
+                rc = store_event_columns_fill(st, ids, rows, k, &changed, err);
+                done += changed; /* a row purged or filled since it was read is left */
+                k = 0;
+            }
+            if (i == c.n || rc != RC_OK)
+                break;
             const char *line = dynbuf_ptr(&c.buf) + c.off[i];
             char why[ERR_LEN];
-            if (event_parse_stored(line, c.len[i], ev, why) != RC_OK) {
+            if (event_parse_stored(line, c.len[i], &ev[k], why) != RC_OK) {
                 bad++; /* not a canonical line: the figures read it as before */
                 continue;
             }
-            struct store_event row;
-            store_event_from(ev, line, c.len[i], "", &row);
-            rc = store_event_columns_fill(st, c.id[i], &row, err);
-            if (rc == RC_NOTFOUND)
-                rc = RC_OK; /* removed since it was read (a retention purge) */
-            else if (rc == RC_OK)
-                done++;
+            store_event_from(&ev[k], line, c.len[i], "", &rows[k]);
+            ids[k++] = c.id[i];
         }
         if (rc == RC_OK)
             rc = store_commit(st, err);

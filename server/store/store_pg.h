@@ -152,7 +152,8 @@ int pg_class_events(store *st, const char *class_id, const char *institution,
                     int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
 int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,
                          int (*fn)(const struct store_event_line *, void *), void *ctx, char *err);
-int pg_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err);
+int pg_event_columns_fill(store *st, const int64_t *ids, const struct store_event *rows, size_t n,
+                          int64_t *changed, char *err);
 int pg_class_device_events(store *st, const char *class_id, const char *institution,
                            int64_t early_ms, int64_t grace_ms,
                            int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);

@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "store/store_pg.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,80 +553,122 @@ int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,
     return rc;
 }
 
-int pg_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err)
+/* The parameters of one row of pg_event_columns_fill, in FILL_VALUES' order. */
+static void fill_params(struct pg_params *p, int64_t id, const struct store_event *r)
 {
-    struct pg_params p = {0};
-    pgp_i64(&p, id);
-    pgp_opt(&p, r->trainee_masked);
-    pgp_opt(&p, r->session);
-    pgp_opt(&p, r->fence);
-    pgp_opt(&p, r->verdict);
+    p->n = 0;
+    pgp_i64(p, id);
+    pgp_opt(p, r->trainee_masked);
+    pgp_opt(p, r->session);
+    pgp_opt(p, r->fence);
+    pgp_opt(p, r->verdict);
     if (r->has_distance)
-        pgp_dbl(&p, r->distance_m);
+        pgp_dbl(p, r->distance_m);
     else
-        pgp_null(&p);
-    pgp_opt(&p, r->boot);
-    pgp_i64(&p, r->mono_ms);
+        pgp_null(p);
+    pgp_opt(p, r->boot);
+    pgp_i64(p, r->mono_ms);
     if (r->has_fix) {
-        pgp_dbl(&p, r->fix_lat);
-        pgp_dbl(&p, r->fix_lon);
+        pgp_dbl(p, r->fix_lat);
+        pgp_dbl(p, r->fix_lon);
         if (r->has_eph)
-            pgp_dbl(&p, r->fix_eph);
+            pgp_dbl(p, r->fix_eph);
         else
-            pgp_null(&p);
-        pgp_i64(&p, r->fix_mode);
+            pgp_null(p);
+        pgp_i64(p, r->fix_mode);
         if (r->has_fix_time)
-            pgp_i64(&p, r->fix_time_ms);
+            pgp_i64(p, r->fix_time_ms);
         else
-            pgp_null(&p);
-        pgp_opt(&p, r->fix_source);
+            pgp_null(p);
+        pgp_opt(p, r->fix_source);
     } else {
         for (int i = 0; i < 6; i++)
-            pgp_null(&p);
+            pgp_null(p);
     }
-    pgp_opt(&p, r->camera);
-    pgp_opt(&p, r->file);
+    pgp_opt(p, r->camera);
+    pgp_opt(p, r->file);
     if (r->has_start)
-        pgp_i64(&p, r->start_ms);
+        pgp_i64(p, r->start_ms);
     else
-        pgp_null(&p);
+        pgp_null(p);
     if (r->has_end)
-        pgp_i64(&p, r->end_ms);
+        pgp_i64(p, r->end_ms);
     else
-        pgp_null(&p);
-    pgp_opt(&p, r->kind);
-    pgp_opt(&p, r->rollcall);
+        pgp_null(p);
+    pgp_opt(p, r->kind);
+    pgp_opt(p, r->rollcall);
     if (r->has_skew)
-        pgp_i64(&p, r->skew_ms);
+        pgp_i64(p, r->skew_ms);
     else
-        pgp_null(&p);
+        pgp_null(p);
     if (r->has_fix && r->has_sats)
-        pgp_i64(&p, r->fix_sats);
+        pgp_i64(p, r->fix_sats);
     else
-        pgp_null(&p);
-    int64_t changed = 0;
+        pgp_null(p);
+}
+
+/* Each row's values and their types, in fill_params' order. */
+static const char *const fill_types[] = {"bigint", "text",   "text",   "text",   "text",   "float8",
+                                         "text",   "bigint", "float8", "float8", "float8", "bigint",
+                                         "bigint", "text",   "text",   "text",   "bigint", "bigint",
+                                         "text",   "text",   "bigint", "bigint"};
+enum { FILL_PARAMS = (int)(sizeof fill_types / sizeof fill_types[0]) };
+_Static_assert((int)FILL_PARAMS <= (int)PG_PARAMS_MAX, "a row's parameters");
+
+/* "UPDATE events ... FROM (VALUES ($1::bigint, ...), ...) ..." for 1 to PG_ROWS_MAX rows, made
+ * once; each text stays at its address, which keys the connection's prepared statement. */
+static char *fill_sql[PG_ROWS_MAX + 1];
+static pthread_once_t fill_sql_once = PTHREAD_ONCE_INIT;
+
+static void fill_sql_make(void)
+{
+    static const char head[] =
+        "UPDATE events e SET trainee_masked = v.tm, session = v.ses, fence = v.fence, "
+        "verdict = v.verdict, distance_m = v.dist, boot = v.boot, mono_ms = v.mono, "
+        "fix_lat = v.lat, fix_lon = v.lon, fix_eph = v.eph, fix_mode = v.mode, "
+        "fix_time = v.ftime, fix_source = v.fsrc, camera = v.camera, file = v.file, "
+        "start_ts = v.st, end_ts = v.en, kind = v.kind, rollcall = v.rollcall, "
+        "skew_ms = v.skew, fix_sats = v.sats, cols = 1 FROM (VALUES ";
+    static const char tail[] =
+        ") AS v(id, tm, ses, fence, verdict, dist, boot, mono, lat, lon, eph, mode, ftime, fsrc, "
+        "camera, file, st, en, kind, rollcall, skew, sats) WHERE e.id = v.id AND e.cols IS NULL";
+    for (int k = 1; k <= PG_ROWS_MAX; k++) {
+        size_t cap = sizeof head + sizeof tail + (size_t)k * FILL_PARAMS * 16 + 1;
+        char *q = malloc(cap);
+        if (!q)
+            return; /* pg_event_columns_fill answers RC_NOMEM */
+        size_t at = (size_t)snprintf(q, cap, "%s", head);
+        for (int r = 0; r < k; r++)
+            for (int c = 0; c < FILL_PARAMS; c++)
+                at += (size_t)snprintf(q + at, cap - at, "%s$%d::%s%s",
+                                       c == 0 ? (r ? ", (" : "(") : "", r * FILL_PARAMS + c + 1,
+                                       fill_types[c], c == FILL_PARAMS - 1 ? ")" : ", ");
+        snprintf(q + at, cap - at, "%s", tail);
+        fill_sql[k] = q;
+    }
+}
+
+int pg_event_columns_fill(store *st, const int64_t *ids, const struct store_event *rows, size_t n,
+                          int64_t *changed, char *err)
+{
     struct store_pg *s = pg_of(st);
-    int rc = pg_exec(s,
-                     "UPDATE events SET trainee_masked = $2, session = $3, fence = $4, "
-                     "verdict = $5, distance_m = $6, boot = $7, mono_ms = $8, fix_lat = $9, "
-                     "fix_lon = $10, fix_eph = $11, fix_mode = $12, fix_time = $13, "
-                     "fix_source = $14, camera = $15, file = $16, start_ts = $17, end_ts = $18, "
-                     "kind = $19, rollcall = $20, skew_ms = $21, fix_sats = $22, cols = 1 "
-                     "WHERE id = $1 AND cols IS NULL",
-                     &p, &changed, err, "filling an event's columns");
-    if (rc != RC_OK || changed)
-        return rc;
-    struct pg_params q = {0};
-    PGresult *res = NULL;
-    pgp_i64(&q, id);
-    rc = pg_run(s, "SELECT 1 FROM events WHERE id = $1", &q, false, &res, err,
-                "filling an event's columns");
-    if (rc != RC_OK)
-        return rc;
-    if (PQntuples(res) == 0)
-        rc = rc_fail(err, RC_NOTFOUND, "no event row %lld", (long long)id);
-    PQclear(res);
-    return rc;
+    pthread_once(&fill_sql_once, fill_sql_make);
+    if (!s->rows && !(s->rows = malloc(PG_ROWS_MAX * sizeof *s->rows)))
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    for (size_t at = 0; at < n;) {
+        size_t k = n - at < PG_ROWS_MAX ? n - at : PG_ROWS_MAX;
+        if (!fill_sql[k])
+            return rc_fail(err, RC_NOMEM, "out of memory");
+        for (size_t i = 0; i < k; i++)
+            fill_params(&s->rows[i], ids[at + i], &rows[at + i]);
+        int64_t done = 0;
+        int rc = pg_exec_rows(s, fill_sql[k], s->rows, k, &done, err, "filling events' columns");
+        if (rc != RC_OK)
+            return rc;
+        *changed += done;
+        at += k;
+    }
+    return RC_OK;
 }
 
 int pg_class_devices(store *st, const char *class_id, const char *institution,

@@ -646,9 +646,9 @@ out:
     return rc;
 }
 
-int sqlite_event_columns_fill(store *st, int64_t id, const struct store_event *r, char *err)
+static int fill_one(struct store_sqlite *s, int64_t id, const struct store_event *r,
+                    int64_t *changed, char *err)
 {
-    struct store_sqlite *s = sq(st);
     sqlite3_stmt *q = NULL;
     int rc = cached(s, STMT_EVENT_COLUMNS_FILL,
                     "UPDATE events SET trainee_masked = ?2, session = ?3, fence = ?4, "
@@ -692,20 +692,17 @@ int sqlite_event_columns_fill(store *st, int64_t id, const struct store_event *r
     if (r->has_skew)
         sqlite3_bind_int64(q, 21, r->skew_ms);
     rc = step_cached(s->db, q, err, "filling an event's columns");
-    if (rc == RC_OK && sqlite3_changes(s->db) == 0) {
-        /* filled already, or no such row */
-        sqlite3_stmt *c = NULL;
-        if ((rc = prepare(s->db, "SELECT 1 FROM events WHERE id = ?1", &c, err,
-                          "filling an event's columns")) != RC_OK)
-            return rc;
-        sqlite3_bind_int64(c, 1, id);
-        int step = sqlite3_step(c);
-        if (step == SQLITE_DONE)
-            rc = rc_fail(err, RC_NOTFOUND, "no event row %lld", (long long)id);
-        else if (step != SQLITE_ROW)
-            rc = db_fail(s->db, err, "filling an event's columns");
-        sqlite3_finalize(c);
-    }
+    if (rc == RC_OK)
+        *changed += sqlite3_changes(s->db);
+    return rc;
+}
+
+int sqlite_event_columns_fill(store *st, const int64_t *ids, const struct store_event *rows,
+                              size_t n, int64_t *changed, char *err)
+{
+    int rc = RC_OK;
+    for (size_t i = 0; rc == RC_OK && i < n; i++)
+        rc = fill_one(sq(st), ids[i], &rows[i], changed, err);
     return rc;
 }
 

@@ -2585,12 +2585,15 @@ static void event_columns_give_the_engine_its_event(void **state)
     assert_int_equal(filled, 0); /* resumable: nothing filled twice */
     assert_int_equal(skipped, 1);
     assert_int_equal(store_events_backfill(st, 0, &filled, &skipped, err), RC_INVAL);
-    /* a fill names its row; none without columns to give */
-    struct store_event row;
-    store_event_from(&old, old_line, old_len, "", &row);
-    assert_int_equal(store_event_columns_fill(st, 999999, &row, err), RC_NOTFOUND);
-    row.cols = false;
-    assert_int_equal(store_event_columns_fill(st, 1, &row, err), RC_INVAL);
+    /* a fill leaves a row that is gone or filled already; none without columns to give */
+    struct store_event row[2];
+    store_event_from(&old, old_line, old_len, "", &row[0]);
+    row[1] = row[0];
+    int64_t ids[2] = {999999, 11}, changed = -1;
+    assert_int_equal(store_event_columns_fill(st, ids, row, 2, &changed, err), RC_OK);
+    assert_int_equal(changed, 0);
+    row[1].cols = false;
+    assert_int_equal(store_event_columns_fill(st, ids, row, 2, &changed, err), RC_INVAL);
     store_close(st);
 }
 
