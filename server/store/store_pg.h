@@ -48,6 +48,10 @@ void pgp_i64(struct pg_params *p, int64_t v);
 void pgp_dbl(struct pg_params *p, double v);
 void pgp_bytes(struct pg_params *p, const void *b, size_t n);
 void pgp_null(struct pg_params *p);
+/* An events row's fix: fix_lat, fix_lon, fix_eph, fix_mode, fix_time, fix_source (6). */
+void pgp_event_fix(struct pg_params *p, const struct store_event *e);
+/* An events row's camera, file, start_ts, end_ts, kind, rollcall, skew_ms, fix_sats (8). */
+void pgp_event_late(struct pg_params *p, const struct store_event *e);
 
 /* Runs sql with p (NULL: none); *res (PQclear it) holds the rows. binary: results in binary
  * format. A failure returns RC_CONFLICT for a constraint violation, RC_FULL for a full disk,

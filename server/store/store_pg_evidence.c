@@ -273,6 +273,44 @@ int pg_head_advance(store *st, const char *device, int64_t seq, const char *hash
     return rc;
 }
 
+static void i64_or_null(struct pg_params *p, bool has, int64_t v)
+{
+    if (has)
+        pgp_i64(p, v);
+    else
+        pgp_null(p);
+}
+
+void pgp_event_fix(struct pg_params *p, const struct store_event *e)
+{
+    if (!e->has_fix) {
+        for (int i = 0; i < 6; i++)
+            pgp_null(p);
+        return;
+    }
+    pgp_dbl(p, e->fix_lat);
+    pgp_dbl(p, e->fix_lon);
+    if (e->has_eph)
+        pgp_dbl(p, e->fix_eph);
+    else
+        pgp_null(p);
+    pgp_i64(p, e->fix_mode);
+    i64_or_null(p, e->has_fix_time, e->fix_time_ms);
+    pgp_opt(p, e->fix_source);
+}
+
+void pgp_event_late(struct pg_params *p, const struct store_event *e)
+{
+    pgp_opt(p, e->camera);
+    pgp_opt(p, e->file);
+    i64_or_null(p, e->has_start, e->start_ms);
+    i64_or_null(p, e->has_end, e->end_ms);
+    pgp_opt(p, e->kind);
+    pgp_opt(p, e->rollcall);
+    i64_or_null(p, e->has_skew, e->skew_ms);
+    i64_or_null(p, e->has_fix && e->has_sats, e->fix_sats);
+}
+
 /* The 36 parameters of one events row, in EVENT_COLUMNS' order. */
 static void event_params(struct pg_params *p, const struct store_event *e)
 {
@@ -299,23 +337,7 @@ static void event_params(struct pg_params *p, const struct store_event *e)
     pgp_i64(p, e->received_at_ms);
     pgp_opt(p, e->boot);
     pgp_i64(p, e->mono_ms);
-    if (e->has_fix) {
-        pgp_dbl(p, e->fix_lat);
-        pgp_dbl(p, e->fix_lon);
-        if (e->has_eph)
-            pgp_dbl(p, e->fix_eph);
-        else
-            pgp_null(p);
-        pgp_i64(p, e->fix_mode);
-        if (e->has_fix_time)
-            pgp_i64(p, e->fix_time_ms);
-        else
-            pgp_null(p);
-        pgp_opt(p, e->fix_source);
-    } else {
-        for (int i = 0; i < 6; i++)
-            pgp_null(p);
-    }
+    pgp_event_fix(p, e);
     if (e->has_server_distance)
         pgp_dbl(p, e->server_distance_m);
     else
@@ -324,26 +346,7 @@ static void event_params(struct pg_params *p, const struct store_event *e)
         pgp_i64(p, e->server_fence_version);
     else
         pgp_null(p);
-    pgp_opt(p, e->camera);
-    pgp_opt(p, e->file);
-    if (e->has_start)
-        pgp_i64(p, e->start_ms);
-    else
-        pgp_null(p);
-    if (e->has_end)
-        pgp_i64(p, e->end_ms);
-    else
-        pgp_null(p);
-    pgp_opt(p, e->kind);
-    pgp_opt(p, e->rollcall);
-    if (e->has_skew)
-        pgp_i64(p, e->skew_ms);
-    else
-        pgp_null(p);
-    if (e->has_fix && e->has_sats)
-        pgp_i64(p, e->fix_sats);
-    else
-        pgp_null(p);
+    pgp_event_late(p, e);
     if (e->cols)
         pgp_i64(p, 1);
     else

@@ -568,43 +568,8 @@ static void fill_params(struct pg_params *p, int64_t id, const struct store_even
         pgp_null(p);
     pgp_opt(p, r->boot);
     pgp_i64(p, r->mono_ms);
-    if (r->has_fix) {
-        pgp_dbl(p, r->fix_lat);
-        pgp_dbl(p, r->fix_lon);
-        if (r->has_eph)
-            pgp_dbl(p, r->fix_eph);
-        else
-            pgp_null(p);
-        pgp_i64(p, r->fix_mode);
-        if (r->has_fix_time)
-            pgp_i64(p, r->fix_time_ms);
-        else
-            pgp_null(p);
-        pgp_opt(p, r->fix_source);
-    } else {
-        for (int i = 0; i < 6; i++)
-            pgp_null(p);
-    }
-    pgp_opt(p, r->camera);
-    pgp_opt(p, r->file);
-    if (r->has_start)
-        pgp_i64(p, r->start_ms);
-    else
-        pgp_null(p);
-    if (r->has_end)
-        pgp_i64(p, r->end_ms);
-    else
-        pgp_null(p);
-    pgp_opt(p, r->kind);
-    pgp_opt(p, r->rollcall);
-    if (r->has_skew)
-        pgp_i64(p, r->skew_ms);
-    else
-        pgp_null(p);
-    if (r->has_fix && r->has_sats)
-        pgp_i64(p, r->fix_sats);
-    else
-        pgp_null(p);
+    pgp_event_fix(p, r);
+    pgp_event_late(p, r);
 }
 
 /* Each row's values and their types, in fill_params' order. */

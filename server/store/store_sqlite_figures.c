@@ -669,28 +669,8 @@ static int fill_one(struct store_sqlite *s, int64_t id, const struct store_event
         sqlite3_bind_double(q, 6, r->distance_m);
     bind_text_or_null(q, 7, r->boot);
     sqlite3_bind_int64(q, 8, r->mono_ms);
-    if (r->has_fix) {
-        sqlite3_bind_double(q, 9, r->fix_lat);
-        sqlite3_bind_double(q, 10, r->fix_lon);
-        if (r->has_eph)
-            sqlite3_bind_double(q, 11, r->fix_eph);
-        sqlite3_bind_int(q, 12, r->fix_mode);
-        if (r->has_fix_time)
-            sqlite3_bind_int64(q, 13, r->fix_time_ms);
-        bind_text_or_null(q, 14, r->fix_source);
-        if (r->has_sats)
-            sqlite3_bind_int(q, 22, r->fix_sats);
-    }
-    bind_text_or_null(q, 15, r->camera);
-    bind_text_or_null(q, 16, r->file);
-    if (r->has_start)
-        sqlite3_bind_int64(q, 17, r->start_ms);
-    if (r->has_end)
-        sqlite3_bind_int64(q, 18, r->end_ms);
-    bind_text_or_null(q, 19, r->kind);
-    bind_text_or_null(q, 20, r->rollcall);
-    if (r->has_skew)
-        sqlite3_bind_int64(q, 21, r->skew_ms);
+    sqlite_bind_event_fix(q, 9, r);
+    sqlite_bind_event_late(q, 15, r);
     rc = step_cached(s->db, q, err, "filling an event's columns");
     if (rc == RC_OK)
         *changed += sqlite3_changes(s->db);

@@ -257,6 +257,36 @@ int sqlite_head_advance(store *st, const char *device, int64_t seq, const char *
     return rc;
 }
 
+void sqlite_bind_event_fix(sqlite3_stmt *q, int i, const struct store_event *e)
+{
+    if (!e->has_fix)
+        return;
+    sqlite3_bind_double(q, i, e->fix_lat);
+    sqlite3_bind_double(q, i + 1, e->fix_lon);
+    if (e->has_eph)
+        sqlite3_bind_double(q, i + 2, e->fix_eph);
+    sqlite3_bind_int(q, i + 3, e->fix_mode);
+    if (e->has_fix_time)
+        sqlite3_bind_int64(q, i + 4, e->fix_time_ms);
+    bind_text_or_null(q, i + 5, e->fix_source);
+}
+
+void sqlite_bind_event_late(sqlite3_stmt *q, int j, const struct store_event *e)
+{
+    bind_text_or_null(q, j, e->camera);
+    bind_text_or_null(q, j + 1, e->file);
+    if (e->has_start)
+        sqlite3_bind_int64(q, j + 2, e->start_ms);
+    if (e->has_end)
+        sqlite3_bind_int64(q, j + 3, e->end_ms);
+    bind_text_or_null(q, j + 4, e->kind);
+    bind_text_or_null(q, j + 5, e->rollcall);
+    if (e->has_skew)
+        sqlite3_bind_int64(q, j + 6, e->skew_ms);
+    if (e->has_fix && e->has_sats)
+        sqlite3_bind_int(q, j + 7, e->fix_sats);
+}
+
 static int event_insert(store *st, const struct store_event *e, char *err)
 {
     sqlite3 *db = sq(st)->db;
@@ -293,32 +323,12 @@ static int event_insert(store *st, const struct store_event *e, char *err)
     sqlite3_bind_int64(q, 17, e->received_at_ms);
     bind_text_or_null(q, 18, e->boot);
     sqlite3_bind_int64(q, 19, e->mono_ms);
-    if (e->has_fix) {
-        sqlite3_bind_double(q, 20, e->fix_lat);
-        sqlite3_bind_double(q, 21, e->fix_lon);
-        if (e->has_eph)
-            sqlite3_bind_double(q, 22, e->fix_eph);
-        sqlite3_bind_int(q, 23, e->fix_mode);
-        if (e->has_fix_time)
-            sqlite3_bind_int64(q, 24, e->fix_time_ms);
-        bind_text_or_null(q, 25, e->fix_source);
-    }
+    sqlite_bind_event_fix(q, 20, e);
     if (e->has_server_distance)
         sqlite3_bind_double(q, 26, e->server_distance_m);
     if (e->server_fence_version > 0)
         sqlite3_bind_int(q, 27, e->server_fence_version);
-    bind_text_or_null(q, 28, e->camera);
-    bind_text_or_null(q, 29, e->file);
-    if (e->has_start)
-        sqlite3_bind_int64(q, 30, e->start_ms);
-    if (e->has_end)
-        sqlite3_bind_int64(q, 31, e->end_ms);
-    bind_text_or_null(q, 32, e->kind);
-    bind_text_or_null(q, 33, e->rollcall);
-    if (e->has_skew)
-        sqlite3_bind_int64(q, 34, e->skew_ms);
-    if (e->has_fix && e->has_sats)
-        sqlite3_bind_int(q, 35, e->fix_sats);
+    sqlite_bind_event_late(q, 28, e);
     if (e->cols)
         sqlite3_bind_int(q, 36, 1);
     rc = step_cached(db, q, err, "storing an event");

@@ -237,6 +237,11 @@ int sqlite_assessment_list(store *st, const char *class_id,
                            char *err);
 int sqlite_class_events(store *st, const char *class_id, const char *institution,
                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err);
+/* Binds an events row's fix (fix_lat, fix_lon, fix_eph, fix_mode, fix_time, fix_source) to
+ * parameters i..i+5, and its camera, file, start_ts, end_ts, kind, rollcall, skew_ms and
+ * fix_sats to j..j+7; absent values stay unbound (NULL). */
+void sqlite_bind_event_fix(sqlite3_stmt *q, int i, const struct store_event *e);
+void sqlite_bind_event_late(sqlite3_stmt *q, int j, const struct store_event *e);
 int sqlite_events_uncolumned(store *st, int64_t after_id, size_t limit,
                              int (*fn)(const struct store_event_line *, void *), void *ctx,
                              char *err);

@@ -38,6 +38,15 @@ def forget(path):
     con.close()
 
 
+def report(w):
+    """The class's attendance report from a collector started for it, then stopped."""
+    w.start()
+    try:
+        return w.raw("admin", "/v1/classes/C-A/attendance")
+    finally:
+        w.stop()
+
+
 def count(path, sql):
     con = sqlite3.connect(path)
     try:
@@ -65,13 +74,9 @@ def main():
               "ingest stored every one of %d events with its columns" % events)
 
         forget(path)
-        w.start()
-        try:
-            st, _, parsed = w.raw("admin", "/v1/classes/C-A/attendance")
-            check(st == 200 and parsed == before,
-                  "without the columns (each line parsed) the same report bytes")
-        finally:
-            w.stop()
+        st, _, parsed = report(w)
+        check(st == 200 and parsed == before,
+              "without the columns (each line parsed) the same report bytes")
 
         r = run("migrate", db=w.db)
         check(r.returncode == 0, "migrate: %r" % (r,))
@@ -86,13 +91,9 @@ def main():
         con.execute("DELETE FROM class_figures")
         con.commit()
         con.close()
-        w.start()
-        try:
-            st, _, filled = w.raw("admin", "/v1/classes/C-A/attendance")
-            check(st == 200 and filled == before,
-                  "after the backfill (read from the columns) the same report bytes")
-        finally:
-            w.stop()
+        st, _, filled = report(w)
+        check(st == 200 and filled == before,
+              "after the backfill (read from the columns) the same report bytes")
         r = run("migrate", db=w.db)
         check(r.returncode == 0 and "filled" not in r.stdout and "already at schema version"
               in r.stdout, "a second migrate fills nothing: %r" % (r,))
