@@ -474,6 +474,20 @@ static int nomem(struct ctx *c)
     return rc_fail(c->err, RC_NOMEM, "%s: out of memory", c->origin);
 }
 
+/* v as a JSON number that reads back as exactly v: the shortest of %.15g, %.16g and %.17g
+ * that does (cJSON prints %.15g whenever that is within an epsilon, which can lose the last
+ * bit: a saved config must load back to the same position). v is finite (checked). */
+static cJSON *exact_number(double v)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
 static int value_to_json(struct ctx *c, const struct cfgmap_entry *e, const void *base, cJSON **out)
 {
     const unsigned char *f = cfield(base, e->offset);
@@ -507,7 +521,7 @@ static int value_to_json(struct ctx *c, const struct cfgmap_entry *e, const void
         memcpy(&v, f, sizeof v);
         if ((rc = check_double(c, e, v)))
             return rc;
-        *out = cJSON_CreateNumber(v);
+        *out = exact_number(v);
         break;
     }
     case CFGMAP_BOOL: {

@@ -392,6 +392,28 @@ static void serialises_in_table_order(void **state)
     cJSON_Delete(j);
 }
 
+/* A double whose 15 digits cJSON would print (it prints %.15g whenever that is within an
+ * epsilon) reads back exactly: found by fuzz_config with a surveyed latitude. */
+static void doubles_serialise_exactly(void **state)
+{
+    (void)state;
+    struct t_conf c, again;
+    char err[ERR_LEN] = "";
+    assert_int_equal(load("{\"name\":\"k1\",\"pos\":{\"lon\":117.2,\"lat\":"
+                          "39.1888888888888888888888888888888888888888888888882}}",
+                          &c, err),
+                     RC_OK);
+    cJSON *j = NULL;
+    assert_int_equal(cfgmap_to_json(&conf_table, &c, &j, err), RC_OK);
+    char *text = cJSON_PrintUnformatted(j);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"lat\":39.18888888888889,")); /* 16 digits, not 15 */
+    assert_int_equal(load(text, &again, err), RC_OK);
+    assert_memory_equal(&again, &c, sizeof c);
+    cJSON_free(text);
+    cJSON_Delete(j);
+}
+
 static void serialise_refuses_bad_structs(void **state)
 {
     (void)state;
@@ -581,6 +603,7 @@ int main(void)
         cmocka_unit_test(malformed_documents_refused),
         cmocka_unit_test(embedded_object_paths_use_root),
         cmocka_unit_test(serialises_in_table_order),
+        cmocka_unit_test(doubles_serialise_exactly),
         cmocka_unit_test(serialise_refuses_bad_structs),
         cmocka_unit_test(documentation_lists_every_key),
         cmocka_unit_test(bad_tables_are_caught),
