@@ -319,8 +319,8 @@ int cmd_restore(int argc, char **argv, const struct server_globals *g)
     if (version < store_schema_latest(st) && store_migrate(st, NULL, &migrated_to, err) != RC_OK)
         goto out;
     /* events from before schema 18 get the figures' columns, as `migrate` gives them */
-    int64_t filled = 0, skipped = 0;
-    if (version < 18 && store_events_backfill(st, 1000, &filled, &skipped, err) != RC_OK)
+    int64_t filled = 0, unparsed = 0;
+    if (version < 18 && store_events_backfill(st, 1000, &filled, &unparsed, err) != RC_OK)
         goto out;
     store_close(st); /* the last connection: SQLite folds the WAL into the file */
     st = NULL;

@@ -113,16 +113,16 @@ int cmd_migrate(int argc, char **argv, const struct server_globals *g)
     if (to >= MIGRATE_COLUMNS_SCHEMA) {
         /* Events stored before schema 18 get the figures' columns from their lines, a
          * thousand a transaction; an interrupted run leaves the rest to the next one. */
-        int64_t filled = 0, skipped = 0;
-        if (store_events_backfill(st, 1000, &filled, &skipped, err) != RC_OK)
+        int64_t filled = 0, unparsed = 0;
+        if (store_events_backfill(st, 1000, &filled, &unparsed, err) != RC_OK)
             goto out;
         if (filled)
             printf("figures' columns filled for %lld events stored before schema version %d\n",
                    (long long)filled, MIGRATE_COLUMNS_SCHEMA);
-        if (skipped)
+        if (unparsed)
             printf("stored events left without the figures' columns (their lines are not "
                    "canonical events; the figures read them as before): %lld\n",
-                   (long long)skipped);
+                   (long long)unparsed);
     }
     status = 0;
 out:

@@ -563,9 +563,9 @@ int store_event_columns_fill(store *st, const int64_t *ids, const struct store_e
                              size_t n, int64_t *changed, char *err);
 /* Fills the figures' columns of every event stored without them, chunk rows (>= 1) a
  * transaction: each line is parsed and mapped by store_event_from, as ingest does. A line that
- * does not parse as a canonical event is left as it was and counted in *skipped (the figures
+ * does not parse as a canonical event is left as it was and counted in *unparsed (the figures
  * read it as before). *filled: the rows filled. Resumable: a row filled stays filled. */
-int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *skipped, char *err);
+int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *unparsed, char *err);
 /* Calls fn for each event of device that names no class, with ts in [from_ms, to_ms)
  * (heartbeats, clock and GNSS reports, tamper alarms), by seq. */
 int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,

@@ -403,9 +403,9 @@ static int backfill_collect(const struct store_event_line *e, void *ctx)
 
 enum { BACKFILL_ROWS = 16 }; /* rows of one store_event_columns_fill */
 
-int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *skipped, char *err)
+int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *unparsed, char *err)
 {
-    *filled = *skipped = 0;
+    *filled = *unparsed = 0;
     if (chunk == 0 || chunk > 1000000)
         return rc_fail(err, RC_INVAL, "backfill: a chunk of 1 to 1000000 rows");
     struct backfill_chunk c = {.cap = chunk};
@@ -458,7 +458,7 @@ int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *ski
         if (rc != RC_OK)
             break;
         *filled += done;
-        *skipped += bad;
+        *unparsed += bad;
         after = c.id[c.n - 1];
     }
 out:

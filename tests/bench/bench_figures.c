@@ -516,10 +516,10 @@ int main(int argc, char **argv)
         n = check_classes(st, ts_now_ms());
         printf("check: %zu classes without the figures' columns, equal too\n", n);
         /* and once `migrate` has filled them in again from the lines */
-        int64_t filled = 0, skipped = 0;
-        if (store_events_backfill(st, 1000, &filled, &skipped, err) != RC_OK)
+        int64_t filled = 0, unparsed = 0;
+        if (store_events_backfill(st, 1000, &filled, &unparsed, err) != RC_OK)
             die("backfill", err);
-        if (skipped != 0 || (fresh && filled != stored))
+        if (unparsed != 0 || (fresh && filled != stored))
             die("backfill", "not every event filled");
         n = check_classes(st, ts_now_ms());
         printf("check: %zu classes after the backfill of %lld events, equal too\n", n,

@@ -2573,18 +2573,18 @@ static void event_columns_give_the_engine_its_event(void **state)
     assert_int_equal(k.with_cols, 4);
 
     /* the backfill gives the hand-made row its columns from its line, and leaves the junk */
-    int64_t filled = -1, skipped = -1;
-    assert_int_equal(store_events_backfill(st, 1, &filled, &skipped, err), RC_OK);
+    int64_t filled = -1, unparsed = -1;
+    assert_int_equal(store_events_backfill(st, 1, &filled, &unparsed, err), RC_OK);
     assert_int_equal(filled, 1);
-    assert_int_equal(skipped, 1);
+    assert_int_equal(unparsed, 1);
     c = (struct col_check){.st = st};
     assert_int_equal(store_class_events(st, "C-1", "I-1", check_row, &c, err), RC_OK);
     assert_int_equal(c.n, 7);
     assert_int_equal(c.with_cols, 7); /* and equal to its line's */
-    assert_int_equal(store_events_backfill(st, 1000, &filled, &skipped, err), RC_OK);
+    assert_int_equal(store_events_backfill(st, 1000, &filled, &unparsed, err), RC_OK);
     assert_int_equal(filled, 0); /* resumable: nothing filled twice */
-    assert_int_equal(skipped, 1);
-    assert_int_equal(store_events_backfill(st, 0, &filled, &skipped, err), RC_INVAL);
+    assert_int_equal(unparsed, 1);
+    assert_int_equal(store_events_backfill(st, 0, &filled, &unparsed, err), RC_INVAL);
     /* a fill leaves a row that is gone or filled already; none without columns to give */
     struct store_event row[2];
     store_event_from(&old, old_line, old_len, "", &row[0]);
