@@ -136,6 +136,22 @@ int event_verdict_parse(const char *s, enum event_verdict *v)
     return RC_INVAL;
 }
 
+const char *event_source_name(enum event_fix_source s)
+{
+    return s > 0 && (size_t)s < SOURCE_COUNT ? source_names[s] : NULL;
+}
+
+int event_source_parse(const char *s, enum event_fix_source *out)
+{
+    for (size_t i = 1; s && i < SOURCE_COUNT; i++) {
+        if (strcmp(s, source_names[i]) == 0) {
+            *out = (enum event_fix_source)i;
+            return RC_OK;
+        }
+    }
+    return RC_INVAL;
+}
+
 const char *event_field_name(enum event_field f)
 {
     return (int)f >= 0 && (int)f < EVENT_F_COUNT ? field_names[f] : NULL;

@@ -190,6 +190,10 @@ bool event_is_located(enum event_type t);
 const char *event_verdict_name(enum event_verdict v);
 /* Looks up a verdict name; returns 0 and *v, or RC_INVAL. */
 int event_verdict_parse(const char *s, enum event_verdict *v);
+/* Wire name of a fix source ("gnss", "surveyed") or NULL; and the lookup: 0 and *out, or
+ * RC_INVAL. */
+const char *event_source_name(enum event_fix_source s);
+int event_source_parse(const char *s, enum event_fix_source *out);
 /* Wire name of a field ("trainee_masked", ...) or NULL. Static storage. */
 const char *event_field_name(enum event_field f);
 

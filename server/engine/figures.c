@@ -156,11 +156,7 @@ int figures_ev_from_row(const struct store_event *r, struct engine_ev *d, char *
         d->fix.sats = r->has_sats ? r->fix_sats : 0;
         d->fix.has_time = r->has_fix_time;
         d->fix.time_ms = r->has_fix_time ? r->fix_time_ms : 0;
-        if (strcmp(r->fix_source, "gnss") == 0)
-            d->fix.source = EVENT_SOURCE_GNSS;
-        else if (strcmp(r->fix_source, "surveyed") == 0)
-            d->fix.source = EVENT_SOURCE_SURVEYED;
-        else
+        if (event_source_parse(r->fix_source, &d->fix.source) != RC_OK)
             return rc_fail(why, RC_CORRUPT, "fix source '%s'", r->fix_source);
     }
     if (r->has_start) {

@@ -365,7 +365,7 @@ void store_event_from(const struct event *ev, const char *raw, size_t raw_len, c
         r->fix_sats = ev->fix.sats;
         r->has_fix_time = ev->fix.has_time;
         r->fix_time_ms = ev->fix.time_ms;
-        r->fix_source = ev->fix.source == EVENT_SOURCE_SURVEYED ? "surveyed" : "gnss";
+        r->fix_source = event_source_name(ev->fix.source);
     }
     r->server_verdict = "";
     r->has_start = HAS(EVENT_F_START);
