@@ -752,7 +752,9 @@ bool store_in_transaction(const store *st);
 /* Opens a read transaction: every read until store_rollback sees one snapshot. */
 int store_begin_read(store *st, char *err);
 
-/* The benchmarks' baseline: a plain full scan of the events table (count, sum of ts). */
+/* The benchmarks' baseline: a plain full scan of the events table (count, sum of ts): the
+ * table's rows, never an index that happens to hold ts (SQLite's NOT INDEXED; PostgreSQL has
+ * no full index holding ts since schema 19). */
 int store_events_scan(store *st, int64_t *count, int64_t *sum, char *err);
 
 /* The schema also holds institutions (with their pseudonym key), devices (public key PEM,

@@ -777,6 +777,22 @@ static const struct migration migrations[] = {
      "ALTER TABLE events ADD COLUMN rollcall text, ADD COLUMN skew_ms bigint,"
      "  ADD COLUMN fix_sats bigint,"
      "  ADD COLUMN cols bigint CHECK (cols IS NULL OR cols = 1);"},
+    {19, "events: the figures read a class's events and a kiosk's own from covering indexes",
+     /* As SQLite's migration 19: each event is in one of the two, keyed as the figures read
+      * it, with every column STORE_EVENT_READ_COLUMNS reads INCLUDEd (an index-only scan where
+      * the visibility map allows). events_trainee_ts and events_device_type served no query. */
+     "DROP INDEX events_class_ts;"
+     "DROP INDEX events_device_ts;"
+     "DROP INDEX events_trainee_ts;"
+     "DROP INDEX events_device_type;"
+     "CREATE INDEX events_class_read ON events(class, device, seq) INCLUDE (event_id, type, ts,"
+     "  trainee, trainee_masked, session, rollcall, fence, camera, kind, verdict, fix_lat,"
+     "  fix_lon, fix_eph, fix_mode, fix_sats, fix_time, fix_source, start_ts, end_ts, skew_ms,"
+     "  server_verdict, received_at, cols) WHERE class IS NOT NULL;"
+     "CREATE INDEX events_device_read ON events(device, ts, seq) INCLUDE (class, event_id, type,"
+     "  trainee, trainee_masked, session, rollcall, fence, camera, kind, verdict, fix_lat,"
+     "  fix_lon, fix_eph, fix_mode, fix_sats, fix_time, fix_source, start_ts, end_ts, skew_ms,"
+     "  server_verdict, received_at, cols) WHERE class IS NULL;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

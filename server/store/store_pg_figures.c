@@ -409,21 +409,38 @@ static const char *text_or_empty(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
 }
 
-/* Calls fn per row of a binary result of STORE_EVENT_READ_COLUMNS. */
-static int raw_events(PGresult *r, int (*fn)(const struct store_raw_event *, void *), void *ctx)
+/* Calls fn per row of a binary result of STORE_EVENT_READ_COLUMNS. A row without the columns
+ * (rare: stored before schema 18 and left by the backfill) has its line read by (device, seq)
+ * first, one query each. */
+static int raw_events(store *st, PGresult *r, int (*fn)(const struct store_raw_event *, void *),
+                      void *ctx, char *err)
 {
     int rc = RC_OK;
     struct store_event row;
     for (int i = 0; i < PQntuples(r); i++) {
+        PGresult *line = NULL;
         struct store_raw_event e = {
-            .raw = PQgetvalue(r, i, SER_RAW),
-            .raw_len = (size_t)PQgetlength(r, i, SER_RAW),
+            .raw = "",
             .server_verdict = text_or_empty(r, i, SER_SERVER_VERDICT),
             .received_at_ms = pg_col_bin_i64(r, i, SER_RECEIVED_AT),
             .row = &row,
         };
         memset(&row, 0, sizeof row);
-        if (!PQgetisnull(r, i, SER_COLS)) {
+        if (PQgetisnull(r, i, SER_COLS)) {
+            struct pg_params p = {0};
+            pgp_text(&p, PQgetvalue(r, i, SER_DEVICE));
+            pgp_i64(&p, pg_col_bin_i64(r, i, SER_SEQ));
+            if ((rc = pg_run(pg_of(st), "SELECT raw FROM events WHERE device = $1 AND seq = $2", &p,
+                             true, &line, err, "reading an event's line")) != RC_OK)
+                break;
+            if (PQntuples(line) != 1) {
+                PQclear(line);
+                rc = rc_fail(err, RC_DB, "an event's line vanished while read");
+                break;
+            }
+            e.raw = PQgetvalue(line, 0, 0);
+            e.raw_len = (size_t)PQgetlength(line, 0, 0);
+        } else {
             row.cols = true;
             row.device = text_or_empty(r, i, SER_DEVICE);
             row.seq = pg_col_bin_i64(r, i, SER_SEQ);
@@ -459,7 +476,9 @@ static int raw_events(PGresult *r, int (*fn)(const struct store_raw_event *, voi
             row.has_skew = !PQgetisnull(r, i, SER_SKEW);
             row.skew_ms = pg_col_bin_i64(r, i, SER_SKEW);
         }
-        if ((rc = fn(&e, ctx)) != 0)
+        rc = fn(&e, ctx);
+        PQclear(line);
+        if (rc != 0)
             break;
     }
     PQclear(r);
@@ -479,7 +498,7 @@ int pg_class_events(store *st, const char *class_id, const char *institution,
                               "JOIN devices d ON d.id = e.device "
                               "WHERE e.class = $1 AND d.institution = $2 ORDER BY e.device, e.seq",
                     &p, true, &r, err, "reading a class's events");
-    return rc != RC_OK ? rc : raw_events(r, fn, ctx);
+    return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
 }
 
 int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
@@ -495,7 +514,7 @@ int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
                         "") " FROM events WHERE device = $1 "
                             "AND ts >= $2 AND ts < $3 AND class IS NULL ORDER BY seq",
                     &p, true, &r, err, "reading a device's events");
-    return rc != RC_OK ? rc : raw_events(r, fn, ctx);
+    return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
 }
 
 int pg_class_device_events(store *st, const char *class_id, const char *institution,
@@ -509,22 +528,24 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
     pgp_i64(&p, early_ms);
     pgp_i64(&p, grace_ms);
     /* The devices of pg_class_devices x the offline sessions in the order of the class's plan;
-     * events_device_ts finds each window ("OFFSET 0" keeps "class IS NULL" out of the window's
-     * scan: with it the planner ANDs events_class_ts over every kiosk's events of the window). */
-    int rc = pg_run(pg_of(st),
-                    "SELECT " STORE_EVENT_READ_COLUMNS(
-                        "w.") " FROM devices d "
-                              "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
-                              "CROSS JOIN LATERAL (SELECT e.* FROM events e WHERE e.device = d.id "
-                              "AND e.ts >= s.start_at - $3 "
-                              "AND e.ts < s.end_at + $4 OFFSET 0) w "
-                              "WHERE w.class IS NULL AND d.institution = $2 AND (d.fence IN "
-                              "(SELECT fence FROM sessions "
-                              "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
-                              "device FROM events WHERE class = $1)) "
-                              "ORDER BY d.id, s.start_at, s.id, w.seq",
-                    &p, true, &r, err, "reading a class's devices' events");
-    return rc != RC_OK ? rc : raw_events(r, fn, ctx);
+     * events_device_read (partial: class IS NULL) finds each window and holds every column
+     * read. */
+    int rc = pg_run(
+        pg_of(st),
+        "SELECT " STORE_EVENT_READ_COLUMNS(
+            "w.") " FROM devices d "
+                  "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
+                  "CROSS JOIN LATERAL (SELECT " STORE_EVENT_READ_COLUMNS(
+                      "e.") " FROM events e WHERE e.device = d.id "
+                            "AND e.ts >= s.start_at - $3 "
+                            "AND e.ts < s.end_at + $4 AND e.class IS NULL) w "
+                            "WHERE d.institution = $2 AND (d.fence IN "
+                            "(SELECT fence FROM sessions "
+                            "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
+                            "device FROM events WHERE class = $1)) "
+                            "ORDER BY d.id, s.start_at, s.id, w.seq",
+        &p, true, &r, err, "reading a class's devices' events");
+    return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
 }
 
 int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,

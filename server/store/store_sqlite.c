@@ -509,6 +509,24 @@ static const struct migration migrations[] = {
      "ALTER TABLE events ADD COLUMN skew_ms INTEGER;"
      "ALTER TABLE events ADD COLUMN fix_sats INTEGER;"
      "ALTER TABLE events ADD COLUMN cols INTEGER CHECK (cols IS NULL OR cols = 1);"},
+    {19, "events: the figures read a class's events and a kiosk's own from covering indexes",
+     /* Each event is in one of the two: a class's events by (class, device, seq), a kiosk's
+      * events naming no class by (device, ts), each with every column STORE_EVENT_READ_COLUMNS
+      * reads, so the figures read the index alone and never the row. They replace
+      * events_class_ts and events_device_ts; events_trainee_ts and events_device_type served
+      * no query and cost every insert. */
+     "DROP INDEX events_class_ts;"
+     "DROP INDEX events_device_ts;"
+     "DROP INDEX events_trainee_ts;"
+     "DROP INDEX events_device_type;"
+     "CREATE INDEX events_class_read ON events(class, device, seq, event_id, type, ts, trainee,"
+     "  trainee_masked, session, rollcall, fence, camera, kind, verdict, fix_lat, fix_lon,"
+     "  fix_eph, fix_mode, fix_sats, fix_time, fix_source, start_ts, end_ts, skew_ms,"
+     "  server_verdict, received_at, cols) WHERE class IS NOT NULL;"
+     "CREATE INDEX events_device_read ON events(device, ts, seq, class, event_id, type, trainee,"
+     "  trainee_masked, session, rollcall, fence, camera, kind, verdict, fix_lat, fix_lon,"
+     "  fix_eph, fix_mode, fix_sats, fix_time, fix_source, start_ts, end_ts, skew_ms,"
+     "  server_verdict, received_at, cols) WHERE class IS NULL;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

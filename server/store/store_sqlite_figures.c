@@ -475,6 +475,29 @@ static const char *text_or_empty(sqlite3_stmt *q, int col)
     return t ? t : "";
 }
 
+/* The line of a row read without its columns, by (device, seq), into *raw and *len: valid
+ * until line is stepped again. *line is prepared at the first such row. */
+static int row_line(sqlite3 *db, sqlite3_stmt **line, sqlite3_stmt *q, const char **raw,
+                    size_t *len, char *err)
+{
+    if (!*line && sqlite3_prepare_v2(db, "SELECT raw FROM events WHERE device = ?1 AND seq = ?2",
+                                     -1, line, NULL) != SQLITE_OK)
+        return db_fail(db, err, "reading an event's line");
+    sqlite3_reset(*line);
+    if (sqlite3_bind_value(*line, 1, sqlite3_column_value(q, SER_DEVICE)) != SQLITE_OK ||
+        sqlite3_bind_int64(*line, 2, sqlite3_column_int64(q, SER_SEQ)) != SQLITE_OK)
+        return db_fail(db, err, "reading an event's line");
+    int step = sqlite3_step(*line);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? rc_fail(err, RC_DB, "an event's line vanished while read")
+                                   : db_fail(db, err, "reading an event's line");
+    *raw = sqlite3_column_blob(*line, 0);
+    *len = (size_t)sqlite3_column_bytes(*line, 0);
+    if (!*raw)
+        *raw = "";
+    return RC_OK;
+}
+
 /* Runs q (STORE_EVENT_READ_COLUMNS) and calls fn per row. */
 static int raw_events(sqlite3 *db, sqlite3_stmt *q,
                       int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err,
@@ -483,18 +506,19 @@ static int raw_events(sqlite3 *db, sqlite3_stmt *q,
     int rc = RC_OK;
     int step;
     struct store_event row;
+    sqlite3_stmt *line = NULL;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_raw_event e = {
-            .raw = sqlite3_column_blob(q, SER_RAW),
-            .raw_len = (size_t)sqlite3_column_bytes(q, SER_RAW),
+            .raw = "",
             .server_verdict = text_or_empty(q, SER_SERVER_VERDICT),
             .received_at_ms = sqlite3_column_int64(q, SER_RECEIVED_AT),
             .row = &row,
         };
-        if (!e.raw)
-            e.raw = "";
         memset(&row, 0, sizeof row);
-        if (sqlite3_column_type(q, SER_COLS) != SQLITE_NULL) {
+        if (sqlite3_column_type(q, SER_COLS) == SQLITE_NULL) {
+            if ((rc = row_line(db, &line, q, &e.raw, &e.raw_len, err)) != RC_OK)
+                goto out;
+        } else {
             row.cols = true;
             row.device = text_or_empty(q, SER_DEVICE);
             row.seq = sqlite3_column_int64(q, SER_SEQ);
@@ -536,6 +560,7 @@ static int raw_events(sqlite3 *db, sqlite3_stmt *q,
     if (step != SQLITE_DONE)
         rc = db_fail(db, err, what);
 out:
+    sqlite3_finalize(line);
     sqlite3_finalize(q);
     return rc;
 }
@@ -545,13 +570,14 @@ int sqlite_class_events(store *st, const char *class_id, const char *institution
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    /* events_class_ts finds the class's events; no window on ts: an event's device time says
-     * when the kiosk registered it, not whether it belongs to the class (a recording exported
-     * a week later, a wrong kiosk clock). The device join keeps other institutions' kiosks
-     * out. */
+    /* events_class_read holds the class's events in this order with every column read (a
+     * covering index: the rows themselves are not read; INDEXED BY keeps the planner to it).
+     * No window on ts: an event's device time says when the kiosk registered it, not whether
+     * it belongs to the class (a recording exported a week later, a wrong kiosk clock). The
+     * device join keeps other institutions' kiosks out. */
     int rc = prepare(
         db,
-        "SELECT " STORE_EVENT_READ_COLUMNS("e.") " FROM events e "
+        "SELECT " STORE_EVENT_READ_COLUMNS("e.") " FROM events e INDEXED BY events_class_read "
                                                  "JOIN devices d ON d.id = e.device "
                                                  "WHERE e.class = ?1 AND d.institution = ?2 "
                                                  "ORDER BY e.device, e.seq",
@@ -571,7 +597,7 @@ int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to
     int rc =
         prepare(db,
                 "SELECT " STORE_EVENT_READ_COLUMNS(
-                    "") " FROM events "
+                    "") " FROM events INDEXED BY events_device_read "
                         "WHERE device = ?1 AND ts >= ?2 AND ts < ?3 AND class IS NULL ORDER BY seq",
                 &q, err, "reading a device's events");
     if (rc != RC_OK)
@@ -590,15 +616,16 @@ int sqlite_class_device_events(store *st, const char *class_id, const char *inst
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     /* The devices of sqlite_class_devices x the offline sessions in the order of the class's
-     * plan; events_device_ts finds each window ("+w.class": not events_class_ts, which would
-     * walk every kiosk's events of the window). */
+     * plan; events_device_read finds each window and holds every column read (INDEXED BY: not
+     * a walk of every kiosk's events of the window). */
     int rc =
         prepare(db,
                 "SELECT " STORE_EVENT_READ_COLUMNS(
                     "w.") " FROM devices d "
                           "JOIN sessions s ON s.class = ?1 AND s.mode = 'offline' "
-                          "JOIN events w ON w.device = d.id AND w.ts >= s.start_at - ?3 "
-                          "AND w.ts < s.end_at + ?4 AND +w.class IS NULL "
+                          "JOIN events w INDEXED BY events_device_read ON w.device = d.id "
+                          "AND w.ts >= s.start_at - ?3 AND w.ts < s.end_at + ?4 "
+                          "AND w.class IS NULL "
                           "WHERE d.institution = ?2 AND (d.fence IN (SELECT fence FROM sessions "
                           "WHERE class = ?1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
                           "device FROM events WHERE class = ?1)) "
@@ -1061,7 +1088,7 @@ int sqlite_events_scan(store *st, int64_t *count, int64_t *sum, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    int rc = prepare(db, "SELECT count(*), coalesce(sum(ts), 0) FROM events", &q, err,
+    int rc = prepare(db, "SELECT count(*), coalesce(sum(ts), 0) FROM events NOT INDEXED", &q, err,
                      "scanning events");
     if (rc != RC_OK)
         return rc;

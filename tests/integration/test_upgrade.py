@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Upgrades from the schema fixtures in tests/fixtures (SQL text made by
-make-schema-fixtures.sh; nothing is released yet, so the fixtures are collector schema versions
-1, 9, 10 and 13 and outbox versions 1 and 2): each collector database older than this program is
+make-schema-fixtures.sh: collector schema versions 1, 9, 10, 13, 17 and 18 and outbox
+versions 1 and 2): each collector database older than this program is
 refused by `token create` (a command that needs the exact version) with "run migrate", then
 `migrate` backs it up first (the copy has the old version and passes sha256sum -c), upgrades
 it in place and keeps its rows (without the generation triggers schema 15 drops); a database
@@ -114,6 +114,15 @@ def server_fixture(d, path, newest):
     assert cols[-4:] == ["rollcall", "skew_ms", "fix_sats", "cols"], cols
     assert query(db, "SELECT seq, rollcall, skew_ms, fix_sats, cols FROM events WHERE device = "
                      "'K-OLD'") == ([(1, None, None, None, None)] if old_finding else [])
+    # Schema 19: the events' indexes are the two covering ones the figures read (each event in
+    # one of them), the event id's, and (device, seq)'s; no other.
+    idx = sorted(r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type = 'index' "
+                                         "AND tbl_name = 'events'"))
+    assert idx == ["events_class_read", "events_device_read", "events_event_id",
+                   "sqlite_autoindex_events_1"], idx
+    if old_finding:
+        assert query(db, "SELECT seq FROM events INDEXED BY events_device_read WHERE device = "
+                         "'K-OLD' AND ts >= 0 AND class IS NULL") == [(1,)]
     # The fixture's rows came through, and the upgraded database is usable.
     assert query(db, "SELECT name, role FROM tokens WHERE name = 'fixture-admin'") == [
         ("fixture-admin", "admin")]

@@ -2380,7 +2380,9 @@ static void class_device_events_equal_per_window_reads(void **state)
 
 struct col_check {
     store *st;
-    size_t n, with_cols;
+    size_t n, with_cols, lines;
+    const char *device; /* the one row read without columns */
+    int64_t seq;
 };
 
 /* The engine's event from the row's columns equals the one from the stored line. */
@@ -2392,8 +2394,13 @@ static int check_row(const struct store_raw_event *e, void *ctx)
     static char line[EVENT_LINE_MAX + 1];
     assert_non_null(e->row);
     c->n++;
-    if (!e->row->cols) {
-        assert_true(e->raw_len > 0); /* its line instead */
+    if (!e->row->cols) { /* its line instead, read apart by (device, seq): the stored bytes */
+        size_t len = 0;
+        assert_int_equal(store_event_raw(c->st, c->device, c->seq, line, sizeof line, &len, err),
+                         RC_OK);
+        assert_int_equal(e->raw_len, len);
+        assert_memory_equal(e->raw, line, len);
+        c->lines++;
         return 0;
     }
     c->with_cols++;
@@ -2563,14 +2570,20 @@ static void event_columns_give_the_engine_its_event(void **state)
     struct store_event junk = event("K-1", 12, "{\"n\":1}", NULL);
     assert_int_equal(store_event_insert(st, &junk, err), RC_OK);
 
-    struct col_check c = {.st = st};
+    struct col_check c = {.st = st, .device = "K-1", .seq = 11};
     assert_int_equal(store_class_events(st, "C-1", "I-1", check_row, &c, err), RC_OK);
     assert_int_equal(c.n, 7);         /* six of the class, and the bare row */
     assert_int_equal(c.with_cols, 6); /* not the bare row */
+    assert_int_equal(c.lines, 1);
     struct col_check k = {.st = st};
     assert_int_equal(store_device_events(st, "K-1", t - 1, t + 3600000, check_row, &k, err), RC_OK);
     assert_int_equal(k.n, 4);
     assert_int_equal(k.with_cols, 4);
+    /* a kiosk's own event without columns comes with its line too (the junk, at 12 s) */
+    k = (struct col_check){.st = st, .device = "K-1", .seq = 12};
+    assert_int_equal(store_device_events(st, "K-1", 12000, 12001, check_row, &k, err), RC_OK);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.lines, 1);
 
     /* the backfill gives the hand-made row its columns from its line, and leaves the junk */
     int64_t filled = -1, unparsed = -1;
