@@ -567,15 +567,16 @@ int store_event_columns_fill(store *st, const int64_t *ids, const struct store_e
  * read it as before). *filled: the rows filled. Resumable: a row filled stays filled. */
 int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *unparsed, char *err);
 /* Calls fn for each event of device that names no class, with ts in [from_ms, to_ms)
- * (heartbeats, clock and GNSS reports, tamper alarms), by seq. */
+ * (heartbeats, clock and GNSS reports, tamper alarms), by ts, then seq (the order of the index
+ * that holds them: a kiosk whose clock stepped back has a later seq before an earlier one). */
 int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
                         int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,
                         char *err);
 /* The kiosks' own events of a whole class in one query: for each device store_class_devices
  * lists for class_id and institution (by id), for each of the class's offline sessions (by
  * start, id: the plan's order), calls fn for each event of the device that names no class with
- * ts in [start - early_ms, end + grace_ms), by seq; exactly what store_device_events gives
- * window by window (an event in two windows comes twice). */
+ * ts in [start - early_ms, end + grace_ms), by ts, then seq; exactly what store_device_events
+ * gives window by window (an event in two windows comes twice). */
 int store_class_device_events(store *st, const char *class_id, const char *institution,
                               int64_t early_ms, int64_t grace_ms,
                               int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,

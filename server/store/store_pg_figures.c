@@ -512,7 +512,7 @@ int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
     int rc = pg_run(pg_of(st),
                     "SELECT " STORE_EVENT_READ_COLUMNS(
                         "") " FROM events WHERE device = $1 "
-                            "AND ts >= $2 AND ts < $3 AND class IS NULL ORDER BY seq",
+                            "AND ts >= $2 AND ts < $3 AND class IS NULL ORDER BY ts, seq",
                     &p, true, &r, err, "reading a device's events");
     return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
 }
@@ -543,7 +543,7 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
                             "(SELECT fence FROM sessions "
                             "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
                             "device FROM events WHERE class = $1)) "
-                            "ORDER BY d.id, s.start_at, s.id, w.seq",
+                            "ORDER BY d.id, s.start_at, s.id, w.ts, w.seq",
         &p, true, &r, err, "reading a class's devices' events");
     return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
 }

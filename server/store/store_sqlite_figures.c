@@ -498,15 +498,15 @@ static int row_line(sqlite3 *db, sqlite3_stmt **line, sqlite3_stmt *q, const cha
     return RC_OK;
 }
 
-/* Runs q (STORE_EVENT_READ_COLUMNS) and calls fn per row. */
-static int raw_events(sqlite3 *db, sqlite3_stmt *q,
+/* Steps q (STORE_EVENT_READ_COLUMNS) to its end and calls fn per row; *line as row_line's.
+ * Finalizes neither. */
+static int each_event(sqlite3 *db, sqlite3_stmt *q, sqlite3_stmt **line,
                       int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err,
                       const char *what)
 {
     int rc = RC_OK;
     int step;
     struct store_event row;
-    sqlite3_stmt *line = NULL;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_raw_event e = {
             .raw = "",
@@ -516,8 +516,8 @@ static int raw_events(sqlite3 *db, sqlite3_stmt *q,
         };
         memset(&row, 0, sizeof row);
         if (sqlite3_column_type(q, SER_COLS) == SQLITE_NULL) {
-            if ((rc = row_line(db, &line, q, &e.raw, &e.raw_len, err)) != RC_OK)
-                goto out;
+            if ((rc = row_line(db, line, q, &e.raw, &e.raw_len, err)) != RC_OK)
+                return rc;
         } else {
             row.cols = true;
             row.device = text_or_empty(q, SER_DEVICE);
@@ -555,11 +555,20 @@ static int raw_events(sqlite3 *db, sqlite3_stmt *q,
             row.skew_ms = sqlite3_column_int64(q, SER_SKEW);
         }
         if ((rc = fn(&e, ctx)) != 0)
-            goto out;
+            return rc;
     }
     if (step != SQLITE_DONE)
         rc = db_fail(db, err, what);
-out:
+    return rc;
+}
+
+/* each_event, then finalizes q. */
+static int raw_events(sqlite3 *db, sqlite3_stmt *q,
+                      int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err,
+                      const char *what)
+{
+    sqlite3_stmt *line = NULL;
+    int rc = each_event(db, q, &line, fn, ctx, err, what);
     sqlite3_finalize(line);
     sqlite3_finalize(q);
     return rc;
@@ -589,17 +598,19 @@ int sqlite_class_events(store *st, const char *class_id, const char *institution
     return raw_events(db, q, fn, ctx, err, "reading a class's events");
 }
 
+/* A kiosk's events naming no class in [?2, ?3): events_device_read holds them in this order
+ * with every column read, so nothing is sorted and no row is read. */
+#define DEVICE_WINDOW_SQL                                                                          \
+    "SELECT " STORE_EVENT_READ_COLUMNS("") " FROM events INDEXED BY events_device_read "           \
+                                           "WHERE device = ?1 AND ts >= ?2 AND ts < ?3 AND "       \
+                                           "class IS NULL ORDER BY ts, seq"
+
 int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to,
                          int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
 {
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
-    int rc =
-        prepare(db,
-                "SELECT " STORE_EVENT_READ_COLUMNS(
-                    "") " FROM events INDEXED BY events_device_read "
-                        "WHERE device = ?1 AND ts >= ?2 AND ts < ?3 AND class IS NULL ORDER BY seq",
-                &q, err, "reading a device's events");
+    int rc = prepare(db, DEVICE_WINDOW_SQL, &q, err, "reading a device's events");
     if (rc != RC_OK)
         return rc;
     sqlite3_bind_text(q, 1, device, -1, SQLITE_STATIC);
@@ -608,36 +619,108 @@ int sqlite_device_events(store *st, const char *device, int64_t from, int64_t to
     return raw_events(db, q, fn, ctx, err, "reading a device's events");
 }
 
+/* The devices and offline sessions whose windows sqlite_class_device_events reads. */
+struct class_windows {
+    char (*dev)[STORE_ID_MAX + 1];
+    size_t n_dev, cap_dev;
+    int64_t (*win)[2]; /* start, end */
+    size_t n_win, cap_win;
+};
+
+static int add_window_device(const char *device, const char *fence, void *ctx)
+{
+    (void)fence;
+    struct class_windows *w = ctx;
+    if (w->n_dev == w->cap_dev) {
+        size_t cap = w->cap_dev ? 2 * w->cap_dev : 8;
+        void *p = realloc(w->dev, cap * sizeof *w->dev);
+        if (!p)
+            return RC_NOMEM;
+        w->dev = p;
+        w->cap_dev = cap;
+    }
+    snprintf(w->dev[w->n_dev++], sizeof w->dev[0], "%s", device);
+    return 0;
+}
+
+/* The offline sessions of class_id by (start, id): the plan's order. */
+static int class_windows_sessions(sqlite3 *db, const char *class_id, struct class_windows *w,
+                                  char *err)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = prepare(db,
+                     "SELECT start_at, end_at FROM sessions WHERE class = ?1 "
+                     "AND mode = 'offline' ORDER BY start_at, id",
+                     &q, err, "reading a class's sessions");
+    if (rc != RC_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (w->n_win == w->cap_win) {
+            size_t cap = w->cap_win ? 2 * w->cap_win : 64;
+            void *p = realloc(w->win, cap * sizeof *w->win);
+            if (!p) {
+                rc = rc_fail(err, RC_NOMEM, "out of memory");
+                goto out;
+            }
+            w->win = p;
+            w->cap_win = cap;
+        }
+        w->win[w->n_win][0] = sqlite3_column_int64(q, 0);
+        w->win[w->n_win++][1] = sqlite3_column_int64(q, 1);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(db, err, "reading a class's sessions");
+out:
+    sqlite3_finalize(q);
+    return rc;
+}
+
 int sqlite_class_device_events(store *st, const char *class_id, const char *institution,
                                int64_t early_ms, int64_t grace_ms,
                                int (*fn)(const struct store_raw_event *, void *), void *ctx,
                                char *err)
 {
     sqlite3 *db = sq(st)->db;
-    sqlite3_stmt *q = NULL;
-    /* The devices of sqlite_class_devices x the offline sessions in the order of the class's
-     * plan; events_device_read finds each window and holds every column read (INDEXED BY: not
-     * a walk of every kiosk's events of the window). */
-    int rc =
-        prepare(db,
-                "SELECT " STORE_EVENT_READ_COLUMNS(
-                    "w.") " FROM devices d "
-                          "JOIN sessions s ON s.class = ?1 AND s.mode = 'offline' "
-                          "JOIN events w INDEXED BY events_device_read ON w.device = d.id "
-                          "AND w.ts >= s.start_at - ?3 AND w.ts < s.end_at + ?4 "
-                          "AND w.class IS NULL "
-                          "WHERE d.institution = ?2 AND (d.fence IN (SELECT fence FROM sessions "
-                          "WHERE class = ?1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
-                          "device FROM events WHERE class = ?1)) "
-                          "ORDER BY d.id, s.start_at, s.id, w.seq",
-                &q, err, "reading a class's devices' events");
+    sqlite3_stmt *q = NULL, *line = NULL;
+    struct class_windows w = {0};
+    /* The devices of sqlite_class_devices x the offline sessions in the plan's order, one
+     * window at a time through one statement (events_device_read gives each window in order:
+     * no sort, where one statement over all windows sorted every row), all in one read
+     * transaction (the caller's, or one of its own). */
+    bool own = sqlite3_get_autocommit(db) != 0;
+    int rc = own ? sqlite_begin_read(st, err) : RC_OK;
     if (rc != RC_OK)
         return rc;
-    sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, institution, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, early_ms);
-    sqlite3_bind_int64(q, 4, grace_ms);
-    return raw_events(db, q, fn, ctx, err, "reading a class's devices' events");
+    if ((rc = sqlite_class_devices(st, class_id, institution, add_window_device, &w, err)) != 0) {
+        if (rc == RC_NOMEM)
+            rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    if (w.n_dev == 0 || (rc = class_windows_sessions(db, class_id, &w, err)) != RC_OK ||
+        w.n_win == 0)
+        goto out;
+    if ((rc = prepare(db, DEVICE_WINDOW_SQL, &q, err, "reading a class's devices' events")) !=
+        RC_OK)
+        goto out;
+    for (size_t d = 0; d < w.n_dev && rc == RC_OK; d++) {
+        for (size_t i = 0; i < w.n_win && rc == RC_OK; i++) {
+            sqlite3_reset(q);
+            sqlite3_bind_text(q, 1, w.dev[d], -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, w.win[i][0] - early_ms);
+            sqlite3_bind_int64(q, 3, w.win[i][1] + grace_ms);
+            rc = each_event(db, q, &line, fn, ctx, err, "reading a class's devices' events");
+        }
+    }
+out:
+    sqlite3_finalize(line);
+    sqlite3_finalize(q);
+    if (own)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL); /* reads only: nothing to keep */
+    free(w.dev);
+    free(w.win);
+    return rc;
 }
 
 int sqlite_events_uncolumned(store *st, int64_t after_id, size_t limit,

@@ -2294,10 +2294,11 @@ static int list_device(const char *device, const char *fence, void *ctx)
     return 0;
 }
 
-/* store_class_device_events (one query per class) gives the figures exactly what
- * store_device_events gave them window by window: devices by id, the class's offline sessions
- * in the plan's order, an event in two windows twice, no class event, no other institution's
- * kiosk, nothing outside every window. */
+/* store_class_device_events (one call per class) gives the figures exactly what
+ * store_device_events gives them window by window: devices by id, the class's offline sessions
+ * in the plan's order, within a window by ts then seq (a kiosk clock stepped back: a later seq
+ * with an earlier ts comes first), an event in two windows twice, no class event, no other
+ * institution's kiosk, nothing outside every window. */
 static void class_device_events_equal_per_window_reads(void **state)
 {
     (void)state;
@@ -2337,6 +2338,7 @@ static void class_device_events_equal_per_window_reads(void **state)
         {"K-3", t + 1, "C-1"},
         {"K-3", t - 1, NULL}, /* S1, a lower ts after a higher seq */
         {"K-3", t + 130000, NULL},
+        {"K-3", t + 125000, NULL}, /* S1, the clock stepped back: before the one above */
         {"K-4", t + 120000, NULL},
     };
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++) {
@@ -2363,8 +2365,8 @@ static void class_device_events_equal_per_window_reads(void **state)
                     store_device_events(st, devs.id[d], back->sessions[i].start_ms - early,
                                         back->sessions[i].end_ms + grace, list_raw, &ref, err),
                     RC_OK);
-    const char *want[] = {"{\"n\":1}", "{\"n\":3}",  "{\"n\":4}", "{\"n\":4}",
-                          "{\"n\":5}", "{\"n\":10}", "{\"n\":11}"};
+    const char *want[] = {"{\"n\":1}", "{\"n\":3}",  "{\"n\":4}",  "{\"n\":4}",
+                          "{\"n\":5}", "{\"n\":10}", "{\"n\":12}", "{\"n\":11}"};
     assert_int_equal(ref.n, sizeof want / sizeof want[0]);
     assert_int_equal(one.n, ref.n);
     for (size_t i = 0; i < ref.n; i++) {
