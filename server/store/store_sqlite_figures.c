@@ -627,18 +627,27 @@ struct class_windows {
     size_t n_win, cap_win;
 };
 
+/* v (capacity *cap items of size bytes, n used) with room for one more: v itself, or v moved
+ * to twice the room (*cap updated); NULL when out of memory (v unchanged). */
+static void *room_for_one(void *v, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return v;
+    size_t want = *cap ? 2 * *cap : 16;
+    void *p = realloc(v, want * size);
+    if (p)
+        *cap = want;
+    return p;
+}
+
 static int add_window_device(const char *device, const char *fence, void *ctx)
 {
     (void)fence;
     struct class_windows *w = ctx;
-    if (w->n_dev == w->cap_dev) {
-        size_t cap = w->cap_dev ? 2 * w->cap_dev : 8;
-        void *p = realloc(w->dev, cap * sizeof *w->dev);
-        if (!p)
-            return RC_NOMEM;
-        w->dev = p;
-        w->cap_dev = cap;
-    }
+    void *dev = room_for_one(w->dev, &w->cap_dev, w->n_dev, sizeof *w->dev);
+    if (!dev)
+        return RC_NOMEM;
+    w->dev = dev;
     snprintf(w->dev[w->n_dev++], sizeof w->dev[0], "%s", device);
     return 0;
 }
@@ -657,16 +666,12 @@ static int class_windows_sessions(sqlite3 *db, const char *class_id, struct clas
     sqlite3_bind_text(q, 1, class_id, -1, SQLITE_STATIC);
     int step;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        if (w->n_win == w->cap_win) {
-            size_t cap = w->cap_win ? 2 * w->cap_win : 64;
-            void *p = realloc(w->win, cap * sizeof *w->win);
-            if (!p) {
-                rc = rc_fail(err, RC_NOMEM, "out of memory");
-                goto out;
-            }
-            w->win = p;
-            w->cap_win = cap;
+        void *win = room_for_one(w->win, &w->cap_win, w->n_win, sizeof *w->win);
+        if (!win) {
+            rc = rc_fail(err, RC_NOMEM, "out of memory");
+            goto out;
         }
+        w->win = win;
         w->win[w->n_win][0] = sqlite3_column_int64(q, 0);
         w->win[w->n_win++][1] = sqlite3_column_int64(q, 1);
     }
