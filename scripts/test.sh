@@ -76,7 +76,10 @@ fuzz_one() {
   if "$target" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix=build/fuzz/artifacts/"$name"- -print_final_stats=0 \
     "$work" "tests/fuzz/corpus/$name" >"build/fuzz/$name.log" 2>&1; then
-    echo "fuzz: $name: $(grep -oE '#[0-9]+' "build/fuzz/$name.log" | tail -1 | tr -d '#') runs, no finding"
+    # libFuzzer's last line says "Done N runs in S second(s)" (a '#N' may also stand in the
+    # recommended dictionary printed before it, so that is not read)
+    echo "fuzz: $name: $(grep -oE '^Done [0-9]+ runs' "build/fuzz/$name.log" | tail -1 |
+      grep -oE '[0-9]+') runs, no finding"
   else
     tail -50 "build/fuzz/$name.log"
     echo "fuzz: $name found a failure (input in build/fuzz/artifacts/)"
