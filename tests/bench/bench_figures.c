@@ -4,7 +4,7 @@
  *      event_serialise): TRAINEES trainees in classes of 50, 40 sessions of 3 h each, sign-ins
  *      and sign-outs (some late, some outside the fence, some never signed out), one recording
  *      per session and kiosk heartbeats filling up to EVENTS events;
- *   2. a plain full scan of the events table (SELECT count(*), sum(ts) FROM events);
+ *   2. a plain full scan of the events table (store_events_scan: the rows, never an index);
  *   3. the class report of one class (50 trainees x 40 sessions), median of runs;
  *   4. the city-wide district summary (every class, totals per institution and district):
  *      cold (figures cache empty: every class computed from its events), warm (every class
