@@ -315,7 +315,7 @@ static int load_class(struct load *l, const struct plan *p, const struct engine_
         (rc = store_class_devices(l->st, p->id, p->institution, add_device, l, l->err)) != 0)
         return rc;
     /* The kiosks' own events (heartbeats, clocks) during each offline session, device by
-     * device, session by session, in one query. */
+     * device, session by session, in one call. */
     bool offline = false;
     for (size_t s = 0; s < p->n_sessions; s++)
         offline = offline || p->sessions[s].mode == PLAN_OFFLINE;

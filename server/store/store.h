@@ -572,7 +572,7 @@ int store_events_backfill(store *st, size_t chunk, int64_t *filled, int64_t *unp
 int store_device_events(store *st, const char *device, int64_t from_ms, int64_t to_ms,
                         int (*fn)(const struct store_raw_event *e, void *ctx), void *ctx,
                         char *err);
-/* The kiosks' own events of a whole class in one query: for each device store_class_devices
+/* The kiosks' own events of a whole class in one call: for each device store_class_devices
  * lists for class_id and institution (by id), for each of the class's offline sessions (by
  * start, id: the plan's order), calls fn for each event of the device that names no class with
  * ts in [start - early_ms, end + grace_ms), by ts, then seq; exactly what store_device_events
