@@ -157,17 +157,6 @@ const char *event_field_name(enum event_field f)
     return (int)f >= 0 && (int)f < EVENT_F_COUNT ? field_names[f] : NULL;
 }
 
-static int source_parse(const char *s, enum event_fix_source *src)
-{
-    for (size_t i = 1; i < SOURCE_COUNT; i++) {
-        if (strcmp(s, source_names[i]) == 0) {
-            *src = (enum event_fix_source)i;
-            return RC_OK;
-        }
-    }
-    return RC_INVAL;
-}
-
 /* ---------- validation ---------- */
 
 static bool terminated(const char *s, size_t size)
@@ -967,7 +956,7 @@ static int parse_fix(struct parser *p, struct event_fix *f)
         case FIX_SOURCE: {
             size_t at = p->pos;
             rc = parse_string(p, "fix.source", src, sizeof src - 1);
-            if (rc == RC_OK && source_parse(src, &f->source) != RC_OK) {
+            if (rc == RC_OK && event_source_parse(src, &f->source) != RC_OK) {
                 p->pos = at;
                 rc = perr(p, "fix.source", "must be gnss or surveyed");
             }

@@ -246,7 +246,6 @@ enum store_event_read_column {
     SER_START,
     SER_END,
     SER_SKEW,
-    SER_N /* the number of columns */
 };
 
 extern const struct store_ops store_sqlite_ops;

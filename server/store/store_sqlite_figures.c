@@ -476,7 +476,8 @@ static const char *text_or_empty(sqlite3_stmt *q, int col)
 }
 
 /* The line of a row read without its columns, by (device, seq), into *raw and *len: valid
- * until line is stepped again. *line is prepared at the first such row. */
+ * until line is stepped again. *line is prepared at the first such row: a statement of its
+ * own, not sqlite_event_raw's cached one, which fn may use while *raw is still read. */
 static int row_line(sqlite3 *db, sqlite3_stmt **line, sqlite3_stmt *q, const char **raw,
                     size_t *len, char *err)
 {

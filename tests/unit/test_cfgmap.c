@@ -367,6 +367,21 @@ static void embedded_object_paths_use_root(void **state)
     cJSON_Delete(doc);
 }
 
+/* c saved as JSON text (cJSON_free it), after checking that the text loads back to c. */
+static char *saved_and_reloaded(const struct t_conf *c)
+{
+    char err[ERR_LEN] = "";
+    cJSON *j = NULL;
+    assert_int_equal(cfgmap_to_json(&conf_table, c, &j, err), RC_OK);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    assert_non_null(text);
+    struct t_conf again;
+    assert_int_equal(load(text, &again, err), RC_OK);
+    assert_memory_equal(&again, c, sizeof *c);
+    return text;
+}
+
 static void serialises_in_table_order(void **state)
 {
     (void)state;
@@ -376,20 +391,12 @@ static void serialises_in_table_order(void **state)
                           "\"pos\":{\"lon\":117.2,\"lat\":39.12},\"ratio\":0.1}",
                           &c, err),
                      RC_OK);
-    cJSON *j = NULL;
-    assert_int_equal(cfgmap_to_json(&conf_table, &c, &j, err), RC_OK);
-    char *text = cJSON_PrintUnformatted(j);
-    assert_non_null(text);
+    char *text = saved_and_reloaded(&c);
     assert_string_equal(text, "{\"name\":\"k1\",\"count\":10,\"ratio\":0.1,\"on\":false,"
                               "\"mode\":\"slow\",\"net\":{\"host\":\"127.0.0.1\",\"port\":2947,"
                               "\"tls\":true},\"pos\":{\"lat\":39.12,\"lon\":117.2},"
                               "\"cams\":[{\"id\":\"c1\",\"settle_s\":2}]}");
-    /* and it loads back to the same struct */
-    struct t_conf again;
-    assert_int_equal(load(text, &again, err), RC_OK);
-    assert_memory_equal(&again, &c, sizeof c);
     cJSON_free(text);
-    cJSON_Delete(j);
 }
 
 /* A double whose 15 digits cJSON would print (it prints %.15g whenever that is within an
@@ -397,21 +404,15 @@ static void serialises_in_table_order(void **state)
 static void doubles_serialise_exactly(void **state)
 {
     (void)state;
-    struct t_conf c, again;
+    struct t_conf c;
     char err[ERR_LEN] = "";
     assert_int_equal(load("{\"name\":\"k1\",\"pos\":{\"lon\":117.2,\"lat\":"
                           "39.1888888888888888888888888888888888888888888888882}}",
                           &c, err),
                      RC_OK);
-    cJSON *j = NULL;
-    assert_int_equal(cfgmap_to_json(&conf_table, &c, &j, err), RC_OK);
-    char *text = cJSON_PrintUnformatted(j);
-    assert_non_null(text);
+    char *text = saved_and_reloaded(&c);
     assert_non_null(strstr(text, "\"lat\":39.18888888888889,")); /* 16 digits, not 15 */
-    assert_int_equal(load(text, &again, err), RC_OK);
-    assert_memory_equal(&again, &c, sizeof c);
     cJSON_free(text);
-    cJSON_Delete(j);
 }
 
 static void serialise_refuses_bad_structs(void **state)
