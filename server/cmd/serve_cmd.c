@@ -51,6 +51,7 @@ enum {
 enum {
     OPT_SUBSIDY_YEAR = 0x1000 + 'Y',
     OPT_WARM_INTERVAL = 0x1000 + 'W',
+    OPT_SUMMARY_THREADS = 0x1000 + 'U',
     OPT_HTTP_MODE = 0x1000 + 'h',
 };
 
@@ -88,7 +89,7 @@ static void usage(FILE *out)
             "                       [--console DIR | --no-console] [--tiles URL-TEMPLATE]\n"
             "                       [--health-disk-min-mb N]\n"
             "                       [--notice-days N] [--subsidy-year assessment|claim]\n"
-            "                       [--warm-interval-ms MS]\n"
+            "                       [--warm-interval-ms MS] [--summary-threads N]\n"
             "\n"
             "Serves the HTTP API until SIGTERM or SIGINT. The database must be migrated.\n"
             "SIGHUP re-reads the TLS certificate and key (docs/CONFIGURATION.md).\n"
@@ -143,9 +144,12 @@ static void usage(FILE *out)
             "                       certificate's assessment (default) or of the claim\n"
             "  --warm-interval-ms MS  recompute stale cached figures (and alert serious\n"
             "                       findings) every MS in the background (default %d; 0: off)\n"
+            "  --summary-threads N  threads (each on its own database connection) computing a\n"
+            "                       summary's stale classes, at most %d (default 0: one per\n"
+            "                       processor; 1: the request's own thread only)\n"
             "  --db URL             database (overrides the global --db)\n",
             HEALTH_DISK_MIN_MB_DEFAULT, HEALTH_DISK_MIN_PERCENT, FLOW_NOTICE_WORKDAYS_DEFAULT,
-            FLOW_NOTICE_WORKDAYS_MAX, WARM_DEFAULT_INTERVAL_MS);
+            FLOW_NOTICE_WORKDAYS_MAX, WARM_DEFAULT_INTERVAL_MS, FIGURES_THREADS_MAX);
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -272,6 +276,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     bool no_console = false;
     unsigned long long disk_min_mb = HEALTH_DISK_MIN_MB_DEFAULT;
     unsigned long long warm_interval = WARM_DEFAULT_INTERVAL_MS;
+    unsigned long long summary_threads = 0;
     static const struct option opts[] = {
         {"health-disk-min-mb", required_argument, NULL, 'H'},
         {"console", required_argument, NULL, 'C'},
@@ -282,6 +287,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
         {"notice-days", required_argument, NULL, 'D'},
         {"subsidy-year", required_argument, NULL, OPT_SUBSIDY_YEAR},
         {"warm-interval-ms", required_argument, NULL, OPT_WARM_INTERVAL},
+        {"summary-threads", required_argument, NULL, OPT_SUMMARY_THREADS},
         {"http-mode", required_argument, NULL, OPT_HTTP_MODE},
         {"listen", required_argument, NULL, 'l'},
         {"tls-cert", required_argument, NULL, 'c'},
@@ -343,6 +349,9 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
             break;
         case OPT_WARM_INTERVAL:
             rc = parse_num("--warm-interval-ms", optarg, 0, WARM_INTERVAL_MAX_MS, &warm_interval);
+            break;
+        case OPT_SUMMARY_THREADS:
+            rc = parse_num("--summary-threads", optarg, 0, FIGURES_THREADS_MAX, &summary_threads);
             break;
         case 'k': key_path = optarg; break;
         case 'p': plain = true; break;
@@ -485,6 +494,7 @@ int cmd_serve(int argc, char **argv, const struct server_globals *g)
     }
     subsidy_api_set_notice_workdays((int64_t)notice_days);
     figures_set_subsidy_year(subsidy_year);
+    figures_set_summary_threads((unsigned)summary_threads);
     session_init(&(struct session_config){(unsigned)session_idle, (unsigned)session_max});
     bool console_on = false;
     if (!no_console) {

@@ -16,10 +16,12 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MS_PER_DAY INT64_C(86400000)
 
@@ -742,6 +744,168 @@ out:
     return rc;
 }
 
+/* Moves src's queued classes to the end of dst (src is left empty). */
+static int batch_take(struct batch *dst, struct batch *src, char *err)
+{
+    if (src->n == 0)
+        return RC_OK;
+    if (!grow((void **)&dst->v, &dst->cap, dst->n + src->n, sizeof *dst->v, FIGURES_CLASSES_MAX))
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    memcpy(&dst->v[dst->n], src->v, src->n * sizeof *src->v);
+    dst->n += src->n;
+    src->n = 0; /* the alerts moved with their entries */
+    return RC_OK;
+}
+
+static unsigned summary_threads_setting; /* 0: one per online processor */
+
+void figures_set_summary_threads(unsigned n)
+{
+    summary_threads_setting = n;
+}
+
+unsigned figures_summary_threads(void)
+{
+    unsigned n = summary_threads_setting;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus > 0 ? (unsigned)cpus : 1;
+    }
+    return n > FIGURES_THREADS_MAX ? FIGURES_THREADS_MAX : n;
+}
+
+/* The stale classes of a summary, shared by the threads that compute them: each takes the
+ * next row from the last under lock, computes it on its own connection, and keeps what it
+ * computed in its own batch until all are done. */
+struct shared {
+    pthread_mutex_t lock;
+    struct figures_summary *s;
+    size_t next; /* rows [0, next) are not taken yet */
+    bool use_cache, keep, failed;
+    const char *policy;
+    int64_t now_ms;
+};
+
+struct worker {
+    struct shared *sh;
+    store *st;
+    struct batch b;
+    size_t computed, cached;
+    int rc;
+    char err[ERR_LEN];
+};
+
+/* Takes the next row (from the last) into *i; false when none is left or a worker failed. */
+static bool take_row(struct shared *sh, size_t *i)
+{
+    pthread_mutex_lock(&sh->lock);
+    bool got = !sh->failed && sh->next > 0;
+    if (got)
+        *i = --sh->next;
+    pthread_mutex_unlock(&sh->lock);
+    return got;
+}
+
+static void *work_rows(void *arg)
+{
+    struct worker *w = arg;
+    struct shared *sh = w->sh;
+    bool computed_one = false;
+    size_t i;
+    while (take_row(sh, &i)) {
+        struct figures_row *row = &sh->s->rows[i];
+        /* Stale when listed: before each class after this worker's first, the cache is
+         * looked at again for what the warmer (of this collector or another) has written
+         * meanwhile. */
+        if (!row->from_cache && sh->use_cache && computed_one) {
+            bool found = false;
+            if ((w->rc = store_figures_get(w->st, row->cls.id, sh->policy, row->cls.gen, sh->now_ms,
+                                           &row->fig, &found, w->err)) != RC_OK)
+                break;
+            row->from_cache = found;
+        }
+        if (row->from_cache) {
+            w->cached++;
+            continue;
+        }
+        if ((w->rc = compute_row(w->st, &row->cls, sh->now_ms, &row->fig, sh->keep ? &w->b : NULL,
+                                 w->err)) != RC_OK)
+            break;
+        computed_one = true;
+        w->computed++;
+    }
+    if (w->rc != RC_OK) {
+        pthread_mutex_lock(&sh->lock);
+        sh->failed = true;
+        pthread_mutex_unlock(&sh->lock);
+    }
+    return NULL;
+}
+
+/* Computes the rows of s not from the cache: on st, and when more than one thread is allowed
+ * and st holds no transaction (a helper would not see what it holds), on helper threads too,
+ * each on its own connection to the same database (store_open_again). A helper that cannot
+ * start leaves its share to the others. Then writes what was computed (keep) through st. */
+static int compute_stale(store *st, struct figures_summary *s, bool use_cache, bool keep,
+                         const char *policy, int64_t now_ms, char *err)
+{
+    size_t stale = 0;
+    for (size_t i = 0; i < s->n; i++)
+        stale += !s->rows[i].from_cache;
+    size_t want = figures_summary_threads();
+    if (store_in_transaction(st) || stale < FIGURES_THREAD_MIN_CLASSES)
+        want = 1;
+    if (want > stale)
+        want = stale ? stale : 1;
+    struct shared sh = {.s = s,
+                        .next = s->n,
+                        .use_cache = use_cache,
+                        .keep = keep,
+                        .policy = policy,
+                        .now_ms = now_ms};
+    struct worker w[FIGURES_THREADS_MAX];
+    pthread_t th[FIGURES_THREADS_MAX];
+    memset(w, 0, sizeof w);
+    if (pthread_mutex_init(&sh.lock, NULL) != 0)
+        return rc_fail(err, RC_NOMEM, "cannot create a mutex");
+    w[0].sh = &sh;
+    w[0].st = st;
+    size_t started = 1;
+    for (size_t k = 1; k < want; k++) {
+        char why[ERR_LEN];
+        w[started].sh = &sh;
+        if (store_open_again(st, &w[started].st, why) != RC_OK)
+            break;
+        if (pthread_create(&th[started], NULL, work_rows, &w[started]) != 0) {
+            store_close(w[started].st);
+            w[started].st = NULL;
+            break;
+        }
+        started++;
+    }
+    work_rows(&w[0]);
+    for (size_t k = 1; k < started; k++) {
+        pthread_join(th[k], NULL);
+        store_close(w[k].st);
+    }
+    pthread_mutex_destroy(&sh.lock);
+    s->threads = (unsigned)started;
+    int rc = RC_OK;
+    for (size_t k = 0; k < started; k++) {
+        s->computed += w[k].computed;
+        s->cached += w[k].cached;
+        if (rc == RC_OK && w[k].rc != RC_OK)
+            rc = rc_fail(err, w[k].rc, "%s", w[k].err);
+        if (rc == RC_OK && k > 0)
+            rc = batch_take(&w[0].b, &w[k].b, err);
+    }
+    if (rc == RC_OK)
+        rc = batch_flush(st, &w[0].b, policy, now_ms, NULL, err);
+    for (size_t k = 0; k < started; k++)
+        batch_free(&w[k].b);
+    return rc;
+}
+
 int figures_summary(store *st, const struct store_class_filter *f, int64_t now_ms, bool use_cache,
                     struct figures_summary **out, char *err)
 {
@@ -749,7 +913,6 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     engine_policy_default(&pol);
     struct figures_summary *s = calloc(1, sizeof *s);
     struct rows rows = {.err = err};
-    struct batch b = {0};
     int rc = RC_OK;
     *out = NULL;
     if (!s)
@@ -766,31 +929,10 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     rows.v = NULL;
     if (use_cache && s->n && (rc = cached_rows(st, s, pol.name, now_ms, err)) != RC_OK)
         goto out;
-    bool keep = use_cache && !store_in_transaction(st);
     /* Stale classes from the last: the warmer (figures_warm) takes them from the first, so
-     * when both work on the same stale classes they meet in the middle; before each class
-     * after the first, the cache is looked at again for what the warmer (of this collector or
-     * another) has written meanwhile. */
-    bool computed_one = false;
-    for (size_t i = s->n; i-- > 0;) {
-        struct figures_row *row = &s->rows[i];
-        if (!row->from_cache && use_cache && computed_one) {
-            bool found = false;
-            if ((rc = store_figures_get(st, row->cls.id, pol.name, row->cls.gen, now_ms, &row->fig,
-                                        &found, err)) != RC_OK)
-                goto out;
-            row->from_cache = found;
-        }
-        if (row->from_cache) {
-            s->cached++;
-            continue;
-        }
-        if ((rc = compute_row(st, &row->cls, now_ms, &row->fig, keep ? &b : NULL, err)) != RC_OK)
-            goto out;
-        computed_one = true;
-        s->computed++;
-    }
-    if ((rc = batch_flush(st, &b, pol.name, now_ms, NULL, err)) != RC_OK)
+     * when both work on the same stale classes they meet in the middle. */
+    bool keep = use_cache && !store_in_transaction(st);
+    if ((rc = compute_stale(st, s, use_cache, keep, pol.name, now_ms, err)) != RC_OK)
         goto out;
     if ((rc = totals(s, false, &s->institutions, &s->n_institutions, err)) != RC_OK ||
         (rc = totals(s, true, &s->districts, &s->n_districts, err)) != RC_OK)
@@ -798,7 +940,6 @@ int figures_summary(store *st, const struct store_class_filter *f, int64_t now_m
     *out = s;
     s = NULL;
 out:
-    batch_free(&b);
     free(rows.v);
     figures_summary_free(s);
     return rc;

@@ -35,6 +35,8 @@ enum {
     FIGURES_FINDINGS_DAYS = 90,         /* a findings listing without dates: the last 90 days */
     FIGURES_INGEST_FINDINGS_MAX = 1000, /* stored ingest findings in one class report */
     FIGURES_ALERTS_MAX = 100000,        /* serious findings of one class recorded for alerts */
+    FIGURES_THREADS_MAX = 8,            /* threads computing one summary's classes */
+    FIGURES_THREAD_MIN_CLASSES = 4,     /* fewer classes to compute: the caller's thread alone */
 };
 
 /* Everything class_id's report at now_ms is computed from, read in one snapshot: the engine's
@@ -83,12 +85,23 @@ struct figures_summary {
     size_t n_institutions, n_districts;
     struct engine_total *institutions, *districts; /* sorted by key */
     size_t computed, cached;                       /* how many rows came from each path */
+    unsigned threads; /* how many threads computed the rows not from the cache */
 };
 
 /* The figures of every class matching f (at most FIGURES_CLASSES_MAX): cached where fresh,
- * else computed and (use_cache) cached. *out is new (figures_summary_free). */
+ * else computed and (use_cache) cached. *out is new (figures_summary_free).
+ * With FIGURES_THREAD_MIN_CLASSES or more classes to compute and st in no transaction, the
+ * classes are shared among up to figures_summary_threads() threads, the calling one on st and
+ * each other on its own connection to st's database (store_open_again), opened and closed by
+ * the call; a connection that cannot be opened leaves its share to the others. The result is
+ * the same whatever the number of threads. */
 int figures_summary(store *st, const struct store_class_filter *f, int64_t now_ms, bool use_cache,
                     struct figures_summary **out, char *err);
+/* How many threads a summary may use to compute classes: n, or 0 (the default) for one per
+ * online processor; at most FIGURES_THREADS_MAX. Call before any thread starts. */
+void figures_set_summary_threads(unsigned n);
+/* The number of threads a summary may use now (the setting, or the online processors). */
+unsigned figures_summary_threads(void);
 /* Frees a summary; NULL is fine. */
 void figures_summary_free(struct figures_summary *s);
 /* A summary as compact JSON (docs/REPORTS.md "Summary"); *out is caller's (free()). */

@@ -24,16 +24,34 @@ int store_open(const char *url, unsigned flags, store **out, char *err)
         return rc_fail(err, RC_INVAL, "empty database URL");
     if (strlen(url) > STORE_URL_MAX)
         return rc_fail(err, RC_INVAL, "database URL longer than %d bytes", STORE_URL_MAX);
+    int rc;
     if (strncmp(url, "sqlite:", 7) == 0) {
         const char *path = url + 7;
         if (!*path)
             return rc_fail(err, RC_INVAL, "database URL 'sqlite:' names no file");
-        return store_sqlite_ops.open(path, flags, out, err);
+        rc = store_sqlite_ops.open(path, flags, out, err);
+    } else if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+        rc = store_pg_ops.open(url, flags, out, err);
+    } else {
+        return rc_fail(err, RC_INVAL,
+                       "unknown database URL (expected sqlite:PATH or postgresql://...)");
     }
-    if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
-        return store_pg_ops.open(url, flags, out, err);
-    return rc_fail(err, RC_INVAL,
-                   "unknown database URL (expected sqlite:PATH or postgresql://...)");
+    if (rc != RC_OK)
+        return rc;
+    if (!((*out)->url = strdup(url))) {
+        store_close(*out);
+        *out = NULL;
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    return RC_OK;
+}
+
+int store_open_again(const store *st, store **out, char *err)
+{
+    *out = NULL;
+    if (!st->url)
+        return rc_fail(err, RC_STATE, "this connection was not opened by URL");
+    return store_open(st->url, 0, out, err);
 }
 
 int store_ops_complete(const struct store_ops *ops, char *err)
@@ -59,6 +77,8 @@ void store_close(store *st)
 {
     if (!st)
         return;
+    free(st->url); /* the back-end frees st itself */
+    st->url = NULL;
     st->ops->close(st);
 }
 

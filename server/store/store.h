@@ -98,6 +98,9 @@ struct store_device {
  * cannot serve yet, RC_NOTFOUND when the database does not exist and CREATE is not set,
  * RC_DB otherwise. */
 int store_open(const char *url, unsigned flags, store **out, char *err);
+/* Opens another connection to st's database, as store_open(url, 0) with the URL st was opened
+ * with (a second connection for another thread). */
+int store_open_again(const store *st, store **out, char *err);
 /* Closes the connection (rolling back an open transaction) and frees st. NULL is a no-op. */
 void store_close(store *st);
 /* The back-end's name ("sqlite", "postgresql"); static. */

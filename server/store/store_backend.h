@@ -186,6 +186,7 @@ enum { STORE_CHANGED_MAX = 32 };
 
 struct store {
     const struct store_ops *ops;
+    char *url;  /* maintained by store.c: the URL it was opened with (store_open_again) */
     bool in_tx; /* maintained by store.c */
     /* maintained by store.c: the classes whose inputs the open transaction changed */
     size_t n_changed;

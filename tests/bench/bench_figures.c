@@ -7,8 +7,10 @@
  *   2. a plain full scan of the events table (store_events_scan: the rows, never an index);
  *   3. the class report of one class (50 trainees x 40 sessions), median of runs;
  *   4. the city-wide district summary (every class, totals per institution and district):
- *      cold (figures cache empty: every class computed from its events), warm (every class
- *      cached), and after one new event in one class (one class recomputed);
+ *      cold (figures cache empty: every class computed from its events; median of 3 runs on one
+ *      thread, then of 3 on as many threads as a summary takes by default, one per online
+ *      processor), warm (every class cached), and after one new event in one class (one class
+ *      recomputed);
  * each printed in ms with its ratio to the scan. Never fails on time. With --rollcalls N every
  * class asks for N random roll-calls per session: each session gets N rollcall events and
  * about 90 % of the trainees confirm each one (rollcall_confirm), so the class report pays for
@@ -48,6 +50,7 @@ enum {
     SESSIONS = 40,
     TX_EVENTS = 50000, /* events per transaction while generating */
     RUNS = 7,
+    COLD_RUNS = 3, /* the cold summary's runs (median) */
 };
 
 #define H INT64_C(3600000)
@@ -585,20 +588,36 @@ int main(int argc, char **argv)
     printf("class report (50 x 40, JSON):            %9.1f ms  (%.2fx the scan)\n", cls,
            cls / scan);
 
-    if (store_figures_clear(st, err) != RC_OK)
-        die("clearing the cache", err);
+    /* cold: the cache emptied before each run; on one thread, then on as many as the
+     * summary takes by default (one per online processor) */
     struct figures_summary *s = NULL;
-    double a = now_ms();
     char *json = NULL;
-    if (figures_summary(st, NULL, now, true, &s, err) != RC_OK ||
-        figures_summary_json(s, NULL, &json, err) != RC_OK)
-        die("summary", err);
-    double cold = now_ms() - a;
-    printf("city summary, cold (%zu classes computed): %9.1f ms  (%.2fx the scan)\n", s->computed,
-           cold, cold / scan);
-    size_t districts_n = s->n_districts;
-    figures_summary_free(s);
-    free(json);
+    double a;
+    size_t districts_n = 0;
+    unsigned threads[2] = {1, 0};
+    figures_set_summary_threads(0);
+    int settings = figures_summary_threads() > 1 ? 2 : 1;
+    for (int t = 0; t < settings; t++) {
+        figures_set_summary_threads(threads[t]);
+        unsigned used = figures_summary_threads();
+        size_t computed = 0;
+        for (int i = 0; i < COLD_RUNS; i++) {
+            if (store_figures_clear(st, err) != RC_OK)
+                die("clearing the cache", err);
+            a = now_ms();
+            if (figures_summary(st, NULL, now, true, &s, err) != RC_OK ||
+                figures_summary_json(s, NULL, &json, err) != RC_OK)
+                die("summary", err);
+            v[i] = now_ms() - a;
+            computed = s->computed;
+            districts_n = s->n_districts;
+            figures_summary_free(s);
+            free(json);
+        }
+        double cold = median(v, COLD_RUNS);
+        printf("city summary, cold, %u thread%s (%zu classes): %9.1f ms  (%.2fx the scan)\n", used,
+               used == 1 ? "" : "s", computed, cold, cold / scan);
+    }
     for (int i = 0; i < RUNS; i++) {
         a = now_ms();
         if (figures_summary(st, NULL, now, true, &s, err) != RC_OK ||

@@ -1,3 +1,4 @@
+/* labels: collector pg */
 /* The figures' store side and scopes: the reader roles' matrix (scope.h) written out by hand
  * from docs/API.md; the inputs generation bumped by every kind of input (triggers), the figures
  * cache used only at its generation, and a summary with the cache equal to one without. */
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "engine/classes.h"
 #include "engine/fences.h"
@@ -350,6 +352,160 @@ static void warm_pass_caches_and_alerts_once(void **state)
     unlink(side);
 }
 
+/* Removes a SQLite database and its side files. */
+static void unlink_db(const char *path)
+{
+    char side[160];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+static int count_alerts(const struct store_alert_delivery *d, void *ctx)
+{
+    (void)d;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+enum { PAR_CLASSES = 7 };
+
+/* A summary's classes computed on several threads, each on its own connection, give what one
+ * thread gives: the same JSON, every class cached once at its generation, each serious
+ * finding alerted once; inside a transaction the caller's thread does it alone. */
+static void summary_on_threads(const char *url)
+{
+    char err[ERR_LEN];
+    store *st = NULL;
+    assert_int_equal(store_open(url, STORE_OPEN_CREATE, &st, err), RC_OK);
+    assert_int_equal(store_migrate(st, NULL, NULL, err), RC_OK);
+    struct classes_actor admin = {.name = "test"};
+    struct classes_result r;
+    for (int i = 1; i <= PAR_CLASSES; i++) {
+        char plan[sizeof PLAN + 32], online[sizeof ONLINE + 32], id[16];
+        snprintf(id, sizeof id, "\"C-%d\"", i);
+        const char *at = strstr(PLAN, "\"C-1\"");
+        snprintf(plan, sizeof plan, "%.*s%s%s", (int)(at - PLAN), PLAN, id, at + 5);
+        assert_int_equal(classes_import(st, CLASSES_PLANS, plan, strlen(plan), "plan",
+                                        PLAN_FORMAT_JSON, &admin, &r, err),
+                         RC_OK);
+        if (i % 2) { /* half the classes attended online: their figures differ */
+            at = strstr(ONLINE, "\"C-1\"");
+            snprintf(online, sizeof online, "%.*s%s%s", (int)(at - ONLINE), ONLINE, id, at + 5);
+            assert_int_equal(classes_import(st, CLASSES_ONLINE, online, strlen(online), "online",
+                                            PLAN_FORMAT_JSON, &admin, &r, err),
+                             RC_OK);
+        }
+    }
+    struct store_alert_sub sub = {.format = "json", .created_by = "t", .created_at_ms = 1};
+    snprintf(sub.name, sizeof sub.name, "city");
+    snprintf(sub.url, sizeof sub.url, "https://hooks.example/x");
+    assert_int_equal(store_alert_sub_insert(st, &sub, err), RC_OK);
+    int64_t now = INT64_C(1798000000000); /* after the classes: attendance low, serious */
+
+    figures_set_summary_threads(1);
+    struct figures_summary *one = NULL, *many = NULL, *again = NULL, *in_tx = NULL;
+    assert_int_equal(figures_summary(st, NULL, now, false, &one, err), RC_OK);
+    assert_int_equal(one->threads, 1);
+    assert_int_equal(one->computed, PAR_CLASSES);
+
+    figures_set_summary_threads(3);
+    assert_int_equal(figures_summary(st, NULL, now, true, &many, err), RC_OK);
+    assert_int_equal(many->threads, 3);
+    assert_int_equal(many->computed + many->cached, PAR_CLASSES);
+    assert_int_equal(many->computed, PAR_CLASSES);
+    char *j1 = NULL, *j2 = NULL, *j3 = NULL;
+    assert_int_equal(figures_summary_json(one, NULL, &j1, err), RC_OK);
+    assert_int_equal(figures_summary_json(many, NULL, &j2, err), RC_OK);
+    assert_string_equal(j1, j2);
+    int alerts = 0;
+    struct store_alert_filter all = {0};
+    assert_int_equal(store_alert_deliveries(st, &all, 100, count_alerts, &alerts, err), RC_OK);
+    assert_true(alerts >= PAR_CLASSES); /* each class has at least attendance_low */
+
+    /* every class cached by the threads' summary: the next reads them all from the cache */
+    assert_int_equal(figures_summary(st, NULL, now, true, &again, err), RC_OK);
+    assert_int_equal(again->cached, PAR_CLASSES);
+    assert_int_equal(again->computed, 0);
+    assert_int_equal(figures_summary_json(again, NULL, &j3, err), RC_OK);
+    assert_string_equal(j1, j3);
+
+    /* recomputed on threads again: no finding alerted twice */
+    assert_int_equal(store_figures_clear(st, err), RC_OK);
+    figures_summary_free(again);
+    assert_int_equal(figures_summary(st, NULL, now, true, &again, err), RC_OK);
+    assert_int_equal(again->computed, PAR_CLASSES);
+    int alerts2 = 0;
+    assert_int_equal(store_alert_deliveries(st, &all, 100, count_alerts, &alerts2, err), RC_OK);
+    assert_int_equal(alerts2, alerts);
+
+    /* in the caller's transaction: its thread alone (a helper would not see what it holds) */
+    assert_int_equal(store_figures_clear(st, err), RC_OK);
+    assert_int_equal(store_begin(st, err), RC_OK);
+    assert_int_equal(figures_summary(st, NULL, now, true, &in_tx, err), RC_OK);
+    assert_int_equal(in_tx->threads, 1);
+    assert_int_equal(in_tx->computed, PAR_CLASSES);
+    assert_int_equal(store_commit(st, err), RC_OK);
+    figures_set_summary_threads(0);
+
+    free(j1);
+    free(j2);
+    free(j3);
+    figures_summary_free(one);
+    figures_summary_free(many);
+    figures_summary_free(again);
+    figures_summary_free(in_tx);
+    store_close(st);
+}
+
+static void summary_on_threads_sqlite(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_figures_par_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64], url[80];
+    snprintf(path, sizeof path, "%s/server.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    setenv("ROLLCALL_SOURCE_DIR", ROLLCALL_SOURCE_DIR, 0);
+    summary_on_threads(url);
+    unlink_db(path);
+    rmdir(dir);
+}
+
+/* The same on PostgreSQL, in a database of its own on the server ROLLCALL_TEST_PG names (ctest's
+ * pg fixture); without it, says so and checks nothing. */
+static void summary_on_threads_pg(void **state)
+{
+    (void)state;
+    const char *base = getenv("ROLLCALL_TEST_PG");
+    if (!base || !*base) {
+        printf("ROLLCALL_TEST_PG not set: the summary's threads not tested on PostgreSQL here "
+               "(ctest -L pg runs it against a server of its own)\n");
+        return;
+    }
+    /* postgresql:///rollcall?host=... -> postgresql:///figures_par?host=... */
+    const char *db = strstr(base, ":///");
+    const char *q = strchr(base, '?');
+    assert_non_null(db);
+    assert_non_null(q);
+    char url[1200];
+    snprintf(url, sizeof url, "%.*sfigures_par%s", (int)(db + 4 - base), base, q);
+    PGconn *c = PQconnectdb(base);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "DROP DATABASE IF EXISTS figures_par WITH (FORCE)"));
+    PGresult *res = PQexec(c, "CREATE DATABASE figures_par");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    setenv("ROLLCALL_SOURCE_DIR", ROLLCALL_SOURCE_DIR, 0);
+    summary_on_threads(url);
+    res = PQexec(c, "DROP DATABASE figures_par WITH (FORCE)");
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(c);
+}
+
 static int server_state_init(void **state)
 {
     (void)state;
@@ -376,6 +532,8 @@ int main(void)
         cmocka_unit_test(cache_follows_generations),
         cmocka_unit_test(text_summary_counts_pending_reviews),
         cmocka_unit_test(warm_pass_caches_and_alerts_once),
+        cmocka_unit_test(summary_on_threads_sqlite),
+        cmocka_unit_test(summary_on_threads_pg),
     };
     return cmocka_run_group_tests(tests, server_state_init, server_state_fini);
 }
