@@ -154,7 +154,6 @@ struct ctx {
     const struct engine_event **confs; /* the class's rollcall_confirm, by (trainee, session,
                                           ts, id) */
     size_t n_confs;
-    const struct plan_trainee **roster_by; /* the roster by pseudonym (find_trainee) */
     size_t cap_findings;
     char *err;
 };
@@ -322,45 +321,6 @@ static int cmp_i64(int64_t a, int64_t b)
     return a < b ? -1 : a > b;
 }
 
-/* Sorts the n pointers of p stably by cmp (qsort's kind: it gets pointers to the pointers),
- * merging neighbouring ascending runs pass after pass: O(n log r) comparisons for input made of
- * r runs, and a class's events come from the store in a few. tmp holds n pointers. */
-static void sort_runs(const void **p, const void **tmp, size_t n,
-                      int (*cmp)(const void *, const void *))
-{
-    const void **src = p, **dst = tmp;
-    for (;;) {
-        size_t i = 0, runs = 0;
-        while (i < n) {
-            size_t m = i + 1;
-            while (m < n && cmp(&src[m - 1], &src[m]) <= 0)
-                m++;
-            size_t e = m;
-            if (e < n) {
-                e++;
-                while (e < n && cmp(&src[e - 1], &src[e]) <= 0)
-                    e++;
-            }
-            size_t a = i, b = m, k = i;
-            while (a < m && b < e)
-                dst[k++] = cmp(&src[a], &src[b]) <= 0 ? src[a++] : src[b++];
-            while (a < m)
-                dst[k++] = src[a++];
-            while (b < e)
-                dst[k++] = src[b++];
-            runs++;
-            i = e;
-        }
-        const void **t = src;
-        src = dst;
-        dst = t;
-        if (runs <= 1)
-            break;
-    }
-    if (src != p)
-        memcpy(p, src, n * sizeof *p);
-}
-
 /* ---- deduplication ------------------------------------------------------------------------ */
 
 static int cmp_ev_id(const void *x, const void *y)
@@ -385,89 +345,29 @@ static int cmp_ev_time(const void *x, const void *y)
     return c ? c : strcmp(a->ev.id, b->ev.id);
 }
 
-static uint64_t id_hash(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-    return h;
-}
-
-/* One event per id: of events sharing an id, the first by cmp_ev_id (received, device, seq),
- * found through a hash table of the ids instead of a sort by id. Then by (ts, id). */
 static int dedupe_events(struct ctx *c)
 {
     const struct engine_input *in = c->in;
-    size_t n_in = in->n_events;
-    if (n_in == 0)
+    if (in->n_events == 0)
         return RC_OK;
-    size_t slots = 16;
-    while (slots < 2 * n_in)
-        slots *= 2;
-    c->ev = malloc(n_in * sizeof *c->ev);
-    size_t *slot = calloc(slots, sizeof *slot); /* index + 1 into c->ev; 0: empty */
-    if (!c->ev || !slot) {
-        free(slot);
+    c->ev = malloc(in->n_events * sizeof *c->ev);
+    if (!c->ev)
         return rc_fail(c->err, RC_NOMEM, "out of memory");
-    }
+    for (size_t i = 0; i < in->n_events; i++)
+        c->ev[i] = &in->events[i];
+    qsort(c->ev, in->n_events, sizeof *c->ev, cmp_ev_id);
     size_t n = 0;
-    for (size_t i = 0; i < n_in; i++) {
-        const struct engine_event *e = &in->events[i];
-        size_t h = (size_t)id_hash(e->ev.id) & (slots - 1);
-        while (slot[h] && strcmp(c->ev[slot[h] - 1]->ev.id, e->ev.id) != 0)
-            h = (h + 1) & (slots - 1);
-        if (!slot[h]) {
-            c->ev[n++] = e;
-            slot[h] = n;
-        } else if (cmp_ev_id(&e, &c->ev[slot[h] - 1]) < 0) {
-            c->ev[slot[h] - 1] = e;
-        }
+    for (size_t i = 0; i < in->n_events; i++) {
+        if (n && strcmp(c->ev[n - 1]->ev.id, c->ev[i]->ev.id) == 0)
+            continue;
+        c->ev[n++] = c->ev[i];
     }
-    free(slot);
     c->n_ev = n;
     qsort(c->ev, n, sizeof *c->ev, cmp_ev_time);
     return RC_OK;
 }
 
 /* ---- reviews -------------------------------------------------------------------------------- */
-
-/* ---- the roster -------------------------------------------------------------------------- */
-
-static int cmp_trainee_ptr(const void *x, const void *y)
-{
-    const struct plan_trainee *a = *(const struct plan_trainee *const *)x;
-    const struct plan_trainee *b = *(const struct plan_trainee *const *)y;
-    return strcmp(a->pseudonym, b->pseudonym);
-}
-
-static int cmp_trainee_key(const void *key, const void *elem)
-{
-    return strcmp(key, (*(const struct plan_trainee *const *)elem)->pseudonym);
-}
-
-/* c->roster_by: the roster's trainees by pseudonym, for find_trainee. */
-static int index_roster(struct ctx *c)
-{
-    if (c->p->n_roster == 0)
-        return RC_OK;
-    c->roster_by = malloc(c->p->n_roster * sizeof *c->roster_by);
-    if (!c->roster_by)
-        return rc_fail(c->err, RC_NOMEM, "out of memory");
-    for (size_t i = 0; i < c->p->n_roster; i++)
-        c->roster_by[i] = &c->p->roster[i];
-    qsort(c->roster_by, c->p->n_roster, sizeof *c->roster_by, cmp_trainee_ptr);
-    return RC_OK;
-}
-
-/* The roster index of pseudonym, by binary search in c->roster_by; -1 if not on it. */
-static long find_trainee(const struct ctx *c, const char *pseudonym)
-{
-    if (c->p->n_roster == 0)
-        return -1;
-    const struct plan_trainee *const *t =
-        bsearch(pseudonym, c->roster_by, c->p->n_roster, sizeof *c->roster_by, cmp_trainee_key);
-    return t ? (long)(*t - c->p->roster) : -1;
-}
 
 static int cmp_review(const void *x, const void *y)
 {
@@ -1055,7 +955,7 @@ static int offline_presence(struct ctx *c)
         const struct engine_ev *e = &ee->ev;
         if (!is_sign(e) || strcmp(e->class_id, p->id) != 0)
             continue;
-        long ti = find_trainee(c, e->trainee);
+        long ti = plan_find_trainee(p, e->trainee);
         char t[TS_SHANGHAI_LEN + 1];
         struct engine_finding f;
         if (ti < 0) {
@@ -1148,7 +1048,7 @@ static int online_presence(struct ctx *c)
         const struct plan_online *rec = &in->online[i];
         if (strcmp(rec->class_id, p->id) != 0)
             continue;
-        long ti = find_trainee(c, rec->trainee);
+        long ti = plan_find_trainee(p, rec->trainee);
         if (ti < 0 || rec->end_ms <= rec->start_ms)
             continue;
         o[n++] = (struct orec){(size_t)ti, {rec->start_ms, rec->end_ms, NULL, NULL}};
@@ -1656,7 +1556,7 @@ static int travel(struct ctx *c)
     if (!s)
         return rc_fail(c->err, RC_NOMEM, "out of memory");
     for (size_t i = 0; i < c->n_ev; i++) {
-        if (is_sign(&c->ev[i]->ev) && find_trainee(c, c->ev[i]->ev.trainee) >= 0)
+        if (is_sign(&c->ev[i]->ev) && plan_find_trainee(c->p, c->ev[i]->ev.trainee) >= 0)
             s[n++] = c->ev[i];
     }
     qsort(s, n, sizeof *s, cmp_ev_trainee);
@@ -1913,7 +1813,7 @@ static void assessments(struct ctx *c)
         const struct plan_assessment *a = &in->assessments[i];
         if (strcmp(a->class_id, c->p->id) != 0)
             continue;
-        long ti = find_trainee(c, a->trainee);
+        long ti = plan_find_trainee(c->p, a->trainee);
         if (ti < 0)
             continue;
         struct engine_trainee *t = &r->trainees[ti];
@@ -2087,10 +1987,9 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
     }
     r->roster_scheduled_ms = r->scheduled_ms * (int64_t)p->n_roster;
 
-    if ((rc = index_roster(&c)) != RC_OK || (rc = dedupe_events(&c)) != RC_OK ||
-        (rc = effective_reviews(&c)) != RC_OK || (rc = collect_rolls(&c)) != RC_OK ||
-        (rc = offline_presence(&c)) != RC_OK || (rc = online_presence(&c)) != RC_OK ||
-        (rc = recordings(&c)) != RC_OK)
+    if ((rc = dedupe_events(&c)) != RC_OK || (rc = effective_reviews(&c)) != RC_OK ||
+        (rc = collect_rolls(&c)) != RC_OK || (rc = offline_presence(&c)) != RC_OK ||
+        (rc = online_presence(&c)) != RC_OK || (rc = recordings(&c)) != RC_OK)
         goto out;
     if (c.n_ev) {
         by = malloc(c.n_ev * sizeof *by);
@@ -2113,7 +2012,6 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
         r->by_severity[r->findings[i].severity]++;
 out:
     free(by);
-    free(c.roster_by);
     free(c.rolls);
     free(c.confs);
     free(c.ev);
@@ -2228,20 +2126,16 @@ static int sort_by_device_seq(struct engine_event *events, size_t n, char *err)
         sorted = cmp_by_device_seq(&events[i - 1], &events[i]) <= 0;
     if (sorted)
         return 0;
-    const void **p = malloc(n * sizeof *p); /* each a struct engine_event * */
-    const void **scratch = malloc(n * sizeof *scratch);
+    struct engine_event **p = malloc(n * sizeof *p);
     struct engine_event *tmp = malloc(sizeof *tmp);
-    if (!p || !scratch || !tmp) {
+    if (!p || !tmp) {
         free(p);
-        free(scratch);
         free(tmp);
         return rc_fail(err, RC_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         p[i] = &events[i];
-    /* the store gives a class's events in a few runs (its events, then its kiosks' own) */
-    sort_runs(p, scratch, n, cmp_ptr_by_device_seq);
-    free(scratch);
+    qsort(p, n, sizeof *p, cmp_ptr_by_device_seq);
     /* Position i takes the element p[i] points at. Follow each cycle once: the element at
      * the cycle's start goes aside, every other moves once, p[i] is set to &events[i] when
      * position i is done. */
@@ -2251,8 +2145,7 @@ static int sort_by_device_seq(struct engine_event *events, size_t n, char *err)
         memcpy(tmp, &events[i], sizeof *tmp);
         size_t j = i;
         for (;;) {
-            /* position j takes the element at k */
-            size_t k = (size_t)((const struct engine_event *)p[j] - events);
+            size_t k = (size_t)(p[j] - events); /* position j takes the element at k */
             p[j] = &events[j];
             if (k == i) {
                 memcpy(&events[j], tmp, sizeof *tmp);
