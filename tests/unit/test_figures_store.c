@@ -110,6 +110,27 @@ static const char ONLINE[] = "[{\"class\": \"C-1\", \"id_number\": \"12010319900
                              " \"start\": \"2026-11-03T19:00:00+08:00\","
                              " \"end\": \"2026-11-03T20:00:00+08:00\", \"platform\": \"p\"}]";
 
+/* Removes a SQLite database and its side files. */
+static void unlink_db(const char *path)
+{
+    char side[160];
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+/* An alert subscription for the whole city, so serious findings are queued for it. */
+static void subscribe_city(store *st)
+{
+    char err[ERR_LEN];
+    struct store_alert_sub sub = {.format = "json", .created_by = "t", .created_at_ms = 1};
+    snprintf(sub.name, sizeof sub.name, "city");
+    snprintf(sub.url, sizeof sub.url, "https://hooks.example/x");
+    assert_int_equal(store_alert_sub_insert(st, &sub, err), RC_OK);
+}
+
 static int64_t gen_of(store *st)
 {
     struct store_class c;
@@ -196,12 +217,7 @@ static void cache_follows_generations(void **state)
     figures_summary_free(c);
     figures_summary_free(d);
     store_close(st);
-    unlink(path);
-    char side[160];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
+    unlink_db(path);
 }
 
 /* The last column ("todo", the pending reviews) of the text line that starts with key in the
@@ -300,10 +316,7 @@ static void warm_pass_caches_and_alerts_once(void **state)
     assert_int_equal(classes_import(st, CLASSES_PLANS, PLAN, strlen(PLAN), "plan", PLAN_FORMAT_JSON,
                                     &admin, &r, err),
                      RC_OK);
-    struct store_alert_sub sub = {.format = "json", .created_by = "t", .created_at_ms = 1};
-    snprintf(sub.name, sizeof sub.name, "city");
-    snprintf(sub.url, sizeof sub.url, "https://hooks.example/x");
-    assert_int_equal(store_alert_sub_insert(st, &sub, err), RC_OK);
+    subscribe_city(st);
     int64_t now = INT64_C(1798000000000); /* after the class: nobody attended, serious */
     struct figures_warm_result w;
     assert_int_equal(figures_warm(st, now, 0, NULL, NULL, &w, err), RC_OK);
@@ -344,30 +357,7 @@ static void warm_pass_caches_and_alerts_once(void **state)
     assert_int_equal(store_alert_deliveries(st, &all, 10, count_serious, &n, err), RC_OK);
     assert_int_equal(n, 1);
     store_close(st);
-    unlink(path);
-    char side[160];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-}
-
-/* Removes a SQLite database and its side files. */
-static void unlink_db(const char *path)
-{
-    char side[160];
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
-}
-
-static int count_alerts(const struct store_alert_delivery *d, void *ctx)
-{
-    (void)d;
-    (*(int *)ctx)++;
-    return 0;
+    unlink_db(path);
 }
 
 enum { PAR_CLASSES = 7 };
@@ -399,10 +389,7 @@ static void summary_on_threads(const char *url)
                              RC_OK);
         }
     }
-    struct store_alert_sub sub = {.format = "json", .created_by = "t", .created_at_ms = 1};
-    snprintf(sub.name, sizeof sub.name, "city");
-    snprintf(sub.url, sizeof sub.url, "https://hooks.example/x");
-    assert_int_equal(store_alert_sub_insert(st, &sub, err), RC_OK);
+    subscribe_city(st);
     int64_t now = INT64_C(1798000000000); /* after the classes: attendance low, serious */
 
     figures_set_summary_threads(1);
@@ -422,7 +409,7 @@ static void summary_on_threads(const char *url)
     assert_string_equal(j1, j2);
     int alerts = 0;
     struct store_alert_filter all = {0};
-    assert_int_equal(store_alert_deliveries(st, &all, 100, count_alerts, &alerts, err), RC_OK);
+    assert_int_equal(store_alert_deliveries(st, &all, 100, count_serious, &alerts, err), RC_OK);
     assert_true(alerts >= PAR_CLASSES); /* each class has at least attendance_low */
 
     /* every class cached by the threads' summary: the next reads them all from the cache */
@@ -438,7 +425,7 @@ static void summary_on_threads(const char *url)
     assert_int_equal(figures_summary(st, NULL, now, true, &again, err), RC_OK);
     assert_int_equal(again->computed, PAR_CLASSES);
     int alerts2 = 0;
-    assert_int_equal(store_alert_deliveries(st, &all, 100, count_alerts, &alerts2, err), RC_OK);
+    assert_int_equal(store_alert_deliveries(st, &all, 100, count_serious, &alerts2, err), RC_OK);
     assert_int_equal(alerts2, alerts);
 
     /* in the caller's transaction: its thread alone (a helper would not see what it holds) */
