@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct auth_principal who(const char *role)
@@ -457,6 +458,26 @@ static void summary_on_threads_sqlite(void **state)
     snprintf(url, sizeof url, "sqlite:%s", path);
     setenv("ROLLCALL_SOURCE_DIR", ROLLCALL_SOURCE_DIR, 0);
     summary_on_threads(url);
+
+    /* A helper whose connection cannot be opened leaves its share to the others: here the
+     * file is made readable by its group after the caller's connection opened it, so every
+     * new connection is refused, and the caller's thread computes every class alone. */
+    char err[ERR_LEN];
+    store *st = NULL;
+    assert_int_equal(store_open(url, 0, &st, err), RC_OK);
+    assert_int_equal(store_figures_clear(st, err), RC_OK);
+    assert_int_equal(chmod(path, 0640), 0);
+    store *refused = NULL;
+    assert_int_equal(store_open(url, 0, &refused, err), RC_AUTH);
+    figures_set_summary_threads(3);
+    struct figures_summary *s = NULL;
+    assert_int_equal(figures_summary(st, NULL, INT64_C(1798000000000), true, &s, err), RC_OK);
+    assert_int_equal(s->threads, 1);
+    assert_int_equal(s->computed, PAR_CLASSES);
+    figures_set_summary_threads(0);
+    figures_summary_free(s);
+    assert_int_equal(chmod(path, 0600), 0);
+    store_close(st);
     unlink_db(path);
     rmdir(dir);
 }
