@@ -599,7 +599,7 @@ int main(int argc, char **argv)
     int settings = figures_summary_threads() > 1 ? 2 : 1;
     for (int t = 0; t < settings; t++) {
         figures_set_summary_threads(threads[t]);
-        unsigned used = figures_summary_threads();
+        unsigned used = 0; /* the threads that computed, as the summary says */
         size_t computed = 0;
         for (int i = 0; i < COLD_RUNS; i++) {
             if (store_figures_clear(st, err) != RC_OK)
@@ -610,6 +610,7 @@ int main(int argc, char **argv)
                 die("summary", err);
             v[i] = now_ms() - a;
             computed = s->computed;
+            used = s->threads;
             districts_n = s->n_districts;
             figures_summary_free(s);
             free(json);
