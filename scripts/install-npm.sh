@@ -14,7 +14,9 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/
   [ -f node_modules/playwright-core/package.json ] && [ -f node_modules/esbuild/package.json ]; then
   exit 0
 fi
-# Redocly CLI 1.34 needs Node.js 18.17 or later (Debian 12's nodejs is 18.19; npm 9.2 is below
+# playwright-core is pinned at 1.61.1, the last release that runs on Node.js 18: 1.62 and later
+# refuse to start on anything below 20 ("Playwright requires Node.js 20 or higher"), and
+# Debian 12's nodejs is 18. Redocly CLI 1.34 needs Node.js 18.17 or later (Debian 12's nodejs is 18.19; npm 9.2 is below
 # the npm it names, which npm ci only warns about). A machine's own older Node.js fails here,
 # clearly, rather than inside the lint test.
 if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
