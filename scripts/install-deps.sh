@@ -11,7 +11,7 @@ PKGS=(
   python3 python3-openpyxl python3-yaml python3-jsonschema curl procps tzdata gdal-bin
   nodejs npm postgresql-15 postgresql-client-15 python3-psycopg2 gettext
   chromium fonts-noto-cjk cage xwayland grim wtype python3-pil
-  debhelper dpkg-dev fakeroot lintian mmdebstrap systemd-container
+  debhelper dpkg-dev fakeroot lintian mmdebstrap systemd-container git
 )
 # promtool (ctest docs/alert-rules) is not installed: scripts/check-alert-rules.sh extracts it
 # alone from Debian's prometheus package (apt-get download), so no Prometheus service is set up.
