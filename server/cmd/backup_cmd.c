@@ -318,9 +318,9 @@ int cmd_restore(int argc, char **argv, const struct server_globals *g)
     }
     if (version < store_schema_latest(st) && store_migrate(st, NULL, &migrated_to, err) != RC_OK)
         goto out;
-    /* events from before schema 18 get the figures' columns, as `migrate` gives them */
+    /* events from before schema 20 get the figures' columns and pack, as `migrate` does */
     int64_t filled = 0, unparsed = 0;
-    if (version < 18 && store_events_backfill(st, 1000, &filled, &unparsed, err) != RC_OK)
+    if (version < 20 && store_events_backfill(st, 1000, &filled, &unparsed, err) != RC_OK)
         goto out;
     store_close(st); /* the last connection: SQLite folds the WAL into the file */
     st = NULL;
@@ -364,7 +364,7 @@ int cmd_restore(int argc, char **argv, const struct server_globals *g)
     if (migrated_to)
         printf(", migrated to %d", migrated_to);
     if (filled)
-        printf(", the figures' columns filled for %lld events", (long long)filled);
+        printf(", the figures' columns and pack filled for %lld events", (long long)filled);
     printf(") into %s", path);
     if (kept[0])
         printf("; the previous database is kept as %s", kept);

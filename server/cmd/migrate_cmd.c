@@ -1,7 +1,7 @@
 /* rollcall-server migrate: creates the database if needed and applies every pending schema
  * migration, each in its own transaction. Running it again changes nothing. Before it changes
  * an existing SQLite database it backs it up beside itself (store_backup). From schema 18 on
- * it fills the figures' columns of events stored before (store_events_backfill). */
+ * it fills the figures' columns and pack of events stored before (store_events_backfill). */
 #include "cmd/commands.h"
 #include "rc.h"
 #include "store/store.h"
@@ -15,7 +15,7 @@
 
 enum {
     MIGRATE_BACKUP_PATH_MAX = STORE_URL_MAX + 64,
-    MIGRATE_COLUMNS_SCHEMA = 18, /* events gained the figures' columns */
+    MIGRATE_COLUMNS_SCHEMA = 20, /* events have the figures' columns (18) and pack (20) */
 };
 
 static void usage(FILE *out)
@@ -111,13 +111,15 @@ int cmd_migrate(int argc, char **argv, const struct server_globals *g)
     else
         printf("%s database migrated from schema version %d to %d\n", store_backend(st), from, to);
     if (to >= MIGRATE_COLUMNS_SCHEMA) {
-        /* Events stored before schema 18 get the figures' columns from their lines, a
-         * thousand a transaction; an interrupted run leaves the rest to the next one. */
+        /* Events stored before schema 18 get the figures' columns from their lines, and
+         * those stored before 20 their pack, a thousand a transaction; an interrupted run
+         * leaves the rest to the next one. */
         int64_t filled = 0, unparsed = 0;
         if (store_events_backfill(st, 1000, &filled, &unparsed, err) != RC_OK)
             goto out;
         if (filled)
-            printf("figures' columns filled for %lld events stored before schema version %d\n",
+            printf("figures' columns and pack filled for %lld events stored before schema "
+                   "version %d\n",
                    (long long)filled, MIGRATE_COLUMNS_SCHEMA);
         if (unparsed)
             printf("stored events left without the figures' columns (their lines are not "

@@ -793,6 +793,16 @@ static const struct migration migrations[] = {
      "  trainee, trainee_masked, session, rollcall, fence, camera, kind, verdict, fix_lat,"
      "  fix_lon, fix_eph, fix_mode, fix_sats, fix_time, fix_source, start_ts, end_ts, skew_ms,"
      "  server_verdict, received_at, cols) WHERE class IS NULL;"},
+    {20, "events: what the figures read of an event packed in one column, indexed in place of 24",
+     /* As SQLite's migration 20: pack is store_event_pack of the row, NULL until the backfill
+      * of migrate packs older rows; the read indexes INCLUDE it instead of the columns. */
+     "ALTER TABLE events ADD COLUMN pack bytea;"
+     "DROP INDEX events_class_read;"
+     "DROP INDEX events_device_read;"
+     "CREATE INDEX events_class_read ON events(class, device, seq) INCLUDE (server_verdict,"
+     "  received_at, pack) WHERE class IS NOT NULL;"
+     "CREATE INDEX events_device_read ON events(device, ts, seq) INCLUDE (class,"
+     "  server_verdict, received_at, pack) WHERE class IS NULL;"},
 };
 
 enum { MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

@@ -17,7 +17,7 @@
 #define PG_FENCE_LOCK_CLASS "1380140102"
 
 enum {
-    PG_PARAMS_MAX = 40, /* parameters of one statement (events take 36) */
+    PG_PARAMS_MAX = 40, /* parameters of one statement (events take 37) */
     PG_STMTS_MAX = 192, /* distinct statements one connection prepares */
     PG_ROWS_MAX = 16,   /* rows of one multi-row statement (pg_exec_rows) */
 };
@@ -39,6 +39,7 @@ struct pg_params {
     int len[PG_PARAMS_MAX];
     int fmt[PG_PARAMS_MAX];
     char num[PG_PARAMS_MAX][32];
+    unsigned char pack[STORE_PACK_MAX]; /* pgp_event_pack's */
 };
 
 struct store_pg *pg_of(store *st);
@@ -52,6 +53,8 @@ void pgp_null(struct pg_params *p);
 void pgp_event_fix(struct pg_params *p, const struct store_event *e);
 /* An events row's camera, file, start_ts, end_ts, kind, rollcall, skew_ms, fix_sats (8). */
 void pgp_event_late(struct pg_params *p, const struct store_event *e);
+/* An events row's pack (store_event_pack, in p->pack), or NULL when it has none (1). */
+void pgp_event_pack(struct pg_params *p, const struct store_event *e);
 
 /* Runs sql with p (NULL: none); *res (PQclear it) holds the rows. binary: results in binary
  * format. A failure returns RC_CONFLICT for a constraint violation, RC_FULL for a full disk,

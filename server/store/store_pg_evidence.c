@@ -299,6 +299,15 @@ void pgp_event_fix(struct pg_params *p, const struct store_event *e)
     pgp_opt(p, e->fix_source);
 }
 
+void pgp_event_pack(struct pg_params *p, const struct store_event *e)
+{
+    size_t n = store_event_pack(e, p->pack, sizeof p->pack);
+    if (n)
+        pgp_bytes(p, p->pack, n);
+    else
+        pgp_null(p);
+}
+
 void pgp_event_late(struct pg_params *p, const struct store_event *e)
 {
     pgp_opt(p, e->camera);
@@ -311,7 +320,7 @@ void pgp_event_late(struct pg_params *p, const struct store_event *e)
     i64_or_null(p, e->has_fix && e->has_sats, e->fix_sats);
 }
 
-/* The 36 parameters of one events row, in EVENT_COLUMNS' order. */
+/* The 37 parameters of one events row, in EVENT_COLUMNS' order. */
 static void event_params(struct pg_params *p, const struct store_event *e)
 {
     p->n = 0;
@@ -351,14 +360,15 @@ static void event_params(struct pg_params *p, const struct store_event *e)
         pgp_i64(p, 1);
     else
         pgp_null(p);
+    pgp_event_pack(p, e);
 }
 
 #define EVENT_COLUMNS                                                                              \
     "device, seq, event_id, raw, hash, prev, type, ts, trainee, trainee_masked, class, session, "  \
     "verdict, server_verdict, distance_m, fence, received_at, boot, mono_ms, fix_lat, fix_lon, "   \
     "fix_eph, fix_mode, fix_time, fix_source, server_distance_m, server_fence_version, camera, "   \
-    "file, start_ts, end_ts, kind, rollcall, skew_ms, fix_sats, cols"
-enum { EVENT_PARAMS = 36 };
+    "file, start_ts, end_ts, kind, rollcall, skew_ms, fix_sats, cols, pack"
+enum { EVENT_PARAMS = 37 };
 
 /* "INSERT INTO events(...) VALUES ($1, ..., $32), ($33, ...)" for 1 to PG_ROWS_MAX rows, made
  * once; each text stays at its address, which keys the connection's prepared statement. */

@@ -409,14 +409,15 @@ static const char *text_or_empty(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
 }
 
-/* Calls fn per row of a binary result of STORE_EVENT_READ_COLUMNS. A row without the columns
- * (rare: stored before schema 18 and left by the backfill) has its line read by (device, seq)
+/* Calls fn per row of a binary result of STORE_EVENT_READ_COLUMNS. A row without a pack
+ * (rare: stored before schema 20 and left by the backfill) has its line read by (device, seq)
  * first, one query each. */
 static int raw_events(store *st, PGresult *r, int (*fn)(const struct store_raw_event *, void *),
                       void *ctx, char *err)
 {
     int rc = RC_OK;
     struct store_event row;
+    struct store_pack_text text;
     for (int i = 0; i < PQntuples(r); i++) {
         PGresult *line = NULL;
         struct store_raw_event e = {
@@ -425,8 +426,10 @@ static int raw_events(store *st, PGresult *r, int (*fn)(const struct store_raw_e
             .received_at_ms = pg_col_bin_i64(r, i, SER_RECEIVED_AT),
             .row = &row,
         };
-        memset(&row, 0, sizeof row);
-        if (PQgetisnull(r, i, SER_COLS)) {
+        if (PQgetisnull(r, i, SER_PACK) ||
+            store_event_unpack(PQgetvalue(r, i, SER_PACK), (size_t)PQgetlength(r, i, SER_PACK),
+                               &row, &text) != RC_OK) {
+            memset(&row, 0, sizeof row); /* no pack, or not one of ours: the line says it */
             struct pg_params p = {0};
             pgp_text(&p, PQgetvalue(r, i, SER_DEVICE));
             pgp_i64(&p, pg_col_bin_i64(r, i, SER_SEQ));
@@ -440,41 +443,6 @@ static int raw_events(store *st, PGresult *r, int (*fn)(const struct store_raw_e
             }
             e.raw = PQgetvalue(line, 0, 0);
             e.raw_len = (size_t)PQgetlength(line, 0, 0);
-        } else {
-            row.cols = true;
-            row.device = text_or_empty(r, i, SER_DEVICE);
-            row.seq = pg_col_bin_i64(r, i, SER_SEQ);
-            row.event_id = text_or_empty(r, i, SER_EVENT_ID);
-            row.type = text_or_empty(r, i, SER_TYPE);
-            row.ts_ms = pg_col_bin_i64(r, i, SER_TS);
-            row.trainee = text_or_empty(r, i, SER_TRAINEE);
-            row.trainee_masked = text_or_empty(r, i, SER_TRAINEE_MASKED);
-            row.class_id = text_or_empty(r, i, SER_CLASS);
-            row.session = text_or_empty(r, i, SER_SESSION);
-            row.rollcall = text_or_empty(r, i, SER_ROLLCALL);
-            row.fence = text_or_empty(r, i, SER_FENCE);
-            row.camera = text_or_empty(r, i, SER_CAMERA);
-            row.kind = text_or_empty(r, i, SER_KIND);
-            row.verdict = text_or_empty(r, i, SER_VERDICT);
-            row.has_fix = !PQgetisnull(r, i, SER_FIX_LAT);
-            if (row.has_fix) {
-                row.fix_lat = pg_col_bin_dbl(r, i, SER_FIX_LAT);
-                row.fix_lon = pg_col_bin_dbl(r, i, SER_FIX_LON);
-                row.has_eph = !PQgetisnull(r, i, SER_FIX_EPH);
-                row.fix_eph = pg_col_bin_dbl(r, i, SER_FIX_EPH);
-                row.fix_mode = (int)pg_col_bin_i64(r, i, SER_FIX_MODE);
-                row.has_sats = !PQgetisnull(r, i, SER_FIX_SATS);
-                row.fix_sats = (int)pg_col_bin_i64(r, i, SER_FIX_SATS);
-                row.has_fix_time = !PQgetisnull(r, i, SER_FIX_TIME);
-                row.fix_time_ms = pg_col_bin_i64(r, i, SER_FIX_TIME);
-                row.fix_source = text_or_empty(r, i, SER_FIX_SOURCE);
-            }
-            row.has_start = !PQgetisnull(r, i, SER_START);
-            row.start_ms = pg_col_bin_i64(r, i, SER_START);
-            row.has_end = !PQgetisnull(r, i, SER_END);
-            row.end_ms = pg_col_bin_i64(r, i, SER_END);
-            row.has_skew = !PQgetisnull(r, i, SER_SKEW);
-            row.skew_ms = pg_col_bin_i64(r, i, SER_SKEW);
         }
         rc = fn(&e, ctx);
         PQclear(line);
@@ -536,7 +504,7 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
             "w.") " FROM devices d "
                   "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
                   "CROSS JOIN LATERAL (SELECT " STORE_EVENT_READ_COLUMNS(
-                      "e.") " FROM events e WHERE e.device = d.id "
+                      "e.") ", e.ts FROM events e WHERE e.device = d.id "
                             "AND e.ts >= s.start_at - $3 "
                             "AND e.ts < s.end_at + $4 AND e.class IS NULL) w "
                             "WHERE d.institution = $2 AND (d.fence IN "
@@ -556,7 +524,8 @@ int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,
     pgp_i64(&p, after_id);
     pgp_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
     int rc = pg_run(pg_of(st),
-                    "SELECT id, raw FROM events WHERE cols IS NULL AND id > $1 ORDER BY id "
+                    "SELECT id, raw FROM events WHERE (cols IS NULL OR pack IS NULL) AND id > $1 "
+                    "ORDER BY id "
                     "LIMIT $2",
                     &p, true, &r, err, "reading events without their columns");
     if (rc != RC_OK)
@@ -591,13 +560,14 @@ static void fill_params(struct pg_params *p, int64_t id, const struct store_even
     pgp_i64(p, r->mono_ms);
     pgp_event_fix(p, r);
     pgp_event_late(p, r);
+    pgp_event_pack(p, r);
 }
 
 /* Each row's values and their types, in fill_params' order. */
 static const char *const fill_types[] = {"bigint", "text",   "text",   "text",   "text",   "float8",
                                          "text",   "bigint", "float8", "float8", "float8", "bigint",
                                          "bigint", "text",   "text",   "text",   "bigint", "bigint",
-                                         "text",   "text",   "bigint", "bigint"};
+                                         "text",   "text",   "bigint", "bigint", "bytea"};
 enum { FILL_PARAMS = (int)(sizeof fill_types / sizeof fill_types[0]) };
 _Static_assert((int)FILL_PARAMS <= (int)PG_PARAMS_MAX, "a row's parameters");
 
@@ -614,10 +584,11 @@ static void fill_sql_make(void)
         "fix_lat = v.lat, fix_lon = v.lon, fix_eph = v.eph, fix_mode = v.mode, "
         "fix_time = v.ftime, fix_source = v.fsrc, camera = v.camera, file = v.file, "
         "start_ts = v.st, end_ts = v.en, kind = v.kind, rollcall = v.rollcall, "
-        "skew_ms = v.skew, fix_sats = v.sats, cols = 1 FROM (VALUES ";
+        "skew_ms = v.skew, fix_sats = v.sats, cols = 1, pack = v.pack FROM (VALUES ";
     static const char tail[] =
         ") AS v(id, tm, ses, fence, verdict, dist, boot, mono, lat, lon, eph, mode, ftime, fsrc, "
-        "camera, file, st, en, kind, rollcall, skew, sats) WHERE e.id = v.id AND e.cols IS NULL";
+        "camera, file, st, en, kind, rollcall, skew, sats, pack) WHERE e.id = v.id "
+        "AND (e.cols IS NULL OR e.pack IS NULL)";
     for (int k = 1; k <= PG_ROWS_MAX; k++) {
         size_t cap = sizeof head + sizeof tail + (size_t)k * FILL_PARAMS * 16 + 1;
         char *q = malloc(cap);

@@ -508,6 +508,7 @@ static int each_event(sqlite3 *db, sqlite3_stmt *q, sqlite3_stmt **line,
     int rc = RC_OK;
     int step;
     struct store_event row;
+    struct store_pack_text text;
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
         struct store_raw_event e = {
             .raw = "",
@@ -515,45 +516,12 @@ static int each_event(sqlite3 *db, sqlite3_stmt *q, sqlite3_stmt **line,
             .received_at_ms = sqlite3_column_int64(q, SER_RECEIVED_AT),
             .row = &row,
         };
-        memset(&row, 0, sizeof row);
-        if (sqlite3_column_type(q, SER_COLS) == SQLITE_NULL) {
+        const void *pack = sqlite3_column_blob(q, SER_PACK);
+        if (!pack ||
+            store_event_unpack(pack, (size_t)sqlite3_column_bytes(q, SER_PACK), &row, &text)) {
+            memset(&row, 0, sizeof row); /* no pack, or not one of ours: the line says it */
             if ((rc = row_line(db, line, q, &e.raw, &e.raw_len, err)) != RC_OK)
                 return rc;
-        } else {
-            row.cols = true;
-            row.device = text_or_empty(q, SER_DEVICE);
-            row.seq = sqlite3_column_int64(q, SER_SEQ);
-            row.event_id = text_or_empty(q, SER_EVENT_ID);
-            row.type = text_or_empty(q, SER_TYPE);
-            row.ts_ms = sqlite3_column_int64(q, SER_TS);
-            row.trainee = text_or_empty(q, SER_TRAINEE);
-            row.trainee_masked = text_or_empty(q, SER_TRAINEE_MASKED);
-            row.class_id = text_or_empty(q, SER_CLASS);
-            row.session = text_or_empty(q, SER_SESSION);
-            row.rollcall = text_or_empty(q, SER_ROLLCALL);
-            row.fence = text_or_empty(q, SER_FENCE);
-            row.camera = text_or_empty(q, SER_CAMERA);
-            row.kind = text_or_empty(q, SER_KIND);
-            row.verdict = text_or_empty(q, SER_VERDICT);
-            row.has_fix = sqlite3_column_type(q, SER_FIX_LAT) != SQLITE_NULL;
-            if (row.has_fix) {
-                row.fix_lat = sqlite3_column_double(q, SER_FIX_LAT);
-                row.fix_lon = sqlite3_column_double(q, SER_FIX_LON);
-                row.has_eph = sqlite3_column_type(q, SER_FIX_EPH) != SQLITE_NULL;
-                row.fix_eph = sqlite3_column_double(q, SER_FIX_EPH);
-                row.fix_mode = sqlite3_column_int(q, SER_FIX_MODE);
-                row.has_sats = sqlite3_column_type(q, SER_FIX_SATS) != SQLITE_NULL;
-                row.fix_sats = sqlite3_column_int(q, SER_FIX_SATS);
-                row.has_fix_time = sqlite3_column_type(q, SER_FIX_TIME) != SQLITE_NULL;
-                row.fix_time_ms = sqlite3_column_int64(q, SER_FIX_TIME);
-                row.fix_source = text_or_empty(q, SER_FIX_SOURCE);
-            }
-            row.has_start = sqlite3_column_type(q, SER_START) != SQLITE_NULL;
-            row.start_ms = sqlite3_column_int64(q, SER_START);
-            row.has_end = sqlite3_column_type(q, SER_END) != SQLITE_NULL;
-            row.end_ms = sqlite3_column_int64(q, SER_END);
-            row.has_skew = sqlite3_column_type(q, SER_SKEW) != SQLITE_NULL;
-            row.skew_ms = sqlite3_column_int64(q, SER_SKEW);
         }
         if ((rc = fn(&e, ctx)) != 0)
             return rc;
@@ -736,7 +704,8 @@ int sqlite_events_uncolumned(store *st, int64_t after_id, size_t limit,
     sqlite3 *db = sq(st)->db;
     sqlite3_stmt *q = NULL;
     int rc = prepare(db,
-                     "SELECT id, raw FROM events WHERE cols IS NULL AND id > ?1 ORDER BY id "
+                     "SELECT id, raw FROM events WHERE (cols IS NULL OR pack IS NULL) AND id > ?1 "
+                     "ORDER BY id "
                      "LIMIT ?2",
                      &q, err, "reading events without their columns");
     if (rc != RC_OK)
@@ -771,8 +740,8 @@ static int fill_one(struct store_sqlite *s, int64_t id, const struct store_event
                     "verdict = ?5, distance_m = ?6, boot = ?7, mono_ms = ?8, fix_lat = ?9, "
                     "fix_lon = ?10, fix_eph = ?11, fix_mode = ?12, fix_time = ?13, "
                     "fix_source = ?14, camera = ?15, file = ?16, start_ts = ?17, end_ts = ?18, "
-                    "kind = ?19, rollcall = ?20, skew_ms = ?21, fix_sats = ?22, cols = 1 "
-                    "WHERE id = ?1 AND cols IS NULL",
+                    "kind = ?19, rollcall = ?20, skew_ms = ?21, fix_sats = ?22, cols = 1, "
+                    "pack = ?23 WHERE id = ?1 AND (cols IS NULL OR pack IS NULL)",
                     &q, err, "filling an event's columns");
     if (rc != RC_OK)
         return rc;
@@ -787,6 +756,10 @@ static int fill_one(struct store_sqlite *s, int64_t id, const struct store_event
     sqlite3_bind_int64(q, 8, r->mono_ms);
     sqlite_bind_event_fix(q, 9, r);
     sqlite_bind_event_late(q, 15, r);
+    unsigned char pack[STORE_PACK_MAX];
+    size_t pack_len = store_event_pack(r, pack, sizeof pack);
+    if (pack_len)
+        sqlite3_bind_blob(q, 23, pack, (int)pack_len, SQLITE_STATIC);
     rc = step_cached(s->db, q, err, "filling an event's columns");
     if (rc == RC_OK)
         *changed += sqlite3_changes(s->db);

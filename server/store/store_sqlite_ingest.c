@@ -297,9 +297,9 @@ static int event_insert(store *st, const struct store_event *e, char *err)
                "trainee_masked, class, session, verdict, server_verdict, distance_m, fence, "
                "received_at, boot, mono_ms, fix_lat, fix_lon, fix_eph, fix_mode, fix_time, "
                "fix_source, server_distance_m, server_fence_version, camera, file, start_ts, "
-               "end_ts, kind, rollcall, skew_ms, fix_sats, cols) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-               "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, "
-               "?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)",
+               "end_ts, kind, rollcall, skew_ms, fix_sats, cols, pack) VALUES (?1, ?2, ?3, ?4, ?5, "
+               "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
+               "?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)",
                &q, err, "storing an event");
     if (rc != RC_OK)
         return rc;
@@ -331,6 +331,10 @@ static int event_insert(store *st, const struct store_event *e, char *err)
     sqlite_bind_event_late(q, 28, e);
     if (e->cols)
         sqlite3_bind_int(q, 36, 1);
+    unsigned char pack[STORE_PACK_MAX];
+    size_t pack_len = store_event_pack(e, pack, sizeof pack);
+    if (pack_len)
+        sqlite3_bind_blob(q, 37, pack, (int)pack_len, SQLITE_STATIC);
     rc = step_cached(db, q, err, "storing an event");
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already", (long long)e->seq,

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Schema 18's columns on a collector whose events were stored before them. test_figures'
-world (a class with sign-ins, sign-outs, recordings, reviews and records, on SQLite) is
-built through a real collector; its attendance report is the reference. Then every event's
-marker is cleared and the figures cache emptied, as after an upgrade from schema 17: a
-collector serving that database answers the same report bytes (each stored line parsed).
-`rollcall-server migrate` then fills the columns of every event from its line and says how
-many; the report is again the same bytes, now read from the columns. A second `migrate`
-fills nothing. A schema 17 backup holding these events is restored, migrated and filled."""
+"""Schema 18's columns and schema 20's pack on a collector whose events were stored before
+them. test_figures' world (a class with sign-ins, sign-outs, recordings, reviews and records,
+on SQLite) is built through a real collector; its attendance report is the reference. Then
+every event's marker and pack are cleared and the figures cache emptied, as after an upgrade
+from schema 17: a collector serving that database answers the same report bytes (each stored
+line parsed). `rollcall-server migrate` then fills the columns and pack of every event from
+its line and says how many; the report is again the same bytes, now read from the pack. A
+second `migrate` fills nothing. A database of schema 19 (columns, no pack) is packed by
+migrate. A schema 17 backup holding these events is restored, migrated and filled."""
 
 import hashlib
 import os
@@ -30,9 +31,9 @@ def check(cond, what):
 
 
 def forget(path):
-    """Events as stored before schema 18, and no cached figures."""
+    """Events as stored before schema 18 (no columns, no pack), and no cached figures."""
     con = sqlite3.connect(path)
-    con.execute("UPDATE events SET cols = NULL")
+    con.execute("UPDATE events SET cols = NULL, pack = NULL")
     con.execute("DELETE FROM class_figures")
     con.commit()
     con.close()
@@ -70,8 +71,9 @@ def main():
         check(not tf.failures, "the world was built: %r" % tf.failures)
         path = w.db.split(":", 1)[1]
         events = count(path, "SELECT count(*) FROM events")
-        check(events > 10 and count(path, "SELECT count(*) FROM events WHERE cols = 1") == events,
-              "ingest stored every one of %d events with its columns" % events)
+        check(events > 10 and count(path, "SELECT count(*) FROM events WHERE cols = 1 AND "
+                                    "pack IS NOT NULL") == events,
+              "ingest stored every one of %d events with its columns and pack" % events)
 
         forget(path)
         st, _, parsed = report(w)
@@ -80,13 +82,13 @@ def main():
 
         r = run("migrate", db=w.db)
         check(r.returncode == 0, "migrate: %r" % (r,))
-        m = re.search(r"^figures' columns filled for (\d+) events stored before schema "
-                      r"version 18$", r.stdout, re.M)
+        m = re.search(r"^figures' columns and pack filled for (\d+) events stored before "
+                      r"schema version 20$", r.stdout, re.M)
         check(m and int(m.group(1)) == events, "migrate says it filled all %d: %s" %
               (events, r.stdout))
         check("left without" not in r.stdout, "no event left without: %s" % r.stdout)
-        check(count(path, "SELECT count(*) FROM events WHERE cols = 1") == events,
-              "every event has its columns again")
+        check(count(path, "SELECT count(*) FROM events WHERE cols = 1 AND pack IS NOT NULL")
+              == events, "every event has its columns and pack again")
         con = sqlite3.connect(path)
         con.execute("DELETE FROM class_figures")
         con.commit()
@@ -97,6 +99,19 @@ def main():
         r = run("migrate", db=w.db)
         check(r.returncode == 0 and "filled" not in r.stdout and "already at schema version"
               in r.stdout, "a second migrate fills nothing: %r" % (r,))
+
+        # A database of schema 19 migrated to 20: columns, and no pack yet.
+        con = sqlite3.connect(path)
+        con.execute("UPDATE events SET pack = NULL")
+        con.execute("DELETE FROM class_figures")
+        con.commit()
+        con.close()
+        st, _, unpacked = report(w)
+        check(st == 200 and unpacked == before, "without the pack the same report bytes")
+        r = run("migrate", db=w.db)
+        m = re.search(r"^figures' columns and pack filled for (\d+) events", r.stdout, re.M)
+        check(r.returncode == 0 and m and int(m.group(1)) == events,
+              "migrate packs the %d events of schema 19: %r" % (events, r))
 
         # A backup from schema 17 (the fixture, holding these events as 17 stored them) is
         # restored: migrated, and its events given their columns.
@@ -120,10 +135,10 @@ def main():
         r = run("restore", "--from", old, db="sqlite:" + target)
         latest = count(path, "SELECT max(version) FROM schema_migrations")
         check(r.returncode == 0 and "schema version 17, migrated to %d" % latest in r.stdout and
-              ", the figures' columns filled for %d events" % events in r.stdout,
+              ", the figures' columns and pack filled for %d events" % events in r.stdout,
               "restoring a schema 17 backup fills its events' columns: %r" % (r,))
-        check(count(target, "SELECT count(*) FROM events WHERE cols = 1") == events,
-              "every restored event has its columns")
+        check(count(target, "SELECT count(*) FROM events WHERE cols = 1 AND "
+                    "pack IS NOT NULL") == events, "every restored event has its columns and pack")
     finally:
         shutil.rmtree(d, ignore_errors=True)
     if failures:

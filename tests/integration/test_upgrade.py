@@ -33,10 +33,10 @@ def load(sql_path, db_path):
     con.close()
 
 
-def query(db_path, sql):
+def query(db_path, sql, args=()):
     con = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, args).fetchall()
     finally:
         con.close()
 
@@ -108,18 +108,23 @@ def server_fixture(d, path, newest):
     assert cols[-2:] == ["detail_code", "detail_args"], cols
     assert query(db, "SELECT detail, detail_code, detail_args FROM findings WHERE device = "
                      "'K-OLD'") == ([("bad signature", None, None)] if old_finding else [])
-    # Schema 18: the rest of the figures' columns and their marker, empty on older events
-    # (whose stored lines the figures parse).
+    # Schema 18: the rest of the figures' columns and their marker; schema 20: their pack;
+    # all empty on older events whose stored line is no canonical event (the figures parse it).
     cols = [r[1] for r in query(db, "PRAGMA table_info(events)")]
-    assert cols[-4:] == ["rollcall", "skew_ms", "fix_sats", "cols"], cols
-    assert query(db, "SELECT seq, rollcall, skew_ms, fix_sats, cols FROM events WHERE device = "
-                     "'K-OLD'") == ([(1, None, None, None, None)] if old_finding else [])
+    assert cols[-5:] == ["rollcall", "skew_ms", "fix_sats", "cols", "pack"], cols
+    assert query(db, "SELECT seq, rollcall, skew_ms, fix_sats, cols, pack FROM events WHERE "
+                     "device = 'K-OLD'") == ([(1, None, None, None, None, None)]
+                                             if old_finding else [])
     # Schema 19: the events' indexes are the two covering ones the figures read (each event in
     # one of them), the event id's, and (device, seq)'s; no other.
     idx = sorted(r[0] for r in query(db, "SELECT name FROM sqlite_master WHERE type = 'index' "
                                          "AND tbl_name = 'events'"))
     assert idx == ["events_class_read", "events_device_read", "events_event_id",
                    "sqlite_autoindex_events_1"], idx
+    # Schema 20: the two read indexes carry the pack, not the columns.
+    for name in ("events_class_read", "events_device_read"):
+        sql = query(db, "SELECT sql FROM sqlite_master WHERE name = ?", (name,))[0][0]
+        assert "pack" in sql and "fix_lat" not in sql, sql
     assert query(db, "SELECT seq FROM events INDEXED BY events_device_read WHERE device = "
                      "'K-OLD' AND ts >= 0 AND class IS NULL") == ([(1,)] if old_finding else [])
     # The fixture's rows came through, and the upgraded database is usable.

@@ -2423,19 +2423,11 @@ static int check_row(const struct store_raw_event *e, void *ctx)
     return 0;
 }
 
-/* One event of every shape, stored from its line by store_event_from, gives the engine the
- * same event from its columns as from its line, on every back-end; a row stored without its
- * columns (cols false) says so and is left to its line, until store_events_backfill fills them
- * from it (a line that is no event stays as it was). */
-static void event_columns_give_the_engine_its_event(void **state)
+/* One event of every shape the figures read, at t = 1790000000000 (K-1's seq 1 to 10). */
+static void event_shapes(struct event evs[10])
 {
-    (void)state;
-    char err[ERR_LEN];
-    store *st = open_migrated();
-    enrol(st, "I-1", "K-1", "F-1");
     const int64_t t = 1790000000000;
-    struct event evs[10];
-    memset(evs, 0, sizeof evs);
+    memset(evs, 0, 10 * sizeof *evs);
     const char *trainee = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
     for (size_t i = 0; i < 10; i++) {
         struct event *v = &evs[i];
@@ -2542,6 +2534,22 @@ static void event_columns_give_the_engine_its_event(void **state)
     evs[9].has = EVENT_HAS(EVENT_F_KIND) | EVENT_HAS(EVENT_F_DETAIL);
     snprintf(evs[9].kind, sizeof evs[9].kind, "case_open");
     snprintf(evs[9].detail, sizeof evs[9].detail, "lid switch");
+}
+
+/* One event of every shape, stored from its line by store_event_from, gives the engine the
+ * same event from its pack as from its line, on every back-end; so does a row whose pack is
+ * not one (read from its line instead); a row stored without its
+ * columns (cols false) says so and is left to its line, until store_events_backfill fills them
+ * from it (a line that is no event stays as it was). */
+static void event_columns_give_the_engine_its_event(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    const int64_t t = 1790000000000;
+    struct event evs[10];
+    event_shapes(evs);
     static char lines[10][EVENT_LINE_MAX + 1];
     char hashes[10][EVENT_HEX_LEN + 1];
     for (size_t i = 0; i < 10; i++) {
@@ -2609,7 +2617,114 @@ static void event_columns_give_the_engine_its_event(void **state)
     assert_int_equal(changed, 0);
     row[1].cols = false;
     assert_int_equal(store_event_columns_fill(st, ids, row, 2, &changed, err), RC_INVAL);
+
+    /* a pack cut short is no pack: the row is read from its line, as the same event */
+    raw_exec("UPDATE events SET pack = substr(pack, 1, length(pack) - 1) WHERE seq = 1");
+    c = (struct col_check){.st = st, .device = "K-1", .seq = 1};
+    assert_int_equal(store_class_events(st, "C-1", "I-1", check_row, &c, err), RC_OK);
+    assert_int_equal(c.n, 7);
+    assert_int_equal(c.with_cols, 6);
+    assert_int_equal(c.lines, 1);
     store_close(st);
+}
+
+enum { READ_STRINGS = 12 };
+
+/* The strings of a row the figures read, in one order, a NULL as "". */
+static void read_strings(const struct store_event *r, const char *out[READ_STRINGS])
+{
+    const char *s[READ_STRINGS] = {r->device,         r->event_id, r->type,    r->trainee,
+                                   r->trainee_masked, r->class_id, r->session, r->rollcall,
+                                   r->fence,          r->camera,   r->kind,    r->verdict};
+    for (size_t i = 0; i < READ_STRINGS; i++)
+        out[i] = s[i] ? s[i] : "";
+}
+
+/* The fields of two rows as the figures read them. */
+static void assert_same_read(const struct store_event *a, const struct store_event *b)
+{
+    const char *sa[READ_STRINGS], *sb[READ_STRINGS];
+    read_strings(a, sa);
+    read_strings(b, sb);
+    for (size_t i = 0; i < READ_STRINGS; i++)
+        assert_string_equal(sa[i], sb[i]);
+    assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->ts_ms, b->ts_ms);
+    assert_int_equal(a->has_fix, b->has_fix);
+    if (a->has_fix) {
+        assert_memory_equal(&a->fix_lat, &b->fix_lat, sizeof a->fix_lat); /* bit for bit */
+        assert_memory_equal(&a->fix_lon, &b->fix_lon, sizeof a->fix_lon);
+        assert_int_equal(a->fix_mode, b->fix_mode);
+        assert_int_equal(a->has_eph, b->has_eph);
+        assert_true(!a->has_eph || a->fix_eph == b->fix_eph);
+        assert_int_equal(a->has_sats, b->has_sats);
+        assert_true(!a->has_sats || a->fix_sats == b->fix_sats);
+        assert_int_equal(a->has_fix_time, b->has_fix_time);
+        assert_true(!a->has_fix_time || a->fix_time_ms == b->fix_time_ms);
+        assert_string_equal(a->fix_source ? a->fix_source : "", b->fix_source);
+    } else {
+        assert_null(b->fix_source);
+    }
+    assert_int_equal(a->has_start, b->has_start);
+    assert_true(!a->has_start || a->start_ms == b->start_ms);
+    assert_int_equal(a->has_end, b->has_end);
+    assert_true(!a->has_end || a->end_ms == b->end_ms);
+    assert_int_equal(a->has_skew, b->has_skew);
+    assert_true(!a->has_skew || a->skew_ms == b->skew_ms);
+}
+
+/* store_event_pack and store_event_unpack (schema 20), without a database: every shape comes
+ * back as it went in, with the pseudonym and the UUID in bytes when they are lower-case hex
+ * and as text otherwise; nothing but a whole pack of this version unpacks; a pack that does
+ * not fit, or a row without columns, gives none. */
+static void event_pack_round_trip(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    struct event evs[10];
+    event_shapes(evs);
+    static char line[EVENT_LINE_MAX + 1];
+    static unsigned char buf[STORE_PACK_MAX + 1];
+    for (size_t i = 0; i < 10; i++) {
+        size_t len = 0;
+        assert_int_equal(event_serialise(&evs[i], line, sizeof line, &len, err), RC_OK);
+        struct store_event row, back;
+        struct store_pack_text text;
+        store_event_from(&evs[i], line, len, "", &row);
+        size_t n = store_event_pack(&row, buf, STORE_PACK_MAX);
+        assert_true(n > 0);
+        assert_int_equal(store_event_unpack(buf, n, &back, &text), RC_OK);
+        assert_true(back.cols);
+        assert_same_read(&row, &back);
+        for (size_t k = 0; k < n; k++) /* every truncation, the empty one too */
+            assert_int_equal(store_event_unpack(buf, k, &back, &text), RC_CORRUPT);
+        buf[n] = 0;
+        assert_int_equal(store_event_unpack(buf, n + 1, &back, &text), RC_CORRUPT);
+        buf[0] = STORE_PACK_VERSION + 1;
+        assert_int_equal(store_event_unpack(buf, n, &back, &text), RC_CORRUPT);
+        assert_int_equal(store_event_pack(&row, buf, n - 1), 0); /* does not fit */
+        assert_int_equal(store_event_pack(&row, buf, n), n);
+        if (i == 0) {
+            /* upper-case hex and a UUID missing a dash are kept as text: 33 and 20
+             * bytes more than their bytes, and back exactly */
+            char upper[STORE_PACK_PSEUDONYM_LEN + 1], undashed[STORE_PACK_UUID_LEN + 1];
+            snprintf(upper, sizeof upper, "%s", row.trainee);
+            upper[0] = 'C';
+            snprintf(undashed, sizeof undashed, "%.8s%s", row.event_id, row.event_id + 9);
+            struct store_event text_row = row;
+            text_row.trainee = upper;
+            text_row.event_id = undashed;
+            size_t m = store_event_pack(&text_row, buf, STORE_PACK_MAX);
+            assert_int_equal(m, n + 33 + 20);
+            assert_int_equal(store_event_unpack(buf, m, &back, &text), RC_OK);
+            assert_same_read(&text_row, &back);
+            /* flags this version does not have */
+            buf[2] = 0x80;
+            assert_int_equal(store_event_unpack(buf, m, &back, &text), RC_CORRUPT);
+        }
+        row.cols = false;
+        assert_int_equal(store_event_pack(&row, buf, STORE_PACK_MAX), 0);
+    }
 }
 
 static void every_backend_implements_every_op(void **state)
@@ -2978,6 +3093,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(class_device_events_equal_per_window_reads, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(event_columns_give_the_engine_its_event, setup, teardown),
+        cmocka_unit_test(event_pack_round_trip),
         cmocka_unit_test_setup_teardown(events_inserted_many_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_close_moves_head_signs_and_sees, setup, teardown),
         cmocka_unit_test_setup_teardown(generations_bumped_by_the_store, setup, teardown),
