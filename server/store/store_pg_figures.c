@@ -409,16 +409,17 @@ static const char *text_or_empty(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
 }
 
-/* Calls fn per row of a binary result of STORE_EVENT_READ_COLUMNS. A row without a pack
- * (rare: stored before schema 20 and left by the backfill) has its line read by (device, seq)
- * first, one query each. */
-static int raw_events(store *st, PGresult *r, int (*fn)(const struct store_raw_event *, void *),
-                      void *ctx, char *err)
+/* Calls fn per row of a binary result of STORE_EVENT_READ_COLUMNS, in the order of order[]
+ * (row numbers; NULL: the result's). A row without a pack (rare: stored before schema 20 and
+ * left by the backfill) has its line read by (device, seq) first, one query each. Clears r. */
+static int raw_events(store *st, PGresult *r, const int *order,
+                      int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
 {
     int rc = RC_OK;
     struct store_event row;
     struct store_pack_text text;
-    for (int i = 0; i < PQntuples(r); i++) {
+    for (int k = 0; k < PQntuples(r); k++) {
+        int i = order ? order[k] : k;
         PGresult *line = NULL;
         struct store_raw_event e = {
             .raw = "",
@@ -453,6 +454,85 @@ static int raw_events(store *st, PGresult *r, int (*fn)(const struct store_raw_e
     return rc;
 }
 
+/* The sort key of a row of an events read: device, then a, session, b, c (see row_order). */
+struct row_key {
+    const char *device, *session;
+    int64_t a, b, c;
+    int row;
+};
+
+static int cmp_i64(int64_t x, int64_t y)
+{
+    return (x > y) - (x < y);
+}
+
+static int cmp_row_key(const void *x, const void *y)
+{
+    const struct row_key *p = x, *q = y;
+    int c = strcmp(p->device, q->device);
+    if (!c)
+        c = cmp_i64(p->a, q->a);
+    if (!c)
+        c = strcmp(p->session, q->session);
+    if (!c)
+        c = cmp_i64(p->b, q->b);
+    if (!c)
+        c = cmp_i64(p->c, q->c);
+    return c ? c : cmp_i64(p->row, q->row);
+}
+
+/* The rows of r in the order the store promises, sorted here rather than by the server:
+ * by device (bytes, as SQLite's BINARY, whatever the database's collation), then the
+ * int8 column a_col, the text column session_col (-1: none), the int8 columns b_col and
+ * c_col (-1: none). The server's sort under a libc collation cost more than the whole
+ * read (docs/PERFORMANCE.md "A packed event"). *order: malloc'd row numbers, NULL for
+ * no rows. */
+static int row_order(const PGresult *r, int a_col, int session_col, int b_col, int c_col,
+                     int **order, char *err)
+{
+    *order = NULL;
+    int n = PQntuples(r);
+    if (n == 0)
+        return RC_OK;
+    struct row_key *k = malloc((size_t)n * sizeof *k);
+    int *o = malloc((size_t)n * sizeof *o);
+    if (!k || !o) {
+        free(k);
+        free(o);
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        k[i] = (struct row_key){
+            .device = PQgetvalue(r, i, SER_DEVICE),
+            .session = session_col < 0 ? "" : PQgetvalue(r, i, session_col),
+            .a = pg_col_bin_i64(r, i, a_col),
+            .b = b_col < 0 ? 0 : pg_col_bin_i64(r, i, b_col),
+            .c = c_col < 0 ? 0 : pg_col_bin_i64(r, i, c_col),
+            .row = i,
+        };
+    qsort(k, (size_t)n, sizeof *k, cmp_row_key);
+    for (int i = 0; i < n; i++)
+        o[i] = k[i].row;
+    free(k);
+    *order = o;
+    return RC_OK;
+}
+
+/* raw_events in row_order's order; clears r. */
+static int sorted_events(store *st, PGresult *r, int a_col, int session_col, int b_col, int c_col,
+                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
+{
+    int *order = NULL;
+    int rc = row_order(r, a_col, session_col, b_col, c_col, &order, err);
+    if (rc != RC_OK) {
+        PQclear(r);
+        return rc;
+    }
+    rc = raw_events(st, r, order, fn, ctx, err);
+    free(order);
+    return rc;
+}
+
 int pg_class_events(store *st, const char *class_id, const char *institution,
                     int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
 {
@@ -460,13 +540,14 @@ int pg_class_events(store *st, const char *class_id, const char *institution,
     PGresult *r = NULL;
     pgp_text(&p, class_id);
     pgp_text(&p, institution);
-    int rc = pg_run(pg_of(st),
-                    "SELECT " STORE_EVENT_READ_COLUMNS(
-                        "e.") " FROM events e "
-                              "JOIN devices d ON d.id = e.device "
-                              "WHERE e.class = $1 AND d.institution = $2 ORDER BY e.device, e.seq",
-                    &p, true, &r, err, "reading a class's events");
-    return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
+    int rc =
+        pg_run(pg_of(st),
+               "SELECT " STORE_EVENT_READ_COLUMNS("e.") " FROM events e "
+                                                        "JOIN devices d ON d.id = e.device "
+                                                        "WHERE e.class = $1 AND d.institution = $2",
+               &p, true, &r, err, "reading a class's events");
+    /* by (device, seq) */
+    return rc != RC_OK ? rc : sorted_events(st, r, SER_SEQ, -1, -1, -1, fn, ctx, err);
 }
 
 int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
@@ -482,7 +563,7 @@ int pg_device_events(store *st, const char *device, int64_t from, int64_t to,
                         "") " FROM events WHERE device = $1 "
                             "AND ts >= $2 AND ts < $3 AND class IS NULL ORDER BY ts, seq",
                     &p, true, &r, err, "reading a device's events");
-    return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
+    return rc != RC_OK ? rc : raw_events(st, r, NULL, fn, ctx, err);
 }
 
 int pg_class_device_events(store *st, const char *class_id, const char *institution,
@@ -497,11 +578,13 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
     pgp_i64(&p, grace_ms);
     /* The devices of pg_class_devices x the offline sessions in the order of the class's plan;
      * events_device_read (partial: class IS NULL) finds each window and holds every column
-     * read. */
+     * read. Sorted here by (device, session start, session id, ts, seq): the columns after
+     * the read ones. */
+    enum { COL_START = SER_SEQ + 1, COL_SESSION, COL_TS };
     int rc = pg_run(
         pg_of(st),
         "SELECT " STORE_EVENT_READ_COLUMNS(
-            "w.") " FROM devices d "
+            "w.") ", s.start_at, s.id, w.ts FROM devices d "
                   "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
                   "CROSS JOIN LATERAL (SELECT " STORE_EVENT_READ_COLUMNS(
                       "e.") ", e.ts FROM events e WHERE e.device = d.id "
@@ -510,10 +593,11 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
                             "WHERE d.institution = $2 AND (d.fence IN "
                             "(SELECT fence FROM sessions "
                             "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
-                            "device FROM events WHERE class = $1)) "
-                            "ORDER BY d.id, s.start_at, s.id, w.ts, w.seq",
+                            "device FROM events WHERE class = $1))",
         &p, true, &r, err, "reading a class's devices' events");
-    return rc != RC_OK ? rc : raw_events(st, r, fn, ctx, err);
+    return rc != RC_OK
+               ? rc
+               : sorted_events(st, r, COL_START, COL_SESSION, COL_TS, SER_SEQ, fn, ctx, err);
 }
 
 int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,
