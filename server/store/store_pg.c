@@ -390,7 +390,17 @@ static void pg_close(store *st)
     struct store_pg *s = pg_of(st);
     PQfinish(s->conn); /* the server rolls back an open transaction */
     free(s->rows);
+    free(s->packs);
     free(s);
+}
+
+int pg_rows_ready(struct store_pg *s, char *err)
+{
+    if (!s->rows)
+        s->rows = malloc(PG_ROWS_MAX * sizeof *s->rows);
+    if (!s->packs)
+        s->packs = malloc(PG_ROWS_MAX * sizeof *s->packs);
+    return s->rows && s->packs ? RC_OK : rc_fail(err, RC_NOMEM, "out of memory");
 }
 
 /* ---- Migrations ---- */

@@ -30,6 +30,7 @@ struct store_pg {
     int nprep;        /* statements prepared on this connection */
     const char *prep[PG_STMTS_MAX];
     struct pg_params *rows; /* PG_ROWS_MAX rows' parameters for pg_exec_rows, made at first use */
+    unsigned char (*packs)[STORE_PACK_MAX]; /* the packs those rows' parameters point at */
 };
 
 /* One statement's parameters; numbers are formatted into num, so do not copy a pg_params. */
@@ -39,7 +40,6 @@ struct pg_params {
     int len[PG_PARAMS_MAX];
     int fmt[PG_PARAMS_MAX];
     char num[PG_PARAMS_MAX][32];
-    unsigned char pack[STORE_PACK_MAX]; /* pgp_event_pack's */
 };
 
 struct store_pg *pg_of(store *st);
@@ -53,8 +53,12 @@ void pgp_null(struct pg_params *p);
 void pgp_event_fix(struct pg_params *p, const struct store_event *e);
 /* An events row's camera, file, start_ts, end_ts, kind, rollcall, skew_ms, fix_sats (8). */
 void pgp_event_late(struct pg_params *p, const struct store_event *e);
-/* An events row's pack (store_event_pack, in p->pack), or NULL when it has none (1). */
-void pgp_event_pack(struct pg_params *p, const struct store_event *e);
+/* An events row's pack (store_event_pack) into buf, which must outlive the statement, or
+ * NULL when it has none (1). */
+void pgp_event_pack(struct pg_params *p, const struct store_event *e,
+                    unsigned char buf[STORE_PACK_MAX]);
+/* Makes s->rows and s->packs at their first use: RC_OK or RC_NOMEM. */
+int pg_rows_ready(struct store_pg *s, char *err);
 
 /* Runs sql with p (NULL: none); *res (PQclear it) holds the rows. binary: results in binary
  * format. A failure returns RC_CONFLICT for a constraint violation, RC_FULL for a full disk,

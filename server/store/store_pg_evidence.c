@@ -299,11 +299,12 @@ void pgp_event_fix(struct pg_params *p, const struct store_event *e)
     pgp_opt(p, e->fix_source);
 }
 
-void pgp_event_pack(struct pg_params *p, const struct store_event *e)
+void pgp_event_pack(struct pg_params *p, const struct store_event *e,
+                    unsigned char buf[STORE_PACK_MAX])
 {
-    size_t n = store_event_pack(e, p->pack, sizeof p->pack);
+    size_t n = store_event_pack(e, buf, STORE_PACK_MAX);
     if (n)
-        pgp_bytes(p, p->pack, n);
+        pgp_bytes(p, buf, n);
     else
         pgp_null(p);
 }
@@ -320,8 +321,9 @@ void pgp_event_late(struct pg_params *p, const struct store_event *e)
     i64_or_null(p, e->has_fix && e->has_sats, e->fix_sats);
 }
 
-/* The 37 parameters of one events row, in EVENT_COLUMNS' order. */
-static void event_params(struct pg_params *p, const struct store_event *e)
+/* The 37 parameters of one events row, in EVENT_COLUMNS' order; its pack in pack. */
+static void event_params(struct pg_params *p, const struct store_event *e,
+                         unsigned char pack[STORE_PACK_MAX])
 {
     p->n = 0;
     pgp_text(p, e->device);
@@ -360,7 +362,7 @@ static void event_params(struct pg_params *p, const struct store_event *e)
         pgp_i64(p, 1);
     else
         pgp_null(p);
-    pgp_event_pack(p, e);
+    pgp_event_pack(p, e, pack);
 }
 
 #define EVENT_COLUMNS                                                                              \
@@ -397,14 +399,14 @@ int pg_events_insert(store *st, const struct store_event *rows, size_t n, char *
 {
     struct store_pg *s = pg_of(st);
     pthread_once(&insert_sql_once, insert_sql_make);
-    if (!s->rows && !(s->rows = malloc(PG_ROWS_MAX * sizeof *s->rows)))
-        return rc_fail(err, RC_NOMEM, "out of memory");
+    if (pg_rows_ready(s, err) != RC_OK)
+        return RC_NOMEM;
     for (size_t at = 0; at < n;) {
         size_t k = n - at < PG_ROWS_MAX ? n - at : PG_ROWS_MAX;
         if (!insert_sql[k])
             return rc_fail(err, RC_NOMEM, "out of memory");
         for (size_t i = 0; i < k; i++)
-            event_params(&s->rows[i], &rows[at + i]);
+            event_params(&s->rows[i], &rows[at + i], s->packs[i]);
         int rc = pg_exec_rows(s, insert_sql[k], s->rows, k, NULL, err, "storing events");
         if (rc == RC_CONFLICT && k == 1)
             return rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already",

@@ -627,8 +627,9 @@ int pg_events_uncolumned(store *st, int64_t after_id, size_t limit,
     return rc;
 }
 
-/* The parameters of one row of pg_event_columns_fill, in FILL_VALUES' order. */
-static void fill_params(struct pg_params *p, int64_t id, const struct store_event *r)
+/* The parameters of one row of pg_event_columns_fill, in FILL_VALUES' order; its pack in pack. */
+static void fill_params(struct pg_params *p, int64_t id, const struct store_event *r,
+                        unsigned char pack[STORE_PACK_MAX])
 {
     p->n = 0;
     pgp_i64(p, id);
@@ -644,7 +645,7 @@ static void fill_params(struct pg_params *p, int64_t id, const struct store_even
     pgp_i64(p, r->mono_ms);
     pgp_event_fix(p, r);
     pgp_event_late(p, r);
-    pgp_event_pack(p, r);
+    pgp_event_pack(p, r, pack);
 }
 
 /* Each row's values and their types, in fill_params' order. */
@@ -694,14 +695,14 @@ int pg_event_columns_fill(store *st, const int64_t *ids, const struct store_even
 {
     struct store_pg *s = pg_of(st);
     pthread_once(&fill_sql_once, fill_sql_make);
-    if (!s->rows && !(s->rows = malloc(PG_ROWS_MAX * sizeof *s->rows)))
-        return rc_fail(err, RC_NOMEM, "out of memory");
+    if (pg_rows_ready(s, err) != RC_OK)
+        return RC_NOMEM;
     for (size_t at = 0; at < n;) {
         size_t k = n - at < PG_ROWS_MAX ? n - at : PG_ROWS_MAX;
         if (!fill_sql[k])
             return rc_fail(err, RC_NOMEM, "out of memory");
         for (size_t i = 0; i < k; i++)
-            fill_params(&s->rows[i], ids[at + i], &rows[at + i]);
+            fill_params(&s->rows[i], ids[at + i], &rows[at + i], s->packs[i]);
         int64_t done = 0;
         int rc = pg_exec_rows(s, fill_sql[k], s->rows, k, &done, err, "filling events' columns");
         if (rc != RC_OK)

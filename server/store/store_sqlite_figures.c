@@ -757,9 +757,7 @@ static int fill_one(struct store_sqlite *s, int64_t id, const struct store_event
     sqlite_bind_event_fix(q, 9, r);
     sqlite_bind_event_late(q, 15, r);
     unsigned char pack[STORE_PACK_MAX];
-    size_t pack_len = store_event_pack(r, pack, sizeof pack);
-    if (pack_len)
-        sqlite3_bind_blob(q, 23, pack, (int)pack_len, SQLITE_STATIC);
+    sqlite_bind_event_pack(q, 23, r, pack);
     rc = step_cached(s->db, q, err, "filling an event's columns");
     if (rc == RC_OK)
         *changed += sqlite3_changes(s->db);

@@ -271,6 +271,14 @@ void sqlite_bind_event_fix(sqlite3_stmt *q, int i, const struct store_event *e)
     bind_text_or_null(q, i + 5, e->fix_source);
 }
 
+void sqlite_bind_event_pack(sqlite3_stmt *q, int i, const struct store_event *e,
+                            unsigned char buf[STORE_PACK_MAX])
+{
+    size_t n = store_event_pack(e, buf, STORE_PACK_MAX);
+    if (n)
+        sqlite3_bind_blob(q, i, buf, (int)n, SQLITE_STATIC);
+}
+
 void sqlite_bind_event_late(sqlite3_stmt *q, int j, const struct store_event *e)
 {
     bind_text_or_null(q, j, e->camera);
@@ -332,9 +340,7 @@ static int event_insert(store *st, const struct store_event *e, char *err)
     if (e->cols)
         sqlite3_bind_int(q, 36, 1);
     unsigned char pack[STORE_PACK_MAX];
-    size_t pack_len = store_event_pack(e, pack, sizeof pack);
-    if (pack_len)
-        sqlite3_bind_blob(q, 37, pack, (int)pack_len, SQLITE_STATIC);
+    sqlite_bind_event_pack(q, 37, e, pack);
     rc = step_cached(db, q, err, "storing an event");
     if (rc == RC_CONFLICT)
         rc = rc_fail(err, RC_CONFLICT, "event %lld of '%s' is stored already", (long long)e->seq,

@@ -242,6 +242,10 @@ int sqlite_class_events(store *st, const char *class_id, const char *institution
  * fix_sats to j..j+7; absent values stay unbound (NULL). */
 void sqlite_bind_event_fix(sqlite3_stmt *q, int i, const struct store_event *e);
 void sqlite_bind_event_late(sqlite3_stmt *q, int j, const struct store_event *e);
+/* An events row's pack (store_event_pack) into buf, bound at parameter i without a copy (buf
+ * must outlive the step); left unbound (NULL) when the row has none. */
+void sqlite_bind_event_pack(sqlite3_stmt *q, int i, const struct store_event *e,
+                            unsigned char buf[STORE_PACK_MAX]);
 int sqlite_events_uncolumned(store *st, int64_t after_id, size_t limit,
                              int (*fn)(const struct store_event_line *, void *), void *ctx,
                              char *err);
