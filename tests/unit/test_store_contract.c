@@ -2378,6 +2378,51 @@ static void class_device_events_equal_per_window_reads(void **state)
     store_close(st);
 }
 
+/* A class's events come by device in the bytes' order, as SQLite's BINARY compares them,
+ * whatever the database's collation: on PostgreSQL in a database whose ICU collation puts
+ * "K-b" before "K-C" (the bytes put 'C' before 'b'), so figures computed on either back-end
+ * see the same order. */
+static void class_events_by_device_bytes(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    char saved[sizeof url];
+    snprintf(saved, sizeof saved, "%s", url);
+    if (is_pg()) {
+        raw_exec("DROP DATABASE IF EXISTS rc_contract_icu");
+        raw_exec("CREATE DATABASE rc_contract_icu LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                 "LOCALE 'C.UTF-8' TEMPLATE template0");
+        const char *q = strchr(pg_base + strlen("postgresql://"), '/');
+        assert_non_null(q);
+        const char *rest = strchr(q, '?');
+        snprintf(url, sizeof url, "%.*s/rc_contract_icu%s", (int)(q - pg_base), pg_base,
+                 rest ? rest : "");
+        assert_int_equal(raw_int("SELECT count(*) FROM (VALUES ('K-b'), ('K-C')) v(x) "
+                                 "WHERE x < 'K-C' AND x = 'K-b'"),
+                         1); /* the database's own order is not the bytes' */
+    }
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-b", "F-1");
+    enrol(st, "I-1", "K-C", "F-1");
+    const char *devices[] = {"K-b", "K-C", "K-b", "K-C"};
+    static char raws[4][16];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(raws[i], sizeof raws[i], "{\"n\":%zu}", i);
+        struct store_event e = event(devices[i], (int64_t)i / 2 + 1, raws[i], "C-1");
+        assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    }
+    struct raw_list got = {0};
+    assert_int_equal(store_class_events(st, "C-1", "I-1", list_raw, &got, err), RC_OK);
+    const char *want[] = {"{\"n\":1}", "{\"n\":3}", "{\"n\":0}", "{\"n\":2}"};
+    assert_int_equal(got.n, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(got.line[i], want[i]);
+    store_close(st);
+    snprintf(url, sizeof url, "%s", saved);
+    if (is_pg())
+        raw_exec("DROP DATABASE rc_contract_icu");
+}
+
 /* ---- The figures' columns (schema 18) ---- */
 
 struct col_check {
@@ -3092,6 +3137,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(class_device_events_equal_per_window_reads, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(class_events_by_device_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(event_columns_give_the_engine_its_event, setup, teardown),
         cmocka_unit_test(event_pack_round_trip),
         cmocka_unit_test_setup_teardown(events_inserted_many_at_once, setup, teardown),
