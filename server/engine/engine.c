@@ -2113,6 +2113,48 @@ static int cmp_ptr_by_device_seq(const void *x, const void *y)
     return c ? c : (a > b) - (a < b);
 }
 
+enum { SORT_RUNS_MERGED = 64 }; /* more ascending runs than this: a plain sort */
+
+/* Sorts p[0..n), a few ascending runs by device and seq, stable: merges neighbouring runs
+ * until one is left (n log runs comparisons, not n log n). A class's events come as a few
+ * runs: its own events, then the kiosks' own events, each by device and seq. false: no
+ * memory for it (p unchanged). */
+static bool merge_runs(struct engine_event **p, size_t n)
+{
+    struct engine_event **q = malloc(n * sizeof *q);
+    if (!q)
+        return false;
+    struct engine_event **src = p, **dst = q;
+    for (;;) {
+        size_t merged = 0; /* runs written to dst this pass */
+        for (size_t a = 0; a < n; merged++) {
+            size_t m = a + 1; /* [a, m) the left run, [m, b) the right one */
+            while (m < n && cmp_by_device_seq(src[m - 1], src[m]) <= 0)
+                m++;
+            size_t b = m < n ? m + 1 : n;
+            while (b < n && cmp_by_device_seq(src[b - 1], src[b]) <= 0)
+                b++;
+            size_t i = a, j = m, k = a;
+            while (i < m && j < b)
+                dst[k++] = cmp_by_device_seq(src[j], src[i]) < 0 ? src[j++] : src[i++];
+            while (i < m)
+                dst[k++] = src[i++];
+            while (j < b)
+                dst[k++] = src[j++];
+            a = b;
+        }
+        struct engine_event **t = src;
+        src = dst;
+        dst = t;
+        if (merged == 1)
+            break;
+    }
+    if (src != p)
+        memcpy(p, src, n * sizeof *p);
+    free(q);
+    return true;
+}
+
 /* Sorts events by device and seq, stable. An engine_event is ~2.5 KB: sorting the array
  * itself copied every element at every level of the merge sort (a class of 10,000 events:
  * ~350 MB of copying), so pointers are sorted and each element is then moved once, following
@@ -2121,10 +2163,10 @@ static int sort_by_device_seq(struct engine_event *events, size_t n, char *err)
 {
     if (n < 2)
         return 0;
-    bool sorted = true;
-    for (size_t i = 1; i < n && sorted; i++)
-        sorted = cmp_by_device_seq(&events[i - 1], &events[i]) <= 0;
-    if (sorted)
+    size_t runs = 1; /* ascending runs */
+    for (size_t i = 1; i < n; i++)
+        runs += cmp_by_device_seq(&events[i - 1], &events[i]) > 0;
+    if (runs == 1)
         return 0;
     struct engine_event **p = malloc(n * sizeof *p);
     struct engine_event *tmp = malloc(sizeof *tmp);
@@ -2135,7 +2177,8 @@ static int sort_by_device_seq(struct engine_event *events, size_t n, char *err)
     }
     for (size_t i = 0; i < n; i++)
         p[i] = &events[i];
-    qsort(p, n, sizeof *p, cmp_ptr_by_device_seq);
+    if (runs > SORT_RUNS_MERGED || !merge_runs(p, n))
+        qsort(p, n, sizeof *p, cmp_ptr_by_device_seq);
     /* Position i takes the element p[i] points at. Follow each cycle once: the element at
      * the cycle's start goes aside, every other moves once, p[i] is set to &events[i] when
      * position i is done. */
