@@ -131,6 +131,7 @@ struct iv {
 /* A sign-in or sign-out of a roster member, assigned to an offline session. */
 struct mark {
     const struct engine_event *e;
+    size_t at; /* e's place in ctx.ev: by (ts, id) */
     size_t trainee, session;
     bool in;
     bool counted, counted_unreviewed;
@@ -149,7 +150,10 @@ struct ctx {
     struct engine_report *r;
     const struct engine_event **ev; /* deduplicated, by (ts, id) */
     size_t n_ev;
-    struct roll *rolls; /* by (session, opening, device, id); one per (device, session, id) */
+    long *place;  /* per ev: its trainee's place on the roster (plan_find_trainee), -1: none */
+    size_t *rank; /* per ev with a place: its trainee's rank by pseudonym (strcmp's order) */
+    struct named *sessions; /* the plan's sessions by id (cmp_named), at: their index */
+    struct roll *rolls;     /* by (session, opening, device, id); one per (device, session, id) */
     size_t n_rolls;
     const struct engine_event **confs; /* the class's rollcall_confirm, by (trainee, session,
                                           ts, id) */
@@ -323,6 +327,47 @@ static int cmp_i64(int64_t a, int64_t b)
 
 /* ---- deduplication ------------------------------------------------------------------------ */
 
+/* An event with the key it is sorted by: two integers that decide most comparisons
+ * without reading the ~2.5 KB event the pointer points at; only equal keys read it. */
+struct keyed {
+    uint64_t hi, lo;
+    const struct engine_event *e;
+};
+
+static int cmp_keyed(const void *x, const void *y)
+{
+    const struct keyed *a = x, *b = y;
+    if (a->hi != b->hi)
+        return a->hi < b->hi ? -1 : 1;
+    return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+/* The first 8 bytes of s, big-endian, zeros after its end: ordered as strcmp orders them. */
+static uint64_t key_str(const char *s)
+{
+    uint64_t k = 0;
+    size_t i = 0;
+    for (; i < 8 && s[i]; i++)
+        k = k << 8 | (unsigned char)s[i];
+    for (; i < 8; i++)
+        k <<= 8;
+    return k;
+}
+
+static uint64_t key_i64(int64_t v)
+{
+    return (uint64_t)v ^ (UINT64_C(1) << 63);
+}
+
+/* Sorts k[0..n) by cmp and writes its events in that order to out. */
+static void sort_keyed(struct keyed *k, size_t n, int (*cmp)(const void *, const void *),
+                       const struct engine_event **out)
+{
+    qsort(k, n, sizeof *k, cmp);
+    for (size_t i = 0; i < n; i++)
+        out[i] = k[i].e;
+}
+
 static int cmp_ev_id(const void *x, const void *y)
 {
     const struct engine_event *a = *(const struct engine_event *const *)x;
@@ -345,17 +390,38 @@ static int cmp_ev_time(const void *x, const void *y)
     return c ? c : strcmp(a->ev.id, b->ev.id);
 }
 
+/* cmp_ev_id and cmp_ev_time on keyed events: the key is their first fields' start. */
+static int cmp_keyed_id(const void *x, const void *y)
+{
+    const struct keyed *a = x, *b = y;
+    int c = cmp_keyed(a, b);
+    return c ? c : cmp_ev_id(&a->e, &b->e);
+}
+
+static int cmp_keyed_time(const void *x, const void *y)
+{
+    const struct keyed *a = x, *b = y;
+    int c = cmp_keyed(a, b);
+    return c ? c : cmp_ev_time(&a->e, &b->e);
+}
+
 static int dedupe_events(struct ctx *c)
 {
     const struct engine_input *in = c->in;
     if (in->n_events == 0)
         return RC_OK;
     c->ev = malloc(in->n_events * sizeof *c->ev);
-    if (!c->ev)
+    struct keyed *k = malloc(in->n_events * sizeof *k);
+    if (!c->ev || !k) {
+        free(k);
         return rc_fail(c->err, RC_NOMEM, "out of memory");
-    for (size_t i = 0; i < in->n_events; i++)
-        c->ev[i] = &in->events[i];
-    qsort(c->ev, in->n_events, sizeof *c->ev, cmp_ev_id);
+    }
+    for (size_t i = 0; i < in->n_events; i++) {
+        const char *id = in->events[i].ev.id;
+        k[i] =
+            (struct keyed){key_str(id), memchr(id, '\0', 8) ? 0 : key_str(id + 8), &in->events[i]};
+    }
+    sort_keyed(k, in->n_events, cmp_keyed_id, c->ev);
     size_t n = 0;
     for (size_t i = 0; i < in->n_events; i++) {
         if (n && strcmp(c->ev[n - 1]->ev.id, c->ev[i]->ev.id) == 0)
@@ -363,7 +429,86 @@ static int dedupe_events(struct ctx *c)
         c->ev[n++] = c->ev[i];
     }
     c->n_ev = n;
-    qsort(c->ev, n, sizeof *c->ev, cmp_ev_time);
+    for (size_t i = 0; i < n; i++)
+        k[i] = (struct keyed){key_i64(c->ev[i]->ev.ts_ms), key_str(c->ev[i]->ev.id), c->ev[i]};
+    sort_keyed(k, n, cmp_keyed_time, c->ev);
+    free(k);
+    return RC_OK;
+}
+
+/* A name and where it was found: sorted by name (strcmp's order, its first 8 bytes as an
+ * integer first), then place. */
+struct named {
+    uint64_t key; /* key_str(name) */
+    const char *name;
+    size_t at;
+};
+
+static struct named named_of(const char *name, size_t at)
+{
+    return (struct named){key_str(name), name, at};
+}
+
+static int cmp_name(const struct named *a, uint64_t key, const char *name)
+{
+    if (a->key != key)
+        return a->key < key ? -1 : 1;
+    return strcmp(a->name, name);
+}
+
+static int cmp_named(const void *x, const void *y)
+{
+    const struct named *a = x, *b = y;
+    int c = cmp_name(a, b->key, b->name);
+    return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+/* The index in k[0..n) (sorted by cmp_named) of the first named name, or n. */
+static size_t named_find(const struct named *k, size_t n, const char *name)
+{
+    uint64_t key = key_str(name);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_name(&k[mid], key, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && cmp_name(&k[lo], key, name) == 0 ? lo : n;
+}
+
+/* ctx.sessions, and ctx.place and ctx.rank of every deduplicated event: binary searches of
+ * the plan's sessions and roster sorted by id instead of walks along them per event. The
+ * place is plan_find_trainee's (the first of equal pseudonyms); the rank orders trainees as
+ * strcmp orders their pseudonyms. */
+static int name_indexes(struct ctx *c)
+{
+    const struct plan *p = c->p;
+    c->sessions = malloc((p->n_sessions ? p->n_sessions : 1) * sizeof *c->sessions);
+    if (!c->sessions)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->n_sessions; i++)
+        c->sessions[i] = named_of(p->sessions[i].id, i);
+    qsort(c->sessions, p->n_sessions, sizeof *c->sessions, cmp_named);
+    if (!c->n_ev)
+        return RC_OK;
+    struct named *k = malloc((p->n_roster ? p->n_roster : 1) * sizeof *k);
+    c->place = malloc(c->n_ev * sizeof *c->place);
+    c->rank = malloc(c->n_ev * sizeof *c->rank);
+    if (!k || !c->place || !c->rank) {
+        free(k);
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < p->n_roster; i++)
+        k[i] = named_of(p->roster[i].pseudonym, i);
+    qsort(k, p->n_roster, sizeof *k, cmp_named);
+    for (size_t i = 0; i < c->n_ev; i++) {
+        size_t at = named_find(k, p->n_roster, c->ev[i]->ev.trainee);
+        c->place[i] = at < p->n_roster ? (long)k[at].at : -1;
+        c->rank[i] = at;
+    }
+    free(k);
     return RC_OK;
 }
 
@@ -522,9 +667,10 @@ static long assign_session(const struct ctx *c, const struct engine_ev *e)
 {
     const struct plan *p = c->p;
     if (e->has & EVENT_HAS(EVENT_F_SESSION)) {
-        for (size_t i = 0; i < p->n_sessions; i++) {
-            if (strcmp(p->sessions[i].id, e->session) == 0)
-                return p->sessions[i].mode == PLAN_OFFLINE ? (long)i : -1;
+        size_t k = named_find(c->sessions, p->n_sessions, e->session);
+        if (k < p->n_sessions) {
+            size_t i = c->sessions[k].at;
+            return p->sessions[i].mode == PLAN_OFFLINE ? (long)i : -1;
         }
     }
     int64_t t = e->ts_ms;
@@ -613,10 +759,8 @@ static int cmp_mark(const void *x, const void *y)
     int c = cmp_i64((int64_t)a->trainee, (int64_t)b->trainee);
     if (!c)
         c = cmp_i64((int64_t)a->session, (int64_t)b->session);
-    if (!c)
-        c = cmp_i64(a->e->ev.ts_ms, b->e->ev.ts_ms);
-    if (!c)
-        c = strcmp(a->e->ev.id, b->e->ev.id);
+    if (!c) /* then by (ts, id): ctx.ev's order */
+        c = cmp_i64((int64_t)a->at, (int64_t)b->at);
     return c;
 }
 
@@ -955,7 +1099,7 @@ static int offline_presence(struct ctx *c)
         const struct engine_ev *e = &ee->ev;
         if (!is_sign(e) || strcmp(e->class_id, p->id) != 0)
             continue;
-        long ti = plan_find_trainee(p, e->trainee);
+        long ti = c->place[i];
         char t[TS_SHANGHAI_LEN + 1];
         struct engine_finding f;
         if (ti < 0) {
@@ -985,8 +1129,8 @@ static int offline_presence(struct ctx *c)
                 goto out;
             continue;
         }
-        marks[n++] = (struct mark){ee,      (size_t)ti,   (size_t)si, e->type == EVENT_SIGNIN,
-                                   counted, counted_unrev};
+        marks[n++] = (struct mark){
+            ee, i, (size_t)ti, (size_t)si, e->type == EVENT_SIGNIN, counted, counted_unrev};
     }
     if (n)
         qsort(marks, n, sizeof *marks, cmp_mark);
@@ -1216,6 +1360,47 @@ static int cmp_ev_device(const void *x, const void *y)
     const struct engine_event *b = *(const struct engine_event *const *)y;
     int c = strcmp(a->ev.device, b->ev.device);
     return c ? c : cmp_ev_time(x, y);
+}
+
+enum { BY_DEVICE_FEW = 64 }; /* more devices in a class than this: a plain sort */
+
+/* by = ctx.ev by cmp_ev_device: by device, then (ts, id), which is ctx.ev's own order. A
+ * class has few kiosks: each event's device is found among those seen (the last one first),
+ * the devices are ranked by name once, and the events sorted by (rank, place in ctx.ev). */
+static int by_device(const struct ctx *c, const struct engine_event **by)
+{
+    size_t n = c->n_ev, nd = 0, last = 0;
+    struct named dev[BY_DEVICE_FEW];
+    size_t rank[BY_DEVICE_FEW];
+    struct keyed *k = malloc(n * sizeof *k);
+    if (!k)
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *d = c->ev[i]->ev.device;
+        if (nd == 0 || strcmp(dev[last].name, d) != 0) {
+            size_t j = 0;
+            while (j < nd && strcmp(dev[j].name, d) != 0)
+                j++;
+            if (j == nd && nd == BY_DEVICE_FEW) {
+                free(k);
+                memcpy(by, c->ev, n * sizeof *by);
+                qsort(by, n, sizeof *by, cmp_ev_device);
+                return RC_OK;
+            }
+            if (j == nd)
+                dev[nd++] = named_of(d, j);
+            last = j;
+        }
+        k[i] = (struct keyed){last, i, c->ev[i]};
+    }
+    qsort(dev, nd, sizeof *dev, cmp_named);
+    for (size_t j = 0; j < nd; j++)
+        rank[dev[j].at] = j;
+    for (size_t i = 0; i < n; i++)
+        k[i].hi = rank[k[i].hi];
+    sort_keyed(k, n, cmp_keyed, by);
+    free(k);
+    return RC_OK;
 }
 
 /* [*lo, *hi) of device's events in by (sorted by device, ts, id). */
@@ -1537,14 +1722,6 @@ static bool position(const struct ctx *c, const struct engine_ev *e, double *lat
     return false;
 }
 
-static int cmp_ev_trainee(const void *x, const void *y)
-{
-    const struct engine_event *a = *(const struct engine_event *const *)x;
-    const struct engine_event *b = *(const struct engine_event *const *)y;
-    int c = strcmp(a->ev.trainee, b->ev.trainee);
-    return c ? c : cmp_ev_time(x, y);
-}
-
 static int travel(struct ctx *c)
 {
     const struct engine_event **s = NULL;
@@ -1553,13 +1730,19 @@ static int travel(struct ctx *c)
     if (!c->n_ev)
         return RC_OK;
     s = malloc(c->n_ev * sizeof *s);
-    if (!s)
+    struct keyed *k = malloc(c->n_ev * sizeof *k);
+    if (!s || !k) {
+        free(s);
+        free(k);
         return rc_fail(c->err, RC_NOMEM, "out of memory");
-    for (size_t i = 0; i < c->n_ev; i++) {
-        if (is_sign(&c->ev[i]->ev) && plan_find_trainee(c->p, c->ev[i]->ev.trainee) >= 0)
-            s[n++] = c->ev[i];
     }
-    qsort(s, n, sizeof *s, cmp_ev_trainee);
+    /* the sign-ins of trainees on the roster by cmp_ev_trainee: by trainee, then (ts, id) */
+    for (size_t i = 0; i < c->n_ev; i++) {
+        if (is_sign(&c->ev[i]->ev) && c->place[i] >= 0)
+            k[n++] = (struct keyed){c->rank[i], i, c->ev[i]};
+    }
+    sort_keyed(k, n, cmp_keyed, s);
+    free(k);
     for (size_t i = 1; i < n; i++) {
         const struct engine_ev *a = &s[i - 1]->ev, *b = &s[i]->ev;
         if (strcmp(a->trainee, b->trainee) != 0 || strcmp(a->device, b->device) == 0)
@@ -1987,9 +2170,10 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
     }
     r->roster_scheduled_ms = r->scheduled_ms * (int64_t)p->n_roster;
 
-    if ((rc = dedupe_events(&c)) != RC_OK || (rc = effective_reviews(&c)) != RC_OK ||
-        (rc = collect_rolls(&c)) != RC_OK || (rc = offline_presence(&c)) != RC_OK ||
-        (rc = online_presence(&c)) != RC_OK || (rc = recordings(&c)) != RC_OK)
+    if ((rc = dedupe_events(&c)) != RC_OK || (rc = name_indexes(&c)) != RC_OK ||
+        (rc = effective_reviews(&c)) != RC_OK || (rc = collect_rolls(&c)) != RC_OK ||
+        (rc = offline_presence(&c)) != RC_OK || (rc = online_presence(&c)) != RC_OK ||
+        (rc = recordings(&c)) != RC_OK)
         goto out;
     if (c.n_ev) {
         by = malloc(c.n_ev * sizeof *by);
@@ -1997,8 +2181,8 @@ int engine_run(const struct engine_input *in, struct engine_report **out, char *
             rc = rc_fail(err, RC_NOMEM, "out of memory");
             goto out;
         }
-        memcpy(by, c.ev, c.n_ev * sizeof *by);
-        qsort(by, c.n_ev, sizeof *by, cmp_ev_device);
+        if ((rc = by_device(&c, by)) != RC_OK)
+            goto out;
     }
     assessments(&c);
     if ((rc = kiosk_silence(&c, by, c.n_ev)) != RC_OK || (rc = clocks(&c, by, c.n_ev)) != RC_OK ||
@@ -2015,6 +2199,9 @@ out:
     free(c.rolls);
     free(c.confs);
     free(c.ev);
+    free(c.place);
+    free(c.rank);
+    free(c.sessions);
     if (rc) {
         engine_report_free(r);
         return rc;

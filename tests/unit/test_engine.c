@@ -893,6 +893,56 @@ static void device_findings(void **state)
     free(p);
 }
 
+/* A class's kiosk findings come out once per kiosk however many kiosks it has (the engine
+ * groups the events of up to 64 kiosks by hand, of more by a sort): each kiosk's two clock
+ * events, 120 s off and interleaved in time with the other kiosks', make one clock finding
+ * for that kiosk holding both. */
+static void kiosks_grouped(void **state)
+{
+    (void)state;
+    static const int counts[] = {3, 64, 70};
+    for (size_t round = 0; round < sizeof counts / sizeof counts[0]; round++) {
+        int kiosks = counts[round];
+        struct plan *p = new_plan("M");
+        add_session(p, "S1", T(9, 0), T(12, 0), PLAN_OFFLINE, "F1");
+        struct engine_policy pol;
+        engine_policy_default(&pol);
+        struct evs *v = calloc(1, sizeof *v);
+        struct engine_device *devs = calloc((size_t)kiosks, sizeof *devs);
+        assert_non_null(v);
+        assert_non_null(devs);
+        char ids[70][2][EVENT_UUID_LEN + 1];
+        for (int pass = 0; pass < 2; pass++) {
+            for (int k = kiosks - 1; k >= 0; k--) { /* the kiosks in reverse order */
+                snprintf(devs[k].id, sizeof devs[k].id, "kiosk-%03d", k);
+                snprintf(devs[k].fence, sizeof devs[k].fence, "F1");
+                struct engine_event *e =
+                    add_ev(v, EVENT_CLOCK, devs[k].id, T(9, 10 + pass * 60) + (kiosks - k) * 1000);
+                e->ev.has |= EVENT_HAS(EVENT_F_SKEW_MS);
+                e->ev.skew_ms = 120000;
+                snprintf(ids[k][pass], sizeof ids[k][pass], "%s", e->ev.id);
+            }
+        }
+        struct engine_input in = {.plan = p,
+                                  .policy = &pol,
+                                  .events = v->e,
+                                  .n_events = v->n,
+                                  .devices = devs,
+                                  .n_devices = (size_t)kiosks};
+        struct engine_report *r = run(&in);
+        assert_int_equal(count_kind(r, ENGINE_F_CLOCK), kiosks);
+        for (int k = 0; k < kiosks; k++) {
+            const struct engine_finding *f = find(r, ENGINE_F_CLOCK, devs[k].id);
+            assert_int_equal(f->n_evidence, 2);
+            assert_true(has_evidence(f, ids[k][0]) && has_evidence(f, ids[k][1]));
+        }
+        engine_report_free(r);
+        free(devs);
+        free(v);
+        free(p);
+    }
+}
+
 /* GNSS quality (gnss_quality): the venue kiosk's own reports about its receiver, per (kiosk,
  * session, kind). Class G: S1 offline 09:00-12:00 and S2 14:00-15:00, both at F1 (kiosk K1);
  * K2 stands at F2, a venue of no session here. The window of S1 is 08:30-12:15 (30-min early
@@ -1375,6 +1425,7 @@ int main(void)
         cmocka_unit_test(online_share_plan),
         cmocka_unit_test(late_recording),
         cmocka_unit_test(device_findings),
+        cmocka_unit_test(kiosks_grouped),
         cmocka_unit_test(gnss_quality),
         cmocka_unit_test(deadlines),
         cmocka_unit_test(aggregation),
