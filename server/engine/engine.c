@@ -359,13 +359,45 @@ static uint64_t key_i64(int64_t v)
     return (uint64_t)v ^ (UINT64_C(1) << 63);
 }
 
-/* Sorts k[0..n) by cmp and writes its events in that order to out. */
-static void sort_keyed(struct keyed *k, size_t n, int (*cmp)(const void *, const void *),
-                       const struct engine_event **out)
+/* Sorts k[0..n) by cmp, stable, and writes its events in that order to out (may be NULL):
+ * merges neighbouring ascending runs until one is left, so input in a few runs costs
+ * n log(runs) comparisons, not n log n. A class's events come nearly in order: by kiosk and
+ * seq, which is time order on each kiosk, and their UUIDv7 ids begin with the time. */
+static int sort_keyed(struct keyed *k, size_t n, int (*cmp)(const void *, const void *),
+                      const struct engine_event **out, char *err)
 {
-    qsort(k, n, sizeof *k, cmp);
-    for (size_t i = 0; i < n; i++)
-        out[i] = k[i].e;
+    struct keyed *q = n > 1 ? malloc(n * sizeof *q) : NULL;
+    if (n > 1 && !q)
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    struct keyed *src = k, *dst = q;
+    for (size_t runs = n; runs > 1;) {
+        runs = 0; /* the runs written to dst this pass */
+        for (size_t a = 0; a < n; runs++) {
+            size_t m = a + 1; /* [a, m) the left run, [m, b) the right one */
+            while (m < n && cmp(&src[m - 1], &src[m]) <= 0)
+                m++;
+            size_t b = m < n ? m + 1 : n;
+            while (b < n && cmp(&src[b - 1], &src[b]) <= 0)
+                b++;
+            size_t i = a, j = m, o = a;
+            while (i < m && j < b)
+                dst[o++] = cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+            while (i < m)
+                dst[o++] = src[i++];
+            while (j < b)
+                dst[o++] = src[j++];
+            a = b;
+        }
+        struct keyed *t = src;
+        src = dst;
+        dst = t;
+    }
+    for (size_t i = 0; out && i < n; i++)
+        out[i] = src[i].e;
+    if (src != k)
+        memcpy(k, src, n * sizeof *k);
+    free(q);
+    return RC_OK;
 }
 
 static int cmp_ev_id(const void *x, const void *y)
@@ -421,7 +453,11 @@ static int dedupe_events(struct ctx *c)
         k[i] =
             (struct keyed){key_str(id), memchr(id, '\0', 8) ? 0 : key_str(id + 8), &in->events[i]};
     }
-    sort_keyed(k, in->n_events, cmp_keyed_id, c->ev);
+    int rc = sort_keyed(k, in->n_events, cmp_keyed_id, c->ev, c->err);
+    if (rc != RC_OK) {
+        free(k);
+        return rc;
+    }
     size_t n = 0;
     for (size_t i = 0; i < in->n_events; i++) {
         if (n && strcmp(c->ev[n - 1]->ev.id, c->ev[i]->ev.id) == 0)
@@ -431,9 +467,9 @@ static int dedupe_events(struct ctx *c)
     c->n_ev = n;
     for (size_t i = 0; i < n; i++)
         k[i] = (struct keyed){key_i64(c->ev[i]->ev.ts_ms), key_str(c->ev[i]->ev.id), c->ev[i]};
-    sort_keyed(k, n, cmp_keyed_time, c->ev);
+    rc = sort_keyed(k, n, cmp_keyed_time, c->ev, c->err);
     free(k);
-    return RC_OK;
+    return rc;
 }
 
 /* A name and where it was found: sorted by name (strcmp's order, its first 8 bytes as an
@@ -1398,9 +1434,9 @@ static int by_device(const struct ctx *c, const struct engine_event **by)
         rank[dev[j].at] = j;
     for (size_t i = 0; i < n; i++)
         k[i].hi = rank[k[i].hi];
-    sort_keyed(k, n, cmp_keyed, by);
+    int rc = sort_keyed(k, n, cmp_keyed, by, c->err);
     free(k);
-    return RC_OK;
+    return rc;
 }
 
 /* [*lo, *hi) of device's events in by (sorted by device, ts, id). */
@@ -1741,7 +1777,7 @@ static int travel(struct ctx *c)
         if (is_sign(&c->ev[i]->ev) && c->place[i] >= 0)
             k[n++] = (struct keyed){c->rank[i], i, c->ev[i]};
     }
-    sort_keyed(k, n, cmp_keyed, s);
+    rc = sort_keyed(k, n, cmp_keyed, s, c->err);
     free(k);
     for (size_t i = 1; i < n; i++) {
         const struct engine_ev *a = &s[i - 1]->ev, *b = &s[i]->ev;
@@ -2290,56 +2326,12 @@ static int cmp_by_device_seq(const void *x, const void *y)
     return a->ev.seq < b->ev.seq ? -1 : a->ev.seq > b->ev.seq;
 }
 
-/* Pointers into the events array, by device and seq, equal keys in their original order
- * (what glibc's merge sort gave when it sorted the array itself). */
-static int cmp_ptr_by_device_seq(const void *x, const void *y)
+/* cmp_by_device_seq on keyed events (hi: the device's first bytes, lo unused). */
+static int cmp_keyed_device_seq(const void *x, const void *y)
 {
-    const struct engine_event *a = *(const struct engine_event *const *)x;
-    const struct engine_event *b = *(const struct engine_event *const *)y;
-    int c = cmp_by_device_seq(a, b);
-    return c ? c : (a > b) - (a < b);
-}
-
-enum { SORT_RUNS_MERGED = 64 }; /* more ascending runs than this: a plain sort */
-
-/* Sorts p[0..n), a few ascending runs by device and seq, stable: merges neighbouring runs
- * until one is left (n log runs comparisons, not n log n). A class's events come as a few
- * runs: its own events, then the kiosks' own events, each by device and seq. false: no
- * memory for it (p unchanged). */
-static bool merge_runs(struct engine_event **p, size_t n)
-{
-    struct engine_event **q = malloc(n * sizeof *q);
-    if (!q)
-        return false;
-    struct engine_event **src = p, **dst = q;
-    for (;;) {
-        size_t merged = 0; /* runs written to dst this pass */
-        for (size_t a = 0; a < n; merged++) {
-            size_t m = a + 1; /* [a, m) the left run, [m, b) the right one */
-            while (m < n && cmp_by_device_seq(src[m - 1], src[m]) <= 0)
-                m++;
-            size_t b = m < n ? m + 1 : n;
-            while (b < n && cmp_by_device_seq(src[b - 1], src[b]) <= 0)
-                b++;
-            size_t i = a, j = m, k = a;
-            while (i < m && j < b)
-                dst[k++] = cmp_by_device_seq(src[j], src[i]) < 0 ? src[j++] : src[i++];
-            while (i < m)
-                dst[k++] = src[i++];
-            while (j < b)
-                dst[k++] = src[j++];
-            a = b;
-        }
-        struct engine_event **t = src;
-        src = dst;
-        dst = t;
-        if (merged == 1)
-            break;
-    }
-    if (src != p)
-        memcpy(p, src, n * sizeof *p);
-    free(q);
-    return true;
+    const struct keyed *a = x, *b = y;
+    int c = cmp_keyed(a, b);
+    return c ? c : cmp_by_device_seq(a->e, b->e);
 }
 
 /* Sorts events by device and seq, stable. An engine_event is ~2.5 KB: sorting the array
@@ -2350,22 +2342,27 @@ static int sort_by_device_seq(struct engine_event *events, size_t n, char *err)
 {
     if (n < 2)
         return 0;
-    size_t runs = 1; /* ascending runs */
-    for (size_t i = 1; i < n; i++)
-        runs += cmp_by_device_seq(&events[i - 1], &events[i]) > 0;
-    if (runs == 1)
+    bool sorted = true;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = cmp_by_device_seq(&events[i - 1], &events[i]) <= 0;
+    if (sorted)
         return 0;
     struct engine_event **p = malloc(n * sizeof *p);
+    struct keyed *keys = malloc(n * sizeof *keys);
     struct engine_event *tmp = malloc(sizeof *tmp);
-    if (!p || !tmp) {
+    int rc = !p || !keys || !tmp ? rc_fail(err, RC_NOMEM, "out of memory") : RC_OK;
+    for (size_t i = 0; rc == RC_OK && i < n; i++)
+        keys[i] = (struct keyed){key_str(events[i].ev.device), 0, &events[i]};
+    if (rc == RC_OK)
+        rc = sort_keyed(keys, n, cmp_keyed_device_seq, NULL, err);
+    for (size_t i = 0; rc == RC_OK && i < n; i++)
+        p[i] = &events[keys[i].e - events];
+    free(keys);
+    if (rc != RC_OK) {
         free(p);
         free(tmp);
-        return rc_fail(err, RC_NOMEM, "out of memory");
+        return rc;
     }
-    for (size_t i = 0; i < n; i++)
-        p[i] = &events[i];
-    if (runs > SORT_RUNS_MERGED || !merge_runs(p, n))
-        qsort(p, n, sizeof *p, cmp_ptr_by_device_seq);
     /* Position i takes the element p[i] points at. Follow each cycle once: the element at
      * the cycle's start goes aside, every other moves once, p[i] is set to &events[i] when
      * position i is done. */
