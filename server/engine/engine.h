@@ -320,13 +320,15 @@ const char *engine_finding_name(enum engine_finding_kind k);
 const char *engine_severity_name(enum engine_severity s);
 const char *engine_subject_name(enum engine_subject s);
 
-/* The recordings of class_id declared by events (sorted here by device and seq): every
- * rec_file (start..end), and every rec_start closed by the next rec_stop of the same device
- * and camera (start field or ts .. end field or ts). *out is new (free()), *n its count.
- * Shared by the collector (figures.c) and the offline verifier so both read the same
- * recordings. Returns 0, RC_NOMEM or RC_LIMIT. */
-int engine_recordings_derive(struct engine_event *events, size_t n_events, const char *class_id,
-                             struct engine_recording **out, size_t *n, char *err);
+/* The recordings of class_id declared by events (in any order, duplicates allowed; read by
+ * device and seq, equal keys in their order): every rec_file (start..end), and every
+ * rec_start closed by the next rec_stop of the same device and camera (start field or ts ..
+ * end field or ts). *out is new (free()), *n its count. Shared by the collector (figures.c)
+ * and the offline verifier so both read the same recordings. Returns 0, RC_NOMEM or
+ * RC_LIMIT. */
+int engine_recordings_derive(const struct engine_event *events, size_t n_events,
+                             const char *class_id, struct engine_recording **out, size_t *n,
+                             char *err);
 
 /* The venue of fence f under id: its bounding box and a point standing for it (a circle's
  * centre, else the box's centre). */

@@ -156,6 +156,15 @@ static int cmp_device(const void *x, const void *y)
     return strcmp(((const struct bundle_device *)x)->id, ((const struct bundle_device *)y)->id);
 }
 
+/* Pointers to events, by device and seq. */
+static int cmp_event_device_seq(const void *x, const void *y)
+{
+    const struct engine_ev *a = &(*(const struct engine_event *const *)x)->ev;
+    const struct engine_ev *b = &(*(const struct engine_event *const *)y)->ev;
+    int c = strcmp(a->device, b->device);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
+}
+
 /* Appends a member to the archive and its row to the manifest. */
 struct pack {
     struct dynbuf tar;
@@ -233,6 +242,7 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
     struct gather g = {.st = st, .err = err};
     struct pack *members = calloc(1, sizeof *members), *archive = calloc(1, sizeof *archive);
     char *text = NULL, *manifest = NULL, *sigjson = NULL, *catalogue = NULL;
+    const struct engine_event **by = NULL; /* the events by device and seq */
     size_t catalogue_len = 0;
     bool own_tx = false;
     int rc;
@@ -282,18 +292,27 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
         goto out;
     }
 
-    /* Devices: every kiosk the engine read, every device with events. Events are sorted by
-     * (device, seq) by figures_class_input (engine_recordings_derive). */
+    /* Devices: every kiosk the engine read, every device with events; each device's lines
+     * from its first event's seq to its last, device by device (strcmp's order). */
     for (size_t i = 0; i < fi->in.n_devices; i++) {
         if ((rc = add_device(&g, fi->in.devices[i].id)) != RC_OK)
             goto out;
     }
-    for (size_t i = 0; i < fi->in.n_events;) {
-        const char *dev = fi->in.events[i].ev.device;
-        int64_t first = fi->in.events[i].ev.seq, last = first;
+    size_t n_ev = fi->in.n_events;
+    if (n_ev && !(by = malloc(n_ev * sizeof *by))) {
+        rc = rc_fail(err, RC_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n_ev; i++)
+        by[i] = &fi->in.events[i];
+    if (n_ev > 1)
+        qsort(by, n_ev, sizeof *by, cmp_event_device_seq);
+    for (size_t i = 0; i < n_ev;) {
+        const char *dev = by[i]->ev.device;
+        int64_t first = by[i]->ev.seq, last = first;
         size_t j = i;
-        for (; j < fi->in.n_events && strcmp(fi->in.events[j].ev.device, dev) == 0; j++)
-            last = fi->in.events[j].ev.seq;
+        for (; j < n_ev && strcmp(by[j]->ev.device, dev) == 0; j++)
+            last = by[j]->ev.seq;
         if ((rc = add_device(&g, dev)) != RC_OK || (rc = device_run(&g, members, dev, first, last)))
             goto out;
         i = j;
@@ -403,6 +422,7 @@ out:
         dynbuf_free(&archive->tar);
     free(members);
     free(archive);
+    free(by);
     free(text);
     free(manifest);
     free(sigjson);
