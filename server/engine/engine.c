@@ -328,7 +328,7 @@ static int cmp_i64(int64_t a, int64_t b)
 /* ---- deduplication ------------------------------------------------------------------------ */
 
 /* An event with the key it is sorted by: two integers that decide most comparisons
- * without reading the ~2.5 KB event the pointer points at; only equal keys read it. */
+ * without reading the 680-byte event the pointer points at; only equal keys read it. */
 struct keyed {
     uint64_t hi, lo;
     const struct engine_event *e;
