@@ -422,14 +422,7 @@ static int cmp_ev_time(const void *x, const void *y)
     return c ? c : strcmp(a->ev.id, b->ev.id);
 }
 
-/* cmp_ev_id and cmp_ev_time on keyed events: the key is their first fields' start. */
-static int cmp_keyed_id(const void *x, const void *y)
-{
-    const struct keyed *a = x, *b = y;
-    int c = cmp_keyed(a, b);
-    return c ? c : cmp_ev_id(&a->e, &b->e);
-}
-
+/* cmp_ev_time on keyed events: the key is its fields' start. */
 static int cmp_keyed_time(const void *x, const void *y)
 {
     const struct keyed *a = x, *b = y;
@@ -437,37 +430,62 @@ static int cmp_keyed_time(const void *x, const void *y)
     return c ? c : cmp_ev_time(&a->e, &b->e);
 }
 
+/* FNV-1a of an event's id. */
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * UINT64_C(1099511628211);
+    return h;
+}
+
+/* ctx.ev: each event id once, the copy that cmp_ev_id puts first (the first received), by
+ * (ts, id). The copies are found through a hash table of ids (each event looked up once),
+ * not a sort by id. */
 static int dedupe_events(struct ctx *c)
 {
     const struct engine_input *in = c->in;
-    if (in->n_events == 0)
+    size_t n_in = in->n_events;
+    if (n_in == 0)
         return RC_OK;
-    c->ev = malloc(in->n_events * sizeof *c->ev);
-    struct keyed *k = malloc(in->n_events * sizeof *k);
-    if (!c->ev || !k) {
+    size_t slots = 16;
+    while (slots < 2 * n_in)
+        slots *= 2;
+    const struct engine_event **table = calloc(slots, sizeof *table);
+    c->ev = malloc(n_in * sizeof *c->ev);
+    struct keyed *k = malloc(n_in * sizeof *k);
+    if (!table || !c->ev || !k) {
+        free(table);
         free(k);
         return rc_fail(c->err, RC_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < in->n_events; i++) {
-        const char *id = in->events[i].ev.id;
-        k[i] =
-            (struct keyed){key_str(id), memchr(id, '\0', 8) ? 0 : key_str(id + 8), &in->events[i]};
+    for (size_t i = 0; i < n_in; i++) {
+        const struct engine_event *e = &in->events[i];
+        size_t at = (size_t)id_hash(e->ev.id) & (slots - 1);
+        while (table[at] && strcmp(table[at]->ev.id, e->ev.id) != 0)
+            at = (at + 1) & (slots - 1);
+        if (!table[at] || cmp_ev_id(&e, &table[at]) < 0)
+            table[at] = e;
     }
-    int rc = sort_keyed(k, in->n_events, cmp_keyed_id, c->ev, c->err);
-    if (rc != RC_OK) {
+    /* the kept copies in their input's order, which is nearly time order (by kiosk and seq) */
+    bool *kept = calloc(n_in, sizeof *kept);
+    if (!kept) {
+        free(table);
         free(k);
-        return rc;
+        return rc_fail(c->err, RC_NOMEM, "out of memory");
     }
+    for (size_t at = 0; at < slots; at++)
+        if (table[at])
+            kept[table[at] - in->events] = true;
+    free(table);
     size_t n = 0;
-    for (size_t i = 0; i < in->n_events; i++) {
-        if (n && strcmp(c->ev[n - 1]->ev.id, c->ev[i]->ev.id) == 0)
-            continue;
-        c->ev[n++] = c->ev[i];
-    }
+    for (size_t i = 0; i < n_in; i++)
+        if (kept[i])
+            k[n++] = (struct keyed){key_i64(in->events[i].ev.ts_ms), key_str(in->events[i].ev.id),
+                                    &in->events[i]};
+    free(kept);
     c->n_ev = n;
-    for (size_t i = 0; i < n; i++)
-        k[i] = (struct keyed){key_i64(c->ev[i]->ev.ts_ms), key_str(c->ev[i]->ev.id), c->ev[i]};
-    rc = sort_keyed(k, n, cmp_keyed_time, c->ev, c->err);
+    int rc = sort_keyed(k, n, cmp_keyed_time, c->ev, c->err);
     free(k);
     return rc;
 }

@@ -893,6 +893,46 @@ static void device_findings(void **state)
     free(p);
 }
 
+/* An event received twice counts as its first receipt, whichever copy comes first: stamped
+ * 2 min ahead of the server when first received (a clock finding), an hour behind when
+ * received again (none). */
+static void duplicates_keep_first_receipt(void **state)
+{
+    (void)state;
+    for (int order = 0; order < 2; order++) {
+        struct plan *p = new_plan("R");
+        add_session(p, "S1", T(9, 0), T(12, 0), PLAN_OFFLINE, "F1");
+        struct engine_policy pol;
+        engine_policy_default(&pol);
+        struct evs *v = calloc(1, sizeof *v);
+        assert_non_null(v);
+        struct engine_event *first = add_ev(v, EVENT_HEARTBEAT, "K1", T(9, 30));
+        first->received_ms = first->ev.ts_ms - 120000;
+        v->e[v->n] = *first;
+        v->e[v->n++].received_ms = first->ev.ts_ms + 3600000;
+        if (order) { /* the later copy first */
+            struct engine_event t = v->e[0];
+            v->e[0] = v->e[1];
+            v->e[1] = t;
+        }
+        struct engine_device devs[] = {{"K1", "F1"}};
+        struct engine_input in = {.plan = p,
+                                  .policy = &pol,
+                                  .events = v->e,
+                                  .n_events = v->n,
+                                  .devices = devs,
+                                  .n_devices = 1};
+        struct engine_report *r = run(&in);
+        assert_int_equal(count_kind(r, ENGINE_F_CLOCK), 1);
+        const struct engine_finding *f = find(r, ENGINE_F_CLOCK, "K1");
+        assert_true(has_evidence(f, v->e[0].ev.id));
+        assert_non_null(strstr(f->detail, "120000 ms"));
+        engine_report_free(r);
+        free(v);
+        free(p);
+    }
+}
+
 /* A class's kiosk findings come out once per kiosk however many kiosks it has (the engine
  * groups the events of up to 64 kiosks by hand, of more by a sort): each kiosk's two clock
  * events, 120 s off and interleaved in time with the other kiosks', make one clock finding
@@ -1427,6 +1467,7 @@ int main(void)
         cmocka_unit_test(late_recording),
         cmocka_unit_test(device_findings),
         cmocka_unit_test(kiosks_grouped),
+        cmocka_unit_test(duplicates_keep_first_receipt),
         cmocka_unit_test(gnss_quality),
         cmocka_unit_test(deadlines),
         cmocka_unit_test(aggregation),
