@@ -1790,14 +1790,14 @@ static int travel(struct ctx *c)
         free(k);
         return rc_fail(c->err, RC_NOMEM, "out of memory");
     }
-    /* the sign-ins of trainees on the roster by cmp_ev_trainee: by trainee, then (ts, id) */
+    /* the sign-ins of trainees on the roster by trainee (strcmp's order), then (ts, id) */
     for (size_t i = 0; i < c->n_ev; i++) {
         if (is_sign(&c->ev[i]->ev) && c->place[i] >= 0)
             k[n++] = (struct keyed){c->rank[i], i, c->ev[i]};
     }
     rc = sort_keyed(k, n, cmp_keyed, s, c->err);
     free(k);
-    for (size_t i = 1; i < n; i++) {
+    for (size_t i = 1; i < n && rc == RC_OK; i++) {
         const struct engine_ev *a = &s[i - 1]->ev, *b = &s[i]->ev;
         if (strcmp(a->trainee, b->trainee) != 0 || strcmp(a->device, b->device) == 0)
             continue;
