@@ -430,12 +430,11 @@ static int cmp_keyed_time(const void *x, const void *y)
     return c ? c : cmp_ev_time(&a->e, &b->e);
 }
 
-/* FNV-1a of an event's id. */
-static uint64_t id_hash(const char *id)
+uint64_t engine_hash_str(const char *s)
 {
     uint64_t h = UINT64_C(14695981039346656037);
-    for (; *id; id++)
-        h = (h ^ (unsigned char)*id) * UINT64_C(1099511628211);
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
     return h;
 }
 
@@ -461,7 +460,7 @@ static int dedupe_events(struct ctx *c)
     }
     for (size_t i = 0; i < n_in; i++) {
         const struct engine_event *e = &in->events[i];
-        size_t at = (size_t)id_hash(e->ev.id) & (slots - 1);
+        size_t at = (size_t)engine_hash_str(e->ev.id) & (slots - 1);
         while (table[at] && strcmp(table[at]->ev.id, e->ev.id) != 0)
             at = (at + 1) & (slots - 1);
         if (!table[at] || cmp_ev_id(&e, &table[at]) < 0)
@@ -2334,22 +2333,20 @@ int engine_aggregate(const struct engine_report *const *reports, size_t n, enum 
 
 /* ---- inputs shared with the offline verifier ---- */
 
-static int cmp_by_device_seq(const void *x, const void *y)
+int engine_event_cmp_device_seq(const void *x, const void *y)
 {
-    const struct engine_event *a = x;
-    const struct engine_event *b = y;
-    int c = strcmp(a->ev.device, b->ev.device);
-    if (c)
-        return c;
-    return a->ev.seq < b->ev.seq ? -1 : a->ev.seq > b->ev.seq;
+    const struct engine_ev *a = &(*(const struct engine_event *const *)x)->ev;
+    const struct engine_ev *b = &(*(const struct engine_event *const *)y)->ev;
+    int c = strcmp(a->device, b->device);
+    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-/* cmp_by_device_seq on keyed events (hi: the device's first bytes, lo unused). */
+/* engine_event_cmp_device_seq on keyed events (hi: the device's first bytes, lo unused). */
 static int cmp_keyed_device_seq(const void *x, const void *y)
 {
     const struct keyed *a = x, *b = y;
     int c = cmp_keyed(a, b);
-    return c ? c : cmp_by_device_seq(a->e, b->e);
+    return c ? c : engine_event_cmp_device_seq(&a->e, &b->e);
 }
 
 static bool is_recording(const struct engine_ev *e)

@@ -330,6 +330,12 @@ int engine_recordings_derive(const struct engine_event *events, size_t n_events,
                              const char *class_id, struct engine_recording **out, size_t *n,
                              char *err);
 
+/* qsort's comparator of pointers to engine events: by device (strcmp), then seq. */
+int engine_event_cmp_device_seq(const void *a, const void *b);
+
+/* FNV-1a of a string: the hash of the engine's open-addressing tables. */
+uint64_t engine_hash_str(const char *s);
+
 /* The venue of fence f under id: its bounding box and a point standing for it (a circle's
  * centre, else the box's centre). */
 void engine_venue_of(const struct fence *f, const char *id, struct engine_venue *out);

@@ -609,17 +609,9 @@ struct queue {
     char *err;
 };
 
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * UINT64_C(1099511628211);
-    return h;
-}
-
 static struct queue_class *queue_find(struct queue *q, const char *subject)
 {
-    size_t i = (size_t)fnv1a(subject) & (q->cap - 1);
+    size_t i = (size_t)engine_hash_str(subject) & (q->cap - 1);
     while (q->slot[i].subject[0] && strcmp(q->slot[i].subject, subject) != 0)
         i = (i + 1) & (q->cap - 1);
     return &q->slot[i];

@@ -156,15 +156,6 @@ static int cmp_device(const void *x, const void *y)
     return strcmp(((const struct bundle_device *)x)->id, ((const struct bundle_device *)y)->id);
 }
 
-/* Pointers to events, by device and seq. */
-static int cmp_event_device_seq(const void *x, const void *y)
-{
-    const struct engine_ev *a = &(*(const struct engine_event *const *)x)->ev;
-    const struct engine_ev *b = &(*(const struct engine_event *const *)y)->ev;
-    int c = strcmp(a->device, b->device);
-    return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
-}
-
 /* Appends a member to the archive and its row to the manifest. */
 struct pack {
     struct dynbuf tar;
@@ -306,7 +297,7 @@ int evidence_class_bundle(store *st, signkey *key, const char *class_id, int64_t
     for (size_t i = 0; i < n_ev; i++)
         by[i] = &fi->in.events[i];
     if (n_ev > 1)
-        qsort(by, n_ev, sizeof *by, cmp_event_device_seq);
+        qsort(by, n_ev, sizeof *by, engine_event_cmp_device_seq);
     for (size_t i = 0; i < n_ev;) {
         const char *dev = by[i]->ev.device;
         int64_t first = by[i]->ev.seq, last = first;
