@@ -359,45 +359,13 @@ static uint64_t key_i64(int64_t v)
     return (uint64_t)v ^ (UINT64_C(1) << 63);
 }
 
-/* Sorts k[0..n) by cmp, stable, and writes its events in that order to out (may be NULL):
- * merges neighbouring ascending runs until one is left, so input in a few runs costs
- * n log(runs) comparisons, not n log n. A class's events come nearly in order: by kiosk and
- * seq, which is time order on each kiosk, and their UUIDv7 ids begin with the time. */
-static int sort_keyed(struct keyed *k, size_t n, int (*cmp)(const void *, const void *),
-                      const struct engine_event **out, char *err)
+/* Sorts k[0..n) by cmp and writes its events in that order to out (may be NULL). */
+static void sort_keyed(struct keyed *k, size_t n, int (*cmp)(const void *, const void *),
+                       const struct engine_event **out)
 {
-    struct keyed *q = n > 1 ? malloc(n * sizeof *q) : NULL;
-    if (n > 1 && !q)
-        return rc_fail(err, RC_NOMEM, "out of memory");
-    struct keyed *src = k, *dst = q;
-    for (size_t runs = n; runs > 1;) {
-        runs = 0; /* the runs written to dst this pass */
-        for (size_t a = 0; a < n; runs++) {
-            size_t m = a + 1; /* [a, m) the left run, [m, b) the right one */
-            while (m < n && cmp(&src[m - 1], &src[m]) <= 0)
-                m++;
-            size_t b = m < n ? m + 1 : n;
-            while (b < n && cmp(&src[b - 1], &src[b]) <= 0)
-                b++;
-            size_t i = a, j = m, o = a;
-            while (i < m && j < b)
-                dst[o++] = cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
-            while (i < m)
-                dst[o++] = src[i++];
-            while (j < b)
-                dst[o++] = src[j++];
-            a = b;
-        }
-        struct keyed *t = src;
-        src = dst;
-        dst = t;
-    }
+    qsort(k, n, sizeof *k, cmp);
     for (size_t i = 0; out && i < n; i++)
-        out[i] = src[i].e;
-    if (src != k)
-        memcpy(k, src, n * sizeof *k);
-    free(q);
-    return RC_OK;
+        out[i] = k[i].e;
 }
 
 static int cmp_ev_id(const void *x, const void *y)
@@ -484,9 +452,9 @@ static int dedupe_events(struct ctx *c)
                                     &in->events[i]};
     free(kept);
     c->n_ev = n;
-    int rc = sort_keyed(k, n, cmp_keyed_time, c->ev, c->err);
+    sort_keyed(k, n, cmp_keyed_time, c->ev);
     free(k);
-    return rc;
+    return RC_OK;
 }
 
 /* A name and where it was found: sorted by name (strcmp's order, its first 8 bytes as an
@@ -1451,9 +1419,9 @@ static int by_device(const struct ctx *c, const struct engine_event **by)
         rank[dev[j].at] = j;
     for (size_t i = 0; i < n; i++)
         k[i].hi = rank[k[i].hi];
-    int rc = sort_keyed(k, n, cmp_keyed, by, c->err);
+    sort_keyed(k, n, cmp_keyed, by);
     free(k);
-    return rc;
+    return RC_OK;
 }
 
 /* [*lo, *hi) of device's events in by (sorted by device, ts, id). */
@@ -1794,9 +1762,9 @@ static int travel(struct ctx *c)
         if (is_sign(&c->ev[i]->ev) && c->place[i] >= 0)
             k[n++] = (struct keyed){c->rank[i], i, c->ev[i]};
     }
-    rc = sort_keyed(k, n, cmp_keyed, s, c->err);
+    sort_keyed(k, n, cmp_keyed, s);
     free(k);
-    for (size_t i = 1; i < n && rc == RC_OK; i++) {
+    for (size_t i = 1; i < n; i++) {
         const struct engine_ev *a = &s[i - 1]->ev, *b = &s[i]->ev;
         if (strcmp(a->trainee, b->trainee) != 0 || strcmp(a->device, b->device) == 0)
             continue;
@@ -2341,12 +2309,15 @@ int engine_event_cmp_device_seq(const void *x, const void *y)
     return c ? c : (a->seq > b->seq) - (a->seq < b->seq);
 }
 
-/* engine_event_cmp_device_seq on keyed events (hi: the device's first bytes, lo unused). */
+/* engine_event_cmp_device_seq on keyed events (hi: the device's first bytes), equal keys in
+ * their input's order (lo: its place). */
 static int cmp_keyed_device_seq(const void *x, const void *y)
 {
     const struct keyed *a = x, *b = y;
-    int c = cmp_keyed(a, b);
-    return c ? c : engine_event_cmp_device_seq(&a->e, &b->e);
+    if (a->hi != b->hi)
+        return a->hi < b->hi ? -1 : 1;
+    int c = engine_event_cmp_device_seq(&a->e, &b->e);
+    return c ? c : (a->lo > b->lo) - (a->lo < b->lo);
 }
 
 static bool is_recording(const struct engine_ev *e)
@@ -2401,10 +2372,14 @@ int engine_recordings_derive(const struct engine_event *events, size_t n_events,
     struct keyed *k = m ? malloc(m * sizeof *k) : NULL;
     if (m && !k)
         return rc_fail(err, RC_NOMEM, "out of memory");
-    for (size_t i = 0, j = 0; i < n_events; i++)
-        if (is_recording(&events[i].ev))
-            k[j++] = (struct keyed){key_str(events[i].ev.device), 0, &events[i]};
-    int rc = sort_keyed(k, m, cmp_keyed_device_seq, NULL, err);
+    for (size_t i = 0, j = 0; i < n_events; i++) {
+        if (is_recording(&events[i].ev)) {
+            k[j] = (struct keyed){key_str(events[i].ev.device), j, &events[i]};
+            j++;
+        }
+    }
+    sort_keyed(k, m, cmp_keyed_device_seq, NULL);
+    int rc = 0;
     for (size_t i = 0; i < m && rc == 0; i++) {
         const struct engine_ev *e = &k[i].e->ev;
         if (e->type == EVENT_REC_FILE && e->start_ms && e->end_ms) {
