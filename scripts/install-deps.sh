@@ -8,7 +8,7 @@ PKGS=(
   libcurl4-openssl-dev libssl-dev libcjson-dev libgps-dev libsqlite3-dev sqlite3 libmbedtls-dev
   libmicrohttpd-dev libpq-dev zlib1g-dev libxlsxwriter-dev libargon2-dev libcmocka-dev
   libproj-dev libsystemd-dev systemd gpsd gpsd-clients geographiclib-tools libgeos-dev faketime openssl
-  python3 python3-openpyxl python3-yaml python3-jsonschema curl procps tzdata gdal-bin
+  python3 python3-openpyxl python3-yaml python3-jsonschema curl procps iproute2 tzdata gdal-bin
   nodejs npm postgresql-15 postgresql-client-15 python3-psycopg2 gettext
   chromium fonts-noto-cjk cage xwayland grim wtype python3-pil
   debhelper dpkg-dev fakeroot lintian mmdebstrap systemd-container git
