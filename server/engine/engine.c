@@ -363,7 +363,8 @@ static uint64_t key_i64(int64_t v)
 static void sort_keyed(struct keyed *k, size_t n, int (*cmp)(const void *, const void *),
                        const struct engine_event **out)
 {
-    qsort(k, n, sizeof *k, cmp);
+    if (n > 1) /* qsort wants a non-null array, even of none */
+        qsort(k, n, sizeof *k, cmp);
     for (size_t i = 0; out && i < n; i++)
         out[i] = k[i].e;
 }
