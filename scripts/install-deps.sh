@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang clang-format clang-tidy libclang-rt-14-dev
   libcurl4-openssl-dev libssl-dev libcjson-dev libgps-dev libsqlite3-dev sqlite3 libmbedtls-dev
-  libmicrohttpd-dev libpq-dev zlib1g-dev libxlsxwriter-dev libargon2-dev libcmocka-dev
+  libmicrohttpd-dev libwslay-dev libpq-dev zlib1g-dev libxlsxwriter-dev libargon2-dev libcmocka-dev
   libproj-dev libsystemd-dev systemd gpsd gpsd-clients geographiclib-tools libgeos-dev faketime openssl
   python3 python3-openpyxl python3-yaml python3-jsonschema curl procps iproute2 tzdata gdal-bin
   nodejs npm postgresql-15 postgresql-client-15 python3-psycopg2 gettext

@@ -1,5 +1,6 @@
 /* The kiosk screen's server: libmicrohttpd on loopback, the page's files, a local JSON API that
- * forwards sign-ins to the daemon's control socket. See screen.h for the invariants. */
+ * forwards sign-ins to the daemon's control socket, the same calls over a WebSocket
+ * (screen_ws.h). See screen.h for the invariants. */
 #include "screen/screen.h"
 
 #include "control.h"
@@ -11,12 +12,14 @@
 #include "photo_upload.h"
 #include "rc.h"
 #include "schedule.h"
+#include "screen/screen_ws.h"
 #include "timeutil.h"
 #include "trainee.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <systemd/sd-daemon.h>
@@ -61,6 +65,7 @@ struct screen {
     char host_ip[HOST_MAX];   /* "127.0.0.1:8480" */
     char host_name[HOST_MAX]; /* "localhost:8480" */
     struct static_file files[4];
+    int stop[2]; /* a pipe: readable once the server stops, ending every WebSocket */
 };
 
 /* One request's body, collected across calls of the access handler. */
@@ -70,6 +75,41 @@ struct req_body {
 };
 
 /* ---------- answers ---------- */
+
+/* One call's answer, made once and sent either way: as an HTTP response or as a WebSocket
+ * message. */
+struct reply {
+    unsigned status;
+    char *json; /* malloc'd (cJSON's allocator is malloc) */
+};
+
+static void reply_json(struct reply *r, unsigned status, const char *json)
+{
+    r->status = status;
+    r->json = strdup(json);
+}
+
+static void reply_cjson(struct reply *r, unsigned status, cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (s) {
+        r->status = status;
+        r->json = s;
+    } else {
+        reply_json(r, 500, "{\"ok\":false,\"error\":\"out of memory\"}");
+    }
+}
+
+static void reply_error(struct reply *r, unsigned status, const char *code, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", 0);
+    cJSON_AddStringToObject(o, "error", msg);
+    if (code)
+        cJSON_AddStringToObject(o, "code", code);
+    reply_cjson(r, status, o);
+}
 
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *type,
                               const void *body, size_t len, bool cache)
@@ -94,25 +134,20 @@ static enum MHD_Result answer_json(struct MHD_Connection *c, unsigned status, co
     return answer(c, status, "application/json; charset=utf-8", json, strlen(json), false);
 }
 
-static enum MHD_Result answer_cjson(struct MHD_Connection *c, unsigned status, cJSON *o)
+/* Sends r over HTTP and frees it. */
+static enum MHD_Result answer_reply(struct MHD_Connection *c, struct reply r)
 {
-    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
-    enum MHD_Result r = s ? answer_json(c, status, s)
-                          : answer_json(c, 500, "{\"ok\":false,\"error\":\"out of memory\"}");
-    cJSON_free(s);
-    cJSON_Delete(o);
-    return r;
+    enum MHD_Result ret = r.json ? answer_json(c, r.status, r.json) : MHD_NO;
+    free(r.json);
+    return ret;
 }
 
 static enum MHD_Result answer_error(struct MHD_Connection *c, unsigned status, const char *code,
                                     const char *msg)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "ok", 0);
-    cJSON_AddStringToObject(o, "error", msg);
-    if (code)
-        cJSON_AddStringToObject(o, "code", code);
-    return answer_cjson(c, status, o);
+    struct reply r = {0};
+    reply_error(&r, status, code, msg);
+    return answer_reply(c, r);
 }
 
 /* ---------- where a request comes from ---------- */
@@ -175,7 +210,7 @@ static void add_sessions(struct screen *s, cJSON *o)
 }
 
 /* GET /api/state: the kiosk, the clock, the daemon's status, the sessions running now. */
-static enum MHD_Result api_state(struct screen *s, struct MHD_Connection *c)
+static void api_state(struct screen *s, struct reply *r)
 {
     char err[ERR_LEN];
     char *reply = malloc(STATE_REPLY_MAX);
@@ -183,7 +218,8 @@ static enum MHD_Result api_state(struct screen *s, struct MHD_Connection *c)
     if (!reply || !o) {
         free(reply);
         cJSON_Delete(o);
-        return answer_error(c, 500, NULL, "out of memory");
+        reply_error(r, 500, NULL, "out of memory");
+        return;
     }
     char now[TS_UTC_LEN + 1] = "";
     (void)ts_format_utc(ts_now_ms(), now);
@@ -206,7 +242,7 @@ static enum MHD_Result api_state(struct screen *s, struct MHD_Connection *c)
     pthread_mutex_lock(&s->lock);
     add_sessions(s, o);
     pthread_mutex_unlock(&s->lock);
-    return answer_cjson(c, 200, o);
+    reply_cjson(r, 200, o);
 }
 
 static const char *str_item(const cJSON *o, const char *key)
@@ -225,30 +261,36 @@ static void wipe_trainee(cJSON *req)
 
 /* POST /api/lookup {"trainee","class","session","type"}: the roster's masked name for the
  * confirmation screen, or why the daemon would refuse. Nothing is recorded. */
-static enum MHD_Result api_lookup(struct screen *s, struct MHD_Connection *c, cJSON *req)
+static void api_lookup(struct screen *s, const cJSON *req, struct reply *r)
 {
     char err[ERR_LEN], id[TRAINEE_ID_LEN + 1], pseudo[TRAINEE_PSEUDONYM_LEN + 1],
         masked[TRAINEE_ID_LEN + 1];
     const char *trainee = str_item(req, "trainee"), *class_id = str_item(req, "class");
     const char *session = str_item(req, "session"), *type = str_item(req, "type");
     enum event_type et = type && strcmp(type, "signout") == 0 ? EVENT_SIGNOUT : EVENT_SIGNIN;
-    if (!trainee || !class_id)
-        return answer_error(c, 400, "bad_request", "the request needs trainee and class");
-    if (trainee_id_normalise(trainee, time(NULL), id, err) != RC_OK)
-        return answer_error(c, 200, "bad_id", err);
-    enum MHD_Result ret;
+    if (!trainee || !class_id) {
+        reply_error(r, 400, "bad_request", "the request needs trainee and class");
+        return;
+    }
+    if (trainee_id_normalise(trainee, time(NULL), id, err) != RC_OK) {
+        reply_error(r, 200, "bad_id", err);
+        return;
+    }
     int rc = trainee_mask(id, masked, err);
     if (rc == RC_OK && s->k->has_inst_key)
         rc = trainee_pseudonym(s->k->inst_key, sizeof s->k->inst_key, id, pseudo, err);
     memset(id, 0, sizeof id);
-    if (rc != RC_OK)
-        return answer_error(c, 200, "bad_id", err);
+    if (rc != RC_OK) {
+        reply_error(r, 200, "bad_id", err);
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "trainee_masked", masked);
     if (!s->k->has_inst_key) {
         cJSON_AddBoolToObject(o, "ok", 1);
         cJSON_AddBoolToObject(o, "checked", 0);
-        return answer_cjson(c, 200, o);
+        reply_cjson(r, 200, o);
+        return;
     }
     pthread_mutex_lock(&s->lock);
     struct schedule *sch = NULL;
@@ -269,29 +311,27 @@ static enum MHD_Result api_lookup(struct screen *s, struct MHD_Connection *c, cJ
     }
     schedule_free(sch);
     pthread_mutex_unlock(&s->lock);
-    ret = answer_cjson(c, 200, o);
-    return ret;
+    reply_cjson(r, 200, o);
 }
 
 /* POST /api/signin|signout|confirm and GET /api/rollcall: the request for the daemon is built
  * here from the known keys only, sent over the control socket, and its answer passed on. */
-static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, const char *cmd,
-                                   cJSON *req)
+static void api_forward(struct screen *s, const char *cmd, const cJSON *req, struct reply *r)
 {
     static const char *const keys[] = {"trainee",      "class",    "session",
                                        "photo_sha256", "no_photo", "rollcall"};
     char err[ERR_LEN];
+    const char *photo = str_item(req, "photo_sha256");
+    if (photo && photo[0] && !photo_hex_ok(photo)) {
+        reply_error(r, 400, "bad_request", "photo_sha256 must be 64 lower-case hex");
+        return;
+    }
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "cmd", cmd);
     for (size_t i = 0; req && i < sizeof keys / sizeof keys[0]; i++) {
         const char *v = str_item(req, keys[i]);
         if (v && v[0])
             cJSON_AddStringToObject(out, keys[i], v);
-    }
-    const char *photo = str_item(req, "photo_sha256");
-    if (photo && photo[0] && !photo_hex_ok(photo)) {
-        cJSON_Delete(out);
-        return answer_error(c, 400, "bad_request", "photo_sha256 must be 64 lower-case hex");
     }
     char *line = cJSON_PrintUnformatted(out);
     wipe_trainee(out);
@@ -302,7 +342,8 @@ static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, c
             memset(line, 0, strlen(line));
         cJSON_free(line);
         free(reply);
-        return answer_error(c, 500, NULL, "out of memory");
+        reply_error(r, 500, NULL, "out of memory");
+        return;
     }
     pthread_rwlock_rdlock(&s->photo_lock);
     int rc = control_request(s->k->cfg.control_socket, line, reply, STATE_REPLY_MAX,
@@ -310,39 +351,154 @@ static enum MHD_Result api_forward(struct screen *s, struct MHD_Connection *c, c
     pthread_rwlock_unlock(&s->photo_lock);
     memset(line, 0, strlen(line));
     cJSON_free(line);
-    enum MHD_Result ret;
     if (rc != RC_OK) {
         log_msg(LOG_LVL_WARN, "%s: daemon: %s", cmd, err);
-        ret = answer_error(c, 503, "no_daemon", err);
+        reply_error(r, 503, "no_daemon", err);
     } else {
-        ret = answer_json(c, 200, reply);
+        r->status = 200;
+        r->json = reply; /* the daemon's line, as it is */
+        return;
     }
     free(reply);
-    return ret;
+}
+
+/* The JSON calls, by name (the URL's last part; the WebSocket message's "call"). GET calls
+ * take no body. */
+static void api_call(struct screen *s, const char *call, const cJSON *req, struct reply *r)
+{
+    if (strcmp(call, "state") == 0)
+        api_state(s, r);
+    else if (strcmp(call, "rollcall") == 0)
+        api_forward(s, "rollcall", NULL, r);
+    else if (!cJSON_IsObject(req))
+        reply_error(r, 400, "bad_request", "the body is not a JSON object");
+    else if (strcmp(call, "lookup") == 0)
+        api_lookup(s, req, r);
+    else if (strcmp(call, "signin") == 0 || strcmp(call, "signout") == 0 ||
+             strcmp(call, "confirm") == 0)
+        api_forward(s, call, req, r);
+    else
+        reply_error(r, 404, "not_found", "no such call");
 }
 
 /* POST /api/photo (image/jpeg): stores the still under DATA_DIR/photos, answers its hash. */
-static enum MHD_Result api_photo(struct screen *s, struct MHD_Connection *c,
-                                 const struct req_body *b)
+static void api_photo(struct screen *s, struct MHD_Connection *c, const struct req_body *b,
+                      struct reply *r)
 {
     char err[ERR_LEN], hex[CRYPTO_SHA256_HEX_LEN + 1];
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    if (!type || strncmp(type, "image/jpeg", 10) != 0)
-        return answer_error(c, 415, "bad_request", "a photo is sent as image/jpeg");
+    if (!type || strncmp(type, "image/jpeg", 10) != 0) {
+        reply_error(r, 415, "bad_request", "a photo is sent as image/jpeg");
+        return;
+    }
     pthread_rwlock_rdlock(&s->photo_lock);
     int rc = photo_store(s->k->cfg.data_dir, b->buf.buf, b->buf.len, hex, err);
     pthread_rwlock_unlock(&s->photo_lock);
     if (rc != RC_OK) {
         log_msg(LOG_LVL_WARN, "photo not stored: %s", err);
-        return answer_error(c, rc == RC_INVAL ? 400 : 507, "photo_failed", err);
+        reply_error(r, rc == RC_INVAL ? 400 : 507, "photo_failed", err);
+        return;
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", 1);
     cJSON_AddStringToObject(o, "photo_sha256", hex);
-    return answer_cjson(c, 200, o);
+    reply_cjson(r, 200, o);
+}
+
+/* ---------- the WebSocket ---------- */
+
+/* One message of the page's WebSocket: {"id":N,"call":NAME,"body":{...}}, NAME one of the
+ * JSON calls (api_call), answered {"id":N,"status":S,"body":{...}} with what the HTTP call
+ * would have answered (S its status). The page matches answers to calls by id. */
+static char *ws_message(void *cls, const char *msg, size_t len)
+{
+    struct screen *s = cls;
+    struct reply r = {0};
+    cJSON *m = cJSON_ParseWithLength(msg, len);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+    cJSON *body = cJSON_GetObjectItemCaseSensitive(m, "body");
+    const char *call = str_item(m, "call");
+    bool id_ok = cJSON_IsNumber(id) && id->valuedouble >= 0 && id->valuedouble <= 9.0e15 &&
+                 id->valuedouble == (double)(int64_t)id->valuedouble;
+    if (!cJSON_IsObject(m) || !id_ok || !call)
+        reply_error(&r, 400, "bad_request", "a message is {\"id\":N,\"call\":NAME,\"body\":{}}");
+    else
+        api_call(s, call, body, &r);
+    char idtext[24] = "null";
+    if (id_ok)
+        snprintf(idtext, sizeof idtext, "%lld", (long long)id->valuedouble);
+    wipe_trainee(body);
+    cJSON_Delete(m);
+    if (!r.json)
+        return NULL;
+    size_t n = strlen(r.json) + sizeof idtext + 48;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "{\"id\":%s,\"status\":%u,\"body\":%s}", idtext, r.status, r.json);
+    free(r.json);
+    return out;
+}
+
+static void ws_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)c;
+    (void)con_cls;
+    struct screen *s = cls;
+    ws_serve(sock, extra_in, extra_in_size, SCREEN_JSON_MAX, ws_message, s, s->stop[0]);
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+/* Whether the comma-separated header value v lists token t (any case). */
+static bool has_token(const char *v, const char *t)
+{
+    size_t tl = strlen(t);
+    while (v && *v) {
+        v += strspn(v, " \t,");
+        size_t n = strcspn(v, " \t,");
+        if (n == tl && strncasecmp(v, t, n) == 0)
+            return true;
+        v += n;
+    }
+    return false;
+}
+
+/* GET /api/ws: the WebSocket handshake (RFC 6455 section 4.2); the origin was checked. */
+static enum MHD_Result ws_upgrade(struct screen *s, struct MHD_Connection *c)
+{
+    const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+    const char *conn = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connection");
+    const char *version = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+    char accept[WS_ACCEPT_LEN + 1];
+    if (!upgrade || strcasecmp(upgrade, "websocket") != 0 || !has_token(conn, "upgrade"))
+        return answer_error(c, 400, "bad_request", "/api/ws is a WebSocket (Upgrade: websocket)");
+    if (!version || strcmp(version, "13") != 0)
+        return answer_error(c, 400, "bad_request", "WebSocket version 13 only");
+    if (ws_accept_key(key, accept) != RC_OK)
+        return answer_error(c, 400, "bad_request", "bad Sec-WebSocket-Key");
+    struct MHD_Response *r = MHD_create_response_for_upgrade(ws_upgraded, s);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Upgrade", "websocket");
+    MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    MHD_destroy_response(r);
+    return ret;
 }
 
 /* ---------- dispatch ---------- */
+
+/* The calls that take a JSON body: POST /api/NAME. */
+static bool body_call(const char *name)
+{
+    static const char *const names[] = {"lookup", "signin", "signout", "confirm"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
@@ -351,6 +507,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)version;
     struct screen *s = cls;
     bool post = strcmp(method, "POST") == 0;
+    bool ws = strcmp(url, "/api/ws") == 0;
     if (!*con_cls) {
         struct req_body *b = calloc(1, sizeof *b);
         if (!b)
@@ -367,10 +524,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!same_origin(s, c, post))
+    /* a WebSocket is opened by a script: it must carry this origin, as a POST */
+    if (!same_origin(s, c, post || ws))
         return answer_error(c, 403, "forbidden", "only this kiosk's own page may call it");
     if (b->too_large)
         return answer_error(c, 413, "too_large", "request body too large");
+    struct reply r = {0};
+    if (ws && strcmp(method, "GET") == 0)
+        return ws_upgrade(s, c);
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
         const char *path = strcmp(url, "/") == 0 ? "/index.html" : url;
         for (size_t i = 0; i < sizeof s->files / sizeof s->files[0]; i++)
@@ -378,36 +539,31 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 return answer(c, 200, s->files[i].type, s->files[i].body, s->files[i].len, false);
         if (strcmp(url, "/healthz") == 0)
             return answer_json(c, 200, "{\"ok\":true}");
-        if (strcmp(url, "/api/state") == 0)
-            return api_state(s, c);
-        if (strcmp(url, "/api/rollcall") == 0)
-            return api_forward(s, c, "rollcall", NULL);
-        return answer_error(c, 404, "not_found", "no such page");
+        if (strcmp(url, "/api/state") == 0 || strcmp(url, "/api/rollcall") == 0)
+            api_call(s, url + 5, NULL, &r);
+        else
+            reply_error(&r, 404, "not_found", "no such page");
+        return answer_reply(c, r);
     }
     if (!post)
         return answer_error(c, 405, "method", "GET or POST only");
-    if (strcmp(url, "/api/photo") == 0)
-        return api_photo(s, c, b);
+    if (strcmp(url, "/api/photo") == 0) {
+        api_photo(s, c, b, &r);
+        return answer_reply(c, r);
+    }
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     if (!type || strncmp(type, "application/json", 16) != 0)
         return answer_error(c, 415, "bad_request", "send application/json");
     cJSON *req = cJSON_ParseWithLength(dynbuf_ptr(&b->buf), b->buf.len);
-    enum MHD_Result ret;
     if (!cJSON_IsObject(req))
-        ret = answer_error(c, 400, "bad_request", "the body is not a JSON object");
-    else if (strcmp(url, "/api/lookup") == 0)
-        ret = api_lookup(s, c, req);
-    else if (strcmp(url, "/api/signin") == 0)
-        ret = api_forward(s, c, "signin", req);
-    else if (strcmp(url, "/api/signout") == 0)
-        ret = api_forward(s, c, "signout", req);
-    else if (strcmp(url, "/api/confirm") == 0)
-        ret = api_forward(s, c, "confirm", req);
+        reply_error(&r, 400, "bad_request", "the body is not a JSON object");
+    else if (strncmp(url, "/api/", 5) == 0 && body_call(url + 5))
+        api_call(s, url + 5, req, &r);
     else
-        ret = answer_error(c, 404, "not_found", "no such call");
+        reply_error(&r, 404, "not_found", "no such call");
     wipe_trainee(req);
     cJSON_Delete(req);
-    return ret;
+    return answer_reply(c, r);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -513,7 +669,7 @@ static bool self_check(unsigned port)
 
 int screen_run(const struct screen_options *opt, char *err)
 {
-    struct screen s = {0};
+    struct screen s = {.stop = {-1, -1}};
     uint32_t addr;
     uint16_t port;
     struct MHD_Daemon *d = NULL;
@@ -523,6 +679,10 @@ int screen_run(const struct screen_options *opt, char *err)
         return rc;
     pthread_mutex_init(&s.lock, NULL);
     pthread_rwlock_init(&s.photo_lock, NULL);
+    if (pipe2(s.stop, O_CLOEXEC) != 0) {
+        rc = rc_fail(err, RC_IO, "pipe: %s", strerror(errno));
+        goto out;
+    }
     /* The institution key is optional: before enroll the page shows no roster names. */
     rc = kiosk_open(opt->config_path, KIOSK_OUTBOX | KIOSK_INST_KEY, &s.k, err);
     if (rc == RC_STATE)
@@ -559,11 +719,12 @@ int screen_run(const struct screen_options *opt, char *err)
     snprintf(s.host_ip, sizeof s.host_ip, "%s:%u", ip, bound);
     snprintf(s.host_name, sizeof s.host_name, "localhost:%u", bound);
     sweep_photos(&s); /* before the first request: what an earlier run left */
-    d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
-        NULL, handle, &s, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)SCREEN_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                             MHD_USE_POLL | MHD_ALLOW_UPGRADE,
+                         0, NULL, NULL, handle, &s, MHD_OPTION_LISTEN_SOCKET, lfd,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)SCREEN_CONNECTIONS_MAX,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                         NULL, MHD_OPTION_END);
     if (!d) {
         rc = rc_fail(err, RC_IO, "cannot serve on %s", opt->listen);
         goto out;
@@ -598,8 +759,14 @@ int screen_run(const struct screen_options *opt, char *err)
     log_msg(LOG_LVL_INFO, "stopping");
     rc = RC_OK;
 out:
+    /* the WebSockets end first: MHD waits for its connections' threads */
+    if (s.stop[1] >= 0 && write(s.stop[1], "x", 1) != 1)
+        log_msg(LOG_LVL_WARN, "stop pipe: %s", strerror(errno));
     if (d)
         MHD_stop_daemon(d);
+    for (size_t i = 0; i < 2; i++)
+        if (s.stop[i] >= 0)
+            close(s.stop[i]);
     if (lfd >= 0)
         close(lfd); /* never handed to MHD */
     for (size_t i = 0; i < sizeof s.files / sizeof s.files[0]; i++)

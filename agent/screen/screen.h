@@ -5,7 +5,8 @@
  *
  * Invariants:
  * - it listens on a loopback address only, and answers only requests whose Host is that
- *   address (or localhost) with its port; a POST must come from the same origin (Origin), and
+ *   address (or localhost) with its port; a POST and the WebSocket's handshake (screen_ws.h)
+ *   must come from the same origin (Origin), and
  *   a request a browser marks as cross-site (Sec-Fetch-Site) is refused: another web page the
  *   kiosk's browser might open cannot drive it;
  * - every answer carries a strict Content-Security-Policy (only this origin's scripts and

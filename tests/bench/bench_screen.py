@@ -112,9 +112,9 @@ def main():
             b = tks.Browser()
             b("open", url=url, width=1080, height=1920)
             b("waitText", selector="#session-list", contains=tks.CLASS)
-            sock, store, page, parts, noop, noop_xhr = [], [], [], {}, [], []
+            sock, store, page, parts, noop, noop_xhr, frame = [], [], [], {}, [], [], []
             still = page_still(b)
-            via_screen, look_fetch, look_xhr = [], [], []
+            via_screen, look_fetch, look_xhr, look_ws, noop_ws = [], [], [], [], []
             hdrs = {"Host": "127.0.0.1:%d" % k.port, "Origin": "http://127.0.0.1:%d" % k.port,
                     "Content-Type": "application/json"}
             conn = http.client.HTTPConnection("127.0.0.1", k.port, timeout=30)
@@ -147,6 +147,7 @@ def main():
                       readName=args.think_ms >= 0, thinkMs=max(args.think_ms, 0))
                 assert r["answer"]["ok"], r
                 page.append(r["ms"])
+                frame.append(r["frame"])
                 prev = 0.0
                 for name in ("photo", "reply", "shown"):
                     at = r["marks"].get(name)
@@ -158,6 +159,8 @@ def main():
                 lk = {"trainee": trainee, "class": tks.CLASS, "session": "S01"}
                 look_fetch += b("timeFetch", n=3, lookup=lk)["ms"]
                 look_xhr += b("timeFetch", n=3, lookup=lk, xhr=True)["ms"]
+                look_ws += b("timeFetch", n=3, lookup=lk, ws=True)["ms"]
+                noop_ws += b("timeFetch", n=3, ws=True)["ms"]
             # the same no-op round trip without a browser: the server's share of the floor
             direct = []
             for _ in range(200):
@@ -191,6 +194,8 @@ def main():
     print("page sign-in (click to answer, photo included): median %.1f ms, p90 %.1f ms" %
           (med_p, statistics.quantiles(page, n=10)[-1]))
     print("ratio page / socket (medians): %.2f (goal <= 1.5)" % (med_p / med_s))
+    print("  to the end of the frame that draws it (rAF, then a task): median %.1f ms, p90 %.1f ms"
+          % (statistics.median(frame), statistics.quantiles(frame, n=10)[-1]))
     print("difference (medians): %.1f ms" % (med_p - med_s))
     what = {"photo": "click -> the still's hash in hand", "reply": "-> the daemon's reply",
             "shown": "-> the answer drawn"}
@@ -202,8 +207,12 @@ def main():
     print("no-op XMLHttpRequest round trip from the page (GET /healthz, %d): median %.1f ms, "
           "p90 %.1f ms" % (len(noop_xhr), statistics.median(noop_xhr),
                            statistics.quantiles(noop_xhr, n=10)[-1]))
-    for name, xs in (("fetch", look_fetch), ("XMLHttpRequest", look_xhr)):
-        print("POST /api/lookup from the page by %s (%d): median %.1f ms, p90 %.1f ms" % (
+    print("no-op WebSocket round trip from the page (a call the screen does not know, %d): "
+          "median %.1f ms, p90 %.1f ms" % (len(noop_ws), statistics.median(noop_ws),
+                                           statistics.quantiles(noop_ws, n=10)[-1]))
+    for name, xs in (("fetch", look_fetch), ("XMLHttpRequest", look_xhr),
+                     ("WebSocket", look_ws)):
+        print("lookup from the page by %s (%d): median %.1f ms, p90 %.1f ms" % (
             name, len(xs), statistics.median(xs), statistics.quantiles(xs, n=10)[-1]))
     print("no-op round trip from Python (http.client, kept alive, 200): median %.2f ms, p90 %.2f ms"
           % (statistics.median(direct), statistics.quantiles(direct, n=10)[-1]))

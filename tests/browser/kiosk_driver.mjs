@@ -4,7 +4,8 @@
 // (--use-fake-ui-for-media-stream), so the page takes real JPEG stills of the test pattern.
 //
 //   {"op":"open","url":U,"width":W,"height":H}   new page of that size, waits for the state
-//                                                ("noCamera":true: a browser without a camera)
+//                                                ("noCamera":true: a browser without a camera,
+//                                                "noSocket":true: its WebSocket never opens)
 //   {"op":"keypad","id":"110..."}                taps the on-screen keys
 //   {"op":"attach"}                              the page of a browser reached by ROLLCALL_CDP
 //   {"op":"key","key":"clear"}                   taps one key (clear, back, 0-9, X)
@@ -20,6 +21,7 @@
 //                                                "readName":true waits for the masked name
 //                                                and "thinkMs" more before the click
 //   {"op":"timeFetch","n":N}                     N no-op round trips (GET /healthz), ms each
+//                                                ("xhr", "ws": by XMLHttpRequest, WebSocket)
 //   {"op":"eval","js":"..."}                     evaluates an expression in the page
 //   {"op":"quit"}
 import { createInterface } from 'node:readline';
@@ -58,6 +60,18 @@ async function open(c) {
     // a kiosk whose camera is missing: the page finds no camera API at all
     await context.addInitScript(() => {
       Object.defineProperty(navigator, 'mediaDevices', { value: undefined });
+    });
+  }
+  if (c.noSocket) {
+    // a WebSocket that never opens (a proxy or a server that refuses it): the page's calls
+    // go by XMLHttpRequest
+    await context.addInitScript(() => {
+      window.WebSocket = class {
+        static OPEN = 1;
+        constructor() { this.readyState = 3; setTimeout(() => this.onclose?.({}), 0); }
+        send() { throw new Error('not open'); }
+        close() {}
+      };
     });
   }
   page = await context.newPage();
@@ -155,13 +169,19 @@ const ops = {
       await page.waitForSelector('#who.found');
       if (c.thinkMs) await page.waitForTimeout(c.thinkMs);
     }
-    const ms = await page.evaluate((action) => new Promise((resolve) => {
+    // ms: to the answer in the page (the page's work done); frame: to the end of the frame
+    // that first draws it (its requestAnimationFrame, then a task: style, layout and paint
+    // done on the page's thread)
+    const { ms, frame } = await page.evaluate((action) => new Promise((resolve) => {
       const a = document.getElementById('answer');
       const t0 = performance.now();
       const obs = new MutationObserver(() => {
         if (!a.hidden) {
           obs.disconnect();
-          resolve(performance.now() - t0);
+          const t1 = performance.now() - t0;
+          requestAnimationFrame(() => setTimeout(() => resolve({
+            ms: t1, frame: performance.now() - t0,
+          }), 0));
         }
       });
       obs.observe(a, { attributes: true });
@@ -175,15 +195,16 @@ const ops = {
       return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v - (m.click ?? 0)]));
     });
     await page.click('[data-action="done"]');
-    return { ok: true, ms, marks, answer: ans };
+    return { ok: true, ms, frame, marks, answer: ans };
   },
   async timeFetch(c) {
     // n sequential no-op round trips from the page to its server (GET /healthz): the floor
     // of anything the page asks the screen
     // ("xhr":true: XMLHttpRequest instead of fetch, to compare the two request paths;
     // "lookup":{...}: POST /api/lookup with that JSON body instead, a request like a
-    // sign-in's that records nothing)
-    const ms = await page.evaluate(async ([n, xhr, lookup]) => {
+    // sign-in's that records nothing; "ws":true: as a message on a WebSocket to the screen,
+    // as the page sends its calls, the no-op being a call the server does not know)
+    const ms = await page.evaluate(async ([n, xhr, lookup, ws]) => {
       const path = lookup ? '/api/lookup' : '/healthz';
       const body = lookup ? JSON.stringify(lookup) : null;
       const viaXhr = () => new Promise((resolve, reject) => {
@@ -197,14 +218,25 @@ const ops = {
       const viaFetch = async () => (await fetch(path, lookup ? {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body,
       } : { cache: 'no-store' })).json();
+      let sock = null;
+      if (ws) {
+        sock = new WebSocket(`ws://${location.host}/api/ws`);
+        await new Promise((resolve, reject) => { sock.onopen = resolve; sock.onerror = reject; });
+      }
+      let id = 0;
+      const viaWs = () => new Promise((resolve) => {
+        sock.onmessage = (e) => resolve(JSON.parse(e.data));
+        sock.send(JSON.stringify({ id: ++id, call: lookup ? 'lookup' : 'nothing', body: lookup ?? {} }));
+      });
       const out = [];
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();
-        await (xhr ? viaXhr() : viaFetch());
+        await (ws ? viaWs() : xhr ? viaXhr() : viaFetch());
         out.push(performance.now() - t0);
       }
+      if (sock) sock.close();
       return out;
-    }, [c.n ?? 20, !!c.xhr, c.lookup ?? null]);
+    }, [c.n ?? 20, !!c.xhr, c.lookup ?? null, !!c.ws]);
     return { ok: true, ms };
   },
   async eval(c) {

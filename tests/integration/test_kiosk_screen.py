@@ -21,6 +21,9 @@ roster the kiosk received with its schedule.
 - the position outside the fence / with a poor accuracy: recorded, "不在场地内" / "位置不确定";
 - English by the switch, 1080x1920 portrait and 1280x800 landscape, the keyboard alone (Tab,
   Enter);
+- the page's calls go over its WebSocket (none among its HTTP requests), by XMLHttpRequest
+  when the WebSocket does not open; the WebSocket answers calls as HTTP does, closes on a
+  binary, non-UTF-8 or oversized message, and refuses other origins and bad handshakes;
 - the screen's server refuses other origins (Host, Origin, Sec-Fetch-Site) and a non-loopback
   --listen.
 Screenshots of each state go to $ROLLCALL_SCREENSHOTS (docs/kiosk/ in the repository) when set.
@@ -207,6 +210,123 @@ def http_post(port, path, body, headers):
         return r.status, r.read()
     finally:
         conn.close()
+
+
+class WsClient:
+    """A WebSocket client (RFC 6455) over a plain socket: the handshake and masked frames, to
+    check the screen's server as a browser and as something else would speak to it."""
+    GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self, port, headers=None):
+        import base64
+        import socket as so
+        self.key = base64.b64encode(os.urandom(16)).decode()
+        hdrs = {"Host": "127.0.0.1:%d" % port, "Origin": "http://127.0.0.1:%d" % port,
+                "Upgrade": "websocket", "Connection": "Upgrade",
+                "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": self.key}
+        hdrs.update(headers or {})
+        self.s = so.create_connection(("127.0.0.1", port), timeout=30)
+        req = "GET /api/ws HTTP/1.1\r\n" + "".join(
+            "%s: %s\r\n" % (k, v) for k, v in hdrs.items() if v is not None) + "\r\n"
+        self.s.sendall(req.encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.s.recv(4096)
+            if not chunk:
+                break
+            self.buf += chunk
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {k.strip().lower(): v.strip() for k, v in
+                        (x.split(":", 1) for x in lines[1:] if ":" in x)}
+        expect = base64.b64encode(hashlib.sha1((self.key + self.GUID).encode()).digest()).decode()
+        self.accepted = self.status == 101 and self.headers.get("sec-websocket-accept") == expect
+
+    def send(self, payload, opcode=1):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x80 | opcode])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 65536:
+            head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+        self.s.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def _read(self, n):
+        while len(self.buf) < n:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv(self):
+        """(opcode, payload) of the next frame from the server."""
+        b0, b1 = self._read(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(self._read(2), "big")
+        elif n == 127:
+            n = int.from_bytes(self._read(8), "big")
+        return b0 & 0x0F, self._read(n)
+
+    def call(self, msg):
+        self.send(json.dumps(msg))
+        op, data = self.recv()
+        assert op == 1, (op, data)
+        return json.loads(data)
+
+    def close(self):
+        self.s.close()
+
+
+def check_websocket(k, port):
+    """The page's WebSocket (GET /api/ws): the handshake, calls answered as over HTTP, bad
+    messages closing it, other origins and malformed handshakes refused."""
+    w = WsClient(port)
+    try:
+        check(w.accepted, (w.status, w.headers))
+        r = w.call({"id": 7, "call": "lookup",
+                    "body": {"trainee": ON, "class": CLASS, "session": "S01"}})
+        check(r["id"] == 7 and r["status"] == 200 and r["body"].get("name") == MASKED_NAME, r)
+        r = w.call({"id": 8, "call": "state", "body": {}})
+        check(r["id"] == 8 and r["status"] == 200 and r["body"]["device"] == "KIOSK-SCREEN", r)
+        r = w.call({"id": 9, "call": "nothing", "body": {}})
+        check(r["id"] == 9 and r["status"] == 404, r)
+        r = w.call({"call": "lookup", "body": {}})
+        check(r["id"] is None and r["status"] == 400, r)
+        r = w.call({"id": 10, "call": "signin", "body": "not an object"})
+        check(r["id"] == 10 and r["status"] == 400, r)
+        n = len(k.events())
+        r = w.call({"id": 11, "call": "signin", "body": {
+            "trainee": ON2, "class": CLASS, "session": "S01", "photo_sha256": "x"}})
+        check(r["status"] == 400 and len(k.events()) == n, r)
+        w.send(b"\x00\x01", opcode=2)  # binary: closed with 1003
+        op, data = w.recv()
+        check(op == 8 and int.from_bytes(data[:2], "big") == 1003, (op, data))
+    finally:
+        w.close()
+    for payload, code in ((b"\xff\xfe{}", 1007), ("x" * 5000, 1009)):
+        w = WsClient(port)
+        try:
+            w.send(payload)
+            op, data = w.recv()
+            check(op == 8 and int.from_bytes(data[:2], "big") == code, (payload[:4], op, data))
+        finally:
+            w.close()
+    for hdrs, status in (({"Origin": "http://evil.example"}, 403), ({"Origin": None}, 403),
+                         ({"Host": "evil.example:%d" % port}, 403),
+                         ({"Sec-WebSocket-Key": "short"}, 400),
+                         ({"Sec-WebSocket-Version": "8"}, 400), ({"Upgrade": None}, 400)):
+        w = WsClient(port, hdrs)
+        w.close()
+        check(w.status == status and not w.accepted, (hdrs, w.status))
 
 
 def wait_fix_at(k, lat, timeout=WAIT_S):
@@ -523,8 +643,41 @@ def scenarios(w, col, pki, b, shots):
         b("click", action="lang")
         b("waitText", selector="[data-action=signout]", contains="Sign out")
         shots("13-english-1280x800")
+        # the page's calls went over its WebSocket: none of them is among its requests
+        sent = b("eval", js="performance.getEntriesByType('resource').map((e) => e.name)")
+        check(not [u for u in sent["value"] if re.search(r"/api/(lookup|sign|confirm)", u)],
+              sent)
         errs = b("errors")["errors"]
         check(not errs, "page errors: %s" % errs)
+
+        print("-- without the WebSocket, the page's calls go by XMLHttpRequest", flush=True)
+        b("open", url=url, width=1280, height=800, noSocket=True)
+        b("waitText", selector="#session-list", contains=CLASS)
+        n4 = len(k.events())
+        b("card", id=ON)
+        b("waitText", selector="#who", contains=MASKED_NAME)
+        b("click", action="signout")
+        a = b("answer")["answer"]
+        check(a["ok"] and len(k.events()) == n4 + 1, (a, len(k.events()), n4))
+        sent = b("eval", js="performance.getEntriesByType('resource').map((e) => e.name)")
+        check(any(u.endswith("/api/signout") for u in sent["value"]) and
+              any(u.endswith("/api/lookup") for u in sent["value"]), sent)
+        b("click", action="done")
+        # the answer's button has the keyboard's focus once the answer is drawn; Enter closes it
+        b("card", id=ON)
+        b("waitText", selector="#who", contains=MASKED_NAME)
+        b("click", action="signin")
+        b("answer")
+        b("eval", js="new Promise((r) => { const w = () => document.activeElement?.id === "
+                     "'answer-done' ? r(true) : setTimeout(w, 20); w(); })")
+        b("press", key="Enter")
+        b("eval", js="new Promise((r) => { const w = () => document.getElementById('answer')"
+                     ".hidden ? r(true) : setTimeout(w, 20); w(); })")
+        errs = b("errors")["errors"]
+        check(not errs, "page errors: %s" % errs)
+
+        print("-- the WebSocket", flush=True)
+        check_websocket(k, port)
 
         print("-- other origins are refused", flush=True)
         good = {"Host": "127.0.0.1:%d" % port}

@@ -106,7 +106,7 @@ async function lookup(id) {
   lookupFor = id;
   $('who').textContent = t('looking_up');
   try {
-    const r = await post('/api/lookup', { trainee: id, class: session.class, session: session.session });
+    const r = await call('lookup', { trainee: id, class: session.class, session: session.session });
     if (input().value !== id) return;
     const who = $('who');
     if (r.name) {
@@ -208,8 +208,8 @@ async function takePhoto(id) {
 
 // ---------- the server ----------
 
-// A POST of JSON, answered JSON. By XMLHttpRequest rather than fetch: in Chromium its round
-// trip to the screen is the shorter of the two (docs/PERFORMANCE.md "Kiosk screen").
+// A POST of JSON, answered JSON, by XMLHttpRequest (in Chromium its round trip is shorter than
+// fetch's): the way calls go while the WebSocket below is not open.
 function post(path, body) {
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
@@ -224,6 +224,55 @@ function post(path, body) {
     };
     x.onerror = () => reject(new Error('network'));
     x.send(JSON.stringify(body));
+  });
+}
+
+// The calls a trainee waits on (lookup, sign-in, sign-out, roll-call confirmation) go over one
+// WebSocket kept open to the screen's server: in Chromium a message on it comes back in well
+// under a millisecond, where each XMLHttpRequest or fetch to the same server costs about 3 ms
+// (docs/PERFORMANCE.md "Kiosk screen"). Each message is {id, call, body}, answered {id,
+// status, body} with what POST /api/<call> answers. While it is not open (the server
+// restarting), a call goes by XMLHttpRequest, and the socket is opened again.
+const SOCKET_RETRY_MS = [500, 1000, 2000, 5000];
+let socket = null; // open, or null
+let socketRetries = 0;
+let callId = 0;
+const waiting = new Map(); // id -> {resolve, reject}
+
+function openSocket() {
+  const w = new WebSocket(`ws://${location.host}/api/ws`);
+  w.onopen = () => {
+    socket = w;
+    socketRetries = 0;
+  };
+  w.onmessage = (e) => {
+    let m;
+    try {
+      m = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    const p = waiting.get(m.id);
+    if (!p) return;
+    waiting.delete(m.id);
+    p.resolve(m.body);
+  };
+  w.onclose = () => {
+    if (socket === w) socket = null;
+    // what was on its way is lost with it: answered as a failure, as a failed request is
+    for (const p of waiting.values()) p.reject(new Error('network'));
+    waiting.clear();
+    const wait = SOCKET_RETRY_MS[Math.min(socketRetries++, SOCKET_RETRY_MS.length - 1)];
+    setTimeout(openSocket, wait);
+  };
+}
+
+function call(name, body) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return post(`/api/${name}`, body);
+  const id = ++callId;
+  return new Promise((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    socket.send(JSON.stringify({ id, call: name, body }));
   });
 }
 
@@ -248,7 +297,7 @@ async function act(cmd) {
     // the whole page ("recording", the buttons off) runs on the page's thread in front of the
     // reply's handling, and the answer replaces all of it anyway. `busy` already refuses a
     // second tap.
-    const sent = post(`/api/${cmd}`, {
+    const sent = call(cmd, {
       trainee: id, class: target.class, session: target.session, ...photo, ...extra,
     });
     const slow = setTimeout(() => {
@@ -327,8 +376,6 @@ function showAnswer(cmd, reply) {
       : code === 'no_session' ? 'todo_session' : /身份证|ID number/.test(reply?.error ?? '')
         ? 'todo_id' : 'todo_other');
   }
-  a.hidden = false;
-  document.body.dataset.screen = 'answer';
   let left = ANSWER_SHOW_S;
   const tick = () => {
     $('answer-done').textContent = `${t('done')} · ${t('back_in', { s: left })}`;
@@ -337,12 +384,28 @@ function showAnswer(cmd, reply) {
   clearInterval(answerTimer);
   tick();
   answerTimer = setInterval(tick, 1000);
-  $('answer-done').focus();
+  a.hidden = false;
+  document.body.dataset.screen = 'answer';
+  // What nobody sees waits until the answer's first frame is drawn: the screen under it made
+  // inert (a style pass over the whole page) and the keyboard's focus moved to 完成 (which
+  // would lay the page out now, in front of the answer).
+  const shown = answerTimer;
+  requestAnimationFrame(() => setTimeout(() => {
+    if (answerTimer !== shown) return; // already gone
+    coverScreen(true);
+    $('answer-done').focus();
+  }, 0));
+}
+
+// The start screen under the answer: inert while the answer covers it.
+function coverScreen(on) {
+  for (const el of document.querySelectorAll('main > section:not(.answer)')) el.inert = on;
 }
 
 function reset() {
   clearInterval(answerTimer);
   answerTimer = null;
+  coverScreen(false);
   $('answer').hidden = true;
   document.body.dataset.screen = 'start';
   input().value = '';
@@ -528,6 +591,7 @@ function init() {
   pollRollcall();
   setInterval(pollRollcall, ROLLCALL_POLL_MS);
   openCamera();
+  openSocket();
 }
 
 init();
