@@ -19,7 +19,11 @@ chromium with the fake camera (tests/browser/kiosk_driver.mjs). In the same run,
   from the camera, encoded as JPEG, posted and stored (fsync), the sign-in sent to the daemon
   through the screen's server, the answer drawn; split by the page's performance marks;
 - fetch: no-op round trips from the page to its server (GET /healthz) with fetch and with
-  XMLHttpRequest, and the same from Python on a kept-alive connection (the server's share).
+  XMLHttpRequest, a no-op message on a WebSocket to it (a call it does not know), a lookup
+  each of these three ways, and the no-op from Python on a kept-alive connection (the
+  server's share).
+The page's time is also given to the end of the frame that first draws the answer
+(requestAnimationFrame, then a task), for what the browser's own drawing adds.
 
 Then the screen program's resident memory after IDLE seconds with the page polling it.
 
