@@ -700,7 +700,20 @@ def scenarios(w, col, pki, b, shots):
         check(len(k.events()) == n3, "a refused request recorded something")
         r = k.run("screen", "--listen", "0.0.0.0:0")
         check(r.code == 2 and "not a loopback address" in r.err, r)
+        # it stops promptly with a WebSocket open, and closes it
+        w = WsClient(port)
+        check(w.accepted and w.call({"id": 1, "call": "state", "body": {}})["status"] == 200, w)
+        t0 = time.monotonic()
         check(k.stop_screen() == 0, "screen did not stop cleanly: " + "".join(k.screen_lines))
+        check(time.monotonic() - t0 < 10, "the screen took %.1f s to stop with a WebSocket open"
+              % (time.monotonic() - t0))
+        try:
+            w.s.settimeout(10)
+            closed = w.s.recv(1) == b""
+        except OSError:
+            closed = True
+        w.close()
+        check(closed, "the WebSocket stayed open after the screen stopped")
         for line in k.screen_lines + [k.daemon_log()]:
             for idn in (ON, ON2, OFF):
                 check(idn not in line, "a clear ID number in a log")
