@@ -22,7 +22,7 @@ roster the kiosk received with its schedule.
 - English by the switch, 1080x1920 portrait and 1280x800 landscape, the keyboard alone (Tab,
   Enter);
 - the page's calls go over its WebSocket (none among its HTTP requests), by XMLHttpRequest
-  when the WebSocket does not open; the WebSocket answers calls as HTTP does, closes on a
+  when the WebSocket does not open, and over it again once the screen is back from a restart; the WebSocket answers calls as HTTP does, closes on a
   binary, non-UTF-8 or oversized message, and refuses other origins and bad handshakes;
 - the screen's server refuses other origins (Host, Origin, Sec-Fetch-Site) and a non-loopback
   --listen.
@@ -118,10 +118,11 @@ class ScreenKiosk(ph.PipeKiosk):
         self.screen_lines = []
         self.port = None
 
-    def start_screen(self):
+    def start_screen(self, port=0):
         ready = threading.Event()
+        self.port = None
         self.screen = subprocess.Popen(
-            [ah.AGENT, "--config", self.config, "screen", "--listen", "127.0.0.1:0"],
+            [ah.AGENT, "--config", self.config, "screen", "--listen", "127.0.0.1:%d" % port],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True)
 
@@ -649,6 +650,31 @@ def scenarios(w, col, pki, b, shots):
               sent)
         errs = b("errors")["errors"]
         check(not errs, "page errors: %s" % errs)
+
+        print("-- the screen restarted: the page opens its WebSocket again", flush=True)
+        port = k.port
+        check(k.stop_screen() == 0, "screen did not stop cleanly")
+        k.start_screen(port)
+        # each try looks a number up through the page; an XMLHttpRequest among its requests
+        # means the WebSocket is not open yet (the page retries after 0.5, 1, 2, then 5 s)
+        deadline, via_socket = time.monotonic() + 20, False
+        while not via_socket and time.monotonic() < deadline:
+            b("key", key="clear")
+            b("eval", js="performance.clearResourceTimings()")
+            b("card", id=ON)
+            b("waitText", selector="#who", contains=MASKED_NAME)
+            sent = b("eval", js="performance.getEntriesByType('resource').map((e) => e.name)")
+            via_socket = not [u for u in sent["value"] if u.endswith("/api/lookup")]
+            if not via_socket:
+                time.sleep(0.5)
+        check(via_socket, "the page did not open its WebSocket again after the restart")
+        n5 = len(k.events())
+        b("click", action="signout")
+        a = b("answer")["answer"]
+        check(a["ok"] and len(k.events()) == n5 + 1, (a, len(k.events()), n5))
+        sent = b("eval", js="performance.getEntriesByType('resource').map((e) => e.name)")
+        check(not [u for u in sent["value"] if u.endswith("/api/signout")], sent)
+        b("click", action="done")
 
         print("-- without the WebSocket, the page's calls go by XMLHttpRequest", flush=True)
         b("open", url=url, width=1280, height=800, noSocket=True)
