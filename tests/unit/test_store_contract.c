@@ -3,8 +3,9 @@
  * (the raw helpers below touch the database directly only for what no op can do or show: a
  * schema from the future, a revoked token, the migrations' own rows, a constraint of the
  * schema, the history an assessment leaves). SQLite always; PostgreSQL too when ROLLCALL_TEST_PG is a postgresql://
- * URL (scripts/pg-test-server.sh starts one; ctest's `pg` fixture sets it). Each test gets an
- * empty database: a fresh SQLite file, or PostgreSQL's public schema dropped and re-created. */
+ * URL (scripts/pg-test-server.sh starts one; ctest's `pg` fixture sets it), in a database of
+ * its own there (rc_store_contract). Each test gets an empty database: a fresh SQLite file, or
+ * that database's public schema dropped and re-created. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2219,6 +2220,36 @@ static void transactions_commit_and_roll_back(void **state)
     store_close(st);
 }
 
+/* The contract's own database on the server ROLLCALL_TEST_PG names, made afresh, into pg_base.
+ * Its tests drop the public schema and end every other session of the database they run in
+ * (kill_other_sessions): that must not be the database where other tests, run beside this
+ * one by ctest, connect to make theirs. */
+static int own_database(const char *given)
+{
+    const char *q = strchr(given + strlen("postgresql://"), '/');
+    if (!q) {
+        fprintf(stderr, "ROLLCALL_TEST_PG names no database: %s\n", given);
+        return -1;
+    }
+    const char *rest = strchr(q, '?');
+    PGconn *c = PQconnectdb(given);
+    int rc = PQstatus(c) == CONNECTION_OK ? 0 : -1;
+    const char *sql[] = {"DROP DATABASE IF EXISTS rc_store_contract WITH (FORCE)",
+                         "CREATE DATABASE rc_store_contract"};
+    for (size_t i = 0; rc == 0 && i < sizeof sql / sizeof sql[0]; i++) {
+        PGresult *r = PQexec(c, sql[i]);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = -1;
+        PQclear(r);
+    }
+    if (rc != 0)
+        fprintf(stderr, "cannot make the contract's database on %s: %s", given, PQerrorMessage(c));
+    PQfinish(c);
+    snprintf(pg_base, sizeof pg_base, "%.*s/rc_store_contract%s", (int)(q - given), given,
+             rest ? rest : "");
+    return rc;
+}
+
 /* ---- A dropped connection ---- */
 
 static void kill_other_sessions(void)
@@ -3161,7 +3192,8 @@ int main(void)
             fprintf(stderr, "ROLLCALL_TEST_PG must be a postgresql:// URL\n");
             return 1;
         }
-        snprintf(pg_base, sizeof pg_base, "%s", pg);
+        if (own_database(pg) != 0)
+            return 1;
         backend = "postgresql";
         failed += cmocka_run_group_tests_name("store contract: postgresql", tests, NULL, NULL);
     } else {
