@@ -112,7 +112,8 @@ bool event_is_located(enum event_type t)
 int event_type_parse(const char *s, enum event_type *t)
 {
     for (size_t i = 1; s && i < TYPE_COUNT; i++) {
-        if (strcmp(s, type_names[i]) == 0) {
+        /* the first letter first: the figures parse a type per stored event */
+        if (s[0] == type_names[i][0] && strcmp(s, type_names[i]) == 0) {
             *t = (enum event_type)i;
             return RC_OK;
         }

@@ -359,12 +359,66 @@ static uint64_t key_i64(int64_t v)
     return (uint64_t)v ^ (UINT64_C(1) << 63);
 }
 
-/* Sorts k[0..n) by cmp and writes its events in that order to out (may be NULL). */
+/* True when a goes after b under cmp, which orders by hi first (every cmp given to
+ * sort_keyed does): hi decides here without the call when it can. */
+static inline bool keyed_after(const struct keyed *a, const struct keyed *b,
+                               int (*cmp)(const void *, const void *))
+{
+    if (a->hi != b->hi)
+        return a->hi > b->hi;
+    return cmp(a, b) > 0;
+}
+
+/* One pass of the merge: each pair of neighbouring runs of src (ends[0..*runs) their ends)
+ * merged into dst, stably (of equal ones the left first); *runs becomes the number of the
+ * merged runs, ends theirs. */
+static void merge_runs(const struct keyed *src, struct keyed *dst, size_t *ends, size_t *runs,
+                       int (*cmp)(const void *, const void *))
+{
+    size_t from = 0, out = 0;
+    for (size_t r = 0; r < *runs; r += 2) {
+        size_t mid = ends[r], to = r + 1 < *runs ? ends[r + 1] : mid;
+        size_t i = from, j = mid, d = from;
+        while (i < mid && j < to)
+            dst[d++] = keyed_after(&src[i], &src[j], cmp) ? src[j++] : src[i++];
+        memcpy(&dst[d], &src[i], (mid - i) * sizeof *dst);
+        d += mid - i;
+        memcpy(&dst[d], &src[j], (to - j) * sizeof *dst);
+        ends[out++] = to;
+        from = to;
+    }
+    *runs = out;
+}
+
+/* Sorts k[0..n) by cmp and writes its events in that order to out (may be NULL). A merge of
+ * the runs already in order, as stable as glibc's qsort (a merge sort too), so every order
+ * is the one qsort gave: a class's events come by kiosk and seq, mostly in time order
+ * already, and most comparisons are decided by hi without calling cmp. Without the memory
+ * for the merge, qsort. */
 static void sort_keyed(struct keyed *k, size_t n, int (*cmp)(const void *, const void *),
                        const struct engine_event **out)
 {
-    if (n > 1) /* qsort wants a non-null array, even of none */
+    size_t runs = 0;
+    size_t *ends = n > 1 ? malloc(n * sizeof *ends) : NULL;
+    struct keyed *tmp = ends ? malloc(n * sizeof *tmp) : NULL;
+    if (n > 1 && !tmp)
         qsort(k, n, sizeof *k, cmp);
+    else if (n > 1) {
+        for (size_t i = 1; i <= n; i++)
+            if (i == n || keyed_after(&k[i - 1], &k[i], cmp))
+                ends[runs++] = i;
+        struct keyed *src = k, *dst = tmp;
+        while (runs > 1) {
+            merge_runs(src, dst, ends, &runs, cmp);
+            struct keyed *t = src;
+            src = dst;
+            dst = t;
+        }
+        if (src != k)
+            memcpy(k, src, n * sizeof *k);
+    }
+    free(ends);
+    free(tmp);
     for (size_t i = 0; out && i < n; i++)
         out[i] = k[i].e;
 }

@@ -113,6 +113,10 @@ static int nomem(struct load *l)
  * s is not empty. False when it does not fit. */
 static bool put_col(char *dst, size_t cap, const char *s, uint32_t bit, uint32_t *has)
 {
+    if (!s[0]) { /* most of an event's columns are empty */
+        dst[0] = '\0';
+        return true;
+    }
     size_t n = strlen(s);
     if (n >= cap)
         return false;

@@ -89,12 +89,20 @@ static bool hex_bytes(const char *s, size_t bytes, uint32_t dash_at, unsigned ch
 
 static void hex_string(const unsigned char *b, size_t bytes, uint32_t dash_at, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
+    /* a byte's two digits at once: the figures unpack two ids an event */
+    static const char pairs[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                                "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+                                "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+                                "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+                                "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+                                "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                                "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                                "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
     for (size_t i = 0; i < bytes; i++) {
         if (dash_at & (1u << i))
             *out++ = '-';
-        *out++ = digits[b[i] >> 4];
-        *out++ = digits[b[i] & 15];
+        memcpy(out, &pairs[2 * b[i]], 2);
+        out += 2;
     }
     *out = 0;
 }
@@ -198,8 +206,14 @@ static int64_t get_varint(struct unpacker *u)
 static double get_double(struct unpacker *u)
 {
     uint64_t v = 0;
+    if (u->n - u->at < 8) {
+        u->bad = true;
+        u->at = u->n;
+        return 0;
+    }
     for (int i = 0; i < 8; i++)
-        v |= (uint64_t)get_byte(u) << (8 * i);
+        v |= (uint64_t)u->p[u->at + (size_t)i] << (8 * i);
+    u->at += 8;
     double d;
     memcpy(&d, &v, sizeof d);
     return d;
@@ -207,6 +221,8 @@ static double get_double(struct unpacker *u)
 
 static const char *get_string(struct unpacker *u)
 {
+    if (u->at < u->n && !u->p[u->at]) /* most of an event's strings are empty */
+        return (const char *)(u->p + u->at++);
     const unsigned char *end = u->at < u->n ? memchr(u->p + u->at, 0, u->n - u->at) : NULL;
     if (!end) {
         u->bad = true;

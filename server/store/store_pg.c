@@ -22,6 +22,7 @@
 #include "rc.h"
 #include "store/store.h"
 
+#include <endian.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,13 +302,11 @@ bool pg_col_null(const PGresult *r, int row, int col)
 
 int64_t pg_col_bin_i64(const PGresult *r, int row, int col)
 {
-    if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
+    if (PQgetlength(r, row, col) != 8) /* 0 for a NULL */
         return 0;
-    const unsigned char *b = (const unsigned char *)PQgetvalue(r, row, col);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return (int64_t)v;
+    uint64_t v;
+    memcpy(&v, PQgetvalue(r, row, col), sizeof v);
+    return (int64_t)be64toh(v); /* network order */
 }
 
 double pg_col_bin_dbl(const PGresult *r, int row, int col)
