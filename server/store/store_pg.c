@@ -390,6 +390,7 @@ static void pg_close(store *st)
     PQfinish(s->conn); /* the server rolls back an open transaction */
     free(s->rows);
     free(s->packs);
+    pg_read_buf_free(s->read_buf);
     free(s);
 }
 

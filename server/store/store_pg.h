@@ -31,7 +31,11 @@ struct store_pg {
     const char *prep[PG_STMTS_MAX];
     struct pg_params *rows; /* PG_ROWS_MAX rows' parameters for pg_exec_rows, made at first use */
     unsigned char (*packs)[STORE_PACK_MAX]; /* the packs those rows' parameters point at */
+    struct pg_read_buf *read_buf;           /* the packed event reads' rows (store_pg_figures.c) */
 };
+
+/* Frees what a connection's packed event reads kept (NULL: nothing). */
+void pg_read_buf_free(struct pg_read_buf *b);
 
 /* One statement's parameters; numbers are formatted into num, so do not copy a pg_params. */
 struct pg_params {

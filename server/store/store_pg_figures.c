@@ -543,6 +543,117 @@ static int sorted_events(store *st, PGresult *r, int a_col, int session_col, int
     return rc;
 }
 
+/* The rows of a packed read (below), kept on their connection from one read to the next up to
+ * READ_BUF_KEEP rows (a larger read allocates its own): a cold summary makes two reads a
+ * class, and fresh blocks of megabytes each time cost page faults and unmaps on every core
+ * (docs/PERFORMANCE.md "The collector's own CPU in a cold class"). */
+enum { READ_BUF_KEEP = 16384 };
+struct pg_read_buf {
+    struct store_event *ev;
+    struct store_pack_text *text;
+    struct row_key *key;
+    size_t cap;
+    bool busy;
+};
+
+void pg_read_buf_free(struct pg_read_buf *b)
+{
+    if (!b)
+        return;
+    free(b->ev);
+    free(b->text);
+    free(b->key);
+    free(b);
+}
+
+/* Room for n rows: the connection's kept buffer when it is free and n fits what it keeps, else
+ * *own (malloc'd here, for the caller to free with pg_read_buf_free). */
+static struct pg_read_buf *read_buf(struct store_pg *s, size_t n, struct pg_read_buf **own)
+{
+    *own = NULL;
+    struct pg_read_buf *b = s->read_buf;
+    bool keep = n <= READ_BUF_KEEP && !(b && b->busy);
+    if (keep && !b && !(b = s->read_buf = calloc(1, sizeof *b)))
+        return NULL;
+    if (!keep && !(b = *own = calloc(1, sizeof *b)))
+        return NULL;
+    if (b->cap < n) {
+        size_t cap = keep ? (n < 1024 ? 1024 : n) : n;
+        if (keep && cap < 2 * b->cap)
+            cap = 2 * b->cap > READ_BUF_KEEP ? READ_BUF_KEEP : 2 * b->cap;
+        free(b->ev);
+        free(b->text);
+        free(b->key);
+        b->ev = malloc(cap * sizeof *b->ev);
+        b->text = malloc(cap * sizeof *b->text);
+        b->key = malloc(cap * sizeof *b->key);
+        b->cap = b->ev && b->text && b->key ? cap : 0;
+        if (!b->cap)
+            return NULL;
+    }
+    b->busy = true;
+    return b;
+}
+
+/* The packed reads of a class (pg_class_events, pg_class_device_events): the server sends a
+ * row's server verdict, receipt time and pack (and a window's session start and id), not its
+ * device, seq and time, which its pack holds; so every row of r is unpacked first, then
+ * ordered as row_order orders (by device, then start_col's value or seq, session_col's,
+ * time, seq), then given to fn. *all false when a row has no pack or one that does not
+ * unpack (rare: stored before schema 20 and left so by the backfill): then fn saw nothing
+ * and the caller reads the rows again with their keys. Leaves r to the caller. */
+static int packed_events(struct store_pg *s, PGresult *r, int start_col, int session_col, bool *all,
+                         int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
+{
+    int n = PQntuples(r);
+    *all = true;
+    if (n == 0)
+        return RC_OK;
+    struct pg_read_buf *own = NULL, *b = read_buf(s, (size_t)n, &own);
+    if (!b) {
+        pg_read_buf_free(own);
+        return rc_fail(err, RC_NOMEM, "out of memory");
+    }
+    struct store_event *ev = b->ev;
+    struct row_key *k = b->key;
+    int rc = RC_OK;
+    bool sorted = true;
+    for (int i = 0; i < n; i++) {
+        if (PQgetisnull(r, i, SER_PACK) ||
+            store_event_unpack(PQgetvalue(r, i, SER_PACK), (size_t)PQgetlength(r, i, SER_PACK),
+                               &ev[i], &b->text[i]) != RC_OK) {
+            *all = false;
+            goto out;
+        }
+        bool window = start_col >= 0;
+        k[i] = (struct row_key){
+            .device = ev[i].device,
+            .session = window ? PQgetvalue(r, i, session_col) : "",
+            .a = window ? pg_col_bin_i64(r, i, start_col) : ev[i].seq,
+            .b = window ? ev[i].ts_ms : 0,
+            .c = window ? ev[i].seq : 0,
+            .row = i,
+        };
+        sorted = sorted && (i == 0 || cmp_row_key(&k[i - 1], &k[i]) < 0);
+    }
+    if (!sorted) /* the server mostly sends them in this order already */
+        qsort(k, (size_t)n, sizeof *k, cmp_row_key);
+    for (int j = 0; j < n && rc == 0; j++) {
+        int i = k[j].row;
+        struct store_raw_event e = {
+            .raw = "",
+            .server_verdict = text_or_empty(r, i, SER_SERVER_VERDICT),
+            .received_at_ms = pg_col_bin_i64(r, i, SER_RECEIVED_AT),
+            .row = &ev[i],
+        };
+        rc = fn(&e, ctx);
+    }
+out:
+    b->busy = false;
+    pg_read_buf_free(own);
+    return rc;
+}
+
 int pg_class_events(store *st, const char *class_id, const char *institution,
                     int (*fn)(const struct store_raw_event *, void *), void *ctx, char *err)
 {
@@ -550,13 +661,23 @@ int pg_class_events(store *st, const char *class_id, const char *institution,
     PGresult *r = NULL;
     pgp_text(&p, class_id);
     pgp_text(&p, institution);
-    int rc =
+    /* by (device, seq): packed first, and read again with the keys when a row wants its line */
+    bool all = false;
+    int rc = pg_run(pg_of(st),
+                    "SELECT e.server_verdict, e.received_at, e.pack FROM events e "
+                    "JOIN devices d ON d.id = e.device WHERE e.class = $1 AND d.institution = $2",
+                    &p, true, &r, err, "reading a class's events");
+    if (rc == RC_OK)
+        rc = packed_events(pg_of(st), r, -1, -1, &all, fn, ctx, err);
+    PQclear(r);
+    if (rc != RC_OK || all)
+        return rc;
+    rc =
         pg_run(pg_of(st),
                "SELECT " STORE_EVENT_READ_COLUMNS("e.") " FROM events e "
                                                         "JOIN devices d ON d.id = e.device "
                                                         "WHERE e.class = $1 AND d.institution = $2",
                &p, true, &r, err, "reading a class's events");
-    /* by (device, seq) */
     return rc != RC_OK ? rc : sorted_events(st, r, SER_SEQ, -1, -1, -1, fn, ctx, err);
 }
 
@@ -588,23 +709,35 @@ int pg_class_device_events(store *st, const char *class_id, const char *institut
     pgp_i64(&p, grace_ms);
     /* The devices of pg_class_devices x the offline sessions in the order of the class's plan;
      * events_device_read (partial: class IS NULL) finds each window and holds every column
-     * read. Sorted here by (device, session start, session id, ts, seq): the columns after
-     * the read ones. */
+     * read. Ordered here by (device, session start, session id, ts, seq): packed first (the
+     * device, ts and seq from the pack), and read again with the keys when a row wants its
+     * line. */
+#define WINDOWS_FROM                                                                               \
+    " FROM devices d JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "                      \
+    "CROSS JOIN LATERAL (SELECT "
+#define WINDOWS_WHERE                                                                              \
+    " FROM events e WHERE e.device = d.id AND e.ts >= s.start_at - $3 "                            \
+    "AND e.ts < s.end_at + $4 AND e.class IS NULL) w WHERE d.institution = $2 AND (d.fence IN "    \
+    "(SELECT fence FROM sessions WHERE class = $1 AND mode = 'offline') OR d.id IN "               \
+    "(SELECT DISTINCT device FROM events WHERE class = $1))"
+    enum { PACKED_START = SER_PACK + 1, PACKED_SESSION };
+    bool all = false;
+    int rc = pg_run(pg_of(st),
+                    "SELECT w.server_verdict, w.received_at, w.pack, s.start_at, s.id" WINDOWS_FROM
+                    "e.server_verdict, e.received_at, e.pack" WINDOWS_WHERE,
+                    &p, true, &r, err, "reading a class's devices' events");
+    if (rc == RC_OK)
+        rc = packed_events(pg_of(st), r, PACKED_START, PACKED_SESSION, &all, fn, ctx, err);
+    PQclear(r);
+    if (rc != RC_OK || all)
+        return rc;
     enum { COL_START = SER_SEQ + 1, COL_SESSION, COL_TS };
-    int rc = pg_run(
-        pg_of(st),
-        "SELECT " STORE_EVENT_READ_COLUMNS(
-            "w.") ", s.start_at, s.id, w.ts FROM devices d "
-                  "JOIN sessions s ON s.class = $1 AND s.mode = 'offline' "
-                  "CROSS JOIN LATERAL (SELECT " STORE_EVENT_READ_COLUMNS(
-                      "e.") ", e.ts FROM events e WHERE e.device = d.id "
-                            "AND e.ts >= s.start_at - $3 "
-                            "AND e.ts < s.end_at + $4 AND e.class IS NULL) w "
-                            "WHERE d.institution = $2 AND (d.fence IN "
-                            "(SELECT fence FROM sessions "
-                            "WHERE class = $1 AND mode = 'offline') OR d.id IN (SELECT DISTINCT "
-                            "device FROM events WHERE class = $1))",
-        &p, true, &r, err, "reading a class's devices' events");
+    rc = pg_run(pg_of(st),
+                "SELECT " STORE_EVENT_READ_COLUMNS("w.") ", s.start_at, s.id, w.ts" WINDOWS_FROM
+                    STORE_EVENT_READ_COLUMNS("e.") ", e.ts" WINDOWS_WHERE,
+                &p, true, &r, err, "reading a class's devices' events");
+#undef WINDOWS_FROM
+#undef WINDOWS_WHERE
     return rc != RC_OK
                ? rc
                : sorted_events(st, r, COL_START, COL_SESSION, COL_TS, SER_SEQ, fn, ctx, err);

@@ -2300,13 +2300,20 @@ struct raw_list {
     size_t n;
 };
 
+/* Lists each event by its line, or a packed one (read without its line) as "device/seq". */
 static int list_raw(const struct store_raw_event *e, void *ctx)
 {
     struct raw_list *l = ctx;
     assert_true(l->n < 64);
-    assert_true(e->raw_len < sizeof l->line[0]);
-    memcpy(l->line[l->n], e->raw, e->raw_len);
-    l->line[l->n][e->raw_len] = '\0';
+    if (e->row && e->row->cols) {
+        assert_int_equal(e->raw_len, 0);
+        snprintf(l->line[l->n], sizeof l->line[0], "%s/%lld", e->row->device,
+                 (long long)e->row->seq);
+    } else {
+        assert_true(e->raw_len < sizeof l->line[0]);
+        memcpy(l->line[l->n], e->raw, e->raw_len);
+        l->line[l->n][e->raw_len] = '\0';
+    }
     l->n++;
     return 0;
 }
@@ -2330,9 +2337,10 @@ static int list_device(const char *device, const char *fence, void *ctx)
  * in the plan's order, within a window by ts then seq (a kiosk clock stepped back: a later seq
  * with an earlier ts comes first), an event in two windows twice, no class event, no other
  * institution's kiosk, nothing outside every window. */
-static void class_device_events_equal_per_window_reads(void **state)
+/* packed: the rows carry the figures' columns and their pack, as ingest stores them, and are
+ * read without their lines (listed as device/seq); else bare rows read from their lines. */
+static void device_events_per_window(bool packed)
 {
-    (void)state;
     char err[ERR_LEN];
     store *st = open_migrated();
     enrol(st, "I-1", "K-1", "F-1");
@@ -2379,6 +2387,7 @@ static void class_device_events_equal_per_window_reads(void **state)
         struct store_event e = event(evs[i].device, seq, raw, evs[i].class_id);
         e.ts_ms = evs[i].ts;
         e.type = evs[i].class_id ? "signin" : "heartbeat";
+        e.cols = packed;
         assert_int_equal(store_event_insert(st, &e, err), RC_OK);
     }
     struct raw_list one = {0}, ref = {0};
@@ -2398,15 +2407,31 @@ static void class_device_events_equal_per_window_reads(void **state)
                     RC_OK);
     const char *want[] = {"{\"n\":1}", "{\"n\":3}",  "{\"n\":4}",  "{\"n\":4}",
                           "{\"n\":5}", "{\"n\":10}", "{\"n\":12}", "{\"n\":11}"};
+    const char *want_packed[] = {"K-1/2", "K-1/4",  "K-1/5",  "K-1/5",
+                                 "K-1/6", "K-3/11", "K-3/13", "K-3/12"};
     assert_int_equal(ref.n, sizeof want / sizeof want[0]);
     assert_int_equal(one.n, ref.n);
     for (size_t i = 0; i < ref.n; i++) {
-        assert_string_equal(ref.line[i], want[i]);
+        assert_string_equal(ref.line[i], packed ? want_packed[i] : want[i]);
         assert_string_equal(one.line[i], ref.line[i]);
     }
     free(back);
     free(p);
     store_close(st);
+}
+
+static void class_device_events_equal_per_window_reads(void **state)
+{
+    (void)state;
+    device_events_per_window(false);
+}
+
+/* The same read of rows with their pack: on PostgreSQL the device, seq and time that order
+ * them come from the pack, not from the server (store_pg_figures.c packed_events). */
+static void class_device_events_packed_equal_per_window_reads(void **state)
+{
+    (void)state;
+    device_events_per_window(true);
 }
 
 /* A class's events come by device in the bytes' order, as SQLite's BINARY compares them,
@@ -2448,10 +2473,75 @@ static void class_events_by_device_bytes(void **state)
     assert_int_equal(got.n, 4);
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(got.line[i], want[i]);
+    /* and packed rows of another class, ordered by what their packs say */
+    for (size_t i = 0; i < 4; i++) {
+        struct store_event e = event(devices[i], (int64_t)i / 2 + 11, raws[i], "C-2");
+        e.cols = true;
+        assert_int_equal(store_event_insert(st, &e, err), RC_OK);
+    }
+    got = (struct raw_list){0};
+    assert_int_equal(store_class_events(st, "C-2", "I-1", list_raw, &got, err), RC_OK);
+    const char *want_packed[] = {"K-C/11", "K-C/12", "K-b/11", "K-b/12"};
+    assert_int_equal(got.n, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(got.line[i], want_packed[i]);
     store_close(st);
     snprintf(url, sizeof url, "%s", saved);
     if (is_pg())
         raw_exec("DROP DATABASE rc_contract_icu");
+}
+
+struct seq_check {
+    int64_t n, prev_seq;
+    char prev_device[STORE_ID_MAX + 1];
+};
+
+/* Each packed event after the one before it in (device bytes, seq) order. */
+static int check_seq_order(const struct store_raw_event *e, void *ctx)
+{
+    struct seq_check *c = ctx;
+    assert_non_null(e->row);
+    assert_true(e->row->cols);
+    int d = strcmp(c->prev_device, e->row->device);
+    assert_true(d < 0 || (d == 0 && c->prev_seq < e->row->seq));
+    snprintf(c->prev_device, sizeof c->prev_device, "%s", e->row->device);
+    c->prev_seq = e->row->seq;
+    c->n++;
+    return 0;
+}
+
+/* Reads of more packed rows than a PostgreSQL connection keeps room for between reads (16,384),
+ * fewer, then more again on the same connection: every row once, in order. */
+static void class_events_many_packed_rows(void **state)
+{
+    (void)state;
+    char err[ERR_LEN];
+    store *st = open_migrated();
+    enrol(st, "I-1", "K-1", "F-1");
+    enrol(st, "I-1", "K-2", "F-1");
+    enum { MANY = 17000, CHUNK = 500 };
+    static struct store_event rows[CHUNK];
+    assert_int_equal(store_begin(st, err), RC_OK);
+    for (int at = 0; at < MANY; at += CHUNK) {
+        for (int i = 0; i < CHUNK; i++) {
+            int k = at + i; /* the two kiosks interleaved, each in seq order */
+            rows[i] = event(k % 2 ? "K-1" : "K-2", k / 2 + 1, "{}", k < 100 ? "C-S" : "C-M");
+            rows[i].cols = true;
+        }
+        assert_int_equal(store_events_insert(st, rows, CHUNK, err), RC_OK);
+    }
+    assert_int_equal(store_commit(st, err), RC_OK);
+    const struct {
+        const char *cls;
+        int64_t n;
+    } reads[] = {{"C-M", MANY - 100}, {"C-S", 100}, {"C-M", MANY - 100}, {"C-S", 100}};
+    for (size_t r = 0; r < sizeof reads / sizeof reads[0]; r++) {
+        struct seq_check c = {0};
+        assert_int_equal(store_class_events(st, reads[r].cls, "I-1", check_seq_order, &c, err),
+                         RC_OK);
+        assert_int_equal(c.n, reads[r].n);
+    }
+    store_close(st);
 }
 
 /* ---- The figures' columns (schema 18) ---- */
@@ -3168,7 +3258,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(class_rollcall_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(class_device_events_equal_per_window_reads, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(class_device_events_packed_equal_per_window_reads, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(class_events_by_device_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(class_events_many_packed_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(event_columns_give_the_engine_its_event, setup, teardown),
         cmocka_unit_test(event_pack_round_trip),
         cmocka_unit_test_setup_teardown(events_inserted_many_at_once, setup, teardown),
