@@ -481,6 +481,19 @@ static int cmp_row_key(const void *x, const void *y)
     return c ? c : cmp_i64(p->row, q->row);
 }
 
+/* Sorts k[0..n) by cmp_row_key unless it is in that order already, as the server mostly sends
+ * the rows (an index's order, under a collation that orders like the bytes): one pass to see
+ * it saves the sort. True when it sorted. */
+static bool sort_row_keys(struct row_key *k, int n)
+{
+    bool sorted = true;
+    for (int i = 1; i < n && sorted; i++)
+        sorted = cmp_row_key(&k[i - 1], &k[i]) < 0;
+    if (!sorted)
+        qsort(k, (size_t)n, sizeof *k, cmp_row_key);
+    return !sorted;
+}
+
 /* The rows of r in the order the store promises, sorted here rather than by the server:
  * by device (bytes, as SQLite's BINARY, whatever the database's collation), then the
  * int8 column a_col, the text column session_col (-1: none), the int8 columns b_col and
@@ -510,17 +523,11 @@ static int row_order(const PGresult *r, int a_col, int session_col, int b_col, i
             .c = c_col < 0 ? 0 : pg_col_bin_i64(r, i, c_col),
             .row = i,
         };
-    /* The server mostly sends them in this order already (an index's, under a collation
-     * that orders like the bytes): one pass to see it saves the sort. */
-    bool sorted = true;
-    for (int i = 1; i < n && sorted; i++)
-        sorted = cmp_row_key(&k[i - 1], &k[i]) < 0;
-    if (sorted) {
+    if (!sort_row_keys(k, n)) {
         free(k);
         free(o);
         return RC_OK;
     }
-    qsort(k, (size_t)n, sizeof *k, cmp_row_key);
     for (int i = 0; i < n; i++)
         o[i] = k[i].row;
     free(k);
@@ -617,7 +624,7 @@ static int packed_events(struct store_pg *s, PGresult *r, int start_col, int ses
     struct store_event *ev = b->ev;
     struct row_key *k = b->key;
     int rc = RC_OK;
-    bool sorted = true;
+    bool window = start_col >= 0;
     for (int i = 0; i < n; i++) {
         if (PQgetisnull(r, i, SER_PACK) ||
             store_event_unpack(PQgetvalue(r, i, SER_PACK), (size_t)PQgetlength(r, i, SER_PACK),
@@ -625,7 +632,6 @@ static int packed_events(struct store_pg *s, PGresult *r, int start_col, int ses
             *all = false;
             goto out;
         }
-        bool window = start_col >= 0;
         k[i] = (struct row_key){
             .device = ev[i].device,
             .session = window ? PQgetvalue(r, i, session_col) : "",
@@ -634,10 +640,8 @@ static int packed_events(struct store_pg *s, PGresult *r, int start_col, int ses
             .c = window ? ev[i].seq : 0,
             .row = i,
         };
-        sorted = sorted && (i == 0 || cmp_row_key(&k[i - 1], &k[i]) < 0);
     }
-    if (!sorted) /* the server mostly sends them in this order already */
-        qsort(k, (size_t)n, sizeof *k, cmp_row_key);
+    sort_row_keys(k, n);
     for (int j = 0; j < n && rc == 0; j++) {
         int i = k[j].row;
         struct store_raw_event e = {
@@ -662,22 +666,19 @@ int pg_class_events(store *st, const char *class_id, const char *institution,
     pgp_text(&p, class_id);
     pgp_text(&p, institution);
     /* by (device, seq): packed first, and read again with the keys when a row wants its line */
+#define CLASS_FROM                                                                                 \
+    " FROM events e JOIN devices d ON d.id = e.device WHERE e.class = $1 AND d.institution = $2"
     bool all = false;
-    int rc = pg_run(pg_of(st),
-                    "SELECT e.server_verdict, e.received_at, e.pack FROM events e "
-                    "JOIN devices d ON d.id = e.device WHERE e.class = $1 AND d.institution = $2",
-                    &p, true, &r, err, "reading a class's events");
+    int rc = pg_run(pg_of(st), "SELECT e.server_verdict, e.received_at, e.pack" CLASS_FROM, &p,
+                    true, &r, err, "reading a class's events");
     if (rc == RC_OK)
         rc = packed_events(pg_of(st), r, -1, -1, &all, fn, ctx, err);
     PQclear(r);
     if (rc != RC_OK || all)
         return rc;
-    rc =
-        pg_run(pg_of(st),
-               "SELECT " STORE_EVENT_READ_COLUMNS("e.") " FROM events e "
-                                                        "JOIN devices d ON d.id = e.device "
-                                                        "WHERE e.class = $1 AND d.institution = $2",
-               &p, true, &r, err, "reading a class's events");
+    rc = pg_run(pg_of(st), "SELECT " STORE_EVENT_READ_COLUMNS("e.") CLASS_FROM, &p, true, &r, err,
+                "reading a class's events");
+#undef CLASS_FROM
     return rc != RC_OK ? rc : sorted_events(st, r, SER_SEQ, -1, -1, -1, fn, ctx, err);
 }
 

@@ -22,8 +22,9 @@ roster the kiosk received with its schedule.
 - English by the switch, 1080x1920 portrait and 1280x800 landscape, the keyboard alone (Tab,
   Enter);
 - the page's calls go over its WebSocket (none among its HTTP requests), by XMLHttpRequest
-  when the WebSocket does not open, and over it again once the screen is back from a restart; the WebSocket answers calls as HTTP does, closes on a
-  binary, non-UTF-8 or oversized message, and refuses other origins and bad handshakes;
+  when the WebSocket does not open, and over it again once the screen is back from a
+  restart; the WebSocket answers calls as HTTP does, closes on a binary, non-UTF-8 or
+  oversized message, and refuses other origins and bad handshakes;
 - the screen's server refuses other origins (Host, Origin, Sec-Fetch-Site) and a non-loopback
   --listen.
 Screenshots of each state go to $ROLLCALL_SCREENSHOTS (docs/kiosk/ in the repository) when set.
